@@ -1,0 +1,170 @@
+// The behaviour every Codec must show, as a Vitest suite run against each build: systematic
+// copies, producer path = direct feed packets, any 64 keys decode, frame-length edges, error codes,
+// and byte equality with the reference codec. Test-only helper; imported by *.test.ts files.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isP2PError } from '../errors.ts';
+import type { Codec } from './codec.ts';
+import { packetSize } from './codec-input.ts';
+import { createReferenceCodec } from './reference-codec.ts';
+
+const ref = createReferenceCodec();
+const RUNS = 12;
+
+function frameOf(L: number, seed: number): Uint8Array {
+  const f = new Uint8Array(L);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < L; i++) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    f[i] = s & 255;
+  }
+  return f;
+}
+
+const arbL = fc.oneof(fc.constantFrom(1, 8191, 8192, 8193, 65535, 65536), fc.integer({ min: 1, max: 65536 }));
+const arbKeys = (n: number, min = 0) => fc.uniqueArray(fc.integer({ min, max: 255 }), { minLength: n, maxLength: n });
+
+export function expectCode(fn: () => unknown, code: string): void {
+  try {
+    fn();
+  } catch (e) {
+    if (isP2PError(e, code)) return;
+    throw new Error(`expected P2PError ${code}, got ${String(e)}`);
+  }
+  throw new Error(`expected P2PError ${code}, nothing thrown`);
+}
+
+/** Registers the contract suite for a codec made by `make`. */
+export function describeCodecContract(name: string, make: () => Codec | Promise<Codec>): void {
+  describe(`codec contract: ${name}`, () => {
+    let codec: Codec;
+    it('is created', async () => {
+      codec = await make();
+      expect(codec.build).toBe(name);
+    });
+
+    it('FP(x) is part x for x < 64; CS(c) is a copy of sub-parts for c < 8; SP(c, g) is a copy for g < 8', () => {
+      fc.assert(fc.property(arbL, fc.integer(), fc.integer({ min: 0, max: 63 }), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 7 }), (L, seed, x, c, g) => {
+        const F = frameOf(L, seed);
+        const P = packetSize(L);
+        const Q = P / 8;
+        const padded = new Uint8Array(64 * P); padded.set(F);
+        expect(codec.feedPacket(F, x)).toEqual(padded.slice(x * P, x * P + P));
+        const cs = codec.codeSegment(F, c);
+        const want = new Uint8Array(8 * P);
+        for (let j = 0; j < 64; j++) want.set(padded.subarray(j * P + c * Q, j * P + c * Q + Q), j * Q);
+        expect(cs).toEqual(want);
+        expect(codec.seedPacket(cs, g)).toEqual(cs.slice(g * P, g * P + P));
+      }), { numRuns: RUNS });
+    });
+
+    it('producer path (CS → SP → 8 seeds → FP) equals FP(x) computed from the frame', () => {
+      fc.assert(fc.property(arbL, fc.integer(), arbKeys(8), fc.integer({ min: 0, max: 31 }), (L, seed, cs, g) => {
+        const F = frameOf(L, seed);
+        const seeds = new Map<number, Uint8Array>();
+        for (const [i, seg] of codec.codeSegments(F, cs).entries()) seeds.set(cs[i], codec.seedPacket(seg, g));
+        const got = codec.feedPacketsFromSeeds(seeds, g);
+        const want = codec.feedPackets(F, [0, 1, 2, 3, 4, 5, 6, 7].map((m) => 8 * g + m));
+        expect(got).toEqual(want);
+      }), { numRuns: RUNS });
+    });
+
+    it('any 64 distinct keys decode the frame', () => {
+      fc.assert(fc.property(arbL, fc.integer(), arbKeys(64), (L, seed, xs) => {
+        const F = frameOf(L, seed);
+        const fps = codec.feedPackets(F, xs);
+        const packets = new Map(xs.map((x, i) => [x, fps[i]] as const));
+        expect(codec.decodeFrame(packets, L)).toEqual(F);
+      }), { numRuns: RUNS });
+    });
+
+    it('decodes from 64 non-systematic keys and from more than 64 keys', () => {
+      const L = 40000;
+      const F = frameOf(L, 7);
+      const xs = Array.from({ length: 64 }, (_, i) => 255 - 2 * i);
+      const fps = codec.feedPackets(F, xs);
+      expect(codec.decodeFrame(new Map(xs.map((x, i) => [x, fps[i]])), L)).toEqual(F);
+      const all = Array.from({ length: 256 }, (_, i) => i);
+      const fpa = codec.feedPackets(F, all);
+      expect(codec.decodeFrame(new Map(all.map((x, i) => [x, fpa[i]])), L)).toEqual(F);
+    });
+
+    it('returns arrays the caller owns', () => {
+      const F = frameOf(9000, 3);
+      const a = codec.feedPacket(F, 100);
+      const keep = a.slice();
+      codec.feedPacket(frameOf(9000, 4), 100);
+      codec.feedPackets(F, [101, 102]);
+      expect(a).toEqual(keep);
+      const cs = codec.codeSegment(F, 20);
+      const csKeep = cs.slice();
+      codec.codeSegment(frameOf(9000, 5), 20);
+      expect(cs).toEqual(csKeep);
+    });
+
+    if (name !== 'reference') {
+      it('gives the same bytes as the reference codec', () => {
+        fc.assert(fc.property(arbL, fc.integer(), arbKeys(3), fc.integer({ min: 0, max: 31 }), (L, seed, keys, g) => {
+          const F = frameOf(L, seed);
+          expect(codec.feedPackets(F, keys)).toEqual(keys.map((x) => ref.feedPacket(F, x)));
+          const cs = codec.codeSegments(F, keys);
+          expect(cs).toEqual(keys.map((c) => ref.codeSegment(F, c)));
+          expect(codec.seedPackets(cs[0], [g])).toEqual([ref.seedPacket(cs[0], g)]);
+        }), { numRuns: RUNS });
+      });
+    }
+
+    it('checks spare seeds: 9 detect a bad one, 10 name it', () => {
+      const F = frameOf(20000, 11);
+      const g = 13;
+      const keys = [3, 9, 40, 41, 77, 100, 128, 200, 201, 255];
+      const segs = codec.codeSegments(F, keys);
+      const seeds = new Map(keys.map((c, i) => [c, codec.seedPacket(segs[i], g)]));
+      const want = codec.feedPackets(F, [104, 105, 106, 107, 108, 109, 110, 111]);
+      expect(codec.feedPacketsFromSeeds(seeds, g)).toEqual(want);
+      for (const bad of [3, 100, 255]) {
+        const tampered = new Map(seeds);
+        const s = (tampered.get(bad) as Uint8Array).slice();
+        s[5] ^= 1;
+        tampered.set(bad, s);
+        let err: unknown;
+        try { codec.feedPacketsFromSeeds(tampered, g); } catch (e) { err = e; }
+        expect(isP2PError(err, 'CODEC_SEEDS_DISAGREE')).toBe(true);
+        expect((err as { details: { c?: number } }).details.c).toBe(bad);
+        const nine = new Map([...tampered].filter(([c]) => c !== (bad === 3 ? 9 : 3)));
+        expect(() => codec.feedPacketsFromSeeds(nine, g)).toThrow(/CODEC_SEEDS_DISAGREE/);
+      }
+    });
+
+    it('names bad input with stable codes', () => {
+      const F = frameOf(1000, 1);
+      expectCode(() => codec.feedPacket(new Uint8Array(0), 1), 'CODEC_FRAME_LENGTH');
+      expectCode(() => codec.feedPacket(new Uint8Array(65537), 1), 'CODEC_FRAME_LENGTH');
+      expectCode(() => codec.feedPacket(F, 256), 'CODEC_KEY_RANGE');
+      expectCode(() => codec.feedPacket(F, -1), 'CODEC_KEY_RANGE');
+      expectCode(() => codec.feedPacket(F, 1.5), 'CODEC_KEY_RANGE');
+      expectCode(() => codec.feedPackets(F, [4, 4]), 'CODEC_DUPLICATE_KEY');
+      expectCode(() => codec.codeSegment(F, 300), 'CODEC_KEY_RANGE');
+      expectCode(() => codec.codeSegments(F, [1, 1]), 'CODEC_DUPLICATE_KEY');
+      expectCode(() => codec.seedPacket(new Uint8Array(1000), 9), 'CODEC_PACKET_SIZE');
+      expectCode(() => codec.seedPacket(new Uint8Array(1024), 32), 'CODEC_KEY_RANGE');
+      expectCode(() => codec.seedPackets(new Uint8Array(1024), [9, 9]), 'CODEC_DUPLICATE_KEY');
+      expectCode(() => codec.feedPacket('x' as unknown as Uint8Array, 1), 'CODEC_BAD_INPUT');
+      const seven = new Map([0, 1, 2, 3, 4, 5, 6].map((c) => [c, new Uint8Array(128)]));
+      expectCode(() => codec.feedPacketsFromSeeds(seven, 9), 'CODEC_TOO_FEW_KEYS');
+      const eight = new Map([0, 1, 2, 3, 4, 5, 6, 7].map((c) => [c, new Uint8Array(128)]));
+      expectCode(() => codec.feedPacketsFromSeeds(eight, 32), 'CODEC_KEY_RANGE');
+      eight.set(7, new Uint8Array(129));
+      expectCode(() => codec.feedPacketsFromSeeds(eight, 9), 'CODEC_PACKET_SIZE');
+      const fps = new Map(Array.from({ length: 64 }, (_, x) => [x, codec.feedPacket(F, x)]));
+      expectCode(() => codec.decodeFrame(fps, 0), 'CODEC_FRAME_LENGTH');
+      expectCode(() => codec.decodeFrame(fps, 9000), 'CODEC_PACKET_SIZE');
+      expect(codec.decodeFrame(fps, 1000)).toEqual(F);
+      fps.delete(63);
+      expectCode(() => codec.decodeFrame(fps, 1000), 'CODEC_TOO_FEW_KEYS');
+      fps.set(256, new Uint8Array(128));
+      expectCode(() => codec.decodeFrame(fps, 1000), 'CODEC_KEY_RANGE');
+    });
+  });
+}

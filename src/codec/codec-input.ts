@@ -1,0 +1,155 @@
+// Checks every input of the codec and names what is wrong with a P2PError code (CODEC_*): frame
+// and packet sizes, key ranges, key counts. Also picks the keys a decode or a producer step uses.
+// Pure; never touches packet bytes beyond their lengths. Used by both codecs (reference and WASM).
+
+import { P2PError } from '../errors.ts';
+import { FEED_K, KEYS, SEGMENT_K } from './generators.ts';
+
+/** Largest frame, bytes. */
+export const MAX_FRAME_BYTES = 65536;
+/** Smallest and largest packet size P, bytes. */
+export const MIN_PACKET_BYTES = 128;
+export const MAX_PACKET_BYTES = 1024;
+/** Seed groups: g ∈ 0..31 names feed keys 8g..8g+7. */
+export const GROUPS = KEYS / SEGMENT_K;
+
+/** The stable error codes of the codec (listed in docs/codec.md). */
+export const CODEC_ERRORS = {
+  badInput: 'CODEC_BAD_INPUT',
+  frameLength: 'CODEC_FRAME_LENGTH',
+  keyRange: 'CODEC_KEY_RANGE',
+  packetSize: 'CODEC_PACKET_SIZE',
+  tooFew: 'CODEC_TOO_FEW_KEYS',
+  duplicateKey: 'CODEC_DUPLICATE_KEY',
+  seedsDisagree: 'CODEC_SEEDS_DISAGREE',
+  kernelUnavailable: 'CODEC_KERNEL_UNAVAILABLE',
+} as const;
+
+/** Packet size P = 128·ceil(L/8192) for a frame of L bytes, 1 ≤ L ≤ 65536. */
+export function packetSize(L: number): number {
+  if (!Number.isInteger(L) || L < 1 || L > MAX_FRAME_BYTES) {
+    throw new P2PError(CODEC_ERRORS.frameLength, `frame length ${String(L)} is outside 1..65536`, { L });
+  }
+  return 128 * Math.ceil(L / 8192);
+}
+
+function bytes(v: unknown, what: string): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new P2PError(CODEC_ERRORS.badInput, `${what} is not a Uint8Array`);
+  return v;
+}
+
+/** Checks a frame and returns its packet size P. */
+export function checkFrame(frame: Uint8Array): number {
+  bytes(frame, 'frame');
+  return packetSize(frame.length);
+}
+
+/** Checks that k is an integer in 0..limit-1. */
+export function checkKey(k: unknown, limit: number, what: string): number {
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k >= limit) {
+    throw new P2PError(CODEC_ERRORS.keyRange, `${what} ${String(k)} is outside 0..${limit - 1}`, { [what]: k });
+  }
+  return k;
+}
+
+/** Checks a list of keys: each in range, no duplicates. */
+export function checkKeyList(ks: readonly number[], limit: number, what: string): void {
+  if (!Array.isArray(ks)) throw new P2PError(CODEC_ERRORS.badInput, `${what} list is not an array`);
+  const seen = new Uint8Array(limit);
+  for (const k of ks) {
+    checkKey(k, limit, what);
+    if (seen[k]) throw new P2PError(CODEC_ERRORS.duplicateKey, `${what} ${k} appears twice`, { [what]: k });
+    seen[k] = 1;
+  }
+}
+
+/** True when n is a valid packet size (a multiple of 128 in 128..1024). */
+export function isPacketSize(n: number): boolean {
+  return n >= MIN_PACKET_BYTES && n <= MAX_PACKET_BYTES && n % MIN_PACKET_BYTES === 0;
+}
+
+/** Checks a code segment (8·P bytes) and returns P. */
+export function checkCodeSegment(cs: Uint8Array): number {
+  bytes(cs, 'code segment');
+  const P = cs.length / 8;
+  if (!Number.isInteger(P) || !isPacketSize(P)) {
+    throw new P2PError(CODEC_ERRORS.packetSize, `code segment of ${cs.length} bytes is not 8·P with P in 128..1024`);
+  }
+  return P;
+}
+
+function checkMap(m: unknown, what: string): Map<number, Uint8Array> {
+  if (!(m instanceof Map)) throw new P2PError(CODEC_ERRORS.badInput, `${what} is not a Map`);
+  return m as Map<number, Uint8Array>;
+}
+
+/** Seeds of one producer step, keys ascending. */
+export interface SeedSet {
+  keys: number[];
+  seeds: Uint8Array[];
+  P: number;
+}
+
+/** Checks a producer step's input: 8 or more seeds of equal valid size P, keys c in 0..255. */
+export function checkSeeds(seeds: Map<number, Uint8Array>, g: number): SeedSet {
+  checkMap(seeds, 'seeds');
+  checkKey(g, GROUPS, 'g');
+  if (seeds.size < SEGMENT_K) {
+    throw new P2PError(CODEC_ERRORS.tooFew, `${seeds.size} seed packets, 8 needed`, { count: seeds.size });
+  }
+  const keys = [...seeds.keys()].sort((a, b) => a - b);
+  let P = -1;
+  for (const c of keys) {
+    checkKey(c, KEYS, 'c');
+    const s = bytes(seeds.get(c), `seed packet ${c}`);
+    if (P < 0) P = s.length;
+    if (s.length !== P || !isPacketSize(P)) {
+      throw new P2PError(CODEC_ERRORS.packetSize, `seed packet ${c} has ${s.length} bytes`, { c, bytes: s.length });
+    }
+  }
+  return { keys, seeds: keys.map((c) => seeds.get(c) as Uint8Array), P };
+}
+
+/** The keys a decode uses: systematic parts present and missing, and one coded key per missing part. */
+export interface DecodePlan {
+  P: number;
+  /** Parts j < 64 that arrived, ascending. */
+  present: number[];
+  /** Parts j < 64 that are missing, ascending. */
+  missing: number[];
+  /** Coded keys x ≥ 64 used to solve for the missing parts (the lowest ones), ascending. */
+  coded: number[];
+}
+
+/** Checks a decode's input (64+ distinct keys, every packet P = packetSize(L) bytes) and plans it. */
+export function planDecode(packets: Map<number, Uint8Array>, L: number): DecodePlan {
+  checkMap(packets, 'packets');
+  const P = packetSize(L);
+  const present: number[] = [];
+  const codedAll: number[] = [];
+  for (const [x, p] of packets) {
+    checkKey(x, KEYS, 'x');
+    bytes(p, `feed packet ${x}`);
+    if (p.length !== P) {
+      throw new P2PError(CODEC_ERRORS.packetSize, `feed packet ${x} has ${p.length} bytes, ${P} expected`, { x, bytes: p.length, P });
+    }
+    if (x < FEED_K) present.push(x); else codedAll.push(x);
+  }
+  if (packets.size < FEED_K) {
+    throw new P2PError(CODEC_ERRORS.tooFew, `${packets.size} feed packets, 64 needed`, { count: packets.size });
+  }
+  present.sort((a, b) => a - b);
+  codedAll.sort((a, b) => a - b);
+  const missing: number[] = [];
+  for (let j = 0, i = 0; j < FEED_K; j++) {
+    if (present[i] === j) i++; else missing.push(j);
+  }
+  return { P, present, missing, coded: codedAll.slice(0, missing.length) };
+}
+
+/** True when a and b hold the same bytes. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
