@@ -1,0 +1,479 @@
+// The part of every transport that does not touch a real link: peer table and bounds, signal
+// validation and role checks, message size and back-pressure rules, stats, connect timeout,
+// stall detection and exactly-once end reporting. Subclasses (WebRtcTransport, MemoryTransport)
+// move the bytes; this class must not know WebRTC, the protocol or the tracker.
+
+import { P2PError } from '../errors.ts';
+import { makeSignalParser, type SignalParser } from './signal-schema.ts';
+import {
+  CHANNELS,
+  type Channel,
+  type ChannelStats,
+  type ConnectOptions,
+  type DisconnectReason,
+  type FailReason,
+  type PeerState,
+  type PeerStats,
+  type SignalBlob,
+  type Transport,
+  type TransportEvents,
+  type TransportStats,
+} from './transport.ts';
+import { resolveTransportConfig, type TransportConfig } from './transport-config.ts';
+import { TypedEmitter } from './typed-emitter.ts';
+
+/** Timers as the transport sees them; tests and the memory network may pass their own. */
+export interface TransportClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realClock: TransportClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+export const MAX_PEER_ID_LENGTH = 128;
+/** Inbound messages kept while a peer's link is open but `connected` has not been emitted yet. */
+const MAX_EARLY_MESSAGES = 256;
+
+export interface PeerEntry<L> {
+  readonly id: string;
+  readonly initiator: boolean;
+  state: PeerState;
+  link: L | undefined;
+  ended: boolean;
+  gotDescription: boolean;
+  candidatesIn: number;
+  signalsIn: number;
+  signalsOut: number;
+  signalsDropped: number;
+  channels: Record<Channel, ChannelStats>;
+  /** A send was refused (or canSend said no) since the last `writable` for that channel. */
+  blocked: Record<Channel, boolean>;
+  connectTimer: unknown;
+  early: Array<[Channel, Uint8Array]>;
+  /** Stall tracking: bytes that left the buffer, and when that last grew (or the buffer was empty). */
+  progress: Record<Channel, { sent: number; atMs: number }>;
+  disconnectedSinceMs: number | undefined;
+}
+
+const emptyChannelStats = (): ChannelStats => ({
+  messagesOut: 0,
+  bytesOut: 0,
+  messagesIn: 0,
+  bytesIn: 0,
+  droppedOut: 0,
+  droppedIn: 0,
+});
+
+export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> implements Transport {
+  protected readonly config: Readonly<TransportConfig>;
+  protected readonly clock: TransportClock;
+  readonly #peers = new Map<string, PeerEntry<L>>();
+  readonly #parseSignal: SignalParser;
+  #destroyed = false;
+  #signalsDropped = 0;
+  #inboundRefused = 0;
+  #stallTimer: unknown = undefined;
+
+  constructor(config: Partial<TransportConfig> = {}, clock: TransportClock = realClock) {
+    const resolved = resolveTransportConfig(config);
+    super(resolved.onListenerError);
+    this.config = resolved;
+    this.clock = clock;
+    this.#parseSignal = makeSignalParser(resolved.maxSdpBytes);
+  }
+
+  // ---- hooks for the subclass -------------------------------------------------------------
+
+  /** Creates the link for a new peer (the initiator starts its offer asynchronously). */
+  protected abstract openLink(peer: PeerEntry<L>): L;
+  /** Applies a validated inbound signal to the peer's link. May throw (reported as negotiation-error). */
+  protected abstract applySignal(peer: PeerEntry<L>, signal: SignalBlob): void;
+  /** Hands bytes to the channel; false when the channel is not open. */
+  protected abstract linkSend(peer: PeerEntry<L>, channel: Channel, bytes: Uint8Array): boolean;
+  protected abstract linkBuffered(peer: PeerEntry<L>, channel: Channel): number;
+  /** True when both channels are open. */
+  protected abstract linkReady(peer: PeerEntry<L>): boolean;
+  /** True while the link reports a lost path (ICE disconnected) that may still recover. */
+  protected abstract linkInterrupted(peer: PeerEntry<L>): boolean;
+  /** Releases the link; must not call back into the core. */
+  protected abstract closeLink(peer: PeerEntry<L>): void;
+
+  // ---- events from the subclass -----------------------------------------------------------
+
+  protected linkSignal(peer: PeerEntry<L>, blob: SignalBlob): void {
+    if (peer.ended) return;
+    peer.signalsOut++;
+    this.emit('signal', peer.id, blob);
+  }
+
+  /** Both channels may be open: emit `connected` once and flush early messages. */
+  protected linkMaybeConnected(peer: PeerEntry<L>): void {
+    if (peer.ended || peer.state === 'connected' || !this.linkReady(peer)) return;
+    peer.state = 'connected';
+    this.clock.clearTimeout(peer.connectTimer);
+    peer.connectTimer = undefined;
+    const now = this.clock.now();
+    for (const ch of CHANNELS) peer.progress[ch] = { sent: 0, atMs: now };
+    this.#ensureStallTimer();
+    this.emit('connected', peer.id);
+    const early = peer.early;
+    peer.early = [];
+    for (const [channel, bytes] of early) {
+      if (peer.ended) return;
+      this.emit('message', peer.id, channel, bytes);
+    }
+  }
+
+  protected linkMessage(peer: PeerEntry<L>, channel: Channel, data: unknown): void {
+    if (peer.ended) return;
+    const stats = peer.channels[channel];
+    const limit = channel === 'media' ? this.config.maxMediaMessageBytes : this.config.maxControlMessageBytes;
+    const bytes =
+      data instanceof Uint8Array
+        ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+        : data instanceof ArrayBuffer
+          ? new Uint8Array(data)
+          : undefined;
+    if (!bytes || bytes.byteLength === 0 || bytes.byteLength > limit) {
+      stats.droppedIn++;
+      return;
+    }
+    stats.messagesIn++;
+    stats.bytesIn += bytes.byteLength;
+    if (peer.state !== 'connected') {
+      this.linkMaybeConnected(peer);
+      if ((peer.state as PeerState) !== 'connected') {
+        if (peer.early.length < MAX_EARLY_MESSAGES) peer.early.push([channel, bytes]);
+        else stats.droppedIn++;
+        return;
+      }
+    }
+    this.emit('message', peer.id, channel, bytes);
+  }
+
+  /** The channel's bufferedAmount fell to its low-water mark. */
+  protected linkDrained(peer: PeerEntry<L>, channel: Channel): void {
+    if (peer.ended || !peer.blocked[channel]) return;
+    peer.blocked[channel] = false;
+    this.emit('writable', peer.id, channel);
+  }
+
+  protected linkFailed(peer: PeerEntry<L>, reason: FailReason, detail: string): void {
+    this.#end(peer, { kind: 'failed', reason, detail });
+  }
+
+  protected linkClosed(peer: PeerEntry<L>, reason: DisconnectReason): void {
+    if (peer.state !== 'connected') {
+      this.#end(peer, { kind: 'failed', reason: 'channel-error', detail: 'closed before both channels opened' });
+    } else {
+      this.#end(peer, { kind: 'disconnected', reason });
+    }
+  }
+
+  // ---- public API -------------------------------------------------------------------------
+
+  connect(peerId: string, options: ConnectOptions): void {
+    this.#assertAlive();
+    checkPeerId(peerId);
+    if (!options || typeof options.initiator !== 'boolean') {
+      throw new P2PError('TRANSPORT_BAD_OPTIONS', 'connect needs { initiator: boolean }');
+    }
+    if (this.#peers.has(peerId)) throw new P2PError('TRANSPORT_PEER_EXISTS', `peer ${peerId} is already connecting or connected`);
+    if (this.#peers.size >= this.config.maxPeers) {
+      throw new P2PError('TRANSPORT_TOO_MANY_PEERS', `maxPeers (${this.config.maxPeers}) reached`);
+    }
+    if (this.#connectingCount() >= this.config.maxPendingConnections) {
+      throw new P2PError('TRANSPORT_TOO_MANY_PENDING', `maxPendingConnections (${this.config.maxPendingConnections}) reached`);
+    }
+    this.#createPeer(peerId, options.initiator);
+  }
+
+  signal(peerId: string, blob: unknown): boolean {
+    this.#assertAlive();
+    checkPeerId(peerId);
+    const s = this.#parseSignal(blob);
+    let peer = this.#peers.get(peerId);
+    if (!s) {
+      if (peer) peer.signalsDropped++;
+      else this.#signalsDropped++;
+      return false;
+    }
+    if (!peer) {
+      if (s.type !== 'offer') {
+        this.#signalsDropped++;
+        return false;
+      }
+      if (
+        !this.config.acceptInbound ||
+        this.#peers.size >= this.config.maxPeers ||
+        this.#connectingCount() >= this.config.maxPendingConnections
+      ) {
+        this.#signalsDropped++;
+        this.#inboundRefused++;
+        return false;
+      }
+      peer = this.#createPeer(peerId, false);
+      if (!peer) return false;
+    }
+    const wrongRole =
+      ((s.type === 'offer' || s.type === 'answer') && (peer.gotDescription || (s.type === 'offer') === peer.initiator)) ||
+      (s.type === 'candidate' && peer.candidatesIn >= this.config.maxCandidatesPerPeer);
+    if (wrongRole) {
+      peer.signalsDropped++;
+      return false;
+    }
+    if (s.type === 'candidate') peer.candidatesIn++;
+    else peer.gotDescription = true;
+    peer.signalsIn++;
+    try {
+      this.applySignal(peer, s);
+    } catch (e) {
+      this.linkFailed(peer, 'negotiation-error', describe(e));
+      return false;
+    }
+    return true;
+  }
+
+  send(peerId: string, channel: Channel, bytes: Uint8Array): boolean {
+    this.#assertAlive();
+    this.#checkMessage(channel, bytes);
+    const peer = this.#peers.get(peerId);
+    if (!peer || peer.state !== 'connected') {
+      if (peer) peer.channels[channel].droppedOut++;
+      return false;
+    }
+    const stats = peer.channels[channel];
+    if (!this.#fits(peer, channel, bytes.byteLength)) {
+      peer.blocked[channel] = true;
+      if (channel === 'control') {
+        throw new P2PError('TRANSPORT_CONTROL_FULL', `control buffer of peer ${peerId} is over controlHighWaterBytes; wait for 'writable'`);
+      }
+      stats.droppedOut++;
+      return false;
+    }
+    let ok = false;
+    try {
+      ok = this.linkSend(peer, channel, bytes);
+    } catch (e) {
+      ok = false;
+      queueMicrotask(() => this.linkFailed(peer, 'channel-error', `send failed: ${describe(e)}`));
+    }
+    if (!ok) {
+      stats.droppedOut++;
+      return false;
+    }
+    stats.messagesOut++;
+    stats.bytesOut += bytes.byteLength;
+    return true;
+  }
+
+  bufferedAmount(peerId: string, channel: Channel): number {
+    checkChannel(channel);
+    const peer = this.#peers.get(peerId);
+    return peer && peer.state === 'connected' ? this.linkBuffered(peer, channel) : 0;
+  }
+
+  canSend(peerId: string, channel: Channel, bytes: number): boolean {
+    checkChannel(channel);
+    const peer = this.#peers.get(peerId);
+    if (!peer || peer.state !== 'connected' || this.#destroyed) return false;
+    const limit = channel === 'media' ? this.config.maxMediaMessageBytes : this.config.maxControlMessageBytes;
+    if (!(bytes >= 1 && bytes <= limit)) return false;
+    if (this.#fits(peer, channel, bytes)) return true;
+    peer.blocked[channel] = true;
+    return false;
+  }
+
+  peerState(peerId: string): PeerState | undefined {
+    return this.#peers.get(peerId)?.state;
+  }
+
+  peers(): string[] {
+    return [...this.#peers.keys()];
+  }
+
+  stats(peerId: string): PeerStats | undefined {
+    const p = this.#peers.get(peerId);
+    if (!p) return undefined;
+    return {
+      state: p.state,
+      initiator: p.initiator,
+      control: { ...p.channels.control },
+      media: { ...p.channels.media },
+      signalsIn: p.signalsIn,
+      signalsOut: p.signalsOut,
+      signalsDropped: p.signalsDropped,
+    };
+  }
+
+  transportStats(): TransportStats {
+    return {
+      peers: this.#peers.size,
+      connecting: this.#connectingCount(),
+      signalsDropped: this.#signalsDropped,
+      inboundRefused: this.#inboundRefused,
+    };
+  }
+
+  close(peerId: string): void {
+    const peer = this.#peers.get(peerId);
+    if (peer) this.#end(peer, { kind: 'closed' });
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    for (const peer of [...this.#peers.values()]) this.#end(peer, { kind: 'closed' });
+    this.clock.clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    this.removeAllListeners();
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  #createPeer(peerId: string, initiator: boolean): PeerEntry<L> | undefined {
+    const peer: PeerEntry<L> = {
+      id: peerId,
+      initiator,
+      state: 'connecting',
+      link: undefined,
+      ended: false,
+      gotDescription: false,
+      candidatesIn: 0,
+      signalsIn: 0,
+      signalsOut: 0,
+      signalsDropped: 0,
+      channels: { control: emptyChannelStats(), media: emptyChannelStats() },
+      blocked: { control: false, media: false },
+      connectTimer: undefined,
+      early: [],
+      progress: { control: { sent: 0, atMs: 0 }, media: { sent: 0, atMs: 0 } },
+      disconnectedSinceMs: undefined,
+    };
+    this.#peers.set(peerId, peer);
+    peer.connectTimer = this.clock.setTimeout(() => {
+      peer.connectTimer = undefined;
+      if (peer.state === 'connecting') {
+        this.linkFailed(peer, 'connect-timeout', `not connected after ${this.config.connectTimeoutMs} ms`);
+      }
+    }, this.config.connectTimeoutMs);
+    try {
+      peer.link = this.openLink(peer);
+    } catch (e) {
+      this.#end(peer, { kind: 'closed' });
+      throw e instanceof P2PError ? e : new P2PError('TRANSPORT_LINK_ERROR', `cannot open a link to ${peerId}: ${describe(e)}`);
+    }
+    return peer;
+  }
+
+  #end(
+    peer: PeerEntry<L>,
+    how: { kind: 'closed' } | { kind: 'failed'; reason: FailReason; detail: string } | { kind: 'disconnected'; reason: DisconnectReason },
+  ): void {
+    if (peer.ended) return;
+    peer.ended = true;
+    if (this.#peers.get(peer.id) === peer) this.#peers.delete(peer.id);
+    this.clock.clearTimeout(peer.connectTimer);
+    peer.connectTimer = undefined;
+    peer.early = [];
+    try {
+      if (peer.link !== undefined) this.closeLink(peer);
+    } catch {
+      // closing a broken link may throw; the peer is gone either way
+    }
+    if (how.kind === 'failed') this.emit('failed', peer.id, how.reason, how.detail);
+    else if (how.kind === 'disconnected') this.emit('disconnected', peer.id, how.reason);
+  }
+
+  #fits(peer: PeerEntry<L>, channel: Channel, size: number): boolean {
+    const high = channel === 'media' ? this.config.mediaHighWaterBytes : this.config.controlHighWaterBytes;
+    return this.linkBuffered(peer, channel) + size <= high;
+  }
+
+  #checkMessage(channel: Channel, bytes: Uint8Array): void {
+    checkChannel(channel);
+    if (!(bytes instanceof Uint8Array)) throw new P2PError('TRANSPORT_BAD_MESSAGE', 'a message must be a Uint8Array');
+    const limit = channel === 'media' ? this.config.maxMediaMessageBytes : this.config.maxControlMessageBytes;
+    if (bytes.byteLength === 0) throw new P2PError('TRANSPORT_BAD_MESSAGE', 'a message must not be empty');
+    if (bytes.byteLength > limit) {
+      throw new P2PError('TRANSPORT_MESSAGE_TOO_LARGE', `${channel} message of ${bytes.byteLength} bytes is over the limit of ${limit}`);
+    }
+  }
+
+  #connectingCount(): number {
+    let n = 0;
+    for (const p of this.#peers.values()) if (p.state === 'connecting') n++;
+    return n;
+  }
+
+  #assertAlive(): void {
+    if (this.#destroyed) throw new P2PError('TRANSPORT_DESTROYED', 'the transport was destroyed');
+  }
+
+  #ensureStallTimer(): void {
+    if (this.#stallTimer !== undefined || this.#destroyed) return;
+    const every = Math.max(50, Math.min(1000, Math.floor(this.config.stallTimeoutMs / 4)));
+    const tick = (): void => {
+      this.#stallTimer = undefined;
+      this.#checkStalls();
+      if (!this.#destroyed && [...this.#peers.values()].some((p) => p.state === 'connected')) {
+        this.#stallTimer = this.clock.setTimeout(tick, every);
+      }
+    };
+    this.#stallTimer = this.clock.setTimeout(tick, every);
+  }
+
+  #checkStalls(): void {
+    const now = this.clock.now();
+    const limit = this.config.stallTimeoutMs;
+    for (const peer of [...this.#peers.values()]) {
+      if (peer.state !== 'connected' || peer.ended) continue;
+      if (this.linkInterrupted(peer)) {
+        peer.disconnectedSinceMs ??= now;
+        if (now - peer.disconnectedSinceMs >= limit) {
+          this.linkFailed(peer, 'stalled', `path lost for ${Math.round(now - peer.disconnectedSinceMs)} ms`);
+          continue;
+        }
+      } else {
+        peer.disconnectedSinceMs = undefined;
+      }
+      for (const ch of CHANNELS) {
+        const buffered = this.linkBuffered(peer, ch);
+        const sent = peer.channels[ch].bytesOut - buffered;
+        const pr = peer.progress[ch];
+        if (buffered === 0 || sent > pr.sent) {
+          pr.sent = sent;
+          pr.atMs = now;
+        } else if (now - pr.atMs >= limit) {
+          this.linkFailed(peer, 'stalled', `${ch} buffer of ${buffered} bytes made no progress for ${Math.round(now - pr.atMs)} ms`);
+          break;
+        }
+      }
+    }
+  }
+}
+
+function checkPeerId(peerId: unknown): asserts peerId is string {
+  if (typeof peerId !== 'string' || peerId.length === 0 || peerId.length > MAX_PEER_ID_LENGTH) {
+    throw new P2PError('TRANSPORT_BAD_PEER_ID', `a peer id must be a string of 1 to ${MAX_PEER_ID_LENGTH} characters`);
+  }
+}
+
+function checkChannel(channel: unknown): asserts channel is Channel {
+  if (channel !== 'control' && channel !== 'media') {
+    throw new P2PError('TRANSPORT_BAD_CHANNEL', `unknown channel ${JSON.stringify(channel)}; use 'control' or 'media'`);
+  }
+}
+
+export function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
