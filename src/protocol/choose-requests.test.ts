@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { chooseRequests, type NeighbourAvailability } from './choose-requests.ts';
+import { KeySet } from './key-set.ts';
+
+const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+const full = (peerId: string, budget = 100, weight = 1): NeighbourAvailability => ({ peerId, complete: true, weight, budget });
+const part = (peerId: string, keys: number[], budget = 100, weight = 1): NeighbourAvailability => ({ peerId, complete: false, keys: KeySet.of(keys), weight, budget });
+const need = (want: number, have: number[] = [], inflight: number[] = [], exclude: number[] = []) => ({
+  want, have: KeySet.of(have), inflight: KeySet.of(inflight), exclude: KeySet.of(exclude),
+});
+
+describe('chooseRequests', () => {
+  const table: Array<[string, ReturnType<typeof need>, NeighbourAvailability[], Array<{ peerId: string; keys: number[] }>]> = [
+    ['nothing wanted', need(0), [full('a')], []],
+    ['no neighbours', need(5), [], []],
+    ['one complete neighbour: systematic keys first', need(4), [full('a')], [{ peerId: 'a', keys: [0, 1, 2, 3] }]],
+    ['held and in-flight keys are skipped', need(3, [0, 2], [1, 3]), [full('a')], [{ peerId: 'a', keys: [4, 5, 6] }]],
+    ['two complete neighbours share the load', need(4), [full('a'), full('b')], [{ peerId: 'a', keys: [0, 2] }, { peerId: 'b', keys: [1, 3] }]],
+    ['weight skews the share', need(6), [full('a', 100, 1), full('b', 100, 0.5)], [{ peerId: 'a', keys: [0, 1, 3, 4] }, { peerId: 'b', keys: [2, 5] }]],
+    ['budget caps a neighbour', need(5), [full('a', 2), full('b', 100)], [{ peerId: 'a', keys: [0, 2] }, { peerId: 'b', keys: [1, 3, 4] }]],
+    ['a partial neighbour only gets keys it holds', need(3), [part('a', [70, 71])], [{ peerId: 'a', keys: [70, 71] }]],
+    ['partial holder is preferred for its keys on a tie', need(2), [full('a'), part('b', [0])], [{ peerId: 'a', keys: [1] }, { peerId: 'b', keys: [0] }]],
+    ['excluded keys are never asked', need(2, [], [], [0, 1]), [full('a')], [{ peerId: 'a', keys: [2, 3] }]],
+    ['coded keys only when systematic ones are not available', need(3), [part('a', [5, 64, 65, 200])], [{ peerId: 'a', keys: [5, 64, 65] }]],
+    ['zero budget everywhere asks nothing', need(3), [full('a', 0)], []],
+  ];
+  for (const [name, n, neighbours, expected] of table) {
+    it(name, () => {
+      expect(chooseRequests(n, neighbours)).toEqual(expected);
+    });
+  }
+
+  it('never asks twice for a key, never beyond want or budget, never a held key', () => {
+    const nb = fc.record({
+      peerId: fc.string({ minLength: 1, maxLength: 4 }),
+      complete: fc.boolean(),
+      keys: fc.uniqueArray(fc.integer({ min: 0, max: 255 }), { maxLength: 80 }).map((k) => KeySet.of(k)),
+      weight: fc.double({ min: 0.01, max: 1, noNaN: true }),
+      budget: fc.integer({ min: 0, max: 40 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(nb, { maxLength: 8 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 255 }), { maxLength: 100 }),
+        fc.integer({ min: 0, max: 90 }),
+        (neighbours, held, want) => {
+          const have = KeySet.of(held.slice(0, 50));
+          const inflight = KeySet.of(held.slice(50));
+          const out = chooseRequests({ have, inflight, want }, neighbours);
+          const all = out.flatMap((r) => r.keys);
+          expect(new Set(all).size).toBe(all.length);
+          expect(all.length).toBeLessThanOrEqual(want);
+          for (const k of all) expect(have.has(k) || inflight.has(k)).toBe(false);
+          out.forEach((r) => {
+            const n = neighbours.find((m) => m.peerId === r.peerId && m.budget >= r.keys.length);
+            expect(n).toBeDefined();
+          });
+        },
+      ),
+    );
+  });
+
+  it('covers 68 keys from 8 complete neighbours evenly', () => {
+    const out = chooseRequests(need(68), range(0, 8).map((i) => full(`n${i}`)));
+    expect(out.map((r) => r.keys.length)).toEqual([9, 9, 9, 9, 8, 8, 8, 8]);
+    expect(out.flatMap((r) => r.keys).sort((a, b) => a - b)).toEqual(range(0, 68));
+  });
+});

@@ -1,0 +1,78 @@
+// The pull policy as a pure function: which feed keys of one frame to ask for, and from which
+// neighbours, given what each neighbour holds, what we hold or already asked for, and how much
+// each neighbour may still be asked. No state, no I/O; the viewer core calls it per frame,
+// oldest deadline first, and turns the result into REQUEST messages.
+
+import { KeySet } from './key-set.ts';
+
+export interface NeighbourAvailability {
+  peerId: string;
+  /** The neighbour has decoded and verified the frame: it can make any key. */
+  complete: boolean;
+  /** Keys it announced (ignored when complete). */
+  keys?: KeySet;
+  /** Measured delivery score in (0, 1]; a neighbour with twice the weight gets about twice the keys. */
+  weight: number;
+  /** Keys we may still ask of it now (its share of our outstanding-request budget). */
+  budget: number;
+}
+
+export interface RequestNeed {
+  /** Keys we hold. */
+  have: KeySet;
+  /** Keys asked for and not yet arrived or timed out. */
+  inflight: KeySet;
+  /** Keys never to ask for (e.g. found bad for this frame). */
+  exclude?: KeySet;
+  /** How many more keys to ask for (64 + spare − held − in flight). */
+  want: number;
+}
+
+export interface PlannedRequest {
+  peerId: string;
+  /** Distinct keys, ascending; disjoint from every other request of the same result. */
+  keys: number[];
+}
+
+/**
+ * Picks up to `need.want` distinct keys not held, not in flight and not excluded. Systematic keys
+ * (x < 64, decoded by copying) come first, then coded keys in ascending order. Each key goes to
+ * the eligible neighbour with the lowest load (keys assigned + 1) / weight among those with
+ * budget left; on a tie a neighbour that holds only some keys goes before one that holds all
+ * (its keys are the scarce ones), then the earlier neighbour in the list. Deterministic.
+ */
+export function chooseRequests(need: RequestNeed, neighbours: readonly NeighbourAvailability[]): PlannedRequest[] {
+  if (need.want <= 0 || neighbours.length === 0) return [];
+  const assigned = new Array<number>(neighbours.length).fill(0);
+  const picked: number[][] = neighbours.map(() => []);
+  let left = need.want;
+  let anyBudget = neighbours.some((n) => n.budget > 0 && (n.complete || (n.keys?.size ?? 0) > 0));
+  for (let x = 0; x < 256 && left > 0 && anyBudget; x++) {
+    if (need.have.has(x) || need.inflight.has(x) || need.exclude?.has(x)) continue;
+    let best = -1;
+    let bestLoad = Infinity;
+    let bestPartial = false;
+    for (let i = 0; i < neighbours.length; i++) {
+      const n = neighbours[i];
+      if (assigned[i] >= n.budget) continue;
+      if (!n.complete && !n.keys?.has(x)) continue;
+      const load = (assigned[i] + 1) / Math.max(n.weight, 1e-3);
+      const partial = !n.complete;
+      if (load < bestLoad - 1e-12 || (Math.abs(load - bestLoad) <= 1e-12 && partial && !bestPartial)) {
+        best = i;
+        bestLoad = load;
+        bestPartial = partial;
+      }
+    }
+    if (best < 0) continue;
+    assigned[best]++;
+    picked[best].push(x);
+    left--;
+    if (assigned[best] >= neighbours[best].budget) {
+      anyBudget = neighbours.some((n, i) => assigned[i] < n.budget && (n.complete || (n.keys?.size ?? 0) > 0));
+    }
+  }
+  const out: PlannedRequest[] = [];
+  for (let i = 0; i < neighbours.length; i++) if (picked[i].length > 0) out.push({ peerId: neighbours[i].peerId, keys: picked[i] });
+  return out;
+}
