@@ -23,6 +23,7 @@ export const CODEC_ERRORS = {
   duplicateKey: 'CODEC_DUPLICATE_KEY',
   seedsDisagree: 'CODEC_SEEDS_DISAGREE',
   kernelUnavailable: 'CODEC_KERNEL_UNAVAILABLE',
+  internal: 'CODEC_INTERNAL',
 } as const;
 
 /** Packet size P = 128·ceil(L/8192) for a frame of L bytes, 1 ≤ L ≤ 65536. */

@@ -6,4 +6,5 @@ export { packetSize, CODEC_ERRORS, MAX_FRAME_BYTES, MIN_PACKET_BYTES, MAX_PACKET
 export type { Codec, CodecBuild } from './codec.ts';
 export { createReferenceCodec } from './reference-codec.ts';
 export { FEED_K, SEGMENT_K, KEYS, feedGenerator, segmentGenerator } from './generators.ts';
-export { createCodec } from './create-codec.ts';
+export { createCodec, type CreateCodecOptions } from './create-codec.ts';
+export { createWasmCodec, type WasmCodecOptions } from './wasm-codec.ts';
