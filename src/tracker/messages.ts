@@ -1,0 +1,230 @@
+// Tracker messages: the zod schemas, types and bounds of every JSON text frame between a peer and
+// the tracker, in both directions. Pure (no I/O, no Node modules), so the server and the browser
+// client share it. The peer-to-peer wire format is elsewhere (docs/wire-format.md).
+
+import * as z from 'zod/mini';
+import { P2PError } from '../errors.ts';
+
+export const TRACKER_PROTOCOL_VERSION = 1;
+
+/** Hard bounds of the tracker protocol. The server may configure smaller ones. */
+export const LIMITS = {
+  /** Largest text frame either side sends or accepts. */
+  maxMessageBytes: 64 * 1024,
+  /** Largest serialised `data` of one signal (SDP offers with candidates fit in a few KiB). */
+  maxSignalBytes: 32 * 1024,
+  /** Neighbours announced after a reconnect. */
+  maxAnnouncedNeighbours: 64,
+  /** Neighbours in one `neighbours` message (swarm + broadcaster feed + role links). */
+  maxNeighbours: 128,
+  /** Holders / producers listed in one `swarm` message. */
+  maxRoleEntries: 256,
+  maxKeysPerPeer: 32,
+  maxErrorText: 200,
+} as const;
+
+/** Code-segment keys c are 0…255; seed groups g are 0…31 (DESIGN section 3). */
+export const MAX_SEGMENT_KEY = 255;
+export const MAX_SEED_GROUP = 31;
+
+const PEER_ID_RE = /^[A-Za-z0-9_-]{8,24}$/;
+const B64URL_RE = /^[A-Za-z0-9_-]*$/;
+
+const peerId = z.string().check(z.regex(PEER_ID_RE));
+const streamId = z.string().check(z.length(43), z.regex(B64URL_RE));
+const b64 = (max: number) => z.string().check(z.maxLength(max), z.regex(B64URL_RE));
+const bps = z.number().check(z.minimum(0), z.maximum(1e12));
+const segmentKeys = z.array(z.int().check(z.minimum(0), z.maximum(MAX_SEGMENT_KEY))).check(z.maxLength(LIMITS.maxKeysPerPeer));
+const seedGroups = z.array(z.int().check(z.minimum(0), z.maximum(MAX_SEED_GROUP))).check(z.maxLength(MAX_SEED_GROUP + 1));
+
+/** What a reconnecting peer still holds, so a restarted tracker rebuilds its soft state. */
+const announce = z.object({
+  holderKeys: z.optional(segmentKeys),
+  producerGroups: z.optional(seedGroups),
+  neighbours: z.optional(z.array(peerId).check(z.maxLength(LIMITS.maxAnnouncedNeighbours))),
+  /** Broadcaster only: the swarm mode it was running, restored (and held a while) after a restart. */
+  mode: z.optional(z.enum(['direct', 'holder'])),
+});
+
+/** A peer's own measurements, sent with join and heartbeat. */
+const peerStats = {
+  /** Measured upload capacity, bits per second. */
+  uploadBps: z.optional(bps),
+  /** True when the peer's connections go through a TURN relay. */
+  relayed: z.optional(z.boolean()),
+};
+
+/**
+ * `peerSecret` (optional, 22–64 base64url chars, never shown to others) makes the tracker derive
+ * the same peer id again after a reconnect or tracker restart; without it the id is random.
+ */
+const peerSecret = z.optional(b64(64).check(z.minLength(22)));
+
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('join'),
+    streamId,
+    peerSecret,
+    ...peerStats,
+    announce: z.optional(announce),
+  }),
+  z.object({
+    type: z.literal('publish'),
+    streamId,
+    peerSecret,
+    /** Stream public key, wire form (alg byte ‖ raw key), base64url. */
+    publicKey: b64(96),
+    /** Signature of nonce ‖ streamId ‖ tracker origin, base64url of 64 bytes. */
+    signature: b64(90),
+    /** Stream bitrate, bits per second (helps choose holders strong enough). */
+    bitrateBps: z.optional(bps),
+    ...peerStats,
+    announce: z.optional(announce),
+  }),
+  z.object({ type: z.literal('heartbeat'), ...peerStats }),
+  z.object({ type: z.literal('signal'), to: peerId, data: z.unknown() }),
+  z.object({ type: z.literal('failed'), peerId }),
+  z.object({ type: z.literal('leave') }),
+]);
+
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+export type Announce = z.infer<typeof announce>;
+
+export type StreamState = 'waiting' | 'live' | 'ended';
+export type SwarmMode = 'direct' | 'holder';
+/**
+ * Why a neighbour is one, seen from the receiving peer:
+ * `swarm` viewer mesh; `broadcaster` the neighbour is the broadcaster; `viewer` (broadcaster
+ * side) a viewer fed directly; `holder` the neighbour holds code-segment keys you feed (as
+ * broadcaster) or subscribe to (as producer); `producer` the neighbour produces from your seeds.
+ */
+export type NeighbourReason = 'swarm' | 'broadcaster' | 'viewer' | 'holder' | 'producer';
+
+export interface NeighbourInfo {
+  peerId: string;
+  reasons: NeighbourReason[];
+  /** True when this side makes the WebRTC offer. Exactly one side of a pair has it. */
+  initiator: boolean;
+  /** Code-segment keys the neighbour holds (only for holders). */
+  holderKeys?: number[];
+}
+
+export interface RoleEntry {
+  peerId: string;
+  keys: number[];
+}
+
+export type ServerMessage =
+  | { type: 'welcome'; version: number; peerId: string; nonce: string; heartbeatMs: number; maxSignalBytes: number }
+  | { type: 'stream'; streamId: string; state: StreamState; mode: SwarmMode }
+  | { type: 'neighbours'; neighbours: NeighbourInfo[] }
+  | { type: 'roles'; holderKeys: number[]; producerGroups: number[]; leaseMs: number; heartbeatMs: number }
+  | { type: 'swarm'; mode: SwarmMode; viewers: number; holders: RoleEntry[]; producers: RoleEntry[] }
+  | { type: 'signal'; from: string; data: unknown }
+  | { type: 'error'; code: string; message: string };
+
+const reason = z.enum(['swarm', 'broadcaster', 'viewer', 'holder', 'producer']);
+const roleEntry = z.object({ peerId, keys: z.array(z.int().check(z.minimum(0), z.maximum(MAX_SEGMENT_KEY))).check(z.maxLength(LIMITS.maxKeysPerPeer)) });
+const roleList = z.array(roleEntry).check(z.maxLength(LIMITS.maxRoleEntries));
+const ms = z.int().check(z.minimum(0), z.maximum(24 * 3600 * 1000));
+
+/** The client validates what the tracker sends too: a tracker is only semi-trusted. */
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('welcome'),
+    version: z.int(),
+    peerId,
+    nonce: b64(64),
+    heartbeatMs: ms,
+    maxSignalBytes: z.int().check(z.minimum(0), z.maximum(LIMITS.maxSignalBytes)),
+  }),
+  z.object({ type: z.literal('stream'), streamId, state: z.enum(['waiting', 'live', 'ended']), mode: z.enum(['direct', 'holder']) }),
+  z.object({
+    type: z.literal('neighbours'),
+    neighbours: z.array(z.object({ peerId, reasons: z.array(reason).check(z.maxLength(5)), initiator: z.boolean(), holderKeys: z.optional(segmentKeys) })).check(z.maxLength(LIMITS.maxNeighbours)),
+  }),
+  z.object({ type: z.literal('roles'), holderKeys: segmentKeys, producerGroups: seedGroups, leaseMs: ms, heartbeatMs: ms }),
+  z.object({ type: z.literal('swarm'), mode: z.enum(['direct', 'holder']), viewers: z.int().check(z.minimum(0)), holders: roleList, producers: roleList }),
+  z.object({ type: z.literal('signal'), from: peerId, data: z.unknown() }),
+  z.object({ type: z.literal('error'), code: z.string().check(z.maxLength(64)), message: z.string().check(z.maxLength(LIMITS.maxErrorText)) }),
+]);
+
+/** Bytes of the UTF-8 encoding of `text`, without allocating. */
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+function parseJson(text: string, maxBytes: number): unknown {
+  if (typeof text !== 'string') throw new P2PError('BAD_MESSAGE', 'message is not text');
+  if (text.length > maxBytes || utf8Length(text) > maxBytes) throw new P2PError('MESSAGE_TOO_LARGE', `message over ${maxBytes} bytes`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new P2PError('BAD_JSON', 'message is not JSON');
+  }
+}
+
+function firstIssue(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }): string {
+  const i = error.issues[0];
+  return i ? `${i.path.map(String).join('.') || '(root)'}: ${i.message}` : 'invalid';
+}
+
+/**
+ * Parses and validates one client message. Throws P2PError with code BAD_JSON, MESSAGE_TOO_LARGE,
+ * UNKNOWN_TYPE, BAD_MESSAGE or SIGNAL_TOO_LARGE; never anything else.
+ */
+export function parseClientMessage(text: string, maxBytes: number = LIMITS.maxMessageBytes, maxSignalBytes: number = LIMITS.maxSignalBytes): ClientMessage {
+  const value = parseJson(text, maxBytes);
+  const r = clientMessageSchema.safeParse(value);
+  if (!r.success) {
+    const type = (value as { type?: unknown } | null)?.type;
+    const known = ['join', 'publish', 'heartbeat', 'signal', 'failed', 'leave'];
+    if (typeof value !== 'object' || value === null || typeof type !== 'string' || !known.includes(type)) {
+      throw new P2PError('UNKNOWN_TYPE', 'message has no known type');
+    }
+    throw new P2PError('BAD_MESSAGE', `${type}: ${firstIssue(r.error)}`);
+  }
+  const m = r.data;
+  if (m.type === 'signal') {
+    if (m.data === undefined) throw new P2PError('BAD_MESSAGE', 'signal: data missing');
+    if (utf8Length(JSON.stringify(m.data)) > maxSignalBytes) throw new P2PError('SIGNAL_TOO_LARGE', `signal data over ${maxSignalBytes} bytes`);
+  }
+  return m;
+}
+
+/** Parses and validates one tracker message (client side). Throws P2PError like parseClientMessage. */
+export function parseServerMessage(text: string, maxBytes: number = 2 * LIMITS.maxMessageBytes): ServerMessage {
+  const value = parseJson(text, maxBytes);
+  const r = serverMessageSchema.safeParse(value);
+  if (!r.success) {
+    const type = (value as { type?: unknown } | null)?.type;
+    throw new P2PError(typeof type === 'string' ? 'BAD_MESSAGE' : 'UNKNOWN_TYPE', `tracker message ${String(type)}: ${firstIssue(r.error)}`);
+  }
+  return r.data as ServerMessage;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The bytes a broadcaster signs to prove it holds the stream key:
+ * nonce (raw bytes) ‖ streamId (43 ASCII bytes) ‖ tracker origin (UTF-8 `host[:port]`).
+ */
+export function publishProofBytes(nonce: Uint8Array, streamIdText: string, origin: string): Uint8Array {
+  const s = encoder.encode(streamIdText);
+  const o = encoder.encode(origin);
+  const out = new Uint8Array(nonce.length + s.length + o.length);
+  out.set(nonce, 0);
+  out.set(s, nonce.length);
+  out.set(o, nonce.length + s.length);
+  return out;
+}

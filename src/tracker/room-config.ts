@@ -1,0 +1,160 @@
+// Typed configuration of one tracker room (a stream's swarm), its defaults with units, the resolve
+// step that rejects bad combinations, the seeded RNG and the room's event types. Pure; no I/O.
+// Used by room.ts, the tracker server and the swarm simulator.
+
+import { P2PError } from '../errors.ts';
+import type { NeighbourInfo, RoleEntry, StreamState, SwarmMode } from './messages.ts';
+
+export type PeerId = string;
+
+export interface RoomConfig {
+  /** Seed of the room's RNG (neighbour choice). Same seed, same inputs: same outputs. */
+  seed: number;
+  /** Swarm neighbours each viewer is given (viewer mesh degree). */
+  neighbourTarget: number;
+  /** A viewer takes no more swarm neighbours than this (others add links to it). */
+  neighbourMax: number;
+  /** Code-segment keys c handed to holders; n1 = its length (default 0…11, c < 8 are plain copies). */
+  segmentKeys: number[];
+  /** Seed groups leased to producers: groups 0 … producerGroups-1, 0–7 first. */
+  producerGroups: number;
+  /** Holders (distinct keys c) each producer is linked to; 9–10 lets it check seeds. */
+  producerHolderLinks: number;
+  /** In a small swarm one holder may hold several keys, at most this many. */
+  maxKeysPerHolder: number;
+  /** In a small swarm one producer may lease several groups, at most this many. */
+  maxGroupsPerProducer: number;
+  /** Switch from direct feed to holder mode when viewers reach this. */
+  holderModeAtViewers: number;
+  /** Switch back to direct feed when viewers fall to this (hysteresis). */
+  directModeAtViewers: number;
+  /** In direct feed the broadcaster links to at most this many viewers. */
+  directMaxViewers: number;
+  /** Holders and producers must report an upload of at least this × the stream bitrate. */
+  minRoleUploadRatio: number;
+  /** …and at least this many bits per second (used alone while the bitrate is unknown). */
+  minRoleUploadBps: number;
+  /** A role lease lasts this long after the holder's last heartbeat. */
+  leaseMs: number;
+  /** Heartbeat period asked of peers holding roles. */
+  roleHeartbeatMs: number;
+  /** Heartbeat period asked of other peers. */
+  heartbeatMs: number;
+  /** A peer that sends nothing for this long is removed by tick(). */
+  peerTimeoutMs: number;
+  /** After a broadcaster restores the mode from its announce, the mode is held this long. */
+  modeHoldMs: number;
+  /** The broadcaster gets a `swarm` summary at most this often when only the viewer count changed. */
+  swarmReportMs: number;
+  /** Peers in one room, broadcaster included. */
+  maxPeers: number;
+  /** Failed pairs remembered per peer (the oldest is forgotten beyond this). */
+  maxFailedPairsPerPeer: number;
+  /** tick() should be called about this often; nextTimeout() uses it. */
+  tickMs: number;
+}
+
+export const DEFAULT_ROOM_CONFIG: Readonly<RoomConfig> = Object.freeze({
+  seed: 1,
+  neighbourTarget: 8,
+  neighbourMax: 12,
+  segmentKeys: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+  producerGroups: 12,
+  producerHolderLinks: 10,
+  maxKeysPerHolder: 3,
+  maxGroupsPerProducer: 4,
+  holderModeAtViewers: 40,
+  directModeAtViewers: 24,
+  directMaxViewers: 48,
+  minRoleUploadRatio: 1.0,
+  minRoleUploadBps: 0,
+  leaseMs: 3000,
+  roleHeartbeatMs: 1000,
+  heartbeatMs: 5000,
+  peerTimeoutMs: 20000,
+  modeHoldMs: 10000,
+  swarmReportMs: 1000,
+  maxPeers: 10001,
+  maxFailedPairsPerPeer: 64,
+  tickMs: 250,
+});
+
+const positiveInt = (c: RoomConfig, k: keyof RoomConfig, min = 1) => {
+  const v = c[k];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new P2PError('BAD_CONFIG', `room config ${k} must be an integer ≥ ${min}, got ${String(v)}`);
+};
+
+/** Fills defaults and rejects bad combinations with a precise P2PError('BAD_CONFIG'). */
+export function resolveRoomConfig(partial: Partial<RoomConfig> = {}): RoomConfig {
+  const c: RoomConfig = { ...DEFAULT_ROOM_CONFIG, ...partial, segmentKeys: [...(partial.segmentKeys ?? DEFAULT_ROOM_CONFIG.segmentKeys)] };
+  for (const k of ['neighbourTarget', 'neighbourMax', 'producerHolderLinks', 'maxKeysPerHolder', 'maxGroupsPerProducer', 'holderModeAtViewers', 'directMaxViewers', 'leaseMs', 'roleHeartbeatMs', 'heartbeatMs', 'peerTimeoutMs', 'swarmReportMs', 'maxPeers', 'maxFailedPairsPerPeer', 'tickMs'] as const) positiveInt(c, k);
+  for (const k of ['directModeAtViewers', 'producerGroups', 'modeHoldMs', 'seed'] as const) positiveInt(c, k, 0);
+  if (c.neighbourMax < c.neighbourTarget) throw new P2PError('BAD_CONFIG', 'neighbourMax must be ≥ neighbourTarget');
+  if (c.directModeAtViewers >= c.holderModeAtViewers) throw new P2PError('BAD_CONFIG', 'directModeAtViewers must be below holderModeAtViewers (hysteresis)');
+  if (c.holderModeAtViewers > c.directMaxViewers) throw new P2PError('BAD_CONFIG', 'holderModeAtViewers must be ≤ directMaxViewers, or direct feed would leave viewers out');
+  if (c.producerGroups > 32) throw new P2PError('BAD_CONFIG', 'producerGroups must be ≤ 32 (seed groups are 0…31)');
+  const keys = new Set(c.segmentKeys);
+  if (c.segmentKeys.length < 8 || keys.size !== c.segmentKeys.length || c.segmentKeys.some((k) => !Number.isInteger(k) || k < 0 || k > 255)) {
+    throw new P2PError('BAD_CONFIG', 'segmentKeys must be at least 8 distinct integers in 0…255');
+  }
+  if (c.leaseMs <= c.roleHeartbeatMs) throw new P2PError('BAD_CONFIG', 'leaseMs must be longer than roleHeartbeatMs');
+  if (c.peerTimeoutMs <= c.heartbeatMs) throw new P2PError('BAD_CONFIG', 'peerTimeoutMs must be longer than heartbeatMs');
+  if (!(c.minRoleUploadRatio >= 0) || !(c.minRoleUploadBps >= 0)) throw new P2PError('BAD_CONFIG', 'minRoleUpload* must be ≥ 0');
+  return c;
+}
+
+/** Small fast seeded PRNG (mulberry32). */
+export class Rng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
+  next(): number {
+    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  /** Integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  shuffle<T>(a: T[]): T[] {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+    return a;
+  }
+}
+
+/** What a peer says about itself when it joins. */
+export interface JoinInfo {
+  broadcaster?: boolean;
+  uploadBps?: number;
+  relayed?: boolean;
+  /** Broadcaster only: stream bitrate, bits per second. */
+  bitrateBps?: number;
+  /** After a reconnect: what the peer still holds (soft state). */
+  announce?: {
+    holderKeys?: number[];
+    producerGroups?: number[];
+    neighbours?: PeerId[];
+    mode?: SwarmMode;
+  };
+}
+
+export interface PeerStats {
+  uploadBps?: number;
+  relayed?: boolean;
+}
+
+/** Outputs of the room, each addressed to one peer (`to`). The server sends them as messages. */
+export type RoomEvent =
+  | { type: 'stream'; to: PeerId; streamId: string; state: StreamState; mode: SwarmMode }
+  | { type: 'neighbours'; to: PeerId; neighbours: NeighbourInfo[] }
+  | { type: 'roles'; to: PeerId; holderKeys: number[]; producerGroups: number[]; leaseMs: number; heartbeatMs: number }
+  | { type: 'swarm'; to: PeerId; mode: SwarmMode; viewers: number; holders: RoleEntry[]; producers: RoleEntry[] }
+  | { type: 'close'; to: PeerId; reason: 'replaced' | 'timeout' };
