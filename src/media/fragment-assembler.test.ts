@@ -95,3 +95,16 @@ describe('FragmentAssembler', () => {
     expect(r).toEqual([[0, 30]]);
   });
 });
+
+describe('FragmentAssembler across a broadcaster restart', () => {
+  it('a different init segment starts over at fragment 0', () => {
+    const asm = new FragmentAssembler();
+    for (const f of stream([true, true])) asm.pushFrame(f, 0);
+    expect(kinds(asm.poll(0, 0))).toEqual(['init', 'f1']);
+    const cutter = new FrameCutter({ maxCarryTicks: 0 });
+    asm.pushFrame(cutter.setInit(new Uint8Array([5, 6]), 0), 0);
+    cutter.pushFragment({ bytes: new Uint8Array(10), keyFrame: true, mediaTimeMs: 0, captureTimeMs: 0 });
+    for (const f of cutter.tick(100)) asm.pushFrame(f, 0);
+    expect(kinds(asm.poll(0, 0))).toEqual(['init', 'f0']);
+  });
+});

@@ -98,11 +98,6 @@ export class FragmentAssembler {
   /** Takes one verified frame. Malformed frames are dropped and counted, never thrown. */
   pushFrame(frame: MediaFrame, nowMs: number): void {
     this.counters.framesIn++;
-    if (this.seen.has(frame.seq)) {
-      this.counters.duplicateFrames++;
-      return;
-    }
-    this.remember(frame.seq);
     if (!(frame.bytes instanceof Uint8Array) || frame.bytes.length === 0 || frame.bytes.length > MAX_FRAME_BYTES) {
       this.counters.badFrames++;
       return;
@@ -110,11 +105,18 @@ export class FragmentAssembler {
     if (frame.flags & FRAME_INIT) {
       this.counters.initFrames++;
       if (!this.init || !sameBytes(this.init, frame.bytes)) {
+        // A different init segment means the broadcaster started over: its fragments count from 0 again.
+        if (this.init) this.reset();
         this.init = frame.bytes.slice();
         this.initDelivered = false;
       }
       return;
     }
+    if (this.seen.has(frame.seq)) {
+      this.counters.duplicateFrames++;
+      return;
+    }
+    this.remember(frame.seq);
     if (frame.flags & FRAME_END_OF_STREAM) {
       try {
         this.endCount = decodeEndOfStream(frame.bytes);
@@ -218,6 +220,16 @@ export class FragmentAssembler {
     this.needKey = false;
     this.blockedSinceMs = null;
     this.initDelivered = false;
+  }
+
+  private reset(): void {
+    this.partials.clear();
+    this.seen.clear();
+    this.seenOrder = [];
+    this.restart();
+    this.endCount = null;
+    this.endDelivered = false;
+    this.newestIndex = -1;
   }
 
   private newestCompleteKey(): number | null {

@@ -1,0 +1,79 @@
+// The broadcaster's one typed config: defaults field by field with units in the names, and a
+// resolve step that rejects bad combinations with a precise P2PError('BAD_CONFIG'). Pure.
+// Used by MediaBroadcaster and the broadcast page.
+
+import type { VideoCodec } from 'mediabunny';
+import { P2PError } from '../errors.ts';
+
+export interface VideoConfig {
+  /** Encoded size; undefined takes the camera's. */
+  width?: number;
+  height?: number;
+  frameRate: number;
+  bitrateBps: number;
+  /** A key frame (and so a new fragment) this often, seconds. */
+  keyFrameIntervalS: number;
+  /** Codec families in order of preference; the first one this browser encodes and plays is used. */
+  codecs: VideoCodec[];
+}
+
+export interface AudioConfig {
+  bitrateBps: number;
+}
+
+export interface BroadcasterConfig {
+  /** null: no video. */
+  video: VideoConfig | null;
+  /** null: no audio. */
+  audio: AudioConfig | null;
+  /** Shortest fragment, seconds; fragments close on the first key frame after it. Default 0.5. */
+  fragmentDurationS: number;
+  /** How often frames are closed, ms. Default 100. */
+  frameIntervalMs: number;
+  /** Ticks a byte may wait to fill an 8 KiB multiple. Default 1. */
+  maxCarryTicks: number;
+  /** Init segment sent again this often, ms. Default 2000. */
+  initRepeatMs: number;
+}
+
+export const DEFAULT_VIDEO_CONFIG: VideoConfig = {
+  frameRate: 30,
+  bitrateBps: 1_500_000,
+  keyFrameIntervalS: 0.5,
+  codecs: ['avc', 'vp9', 'av1', 'vp8'],
+};
+
+export const DEFAULT_BROADCASTER_CONFIG: BroadcasterConfig = {
+  video: DEFAULT_VIDEO_CONFIG,
+  audio: { bitrateBps: 64_000 },
+  fragmentDurationS: 0.5,
+  frameIntervalMs: 100,
+  maxCarryTicks: 1,
+  initRepeatMs: 2000,
+};
+
+const KNOWN_CODECS: readonly string[] = ['avc', 'vp9', 'av1', 'vp8', 'hevc'];
+
+export function resolveBroadcasterConfig(partial: Partial<BroadcasterConfig> = {}): BroadcasterConfig {
+  const video = partial.video === null ? null : { ...DEFAULT_VIDEO_CONFIG, ...(partial.video ?? {}) };
+  const audio = partial.audio === null ? null : { ...DEFAULT_BROADCASTER_CONFIG.audio!, ...(partial.audio ?? {}) };
+  const c: BroadcasterConfig = { ...DEFAULT_BROADCASTER_CONFIG, ...partial, video, audio };
+  const bad = (msg: string): never => {
+    throw new P2PError('BAD_CONFIG', msg);
+  };
+  if (!c.video && !c.audio) bad('video and audio are both off');
+  if (c.video) {
+    const v = c.video;
+    if (!(v.frameRate >= 1 && v.frameRate <= 120)) bad(`video.frameRate ${v.frameRate} is outside 1 … 120`);
+    if (!(v.bitrateBps >= 50_000 && v.bitrateBps <= 50_000_000)) bad(`video.bitrateBps ${v.bitrateBps} is outside 50 000 … 50 000 000`);
+    if (!(v.keyFrameIntervalS >= 0.1 && v.keyFrameIntervalS <= 10)) bad(`video.keyFrameIntervalS ${v.keyFrameIntervalS} is outside 0.1 … 10`);
+    for (const d of [v.width, v.height]) if (d !== undefined && !(Number.isInteger(d) && d >= 16 && d <= 4096)) bad(`video size ${d} is not an integer in 16 … 4096`);
+    if (v.codecs.length === 0 || v.codecs.some((k) => !KNOWN_CODECS.includes(k))) bad(`video.codecs ${JSON.stringify(v.codecs)} must name known codecs`);
+  }
+  if (c.audio && !(c.audio.bitrateBps >= 6_000 && c.audio.bitrateBps <= 510_000)) bad(`audio.bitrateBps ${c.audio.bitrateBps} is outside 6 000 … 510 000`);
+  if (!(c.fragmentDurationS >= 0.1 && c.fragmentDurationS <= 10)) bad(`fragmentDurationS ${c.fragmentDurationS} is outside 0.1 … 10`);
+  if (!(c.frameIntervalMs >= 10 && c.frameIntervalMs <= 5000)) bad(`frameIntervalMs ${c.frameIntervalMs} is outside 10 … 5000`);
+  if (!(Number.isInteger(c.maxCarryTicks) && c.maxCarryTicks >= 0 && c.maxCarryTicks <= 10)) bad(`maxCarryTicks ${c.maxCarryTicks} is not an integer in 0 … 10`);
+  if (!(c.initRepeatMs >= 100)) bad(`initRepeatMs ${c.initRepeatMs} is below 100`);
+  return c;
+}

@@ -1,0 +1,271 @@
+// The broadcaster's media pipeline: captured camera and microphone tracks → WebCodecs encoders
+// (through mediabunny's MediaStream sources) → fragmented MP4 with short fragments → frames of at most
+// 64 KiB, emitted as 'frame' events. No signing, no network: the session publishes the frames.
+// Used by the broadcast page and by the media loopback browser test.
+
+import {
+  MediaStreamAudioTrackSource,
+  MediaStreamVideoTrackSource,
+  Mp4OutputFormat,
+  NullTarget,
+  Output,
+  Quality,
+  canEncodeVideo,
+  type VideoCodec,
+} from 'mediabunny';
+import { P2PError } from '../errors.ts';
+import { TypedEmitter } from '../transport/typed-emitter.ts';
+import { FrameCutter } from '../media/frame-cutter.ts';
+import { paddedFrameBytes, type MediaFrame } from '../media/frame-format.ts';
+import { resolveBroadcasterConfig, type BroadcasterConfig } from './broadcaster-config.ts';
+
+export interface BroadcasterStats {
+  state: BroadcasterState;
+  /** mediabunny's codec family and the MSE MIME type of the output. */
+  videoCodec: VideoCodec | null;
+  mimeType: string | null;
+  frames: number;
+  bytes: number;
+  /** Bytes after padding each frame for the feed code; bytes / paddedBytes is the framing efficiency. */
+  paddedBytes: number;
+  fragments: number;
+  initFrames: number;
+  /** Frame bytes per second over the last ~2 s, in bits per second. */
+  bitrateBps: number;
+}
+
+export type BroadcasterState = 'idle' | 'starting' | 'live' | 'stopping' | 'stopped' | 'failed';
+
+export interface BroadcasterEvents {
+  frame: (frame: MediaFrame) => void;
+  state: (state: BroadcasterState) => void;
+  error: (error: P2PError) => void;
+}
+
+/** Codec strings used to ask MSE whether a codec family plays back from MP4 here. */
+const MSE_PROBE: Record<string, string> = {
+  avc: 'avc1.42e01f',
+  vp9: 'vp09.00.31.08',
+  av1: 'av01.0.04M.08',
+  vp8: 'vp8',
+};
+
+/** H.264 constrained baseline at the lowest level that fits the picture. */
+export function avcCodecString(width: number, height: number): string {
+  const macroblocks = Math.ceil(width / 16) * Math.ceil(height / 16);
+  return macroblocks <= 1620 ? 'avc1.42e01e' : macroblocks <= 3600 ? 'avc1.42e01f' : macroblocks <= 8192 ? 'avc1.42e028' : 'avc1.42e033';
+}
+
+/** First codec of `preference` that this browser encodes and plays back from fragmented MP4. */
+export async function chooseVideoCodec(preference: readonly VideoCodec[], width: number, height: number, bitrateBps: number): Promise<VideoCodec> {
+  const mse = globalThis.MediaSource;
+  for (const codec of preference) {
+    const probe = MSE_PROBE[codec];
+    if (mse && probe && !mse.isTypeSupported(`video/mp4; codecs="${probe}"`)) continue;
+    if (await canEncodeVideo(codec, { width, height, bitrate: bitrateBps })) return codec;
+  }
+  throw new P2PError('NO_VIDEO_CODEC', `none of ${preference.join(', ')} can be encoded and played back here`);
+}
+
+export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
+  readonly config: BroadcasterConfig;
+  #state: BroadcasterState = 'idle';
+  #output: Output | null = null;
+  #cutter: FrameCutter;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #ftyp: Uint8Array | null = null;
+  #moof: { data: Uint8Array; timestamp: number } | null = null;
+  #epochMs: number | null = null;
+  #hasVideo = false;
+  #recent: Array<{ atMs: number; bytes: number }> = [];
+  #stats: BroadcasterStats = {
+    state: 'idle', videoCodec: null, mimeType: null, frames: 0, bytes: 0, paddedBytes: 0, fragments: 0, initFrames: 0, bitrateBps: 0,
+  };
+
+  constructor(config: Partial<BroadcasterConfig> = {}) {
+    super();
+    this.config = resolveBroadcasterConfig(config);
+    this.#cutter = new FrameCutter({
+      frameIntervalMs: this.config.frameIntervalMs,
+      maxCarryTicks: this.config.maxCarryTicks,
+      initRepeatMs: this.config.initRepeatMs,
+    });
+  }
+
+  get state(): BroadcasterState {
+    return this.#state;
+  }
+
+  get stats(): BroadcasterStats {
+    const now = Date.now();
+    this.#recent = this.#recent.filter((r) => now - r.atMs <= 2000);
+    const bytes = this.#recent.reduce((n, r) => n + r.bytes, 0);
+    return { ...this.#stats, state: this.#state, bitrateBps: Math.round((bytes * 8) / 2) };
+  }
+
+  /** Starts encoding the stream's first video and first audio track. Throws P2PError on failure. */
+  async start(stream: MediaStream): Promise<void> {
+    if (this.#state !== 'idle') throw new P2PError('BAD_STATE', `start() in state ${this.#state}`);
+    this.#setState('starting');
+    try {
+      await this.#start(stream);
+      this.#timer = setInterval(() => this.#tick(), this.config.frameIntervalMs);
+      this.#setState('live');
+    } catch (e) {
+      const err = e instanceof P2PError ? e : new P2PError('ENCODER_FAILED', `cannot start encoding: ${String(e)}`);
+      this.#fail(err);
+      throw err;
+    }
+  }
+
+  /** Finishes the last fragment, sends it and an end-of-stream frame. */
+  async stop(): Promise<void> {
+    if (this.#state !== 'live' && this.#state !== 'starting') return;
+    this.#setState('stopping');
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    try {
+      await this.#output?.finalize();
+    } catch {
+      // an encoder that already failed has nothing left to flush
+    }
+    for (const f of this.#cutter.end(Date.now())) this.#emitFrame(f);
+    this.#setState('stopped');
+  }
+
+  /** Stops without flushing and drops all listeners. */
+  destroy(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    if (this.#output && this.#output.state !== 'finalized' && this.#output.state !== 'canceled') void this.#output.cancel().catch(() => {});
+    if (this.#state !== 'stopped' && this.#state !== 'failed') this.#setState('stopped');
+    this.removeAllListeners();
+  }
+
+  async #start(stream: MediaStream): Promise<void> {
+    const c = this.config;
+    const videoTrack = c.video ? stream.getVideoTracks()[0] : undefined;
+    const audioTrack = c.audio ? stream.getAudioTracks()[0] : undefined;
+    if (!videoTrack && !audioTrack) throw new P2PError('BAD_CONFIG', 'the stream has no track to broadcast');
+    const output = new Output({
+      format: new Mp4OutputFormat({
+        fastStart: 'fragmented',
+        minimumFragmentDuration: c.fragmentDurationS,
+        onFtyp: (data) => {
+          this.#ftyp = data.slice();
+        },
+        onMoov: (data) => this.#onInit(data),
+        onMoof: (data, _position, timestamp) => {
+          this.#moof = { data: data.slice(), timestamp };
+        },
+        onMdat: (data) => this.#onMdat(data),
+      }),
+      target: new NullTarget(),
+    });
+    const noteEpoch = (timestampS: number) => {
+      if (this.#epochMs === null) this.#epochMs = Date.now() - timestampS * 1000;
+    };
+    const sources: Array<MediaStreamVideoTrackSource | MediaStreamAudioTrackSource> = [];
+    if (videoTrack && c.video) {
+      const s = videoTrack.getSettings();
+      const width = c.video.width ?? s.width ?? 640;
+      const height = c.video.height ?? s.height ?? 480;
+      const codec = await chooseVideoCodec(c.video.codecs, width, height, c.video.bitrateBps);
+      this.#stats.videoCodec = codec;
+      const source = new MediaStreamVideoTrackSource(
+        videoTrack as MediaStreamVideoTrack,
+        {
+          codec,
+          quality: new Quality(c.video.bitrateBps),
+          keyFrameInterval: c.video.keyFrameIntervalS,
+          latencyMode: 'realtime',
+          sizeChangeBehavior: 'contain',
+          ...(codec === 'avc' ? { fullCodecString: avcCodecString(width, height) } : {}),
+          onEncodedSample: (sample) => noteEpoch(sample.timestamp),
+        },
+        { frameRate: c.video.frameRate },
+      );
+      output.addVideoTrack(source, { frameRate: c.video.frameRate });
+      sources.push(source);
+      this.#hasVideo = true;
+    }
+    if (audioTrack && c.audio) {
+      const source = new MediaStreamAudioTrackSource(audioTrack as MediaStreamAudioTrack, {
+        codec: 'opus',
+        quality: new Quality(c.audio.bitrateBps),
+        onEncodedSample: (sample) => noteEpoch(sample.timestamp),
+      });
+      output.addAudioTrack(source);
+      sources.push(source);
+    }
+    for (const s of sources) {
+      s.errorPromise.catch((e: unknown) => this.#fail(new P2PError('ENCODER_FAILED', `encoding failed: ${String(e)}`)));
+    }
+    this.#output = output;
+    await output.start();
+    this.#stats.mimeType = await output.getMimeType().catch(() => null);
+  }
+
+  #onInit(moov: Uint8Array): void {
+    const ftyp = this.#ftyp ?? new Uint8Array(0);
+    const init = new Uint8Array(ftyp.length + moov.length);
+    init.set(ftyp, 0);
+    init.set(moov, ftyp.length);
+    try {
+      this.#emitFrame(this.#cutter.setInit(init, Date.now()));
+    } catch (e) {
+      this.#fail(e instanceof P2PError ? e : new P2PError('BAD_INIT_SEGMENT', String(e)));
+    }
+  }
+
+  #onMdat(mdat: Uint8Array): void {
+    const moof = this.#moof;
+    this.#moof = null;
+    if (!moof) return;
+    const bytes = new Uint8Array(moof.data.length + mdat.length);
+    bytes.set(moof.data, 0);
+    bytes.set(mdat, moof.data.length);
+    const mediaTimeMs = Math.max(0, Math.round(moof.timestamp * 1000));
+    this.#stats.fragments++;
+    try {
+      this.#cutter.pushFragment({
+        bytes,
+        // mediabunny starts every fragment of a stream with video on a key frame; audio-only is all key.
+        keyFrame: true,
+        mediaTimeMs,
+        captureTimeMs: (this.#epochMs ?? Date.now()) + mediaTimeMs,
+      });
+    } catch (e) {
+      this.#fail(e instanceof P2PError ? e : new P2PError('BAD_FRAGMENT', String(e)));
+    }
+  }
+
+  #tick(): void {
+    if (this.#state !== 'live') return;
+    for (const f of this.#cutter.tick(Date.now())) this.#emitFrame(f);
+  }
+
+  #emitFrame(frame: MediaFrame): void {
+    this.#stats.frames++;
+    this.#stats.bytes += frame.bytes.length;
+    this.#stats.paddedBytes += paddedFrameBytes(frame.bytes.length);
+    if (frame.flags & 2) this.#stats.initFrames++;
+    this.#recent.push({ atMs: Date.now(), bytes: frame.bytes.length });
+    this.emit('frame', frame);
+  }
+
+  #fail(error: P2PError): void {
+    if (this.#state === 'failed' || this.#state === 'stopped') return;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#setState('failed');
+    this.emit('error', error);
+    void this.#hasVideo;
+  }
+
+  #setState(state: BroadcasterState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('state', state);
+  }
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LATENCY_CONFIG, decideLatency, waitBudgetMs } from './latency-controller.ts';
+
+const cfg = DEFAULT_LATENCY_CONFIG; // target 0.8, seek beyond 1.5, tolerance 0.15
+
+describe('decideLatency', () => {
+  it.each([
+    // currentTime, ranges, seekTo, rate, reason
+    ['nothing buffered', 0, [], null, 1, null],
+    ['start: jump to target behind the edge', 0, [[10, 12]], 11.2, 1, 'start'],
+    ['start on a short range: its start', 0, [[10, 10.5]], 10, 0.96, 'start'],
+    ['on target', 11.2, [[10, 12]], null, 1, null],
+    ['a little behind: speed up', 10.9, [[10, 12]], null, 1.06, null],
+    ['too close to the edge: slow down', 11.8, [[10, 12]], null, 0.96, null],
+    ['far behind: seek', 10, [[9, 13]], 12.2, 1, 'far-behind'],
+    ['stuck at a gap: jump it', 12, [[10, 12], [12.5, 13.4]], 12.5, 1, 'gap'],
+    ['tiny gap ahead is left to the browser', 11.97, [[10, 12], [12.02, 12.8]], null, 1, null],
+  ] as const)('%s', (_name, currentTime, ranges, seekTo, rate, reason) => {
+    const d = decideLatency({ currentTime, ranges: ranges as never }, cfg);
+    if (seekTo === null) expect(d.seekTo).toBeNull();
+    else expect(d.seekTo).toBeCloseTo(seekTo, 6);
+    expect(d.playbackRate).toBe(rate);
+    expect(d.reason).toBe(reason);
+  });
+
+  it('trims only what lies more than backBufferS behind the playhead', () => {
+    expect(decideLatency({ currentTime: 11, ranges: [[10, 12]] }, cfg).removeBefore).toBeNull();
+    expect(decideLatency({ currentTime: 20, ranges: [[10, 21]] }, cfg).removeBefore).toBe(17);
+  });
+
+  it('reports latency after the seek', () => {
+    expect(decideLatency({ currentTime: 0, ranges: [[10, 12]] }, cfg).latencyS).toBeCloseTo(0.8, 6);
+    expect(decideLatency({ currentTime: 10.5, ranges: [[10, 12]] }, cfg).latencyS).toBeCloseTo(1.5, 6);
+  });
+});
+
+describe('waitBudgetMs', () => {
+  it('follows the buffer ahead within bounds', () => {
+    expect(waitBudgetMs(0)).toBe(150);
+    expect(waitBudgetMs(1)).toBe(850);
+    expect(waitBudgetMs(10)).toBe(3000);
+  });
+});

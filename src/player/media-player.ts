@@ -1,0 +1,328 @@
+// The DOM-free player core: takes verified frames (any order, with gaps) and session status,
+// rebuilds fragments, feeds Media Source Extensions through a one-at-a-time queue, holds the target
+// latency, jumps gaps, trims the buffer and reports stats. Creates no elements and knows nothing of
+// peers: the <p2p-player> element (or a page) attaches a media element; the session pushes frames.
+
+import { P2PError } from '../errors.ts';
+import { TypedEmitter } from '../transport/typed-emitter.ts';
+import { FragmentAssembler, type AssemblerOutput } from '../media/fragment-assembler.ts';
+import type { MediaFrame } from '../media/frame-format.ts';
+import { parseInitSegment, type InitSegmentInfo } from '../media/init-segment.ts';
+import { AppendQueue } from './append-queue.ts';
+import { decideLatency, rangesOf, waitBudgetMs } from './latency-controller.ts';
+import {
+  SESSION_STATUSES,
+  resolvePlayerConfig,
+  type PlayerConfig,
+  type PlayerEvents,
+  type PlayerStats,
+  type PlayerStatus,
+  type SessionStats,
+  type SessionStatus,
+} from './player-config.ts';
+
+interface Pipeline {
+  mediaSource: MediaSource;
+  queue: AppendQueue;
+  info: InitSegmentInfo;
+}
+
+export class MediaPlayer extends TypedEmitter<PlayerEvents> {
+  readonly config: PlayerConfig;
+  #assembler = new FragmentAssembler();
+  #media: HTMLMediaElement | null = null;
+  #ready: Promise<Pipeline | null> = Promise.resolve(null);
+  #pipeline: Pipeline | null = null;
+  #init: Uint8Array | null = null;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #statsTimer: ReturnType<typeof setInterval> | null = null;
+  #pumpQueued = false;
+  #sessionStatus: SessionStatus = 'waiting-for-broadcaster';
+  #status: PlayerStatus = 'idle';
+  #ended = false;
+  #failed = false;
+  #userPaused = false;
+  #lastFragmentAtMs = -Infinity;
+  #epochMs: number | null = null;
+  #latencyS: number | null = null;
+  #session: SessionStats | null = null;
+  #counts = { appended: 0, skipped: 0, seeks: 0, resets: 0 };
+  #destroyed = false;
+
+  constructor(config: Partial<PlayerConfig> = {}) {
+    super();
+    this.config = resolvePlayerConfig(config);
+  }
+
+  get status(): PlayerStatus {
+    return this.#status;
+  }
+
+  get media(): HTMLMediaElement | null {
+    return this.#media;
+  }
+
+  /** Connects a <video> (or <audio>) element; the player drives its src, position and rate. */
+  attachMedia(media: HTMLMediaElement): void {
+    if (this.#destroyed) throw new P2PError('DESTROYED', 'the player was destroyed');
+    if (this.#media === media) return;
+    this.detachMedia();
+    this.#media = media;
+    this.#timer = setInterval(() => this.#tick(), this.config.tickMs);
+    this.#statsTimer = setInterval(() => this.emit('stats', this.stats), this.config.statsIntervalMs);
+    this.#assembler.restart();
+    this.#updateStatus();
+    this.#schedulePump();
+  }
+
+  detachMedia(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#statsTimer) clearInterval(this.#statsTimer);
+    this.#timer = this.#statsTimer = null;
+    this.#teardown();
+    if (this.#media) {
+      this.#media.removeAttribute('src');
+      this.#media.load();
+    }
+    this.#media = null;
+  }
+
+  /** Takes one verified frame from the session. Never throws; bad frames are counted. */
+  pushFrame(frame: MediaFrame): void {
+    if (this.#destroyed) return;
+    this.#assembler.pushFrame(frame, performance.now());
+    this.#schedulePump();
+  }
+
+  /** The session's view of the swarm; shown on screen while no media flows. */
+  setStatus(status: SessionStatus): void {
+    if (!SESSION_STATUSES.includes(status)) return;
+    this.#sessionStatus = status;
+    this.#updateStatus();
+  }
+
+  /** Swarm numbers from the session, merged into 'stats' events. */
+  setStats(stats: Partial<SessionStats>): void {
+    this.#session = { peers: 0, shareFromPeers: 0, bytesUp: 0, bytesDown: 0, framesOnTime: 1, ...(this.#session ?? {}), ...stats };
+  }
+
+  play(): Promise<void> {
+    this.#userPaused = false;
+    return this.#media ? this.#media.play() : Promise.resolve();
+  }
+
+  pause(): void {
+    this.#userPaused = true;
+    this.#media?.pause();
+  }
+
+  get stats(): PlayerStats {
+    const m = this.#media;
+    const c = this.#assembler.counters;
+    const q = (m as HTMLVideoElement | null)?.getVideoPlaybackQuality?.();
+    const ahead = this.#bufferAheadS();
+    const total = this.#counts.appended + this.#counts.skipped;
+    return {
+      status: this.#status,
+      codecs: this.#pipeline?.info.codecs.join(',') ?? null,
+      latencyS: this.#latencyS,
+      glassToGlassMs: m && this.#epochMs !== null && m.readyState >= 2 ? Date.now() - (this.#epochMs + m.currentTime * 1000) : null,
+      bufferAheadS: ahead,
+      framesIn: c.framesIn,
+      badFrames: c.badFrames + c.badRecords,
+      fragmentsAppended: this.#counts.appended,
+      fragmentsSkipped: this.#counts.skipped,
+      fragmentsOnTime: total === 0 ? 1 : this.#counts.appended / total,
+      seeks: this.#counts.seeks,
+      resets: this.#counts.resets,
+      playbackRate: m?.playbackRate ?? 1,
+      decodedFrames: q?.totalVideoFrames ?? 0,
+      droppedFrames: q?.droppedVideoFrames ?? 0,
+      session: this.#session,
+    };
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.detachMedia();
+    this.#destroyed = true;
+    this.removeAllListeners();
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (!this.#media || this.#destroyed || this.#failed) return;
+    const budget = waitBudgetMs(this.#bufferAheadS(), this.config.minWaitMs, this.config.maxWaitMs);
+    for (const out of this.#assembler.poll(performance.now(), budget)) this.#handle(out);
+  }
+
+  #handle(out: AssemblerOutput): void {
+    if (out.kind === 'init') {
+      if (this.#init && sameBytes(this.#init, out.bytes) && this.#pipeline) return;
+      this.#init = out.bytes;
+      this.#teardown();
+      let info: InitSegmentInfo;
+      try {
+        info = parseInitSegment(out.bytes);
+      } catch (e) {
+        this.#fail(e as P2PError);
+        return;
+      }
+      this.#ready = this.#setup(info, out.bytes);
+    } else if (out.kind === 'fragment') {
+      const { index, bytes, mediaTimeMs, captureTimeMs } = out.fragment;
+      if (captureTimeMs !== null) this.#epochMs = captureTimeMs - mediaTimeMs;
+      void this.#ready.then((p) => p && this.#append(p, bytes, index, mediaTimeMs));
+    } else if (out.kind === 'skip') {
+      this.#counts.skipped++;
+      this.emit('skip', { index: out.index, reason: out.reason });
+    } else {
+      void this.#ready.then(async (p) => {
+        if (!p) return;
+        for (let i = 0; i < 100 && p.queue.length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+        if (p === this.#pipeline && p.mediaSource.readyState === 'open' && p.queue.length === 0) p.mediaSource.endOfStream();
+        this.#ended = true;
+        this.#updateStatus();
+      });
+    }
+  }
+
+  async #setup(info: InitSegmentInfo, init: Uint8Array): Promise<Pipeline | null> {
+    const media = this.#media;
+    if (!media) return null;
+    if (typeof MediaSource === 'undefined' || !MediaSource.isTypeSupported(info.mimeType)) {
+      this.#fail(new P2PError('UNSUPPORTED_CODEC', `this browser cannot play ${info.mimeType}`));
+      return null;
+    }
+    const mediaSource = new MediaSource();
+    const url = URL.createObjectURL(mediaSource);
+    media.src = url;
+    await new Promise<void>((resolve) => mediaSource.addEventListener('sourceopen', () => resolve(), { once: true }));
+    URL.revokeObjectURL(url);
+    if (this.#media !== media || media.src !== url) return null;
+    const sb = mediaSource.addSourceBuffer(info.mimeType);
+    sb.mode = 'segments';
+    const pipeline: Pipeline = { mediaSource, queue: new AppendQueue(sb), info };
+    this.#pipeline = pipeline;
+    await pipeline.queue.append(init).catch((e: P2PError) => this.#fail(e));
+    return pipeline;
+  }
+
+  async #append(p: Pipeline, bytes: Uint8Array, index: number, mediaTimeMs: number): Promise<void> {
+    if (p !== this.#pipeline) return;
+    try {
+      await p.queue.append(bytes);
+    } catch (e) {
+      if (p !== this.#pipeline) return;
+      if ((e as P2PError).code === 'BUFFER_FULL' && this.#media) {
+        // Make room behind the playhead once, then try again; give the fragment up if it still fails.
+        await p.queue.remove(0, Math.max(0, this.#media.currentTime - 1)).catch(() => {});
+        try {
+          await p.queue.append(bytes);
+        } catch {
+          this.#counts.skipped++;
+          this.emit('skip', { index, reason: 'buffer-full' });
+          return;
+        }
+      } else if ((e as P2PError).code === 'APPEND_FAILED') {
+        this.#recover(e as P2PError);
+        return;
+      } else return;
+    }
+    this.#counts.appended++;
+    this.#lastFragmentAtMs = performance.now();
+    this.emit('fragment', { index, mediaTimeMs, bytes: bytes.length });
+    this.#updateStatus();
+    this.#tick();
+  }
+
+  /** A broken SourceBuffer: start again from the init segment and the newest key-frame fragment. */
+  #recover(error: P2PError): void {
+    this.#counts.resets++;
+    this.emit('error', error);
+    this.#teardown();
+    this.#assembler.restart();
+    this.#schedulePump();
+  }
+
+  #tick(): void {
+    const m = this.#media;
+    const p = this.#pipeline;
+    if (!m || !p || this.#destroyed) return;
+    this.#pump();
+    const d = decideLatency({ currentTime: m.currentTime, ranges: rangesOf(m.buffered) }, this.config);
+    this.#latencyS = d.latencyS;
+    if (d.seekTo !== null && !m.seeking) {
+      m.currentTime = d.seekTo;
+      this.#counts.seeks++;
+    }
+    if (!m.paused && m.playbackRate !== d.playbackRate) m.playbackRate = d.playbackRate;
+    if (d.removeBefore !== null && p.queue.length === 0) void p.queue.remove(0, d.removeBefore).catch(() => {});
+    if (this.config.autoplay && m.paused && !this.#userPaused && !this.#ended && d.latencyS !== null && m.readyState >= 2) this.#autoplay(m);
+    this.#updateStatus();
+  }
+
+  #autoplay(m: HTMLMediaElement): void {
+    m.play().catch((e: { name?: string }) => {
+      if (e?.name === 'NotAllowedError' && !m.muted) {
+        m.muted = true;
+        void m.play().catch(() => {});
+      }
+    });
+  }
+
+  #bufferAheadS(): number {
+    const m = this.#media;
+    if (!m) return 0;
+    const t = m.currentTime;
+    for (const [s, e] of rangesOf(m.buffered)) if (t >= s - 0.05 && t < e) return e - t;
+    return 0;
+  }
+
+  #teardown(): void {
+    const p = this.#pipeline;
+    this.#pipeline = null;
+    this.#ready = Promise.resolve(null);
+    if (!p) return;
+    p.queue.destroy();
+    if (p.mediaSource.readyState === 'open') {
+      try {
+        p.mediaSource.endOfStream();
+      } catch {
+        // already closing
+      }
+    }
+  }
+
+  #fail(error: P2PError): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.emit('error', error);
+    this.#updateStatus();
+  }
+
+  #updateStatus(): void {
+    let s: PlayerStatus;
+    if (this.#failed) s = 'error';
+    else if (this.#ended || this.#sessionStatus === 'ended') s = 'ended';
+    else if (performance.now() - this.#lastFragmentAtMs < this.config.stalledAfterMs) s = 'playing';
+    else s = this.#sessionStatus === 'playing' ? 'waiting-for-broadcaster' : this.#sessionStatus;
+    if (s === this.#status) return;
+    this.#status = s;
+    this.emit('status', s);
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
