@@ -1,0 +1,66 @@
+// Timing for the codec benchmark: every contender of a workload runs in the same process, in
+// alternating rounds, after its output was checked; figures are medians with the spread.
+// Prints nothing itself and asserts nothing about speed. Used by bench/codec.bench.ts.
+
+/** One contender on one workload. `run` does one operation; `check` says its output is right. */
+export interface Cell {
+  name: string;
+  run: () => void;
+  check: () => boolean;
+}
+
+export interface Figure {
+  name: string;
+  /** Operations per second, median over rounds; NaN when the check failed. */
+  opsPerSec: number;
+  /** Interquartile range / median. */
+  spread: number;
+  ok: boolean;
+}
+
+const now = (): number => performance.now();
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Runs the cells in alternating rounds of about `batchMs` each and returns one figure per cell. */
+export function measure(cells: Cell[], rounds: number, batchMs: number): Figure[] {
+  const live = cells.map((c) => {
+    let ok = false;
+    try {
+      c.run();
+      ok = c.check();
+    } catch {
+      ok = false;
+    }
+    let n = 1;
+    if (ok) {
+      const t0 = now();
+      c.run();
+      const one = Math.max(now() - t0, 1e-4);
+      n = Math.max(1, Math.round(batchMs / one));
+    }
+    return { cell: c, ok, n, rates: [] as number[] };
+  });
+  for (let r = 0; r < rounds; r++) {
+    for (const l of live) {
+      if (!l.ok) continue;
+      const t0 = now();
+      for (let i = 0; i < l.n; i++) l.cell.run();
+      const dt = now() - t0;
+      l.rates.push((l.n * 1000) / Math.max(dt, 1e-6));
+      if (r === 0 && dt > batchMs * 3 && l.n > 1) l.n = Math.max(1, Math.round((l.n * batchMs) / dt));
+    }
+  }
+  return live.map((l) => {
+    const ok = l.ok && (() => { try { return l.cell.check(); } catch { return false; } })();
+    if (!ok) return { name: l.cell.name, opsPerSec: Number.NaN, spread: 0, ok: false };
+    const s = [...l.rates].sort((a, b) => a - b);
+    const med = median(s);
+    const q1 = s[Math.floor((s.length - 1) / 4)];
+    const q3 = s[Math.ceil(((s.length - 1) * 3) / 4)];
+    return { name: l.cell.name, opsPerSec: med, spread: (q3 - q1) / med, ok: true };
+  });
+}
