@@ -116,6 +116,7 @@ export interface RoleEntry {
 
 export type ServerMessage =
   | { type: 'welcome'; version: number; peerId: string; nonce: string; heartbeatMs: number; maxSignalBytes: number }
+  | { type: 'joined'; streamId: string; peerId: string; broadcaster: boolean }
   | { type: 'stream'; streamId: string; state: StreamState; mode: SwarmMode }
   | { type: 'neighbours'; neighbours: NeighbourInfo[] }
   | { type: 'roles'; holderKeys: number[]; producerGroups: number[]; leaseMs: number; heartbeatMs: number }
@@ -138,6 +139,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     heartbeatMs: ms,
     maxSignalBytes: z.int().check(z.minimum(0), z.maximum(LIMITS.maxSignalBytes)),
   }),
+  z.object({ type: z.literal('joined'), streamId, peerId, broadcaster: z.boolean() }),
   z.object({ type: z.literal('stream'), streamId, state: z.enum(['waiting', 'live', 'ended']), mode: z.enum(['direct', 'holder']) }),
   z.object({
     type: z.literal('neighbours'),

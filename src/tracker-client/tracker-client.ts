@@ -1,0 +1,291 @@
+// Tracker client for browsers and Node: one socket to the tracker, join or publish (with the stream
+// key proof), heartbeats, signalling, and reconnect with backoff + jitter that re-announces held
+// roles and neighbours. Imports no Node module and no `ws`: callers pass a WebSocket constructor
+// (the browser global by default). Used by the session layer, the demo pages and tracker tests.
+
+import { P2PError } from '../errors.ts';
+import { base64url, fromBase64url, signBytes, type StreamKeyPair } from '../crypto/stream-key.ts';
+import {
+  LIMITS,
+  parseServerMessage,
+  publishProofBytes,
+  type NeighbourInfo,
+  type RoleEntry,
+  type StreamState,
+  type SwarmMode,
+  utf8Length,
+} from '../tracker/messages.ts';
+
+/** The part of the WebSocket API the client uses; the browser global and `ws` both fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface TrackerClientConfig {
+  /** ws:// or wss:// URL of the tracker. */
+  url: string;
+  streamId: string;
+  /** WebSocket constructor; default: globalThis.WebSocket. Node callers pass `ws`'s WebSocket. */
+  WebSocket?: WebSocketConstructor;
+  /** Given: publish the stream as its broadcaster (the key proves it). */
+  broadcasterKey?: StreamKeyPair;
+  /** Broadcaster: stream bitrate, bits per second. */
+  bitrateBps?: number;
+  /** Keeps the peer id across reconnects and tracker restarts. Default: made once per client. */
+  peerSecret?: string;
+  /** Measured upload, bits per second; sent with join and heartbeats. */
+  uploadBps?: number;
+  /** True when this peer's connections are relayed (TURN). */
+  relayed?: boolean;
+  /** Reconnect delay: doubles from min to max, each draw jittered to between half and all of it. */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** Random source for jitter and the peer secret (default Math.random / WebCrypto). */
+  random?: () => number;
+}
+
+export interface TrackerClientEvents {
+  joined: { peerId: string; broadcaster: boolean };
+  stream: { state: StreamState; mode: SwarmMode };
+  neighbours: { neighbours: NeighbourInfo[]; added: NeighbourInfo[]; removed: string[] };
+  roles: { holderKeys: number[]; producerGroups: number[]; leaseMs: number };
+  swarm: { mode: SwarmMode; viewers: number; holders: RoleEntry[]; producers: RoleEntry[] };
+  signal: { from: string; data: unknown };
+  error: P2PError;
+  disconnected: { code: number; reason: string; reconnectInMs: number | null };
+}
+
+type Listener<T> = (value: T) => void;
+
+export class TrackerClient {
+  readonly config: Readonly<TrackerClientConfig>;
+  peerId: string | null = null;
+  state: StreamState | null = null;
+  mode: SwarmMode | null = null;
+  neighbours: NeighbourInfo[] = [];
+  holderKeys: number[] = [];
+  producerGroups: number[] = [];
+  private ws: WebSocketLike | null = null;
+  private readonly listeners = new Map<keyof TrackerClientEvents, Set<Listener<never>>>();
+  private readonly secret: string;
+  private heartbeatMs = 5000;
+  private heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private attempt = 0;
+  private destroyed = false;
+  private left = false;
+  private maxSignalBytes: number = LIMITS.maxSignalBytes;
+
+  constructor(config: TrackerClientConfig) {
+    if (!/^wss?:\/\//.test(config.url)) throw new P2PError('BAD_CONFIG', `tracker url must be ws:// or wss://, got ${config.url}`);
+    const Ctor = config.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Ctor) throw new P2PError('BAD_CONFIG', 'no WebSocket constructor: pass config.WebSocket');
+    this.config = { reconnectMinMs: 500, reconnectMaxMs: 15000, ...config, WebSocket: Ctor };
+    this.secret = config.peerSecret ?? this.makeSecret();
+  }
+
+  /** Subscribes to an event; returns the unsubscribe function. A throwing listener is isolated. */
+  on<K extends keyof TrackerClientEvents>(event: K, fn: Listener<TrackerClientEvents[K]>): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(fn as Listener<never>);
+    return () => set.delete(fn as Listener<never>);
+  }
+
+  /** Opens the socket (again). Called once by the owner; reconnects happen on their own. */
+  connect(): void {
+    if (this.destroyed || this.left) return;
+    this.clearTimers();
+    const ws = new (this.config.WebSocket as WebSocketConstructor)(this.config.url);
+    this.ws = ws;
+    ws.onmessage = (ev) => {
+      if (this.ws === ws) void this.onText(ev.data);
+    };
+    ws.onclose = (ev) => {
+      if (this.ws === ws) this.onClosed(ev?.code ?? 1006, ev?.reason ?? '');
+    };
+    ws.onerror = () => {};
+  }
+
+  /** True while the socket is open and joined. */
+  get connected(): boolean {
+    return this.ws !== null && this.ws.readyState === 1 && this.peerId !== null;
+  }
+
+  /** Relays a signal to a neighbour. Returns false (and sends nothing) when not connected or too big. */
+  signal(to: string, data: unknown): boolean {
+    if (!this.connected) return false;
+    const text = JSON.stringify({ type: 'signal', to, data });
+    if (utf8Length(text) > this.maxSignalBytes + 100) {
+      this.emit('error', new P2PError('SIGNAL_TOO_LARGE', `signal to ${to} over ${this.maxSignalBytes} bytes`));
+      return false;
+    }
+    this.sendRaw(text);
+    return true;
+  }
+
+  /** Reports that the connection to a neighbour failed; the tracker will not introduce the pair again. */
+  reportFailed(peerId: string): void {
+    if (this.connected) this.sendRaw(JSON.stringify({ type: 'failed', peerId }));
+  }
+
+  /** Updates the measurements sent with the next heartbeat. */
+  setStats(stats: { uploadBps?: number; relayed?: boolean }): void {
+    const c = this.config as TrackerClientConfig;
+    if (stats.uploadBps !== undefined) c.uploadBps = stats.uploadBps;
+    if (stats.relayed !== undefined) c.relayed = stats.relayed;
+  }
+
+  /** Leaves the stream for good (a broadcaster ends it) and closes the socket. */
+  leave(): void {
+    if (this.connected) this.sendRaw('{"type":"leave"}');
+    this.left = true;
+    this.clearTimers();
+    this.ws?.close(1000, 'leave');
+    this.ws = null;
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.clearTimers();
+    const ws = this.ws;
+    this.ws = null;
+    ws?.close(1000, 'destroy');
+    this.listeners.clear();
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private emit<K extends keyof TrackerClientEvents>(event: K, value: TrackerClientEvents[K]): void {
+    for (const fn of [...(this.listeners.get(event) ?? [])]) {
+      try {
+        (fn as Listener<TrackerClientEvents[K]>)(value);
+      } catch {
+        // A listener's bug must not break the client.
+      }
+    }
+  }
+
+  private sendRaw(text: string): void {
+    if (this.ws && this.ws.readyState === 1) this.ws.send(text);
+  }
+
+  private makeSecret(): string {
+    const bytes = new Uint8Array(18);
+    if (globalThis.crypto?.getRandomValues) globalThis.crypto.getRandomValues(bytes);
+    else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor((this.config?.random ?? Math.random)() * 256);
+    return base64url(bytes);
+  }
+
+  private stats() {
+    const c = this.config;
+    return { ...(c.uploadBps !== undefined ? { uploadBps: c.uploadBps } : {}), ...(c.relayed !== undefined ? { relayed: c.relayed } : {}) };
+  }
+
+  private announce() {
+    const a: Record<string, unknown> = {};
+    if (this.holderKeys.length) a.holderKeys = this.holderKeys;
+    if (this.producerGroups.length) a.producerGroups = this.producerGroups;
+    if (this.neighbours.length) a.neighbours = this.neighbours.slice(0, LIMITS.maxAnnouncedNeighbours).map((n) => n.peerId);
+    if (this.config.broadcasterKey && this.mode) a.mode = this.mode;
+    return Object.keys(a).length ? { announce: a } : {};
+  }
+
+  private async onText(data: unknown): Promise<void> {
+    if (typeof data !== 'string') return this.emit('error', new P2PError('BAD_MESSAGE', 'tracker sent a binary frame'));
+    let m;
+    try {
+      m = parseServerMessage(data);
+    } catch (e) {
+      return this.emit('error', e as P2PError);
+    }
+    const c = this.config;
+    switch (m.type) {
+      case 'welcome': {
+        this.heartbeatMs = m.heartbeatMs || 5000;
+        this.maxSignalBytes = m.maxSignalBytes;
+        const base = { streamId: c.streamId, peerSecret: this.secret, ...this.stats(), ...this.announce() };
+        if (c.broadcasterKey) {
+          const origin = new URL(c.url).host;
+          const sig = await signBytes(c.broadcasterKey, publishProofBytes(fromBase64url(m.nonce), c.streamId, origin));
+          this.sendRaw(JSON.stringify({ type: 'publish', ...base, publicKey: base64url(c.broadcasterKey.publicKeyBytes), signature: base64url(sig), ...(c.bitrateBps ? { bitrateBps: c.bitrateBps } : {}) }));
+        } else {
+          this.sendRaw(JSON.stringify({ type: 'join', ...base }));
+        }
+        return;
+      }
+      case 'joined':
+        this.peerId = m.peerId;
+        this.attempt = 0;
+        this.scheduleHeartbeat();
+        return this.emit('joined', { peerId: m.peerId, broadcaster: m.broadcaster });
+      case 'stream':
+        this.state = m.state;
+        this.mode = m.mode;
+        return this.emit('stream', { state: m.state, mode: m.mode });
+      case 'neighbours': {
+        const before = new Set(this.neighbours.map((n) => n.peerId));
+        const after = new Set(m.neighbours.map((n) => n.peerId));
+        const added = m.neighbours.filter((n) => !before.has(n.peerId));
+        const removed = [...before].filter((id) => !after.has(id));
+        this.neighbours = m.neighbours;
+        return this.emit('neighbours', { neighbours: m.neighbours, added, removed });
+      }
+      case 'roles':
+        this.holderKeys = m.holderKeys;
+        this.producerGroups = m.producerGroups;
+        if (m.heartbeatMs && m.heartbeatMs !== this.heartbeatMs) {
+          this.heartbeatMs = m.heartbeatMs;
+          this.scheduleHeartbeat();
+        }
+        return this.emit('roles', { holderKeys: m.holderKeys, producerGroups: m.producerGroups, leaseMs: m.leaseMs });
+      case 'swarm':
+        return this.emit('swarm', { mode: m.mode, viewers: m.viewers, holders: m.holders, producers: m.producers });
+      case 'signal':
+        return this.emit('signal', { from: m.from, data: m.data });
+      case 'error':
+        return this.emit('error', new P2PError(m.code, m.message));
+    }
+  }
+
+  private scheduleHeartbeat(): void {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = setTimeout(() => {
+      this.heartbeatTimer = null;
+      if (!this.connected) return;
+      this.sendRaw(JSON.stringify({ type: 'heartbeat', ...this.stats() }));
+      this.scheduleHeartbeat();
+    }, Math.max(100, this.heartbeatMs));
+  }
+
+  private onClosed(code: number, reason: string): void {
+    this.ws = null;
+    this.peerId = null;
+    this.clearTimers();
+    // Closed for good: told to leave, replaced by a newer socket of the same peer, or by the owner.
+    const final = this.destroyed || this.left || reason === 'replaced' || reason === 'auth failed';
+    let delay: number | null = null;
+    if (!final) {
+      const c = this.config;
+      const cap = Math.min(c.reconnectMaxMs as number, (c.reconnectMinMs as number) * 2 ** this.attempt);
+      this.attempt = Math.min(this.attempt + 1, 30);
+      delay = Math.round(cap / 2 + ((c.random ?? Math.random)() * cap) / 2);
+      this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    }
+    this.emit('disconnected', { code, reason, reconnectInMs: delay });
+  }
+
+  private clearTimers(): void {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.heartbeatTimer = null;
+    this.reconnectTimer = null;
+  }
+}

@@ -1,0 +1,477 @@
+// The tracker's thin WebSocket server: accepts sockets under hard limits, binds a peer id to each,
+// validates every message, verifies broadcaster proofs, feeds the pure rooms and sends their events,
+// relays signals between introduced peers, serves /health and /metrics. No swarm logic lives here.
+// Called by the CLI (cli.ts) and by `npm start`, which may pass its own http.Server.
+
+import http from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import { isP2PError } from '../errors.ts';
+import { fromBase64url, base64url, streamIdOf, verifyBytes } from '../crypto/stream-key.ts';
+import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, publishProofBytes, type ClientMessage } from './messages.ts';
+import { Room, type RoomConfig, type JoinInfo } from './room.ts';
+import { TrackerMetrics } from './metrics.ts';
+
+export interface TrackerLimits {
+  /** Largest WebSocket message, bytes (ws maxPayload). */
+  maxPayloadBytes: number;
+  /** Fragments of one message (ws maxFragments); signalling never fragments much. */
+  maxFragments: number;
+  /** Chunks buffered per socket before a message completes (ws maxBufferedChunks). */
+  maxBufferedChunks: number;
+  maxSignalBytes: number;
+  maxSockets: number;
+  maxSocketsPerAddress: number;
+  maxStreams: number;
+  maxPeersPerStream: number;
+  /** Token bucket per socket: messages per second and burst. */
+  socketRatePerSec: number;
+  socketBurst: number;
+  /** Token bucket per remote address, shared by its sockets. */
+  addressRatePerSec: number;
+  addressBurst: number;
+  /** Bad or rate-limited messages a socket may send before it is closed. */
+  maxViolations: number;
+  /** Ping period; a socket that misses one pong (half-open) is dropped. */
+  pingIntervalMs: number;
+  /** A socket that has not joined a stream by then is closed. */
+  joinTimeoutMs: number;
+  /** A socket whose unsent output exceeds this is dropped (it does not read). */
+  maxSendBufferBytes: number;
+}
+
+export const DEFAULT_TRACKER_LIMITS: Readonly<TrackerLimits> = Object.freeze({
+  maxPayloadBytes: LIMITS.maxMessageBytes,
+  maxFragments: 8,
+  maxBufferedChunks: 64,
+  maxSignalBytes: LIMITS.maxSignalBytes,
+  maxSockets: 20000,
+  maxSocketsPerAddress: 64,
+  maxStreams: 1000,
+  maxPeersPerStream: 10001,
+  socketRatePerSec: 50,
+  socketBurst: 200,
+  addressRatePerSec: 2000,
+  addressBurst: 8000,
+  maxViolations: 20,
+  pingIntervalMs: 15000,
+  joinTimeoutMs: 15000,
+  maxSendBufferBytes: 1 << 20,
+});
+
+export interface TrackerOptions {
+  /** Port to listen on (0: any free port). Ignored when `server` is given. */
+  port?: number;
+  host?: string;
+  /** Existing HTTP server: the tracker handles its upgrades on `path`; the owner routes HTTP via handleHttp. */
+  server?: http.Server;
+  /** WebSocket path. Default: every path when standalone, '/tracker' on a shared server. */
+  path?: string;
+  /** Accepted tracker origins (host[:port]) in publish proofs. Default: the request's Host header. */
+  origins?: string[];
+  room?: Partial<RoomConfig>;
+  limits?: Partial<TrackerLimits>;
+  tickMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface Tracker {
+  port: number;
+  /** ws:// URL of the tracker on its listening address (standalone) or undefined when attached. */
+  url: string | undefined;
+  metrics: TrackerMetrics;
+  /** Answers /health and /metrics; returns false for other requests. */
+  handleHttp(req: http.IncomingMessage, res: http.ServerResponse): boolean;
+  stats(): { sockets: number; peers: number; streams: number };
+  close(): Promise<void>;
+}
+
+interface Bucket {
+  tokens: number;
+  lastMs: number;
+}
+
+interface Conn {
+  ws: WebSocket;
+  id: string;
+  address: string;
+  host: string;
+  nonce: Uint8Array | null;
+  room: Room | null;
+  broadcaster: boolean;
+  busy: boolean;
+  alive: boolean;
+  bucket: Bucket;
+  violations: number;
+  lastErrorMs: number;
+  openedMs: number;
+}
+
+interface AddressState {
+  sockets: number;
+  bucket: Bucket;
+}
+
+const now = () => performance.now();
+
+function take(b: Bucket, ratePerSec: number, burst: number, t: number): boolean {
+  b.tokens = Math.min(burst, b.tokens + ((t - b.lastMs) * ratePerSec) / 1000);
+  b.lastMs = t;
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
+/** Derives a stable peer id from a client secret (so a reconnect keeps its id), or makes a random one. */
+export function peerIdFor(secret?: string): string {
+  if (!secret) return base64url(randomBytes(12));
+  return base64url(createHash('sha256').update('p2p-player peer id\n').update(secret).digest()).slice(0, 16);
+}
+
+/** Starts a tracker. Resolves once it listens (standalone) or is attached (shared server). */
+export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
+  const limits: TrackerLimits = { ...DEFAULT_TRACKER_LIMITS, ...options.limits };
+  const log = options.log ?? (() => {});
+  const metrics = new TrackerMetrics();
+  const rooms = new Map<string, Room>();
+  const peers = new Map<string, Conn>();
+  const conns = new Set<Conn>();
+  const addresses = new Map<string, AddressState>();
+  const ownServer = !options.server;
+  const server = options.server ?? http.createServer();
+  const path = options.path ?? (ownServer ? undefined : '/tracker');
+  const started = Date.now();
+  const cpu0 = process.cpuUsage();
+  server.maxHeadersCount = 64;
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.maxPayloadBytes,
+    maxFragments: limits.maxFragments,
+    maxBufferedChunks: limits.maxBufferedChunks,
+    perMessageDeflate: false,
+    clientTracking: false,
+  } as ConstructorParameters<typeof WebSocketServer>[0]);
+
+  const send = (c: Conn, msg: object): void => {
+    if (c.ws.readyState !== WebSocket.OPEN) return;
+    if (c.ws.bufferedAmount > limits.maxSendBufferBytes) {
+      metrics.reject('SLOW_CONSUMER');
+      c.ws.terminate();
+      return;
+    }
+    const text = JSON.stringify(msg);
+    metrics.bytesOut += text.length;
+    c.ws.send(text);
+  };
+
+  const fail = (c: Conn, code: string, message: string): void => {
+    metrics.reject(code);
+    c.violations++;
+    const t = now();
+    // Errors are answered at most a few per second, so a flood cannot turn the tracker into an amplifier.
+    if (t - c.lastErrorMs > 200) {
+      c.lastErrorMs = t;
+      send(c, { type: 'error', code, message: message.slice(0, LIMITS.maxErrorText) });
+    }
+    if (c.violations > limits.maxViolations) c.ws.close(1008, 'too many bad messages');
+  };
+
+  const dispatch = (room: Room): void => {
+    for (const ev of room.pollEvents()) {
+      const c = peers.get(ev.to);
+      if (!c || c.room !== room) continue;
+      if (ev.type === 'close') {
+        peers.delete(ev.to);
+        c.room = null;
+        send(c, { type: 'error', code: ev.reason === 'replaced' ? 'REPLACED' : 'TIMEOUT', message: `removed from the stream: ${ev.reason}` });
+        c.ws.close(1000, ev.reason);
+        continue;
+      }
+      const { to: _to, ...msg } = ev;
+      send(c, msg);
+    }
+    if (room.size === 0) rooms.delete(room.streamId);
+  };
+
+  const leaveRoom = (c: Conn, ended: boolean): void => {
+    const room = c.room;
+    if (!room) return;
+    c.room = null;
+    if (peers.get(c.id) === c) peers.delete(c.id);
+    room.leave(c.id, Date.now(), ended);
+    dispatch(room);
+  };
+
+  const enter = (c: Conn, streamId: string, secret: string | undefined, info: JoinInfo): void => {
+    let room = rooms.get(streamId);
+    if (!room) {
+      if (rooms.size >= limits.maxStreams) return fail(c, 'TOO_MANY_STREAMS', 'the tracker holds its maximum of streams');
+      room = new Room(streamId, { maxPeers: limits.maxPeersPerStream, seed: rooms.size + 1, ...options.room });
+      rooms.set(streamId, room);
+    }
+    const id = secret ? peerIdFor(secret) : c.id;
+    const old = peers.get(id);
+    if (old && old !== c) {
+      // The same peer reconnected (its old socket may be half-open): the new socket wins.
+      leaveRoom(old, false);
+      send(old, { type: 'error', code: 'REPLACED', message: 'the same peer connected again' });
+      old.ws.close(1000, 'replaced');
+    }
+    try {
+      room.join(id, info, Date.now());
+    } catch (e) {
+      if (room.size === 0) rooms.delete(streamId);
+      return fail(c, isP2PError(e) ? e.code : 'JOIN_FAILED', String((e as Error).message));
+    }
+    c.id = id;
+    c.room = room;
+    c.broadcaster = !!info.broadcaster;
+    peers.set(id, c);
+    send(c, { type: 'joined', streamId, peerId: id, broadcaster: c.broadcaster });
+    dispatch(room);
+  };
+
+  const publish = async (c: Conn, m: Extract<ClientMessage, { type: 'publish' }>): Promise<void> => {
+    const nonce = c.nonce;
+    c.nonce = null;
+    let ok = false;
+    try {
+      const pub = fromBase64url(m.publicKey);
+      const sig = fromBase64url(m.signature);
+      if (nonce && (await streamIdOf(pub)) === m.streamId) {
+        for (const origin of options.origins ?? [c.host]) {
+          if (await verifyBytes(pub, sig, publishProofBytes(nonce, m.streamId, origin))) {
+            ok = true;
+            break;
+          }
+        }
+      }
+    } catch {
+      ok = false;
+    }
+    c.busy = false;
+    if (c.ws.readyState !== WebSocket.OPEN) return;
+    if (!ok) {
+      fail(c, 'AUTH_FAILED', 'the stream key proof does not verify (nonce ‖ streamId ‖ origin)');
+      c.ws.close(1008, 'auth failed');
+      return;
+    }
+    enter(c, m.streamId, m.peerSecret, { broadcaster: true, bitrateBps: m.bitrateBps, uploadBps: m.uploadBps, announce: m.announce });
+  };
+
+  const onMessage = (c: Conn, data: RawData, isBinary: boolean): void => {
+    const t0 = now();
+    c.alive = true;
+    const addr = addresses.get(c.address);
+    if (!take(c.bucket, limits.socketRatePerSec, limits.socketBurst, t0) || (addr && !take(addr.bucket, limits.addressRatePerSec, limits.addressBurst, t0))) {
+      return fail(c, 'RATE_LIMITED', 'too many messages');
+    }
+    if (isBinary) return fail(c, 'BAD_MESSAGE', 'binary frames are not accepted');
+    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    metrics.bytesIn += text.length;
+    let m: ClientMessage;
+    try {
+      m = parseClientMessage(text, limits.maxPayloadBytes, limits.maxSignalBytes);
+    } catch (e) {
+      return fail(c, isP2PError(e) ? e.code : 'BAD_MESSAGE', String((e as Error).message));
+    }
+    metrics.countMessage(m.type);
+    if (c.busy) return fail(c, 'BUSY', 'the previous publish is still being verified');
+    const nowMs = Date.now();
+    switch (m.type) {
+      case 'join':
+        if (c.room) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
+        return enter(c, m.streamId, m.peerSecret, { uploadBps: m.uploadBps, relayed: m.relayed, announce: m.announce });
+      case 'publish':
+        if (c.room) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
+        if (!c.nonce) return fail(c, 'AUTH_FAILED', 'one publish attempt per connection');
+        c.busy = true;
+        void publish(c, m);
+        return;
+      case 'leave':
+        leaveRoom(c, c.broadcaster);
+        c.ws.close(1000, 'leave');
+        return;
+    }
+    const room = c.room;
+    if (!room) return fail(c, 'NOT_JOINED', `${m.type} before join`);
+    if (m.type === 'heartbeat') {
+      room.heartbeat(c.id, { uploadBps: m.uploadBps, relayed: m.relayed }, nowMs);
+      dispatch(room);
+    } else if (m.type === 'failed') {
+      if (!room.areNeighbours(c.id, m.peerId)) return fail(c, 'NOT_NEIGHBOURS', 'only a neighbour can be reported');
+      room.reportFailedPair(c.id, m.peerId, nowMs);
+      dispatch(room);
+    } else if (m.type === 'signal') {
+      const target = peers.get(m.to);
+      if (!target || target.room !== room || !room.areNeighbours(c.id, m.to)) return fail(c, 'NOT_NEIGHBOURS', 'signals go only to peers the tracker introduced');
+      send(target, { type: 'signal', from: c.id, data: m.data });
+      metrics.observeRelay((now() - t0) / 1000);
+    }
+  };
+
+  const onConnection = (ws: WebSocket, req: http.IncomingMessage): void => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const t = now();
+    const c: Conn = {
+      ws,
+      id: peerIdFor(),
+      address,
+      host: String(req.headers.host ?? ''),
+      nonce: randomBytes(16),
+      room: null,
+      broadcaster: false,
+      busy: false,
+      alive: true,
+      bucket: { tokens: limits.socketBurst, lastMs: t },
+      violations: 0,
+      lastErrorMs: -Infinity,
+      openedMs: Date.now(),
+    };
+    conns.add(c);
+    metrics.connectionsTotal++;
+    let a = addresses.get(address);
+    if (!a) addresses.set(address, (a = { sockets: 0, bucket: { tokens: limits.addressBurst, lastMs: t } }));
+    a.sockets++;
+    ws.on('message', (data, isBinary) => {
+      try {
+        onMessage(c, data, isBinary);
+      } catch (e) {
+        // A bug must not take the process down; count it and drop the socket.
+        metrics.reject('INTERNAL');
+        log(`tracker: internal error ${String((e as Error)?.stack ?? e)}`);
+        ws.terminate();
+      }
+    });
+    ws.on('pong', () => (c.alive = true));
+    ws.on('error', (e: Error & { code?: string }) => {
+      metrics.reject(e.code ?? 'SOCKET_ERROR');
+      ws.terminate();
+    });
+    ws.on('close', () => {
+      conns.delete(c);
+      const st = addresses.get(address);
+      if (st && --st.sockets <= 0) addresses.delete(address);
+      leaveRoom(c, false);
+    });
+    send(c, { type: 'welcome', version: TRACKER_PROTOCOL_VERSION, peerId: c.id, nonce: base64url(c.nonce as Uint8Array), heartbeatMs: options.room?.heartbeatMs ?? 5000, maxSignalBytes: limits.maxSignalBytes });
+  };
+
+  const onUpgrade = (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void => {
+    const url = req.url ?? '/';
+    if (path !== undefined && url.split('?')[0] !== path) {
+      if (ownServer) socket.destroy();
+      return;
+    }
+    socket.on('error', () => {});
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const perAddress = addresses.get(address)?.sockets ?? 0;
+    if (conns.size >= limits.maxSockets || perAddress >= limits.maxSocketsPerAddress) {
+      metrics.reject('TOO_MANY_SOCKETS');
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+  };
+
+  const gauges = () => {
+    const mem = process.memoryUsage();
+    const cpu = process.cpuUsage(cpu0);
+    let live = 0;
+    for (const r of rooms.values()) if (r.snapshot().state === 'live') live++;
+    return {
+      sockets: conns.size,
+      peers: peers.size,
+      streams: rooms.size,
+      liveStreams: live,
+      residentBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+      cpuSecondsTotal: (cpu.user + cpu.system) / 1e6,
+      uptimeSeconds: (Date.now() - started) / 1000,
+    };
+  };
+
+  const handleHttp = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
+    const p = (req.url ?? '/').split('?')[0];
+    if (p === '/health' || p === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ ok: true, sockets: conns.size, peers: peers.size, streams: rooms.size, uptimeS: Math.round((Date.now() - started) / 1000) }));
+      return true;
+    }
+    if (p === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' });
+      res.end(metrics.render(gauges()));
+      return true;
+    }
+    return false;
+  };
+
+  server.on('upgrade', onUpgrade);
+  if (ownServer) {
+    server.on('request', (req, res) => {
+      if (!handleHttp(req, res)) {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('p2p-player tracker: WebSocket endpoint; see /health and /metrics\n');
+      }
+    });
+    server.on('clientError', (_e, socket) => socket.destroy());
+  }
+
+  const tickTimer = setInterval(() => {
+    const nowMs = Date.now();
+    for (const room of [...rooms.values()]) {
+      room.tick(nowMs);
+      dispatch(room);
+    }
+  }, options.tickMs ?? 250);
+  const pingTimer = setInterval(() => {
+    const t = Date.now();
+    for (const c of conns) {
+      if (!c.alive || (!c.room && t - c.openedMs > limits.joinTimeoutMs)) {
+        metrics.reject(c.alive ? 'JOIN_TIMEOUT' : 'HALF_OPEN');
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }, limits.pingIntervalMs);
+  tickTimer.unref?.();
+  pingTimer.unref?.();
+
+  if (ownServer && !server.listening) {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const host = options.host ?? '127.0.0.1';
+  log(`tracker listening on ${host}:${port}`);
+
+  return {
+    port,
+    url: ownServer ? `ws://${host.includes(':') ? `[${host}]` : host}:${port}` : undefined,
+    metrics,
+    handleHttp,
+    stats: () => ({ sockets: conns.size, peers: peers.size, streams: rooms.size }),
+    close: async () => {
+      clearInterval(tickTimer);
+      clearInterval(pingTimer);
+      server.off('upgrade', onUpgrade);
+      for (const c of conns) c.ws.terminate();
+      conns.clear();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      if (ownServer) {
+        server.closeAllConnections?.();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    },
+  };
+}
+
