@@ -233,7 +233,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     try {
       this.applySignal(peer, s);
     } catch (e) {
-      this.linkFailed(peer, 'negotiation-error', describe(e));
+      this.linkFailed(peer, 'negotiation-error', describeError(e));
       return false;
     }
     return true;
@@ -261,7 +261,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       ok = this.linkSend(peer, channel, bytes);
     } catch (e) {
       ok = false;
-      queueMicrotask(() => this.linkFailed(peer, 'channel-error', `send failed: ${describe(e)}`));
+      queueMicrotask(() => this.linkFailed(peer, 'channel-error', `send failed: ${describeError(e)}`));
     }
     if (!ok) {
       stats.droppedOut++;
@@ -370,7 +370,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       peer.link = this.openLink(peer);
     } catch (e) {
       this.#end(peer, { kind: 'closed' });
-      throw e instanceof P2PError ? e : new P2PError('TRANSPORT_LINK_ERROR', `cannot open a link to ${peerId}: ${describe(e)}`);
+      throw e instanceof P2PError ? e : new P2PError('TRANSPORT_LINK_ERROR', `cannot open a link to ${peerId}: ${describeError(e)}`);
     }
     return peer;
   }
@@ -474,6 +474,6 @@ function checkChannel(channel: unknown): asserts channel is Channel {
   }
 }
 
-export function describe(e: unknown): string {
+export function describeError(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }

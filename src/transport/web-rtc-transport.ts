@@ -1,0 +1,192 @@
+// WebRTC transport for browsers: simple-peer gives the connection and its reliable ordered
+// datachannel (`control`); a negotiated unordered `maxRetransmits: 0` channel on the same
+// RTCPeerConnection carries `media`. Rules (limits, back-pressure, failures) live in TransportCore.
+// Knows nothing of the protocol or the tracker; created by the session.
+
+import SimplePeerBundle from 'simple-peer/simplepeer.min.js';
+import { P2PError } from '../errors.ts';
+import type { Channel, SignalBlob } from './transport.ts';
+import type { TransportConfig } from './transport-config.ts';
+import { describeError, realClock, TransportCore, type PeerEntry, type TransportClock } from './transport-core.ts';
+
+/** Fixed stream id of the negotiated media channel (the same on both sides, never signalled). */
+export const MEDIA_CHANNEL_ID = 2;
+export const MEDIA_CHANNEL_INIT: RTCDataChannelInit = Object.freeze({
+  negotiated: true,
+  id: MEDIA_CHANNEL_ID,
+  ordered: false,
+  maxRetransmits: 0,
+});
+
+/** The part of a simple-peer 9.11 instance this transport uses (`_pc`, `_channel` are its internals). */
+interface SimplePeerInstance {
+  _pc: RTCPeerConnection | null;
+  _channel: RTCDataChannel | null;
+  destroyed: boolean;
+  signal(data: object): void;
+  destroy(err?: Error): void;
+  on(event: 'signal', fn: (data: unknown) => void): void;
+  on(event: 'connect' | 'close', fn: () => void): void;
+  on(event: 'data', fn: (data: unknown) => void): void;
+  on(event: 'error', fn: (err: Error & { code?: string }) => void): void;
+}
+
+interface SimplePeerOptions {
+  initiator: boolean;
+  trickle: boolean;
+  config: RTCConfiguration;
+}
+
+const SimplePeer = SimplePeerBundle as new (opts: SimplePeerOptions) => SimplePeerInstance;
+
+interface RtcLink {
+  sp: SimplePeerInstance;
+  media: RTCDataChannel;
+  controlHooked: boolean;
+}
+
+/** simple-peer error codes → the transport's failure reasons. */
+function failReasonOf(code: string | undefined): 'ice-failed' | 'negotiation-error' | 'channel-error' {
+  switch (code) {
+    case 'ERR_ICE_CONNECTION_FAILURE':
+    case 'ERR_CONNECTION_FAILURE':
+    case 'ERR_ICE_CONNECTION_CLOSED':
+      return 'ice-failed';
+    case 'ERR_SET_REMOTE_DESCRIPTION':
+    case 'ERR_SET_LOCAL_DESCRIPTION':
+    case 'ERR_CREATE_OFFER':
+    case 'ERR_CREATE_ANSWER':
+    case 'ERR_ADD_ICE_CANDIDATE':
+    case 'ERR_SIGNALING':
+      return 'negotiation-error';
+    default:
+      return 'channel-error';
+  }
+}
+
+/** Copies only the fields the other side needs, so blobs stay small and JSON-safe. */
+function outboundSignal(data: unknown): SignalBlob | undefined {
+  if (!data || typeof data !== 'object') return undefined;
+  const d = data as Record<string, unknown>;
+  if ((d.type === 'offer' || d.type === 'answer') && typeof d.sdp === 'string') return { type: d.type, sdp: d.sdp };
+  if (d.type === 'candidate' && d.candidate && typeof d.candidate === 'object') {
+    const c = d.candidate as Record<string, unknown>;
+    if (typeof c.candidate !== 'string') return undefined;
+    return {
+      type: 'candidate',
+      candidate: {
+        candidate: c.candidate,
+        sdpMLineIndex: typeof c.sdpMLineIndex === 'number' ? c.sdpMLineIndex : null,
+        sdpMid: typeof c.sdpMid === 'string' ? c.sdpMid : null,
+      },
+    };
+  }
+  return undefined;
+}
+
+export class WebRtcTransport extends TransportCore<RtcLink> {
+  /** Throws P2PError('TRANSPORT_NO_WEBRTC') where RTCPeerConnection is missing, TRANSPORT_BAD_CONFIG for bad options. */
+  constructor(config: Partial<TransportConfig> = {}, clock: TransportClock = realClock) {
+    super(config, clock);
+    if (typeof globalThis.RTCPeerConnection !== 'function') {
+      throw new P2PError('TRANSPORT_NO_WEBRTC', 'RTCPeerConnection is not available in this environment');
+    }
+    // A closing page does not close its connections in a way the other side sees at once;
+    // closing them here lets neighbours report `disconnected` instead of waiting for a stall.
+    if (typeof globalThis.addEventListener === 'function') globalThis.addEventListener('pagehide', this.#onPageHide);
+  }
+
+  override destroy(): void {
+    if (typeof globalThis.removeEventListener === 'function') globalThis.removeEventListener('pagehide', this.#onPageHide);
+    super.destroy();
+  }
+
+  #onPageHide = (): void => {
+    for (const id of this.peers()) this.close(id);
+  };
+
+  protected openLink(peer: PeerEntry<RtcLink>): RtcLink {
+    const rtcConfig: RTCConfiguration = {
+      iceServers: this.config.iceServers.map((s) => ({ ...s })),
+      iceTransportPolicy: this.config.iceTransportPolicy,
+    };
+    const sp = new SimplePeer({ initiator: peer.initiator, trickle: true, config: rtcConfig });
+    if (!sp._pc || sp.destroyed) throw new P2PError('TRANSPORT_NO_WEBRTC', 'the peer connection could not be created');
+    const media = sp._pc.createDataChannel('media', MEDIA_CHANNEL_INIT);
+    media.binaryType = 'arraybuffer';
+    media.bufferedAmountLowThreshold = this.config.mediaLowWaterBytes;
+    const link: RtcLink = { sp, media, controlHooked: false };
+
+    media.onopen = () => this.#maybeConnected(peer);
+    media.onmessage = (ev: MessageEvent) => this.linkMessage(peer, 'media', ev.data);
+    media.onbufferedamountlow = () => this.linkDrained(peer, 'media');
+    // We never close a channel alone, so a closed media channel means the remote went away.
+    media.onclose = () => this.linkClosed(peer, 'remote-closed');
+
+    sp.on('signal', (data) => {
+      const blob = outboundSignal(data);
+      if (blob) this.linkSignal(peer, blob);
+    });
+    sp.on('connect', () => this.#maybeConnected(peer));
+    sp.on('data', (data) => {
+      this.#hookControl(peer);
+      this.linkMessage(peer, 'control', data);
+    });
+    sp.on('error', (err) => this.linkFailed(peer, failReasonOf(err?.code), describeError(err)));
+    sp.on('close', () => this.linkClosed(peer, 'remote-closed'));
+    return link;
+  }
+
+  protected applySignal(peer: PeerEntry<RtcLink>, signal: SignalBlob): void {
+    peer.link!.sp.signal(signal);
+  }
+
+  protected linkSend(peer: PeerEntry<RtcLink>, channel: Channel, bytes: Uint8Array): boolean {
+    const link = peer.link!;
+    const dc = channel === 'media' ? link.media : link.sp._channel;
+    if (!dc || dc.readyState !== 'open') return false;
+    dc.send(bytes as Uint8Array<ArrayBuffer>);
+    return true;
+  }
+
+  protected linkBuffered(peer: PeerEntry<RtcLink>, channel: Channel): number {
+    const link = peer.link;
+    if (!link) return 0;
+    const dc = channel === 'media' ? link.media : link.sp._channel;
+    return dc?.bufferedAmount ?? 0;
+  }
+
+  protected linkReady(peer: PeerEntry<RtcLink>): boolean {
+    const link = peer.link;
+    return !!link && link.media.readyState === 'open' && link.sp._channel?.readyState === 'open';
+  }
+
+  protected linkInterrupted(peer: PeerEntry<RtcLink>): boolean {
+    return peer.link?.sp._pc?.iceConnectionState === 'disconnected';
+  }
+
+  protected closeLink(peer: PeerEntry<RtcLink>): void {
+    const { media, sp } = peer.link!;
+    media.onopen = media.onmessage = media.onbufferedamountlow = media.onclose = null;
+    try {
+      media.close();
+    } finally {
+      sp.destroy();
+    }
+  }
+
+  #maybeConnected(peer: PeerEntry<RtcLink>): void {
+    this.#hookControl(peer);
+    this.linkMaybeConnected(peer);
+  }
+
+  /** Sets our low-water mark on simple-peer's channel once it exists. */
+  #hookControl(peer: PeerEntry<RtcLink>): void {
+    const link = peer.link;
+    const dc = link?.sp._channel;
+    if (!link || !dc || link.controlHooked) return;
+    link.controlHooked = true;
+    dc.bufferedAmountLowThreshold = this.config.controlLowWaterBytes;
+    dc.addEventListener('bufferedamountlow', () => this.linkDrained(peer, 'control'));
+  }
+}
