@@ -97,13 +97,14 @@ function rawEncode64(k: Kernel): Cell {
     for (let j = 0; j < 64; j++) { kk.inPtrs[j] = D(kk, j * P); kk.outPtrs[j] = D(kk, 131072 + j * P); }
   }, (kk) => encWant.every((w, i) => same(kk.heap.subarray(D(kk, 131072 + i * P), D(kk, 131072 + (i + 1) * P)), w)));
 }
-function rawHolder(k: Kernel): Cell {
-  return rawCell(k, 8, 64, Q, [1, 0, 0], (kk) => {
+function rawHolder(k: Kernel, groups: number[]): Cell {
+  const n = groups.length * 8;
+  return rawCell(k, n, 64, Q, [1, 0, 0], (kk) => {
     kk.heap.set(holderCs, D(kk, 65536));
-    kk.matrix.set(G.subarray(8 * holderG * 64, 8 * (holderG + 1) * 64));
+    groups.forEach((g, i) => kk.matrix.set(G.subarray(8 * g * 64, 8 * (g + 1) * 64), i * 8 * 64));
     for (let j = 0; j < 64; j++) kk.inPtrs[j] = D(kk, 65536 + j * Q);
-    for (let m = 0; m < 8; m++) kk.outPtrs[m] = D(kk, 131072 + m * Q);
-  }, (kk) => same(kk.heap.subarray(D(kk, 131072), D(kk, 131072 + P)), holderWant));
+    for (let m = 0; m < n; m++) kk.outPtrs[m] = D(kk, 131072 + m * Q);
+  }, (kk) => groups.every((g, i) => same(kk.heap.subarray(D(kk, 131072 + i * P), D(kk, 131072 + (i + 1) * P)), ref.seedPacket(holderCs, g))));
 }
 
 function report(title: string, bytesPerOp: number, unit: 'MB/s' | 'GB/s', figs: Figure[]): Figure[] {
@@ -143,11 +144,12 @@ workload('enc64', 'all 64 non-systematic feed packets of a 64 KiB frame', L, [
 ]);
 workload('holder', 'holder step SP(c, g), g >= 8, P = 1024 (output)', P, [
   ...all.map((c) => codecCell(c, '', () => c.seedPacket(holderCs, holderG), holderWant)),
-  ...fastKernels.map(rawHolder),
+  ...fastKernels.map((k) => rawHolder(k, [holderG])),
   ...npm.map((n) => n.encode(npmShape(64, 8, Q, []), holderCs)),
 ]);
 workload('holder24', 'holder step, all 24 groups g = 8..31 in one call (output)', 24 * P, [
   ...all.map((c) => codecCell(c, '', () => c.seedPackets(holderCs, holderAllG), holderAllWant)),
+  ...fastKernels.map((k) => rawHolder(k, holderAllG)),
 ]);
 workload('producer', 'producer step, 8 seeds -> 8 feed packets, P = 1024 (output)', 8 * P, [
   ...all.map((c) => codecCell(c, '', () => c.feedPacketsFromSeeds(seeds8, holderG), producerWant)),
@@ -178,7 +180,7 @@ for (const [id, title] of [['dec32', 'decode 32/64 coded'], ['dec64', 'decode 64
     log(`summary | ${title} | ${b}: ${vsNpm}x the fastest npm package, ${(r / rate(id, 'reference')).toFixed(1)}x the TS reference`);
   }
 }
-for (const [id, title] of [['dec32', 'decode 32/64 coded'], ['enc64', '64 feed packets'], ['holder', 'holder step']] as const) {
+for (const [id, title] of [['dec32', 'decode 32/64 coded'], ['enc64', '64 feed packets'], ['holder', 'holder step, one group'], ['holder24', 'holder step, 24 groups']] as const) {
   for (const k of fastKernels) {
     const glue = rate(id, `${k.build} raw kernel`) / rate(id, k.build) - 1;
     log(`summary | glue over raw kernel | ${title} | ${k.build}: ${(glue * 100).toFixed(1)}%`);

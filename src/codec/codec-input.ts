@@ -120,32 +120,40 @@ export interface DecodePlan {
   missing: number[];
   /** Coded keys x ≥ 64 used to solve for the missing parts (the lowest ones), ascending. */
   coded: number[];
+  /** Names the set of keys used (present ∪ coded): equal ids, equal decode matrices. */
+  id: string;
 }
+
+const seenKeys = new Uint8Array(KEYS);
+const usedWords = new Uint16Array(KEYS / 16);
 
 /** Checks a decode's input (64+ distinct keys, every packet P = packetSize(L) bytes) and plans it. */
 export function planDecode(packets: Map<number, Uint8Array>, L: number): DecodePlan {
   checkMap(packets, 'packets');
   const P = packetSize(L);
-  const present: number[] = [];
-  const codedAll: number[] = [];
+  seenKeys.fill(0);
   for (const [x, p] of packets) {
     checkKey(x, KEYS, 'x');
     bytes(p, `feed packet ${x}`);
     if (p.length !== P) {
       throw new P2PError(CODEC_ERRORS.packetSize, `feed packet ${x} has ${p.length} bytes, ${P} expected`, { x, bytes: p.length, P });
     }
-    if (x < FEED_K) present.push(x); else codedAll.push(x);
+    seenKeys[x] = 1;
   }
   if (packets.size < FEED_K) {
     throw new P2PError(CODEC_ERRORS.tooFew, `${packets.size} feed packets, 64 needed`, { count: packets.size });
   }
-  present.sort((a, b) => a - b);
-  codedAll.sort((a, b) => a - b);
+  usedWords.fill(0);
+  const present: number[] = [];
   const missing: number[] = [];
-  for (let j = 0, i = 0; j < FEED_K; j++) {
-    if (present[i] === j) i++; else missing.push(j);
+  for (let j = 0; j < FEED_K; j++) {
+    if (seenKeys[j]) { present.push(j); usedWords[j >> 4] |= 1 << (j & 15); } else missing.push(j);
   }
-  return { P, present, missing, coded: codedAll.slice(0, missing.length) };
+  const coded: number[] = [];
+  for (let x = FEED_K; x < KEYS && coded.length < missing.length; x++) {
+    if (seenKeys[x]) { coded.push(x); usedWords[x >> 4] |= 1 << (x & 15); }
+  }
+  return { P, present, missing, coded, id: String.fromCharCode(...usedWords) };
 }
 
 /** True when a and b hold the same bytes. */

@@ -31,7 +31,7 @@ class Lru<V> {
   constructor(private readonly max: number) {}
   get(k: string): V | undefined {
     const v = this.map.get(k);
-    if (v !== undefined) { this.map.delete(k); this.map.set(k, v); }
+    if (v !== undefined && this.map.size > 1) { this.map.delete(k); this.map.set(k, v); }
     return v;
   }
   set(k: string, v: V): void {
@@ -42,7 +42,11 @@ class Lru<V> {
   }
 }
 
-/** A Codec on a loaded kernel instance (the codec owns the instance from now on). */
+/**
+ * A Codec on a loaded kernel instance (the codec owns the instance from now on). The arrays of
+ * one batch call (codeSegments, seedPackets, feedPackets, feedPacketsFromSeeds) may be views of
+ * one fresh ArrayBuffer made for that call; no later call writes to it.
+ */
 export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}): Codec {
   const { heap, matrix, inPtrs, outPtrs, exports: ex } = kernel;
   const D = kernel.dataPtr;
@@ -50,65 +54,131 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
   const H = segmentGenerator();
   const decodeCache = new Lru<Uint8Array>(options.decodeCacheEntries ?? 64);
   const seedCache = new Lru<Uint8Array>(64);
+  /** Rows of G for each group g (8 rows × 64), made once so setMatrix can recognise them. */
+  const groupRows = Array.from({ length: GROUPS }, (_, g) => G.subarray(SEGMENT_K * g * FEED_K, SEGMENT_K * (g + 1) * FEED_K));
+  /** The array whose bytes MATRIX holds now (null: unknown), so repeated work skips the copy. */
+  let matrixHolds: Uint8Array | null = null;
+  const setMatrix = (m: Uint8Array): void => {
+    if (matrixHolds !== m) { matrix.set(m); matrixHolds = m; }
+  };
+  const matrixRow = (row: Uint8Array, at: number): void => { matrix.set(row, at); matrixHolds = null; };
 
   const run = (nOut: number, nIn: number, len: number, nBlocks = 1, inBS = 0, outBS = 0): void => {
     if (ex.mulRows(nOut, nIn, len, nBlocks, inBS, outBS) !== 0) {
       throw new P2PError(CODEC_ERRORS.internal, 'kernel rejected a row product');
     }
   };
-
+  /** n results of `size` bytes at OUTPUT + r·size, as views of one fresh buffer. */
+  const takeRows = (n: number, size: number): Uint8Array[] => {
+    if (n === 1) return [heap.slice(D + OUTPUT, D + OUTPUT + size)];
+    const buf = heap.slice(D + OUTPUT, D + OUTPUT + n * size);
+    const out: Uint8Array[] = new Array(n);
+    for (let r = 0; r < n; r++) out[r] = buf.subarray(r * size, (r + 1) * size);
+    return out;
+  };
   const loadFrame = (frame: Uint8Array, P: number): void => {
     heap.set(frame, D + FRAME);
     heap.fill(0, D + FRAME + frame.length, D + FRAME + FEED_K * P);
   };
+  const framePtrs = (P: number): void => {
+    for (let j = 0; j < FEED_K; j++) inPtrs[j] = D + FRAME + j * P;
+  };
+
+  /** CS(c) for c < 8: sub-part c of every part, copied from the loaded frame. */
+  function copySegment(c: number, P: number): Uint8Array {
+    const Q = P / SEGMENT_K;
+    const seg = new Uint8Array(SEGMENT_K * P);
+    for (let j = 0; j < FEED_K; j++) seg.set(heap.subarray(D + FRAME + j * P + c * Q, D + FRAME + j * P + c * Q + Q), j * Q);
+    return seg;
+  }
+
+  /** CS(cs[i]) for the coded keys (c ≥ 8) listed, at most 32 at a time; frame loaded. */
+  function codedSegments(cs: readonly number[], P: number): Uint8Array[] {
+    const Q = P / SEGMENT_K;
+    for (let s = 0; s < SEGMENT_K; s++) inPtrs[s] = D + FRAME + s * Q;
+    cs.forEach((c, r) => {
+      matrixRow(H.subarray(c * SEGMENT_K, (c + 1) * SEGMENT_K), r * SEGMENT_K);
+      outPtrs[r] = D + OUTPUT + r * SEGMENT_K * P;
+    });
+    run(cs.length, SEGMENT_K, Q, FEED_K, P, Q);
+    return takeRows(cs.length, SEGMENT_K * P);
+  }
+
+  function codeSegment(frame: Uint8Array, c: number): Uint8Array {
+    const P = checkFrame(frame);
+    checkKey(c, KEYS, 'c');
+    loadFrame(frame, P);
+    return c < SEGMENT_K ? copySegment(c, P) : codedSegments([c], P)[0];
+  }
 
   function codeSegments(frame: Uint8Array, cs: readonly number[]): Uint8Array[] {
     const P = checkFrame(frame);
     checkKeyList(cs, KEYS, 'c');
-    const Q = P / SEGMENT_K;
     loadFrame(frame, P);
     const out: Uint8Array[] = new Array(cs.length);
     const coded: number[] = [];
-    cs.forEach((c, i) => {
-      if (c >= SEGMENT_K) { coded.push(i); return; }
-      const seg = new Uint8Array(SEGMENT_K * P);
-      for (let j = 0; j < FEED_K; j++) seg.set(heap.subarray(D + FRAME + j * P + c * Q, D + FRAME + j * P + c * Q + Q), j * Q);
-      out[i] = seg;
-    });
+    cs.forEach((c, i) => { if (c < SEGMENT_K) out[i] = copySegment(c, P); else coded.push(i); });
     const per = OUTPUT_BYTES / (SEGMENT_K * P);
     for (let at = 0; at < coded.length; at += per) {
       const batch = coded.slice(at, at + per);
-      for (let s = 0; s < SEGMENT_K; s++) inPtrs[s] = D + FRAME + s * Q;
-      batch.forEach((i, r) => {
-        matrix.set(H.subarray(cs[i] * SEGMENT_K, cs[i] * SEGMENT_K + SEGMENT_K), r * SEGMENT_K);
-        outPtrs[r] = D + OUTPUT + r * SEGMENT_K * P;
-      });
-      run(batch.length, SEGMENT_K, Q, FEED_K, P, Q);
-      batch.forEach((i, r) => { out[i] = heap.slice(D + OUTPUT + r * SEGMENT_K * P, D + OUTPUT + (r + 1) * SEGMENT_K * P); });
+      codedSegments(batch.map((i) => cs[i]), P).forEach((seg, r) => { out[batch[r]] = seg; });
     }
     return out;
+  }
+
+  /** SP(c, g) for the coded groups listed (g ≥ 8); code segment loaded at INPUT. */
+  function codedSeeds(gs: readonly number[], P: number): Uint8Array[] {
+    const Q = P / SEGMENT_K;
+    for (let j = 0; j < FEED_K; j++) inPtrs[j] = D + INPUT + j * Q;
+    if (gs.length === 1) setMatrix(groupRows[gs[0]]);
+    else gs.forEach((g, k) => matrixRow(groupRows[g], k * SEGMENT_K * FEED_K));
+    for (let r = 0; r < gs.length * SEGMENT_K; r++) outPtrs[r] = D + OUTPUT + r * Q;
+    run(gs.length * SEGMENT_K, FEED_K, Q);
+    return takeRows(gs.length, P);
+  }
+
+  function seedPacket(cs: Uint8Array, g: number): Uint8Array {
+    const P = checkCodeSegment(cs);
+    checkKey(g, GROUPS, 'g');
+    if (g < SEGMENT_K) return cs.slice(g * P, g * P + P);
+    heap.set(cs, D + INPUT);
+    return codedSeeds([g], P)[0];
   }
 
   function seedPackets(cs: Uint8Array, gs: readonly number[]): Uint8Array[] {
     const P = checkCodeSegment(cs);
     checkKeyList(gs, GROUPS, 'g');
-    const Q = P / SEGMENT_K;
     const out: Uint8Array[] = new Array(gs.length);
     const coded: number[] = [];
-    gs.forEach((g, i) => {
-      if (g < SEGMENT_K) out[i] = cs.slice(g * P, g * P + P); else coded.push(i);
-    });
-    if (coded.length === 0) return out;
-    heap.set(cs, D + INPUT);
-    for (let j = 0; j < FEED_K; j++) inPtrs[j] = D + INPUT + j * Q;
-    coded.forEach((i, k) => {
-      const g = gs[i];
-      matrix.set(G.subarray(SEGMENT_K * g * FEED_K, SEGMENT_K * (g + 1) * FEED_K), k * SEGMENT_K * FEED_K);
-      for (let m = 0; m < SEGMENT_K; m++) outPtrs[k * SEGMENT_K + m] = D + OUTPUT + k * P + m * Q;
-    });
-    run(coded.length * SEGMENT_K, FEED_K, Q);
-    coded.forEach((i, k) => { out[i] = heap.slice(D + OUTPUT + k * P, D + OUTPUT + (k + 1) * P); });
+    gs.forEach((g, i) => { if (g < SEGMENT_K) out[i] = cs.slice(g * P, g * P + P); else coded.push(i); });
+    if (coded.length > 0) {
+      heap.set(cs, D + INPUT);
+      codedSeeds(coded.map((i) => gs[i]), P).forEach((sp, k) => { out[coded[k]] = sp; });
+    }
     return out;
+  }
+
+  /** FP(x) for the coded keys listed (x ≥ 64, at most 192); frame loaded. */
+  function codedFeed(xs: readonly number[], P: number): Uint8Array[] {
+    framePtrs(P);
+    xs.forEach((x, r) => {
+      matrixRow(G.subarray(x * FEED_K, (x + 1) * FEED_K), r * FEED_K);
+      outPtrs[r] = D + OUTPUT + r * P;
+    });
+    run(xs.length, FEED_K, P);
+    return takeRows(xs.length, P);
+  }
+
+  function feedPacket(frame: Uint8Array, x: number): Uint8Array {
+    const P = checkFrame(frame);
+    checkKey(x, KEYS, 'x');
+    if (x < FEED_K) {
+      const out = new Uint8Array(P);
+      if (x * P < frame.length) out.set(frame.subarray(x * P, Math.min(frame.length, (x + 1) * P)));
+      return out;
+    }
+    loadFrame(frame, P);
+    return codedFeed([x], P)[0];
   }
 
   function feedPackets(frame: Uint8Array, xs: readonly number[]): Uint8Array[] {
@@ -120,14 +190,7 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     xs.forEach((x, i) => {
       if (x < FEED_K) out[i] = heap.slice(D + FRAME + x * P, D + FRAME + (x + 1) * P); else coded.push(i);
     });
-    if (coded.length === 0) return out;
-    for (let j = 0; j < FEED_K; j++) inPtrs[j] = D + FRAME + j * P;
-    coded.forEach((i, r) => {
-      matrix.set(G.subarray(xs[i] * FEED_K, (xs[i] + 1) * FEED_K), r * FEED_K);
-      outPtrs[r] = D + OUTPUT + r * P;
-    });
-    run(coded.length, FEED_K, P);
-    coded.forEach((i, r) => { out[i] = heap.slice(D + OUTPUT + r * P, D + OUTPUT + (r + 1) * P); });
+    if (coded.length > 0) codedFeed(coded.map((i) => xs[i]), P).forEach((fp, r) => { out[coded[r]] = fp; });
     return out;
   }
 
@@ -147,31 +210,30 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     const Q = P / SEGMENT_K;
     const Ainv = seedInverse(basisKeys);
     basisSeeds.forEach((s, k) => { heap.set(s, D + INPUT + k * P); inPtrs[k] = D + INPUT + k * P; });
-    matrix.set(Ainv);
+    setMatrix(Ainv);
     for (let s = 0; s < SEGMENT_K; s++) outPtrs[s] = D + OUTPUT + s * Q;
     run(SEGMENT_K, SEGMENT_K, Q, SEGMENT_K, Q, P);
-    const feed = Array.from({ length: SEGMENT_K }, (_, m) => heap.slice(D + OUTPUT + m * P, D + OUTPUT + (m + 1) * P));
-    const predicted: Uint8Array[] = [];
+    const feed = takeRows(SEGMENT_K, P);
+    let predicted: Uint8Array[] = [];
     if (others.length > 0) {
       const rows = new Uint8Array(others.length * SEGMENT_K);
       others.forEach((c, t) => rows.set(H.subarray(c * SEGMENT_K, (c + 1) * SEGMENT_K), t * SEGMENT_K));
-      matrix.set(gfMatMul(rows, Ainv, others.length, SEGMENT_K, SEGMENT_K));
-      const base = D + OUTPUT + SEGMENT_K * P;
-      others.forEach((_, t) => { outPtrs[t] = base + t * P; });
+      setMatrix(gfMatMul(rows, Ainv, others.length, SEGMENT_K, SEGMENT_K));
+      others.forEach((_, t) => { outPtrs[t] = D + OUTPUT + t * P; });
       run(others.length, SEGMENT_K, Q, SEGMENT_K, Q, Q);
-      others.forEach((_, t) => predicted.push(heap.slice(base + t * P, base + (t + 1) * P)));
+      predicted = takeRows(others.length, P);
     }
     return { feed, predicted };
   }
 
   /** D = [B⁻¹ | B⁻¹·C] over inputs [coded packets, present parts]; B = G[coded][missing], C = G[coded][present]. */
   function decodeMatrix(plan: DecodePlan): Uint8Array {
-    const { present, missing, coded } = plan;
-    const id = `${missing.join(',')}|${coded.join(',')}`;
-    const hit = decodeCache.get(id);
+    const hit = decodeCache.get(plan.id);
     if (hit !== undefined) return hit;
+    const { present, missing, coded } = plan;
     const m = missing.length;
     const e = present.length;
+    matrixHolds = null;
     for (let r = 0; r < m; r++) for (let i = 0; i < m; i++) matrix[r * m + i] = G[coded[r] * FEED_K + missing[i]];
     if (ex.invert(m) !== 0) throw new P2PError(CODEC_ERRORS.internal, 'decode matrix is singular');
     const dm = new Uint8Array(m * FEED_K);
@@ -185,10 +247,10 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
         inPtrs[r] = cIn + r * FEED_K;
         outPtrs[r] = cOut + r * FEED_K;
       }
-      run(m, m, FEED_K); // matrix still holds B⁻¹
+      run(m, m, FEED_K); // MATRIX still holds B⁻¹
       for (let i = 0; i < m; i++) dm.set(heap.subarray(cOut + i * FEED_K, cOut + i * FEED_K + e), i * FEED_K + m);
     }
-    decodeCache.set(id, dm);
+    decodeCache.set(plan.id, dm);
     return dm;
   }
 
@@ -205,26 +267,29 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     }
     const dm = decodeMatrix(plan);
     const m = missing.length;
-    for (const j of present) heap.set(packets.get(j) as Uint8Array, D + FRAME + j * P);
-    coded.forEach((y, r) => {
-      heap.set(packets.get(y) as Uint8Array, D + INPUT + r * P);
+    for (let k = 0; k < present.length; k++) {
+      const j = present[k];
+      heap.set(packets.get(j) as Uint8Array, D + FRAME + j * P);
+      inPtrs[m + k] = D + FRAME + j * P;
+    }
+    for (let r = 0; r < m; r++) {
+      heap.set(packets.get(coded[r]) as Uint8Array, D + INPUT + r * P);
       inPtrs[r] = D + INPUT + r * P;
-    });
-    present.forEach((j, k) => { inPtrs[m + k] = D + FRAME + j * P; });
-    missing.forEach((j, i) => { outPtrs[i] = D + FRAME + j * P; });
-    matrix.set(dm);
+      outPtrs[r] = D + FRAME + missing[r] * P;
+    }
+    setMatrix(dm);
     run(m, FEED_K, P);
     return heap.slice(D + FRAME, D + FRAME + L);
   }
 
   return {
     build: kernel.build as CodecBuild,
-    codeSegment: (frame, c) => codeSegments(frame, [checkKey(c, KEYS, 'c')])[0],
+    codeSegment,
     codeSegments,
-    seedPacket: (cs, g) => seedPackets(cs, [checkKey(g, GROUPS, 'g')])[0],
+    seedPacket,
     seedPackets,
     feedPacketsFromSeeds: (seeds, g) => producerStep(checkSeeds(seeds, g), g, solveSeeds),
-    feedPacket: (frame, x) => feedPackets(frame, [checkKey(x, KEYS, 'x')])[0],
+    feedPacket,
     feedPackets,
     decodeFrame,
   };
