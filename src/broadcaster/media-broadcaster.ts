@@ -62,7 +62,7 @@ export async function chooseVideoCodec(preference: readonly VideoCodec[], width:
   for (const codec of preference) {
     const probe = MSE_PROBE[codec];
     if (mse && probe && !mse.isTypeSupported(`video/mp4; codecs="${probe}"`)) continue;
-    if (await canEncodeVideo(codec, { width, height, bitrate: bitrateBps })) return codec;
+    if (await canEncodeVideo(codec, { width, height, quality: new Quality({ bitrate: bitrateBps }) })) return codec;
   }
   throw new P2PError('NO_VIDEO_CODEC', `none of ${preference.join(', ')} can be encoded and played back here`);
 }
@@ -176,7 +176,7 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
         videoTrack as MediaStreamVideoTrack,
         {
           codec,
-          quality: new Quality(c.video.bitrateBps),
+          quality: new Quality({ bitrate: c.video.bitrateBps }),
           keyFrameInterval: c.video.keyFrameIntervalS,
           latencyMode: 'realtime',
           sizeChangeBehavior: 'contain',
@@ -192,17 +192,23 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
     if (audioTrack && c.audio) {
       const source = new MediaStreamAudioTrackSource(audioTrack as MediaStreamAudioTrack, {
         codec: 'opus',
-        quality: new Quality(c.audio.bitrateBps),
+        quality: new Quality({ bitrate: c.audio.bitrateBps }),
         onEncodedSample: (sample) => noteEpoch(sample.timestamp),
       });
       output.addAudioTrack(source);
       sources.push(source);
     }
-    for (const s of sources) {
-      s.errorPromise.catch((e: unknown) => this.#fail(new P2PError('ENCODER_FAILED', `encoding failed: ${String(e)}`)));
-    }
+    const failed = Promise.race(sources.map((s) => s.errorPromise)).then(
+      () => undefined,
+      (e: unknown) => {
+        const err = new P2PError('ENCODER_FAILED', `encoding failed: ${String(e)}`);
+        this.#fail(err);
+        throw err;
+      },
+    );
+    failed.catch(() => {});
     this.#output = output;
-    await output.start();
+    await Promise.race([output.start(), failed]);
     this.#stats.mimeType = await output.getMimeType().catch(() => null);
   }
 
