@@ -125,6 +125,12 @@ test('a closed page is reported as disconnected by the others; a connect with no
   await expect.poll(() => events(A), POLL).toContain('failed X connect-timeout');
   expect(await A.evaluate(() => window.transportTest.peers())).toEqual(['C']);
   expect((await events(A)).filter((e) => e.includes('failed'))).toEqual(['failed X connect-timeout']);
+
+  // a well-formed blob with an SDP the browser rejects
+  expect(await A.evaluate(() => window.transportTest.signal('Y', { type: 'offer', sdp: 'v=0 not really sdp' }))).toBe(true);
+  await expect.poll(() => events(A), POLL).toContain('failed Y negotiation-error');
+  expect(await A.evaluate(() => window.transportTest.signal('Y', { type: 'offer', sdp: 42 }))).toBe(false);
+  expect(await A.evaluate(() => window.transportTest.transportStats())).toMatchObject({ peers: 1, signalsDropped: 1 });
   await A.context().close();
   await C.context().close();
 });

@@ -4,7 +4,7 @@ import { isP2PError } from '../errors.ts';
 import { MemoryNetwork, type MemoryNetworkOptions, type MemoryTransport } from './memory-transport.ts';
 import type { Channel, FailReason } from './transport.ts';
 import type { TransportConfig } from './transport-config.ts';
-import type { TransportClock } from './transport-core.ts';
+import type { TransportClock } from './transport-clock.ts';
 
 /** Virtual time: timers run only when the test advances the clock. */
 class ManualClock implements TransportClock {

@@ -5,7 +5,9 @@
 import { P2PError } from '../errors.ts';
 import type { Channel, SignalBlob } from './transport.ts';
 import type { TransportConfig } from './transport-config.ts';
-import { realClock, TransportCore, type PeerEntry, type TransportClock } from './transport-core.ts';
+import type { PeerEntry } from './peer-entry.ts';
+import { realClock, type TransportClock } from './transport-clock.ts';
+import { TransportCore } from './transport-core.ts';
 
 /** How one direction of a link behaves. Numbers are per message unless said otherwise. */
 export interface MemoryLinkModel {

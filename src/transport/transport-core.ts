@@ -6,9 +6,17 @@
 import { P2PError } from '../errors.ts';
 import { makeSignalParser, type SignalParser } from './signal-schema.ts';
 import {
-  CHANNELS,
+  checkChannel,
+  checkPeerId,
+  describeError,
+  newPeerEntry,
+  peerStatsOf,
+  resetProgress,
+  stallOf,
+  type PeerEntry,
+} from './peer-entry.ts';
+import {
   type Channel,
-  type ChannelStats,
   type ConnectOptions,
   type DisconnectReason,
   type FailReason,
@@ -20,54 +28,11 @@ import {
   type TransportStats,
 } from './transport.ts';
 import { resolveTransportConfig, type TransportConfig } from './transport-config.ts';
+import { realClock, type TransportClock } from './transport-clock.ts';
 import { TypedEmitter } from './typed-emitter.ts';
 
-/** Timers as the transport sees them; tests and the memory network may pass their own. */
-export interface TransportClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realClock: TransportClock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
-export const MAX_PEER_ID_LENGTH = 128;
 /** Inbound messages kept while a peer's link is open but `connected` has not been emitted yet. */
 const MAX_EARLY_MESSAGES = 256;
-
-export interface PeerEntry<L> {
-  readonly id: string;
-  readonly initiator: boolean;
-  state: PeerState;
-  link: L | undefined;
-  ended: boolean;
-  gotDescription: boolean;
-  candidatesIn: number;
-  signalsIn: number;
-  signalsOut: number;
-  signalsDropped: number;
-  channels: Record<Channel, ChannelStats>;
-  /** A send was refused (or canSend said no) since the last `writable` for that channel. */
-  blocked: Record<Channel, boolean>;
-  connectTimer: unknown;
-  early: Array<[Channel, Uint8Array]>;
-  /** Stall tracking: bytes that left the buffer, and when that last grew (or the buffer was empty). */
-  progress: Record<Channel, { sent: number; atMs: number }>;
-  disconnectedSinceMs: number | undefined;
-}
-
-const emptyChannelStats = (): ChannelStats => ({
-  messagesOut: 0,
-  bytesOut: 0,
-  messagesIn: 0,
-  bytesIn: 0,
-  droppedOut: 0,
-  droppedIn: 0,
-});
 
 export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> implements Transport {
   protected readonly config: Readonly<TransportConfig>;
@@ -117,8 +82,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     peer.state = 'connected';
     this.clock.clearTimeout(peer.connectTimer);
     peer.connectTimer = undefined;
-    const now = this.clock.now();
-    for (const ch of CHANNELS) peer.progress[ch] = { sent: 0, atMs: now };
+    resetProgress(peer, this.clock.now());
     this.#ensureStallTimer();
     this.emit('connected', peer.id);
     const early = peer.early;
@@ -299,16 +263,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
 
   stats(peerId: string): PeerStats | undefined {
     const p = this.#peers.get(peerId);
-    if (!p) return undefined;
-    return {
-      state: p.state,
-      initiator: p.initiator,
-      control: { ...p.channels.control },
-      media: { ...p.channels.media },
-      signalsIn: p.signalsIn,
-      signalsOut: p.signalsOut,
-      signalsDropped: p.signalsDropped,
-    };
+    return p ? peerStatsOf(p) : undefined;
   }
 
   transportStats(): TransportStats {
@@ -341,24 +296,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   // ---- internals --------------------------------------------------------------------------
 
   #createPeer(peerId: string, initiator: boolean): PeerEntry<L> | undefined {
-    const peer: PeerEntry<L> = {
-      id: peerId,
-      initiator,
-      state: 'connecting',
-      link: undefined,
-      ended: false,
-      gotDescription: false,
-      candidatesIn: 0,
-      signalsIn: 0,
-      signalsOut: 0,
-      signalsDropped: 0,
-      channels: { control: emptyChannelStats(), media: emptyChannelStats() },
-      blocked: { control: false, media: false },
-      connectTimer: undefined,
-      early: [],
-      progress: { control: { sent: 0, atMs: 0 }, media: { sent: 0, atMs: 0 } },
-      disconnectedSinceMs: undefined,
-    };
+    const peer = newPeerEntry<L>(peerId, initiator);
     this.#peers.set(peerId, peer);
     peer.connectTimer = this.clock.setTimeout(() => {
       peer.connectTimer = undefined;
@@ -434,46 +372,10 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
 
   #checkStalls(): void {
     const now = this.clock.now();
-    const limit = this.config.stallTimeoutMs;
     for (const peer of [...this.#peers.values()]) {
       if (peer.state !== 'connected' || peer.ended) continue;
-      if (this.linkInterrupted(peer)) {
-        peer.disconnectedSinceMs ??= now;
-        if (now - peer.disconnectedSinceMs >= limit) {
-          this.linkFailed(peer, 'stalled', `path lost for ${Math.round(now - peer.disconnectedSinceMs)} ms`);
-          continue;
-        }
-      } else {
-        peer.disconnectedSinceMs = undefined;
-      }
-      for (const ch of CHANNELS) {
-        const buffered = this.linkBuffered(peer, ch);
-        const sent = peer.channels[ch].bytesOut - buffered;
-        const pr = peer.progress[ch];
-        if (buffered === 0 || sent > pr.sent) {
-          pr.sent = sent;
-          pr.atMs = now;
-        } else if (now - pr.atMs >= limit) {
-          this.linkFailed(peer, 'stalled', `${ch} buffer of ${buffered} bytes made no progress for ${Math.round(now - pr.atMs)} ms`);
-          break;
-        }
-      }
+      const why = stallOf(peer, now, this.config.stallTimeoutMs, this.linkInterrupted(peer), (ch) => this.linkBuffered(peer, ch));
+      if (why) this.linkFailed(peer, 'stalled', why);
     }
   }
-}
-
-function checkPeerId(peerId: unknown): asserts peerId is string {
-  if (typeof peerId !== 'string' || peerId.length === 0 || peerId.length > MAX_PEER_ID_LENGTH) {
-    throw new P2PError('TRANSPORT_BAD_PEER_ID', `a peer id must be a string of 1 to ${MAX_PEER_ID_LENGTH} characters`);
-  }
-}
-
-function checkChannel(channel: unknown): asserts channel is Channel {
-  if (channel !== 'control' && channel !== 'media') {
-    throw new P2PError('TRANSPORT_BAD_CHANNEL', `unknown channel ${JSON.stringify(channel)}; use 'control' or 'media'`);
-  }
-}
-
-export function describeError(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -7,7 +7,9 @@ import SimplePeerBundle from 'simple-peer/simplepeer.min.js';
 import { P2PError } from '../errors.ts';
 import type { Channel, SignalBlob } from './transport.ts';
 import type { TransportConfig } from './transport-config.ts';
-import { describeError, realClock, TransportCore, type PeerEntry, type TransportClock } from './transport-core.ts';
+import { describeError, type PeerEntry } from './peer-entry.ts';
+import { realClock, type TransportClock } from './transport-clock.ts';
+import { TransportCore } from './transport-core.ts';
 
 /** Fixed stream id of the negotiated media channel (the same on both sides, never signalled). */
 export const MEDIA_CHANNEL_ID = 2;
