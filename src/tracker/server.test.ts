@@ -42,17 +42,17 @@ describe('tracker server', () => {
     const a = client(t.url!, key.streamId);
     const aJoined = await nextEvent(a, 'joined');
     expect(aJoined.broadcaster).toBe(false);
-    await until(() => a.state === 'waiting', 2000, 'waiting state');
+    await until(() => a.state === 'waiting', 5000, 'waiting state');
 
     const b = client(t.url!, key.streamId, { broadcasterKey: key, bitrateBps: 2e6 });
     const bJoined = await nextEvent(b, 'joined');
     expect(bJoined.broadcaster).toBe(true);
-    await until(() => a.state === 'live', 2000, 'live state');
-    await until(() => a.neighbours.some((n) => n.peerId === bJoined.peerId && n.reasons.includes('broadcaster')), 2000, 'broadcaster link');
+    await until(() => a.state === 'live', 5000, 'live state');
+    await until(() => a.neighbours.some((n) => n.peerId === bJoined.peerId && n.reasons.includes('broadcaster')), 5000, 'broadcaster link');
 
     const v = client(t.url!, key.streamId);
     const vJoined = await nextEvent(v, 'joined');
-    await until(() => a.neighbours.some((n) => n.peerId === vJoined.peerId), 2000, 'viewer link');
+    await until(() => a.neighbours.some((n) => n.peerId === vJoined.peerId), 5000, 'viewer link');
     // Signals reach the neighbour with the sender's real id, both ways.
     const got = nextEvent(v, 'signal');
     expect(a.signal(vJoined.peerId, { sdp: 'offer', type: 'offer' })).toBe(true);
@@ -78,8 +78,8 @@ describe('tracker server', () => {
     const viewers = Array.from({ length: 5 }, () => client(t.url!, key.streamId, { uploadBps: 20e6 }));
     const swarm = await nextEvent(b, 'swarm', (s) => s.mode === 'holder' && s.holders.flatMap((h) => h.keys).length === 12 && s.viewers === 5);
     expect(swarm.producers.flatMap((p) => p.keys).sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, g) => g));
-    await until(() => viewers.every((v) => v.mode === 'holder'), 2000, 'holder mode at viewers');
-    await until(() => viewers.filter((v) => v.holderKeys.length > 0).length === swarm.holders.length, 2000, 'roles at holders');
+    await until(() => viewers.every((v) => v.mode === 'holder'), 5000, 'holder mode at viewers');
+    await until(() => viewers.filter((v) => v.holderKeys.length > 0).length === swarm.holders.length, 5000, 'roles at holders');
     // When a holder leaves, its keys move within the same tick.
     const holder = viewers.find((v) => v.holderKeys.length > 0)!;
     const keys = holder.holderKeys;
@@ -95,9 +95,9 @@ describe('tracker server', () => {
     const aId = (await nextEvent(a, 'joined')).peerId;
     const c = client(t.url!, key.streamId);
     const cId = (await nextEvent(c, 'joined')).peerId;
-    await until(() => a.neighbours.some((n) => n.peerId === cId), 2000, 'link');
+    await until(() => a.neighbours.some((n) => n.peerId === cId), 5000, 'link');
     a.reportFailed(cId);
-    await until(() => !a.neighbours.some((n) => n.peerId === cId) && !c.neighbours.some((n) => n.peerId === aId), 2000, 'unlink');
+    await until(() => !a.neighbours.some((n) => n.peerId === cId) && !c.neighbours.some((n) => n.peerId === aId), 5000, 'unlink');
     const err = nextEvent(a, 'error');
     a.signal(cId, { x: 1 });
     expect((await err).code).toBe('NOT_NEIGHBOURS');
@@ -113,7 +113,7 @@ describe('tracker server', () => {
     const aId = (await nextEvent(a, 'joined')).peerId;
     const c = client(t.url!, key.streamId);
     const cId = (await nextEvent(c, 'joined')).peerId;
-    await until(() => a.neighbours.some((n) => n.peerId === cId), 2000, 'link');
+    await until(() => a.neighbours.some((n) => n.peerId === cId), 5000, 'link');
     const gone = nextEvent(a, 'disconnected');
     await t.close();
     expect((await gone).reconnectInMs).toBeGreaterThan(0);
