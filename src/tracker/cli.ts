@@ -1,0 +1,119 @@
+// Command line of the tracker: parses flags, starts the server, prints where it listens, stops
+// cleanly on SIGINT/SIGTERM. Run by bin/p2p-player-tracker.js; holds no tracker logic itself.
+
+import { parseArgs } from 'node:util';
+import { startTracker, type TrackerLimits } from './server.ts';
+import type { RoomConfig } from './room.ts';
+
+const HELP = `p2p-player-tracker: WebSocket tracker of p2p-player (signalling, neighbours, roles)
+
+Usage: p2p-player-tracker [options]
+
+  --port N                     port to listen on (default: $PORT or 8787; 0 picks a free port)
+  --host ADDR                  address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
+  --path /P                    WebSocket path (default: any path)
+  --origin HOST[:PORT]         tracker origin accepted in broadcaster proofs (repeatable;
+                               default: the Host header the client connected with)
+  --max-sockets N              open sockets in all (default 20000)
+  --max-sockets-per-address N  open sockets per remote address (default 64)
+  --max-streams N              streams held at once (default 1000)
+  --max-peers-per-stream N     peers in one stream (default 10001)
+  --socket-rate N              messages per second per socket (default 50, burst 4x)
+  --address-rate N             messages per second per remote address (default 2000, burst 4x)
+  --neighbours N               swarm neighbours per viewer (default 8)
+  --holder-at N                switch to holder mode at N viewers (default 40)
+  --direct-at N                switch back to direct feed at N viewers (default 24)
+  --quiet                      print only the listening line
+  --help                       this text
+
+HTTP: GET /health (JSON) and GET /metrics (Prometheus text) on the same port.`;
+
+function int(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) {
+    console.error(`p2p-player-tracker: --${name} must be a non-negative integer, got ${v}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        path: { type: 'string' },
+        origin: { type: 'string', multiple: true },
+        'max-sockets': { type: 'string' },
+        'max-sockets-per-address': { type: 'string' },
+        'max-streams': { type: 'string' },
+        'max-peers-per-stream': { type: 'string' },
+        'socket-rate': { type: 'string' },
+        'address-rate': { type: 'string' },
+        neighbours: { type: 'string' },
+        'holder-at': { type: 'string' },
+        'direct-at': { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+    });
+  } catch (e) {
+    console.error(`p2p-player-tracker: ${(e as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  const o = parsed.values;
+  if (o.help) {
+    console.log(HELP);
+    return;
+  }
+  const limits: Partial<TrackerLimits> = {};
+  const set = (k: keyof TrackerLimits, flag: string) => {
+    const v = int(o[flag as keyof typeof o] as string | undefined, flag);
+    if (v !== undefined) limits[k] = v;
+  };
+  set('maxSockets', 'max-sockets');
+  set('maxSocketsPerAddress', 'max-sockets-per-address');
+  set('maxStreams', 'max-streams');
+  set('maxPeersPerStream', 'max-peers-per-stream');
+  const socketRate = int(o['socket-rate'], 'socket-rate');
+  if (socketRate !== undefined) Object.assign(limits, { socketRatePerSec: socketRate, socketBurst: socketRate * 4 });
+  const addressRate = int(o['address-rate'], 'address-rate');
+  if (addressRate !== undefined) Object.assign(limits, { addressRatePerSec: addressRate, addressBurst: addressRate * 4 });
+  const room: Partial<RoomConfig> = {};
+  const n = int(o.neighbours, 'neighbours');
+  if (n !== undefined) Object.assign(room, { neighbourTarget: n, neighbourMax: Math.ceil(n * 1.5) });
+  const holderAt = int(o['holder-at'], 'holder-at');
+  if (holderAt !== undefined) room.holderModeAtViewers = holderAt;
+  const directAt = int(o['direct-at'], 'direct-at');
+  if (directAt !== undefined) room.directModeAtViewers = directAt;
+  if (room.holderModeAtViewers !== undefined && room.holderModeAtViewers > 48) room.directMaxViewers = room.holderModeAtViewers;
+
+  const port = int(o.port, 'port') ?? int(process.env.PORT, 'PORT') ?? 8787;
+  const host = o.host ?? '127.0.0.1';
+  const log = o.quiet ? undefined : (line: string) => console.error(line);
+  let tracker;
+  try {
+    tracker = await startTracker({ port, host, path: o.path, origins: o.origin, limits, room, log: undefined });
+  } catch (e) {
+    console.error(`p2p-player-tracker: cannot start: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  console.log(`p2p-player tracker listening on ${tracker.url}${o.path ?? ''} (health: http://${host.includes(':') ? `[${host}]` : host}:${tracker.port}/health, metrics: /metrics)`);
+  log?.(`limits: ${JSON.stringify({ ...limits })} room: ${JSON.stringify(room)}`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await tracker.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+await main(process.argv.slice(2));
