@@ -106,6 +106,17 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     this.#session = { peers: 0, shareFromPeers: 0, bytesUp: 0, bytesDown: 0, framesOnTime: 1, ...(this.#session ?? {}), ...stats };
   }
 
+  /** Changes the target latency (seconds) while playing; throws P2PError('BAD_CONFIG') when out of range. */
+  setTargetLatency(seconds: number): void {
+    resolvePlayerConfig({ ...this.config, targetLatencyS: seconds });
+    this.config.targetLatencyS = seconds;
+  }
+
+  /** Turns autoplay on or off. */
+  setAutoplay(on: boolean): void {
+    this.config.autoplay = on;
+  }
+
   play(): Promise<void> {
     this.#userPaused = false;
     return this.#media ? this.#media.play() : Promise.resolve();
