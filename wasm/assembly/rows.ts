@@ -17,7 +17,8 @@ function expandTables(r0: i32, w: i32, nIn: i32): void {
   for (let i = 0; i < nIn; i++) {
     for (let k = 0; k < w; k++) {
       const c = <usize>load<u8>(MATRIX + <usize>((r0 + k) * nIn + i));
-      memory.copy(t, NIB + (c << 5), 32);
+      v128.store(t, v128.load(NIB + (c << 5)));
+      v128.store(t, v128.load(NIB + (c << 5), 16), 16);
       t += 32;
     }
   }
