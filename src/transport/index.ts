@@ -19,3 +19,4 @@ export { DEFAULT_TRANSPORT_CONFIG, resolveTransportConfig, type IceServerConfig,
 export { realClock, type TransportClock } from './transport-clock.ts';
 export { MemoryNetwork, MemoryTransport, type MemoryLinkModel, type MemoryMessageInfo, type MemoryNetworkOptions } from './memory-transport.ts';
 export { MEDIA_CHANNEL_ID, WebRtcTransport } from './web-rtc-transport.ts';
+export { relaySignals } from './relay-signals.ts';

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isP2PError } from '../errors.ts';
 import { MemoryNetwork, type MemoryNetworkOptions, type MemoryTransport } from './memory-transport.ts';
+import { relaySignals } from './relay-signals.ts';
 import type { Channel, FailReason } from './transport.ts';
 import type { TransportConfig } from './transport-config.ts';
 import type { TransportClock } from './transport-clock.ts';
@@ -338,5 +339,32 @@ describe('MemoryTransport', () => {
     expect(got).toEqual([5, 6]);
     expect(errors).toEqual(['message', 'message']);
     expect(b.listenerErrors).toBe(2);
+  });
+
+  it('builds a mesh of four through relaySignals and fans messages out under loss', async () => {
+    const clock = new ManualClock();
+    const net = new MemoryNetwork({ clock, seed: 3, latencyMs: 15, jitterMs: 10, mediaLossRate: 0.1 });
+    const ids = ['p1', 'p2', 'p3', 'p4'];
+    const ts = Object.fromEntries(ids.map((id) => [id, net.createTransport(id)]));
+    const recs = Object.fromEntries(ids.map((id) => [id, record(ts[id])]));
+    const unwire = relaySignals(ts);
+    ids.forEach((a, i) => ids.slice(i + 1).forEach((b) => ts[a].connect(b, { initiator: true })));
+    await clock.advance(100);
+    for (const id of ids) expect(ts[id].peers().sort()).toEqual(ids.filter((x) => x !== id));
+    for (const id of ids) expect(recs[id].events.filter((e) => e.startsWith('connected'))).toHaveLength(3);
+    for (let i = 0; i < 50; i++) for (const to of ['p2', 'p3', 'p4']) ts.p1.send(to, 'media', new Uint8Array([i]));
+    ts.p1.send('p4', 'control', new Uint8Array([200]));
+    await clock.advance(100);
+    const mediaAt = (id: string) => recs[id].messages.filter((m) => m.channel === 'media').length;
+    for (const id of ['p2', 'p3', 'p4']) {
+      expect(mediaAt(id)).toBeGreaterThan(30);
+      expect(mediaAt(id)).toBeLessThan(50);
+    }
+    expect(mediaAt('p2') + mediaAt('p3') + mediaAt('p4') + net.lost).toBe(150);
+    expect(recs.p4.messages.filter((m) => m.channel === 'control').map((m) => m.bytes[0])).toEqual([200]);
+    unwire();
+    ts.p4.destroy();
+    await clock.advance(20);
+    for (const id of ['p1', 'p2', 'p3']) expect(recs[id].events).toContain('disconnected p4 remote-closed');
   });
 });
