@@ -90,6 +90,18 @@ export function describeCodecContract(name: string, make: () => Codec | Promise<
       expect(codec.decodeFrame(new Map(all.map((x, i) => [x, fpa[i]])), L)).toEqual(F);
     });
 
+    it('batch forms equal the single forms over every key', () => {
+      const F = frameOf(5000, 21);
+      const all = Array.from({ length: 256 }, (_, i) => 255 - i);
+      const segs = codec.codeSegments(F, all);
+      all.forEach((c, i) => expect(segs[i]).toEqual(codec.codeSegment(F, c)));
+      const fps = codec.feedPackets(F, all);
+      all.forEach((x, i) => expect(fps[i]).toEqual(codec.feedPacket(F, x)));
+      const gs = Array.from({ length: 32 }, (_, g) => (g * 7) % 32);
+      const sps = codec.seedPackets(segs[55], gs);
+      gs.forEach((g, i) => expect(sps[i]).toEqual(codec.seedPacket(segs[55], g)));
+    });
+
     it('returns arrays the caller owns', () => {
       const F = frameOf(9000, 3);
       const a = codec.feedPacket(F, 100);

@@ -6,6 +6,9 @@ import { P2PError } from '../errors.ts';
 import { SEGMENT_K } from './generators.ts';
 import { bytesEqual, CODEC_ERRORS, type SeedSet } from './codec-input.ts';
 
+/** Above this many seeds a disagreement is reported without searching for the bad one (bounds the work). */
+export const MAX_LOCATE_SEEDS = 32;
+
 /** Arithmetic of a producer step: FP(8g..8g+7) from 8 basis seeds, and the seeds predicted for `others`. */
 export type SeedSolve = (
   basisKeys: number[], basisSeeds: Uint8Array[], P: number, others: number[],
@@ -30,7 +33,7 @@ export function producerStep(set: SeedSet, g: number, solve: SeedSolve): Uint8Ar
   if (feed !== null) return feed;
   const n = set.keys.length;
   const details: Record<string, unknown> = { g, keys: set.keys };
-  if (n >= SEGMENT_K + 2) {
+  if (n >= SEGMENT_K + 2 && n <= MAX_LOCATE_SEEDS) {
     const bad: number[] = [];
     for (let i = 0; i < n; i++) if (consistent(set, i, solve) !== null) bad.push(set.keys[i]);
     if (bad.length === 1) {
