@@ -33,6 +33,7 @@ import { TypedEmitter } from './typed-emitter.ts';
 
 /** Inbound messages kept while a peer's link is open but `connected` has not been emitted yet. */
 const MAX_EARLY_MESSAGES = 256;
+const MAX_EARLY_BYTES = 1024 * 1024;
 
 export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> implements Transport {
   protected readonly config: Readonly<TransportConfig>;
@@ -107,17 +108,18 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       stats.droppedIn++;
       return;
     }
-    stats.messagesIn++;
-    stats.bytesIn += bytes.byteLength;
-    if (peer.state !== 'connected') {
-      this.linkMaybeConnected(peer);
-      if ((peer.state as PeerState) !== 'connected') {
-        if (peer.early.length < MAX_EARLY_MESSAGES) peer.early.push([channel, bytes]);
-        else stats.droppedIn++;
+    if (peer.state !== 'connected') this.linkMaybeConnected(peer);
+    if ((peer.state as PeerState) !== 'connected') {
+      const earlyBytes = peer.early.reduce((n, [, b]) => n + b.byteLength, 0);
+      if (peer.early.length >= MAX_EARLY_MESSAGES || earlyBytes + bytes.byteLength > MAX_EARLY_BYTES) {
+        stats.droppedIn++;
         return;
       }
+      peer.early.push([channel, bytes]);
     }
-    this.emit('message', peer.id, channel, bytes);
+    stats.messagesIn++;
+    stats.bytesIn += bytes.byteLength;
+    if (peer.state === 'connected') this.emit('message', peer.id, channel, bytes);
   }
 
   /** The channel's bufferedAmount fell to its low-water mark. */
@@ -181,8 +183,13 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
         this.#inboundRefused++;
         return false;
       }
-      peer = this.#createPeer(peerId, false);
-      if (!peer) return false;
+      try {
+        peer = this.#createPeer(peerId, false);
+      } catch {
+        this.#signalsDropped++;
+        this.#inboundRefused++;
+        return false;
+      }
     }
     const wrongRole =
       ((s.type === 'offer' || s.type === 'answer') && (peer.gotDescription || (s.type === 'offer') === peer.initiator)) ||
@@ -295,7 +302,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
 
   // ---- internals --------------------------------------------------------------------------
 
-  #createPeer(peerId: string, initiator: boolean): PeerEntry<L> | undefined {
+  #createPeer(peerId: string, initiator: boolean): PeerEntry<L> {
     const peer = newPeerEntry<L>(peerId, initiator);
     this.#peers.set(peerId, peer);
     peer.connectTimer = this.clock.setTimeout(() => {
