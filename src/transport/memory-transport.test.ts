@@ -312,6 +312,17 @@ describe('MemoryTransport', () => {
     hub.destroy();
   });
 
+  it('accepts connect(initiator: false) after the offer already arrived', async () => {
+    const { a, b, clock, rb } = pair({ latencyMs: 5 });
+    a.connect('B', { initiator: true });
+    await settle();
+    expect(b.peerState('A')).toBe('connecting');
+    expect(() => b.connect('A', { initiator: false })).not.toThrow();
+    expect(code(() => b.connect('A', { initiator: true }))).toBe('TRANSPORT_PEER_EXISTS');
+    await clock.advance(5);
+    expect(rb.events).toEqual(['connected A']);
+  });
+
   it('refuses inbound offers when acceptInbound is false', async () => {
     const { a, b, clock, rb } = pair({}, {}, { acceptInbound: false });
     a.connect('B', { initiator: true });

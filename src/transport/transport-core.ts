@@ -149,7 +149,10 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     if (!options || typeof options.initiator !== 'boolean') {
       throw new P2PError('TRANSPORT_BAD_OPTIONS', 'connect needs { initiator: boolean }');
     }
-    if (this.#peers.has(peerId)) throw new P2PError('TRANSPORT_PEER_EXISTS', `peer ${peerId} is already connecting or connected`);
+    const existing = this.#peers.get(peerId);
+    // the remote's offer may arrive before the tracker tells us to expect it: nothing to do then
+    if (existing && !existing.initiator && !options.initiator) return;
+    if (existing) throw new P2PError('TRANSPORT_PEER_EXISTS', `peer ${peerId} is already connecting or connected`);
     if (this.#peers.size >= this.config.maxPeers) {
       throw new P2PError('TRANSPORT_TOO_MANY_PEERS', `maxPeers (${this.config.maxPeers}) reached`);
     }

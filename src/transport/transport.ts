@@ -96,7 +96,10 @@ export interface ConnectOptions {
  * TRANSPORT_BAD_CONFIG (constructor), TRANSPORT_NO_WEBRTC (WebRtcTransport constructor).
  */
 export interface Transport extends TypedEmitterApi<TransportEvents> {
-  /** Starts a connection to `peerId`. Throws when the peer exists or a bound is reached. */
+  /**
+   * Starts a connection to `peerId`. Throws when a bound is reached or the peer exists (except
+   * `initiator: false` for a peer whose offer already arrived, which is a no-op).
+   */
   connect(peerId: string, options: ConnectOptions): void;
   /**
    * Feeds a signalling blob received from `peerId`. An offer from an unknown peer starts an
