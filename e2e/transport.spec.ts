@@ -80,6 +80,8 @@ test('two pages connect, carry control and media both ways, and enforce sizes on
   const s = await stats(A, 'B');
   expect(s?.control).toMatchObject({ messagesOut: 3, bytesOut: 3 + 64 * 1024 + 32 * 1024 });
   expect(s?.media).toMatchObject({ messagesOut: 2, bytesOut: 2163 });
+  const info = await A.evaluate(() => window.transportTest.linkInfo('B'));
+  expect(info).toMatchObject({ relayed: false, localCandidateType: 'host', remoteCandidateType: 'host' });
   await closeAll(pages);
 });
 

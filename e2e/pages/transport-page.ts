@@ -70,6 +70,7 @@ const api = {
   events: () => [...events],
   messages: () => [...messages],
   stats: (peerId: string) => t().stats(peerId),
+  linkInfo: (peerId: string) => t().linkInfo(peerId),
   transportStats: () => t().transportStats(),
   peers: () => t().peers(),
   close: (peerId: string) => t().close(peerId),

@@ -7,6 +7,7 @@ export type {
   ConnectOptions,
   DisconnectReason,
   FailReason,
+  LinkInfo,
   PeerState,
   PeerStats,
   SignalBlob,

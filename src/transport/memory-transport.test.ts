@@ -114,6 +114,8 @@ describe('MemoryTransport', () => {
     expect(s.control).toMatchObject({ messagesOut: 1, bytesOut: 3, messagesIn: 1, bytesIn: 1 });
     expect(s.media).toMatchObject({ messagesOut: 1, bytesOut: 1163 });
     expect(b.stats('A')!.media).toMatchObject({ messagesIn: 1, bytesIn: 1163, droppedIn: 0 });
+    expect(await a.linkInfo('B')).toEqual({ rttMs: 10, relayed: false, localCandidateType: 'host', remoteCandidateType: 'host' });
+    expect(await a.linkInfo('nobody')).toBeUndefined();
   });
 
   it('enforces message sizes on send with stable codes', async () => {

@@ -3,7 +3,7 @@
 // jitter and bandwidth. No I/O, no WebRTC. Used by session and protocol tests in place of WebRTC.
 
 import { P2PError } from '../errors.ts';
-import type { Channel, SignalBlob } from './transport.ts';
+import type { Channel, LinkInfo, SignalBlob } from './transport.ts';
 import type { TransportConfig } from './transport-config.ts';
 import type { PeerEntry } from './peer-entry.ts';
 import { realClock, type TransportClock } from './transport-clock.ts';
@@ -253,6 +253,14 @@ export class MemoryTransport extends TransportCore<MemoryLink> {
 
   protected linkInterrupted(peer: PeerEntry<MemoryLink>): boolean {
     return !!peer.link?.interrupted;
+  }
+
+  protected async linkDetails(peer: PeerEntry<MemoryLink>): Promise<LinkInfo | undefined> {
+    const remote = peer.link?.remote;
+    if (!remote) return undefined;
+    const there = this.network.modelFor(this.address, remote.transport.address).latencyMs ?? 0;
+    const back = this.network.modelFor(remote.transport.address, this.address).latencyMs ?? 0;
+    return { rttMs: there + back, relayed: false, localCandidateType: 'host', remoteCandidateType: 'host' };
   }
 
   protected closeLink(peer: PeerEntry<MemoryLink>): void {

@@ -20,6 +20,7 @@ import {
   type ConnectOptions,
   type DisconnectReason,
   type FailReason,
+  type LinkInfo,
   type PeerState,
   type PeerStats,
   type SignalBlob,
@@ -66,6 +67,8 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   protected abstract linkReady(peer: PeerEntry<L>): boolean;
   /** True while the link reports a lost path (ICE disconnected) that may still recover. */
   protected abstract linkInterrupted(peer: PeerEntry<L>): boolean;
+  /** Path details of a connected link. May reject (reported as undefined). */
+  protected abstract linkDetails(peer: PeerEntry<L>): Promise<LinkInfo | undefined>;
   /** Releases the link; must not call back into the core. */
   protected abstract closeLink(peer: PeerEntry<L>): void;
 
@@ -274,6 +277,16 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   stats(peerId: string): PeerStats | undefined {
     const p = this.#peers.get(peerId);
     return p ? peerStatsOf(p) : undefined;
+  }
+
+  async linkInfo(peerId: string): Promise<LinkInfo | undefined> {
+    const peer = this.#peers.get(peerId);
+    if (!peer || peer.state !== 'connected') return undefined;
+    try {
+      return await this.linkDetails(peer);
+    } catch {
+      return undefined;
+    }
   }
 
   transportStats(): TransportStats {

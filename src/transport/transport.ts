@@ -83,6 +83,17 @@ export interface TransportStats {
   inboundRefused: number;
 }
 
+/** What the path to a connected peer looks like (for stats and the tracker's `relayed` flag). */
+export interface LinkInfo {
+  /** Round-trip time of the selected ICE candidate pair, when measured. */
+  rttMs: number | undefined;
+  /** True when either side of the selected pair is a TURN relay candidate. */
+  relayed: boolean;
+  /** ICE candidate types of the selected pair: host, srflx, prflx, relay. */
+  localCandidateType: string | undefined;
+  remoteCandidateType: string | undefined;
+}
+
 export interface ConnectOptions {
   /** True: this side makes the offer. False: wait for the remote offer through `signal()`. */
   initiator: boolean;
@@ -122,6 +133,8 @@ export interface Transport extends TypedEmitterApi<TransportEvents> {
   /** Ids of the current peers (connecting and connected). */
   peers(): string[];
   stats(peerId: string): PeerStats | undefined;
+  /** Path details of a connected peer; undefined when unknown, not connected, or not measurable. */
+  linkInfo(peerId: string): Promise<LinkInfo | undefined>;
   transportStats(): TransportStats;
   /** Closes one peer. No event is emitted for it. Unknown ids are ignored. */
   close(peerId: string): void;

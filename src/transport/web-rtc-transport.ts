@@ -5,7 +5,7 @@
 
 import SimplePeerBundle from 'simple-peer/simplepeer.min.js';
 import { P2PError } from '../errors.ts';
-import type { Channel, SignalBlob } from './transport.ts';
+import type { Channel, LinkInfo, SignalBlob } from './transport.ts';
 import type { TransportConfig } from './transport-config.ts';
 import { describeError, type PeerEntry } from './peer-entry.ts';
 import { realClock, type TransportClock } from './transport-clock.ts';
@@ -165,6 +165,34 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
 
   protected linkInterrupted(peer: PeerEntry<RtcLink>): boolean {
     return peer.link?.sp._pc?.iceConnectionState === 'disconnected';
+  }
+
+  protected async linkDetails(peer: PeerEntry<RtcLink>): Promise<LinkInfo | undefined> {
+    const pc = peer.link?.sp._pc;
+    if (!pc) return undefined;
+    const report = await pc.getStats();
+    type Stat = Record<string, unknown>;
+    let pair: Stat | undefined;
+    report.forEach((s: Stat) => {
+      if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') pair ??= report.get(s.selectedCandidatePairId);
+    });
+    report.forEach((s: Stat) => {
+      if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair ??= s;
+    });
+    if (!pair) return undefined;
+    const typeOf = (id: unknown): string | undefined => {
+      const c = typeof id === 'string' ? (report.get(id) as Stat | undefined) : undefined;
+      return typeof c?.candidateType === 'string' ? c.candidateType : undefined;
+    };
+    const localCandidateType = typeOf(pair.localCandidateId);
+    const remoteCandidateType = typeOf(pair.remoteCandidateId);
+    const rtt = pair.currentRoundTripTime;
+    return {
+      rttMs: typeof rtt === 'number' ? rtt * 1000 : undefined,
+      relayed: localCandidateType === 'relay' || remoteCandidateType === 'relay',
+      localCandidateType,
+      remoteCandidateType,
+    };
   }
 
   protected closeLink(peer: PeerEntry<RtcLink>): void {
