@@ -16,11 +16,13 @@ export interface Figure {
   /** Interquartile range / median. */
   spread: number;
   ok: boolean;
+  /** Operations per second of each round, in round order (for paired ratios between cells). */
+  rates: number[];
 }
 
 const now = (): number => performance.now();
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
@@ -56,11 +58,11 @@ export function measure(cells: Cell[], rounds: number, batchMs: number): Figure[
   }
   return live.map((l) => {
     const ok = l.ok && (() => { try { return l.cell.check(); } catch { return false; } })();
-    if (!ok) return { name: l.cell.name, opsPerSec: Number.NaN, spread: 0, ok: false };
+    if (!ok) return { name: l.cell.name, opsPerSec: Number.NaN, spread: 0, ok: false, rates: [] };
     const s = [...l.rates].sort((a, b) => a - b);
     const med = median(s);
     const q1 = s[Math.floor((s.length - 1) / 4)];
     const q3 = s[Math.ceil(((s.length - 1) * 3) / 4)];
-    return { name: l.cell.name, opsPerSec: med, spread: (q3 - q1) / med, ok: true };
+    return { name: l.cell.name, opsPerSec: med, spread: (q3 - q1) / med, ok: true, rates: l.rates };
   });
 }
