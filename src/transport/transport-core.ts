@@ -1,7 +1,6 @@
-// The part of every transport that does not touch a real link: peer table and bounds, signal
-// validation and role checks, message size and back-pressure rules, stats, connect timeout,
-// stall detection and exactly-once end reporting. Subclasses (WebRtcTransport, MemoryTransport)
-// move the bytes; this class must not know WebRTC, the protocol or the tracker.
+// What every transport shares beyond the link itself: peer table and bounds, signal checks, size
+// and back-pressure rules, stats, connect timeout, stall detection, exactly-once end events. Must
+// not know WebRTC, the protocol or the tracker. Extended by WebRtcTransport and MemoryTransport.
 
 import { P2PError } from '../errors.ts';
 import { makeSignalParser, type SignalParser } from './signal-schema.ts';

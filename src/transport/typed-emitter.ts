@@ -1,6 +1,6 @@
-// A small typed event emitter for the transport: events declared once in a map, listeners called
-// in order, and a throwing listener reported through `onListenerError` instead of breaking the
-// emitter's caller. No I/O. Used by the transports (and usable by other components).
+// A small typed event emitter: events declared once in a map, listeners called in order, and a
+// throwing listener reported through `onListenerError` instead of breaking the emitter's caller.
+// No I/O. Used by the transports, the broadcaster and the player.
 
 import { P2PError } from '../errors.ts';
 

@@ -1,7 +1,6 @@
-// WebRTC transport for browsers: simple-peer gives the connection and its reliable ordered
-// datachannel (`control`); a negotiated unordered `maxRetransmits: 0` channel on the same
-// RTCPeerConnection carries `media`. Rules (limits, back-pressure, failures) live in TransportCore.
-// Knows nothing of the protocol or the tracker; created by the session.
+// WebRTC transport for browsers: simple-peer's reliable ordered channel is `control`; a negotiated
+// unordered `maxRetransmits: 0` channel on its RTCPeerConnection is `media`. Rules live in
+// TransportCore; knows nothing of the protocol or the tracker. Created by the session.
 
 import SimplePeerBundle from 'simple-peer/simplepeer.min.js';
 import { P2PError } from '../errors.ts';
