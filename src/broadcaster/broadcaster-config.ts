@@ -30,7 +30,11 @@ export interface BroadcasterConfig {
   fragmentDurationS: number;
   /** How often frames are closed, ms. Default 100. */
   frameIntervalMs: number;
-  /** Ticks a byte may wait to fill an 8 KiB multiple. Default 1. */
+  /**
+   * Ticks a byte may wait to fill an 8 KiB multiple. Default 0: the muxer hands over whole fragments,
+   * so a carried remainder is always a fragment's tail and would only delay that fragment; with 0 each
+   * fragment is framed the moment it is complete.
+   */
   maxCarryTicks: number;
   /** Init segment sent again this often, ms. Default 2000. */
   initRepeatMs: number;
@@ -48,7 +52,7 @@ export const DEFAULT_BROADCASTER_CONFIG: BroadcasterConfig = {
   audio: { bitrateBps: 64_000 },
   fragmentDurationS: 0.5,
   frameIntervalMs: 100,
-  maxCarryTicks: 1,
+  maxCarryTicks: 0,
   initRepeatMs: 2000,
 };
 

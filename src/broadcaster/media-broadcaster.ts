@@ -243,7 +243,10 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
       });
     } catch (e) {
       this.#fail(e instanceof P2PError ? e : new P2PError('BAD_FRAGMENT', String(e)));
+      return;
     }
+    // Without carry-over nothing is gained by waiting for the next tick.
+    if (this.config.maxCarryTicks === 0 && this.#state === 'live') this.#tick();
   }
 
   #tick(): void {

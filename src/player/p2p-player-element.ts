@@ -97,20 +97,16 @@ export class P2PPlayerElement extends Base {
     this.#overlay.element.hidden = true;
     root.append(style, this.#video, this.#state, this.#overlay.element);
     for (const type of MEDIA_EVENTS) this.#video.addEventListener(type, () => this.dispatchEvent(new Event(type)));
-    for (const prop of UPGRADE_PROPERTIES) {
-      if (Object.prototype.hasOwnProperty.call(this, prop)) {
-        const value = (this as Record<string, unknown>)[prop];
-        delete (this as Record<string, unknown>)[prop];
-        (this as Record<string, unknown>)[prop] = value;
-      }
-    }
-    this.#showStatus('idle');
+    this.#state.hidden = true;
   }
 
   connectedCallback(): void {
     if (this.#destroyed) return;
     liveElements.add(this);
-    if (!this.#player) this.#createPlayer();
+    if (!this.#player) {
+      this.#replayEarlyProperties();
+      this.#createPlayer();
+    }
     this.#player!.attachMedia(this.#video);
     this.reconnectSession();
   }
@@ -220,6 +216,17 @@ export class P2PPlayerElement extends Base {
       this.#session = sessionConnector({ element: this, player: this.#player, tracker: this.tracker, stream: this.stream });
     } catch (e) {
       this.#emitError(e instanceof P2PError ? e : new P2PError('SESSION_FAILED', String(e)));
+    }
+  }
+
+  /** Properties set on the element before it was upgraded shadow the class accessors: replay them. */
+  #replayEarlyProperties(): void {
+    for (const prop of UPGRADE_PROPERTIES) {
+      if (Object.prototype.hasOwnProperty.call(this, prop)) {
+        const value = (this as Record<string, unknown>)[prop];
+        delete (this as Record<string, unknown>)[prop];
+        (this as Record<string, unknown>)[prop] = value;
+      }
     }
   }
 

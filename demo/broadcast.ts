@@ -1,0 +1,195 @@
+// The broadcast demo page: camera and microphone pickers, preview, resolution and bitrate, go
+// live / stop, live statistics, the watch link and embed snippet. It runs the media pipeline only;
+// the swarm session attaches through the 'p2p-broadcaster' window event (detail: broadcaster, key).
+
+import { MediaBroadcaster } from '../src/broadcaster/media-broadcaster.ts';
+import { listDevices, openCapture, stopCapture, RESOLUTIONS } from '../src/broadcaster/media-devices.ts';
+import { loadOrCreateStreamKey } from '../src/broadcaster/stream-key-store.ts';
+import type { StreamKeyPair } from '../src/crypto/stream-key.ts';
+import { embedSnippet, trackerUrlFor, watchUrlFor } from '../src/player/watch-link.ts';
+import { formatBytes } from '../src/player/stats-overlay.ts';
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const preview = $<HTMLVideoElement>('preview');
+const cameraSelect = $<HTMLSelectElement>('camera');
+const micSelect = $<HTMLSelectElement>('microphone');
+const resolutionSelect = $<HTMLSelectElement>('resolution');
+const bitrateSelect = $<HTMLSelectElement>('bitrate');
+const startButton = $<HTMLButtonElement>('start');
+const stopButton = $<HTMLButtonElement>('stop');
+const stateBadge = $<HTMLSpanElement>('state');
+const errorBox = $<HTMLSpanElement>('error');
+const statsList = $<HTMLDListElement>('stats');
+
+let capture: MediaStream | null = null;
+let broadcaster: MediaBroadcaster | null = null;
+let key: StreamKeyPair | null = null;
+let liveSinceMs = 0;
+/** Numbers the swarm session reports (viewers, holders, producers, upload / stream). */
+const sessionStats: Record<string, string> = {};
+
+const NO_MIC = '';
+
+for (const [i, r] of RESOLUTIONS.entries()) resolutionSelect.add(new Option(r.label, String(i), false, r.width === 640 && r.height === 360));
+
+function showError(e: unknown): void {
+  errorBox.textContent = e ? String((e as Error)?.message ?? e) : '';
+}
+
+function setState(text: string, live = false): void {
+  stateBadge.textContent = text;
+  stateBadge.classList.toggle('live', live);
+}
+
+async function fillPickers(): Promise<void> {
+  const { cameras, microphones } = await listDevices();
+  const keep = (select: HTMLSelectElement, items: Array<{ deviceId: string; label: string }>, extra?: HTMLOptionElement) => {
+    const current = select.value;
+    select.replaceChildren(...(extra ? [extra] : []), ...items.map((d) => new Option(d.label, d.deviceId)));
+    if ([...select.options].some((o) => o.value === current)) select.value = current;
+  };
+  keep(cameraSelect, cameras);
+  keep(micSelect, microphones, new Option('No microphone', NO_MIC));
+  if (!micSelect.dataset.filled && microphones.length > 0) micSelect.value = microphones[0].deviceId;
+  micSelect.dataset.filled = '1';
+}
+
+function chosenResolution() {
+  return RESOLUTIONS[Number(resolutionSelect.value)] ?? RESOLUTIONS[1];
+}
+
+async function openPreview(): Promise<void> {
+  stopCapture(capture);
+  capture = null;
+  const r = chosenResolution();
+  capture = await openCapture({
+    cameraId: cameraSelect.value || undefined,
+    microphoneId: micSelect.options.length === 0 ? undefined : micSelect.value === NO_MIC ? null : micSelect.value,
+    width: r.width,
+    height: r.height,
+    frameRate: 30,
+  });
+  preview.srcObject = capture;
+}
+
+async function refreshSource(): Promise<void> {
+  if (broadcaster) return;
+  showError(null);
+  startButton.disabled = true;
+  try {
+    await openPreview();
+    await fillPickers();
+    startButton.disabled = false;
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function goLive(): Promise<void> {
+  if (!capture || broadcaster) return;
+  showError(null);
+  startButton.disabled = true;
+  const r = chosenResolution();
+  const hasAudio = capture.getAudioTracks().length > 0;
+  const b = new MediaBroadcaster({
+    video: { width: r.width, height: r.height, frameRate: 30, bitrateBps: Number(bitrateSelect.value), keyFrameIntervalS: 0.5, codecs: ['avc', 'vp9', 'av1', 'vp8'] },
+    audio: hasAudio ? { bitrateBps: 64_000 } : null,
+  });
+  b.on('state', (s) => setState(s === 'live' ? 'live' : s, s === 'live'));
+  b.on('error', (e) => showError(e));
+  broadcaster = b;
+  for (const el of [cameraSelect, micSelect, resolutionSelect, bitrateSelect]) el.disabled = true;
+  try {
+    window.dispatchEvent(new CustomEvent('p2p-broadcaster', { detail: { broadcaster: b, key, tracker: trackerUrlFor(location.href) } }));
+    await b.start(capture);
+    liveSinceMs = Date.now();
+    stopButton.disabled = false;
+  } catch (e) {
+    showError(e);
+    await stopLive();
+  }
+}
+
+async function stopLive(): Promise<void> {
+  const b = broadcaster;
+  stopButton.disabled = true;
+  if (b) {
+    await b.stop();
+    b.destroy();
+  }
+  broadcaster = null;
+  setState('stopped');
+  for (const el of [cameraSelect, micSelect, resolutionSelect, bitrateSelect]) el.disabled = false;
+  startButton.disabled = !capture;
+}
+
+function renderStats(): void {
+  const s = broadcaster?.stats;
+  const rows: Array<[string, string]> = [
+    ['State', s?.state ?? 'idle'],
+    ['Codec', s?.mimeType ?? '–'],
+    ['On air', s && liveSinceMs ? `${Math.round((Date.now() - liveSinceMs) / 1000)} s` : '–'],
+    ['Frames', s ? String(s.frames) : '0'],
+    ['Fragments', s ? String(s.fragments) : '0'],
+    ['Stream bitrate', s ? `${(s.bitrateBps / 1000).toFixed(0)} kbit/s` : '–'],
+    ['Sent', s ? formatBytes(s.bytes) : '–'],
+    ['Framing efficiency', s && s.paddedBytes ? `${((s.bytes / s.paddedBytes) * 100).toFixed(1)} %` : '–'],
+    ['Viewers', sessionStats.viewers ?? '–'],
+    ['Holders', sessionStats.holders ?? '–'],
+    ['Producers', sessionStats.producers ?? '–'],
+    ['Upload / stream', sessionStats.uploadRatio ?? '–'],
+  ];
+  statsList.replaceChildren(
+    ...rows.flatMap(([k, v]) => {
+      const dt = document.createElement('dt');
+      dt.textContent = k;
+      const dd = document.createElement('dd');
+      dd.textContent = v;
+      return [dt, dd];
+    }),
+  );
+}
+
+function wireCopy(buttonId: string, source: HTMLInputElement | HTMLTextAreaElement): void {
+  $<HTMLButtonElement>(buttonId).addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(source.value);
+      $<HTMLSpanElement>('copied').textContent = 'Copied';
+    } catch {
+      source.select();
+      $<HTMLSpanElement>('copied').textContent = 'Press Ctrl+C to copy';
+    }
+    setTimeout(() => ($<HTMLSpanElement>('copied').textContent = ''), 2000);
+  });
+}
+
+async function main(): Promise<void> {
+  setState('idle');
+  renderStats();
+  setInterval(renderStats, 1000);
+  window.addEventListener('p2p-broadcaster-stats', (e) => Object.assign(sessionStats, (e as CustomEvent<Record<string, string>>).detail));
+  cameraSelect.addEventListener('change', () => void refreshSource());
+  micSelect.addEventListener('change', () => void refreshSource());
+  resolutionSelect.addEventListener('change', () => void refreshSource());
+  startButton.addEventListener('click', () => void goLive());
+  stopButton.addEventListener('click', () => void stopLive());
+  const link = $<HTMLInputElement>('watch-link');
+  const embed = $<HTMLTextAreaElement>('embed');
+  wireCopy('copy-link', link);
+  wireCopy('copy-embed', embed);
+  try {
+    key = await loadOrCreateStreamKey();
+    link.value = watchUrlFor(location.href, key.streamId);
+    embed.value = embedSnippet({
+      scriptUrl: new URL('/p2p-player.js', location.origin).toString(),
+      tracker: trackerUrlFor(location.href),
+      streamId: key.streamId,
+    });
+    document.body.dataset.streamId = key.streamId;
+  } catch (e) {
+    showError(e);
+  }
+  await refreshSource();
+}
+
+void main();

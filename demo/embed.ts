@@ -1,0 +1,16 @@
+// The embed example: one <p2p-player> on an ordinary page, pointed at the stream named by
+// ?stream=<streamId> (and ?tracker=), with the markup a site would paste shown below it.
+
+import '../src/player/define-p2p-player.ts';
+import { embedSnippet, streamIdFromUrl, trackerUrlFor } from '../src/player/watch-link.ts';
+
+const player = document.getElementById('player')!;
+const streamId = streamIdFromUrl(location.href);
+const tracker = trackerUrlFor(location.href);
+player.setAttribute('tracker', tracker);
+if (streamId) player.setAttribute('stream', streamId);
+document.getElementById('snippet')!.textContent = embedSnippet({
+  scriptUrl: new URL('/p2p-player.js', location.origin).toString(),
+  tracker,
+  streamId: streamId ?? '<streamId>',
+});

@@ -1,0 +1,51 @@
+// The watch page: reads the streamId from /watch/<streamId> or ?stream=<streamId>, shows a
+// <p2p-player> for it (autoplay, muted, controls, stats overlay) or a form to open one. The swarm
+// session attaches to the element through setSessionConnector; this page does not import it.
+
+import '../src/player/define-p2p-player.ts';
+import { isStreamId } from '../src/crypto/stream-key.ts';
+import { streamIdFromUrl, trackerUrlFor } from '../src/player/watch-link.ts';
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+function showPlayer(streamId: string): void {
+  const tracker = trackerUrlFor(location.href);
+  const el = document.createElement('p2p-player');
+  el.setAttribute('tracker', tracker);
+  el.setAttribute('stream', streamId);
+  for (const a of ['autoplay', 'muted', 'controls', 'stats-overlay']) el.setAttribute(a, '');
+  el.addEventListener('statuschange', (e) => ($('status').textContent = (e as CustomEvent<string>).detail));
+  $('player-slot').replaceChildren(el);
+  $('status').textContent = el.status;
+  $('stream-id').textContent = streamId;
+  $('tracker').textContent = tracker;
+  $('about').hidden = false;
+  document.title = `Watch ${streamId.slice(0, 8)}… · p2p-player`;
+}
+
+function showForm(): void {
+  $('status').textContent = 'no stream';
+  const form = $<HTMLFormElement>('pick');
+  form.hidden = false;
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = $<HTMLInputElement>('stream-input').value.trim();
+    let id: string | null = isStreamId(text) ? text : null;
+    if (!id) {
+      try {
+        id = streamIdFromUrl(new URL(text));
+      } catch {
+        id = null;
+      }
+    }
+    if (!id) {
+      $('pick-error').textContent = 'That is not a watch link or a stream id.';
+      return;
+    }
+    location.assign(`/watch/${id}${location.search}`);
+  });
+}
+
+const id = streamIdFromUrl(location.href);
+if (id) showPlayer(id);
+else showForm();
