@@ -13,6 +13,8 @@ export interface Gauges {
   heapUsedBytes: number;
   cpuSecondsTotal: number;
   uptimeSeconds: number;
+  eventLoopDelayP99Seconds: number;
+  eventLoopDelayMaxSeconds: number;
 }
 
 export class TrackerMetrics {
@@ -88,6 +90,8 @@ export class TrackerMetrics {
     gauge('process_resident_memory_bytes', 'Resident memory of the tracker process.', g.residentBytes);
     gauge('nodejs_heap_used_bytes', 'V8 heap in use.', g.heapUsedBytes);
     counter('process_cpu_seconds_total', 'User and system CPU time of the tracker process.', g.cpuSecondsTotal);
+    gauge('p2p_tracker_event_loop_delay_p99_seconds', 'Event loop delay, 99th percentile since the last scrape.', g.eventLoopDelayP99Seconds);
+    gauge('p2p_tracker_event_loop_delay_max_seconds', 'Event loop delay, maximum since the last scrape.', g.eventLoopDelayMaxSeconds);
     gauge('process_uptime_seconds', 'Seconds since the tracker started.', g.uptimeSeconds);
     return lines.join('\n') + '\n';
   }

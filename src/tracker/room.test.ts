@@ -248,7 +248,7 @@ describe('Room modes and roles', () => {
   });
 
   it('times out peers that send nothing', () => {
-    const r = room({ peerTimeoutMs: 10000 });
+    const r = room({ peerTimeoutMs: 10000, heartbeatMs: 5000 });
     fill(r, 5);
     r.pollEvents();
     for (let i = 1; i < 5; i++) r.heartbeat(id(i), {}, 9000);

@@ -78,6 +78,8 @@ export class Room {
   private rolesIncomplete = false;
   private lastFullFillMs = -Infinity;
   private edgeCount = 0;
+  /** Bumped on every role change. */
+  private roleEpoch = 0;
 
   constructor(streamId: string, config: Partial<RoomConfig> = {}) {
     this.streamId = streamId;
@@ -508,6 +510,7 @@ export class Room {
     for (const k of p.holderKeys) this.holderOf.delete(k);
     for (const g of p.producerGroups) this.producerOf.delete(g);
     if (p.holderKeys.length || p.producerGroups.length) {
+      this.roleEpoch++;
       p.holderKeys = [];
       p.producerGroups = [];
       if (this.peers.get(p.id) === p) {
@@ -536,6 +539,7 @@ export class Room {
       p.producerGroups.sort((x, y) => x - y);
     }
     p.leaseExpiresMs = Math.max(p.leaseExpiresMs, nowMs + this.config.leaseMs);
+    this.roleEpoch++;
     this.dirtyRoles.add(p);
     this.swarmDirty = true;
   }
@@ -548,6 +552,8 @@ export class Room {
    */
   private fillRoles(nowMs: number, hint?: Peer): void {
     if (this.mode !== 'holder') return;
+    if (hint && !this.eligible(hint)) return;
+    const epoch0 = this.roleEpoch;
     const c = this.config;
     const keys = c.segmentKeys;
     const groups = Array.from({ length: c.producerGroups }, (_, g) => g);
@@ -596,8 +602,11 @@ export class Room {
       }
     }
     this.rolesIncomplete = keys.some((k) => !this.holderOf.has(k)) || groups.some((g) => !this.producerOf.has(g));
-    this.relinkBroadcaster();
-    this.relinkProducers();
+    // A join that changed no role needs no relinking (the common case in a large swarm).
+    if (!hint || this.roleEpoch !== epoch0) {
+      this.relinkBroadcaster();
+      this.relinkProducers();
+    }
   }
 
   private count(p: Peer, kind: 'key' | 'group'): number {
@@ -612,6 +621,7 @@ export class Room {
       p.producerGroups = p.producerGroups.filter((g) => g !== v);
       this.producerOf.delete(v);
     }
+    this.roleEpoch++;
     this.dirtyRoles.add(p);
   }
 

@@ -5,11 +5,12 @@
 
 import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { isP2PError } from '../errors.ts';
 import { fromBase64url, base64url, streamIdOf, verifyBytes } from '../crypto/stream-key.ts';
 import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, publishProofBytes, type ClientMessage } from './messages.ts';
-import { Room, type RoomConfig, type JoinInfo } from './room.ts';
+import { DEFAULT_ROOM_CONFIG, Room, type RoomConfig, type JoinInfo } from './room.ts';
 import { TrackerMetrics } from './metrics.ts';
 
 export interface TrackerLimits {
@@ -105,6 +106,8 @@ interface Conn {
   violations: number;
   lastErrorMs: number;
   openedMs: number;
+  /** Ping slot (0…15): which slice of the ping period checks this socket. */
+  slot: number;
 }
 
 interface AddressState {
@@ -142,6 +145,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const path = options.path ?? (ownServer ? undefined : '/tracker');
   const started = Date.now();
   const cpu0 = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   server.maxHeadersCount = 64;
 
   const wss = new WebSocketServer({
@@ -328,6 +333,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       violations: 0,
       lastErrorMs: -Infinity,
       openedMs: Date.now(),
+      slot: metrics.connectionsTotal % 16,
     };
     conns.add(c);
     metrics.connectionsTotal++;
@@ -355,7 +361,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       if (st && --st.sockets <= 0) addresses.delete(address);
       leaveRoom(c, false);
     });
-    send(c, { type: 'welcome', version: TRACKER_PROTOCOL_VERSION, peerId: c.id, nonce: base64url(c.nonce as Uint8Array), heartbeatMs: options.room?.heartbeatMs ?? 5000, maxSignalBytes: limits.maxSignalBytes });
+    send(c, { type: 'welcome', version: TRACKER_PROTOCOL_VERSION, peerId: c.id, nonce: base64url(c.nonce as Uint8Array), heartbeatMs: options.room?.heartbeatMs ?? DEFAULT_ROOM_CONFIG.heartbeatMs, maxSignalBytes: limits.maxSignalBytes });
   };
 
   const onUpgrade = (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void => {
@@ -389,6 +395,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       heapUsedBytes: mem.heapUsed,
       cpuSecondsTotal: (cpu.user + cpu.system) / 1e6,
       uptimeSeconds: (Date.now() - started) / 1000,
+      eventLoopDelayP99Seconds: loopDelay.percentile(99) / 1e9,
+      eventLoopDelayMaxSeconds: loopDelay.max / 1e9,
     };
   };
 
@@ -402,6 +410,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     if (p === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' });
       res.end(metrics.render(gauges()));
+      loopDelay.reset();
       return true;
     }
     return false;
@@ -425,9 +434,14 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       dispatch(room);
     }
   }, options.tickMs ?? 250);
+  // Pings are spread over PING_SLICES slots of the period, so 10 000 sockets never ping at once.
+  const PING_SLICES = 16;
+  let pingSlot = 0;
   const pingTimer = setInterval(() => {
     const t = Date.now();
+    pingSlot = (pingSlot + 1) % PING_SLICES;
     for (const c of conns) {
+      if (c.slot !== pingSlot) continue;
       if (!c.alive || (!c.room && t - c.openedMs > limits.joinTimeoutMs)) {
         metrics.reject(c.alive ? 'JOIN_TIMEOUT' : 'HALF_OPEN');
         c.ws.terminate();
@@ -436,7 +450,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       c.alive = false;
       c.ws.ping();
     }
-  }, limits.pingIntervalMs);
+  }, Math.max(1, Math.round(limits.pingIntervalMs / PING_SLICES)));
   tickTimer.unref?.();
   pingTimer.unref?.();
 
@@ -463,6 +477,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     close: async () => {
       clearInterval(tickTimer);
       clearInterval(pingTimer);
+      loopDelay.disable();
       server.off('upgrade', onUpgrade);
       for (const c of conns) c.ws.terminate();
       conns.clear();

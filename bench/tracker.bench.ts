@@ -1,0 +1,121 @@
+// `npm run bench:tracker`: starts the tracker CLI and load generators as separate processes (real
+// `ws` clients on loopback), holds N peers across many streams with joins and leaves, relays
+// signals between neighbours, and prints peers held, relayed messages/s, relay latency p50/p99,
+// memory per connected peer and tracker CPU. Bounded in count and time. Not a test.
+//
+// Flags: --peers 10000 --streams 100 --generators 2 --seconds 20 --rate 2000 --churn 20 [--profile DIR]
+
+import { fork, spawn } from 'node:child_process';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values: o } = parseArgs({
+  options: {
+    peers: { type: 'string', default: '10000' },
+    streams: { type: 'string', default: '100' },
+    generators: { type: 'string', default: '2' },
+    seconds: { type: 'string', default: '20' },
+    rate: { type: 'string', default: '2000' },
+    churn: { type: 'string', default: '20' },
+    /** Writes a V8 CPU profile of the tracker into this folder. */
+    profile: { type: 'string' },
+  },
+});
+const peers = Number(o.peers);
+const streams = Number(o.streams);
+const gens = Math.max(1, Number(o.generators));
+const seconds = Math.min(60, Number(o.seconds));
+const rate = Number(o.rate);
+const churn = Number(o.churn);
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const deadline = setTimeout(() => {
+  console.error('bench:tracker: over its 3-minute bound, stopping');
+  process.exit(1);
+}, 180_000);
+
+function get(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+function metric(text: string, name: string): number {
+  const m = new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+const q = (a: number[], p: number) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : NaN);
+
+const tracker = spawn(process.execPath, [
+  ...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : []),
+  here('../bin/p2p-player-tracker.js'), '--port', '0', '--quiet',
+  '--max-sockets', String(peers + streams + 5000), '--max-sockets-per-address', String(peers + streams + 5000),
+  '--max-peers-per-stream', '20000', '--max-streams', String(streams + 10), '--address-rate', '1000000', '--socket-rate', '1000',
+], { stdio: ['ignore', 'pipe', 'inherit'] });
+const port = await new Promise<number>((resolve, reject) => {
+  let out = '';
+  tracker.stdout.on('data', (d) => {
+    out += d;
+    const m = /ws:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+    if (m) resolve(Number(m[1]));
+  });
+  tracker.once('exit', (code) => reject(new Error(`tracker exited with ${code}`)));
+});
+const base = `http://127.0.0.1:${port}`;
+const m0 = await get(`${base}/metrics`);
+
+const children = Array.from({ length: gens }, () => fork(here('./tracker-load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+const ask = <T>(msg: object, ev: string): Promise<T[]> =>
+  Promise.all(children.map((c) => new Promise<T>((resolve) => {
+    const on = (m: { ev: string } & T) => {
+      if (m.ev !== ev) return;
+      c.off('message', on);
+      resolve(m);
+    };
+    c.on('message', on);
+    c.send(msg);
+  })));
+
+console.log(`bench:tracker: ${peers} peers, ${streams} streams, ${gens} generator processes, tracker pid ${tracker.pid} on port ${port}`);
+const tc = performance.now();
+const connected = await ask<{ joined: number; wanted: number; ms: number }>(
+  { cmd: 'connect', url: `ws://127.0.0.1:${port}`, peers: Math.ceil(peers / gens), streams: Math.ceil(streams / gens), concurrency: 64 }, 'connected');
+const connectS = (performance.now() - tc) / 1000;
+await new Promise((r) => setTimeout(r, 2000));
+const m1 = await get(`${base}/metrics`);
+const held = metric(m1, 'p2p_tracker_peers');
+const rssPer = (metric(m1, 'process_resident_memory_bytes') - metric(m0, 'process_resident_memory_bytes')) / held;
+const heapPer = (metric(m1, 'nodejs_heap_used_bytes') - metric(m0, 'nodejs_heap_used_bytes')) / held;
+
+const cpu1 = metric(m1, 'process_cpu_seconds_total');
+const tr = performance.now();
+const relayed = await ask<{ sent: number; received: number; churned: number; errors: number; latencies: number[]; loopP99Ms: number; loopMaxMs: number }>(
+  { cmd: 'relay', ratePerSec: rate / gens, seconds, churnPerSec: Math.ceil(churn / gens) }, 'relayed');
+const wall = (performance.now() - tr) / 1000;
+const m2 = await get(`${base}/metrics`);
+const cpu = (metric(m2, 'process_cpu_seconds_total') - cpu1) / wall;
+const lat = relayed.flatMap((r) => r.latencies).sort((a, b) => a - b);
+const received = relayed.reduce((s, r) => s + r.received, 0);
+const sent = relayed.reduce((s, r) => s + r.sent, 0);
+const relayedByTracker = metric(m2, 'p2p_tracker_relayed_total') - metric(m1, 'p2p_tracker_relayed_total');
+const msgs = [...m2.matchAll(/^p2p_tracker_messages_total\{type="(\w+)"\} (\d+)$/gm)].map(([, t, v]) => `${t} ${v}`).join(', ');
+
+console.log(`peers held: ${held} of ${connected.reduce((s, c) => s + c.wanted, 0)} (connect + join of all in ${connectS.toFixed(1)} s)`);
+console.log(`relayed: ${relayedByTracker} signals in ${wall.toFixed(1)} s = ${(relayedByTracker / seconds).toFixed(0)} msg/s over the ${seconds} s of load (sent ${sent}, received ${received}, churn ${relayed.reduce((s, r) => s + r.churned, 0)} leave+join)`);
+console.log(`relay latency, sender to receiver over the tracker: p50 ${q(lat, 0.5).toFixed(2)} ms, p99 ${q(lat, 0.99).toFixed(2)} ms, max ${q(lat, 1).toFixed(2)} ms`);
+const buckets = [...m2.matchAll(/^p2p_tracker_relay_latency_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map(([, le, v]) => [Number(le), Number(v)] as const);
+const count = metric(m2, 'p2p_tracker_relay_latency_seconds_count');
+const inside = (p: number) => (buckets.find(([, v]) => v >= p * count)?.[0] ?? NaN) * 1000;
+console.log(`relay time inside the tracker (receive to send): mean ${((metric(m2, 'p2p_tracker_relay_latency_seconds_sum') / Math.max(1, count)) * 1000).toFixed(3)} ms, p99 ≤ ${inside(0.99)} ms`);
+console.log(`memory per connected peer: ${(rssPer / 1024).toFixed(1)} KB resident, ${(heapPer / 1024).toFixed(1)} KB V8 heap`);
+console.log(`event loop delay p99 / max: tracker ${(metric(m2, 'p2p_tracker_event_loop_delay_p99_seconds') * 1000).toFixed(1)} / ${(metric(m2, 'p2p_tracker_event_loop_delay_max_seconds') * 1000).toFixed(1)} ms; generators ${relayed.map((r) => `${r.loopP99Ms.toFixed(1)} / ${r.loopMaxMs.toFixed(1)} ms`).join(', ')}`);
+console.log(`tracker CPU during relay: ${(cpu * 100).toFixed(0)} % of one core`);
+console.log(`tracker messages received: ${msgs}; rejected: ${[...m2.matchAll(/^p2p_tracker_rejected_total\{code="(\w+)"\} (\d+)$/gm)].map(([, c, v]) => `${c} ${v}`).join(', ') || 'none'}`);
+
+for (const c of children) c.send({ cmd: 'exit' });
+await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
+tracker.kill('SIGTERM');
+clearTimeout(deadline);
