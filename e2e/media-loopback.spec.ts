@@ -79,3 +79,15 @@ test('the VP9 fallback encodes and plays too', async ({ page }) => {
   expect(s.players[0].stats.codecs).toMatch(/^vp09\./);
   expect(s.players[0].decoded).toBeGreaterThan(0);
 });
+
+test('the append queue runs a burst of appends and a remove in order on a real SourceBuffer', async ({ page }) => {
+  await open(page);
+  await expect.poll(async () => (await summary(page)).broadcaster?.fragments ?? 0, { timeout: 30_000 }).toBeGreaterThan(3);
+  const r = await page.evaluate(() => window.loopback.appendQueueCheck());
+  expect(r.appended).toBeGreaterThan(3);
+  expect(r.maxLength).toBe(r.appended + 1);
+  expect(r.order).toEqual([-1, ...Array.from({ length: r.appended }, (_, i) => i)]);
+  expect(r.before[2]).toBe(1);
+  expect(r.after).not.toBeNull();
+  expect(r.after!).toBeGreaterThan(r.before[0]);
+});

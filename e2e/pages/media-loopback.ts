@@ -4,6 +4,9 @@ import { MediaBroadcaster } from '../../src/broadcaster/media-broadcaster.ts';
 import { openCapture } from '../../src/broadcaster/media-devices.ts';
 import { MediaPlayer } from '../../src/player/media-player.ts';
 import { FRAME_INIT, readRecords, type MediaFrame } from '../../src/media/frame-format.ts';
+import { FragmentAssembler } from '../../src/media/fragment-assembler.ts';
+import { parseInitSegment } from '../../src/media/init-segment.ts';
+import { AppendQueue } from '../../src/player/append-queue.ts';
 
 interface TestPlayer {
   player: MediaPlayer;
@@ -106,6 +109,39 @@ const api = {
         error: p.video.error?.message ?? null,
       })),
     };
+  },
+  /**
+   * The append queue against a real SourceBuffer: every fragment framed so far is queued at once,
+   * without waiting, then a remove; all must succeed in order and leave one contiguous range.
+   */
+  async appendQueueCheck() {
+    const firstInit = frames.find((f) => f.flags & FRAME_INIT)!;
+    // Feed an assembler frame by frame so that it starts at fragment 0 and releases every fragment.
+    const all = new FragmentAssembler();
+    all.pushFrame(firstInit, 0);
+    const ordered: Uint8Array[] = [];
+    for (const f of frames) {
+      if (f.flags & FRAME_INIT) continue;
+      all.pushFrame(f, 0);
+      for (const o of all.poll(0, 0)) if (o.kind === 'fragment') ordered.push(o.fragment.bytes);
+    }
+    const video = document.createElement('video');
+    const ms = new MediaSource();
+    video.src = URL.createObjectURL(ms);
+    await new Promise((r) => ms.addEventListener('sourceopen', r, { once: true }));
+    const info = parseInitSegment(firstInit.bytes);
+    const sb = ms.addSourceBuffer(info.mimeType);
+    const queue = new AppendQueue(sb);
+    const order: number[] = [];
+    const ops = [queue.append(firstInit.bytes).then(() => order.push(-1))];
+    ordered.forEach((bytes, i) => ops.push(queue.append(bytes).then(() => order.push(i))));
+    const maxLength = queue.length;
+    await Promise.all(ops);
+    const before = [sb.buffered.start(0), sb.buffered.end(sb.buffered.length - 1), sb.buffered.length];
+    await queue.remove(0, before[0] + 0.5);
+    const after = sb.buffered.length ? sb.buffered.start(0) : null;
+    queue.destroy();
+    return { appended: ordered.length, order, maxLength, before, after };
   },
   async stop() {
     await broadcaster?.stop();

@@ -108,3 +108,14 @@ describe('FragmentAssembler across a broadcaster restart', () => {
     expect(kinds(asm.poll(0, 0))).toEqual(['init', 'f0']);
   });
 });
+
+describe('FragmentAssembler input checks', () => {
+  it('counts frames that are not frames at all', () => {
+    const asm = new FragmentAssembler();
+    for (const junk of [null, undefined, 5, {}, { seq: 1.5, flags: 0, bytes: new Uint8Array(4) }, { seq: 1, flags: 0, bytes: [1, 2] }]) {
+      asm.pushFrame(junk as never, 0);
+    }
+    expect(asm.counters.badFrames).toBe(6);
+    expect(asm.poll(0, 0)).toEqual([]);
+  });
+});

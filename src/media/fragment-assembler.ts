@@ -98,7 +98,7 @@ export class FragmentAssembler {
   /** Takes one verified frame. Malformed frames are dropped and counted, never thrown. */
   pushFrame(frame: MediaFrame, nowMs: number): void {
     this.counters.framesIn++;
-    if (!(frame.bytes instanceof Uint8Array) || frame.bytes.length === 0 || frame.bytes.length > MAX_FRAME_BYTES) {
+    if (!frame || typeof frame !== 'object' || !Number.isInteger(frame.seq) || !Number.isInteger(frame.flags) || !(frame.bytes instanceof Uint8Array) || frame.bytes.length === 0 || frame.bytes.length > MAX_FRAME_BYTES) {
       this.counters.badFrames++;
       return;
     }

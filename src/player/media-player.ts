@@ -271,7 +271,9 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     this.#pump();
     const d = decideLatency({ currentTime: m.currentTime, ranges: rangesOf(m.buffered) }, this.config);
     this.#latencyS = d.latencyS;
-    if (d.seekTo !== null && !m.seeking) {
+    // Paused by the viewer: keep the position (a live stream resumes behind live, then catches up).
+    const held = m.paused && this.#userPaused && d.reason !== 'start';
+    if (d.seekTo !== null && !m.seeking && !held) {
       m.currentTime = d.seekTo;
       this.#counts.seeks++;
     }
