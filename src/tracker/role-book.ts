@@ -1,0 +1,255 @@
+// Role assignment of one room: which peers hold which code-segment keys, which lease which seed
+// groups, who is eligible, and the broadcaster / producer links those roles need. Pure state
+// driven by room.ts (no I/O, no clock); the room tells it the mode and the broadcaster.
+
+import type { RoleEntry, SwarmMode } from './messages.ts';
+import type { PeerId, RoomConfig } from './room-config.ts';
+import { FEED, SEED_A, SEED_B, SEGMENT, type GraphNode, type SwarmGraph } from './swarm-graph.ts';
+
+export interface RoomPeer extends GraphNode {
+  uploadBps: number | undefined;
+  relayed: boolean;
+  lastSeenMs: number;
+  holderKeys: number[];
+  producerGroups: number[];
+  leaseExpiresMs: number;
+  /** Keys and groups announced after a reconnect, honoured when free. */
+  claimedKeys: number[];
+  claimedGroups: number[];
+  /** Its lease ran out: no roles until it is heard from again. */
+  lapsed: boolean;
+}
+
+/** What the role book reads from its room. */
+export interface RoleContext {
+  readonly mode: SwarmMode;
+  readonly broadcaster: RoomPeer | null;
+  readonly bitrateBps: number;
+}
+
+export class RoleBook {
+  readonly holderOf = new Map<number, RoomPeer>();
+  readonly producerOf = new Map<number, RoomPeer>();
+  /** Peers whose roles changed since the room last flushed. */
+  readonly dirty = new Set<RoomPeer>();
+  /** Bumped on every role change. */
+  epoch = 0;
+  /** Some key or group has no owner (holder mode only). */
+  incomplete = false;
+  lastFullFillMs = -Infinity;
+
+  constructor(
+    private readonly ctx: RoleContext,
+    private readonly peers: Map<PeerId, RoomPeer>,
+    private readonly graph: SwarmGraph<RoomPeer>,
+    private readonly config: RoomConfig,
+  ) {}
+
+  feedCount(): number {
+    let n = 0;
+    if (this.ctx.broadcaster) for (const e of this.ctx.broadcaster.edges.values()) if (e.bits & FEED) n++;
+    return n;
+  }
+
+  /** Broadcaster links: every viewer (up to directMaxViewers) in direct feed, the holders in holder mode. */
+  relinkBroadcaster(): void {
+    const b = this.ctx.broadcaster;
+    if (!b) return;
+    const direct = this.ctx.mode === 'direct';
+    for (const e of [...b.edges.values()]) {
+      const q = this.peers.get(e.a === b.id ? e.b : e.a) as RoomPeer;
+      if (!direct && e.bits & FEED) this.graph.setBits(b, q, FEED, false, b.id);
+      if (e.bits & SEGMENT && q.holderKeys.length === 0) this.graph.setBits(b, q, SEGMENT, false, b.id);
+    }
+    if (direct) {
+      let n = this.feedCount();
+      for (const v of this.graph.viewers) {
+        if (n >= this.config.directMaxViewers) break;
+        if (!((b.edges.get(v.id)?.bits ?? 0) & FEED)) {
+          this.graph.setBits(b, v, FEED, true, b.id);
+          n++;
+        }
+      }
+    } else {
+      for (const h of this.holderOf.values()) this.graph.setBits(b, h, SEGMENT, true, b.id);
+    }
+  }
+
+  eligible(p: RoomPeer): boolean {
+    if (p.broadcaster || p.relayed || p.lapsed) return false;
+    const min = Math.max(this.config.minRoleUploadBps, this.config.minRoleUploadRatio * this.ctx.bitrateBps);
+    return min === 0 || (p.uploadBps ?? 0) >= min;
+  }
+
+  *rolePeers(): Generator<RoomPeer> {
+    const seen = new Set<RoomPeer>();
+    for (const p of [...this.holderOf.values(), ...this.producerOf.values()]) {
+      if (!seen.has(p)) {
+        seen.add(p);
+        yield p;
+      }
+    }
+  }
+
+  revoke(p: RoomPeer, relink = true): void {
+    for (const k of p.holderKeys) this.holderOf.delete(k);
+    for (const g of p.producerGroups) this.producerOf.delete(g);
+    if (p.holderKeys.length || p.producerGroups.length) {
+      this.epoch++;
+      p.holderKeys = [];
+      p.producerGroups = [];
+      if (this.peers.get(p.id) === p) {
+        this.dirty.add(p);
+        for (const [qid, e] of [...p.edges]) {
+          if (e.bits & (SEED_A | SEED_B)) this.graph.setBits(p, this.peers.get(qid) as RoomPeer, SEED_A | SEED_B, false, p.id);
+        }
+      }
+      if (this.ctx.mode === 'holder') this.incomplete = true;
+    }
+    if (relink) {
+      this.relinkBroadcaster();
+      this.relinkProducers();
+    }
+  }
+
+  private grant(p: RoomPeer, kind: 'key' | 'group', v: number, nowMs: number): void {
+    if (kind === 'key') {
+      this.holderOf.set(v, p);
+      p.holderKeys.push(v);
+      p.holderKeys.sort((x, y) => x - y);
+    } else {
+      this.producerOf.set(v, p);
+      p.producerGroups.push(v);
+      p.producerGroups.sort((x, y) => x - y);
+    }
+    p.leaseExpiresMs = Math.max(p.leaseExpiresMs, nowMs + this.config.leaseMs);
+    this.epoch++;
+    this.dirty.add(p);
+  }
+
+  /**
+   * Hands out missing holder keys and producer groups. With `hint` only that peer is considered
+   * (a join: O(1)); without, every eligible peer is ranked by reported upload (O(N log N), rare).
+   * Claims announced after a reconnect win first; one peer takes several keys/groups only when
+   * fresh candidates run out; a fresh candidate takes over a key from a peer holding several.
+   */
+  fill(nowMs: number, hint?: RoomPeer): void {
+    if (this.ctx.mode !== 'holder') return;
+    if (hint && !this.eligible(hint)) return;
+    const epoch0 = this.epoch;
+    const c = this.config;
+    const keys = c.segmentKeys;
+    const groups = Array.from({ length: c.producerGroups }, (_, g) => g);
+    let cands: RoomPeer[];
+    if (hint) cands = this.eligible(hint) ? [hint] : [];
+    else {
+      this.lastFullFillMs = nowMs;
+      cands = this.graph.viewers.filter((p) => this.eligible(p));
+      cands.sort((x, y) => (y.uploadBps ?? 0) - (x.uploadBps ?? 0) || (x.id < y.id ? -1 : 1));
+    }
+    for (const p of cands) {
+      for (const k of p.claimedKeys) if (!this.holderOf.has(k) && p.holderKeys.length < c.maxKeysPerHolder) this.grant(p, 'key', k, nowMs);
+      for (const g of p.claimedGroups) if (!this.producerOf.has(g) && p.producerGroups.length < c.maxGroupsPerProducer) this.grant(p, 'group', g, nowMs);
+      p.claimedKeys = [];
+      p.claimedGroups = [];
+    }
+    const fresh = cands.filter((p) => p.holderKeys.length === 0 && p.producerGroups.length === 0);
+    let fi = 0;
+    // Holders first (they matter to every producer), then producers for groups 0–7 first.
+    for (const [kind, list, owner, max] of [
+      ['key', keys, this.holderOf, c.maxKeysPerHolder],
+      ['group', groups, this.producerOf, c.maxGroupsPerProducer],
+    ] as const) {
+      for (const v of list) {
+        if (owner.has(v)) continue;
+        if (fi < fresh.length) this.grant(fresh[fi++], kind, v, nowMs);
+      }
+      // Rebalance: a fresh peer takes one value from the peer holding the most.
+      while (fi < fresh.length) {
+        let most: RoomPeer | null = null;
+        for (const p of owner.values()) if (!most || this.count(p, kind) > this.count(most, kind)) most = p;
+        if (!most || this.count(most, kind) < 2) break;
+        const v = kind === 'key' ? most.holderKeys[most.holderKeys.length - 1] : most.producerGroups[most.producerGroups.length - 1];
+        this.take(most, kind, v);
+        this.grant(fresh[fi++], kind, v, nowMs);
+      }
+      // Scarce peers: existing owners take several, fewest first.
+      if (!hint) {
+        for (const v of list) {
+          if (owner.has(v)) continue;
+          const pool = (kind === 'key' ? [...new Set(this.holderOf.values())] : [...new Set([...this.producerOf.values()])]).filter((p) => this.count(p, kind) < max);
+          if (kind === 'group' && pool.length === 0) pool.push(...[...new Set(this.holderOf.values())].filter((p) => p.producerGroups.length < max));
+          pool.sort((x, y) => this.count(x, kind) - this.count(y, kind));
+          if (pool.length) this.grant(pool[0], kind, v, nowMs);
+        }
+      }
+    }
+    this.incomplete = keys.some((k) => !this.holderOf.has(k)) || groups.some((g) => !this.producerOf.has(g));
+    // A join that changed no role needs no relinking (the common case in a large swarm).
+    if (!hint || this.epoch !== epoch0) {
+      this.relinkBroadcaster();
+      this.relinkProducers();
+    }
+  }
+
+  private count(p: RoomPeer, kind: 'key' | 'group'): number {
+    return kind === 'key' ? p.holderKeys.length : p.producerGroups.length;
+  }
+
+  private take(p: RoomPeer, kind: 'key' | 'group', v: number): void {
+    if (kind === 'key') {
+      p.holderKeys = p.holderKeys.filter((k) => k !== v);
+      this.holderOf.delete(v);
+    } else {
+      p.producerGroups = p.producerGroups.filter((g) => g !== v);
+      this.producerOf.delete(v);
+    }
+    this.epoch++;
+    this.dirty.add(p);
+  }
+
+  /** Links every producer to holders of up to producerHolderLinks distinct keys, least-loaded first. */
+  relinkProducers(): void {
+    const holders = [...new Set(this.holderOf.values())];
+    const load = new Map<RoomPeer, number>();
+    for (const h of holders) load.set(h, 0);
+    const seedBit = (prod: RoomPeer, other: RoomPeer) => (prod.id < other.id ? SEED_A : SEED_B);
+    // Drop seed links that no longer serve a producer ↔ holder pair.
+    for (const p of this.rolePeers()) {
+      for (const e of [...p.edges.values()]) {
+        if (!(e.bits & (SEED_A | SEED_B))) continue;
+        const q = this.peers.get(e.a === p.id ? e.b : e.a) as RoomPeer;
+        const bitPq = seedBit(p, q);
+        if (e.bits & bitPq && (p.producerGroups.length === 0 || q.holderKeys.length === 0)) this.graph.setBits(p, q, bitPq, false, p.id);
+        if (e.bits & bitPq && this.peers.get(q.id)) load.set(q, (load.get(q) ?? 0) + 1);
+      }
+    }
+    for (const p of new Set(this.producerOf.values())) {
+      const covered = new Set<number>(p.holderKeys);
+      let linked = 0;
+      for (const [qid, e] of p.edges) {
+        const q = this.peers.get(qid) as RoomPeer;
+        if (e.bits & seedBit(p, q)) {
+          linked++;
+          for (const k of q.holderKeys) covered.add(k);
+        }
+      }
+      const want = Math.min(this.config.producerHolderLinks, this.holderOf.size);
+      const options = holders.filter((h) => h !== p && !((p.edges.get(h.id)?.bits ?? 0) & seedBit(p, h)) && !p.failed?.has(h.id));
+      options.sort((x, y) => (load.get(x) ?? 0) - (load.get(y) ?? 0));
+      for (const h of options) {
+        if (covered.size >= want) break;
+        if (h.holderKeys.every((k) => covered.has(k))) continue;
+        this.graph.setBits(p, h, seedBit(p, h), true, p.id);
+        load.set(h, (load.get(h) ?? 0) + 1);
+        for (const k of h.holderKeys) covered.add(k);
+        linked++;
+      }
+    }
+  }
+
+  entries(kind: 'holder' | 'producer'): RoleEntry[] {
+    const owner = kind === 'holder' ? this.holderOf : this.producerOf;
+    return [...new Set(owner.values())].map((p) => ({ peerId: p.id, keys: [...(kind === 'holder' ? p.holderKeys : p.producerGroups)] }));
+  }
+}

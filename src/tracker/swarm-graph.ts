@@ -1,0 +1,223 @@
+// The neighbour graph of one room: edges with their reasons (bits), swarm degrees, the viewer
+// list for sampling, failed pairs, splitting and top-up rules. Pure (seeded RNG, no I/O); owned
+// and driven only by room.ts, which keeps the peers map it reads.
+
+import type { PeerId } from './room-config.ts';
+import type { Rng } from './room-config.ts';
+
+// Edge bits. An edge is stored once, shared by both endpoints; `a` < `b` by string order.
+export const SWARM = 1; // viewer ↔ viewer mesh
+export const FEED = 2; // broadcaster ↔ viewer, direct feed
+export const SEGMENT = 4; // broadcaster ↔ holder
+export const SEED_A = 8; // a produces from b's seeds
+export const SEED_B = 16; // b produces from a's seeds
+
+export interface Edge {
+  a: PeerId;
+  b: PeerId;
+  bits: number;
+  initiator: PeerId;
+}
+
+export interface GraphNode {
+  id: PeerId;
+  broadcaster: boolean;
+  edges: Map<PeerId, Edge>;
+  swarmDegree: number;
+  /** Index in `viewers`, -1 for the broadcaster. */
+  idx: number;
+  failed: Set<PeerId> | null;
+  announcedNeighbours: Set<PeerId> | null;
+}
+
+export interface GraphLimits {
+  neighbourTarget: number;
+  neighbourMax: number;
+  maxFailedPairsPerPeer: number;
+}
+
+export class SwarmGraph<N extends GraphNode> {
+  /** Viewers in join order with swap-removal, for O(1) random sampling. */
+  readonly viewers: N[] = [];
+  /** Nodes whose neighbour list changed since the room last flushed. */
+  readonly dirty = new Set<N>();
+  /** Viewers still short of swarm neighbours; tick() tops them up. */
+  readonly needy = new Set<N>();
+  edgeCount = 0;
+
+  constructor(
+    private readonly nodes: Map<PeerId, N>,
+    private readonly limits: GraphLimits,
+    private readonly rng: Rng,
+  ) {}
+
+  addViewer(p: N): void {
+    p.idx = this.viewers.length;
+    this.viewers.push(p);
+  }
+
+  /** Unlinks every edge of `p` and drops it from the viewer list; returns its swarm neighbours. */
+  detach(p: N): N[] {
+    const neighbours: N[] = [];
+    for (const e of [...p.edges.values()]) {
+      const q = this.nodes.get(e.a === p.id ? e.b : e.a);
+      if (q && q !== p && e.bits & SWARM) neighbours.push(q);
+      this.removeEdge(e);
+    }
+    this.needy.delete(p);
+    this.dirty.delete(p);
+    if (!p.broadcaster && this.viewers[p.idx] === p) {
+      const last = this.viewers.pop() as N;
+      if (last !== p) {
+        this.viewers[p.idx] = last;
+        last.idx = p.idx;
+      }
+    }
+    return neighbours;
+  }
+
+  /** Links the former neighbours of a leaver to each other in pairs, then tops each up. */
+  heal(neighbours: N[]): void {
+    this.rng.shuffle(neighbours);
+    for (let i = 0; i + 1 < neighbours.length; i += 2) {
+      const [x, y] = [neighbours[i], neighbours[i + 1]];
+      if (this.canLink(x, y)) this.setBits(x, y, SWARM, true, x.id);
+    }
+    for (const q of neighbours) this.fillSwarm(q);
+  }
+
+  /** Records a failed pair on both sides (bounded, oldest forgotten); returns the bits the edge had. */
+  markFailed(x: N, y: N): number {
+    for (const [p, q] of [[x, y], [y, x]] as const) {
+      p.failed ??= new Set();
+      p.failed.add(q.id);
+      if (p.failed.size > this.limits.maxFailedPairsPerPeer) p.failed.delete(p.failed.values().next().value as PeerId);
+    }
+    const e = x.edges.get(y.id);
+    if (!e) return 0;
+    const bits = e.bits;
+    this.removeEdge(e);
+    if (!x.broadcaster) this.needy.add(x);
+    if (!y.broadcaster) this.needy.add(y);
+    return bits;
+  }
+
+  bits(x: N, y: N): number {
+    return x.edges.get(y.id)?.bits ?? 0;
+  }
+
+  setBits(x: N, y: N, bits: number, on: boolean, initiator: PeerId): void {
+    let e = x.edges.get(y.id);
+    if (!e) {
+      if (!on) return;
+      const [a, b] = x.id < y.id ? [x.id, y.id] : [y.id, x.id];
+      e = { a, b, bits: 0, initiator };
+      x.edges.set(y.id, e);
+      y.edges.set(x.id, e);
+      this.edgeCount++;
+    }
+    const before = e.bits;
+    e.bits = on ? e.bits | bits : e.bits & ~bits;
+    if (e.bits === before) return;
+    if ((before & SWARM) !== (e.bits & SWARM)) {
+      const d = e.bits & SWARM ? 1 : -1;
+      x.swarmDegree += d;
+      y.swarmDegree += d;
+    }
+    if (e.bits === 0) this.removeEdge(e);
+    this.dirty.add(x);
+    this.dirty.add(y);
+  }
+
+  removeEdge(e: Edge): void {
+    const pa = this.nodes.get(e.a);
+    const pb = this.nodes.get(e.b);
+    if (e.bits & SWARM) {
+      if (pa) pa.swarmDegree--;
+      if (pb) pb.swarmDegree--;
+    }
+    e.bits = 0;
+    if (pa?.edges.delete(e.b)) this.dirty.add(pa);
+    if (pb?.edges.delete(e.a)) this.dirty.add(pb);
+    this.edgeCount--;
+  }
+
+  canLink(p: N, q: N): boolean {
+    return this.free(p, q) && q.swarmDegree < this.limits.neighbourMax;
+  }
+
+  /**
+   * Gives `p` swarm neighbours up to the target: peers with room first (lowest degree first in
+   * small swarms, random in large ones); when a chosen peer q is full, the edge q–w to one of its
+   * neighbours with spare degree is split into p–q and p–w, so degrees stay bounded and the graph
+   * stays connected however many join.
+   */
+  fillSwarm(p: N): void {
+    if (p.broadcaster || this.nodes.get(p.id) !== p) return;
+    const c = this.limits;
+    let need = c.neighbourTarget - p.swarmDegree;
+    if (need <= 0) {
+      this.needy.delete(p);
+      return;
+    }
+    const n = this.viewers.length;
+    const split = (q: N): boolean => {
+      if (need < 2 || q.swarmDegree < c.neighbourMax || !this.free(p, q)) return false;
+      for (const [wid, e] of q.edges) {
+        const w = this.nodes.get(wid) as N;
+        if (!(e.bits & SWARM) || w === p || w.swarmDegree <= c.neighbourTarget || !this.free(p, w)) continue;
+        this.setBits(q, w, SWARM, false, q.id);
+        this.setBits(p, q, SWARM, true, p.id);
+        this.setBits(p, w, SWARM, true, p.id);
+        need -= 2;
+        return true;
+      }
+      return false;
+    };
+    if (n <= 4 * c.neighbourMax) {
+      const cands = this.rng.shuffle(this.viewers.filter((q) => q !== p && this.free(p, q)));
+      cands.sort((x, y) => x.swarmDegree - y.swarmDegree);
+      for (const q of cands) {
+        if (need <= 0) break;
+        if (q.swarmDegree < c.neighbourMax && !p.edges.get(q.id)) {
+          this.setBits(p, q, SWARM, true, p.id);
+          need--;
+        } else split(q);
+      }
+    } else {
+      for (let tries = need * 8 + 16; need > 0 && tries > 0; tries--) {
+        const q = this.viewers[this.rng.int(n)];
+        if (this.canLink(p, q)) {
+          this.setBits(p, q, SWARM, true, p.id);
+          need--;
+        } else split(q);
+      }
+    }
+    if (need > 0 && n - 1 > p.swarmDegree) this.needy.add(p);
+    else this.needy.delete(p);
+  }
+
+  /** p and q may get a swarm link, whatever q's degree. */
+  free(p: N, q: N): boolean {
+    return q !== p && !q.broadcaster && !((p.edges.get(q.id)?.bits ?? 0) & SWARM) && !p.failed?.has(q.id) && !q.failed?.has(p.id) && p.swarmDegree < this.limits.neighbourMax;
+  }
+
+  topUpNeedy(limit: number): void {
+    for (const p of [...this.needy].slice(0, limit)) {
+      this.needy.delete(p);
+      if (this.nodes.get(p.id) === p) this.fillSwarm(p);
+    }
+  }
+
+  restoreAnnounced(p: N): void {
+    if (!p.announcedNeighbours) return;
+    for (const id of p.announcedNeighbours) {
+      const q = this.nodes.get(id);
+      if (!q || q.broadcaster || !q.announcedNeighbours?.has(p.id)) continue;
+      if (p.swarmDegree >= this.limits.neighbourMax || !this.canLink(p, q)) continue;
+      this.setBits(p, q, SWARM, true, p.id < q.id ? p.id : q.id);
+      q.announcedNeighbours.delete(p.id);
+    }
+    p.announcedNeighbours = null;
+  }
+}
