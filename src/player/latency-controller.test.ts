@@ -9,6 +9,7 @@ describe('decideLatency', () => {
     ['nothing buffered', 0, [], null, 1, null],
     ['start: jump to target behind the edge', 0, [[10, 12]], 11.2, 1, 'start'],
     ['start on a short range: its start', 0, [[10, 10.5]], 10, 0.96, 'start'],
+    ['just under target: no change', 11.3, [[10, 12]], null, 1, null],
     ['on target', 11.2, [[10, 12]], null, 1, null],
     ['a little behind: speed up', 10.9, [[10, 12]], null, 1.06, null],
     ['too close to the edge: slow down', 11.8, [[10, 12]], null, 0.96, null],
@@ -21,6 +22,13 @@ describe('decideLatency', () => {
     else expect(d.seekTo).toBeCloseTo(seekTo, 6);
     expect(d.playbackRate).toBe(rate);
     expect(d.reason).toBe(reason);
+  });
+
+  it('follows the peak distance behind the edge, not the sawtooth low', () => {
+    // 0.4 s behind now, but 0.9 s right after the last fragment came in: on target, no slow-down.
+    expect(decideLatency({ currentTime: 11.6, ranges: [[10, 12]], peakLatencyS: 0.9 }, cfg)).toMatchObject({ playbackRate: 1, latencyS: 0.9 });
+    expect(decideLatency({ currentTime: 11.6, ranges: [[10, 12]], peakLatencyS: 1.2 }, cfg).playbackRate).toBe(1.06);
+    expect(decideLatency({ currentTime: 11.6, ranges: [[10, 12]] }, cfg).playbackRate).toBe(0.96);
   });
 
   it('trims only what lies more than backBufferS behind the playhead', () => {

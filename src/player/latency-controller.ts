@@ -32,13 +32,20 @@ export interface LatencyInput {
   currentTime: number;
   /** Buffered ranges, sorted, disjoint. */
   ranges: readonly Range[];
+  /**
+   * Largest distance behind the buffered edge seen over the last fragment period (right after the
+   * newest fragment arrived), seconds. Media arrives a fragment at a time, so the distance to the
+   * edge is a sawtooth; the rate follows its peak, which is the distance behind the newest received
+   * media. Without it the current distance is used.
+   */
+  peakLatencyS?: number;
 }
 
 export interface LatencyDecision {
   /** Where to seek now, or null. */
   seekTo: number | null;
   playbackRate: number;
-  /** Distance from the playhead (after any seek) to the newest buffered media, seconds; null when nothing is buffered. */
+  /** Distance behind the newest received media (the peak when given), seconds; null when nothing is buffered. */
   latencyS: number | null;
   /** Remove [0, removeBefore) from the buffer, or null. */
   removeBefore: number | null;
@@ -69,10 +76,11 @@ export function decideLatency(input: LatencyInput, config: LatencyConfig = DEFAU
     reason = 'far-behind';
   }
   const at = seekTo ?? currentTime;
-  const latencyS = Math.max(0, edge - at);
+  const current = Math.max(0, edge - at);
+  const latencyS = seekTo === null && input.peakLatencyS !== undefined ? Math.max(current, input.peakLatencyS) : current;
   let playbackRate = 1;
   if (latencyS > config.targetLatencyS + config.toleranceS) playbackRate = config.catchUpRate;
-  else if (latencyS < config.targetLatencyS - config.toleranceS - 0.1) playbackRate = config.slowDownRate;
+  else if (latencyS < config.targetLatencyS - config.toleranceS) playbackRate = config.slowDownRate;
   const trimEnd = at - config.backBufferS;
   const removeBefore = trimEnd > ranges[0][0] + 1 ? trimEnd : null;
   return { seekTo, playbackRate, latencyS, removeBefore, reason };

@@ -47,6 +47,9 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   #latencyS: number | null = null;
   #session: SessionStats | null = null;
   #counts = { appended: 0, skipped: 0, seeks: 0, resets: 0 };
+  /** Distance behind the buffered edge over the last fragment period: [atMs, seconds]. */
+  #lagSamples: Array<[number, number]> = [];
+  #appendIntervalMs = 500;
   #destroyed = false;
 
   constructor(config: Partial<PlayerConfig> = {}) {
@@ -249,7 +252,9 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
       } else return;
     }
     this.#counts.appended++;
-    this.#lastFragmentAtMs = performance.now();
+    const now = performance.now();
+    if (Number.isFinite(this.#lastFragmentAtMs)) this.#appendIntervalMs = 0.8 * this.#appendIntervalMs + 0.2 * Math.min(5000, now - this.#lastFragmentAtMs);
+    this.#lastFragmentAtMs = now;
     this.emit('fragment', { index, mediaTimeMs, bytes: bytes.length });
     this.#updateStatus();
     this.#tick();
@@ -269,8 +274,15 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     const p = this.#pipeline;
     if (!m || !p || this.#destroyed) return;
     this.#pump();
-    const d = decideLatency({ currentTime: m.currentTime, ranges: rangesOf(m.buffered) }, this.config);
+    const ranges = rangesOf(m.buffered);
+    const now = performance.now();
+    const windowMs = Math.min(5000, Math.max(300, 1.5 * this.#appendIntervalMs));
+    this.#lagSamples = this.#lagSamples.filter(([at]) => now - at <= windowMs);
+    if (ranges.length > 0) this.#lagSamples.push([now, ranges[ranges.length - 1][1] - m.currentTime]);
+    const peakLatencyS = this.#lagSamples.length > 0 ? Math.max(...this.#lagSamples.map(([, lag]) => lag)) : undefined;
+    const d = decideLatency({ currentTime: m.currentTime, ranges, peakLatencyS }, this.config);
     this.#latencyS = d.latencyS;
+    if (d.seekTo !== null) this.#lagSamples = [];
     // Paused by the viewer: keep the position (a live stream resumes behind live, then catches up).
     const held = m.paused && this.#userPaused && d.reason !== 'start';
     if (d.seekTo !== null && !m.seeking && !held) {
