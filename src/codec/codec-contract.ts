@@ -113,6 +113,13 @@ export function describeCodecContract(name: string, make: () => Codec | Promise<
       const csKeep = cs.slice();
       codec.codeSegment(frameOf(9000, 5), 20);
       expect(cs).toEqual(csKeep);
+      // Many single packets in a row (more than one pool buffer of them): none is overwritten.
+      const small = frameOf(3000, 6);
+      const got = Array.from({ length: 200 }, (_, i) => [codec.feedPacket(small, i % 256), codec.seedPacket(cs, i % 32)]);
+      got.forEach(([fp, sp], i) => {
+        expect(fp).toEqual(ref.feedPacket(small, i % 256));
+        expect(sp).toEqual(ref.seedPacket(cs, i % 32));
+      });
     });
 
     if (name !== 'reference') {

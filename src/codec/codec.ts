@@ -7,7 +7,9 @@ export type CodecBuild = 'relaxed-simd' | 'simd' | 'scalar' | 'reference';
 
 /**
  * Every method checks its input and throws P2PError (codes CODEC_*, see docs/codec.md) instead
- * of returning a wrong answer. Every returned array is a fresh copy owned by the caller.
+ * of returning a wrong answer. Every returned array belongs to the caller: no later call writes
+ * to it. It may be a view into a larger buffer (one per batch call, or a pool shared by small
+ * results, like Node's Buffer pool): use byteOffset/byteLength, never transfer its `.buffer`.
  * P = packetSize(frame length); Q = P/8.
  */
 export interface Codec {

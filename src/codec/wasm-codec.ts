@@ -5,7 +5,7 @@
 import { P2PError } from '../errors.ts';
 import type { Kernel } from '../kernel/load-kernel.ts';
 import {
-  CODEC_ERRORS, checkCodeSegment, checkFrame, checkKey, checkKeyList, checkSeeds, GROUPS, planDecode,
+  CODEC_ERRORS, checkCodeSegment, checkFrame, checkKey, checkKeyList, checkSeeds, GROUPS, MAX_PACKET_BYTES, planDecode,
   type DecodePlan,
 } from './codec-input.ts';
 import type { Codec, CodecBuild } from './codec.ts';
@@ -20,6 +20,7 @@ const INPUT = 64 * KIB; // 64 KiB: coded packets, seeds, a code segment
 const OUTPUT = 128 * KIB; // 256 KiB: batch outputs
 const SCRATCH = 384 * KIB; // 16 KiB: decode-matrix products
 const OUTPUT_BYTES = 256 * KIB;
+const ARENA_BYTES = 64 * KIB;
 
 export interface WasmCodecOptions {
   /** Decode matrices kept (per set of keys); 0 disables the cache. Default 64. */
@@ -45,7 +46,8 @@ class Lru<V> {
 /**
  * A Codec on a loaded kernel instance (the codec owns the instance from now on). The arrays of
  * one batch call (codeSegments, seedPackets, feedPackets, feedPacketsFromSeeds) may be views of
- * one fresh ArrayBuffer made for that call; no later call writes to it.
+ * one fresh ArrayBuffer made for that call, and single packets views of a shared pool buffer; no
+ * later call writes to either (use byteOffset/byteLength, never transfer `.buffer`).
  */
 export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}): Codec {
   const { heap, matrix, inPtrs, outPtrs, exports: ex } = kernel;
@@ -68,9 +70,22 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
       throw new P2PError(CODEC_ERRORS.internal, 'kernel rejected a row product');
     }
   };
-  /** n results of `size` bytes at OUTPUT + r·size, as views of one fresh buffer. */
+  /** Single packets (≤ 1 KiB) are handed out as views of a 64 KiB arena that is never written
+   * again once full (like Node's Buffer pool): one allocation per 64 packets instead of one each. */
+  let arena = new Uint8Array(0);
+  let arenaAt = 0;
+  const packetCopy = (src: Uint8Array): Uint8Array => {
+    const n = src.length;
+    if (n > MAX_PACKET_BYTES) return src.slice();
+    if (arenaAt + n > arena.length) { arena = new Uint8Array(ARENA_BYTES); arenaAt = 0; }
+    const out = arena.subarray(arenaAt, arenaAt + n);
+    out.set(src);
+    arenaAt += n;
+    return out;
+  };
+  /** n results of `size` bytes at OUTPUT + r·size, as views of one fresh buffer (or the arena for one packet). */
   const takeRows = (n: number, size: number): Uint8Array[] => {
-    if (n === 1) return [heap.slice(D + OUTPUT, D + OUTPUT + size)];
+    if (n === 1) return [packetCopy(heap.subarray(D + OUTPUT, D + OUTPUT + size))];
     const buf = heap.slice(D + OUTPUT, D + OUTPUT + n * size);
     const out: Uint8Array[] = new Array(n);
     for (let r = 0; r < n; r++) out[r] = buf.subarray(r * size, (r + 1) * size);
@@ -140,7 +155,7 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
   function seedPacket(cs: Uint8Array, g: number): Uint8Array {
     const P = checkCodeSegment(cs);
     checkKey(g, GROUPS, 'g');
-    if (g < SEGMENT_K) return cs.slice(g * P, g * P + P);
+    if (g < SEGMENT_K) return packetCopy(cs.subarray(g * P, g * P + P));
     heap.set(cs, D + INPUT);
     return codedSeeds([g], P)[0];
   }
@@ -173,8 +188,9 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     const P = checkFrame(frame);
     checkKey(x, KEYS, 'x');
     if (x < FEED_K) {
+      if ((x + 1) * P <= frame.length) return packetCopy(frame.subarray(x * P, (x + 1) * P));
       const out = new Uint8Array(P);
-      if (x * P < frame.length) out.set(frame.subarray(x * P, Math.min(frame.length, (x + 1) * P)));
+      if (x * P < frame.length) out.set(frame.subarray(x * P));
       return out;
     }
     loadFrame(frame, P);
