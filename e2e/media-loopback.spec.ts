@@ -68,6 +68,10 @@ test('a lost range of frames makes the player skip those fragments, not stall', 
   expect(after.length).toBeGreaterThan(0);
   expect(p.error).toBeNull();
   expect(p.stats.fragmentsSkipped).toBe(p.skipped.length);
+
+  // Stopping the broadcast flushes the last fragment and an end-of-stream frame: the player ends.
+  await page.evaluate(() => window.loopback.stop());
+  await expect.poll(async () => (await summary(page)).players[0].stats.status, { timeout: 30_000 }).toBe('ended');
 });
 
 test('the VP9 fallback encodes and plays too', async ({ page }) => {
