@@ -1,0 +1,322 @@
+// The I/O-free broadcaster core: numbers and signs frames (through crypto jobs), sends code
+// segments CS(c) to the holders in holder mode or distinct feed packets spread over its direct
+// viewers in direct feed, sends each manifest to a couple of neighbours only (peers relay it),
+// and answers the bounded repairs of its own neighbours. Its upload never grows with viewers.
+// No clock, timers or sockets. Called by the broadcaster session and the simulator.
+
+import { P2PError } from '../errors.ts';
+import type { CoreOutput, FrameCodec } from './core-types.ts';
+import type { CryptoResult } from './crypto-jobs.ts';
+import { directSlotKeys } from './frame-state.ts';
+import { KeySet } from './key-set.ts';
+import { SendQueue } from './send-queue.ts';
+import {
+  CS_CHUNK_BYTES, FLAG_INIT_SEGMENT, FLAGS_DEFINED, MAX_FRAME_BYTES, parseMessage, type Manifest, type WireMessage,
+} from './wire.ts';
+
+export type SwarmMode = 'direct' | 'holder';
+
+export interface BroadcasterConfig {
+  /** Feed keys sent per frame in direct feed beyond 64 (absorbs loss before any repair). */
+  directSpareKeys: number;
+  /** Neighbours each manifest is sent to; everyone else gets it from peers. */
+  manifestFanout: number;
+  /** After a mode switch, frames sent both ways so playback has no gap. */
+  overlapFrames: number;
+  /** Frames kept for repairs this long. */
+  keepFrameMs: number;
+  /** Repairs answered per frame and neighbour at most. */
+  maxRepairsPerFrame: number;
+  mediaBudgetBytes: number;
+  mediaQueueMax: number;
+  /** Media is dropped if it could not leave within this long. */
+  mediaLifetimeMs: number;
+}
+
+export const DEFAULT_BROADCASTER_CONFIG: Readonly<BroadcasterConfig> = Object.freeze({
+  directSpareKeys: 1,
+  manifestFanout: 2,
+  overlapFrames: 6,
+  keepFrameMs: 3000,
+  maxRepairsPerFrame: 2,
+  mediaBudgetBytes: 16 * 1033,
+  mediaQueueMax: 512,
+  mediaLifetimeMs: 1000,
+});
+
+interface Sent {
+  seq: number;
+  frame: Uint8Array;
+  flags: number;
+  captureTimeMs: number;
+  publishedMs: number;
+  manifest?: Manifest;
+  /** Direct slots used for this frame (viewer → slot) and their count. */
+  slots: Map<string, number>;
+  slotCount: number;
+  keys: number;
+  repairs: Map<string, number>;
+}
+
+interface Neighbour {
+  peerId: string;
+  queue: SendQueue;
+  slot: number;
+  slotsSent: string;
+}
+
+export class BroadcasterCore {
+  readonly cfg: BroadcasterConfig;
+  private readonly codec: FrameCodec;
+  private readonly neighbours = new Map<string, Neighbour>();
+  private holders = new Map<string, number[]>();
+  private mode: SwarmMode = 'direct';
+  private overlapUntilSeq = -1;
+  private nextSeq = 0;
+  private readonly frames = new Map<number, Sent>();
+  private readonly signing = new Map<number, number>();
+  private jobId = 1;
+  private readonly out: CoreOutput[] = [];
+  private outHead = 0;
+  private init: Sent | undefined;
+  private lastGcMs = -Infinity;
+  readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, badMessages: 0 };
+
+  constructor(opts: { codec: FrameCodec; config?: Partial<BroadcasterConfig>; firstSeq?: number }) {
+    this.cfg = { ...DEFAULT_BROADCASTER_CONFIG, ...opts.config };
+    this.codec = opts.codec;
+    this.nextSeq = opts.firstSeq ?? 0;
+    if (this.cfg.directSpareKeys < 0 || this.cfg.directSpareKeys > 192) throw new P2PError('BAD_CONFIG', 'directSpareKeys must be in 0…192');
+  }
+
+  get swarmMode(): SwarmMode {
+    return this.mode;
+  }
+
+  handlePeerConnected(peerId: string, _nowMs: number): void {
+    if (this.neighbours.has(peerId)) return;
+    this.neighbours.set(peerId, { peerId, queue: new SendQueue(this.cfg.mediaQueueMax), slot: -1, slotsSent: '' });
+    this.send(peerId, 'control', { type: 'hello', initSeq: this.init ? this.init.seq : 0xffffffff, roles: 1 });
+  }
+
+  handlePeerDisconnected(peerId: string, _nowMs: number): void {
+    this.neighbours.delete(peerId);
+  }
+
+  /** The tracker's swarm summary: mode and the holders with their keys c. */
+  handleSwarm(s: { mode: SwarmMode; holders: ReadonlyArray<{ peerId: string; keys: readonly number[] }> }, nowMs: number): void {
+    this.holders = new Map(s.holders.map((h) => [h.peerId, [...h.keys]]));
+    this.handleMode(s.mode, nowMs);
+  }
+
+  handleMode(mode: SwarmMode, _nowMs: number): void {
+    if (mode === this.mode) return;
+    this.mode = mode;
+    this.overlapUntilSeq = this.nextSeq + this.cfg.overlapFrames;
+  }
+
+  /** Publishes one frame (1…65536 bytes); returns its sequence number. */
+  publishFrame(frame: Uint8Array, flags: number, captureTimeMs: number, nowMs: number): number {
+    if (!(frame instanceof Uint8Array) || frame.length < 1 || frame.length > MAX_FRAME_BYTES) {
+      throw new P2PError('BAD_FRAME', `a frame must be 1…${MAX_FRAME_BYTES} bytes`);
+    }
+    if (!Number.isInteger(flags) || flags < 0 || flags & ~FLAGS_DEFINED) throw new P2PError('BAD_FRAME', `frame flags ${flags} use reserved bits`);
+    if (!Number.isFinite(captureTimeMs) || captureTimeMs < 0) throw new P2PError('BAD_FRAME', 'capture time must be a finite number ≥ 0');
+    const seq = this.nextSeq++;
+    const s: Sent = { seq, frame, flags, captureTimeMs, publishedMs: nowMs, slots: new Map(), slotCount: 0, keys: 0, repairs: new Map() };
+    this.frames.set(seq, s);
+    this.stats.framesPublished++;
+    this.stats.bytesPublished += frame.length;
+    const id = this.jobId++;
+    this.signing.set(id, seq);
+    this.emit({ type: 'crypto', job: { kind: 'sign-manifest', id, seq, frame, captureTimeMs, flags } });
+    const overlap = seq < this.overlapUntilSeq;
+    if (this.mode === 'direct' || overlap) this.sendDirect(s, nowMs);
+    if (this.mode === 'holder' || overlap) this.sendSegments(s, nowMs);
+    this.gc(nowMs);
+    return seq;
+  }
+
+  handleCryptoResult(r: CryptoResult, nowMs: number): void {
+    const seq = this.signing.get(r.id);
+    if (seq === undefined || r.kind !== 'sign-manifest') return;
+    this.signing.delete(r.id);
+    const s = this.frames.get(seq);
+    if (!s) return;
+    s.manifest = r.manifest;
+    if (s.flags & FLAG_INIT_SEGMENT) this.init = s;
+    const targets = this.manifestTargets(s);
+    for (const p of targets) this.send(p, 'control', { type: 'manifest', manifest: r.manifest });
+    this.gc(nowMs);
+  }
+
+  handleMessage(from: string, bytes: Uint8Array, nowMs: number): void {
+    if (!this.neighbours.has(from)) return;
+    const r = parseMessage(bytes);
+    if (!r.ok) {
+      this.stats.badMessages++;
+      return;
+    }
+    this.handleParsed(from, r.message, nowMs);
+  }
+
+  handleParsed(from: string, m: WireMessage, nowMs: number): void {
+    if (!this.neighbours.has(from)) return;
+    switch (m.type) {
+      case 'request': {
+        const s = this.frames.get(m.seq);
+        const slot = s?.slots.get(from);
+        if (!s || slot === undefined || !this.repairAllowed(s, from)) return;
+        const allowed = KeySet.fromBytes(m.allowed);
+        let n = 0;
+        for (const x of directSlotKeys(s.seq, slot, s.slotCount, s.keys)) {
+          if (n >= m.count || !allowed.has(x)) continue;
+          this.media(from, { type: 'feed', seq: s.seq, x, payload: this.codec.feedPacket(s.frame, x) }, nowMs);
+          n++;
+        }
+        this.stats.repairsServed += n;
+        return;
+      }
+      case 'cs-repair': {
+        const s = this.frames.get(m.seq);
+        if (!s || !this.holders.get(from)?.includes(m.c) || !this.repairAllowed(s, from)) return;
+        const cs = this.codec.codeSegment(s.frame, m.c);
+        const chunks = cs.length / CS_CHUNK_BYTES;
+        for (let i = 0; i < chunks; i++) {
+          if (!(m.mask & (1 << i))) continue;
+          this.media(from, { type: 'cs-chunk', seq: s.seq, c: m.c, chunk: i, chunks, payload: cs.subarray(i * CS_CHUNK_BYTES, (i + 1) * CS_CHUNK_BYTES) }, nowMs);
+          this.stats.repairsServed++;
+        }
+        return;
+      }
+      case 'manifest-request': {
+        const s = this.frames.get(m.seq);
+        if (s?.manifest && this.repairAllowed(s, from)) this.send(from, 'control', { type: 'manifest', manifest: s.manifest });
+        return;
+      }
+      case 'init-request':
+        if (this.init?.manifest && m.seq <= this.init.seq) this.send(from, 'control', { type: 'init-segment', manifest: this.init.manifest, frame: this.init.frame });
+        return;
+      default:
+        return;
+    }
+  }
+
+  handleBufferedAmount(peerId: string, bytes: number, nowMs: number): void {
+    const n = this.neighbours.get(peerId);
+    if (!n) return;
+    n.queue.buffered = bytes;
+    n.queue.waiting = false;
+    this.pump(n, nowMs);
+  }
+
+  nextTimeout(): number | undefined {
+    return this.frames.size > 0 ? this.lastGcMs + 500 : undefined;
+  }
+
+  handleTimeout(nowMs: number): void {
+    this.gc(nowMs);
+  }
+
+  pollOutput(): CoreOutput | undefined {
+    if (this.outHead >= this.out.length) {
+      this.out.length = 0;
+      this.outHead = 0;
+      return undefined;
+    }
+    return this.out[this.outHead++];
+  }
+
+  destroy(): void {
+    this.neighbours.clear();
+    this.frames.clear();
+    this.out.length = 0;
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private directViewers(): string[] {
+    return [...this.neighbours.keys()].filter((p) => !this.holders.has(p) || this.mode === 'direct').sort();
+  }
+
+  private sendDirect(s: Sent, nowMs: number): void {
+    const viewers = this.directViewers();
+    if (viewers.length === 0) return;
+    const slots = Math.min(viewers.length, 255);
+    s.slotCount = slots;
+    s.keys = Math.min(256, 64 + this.cfg.directSpareKeys);
+    const sig = `${slots}:${s.keys}`;
+    viewers.slice(0, slots).forEach((p, i) => {
+      s.slots.set(p, i);
+      const n = this.neighbours.get(p) as Neighbour;
+      if (n.slot !== i || n.slotsSent !== sig) {
+        n.slot = i;
+        n.slotsSent = sig;
+        this.send(p, 'control', { type: 'direct-slot', slot: i, slots, keys: s.keys });
+      }
+    });
+    const order = viewers.slice(0, slots);
+    for (let k = 0; k < s.keys; k++) {
+      // Slot i gets the keys k with (k + seq) % slots === i (see directSlotKeys).
+      const owner = order[(k + s.seq) % slots];
+      this.media(owner, { type: 'feed', seq: s.seq, x: k, payload: this.codec.feedPacket(s.frame, k) }, nowMs);
+    }
+  }
+
+  private sendSegments(s: Sent, nowMs: number): void {
+    for (const [peerId, keys] of this.holders) {
+      if (!this.neighbours.has(peerId)) continue;
+      for (const c of keys) {
+        const cs = this.codec.codeSegment(s.frame, c);
+        const chunks = cs.length / CS_CHUNK_BYTES;
+        for (let i = 0; i < chunks; i++) {
+          this.media(peerId, { type: 'cs-chunk', seq: s.seq, c, chunk: i, chunks, payload: cs.subarray(i * CS_CHUNK_BYTES, (i + 1) * CS_CHUNK_BYTES) }, nowMs);
+        }
+      }
+    }
+  }
+
+  private manifestTargets(s: Sent): string[] {
+    const pool = s.slots.size > 0 ? [...s.slots.keys()] : [...this.holders.keys()].filter((p) => this.neighbours.has(p)).sort();
+    const list = pool.length > 0 ? pool : [...this.neighbours.keys()].sort();
+    const out: string[] = [];
+    for (let i = 0; i < Math.min(this.cfg.manifestFanout, list.length); i++) out.push(list[(s.seq + i) % list.length]);
+    return out;
+  }
+
+  private repairAllowed(s: Sent, from: string): boolean {
+    const n = s.repairs.get(from) ?? 0;
+    if (n >= this.cfg.maxRepairsPerFrame * 4) return false;
+    s.repairs.set(from, n + 1);
+    return true;
+  }
+
+  private gc(nowMs: number): void {
+    if (nowMs - this.lastGcMs < 500) return;
+    this.lastGcMs = nowMs;
+    for (const [seq, s] of this.frames) if (nowMs - s.publishedMs > this.cfg.keepFrameMs && s !== this.init) this.frames.delete(seq);
+  }
+
+  private emit(o: CoreOutput): void {
+    this.out.push(o);
+  }
+
+  private send(peerId: string, channel: 'control' | 'media', message: WireMessage): void {
+    this.emit({ type: 'send', peerId, channel, message });
+  }
+
+  private media(peerId: string, message: WireMessage, nowMs: number): void {
+    const n = this.neighbours.get(peerId);
+    if (!n) return;
+    n.queue.push(message, nowMs + this.cfg.mediaLifetimeMs);
+    this.pump(n, nowMs);
+  }
+
+  private pump(n: Neighbour, nowMs: number): void {
+    n.queue.pump(nowMs, this.cfg.mediaBudgetBytes, (m) => this.send(n.peerId, 'media', m));
+    if (n.queue.length > 0 && !n.queue.waiting) {
+      n.queue.waiting = true;
+      this.emit({ type: 'want-writable', peerId: n.peerId });
+    }
+  }
+}

@@ -1,0 +1,115 @@
+// Shared types of the protocol cores: their outputs, the codec subset they use, the tracker
+// inputs they take, and the peer core's typed config with its documented defaults. Types and
+// the resolve step only. Used by peer-core.ts, broadcaster-core.ts, the session and the simulator.
+
+import { P2PError } from '../errors.ts';
+import type { Codec } from '../codec/index.ts';
+import type { CryptoJob } from './crypto-jobs.ts';
+import type { Manifest, WireMessage } from './wire.ts';
+
+/** The codec operations the cores need (the real `Codec` satisfies it; the simulator may pass an identity codec). */
+export type FrameCodec = Pick<Codec, 'codeSegment' | 'seedPacket' | 'feedPacketsFromSeeds' | 'feedPacket' | 'decodeFrame'>;
+
+export type Channel = 'control' | 'media';
+
+export type CoreOutput =
+  /** Send `message` (encode with encodeMessage) to a connected neighbour on the named channel. */
+  | { type: 'send'; peerId: string; channel: Channel; message: WireMessage }
+  /** Run a crypto job and hand its result to handleCryptoResult. */
+  | { type: 'crypto'; job: CryptoJob }
+  /** A decoded frame whose SHA-256 matched its verified manifest (init segments included). */
+  | { type: 'frame'; manifest: Manifest; frame: Uint8Array; nowMs: number }
+  /** A neighbour sent bad data; when `banned`, disconnect it and tell the tracker. */
+  | { type: 'bad-peer'; peerId: string; reason: string; strikes: number; banned: boolean }
+  /** Media for this neighbour is waiting: report its channel's bufferedAmount when it drains. */
+  | { type: 'want-writable'; peerId: string };
+
+/** What the tracker says about one neighbour (a subset of the tracker's NeighbourInfo). */
+export interface NeighbourInput {
+  peerId: string;
+  reasons?: readonly string[];
+  /** Code-segment keys the neighbour holds (holders only). */
+  holderKeys?: readonly number[];
+}
+
+/** This peer's role leases from the tracker. */
+export interface RolesInput {
+  holderKeys: readonly number[];
+  producerGroups: readonly number[];
+}
+
+export interface PeerCoreConfig {
+  /** Seed of the core's RNG (tie breaks). */
+  seed: number;
+  /** Scheduling period: HAVE flush, requests, timeouts. */
+  tickMs: number;
+  /** A frame is chased this long after it was first seen, then dropped. */
+  frameLifetimeMs: number;
+  /** A decoded frame is kept (to serve neighbours) this long after it was first seen. */
+  keepFrameMs: number;
+  /** Frames tracked at once; newer unknown frames are refused beyond this. */
+  maxFrames: number;
+  /** Keys asked beyond 64 at least (more when loss is measured). */
+  minSpareKeys: number;
+  /** Keys in flight to one neighbour at most. */
+  maxInflightPerNeighbour: number;
+  /** Request timeout bounds; between them it is 2·RTT + 40 ms. */
+  minRequestTimeoutMs: number;
+  maxRequestTimeoutMs: number;
+  /** Media bytes handed to one neighbour's channel and not yet sent, at most. */
+  mediaBudgetBytes: number;
+  /** Media messages queued in the core for one neighbour at most (oldest dropped). */
+  mediaQueueMax: number;
+  /** Proven bad frames before a neighbour is banned. */
+  strikesToBan: number;
+  /** Unparseable or out-of-protocol messages before a neighbour is banned. */
+  badMessagesToBan: number;
+  /** Holders (distinct keys c) a producer subscribes to per group; 9–10 lets it check seeds. */
+  seedSources: number;
+  /** A producer with 8 seeds waits this long for spares before producing. */
+  produceGraceMs: number;
+  /** A holder asks the broadcaster for missing code-segment chunks this long after the first one. */
+  csRepairDelayMs: number;
+  /** A directly fed viewer asks the broadcaster for missing slot keys this long after its first key. */
+  directRepairDelayMs: number;
+  /** An init-segment or manifest request is retried after this long. */
+  retryMs: number;
+  /** Replay window of sequence numbers. */
+  replayWindow: number;
+}
+
+export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
+  seed: 1,
+  tickMs: 20,
+  frameLifetimeMs: 2500,
+  keepFrameMs: 4000,
+  maxFrames: 64,
+  minSpareKeys: 1,
+  maxInflightPerNeighbour: 40,
+  minRequestTimeoutMs: 120,
+  maxRequestTimeoutMs: 700,
+  mediaBudgetBytes: 4 * 1033,
+  mediaQueueMax: 192,
+  strikesToBan: 2,
+  badMessagesToBan: 50,
+  seedSources: 10,
+  produceGraceMs: 15,
+  csRepairDelayMs: 40,
+  directRepairDelayMs: 60,
+  retryMs: 400,
+  replayWindow: 512,
+});
+
+/** Fills defaults and rejects impossible values with P2PError('BAD_CONFIG'). */
+export function resolvePeerConfig(partial: Partial<PeerCoreConfig> = {}): PeerCoreConfig {
+  const c = { ...DEFAULT_PEER_CONFIG, ...partial };
+  for (const [k, v] of Object.entries(c)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new P2PError('BAD_CONFIG', `peer config ${k} must be a number ≥ 0, got ${String(v)}`);
+  }
+  if (c.tickMs <= 0) throw new P2PError('BAD_CONFIG', 'tickMs must be > 0');
+  if (c.keepFrameMs < c.frameLifetimeMs) throw new P2PError('BAD_CONFIG', 'keepFrameMs must be ≥ frameLifetimeMs');
+  if (c.seedSources < 8) throw new P2PError('BAD_CONFIG', 'seedSources must be ≥ 8 (a producer needs 8 seeds)');
+  if (c.minRequestTimeoutMs > c.maxRequestTimeoutMs) throw new P2PError('BAD_CONFIG', 'minRequestTimeoutMs must be ≤ maxRequestTimeoutMs');
+  if (c.mediaBudgetBytes < 1163) throw new P2PError('BAD_CONFIG', 'mediaBudgetBytes must hold at least one media message (1163 bytes)');
+  return c;
+}

@@ -1,0 +1,123 @@
+// What a peer knows about one frame while it collects, decodes, verifies and then serves it, and
+// the narrow context the role helpers (holder, producer) use to reach the peer core. Data and
+// small pure helpers only; the peer core owns the life cycle. Used by peer-core.ts and the roles.
+
+import type { PeerCoreConfig, FrameCodec } from './core-types.ts';
+import { KeySet } from './key-set.ts';
+import type { Manifest, WireMessage } from './wire.ts';
+
+export interface CsAssembly {
+  chunks: Array<Uint8Array | undefined>;
+  got: number;
+  firstMs: number;
+  repairs: number;
+  done: boolean;
+}
+
+export interface SeedAssembly {
+  seeds: Map<number, Uint8Array>;
+  from: Map<number, string>;
+  /** When the 8th seed arrived (grace for spares starts), −1 before. */
+  fullMs: number;
+  done: boolean;
+}
+
+export interface FrameState {
+  seq: number;
+  firstSeenMs: number;
+  manifest?: Manifest;
+  manifestPending: boolean;
+  manifestAskMs: number;
+  /** Packet size P once known (from the manifest or the first feed packet), else 0. */
+  P: number;
+  packets: Map<number, Uint8Array>;
+  /** Sender of each received key ('' for keys made here: produced or re-encoded). */
+  from: Map<number, string>;
+  have: KeySet;
+  /** Keys in the order they arrived (HAVE deltas are cursors into it). */
+  log: number[];
+  inflight: Map<number, { peerId: string; sentMs: number; expiresMs: number }>;
+  inflightSet: KeySet;
+  /** Keys never to use for this frame (found bad). */
+  exclude: KeySet;
+  /** Neighbours not to ask for this frame (under suspicion). */
+  avoid: Set<string>;
+  state: 'collecting' | 'hashing' | 'done' | 'missed';
+  frame?: Uint8Array;
+  /** Keys the last decode used. */
+  usedKeys?: number[];
+  deliveredMs: number;
+  /** Pollution search: the sources to try leaving out, in order, and the one left out now. */
+  trial?: { order: string[]; index: number; excluding?: string };
+  extraWant: number;
+  /** Direct feed: when to next check this viewer's slot keys, repairs asked. */
+  directRepairAtMs: number;
+  directRepairs: number;
+  cs?: Map<number, CsAssembly>;
+  seeds?: Map<number, SeedAssembly>;
+}
+
+export function newFrameState(seq: number, nowMs: number, directRepairDelayMs: number): FrameState {
+  return {
+    seq,
+    firstSeenMs: nowMs,
+    manifestPending: false,
+    manifestAskMs: -Infinity,
+    P: 0,
+    packets: new Map(),
+    from: new Map(),
+    have: new KeySet(),
+    log: [],
+    inflight: new Map(),
+    inflightSet: new KeySet(),
+    exclude: new KeySet(),
+    avoid: new Set(),
+    state: 'collecting',
+    deliveredMs: -1,
+    extraWant: 0,
+    directRepairAtMs: nowMs + directRepairDelayMs,
+    directRepairs: 0,
+  };
+}
+
+/**
+ * The 64 packets a decode uses: systematic keys first, then the lowest coded keys, skipping
+ * excluded keys and packets from `leaveOut`. Undefined when fewer than 64 qualify.
+ */
+export function pickDecodeSet(f: FrameState, leaveOut?: string): Map<number, Uint8Array> | undefined {
+  const out = new Map<number, Uint8Array>();
+  for (const x of f.have.toArray()) {
+    if (f.exclude.has(x)) continue;
+    if (leaveOut !== undefined && f.from.get(x) === leaveOut) continue;
+    const p = f.packets.get(x);
+    if (!p || p.length !== f.P) continue;
+    out.set(x, p);
+    if (out.size === 64) return out;
+  }
+  return undefined;
+}
+
+/** Feed keys a directly fed viewer's slot covers in frame `seq`. */
+export function directSlotKeys(seq: number, slot: number, slots: number, keys: number): number[] {
+  const out: number[] = [];
+  if (slots <= 0) return out;
+  for (let k = 0; k < keys; k++) if ((k + seq) % slots === slot) out.push(k);
+  return out;
+}
+
+/** What the role helpers may do through the peer core. */
+export interface CoreContext {
+  readonly cfg: PeerCoreConfig;
+  readonly codec: FrameCodec;
+  sendControl(peerId: string, message: WireMessage): void;
+  sendMedia(peerId: string, message: WireMessage, expiresMs: number): void;
+  /** The frame's state, created when the seq is plausible; undefined when refused. */
+  frameFor(seq: number, nowMs: number): FrameState | undefined;
+  /** Adds feed packets made here (a producer's output) to a frame. */
+  addOwnPackets(f: FrameState, packets: Map<number, Uint8Array>, nowMs: number): void;
+  strike(peerId: string, reason: string): void;
+  countBad(peerId: string, reason: string): void;
+  isConnected(peerId: string): boolean;
+  isBroadcaster(peerId: string): boolean;
+  frames(): Iterable<FrameState>;
+}

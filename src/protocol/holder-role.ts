@@ -1,0 +1,102 @@
+// The holder role of a peer: assembles the code segments CS(c) the broadcaster sends for the keys
+// it holds, asks the broadcaster for lost chunks, and pushes SP(c, g) to every producer with a
+// standing subscription to group g. No I/O; driven by the peer core through CoreContext.
+
+import type { CoreContext, CsAssembly, FrameState } from './frame-state.ts';
+import { CS_CHUNK_BYTES, type WireMessage } from './wire.ts';
+
+type Chunk = Extract<WireMessage, { type: 'cs-chunk' }>;
+
+export class HolderRole {
+  readonly keys = new Set<number>();
+  /** producer peer → groups it subscribed to */
+  readonly subscribers = new Map<string, Set<number>>();
+  private readonly lastSeq = new Map<number, number>();
+  seedsSent = 0;
+
+  constructor(private readonly ctx: CoreContext) {}
+
+  setKeys(keys: readonly number[]): void {
+    this.keys.clear();
+    for (const c of keys) this.keys.add(c);
+  }
+
+  onSubscribe(from: string, g: number, on: boolean): void {
+    let gs = this.subscribers.get(from);
+    if (on) {
+      if (!gs) this.subscribers.set(from, (gs = new Set()));
+      gs.add(g);
+    } else if (gs) {
+      gs.delete(g);
+      if (gs.size === 0) this.subscribers.delete(from);
+    }
+  }
+
+  onDisconnected(peerId: string): void {
+    this.subscribers.delete(peerId);
+  }
+
+  onChunk(from: string, m: Chunk, nowMs: number): void {
+    if (!this.keys.has(m.c) || !this.ctx.isBroadcaster(from)) {
+      this.ctx.countBad(from, 'unexpected code-segment chunk');
+      return;
+    }
+    const f = this.ctx.frameFor(m.seq, nowMs);
+    if (!f) return;
+    const a = this.assembly(f, m.c, m.chunks, nowMs);
+    if (a.done || a.chunks.length !== m.chunks || a.chunks[m.chunk]) return;
+    a.chunks[m.chunk] = m.payload;
+    a.got++;
+    // A chunk of a newer frame reveals code segments of older frames that never arrived at all.
+    const last = this.lastSeq.get(m.c) ?? m.seq;
+    for (let s = last + 1; s < m.seq && m.seq - last <= 4; s++) {
+      const older = this.ctx.frameFor(s, nowMs);
+      if (older) this.assembly(older, m.c, m.chunks, nowMs - this.ctx.cfg.csRepairDelayMs);
+    }
+    if (m.seq > last || !this.lastSeq.has(m.c)) this.lastSeq.set(m.c, m.seq);
+    if (a.got === a.chunks.length) this.complete(f, m.c, a, nowMs);
+  }
+
+  /** Asks the broadcaster for chunks still missing after csRepairDelayMs (twice at most). */
+  tick(nowMs: number, broadcasterId: string | undefined): void {
+    if (!broadcasterId || this.keys.size === 0) return;
+    for (const f of this.ctx.frames()) {
+      if (!f.cs) continue;
+      for (const [c, a] of f.cs) {
+        if (a.done || a.repairs >= 2 || nowMs - a.firstMs < this.ctx.cfg.csRepairDelayMs * (1 + 3 * a.repairs)) continue;
+        let mask = 0;
+        for (let i = 0; i < a.chunks.length; i++) if (!a.chunks[i]) mask |= 1 << i;
+        a.repairs++;
+        this.ctx.sendControl(broadcasterId, { type: 'cs-repair', seq: f.seq, c, mask });
+      }
+    }
+  }
+
+  private assembly(f: FrameState, c: number, chunks: number, nowMs: number): CsAssembly {
+    f.cs ??= new Map();
+    let a = f.cs.get(c);
+    if (!a) {
+      a = { chunks: new Array(chunks).fill(undefined), got: 0, firstMs: nowMs, repairs: 0, done: false };
+      f.cs.set(c, a);
+    }
+    return a;
+  }
+
+  private complete(f: FrameState, c: number, a: CsAssembly, nowMs: number): void {
+    a.done = true;
+    const cs = new Uint8Array(a.chunks.length * CS_CHUNK_BYTES);
+    a.chunks.forEach((ch, i) => cs.set(ch as Uint8Array, i * CS_CHUNK_BYTES));
+    a.chunks = [];
+    const made = new Map<number, Uint8Array>();
+    const expires = nowMs + this.ctx.cfg.frameLifetimeMs / 2;
+    for (const [peerId, gs] of this.subscribers) {
+      if (!this.ctx.isConnected(peerId)) continue;
+      for (const g of gs) {
+        let sp = made.get(g);
+        if (!sp) made.set(g, (sp = this.ctx.codec.seedPacket(cs, g)));
+        this.seedsSent++;
+        this.ctx.sendMedia(peerId, { type: 'seed', seq: f.seq, c, g, payload: sp }, expires);
+      }
+    }
+  }
+}

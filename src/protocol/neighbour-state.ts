@@ -1,0 +1,65 @@
+// What a peer core knows about one connected neighbour: its have-maps per frame, what we already
+// told it, keys in flight to it, its measured delivery (weight, RTT), strikes, and its media queue.
+// Data with small update rules; no I/O. Owned by PeerCore, read by peer-exchange.ts.
+
+import type { PeerCoreConfig } from './core-types.ts';
+import { KeySet } from './key-set.ts';
+import { SendQueue } from './send-queue.ts';
+import { NO_SEQ } from './wire.ts';
+
+export interface NeighbourFrame {
+  keys: KeySet;
+  complete: boolean;
+  manifest: boolean;
+}
+
+export class NeighbourState {
+  isBroadcaster = false;
+  /** Newest init segment the neighbour announced (NO_SEQ: none). */
+  initSeq = NO_SEQ;
+  /** Init segment seq we last sent it. */
+  initSent = -1;
+  readonly frames = new Map<number, NeighbourFrame>();
+  /** Per frame: how much of our arrival log it was told, and which HAVE flags. */
+  readonly told = new Map<number, { idx: number; flags: number }>();
+  /** Keys asked of it and not yet arrived or timed out. */
+  inflight = 0;
+  /** Delivery score in (0, 1]: share of asked keys that arrived (moving average). */
+  weight = 0.7;
+  srttMs = 150;
+  strikes = 0;
+  badMessages = 0;
+  readonly queue: SendQueue;
+
+  constructor(readonly peerId: string, queueMax: number) {
+    this.queue = new SendQueue(queueMax);
+  }
+
+  /** A key asked of this neighbour arrived (from it when `fromIt`, else from someone else). */
+  delivered(fromIt: boolean, rttSampleMs: number): void {
+    if (this.inflight > 0) this.inflight--;
+    if (!fromIt) return;
+    this.weight = Math.min(1, this.weight * 0.95 + 0.05);
+    this.srttMs = this.srttMs * 0.9 + rttSampleMs * 0.1;
+  }
+
+  timedOut(): void {
+    if (this.inflight > 0) this.inflight--;
+    this.weight = Math.max(0.05, this.weight * 0.95);
+  }
+
+  requestTimeout(cfg: PeerCoreConfig): number {
+    return Math.min(cfg.maxRequestTimeoutMs, Math.max(cfg.minRequestTimeoutMs, 2 * this.srttMs + 40));
+  }
+
+  frame(seq: number): NeighbourFrame {
+    let r = this.frames.get(seq);
+    if (!r) this.frames.set(seq, (r = { keys: new KeySet(), complete: false, manifest: false }));
+    return r;
+  }
+
+  forget(seq: number): void {
+    this.frames.delete(seq);
+    this.told.delete(seq);
+  }
+}

@@ -1,0 +1,616 @@
+// The I/O-free core of a viewer (and of a holder or producer, which are viewers with a role):
+// collects 64 distinct feed keys per frame by deadline-aware pull from have-maps, decodes,
+// verifies against the signed manifest, serves any key once verified, finds and bans polluters.
+// No clock, timers, sockets or Math.random: inputs are calls with nowMs, outputs come from
+// pollOutput(), wake-ups from nextTimeout(). Called by the session and by the simulator.
+
+import { chooseRequests, type NeighbourAvailability } from './choose-requests.ts';
+import {
+  resolvePeerConfig, type CoreOutput, type FrameCodec, type NeighbourInput, type PeerCoreConfig, type RolesInput,
+} from './core-types.ts';
+import type { CryptoJob, CryptoResult } from './crypto-jobs.ts';
+import { directSlotKeys, newFrameState, pickDecodeSet, type CoreContext, type FrameState } from './frame-state.ts';
+import { HolderRole } from './holder-role.ts';
+import { KeySet } from './key-set.ts';
+import { ReplayWindow } from './manifest.ts';
+import { NeighbourState } from './neighbour-state.ts';
+import { ProducerRole } from './producer-role.ts';
+import { servePullRequest, handleHave, flushHave } from './peer-exchange.ts';
+import {
+  FLAG_INIT_SEGMENT, NO_SEQ, packetSizeOf, parseMessage, type Manifest, type WireMessage,
+} from './wire.ts';
+
+type Pending =
+  | { kind: 'manifest'; seq: number; from: string; manifest: Manifest }
+  | { kind: 'frame-digest'; seq: number; leaveOut?: string }
+  | { kind: 'init-manifest'; from: string; manifest: Manifest; frame: Uint8Array }
+  | { kind: 'init-digest'; from: string; manifest: Manifest; frame: Uint8Array };
+
+export interface PeerCoreStats {
+  framesDelivered: number;
+  framesMissed: number;
+  duplicates: number;
+  badMessages: number;
+  strikes: number;
+  bans: number;
+  requestsSent: number;
+  keysRequested: number;
+  keysTimedOut: number;
+  keysServed: number;
+  staleDropped: number;
+  lossEstimate: number;
+}
+
+export class PeerCore {
+  readonly cfg: PeerCoreConfig;
+  readonly peerId: string;
+  readonly codec: FrameCodec;
+  readonly neighbours = new Map<string, NeighbourState>();
+  readonly framesBySeq = new Map<number, FrameState>();
+  readonly holder: HolderRole;
+  readonly producer: ProducerRole;
+  readonly stats: PeerCoreStats = {
+    framesDelivered: 0, framesMissed: 0, duplicates: 0, badMessages: 0, strikes: 0, bans: 0, requestsSent: 0,
+    keysRequested: 0, keysTimedOut: 0, keysServed: 0, staleDropped: 0, lossEstimate: 0.03,
+  };
+  private readonly out: CoreOutput[] = [];
+  private outHead = 0;
+  private readonly banned = new Set<string>();
+  private readonly replay: ReplayWindow;
+  private readonly pending = new Map<number, Pending>();
+  private jobId = 1;
+  private floorSeq = 0;
+  private lastTickMs = -Infinity;
+  private broadcasterId: string | undefined;
+  private direct: { slot: number; slots: number; keys: number } | undefined;
+  private init: { manifest: Manifest; frame: Uint8Array } | undefined;
+  private initAsk: { peerId: string; atMs: number; seq: number } | undefined;
+  private readonly ctx: CoreContext;
+
+  constructor(opts: { peerId: string; codec: FrameCodec; config?: Partial<PeerCoreConfig> }) {
+    this.cfg = resolvePeerConfig(opts.config);
+    this.peerId = opts.peerId;
+    this.codec = opts.codec;
+    this.replay = new ReplayWindow(this.cfg.replayWindow);
+    const self = this;
+    this.ctx = {
+      cfg: this.cfg,
+      codec: this.codec,
+      sendControl: (p, m) => this.sendControl(p, m),
+      sendMedia: (p, m, e) => this.sendMedia(p, m, e),
+      frameFor: (s, now) => this.frameFor(s, now),
+      addOwnPackets: (f, ps, now) => {
+        for (const [x, p] of ps) this.addPacket(f, x, p, '', now);
+      },
+      strike: (p, r) => this.strike(p, r),
+      countBad: (p, r) => this.countBad(p, r),
+      isConnected: (p) => this.neighbours.has(p) && !this.banned.has(p),
+      isBroadcaster: (p) => p === self.broadcasterId || this.neighbours.get(p)?.isBroadcaster === true,
+      frames: () => this.framesBySeq.values(),
+    };
+    this.holder = new HolderRole(this.ctx);
+    this.producer = new ProducerRole(this.ctx);
+  }
+
+  // ---- inputs ------------------------------------------------------------------------------
+
+  handlePeerConnected(peerId: string, nowMs: number): void {
+    if (this.banned.has(peerId) || this.neighbours.has(peerId)) return;
+    const n = new NeighbourState(peerId, this.cfg.mediaQueueMax);
+    n.isBroadcaster = peerId === this.broadcasterId;
+    this.neighbours.set(peerId, n);
+    this.sendControl(peerId, { type: 'hello', initSeq: this.init ? this.init.manifest.seq : NO_SEQ, roles: 0 });
+    this.producer.refresh((p) => this.banned.has(p));
+    this.lastTickMs = Math.min(this.lastTickMs, nowMs - this.cfg.tickMs);
+  }
+
+  handlePeerDisconnected(peerId: string, _nowMs: number): void {
+    const n = this.neighbours.get(peerId);
+    if (!n) return;
+    this.neighbours.delete(peerId);
+    this.holder.onDisconnected(peerId);
+    this.producer.onDisconnected(peerId);
+    for (const f of this.framesBySeq.values()) {
+      for (const [x, r] of f.inflight) if (r.peerId === peerId) {
+        f.inflight.delete(x);
+        f.inflightSet.delete(x);
+      }
+    }
+    if (this.initAsk?.peerId === peerId) this.initAsk = undefined;
+    this.producer.refresh((p) => this.banned.has(p));
+  }
+
+  /** The tracker's neighbour list: who is the broadcaster, which neighbours hold which keys. */
+  handleNeighbours(list: readonly NeighbourInput[], _nowMs: number): void {
+    const holders = new Map<string, number[]>();
+    for (const n of list) {
+      if (n.reasons?.includes('broadcaster')) this.broadcasterId = n.peerId;
+      if (n.holderKeys && n.holderKeys.length > 0) holders.set(n.peerId, [...n.holderKeys]);
+    }
+    for (const [id, n] of this.neighbours) n.isBroadcaster ||= id === this.broadcasterId;
+    this.producer.setHolders(holders);
+    this.producer.refresh((p) => this.banned.has(p));
+  }
+
+  /** This peer's role leases (tracker `roles` event). */
+  handleRoles(roles: RolesInput, _nowMs: number): void {
+    this.holder.setKeys(roles.holderKeys);
+    this.producer.setGroups(roles.producerGroups);
+    this.producer.refresh((p) => this.banned.has(p));
+  }
+
+  /** Bytes from a neighbour. Never throws; a bad message is dropped and counted against it. */
+  handleMessage(from: string, bytes: Uint8Array, nowMs: number): void {
+    if (this.banned.has(from) || !this.neighbours.has(from)) return;
+    const r = parseMessage(bytes);
+    if (!r.ok) {
+      this.countBad(from, r.reason);
+      return;
+    }
+    this.handleParsed(from, r.message, nowMs);
+  }
+
+  /** A message already parsed (the simulator's identity mode skips the bytes). */
+  handleParsed(from: string, m: WireMessage, nowMs: number): void {
+    const n = this.neighbours.get(from);
+    if (!n || this.banned.has(from)) return;
+    switch (m.type) {
+      case 'hello':
+        if (m.roles & 1) {
+          n.isBroadcaster = true;
+          this.broadcasterId = from;
+        }
+        n.initSeq = m.initSeq;
+        this.maybeAskInit(nowMs);
+        return;
+      case 'have':
+        handleHave(this.exchangeView(), n, m.entries, nowMs);
+        return;
+      case 'request':
+        this.stats.keysServed += servePullRequest(this.exchangeView(), n, m.seq, m.count, KeySet.fromBytes(m.allowed), nowMs);
+        return;
+      case 'manifest-request': {
+        const f = this.framesBySeq.get(m.seq);
+        if (f?.manifest && !f.manifestPending) this.sendControl(from, { type: 'manifest', manifest: f.manifest });
+        return;
+      }
+      case 'manifest':
+        this.onManifest(from, m.manifest, nowMs);
+        return;
+      case 'subscribe':
+        this.holder.onSubscribe(from, m.g, m.on);
+        return;
+      case 'direct-slot':
+        if (!n.isBroadcaster) return this.countBad(from, 'direct slot from a viewer');
+        this.direct = m.slots > 0 ? { slot: m.slot, slots: m.slots, keys: m.keys } : undefined;
+        return;
+      case 'init-request':
+        if (this.init && m.seq <= this.init.manifest.seq && n.initSent !== this.init.manifest.seq) {
+          n.initSent = this.init.manifest.seq;
+          this.sendControl(from, { type: 'init-segment', manifest: this.init.manifest, frame: this.init.frame });
+        }
+        return;
+      case 'init-segment':
+        if (this.init && this.init.manifest.seq >= m.manifest.seq) return;
+        if (!(m.manifest.flags & FLAG_INIT_SEGMENT)) return this.countBad(from, 'init segment without the init flag');
+        this.job({ kind: 'verify-manifest', id: 0, manifest: m.manifest }, { kind: 'init-manifest', from, manifest: m.manifest, frame: m.frame.slice() });
+        return;
+      case 'cs-chunk':
+        this.holder.onChunk(from, m, nowMs);
+        return;
+      case 'seed':
+        this.producer.onSeed(from, m, nowMs);
+        return;
+      case 'feed': {
+        const f = this.frameFor(m.seq, nowMs);
+        if (!f) return;
+        if (n.isBroadcaster && f.directRepairs === 0) f.directRepairAtMs = Math.max(f.directRepairAtMs, nowMs + this.cfg.directRepairDelayMs);
+        this.addPacket(f, m.x, m.payload, from, nowMs);
+        return;
+      }
+      case 'cs-repair':
+        return this.countBad(from, 'code-segment repair sent to a viewer');
+    }
+  }
+
+  handleCryptoResult(r: CryptoResult, nowMs: number): void {
+    const p = this.pending.get(r.id);
+    if (!p) return;
+    this.pending.delete(r.id);
+    if (p.kind === 'manifest' && r.kind === 'verify-manifest') this.onManifestVerified(p, r.valid, nowMs);
+    else if (p.kind === 'frame-digest' && r.kind === 'digest') this.onFrameDigest(p, r.digest, nowMs);
+    else if (p.kind === 'init-manifest' && r.kind === 'verify-manifest') {
+      if (!r.valid) return this.strike(p.from, 'init segment with a bad signature');
+      this.job({ kind: 'digest', id: 0, data: p.frame }, { ...p, kind: 'init-digest' });
+    } else if (p.kind === 'init-digest' && r.kind === 'digest') {
+      if (!sameBytes(r.digest, p.manifest.digest)) return this.strike(p.from, 'init segment does not match its manifest');
+      if (this.init && this.init.manifest.seq >= p.manifest.seq) return;
+      this.init = { manifest: p.manifest, frame: p.frame };
+      this.initAsk = undefined;
+      const f = this.framesBySeq.get(p.manifest.seq);
+      if (!f || f.state !== 'done') this.emit({ type: 'frame', manifest: p.manifest, frame: p.frame, nowMs });
+    }
+  }
+
+  /** The channel to `peerId` reports `bufferedAmount` bytes still unsent. */
+  handleBufferedAmount(peerId: string, bytes: number, nowMs: number): void {
+    const n = this.neighbours.get(peerId);
+    if (!n) return;
+    n.queue.buffered = bytes;
+    n.queue.waiting = false;
+    this.pump(n, nowMs);
+  }
+
+  nextTimeout(): number | undefined {
+    if (this.framesBySeq.size === 0 && !this.initAsk) return undefined;
+    return this.lastTickMs + this.cfg.tickMs;
+  }
+
+  handleTimeout(nowMs: number): void {
+    if (nowMs < this.lastTickMs + this.cfg.tickMs) return;
+    this.lastTickMs = nowMs;
+    this.expireAndCollect(nowMs);
+    this.holder.tick(nowMs, this.broadcasterId && this.neighbours.has(this.broadcasterId) ? this.broadcasterId : undefined);
+    this.producer.tick(nowMs);
+    this.schedule(nowMs);
+    for (const n of this.neighbours.values()) flushHave(this.exchangeView(), n);
+    this.maybeAskInit(nowMs);
+  }
+
+  pollOutput(): CoreOutput | undefined {
+    if (this.outHead >= this.out.length) {
+      if (this.out.length > 0) {
+        this.out.length = 0;
+        this.outHead = 0;
+      }
+      return undefined;
+    }
+    return this.out[this.outHead++];
+  }
+
+  isBanned(peerId: string): boolean {
+    return this.banned.has(peerId);
+  }
+
+  destroy(): void {
+    this.neighbours.clear();
+    this.framesBySeq.clear();
+    this.pending.clear();
+    this.out.length = 0;
+    this.outHead = 0;
+  }
+
+  // ---- frames -------------------------------------------------------------------------------
+
+  private frameFor(seq: number, nowMs: number): FrameState | undefined {
+    const f = this.framesBySeq.get(seq);
+    if (f) return f;
+    if (seq < this.floorSeq || !this.replay.fresh(seq) || this.framesBySeq.size >= this.cfg.maxFrames) return undefined;
+    const nf = newFrameState(seq, nowMs, this.cfg.directRepairDelayMs);
+    this.framesBySeq.set(seq, nf);
+    return nf;
+  }
+
+  private addPacket(f: FrameState, x: number, payload: Uint8Array, from: string, nowMs: number): void {
+    if (f.state === 'done' || f.state === 'missed') {
+      if (from) this.stats.duplicates++;
+      return;
+    }
+    if (f.P === 0) f.P = payload.length;
+    if (payload.length !== f.P) {
+      if (from) this.countBad(from, 'feed packet of the wrong size');
+      return;
+    }
+    const r = f.inflight.get(x);
+    if (r) {
+      f.inflight.delete(x);
+      f.inflightSet.delete(x);
+      const n = this.neighbours.get(r.peerId);
+      if (n) n.delivered(r.peerId === from, nowMs - r.sentMs);
+    }
+    if (f.have.has(x)) {
+      this.stats.duplicates++;
+      return;
+    }
+    f.have.add(x);
+    f.log.push(x);
+    f.packets.set(x, payload);
+    f.from.set(x, from);
+    this.tryDecode(f, nowMs);
+  }
+
+  private tryDecode(f: FrameState, _nowMs: number): void {
+    if (f.state !== 'collecting' || !f.manifest || f.manifestPending || f.have.size < 64) return;
+    let leaveOut: string | undefined;
+    if (f.trial) {
+      while (f.trial.index < f.trial.order.length) {
+        const cand = f.trial.order[f.trial.index];
+        if (pickDecodeSet(f, cand)) break;
+        f.avoid.add(cand);
+        return; // not enough packets without this source yet: wait for more
+      }
+      if (f.trial.index >= f.trial.order.length) {
+        f.state = 'missed';
+        this.stats.framesMissed++;
+        return;
+      }
+      leaveOut = f.trial.order[f.trial.index];
+      f.trial.excluding = leaveOut;
+    }
+    const set = pickDecodeSet(f, leaveOut);
+    if (!set) return;
+    let frame: Uint8Array;
+    try {
+      frame = this.codec.decodeFrame(set, f.manifest.length);
+    } catch {
+      return;
+    }
+    f.frame = frame;
+    f.usedKeys = [...set.keys()];
+    f.state = 'hashing';
+    this.job({ kind: 'digest', id: 0, data: frame }, { kind: 'frame-digest', seq: f.seq, leaveOut });
+  }
+
+  private onFrameDigest(p: Extract<Pending, { kind: 'frame-digest' }>, digest: Uint8Array, nowMs: number): void {
+    const f = this.framesBySeq.get(p.seq);
+    if (!f || f.state !== 'hashing' || !f.manifest || !f.frame) return;
+    if (sameBytes(digest, f.manifest.digest)) return this.onVerified(f, nowMs);
+    // Pollution: the decode used at least one bad packet. Leave out one source at a time.
+    f.frame = undefined;
+    f.state = 'collecting';
+    if (!f.trial) {
+      const counts = new Map<string, number>();
+      for (const s of f.from.values()) if (s) counts.set(s, (counts.get(s) ?? 0) + 1);
+      const order = [...counts.keys()].sort((a, b) => (this.neighbours.get(b)?.strikes ?? 0) - (this.neighbours.get(a)?.strikes ?? 0) || (counts.get(b) ?? 0) - (counts.get(a) ?? 0));
+      f.trial = { order, index: 0 };
+    } else {
+      f.trial.index++;
+    }
+    f.extraWant = 16;
+    this.tryDecode(f, nowMs);
+  }
+
+  private onVerified(f: FrameState, nowMs: number): void {
+    const frame = f.frame as Uint8Array;
+    const m = f.manifest as Manifest;
+    f.state = 'done';
+    f.deliveredMs = nowMs;
+    for (const x of f.inflight.keys()) f.inflightSet.delete(x);
+    f.inflight.clear();
+    // Every received key is now checked exactly by re-encoding it; senders of bad ones get a strike.
+    if (f.trial) {
+      const bad = new Set<string>();
+      for (const [x, p] of f.packets) {
+        const src = f.from.get(x);
+        if (!src || bad.has(src)) continue;
+        if (!sameBytes(p, this.codec.feedPacket(frame, x))) bad.add(src);
+      }
+      for (const s of bad) this.strike(s, `sent bad feed packets for frame ${f.seq}`);
+      f.packets.clear();
+      f.trial = undefined;
+    } else {
+      // Spares not used by the decode are unchecked: serve re-encoded copies instead.
+      const used = new Set(f.usedKeys);
+      for (const x of f.packets.keys()) if (!used.has(x)) f.packets.delete(x);
+    }
+    for (const x of f.from.keys()) f.from.set(x, '');
+    this.stats.framesDelivered++;
+    if (m.flags & FLAG_INIT_SEGMENT && (!this.init || this.init.manifest.seq < m.seq)) this.init = { manifest: m, frame };
+    this.emit({ type: 'frame', manifest: m, frame, nowMs });
+  }
+
+  private onManifest(from: string, m: Manifest, nowMs: number): void {
+    const f = this.frameFor(m.seq, nowMs);
+    if (!f || f.manifest) return;
+    this.job({ kind: 'verify-manifest', id: 0, manifest: m }, { kind: 'manifest', seq: m.seq, from, manifest: m });
+    f.manifest = m;
+    f.manifestPending = true;
+  }
+
+  private onManifestVerified(p: Extract<Pending, { kind: 'manifest' }>, valid: boolean, nowMs: number): void {
+    const f = this.framesBySeq.get(p.seq);
+    if (!f) return;
+    if (!valid) {
+      f.manifest = undefined;
+      f.manifestPending = false;
+      f.manifestAskMs = -Infinity;
+      this.strike(p.from, 'manifest with a bad signature');
+      return;
+    }
+    f.manifestPending = false;
+    this.replay.admit(p.seq);
+    const P = packetSizeOf(p.manifest.length);
+    if (f.P !== 0 && f.P !== P) {
+      // Packets of the wrong size arrived before the manifest: drop them.
+      for (const [x, pk] of f.packets) if (pk.length !== P) {
+        f.packets.delete(x);
+        f.have.delete(x);
+        const s = f.from.get(x);
+        if (s) this.countBad(s, 'feed packet of the wrong size');
+      }
+      f.log = f.log.filter((x) => f.have.has(x));
+    }
+    f.P = P;
+    this.tryDecode(f, nowMs);
+  }
+
+  // ---- scheduling ---------------------------------------------------------------------------
+
+  private expireAndCollect(nowMs: number): void {
+    for (const f of this.framesBySeq.values()) {
+      for (const [x, r] of f.inflight) {
+        if (r.expiresMs > nowMs) continue;
+        f.inflight.delete(x);
+        f.inflightSet.delete(x);
+        this.stats.keysTimedOut++;
+        this.stats.lossEstimate = this.stats.lossEstimate * 0.99 + 0.01;
+        this.neighbours.get(r.peerId)?.timedOut();
+      }
+      const age = nowMs - f.firstSeenMs;
+      if ((f.state === 'collecting' || f.state === 'hashing') && age > this.cfg.frameLifetimeMs) {
+        f.state = 'missed';
+        this.stats.framesMissed++;
+        f.packets.clear();
+        f.inflight.clear();
+        f.inflightSet.clear();
+      }
+      if (age > this.cfg.keepFrameMs || (f.state === 'missed' && age > this.cfg.frameLifetimeMs)) {
+        this.framesBySeq.delete(f.seq);
+        if (f.seq >= this.floorSeq) this.floorSeq = f.seq + 1 - Math.min(f.seq + 1, 8);
+        for (const n of this.neighbours.values()) n.forget(f.seq);
+      }
+    }
+  }
+
+  private schedule(nowMs: number): void {
+    const frames = [...this.framesBySeq.values()].filter((f) => f.state === 'collecting').sort((a, b) => a.seq - b.seq);
+    const spare = Math.max(this.cfg.minSpareKeys, Math.min(16, Math.ceil(64 * this.stats.lossEstimate * 1.3)));
+    for (const f of frames) {
+      this.askManifest(f, nowMs);
+      this.directRepair(f, nowMs);
+      const want = 64 + spare + f.extraWant - f.have.size - f.inflight.size;
+      if (want <= 0) continue;
+      const avail: NeighbourAvailability[] = [];
+      for (const n of this.neighbours.values()) {
+        if (n.isBroadcaster || f.avoid.has(n.peerId)) continue;
+        const h = n.frames.get(f.seq);
+        if (!h || (!h.complete && h.keys.size === 0)) continue;
+        avail.push({ peerId: n.peerId, complete: h.complete, keys: h.keys, weight: n.weight, budget: this.cfg.maxInflightPerNeighbour - n.inflight });
+      }
+      if (avail.length === 0) continue;
+      const plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude: f.exclude, want }, avail);
+      for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
+    }
+  }
+
+  private request(f: FrameState, peerId: string, keys: number[], nowMs: number): void {
+    const n = this.neighbours.get(peerId);
+    if (!n || keys.length === 0) return;
+    const expiresMs = nowMs + n.requestTimeout(this.cfg) + keys.length * 2;
+    for (const x of keys) {
+      f.inflight.set(x, { peerId, sentMs: nowMs, expiresMs });
+      f.inflightSet.add(x);
+    }
+    n.inflight += keys.length;
+    this.stats.requestsSent++;
+    this.stats.keysRequested += keys.length;
+    this.stats.lossEstimate *= 0.99 ** keys.length;
+    this.sendControl(peerId, { type: 'request', seq: f.seq, count: Math.min(255, keys.length), allowed: KeySet.of(keys).toBytes() });
+  }
+
+  private askManifest(f: FrameState, nowMs: number): void {
+    if (f.manifest || nowMs - f.manifestAskMs < this.cfg.retryMs) return;
+    for (const n of this.neighbours.values()) {
+      const h = n.frames.get(f.seq);
+      if (!h || !(h.manifest || h.complete) || n.isBroadcaster) continue;
+      f.manifestAskMs = nowMs;
+      this.sendControl(n.peerId, { type: 'manifest-request', seq: f.seq });
+      return;
+    }
+  }
+
+  private directRepair(f: FrameState, nowMs: number): void {
+    const b = this.broadcasterId;
+    if (!this.direct || !b || !this.neighbours.has(b) || f.directRepairs >= 2 || nowMs < f.directRepairAtMs) return;
+    const missing = directSlotKeys(f.seq, this.direct.slot, this.direct.slots, this.direct.keys).filter((x) => !f.have.has(x) && !f.inflightSet.has(x));
+    f.directRepairs++;
+    f.directRepairAtMs = nowMs + this.cfg.retryMs;
+    if (missing.length > 0) this.request(f, b, missing, nowMs);
+    if (!f.manifest && f.directRepairs === 1 && nowMs - f.manifestAskMs >= this.cfg.retryMs && ![...this.neighbours.values()].some((n) => n.frames.get(f.seq)?.manifest)) {
+      f.manifestAskMs = nowMs;
+      this.sendControl(b, { type: 'manifest-request', seq: f.seq });
+    }
+  }
+
+  private maybeAskInit(nowMs: number): void {
+    const have = this.init ? this.init.manifest.seq : -1;
+    if (this.initAsk && nowMs - this.initAsk.atMs < this.cfg.retryMs) return;
+    let best: { peerId: string; seq: number } | undefined;
+    for (const n of this.neighbours.values()) {
+      if (n.initSeq === NO_SEQ || n.initSeq <= have || n.peerId === this.initAsk?.peerId) continue;
+      if (!best || n.initSeq > best.seq) best = { peerId: n.peerId, seq: n.initSeq };
+    }
+    if (!best) {
+      this.initAsk = undefined;
+      return;
+    }
+    this.initAsk = { peerId: best.peerId, atMs: nowMs, seq: best.seq };
+    this.sendControl(best.peerId, { type: 'init-request', seq: best.seq });
+  }
+
+  // ---- outputs and peers ----------------------------------------------------------------------
+
+  private exchangeView() {
+    return {
+      cfg: this.cfg,
+      codec: this.codec,
+      frames: this.framesBySeq,
+      frameFor: (s: number, now: number) => this.frameFor(s, now),
+      sendControl: (p: string, m: WireMessage) => this.sendControl(p, m),
+      sendMedia: (p: string, m: WireMessage, e: number) => this.sendMedia(p, m, e),
+      countBad: (p: string, r: string) => this.countBad(p, r),
+      strikesOf: (p: string) => this.neighbours.get(p)?.strikes ?? 0,
+    };
+  }
+
+  private emit(o: CoreOutput): void {
+    this.out.push(o);
+  }
+
+  private job(job: CryptoJob, p: Pending): void {
+    const id = this.jobId++;
+    this.pending.set(id, p);
+    this.emit({ type: 'crypto', job: { ...job, id } });
+  }
+
+  private sendControl(peerId: string, message: WireMessage): void {
+    if (!this.neighbours.has(peerId)) return;
+    this.emit({ type: 'send', peerId, channel: 'control', message });
+  }
+
+  private sendMedia(peerId: string, message: WireMessage, expiresMs: number): void {
+    const n = this.neighbours.get(peerId);
+    if (!n) return;
+    n.queue.push(message, expiresMs);
+    this.pump(n, -Infinity);
+  }
+
+  private pump(n: NeighbourState, nowMs: number): void {
+    n.queue.pump(nowMs, this.cfg.mediaBudgetBytes, (message) => this.emit({ type: 'send', peerId: n.peerId, channel: 'media', message }));
+    if (n.queue.length > 0 && !n.queue.waiting) {
+      n.queue.waiting = true;
+      this.emit({ type: 'want-writable', peerId: n.peerId });
+    }
+  }
+
+  private countBad(peerId: string, reason: string): void {
+    const n = this.neighbours.get(peerId);
+    this.stats.badMessages++;
+    if (!n) return;
+    n.badMessages++;
+    if (n.badMessages >= this.cfg.badMessagesToBan) this.ban(peerId, `too many bad messages (last: ${reason})`, n.strikes);
+  }
+
+  private strike(peerId: string, reason: string): void {
+    const n = this.neighbours.get(peerId);
+    if (!n) return;
+    n.strikes++;
+    this.stats.strikes++;
+    if (n.strikes >= this.cfg.strikesToBan) this.ban(peerId, reason, n.strikes);
+    else this.emit({ type: 'bad-peer', peerId, reason, strikes: n.strikes, banned: false });
+  }
+
+  private ban(peerId: string, reason: string, strikes: number): void {
+    if (this.banned.has(peerId)) return;
+    this.banned.add(peerId);
+    this.stats.bans++;
+    this.emit({ type: 'bad-peer', peerId, reason, strikes, banned: true });
+    this.handlePeerDisconnected(peerId, 0);
+  }
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

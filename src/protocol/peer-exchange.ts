@@ -1,0 +1,90 @@
+// The viewer-to-viewer exchange: taking in a neighbour's HAVE entries, telling each neighbour what
+// we newly hold (cursors into each frame's arrival log, "complete" once verified), and serving a
+// pull request from held or re-encoded packets. Functions over the peer core's state; no I/O.
+
+import type { FrameCodec, PeerCoreConfig } from './core-types.ts';
+import type { FrameState } from './frame-state.ts';
+import type { KeySet } from './key-set.ts';
+import type { NeighbourState } from './neighbour-state.ts';
+import { HAVE_COMPLETE, HAVE_MANIFEST, MAX_HAVE_ENTRIES, type HaveEntry, type WireMessage } from './wire.ts';
+
+export interface ExchangeView {
+  cfg: PeerCoreConfig;
+  codec: FrameCodec;
+  frames: Map<number, FrameState>;
+  frameFor(seq: number, nowMs: number): FrameState | undefined;
+  sendControl(peerId: string, m: WireMessage): void;
+  sendMedia(peerId: string, m: WireMessage, expiresMs: number): void;
+  countBad(peerId: string, reason: string): void;
+  strikesOf(peerId: string): number;
+}
+
+export function handleHave(v: ExchangeView, n: NeighbourState, entries: readonly HaveEntry[], nowMs: number): void {
+  for (const e of entries) {
+    const f = v.frameFor(e.seq, nowMs);
+    if (!f || f.state === 'done' || f.state === 'missed') continue;
+    const r = n.frame(e.seq);
+    if (e.flags & HAVE_MANIFEST) r.manifest = true;
+    if (e.flags & HAVE_COMPLETE) {
+      r.complete = true;
+      r.manifest = true;
+    }
+    for (const k of e.keys) r.keys.add(k);
+  }
+}
+
+/** Sends one HAVE with what this neighbour has not been told yet (nothing when nothing is new). */
+export function flushHave(v: ExchangeView, n: NeighbourState): void {
+  if (n.isBroadcaster) return;
+  const entries: HaveEntry[] = [];
+  for (const f of v.frames.values()) {
+    if (entries.length >= MAX_HAVE_ENTRIES) break;
+    if (f.state === 'missed') continue;
+    const r = n.frames.get(f.seq);
+    if (r?.complete) continue;
+    let t = n.told.get(f.seq);
+    if (!t) n.told.set(f.seq, (t = { idx: 0, flags: 0 }));
+    if (f.state === 'done') {
+      if (!(t.flags & HAVE_COMPLETE)) {
+        entries.push({ seq: f.seq, flags: HAVE_MANIFEST | HAVE_COMPLETE, keys: [] });
+        t.flags = HAVE_MANIFEST | HAVE_COMPLETE;
+      }
+      continue;
+    }
+    const keys: number[] = [];
+    while (t.idx < f.log.length && keys.length < 255) {
+      const x = f.log[t.idx++];
+      if (!r?.keys.has(x)) keys.push(x);
+    }
+    const mflag = f.manifest && !f.manifestPending ? HAVE_MANIFEST : 0;
+    if (keys.length > 0 || (mflag & ~t.flags)) {
+      entries.push({ seq: f.seq, flags: mflag, keys });
+      t.flags |= mflag;
+    }
+  }
+  if (entries.length > 0) v.sendControl(n.peerId, { type: 'have', entries });
+}
+
+/** Serves up to `count` keys of `allowed`; returns how many were queued. */
+export function servePullRequest(v: ExchangeView, n: NeighbourState, seq: number, count: number, allowed: KeySet, nowMs: number): number {
+  const f = v.frames.get(seq);
+  if (!f || f.state === 'missed') return 0;
+  const expires = nowMs + v.cfg.maxRequestTimeoutMs;
+  let served = 0;
+  for (const x of allowed.toArray()) {
+    if (served >= count) break;
+    let p: Uint8Array | undefined;
+    if (f.state === 'done' && f.frame) {
+      p = f.packets.get(x);
+      if (!p) f.packets.set(x, (p = v.codec.feedPacket(f.frame, x)));
+    } else if (f.have.has(x)) {
+      const src = f.from.get(x);
+      if (src && v.strikesOf(src) > 0) continue;
+      p = f.packets.get(x);
+    }
+    if (!p) continue;
+    v.sendMedia(n.peerId, { type: 'feed', seq, x, payload: p }, expires);
+    served++;
+  }
+  return served;
+}

@@ -1,0 +1,100 @@
+// Command line of the swarm simulator: parses the flags, runs one simulation and prints the
+// issue's figures as lines, or as JSON with --json. The only file of src/sim that touches
+// process (argv, stdout). Run with `npm run sim -- --peers 1000 --seconds 120 …`.
+
+import { createCodec } from '../codec/index.ts';
+import { isP2PError } from '../errors.ts';
+import { LINK_PRESETS, type SimOptions } from './sim-options.ts';
+import { formatReport } from './sim-report.ts';
+import { simulate } from './simulator.ts';
+
+const HELP = `npm run sim -- [flags]
+  --peers N            viewers (default 8)
+  --bitrate BPS        stream bitrate, bits/s (default 2500000)
+  --seconds S          stream length (default 30)
+  --rtt MIN-MAX        round-trip time per pair, ms (default 50-150)
+  --jitter MS          extra one-way jitter, ms (default 5)
+  --loss P             random loss, 0…0.5 (default 0)
+  --churn P            share of viewers leaving per minute (default 0)
+  --up MIN-MAX         viewer upload limits, bits/s (default 3000000-20000000)
+  --down BPS           viewer download limit, bits/s (default 50000000)
+  --preset NAME        link preset: ${Object.keys(LINK_PRESETS).join(', ')}
+  --frame-ms MS        frame closing period (default 150)
+  --polluters N        viewers sending corrupt feed packets (needs --bytes)
+  --bytes              real bytes through the WASM codec and WebCrypto (small N only)
+  --seed N             seed (default 1)
+  --json               print the report as JSON`;
+
+function range(v: string): [number, number] {
+  const m = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(v);
+  if (!m) throw new Error(`not a range: ${v}`);
+  const a = Number(m[1]);
+  return [a, m[2] === undefined ? a : Number(m[2])];
+}
+
+export function parseArgs(argv: string[]): { options: Partial<SimOptions>; json: boolean; help: boolean } {
+  const o: Partial<SimOptions> = {};
+  let json = false;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${a} needs a value`);
+      return x;
+    };
+    switch (a) {
+      case '--peers': o.peers = Number(v()); break;
+      case '--bitrate': o.bitrateBps = Number(v()); break;
+      case '--seconds': o.seconds = Number(v()); break;
+      case '--rtt': [o.rttMinMs, o.rttMaxMs] = range(v()); break;
+      case '--jitter': o.jitterMs = Number(v()); break;
+      case '--loss': o.loss = Number(v()); break;
+      case '--churn': o.churnPerMin = Number(v()); break;
+      case '--up': [o.upMinBps, o.upMaxBps] = range(v()); break;
+      case '--down': o.downBps = Number(v()); break;
+      case '--frame-ms': o.frameMs = Number(v()); break;
+      case '--polluters': o.polluters = Number(v()); break;
+      case '--seed': o.seed = Number(v()); break;
+      case '--preset': {
+        const name = v() as keyof typeof LINK_PRESETS;
+        if (!LINK_PRESETS[name]) throw new Error(`unknown preset ${name}`);
+        Object.assign(o, LINK_PRESETS[name]);
+        break;
+      }
+      case '--bytes': o.bytes = true; break;
+      case '--json': json = true; break;
+      case '--help': case '-h': help = true; break;
+      default: throw new Error(`unknown flag ${a}`);
+    }
+  }
+  return { options: o, json, help };
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(String((e as Error).message));
+    console.error(HELP);
+    process.exit(2);
+  }
+  if (args.help) {
+    console.log(HELP);
+    return;
+  }
+  if (args.options.bytes) args.options.codec = await createCodec();
+  try {
+    const { report } = await simulate(args.options);
+    console.log(args.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  } catch (e) {
+    if (isP2PError(e)) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
+
+await main();

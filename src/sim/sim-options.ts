@@ -1,0 +1,134 @@
+// Options of one simulated run, with the link-model presets and their numbers written beside them,
+// and the seeded random numbers the simulator draws. Pure; used by simulator.ts, cli.ts and tests.
+
+import { P2PError } from '../errors.ts';
+import type { BroadcasterConfig } from '../protocol/broadcaster-core.ts';
+import type { FrameCodec, PeerCoreConfig } from '../protocol/core-types.ts';
+import type { SimpleRoomConfig } from './simple-room.ts';
+
+export interface SimOptions {
+  seed: number;
+  /** Viewers (the broadcaster comes on top). */
+  peers: number;
+  bitrateBps: number;
+  seconds: number;
+  /** Round-trip time of each pair, drawn uniformly once per pair. */
+  rttMinMs: number;
+  rttMaxMs: number;
+  /** Extra one-way delay per message, uniform in [0, jitterMs]; control stays in order. */
+  jitterMs: number;
+  /** Random loss: media messages are lost; control messages are delayed by one RTT (retransmission). */
+  loss: number;
+  /** Share of viewers leaving per minute (each replaced by a new viewer at once). */
+  churnPerMin: number;
+  /** Viewer upload limits, drawn uniformly per peer, bits per second. */
+  upMinBps: number;
+  upMaxBps: number;
+  /** Viewer download limit, bits per second. */
+  downBps: number;
+  broadcasterUpBps: number;
+  /** Viewers that corrupt every feed packet they send (real-bytes runs only). */
+  polluters: number;
+  /** Real bytes through `codec` (and WebCrypto) instead of packet identities. */
+  bytes: boolean;
+  codec?: FrameCodec;
+  /** Frames are closed this often, at a multiple of 8 KiB, the rest carried over. */
+  frameMs: number;
+  keyFrameMs: number;
+  /** An init segment is published at start and this often. */
+  initEveryMs: number;
+  /** A frame decoded within this long of its capture is on time. */
+  deadlineMs: number;
+  /** Frames captured in the first warmupMs of a viewer's stay are not counted. */
+  warmupMs: number;
+  /** Viewers join spread over this long at start. */
+  joinSpreadMs: number;
+  /** Extra joins / leaves at given times (mode-switch scenarios). */
+  schedule: Array<{ atMs: number; join?: number; leave?: number }>;
+  peerConfig?: Partial<PeerCoreConfig>;
+  broadcasterConfig?: Partial<BroadcasterConfig>;
+  room?: Partial<SimpleRoomConfig>;
+}
+
+/** Named link presets (numbers beside them): `--preset NAME`. */
+export const LINK_PRESETS = {
+  /** Loopback-like: 2–6 ms RTT, no loss, 100 Mbit/s everywhere. */
+  lan: { rttMinMs: 2, rttMaxMs: 6, jitterMs: 1, loss: 0, upMinBps: 100e6, upMaxBps: 100e6, downBps: 100e6 },
+  /** Home broadband: RTT 50–150 ms, 5 ms jitter, 3–20 Mbit/s up, 50 Mbit/s down. */
+  broadband: { rttMinMs: 50, rttMaxMs: 150, jitterMs: 5, loss: 0, upMinBps: 3e6, upMaxBps: 20e6, downBps: 50e6 },
+  /** Lossy broadband: as broadband with 5 % random loss. */
+  lossy: { rttMinMs: 50, rttMaxMs: 150, jitterMs: 5, loss: 0.05, upMinBps: 3e6, upMaxBps: 20e6, downBps: 50e6 },
+} as const;
+
+export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
+  seed: 1,
+  peers: 8,
+  bitrateBps: 2_500_000,
+  seconds: 30,
+  ...LINK_PRESETS.broadband,
+  churnPerMin: 0,
+  broadcasterUpBps: 20e6,
+  polluters: 0,
+  bytes: false,
+  frameMs: 150,
+  keyFrameMs: 2000,
+  initEveryMs: 10000,
+  deadlineMs: 2000,
+  warmupMs: 3000,
+  joinSpreadMs: 2000,
+  schedule: [],
+});
+
+export function resolveSimOptions(partial: Partial<SimOptions>): SimOptions {
+  const o: SimOptions = { ...DEFAULT_SIM_OPTIONS, ...partial, schedule: [...(partial.schedule ?? [])] };
+  const num = (k: keyof SimOptions, min: number, max = Infinity) => {
+    const v = o[k];
+    if (typeof v !== 'number' || !(v >= min && v <= max)) throw new P2PError('BAD_CONFIG', `sim option ${k} must be in ${min}…${max}, got ${String(v)}`);
+  };
+  num('peers', 1, 100_000);
+  num('bitrateBps', 10_000, 100e6);
+  num('seconds', 1, 36_000);
+  num('rttMinMs', 0);
+  num('rttMaxMs', o.rttMinMs);
+  num('jitterMs', 0);
+  num('loss', 0, 0.5);
+  num('churnPerMin', 0, 1);
+  num('upMinBps', 1e4);
+  num('upMaxBps', o.upMinBps);
+  num('downBps', 1e4);
+  num('polluters', 0, o.peers);
+  num('frameMs', 10, 2000);
+  if (o.polluters > 0 && !o.bytes) throw new P2PError('BAD_CONFIG', 'polluters need real bytes (--bytes)');
+  if (o.bytes && !o.codec) throw new P2PError('BAD_CONFIG', 'a real-bytes run needs a codec');
+  return o;
+}
+
+/** mulberry32: small, fast, seeded. */
+export class SimRng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
+  next(): number {
+    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  uniform(a: number, b: number): number {
+    return a + (b - a) * this.next();
+  }
+  exp(mean: number): number {
+    return -Math.log(1 - this.next()) * mean;
+  }
+}
+
+/** A fixed per-pair value in [0, 1) from the two peer numbers and the seed. */
+export function pairHash(a: number, b: number, seed: number): number {
+  const lo = Math.min(a, b);
+  const hi = Math.max(a, b);
+  let h = Math.imul(lo ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(hi + 0x7f4a7c15, 0xc2b2ae35) ^ seed;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
+}

@@ -1,0 +1,237 @@
+// A small stand-in for the tracker's room state, with the same shape (join / leave / tick with
+// nowMs, RoomEvent outputs from pollEvents): a random viewer mesh, direct feed ↔ holder mode with
+// hysteresis, holder keys on the strongest uploaders, producer groups 0–7 first. Pure, seeded.
+// Used by the simulator when the tracker's own room state is not given to it.
+
+import { Rng, type JoinInfo, type PeerId, type RoomEvent } from '../tracker/room-config.ts';
+import type { NeighbourInfo, NeighbourReason, SwarmMode } from '../tracker/messages.ts';
+
+export interface SimpleRoomConfig {
+  seed: number;
+  neighbourTarget: number;
+  neighbourMax: number;
+  segmentKeys: number[];
+  producerGroups: number;
+  producerHolderLinks: number;
+  holderModeAtViewers: number;
+  directModeAtViewers: number;
+  directMaxViewers: number;
+  /** Producers per viewer (at least one per group). */
+  producerShare: number;
+  maxProducers: number;
+  /** After a mode switch the broadcaster keeps its old links this long (no gap). */
+  modeOverlapMs: number;
+}
+
+export const DEFAULT_SIMPLE_ROOM: Readonly<SimpleRoomConfig> = Object.freeze({
+  seed: 1,
+  neighbourTarget: 8,
+  neighbourMax: 12,
+  segmentKeys: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+  producerGroups: 12,
+  producerHolderLinks: 10,
+  holderModeAtViewers: 40,
+  directModeAtViewers: 24,
+  directMaxViewers: 48,
+  producerShare: 1 / 12,
+  maxProducers: 96,
+  modeOverlapMs: 2000,
+});
+
+export class SimpleRoom {
+  readonly cfg: SimpleRoomConfig;
+  private readonly rng: Rng;
+  private broadcaster: PeerId | undefined;
+  private readonly viewers: PeerId[] = [];
+  private readonly upload = new Map<PeerId, number>();
+  private readonly mesh = new Map<PeerId, Set<PeerId>>();
+  private holders = new Map<PeerId, number[]>();
+  private producers = new Map<PeerId, number[]>();
+  private mode: SwarmMode = 'direct';
+  private oldFeedUntilMs = -Infinity;
+  private oldFeed = new Set<PeerId>();
+  private readonly events: RoomEvent[] = [];
+  private readonly lastSent = new Map<PeerId, string>();
+  private dirty = true;
+  private touched: Set<PeerId> | 'all' = 'all';
+
+  constructor(cfg: Partial<SimpleRoomConfig> = {}) {
+    this.cfg = { ...DEFAULT_SIMPLE_ROOM, ...cfg };
+    this.rng = new Rng(this.cfg.seed);
+  }
+
+  join(peerId: PeerId, info: JoinInfo, nowMs: number): void {
+    if (info.broadcaster) this.broadcaster = peerId;
+    else {
+      this.viewers.push(peerId);
+      this.upload.set(peerId, info.uploadBps ?? 0);
+      this.mesh.set(peerId, new Set());
+      this.link(peerId);
+      this.touch(peerId);
+    }
+    this.dirty = true;
+    this.tick(nowMs);
+  }
+
+  leave(peerId: PeerId, nowMs: number): void {
+    const i = this.viewers.indexOf(peerId);
+    if (i >= 0) this.viewers.splice(i, 1);
+    const ns = this.mesh.get(peerId) ?? new Set();
+    this.mesh.delete(peerId);
+    for (const n of ns) this.mesh.get(n)?.delete(peerId);
+    for (const n of ns) {
+      this.touch(n);
+      this.link(n);
+    }
+    if (this.holders.has(peerId) || this.producers.has(peerId) || this.oldFeed.has(peerId)) this.touched = 'all';
+    this.holders.delete(peerId);
+    this.producers.delete(peerId);
+    this.oldFeed.delete(peerId);
+    this.lastSent.delete(peerId);
+    this.dirty = true;
+    this.tick(nowMs);
+  }
+
+  tick(nowMs: number): void {
+    const n = this.viewers.length;
+    const prev = this.mode;
+    if (this.mode === 'direct' && n >= this.cfg.holderModeAtViewers) this.mode = 'holder';
+    else if (this.mode === 'holder' && n <= this.cfg.directModeAtViewers) this.mode = 'direct';
+    if (prev !== this.mode) {
+      this.touched = 'all';
+      this.oldFeed = new Set(this.feedLinks(prev));
+      this.oldFeedUntilMs = nowMs + this.cfg.modeOverlapMs;
+      this.dirty = true;
+    }
+    if (this.oldFeed.size > 0 && nowMs >= this.oldFeedUntilMs) {
+      this.touched = 'all';
+      this.oldFeed.clear();
+      this.dirty = true;
+    }
+    if (!this.dirty) return;
+    this.dirty = false;
+    const before = JSON.stringify([...this.holders, ...this.producers]);
+    this.assignRoles();
+    if (JSON.stringify([...this.holders, ...this.producers]) !== before) this.touched = 'all';
+    this.publish();
+    this.touched = new Set();
+  }
+
+  private touch(p: PeerId): void {
+    if (this.touched !== 'all') this.touched.add(p);
+  }
+
+  pollEvents(): RoomEvent | undefined {
+    return this.events.shift();
+  }
+
+  get swarmMode(): SwarmMode {
+    return this.mode;
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private link(p: PeerId): void {
+    const mine = this.mesh.get(p);
+    if (!mine) return;
+    const cands = this.viewers.filter((v) => v !== p && !mine.has(v) && (this.mesh.get(v)?.size ?? 0) < this.cfg.neighbourMax);
+    this.rng.shuffle(cands);
+    for (const v of cands) {
+      if (mine.size >= this.cfg.neighbourTarget) break;
+      mine.add(v);
+      this.mesh.get(v)?.add(p);
+      this.touch(v);
+      this.touch(p);
+    }
+  }
+
+  private feedLinks(mode: SwarmMode): PeerId[] {
+    return mode === 'holder' ? [...this.holders.keys()] : this.viewers.slice(0, this.cfg.directMaxViewers);
+  }
+
+  private assignRoles(): void {
+    if (this.mode === 'direct') {
+      this.holders.clear();
+      this.producers.clear();
+      return;
+    }
+    const keys = this.cfg.segmentKeys;
+    for (const [p] of this.holders) if (!this.viewers.includes(p)) this.holders.delete(p);
+    const held = new Set([...this.holders.values()].flat());
+    const free = keys.filter((c) => !held.has(c));
+    const byUpload = [...this.viewers].sort((a, b) => (this.upload.get(b) ?? 0) - (this.upload.get(a) ?? 0) || (a < b ? -1 : 1));
+    const spare = byUpload.filter((p) => !this.holders.has(p));
+    for (const c of free) {
+      const p = spare.shift();
+      if (!p) break;
+      this.holders.set(p, [c]);
+    }
+    const want = Math.min(this.cfg.maxProducers, Math.max(this.cfg.producerGroups, Math.ceil(this.viewers.length * this.cfg.producerShare)));
+    const pool = byUpload.filter((p) => !this.holders.has(p) && !this.producers.has(p));
+    const count = new Array<number>(this.cfg.producerGroups).fill(0);
+    for (const gs of this.producers.values()) for (const g of gs) count[g]++;
+    while (this.producers.size < want && pool.length > 0) {
+      const g = count.indexOf(Math.min(...count));
+      const p = pool.shift() as PeerId;
+      this.producers.set(p, [g]);
+      count[g]++;
+    }
+  }
+
+  private publish(): void {
+    const b = this.broadcaster;
+    const lists = new Map<PeerId, Map<PeerId, Set<NeighbourReason>>>();
+    const add = (a: PeerId, o: PeerId, r: NeighbourReason) => {
+      let m = lists.get(a);
+      if (!m) lists.set(a, (m = new Map()));
+      let s = m.get(o);
+      if (!s) m.set(o, (s = new Set()));
+      s.add(r);
+    };
+    const wanted = (p: PeerId) => this.touched === 'all' || this.touched.has(p) || p === b;
+    for (const v of this.touched === 'all' ? this.viewers : this.touched) {
+      if (!this.mesh.has(v)) continue;
+      lists.set(v, lists.get(v) ?? new Map());
+      for (const o of this.mesh.get(v) ?? []) add(v, o, 'swarm');
+    }
+    if (b) {
+      lists.set(b, lists.get(b) ?? new Map());
+      const feed = new Set([...this.feedLinks(this.mode), ...this.oldFeed]);
+      for (const v of feed) {
+        if (!this.mesh.has(v)) continue;
+        add(b, v, this.holders.has(v) ? 'holder' : 'viewer');
+        if (wanted(v)) add(v, b, 'broadcaster');
+      }
+    }
+    const holderList = [...this.holders].sort((x, y) => x[1][0] - y[1][0]);
+    for (const [p] of this.producers) {
+      let links = 0;
+      for (const [h] of holderList) {
+        if (links++ >= this.cfg.producerHolderLinks) break;
+        if (wanted(p)) add(p, h, 'holder');
+        if (wanted(h)) add(h, p, 'producer');
+      }
+    }
+    for (const [p, m] of lists) {
+      if (!wanted(p)) continue;
+      const neighbours: NeighbourInfo[] = [...m].map(([o, rs]) => ({
+        peerId: o, reasons: [...rs], initiator: p < o, ...(this.holders.has(o) ? { holderKeys: this.holders.get(o) } : {}),
+      }));
+      neighbours.sort((x, y) => (x.peerId < y.peerId ? -1 : 1));
+      this.queue(p, { type: 'neighbours', to: p, neighbours });
+      if (p !== b) this.queue(p, { type: 'roles', to: p, holderKeys: this.holders.get(p) ?? [], producerGroups: this.producers.get(p) ?? [], leaseMs: 3000, heartbeatMs: 1000 });
+    }
+    if (b) {
+      const entries = (m: Map<PeerId, number[]>) => [...m].map(([peerId, keys]) => ({ peerId, keys }));
+      this.queue(b, { type: 'swarm', to: b, mode: this.mode, viewers: this.viewers.length, holders: entries(this.holders), producers: entries(this.producers) });
+    }
+  }
+
+  private queue(p: PeerId, e: RoomEvent): void {
+    const key = `${p}:${e.type}`;
+    const body = JSON.stringify(e);
+    if (this.lastSent.get(key) === body) return;
+    this.lastSent.set(key, body);
+    this.events.push(e);
+  }
+}
