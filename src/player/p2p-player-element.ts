@@ -108,6 +108,7 @@ export class P2PPlayerElement extends Base {
       this.#createPlayer();
     }
     this.#player!.attachMedia(this.#video);
+    this.#overlay.update(this.#player!.stats);
     this.reconnectSession();
   }
 
