@@ -53,12 +53,14 @@ function makeClient(streamId: string, key?: StreamKeyPair): Promise<TrackerClien
 async function connect(m: ConnectCmd): Promise<void> {
   url = m.url;
   const t0 = performance.now();
-  keys = await Promise.all(Array.from({ length: m.streams }, () => generateStreamKey()));
-  for (const k of keys) clients.push(await makeClient(k.streamId, k));
+  if (keys.length === 0) {
+    keys = await Promise.all(Array.from({ length: m.streams }, () => generateStreamKey()));
+    for (const k of keys) clients.push(await makeClient(k.streamId, k));
+  }
   let next = 0;
   const worker = async () => {
     while (next < m.peers) {
-      const i = next++;
+      const i = clients.length + next++;
       clients.push(await makeClient(keys[i % keys.length].streamId));
     }
   };

@@ -80,13 +80,21 @@ const ask = <T>(msg: object, ev: string): Promise<T[]> =>
   })));
 
 console.log(`bench:tracker: ${peers} peers, ${streams} streams, ${gens} generator processes, tracker pid ${tracker.pid} on port ${port}`);
+// Two connect steps: memory per peer is the slope between them (fixed costs such as V8's young
+// generation and compiled code cancel out), and the average over all peers from the idle start.
 const tc = performance.now();
-const connected = await ask<{ joined: number; wanted: number; ms: number }>(
-  { cmd: 'connect', url: `ws://127.0.0.1:${port}`, peers: Math.ceil(peers / gens), streams: Math.ceil(streams / gens), concurrency: 64 }, 'connected');
+const url = `ws://127.0.0.1:${port}`;
+const half = Math.ceil(peers / gens / 2);
+const connected = await ask<{ joined: number; wanted: number; ms: number }>({ cmd: 'connect', url, peers: half, streams: Math.ceil(streams / gens), concurrency: 64 }, 'connected');
+await new Promise((r) => setTimeout(r, 1500));
+const mHalf = await get(`${base}/metrics`);
+const connected2 = await ask<{ joined: number; wanted: number; ms: number }>({ cmd: 'connect', url, peers: Math.ceil(peers / gens) - half, streams: 0, concurrency: 64 }, 'connected');
 const connectS = (performance.now() - tc) / 1000;
-await new Promise((r) => setTimeout(r, 2000));
+await new Promise((r) => setTimeout(r, 1500));
 const m1 = await get(`${base}/metrics`);
 const held = metric(m1, 'p2p_tracker_peers');
+const heldHalf = metric(mHalf, 'p2p_tracker_peers');
+const slope = (name: string) => (metric(m1, name) - metric(mHalf, name)) / (held - heldHalf);
 const rssPer = (metric(m1, 'process_resident_memory_bytes') - metric(m0, 'process_resident_memory_bytes')) / held;
 const heapPer = (metric(m1, 'nodejs_heap_used_bytes') - metric(m0, 'nodejs_heap_used_bytes')) / held;
 
@@ -103,14 +111,15 @@ const sent = relayed.reduce((s, r) => s + r.sent, 0);
 const relayedByTracker = metric(m2, 'p2p_tracker_relayed_total') - metric(m1, 'p2p_tracker_relayed_total');
 const msgs = [...m2.matchAll(/^p2p_tracker_messages_total\{type="(\w+)"\} (\d+)$/gm)].map(([, t, v]) => `${t} ${v}`).join(', ');
 
-console.log(`peers held: ${held} of ${connected.reduce((s, c) => s + c.wanted, 0)} (connect + join of all in ${connectS.toFixed(1)} s)`);
+console.log(`peers held: ${held} of ${connected.reduce((s, c) => s + c.wanted, 0) + connected2.reduce((s, c) => s + c.wanted, 0)} (connect + join of all in ${connectS.toFixed(1)} s)`);
 console.log(`relayed: ${relayedByTracker} signals in ${wall.toFixed(1)} s = ${(relayedByTracker / seconds).toFixed(0)} msg/s over the ${seconds} s of load (sent ${sent}, received ${received}, churn ${relayed.reduce((s, r) => s + r.churned, 0)} leave+join)`);
 console.log(`relay latency, sender to receiver over the tracker: p50 ${q(lat, 0.5).toFixed(2)} ms, p99 ${q(lat, 0.99).toFixed(2)} ms, max ${q(lat, 1).toFixed(2)} ms`);
 const buckets = [...m2.matchAll(/^p2p_tracker_relay_latency_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map(([, le, v]) => [Number(le), Number(v)] as const);
 const count = metric(m2, 'p2p_tracker_relay_latency_seconds_count');
 const inside = (p: number) => (buckets.find(([, v]) => v >= p * count)?.[0] ?? NaN) * 1000;
 console.log(`relay time inside the tracker (receive to send): mean ${((metric(m2, 'p2p_tracker_relay_latency_seconds_sum') / Math.max(1, count)) * 1000).toFixed(3)} ms, p99 ≤ ${inside(0.99)} ms`);
-console.log(`memory per connected peer: ${(rssPer / 1024).toFixed(1)} KB resident, ${(heapPer / 1024).toFixed(1)} KB V8 heap`);
+console.log(`memory per connected peer, marginal (${heldHalf} → ${held} peers): ${(slope('process_resident_memory_bytes') / 1024).toFixed(1)} KB resident, ${(slope('nodejs_heap_used_bytes') / 1024).toFixed(1)} KB V8 heap`);
+console.log(`memory per connected peer, average from the idle tracker: ${(rssPer / 1024).toFixed(1)} KB resident, ${(heapPer / 1024).toFixed(1)} KB V8 heap`);
 console.log(`event loop delay p99 / max: tracker ${(metric(m2, 'p2p_tracker_event_loop_delay_p99_seconds') * 1000).toFixed(1)} / ${(metric(m2, 'p2p_tracker_event_loop_delay_max_seconds') * 1000).toFixed(1)} ms; generators ${relayed.map((r) => `${r.loopP99Ms.toFixed(1)} / ${r.loopMaxMs.toFixed(1)} ms`).join(', ')}`);
 console.log(`tracker CPU during relay: ${(cpu * 100).toFixed(0)} % of one core`);
 console.log(`tracker messages received: ${msgs}; rejected: ${[...m2.matchAll(/^p2p_tracker_rejected_total\{code="(\w+)"\} (\d+)$/gm)].map(([, c, v]) => `${c} ${v}`).join(', ') || 'none'}`);

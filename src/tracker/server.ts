@@ -141,6 +141,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     }
     c.id = id;
     c.room = room;
+    c.nonce = null; // one stream per socket: no publish after a join
     c.broadcaster = !!info.broadcaster;
     peers.set(id, c);
     send(c, { type: 'joined', streamId, peerId: id, broadcaster: c.broadcaster });
