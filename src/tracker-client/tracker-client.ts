@@ -148,8 +148,7 @@ export class TrackerClient {
     if (this.connected) this.sendRaw('{"type":"leave"}');
     this.left = true;
     this.clearTimers();
-    this.ws?.close(1000, 'leave');
-    this.ws = null;
+    this.ws?.close(1000, 'leave'); // the close event then reports `disconnected` with no reconnect
   }
 
   destroy(): void {

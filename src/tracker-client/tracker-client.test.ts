@@ -1,0 +1,103 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { isP2PError } from '../errors.ts';
+import { generateStreamKey } from '../crypto/stream-key.ts';
+import { startTracker } from '../tracker/server.ts';
+import { nextEvent, until } from '../tracker/test-kit.ts';
+import { TrackerClient, type WebSocketConstructor } from './tracker-client.ts';
+
+const WS = WebSocket as unknown as WebSocketConstructor;
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f();
+});
+
+function client(url: string, streamId: string, extra: Partial<ConstructorParameters<typeof TrackerClient>[0]> = {}): TrackerClient {
+  const c = new TrackerClient({ url, streamId, WebSocket: WS, reconnectMinMs: 50, reconnectMaxMs: 400, ...extra });
+  cleanups.push(() => c.destroy());
+  return c;
+}
+
+describe('TrackerClient', () => {
+  it('rejects a bad configuration with BAD_CONFIG', () => {
+    expect(() => new TrackerClient({ url: 'http://x', streamId: 'x', WebSocket: WS })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
+    const saved = (globalThis as { WebSocket?: unknown }).WebSocket;
+    (globalThis as { WebSocket?: unknown }).WebSocket = undefined;
+    try {
+      expect(() => new TrackerClient({ url: 'ws://127.0.0.1:1', streamId: 'x' })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
+    } finally {
+      (globalThis as { WebSocket?: unknown }).WebSocket = saved;
+    }
+  });
+
+  it('backs off exponentially with jitter while the tracker is unreachable', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const c = client(`ws://127.0.0.1:${port}`, 'x'.repeat(43), { random: () => 1 });
+    const delays: Array<number | null> = [];
+    c.on('disconnected', (d) => delays.push(d.reconnectInMs));
+    c.connect();
+    await until(() => delays.length >= 5, 10000, 'five attempts');
+    expect(delays.slice(0, 5)).toEqual([50, 100, 200, 400, 400]);
+    const low = client(`ws://127.0.0.1:${port}`, 'x'.repeat(43), { random: () => 0 });
+    const first = nextEvent(low, 'disconnected');
+    low.connect();
+    expect((await first).reconnectInMs).toBe(25);
+  });
+
+  it('ends the stream for viewers when its broadcaster leaves, and stops reconnecting', async () => {
+    const t = await startTracker({ port: 0 });
+    cleanups.push(() => t.close());
+    const key = await generateStreamKey();
+    const b = client(t.url!, key.streamId, { broadcasterKey: key });
+    b.connect();
+    await nextEvent(b, 'joined');
+    const v = client(t.url!, key.streamId);
+    v.connect();
+    await until(() => v.state === 'live', 5000, 'live');
+    const gone = nextEvent(b, 'disconnected');
+    b.leave();
+    expect((await gone).reconnectInMs).toBeNull();
+    await until(() => v.state === 'ended', 5000, 'ended');
+  });
+
+  it('refuses to send an oversize signal', async () => {
+    const t = await startTracker({ port: 0, limits: { maxSignalBytes: 1000 } });
+    cleanups.push(() => t.close());
+    const key = await generateStreamKey();
+    const a = client(t.url!, key.streamId);
+    a.connect();
+    await nextEvent(a, 'joined');
+    const err = nextEvent(a, 'error');
+    expect(a.signal('somebodyElse', { sdp: 'x'.repeat(5000) })).toBe(false);
+    expect((await err).code).toBe('SIGNAL_TOO_LARGE');
+  });
+
+  it('survives a hostile tracker: bad frames become error events, never throws', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    wss.on('connection', (ws) => {
+      ws.send('{oops');
+      ws.send(JSON.stringify({ type: 'neighbours', neighbours: Array.from({ length: 1000 }, (_, i) => ({ peerId: `peer${i}xxxx`, reasons: ['swarm'], initiator: true })) }));
+      ws.send(JSON.stringify({ type: 'welcome', version: 1, peerId: 'x', nonce: '', heartbeatMs: 1, maxSignalBytes: 1 }));
+      ws.send(Buffer.from([0, 1, 2]), { binary: true });
+      ws.send(JSON.stringify({ type: 'signal', from: 'peerAAAAAAAA', data: { ok: true } }));
+    });
+    const port = (wss.address() as net.AddressInfo).port;
+    const c = client(`ws://127.0.0.1:${port}`, 'x'.repeat(43));
+    const errors: string[] = [];
+    c.on('error', (e) => errors.push(isP2PError(e) ? e.code : 'OTHER'));
+    c.on('neighbours', () => {
+      throw new Error('listener bug');
+    });
+    const sig = nextEvent(c, 'signal');
+    c.connect();
+    expect((await sig).data).toEqual({ ok: true });
+    expect(errors).toEqual(['BAD_JSON', 'BAD_MESSAGE', 'BAD_MESSAGE', 'BAD_MESSAGE']);
+    expect(c.neighbours).toEqual([]);
+  });
+});
