@@ -5,7 +5,7 @@
 import { MediaBroadcaster } from '../src/broadcaster/media-broadcaster.ts';
 import { listDevices, openCapture, stopCapture, RESOLUTIONS } from '../src/broadcaster/media-devices.ts';
 import { loadOrCreateStreamKey } from '../src/broadcaster/stream-key-store.ts';
-import type { StreamKeyPair } from '../src/crypto/stream-key.ts';
+import { generateStreamKey, type StreamKeyPair } from '../src/crypto/stream-key.ts';
 import { embedSnippet, trackerUrlFor, watchUrlFor } from '../src/player/watch-link.ts';
 import { formatBytes } from '../src/player/stats-overlay.ts';
 
@@ -32,8 +32,11 @@ const NO_MIC = '';
 
 for (const [i, r] of RESOLUTIONS.entries()) resolutionSelect.add(new Option(r.label, String(i), false, r.width === 640 && r.height === 360));
 
+/** A lasting warning (the stream key could not be stored), shown when there is no fresher error. */
+let keyWarning = '';
+
 function showError(e: unknown): void {
-  errorBox.textContent = e ? String((e as Error)?.message ?? e) : '';
+  errorBox.textContent = e ? String((e as Error)?.message ?? e) : keyWarning;
 }
 
 function setState(text: string, live = false): void {
@@ -178,7 +181,12 @@ async function main(): Promise<void> {
   wireCopy('copy-link', link);
   wireCopy('copy-embed', embed);
   try {
-    key = await loadOrCreateStreamKey();
+    key = await loadOrCreateStreamKey().catch(async (e: unknown) => {
+      // No IndexedDB (private mode, storage off): broadcast anyway with a key that lives until reload.
+      keyWarning = `${String((e as Error)?.message ?? e)}; the stream id will change when this page reloads`;
+      showError(null);
+      return generateStreamKey();
+    });
     link.value = watchUrlFor(location.href, key.streamId);
     embed.value = embedSnippet({
       scriptUrl: new URL('/p2p-player.js', location.origin).toString(),

@@ -95,3 +95,17 @@ test('the append queue runs a burst of appends and a remove in order on a real S
   expect(r.after).not.toBeNull();
   expect(r.after!).toBeGreaterThan(r.before[0]);
 });
+
+test('frames out of order and duplicated still play in fragment order', async ({ page }) => {
+  await open(page);
+  await page.evaluate(() => window.loopback.setJitter(250));
+  await page.evaluate(() => window.loopback.addPlayer());
+  await expect.poll(() => time(page, 0), { timeout: 30_000 }).toBeGreaterThan(1);
+  const a = await time(page, 0);
+  await expect.poll(() => time(page, 0), { timeout: 30_000 }).toBeGreaterThan(a + 2);
+  const p = (await summary(page)).players[0];
+  expect(p.appended.length).toBeGreaterThan(3);
+  p.appended.forEach((index, i) => i > 0 && expect(index).toBeGreaterThan(p.appended[i - 1]));
+  expect(p.stats.framesIn).toBeGreaterThan(p.appended.length);
+  expect(p.error).toBeNull();
+});

@@ -37,10 +37,17 @@ function addPlayer(): number {
   return players.length - 1;
 }
 
+/** When set, each frame reaches the players after a random delay up to this many ms, and twice. */
+let jitterMs = 0;
+
 function deliver(f: MediaFrame, to: TestPlayer[]): void {
   const isMedia = (f.flags & FRAME_INIT) === 0;
   if (isMedia && drop && f.seq >= drop.from && f.seq <= drop.to) {
     if (!dropped.includes(f.seq)) dropped.push(f.seq);
+    return;
+  }
+  if (jitterMs > 0) {
+    for (let copy = 0; copy < 2; copy++) setTimeout(() => to.forEach((p) => p.player.pushFrame(f)), Math.random() * jitterMs);
     return;
   }
   for (const p of to) p.player.pushFrame(f);
@@ -64,6 +71,9 @@ const api = {
     return { codec: broadcaster.stats.videoCodec, mimeType: broadcaster.stats.mimeType };
   },
   addPlayer,
+  setJitter(ms: number) {
+    jitterMs = ms;
+  },
   /** A player that joins late and first gets every frame sent so far, then the live ones. */
   addLatePlayerWithBacklog(): number {
     const i = addPlayer();
