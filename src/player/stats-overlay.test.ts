@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { formatBytes, statsLines } from './stats-overlay.ts';
+import type { PlayerStats } from './player-config.ts';
+
+const base: PlayerStats = {
+  status: 'playing', codecs: 'avc1.42c01f,opus', latencyS: 0.81, glassToGlassMs: 930, bufferAheadS: 0.5, framesIn: 10,
+  badFrames: 0, fragmentsAppended: 9, fragmentsSkipped: 1, fragmentsOnTime: 0.9, seeks: 0, resets: 0, playbackRate: 1,
+  decodedFrames: 120, droppedFrames: 0, session: null,
+};
+
+describe('stats overlay text', () => {
+  it('shows the player numbers and dashes where the session has none', () => {
+    const lines = statsLines(base);
+    expect(lines).toContain('peers       –');
+    expect(lines).toContain('latency     0.81 s  (glass 0.93 s)');
+    expect(lines).toContain('on time     90.0 %  (skipped 1)');
+  });
+
+  it('prefers the session numbers when given', () => {
+    const lines = statsLines({ ...base, session: { peers: 4, shareFromPeers: 0.875, bytesUp: 2048, bytesDown: 3 * 1024 * 1024, framesOnTime: 0.995 } });
+    expect(lines).toContain('peers       4');
+    expect(lines).toContain('from peers  87.5 %');
+    expect(lines).toContain('on time     99.5 %  (skipped 1)');
+    expect(lines).toContain('bytes       ↓ 3.0 MiB  ↑ 2.0 KiB');
+  });
+
+  it('formats byte counts', () => {
+    expect([formatBytes(5), formatBytes(1536), formatBytes(5 * 1024 * 1024)]).toEqual(['5 B', '1.5 KiB', '5.0 MiB']);
+  });
+});
