@@ -130,6 +130,16 @@ describe('FrameCutter + FragmentAssembler', () => {
         fc.boolean(),
         (sizes, schedule, maxCarryTicks, shuffle) => {
           const { frames, fragments } = cut(sizes, schedule, 1_000_000, maxCarryTicks);
+          frames.forEach((f, i) => expect(f.seq).toBe(i));
+          for (const f of frames) {
+            if (f.flags & (FRAME_INIT | FRAME_END_OF_STREAM)) continue;
+            const records = readRecords(f.bytes);
+            expect(records.length).toBeGreaterThan(0);
+            const starts = records.some((r) => r.offset === 0);
+            const ends = records.some((r) => r.offset + r.payload.length === r.fragmentLength);
+            const key = records.some((r) => r.offset === 0 && r.keyFrame);
+            expect(f.flags).toBe((starts ? FRAME_FRAGMENT_START : 0) | (ends ? FRAME_FRAGMENT_END : 0) | (key ? FRAME_KEY : 0));
+          }
           const order = shuffle ? [...frames].reverse() : frames;
           const asm = new FragmentAssembler();
           for (const f of order) asm.pushFrame(f, 0);
