@@ -25,11 +25,16 @@ export interface RoleContext {
   readonly mode: SwarmMode;
   readonly broadcaster: RoomPeer | null;
   readonly bitrateBps: number;
+  /** Just after a switch to holder mode: the broadcaster keeps its direct-feed links a while. */
+  readonly overlap: boolean;
 }
 
 export class RoleBook {
   readonly holderOf = new Map<number, RoomPeer>();
+  /** The first producer of each group (every group needs one). */
   readonly producerOf = new Map<number, RoomPeer>();
+  /** Further producers in a large swarm, one group each, so feed packets start at many places. */
+  readonly extraProducers = new Set<RoomPeer>();
   /** Peers whose roles changed since the room last flushed. */
   readonly dirty = new Set<RoomPeer>();
   /** Bumped on every role change. */
@@ -58,7 +63,7 @@ export class RoleBook {
     const direct = this.ctx.mode === 'direct';
     for (const e of [...b.edges.values()]) {
       const q = this.peers.get(e.a === b.id ? e.b : e.a) as RoomPeer;
-      if (!direct && e.bits & FEED) this.graph.setBits(b, q, FEED, false, b.id);
+      if (!direct && e.bits & FEED && !this.ctx.overlap) this.graph.setBits(b, q, FEED, false, b.id);
       if (e.bits & SEGMENT && q.holderKeys.length === 0) this.graph.setBits(b, q, SEGMENT, false, b.id);
     }
     if (direct) {
@@ -83,7 +88,7 @@ export class RoleBook {
 
   *rolePeers(): Generator<RoomPeer> {
     const seen = new Set<RoomPeer>();
-    for (const p of [...this.holderOf.values(), ...this.producerOf.values()]) {
+    for (const p of [...this.holderOf.values(), ...this.producerOf.values(), ...this.extraProducers]) {
       if (!seen.has(p)) {
         seen.add(p);
         yield p;
@@ -93,7 +98,19 @@ export class RoleBook {
 
   revoke(p: RoomPeer, relink = true): void {
     for (const k of p.holderKeys) this.holderOf.delete(k);
-    for (const g of p.producerGroups) this.producerOf.delete(g);
+    this.extraProducers.delete(p);
+    for (const g of p.producerGroups) {
+      if (this.producerOf.get(g) !== p) continue;
+      this.producerOf.delete(g);
+      // An extra producer of the same group takes over, so the group stays covered.
+      for (const x of this.extraProducers) {
+        if (x.producerGroups[0] === g) {
+          this.extraProducers.delete(x);
+          this.producerOf.set(g, x);
+          break;
+        }
+      }
+    }
     if (p.holderKeys.length || p.producerGroups.length) {
       this.epoch++;
       p.holderKeys = [];
@@ -143,13 +160,15 @@ export class RoleBook {
     let cands: RoomPeer[];
     if (hint) cands = this.eligible(hint) ? [hint] : [];
     else {
-      this.lastFullFillMs = nowMs;
       cands = this.graph.viewers.filter((p) => this.eligible(p));
       cands.sort((x, y) => (y.uploadBps ?? 0) - (x.uploadBps ?? 0) || (x.id < y.id ? -1 : 1));
     }
     for (const p of cands) {
       for (const k of p.claimedKeys) if (!this.holderOf.has(k) && p.holderKeys.length < c.maxKeysPerHolder) this.grant(p, 'key', k, nowMs);
-      for (const g of p.claimedGroups) if (!this.producerOf.has(g) && p.producerGroups.length < c.maxGroupsPerProducer) this.grant(p, 'group', g, nowMs);
+      for (const g of p.claimedGroups) {
+        if (!this.producerOf.has(g) && p.producerGroups.length < c.maxGroupsPerProducer) this.grant(p, 'group', g, nowMs);
+        else if (p.producerGroups.length === 0 && p.holderKeys.length === 0 && this.producerTotal() < this.producersWanted()) this.grantExtra(p, g, nowMs);
+      }
       p.claimedKeys = [];
       p.claimedGroups = [];
     }
@@ -184,12 +203,38 @@ export class RoleBook {
         }
       }
     }
+    // Large swarm: more producers, each on the group with the fewest.
+    const want = this.producersWanted();
+    for (let total = this.producerTotal(); total < want && fi < fresh.length; total++) {
+      const count: number[] = groups.map((g) => (this.producerOf.has(g) ? 1 : 0));
+      for (const x of this.extraProducers) count[x.producerGroups[0]]++;
+      this.grantExtra(fresh[fi++], count.indexOf(Math.min(...count)), nowMs);
+    }
+    if (!hint) this.lastFullFillMs = nowMs;
     this.incomplete = keys.some((k) => !this.holderOf.has(k)) || groups.some((g) => !this.producerOf.has(g));
     // A join that changed no role needs no relinking (the common case in a large swarm).
     if (!hint || this.epoch !== epoch0) {
       this.relinkBroadcaster();
       this.relinkProducers();
     }
+  }
+
+  /** Producers the swarm should have: one per group, more in a large swarm (producerShare). */
+  producersWanted(): number {
+    const c = this.config;
+    return Math.min(c.maxProducers, Math.max(c.producerGroups, Math.ceil(this.graph.viewers.length * c.producerShare)));
+  }
+
+  producerTotal(): number {
+    return new Set(this.producerOf.values()).size + this.extraProducers.size;
+  }
+
+  private grantExtra(p: RoomPeer, g: number, nowMs: number): void {
+    this.extraProducers.add(p);
+    p.producerGroups = [g];
+    p.leaseExpiresMs = Math.max(p.leaseExpiresMs, nowMs + this.config.leaseMs);
+    this.epoch++;
+    this.dirty.add(p);
   }
 
   private count(p: RoomPeer, kind: 'key' | 'group'): number {
@@ -224,7 +269,7 @@ export class RoleBook {
         if (e.bits & bitPq && this.peers.get(q.id)) load.set(q, (load.get(q) ?? 0) + 1);
       }
     }
-    for (const p of new Set(this.producerOf.values())) {
+    for (const p of new Set([...this.producerOf.values(), ...this.extraProducers])) {
       const covered = new Set<number>(p.holderKeys);
       let linked = 0;
       for (const [qid, e] of p.edges) {
@@ -249,7 +294,7 @@ export class RoleBook {
   }
 
   entries(kind: 'holder' | 'producer'): RoleEntry[] {
-    const owner = kind === 'holder' ? this.holderOf : this.producerOf;
-    return [...new Set(owner.values())].map((p) => ({ peerId: p.id, keys: [...(kind === 'holder' ? p.holderKeys : p.producerGroups)] }));
+    const owners = kind === 'holder' ? this.holderOf.values() : [...this.producerOf.values(), ...this.extraProducers];
+    return [...new Set(owners)].map((p) => ({ peerId: p.id, keys: [...(kind === 'holder' ? p.holderKeys : p.producerGroups)] }));
   }
 }

@@ -18,6 +18,12 @@ export interface RoomConfig {
   segmentKeys: number[];
   /** Seed groups leased to producers: groups 0 … producerGroups-1, 0–7 first. */
   producerGroups: number;
+  /** Producers wanted per viewer beyond one per group (large swarms spread feed-packet sources). */
+  producerShare: number;
+  /** Producers in all, at most. */
+  maxProducers: number;
+  /** After a switch to holder mode the broadcaster keeps its direct-feed links this long (no gap). */
+  modeOverlapMs: number;
   /** Holders (distinct keys c) each producer is linked to; 9–10 lets it check seeds. */
   producerHolderLinks: number;
   /** In a small swarm one holder may hold several keys, at most this many. */
@@ -60,6 +66,9 @@ export const DEFAULT_ROOM_CONFIG: Readonly<RoomConfig> = Object.freeze({
   neighbourMax: 12,
   segmentKeys: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
   producerGroups: 12,
+  producerShare: 1 / 12,
+  maxProducers: 96,
+  modeOverlapMs: 2000,
   producerHolderLinks: 10,
   maxKeysPerHolder: 3,
   maxGroupsPerProducer: 4,
@@ -88,7 +97,9 @@ const positiveInt = (c: RoomConfig, k: keyof RoomConfig, min = 1) => {
 export function resolveRoomConfig(partial: Partial<RoomConfig> = {}): RoomConfig {
   const c: RoomConfig = { ...DEFAULT_ROOM_CONFIG, ...partial, segmentKeys: [...(partial.segmentKeys ?? DEFAULT_ROOM_CONFIG.segmentKeys)] };
   for (const k of ['neighbourTarget', 'neighbourMax', 'producerHolderLinks', 'maxKeysPerHolder', 'maxGroupsPerProducer', 'holderModeAtViewers', 'directMaxViewers', 'leaseMs', 'roleHeartbeatMs', 'heartbeatMs', 'peerTimeoutMs', 'swarmReportMs', 'maxPeers', 'maxFailedPairsPerPeer', 'tickMs'] as const) positiveInt(c, k);
-  for (const k of ['directModeAtViewers', 'producerGroups', 'modeHoldMs', 'seed'] as const) positiveInt(c, k, 0);
+  for (const k of ['directModeAtViewers', 'producerGroups', 'modeHoldMs', 'modeOverlapMs', 'seed', 'maxProducers'] as const) positiveInt(c, k, 0);
+  if (c.maxProducers < c.producerGroups) throw new P2PError('BAD_CONFIG', 'maxProducers must be ≥ producerGroups');
+  if (!(c.producerShare >= 0 && c.producerShare <= 1)) throw new P2PError('BAD_CONFIG', 'producerShare must be in 0…1');
   if (c.neighbourMax < c.neighbourTarget) throw new P2PError('BAD_CONFIG', 'neighbourMax must be ≥ neighbourTarget');
   if (c.directModeAtViewers >= c.holderModeAtViewers) throw new P2PError('BAD_CONFIG', 'directModeAtViewers must be below holderModeAtViewers (hysteresis)');
   if (c.holderModeAtViewers > c.directMaxViewers) throw new P2PError('BAD_CONFIG', 'holderModeAtViewers must be ≤ directMaxViewers, or direct feed would leave viewers out');

@@ -141,7 +141,11 @@ describe('Room modes and roles', () => {
     expect(swarm.mode).toBe('holder');
     expect(swarm.holders.flatMap((h) => h.keys).sort((a, b) => a - b)).toEqual(r.config.segmentKeys);
     expect(swarm.producers.flatMap((p) => p.keys).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, g) => g));
-    // Broadcaster links now go to the holders only.
+    // The broadcaster keeps its direct-feed links for modeOverlapMs (no gap), then only the holders.
+    expect(r.neighboursOf('broadcast0').filter((n) => n.reasons.includes('viewer'))).toHaveLength(40);
+    r.tick(1 + r.config.modeOverlapMs - 1);
+    expect(r.neighboursOf('broadcast0').filter((n) => n.reasons.includes('viewer'))).toHaveLength(40);
+    r.tick(1 + r.config.modeOverlapMs);
     const bn = r.neighboursOf('broadcast0');
     expect(bn.every((n) => n.reasons.includes('holder'))).toBe(true);
     expect(bn).toHaveLength(12);
@@ -173,6 +177,27 @@ describe('Room modes and roles', () => {
     const groups = s.producers.flatMap((p) => p.keys);
     for (let g = 0; g < 8; g++) expect(groups).toContain(g);
     checkInvariants(r, Array.from({ length: 6 }, (_, i) => id(i)));
+  });
+
+  it('adds producers in a large swarm, spread over the groups, and keeps every group covered', () => {
+    const r = room();
+    fill(r, 240);
+    const producers = r.snapshot().producers;
+    expect(producers).toHaveLength(20); // 240 × producerShare (1/12)
+    const perGroup = new Array(12).fill(0);
+    for (const p of producers) {
+      expect(p.keys).toHaveLength(1);
+      perGroup[p.keys[0]]++;
+    }
+    expect(Math.max(...perGroup) - Math.min(...perGroup)).toBeLessThanOrEqual(1);
+    const holders = new Set(r.snapshot().holders.map((h) => h.peerId));
+    expect(producers.some((p) => holders.has(p.peerId))).toBe(false);
+    for (const p of producers) expect(r.neighboursOf(p.peerId).filter((n) => n.reasons.includes('holder'))).toHaveLength(10);
+    // Every producer of a group with two leaves: the group is still covered at once.
+    const g = perGroup.indexOf(2);
+    for (const p of producers.filter((x) => x.keys[0] === g).slice(0, 1)) r.leave(p.peerId, 5);
+    expect(r.snapshot().producers.some((p) => p.keys[0] === g)).toBe(true);
+    checkInvariants(r, Array.from({ length: 240 }, (_, i) => id(i)).filter((x) => r.has(x)));
   });
 
   it('never makes relayed or weak peers holders or producers', () => {
@@ -313,6 +338,7 @@ describe('Room under random operations', () => {
     const s = r.snapshot();
     expect(s.viewers).toBe(9000);
     expect(s.holders.flatMap((h) => h.keys)).toHaveLength(12);
+    expect(s.producers).toHaveLength(r.config.maxProducers);
     let total = 0;
     for (let i = 1; i < 10000; i += 97) total += r.neighboursOf(id(i)).filter((n) => n.reasons.includes('swarm')).length;
     expect(total / Math.ceil(9999 / 97)).toBeGreaterThanOrEqual(7);

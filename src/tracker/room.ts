@@ -32,6 +32,8 @@ export class Room {
   private state: StreamState = 'waiting';
   private mode: SwarmMode = 'direct';
   private modeHoldUntilMs = 0;
+  /** Until then (0: none) the broadcaster keeps its direct-feed links after a switch to holder mode. */
+  private overlapUntilMs = 0;
   private bitrateBps = 0;
   private events: RoomEvent[] = [];
   private swarmDirty = false;
@@ -58,6 +60,9 @@ export class Room {
       },
       get bitrateBps() {
         return self.bitrateBps;
+      },
+      get overlap() {
+        return self.overlapUntilMs > 0;
       },
     };
     this.roles = new RoleBook(ctx, this.peers, this.graph, this.config);
@@ -196,8 +201,13 @@ export class Room {
       }
     }
     this.graph.topUpNeedy(256);
+    if (this.overlapUntilMs > 0 && nowMs >= this.overlapUntilMs) {
+      this.overlapUntilMs = 0;
+      this.roles.relinkBroadcaster();
+    }
     this.evaluateMode(nowMs);
-    if (this.roles.incomplete && (revoked || nowMs - this.roles.lastFullFillMs >= 500)) this.roles.fill(nowMs);
+    const sinceFill = nowMs - this.roles.lastFullFillMs;
+    if ((this.roles.incomplete && (revoked || sinceFill >= 500)) || (this.mode === 'holder' && sinceFill >= 2000 && this.roles.producerTotal() < this.roles.producersWanted())) this.roles.fill(nowMs);
     if (this.broadcaster && this.viewerCountReported !== this.graph.viewers.length && nowMs - this.lastSwarmReportMs >= c.swarmReportMs) this.swarmDirty = true;
     this.flush(nowMs);
   }
@@ -276,6 +286,7 @@ export class Room {
 
   private setMode(mode: SwarmMode, nowMs: number): void {
     this.mode = mode;
+    this.overlapUntilMs = mode === 'holder' && this.config.modeOverlapMs > 0 ? nowMs + this.config.modeOverlapMs : 0;
     if (mode === 'direct') {
       for (const p of this.roles.rolePeers()) this.roles.revoke(p, false);
       this.roles.incomplete = false;
@@ -286,8 +297,6 @@ export class Room {
     this.swarmDirty = true;
     if (mode === 'holder') this.roles.fill(nowMs);
   }
-
-
 
 
 
