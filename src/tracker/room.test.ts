@@ -113,6 +113,18 @@ describe('Room neighbours', () => {
     expect(r.neighboursOf('viewerAAAA').find((n) => n.peerId === 'viewerBBBB')!.reasons).toEqual(['swarm']);
   });
 
+  it('hands out the same events one at a time', () => {
+    const a = room();
+    const b = room();
+    fill(a, 30);
+    fill(b, 30);
+    const all = a.pollEvents();
+    const one: RoomEvent[] = [];
+    for (let e = b.pollEvent(); e; e = b.pollEvent()) one.push(e);
+    expect(one).toEqual(all);
+    expect(b.pollEvents()).toEqual([]);
+  });
+
   it('is deterministic for a seed', () => {
     const run = () => {
       const r = room({ seed: 42 });

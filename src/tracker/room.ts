@@ -36,6 +36,7 @@ export class Room {
   private overlapUntilMs = 0;
   private bitrateBps = 0;
   private events: RoomEvent[] = [];
+  private eventHead = 0;
   private swarmDirty = false;
   private viewerCountReported = -1;
   private lastSwarmReportMs = -Infinity;
@@ -219,9 +220,25 @@ export class Room {
 
   /** Takes the events produced since the last call. */
   pollEvents(): RoomEvent[] {
-    const out = this.events;
+    const out = this.eventHead === 0 ? this.events : this.events.slice(this.eventHead);
     this.events = [];
+    this.eventHead = 0;
     return out;
+  }
+
+  /** Takes the next event, or undefined when none is left (one at a time, same order). */
+  pollEvent(): RoomEvent | undefined {
+    if (this.eventHead >= this.events.length) return undefined;
+    const e = this.events[this.eventHead++];
+    if (this.eventHead === this.events.length) {
+      this.events = [];
+      this.eventHead = 0;
+    }
+    return e;
+  }
+
+  get swarmMode(): SwarmMode {
+    return this.mode;
   }
 
   snapshot(): RoomSnapshot {
