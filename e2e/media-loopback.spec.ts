@@ -109,3 +109,18 @@ test('frames out of order and duplicated still play in fragment order', async ({
   expect(p.stats.framesIn).toBeGreaterThan(p.appended.length);
   expect(p.error).toBeNull();
 });
+
+test('a broadcaster that starts over (new init, fragments from 0) is followed by the player', async ({ page }) => {
+  await open(page);
+  await page.evaluate(() => window.loopback.addPlayer());
+  await expect.poll(() => time(page, 0), { timeout: 30_000 }).toBeGreaterThan(1.5);
+  const before = (await summary(page)).players[0].appended.length;
+  await page.evaluate(() => window.loopback.restart());
+  // The new stream's media time starts again near 0: the player plays it from its own start.
+  await expect.poll(async () => {
+    const p = (await summary(page)).players[0];
+    const restarted = p.appended.slice(before).some((i, k, a) => k > 0 && i < a[k - 1]) || p.appended.slice(before).includes(0);
+    return restarted && p.currentTime > 1 && p.stats.status === 'playing';
+  }, { timeout: 30_000 }).toBe(true);
+  expect((await summary(page)).players[0].error).toBeNull();
+});

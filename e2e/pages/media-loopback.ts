@@ -53,11 +53,13 @@ function deliver(f: MediaFrame, to: TestPlayer[]): void {
   for (const p of to) p.player.pushFrame(f);
 }
 
+let capture: MediaStream | null = null;
+
 const api = {
   async start(options: { width?: number; height?: number; codecs?: string[] } = {}) {
     const width = options.width ?? 320;
     const height = options.height ?? 240;
-    const stream = await openCapture({ width, height, frameRate: 30 });
+    const stream = (capture ??= await openCapture({ width, height, frameRate: 30 }));
     broadcaster = new MediaBroadcaster({
       video: { width, height, frameRate: 30, bitrateBps: 600_000, keyFrameIntervalS: 0.5, codecs: (options.codecs ?? ['avc', 'vp9', 'av1', 'vp8']) as never },
       audio: { bitrateBps: 32_000 },
@@ -152,6 +154,12 @@ const api = {
     const after = sb.buffered.length ? sb.buffered.start(0) : null;
     queue.destroy();
     return { appended: ordered.length, order, maxLength, before, after };
+  },
+  /** The broadcaster page reloads: the old pipeline vanishes without an end frame, a new one starts. */
+  async restart() {
+    broadcaster?.destroy();
+    broadcaster = null;
+    return api.start();
   },
   async stop() {
     await broadcaster?.stop();

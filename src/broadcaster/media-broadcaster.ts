@@ -214,9 +214,16 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
 
   #onInit(moov: Uint8Array): void {
     const ftyp = this.#ftyp ?? new Uint8Array(0);
-    const init = new Uint8Array(ftyp.length + moov.length);
+    // A 'free' box with 16 random bytes after the moov makes every broadcast's init segment unique,
+    // so that players can tell a broadcaster that started over (fragments from 0 again) from a re-send.
+    const free = new Uint8Array(24);
+    new DataView(free.buffer).setUint32(0, free.length);
+    free.set([0x66, 0x72, 0x65, 0x65], 4);
+    crypto.getRandomValues(free.subarray(8));
+    const init = new Uint8Array(ftyp.length + moov.length + free.length);
     init.set(ftyp, 0);
     init.set(moov, ftyp.length);
+    init.set(free, ftyp.length + moov.length);
     try {
       this.#emitFrame(this.#cutter.setInit(init, Date.now()));
     } catch (e) {

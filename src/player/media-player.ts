@@ -181,6 +181,13 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   #handle(out: AssemblerOutput): void {
     if (out.kind === 'init') {
       if (this.#init && sameBytes(this.#init, out.bytes) && this.#pipeline) return;
+      if (!this.#init || !sameBytes(this.#init, out.bytes)) {
+        // A new init segment: the broadcaster started over (or changed its encoding); so do we.
+        this.#ended = false;
+        this.#failed = false;
+        this.#epochMs = null;
+        this.#lagSamples = [];
+      }
       this.#init = out.bytes;
       this.#teardown();
       let info: InitSegmentInfo;
