@@ -16,7 +16,8 @@ Usage: p2p-player-tracker [options]
                                default: the Host header the client connected with)
   --max-sockets N              open sockets in all (default 20000)
   --max-sockets-per-address N  open sockets per remote address (default 64)
-  --max-streams N              streams held at once (default 1000)
+  --max-streams N              live streams held at once (default 1000)
+  --max-waiting-streams N      streams viewers wait for, not yet published (default 1000)
   --max-peers-per-stream N     peers in one stream (default 10001)
   --socket-rate N              messages per second per socket (default 50, burst 4x)
   --address-rate N             messages per second per remote address (default 2000, burst 4x)
@@ -51,6 +52,7 @@ export async function main(argv: string[]): Promise<void> {
         'max-sockets': { type: 'string' },
         'max-sockets-per-address': { type: 'string' },
         'max-streams': { type: 'string' },
+        'max-waiting-streams': { type: 'string' },
         'max-peers-per-stream': { type: 'string' },
         'socket-rate': { type: 'string' },
         'address-rate': { type: 'string' },
@@ -79,6 +81,7 @@ export async function main(argv: string[]): Promise<void> {
   set('maxSockets', 'max-sockets');
   set('maxSocketsPerAddress', 'max-sockets-per-address');
   set('maxStreams', 'max-streams');
+  set('maxWaitingStreams', 'max-waiting-streams');
   set('maxPeersPerStream', 'max-peers-per-stream');
   const socketRate = int(o['socket-rate'], 'socket-rate');
   if (socketRate !== undefined) Object.assign(limits, { socketRatePerSec: socketRate, socketBurst: socketRate * 4 });

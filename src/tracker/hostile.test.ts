@@ -170,6 +170,24 @@ describe('hostile clients', () => {
     await honestStillServed();
   });
 
+  it('keeps made-up waiting streams from crowding out a broadcaster', async () => {
+    await setup({ limits: { maxWaitingStreams: 2 } });
+    for (let i = 0; i < 2; i++) {
+      const p = await hostile();
+      p.sendJson({ type: 'join', streamId: (await generateStreamKey()).streamId });
+      await p.next((m) => m.type === 'joined');
+    }
+    const q = await hostile();
+    q.sendJson({ type: 'join', streamId: (await generateStreamKey()).streamId });
+    expect((await q.next((m) => m.type === 'error')).code).toBe('TOO_MANY_STREAMS');
+    const key2 = await generateStreamKey();
+    const b = new TrackerClient({ url: t.url!, streamId: key2.streamId, WebSocket: WS, broadcasterKey: key2 });
+    opened.push({ close: () => b.destroy() });
+    b.connect();
+    expect((await nextEvent(b, 'joined')).broadcaster).toBe(true);
+    await honestStillServed();
+  });
+
   it('drops half-open sockets, idle sockets and sockets over the per-address limit', async () => {
     await setup({ limits: { pingIntervalMs: 300, joinTimeoutMs: 5000, maxSocketsPerAddress: 6 } });
     // A raw TCP client that completes the upgrade and then never answers pings nor reads.

@@ -237,6 +237,10 @@ export class Room {
     return e;
   }
 
+  get streamState(): StreamState {
+    return this.state;
+  }
+
   get swarmMode(): SwarmMode {
     return this.mode;
   }

@@ -19,7 +19,10 @@ export interface TrackerLimits {
   maxSignalBytes: number;
   maxSockets: number;
   maxSocketsPerAddress: number;
+  /** Streams with a broadcaster. */
   maxStreams: number;
+  /** Streams that viewers wait for (no broadcaster yet); separate, so they cannot crowd out publishers. */
+  maxWaitingStreams: number;
   maxPeersPerStream: number;
   /** Token bucket per socket: messages per second and burst. */
   socketRatePerSec: number;
@@ -45,6 +48,7 @@ export const DEFAULT_TRACKER_LIMITS: Readonly<TrackerLimits> = Object.freeze({
   maxSockets: 20000,
   maxSocketsPerAddress: 64,
   maxStreams: 1000,
+  maxWaitingStreams: 1000,
   maxPeersPerStream: 10001,
   socketRatePerSec: 50,
   socketBurst: 200,

@@ -57,7 +57,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const cpu0 = process.cpuUsage();
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
-  server.maxHeadersCount = 64;
+  if (ownServer) server.maxHeadersCount = 64;
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -121,7 +121,13 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const enter = (c: Conn, streamId: string, secret: string | undefined, info: JoinInfo): void => {
     let room = rooms.get(streamId);
     if (!room) {
-      if (rooms.size >= limits.maxStreams) return fail(c, 'TOO_MANY_STREAMS', 'the tracker holds its maximum of streams');
+      // Waiting rooms (viewers, no broadcaster yet) have their own cap, so viewers asking for made-up
+      // streams can never keep a real broadcaster from publishing.
+      let waiting = 0;
+      for (const r of rooms.values()) if (r.streamState !== 'live') waiting++;
+      if (rooms.size - waiting >= limits.maxStreams || (!info.broadcaster && waiting >= limits.maxWaitingStreams)) {
+        return fail(c, 'TOO_MANY_STREAMS', 'the tracker holds its maximum of streams');
+      }
       room = new Room(streamId, { maxPeers: limits.maxPeersPerStream, seed: rooms.size + 1, ...options.room });
       rooms.set(streamId, room);
     }
@@ -184,7 +190,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       return fail(c, 'RATE_LIMITED', 'too many messages');
     }
     if (isBinary) return fail(c, 'BAD_MESSAGE', 'binary frames are not accepted');
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
     metrics.bytesIn += text.length;
     let m: ClientMessage;
     try {
@@ -296,7 +302,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     const mem = process.memoryUsage();
     const cpu = process.cpuUsage(cpu0);
     let live = 0;
-    for (const r of rooms.values()) if (r.snapshot().state === 'live') live++;
+    for (const r of rooms.values()) if (r.streamState === 'live') live++;
     return {
       sockets: conns.size,
       peers: peers.size,
