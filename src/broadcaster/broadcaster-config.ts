@@ -38,6 +38,8 @@ export interface BroadcasterConfig {
   maxCarryTicks: number;
   /** Init segment sent again this often, ms. Default 2000. */
   initRepeatMs: number;
+  /** Sequence number of the first frame. Default 0 (the session may continue a previous numbering). */
+  firstSeq: number;
 }
 
 export const DEFAULT_VIDEO_CONFIG: VideoConfig = {
@@ -54,6 +56,7 @@ export const DEFAULT_BROADCASTER_CONFIG: BroadcasterConfig = {
   frameIntervalMs: 100,
   maxCarryTicks: 0,
   initRepeatMs: 2000,
+  firstSeq: 0,
 };
 
 const KNOWN_CODECS: readonly string[] = ['avc', 'vp9', 'av1', 'vp8', 'hevc'];
@@ -79,5 +82,6 @@ export function resolveBroadcasterConfig(partial: Partial<BroadcasterConfig> = {
   if (!(c.frameIntervalMs >= 10 && c.frameIntervalMs <= 5000)) bad(`frameIntervalMs ${c.frameIntervalMs} is outside 10 … 5000`);
   if (!(Number.isInteger(c.maxCarryTicks) && c.maxCarryTicks >= 0 && c.maxCarryTicks <= 10)) bad(`maxCarryTicks ${c.maxCarryTicks} is not an integer in 0 … 10`);
   if (!(c.initRepeatMs >= 100)) bad(`initRepeatMs ${c.initRepeatMs} is below 100`);
+  if (!(Number.isSafeInteger(c.firstSeq) && c.firstSeq >= 0)) bad(`firstSeq ${c.firstSeq} is not a non-negative integer`);
   return c;
 }

@@ -89,6 +89,7 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
       frameIntervalMs: this.config.frameIntervalMs,
       maxCarryTicks: this.config.maxCarryTicks,
       initRepeatMs: this.config.initRepeatMs,
+      firstSeq: this.config.firstSeq,
     });
   }
 

@@ -65,6 +65,8 @@ describe('FrameCutter', () => {
   it('rejects bad configuration and bad input with stable codes', () => {
     expect(() => resolveFrameCutterConfig({ frameIntervalMs: 1 })).toThrow(/BAD_CONFIG/);
     expect(() => resolveFrameCutterConfig({ maxCarryTicks: 0.5 })).toThrow(/BAD_CONFIG/);
+    expect(() => resolveFrameCutterConfig({ firstSeq: -1 })).toThrow(/BAD_CONFIG/);
+    expect(new FrameCutter({ firstSeq: 1000 }).setInit(new Uint8Array([1]), 0).seq).toBe(1000);
     const cutter = new FrameCutter();
     try {
       cutter.pushFragment({ bytes: new Uint8Array(0), keyFrame: true, mediaTimeMs: 0, captureTimeMs: 0 });

@@ -26,12 +26,15 @@ export interface FrameCutterConfig {
   maxCarryTicks: number;
   /** How often the init segment is sent again for late joiners, ms. Default 2000. */
   initRepeatMs: number;
+  /** Sequence number of the first frame. Default 0; a session may continue numbering across restarts. */
+  firstSeq: number;
 }
 
 export const DEFAULT_FRAME_CUTTER_CONFIG: FrameCutterConfig = {
   frameIntervalMs: 100,
   maxCarryTicks: 1,
   initRepeatMs: 2000,
+  firstSeq: 0,
 };
 
 /** Checks a partial config and fills defaults; throws P2PError('BAD_CONFIG') on nonsense. */
@@ -40,6 +43,7 @@ export function resolveFrameCutterConfig(partial: Partial<FrameCutterConfig> = {
   if (!(c.frameIntervalMs >= 10 && c.frameIntervalMs <= 5000)) throw new P2PError('BAD_CONFIG', `frameIntervalMs ${c.frameIntervalMs} is outside 10 … 5000`);
   if (!(Number.isInteger(c.maxCarryTicks) && c.maxCarryTicks >= 0 && c.maxCarryTicks <= 10)) throw new P2PError('BAD_CONFIG', `maxCarryTicks ${c.maxCarryTicks} is not an integer in 0 … 10`);
   if (!(c.initRepeatMs >= 100)) throw new P2PError('BAD_CONFIG', `initRepeatMs ${c.initRepeatMs} is below 100`);
+  if (!(Number.isSafeInteger(c.firstSeq) && c.firstSeq >= 0)) throw new P2PError('BAD_CONFIG', `firstSeq ${c.firstSeq} is not a non-negative integer`);
   return c;
 }
 
@@ -62,7 +66,7 @@ interface Pending extends FragmentInput {
 
 export class FrameCutter {
   readonly config: FrameCutterConfig;
-  private seq = 0;
+  private seq: number;
   private fragmentCount = 0;
   private pending: Pending[] = [];
   private init: Uint8Array | null = null;
@@ -71,9 +75,10 @@ export class FrameCutter {
 
   constructor(config: Partial<FrameCutterConfig> = {}) {
     this.config = resolveFrameCutterConfig(config);
+    this.seq = this.config.firstSeq;
   }
 
-  /** Frames emitted so far (the next frame's seq). */
+  /** The next frame's seq. */
   get nextSeq(): number {
     return this.seq;
   }
