@@ -119,3 +119,16 @@ describe('FragmentAssembler input checks', () => {
     expect(asm.poll(0, 0)).toEqual([]);
   });
 });
+
+describe('FragmentAssembler skipping a run', () => {
+  it('skips several missing fragments in one go once the first one is due', () => {
+    const frames = stream([true, true, true, true, true]);
+    const asm = new FragmentAssembler();
+    asm.pushFrame(frames[0], 0);
+    asm.pushFrame(frames[1], 0);
+    expect(kinds(asm.poll(0, 300))).toEqual(['init', 'f0']);
+    asm.pushFrame(frames[5], 10); // fragments 1, 2, 3 lost
+    expect(kinds(asm.poll(10, 300))).toEqual([]);
+    expect(kinds(asm.poll(320, 300))).toEqual(['s1', 's2', 's3', 'f4']);
+  });
+});

@@ -209,7 +209,8 @@ export class FragmentAssembler {
       out.push({ kind: 'skip', index: this.next, reason: 'incomplete' });
       this.next++;
       this.needKey = true;
-      this.blockedSinceMs = null;
+      // blockedSinceMs stays: the fragments after a skipped one were due no earlier, so a run of
+      // missing fragments is skipped at once rather than one wait budget each.
     }
     return out;
   }
