@@ -27,6 +27,8 @@ export interface TrackerLimits {
   /** Token bucket per socket: messages per second and burst. */
   socketRatePerSec: number;
   socketBurst: number;
+  /** The broadcaster's socket gets this many times the socket rate and burst. */
+  broadcasterRateScale: number;
   /** Token bucket per remote address, shared by its sockets. */
   addressRatePerSec: number;
   addressBurst: number;
@@ -52,6 +54,7 @@ export const DEFAULT_TRACKER_LIMITS: Readonly<TrackerLimits> = Object.freeze({
   maxPeersPerStream: 10001,
   socketRatePerSec: 50,
   socketBurst: 200,
+  broadcasterRateScale: 8,
   addressRatePerSec: 2000,
   addressBurst: 8000,
   maxViolations: 20,

@@ -27,6 +27,8 @@ interface Conn {
   busy: boolean;
   alive: boolean;
   bucket: Bucket;
+  /** Multiplier of the socket's message budget (the broadcaster's is larger). */
+  rateScale: number;
   violations: number;
   lastErrorMs: number;
   openedMs: number;
@@ -149,6 +151,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     c.room = room;
     c.nonce = null; // one stream per socket: no publish after a join
     c.broadcaster = !!info.broadcaster;
+    // A proven broadcaster signals to up to directMaxViewers peers at once: it gets a larger budget.
+    if (c.broadcaster) c.rateScale = limits.broadcasterRateScale;
     peers.set(id, c);
     send(c, { type: 'joined', streamId, peerId: id, broadcaster: c.broadcaster });
     dispatch(room);
@@ -186,7 +190,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     const t0 = now();
     c.alive = true;
     const addr = addresses.get(c.address);
-    if (!take(c.bucket, limits.socketRatePerSec, limits.socketBurst, t0) || (addr && !take(addr.bucket, limits.addressRatePerSec, limits.addressBurst, t0))) {
+    if (!take(c.bucket, limits.socketRatePerSec * c.rateScale, limits.socketBurst * c.rateScale, t0) || (addr && !take(addr.bucket, limits.addressRatePerSec, limits.addressBurst, t0))) {
       return fail(c, 'RATE_LIMITED', 'too many messages');
     }
     if (isBinary) return fail(c, 'BAD_MESSAGE', 'binary frames are not accepted');
@@ -247,6 +251,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       busy: false,
       alive: true,
       bucket: { tokens: limits.socketBurst, lastMs: t },
+      rateScale: 1,
       violations: 0,
       lastErrorMs: -Infinity,
       openedMs: Date.now(),
