@@ -124,3 +124,15 @@ test('a broadcaster that starts over (new init, fragments from 0) is followed by
   }, { timeout: 30_000 }).toBe(true);
   expect((await summary(page)).players[0].error).toBeNull();
 });
+
+test('an unusable init segment shows the error state until a good one arrives', async ({ page }) => {
+  await open(page);
+  await page.evaluate(() => window.loopback.addPlayer());
+  await expect.poll(() => time(page, 0), { timeout: 30_000 }).toBeGreaterThan(1);
+  await page.evaluate(() => window.loopback.pushBadInit(0));
+  await expect.poll(async () => (await summary(page)).players[0].stats.status, { timeout: 10_000 }).toBe('error');
+  // The broadcaster re-sends its own init segment: the player starts over and plays again.
+  await expect.poll(async () => (await summary(page)).players[0].stats.status, { timeout: 30_000 }).toBe('playing');
+  const t = await time(page, 0);
+  await expect.poll(() => time(page, 0), { timeout: 30_000 }).toBeGreaterThan(t + 0.5);
+});

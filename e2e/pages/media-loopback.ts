@@ -73,6 +73,11 @@ const api = {
     return { codec: broadcaster.stats.videoCodec, mimeType: broadcaster.stats.mimeType };
   },
   addPlayer,
+  /** Hands player `i` an init segment it cannot use (as a buggy broadcaster might). */
+  pushBadInit(i: number) {
+    const bytes = new Uint8Array([0, 0, 0, 16, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0, 0, 0, 0]);
+    players[i].player.pushFrame({ seq: 1e9, bytes, flags: FRAME_INIT, captureTimeMs: Date.now() });
+  },
   setJitter(ms: number) {
     jitterMs = ms;
   },

@@ -173,7 +173,8 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   }
 
   #pump(): void {
-    if (!this.#media || this.#destroyed || this.#failed) return;
+    // Still polled after a failure: a new init segment (a restarted broadcaster) may play here.
+    if (!this.#media || this.#destroyed) return;
     const budget = waitBudgetMs(this.#bufferAheadS(), this.config.minWaitMs, this.config.maxWaitMs);
     for (const out of this.#assembler.poll(performance.now(), budget)) this.#handle(out);
   }
@@ -233,7 +234,13 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     sb.mode = 'segments';
     const pipeline: Pipeline = { mediaSource, queue: new AppendQueue(sb), info };
     this.#pipeline = pipeline;
-    await pipeline.queue.append(init).catch((e: P2PError) => this.#fail(e));
+    try {
+      await pipeline.queue.append(init);
+    } catch (e) {
+      // A rejected init segment: nothing of this stream can play until a different one arrives.
+      if (this.#pipeline === pipeline) this.#fail(e instanceof P2PError ? e : new P2PError('APPEND_FAILED', String(e)));
+      return null;
+    }
     return pipeline;
   }
 
