@@ -1,5 +1,5 @@
 // Public surface of the player: the DOM-free MediaPlayer, its config and events, the <p2p-player>
-// element and its session seam, watch-link helpers. Importing this module also defines the tag.
+// element and its session seam, watch links and embed snippets. Importing this module also defines the tag.
 export * from './player-config.ts';
 export * from './media-player.ts';
 export * from './append-queue.ts';
