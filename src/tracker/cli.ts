@@ -107,7 +107,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
   console.log(`p2p-player tracker listening on ${tracker.url}${o.path ?? ''} (health: http://${host.includes(':') ? `[${host}]` : host}:${tracker.port}/health, metrics: /metrics)`);
-  log?.(`limits: ${JSON.stringify({ ...limits })} room: ${JSON.stringify(room)}`);
+  if (Object.keys(limits).length + Object.keys(room).length > 0) log?.(`limits: ${JSON.stringify(limits)} room: ${JSON.stringify(room)}`);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -1,0 +1,52 @@
+// The installed command: `node bin/p2p-player-tracker.js` starts, answers /health and /metrics,
+// refuses bad flags, and stops cleanly on SIGTERM.
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../../bin/p2p-player-tracker.js', import.meta.url));
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+describe('p2p-player-tracker command', () => {
+  it('listens on --port 0, serves health and metrics, exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [bin, '--port', '0', '--host', '127.0.0.1', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /ws:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`exited early with ${code}`)));
+    });
+    const health = await get(`http://127.0.0.1:${port}/health`);
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body)).toMatchObject({ ok: true, peers: 0 });
+    expect((await get(`http://127.0.0.1:${port}/metrics`)).body).toMatch(/^p2p_tracker_sockets 0$/m);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('refuses unknown flags and bad numbers with exit code 2', () => {
+    const bad = spawnSync(process.execPath, [bin, '--bogus'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/Unknown option '--bogus'/);
+    const nan = spawnSync(process.execPath, [bin, '--port', 'x'], { encoding: 'utf8' });
+    expect(nan.status).toBe(2);
+    expect(nan.stderr).toMatch(/--port must be a non-negative integer/);
+    const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--max-sockets-per-address/);
+  });
+});
