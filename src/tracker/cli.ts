@@ -24,6 +24,7 @@ Usage: p2p-player-tracker [options]
   --neighbours N               swarm neighbours per viewer (default 8)
   --holder-at N                switch to holder mode at N viewers (default 40)
   --direct-at N                switch back to direct feed at N viewers (default 24)
+  --trust-proxy                behind a reverse proxy: per-address limits use X-Forwarded-For
   --quiet                      print only the listening line
   --help                       this text
 
@@ -60,6 +61,7 @@ export async function main(argv: string[]): Promise<void> {
         'holder-at': { type: 'string' },
         'direct-at': { type: 'string' },
         quiet: { type: 'boolean' },
+        'trust-proxy': { type: 'boolean' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -101,7 +103,7 @@ export async function main(argv: string[]): Promise<void> {
   const log = o.quiet ? undefined : (line: string) => console.error(line);
   let tracker;
   try {
-    tracker = await startTracker({ port, host, path: o.path, origins: o.origin, limits, room, log: undefined });
+    tracker = await startTracker({ port, host, path: o.path, origins: o.origin, trustProxy: o['trust-proxy'], limits, room });
   } catch (e) {
     console.error(`p2p-player-tracker: cannot start: ${(e as Error).message}`);
     process.exit(1);

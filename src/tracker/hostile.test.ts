@@ -188,6 +188,16 @@ describe('hostile clients', () => {
     await honestStillServed();
   });
 
+  it('counts per-address limits by X-Forwarded-For behind a trusted proxy', async () => {
+    await setup({ trustProxy: true, limits: { maxSocketsPerAddress: 3 } }); // the 3 honest peers fill 127.0.0.1
+    const peers: RawPeer[] = [];
+    for (const xff of ['203.0.113.1, 10.0.0.1', '203.0.113.1', '203.0.113.1', '203.0.113.2']) peers.push(await rawPeer(t.url!, { 'x-forwarded-for': xff }));
+    for (const p of peers) opened.push({ close: () => p.ws.terminate() });
+    await expect(rawPeer(t.url!, { 'x-forwarded-for': '203.0.113.1' })).rejects.toThrow(/429/);
+    await expect(rawPeer(t.url!)).rejects.toThrow(/429/);
+    await honestStillServed();
+  });
+
   it('drops half-open sockets, idle sockets and sockets over the per-address limit', async () => {
     await setup({ limits: { pingIntervalMs: 300, joinTimeoutMs: 5000, maxSocketsPerAddress: 6 } });
     // A raw TCP client that completes the upgrade and then never answers pings nor reads.

@@ -73,6 +73,8 @@ export interface TrackerOptions {
   path?: string;
   /** Accepted tracker origins (host[:port]) in publish proofs. Default: the request's Host header. */
   origins?: string[];
+  /** Behind a reverse proxy: count limits per X-Forwarded-For client address (first entry). */
+  trustProxy?: boolean;
   room?: Partial<RoomConfig>;
   limits?: Partial<TrackerLimits>;
   tickMs?: number;

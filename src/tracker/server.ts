@@ -70,6 +70,13 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     clientTracking: false,
   } as ConstructorParameters<typeof WebSocketServer>[0]);
 
+  /** The remote address limits count against: the socket's, or the proxy's X-Forwarded-For client. */
+  const addressOf = (req: http.IncomingMessage): string => {
+    const fwd = options.trustProxy ? req.headers['x-forwarded-for'] : undefined;
+    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
+    return (first || req.socket.remoteAddress || 'unknown').slice(0, 64);
+  };
+
   const send = (c: Conn, msg: object): void => {
     if (c.ws.readyState !== WebSocket.OPEN) return;
     if (c.ws.bufferedAmount > limits.maxSendBufferBytes) {
@@ -238,7 +245,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   };
 
   const onConnection = (ws: WebSocket, req: http.IncomingMessage): void => {
-    const address = req.socket.remoteAddress ?? 'unknown';
+    const address = addressOf(req);
     const t = now();
     const c: Conn = {
       ws,
@@ -293,7 +300,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       return;
     }
     socket.on('error', () => {});
-    const address = req.socket.remoteAddress ?? 'unknown';
+    const address = addressOf(req);
     const perAddress = addresses.get(address)?.sockets ?? 0;
     if (conns.size >= limits.maxSockets || perAddress >= limits.maxSocketsPerAddress) {
       metrics.reject('TOO_MANY_SOCKETS');

@@ -13,8 +13,8 @@ export interface RawPeer {
   sendJson(v: unknown): void;
 }
 
-export async function rawPeer(url: string): Promise<RawPeer> {
-  const ws = new WebSocket(url);
+export async function rawPeer(url: string, headers?: Record<string, string>): Promise<RawPeer> {
+  const ws = new WebSocket(url, headers ? { headers } : undefined);
   const messages: Array<Record<string, unknown>> = [];
   const waiters: Array<{ pred: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }> = [];
   ws.on('message', (data) => {

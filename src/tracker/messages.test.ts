@@ -1,0 +1,68 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isP2PError } from '../errors.ts';
+import { LIMITS, parseClientMessage, parseServerMessage, publishProofBytes, utf8Length } from './messages.ts';
+
+const SID = 'A'.repeat(43);
+const CODES = new Set(['BAD_JSON', 'MESSAGE_TOO_LARGE', 'UNKNOWN_TYPE', 'BAD_MESSAGE', 'SIGNAL_TOO_LARGE']);
+
+function codeOf(f: () => unknown): string | null {
+  try {
+    f();
+    return null;
+  } catch (e) {
+    if (!isP2PError(e)) throw e;
+    return e.code;
+  }
+}
+
+describe('tracker messages', () => {
+  it('accepts every well-formed client message', () => {
+    const ok = [
+      { type: 'join', streamId: SID },
+      { type: 'join', streamId: SID, peerSecret: 's'.repeat(22), uploadBps: 5e6, relayed: false, announce: { holderKeys: [1, 2], producerGroups: [0], neighbours: ['peerAAAA'], mode: 'holder' } },
+      { type: 'publish', streamId: SID, publicKey: 'AQ', signature: 'x'.repeat(86), bitrateBps: 2e6 },
+      { type: 'heartbeat', uploadBps: 1 },
+      { type: 'signal', to: 'peerBBBBBBBB', data: { type: 'offer', sdp: 'v=0' } },
+      { type: 'failed', peerId: 'peerBBBBBBBB' },
+      { type: 'leave' },
+    ];
+    for (const m of ok) expect(parseClientMessage(JSON.stringify(m))).toMatchObject(m);
+  });
+
+  it('rejects bad input with a stable code', () => {
+    expect(codeOf(() => parseClientMessage('{'))).toBe('BAD_JSON');
+    expect(codeOf(() => parseClientMessage('"join"'))).toBe('UNKNOWN_TYPE');
+    expect(codeOf(() => parseClientMessage('{"type":"nope"}'))).toBe('UNKNOWN_TYPE');
+    expect(codeOf(() => parseClientMessage('{"type":"join"}'))).toBe('BAD_MESSAGE');
+    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'join', streamId: SID, uploadBps: -1 })))).toBe('BAD_MESSAGE');
+    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'join', streamId: SID, announce: { holderKeys: [256] } })))).toBe('BAD_MESSAGE');
+    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'signal', to: 'peerBBBBBBBB' })))).toBe('BAD_MESSAGE');
+    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'signal', to: 'peerBBBBBBBB', data: 'x'.repeat(LIMITS.maxSignalBytes) })))).toBe('SIGNAL_TOO_LARGE');
+    expect(codeOf(() => parseClientMessage(' '.repeat(LIMITS.maxMessageBytes + 1)))).toBe('MESSAGE_TOO_LARGE');
+    // Multi-byte text is measured in bytes, not characters.
+    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'leave', pad: 'é'.repeat(LIMITS.maxMessageBytes / 2) })))).toBe('MESSAGE_TOO_LARGE');
+  });
+
+  it('never throws anything but a P2PError on arbitrary text or JSON', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.json({ maxDepth: 4 }), fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify({ type: 'join', streamId: SID, announce: v }))), (text) => {
+        for (const parse of [parseClientMessage, parseServerMessage]) {
+          const code = codeOf(() => parse(text));
+          if (code !== null) expect(CODES.has(code)).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('measures UTF-8 and builds the proof bytes in order', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 50 }), (s) => {
+        expect(utf8Length(s)).toBe(new TextEncoder().encode(s).length);
+      }),
+    );
+    const b = publishProofBytes(new Uint8Array([1, 2]), 'ab', 'h:1');
+    expect([...b]).toEqual([1, 2, 97, 98, 104, 58, 49]);
+  });
+});
