@@ -45,31 +45,46 @@ export function chooseRequests(need: RequestNeed, neighbours: readonly Neighbour
   if (need.want <= 0 || neighbours.length === 0) return [];
   const assigned = new Array<number>(neighbours.length).fill(0);
   const picked: number[][] = neighbours.map(() => []);
-  let left = need.want;
-  let anyBudget = neighbours.some((n) => n.budget > 0 && (n.complete || (n.keys?.size ?? 0) > 0));
-  for (let x = 0; x < 256 && left > 0 && anyBudget; x++) {
-    if (need.have.has(x) || need.inflight.has(x) || need.exclude?.has(x)) continue;
-    let best = -1;
-    let bestLoad = Infinity;
-    let bestPartial = false;
-    for (let i = 0; i < neighbours.length; i++) {
-      const n = neighbours[i];
-      if (assigned[i] >= n.budget) continue;
-      if (!n.complete && !n.keys?.has(x)) continue;
-      const load = (assigned[i] + 1) / Math.max(n.weight, 1e-3);
-      const partial = !n.complete;
-      if (load < bestLoad - 1e-12 || (Math.abs(load - bestLoad) <= 1e-12 && partial && !bestPartial)) {
-        best = i;
-        bestLoad = load;
-        bestPartial = partial;
-      }
+  // Candidate keys as a bitmap: held by someone (everything when a neighbour is complete),
+  // minus held, in flight and excluded.
+  const cand = new Uint32Array(8);
+  for (const n of neighbours) {
+    if (n.budget <= 0) continue;
+    if (n.complete) {
+      cand.fill(0xffffffff);
+      break;
     }
-    if (best < 0) continue;
-    assigned[best]++;
-    picked[best].push(x);
-    left--;
-    if (assigned[best] >= neighbours[best].budget) {
-      anyBudget = neighbours.some((n, i) => assigned[i] < n.budget && (n.complete || (n.keys?.size ?? 0) > 0));
+    if (n.keys) for (let w = 0; w < 8; w++) cand[w] |= n.keys.words[w];
+  }
+  for (let w = 0; w < 8; w++) {
+    cand[w] &= ~(need.have.words[w] | need.inflight.words[w] | (need.exclude ? need.exclude.words[w] : 0));
+  }
+  let left = need.want;
+  for (let w = 0; w < 8 && left > 0; w++) {
+    let bits = cand[w];
+    while (bits !== 0 && left > 0) {
+      const low = bits & -bits;
+      bits ^= low;
+      const x = w * 32 + 31 - Math.clz32(low);
+      let best = -1;
+      let bestLoad = Infinity;
+      let bestPartial = false;
+      for (let i = 0; i < neighbours.length; i++) {
+        const n = neighbours[i];
+        if (assigned[i] >= n.budget) continue;
+        if (!n.complete && !n.keys?.has(x)) continue;
+        const load = (assigned[i] + 1) / Math.max(n.weight, 1e-3);
+        const partial = !n.complete;
+        if (load < bestLoad - 1e-12 || (Math.abs(load - bestLoad) <= 1e-12 && partial && !bestPartial)) {
+          best = i;
+          bestLoad = load;
+          bestPartial = partial;
+        }
+      }
+      if (best < 0) continue;
+      assigned[best]++;
+      picked[best].push(x);
+      left--;
     }
   }
   const out: PlannedRequest[] = [];

@@ -80,12 +80,12 @@ export interface PeerCoreConfig {
 
 export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   seed: 1,
-  tickMs: 20,
+  tickMs: 40,
   frameLifetimeMs: 2500,
   keepFrameMs: 4000,
   maxFrames: 64,
   minSpareKeys: 1,
-  maxInflightPerNeighbour: 40,
+  maxInflightPerNeighbour: 128,
   minRequestTimeoutMs: 120,
   maxRequestTimeoutMs: 700,
   mediaBudgetBytes: 4 * 1033,

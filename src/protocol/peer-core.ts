@@ -15,7 +15,7 @@ import { KeySet } from './key-set.ts';
 import { ReplayWindow } from './manifest.ts';
 import { NeighbourState } from './neighbour-state.ts';
 import { ProducerRole } from './producer-role.ts';
-import { servePullRequest, handleHave, flushHave } from './peer-exchange.ts';
+import { servePullRequest, handleHave, flushHave, type ExchangeView } from './peer-exchange.ts';
 import {
   FLAG_INIT_SEGMENT, NO_SEQ, packetSizeOf, parseMessage, type Manifest, type WireMessage,
 } from './wire.ts';
@@ -66,6 +66,15 @@ export class PeerCore {
   private init: { manifest: Manifest; frame: Uint8Array } | undefined;
   private initAsk: { peerId: string; atMs: number; seq: number } | undefined;
   private readonly ctx: CoreContext;
+  private readonly view: ExchangeView;
+  /** Frames whose have-state changed since the last HAVE flush. */
+  private readonly changed = new Set<number>();
+  /** Neighbours that have not had a full HAVE flush yet. */
+  private readonly fresh = new Set<string>();
+  /** Frames whose availability changed since the last scheduling pass. */
+  private readonly dirty = new Set<number>();
+  private budgetFreed = false;
+  private lastGcMs = -Infinity;
 
   constructor(opts: { peerId: string; codec: FrameCodec; config?: Partial<PeerCoreConfig> }) {
     this.cfg = resolvePeerConfig(opts.config);
@@ -88,6 +97,17 @@ export class PeerCore {
       isBroadcaster: (p) => p === self.broadcasterId || this.neighbours.get(p)?.isBroadcaster === true,
       frames: () => this.framesBySeq.values(),
     };
+    this.view = {
+      cfg: this.cfg,
+      codec: this.codec,
+      frames: this.framesBySeq,
+      frameFor: (seq, now) => this.frameFor(seq, now),
+      sendControl: (p, m) => this.sendControl(p, m),
+      sendMedia: (p, m, e) => this.sendMedia(p, m, e),
+      countBad: (p, r) => this.countBad(p, r),
+      strikesOf: (p) => this.neighbours.get(p)?.strikes ?? 0,
+      markDirty: (seq) => this.dirty.add(seq),
+    };
     this.holder = new HolderRole(this.ctx);
     this.producer = new ProducerRole(this.ctx);
   }
@@ -99,6 +119,7 @@ export class PeerCore {
     const n = new NeighbourState(peerId, this.cfg.mediaQueueMax);
     n.isBroadcaster = peerId === this.broadcasterId;
     this.neighbours.set(peerId, n);
+    this.fresh.add(peerId);
     this.sendControl(peerId, { type: 'hello', initSeq: this.init ? this.init.manifest.seq : NO_SEQ, roles: 0 });
     this.producer.refresh((p) => this.banned.has(p));
     this.lastTickMs = Math.min(this.lastTickMs, nowMs - this.cfg.tickMs);
@@ -117,6 +138,8 @@ export class PeerCore {
       }
     }
     if (this.initAsk?.peerId === peerId) this.initAsk = undefined;
+    this.fresh.delete(peerId);
+    this.budgetFreed = true;
     this.producer.refresh((p) => this.banned.has(p));
   }
 
@@ -164,10 +187,10 @@ export class PeerCore {
         this.maybeAskInit(nowMs);
         return;
       case 'have':
-        handleHave(this.exchangeView(), n, m.entries, nowMs);
+        handleHave(this.view, n, m.entries, nowMs);
         return;
       case 'request':
-        this.stats.keysServed += servePullRequest(this.exchangeView(), n, m.seq, m.count, KeySet.fromBytes(m.allowed), nowMs);
+        this.stats.keysServed += servePullRequest(this.view, n, m.seq, m.count, KeySet.fromBytes(m.allowed), nowMs);
         return;
       case 'manifest-request': {
         const f = this.framesBySeq.get(m.seq);
@@ -225,7 +248,7 @@ export class PeerCore {
     } else if (p.kind === 'init-digest' && r.kind === 'digest') {
       if (!sameBytes(r.digest, p.manifest.digest)) return this.strike(p.from, 'init segment does not match its manifest');
       if (this.init && this.init.manifest.seq >= p.manifest.seq) return;
-      this.init = { manifest: p.manifest, frame: p.frame };
+      this.setInit(p.manifest, p.frame);
       this.initAsk = undefined;
       const f = this.framesBySeq.get(p.manifest.seq);
       if (!f || f.state !== 'done') this.emit({ type: 'frame', manifest: p.manifest, frame: p.frame, nowMs });
@@ -253,7 +276,17 @@ export class PeerCore {
     this.holder.tick(nowMs, this.broadcasterId && this.neighbours.has(this.broadcasterId) ? this.broadcasterId : undefined);
     this.producer.tick(nowMs);
     this.schedule(nowMs);
-    for (const n of this.neighbours.values()) flushHave(this.exchangeView(), n);
+    const changed: FrameState[] = [];
+    for (const seq of this.changed) {
+      const f = this.framesBySeq.get(seq);
+      if (f) changed.push(f);
+    }
+    this.changed.clear();
+    for (const n of this.neighbours.values()) {
+      if (this.fresh.has(n.peerId)) flushHave(this.view, n, this.framesBySeq.values());
+      else if (changed.length > 0) flushHave(this.view, n, changed);
+    }
+    this.fresh.clear();
     this.maybeAskInit(nowMs);
   }
 
@@ -288,6 +321,7 @@ export class PeerCore {
     if (seq < this.floorSeq || !this.replay.fresh(seq) || this.framesBySeq.size >= this.cfg.maxFrames) return undefined;
     const nf = newFrameState(seq, nowMs, this.cfg.directRepairDelayMs);
     this.framesBySeq.set(seq, nf);
+    this.dirty.add(seq);
     return nf;
   }
 
@@ -306,7 +340,10 @@ export class PeerCore {
       f.inflight.delete(x);
       f.inflightSet.delete(x);
       const n = this.neighbours.get(r.peerId);
-      if (n) n.delivered(r.peerId === from, nowMs - r.sentMs);
+      if (n) {
+        if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.budgetFreed = true;
+        n.delivered(r.peerId === from, nowMs - r.sentMs);
+      }
     }
     if (f.have.has(x)) {
       this.stats.duplicates++;
@@ -314,6 +351,7 @@ export class PeerCore {
     }
     f.have.add(x);
     f.log.push(x);
+    this.changed.add(f.seq);
     f.packets.set(x, payload);
     f.from.set(x, from);
     this.tryDecode(f, nowMs);
@@ -367,6 +405,7 @@ export class PeerCore {
       f.trial.index++;
     }
     f.extraWant = 16;
+    this.dirty.add(f.seq);
     this.tryDecode(f, nowMs);
   }
 
@@ -375,6 +414,7 @@ export class PeerCore {
     const m = f.manifest as Manifest;
     f.state = 'done';
     f.deliveredMs = nowMs;
+    this.changed.add(f.seq);
     for (const x of f.inflight.keys()) f.inflightSet.delete(x);
     f.inflight.clear();
     // Every received key is now checked exactly by re-encoding it; senders of bad ones get a strike.
@@ -395,7 +435,10 @@ export class PeerCore {
     }
     for (const x of f.from.keys()) f.from.set(x, '');
     this.stats.framesDelivered++;
-    if (m.flags & FLAG_INIT_SEGMENT && (!this.init || this.init.manifest.seq < m.seq)) this.init = { manifest: m, frame };
+    if (m.flags & FLAG_INIT_SEGMENT) {
+      if (this.init?.manifest.seq === m.seq) return; // already delivered through the init exchange
+      this.setInit(m, frame);
+    }
     this.emit({ type: 'frame', manifest: m, frame, nowMs });
   }
 
@@ -431,21 +474,39 @@ export class PeerCore {
       f.log = f.log.filter((x) => f.have.has(x));
     }
     f.P = P;
+    this.changed.add(f.seq);
     this.tryDecode(f, nowMs);
+  }
+
+  /** Keeps the newest init segment and tells the neighbours, so late joiners can fetch it. */
+  private setInit(m: Manifest, frame: Uint8Array): void {
+    if (this.init && this.init.manifest.seq >= m.seq) return;
+    this.init = { manifest: m, frame };
+    for (const n of this.neighbours.values()) if (!n.isBroadcaster) this.sendControl(n.peerId, { type: 'hello', initSeq: m.seq, roles: 0 });
   }
 
   // ---- scheduling ---------------------------------------------------------------------------
 
   private expireAndCollect(nowMs: number): void {
+    const gc = nowMs - this.lastGcMs >= 100;
+    if (gc) this.lastGcMs = nowMs;
     for (const f of this.framesBySeq.values()) {
-      for (const [x, r] of f.inflight) {
-        if (r.expiresMs > nowMs) continue;
-        f.inflight.delete(x);
-        f.inflightSet.delete(x);
-        this.stats.keysTimedOut++;
-        this.stats.lossEstimate = this.stats.lossEstimate * 0.99 + 0.01;
-        this.neighbours.get(r.peerId)?.timedOut();
+      if (f.inflight.size > 0) {
+        for (const [x, r] of f.inflight) {
+          if (r.expiresMs > nowMs) continue;
+          f.inflight.delete(x);
+          f.inflightSet.delete(x);
+          this.dirty.add(f.seq);
+          this.stats.keysTimedOut++;
+          this.stats.lossEstimate = this.stats.lossEstimate * 0.99 + 0.01;
+          const n = this.neighbours.get(r.peerId);
+          if (n) {
+            if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.budgetFreed = true;
+            n.timedOut();
+          }
+        }
       }
+      if (!gc) continue;
       const age = nowMs - f.firstSeenMs;
       if ((f.state === 'collecting' || f.state === 'hashing') && age > this.cfg.frameLifetimeMs) {
         f.state = 'missed';
@@ -463,11 +524,14 @@ export class PeerCore {
   }
 
   private schedule(nowMs: number): void {
-    const frames = [...this.framesBySeq.values()].filter((f) => f.state === 'collecting').sort((a, b) => a.seq - b.seq);
     const spare = Math.max(this.cfg.minSpareKeys, Math.min(16, Math.ceil(64 * this.stats.lossEstimate * 1.3)));
-    for (const f of frames) {
+    const all = this.budgetFreed;
+    this.budgetFreed = false;
+    for (const f of this.framesBySeq.values()) {
+      if (f.state !== 'collecting') continue;
       this.askManifest(f, nowMs);
       this.directRepair(f, nowMs);
+      if (!all && !this.dirty.has(f.seq)) continue;
       const want = 64 + spare + f.extraWant - f.have.size - f.inflight.size;
       if (want <= 0) continue;
       const avail: NeighbourAvailability[] = [];
@@ -481,6 +545,7 @@ export class PeerCore {
       const plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude: f.exclude, want }, avail);
       for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
     }
+    this.dirty.clear();
   }
 
   private request(f: FrameState, peerId: string, keys: number[], nowMs: number): void {
@@ -539,19 +604,6 @@ export class PeerCore {
   }
 
   // ---- outputs and peers ----------------------------------------------------------------------
-
-  private exchangeView() {
-    return {
-      cfg: this.cfg,
-      codec: this.codec,
-      frames: this.framesBySeq,
-      frameFor: (s: number, now: number) => this.frameFor(s, now),
-      sendControl: (p: string, m: WireMessage) => this.sendControl(p, m),
-      sendMedia: (p: string, m: WireMessage, e: number) => this.sendMedia(p, m, e),
-      countBad: (p: string, r: string) => this.countBad(p, r),
-      strikesOf: (p: string) => this.neighbours.get(p)?.strikes ?? 0,
-    };
-  }
 
   private emit(o: CoreOutput): void {
     this.out.push(o);

@@ -17,6 +17,8 @@ export interface ExchangeView {
   sendMedia(peerId: string, m: WireMessage, expiresMs: number): void;
   countBad(peerId: string, reason: string): void;
   strikesOf(peerId: string): number;
+  /** The frame's availability changed: schedule it at the next pass. */
+  markDirty(seq: number): void;
 }
 
 export function handleHave(v: ExchangeView, n: NeighbourState, entries: readonly HaveEntry[], nowMs: number): void {
@@ -30,14 +32,15 @@ export function handleHave(v: ExchangeView, n: NeighbourState, entries: readonly
       r.manifest = true;
     }
     for (const k of e.keys) r.keys.add(k);
+    v.markDirty(e.seq);
   }
 }
 
 /** Sends one HAVE with what this neighbour has not been told yet (nothing when nothing is new). */
-export function flushHave(v: ExchangeView, n: NeighbourState): void {
+export function flushHave(v: ExchangeView, n: NeighbourState, frames: Iterable<FrameState>): void {
   if (n.isBroadcaster) return;
   const entries: HaveEntry[] = [];
-  for (const f of v.frames.values()) {
+  for (const f of frames) {
     if (entries.length >= MAX_HAVE_ENTRIES) break;
     if (f.state === 'missed') continue;
     const r = n.frames.get(f.seq);

@@ -66,7 +66,7 @@ export class SimpleRoom {
       this.viewers.push(peerId);
       this.upload.set(peerId, info.uploadBps ?? 0);
       this.mesh.set(peerId, new Set());
-      this.link(peerId);
+      this.link(peerId, Math.ceil(this.cfg.neighbourTarget / 2) + 1);
       this.touch(peerId);
     }
     this.dirty = true;
@@ -131,13 +131,14 @@ export class SimpleRoom {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  private link(p: PeerId): void {
+  /** Links p to random viewers below neighbourMax until it has `want` (a joiner starts half full; later joiners fill it up). */
+  private link(p: PeerId, want = this.cfg.neighbourTarget): void {
     const mine = this.mesh.get(p);
     if (!mine) return;
     const cands = this.viewers.filter((v) => v !== p && !mine.has(v) && (this.mesh.get(v)?.size ?? 0) < this.cfg.neighbourMax);
     this.rng.shuffle(cands);
     for (const v of cands) {
-      if (mine.size >= this.cfg.neighbourTarget) break;
+      if (mine.size >= want) break;
       mine.add(v);
       this.mesh.get(v)?.add(p);
       this.touch(v);

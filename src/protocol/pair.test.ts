@@ -1,0 +1,151 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createReferenceCodec, type Codec } from '../codec/index.ts';
+import { BroadcasterCore } from './broadcaster-core.ts';
+import { CoreHarness } from './core-harness.ts';
+import { PeerCore } from './peer-core.ts';
+import { encodeMessage, FLAG_INIT_SEGMENT, FLAG_KEY_FRAME, parseMessage } from './wire.ts';
+
+let codec: Codec;
+beforeAll(() => {
+  codec = createReferenceCodec();
+});
+
+const frameBytes = (n: number, salt: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + salt * 7) & 0xff);
+
+async function setup(viewers: string[]) {
+  const h = await CoreHarness.create();
+  const b = new BroadcasterCore({ codec });
+  h.add('b', b);
+  for (const v of viewers) h.add(v, new PeerCore({ peerId: v, codec }));
+  return { h, b };
+}
+
+describe('pair exchanges (virtual time, real bytes and crypto)', () => {
+  it('direct feed: hello, slot, feed packets and manifest give a verified frame', async () => {
+    const { h, b } = await setup(['v']);
+    h.link('b', 'v');
+    const frame = frameBytes(20000, 1);
+    b.publishFrame(frame, FLAG_KEY_FRAME, 0, h.now);
+    h.flush('b');
+    await h.drive(300);
+    const got = h.delivered.get('v') ?? [];
+    expect(got).toHaveLength(1);
+    expect(got[0].frame).toEqual(frame);
+    expect(got[0].manifest.flags).toBe(FLAG_KEY_FRAME);
+    const types = new Set(h.sent.filter((s) => s.from === 'b').map((s) => s.type));
+    expect([...types].sort()).toEqual(['direct-slot', 'feed', 'hello', 'manifest']);
+  });
+
+  it('viewer to viewer: HAVE, request and feed packets; served keys are re-encoded after verification', async () => {
+    const { h, b } = await setup(['a', 'c']);
+    h.link('b', 'a');
+    h.link('a', 'c');
+    const frame = frameBytes(30000, 2);
+    b.publishFrame(frame, 0, 0, h.now);
+    h.flush('b');
+    await h.drive(500);
+    expect(h.delivered.get('a')?.[0]?.frame).toEqual(frame);
+    expect(h.delivered.get('c')?.[0]?.frame).toEqual(frame);
+    const fromA = h.sent.filter((s) => s.from === 'a').map((s) => s.type);
+    expect(fromA).toContain('have');
+    expect(fromA).toContain('feed');
+    expect(fromA).toContain('manifest');
+    expect(h.sent.filter((s) => s.from === 'c').map((s) => s.type)).toContain('request');
+    // c never talked to the broadcaster: its manifest came from a, which got it from b.
+    expect(h.sent.some((s) => s.from === 'b' && s.to === 'c')).toBe(false);
+  });
+
+  it('loss on the direct feed is repaired from the broadcaster slot', async () => {
+    const { h, b } = await setup(['v']);
+    h.link('b', 'v');
+    let n = 0;
+    h.dropMedia = (from) => from === 'b' && n++ % 5 === 0; // 20 % of the first sends
+    b.publishFrame(frameBytes(16000, 3), 0, 0, h.now);
+    h.flush('b');
+    await h.drive(600);
+    expect(h.delivered.get('v')).toHaveLength(1);
+    expect(h.sent.filter((s) => s.from === 'v' && s.to === 'b').map((s) => s.type)).toContain('request');
+  });
+
+  it('holder and producer: code segments, standing seed subscriptions, produced feed packets', async () => {
+    const { h, b } = await setup(['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8', 'h9', 'p']);
+    const holders = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8', 'h9'];
+    for (const x of holders) h.link('b', x);
+    for (const x of holders) h.link('p', x);
+    holders.forEach((x, c) => (h.core(x) as PeerCore).handleRoles({ holderKeys: [c + 3], producerGroups: [] }, 0));
+    const p = h.core('p') as PeerCore;
+    p.handleNeighbours(holders.map((x, c) => ({ peerId: x, reasons: ['holder'], holderKeys: [c + 3] })), 0);
+    p.handleRoles({ holderKeys: [], producerGroups: [2] }, 0);
+    h.flush('p');
+    b.handleSwarm({ mode: 'holder', holders: holders.map((x, c) => ({ peerId: x, keys: [c + 3] })) }, 0);
+    await h.drive(50);
+    const frame = frameBytes(40000, 4);
+    b.publishFrame(frame, 0, 0, h.now);
+    h.flush('b');
+    await h.drive(400);
+    expect(p.producer.produced).toBe(1);
+    const fp = (p as PeerCore).framesBySeq.get(0);
+    for (let m = 0; m < 8; m++) expect(fp?.packets.get(16 + m)).toEqual(codec.feedPacket(frame, 16 + m));
+    expect(h.sent.filter((s) => s.type === 'seed' && s.to === 'p')).toHaveLength(9);
+    expect(h.sent.filter((s) => s.from === 'b' && s.type === 'cs-chunk')).toHaveLength(9 * 5);
+  });
+
+  it('a producer strikes the holder whose seed disagrees', async () => {
+    const { h, b } = await setup(['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8', 'h9', 'h10', 'p']);
+    const holders = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8', 'h9', 'h10'];
+    for (const x of holders) h.link('b', x);
+    for (const x of holders) h.link('p', x);
+    holders.forEach((x, c) => (h.core(x) as PeerCore).handleRoles({ holderKeys: [c], producerGroups: [] }, 0));
+    const p = h.core('p') as PeerCore;
+    p.handleNeighbours(holders.map((x, c) => ({ peerId: x, holderKeys: [c] })), 0);
+    p.handleRoles({ holderKeys: [], producerGroups: [9] }, 0);
+    h.flush('p');
+    b.handleSwarm({ mode: 'holder', holders: holders.map((x, c) => ({ peerId: x, keys: [c] })) }, 0);
+    h.tamper = (from, bytes, type) => {
+      if (from !== 'h4' || type !== 'seed') return bytes;
+      const c = bytes.slice();
+      c[20] ^= 1;
+      return c;
+    };
+    await h.drive(50);
+    b.publishFrame(frameBytes(10000, 5), 0, 0, h.now);
+    h.flush('b');
+    await h.drive(400);
+    expect(h.badPeers.some((x) => x.by === 'p' && x.peerId === 'h4')).toBe(true);
+    expect(p.producer.produced).toBe(1);
+  });
+
+  it('a late joiner fetches the newest init segment from a neighbour', async () => {
+    const { h, b } = await setup(['a', 'late']);
+    h.link('b', 'a');
+    const init = frameBytes(700, 6);
+    b.publishFrame(init, FLAG_INIT_SEGMENT, 0, h.now);
+    h.flush('b');
+    await h.drive(300);
+    h.unlink('b', 'a');
+    h.link('a', 'late');
+    await h.drive(600);
+    const got = h.delivered.get('late') ?? [];
+    expect(got.map((d) => d.frame)).toEqual([init]);
+    expect(h.sent.filter((s) => s.from === 'late').map((s) => s.type)).toContain('init-request');
+  });
+
+  it('a forged manifest earns a strike; garbage bytes are counted and finally banned', async () => {
+    const { h, b } = await setup(['v', 'evil']);
+    h.link('b', 'v');
+    h.link('evil', 'v');
+    b.publishFrame(frameBytes(9000, 7), 0, 0, h.now);
+    h.flush('b');
+    await h.drive(200);
+    const v = h.core('v') as PeerCore;
+    const seq1 = { seq: 1, length: 100, captureTimeMs: 1, flags: 0, digest: new Uint8Array(32), signature: new Uint8Array(64).fill(3) };
+    h.inject('evil', 'v', encodeMessage({ type: 'manifest', manifest: seq1 }));
+    await h.drive(300);
+    expect(h.badPeers.some((x) => x.peerId === 'evil' && x.reason.includes('signature'))).toBe(true);
+    for (let i = 0; i < 60; i++) h.inject('evil', 'v', new Uint8Array([1, 0x7f, i]));
+    await h.drive(400);
+    expect(v.isBanned('evil')).toBe(true);
+    expect(v.stats.badMessages).toBeGreaterThanOrEqual(50);
+    expect(parseMessage(new Uint8Array([1, 0x7f])).ok).toBe(false);
+  });
+});
