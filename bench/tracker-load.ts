@@ -31,8 +31,11 @@ let url = '';
 let latencies: number[] = [];
 let received = 0;
 let errors = 0;
+/** Milliseconds from opening the socket to the first non-empty neighbour list, for late joiners. */
+let firstNeighbourMs: number[] = [];
 
-function makeClient(streamId: string, key?: StreamKeyPair): Promise<TrackerClient> {
+function makeClient(streamId: string, key?: StreamKeyPair, timeFirstNeighbour = false): Promise<TrackerClient> {
+  const t0 = performance.now();
   const c = new TrackerClient({ url, streamId, WebSocket: WS, broadcasterKey: key, uploadBps: 20e6, reconnectMinMs: 1000, reconnectMaxMs: 10000 });
   c.on('signal', (s) => {
     const ts = (s.data as { ts?: number })?.ts;
@@ -42,6 +45,13 @@ function makeClient(streamId: string, key?: StreamKeyPair): Promise<TrackerClien
     }
   });
   c.on('error', () => errors++);
+  if (timeFirstNeighbour) {
+    const off = c.on('neighbours', (n) => {
+      if (n.neighbours.length === 0) return;
+      firstNeighbourMs.push(performance.now() - t0);
+      off();
+    });
+  }
   return new Promise((resolve) => {
     const done = () => resolve(c);
     c.on('joined', done);
@@ -71,6 +81,7 @@ async function connect(m: ConnectCmd): Promise<void> {
 
 async function relay(m: RelayCmd): Promise<void> {
   latencies = [];
+  firstNeighbourMs = [];
   received = 0;
   let sent = 0;
   let churned = 0;
@@ -106,13 +117,13 @@ async function relay(m: RelayCmd): Promise<void> {
         const old = clients[idx];
         old.destroy();
         churned++;
-        void makeClient(old.config.streamId).then((c) => (clients[idx] = c));
+        void makeClient(old.config.streamId, undefined, true).then((c) => (clients[idx] = c));
       }
     }, 1000);
   });
   await new Promise((r) => setTimeout(r, 500)); // let in-flight signals land
   loop.disable();
-  send({ ev: 'relayed', sent, received, churned, errors, latencies, loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6 });
+ send({ ev: 'relayed', sent, received, churned, errors, latencies, firstNeighbourMs, loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6 });
 }
 
 process.on('message', (m: Cmd) => {

@@ -100,7 +100,7 @@ const heapPer = (metric(m1, 'nodejs_heap_used_bytes') - metric(m0, 'nodejs_heap_
 
 const cpu1 = metric(m1, 'process_cpu_seconds_total');
 const tr = performance.now();
-const relayed = await ask<{ sent: number; received: number; churned: number; errors: number; latencies: number[]; loopP99Ms: number; loopMaxMs: number }>(
+const relayed = await ask<{ sent: number; received: number; churned: number; errors: number; latencies: number[]; firstNeighbourMs: number[]; loopP99Ms: number; loopMaxMs: number }>(
   { cmd: 'relay', ratePerSec: rate / gens, seconds, churnPerSec: Math.ceil(churn / gens) }, 'relayed');
 const wall = (performance.now() - tr) / 1000;
 const m2 = await get(`${base}/metrics`);
@@ -118,6 +118,8 @@ const buckets = [...m2.matchAll(/^p2p_tracker_relay_latency_seconds_bucket\{le="
 const count = metric(m2, 'p2p_tracker_relay_latency_seconds_count');
 const inside = (p: number) => (buckets.find(([, v]) => v >= p * count)?.[0] ?? NaN) * 1000;
 console.log(`relay time inside the tracker (receive to send): mean ${((metric(m2, 'p2p_tracker_relay_latency_seconds_sum') / Math.max(1, count)) * 1000).toFixed(3)} ms, p99 ≤ ${inside(0.99)} ms`);
+const firstN = relayed.flatMap((r) => r.firstNeighbourMs).sort((a, b) => a - b);
+console.log(`late joiner, socket open to first neighbour list: p50 ${q(firstN, 0.5).toFixed(1)} ms, p99 ${q(firstN, 0.99).toFixed(1)} ms (${firstN.length} joins during load)`);
 console.log(`memory per connected peer, marginal (${heldHalf} → ${held} peers): ${(slope('process_resident_memory_bytes') / 1024).toFixed(1)} KB resident, ${(slope('nodejs_heap_used_bytes') / 1024).toFixed(1)} KB V8 heap`);
 console.log(`memory per connected peer, average from the idle tracker: ${(rssPer / 1024).toFixed(1)} KB resident, ${(heapPer / 1024).toFixed(1)} KB V8 heap`);
 console.log(`event loop delay p99 / max: tracker ${(metric(m2, 'p2p_tracker_event_loop_delay_p99_seconds') * 1000).toFixed(1)} / ${(metric(m2, 'p2p_tracker_event_loop_delay_max_seconds') * 1000).toFixed(1)} ms; generators ${relayed.map((r) => `${r.loopP99Ms.toFixed(1)} / ${r.loopMaxMs.toFixed(1)} ms`).join(', ')}`);
