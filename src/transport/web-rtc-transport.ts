@@ -133,7 +133,11 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
       this.#hookControl(peer);
       this.linkMessage(peer, 'control', data);
     });
-    sp.on('error', (err) => this.linkFailed(peer, failReasonOf(err?.code), describeError(err)));
+    sp.on('error', (err) => {
+      // A remote page that closes aborts its channels: after the link was up, that is a close.
+      if (err?.code === 'ERR_DATA_CHANNEL' && peer.state === 'connected') this.linkClosed(peer, 'remote-closed');
+      else this.linkFailed(peer, failReasonOf(err?.code), describeError(err));
+    });
     sp.on('close', () => this.linkClosed(peer, 'remote-closed'));
     return link;
   }
