@@ -1,0 +1,151 @@
+// The broadcaster's session: publishes the stream at the tracker with the stream key's proof, keeps
+// links to the viewers and holders the tracker names, drives the BroadcasterCore on the real clock
+// (frames in, signed manifests, feed packets or code segments out) and reports upload / stream.
+// No capture or encoding: frames come from publishFrame() (the MediaBroadcaster's 'frame' events).
+
+import { createCodec } from '../codec/index.ts';
+import type { StreamKeyPair } from '../crypto/stream-key.ts';
+import type { P2PError } from '../errors.ts';
+import type { MediaFrame } from '../media/frame-format.ts';
+import { BroadcasterCore, type SwarmMode } from '../protocol/broadcaster-core.ts';
+import type { FrameCodec } from '../protocol/core-types.ts';
+import { createCryptoRunner } from '../protocol/crypto-jobs.ts';
+import { TrackerClient } from '../tracker-client/tracker-client.ts';
+import { TypedEmitter } from '../transport/typed-emitter.ts';
+import { CoreDriver, monotonicNow } from './core-driver.ts';
+import { firstSeqFor, resolveSessionConfig, type SessionConfig, type SessionOptions } from './session-config.ts';
+import { encodeStreamKey, isStreamKeyMessage } from './stream-key-exchange.ts';
+import { SwarmLinks } from './swarm-links.ts';
+
+export interface BroadcastStats {
+  peerId: string | null;
+  /** Viewers in the swarm (the tracker's count), and connected neighbours. */
+  viewers: number;
+  connected: number;
+  holders: number;
+  producers: number;
+  mode: SwarmMode;
+  framesPublished: number;
+  /** Frame payload bytes published (the stream's size). */
+  streamBytes: number;
+  /** Every byte sent to peers, application layer. */
+  bytesUp: number;
+  /** bytesUp / streamBytes (0 before any frame). */
+  uploadRatio: number;
+  trackerConnected: boolean;
+}
+
+export interface BroadcastSessionEvents {
+  stats: (stats: BroadcastStats) => void;
+  error: (error: P2PError) => void;
+}
+
+export type BroadcastSessionOptions = SessionOptions & {
+  key: StreamKeyPair;
+  /** Stream bitrate told to the tracker (role eligibility), bits per second. */
+  bitrateBps?: number;
+  /** First frame sequence number. Default: from the wall clock, so a reload never reuses numbers. */
+  firstSeq?: number;
+};
+
+export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
+  readonly config: SessionConfig;
+  readonly key: StreamKeyPair;
+  readonly tracker: TrackerClient;
+  readonly core: BroadcasterCore;
+  readonly #driver: CoreDriver;
+  readonly #links: SwarmLinks;
+  #swarm = { viewers: 0, holders: 0, producers: 0 };
+  #statsTimer: ReturnType<typeof setInterval>;
+  #destroyed = false;
+
+  static async create(options: BroadcastSessionOptions): Promise<BroadcastSession> {
+    const codec = options.codec ?? (await createCodec());
+    return new BroadcastSession({ ...options, codec });
+  }
+
+  constructor(options: BroadcastSessionOptions & { codec: FrameCodec }) {
+    super();
+    this.config = resolveSessionConfig(options);
+    this.key = options.key;
+    const c = this.config;
+    this.tracker = new TrackerClient({
+      url: c.trackerUrl, streamId: this.key.streamId, WebSocket: c.WebSocket, peerSecret: c.peerSecret, uploadBps: c.uploadBps,
+      broadcasterKey: this.key, bitrateBps: options.bitrateBps, reconnectMinMs: c.reconnectMinMs, reconnectMaxMs: c.reconnectMaxMs,
+    });
+    this.core = new BroadcasterCore({ codec: options.codec, config: c.broadcaster, firstSeq: options.firstSeq ?? firstSeqFor(Date.now()) });
+    const sign = createCryptoRunner({ publicKeyBytes: this.key.publicKeyBytes, streamId: this.key.streamId, key: this.key });
+    this.#driver = new CoreDriver(this.core, c.transport, {
+      runCrypto: (job) => sign(job),
+      onConnected: (peerId) => this.#driver.sendRaw(peerId, 'control', encodeStreamKey(this.key.publicKeyBytes)),
+      onPeerEnded: (peerId, failed) => this.#links.ended(peerId, failed),
+      onBanned: (peerId) => this.#links.banned(peerId),
+      interceptControl: (_from, bytes) => isStreamKeyMessage(bytes),
+    }, this.core.cfg.mediaBudgetBytes);
+    this.#links = new SwarmLinks(this.tracker, c.transport, c.removedNeighbourGraceMs, (peerId) => {
+      this.core.handlePeerDisconnected(peerId, monotonicNow());
+      this.#driver.drain();
+    });
+    this.tracker.on('swarm', (s) => {
+      this.#swarm = { viewers: s.viewers, holders: s.holders.length, producers: s.producers.length };
+      this.core.handleSwarm({ mode: s.mode, holders: s.holders.map((h) => ({ peerId: h.peerId, keys: h.keys })) }, monotonicNow());
+      this.#driver.drain();
+    });
+    this.tracker.on('stream', ({ mode }) => {
+      this.core.handleMode(mode, monotonicNow());
+      this.#driver.drain();
+    });
+    this.tracker.on('error', (e) => this.emit('error', e));
+    this.#statsTimer = setInterval(() => this.emit('stats', this.stats), c.statsIntervalMs);
+    this.tracker.connect();
+  }
+
+  /** Publishes one frame of the media byte stream (from MediaBroadcaster's 'frame' event). */
+  publishFrame(frame: MediaFrame): number {
+    const seq = this.core.publishFrame(frame.bytes, frame.flags, frame.captureTimeMs, monotonicNow());
+    this.#driver.drain();
+    return seq;
+  }
+
+  get stats(): BroadcastStats {
+    const t = this.#driver.traffic;
+    const streamBytes = this.core.stats.bytesPublished;
+    const transport = this.config.transport;
+    return {
+      peerId: this.tracker.peerId,
+      viewers: this.#swarm.viewers,
+      connected: transport.peers().filter((p) => transport.peerState(p) === 'connected').length,
+      holders: this.#swarm.holders,
+      producers: this.#swarm.producers,
+      mode: this.core.swarmMode,
+      framesPublished: this.core.stats.framesPublished,
+      streamBytes,
+      bytesUp: t.bytesUp,
+      uploadRatio: streamBytes === 0 ? 0 : t.bytesUp / streamBytes,
+      trackerConnected: this.tracker.connected,
+    };
+  }
+
+  /**
+   * Ends the broadcast: tells the tracker (the stream becomes `ended`) after `lingerMs`, so the last
+   * frames (the end-of-stream frame) still reach the viewers, then closes everything.
+   */
+  async end(lingerMs = 1500): Promise<void> {
+    if (this.#destroyed) return;
+    await new Promise((r) => setTimeout(r, lingerMs));
+    this.tracker.leave();
+    this.destroy();
+  }
+
+  /** Closes the tracker socket and every peer connection without ending the stream (a reload). */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    clearInterval(this.#statsTimer);
+    this.#links.destroy();
+    this.#driver.destroy();
+    this.tracker.destroy();
+    this.config.transport.destroy();
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,55 @@
+// Browser glue between the broadcast page's MediaBroadcaster and a BroadcastSession: listens for the
+// page's 'p2p-broadcaster' window event, publishes every frame (frames made before the session is
+// ready are held), ends the stream when the broadcaster stops, and reports swarm numbers back with
+// 'p2p-broadcaster-stats' window events. No protocol logic. Used by demo/broadcast.ts.
+
+import type { MediaBroadcaster } from '../broadcaster/media-broadcaster.ts';
+import type { StreamKeyPair } from '../crypto/stream-key.ts';
+import type { MediaFrame } from '../media/frame-format.ts';
+import type { TransportConfig } from '../transport/transport-config.ts';
+import { WebRtcTransport } from '../transport/web-rtc-transport.ts';
+import { BroadcastSession } from './broadcast-session.ts';
+
+export interface BroadcastRequest {
+  broadcaster: MediaBroadcaster;
+  key: StreamKeyPair;
+  tracker: string;
+}
+
+/** Runs a BroadcastSession for one MediaBroadcaster until it stops; resolves with the session. */
+export async function attachBroadcastSession(req: BroadcastRequest, transport: Partial<TransportConfig> = {}): Promise<BroadcastSession> {
+  const held: MediaFrame[] = [];
+  const hold = (f: MediaFrame) => void held.push(f);
+  req.broadcaster.on('frame', hold);
+  const session = await BroadcastSession.create({
+    trackerUrl: req.tracker,
+    key: req.key,
+    transport: new WebRtcTransport(transport),
+    bitrateBps: (req.broadcaster.config.video?.bitrateBps ?? 0) + (req.broadcaster.config.audio?.bitrateBps ?? 0) || undefined,
+  });
+  req.broadcaster.off('frame', hold);
+  for (const f of held.splice(0)) session.publishFrame(f);
+  req.broadcaster.on('frame', (f) => session.publishFrame(f));
+  req.broadcaster.on('state', (s) => {
+    if (s === 'stopped' || s === 'failed') void session.end();
+  });
+  session.on('stats', (s) => {
+    window.dispatchEvent(new CustomEvent('p2p-broadcaster-stats', {
+      detail: {
+        viewers: `${s.viewers} (${s.connected} linked, ${s.mode === 'direct' ? 'direct feed' : 'holders'})`,
+        holders: String(s.holders),
+        producers: String(s.producers),
+        uploadRatio: s.streamBytes > 0 ? s.uploadRatio.toFixed(2) : '–',
+      },
+    }));
+  });
+  return session;
+}
+
+/** Attaches a session to every broadcast the page starts (its 'p2p-broadcaster' window event). */
+export function listenForBroadcasts(onSession?: (s: BroadcastSession) => void): void {
+  window.addEventListener('p2p-broadcaster', (e) => {
+    const detail = (e as CustomEvent<BroadcastRequest>).detail;
+    attachBroadcastSession(detail).then(onSession, (err: unknown) => console.error('broadcast session failed', err));
+  });
+}

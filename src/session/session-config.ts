@@ -1,0 +1,69 @@
+// The sessions' one typed config, defaults field by field, and the resolve step that rejects bad
+// values with P2PError('BAD_CONFIG'). Types and checks only; used by ViewerSession and
+// BroadcastSession, which take the I/O pieces (transport, WebSocket constructor) injected.
+
+import { P2PError } from '../errors.ts';
+import type { FrameCodec, PeerCoreConfig } from '../protocol/core-types.ts';
+import type { BroadcasterConfig } from '../protocol/broadcaster-core.ts';
+import type { Transport } from '../transport/transport.ts';
+import type { WebSocketConstructor } from '../tracker-client/tracker-client.ts';
+
+export interface SessionConfig {
+  /** ws:// or wss:// URL of the tracker (for example ws://host/tracker). */
+  trackerUrl: string;
+  /** The peer connections; WebRtcTransport in browsers, MemoryTransport in tests. Owned by the session. */
+  transport: Transport;
+  /** WebSocket constructor for the tracker client. Default: globalThis.WebSocket (Node: pass `ws`). */
+  WebSocket?: WebSocketConstructor;
+  /** Coding implementation. Default: createCodec() (fastest WebAssembly build that validates). */
+  codec?: FrameCodec;
+  /** Keeps the tracker peer id across reconnects. Default: random per session. */
+  peerSecret?: string;
+  /** Upload capacity reported to the tracker (chooses holders and producers), bits per second. */
+  uploadBps: number;
+  /** A neighbour the tracker dropped is closed after this long unless it comes back, ms. */
+  removedNeighbourGraceMs: number;
+  /** Connected but without any neighbour for this long: status `no-peers`, ms. */
+  noPeersAfterMs: number;
+  /** How often `stats` is emitted, ms. */
+  statsIntervalMs: number;
+  /** Viewer: partial protocol core config. */
+  peer?: Partial<PeerCoreConfig>;
+  /** Broadcaster: partial broadcaster core config. */
+  broadcaster?: Partial<BroadcasterConfig>;
+  /** Tracker client reconnect backoff bounds, ms. */
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+}
+
+export const DEFAULT_SESSION_CONFIG = Object.freeze({
+  uploadBps: 20_000_000,
+  removedNeighbourGraceMs: 4000,
+  noPeersAfterMs: 6000,
+  statsIntervalMs: 1000,
+  reconnectMinMs: 500,
+  reconnectMaxMs: 5000,
+});
+
+export type SessionOptions = Pick<SessionConfig, 'trackerUrl' | 'transport'> & Partial<Omit<SessionConfig, 'trackerUrl' | 'transport'>>;
+
+export function resolveSessionConfig(options: SessionOptions): SessionConfig {
+  const c: SessionConfig = { ...DEFAULT_SESSION_CONFIG, ...options };
+  if (typeof c.trackerUrl !== 'string' || !/^wss?:\/\/\S+$/.test(c.trackerUrl)) throw new P2PError('BAD_CONFIG', `trackerUrl must be a ws:// or wss:// URL, got ${String(c.trackerUrl)}`);
+  if (!c.transport || typeof c.transport.connect !== 'function') throw new P2PError('BAD_CONFIG', 'transport is required (WebRtcTransport or MemoryTransport)');
+  for (const k of ['uploadBps', 'removedNeighbourGraceMs', 'noPeersAfterMs', 'statsIntervalMs', 'reconnectMinMs', 'reconnectMaxMs'] as const) {
+    const v = c[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new P2PError('BAD_CONFIG', `session config ${k} must be a number ≥ 0, got ${String(v)}`);
+  }
+  if (c.statsIntervalMs < 50) throw new P2PError('BAD_CONFIG', 'statsIntervalMs must be ≥ 50');
+  if (c.reconnectMinMs > c.reconnectMaxMs) throw new P2PError('BAD_CONFIG', 'reconnectMinMs must be ≤ reconnectMaxMs');
+  return c;
+}
+
+/**
+ * First frame sequence number of a broadcast: grows with wall-clock time (one step per 50 ms since
+ * 2025), so a reloaded broadcaster never reuses numbers its viewers already admitted.
+ */
+export function firstSeqFor(nowMs: number): number {
+  return Math.max(0, Math.floor((nowMs - Date.UTC(2025, 0, 1)) / 50)) % 0xf0000000;
+}

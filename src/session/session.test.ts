@@ -1,0 +1,171 @@
+// Sessions end to end in Node: a real tracker on port 0, real tracker clients over `ws`, the real
+// protocol cores, codec and WebCrypto, and MemoryTransport links in place of WebRTC.
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { createCodec } from '../codec/index.ts';
+import { generateStreamKey, type StreamKeyPair } from '../crypto/stream-key.ts';
+import { FRAME_END_OF_STREAM, FRAME_FRAGMENT_END, FRAME_FRAGMENT_START, FRAME_INIT, FRAME_KEY, type MediaFrame } from '../media/frame-format.ts';
+import type { FrameCodec } from '../protocol/core-types.ts';
+import { startTracker, type Tracker } from '../tracker/server.ts';
+import type { WebSocketConstructor } from '../tracker-client/tracker-client.ts';
+import { MemoryNetwork } from '../transport/memory-transport.ts';
+import { BroadcastSession } from './broadcast-session.ts';
+import { acceptStreamKey, encodeStreamKey } from './stream-key-exchange.ts';
+import { ViewerSession, type ViewerStatus } from './viewer-session.ts';
+
+const WS = WebSocket as unknown as WebSocketConstructor;
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+let codec: FrameCodec;
+async function setup(opts: { viewers: number; port?: number }) {
+  codec ??= await createCodec();
+  const tracker = await startTracker({ port: opts.port ?? 0, host: '127.0.0.1', tickMs: 50 });
+  const t = { tracker, port: tracker.port };
+  cleanups.push(() => t.tracker.close());
+  const url = `ws://127.0.0.1:${tracker.port}`;
+  const net = new MemoryNetwork({ seed: 3, latencyMs: 2, jitterMs: 2, mediaLossRate: 0.02 });
+  const key = await generateStreamKey();
+  const common = { trackerUrl: url, WebSocket: WS, codec, reconnectMinMs: 100, reconnectMaxMs: 400, statsIntervalMs: 100 };
+  const viewers: Array<{ session: ViewerSession; frames: MediaFrame[]; statuses: ViewerStatus[] }> = [];
+  const addViewer = () => {
+    const session = new ViewerSession({ ...common, streamId: key.streamId, transport: net.createTransport() });
+    const v = { session, frames: [] as MediaFrame[], statuses: [] as ViewerStatus[] };
+    session.on('frame', (f) => v.frames.push(f));
+    session.on('status', (s) => v.statuses.push(s));
+    cleanups.push(() => session.destroy());
+    viewers.push(v);
+    return v;
+  };
+  for (let i = 0; i < opts.viewers; i++) addViewer();
+  const startBroadcaster = (k: StreamKeyPair = key) => {
+    const b = new BroadcastSession({ ...common, key: k, transport: net.createTransport(), bitrateBps: 1_000_000 });
+    cleanups.push(() => b.destroy());
+    return b;
+  };
+  return { t, url, key, viewers, addViewer, startBroadcaster };
+}
+
+/** A synthetic media frame: distinct bytes per seq so a wrong decode cannot pass. */
+function frameOf(i: number, flags: number, length = 9000 + ((i * 7919) % 30000)): MediaFrame {
+  const bytes = new Uint8Array(length);
+  for (let j = 0; j < length; j++) bytes[j] = (i * 31 + j * 17 + (j >> 8)) & 255;
+  return { seq: i, bytes, flags, captureTimeMs: Date.now() };
+}
+
+const connected = (v: { session: ViewerSession }) => v.session.stats.peers;
+
+describe('ViewerSession and BroadcastSession', () => {
+  it('deliver every frame, verified, to every viewer; viewers feed each other; upload stays near one copy', async () => {
+    const s = await setup({ viewers: 4 });
+    // Viewers that come before the broadcaster wait for it.
+    await until(() => s.viewers.every((v) => v.session.stats.streamState === 'waiting'), 'viewers joined');
+    expect(s.viewers.every((v) => v.session.status === 'waiting-for-broadcaster')).toBe(true);
+    const b = s.startBroadcaster();
+    await until(() => b.stats.connected === 4 && s.viewers.every((v) => connected(v) >= 4), 'links up');
+    await until(() => s.viewers.every((v) => v.session.status === 'playing'), 'status playing');
+
+    const sent: MediaFrame[] = [frameOf(0, FRAME_INIT, 700)];
+    b.publishFrame(sent[0]);
+    for (let i = 1; i <= 24; i++) {
+      await sleep(60);
+      const f = frameOf(i, FRAME_KEY | FRAME_FRAGMENT_START | FRAME_FRAGMENT_END);
+      sent.push(f);
+      b.publishFrame(f);
+    }
+    await until(() => s.viewers.every((v) => v.frames.length >= sent.length), 'every frame everywhere');
+    for (const v of s.viewers) {
+      const bySize = new Map(v.frames.map((f) => [f.bytes.length + ':' + f.bytes[5] + ':' + f.bytes[4000], f]));
+      for (const f of sent) {
+        const got = bySize.get(f.bytes.length + ':' + f.bytes[5] + ':' + f.bytes[4000]);
+        expect(got, `frame ${f.seq}`).toBeDefined();
+        expect(Buffer.from(got!.bytes).equals(Buffer.from(f.bytes))).toBe(true);
+        expect(got!.flags).toBe(f.flags);
+      }
+      expect(new Set(v.frames.map((f) => f.seq)).size).toBe(v.frames.length);
+      expect(v.session.publicKey).toEqual(s.key.publicKeyBytes);
+      const st = v.session.stats;
+      expect(st.shareFromPeers).toBeGreaterThan(0.3);
+      expect(st.framesMissed).toBe(0);
+    }
+    // Sequence numbers come from the session (wall clock based) and are consecutive.
+    const seqs = s.viewers[0].frames.map((f) => f.seq).sort((x, y) => x - y);
+    expect(seqs[seqs.length - 1] - seqs[0]).toBe(sent.length - 1);
+    const bs = b.stats;
+    expect(bs.streamBytes).toBe(sent.reduce((n, f) => n + f.bytes.length, 0));
+    expect(bs.uploadRatio).toBeGreaterThan(0.9);
+    expect(bs.uploadRatio).toBeLessThan(1.6);
+    expect(bs.viewers).toBe(4);
+
+    // The end of the stream reaches everyone, and the tracker says so.
+    b.publishFrame(frameOf(99, FRAME_END_OF_STREAM, 4));
+    await b.end(300);
+    await until(() => s.viewers.every((v) => v.frames.some((f) => f.flags & FRAME_END_OF_STREAM)), 'end frame');
+    await until(() => s.viewers.every((v) => v.session.status === 'ended'), 'status ended');
+  });
+
+  it('a late viewer gets the init segment and the new frames; one leaving does not stop the others', async () => {
+    const s = await setup({ viewers: 3 });
+    const b = s.startBroadcaster();
+    await until(() => s.viewers.every((v) => connected(v) >= 3), 'links up');
+    b.publishFrame(frameOf(0, FRAME_INIT, 900));
+    let i = 1;
+    const pump = setInterval(() => b.publishFrame(frameOf(i++, FRAME_FRAGMENT_START | FRAME_FRAGMENT_END)), 60);
+    cleanups.push(() => clearInterval(pump));
+    await until(() => s.viewers.every((v) => v.frames.length >= 5), 'first frames');
+    const late = s.addViewer();
+    await until(() => late.frames.some((f) => f.flags & FRAME_INIT), 'late viewer has the init segment');
+    const before = late.frames.length;
+    await until(() => late.frames.length >= before + 5, 'late viewer gets new frames');
+    s.viewers[0].session.destroy();
+    const counts = s.viewers.slice(1).map((v) => v.frames.length);
+    await until(() => s.viewers.slice(1).every((v, k) => v.frames.length >= counts[k] + 8), 'the rest keep receiving');
+  });
+
+  it('keeps delivering while the tracker restarts, and everyone rejoins it', async () => {
+    const s = await setup({ viewers: 3 });
+    const b = s.startBroadcaster();
+    await until(() => s.viewers.every((v) => connected(v) >= 3), 'links up');
+    b.publishFrame(frameOf(0, FRAME_INIT, 900));
+    let i = 1;
+    const pump = setInterval(() => b.publishFrame(frameOf(i++, FRAME_FRAGMENT_START | FRAME_FRAGMENT_END)), 60);
+    cleanups.push(() => clearInterval(pump));
+    await until(() => s.viewers.every((v) => v.frames.length >= 3), 'first frames');
+    await s.t.tracker.close();
+    await until(() => s.viewers.every((v) => !v.session.stats.trackerConnected), 'tracker gone');
+    const counts = s.viewers.map((v) => v.frames.length);
+    await until(() => s.viewers.every((v, k) => v.frames.length >= counts[k] + 8), 'frames flow without the tracker');
+    s.t.tracker = await startTracker({ port: s.t.port, host: '127.0.0.1', tickMs: 50 });
+    await until(() => b.stats.trackerConnected && s.viewers.every((v) => v.session.stats.trackerConnected && v.session.stats.streamState === 'live'), 'rejoined');
+    const again = s.viewers.map((v) => v.frames.length);
+    await until(() => s.viewers.every((v, k) => v.frames.length >= again[k] + 5), 'frames after the restart');
+    expect(s.viewers.every((v) => v.session.status === 'playing')).toBe(true);
+  });
+
+  it('accepts a stream key only when its hash is the streamId', async () => {
+    const a = await generateStreamKey();
+    const other = await generateStreamKey();
+    expect(await acceptStreamKey(encodeStreamKey(a.publicKeyBytes), a.streamId)).toEqual(a.publicKeyBytes);
+    expect(await acceptStreamKey(encodeStreamKey(other.publicKeyBytes), a.streamId)).toBeNull();
+    expect(await acceptStreamKey(new Uint8Array([0xf5]), a.streamId)).toBeNull();
+    expect(await acceptStreamKey(new Uint8Array(200).fill(0xf5), a.streamId)).toBeNull();
+  });
+
+  it('rejects bad options with BAD_CONFIG', async () => {
+    codec ??= await createCodec();
+    const net = new MemoryNetwork();
+    expect(() => new ViewerSession({ trackerUrl: 'http://x', streamId: 'a'.repeat(43), transport: net.createTransport(), codec, WebSocket: WS })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
+    expect(() => new ViewerSession({ trackerUrl: 'ws://127.0.0.1:1', streamId: 'short', transport: net.createTransport(), codec, WebSocket: WS })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
+  });
+});

@@ -1,0 +1,82 @@
+// Keeps the transport's connections in line with the tracker's neighbour list: relays signals both
+// ways, connects new neighbours on the side the tracker names initiator, closes dropped ones after a
+// grace period, reports failed connections so the tracker picks another. No protocol knowledge.
+// Used by ViewerSession and BroadcastSession.
+
+import type { NeighbourInfo } from '../tracker/messages.ts';
+import type { TrackerClient } from '../tracker-client/tracker-client.ts';
+import type { FailReason, Transport } from '../transport/transport.ts';
+
+export class SwarmLinks {
+  readonly #closeTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #off: Array<() => void> = [];
+  /** Connections that failed, by reason (for stats and tests). */
+  readonly failures = new Map<FailReason, number>();
+
+  constructor(
+    private readonly tracker: TrackerClient,
+    private readonly transport: Transport,
+    private readonly graceMs: number,
+    /** Called after the links closed a peer itself (the transport emits no event for that). */
+    private readonly onClosed: (peerId: string) => void,
+  ) {
+    const onSignal = (peerId: string, blob: unknown) => void tracker.signal(peerId, blob);
+    transport.on('signal', onSignal);
+    this.#off.push(() => transport.off('signal', onSignal));
+    this.#off.push(tracker.on('signal', ({ from, data }) => void transport.signal(from, data)));
+    this.#off.push(tracker.on('neighbours', ({ neighbours }) => this.#update(neighbours)));
+    // Neighbours refused earlier (a bound was reached) are tried again.
+    const retry = setInterval(() => this.#update(tracker.neighbours), 1000);
+    this.#off.push(() => clearInterval(retry));
+  }
+
+  /** A connection ended; a failure is reported to the tracker (it will not pair the two again). */
+  ended(peerId: string, failed: FailReason | undefined): void {
+    this.#cancelClose(peerId);
+    if (!failed) return;
+    this.failures.set(failed, (this.failures.get(failed) ?? 0) + 1);
+    this.tracker.reportFailed(peerId);
+  }
+
+  /** A neighbour misbehaved and was closed: the tracker should not pair us again. */
+  banned(peerId: string): void {
+    this.#cancelClose(peerId);
+    this.tracker.reportFailed(peerId);
+  }
+
+  destroy(): void {
+    for (const off of this.#off.splice(0)) off();
+    for (const t of this.#closeTimers.values()) clearTimeout(t);
+    this.#closeTimers.clear();
+  }
+
+  #update(list: readonly NeighbourInfo[]): void {
+    const wanted = new Set(list.map((n) => n.peerId));
+    for (const n of list) {
+      this.#cancelClose(n.peerId);
+      if (this.transport.peerState(n.peerId) !== undefined) continue;
+      try {
+        this.transport.connect(n.peerId, { initiator: n.initiator });
+      } catch {
+        // Over a bound (too many peers or pending connections): the next list or tick retries.
+      }
+    }
+    for (const peerId of this.transport.peers()) {
+      if (wanted.has(peerId) || this.#closeTimers.has(peerId)) continue;
+      this.#closeTimers.set(peerId, setTimeout(() => {
+        this.#closeTimers.delete(peerId);
+        // Only a live tracker's word counts: while it is away the lists are stale, keep the links.
+        if (this.tracker.connected && !this.tracker.neighbours.some((n) => n.peerId === peerId)) {
+          this.transport.close(peerId);
+          this.onClosed(peerId);
+        }
+      }, this.graceMs));
+    }
+  }
+
+  #cancelClose(peerId: string): void {
+    const t = this.#closeTimers.get(peerId);
+    if (t) clearTimeout(t);
+    this.#closeTimers.delete(peerId);
+  }
+}

@@ -1,0 +1,231 @@
+// A viewer's session: joins a stream by streamId at the tracker, keeps WebRTC links to the
+// neighbours it is given, drives the protocol PeerCore on the real clock, verifies manifests with
+// WebCrypto once it learns the stream key, and emits verified frames, statuses and stats.
+// No DOM and no media: the player glue (connect-player.ts) or a test consumes the events.
+
+import { createCodec } from '../codec/index.ts';
+import { P2PError } from '../errors.ts';
+import type { MediaFrame } from '../media/frame-format.ts';
+import type { FrameCodec } from '../protocol/core-types.ts';
+import { createCryptoRunner, type CryptoJob, type CryptoResult } from '../protocol/crypto-jobs.ts';
+import { PeerCore } from '../protocol/peer-core.ts';
+import type { StreamState } from '../tracker/messages.ts';
+import { TrackerClient } from '../tracker-client/tracker-client.ts';
+import { TypedEmitter } from '../transport/typed-emitter.ts';
+import { CoreDriver, monotonicNow } from './core-driver.ts';
+import { resolveSessionConfig, type SessionConfig, type SessionOptions } from './session-config.ts';
+import { acceptStreamKey, encodeStreamKey, isStreamKeyMessage } from './stream-key-exchange.ts';
+import { SwarmLinks } from './swarm-links.ts';
+
+/** What the session says about the stream (the player's session statuses). */
+export type ViewerStatus = 'waiting-for-broadcaster' | 'ended' | 'tracker-unreachable' | 'no-peers' | 'playing';
+
+export interface ViewerStats {
+  peerId: string | null;
+  /** Connected neighbours (the broadcaster included when linked). */
+  peers: number;
+  /** Fraction 0 … 1 of received media bytes that came from viewers rather than the broadcaster. */
+  shareFromPeers: number;
+  bytesUp: number;
+  bytesDown: number;
+  mediaBytesDown: number;
+  mediaBytesFromBroadcaster: number;
+  /** Fraction 0 … 1 of frames decoded and verified before their deadline. */
+  framesOnTime: number;
+  framesDelivered: number;
+  framesMissed: number;
+  /** Payload bytes of the verified frames (stream size as seen by this viewer). */
+  frameBytes: number;
+  duplicates: number;
+  bans: number;
+  streamState: StreamState | null;
+  trackerConnected: boolean;
+}
+
+export interface ViewerSessionEvents {
+  /** A verified frame, in the media layer's form. */
+  frame: (frame: MediaFrame) => void;
+  status: (status: ViewerStatus) => void;
+  stats: (stats: ViewerStats) => void;
+  error: (error: P2PError) => void;
+}
+
+export type ViewerSessionOptions = SessionOptions & { streamId: string };
+
+export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
+  readonly config: SessionConfig;
+  readonly streamId: string;
+  readonly tracker: TrackerClient;
+  readonly core: PeerCore;
+  readonly #driver: CoreDriver;
+  readonly #links: SwarmLinks;
+  #publicKey: Uint8Array | null = null;
+  #runner: ((job: CryptoJob) => Promise<CryptoResult>) | null = null;
+  /** Digests need no key: this runner serves them until the stream key is known. */
+  readonly #digests: (job: CryptoJob) => Promise<CryptoResult>;
+  #trackerDown = false;
+  #status: ViewerStatus = 'waiting-for-broadcaster';
+  #broadcasterId: string | null = null;
+  #frameBytes = 0;
+  #lonelySinceMs: number | null = null;
+  #statsTimer: ReturnType<typeof setInterval>;
+  #destroyed = false;
+
+  /** Creates the codec (unless given) and starts the session. */
+  static async create(options: ViewerSessionOptions): Promise<ViewerSession> {
+    const codec = options.codec ?? (await createCodec());
+    return new ViewerSession({ ...options, codec });
+  }
+
+  constructor(options: ViewerSessionOptions & { codec: FrameCodec }) {
+    super();
+    this.config = resolveSessionConfig(options);
+    if (!/^[A-Za-z0-9_-]{43}$/.test(options.streamId)) throw new P2PError('BAD_CONFIG', `streamId must be 43 base64url characters, got ${String(options.streamId)}`);
+    this.streamId = options.streamId;
+    this.#digests = createCryptoRunner({ publicKeyBytes: new Uint8Array(0), streamId: this.streamId });
+    const c = this.config;
+    this.tracker = new TrackerClient({
+      url: c.trackerUrl, streamId: this.streamId, WebSocket: c.WebSocket, peerSecret: c.peerSecret, uploadBps: c.uploadBps,
+      reconnectMinMs: c.reconnectMinMs, reconnectMaxMs: c.reconnectMaxMs,
+    });
+    this.core = new PeerCore({ peerId: 'self', codec: options.codec, config: { seed: (Math.random() * 2 ** 31) | 0, ...c.peer } });
+    this.#driver = new CoreDriver(this.core, c.transport, {
+      runCrypto: (job) => this.#runCrypto(job),
+      onFrame: (m, frame) => {
+        this.#frameBytes += frame.length;
+        this.emit('frame', { seq: m.seq, bytes: frame, flags: m.flags, captureTimeMs: m.captureTimeMs });
+      },
+      onBanned: (peerId) => this.#links.banned(peerId),
+      onConnected: (peerId) => {
+        if (this.#publicKey) this.#driver.sendRaw(peerId, 'control', encodeStreamKey(this.#publicKey));
+        this.#updateStatus();
+      },
+      onPeerEnded: (peerId, failed) => {
+        this.#links.ended(peerId, failed);
+        this.#updateStatus();
+      },
+      interceptControl: (from, bytes) => {
+        if (!isStreamKeyMessage(bytes)) return false;
+        if (!this.#publicKey) void this.#onStreamKey(bytes);
+        return true;
+      },
+    }, this.core.cfg.mediaBudgetBytes);
+    this.#links = new SwarmLinks(this.tracker, c.transport, c.removedNeighbourGraceMs, (peerId) => {
+      this.core.handlePeerDisconnected(peerId, monotonicNow());
+      this.#driver.drain();
+    });
+    this.tracker.on('neighbours', ({ neighbours }) => {
+      const b = neighbours.find((n) => n.reasons.includes('broadcaster'));
+      if (b) this.#broadcasterId = b.peerId;
+      this.core.handleNeighbours(neighbours, monotonicNow());
+      this.#driver.drain();
+      this.#updateStatus();
+    });
+    this.tracker.on('roles', (r) => {
+      this.core.handleRoles(r, monotonicNow());
+      this.#driver.drain();
+    });
+    this.tracker.on('stream', () => this.#updateStatus());
+    this.tracker.on('joined', () => {
+      this.#trackerDown = false;
+      this.#updateStatus();
+    });
+    this.tracker.on('disconnected', () => {
+      this.#trackerDown = true;
+      this.#updateStatus();
+    });
+    this.tracker.on('error', (e) => this.emit('error', e));
+    this.#statsTimer = setInterval(() => {
+      this.#updateStatus();
+      this.emit('stats', this.stats);
+    }, c.statsIntervalMs);
+    this.tracker.connect();
+  }
+
+  get status(): ViewerStatus {
+    return this.#status;
+  }
+
+  /** The stream's public key once a neighbour proved it (its SHA-256 is the streamId). */
+  get publicKey(): Uint8Array | null {
+    return this.#publicKey;
+  }
+
+  get stats(): ViewerStats {
+    const t = this.#driver.traffic;
+    const fromB = this.#broadcasterId ? t.mediaDownByPeer.get(this.#broadcasterId) ?? 0 : 0;
+    const s = this.core.stats;
+    const frames = s.framesDelivered + s.framesMissed;
+    return {
+      peerId: this.tracker.peerId,
+      peers: this.#connectedPeers(),
+      shareFromPeers: t.mediaBytesDown === 0 ? 0 : (t.mediaBytesDown - fromB) / t.mediaBytesDown,
+      bytesUp: t.bytesUp,
+      bytesDown: t.bytesDown,
+      mediaBytesDown: t.mediaBytesDown,
+      mediaBytesFromBroadcaster: fromB,
+      framesOnTime: frames === 0 ? 1 : s.framesDelivered / frames,
+      framesDelivered: s.framesDelivered,
+      framesMissed: s.framesMissed,
+      frameBytes: this.#frameBytes,
+      duplicates: s.duplicates,
+      bans: s.bans,
+      streamState: this.tracker.state,
+      trackerConnected: this.tracker.connected,
+    };
+  }
+
+  /** Leaves the swarm: closes the tracker socket and every peer connection. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    clearInterval(this.#statsTimer);
+    this.#links.destroy();
+    this.#driver.destroy();
+    this.tracker.destroy();
+    this.config.transport.destroy();
+    this.removeAllListeners();
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  #connectedPeers(): number {
+    return this.config.transport.peers().filter((p) => this.config.transport.peerState(p) === 'connected').length;
+  }
+
+  #runCrypto(job: CryptoJob): Promise<CryptoResult> | undefined {
+    if (this.#runner) return this.#runner(job);
+    if (job.kind === 'digest') return this.#digests(job);
+    return undefined; // verify jobs wait for the stream key
+  }
+
+  async #onStreamKey(bytes: Uint8Array): Promise<void> {
+    const key = await acceptStreamKey(bytes, this.streamId);
+    if (!key || this.#publicKey || this.#destroyed) return;
+    this.#publicKey = key;
+    this.#runner = createCryptoRunner({ publicKeyBytes: key, streamId: this.streamId });
+    // Pass it on to every neighbour that may not have it yet, then run the held verifications.
+    for (const p of this.config.transport.peers()) {
+      if (this.config.transport.peerState(p) === 'connected') this.#driver.sendRaw(p, 'control', encodeStreamKey(key));
+    }
+    this.#driver.retryCrypto();
+  }
+
+  #updateStatus(): void {
+    if (this.#destroyed) return;
+    const state = this.tracker.state;
+    let next: ViewerStatus;
+    const peers = this.#connectedPeers();
+    const now = monotonicNow();
+    if (peers > 0) this.#lonelySinceMs = null;
+    else this.#lonelySinceMs ??= now;
+    if (this.#trackerDown && peers === 0) next = 'tracker-unreachable';
+    else if (state === 'ended') next = 'ended';
+    else if (state === 'waiting') next = 'waiting-for-broadcaster';
+    else if (peers === 0 && now - (this.#lonelySinceMs ?? now) >= this.config.noPeersAfterMs) next = 'no-peers';
+    else next = 'playing';
+    if (next === this.#status) return;
+    this.#status = next;
+    this.emit('status', next);
+  }
+}
