@@ -7,6 +7,8 @@
 
 import { fork, spawn } from 'node:child_process';
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -124,6 +126,13 @@ console.log(`memory per connected peer, marginal (${heldHalf} → ${held} peers)
 console.log(`memory per connected peer, average from the idle tracker: ${(rssPer / 1024).toFixed(1)} KB resident, ${(heapPer / 1024).toFixed(1)} KB V8 heap`);
 console.log(`event loop delay p99 / max: tracker ${(metric(m2, 'p2p_tracker_event_loop_delay_p99_seconds') * 1000).toFixed(1)} / ${(metric(m2, 'p2p_tracker_event_loop_delay_max_seconds') * 1000).toFixed(1)} ms; generators ${relayed.map((r) => `${r.loopP99Ms.toFixed(1)} / ${r.loopMaxMs.toFixed(1)} ms`).join(', ')}`);
 console.log(`tracker CPU during relay: ${(cpu * 100).toFixed(0)} % of one core`);
+let pressure = 'n/a';
+try {
+  pressure = `${/some avg60=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1]} %`;
+} catch {
+  // not Linux, or no pressure stall information
+}
+console.log(`machine: ${os.cpus().length} cores, load average (1 min) ${os.loadavg()[0].toFixed(1)}, CPU pressure (share of time some task waited for a CPU, last 60 s) ${pressure}`);
 console.log(`tracker messages received: ${msgs}; rejected: ${[...m2.matchAll(/^p2p_tracker_rejected_total\{code="(\w+)"\} (\d+)$/gm)].map(([, c, v]) => `${c} ${v}`).join(', ') || 'none'}`);
 
 for (const c of children) c.send({ cmd: 'exit' });
