@@ -128,7 +128,7 @@ console.log(`event loop delay p99 / max: tracker ${(metric(m2, 'p2p_tracker_even
 console.log(`tracker CPU during relay: ${(cpu * 100).toFixed(0)} % of one core`);
 let pressure = 'n/a';
 try {
-  pressure = `${/some avg60=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1]} %`;
+  pressure = `${/^some .*avg60=([\d.]+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1]} %`;
 } catch {
   // not Linux, or no pressure stall information
 }
