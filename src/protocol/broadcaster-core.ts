@@ -31,6 +31,8 @@ export interface BroadcasterConfig {
   mediaQueueMax: number;
   /** Media is dropped if it could not leave within this long. */
   mediaLifetimeMs: number;
+  /** Distinct neighbours reporting a ban before a viewer leaves the direct feed. */
+  reportsToExclude: number;
 }
 
 export const DEFAULT_BROADCASTER_CONFIG: Readonly<BroadcasterConfig> = Object.freeze({
@@ -42,6 +44,7 @@ export const DEFAULT_BROADCASTER_CONFIG: Readonly<BroadcasterConfig> = Object.fr
   mediaBudgetBytes: 16 * 1033,
   mediaQueueMax: 512,
   mediaLifetimeMs: 1000,
+  reportsToExclude: 2,
 });
 
 interface Sent {
@@ -80,6 +83,9 @@ export class BroadcasterCore {
   private outHead = 0;
   private init: Sent | undefined;
   private lastGcMs = -Infinity;
+  /** reported peer → distinct direct neighbours that banned it */
+  private readonly reports = new Map<string, Set<string>>();
+  private readonly excluded = new Set<string>();
   readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, badMessages: 0 };
 
   constructor(opts: { codec: FrameCodec; config?: Partial<BroadcasterConfig>; firstSeq?: number }) {
@@ -101,6 +107,8 @@ export class BroadcasterCore {
 
   handlePeerDisconnected(peerId: string, _nowMs: number): void {
     this.neighbours.delete(peerId);
+    this.reports.delete(peerId);
+    this.excluded.delete(peerId);
   }
 
   /** The tracker's swarm summary: mode and the holders with their keys c. */
@@ -169,8 +177,12 @@ export class BroadcasterCore {
         if (!s || slot === undefined || !this.repairAllowed(s, from)) return;
         const allowed = KeySet.fromBytes(m.allowed);
         let n = 0;
-        for (const x of directSlotKeys(s.seq, slot, s.slotCount, s.keys)) {
-          if (n >= m.count || !allowed.has(x)) continue;
+        // Its own slot's keys (loss repair), or keys beyond the direct set (a viewer short of
+        // clean keys after pollution); nothing else, so upload stays bounded.
+        const slotKeys = directSlotKeys(s.seq, slot, s.slotCount, s.keys);
+        const extra = allowed.toArray().filter((x) => x >= s.keys && x < s.keys + 24);
+        for (const x of [...slotKeys.filter((k) => allowed.has(k)), ...extra]) {
+          if (n >= m.count) break;
           this.media(from, { type: 'feed', seq: s.seq, x, payload: this.codec.feedPacket(s.frame, x) }, nowMs);
           n++;
         }
@@ -192,6 +204,15 @@ export class BroadcasterCore {
       case 'manifest-request': {
         const s = this.frames.get(m.seq);
         if (s?.manifest && this.repairAllowed(s, from)) this.send(from, 'control', { type: 'manifest', manifest: s.manifest });
+        return;
+      }
+      case 'report': {
+        // Bans stay local; the feed drops a viewer only when several neighbours banned it.
+        if (m.peerId === from || !this.neighbours.has(m.peerId)) return;
+        let r = this.reports.get(m.peerId);
+        if (!r) this.reports.set(m.peerId, (r = new Set()));
+        if (r.size < 64) r.add(from);
+        if (r.size >= this.cfg.reportsToExclude) this.excluded.add(m.peerId);
         return;
       }
       case 'init-request':
@@ -236,7 +257,7 @@ export class BroadcasterCore {
   // ---- internals ------------------------------------------------------------------------------
 
   private directViewers(): string[] {
-    return [...this.neighbours.keys()].filter((p) => !this.holders.has(p) || this.mode === 'direct').sort();
+    return [...this.neighbours.keys()].filter((p) => !this.excluded.has(p) && (!this.holders.has(p) || this.mode === 'direct')).sort();
   }
 
   private sendDirect(s: Sent, nowMs: number): void {

@@ -50,6 +50,8 @@ export interface FrameState {
   /** Pollution search: the sources to try leaving out, in order, and the one left out now. */
   trial?: { order: string[]; index: number; excluding?: string };
   extraWant: number;
+  /** Extra keys beyond the direct set were asked of the broadcaster. */
+  extraAsked?: boolean;
   /** Direct feed: when to next check this viewer's slot keys, repairs asked. */
   directRepairAtMs: number;
   directRepairs: number;

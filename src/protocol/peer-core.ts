@@ -233,6 +233,8 @@ export class PeerCore {
       }
       case 'cs-repair':
         return this.countBad(from, 'code-segment repair sent to a viewer');
+      case 'report':
+        return;
     }
   }
 
@@ -365,6 +367,7 @@ export class PeerCore {
         const cand = f.trial.order[f.trial.index];
         if (pickDecodeSet(f, cand)) break;
         f.avoid.add(cand);
+        this.askExtraKeys(f, _nowMs);
         return; // not enough packets without this source yet: wait for more
       }
       if (f.trial.index >= f.trial.order.length) {
@@ -419,13 +422,17 @@ export class PeerCore {
     f.inflight.clear();
     // Every received key is now checked exactly by re-encoding it; senders of bad ones get a strike.
     if (f.trial) {
-      const bad = new Set<string>();
+      // A source whose packets are mostly bad made them; one that relayed a few bad ones among
+      // good ones only passed them on before it could verify (no strike).
+      const total = new Map<string, number>();
+      const bad = new Map<string, number>();
       for (const [x, p] of f.packets) {
         const src = f.from.get(x);
-        if (!src || bad.has(src)) continue;
-        if (!sameBytes(p, this.codec.feedPacket(frame, x))) bad.add(src);
+        if (!src) continue;
+        total.set(src, (total.get(src) ?? 0) + 1);
+        if (!sameBytes(p, this.codec.feedPacket(frame, x))) bad.set(src, (bad.get(src) ?? 0) + 1);
       }
-      for (const s of bad) this.strike(s, `sent bad feed packets for frame ${f.seq}`);
+      for (const [s, n] of bad) if (2 * n > (total.get(s) ?? 0)) this.strike(s, `sent bad feed packets for frame ${f.seq}`);
       f.packets.clear();
       f.trial = undefined;
     } else {
@@ -587,6 +594,16 @@ export class PeerCore {
     }
   }
 
+  /** A directly fed viewer short of clean keys asks the broadcaster for keys beyond the direct set (once). */
+  private askExtraKeys(f: FrameState, nowMs: number): void {
+    const b = this.broadcasterId;
+    if (!this.direct || !b || !this.neighbours.has(b) || f.extraAsked) return;
+    f.extraAsked = true;
+    const keys: number[] = [];
+    for (let x = this.direct.keys; x < Math.min(256, this.direct.keys + 24); x++) if (!f.have.has(x)) keys.push(x);
+    this.request(f, b, keys, nowMs);
+  }
+
   private maybeAskInit(nowMs: number): void {
     const have = this.init ? this.init.manifest.seq : -1;
     if (this.initAsk && nowMs - this.initAsk.atMs < this.cfg.retryMs) return;
@@ -658,6 +675,8 @@ export class PeerCore {
     this.stats.bans++;
     this.emit({ type: 'bad-peer', peerId, reason, strikes, banned: true });
     this.handlePeerDisconnected(peerId, 0);
+    const b = this.broadcasterId;
+    if (b && this.neighbours.has(b) && peerId.length <= 64) this.sendControl(b, { type: 'report', peerId });
   }
 }
 

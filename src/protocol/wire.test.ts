@@ -38,6 +38,7 @@ const message: fc.Arbitrary<WireMessage> = fc.oneof(
     fc.record({ type: fc.constant('direct-slot' as const), slot: fc.integer({ min: 0, max: slots - 1 }), slots: fc.constant(slots), keys: fc.integer({ min: 0, max: 256 }) }),
   ),
   fc.record({ type: fc.constant('init-request' as const), seq: u32 }),
+  fc.record({ type: fc.constant('report' as const), peerId: fc.string({ minLength: 1, maxLength: 16 }) }),
   manifest.chain((m) =>
     fc.record({ type: fc.constant('init-segment' as const), manifest: fc.constant({ ...m, length: Math.min(m.length, 3000) }), frame: bytes(Math.min(m.length, 3000)) }),
   ),

@@ -19,6 +19,10 @@ export const DIGEST_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
 export const MANIFEST_BODY_BYTES = 4 + 4 + 8 + 2 + DIGEST_BYTES + SIGNATURE_BYTES; // 114
 export const NO_SEQ = 0xffffffff;
+/** Longest peer id in a REPORT (tracker ids are short; bytes of its UTF-8 form). */
+export const MAX_PEER_ID_BYTES = 64;
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Manifest flag bits (frame kinds); other bits are reserved and must be 0. */
 export const FLAG_KEY_FRAME = 1;
@@ -43,6 +47,7 @@ export const T = {
   directSlot: 0x08,
   initRequest: 0x09,
   initSegment: 0x0a,
+  report: 0x0b,
   csChunk: 0x10,
   seed: 0x11,
   feed: 0x12,
@@ -77,6 +82,7 @@ export type WireMessage =
   | { type: 'direct-slot'; slot: number; slots: number; keys: number }
   | { type: 'init-request'; seq: number }
   | { type: 'init-segment'; manifest: Manifest; frame: Uint8Array }
+  | { type: 'report'; peerId: string }
   | { type: 'cs-chunk'; seq: number; c: number; chunk: number; chunks: number; payload: Uint8Array }
   | { type: 'seed'; seq: number; c: number; g: number; payload: Uint8Array }
   | { type: 'feed'; seq: number; x: number; payload: Uint8Array };
@@ -115,6 +121,7 @@ export function encodedLength(m: WireMessage): number {
     case 'direct-slot': return 2 + 4;
     case 'init-request': return 6;
     case 'init-segment': return 2 + MANIFEST_BODY_BYTES + m.frame.length;
+    case 'report': return 3 + utf8.encode(m.peerId).length;
     case 'cs-chunk': return 9 + m.payload.length;
     case 'seed': return 8 + m.payload.length;
     case 'feed': return 7 + m.payload.length;
@@ -195,6 +202,13 @@ export function encodeMessage(m: WireMessage): Uint8Array {
       out[1] = T.initSegment;
       out.set(m.frame, writeManifest(v, out, 2, m.manifest));
       break;
+    case 'report': {
+      out[1] = T.report;
+      const id = utf8.encode(m.peerId);
+      out[2] = id.length;
+      out.set(id, 3);
+      break;
+    }
     case 'cs-chunk':
       out[1] = T.csChunk;
       v.setUint32(2, m.seq, true);
@@ -321,6 +335,14 @@ export function parseMessage(bytes: Uint8Array): ParseResult {
       const frame = bytes.subarray(2 + MANIFEST_BODY_BYTES);
       if (frame.length !== m.length) return fail('init-segment: length disagrees with manifest');
       return { ok: true, message: { type: 'init-segment', manifest: m, frame } };
+    }
+    case T.report: {
+      if (n < 4 || n !== 3 + bytes[2] || bytes[2] > MAX_PEER_ID_BYTES) return fail('report: bad size');
+      try {
+        return { ok: true, message: { type: 'report', peerId: fromUtf8.decode(bytes.subarray(3)) } };
+      } catch {
+        return fail('report: peer id is not UTF-8');
+      }
     }
     case T.csChunk: {
       if (n !== 9 + CS_CHUNK_BYTES) return fail('cs-chunk: bad size');

@@ -44,7 +44,7 @@ export interface SimOptions {
   /** Viewers join spread over this long at start. */
   joinSpreadMs: number;
   /** Extra joins / leaves at given times (mode-switch scenarios). */
-  schedule: Array<{ atMs: number; join?: number; leave?: number }>;
+  schedule: Array<{ atMs: number; join?: number; leave?: number; role?: 'holder' | 'producer' }>;
   peerConfig?: Partial<PeerCoreConfig>;
   broadcasterConfig?: Partial<BroadcasterConfig>;
   room?: Partial<SimpleRoomConfig>;

@@ -19,6 +19,8 @@ export interface SimpleRoomConfig {
   /** Producers per viewer (at least one per group). */
   producerShare: number;
   maxProducers: number;
+  maxKeysPerHolder: number;
+  maxGroupsPerProducer: number;
   /** After a mode switch the broadcaster keeps its old links this long (no gap). */
   modeOverlapMs: number;
 }
@@ -35,6 +37,8 @@ export const DEFAULT_SIMPLE_ROOM: Readonly<SimpleRoomConfig> = Object.freeze({
   directMaxViewers: 48,
   producerShare: 1 / 12,
   maxProducers: 96,
+  maxKeysPerHolder: 3,
+  maxGroupsPerProducer: 4,
   modeOverlapMs: 2000,
 });
 
@@ -157,24 +161,44 @@ export class SimpleRoom {
       return;
     }
     const keys = this.cfg.segmentKeys;
-    for (const [p] of this.holders) if (!this.viewers.includes(p)) this.holders.delete(p);
-    const held = new Set([...this.holders.values()].flat());
-    const free = keys.filter((c) => !held.has(c));
+    const n = this.viewers.length;
+    const alive = new Set(this.viewers);
+    for (const [p] of this.holders) if (!alive.has(p)) this.holders.delete(p);
+    for (const [p] of this.producers) if (!alive.has(p)) this.producers.delete(p);
     const byUpload = [...this.viewers].sort((a, b) => (this.upload.get(b) ?? 0) - (this.upload.get(a) ?? 0) || (a < b ? -1 : 1));
-    const spare = byUpload.filter((p) => !this.holders.has(p));
-    for (const c of free) {
-      const p = spare.shift();
-      if (!p) break;
-      this.holders.set(p, [c]);
+    // Holders: one key each in a large swarm; up to maxKeysPerHolder keys each in a small one.
+    const holderCount = Math.min(keys.length, Math.max(Math.ceil(keys.length / this.cfg.maxKeysPerHolder), Math.floor(n / 2)));
+    for (const p of byUpload) {
+      if (this.holders.size >= holderCount) break;
+      if (!this.holders.has(p) && !this.producers.has(p)) this.holders.set(p, []);
     }
-    const want = Math.min(this.cfg.maxProducers, Math.max(this.cfg.producerGroups, Math.ceil(this.viewers.length * this.cfg.producerShare)));
-    const pool = byUpload.filter((p) => !this.holders.has(p) && !this.producers.has(p));
+    const held = new Set([...this.holders.values()].flat());
+    for (const c of keys) {
+      if (held.has(c)) continue;
+      const h = [...this.holders].filter(([, ks]) => ks.length < this.cfg.maxKeysPerHolder).sort((a, b) => a[1].length - b[1].length)[0];
+      if (!h) break;
+      h[1].push(c);
+      held.add(c);
+    }
+    // Producers: every group 0…producerGroups-1 leased at least once (a producer may take several).
+    const want = Math.min(this.cfg.maxProducers, Math.max(this.cfg.producerGroups, Math.ceil(n * this.cfg.producerShare)));
+    for (const p of byUpload) {
+      if (this.producers.size >= want) break;
+      if (!this.holders.has(p) && !this.producers.has(p)) this.producers.set(p, []);
+    }
     const count = new Array<number>(this.cfg.producerGroups).fill(0);
     for (const gs of this.producers.values()) for (const g of gs) count[g]++;
-    while (this.producers.size < want && pool.length > 0) {
+    for (const [, gs] of this.producers) {
+      if (gs.length > 0) continue;
       const g = count.indexOf(Math.min(...count));
-      const p = pool.shift() as PeerId;
-      this.producers.set(p, [g]);
+      gs.push(g);
+      count[g]++;
+    }
+    for (let g = 0; g < count.length; g++) {
+      if (count[g] > 0) continue;
+      const p = [...this.producers].filter(([, gs]) => gs.length < this.cfg.maxGroupsPerProducer).sort((a, b) => a[1].length - b[1].length)[0];
+      if (!p) break;
+      p[1].push(g);
       count[g]++;
     }
   }

@@ -25,7 +25,7 @@ type Ev =
   | { t: number; n?: number; k: 'connect'; a: SimPeer; b: SimPeer }
   | { t: number; n?: number; k: 'join' }
   | { t: number; n?: number; k: 'leave'; p: SimPeer }
-  | { t: number; n?: number; k: 'leave-many'; count: number }
+  | { t: number; n?: number; k: 'leave-many'; count: number; role?: string }
   | { t: number; n?: number; k: 'tracker' };
 
 interface Outq {
@@ -100,7 +100,7 @@ export class Simulator {
     for (let i = 0; i < this.o.peers; i++) this.q.push({ t: (this.o.joinSpreadMs * i) / Math.max(1, this.o.peers), k: 'join' });
     for (const s of this.o.schedule) {
       for (let i = 0; i < (s.join ?? 0); i++) this.q.push({ t: s.atMs + i * 10, k: 'join' });
-      if (s.leave) this.q.push({ t: s.atMs, k: 'leave-many', count: s.leave });
+      if (s.leave) this.q.push({ t: s.atMs, k: 'leave-many', count: s.leave, role: s.role });
     }
     this.q.push({ t: 0, k: 'publish' });
     this.q.push({ t: 0, k: 'tracker' });
@@ -166,7 +166,7 @@ export class Simulator {
         }
         return;
       case 'leave-many': {
-        const victims = [...this.peers.values()].filter((p) => !p.isBroadcaster).slice(0, e.count);
+        const victims = [...this.peers.values()].filter((p) => !p.isBroadcaster && (!e.role || p.rec.role === e.role)).reverse().slice(0, e.count);
         for (const v of victims) this.leave(v);
         return;
       }
