@@ -101,6 +101,15 @@ describe('tracker server', () => {
     const err = nextEvent(a, 'error');
     a.signal(cId, { x: 1 });
     expect((await err).code).toBe('NOT_NEIGHBOURS');
+    // Late signals to an unlinked peer are a race, not an offence: they never get a peer closed.
+    for (let i = 0; i < 3 * 20; i++) a.signal(cId, { late: i });
+    const b = client(t.url!, key.streamId);
+    const bId = (await nextEvent(b, 'joined')).peerId;
+    await until(() => a.neighbours.some((n) => n.peerId === bId), 5000, 'new link');
+    const got = nextEvent(b, 'signal');
+    a.signal(bId, { hello: 1 });
+    expect((await got).from).toBe(aId);
+    expect(a.connected).toBe(true);
   });
 
   it('rebuilds from re-announces after a restart, keeping peer ids', async () => {

@@ -30,6 +30,7 @@ interface Conn {
   /** Multiplier of the socket's message budget (the broadcaster's is larger). */
   rateScale: number;
   violations: number;
+  lastViolationMs: number;
   lastErrorMs: number;
   openedMs: number;
   /** Ping slot (0…15): which slice of the ping period checks this socket. */
@@ -89,10 +90,17 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     c.ws.send(text);
   };
 
-  const fail = (c: Conn, code: string, message: string): void => {
+  /**
+   * Rejects one message: counted, answered (throttled), and a violation unless `soft`. Violations
+   * decay by one per second, so only a sustained stream of bad messages closes the socket.
+   */
+  const fail = (c: Conn, code: string, message: string, soft = false): void => {
     metrics.reject(code);
-    c.violations++;
     const t = now();
+    if (!soft) {
+      c.violations = Math.max(0, c.violations - (t - c.lastViolationMs) / 1000) + 1;
+      c.lastViolationMs = t;
+    }
     // Errors are answered at most a few per second, so a flood cannot turn the tracker into an amplifier.
     if (t - c.lastErrorMs > 200) {
       c.lastErrorMs = t;
@@ -233,12 +241,14 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       room.heartbeat(c.id, { uploadBps: m.uploadBps, relayed: m.relayed }, nowMs);
       dispatch(room);
     } else if (m.type === 'failed') {
-      if (!room.areNeighbours(c.id, m.peerId)) return fail(c, 'NOT_NEIGHBOURS', 'only a neighbour can be reported');
-      room.reportFailedPair(c.id, m.peerId, nowMs);
+      // Only a current neighbour can be reported; otherwise the pair was unlinked already (a race,
+      // not an offence) and the report is dropped, so nobody fills other peers' failed-pair lists.
+      if (room.areNeighbours(c.id, m.peerId)) room.reportFailedPair(c.id, m.peerId, nowMs);
       dispatch(room);
     } else if (m.type === 'signal') {
       const target = peers.get(m.to);
-      if (!target || target.room !== room || !room.areNeighbours(c.id, m.to)) return fail(c, 'NOT_NEIGHBOURS', 'signals go only to peers the tracker introduced');
+      // Soft: a late ICE candidate to a neighbour just unlinked is a race, not an offence.
+      if (!target || target.room !== room || !room.areNeighbours(c.id, m.to)) return fail(c, 'NOT_NEIGHBOURS', 'signals go only to peers the tracker introduced', true);
       send(target, { type: 'signal', from: c.id, data: m.data });
       metrics.observeRelay((now() - t0) / 1000);
     }
@@ -260,6 +270,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       bucket: { tokens: limits.socketBurst, lastMs: t },
       rateScale: 1,
       violations: 0,
+      lastViolationMs: t,
       lastErrorMs: -Infinity,
       openedMs: Date.now(),
       slot: metrics.connectionsTotal % 16,
