@@ -120,6 +120,9 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
         c.ws.close(1000, ev.reason);
         continue;
       }
+      // The message budget grows with the fan-out the tracker itself gave the peer (a holder
+      // linked to many producers signals to all of them at once).
+      if (ev.type === 'neighbours') c.rateScale = Math.max(c.broadcaster ? limits.broadcasterRateScale : 1, Math.ceil(ev.neighbours.length / 12));
       const { to: _to, ...msg } = ev;
       send(c, msg);
     }
