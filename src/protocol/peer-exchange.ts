@@ -40,15 +40,21 @@ export function handleHave(v: ExchangeView, n: NeighbourState, entries: readonly
 export function flushHave(v: ExchangeView, n: NeighbourState, frames: Iterable<FrameState>): void {
   if (n.isBroadcaster) return;
   const entries: HaveEntry[] = [];
+  let lo = Infinity;
+  let hi = -Infinity;
   for (const f of frames) {
     if (entries.length >= MAX_HAVE_ENTRIES) break;
     if (f.state === 'missed') continue;
+    // One HAVE spans at most 256 sequence numbers (entries are deltas from the lowest).
+    if (Math.max(hi, f.seq) - Math.min(lo, f.seq) > 255) continue;
     const r = n.frames.get(f.seq);
     if (r?.complete) continue;
     let t = n.told.get(f.seq);
     if (!t) n.told.set(f.seq, (t = { idx: 0, flags: 0 }));
     if (f.state === 'done') {
       if (!(t.flags & HAVE_COMPLETE)) {
+        lo = Math.min(lo, f.seq);
+        hi = Math.max(hi, f.seq);
         entries.push({ seq: f.seq, flags: HAVE_MANIFEST | HAVE_COMPLETE, keys: [] });
         t.flags = HAVE_MANIFEST | HAVE_COMPLETE;
       }
@@ -61,6 +67,8 @@ export function flushHave(v: ExchangeView, n: NeighbourState, frames: Iterable<F
     }
     const mflag = f.manifest && !f.manifestPending ? HAVE_MANIFEST : 0;
     if (keys.length > 0 || (mflag & ~t.flags)) {
+      lo = Math.min(lo, f.seq);
+      hi = Math.max(hi, f.seq);
       entries.push({ seq: f.seq, flags: mflag, keys });
       t.flags |= mflag;
     }

@@ -25,11 +25,15 @@ const message: fc.Arbitrary<WireMessage> = fc.oneof(
   fc.record({
     type: fc.constant('have' as const),
     entries: fc.array(
-      fc.record({ seq: u32, flags: fc.integer({ min: 0, max: 3 }), keys: fc.array(u8, { maxLength: 80 }) }),
+      fc.record({ seq: fc.integer({ min: 0, max: 255 }), flags: fc.integer({ min: 0, max: 3 }), keys: fc.array(u8, { maxLength: 80 }) }),
       { maxLength: 12 },
     ),
-  }),
+  }).chain((h) => u32.map((base) => ({ ...h, entries: h.entries.map((e) => ({ ...e, seq: Math.min(base, 0xffffffff - 255) + e.seq })) }))),
   fc.record({ type: fc.constant('request' as const), seq: u32, count: fc.integer({ min: 1, max: 255 }), allowed: bytes(32) }),
+  fc.record({
+    type: fc.constant('request' as const), seq: u32, count: fc.integer({ min: 1, max: 255 }),
+    allowed: fc.uniqueArray(u8, { maxLength: 30 }).map((k) => KeySet.of(k).toBytes()),
+  }),
   fc.record({ type: fc.constant('manifest-request' as const), seq: u32 }),
   fc.record({ type: fc.constant('manifest' as const), manifest }),
   fc.record({ type: fc.constant('subscribe' as const), g: fc.integer({ min: 0, max: 31 }), on: fc.boolean(), fromSeq: u32 }),

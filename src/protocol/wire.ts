@@ -102,6 +102,15 @@ export function packetSizeOf(length: number): number {
   return 128 * Math.ceil(length / 8192);
 }
 
+/** A request naming at most this many keys lists them; more travel as the 32-byte map. */
+export const REQUEST_LIST_MAX = 24;
+
+function popcount(map: Uint8Array): number {
+  let k = 0;
+  for (let i = 0; i < KEY_SET_BYTES; i++) for (let b = map[i]; b; b &= b - 1) k++;
+  return k;
+}
+
 const validPacketSize = (n: number) => n >= 128 && n <= MAX_PACKET_BYTES && n % 128 === 0;
 
 /** Encoded size in bytes, without encoding (the simulator counts bytes this way). */
@@ -109,11 +118,14 @@ export function encodedLength(m: WireMessage): number {
   switch (m.type) {
     case 'hello': return 2 + 5;
     case 'have': {
-      let n = 3;
-      for (const e of m.entries) n += 6 + e.keys.length;
+      let n = 7;
+      for (const e of m.entries) n += 3 + e.keys.length;
       return n;
     }
-    case 'request': return 2 + 5 + KEY_SET_BYTES;
+    case 'request': {
+      const k = popcount(m.allowed);
+      return 2 + 6 + (k <= REQUEST_LIST_MAX ? k : KEY_SET_BYTES);
+    }
     case 'manifest-request': return 6;
     case 'manifest': return 2 + MANIFEST_BODY_BYTES;
     case 'subscribe': return 2 + 6;
@@ -150,24 +162,37 @@ export function encodeMessage(m: WireMessage): Uint8Array {
       out[6] = m.roles;
       break;
     case 'have': {
+      // base seq (lowest of the entries) u32, entry count, entries of (seq − base) u8, flags, n, keys
       out[1] = T.have;
-      out[2] = m.entries.length;
-      let o = 3;
+      let base = m.entries.length > 0 ? m.entries[0].seq : 0;
+      for (const e of m.entries) if (e.seq < base) base = e.seq;
+      v.setUint32(2, base, true);
+      out[6] = m.entries.length;
+      let o = 7;
       for (const e of m.entries) {
-        v.setUint32(o, e.seq, true);
-        out[o + 4] = e.flags;
-        out[o + 5] = e.keys.length;
-        for (let i = 0; i < e.keys.length; i++) out[o + 6 + i] = e.keys[i];
-        o += 6 + e.keys.length;
+        out[o] = e.seq - base;
+        out[o + 1] = e.flags;
+        out[o + 2] = e.keys.length;
+        for (let i = 0; i < e.keys.length; i++) out[o + 3 + i] = e.keys[i];
+        o += 3 + e.keys.length;
       }
       break;
     }
-    case 'request':
+    case 'request': {
       out[1] = T.request;
       v.setUint32(2, m.seq, true);
       out[6] = m.count;
-      out.set(m.allowed.subarray(0, KEY_SET_BYTES), 7);
+      const k = popcount(m.allowed);
+      if (k <= REQUEST_LIST_MAX) {
+        out[7] = k;
+        let o = 8;
+        for (let x = 0; x < 256; x++) if (m.allowed[x >> 3] & (1 << (x & 7))) out[o++] = x;
+      } else {
+        out[7] = 0xff;
+        out.set(m.allowed.subarray(0, KEY_SET_BYTES), 8);
+      }
       break;
+    }
     case 'manifest-request':
       out[1] = T.manifestRequest;
       v.setUint32(2, m.seq, true);
@@ -272,29 +297,39 @@ export function parseMessage(bytes: Uint8Array): ParseResult {
       if (!exact(7)) return fail('hello: bad size');
       return { ok: true, message: { type: 'hello', initSeq: v.getUint32(2, true), roles: bytes[6] } };
     case T.have: {
-      if (n < 3 || n > 3 + MAX_HAVE_ENTRIES * (6 + 255)) return fail('have: bad size');
-      const count = bytes[2];
+      if (n < 7 || n > 7 + MAX_HAVE_ENTRIES * (3 + 255)) return fail('have: bad size');
+      const base = v.getUint32(2, true);
+      const count = bytes[6];
       if (count > MAX_HAVE_ENTRIES) return fail('have: too many entries');
       const entries: HaveEntry[] = [];
-      let o = 3;
+      let o = 7;
       for (let i = 0; i < count; i++) {
-        if (o + 6 > n) return fail('have: truncated');
-        const seq = v.getUint32(o, true);
-        const flags = bytes[o + 4];
-        const k = bytes[o + 5];
+        if (o + 3 > n) return fail('have: truncated');
+        const flags = bytes[o + 1];
+        const k = bytes[o + 2];
         if (flags & ~(HAVE_MANIFEST | HAVE_COMPLETE)) return fail('have: reserved flags');
-        if (o + 6 + k > n) return fail('have: truncated keys');
-        entries.push({ seq, flags, keys: Array.from(bytes.subarray(o + 6, o + 6 + k)) });
-        o += 6 + k;
+        if (o + 3 + k > n) return fail('have: truncated keys');
+        entries.push({ seq: base + bytes[o], flags, keys: Array.from(bytes.subarray(o + 3, o + 3 + k)) });
+        o += 3 + k;
       }
       if (o !== n) return fail('have: trailing bytes');
       return { ok: true, message: { type: 'have', entries } };
     }
     case T.request: {
-      if (!exact(7 + KEY_SET_BYTES)) return fail('request: bad size');
+      if (n < 8) return fail('request: bad size');
       const count = bytes[6];
       if (count === 0) return fail('request: zero count');
-      return { ok: true, message: { type: 'request', seq: v.getUint32(2, true), count, allowed: bytes.subarray(7, 7 + KEY_SET_BYTES) } };
+      const form = bytes[7];
+      let allowed: Uint8Array;
+      if (form === 0xff) {
+        if (n !== 8 + KEY_SET_BYTES) return fail('request: bad size');
+        allowed = bytes.slice(8, 8 + KEY_SET_BYTES);
+      } else {
+        if (form > REQUEST_LIST_MAX || n !== 8 + form) return fail('request: bad key list');
+        allowed = new Uint8Array(KEY_SET_BYTES);
+        for (let i = 8; i < n; i++) allowed[bytes[i] >> 3] |= 1 << (bytes[i] & 7);
+      }
+      return { ok: true, message: { type: 'request', seq: v.getUint32(2, true), count, allowed } };
     }
     case T.manifestRequest:
       if (!exact(6)) return fail('manifest-request: bad size');
