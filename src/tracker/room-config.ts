@@ -80,7 +80,7 @@ export const DEFAULT_ROOM_CONFIG: Readonly<RoomConfig> = Object.freeze({
   leaseMs: 3000,
   roleHeartbeatMs: 1000,
   heartbeatMs: 15000,
-  peerTimeoutMs: 45000,
+  peerTimeoutMs: 90000,
   modeHoldMs: 10000,
   swarmReportMs: 1000,
   maxPeers: 10001,
