@@ -27,7 +27,8 @@ export function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Runs the cells in alternating rounds of about `batchMs` each and returns one figure per cell. */
+/** Runs the cells in alternating rounds of about `batchMs` each and returns one figure per cell.
+ * `rates[r]` of every figure comes from the same round r, so paired ratios between cells hold. */
 export function measure(cells: Cell[], rounds: number, batchMs: number): Figure[] {
   const live = cells.map((c) => {
     let ok = false;
@@ -46,11 +47,16 @@ export function measure(cells: Cell[], rounds: number, batchMs: number): Figure[
     }
     return { cell: c, ok, n, rates: [] as number[] };
   });
+  const gc = (globalThis as { gc?: () => void }).gc;
   for (let r = 0; r < rounds; r++) {
-    for (const l of live) {
+    // Rotate the order each round so no cell always follows the same neighbour (and its garbage),
+    // and collect garbage outside the timed part when the process runs with --expose-gc.
+    for (let i = 0; i < live.length; i++) {
+      const l = live[(i + r) % live.length];
       if (!l.ok) continue;
+      gc?.();
       const t0 = now();
-      for (let i = 0; i < l.n; i++) l.cell.run();
+      for (let k = 0; k < l.n; k++) l.cell.run();
       const dt = now() - t0;
       l.rates.push((l.n * 1000) / Math.max(dt, 1e-6));
       if (r === 0 && dt > batchMs * 3 && l.n > 1) l.n = Math.max(1, Math.round((l.n * batchMs) / dt));
