@@ -188,6 +188,8 @@ for (const [id, title] of [['dec32', 'decode 32/64 coded'], ['enc64', '64 feed p
     const glued = figs.find((f) => f.name === k.build);
     if (!raw?.ok || !glued?.ok) continue;
     const glue = median(raw.rates.map((r, i) => r / glued.rates[i])) - 1;
-    log(`summary | glue over raw kernel (median of paired rounds) | ${title} | ${k.build}: ${(glue * 100).toFixed(1)}%`);
+    // The fastest round of each is the one least disturbed by other processes on a shared machine.
+    const best = Math.max(...raw.rates) / Math.max(...glued.rates) - 1;
+    log(`summary | glue over raw kernel | ${title} | ${k.build}: ${(glue * 100).toFixed(1)}% (median of paired rounds), ${(best * 100).toFixed(1)}% (best rounds)`);
   }
 }
