@@ -418,8 +418,7 @@ export class PeerCore {
     f.state = 'done';
     f.deliveredMs = nowMs;
     this.changed.add(f.seq);
-    for (const x of f.inflight.keys()) f.inflightSet.delete(x);
-    f.inflight.clear();
+    this.releaseInflight(f);
     // Every received key is now checked exactly by re-encoding it; senders of bad ones get a strike.
     if (f.trial) {
       // A source whose packets are mostly bad made them; one that relayed a few bad ones among
@@ -519,8 +518,7 @@ export class PeerCore {
         f.state = 'missed';
         this.stats.framesMissed++;
         f.packets.clear();
-        f.inflight.clear();
-        f.inflightSet.clear();
+        this.releaseInflight(f);
       }
       if (age > this.cfg.keepFrameMs || (f.state === 'missed' && age > this.cfg.frameLifetimeMs)) {
         this.framesBySeq.delete(f.seq);
@@ -528,6 +526,18 @@ export class PeerCore {
         for (const n of this.neighbours.values()) n.forget(f.seq);
       }
     }
+  }
+
+  /** Forgets a frame's outstanding requests and gives each neighbour its request budget back. */
+  private releaseInflight(f: FrameState): void {
+    for (const r of f.inflight.values()) {
+      const n = this.neighbours.get(r.peerId);
+      if (!n || n.inflight === 0) continue;
+      if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.budgetFreed = true;
+      n.inflight--;
+    }
+    f.inflight.clear();
+    f.inflightSet.clear();
   }
 
   private schedule(nowMs: number): void {
