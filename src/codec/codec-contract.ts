@@ -156,6 +156,29 @@ export function describeCodecContract(name: string, make: () => Codec | Promise<
       }
     });
 
+    it('answers arbitrary input with a result of the right size or a P2PError, nothing else', () => {
+      const arbKey = fc.oneof(fc.integer({ min: -2, max: 258 }), fc.constantFrom(0.5, Number.NaN, 1e9));
+      const arbBytes = fc.oneof(fc.constantFrom(0, 1, 127, 128, 129, 256, 1024, 1025).map((n) => new Uint8Array(n)), fc.uint8Array({ maxLength: 300 }));
+      const settle = (fn: () => unknown, size: (r: unknown) => boolean): void => {
+        try {
+          expect(size(fn())).toBe(true);
+        } catch (e) {
+          if (!isP2PError(e)) throw e;
+        }
+      };
+      fc.assert(fc.property(fc.array(fc.tuple(arbKey, arbBytes), { maxLength: 80 }), arbKey, fc.integer({ min: -5, max: 70000 }), (entries, k, L) => {
+        const m = new Map(entries);
+        settle(() => codec.decodeFrame(m, L), (r) => (r as Uint8Array).length === L);
+        settle(() => codec.feedPacketsFromSeeds(m, k), (r) => (r as Uint8Array[]).length === 8);
+        const [first] = entries;
+        if (first) {
+          settle(() => codec.seedPacket(first[1], k), (r) => (r as Uint8Array).length * 8 === first[1].length);
+          settle(() => codec.feedPacket(first[1], k), (r) => (r as Uint8Array).length === packetSize(first[1].length));
+          settle(() => codec.codeSegment(first[1], k), (r) => (r as Uint8Array).length === 8 * packetSize(first[1].length));
+        }
+      }), { numRuns: 60 });
+    });
+
     it('names bad input with stable codes', () => {
       const F = frameOf(1000, 1);
       expectCode(() => codec.feedPacket(new Uint8Array(0), 1), 'CODEC_FRAME_LENGTH');
