@@ -27,6 +27,7 @@ export class NeighbourState {
   /** Delivery score in (0, 1]: share of asked keys that arrived (moving average). */
   weight = 0.7;
   srttMs = 150;
+  rttVarMs = 50;
   strikes = 0;
   badMessages = 0;
   readonly queue: SendQueue;
@@ -40,7 +41,8 @@ export class NeighbourState {
     if (this.inflight > 0) this.inflight--;
     if (!fromIt) return;
     this.weight = Math.min(1, this.weight * 0.95 + 0.05);
-    this.srttMs = this.srttMs * 0.9 + rttSampleMs * 0.1;
+    this.rttVarMs = this.rttVarMs * 0.75 + Math.abs(this.srttMs - rttSampleMs) * 0.25;
+    this.srttMs = this.srttMs * 0.875 + rttSampleMs * 0.125;
   }
 
   timedOut(): void {
@@ -49,7 +51,9 @@ export class NeighbourState {
   }
 
   requestTimeout(cfg: PeerCoreConfig): number {
-    return Math.min(cfg.maxRequestTimeoutMs, Math.max(cfg.minRequestTimeoutMs, 2 * this.srttMs + 40));
+    // Twice the smoothed time to a key plus four deviations; later keys of a request queue
+    // behind earlier ones, so the caller adds a little per key.
+    return Math.min(cfg.maxRequestTimeoutMs, Math.max(cfg.minRequestTimeoutMs, 2 * this.srttMs + 4 * this.rttVarMs + 40));
   }
 
   frame(seq: number): NeighbourFrame {

@@ -541,7 +541,9 @@ export class PeerCore {
   }
 
   private schedule(nowMs: number): void {
-    const spare = Math.max(this.cfg.minSpareKeys, Math.min(16, Math.ceil(64 * this.stats.lossEstimate * 1.3)));
+    // Ask for the keys loss is expected to eat (64·p/(1−p)); a repair round covers the rest.
+    const p = Math.min(0.5, this.stats.lossEstimate);
+    const spare = Math.max(this.cfg.minSpareKeys, Math.min(16, Math.ceil((64 * p) / (1 - p))));
     const all = this.budgetFreed;
     this.budgetFreed = false;
     for (const f of this.framesBySeq.values()) {
@@ -568,7 +570,7 @@ export class PeerCore {
   private request(f: FrameState, peerId: string, keys: number[], nowMs: number): void {
     const n = this.neighbours.get(peerId);
     if (!n || keys.length === 0) return;
-    const expiresMs = nowMs + n.requestTimeout(this.cfg) + keys.length * 2;
+    const expiresMs = nowMs + n.requestTimeout(this.cfg) + keys.length * 4;
     for (const x of keys) {
       f.inflight.set(x, { peerId, sentMs: nowMs, expiresMs });
       f.inflightSet.add(x);
@@ -593,10 +595,11 @@ export class PeerCore {
 
   private directRepair(f: FrameState, nowMs: number): void {
     const b = this.broadcasterId;
-    if (!this.direct || !b || !this.neighbours.has(b) || f.directRepairs >= 2 || nowMs < f.directRepairAtMs) return;
-    const missing = directSlotKeys(f.seq, this.direct.slot, this.direct.slots, this.direct.keys).filter((x) => !f.have.has(x) && !f.inflightSet.has(x));
+    if (!this.direct || !b || !this.neighbours.has(b) || f.directRepairs >= 3 || nowMs < f.directRepairAtMs) return;
+    // Slot keys still missing, asked again even if a first repair is in flight (it may be lost too).
+    const missing = directSlotKeys(f.seq, this.direct.slot, this.direct.slots, this.direct.keys).filter((x) => !f.have.has(x) && (f.directRepairs === 0 || f.inflight.get(x)?.peerId === b || !f.inflightSet.has(x)));
     f.directRepairs++;
-    f.directRepairAtMs = nowMs + this.cfg.retryMs;
+    f.directRepairAtMs = nowMs + Math.max(this.cfg.directRepairDelayMs, 2 * (this.neighbours.get(b)?.srttMs ?? 100));
     if (missing.length > 0) this.request(f, b, missing, nowMs);
     if (!f.manifest && f.directRepairs === 1 && nowMs - f.manifestAskMs >= this.cfg.retryMs && ![...this.neighbours.values()].some((n) => n.frames.get(f.seq)?.manifest)) {
       f.manifestAskMs = nowMs;
