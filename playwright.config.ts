@@ -1,6 +1,6 @@
 // Browser tests (e2e/*.spec.ts) run in Debian's Chromium, one browser context per peer, against
-// pages served by Vite on 127.0.0.1. Flags: sandbox off (root in CI), no background traffic,
-// WebRTC between pages on one machine, fake camera and microphone.
+// the `npm start` server on 127.0.0.1 (demo pages through Vite, tracker at /tracker). Flags: sandbox
+// off (root in CI), no background traffic, WebRTC between pages on one machine, fake camera and mic.
 import { defineConfig } from '@playwright/test';
 
 const port = Number(process.env.E2E_PORT ?? 5179);
@@ -35,7 +35,9 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `npx vite --host 127.0.0.1 --port ${port} --strictPort`,
+    // `npm start`: the demo pages (Vite middleware) and the tracker at /tracker on one port.
+    command: `node --import tsx scripts/start.ts`,
+    env: { PORT: String(port) },
     url: `http://127.0.0.1:${port}/`,
     reuseExistingServer: false,
     timeout: 120_000,

@@ -1,6 +1,6 @@
 // The broadcast demo page: camera and microphone pickers, preview, resolution and bitrate, go
-// live / stop, live statistics, the watch link and embed snippet. It runs the media pipeline only;
-// the swarm session attaches through the 'p2p-broadcaster' window event (detail: broadcaster, key).
+// live / stop, live statistics, the watch link and embed snippet. It runs the media pipeline; the
+// swarm session (src/session/connect-broadcaster.ts) attaches through the 'p2p-broadcaster' event.
 
 import { MediaBroadcaster } from '../src/broadcaster/media-broadcaster.ts';
 import { listDevices, openCapture, stopCapture, RESOLUTIONS } from '../src/broadcaster/media-devices.ts';
@@ -8,6 +8,10 @@ import { loadOrCreateStreamKey } from '../src/broadcaster/stream-key-store.ts';
 import { generateStreamKey, type StreamKeyPair } from '../src/crypto/stream-key.ts';
 import { embedSnippet, trackerUrlFor, watchUrlFor } from '../src/player/watch-link.ts';
 import { formatBytes } from '../src/player/stats-overlay.ts';
+import { listenForBroadcasts } from '../src/session/connect-broadcaster.ts';
+
+// The swarm session publishes what the broadcaster emits; `window.p2p` is a debugging handle.
+listenForBroadcasts((session) => Object.assign(window, { p2p: { session } }));
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const preview = $<HTMLVideoElement>('preview');

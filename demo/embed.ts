@@ -2,6 +2,7 @@
 // ?stream=<streamId> (and ?tracker=), with the markup a site would paste shown below it.
 
 import '../src/player/define-p2p-player.ts';
+import '../src/session/p2p-player-entry.ts';
 import { embedSnippet, streamIdFromUrl, trackerUrlFor } from '../src/player/watch-link.ts';
 
 const player = document.getElementById('player')!;

@@ -1,8 +1,9 @@
 // The watch page: reads the streamId from /watch/<streamId> or ?stream=<streamId>, shows a
 // <p2p-player> for it (autoplay, muted, controls, stats overlay) or a form to open one. The swarm
-// session attaches to the element through setSessionConnector; this page does not import it.
+// session attaches through p2p-player-entry.ts; `window.p2p.session` is a debugging handle.
 
 import '../src/player/define-p2p-player.ts';
+import '../src/session/p2p-player-entry.ts';
 import { isStreamId } from '../src/crypto/stream-key.ts';
 import { streamIdFromUrl, trackerUrlFor } from '../src/player/watch-link.ts';
 
@@ -14,6 +15,7 @@ function showPlayer(streamId: string): void {
   el.setAttribute('tracker', tracker);
   el.setAttribute('stream', streamId);
   for (const a of ['autoplay', 'muted', 'controls', 'stats-overlay']) el.setAttribute(a, '');
+  el.addEventListener('sessionready', (e) => Object.assign(window, { p2p: { session: (e as CustomEvent).detail, element: el } }));
   el.addEventListener('statuschange', (e) => ($('status').textContent = (e as CustomEvent<string>).detail));
   $('player-slot').replaceChildren(el);
   $('status').textContent = el.status;

@@ -6,7 +6,7 @@ import { createCodec } from '../codec/index.ts';
 import { generateStreamKey, type StreamKeyPair } from '../crypto/stream-key.ts';
 import { FRAME_END_OF_STREAM, FRAME_FRAGMENT_END, FRAME_FRAGMENT_START, FRAME_INIT, FRAME_KEY, type MediaFrame } from '../media/frame-format.ts';
 import type { FrameCodec } from '../protocol/core-types.ts';
-import { startTracker, type Tracker } from '../tracker/server.ts';
+import { startTracker, type TrackerOptions } from '../tracker/server.ts';
 import type { WebSocketConstructor } from '../tracker-client/tracker-client.ts';
 import { MemoryNetwork } from '../transport/memory-transport.ts';
 import { BroadcastSession } from './broadcast-session.ts';
@@ -29,9 +29,9 @@ async function until(check: () => boolean, what: string, timeoutMs = 20_000): Pr
 }
 
 let codec: FrameCodec;
-async function setup(opts: { viewers: number; port?: number }) {
+async function setup(opts: { viewers: number; port?: number; room?: TrackerOptions['room'] }) {
   codec ??= await createCodec();
-  const tracker = await startTracker({ port: opts.port ?? 0, host: '127.0.0.1', tickMs: 50 });
+  const tracker = await startTracker({ port: opts.port ?? 0, host: '127.0.0.1', tickMs: 50, room: opts.room });
   const t = { tracker, port: tracker.port };
   cleanups.push(() => t.tracker.close());
   const url = `ws://127.0.0.1:${tracker.port}`;
@@ -151,6 +151,25 @@ describe('ViewerSession and BroadcastSession', () => {
     const again = s.viewers.map((v) => v.frames.length);
     await until(() => s.viewers.every((v, k) => v.frames.length >= again[k] + 5), 'frames after the restart');
     expect(s.viewers.every((v) => v.session.status === 'playing')).toBe(true);
+  });
+
+  it('in holder mode, holders and producers carry the stream; a holder leaving does not stop the rest', async () => {
+    const s = await setup({ viewers: 6, room: { holderModeAtViewers: 3, directModeAtViewers: 2 } });
+    const b = s.startBroadcaster();
+    await until(() => b.stats.mode === 'holder' && b.stats.holders > 0 && b.stats.producers > 0, 'holder mode with roles');
+    await until(() => s.viewers.every((v) => connected(v) >= 3), 'links up');
+    b.publishFrame(frameOf(0, FRAME_INIT, 900));
+    let i = 1;
+    const pump = setInterval(() => b.publishFrame(frameOf(i++, FRAME_FRAGMENT_START | FRAME_FRAGMENT_END)), 60);
+    cleanups.push(() => clearInterval(pump));
+    await until(() => s.viewers.every((v) => v.frames.length >= 15), 'frames through holders and producers');
+    const holder = s.viewers.find((v) => v.session.core.holder && (v.session.tracker.holderKeys.length > 0));
+    expect(holder).toBeDefined();
+    holder!.session.destroy();
+    const rest = s.viewers.filter((v) => v !== holder);
+    const counts = rest.map((v) => v.frames.length);
+    await until(() => rest.every((v, k) => v.frames.length >= counts[k] + 15), 'the rest keep receiving');
+    expect(b.stats.uploadRatio).toBeLessThan(2);
   });
 
   it('accepts a stream key only when its hash is the streamId', async () => {

@@ -1,0 +1,124 @@
+// The swarm in browsers: the broadcast page goes live from the fake camera, viewers open its watch
+// link in separate browser contexts and play through WebRTC from each other. Behaviour only:
+// everyone plays, no long stall, upload near one copy, peers carry the stream, churn, late join,
+// broadcaster reload, tracker restart. Each test uses a few contexts and finishes in about a minute.
+import { expect, test, type Browser } from '@playwright/test';
+import {
+  broadcasterSnapshot, goLive, openViewer, startTrackerProcess, viewerSnapshot, watchStalls, type Peer,
+} from './swarm-kit.ts';
+
+test.describe.configure({ timeout: 180_000 });
+
+const contexts: Peer[] = [];
+test.afterEach(async () => {
+  for (const p of contexts.splice(0)) await p.context.close().catch(() => {});
+});
+
+async function viewers(browser: Browser, link: string, n: number, from = 0): Promise<Peer[]> {
+  const out: Peer[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = await openViewer(browser, link, `viewer ${from + i}`);
+    contexts.push(v);
+    out.push(v);
+  }
+  return out;
+}
+
+/** Every viewer plays: currentTime moves past `s` seconds and decoded frames grow. */
+async function allPlay(list: Peer[], pastS = 1): Promise<void> {
+  for (const v of list) await expect.poll(async () => (await viewerSnapshot(v.page)).currentTime, { timeout: 45_000 }).toBeGreaterThan(pastS);
+  const a = await Promise.all(list.map((v) => viewerSnapshot(v.page)));
+  for (const [i, v] of list.entries()) {
+    await expect.poll(async () => (await viewerSnapshot(v.page)).decodedFrames, { timeout: 30_000 }).toBeGreaterThan(a[i].decodedFrames + 10);
+  }
+}
+
+/** Watches the viewers for `ms`: each advances by more than half of it and never stands still over 1 s. */
+async function noStall(list: Peer[], ms: number): Promise<void> {
+  await Promise.all(list.map((v) => watchStalls(v.page)));
+  const before = await Promise.all(list.map((v) => viewerSnapshot(v.page)));
+  await new Promise((r) => setTimeout(r, ms));
+  const after = await Promise.all(list.map((v) => viewerSnapshot(v.page)));
+  for (const [i, s] of after.entries()) {
+    expect(s.currentTime - before[i].currentTime, `viewer ${i} advanced`).toBeGreaterThan(ms / 2000);
+    expect(s.longestStallMs, `viewer ${i} longest stall`).toBeLessThan(1000);
+    expect(s.status).toBe('playing');
+  }
+}
+
+test('5 viewers play from each other: upload near one copy, most bytes from peers; a viewer leaves, a late viewer starts, the broadcaster reloads', async ({ browser }) => {
+  const b = await goLive(browser);
+  contexts.push(b);
+  expect(b.watchLink).toMatch(new RegExp(`/watch/${b.streamId}$`));
+  const list = await viewers(browser, b.watchLink, 5);
+  await allPlay(list);
+  await noStall(list, 5000);
+
+  const bs = await broadcasterSnapshot(b.page);
+  expect(bs.viewers).toBe(5);
+  expect(bs.mode).toBe('direct');
+  expect(bs.uploadRatio).toBeGreaterThan(0.9);
+  expect(bs.uploadRatio).toBeLessThanOrEqual(1.6);
+  for (const v of list) {
+    const s = await viewerSnapshot(v.page);
+    expect(s.session.shareFromPeers).toBeGreaterThan(0.5);
+    expect(s.session.framesDelivered).toBeGreaterThan(5);
+  }
+
+  // A viewer leaves: the others go on without a stall.
+  await list[0].context.close();
+  const rest = list.slice(1);
+  await noStall(rest, 4000);
+
+  // A late viewer starts.
+  const [late] = await viewers(browser, b.watchLink, 1, 5);
+  await allPlay([late], 0.5);
+  expect((await viewerSnapshot(late.page)).firstPictureMs).toBeGreaterThan(0);
+
+  // The broadcaster reloads: same stream id, and the viewers play the new broadcast.
+  await b.page.reload();
+  await b.page.locator('#start').waitFor();
+  await b.page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled, null, { timeout: 30_000 });
+  expect(await b.page.locator('#watch-link').inputValue()).toBe(b.watchLink);
+  await b.page.locator('#start').click();
+  await b.page.waitForFunction(() => document.getElementById('state')?.textContent === 'live', null, { timeout: 30_000 });
+  const watchers = [...rest, late];
+  const times = await Promise.all(watchers.map((v) => viewerSnapshot(v.page)));
+  for (const [i, v] of watchers.entries()) {
+    await expect.poll(async () => {
+      const s = await viewerSnapshot(v.page);
+      return s.fragmentsAppended > times[i].fragmentsAppended + 4 && s.currentTime > 0.5;
+    }, { timeout: 45_000 }).toBe(true);
+  }
+});
+
+test('holders: with the tracker in holder mode a holder leaving does not stall the rest; a tracker restart does not stop playback', async ({ browser }) => {
+  const tracker = await startTrackerProcess(['--holder-at', '3', '--direct-at', '2']);
+  try {
+    const b = await goLive(browser, `?tracker=${encodeURIComponent(tracker.url)}`);
+    contexts.push(b);
+    expect(b.watchLink).toContain('tracker=');
+    const list = await viewers(browser, b.watchLink, 5);
+    await allPlay(list);
+    await expect.poll(async () => (await broadcasterSnapshot(b.page)).holders, { timeout: 20_000 }).toBeGreaterThan(0);
+    expect((await broadcasterSnapshot(b.page)).mode).toBe('holder');
+    await noStall(list, 4000);
+
+    // A holder leaves.
+    const snaps = await Promise.all(list.map((v) => viewerSnapshot(v.page)));
+    const h = snaps.findIndex((s) => s.holderKeys.length > 0);
+    expect(h).toBeGreaterThanOrEqual(0);
+    await list[h].context.close();
+    const rest = list.filter((_, i) => i !== h);
+    await noStall(rest, 5000);
+
+    // The tracker goes away and comes back: playback goes on throughout, and everyone rejoins.
+    await tracker.stop();
+    await noStall(rest, 3000);
+    await tracker.restart();
+    for (const v of rest) await expect.poll(async () => (await viewerSnapshot(v.page)).session.trackerConnected, { timeout: 30_000 }).toBe(true);
+    await noStall(rest, 3000);
+  } finally {
+    await tracker.stop();
+  }
+});
