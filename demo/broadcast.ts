@@ -11,7 +11,7 @@ import { formatBytes } from '../src/player/stats-overlay.ts';
 import { listenForBroadcasts } from '../src/session/connect-broadcaster.ts';
 
 // The swarm session publishes what the broadcaster emits; `window.p2p` is a debugging handle.
-listenForBroadcasts((session) => Object.assign(window, { p2p: { session } }));
+listenForBroadcasts((session, req) => Object.assign(window, { p2p: { session, broadcaster: req.broadcaster } }));
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const preview = $<HTMLVideoElement>('preview');

@@ -47,9 +47,9 @@ export async function attachBroadcastSession(req: BroadcastRequest, transport: P
 }
 
 /** Attaches a session to every broadcast the page starts (its 'p2p-broadcaster' window event). */
-export function listenForBroadcasts(onSession?: (s: BroadcastSession) => void): void {
+export function listenForBroadcasts(onSession?: (s: BroadcastSession, req: BroadcastRequest) => void): void {
   window.addEventListener('p2p-broadcaster', (e) => {
     const detail = (e as CustomEvent<BroadcastRequest>).detail;
-    attachBroadcastSession(detail).then(onSession, (err: unknown) => console.error('broadcast session failed', err));
+    attachBroadcastSession(detail).then((s) => onSession?.(s, detail), (err: unknown) => console.error('broadcast session failed', err));
   });
 }

@@ -1,0 +1,129 @@
+// `npm run bench:e2e`: the whole product in browsers on loopback. Starts `npm start` on a free port,
+// a broadcaster page (fake camera) and 6 viewers opening its watch link, each in its own browser
+// context, and measures for 60 s: glass-to-glass latency, time to first picture, frames on time,
+// broadcaster upload / stream, viewer download / stream, CPU per page. Prints numbers, asserts none.
+// Flags: --viewers N (6), --seconds S (60), --port P (free).
+
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { parseArgs } from 'node:util';
+import { chromium, type CDPSession, type Page } from '@playwright/test';
+import { chromiumArgs } from '../playwright.config.ts';
+import { broadcasterSnapshot, viewerSnapshot, type ViewerSnapshot } from '../e2e/swarm-kit.ts';
+
+const { values } = parseArgs({ options: { viewers: { type: 'string' }, seconds: { type: 'string' }, port: { type: 'string' } } });
+const VIEWERS = Number(values.viewers ?? 6);
+const SECONDS = Number(values.seconds ?? 60);
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const port = values.port ? Number(values.port) : await freePort();
+const base = `http://127.0.0.1:${port}`;
+const server = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+await new Promise<void>((resolve, reject) => {
+  server.once('exit', (code) => reject(new Error(`npm start exited with ${code}`)));
+  server.stdout.on('data', (d: Buffer) => d.toString().includes('p2p-player on') && resolve());
+});
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: chromiumArgs });
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function cpuSeconds(cdp: CDPSession): Promise<number> {
+  const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> };
+  return metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0;
+}
+
+async function openPage(url: string): Promise<{ page: Page; cdp: CDPSession }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  await page.goto(url);
+  return { page, cdp };
+}
+
+try {
+  // Broadcaster goes live.
+  const b = await openPage(`${base}/demo/broadcast.html`);
+  await b.page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled, null, { timeout: 60_000 });
+  await b.page.locator('#start').click();
+  await b.page.waitForFunction(() => document.getElementById('state')?.textContent === 'live' && (window as unknown as { p2p?: unknown }).p2p !== undefined, null, { timeout: 60_000 });
+  const link = await b.page.locator('#watch-link').inputValue();
+  await wait(1500);
+
+  // Viewers open the watch link; each page measures its own time to first picture from navigation.
+  const viewers: Array<{ page: Page; cdp: CDPSession }> = [];
+  for (let i = 0; i < VIEWERS; i++) {
+    const v = await openPage(link);
+    await v.page.waitForFunction(() => (window as unknown as { p2p?: unknown }).p2p !== undefined, null, { timeout: 60_000 });
+    await v.page.evaluate(() => {
+      const w = window as unknown as { probe: unknown; p2p: { element: { video: HTMLVideoElement; stats: { glassToGlassMs: number | null } } } };
+      const probe = { firstPictureMs: -1, longestStallMs: 0, lastTime: -1, lastMoveMs: 0, watching: false, g2g: [] as number[] };
+      w.probe = probe;
+      setInterval(() => {
+        const v = w.p2p.element.video;
+        const now = performance.now();
+        if (probe.firstPictureMs < 0 && v.readyState >= 2 && v.currentTime > 0) probe.firstPictureMs = now;
+        if (v.currentTime !== probe.lastTime) {
+          probe.lastTime = v.currentTime;
+          probe.lastMoveMs = now;
+        } else if (probe.watching) probe.longestStallMs = Math.max(probe.longestStallMs, now - probe.lastMoveMs);
+        const g = w.p2p.element.stats?.glassToGlassMs;
+        if (probe.watching && typeof g === 'number' && !v.paused) probe.g2g.push(g);
+      }, 100);
+    });
+    viewers.push(v);
+  }
+  await Promise.all(viewers.map((v) => v.page.waitForFunction(() => (window as unknown as { probe: { firstPictureMs: number } }).probe.firstPictureMs > 0, null, { timeout: 60_000 })));
+
+  // Measurement window.
+  await Promise.all(viewers.map((v) => v.page.evaluate(() => Object.assign((window as unknown as { probe: object }).probe, { watching: true, longestStallMs: 0 }))));
+  const b0 = await broadcasterSnapshot(b.page);
+  const v0 = await Promise.all(viewers.map((v) => viewerSnapshot(v.page)));
+  const cpu0 = await Promise.all([b, ...viewers].map((p) => cpuSeconds(p.cdp)));
+  const t0 = Date.now();
+  await wait(SECONDS * 1000);
+  const elapsedS = (Date.now() - t0) / 1000;
+  const b1 = await broadcasterSnapshot(b.page);
+  const media = await b.page.evaluate(() => (window as unknown as { p2p: { broadcaster: { stats: { bytes: number; paddedBytes: number } } } }).p2p.broadcaster.stats);
+  const padding = media.paddedBytes / Math.max(1, media.bytes);
+  const v1: ViewerSnapshot[] = await Promise.all(viewers.map((v) => viewerSnapshot(v.page)));
+  const cpu1 = await Promise.all([b, ...viewers].map((p) => cpuSeconds(p.cdp)));
+  const probes = await Promise.all(viewers.map((v) => v.page.evaluate(() => (window as unknown as { probe: { firstPictureMs: number; longestStallMs: number; g2g: number[] } }).probe)));
+
+  const g2g = probes.flatMap((p) => p.g2g);
+  const firstPicture = probes.map((p) => p.firstPictureMs);
+  const framesDelivered = v1.reduce((n, s, i) => n + s.session.framesDelivered - v0[i].session.framesDelivered, 0);
+  const framesMissed = v1.reduce((n, s, i) => n + s.session.framesMissed - v0[i].session.framesMissed, 0);
+  const fragsOk = v1.reduce((n, s, i) => n + s.fragmentsAppended - v0[i].fragmentsAppended, 0);
+  const fragsSkipped = v1.reduce((n, s, i) => n + s.fragmentsSkipped - v0[i].fragmentsSkipped, 0);
+  const streamBytes = b1.streamBytes - b0.streamBytes;
+  const down = v1.map((s, i) => (s.session.bytesDown - v0[i].session.bytesDown) / Math.max(1, s.session.frameBytes - v0[i].session.frameBytes));
+  const fromPeers = v1.map((s) => s.session.shareFromPeers);
+  const cpu = cpu1.map((c, i) => (c - cpu0[i]) / elapsedS);
+  const f2 = (x: number) => x.toFixed(2);
+
+  console.log(`bench:e2e  1 broadcaster + ${VIEWERS} viewers, loopback, ${elapsedS.toFixed(0)} s measured, swarm mode ${b1.mode}, stream ${((streamBytes * 8) / elapsedS / 1000).toFixed(0)} kbit/s`);
+  console.log(`glass-to-glass latency   p50 ${f2(pct(g2g, 50) / 1000)} s   p95 ${f2(pct(g2g, 95) / 1000)} s   (${g2g.length} samples; capture time from the manifests vs the frame shown)`);
+  console.log(`time to first picture    p50 ${f2(pct(firstPicture, 50) / 1000)} s   max ${f2(Math.max(...firstPicture) / 1000)} s   (from opening the watch link)`);
+  console.log(`frames on time           ${((100 * framesDelivered) / Math.max(1, framesDelivered + framesMissed)).toFixed(2)} % of frames (${framesMissed} missed of ${framesDelivered + framesMissed}); ${((100 * fragsOk) / Math.max(1, fragsOk + fragsSkipped)).toFixed(2)} % of fragments played (${fragsSkipped} skipped); longest stall ${Math.max(...probes.map((p) => p.longestStallMs)).toFixed(0)} ms`);
+  const up = (b1.bytesUp - b0.bytesUp) / Math.max(1, streamBytes);
+  const downMean = down.reduce((a, x) => a + x, 0) / down.length;
+  console.log(`broadcaster upload / stream   ${f2(up)}   (application layer, all messages; ${f2(up / padding)} of the stream padded to 8 KiB blocks, framing efficiency ${(100 / padding).toFixed(0)} %)`);
+  console.log(`viewer download / stream      mean ${f2(downMean)}   max ${f2(Math.max(...down))}   (${f2(downMean / padding)} of the padded stream)   share from peers mean ${f2(fromPeers.reduce((a, x) => a + x, 0) / fromPeers.length)}`);
+  console.log(`CPU per page (main thread)    broadcaster ${(100 * cpu[0]).toFixed(0)} %   viewers mean ${(100 * (cpu.slice(1).reduce((a, x) => a + x, 0) / VIEWERS)).toFixed(0)} %  max ${(100 * Math.max(...cpu.slice(1))).toFixed(0)} %   (of one core)`);
+} finally {
+  await browser.close();
+  server.kill('SIGTERM');
+}
