@@ -1,5 +1,6 @@
-// A binary min-heap of timed events for the discrete-event simulator; ties keep insertion order
-// so the same seed gives the same run. Pure data structure; used by simulator.ts only.
+// The simulator's queue of timed events: a calendar of 1 ms buckets over a 4 s window (each
+// bucket sorted when it is reached) with a binary heap for events further ahead. Ties keep
+// insertion order, so the same seed gives the same run. Pure data structure; used by simulator.ts.
 
 export interface Timed {
   t: number;
@@ -7,54 +8,123 @@ export interface Timed {
   n?: number;
 }
 
+const WINDOW = 4096;
+
 export class EventQueue<E extends Timed> {
-  private readonly heap: E[] = [];
+  private readonly buckets: E[][] = Array.from({ length: WINDOW }, () => []);
+  /** Index of the first unread event of the current bucket. */
+  private head = 0;
+  private sorted = true;
+  /** Millisecond of the current bucket. */
+  private cursor = 0;
+  private inWindow = 0;
+  private readonly far: E[] = [];
   private counter = 0;
 
   get size(): number {
-    return this.heap.length;
+    return this.inWindow + this.far.length;
   }
 
   push(e: E): void {
     e.n = this.counter++;
-    const h = this.heap;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
-      i = p;
+    const ms = Math.max(this.cursor, Math.floor(e.t));
+    if (ms - this.cursor >= WINDOW) {
+      heapPush(this.far, e);
+      return;
     }
-  }
-
-  peek(): E | undefined {
-    return this.heap[0];
+    const b = this.buckets[ms % WINDOW];
+    this.inWindow++;
+    if (ms !== this.cursor || !this.sorted) {
+      b.push(e);
+      return;
+    }
+    // Into the bucket being read: keep its unread part sorted.
+    let lo = this.head;
+    let hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (order(b[mid], e) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === b.length) b.push(e);
+    else b.splice(lo, 0, e);
   }
 
   pop(): E | undefined {
-    const h = this.heap;
-    if (h.length === 0) return undefined;
-    const top = h[0];
-    const last = h.pop() as E;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && less(h[l], h[m])) m = l;
-        if (r < h.length && less(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
+    for (;;) {
+      if (this.inWindow === 0 && this.far.length > 0) {
+        // Jump straight to the next far event's millisecond.
+        this.resetBucket();
+        this.cursor = Math.floor(this.far[0].t);
+        this.pullFar();
       }
+      if (this.inWindow === 0) return undefined;
+      const b = this.buckets[this.cursor % WINDOW];
+      if (this.head < b.length) {
+        if (!this.sorted) {
+          const rest = b.splice(this.head).sort(order);
+          b.push(...rest);
+          this.sorted = true;
+        }
+        this.inWindow--;
+        return b[this.head++];
+      }
+      this.resetBucket();
+      this.cursor++;
+      this.pullFar();
     }
-    return top;
+  }
+
+  private resetBucket(): void {
+    const b = this.buckets[this.cursor % WINDOW];
+    b.length = 0;
+    this.head = 0;
+  }
+
+  /** Moves far events that now fall inside the window into their buckets. */
+  private pullFar(): void {
+    this.sorted = false;
+    while (this.far.length > 0 && Math.floor(this.far[0].t) - this.cursor < WINDOW) {
+      const e = heapPop(this.far) as E;
+      const ms = Math.max(this.cursor, Math.floor(e.t));
+      this.buckets[ms % WINDOW].push(e);
+      this.inWindow++;
+    }
   }
 }
 
-function less(a: Timed, b: Timed): boolean {
-  return a.t < b.t || (a.t === b.t && (a.n as number) < (b.n as number));
+function order(a: Timed, b: Timed): number {
+  return a.t - b.t || (a.n as number) - (b.n as number);
+}
+
+function heapPush<E extends Timed>(h: E[], e: E): void {
+  h.push(e);
+  let i = h.length - 1;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (order(h[i], h[p]) >= 0) break;
+    [h[i], h[p]] = [h[p], h[i]];
+    i = p;
+  }
+}
+
+function heapPop<E extends Timed>(h: E[]): E | undefined {
+  if (h.length === 0) return undefined;
+  const top = h[0];
+  const last = h.pop() as E;
+  if (h.length > 0) {
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && order(h[l], h[m]) < 0) m = l;
+      if (r < h.length && order(h[r], h[m]) < 0) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m], h[i]];
+      i = m;
+    }
+  }
+  return top;
 }
