@@ -64,6 +64,21 @@ describe('TrackerClient', () => {
     await until(() => v.state === 'ended', 5000, 'ended');
   });
 
+  it('reports measured upload with heartbeats, which makes a weak peer eligible for roles', async () => {
+    const t = await startTracker({ port: 0, room: { heartbeatMs: 200, holderModeAtViewers: 4, directModeAtViewers: 2, directMaxViewers: 8, minRoleUploadBps: 1e6 } });
+    cleanups.push(() => t.close());
+    const key = await generateStreamKey();
+    const b = client(t.url!, key.streamId, { broadcasterKey: key });
+    b.connect();
+    const viewers = Array.from({ length: 4 }, () => client(t.url!, key.streamId, { uploadBps: 0 }));
+    for (const v of viewers) v.connect();
+    await until(() => viewers.every((v) => v.mode === 'holder'), 5000, 'holder mode');
+    expect(viewers.every((v) => v.holderKeys.length === 0 && v.producerGroups.length === 0)).toBe(true);
+    viewers[2].setStats({ uploadBps: 5e6 });
+    await until(() => viewers[2].holderKeys.length > 0, 5000, 'roles after the heartbeat');
+    expect(viewers.filter((v) => v.holderKeys.length > 0)).toEqual([viewers[2]]);
+  });
+
   it('refuses to send an oversize signal', async () => {
     const t = await startTracker({ port: 0, limits: { maxSignalBytes: 1000 } });
     cleanups.push(() => t.close());

@@ -82,6 +82,8 @@ export class TrackerClient {
   private destroyed = false;
   private left = false;
   private maxSignalBytes: number = LIMITS.maxSignalBytes;
+  private uploadBps: number | undefined;
+  private relayed: boolean | undefined;
 
   constructor(config: TrackerClientConfig) {
     if (!/^wss?:\/\//.test(config.url)) throw new P2PError('BAD_CONFIG', `tracker url must be ws:// or wss://, got ${config.url}`);
@@ -89,6 +91,8 @@ export class TrackerClient {
     if (!Ctor) throw new P2PError('BAD_CONFIG', 'no WebSocket constructor: pass config.WebSocket');
     this.config = { reconnectMinMs: 500, reconnectMaxMs: 15000, ...config, WebSocket: Ctor };
     this.secret = config.peerSecret ?? this.makeSecret();
+    this.uploadBps = config.uploadBps;
+    this.relayed = config.relayed;
   }
 
   /** Subscribes to an event; returns the unsubscribe function. A throwing listener is isolated. */
@@ -138,9 +142,8 @@ export class TrackerClient {
 
   /** Updates the measurements sent with the next heartbeat. */
   setStats(stats: { uploadBps?: number; relayed?: boolean }): void {
-    const c = this.config as TrackerClientConfig;
-    if (stats.uploadBps !== undefined) c.uploadBps = stats.uploadBps;
-    if (stats.relayed !== undefined) c.relayed = stats.relayed;
+    if (stats.uploadBps !== undefined) this.uploadBps = stats.uploadBps;
+    if (stats.relayed !== undefined) this.relayed = stats.relayed;
   }
 
   /** Leaves the stream for good (a broadcaster ends it) and closes the socket. */
@@ -184,8 +187,7 @@ export class TrackerClient {
   }
 
   private stats() {
-    const c = this.config;
-    return { ...(c.uploadBps !== undefined ? { uploadBps: c.uploadBps } : {}), ...(c.relayed !== undefined ? { relayed: c.relayed } : {}) };
+    return { ...(this.uploadBps !== undefined ? { uploadBps: this.uploadBps } : {}), ...(this.relayed !== undefined ? { relayed: this.relayed } : {}) };
   }
 
   private announce() {
