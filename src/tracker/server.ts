@@ -60,7 +60,12 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const cpu0 = process.cpuUsage();
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
-  if (ownServer) server.maxHeadersCount = 64;
+  if (ownServer) {
+    // Slow or oversized upgrade requests are cut short (the handshake is one small request).
+    server.maxHeadersCount = 64;
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 15_000;
+  }
 
   const wss = new WebSocketServer({
     noServer: true,
