@@ -5,13 +5,13 @@
 
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { isP2PError } from '../errors.ts';
 import { fromBase64url, base64url, streamIdOf, verifyBytes } from '../crypto/stream-key.ts';
 import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, publishProofBytes, type ClientMessage } from './messages.ts';
 import { DEFAULT_ROOM_CONFIG, Room, type JoinInfo } from './room.ts';
 import { TrackerMetrics } from './metrics.ts';
+import { createHttpEndpoints } from './http-endpoints.ts';
 import { DEFAULT_TRACKER_LIMITS, peerIdFor, take, type Bucket, type Tracker, type TrackerLimits, type TrackerOptions } from './server-config.ts';
 
 export * from './server-config.ts';
@@ -56,10 +56,6 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const ownServer = !options.server;
   const server = options.server ?? http.createServer();
   const path = options.path ?? (ownServer ? undefined : '/tracker');
-  const started = Date.now();
-  const cpu0 = process.cpuUsage();
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
   if (ownServer) {
     // Slow or oversized upgrade requests are cut short (the handshake is one small request).
     server.maxHeadersCount = 64;
@@ -329,40 +325,12 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
   };
 
-  const gauges = () => {
-    const mem = process.memoryUsage();
-    const cpu = process.cpuUsage(cpu0);
-    let live = 0;
-    for (const r of rooms.values()) if (r.streamState === 'live') live++;
-    return {
-      sockets: conns.size,
-      peers: peers.size,
-      streams: rooms.size,
-      liveStreams: live,
-      residentBytes: mem.rss,
-      heapUsedBytes: mem.heapUsed,
-      cpuSecondsTotal: (cpu.user + cpu.system) / 1e6,
-      uptimeSeconds: (Date.now() - started) / 1000,
-      eventLoopDelayP99Seconds: loopDelay.percentile(99) / 1e9,
-      eventLoopDelayMaxSeconds: loopDelay.max / 1e9,
-    };
-  };
-
-  const handleHttp = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
-    const p = (req.url ?? '/').split('?')[0];
-    if (p === '/health' || p === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ ok: true, sockets: conns.size, peers: peers.size, streams: rooms.size, uptimeS: Math.round((Date.now() - started) / 1000) }));
-      return true;
-    }
-    if (p === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' });
-      res.end(metrics.render(gauges()));
-      loopDelay.reset();
-      return true;
-    }
-    return false;
-  };
+  const endpoints = createHttpEndpoints(metrics, () => {
+    let liveStreams = 0;
+    for (const r of rooms.values()) if (r.streamState === 'live') liveStreams++;
+    return { sockets: conns.size, peers: peers.size, streams: rooms.size, liveStreams };
+  });
+  const handleHttp = endpoints.handleHttp;
 
   server.on('upgrade', onUpgrade);
   if (ownServer) {
@@ -425,7 +393,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     close: async () => {
       clearInterval(tickTimer);
       clearInterval(pingTimer);
-      loopDelay.disable();
+      endpoints.close();
       server.off('upgrade', onUpgrade);
       for (const c of conns) c.ws.terminate();
       conns.clear();

@@ -1,0 +1,63 @@
+// The tracker's HTTP endpoints: GET /health (JSON) and GET /metrics (Prometheus text, with process
+// gauges: memory, CPU, uptime, event-loop delay). Node-only; created by server.ts, which routes
+// HTTP requests here and owns everything else.
+
+import type http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { TrackerMetrics } from './metrics.ts';
+
+export interface TrackerCounts {
+  sockets: number;
+  peers: number;
+  streams: number;
+  liveStreams: number;
+}
+
+export interface HttpEndpoints {
+  /** Answers /health, /healthz and /metrics; returns false for any other request. */
+  handleHttp(req: http.IncomingMessage, res: http.ServerResponse): boolean;
+  close(): void;
+}
+
+export function createHttpEndpoints(metrics: TrackerMetrics, counts: () => TrackerCounts): HttpEndpoints {
+  const started = Date.now();
+  const cpu0 = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+
+  const gauges = () => {
+    const mem = process.memoryUsage();
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      ...counts(),
+      residentBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+      cpuSecondsTotal: (cpu.user + cpu.system) / 1e6,
+      uptimeSeconds: (Date.now() - started) / 1000,
+      eventLoopDelayP99Seconds: loopDelay.percentile(99) / 1e9,
+      eventLoopDelayMaxSeconds: loopDelay.max / 1e9,
+    };
+  };
+
+  return {
+    handleHttp(req, res) {
+      const p = (req.url ?? '/').split('?')[0];
+      if (p === '/health' || p === '/healthz') {
+        const { sockets, peers, streams } = counts();
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end(JSON.stringify({ ok: true, sockets, peers, streams, uptimeS: Math.round((Date.now() - started) / 1000) }));
+        return true;
+      }
+      if (p === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' });
+        res.end(metrics.render(gauges()));
+        loopDelay.reset(); // delays are reported per scrape interval
+        return true;
+      }
+      return false;
+    },
+    close() {
+      loopDelay.disable();
+    },
+  };
+}
