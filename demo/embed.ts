@@ -6,6 +6,8 @@ import '../src/session/p2p-player-entry.ts';
 import { embedSnippet, streamIdFromUrl, trackerUrlFor } from '../src/player/watch-link.ts';
 
 const player = document.getElementById('player')!;
+// `window.p2p` is a debugging handle on the running session.
+player.addEventListener('sessionready', (e) => Object.assign(window, { p2p: { session: (e as CustomEvent).detail, element: player } }));
 const streamId = streamIdFromUrl(location.href);
 const tracker = trackerUrlFor(location.href);
 player.setAttribute('tracker', tracker);

@@ -75,8 +75,9 @@ test('5 viewers play from each other: upload near one copy, most bytes from peer
   const rest = list.slice(1);
   await noStall(rest, 4000);
 
-  // A late viewer starts.
-  const [late] = await viewers(browser, b.watchLink, 1, 5);
+  // A late viewer starts: a site embedding <p2p-player> for this stream.
+  const late = await openViewer(browser, `/demo/embed.html?stream=${b.streamId}`, 'embed');
+  contexts.push(late);
   await allPlay([late], 0.5);
   expect((await viewerSnapshot(late.page)).firstPictureMs).toBeGreaterThan(0);
 
