@@ -172,6 +172,29 @@ describe('ViewerSession and BroadcastSession', () => {
     expect(b.stats.uploadRatio).toBeLessThan(2);
   });
 
+  it('says tracker-unreachable when the tracker cannot be reached, and no-peers when no neighbour connects', async () => {
+    codec ??= await createCodec();
+    const dead = await startTracker({ port: 0, host: '127.0.0.1' });
+    const deadUrl = `ws://127.0.0.1:${dead.port}`;
+    await dead.close();
+    const key = await generateStreamKey();
+    const lonely = new ViewerSession({ trackerUrl: deadUrl, streamId: key.streamId, transport: new MemoryNetwork().createTransport(), codec, WebSocket: WS, reconnectMinMs: 100, reconnectMaxMs: 200, statsIntervalMs: 50 });
+    cleanups.push(() => lonely.destroy());
+    await until(() => lonely.status === 'tracker-unreachable', 'tracker-unreachable');
+
+    // Broadcaster and viewer on networks that cannot reach each other: the link fails, is reported, no peers.
+    const s = await setup({ viewers: 0 });
+    const b = s.startBroadcaster();
+    const apart = new ViewerSession({
+      trackerUrl: s.url, streamId: s.key.streamId, codec, WebSocket: WS, statsIntervalMs: 50, noPeersAfterMs: 300,
+      transport: new MemoryNetwork().createTransport(undefined, { connectTimeoutMs: 300 }),
+    });
+    cleanups.push(() => apart.destroy());
+    await until(() => apart.stats.streamState === 'live', 'live');
+    await until(() => apart.status === 'no-peers', 'no-peers');
+    expect(b.stats.connected).toBe(0);
+  });
+
   it('accepts a stream key only when its hash is the streamId', async () => {
     const a = await generateStreamKey();
     const other = await generateStreamKey();
