@@ -72,6 +72,8 @@ export interface PeerCoreConfig {
   csRepairDelayMs: number;
   /** A directly fed viewer asks the broadcaster for missing slot keys this long after its first key. */
   directRepairDelayMs: number;
+  /** A directly fed viewer still short of keys this long after a frame began asks the broadcaster for extra keys. */
+  stuckMs: number;
   /** An init-segment or manifest request is retried after this long. */
   retryMs: number;
   /** Replay window of sequence numbers. */
@@ -96,6 +98,7 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   produceGraceMs: 15,
   csRepairDelayMs: 40,
   directRepairDelayMs: 60,
+  stuckMs: 700,
   retryMs: 400,
   replayWindow: 512,
 });

@@ -75,6 +75,7 @@ export class PeerCore {
   private readonly dirty = new Set<number>();
   private budgetFreed = false;
   private lastGcMs = -Infinity;
+  private ticks = 0;
 
   constructor(opts: { peerId: string; codec: FrameCodec; config?: Partial<PeerCoreConfig> }) {
     this.cfg = resolvePeerConfig(opts.config);
@@ -278,15 +279,17 @@ export class PeerCore {
     this.holder.tick(nowMs, this.broadcasterId && this.neighbours.has(this.broadcasterId) ? this.broadcasterId : undefined);
     this.producer.tick(nowMs);
     this.schedule(nowMs);
+    // Key lists go out every other tick; first announcements, manifests and "complete" every tick.
+    const full = (this.ticks++ & 1) === 0;
     const changed: FrameState[] = [];
     for (const seq of this.changed) {
       const f = this.framesBySeq.get(seq);
       if (f) changed.push(f);
     }
-    this.changed.clear();
+    if (full) this.changed.clear();
     for (const n of this.neighbours.values()) {
       if (this.fresh.has(n.peerId)) flushHave(this.view, n, this.framesBySeq.values());
-      else if (changed.length > 0) flushHave(this.view, n, changed);
+      else if (changed.length > 0) flushHave(this.view, n, changed, full);
     }
     this.fresh.clear();
     this.maybeAskInit(nowMs);
@@ -550,6 +553,10 @@ export class PeerCore {
       if (f.state !== 'collecting') continue;
       this.askManifest(f, nowMs);
       this.directRepair(f, nowMs);
+      // A directly fed frame still short of 64 keys long after it started (a slot's viewer left
+      // with its keys): ask the broadcaster for the few keys beyond the direct set it lacks.
+      const short = 64 - f.have.size - f.inflight.size;
+      if (short > 0 && !f.extraAsked && nowMs - f.firstSeenMs > this.cfg.stuckMs && this.nothingOffered(f)) this.askExtraKeys(f, nowMs, short + 1);
       if (!all && !this.dirty.has(f.seq)) continue;
       const want = 64 + spare + f.extraWant - f.have.size - f.inflight.size;
       if (want <= 0) continue;
@@ -601,19 +608,30 @@ export class PeerCore {
     f.directRepairs++;
     f.directRepairAtMs = nowMs + Math.max(this.cfg.directRepairDelayMs, 2 * (this.neighbours.get(b)?.srttMs ?? 100));
     if (missing.length > 0) this.request(f, b, missing, nowMs);
-    if (!f.manifest && f.directRepairs === 1 && nowMs - f.manifestAskMs >= this.cfg.retryMs && ![...this.neighbours.values()].some((n) => n.frames.get(f.seq)?.manifest)) {
+    if (!f.manifest && f.directRepairs === 2 && nowMs - f.manifestAskMs >= this.cfg.retryMs && ![...this.neighbours.values()].some((n) => n.frames.get(f.seq)?.manifest)) {
       f.manifestAskMs = nowMs;
       this.sendControl(b, { type: 'manifest-request', seq: f.seq });
     }
   }
 
+  /** True when no neighbour offers a key of `f` we neither hold nor asked for. */
+  private nothingOffered(f: FrameState): boolean {
+    for (const n of this.neighbours.values()) {
+      const h = n.frames.get(f.seq);
+      if (!h || n.isBroadcaster) continue;
+      if (h.complete) return false;
+      for (let w = 0; w < 8; w++) if (h.keys.words[w] & ~(f.have.words[w] | f.inflightSet.words[w])) return false;
+    }
+    return true;
+  }
+
   /** A directly fed viewer short of clean keys asks the broadcaster for keys beyond the direct set (once). */
-  private askExtraKeys(f: FrameState, nowMs: number): void {
+  private askExtraKeys(f: FrameState, nowMs: number, count = 24): void {
     const b = this.broadcasterId;
-    if (!this.direct || !b || !this.neighbours.has(b) || f.extraAsked) return;
+    if (!this.direct || !b || !this.neighbours.has(b) || f.extraAsked || count <= 0) return;
     f.extraAsked = true;
     const keys: number[] = [];
-    for (let x = this.direct.keys; x < Math.min(256, this.direct.keys + 24); x++) if (!f.have.has(x)) keys.push(x);
+    for (let x = this.direct.keys; x < Math.min(256, this.direct.keys + 24) && keys.length < count; x++) if (!f.have.has(x)) keys.push(x);
     this.request(f, b, keys, nowMs);
   }
 

@@ -36,8 +36,12 @@ export function handleHave(v: ExchangeView, n: NeighbourState, entries: readonly
   }
 }
 
-/** Sends one HAVE with what this neighbour has not been told yet (nothing when nothing is new). */
-export function flushHave(v: ExchangeView, n: NeighbourState, frames: Iterable<FrameState>): void {
+/**
+ * Sends one HAVE with what this neighbour has not been told yet (nothing when nothing is new).
+ * When `full` is false only news that unblocks the neighbour goes out (a frame announced for the
+ * first time, the manifest, complete); further keys wait for the next full flush.
+ */
+export function flushHave(v: ExchangeView, n: NeighbourState, frames: Iterable<FrameState>, full = true): void {
   if (n.isBroadcaster) return;
   const entries: HaveEntry[] = [];
   let lo = Infinity;
@@ -60,12 +64,15 @@ export function flushHave(v: ExchangeView, n: NeighbourState, frames: Iterable<F
       }
       continue;
     }
+    const mflag = f.manifest && !f.manifestPending ? HAVE_MANIFEST : 0;
+    if (!full && t.idx > 0 && !(mflag & ~t.flags)) continue;
     const keys: number[] = [];
+    // A neighbour holding 64 keys needs no more (it decodes); only flags go to it then.
+    const sated = (r?.keys.size ?? 0) >= 64;
     while (t.idx < f.log.length && keys.length < 255) {
       const x = f.log[t.idx++];
-      if (!r?.keys.has(x)) keys.push(x);
+      if (!sated && !r?.keys.has(x)) keys.push(x);
     }
-    const mflag = f.manifest && !f.manifestPending ? HAVE_MANIFEST : 0;
     if (keys.length > 0 || (mflag & ~t.flags)) {
       lo = Math.min(lo, f.seq);
       hi = Math.max(hi, f.seq);
