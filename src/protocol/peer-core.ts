@@ -4,17 +4,17 @@
 // No clock, timers, sockets or Math.random: inputs are calls with nowMs, outputs come from
 // pollOutput(), wake-ups from nextTimeout(). Called by the session and by the simulator.
 
-import { chooseRequests, type NeighbourAvailability } from './choose-requests.ts';
 import {
   resolvePeerConfig, type CoreOutput, type FrameCodec, type NeighbourInput, type PeerCoreConfig, type RolesInput,
 } from './core-types.ts';
 import type { CryptoJob, CryptoResult } from './crypto-jobs.ts';
-import { directSlotKeys, newFrameState, pickDecodeSet, type CoreContext, type FrameState } from './frame-state.ts';
+import { newFrameState, pickDecodeSet, type CoreContext, type FrameState } from './frame-state.ts';
 import { HolderRole } from './holder-role.ts';
 import { KeySet } from './key-set.ts';
 import { ReplayWindow } from './manifest.ts';
 import { NeighbourState } from './neighbour-state.ts';
 import { ProducerRole } from './producer-role.ts';
+import { PullScheduler } from './pull-scheduler.ts';
 import { servePullRequest, handleHave, flushHave, type ExchangeView } from './peer-exchange.ts';
 import {
   FLAG_INIT_SEGMENT, NO_SEQ, packetSizeOf, parseMessage, type Manifest, type WireMessage,
@@ -71,9 +71,7 @@ export class PeerCore {
   private readonly changed = new Set<number>();
   /** Neighbours that have not had a full HAVE flush yet. */
   private readonly fresh = new Set<string>();
-  /** Frames whose availability changed since the last scheduling pass. */
-  private readonly dirty = new Set<number>();
-  private budgetFreed = false;
+  private readonly pull: PullScheduler;
   private lastGcMs = -Infinity;
   private ticks = 0;
 
@@ -98,6 +96,15 @@ export class PeerCore {
       isBroadcaster: (p) => p === self.broadcasterId || this.neighbours.get(p)?.isBroadcaster === true,
       frames: () => this.framesBySeq.values(),
     };
+    this.pull = new PullScheduler({
+      cfg: this.cfg,
+      neighbours: this.neighbours,
+      frames: this.framesBySeq,
+      stats: this.stats,
+      broadcaster: () => this.broadcasterId,
+      direct: () => this.direct,
+      sendControl: (p, m) => this.sendControl(p, m),
+    });
     this.view = {
       cfg: this.cfg,
       codec: this.codec,
@@ -107,7 +114,7 @@ export class PeerCore {
       sendMedia: (p, m, e) => this.sendMedia(p, m, e),
       countBad: (p, r) => this.countBad(p, r),
       strikesOf: (p) => this.neighbours.get(p)?.strikes ?? 0,
-      markDirty: (seq) => this.dirty.add(seq),
+      markDirty: (seq) => this.pull.dirty.add(seq),
     };
     this.holder = new HolderRole(this.ctx);
     this.producer = new ProducerRole(this.ctx);
@@ -140,7 +147,7 @@ export class PeerCore {
     }
     if (this.initAsk?.peerId === peerId) this.initAsk = undefined;
     this.fresh.delete(peerId);
-    this.budgetFreed = true;
+    this.pull.budgetFreed = true;
     this.producer.refresh((p) => this.banned.has(p));
   }
 
@@ -278,7 +285,7 @@ export class PeerCore {
     this.expireAndCollect(nowMs);
     this.holder.tick(nowMs, this.broadcasterId && this.neighbours.has(this.broadcasterId) ? this.broadcasterId : undefined);
     this.producer.tick(nowMs);
-    this.schedule(nowMs);
+    this.pull.schedule(nowMs);
     // Key lists go out every other tick; first announcements, manifests and "complete" every tick.
     const full = (this.ticks++ & 1) === 0;
     const changed: FrameState[] = [];
@@ -326,7 +333,7 @@ export class PeerCore {
     if (seq < this.floorSeq || !this.replay.fresh(seq) || this.framesBySeq.size >= this.cfg.maxFrames) return undefined;
     const nf = newFrameState(seq, nowMs, this.cfg.directRepairDelayMs);
     this.framesBySeq.set(seq, nf);
-    this.dirty.add(seq);
+    this.pull.dirty.add(seq);
     return nf;
   }
 
@@ -346,7 +353,7 @@ export class PeerCore {
       f.inflightSet.delete(x);
       const n = this.neighbours.get(r.peerId);
       if (n) {
-        if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.budgetFreed = true;
+        if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.pull.budgetFreed = true;
         n.delivered(r.peerId === from, nowMs - r.sentMs);
       }
     }
@@ -370,7 +377,7 @@ export class PeerCore {
         const cand = f.trial.order[f.trial.index];
         if (pickDecodeSet(f, cand)) break;
         f.avoid.add(cand);
-        this.askExtraKeys(f, _nowMs);
+        this.pull.askExtraKeys(f, _nowMs);
         return; // not enough packets without this source yet: wait for more
       }
       if (f.trial.index >= f.trial.order.length) {
@@ -411,7 +418,7 @@ export class PeerCore {
       f.trial.index++;
     }
     f.extraWant = 16;
-    this.dirty.add(f.seq);
+    this.pull.dirty.add(f.seq);
     this.tryDecode(f, nowMs);
   }
 
@@ -505,12 +512,12 @@ export class PeerCore {
           if (r.expiresMs > nowMs) continue;
           f.inflight.delete(x);
           f.inflightSet.delete(x);
-          this.dirty.add(f.seq);
+          this.pull.dirty.add(f.seq);
           this.stats.keysTimedOut++;
           this.stats.lossEstimate = this.stats.lossEstimate * 0.99 + 0.01;
           const n = this.neighbours.get(r.peerId);
           if (n) {
-            if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.budgetFreed = true;
+            if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.pull.budgetFreed = true;
             n.timedOut();
           }
         }
@@ -536,103 +543,11 @@ export class PeerCore {
     for (const r of f.inflight.values()) {
       const n = this.neighbours.get(r.peerId);
       if (!n || n.inflight === 0) continue;
-      if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.budgetFreed = true;
+      if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.pull.budgetFreed = true;
       n.inflight--;
     }
     f.inflight.clear();
     f.inflightSet.clear();
-  }
-
-  private schedule(nowMs: number): void {
-    // Ask for the keys loss is expected to eat (64·p/(1−p)); a repair round covers the rest.
-    const p = Math.min(0.5, this.stats.lossEstimate);
-    const spare = Math.max(this.cfg.minSpareKeys, Math.min(16, Math.ceil((64 * p) / (1 - p))));
-    const all = this.budgetFreed;
-    this.budgetFreed = false;
-    for (const f of this.framesBySeq.values()) {
-      if (f.state !== 'collecting') continue;
-      this.askManifest(f, nowMs);
-      this.directRepair(f, nowMs);
-      // A directly fed frame still short of 64 keys long after it started (a slot's viewer left
-      // with its keys): ask the broadcaster for the few keys beyond the direct set it lacks.
-      const short = 64 - f.have.size - f.inflight.size;
-      if (short > 0 && !f.extraAsked && nowMs - f.firstSeenMs > this.cfg.stuckMs && this.nothingOffered(f)) this.askExtraKeys(f, nowMs, short + 1);
-      if (!all && !this.dirty.has(f.seq)) continue;
-      const want = 64 + spare + f.extraWant - f.have.size - f.inflight.size;
-      if (want <= 0) continue;
-      const avail: NeighbourAvailability[] = [];
-      for (const n of this.neighbours.values()) {
-        if (n.isBroadcaster || f.avoid.has(n.peerId)) continue;
-        const h = n.frames.get(f.seq);
-        if (!h || (!h.complete && h.keys.size === 0)) continue;
-        avail.push({ peerId: n.peerId, complete: h.complete, keys: h.keys, weight: n.weight, budget: this.cfg.maxInflightPerNeighbour - n.inflight });
-      }
-      if (avail.length === 0) continue;
-      const plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude: f.exclude, want }, avail);
-      for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
-    }
-    this.dirty.clear();
-  }
-
-  private request(f: FrameState, peerId: string, keys: number[], nowMs: number): void {
-    const n = this.neighbours.get(peerId);
-    if (!n || keys.length === 0) return;
-    const expiresMs = nowMs + n.requestTimeout(this.cfg) + keys.length * 4;
-    for (const x of keys) {
-      f.inflight.set(x, { peerId, sentMs: nowMs, expiresMs });
-      f.inflightSet.add(x);
-    }
-    n.inflight += keys.length;
-    this.stats.requestsSent++;
-    this.stats.keysRequested += keys.length;
-    this.stats.lossEstimate *= 0.99 ** keys.length;
-    this.sendControl(peerId, { type: 'request', seq: f.seq, count: Math.min(255, keys.length), allowed: KeySet.of(keys).toBytes() });
-  }
-
-  private askManifest(f: FrameState, nowMs: number): void {
-    if (f.manifest || nowMs - f.manifestAskMs < this.cfg.retryMs) return;
-    for (const n of this.neighbours.values()) {
-      const h = n.frames.get(f.seq);
-      if (!h || !(h.manifest || h.complete) || n.isBroadcaster) continue;
-      f.manifestAskMs = nowMs;
-      this.sendControl(n.peerId, { type: 'manifest-request', seq: f.seq });
-      return;
-    }
-  }
-
-  private directRepair(f: FrameState, nowMs: number): void {
-    const b = this.broadcasterId;
-    if (!this.direct || !b || !this.neighbours.has(b) || f.directRepairs >= 3 || nowMs < f.directRepairAtMs) return;
-    // Slot keys still missing, asked again even if a first repair is in flight (it may be lost too).
-    const missing = directSlotKeys(f.seq, this.direct.slot, this.direct.slots, this.direct.keys).filter((x) => !f.have.has(x) && (f.directRepairs === 0 || f.inflight.get(x)?.peerId === b || !f.inflightSet.has(x)));
-    f.directRepairs++;
-    f.directRepairAtMs = nowMs + Math.max(this.cfg.directRepairDelayMs, 2 * (this.neighbours.get(b)?.srttMs ?? 100));
-    if (missing.length > 0) this.request(f, b, missing, nowMs);
-    if (!f.manifest && f.directRepairs === 2 && nowMs - f.manifestAskMs >= this.cfg.retryMs && ![...this.neighbours.values()].some((n) => n.frames.get(f.seq)?.manifest)) {
-      f.manifestAskMs = nowMs;
-      this.sendControl(b, { type: 'manifest-request', seq: f.seq });
-    }
-  }
-
-  /** True when no neighbour offers a key of `f` we neither hold nor asked for. */
-  private nothingOffered(f: FrameState): boolean {
-    for (const n of this.neighbours.values()) {
-      const h = n.frames.get(f.seq);
-      if (!h || n.isBroadcaster) continue;
-      if (h.complete) return false;
-      for (let w = 0; w < 8; w++) if (h.keys.words[w] & ~(f.have.words[w] | f.inflightSet.words[w])) return false;
-    }
-    return true;
-  }
-
-  /** A directly fed viewer short of clean keys asks the broadcaster for keys beyond the direct set (once). */
-  private askExtraKeys(f: FrameState, nowMs: number, count = 24): void {
-    const b = this.broadcasterId;
-    if (!this.direct || !b || !this.neighbours.has(b) || f.extraAsked || count <= 0) return;
-    f.extraAsked = true;
-    const keys: number[] = [];
-    for (let x = this.direct.keys; x < Math.min(256, this.direct.keys + 24) && keys.length < count; x++) if (!f.have.has(x)) keys.push(x);
-    this.request(f, b, keys, nowMs);
   }
 
   private maybeAskInit(nowMs: number): void {

@@ -1,0 +1,123 @@
+// The pull side of a viewer: per frame, how many keys to want, which to ask of whom (through
+// chooseRequests), manifest fetches, a directly fed viewer's repairs and extra keys. Works only
+// on frames whose availability changed. No I/O; owned and driven by PeerCore.
+
+import { chooseRequests, type NeighbourAvailability } from './choose-requests.ts';
+import type { PeerCoreConfig } from './core-types.ts';
+import { directSlotKeys, type FrameState } from './frame-state.ts';
+import { KeySet } from './key-set.ts';
+import type { NeighbourState } from './neighbour-state.ts';
+import type { WireMessage } from './wire.ts';
+
+export interface PullHost {
+  readonly cfg: PeerCoreConfig;
+  readonly neighbours: Map<string, NeighbourState>;
+  readonly frames: Map<number, FrameState>;
+  readonly stats: { requestsSent: number; keysRequested: number; lossEstimate: number };
+  broadcaster(): string | undefined;
+  direct(): { slot: number; slots: number; keys: number } | undefined;
+  sendControl(peerId: string, m: WireMessage): void;
+}
+
+export class PullScheduler {
+  /** Frames whose availability changed since the last pass. */
+  readonly dirty = new Set<number>();
+  /** A neighbour's request budget was freed: look at every frame. */
+  budgetFreed = false;
+
+  constructor(private readonly h: PullHost) {}
+
+  schedule(nowMs: number): void {
+    // Ask for the keys loss is expected to eat (64·p/(1−p)); a repair round covers the rest.
+    const p = Math.min(0.5, this.h.stats.lossEstimate);
+    const spare = Math.max(this.h.cfg.minSpareKeys, Math.min(16, Math.ceil((64 * p) / (1 - p))));
+    const all = this.budgetFreed;
+    this.budgetFreed = false;
+    for (const f of this.h.frames.values()) {
+      if (f.state !== 'collecting') continue;
+      this.askManifest(f, nowMs);
+      this.directRepair(f, nowMs);
+      // A directly fed frame still short of 64 keys long after it started (a slot's viewer left
+      // with its keys): ask the broadcaster for the few keys beyond the direct set it lacks.
+      const short = 64 - f.have.size - f.inflight.size;
+      if (short > 0 && !f.extraAsked && nowMs - f.firstSeenMs > this.h.cfg.stuckMs && this.nothingOffered(f)) this.askExtraKeys(f, nowMs, short + 1);
+      if (!all && !this.dirty.has(f.seq)) continue;
+      const want = 64 + spare + f.extraWant - f.have.size - f.inflight.size;
+      if (want <= 0) continue;
+      const avail: NeighbourAvailability[] = [];
+      for (const n of this.h.neighbours.values()) {
+        if (n.isBroadcaster || f.avoid.has(n.peerId)) continue;
+        const h = n.frames.get(f.seq);
+        if (!h || (!h.complete && h.keys.size === 0)) continue;
+        avail.push({ peerId: n.peerId, complete: h.complete, keys: h.keys, weight: n.weight, budget: this.h.cfg.maxInflightPerNeighbour - n.inflight });
+      }
+      if (avail.length === 0) continue;
+      const plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude: f.exclude, want }, avail);
+      for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
+    }
+    this.dirty.clear();
+  }
+
+  request(f: FrameState, peerId: string, keys: number[], nowMs: number): void {
+    const n = this.h.neighbours.get(peerId);
+    if (!n || keys.length === 0) return;
+    const expiresMs = nowMs + n.requestTimeout(this.h.cfg) + keys.length * 4;
+    for (const x of keys) {
+      f.inflight.set(x, { peerId, sentMs: nowMs, expiresMs });
+      f.inflightSet.add(x);
+    }
+    n.inflight += keys.length;
+    this.h.stats.requestsSent++;
+    this.h.stats.keysRequested += keys.length;
+    this.h.stats.lossEstimate *= 0.99 ** keys.length;
+    this.h.sendControl(peerId, { type: 'request', seq: f.seq, count: Math.min(255, keys.length), allowed: KeySet.of(keys).toBytes() });
+  }
+
+  private askManifest(f: FrameState, nowMs: number): void {
+    if (f.manifest || nowMs - f.manifestAskMs < this.h.cfg.retryMs) return;
+    for (const n of this.h.neighbours.values()) {
+      const h = n.frames.get(f.seq);
+      if (!h || !(h.manifest || h.complete) || n.isBroadcaster) continue;
+      f.manifestAskMs = nowMs;
+      this.h.sendControl(n.peerId, { type: 'manifest-request', seq: f.seq });
+      return;
+    }
+  }
+
+  private directRepair(f: FrameState, nowMs: number): void {
+    const b = this.h.broadcaster();
+    const d = this.h.direct();
+    if (!d || !b || !this.h.neighbours.has(b) || f.directRepairs >= 3 || nowMs < f.directRepairAtMs) return;
+    // Slot keys still missing, asked again even if a first repair is in flight (it may be lost too).
+    const missing = directSlotKeys(f.seq, d.slot, d.slots, d.keys).filter((x) => !f.have.has(x) && (f.directRepairs === 0 || f.inflight.get(x)?.peerId === b || !f.inflightSet.has(x)));
+    f.directRepairs++;
+    f.directRepairAtMs = nowMs + Math.max(this.h.cfg.directRepairDelayMs, 2 * (this.h.neighbours.get(b)?.srttMs ?? 100));
+    if (missing.length > 0) this.request(f, b, missing, nowMs);
+    if (!f.manifest && f.directRepairs === 2 && nowMs - f.manifestAskMs >= this.h.cfg.retryMs && ![...this.h.neighbours.values()].some((n) => n.frames.get(f.seq)?.manifest)) {
+      f.manifestAskMs = nowMs;
+      this.h.sendControl(b, { type: 'manifest-request', seq: f.seq });
+    }
+  }
+
+  /** True when no neighbour offers a key of `f` we neither hold nor asked for. */
+  private nothingOffered(f: FrameState): boolean {
+    for (const n of this.h.neighbours.values()) {
+      const h = n.frames.get(f.seq);
+      if (!h || n.isBroadcaster) continue;
+      if (h.complete) return false;
+      for (let w = 0; w < 8; w++) if (h.keys.words[w] & ~(f.have.words[w] | f.inflightSet.words[w])) return false;
+    }
+    return true;
+  }
+
+  /** A directly fed viewer short of clean keys asks the broadcaster for keys beyond the direct set (once). */
+  askExtraKeys(f: FrameState, nowMs: number, count = 24): void {
+    const b = this.h.broadcaster();
+    const d = this.h.direct();
+    if (!d || !b || !this.h.neighbours.has(b) || f.extraAsked || count <= 0) return;
+    f.extraAsked = true;
+    const keys: number[] = [];
+    for (let x = d.keys; x < Math.min(256, d.keys + 24) && keys.length < count; x++) if (!f.have.has(x)) keys.push(x);
+    this.request(f, b, keys, nowMs);
+  }
+}
