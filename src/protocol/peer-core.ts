@@ -8,23 +8,20 @@ import {
   resolvePeerConfig, type CoreOutput, type FrameCodec, type NeighbourInput, type PeerCoreConfig, type RolesInput,
 } from './core-types.ts';
 import type { CryptoJob, CryptoResult } from './crypto-jobs.ts';
-import { newFrameState, pickDecodeSet, type CoreContext, type FrameState } from './frame-state.ts';
+import { newFrameState, type CoreContext, type FrameState } from './frame-state.ts';
 import { HolderRole } from './holder-role.ts';
 import { KeySet } from './key-set.ts';
 import { ReplayWindow } from './manifest.ts';
 import { NeighbourState } from './neighbour-state.ts';
+import { FrameVerifier, sameBytes, type PendingJob } from './frame-verifier.ts';
 import { ProducerRole } from './producer-role.ts';
 import { PullScheduler } from './pull-scheduler.ts';
 import { servePullRequest, handleHave, flushHave, type ExchangeView } from './peer-exchange.ts';
 import {
-  FLAG_INIT_SEGMENT, NO_SEQ, packetSizeOf, parseMessage, type Manifest, type WireMessage,
+  FLAG_INIT_SEGMENT, NO_SEQ, parseMessage, type Manifest, type WireMessage,
 } from './wire.ts';
 
-type Pending =
-  | { kind: 'manifest'; seq: number; from: string; manifest: Manifest }
-  | { kind: 'frame-digest'; seq: number; leaveOut?: string }
-  | { kind: 'init-manifest'; from: string; manifest: Manifest; frame: Uint8Array }
-  | { kind: 'init-digest'; from: string; manifest: Manifest; frame: Uint8Array };
+type Pending = PendingJob;
 
 export interface PeerCoreStats {
   framesDelivered: number;
@@ -72,6 +69,7 @@ export class PeerCore {
   /** Neighbours that have not had a full HAVE flush yet. */
   private readonly fresh = new Set<string>();
   private readonly pull: PullScheduler;
+  private readonly verifier: FrameVerifier;
   private lastGcMs = -Infinity;
   private ticks = 0;
 
@@ -104,6 +102,24 @@ export class PeerCore {
       broadcaster: () => this.broadcasterId,
       direct: () => this.direct,
       sendControl: (p, m) => this.sendControl(p, m),
+    });
+    this.verifier = new FrameVerifier({
+      codec: this.codec,
+      frames: this.framesBySeq,
+      neighbours: this.neighbours,
+      stats: this.stats,
+      frameFor: (seq, now) => this.frameFor(seq, now),
+      job: (j, p) => this.job(j, p),
+      emit: (o) => this.emit(o),
+      strike: (p, r) => this.strike(p, r),
+      countBad: (p, r) => this.countBad(p, r),
+      changed: (seq) => this.changed.add(seq),
+      dirty: (seq) => this.pull.dirty.add(seq),
+      releaseInflight: (f) => this.releaseInflight(f),
+      admit: (seq) => this.replay.admit(seq),
+      initSeq: () => this.init?.manifest.seq,
+      setInit: (m, frame) => this.setInit(m, frame),
+      askExtraKeys: (f, now) => this.pull.askExtraKeys(f, now),
     });
     this.view = {
       cfg: this.cfg,
@@ -206,7 +222,7 @@ export class PeerCore {
         return;
       }
       case 'manifest':
-        this.onManifest(from, m.manifest, nowMs);
+        this.verifier.onManifest(from, m.manifest, nowMs);
         return;
       case 'subscribe':
         this.holder.onSubscribe(from, m.g, m.on);
@@ -250,8 +266,8 @@ export class PeerCore {
     const p = this.pending.get(r.id);
     if (!p) return;
     this.pending.delete(r.id);
-    if (p.kind === 'manifest' && r.kind === 'verify-manifest') this.onManifestVerified(p, r.valid, nowMs);
-    else if (p.kind === 'frame-digest' && r.kind === 'digest') this.onFrameDigest(p, r.digest, nowMs);
+    if (p.kind === 'manifest' && r.kind === 'verify-manifest') this.verifier.onManifestVerified(p, r.valid, nowMs);
+    else if (p.kind === 'frame-digest' && r.kind === 'digest') this.verifier.onFrameDigest(p, r.digest, nowMs);
     else if (p.kind === 'init-manifest' && r.kind === 'verify-manifest') {
       if (!r.valid) return this.strike(p.from, 'init segment with a bad signature');
       this.job({ kind: 'digest', id: 0, data: p.frame }, { ...p, kind: 'init-digest' });
@@ -366,132 +382,7 @@ export class PeerCore {
     this.changed.add(f.seq);
     f.packets.set(x, payload);
     f.from.set(x, from);
-    this.tryDecode(f, nowMs);
-  }
-
-  private tryDecode(f: FrameState, _nowMs: number): void {
-    if (f.state !== 'collecting' || !f.manifest || f.manifestPending || f.have.size < 64) return;
-    let leaveOut: string | undefined;
-    if (f.trial) {
-      while (f.trial.index < f.trial.order.length) {
-        const cand = f.trial.order[f.trial.index];
-        if (pickDecodeSet(f, cand)) break;
-        f.avoid.add(cand);
-        this.pull.askExtraKeys(f, _nowMs);
-        return; // not enough packets without this source yet: wait for more
-      }
-      if (f.trial.index >= f.trial.order.length) {
-        f.state = 'missed';
-        this.stats.framesMissed++;
-        return;
-      }
-      leaveOut = f.trial.order[f.trial.index];
-      f.trial.excluding = leaveOut;
-    }
-    const set = pickDecodeSet(f, leaveOut);
-    if (!set) return;
-    let frame: Uint8Array;
-    try {
-      frame = this.codec.decodeFrame(set, f.manifest.length);
-    } catch {
-      return;
-    }
-    f.frame = frame;
-    f.usedKeys = [...set.keys()];
-    f.state = 'hashing';
-    this.job({ kind: 'digest', id: 0, data: frame }, { kind: 'frame-digest', seq: f.seq, leaveOut });
-  }
-
-  private onFrameDigest(p: Extract<Pending, { kind: 'frame-digest' }>, digest: Uint8Array, nowMs: number): void {
-    const f = this.framesBySeq.get(p.seq);
-    if (!f || f.state !== 'hashing' || !f.manifest || !f.frame) return;
-    if (sameBytes(digest, f.manifest.digest)) return this.onVerified(f, nowMs);
-    // Pollution: the decode used at least one bad packet. Leave out one source at a time.
-    f.frame = undefined;
-    f.state = 'collecting';
-    if (!f.trial) {
-      const counts = new Map<string, number>();
-      for (const s of f.from.values()) if (s) counts.set(s, (counts.get(s) ?? 0) + 1);
-      const order = [...counts.keys()].sort((a, b) => (this.neighbours.get(b)?.strikes ?? 0) - (this.neighbours.get(a)?.strikes ?? 0) || (counts.get(b) ?? 0) - (counts.get(a) ?? 0));
-      f.trial = { order, index: 0 };
-    } else {
-      f.trial.index++;
-    }
-    f.extraWant = 16;
-    this.pull.dirty.add(f.seq);
-    this.tryDecode(f, nowMs);
-  }
-
-  private onVerified(f: FrameState, nowMs: number): void {
-    const frame = f.frame as Uint8Array;
-    const m = f.manifest as Manifest;
-    f.state = 'done';
-    f.deliveredMs = nowMs;
-    this.changed.add(f.seq);
-    this.releaseInflight(f);
-    // Every received key is now checked exactly by re-encoding it; senders of bad ones get a strike.
-    if (f.trial) {
-      // A source whose packets are mostly bad made them; one that relayed a few bad ones among
-      // good ones only passed them on before it could verify (no strike).
-      const total = new Map<string, number>();
-      const bad = new Map<string, number>();
-      for (const [x, p] of f.packets) {
-        const src = f.from.get(x);
-        if (!src) continue;
-        total.set(src, (total.get(src) ?? 0) + 1);
-        if (!sameBytes(p, this.codec.feedPacket(frame, x))) bad.set(src, (bad.get(src) ?? 0) + 1);
-      }
-      for (const [s, n] of bad) if (2 * n > (total.get(s) ?? 0)) this.strike(s, `sent bad feed packets for frame ${f.seq}`);
-      f.packets.clear();
-      f.trial = undefined;
-    } else {
-      // Spares not used by the decode are unchecked: serve re-encoded copies instead.
-      const used = new Set(f.usedKeys);
-      for (const x of f.packets.keys()) if (!used.has(x)) f.packets.delete(x);
-    }
-    for (const x of f.from.keys()) f.from.set(x, '');
-    this.stats.framesDelivered++;
-    if (m.flags & FLAG_INIT_SEGMENT) {
-      if (this.init?.manifest.seq === m.seq) return; // already delivered through the init exchange
-      this.setInit(m, frame);
-    }
-    this.emit({ type: 'frame', manifest: m, frame, nowMs });
-  }
-
-  private onManifest(from: string, m: Manifest, nowMs: number): void {
-    const f = this.frameFor(m.seq, nowMs);
-    if (!f || f.manifest) return;
-    this.job({ kind: 'verify-manifest', id: 0, manifest: m }, { kind: 'manifest', seq: m.seq, from, manifest: m });
-    f.manifest = m;
-    f.manifestPending = true;
-  }
-
-  private onManifestVerified(p: Extract<Pending, { kind: 'manifest' }>, valid: boolean, nowMs: number): void {
-    const f = this.framesBySeq.get(p.seq);
-    if (!f) return;
-    if (!valid) {
-      f.manifest = undefined;
-      f.manifestPending = false;
-      f.manifestAskMs = -Infinity;
-      this.strike(p.from, 'manifest with a bad signature');
-      return;
-    }
-    f.manifestPending = false;
-    this.replay.admit(p.seq);
-    const P = packetSizeOf(p.manifest.length);
-    if (f.P !== 0 && f.P !== P) {
-      // Packets of the wrong size arrived before the manifest: drop them.
-      for (const [x, pk] of f.packets) if (pk.length !== P) {
-        f.packets.delete(x);
-        f.have.delete(x);
-        const s = f.from.get(x);
-        if (s) this.countBad(s, 'feed packet of the wrong size');
-      }
-      f.log = f.log.filter((x) => f.have.has(x));
-    }
-    f.P = P;
-    this.changed.add(f.seq);
-    this.tryDecode(f, nowMs);
+    this.verifier.tryDecode(f, nowMs);
   }
 
   /** Keeps the newest init segment and tells the neighbours, so late joiners can fetch it. */
@@ -626,8 +517,4 @@ export class PeerCore {
   }
 }
 
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+export { sameBytes };
