@@ -200,6 +200,9 @@ export class Simulator {
       this.drain(o);
     }
     p.connected.clear();
+    p.outq.clear();
+    p.ctlLast.clear();
+    p.core.destroy();
     this.room.leave(p.id, this.now);
     this.pumpRoom();
   }
@@ -379,6 +382,7 @@ export class Simulator {
       oq.times.push(depart);
       oq.sizes.push(size);
       oq.sum += size;
+      if (oq.times.length - oq.head > 64 || oq.head > 256) this.buffered(p, dst); // drop departed entries
     }
     const lost = this.o.loss > 0 && this.rng.next() < this.o.loss;
     if (lost && !control) return;
