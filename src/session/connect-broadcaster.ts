@@ -16,6 +16,12 @@ export interface BroadcastRequest {
   tracker: string;
 }
 
+/**
+ * The broadcaster hands each viewer a burst of feed packets per frame (up to 16 × 1033 bytes, the
+ * core's mediaBudgetBytes): the channel must take that burst, or the transport drops the tail.
+ */
+export const BROADCASTER_TRANSPORT: Partial<TransportConfig> = { mediaHighWaterBytes: 20 * 1163, mediaLowWaterBytes: 4 * 1163 };
+
 /** Runs a BroadcastSession for one MediaBroadcaster until it stops; resolves with the session. */
 export async function attachBroadcastSession(req: BroadcastRequest, transport: Partial<TransportConfig> = {}): Promise<BroadcastSession> {
   const held: MediaFrame[] = [];
@@ -24,7 +30,7 @@ export async function attachBroadcastSession(req: BroadcastRequest, transport: P
   const session = await BroadcastSession.create({
     trackerUrl: req.tracker,
     key: req.key,
-    transport: new WebRtcTransport(transport),
+    transport: new WebRtcTransport({ ...BROADCASTER_TRANSPORT, ...transport }),
     bitrateBps: (req.broadcaster.config.video?.bitrateBps ?? 0) + (req.broadcaster.config.audio?.bitrateBps ?? 0) || undefined,
   });
   req.broadcaster.off('frame', hold);
