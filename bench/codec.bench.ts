@@ -110,7 +110,10 @@ function rawHolder(k: Kernel, groups: number[]): Cell {
 function report(title: string, bytesPerOp: number, unit: 'MB/s' | 'GB/s', figs: Figure[]): Figure[] {
   const scale = unit === 'MB/s' ? 1e6 : 1e9;
   for (const f of figs) {
-    const v = f.ok ? `${(f.opsPerSec * bytesPerOp / scale).toFixed(unit === 'MB/s' ? 1 : 2)} ${unit} ±${Math.round(f.spread * 100)}%` : 'n/a (output check failed)';
+    const fmt = (ops: number): string => (ops * bytesPerOp / scale).toFixed(unit === 'MB/s' ? 1 : 2);
+    const v = f.ok
+      ? `${fmt(f.opsPerSec)} ${unit} ±${Math.round(f.spread * 100)}% (best round ${fmt(Math.max(...f.rates))})`
+      : 'n/a (output check failed)';
     log(`${title} | ${f.name} | ${v}`);
   }
   return figs;
@@ -124,7 +127,7 @@ const npmShape = (k: number, m: number, shard: number, lost: number[]): RsShape 
 const kernels = new Map(builds.map((b) => [b, loadKernelSync(b)]));
 const fastKernels = [...kernels.values()].filter((k) => k.build !== 'scalar');
 
-log(`codec benchmark: Node ${process.versions.node}, builds ${builds.join(', ')}, ${ROUNDS} rounds of ~${BATCH_MS} ms per cell`);
+log(`codec benchmark: Node ${process.versions.node}, builds ${builds.join(', ')}, ${ROUNDS} rounds of ~${BATCH_MS} ms per cell; median ±IQR/median (best round)`);
 
 workload('dec32', 'decode 64 KiB frame, 64 packets, 32 non-systematic', L, [
   ...all.map((c) => codecCell(c, '', () => c.decodeFrame(dec32, L), frame)),
