@@ -176,12 +176,18 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
   /** FP(x) for the coded keys listed (x ≥ 64, at most 192); frame loaded. */
   function codedFeed(xs: readonly number[], P: number): Uint8Array[] {
     framePtrs(P);
-    xs.forEach((x, r) => {
-      matrixRow(G.subarray(x * FEED_K, (x + 1) * FEED_K), r * FEED_K);
-      outPtrs[r] = D + OUTPUT + r * P;
-    });
-    run(xs.length, FEED_K, P);
-    return takeRows(xs.length, P);
+    const n = xs.length;
+    let r = 0;
+    while (r < n) {
+      // Copy each run of consecutive keys (e.g. 64..127) as one block of rows of G.
+      let end = r + 1;
+      while (end < n && xs[end] === xs[end - 1] + 1) end++;
+      matrixRow(G.subarray(xs[r] * FEED_K, (xs[end - 1] + 1) * FEED_K), r * FEED_K);
+      r = end;
+    }
+    for (let k = 0; k < n; k++) outPtrs[k] = D + OUTPUT + k * P;
+    run(n, FEED_K, P);
+    return takeRows(n, P);
   }
 
   function feedPacket(frame: Uint8Array, x: number): Uint8Array {
@@ -203,10 +209,17 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     loadFrame(frame, P);
     const out: Uint8Array[] = new Array(xs.length);
     const coded: number[] = [];
-    xs.forEach((x, i) => {
-      if (x < FEED_K) out[i] = heap.slice(D + FRAME + x * P, D + FRAME + (x + 1) * P); else coded.push(i);
-    });
-    if (coded.length > 0) codedFeed(coded.map((i) => xs[i]), P).forEach((fp, r) => { out[coded[r]] = fp; });
+    const codedKeys: number[] = [];
+    for (let i = 0; i < xs.length; i++) {
+      const x = xs[i];
+      if (x < FEED_K) out[i] = heap.slice(D + FRAME + x * P, D + FRAME + (x + 1) * P);
+      else { coded.push(i); codedKeys.push(x); }
+    }
+    if (coded.length === xs.length) return codedFeed(xs, P);
+    if (coded.length > 0) {
+      const fps = codedFeed(codedKeys, P);
+      for (let r = 0; r < fps.length; r++) out[coded[r]] = fps[r];
+    }
     return out;
   }
 
