@@ -40,7 +40,9 @@ export class PullScheduler {
       // A directly fed frame still short of 64 keys long after it started (a slot's viewer left
       // with its keys): ask the broadcaster for the few keys beyond the direct set it lacks.
       const short = 64 - f.have.size - f.inflight.size;
-      if (short > 0 && !f.extraAsked && nowMs - f.firstSeenMs > this.h.cfg.stuckMs && this.nothingOffered(f)) this.askExtraKeys(f, nowMs, short + 1);
+      // Each viewer waits its own seeded extra delay: the first one's keys reach the others by pull.
+      const spread = (Math.imul(this.h.cfg.seed + 1, 2654435761) ^ Math.imul(f.seq + 1, 40503)) >>> 0;
+      if (short > 0 && !f.extraAsked && nowMs - f.firstSeenMs > this.h.cfg.stuckMs + (spread % 400) && this.nothingOffered(f)) this.askExtraKeys(f, nowMs, short + 1);
       if (!all && !this.dirty.has(f.seq)) continue;
       const want = 64 + spare + f.extraWant - f.have.size - f.inflight.size;
       if (want <= 0) continue;
