@@ -122,6 +122,8 @@ export interface DecodePlan {
   coded: number[];
   /** Names the set of keys used (present ∪ coded): equal ids, equal decode matrices. */
   id: string;
+  /** The packets by key (x → FP(x)), for the keys that arrived. */
+  byKey: Uint8Array[];
 }
 
 const seenKeys = new Uint8Array(KEYS);
@@ -132,14 +134,16 @@ export function planDecode(packets: Map<number, Uint8Array>, L: number): DecodeP
   checkMap(packets, 'packets');
   const P = packetSize(L);
   seenKeys.fill(0);
-  for (const [x, p] of packets) {
+  const byKey: Uint8Array[] = new Array(KEYS);
+  packets.forEach((p, x) => {
     checkKey(x, KEYS, 'x');
     bytes(p, `feed packet ${x}`);
     if (p.length !== P) {
       throw new P2PError(CODEC_ERRORS.packetSize, `feed packet ${x} has ${p.length} bytes, ${P} expected`, { x, bytes: p.length, P });
     }
     seenKeys[x] = 1;
-  }
+    byKey[x] = p;
+  });
   if (packets.size < FEED_K) {
     throw new P2PError(CODEC_ERRORS.tooFew, `${packets.size} feed packets, 64 needed`, { count: packets.size });
   }
@@ -153,7 +157,7 @@ export function planDecode(packets: Map<number, Uint8Array>, L: number): DecodeP
   for (let x = FEED_K; x < KEYS && coded.length < missing.length; x++) {
     if (seenKeys[x]) { coded.push(x); usedWords[x >> 4] |= 1 << (x & 15); }
   }
-  return { P, present, missing, coded, id: String.fromCharCode(...usedWords) };
+  return { P, present, missing, coded, id: String.fromCharCode(...usedWords), byKey };
 }
 
 /** True when a and b hold the same bytes. */

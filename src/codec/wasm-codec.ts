@@ -285,11 +285,11 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
 
   function decodeFrame(packets: Map<number, Uint8Array>, L: number): Uint8Array {
     const plan = planDecode(packets, L);
-    const { P, present, missing, coded } = plan;
+    const { P, present, missing, coded, byKey } = plan;
     if (missing.length === 0) {
       const out = new Uint8Array(L);
       for (let j = 0; j * P < L; j++) {
-        const p = packets.get(j) as Uint8Array;
+        const p = byKey[j];
         out.set(j * P + P <= L ? p : p.subarray(0, L - j * P), j * P);
       }
       return out;
@@ -298,11 +298,11 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     const m = missing.length;
     for (let k = 0; k < present.length; k++) {
       const j = present[k];
-      heap.set(packets.get(j) as Uint8Array, D + FRAME + j * P);
+      heap.set(byKey[j], D + FRAME + j * P);
       inPtrs[m + k] = D + FRAME + j * P;
     }
     for (let r = 0; r < m; r++) {
-      heap.set(packets.get(coded[r]) as Uint8Array, D + INPUT + r * P);
+      heap.set(byKey[coded[r]], D + INPUT + r * P);
       inPtrs[r] = D + INPUT + r * P;
       outPtrs[r] = D + FRAME + missing[r] * P;
     }
