@@ -79,6 +79,21 @@ export function describeCodecContract(name: string, make: () => Codec | Promise<
       }), { numRuns: RUNS });
     });
 
+    it('decodeFrameInto writes the same frame into a caller buffer, or names a short one', () => {
+      const L = 20000;
+      const F = frameOf(L, 31);
+      for (const xs of [Array.from({ length: 64 }, (_, i) => i), Array.from({ length: 64 }, (_, i) => 3 * i + 2)]) {
+        const fps = codec.feedPackets(F, xs);
+        const packets = new Map(xs.map((x, i) => [x, fps[i]]));
+        const out = new Uint8Array(L + 100).fill(7);
+        const got = codec.decodeFrameInto(out, packets, L);
+        expect(got).toEqual(F);
+        expect(got.buffer).toBe(out.buffer);
+        expect(out[L]).toBe(7);
+        expectCode(() => codec.decodeFrameInto(new Uint8Array(L - 1), packets, L), 'CODEC_BAD_INPUT');
+      }
+    });
+
     it('decodes from 64 non-systematic keys and from more than 64 keys', () => {
       const L = 40000;
       const F = frameOf(L, 7);

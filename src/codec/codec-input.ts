@@ -160,6 +160,12 @@ export function planDecode(packets: Map<number, Uint8Array>, L: number): DecodeP
   return { P, present, missing, coded, id: String.fromCharCode(...usedWords), byKey };
 }
 
+/** Checks the output buffer of decodeFrameInto: a Uint8Array of at least L bytes. */
+export function checkFrameOut(out: Uint8Array, L: number): void {
+  bytes(out, 'output buffer');
+  if (out.length < L) throw new P2PError(CODEC_ERRORS.badInput, `output buffer of ${out.length} bytes is shorter than the frame (${L})`, { bytes: out.length, L });
+}
+
 /** True when a and b hold the same bytes. */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

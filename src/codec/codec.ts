@@ -30,4 +30,6 @@ export interface Codec {
   feedPackets(frame: Uint8Array, xs: readonly number[]): Uint8Array[];
   /** The frame of L bytes from 64 or more distinct feed packets FP(x) keyed by x. */
   decodeFrame(packets: Map<number, Uint8Array>, L: number): Uint8Array;
+  /** As decodeFrame, written into out[0, L) (out.length ≥ L, no allocation); returns out.subarray(0, L). */
+  decodeFrameInto(out: Uint8Array, packets: Map<number, Uint8Array>, L: number): Uint8Array;
 }

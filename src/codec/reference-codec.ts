@@ -2,7 +2,7 @@
 // byte by byte. It is the oracle the WASM builds are tested against; no caching, no tricks.
 // Must stay free of the kernel. Used by tests, the benchmark, and createCodec's 'reference' build.
 
-import { CODEC_ERRORS, checkCodeSegment, checkFrame, checkKey, checkKeyList, checkSeeds, GROUPS, planDecode } from './codec-input.ts';
+import { CODEC_ERRORS, checkCodeSegment, checkFrame, checkFrameOut, checkKey, checkKeyList, checkSeeds, GROUPS, planDecode } from './codec-input.ts';
 import type { Codec } from './codec.ts';
 import { FEED_K, feedGenerator, KEYS, SEGMENT_K, segmentGenerator } from './generators.ts';
 import { gfMulAcc } from './gf256.ts';
@@ -124,5 +124,11 @@ export function createReferenceCodec(): Codec {
       return xs.map((x) => feedPacket(frame, x));
     },
     decodeFrame,
+    decodeFrameInto(out, packets, L) {
+      const frame = decodeFrame(packets, L);
+      checkFrameOut(out, L);
+      out.set(frame);
+      return out.subarray(0, L);
+    },
   };
 }

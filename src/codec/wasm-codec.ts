@@ -5,7 +5,7 @@
 import { P2PError } from '../errors.ts';
 import type { Kernel } from '../kernel/load-kernel.ts';
 import {
-  CODEC_ERRORS, checkCodeSegment, checkFrame, checkKey, checkKeyList, checkSeeds, GROUPS, MAX_PACKET_BYTES, planDecode,
+  CODEC_ERRORS, checkCodeSegment, checkFrame, checkFrameOut, checkKey, checkKeyList, checkSeeds, GROUPS, MAX_PACKET_BYTES, planDecode,
   type DecodePlan,
 } from './codec-input.ts';
 import type { Codec, CodecBuild } from './codec.ts';
@@ -283,11 +283,13 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     return dm;
   }
 
-  function decodeFrame(packets: Map<number, Uint8Array>, L: number): Uint8Array {
+  /** Decodes into `into` (checked, ≥ L bytes) or into a fresh array. */
+  function decode(packets: Map<number, Uint8Array>, L: number, into: Uint8Array | null): Uint8Array {
     const plan = planDecode(packets, L);
+    if (into !== null) checkFrameOut(into, L);
     const { P, present, missing, coded, byKey } = plan;
     if (missing.length === 0) {
-      const out = new Uint8Array(L);
+      const out = into === null ? new Uint8Array(L) : into.subarray(0, L);
       for (let j = 0; j * P < L; j++) {
         const p = byKey[j];
         out.set(j * P + P <= L ? p : p.subarray(0, L - j * P), j * P);
@@ -308,7 +310,9 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     }
     setMatrix(dm);
     run(m, FEED_K, P);
-    return heap.slice(D + FRAME, D + FRAME + L);
+    if (into === null) return heap.slice(D + FRAME, D + FRAME + L);
+    into.set(heap.subarray(D + FRAME, D + FRAME + L));
+    return into.subarray(0, L);
   }
 
   return {
@@ -320,6 +324,7 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     feedPacketsFromSeeds: (seeds, g) => producerStep(checkSeeds(seeds, g), g, solveSeeds),
     feedPacket,
     feedPackets,
-    decodeFrame,
+    decodeFrame: (packets, L) => decode(packets, L, null),
+    decodeFrameInto: (out, packets, L) => decode(packets, L, out),
   };
 }
