@@ -22,6 +22,7 @@ const HELP = `npm run sim -- [flags]
   --frame-ms MS        frame closing period (default 150)
   --polluters N        viewers sending corrupt feed packets (needs --bytes)
   --bytes              real bytes through the WASM codec and WebCrypto (small N only)
+  --tracker NAME       simple (the simulator's stand-in room, default) or room (the tracker's Room)
   --seed N             seed (default 1)
   --json               print the report as JSON`;
 
@@ -63,6 +64,7 @@ export function parseArgs(argv: string[]): { options: Partial<SimOptions>; json:
         break;
       }
       case '--bytes': o.bytes = true; break;
+      case '--tracker': o.tracker = v() as SimOptions['tracker']; break;
       case '--json': json = true; break;
       case '--help': case '-h': help = true; break;
       default: throw new Error(`unknown flag ${a}`);

@@ -45,8 +45,11 @@ export interface SimOptions {
   joinSpreadMs: number;
   /** Extra joins / leaves at given times (mode-switch scenarios). */
   schedule: Array<{ atMs: number; join?: number; leave?: number; role?: 'holder' | 'producer' }>;
+  /** Tracker room: `simple` (the simulator's stand-in) or `room` (the tracker's own Room). */
+  tracker: 'simple' | 'room';
   peerConfig?: Partial<PeerCoreConfig>;
   broadcasterConfig?: Partial<BroadcasterConfig>;
+  /** Overrides for the room's config (keys common to both rooms). */
   room?: Partial<SimpleRoomConfig>;
 }
 
@@ -77,6 +80,7 @@ export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
   warmupMs: 3000,
   joinSpreadMs: 2000,
   schedule: [],
+  tracker: 'simple',
 });
 
 export function resolveSimOptions(partial: Partial<SimOptions>): SimOptions {
@@ -98,6 +102,7 @@ export function resolveSimOptions(partial: Partial<SimOptions>): SimOptions {
   num('downBps', 1e4);
   num('polluters', 0, o.peers);
   num('frameMs', 10, 2000);
+  if (o.tracker !== 'simple' && o.tracker !== 'room') throw new P2PError('BAD_CONFIG', 'tracker must be simple or room');
   if (o.polluters > 0 && !o.bytes) throw new P2PError('BAD_CONFIG', 'polluters need real bytes (--bytes)');
   if (o.bytes && !o.codec) throw new P2PError('BAD_CONFIG', 'a real-bytes run needs a codec');
   return o;

@@ -1,7 +1,7 @@
 // A small stand-in for the tracker's room state, with the same shape (join / leave / tick with
-// nowMs, RoomEvent outputs from pollEvents): a random viewer mesh, direct feed ↔ holder mode with
+// nowMs, RoomEvent outputs from pollEvent): a random viewer mesh, direct feed ↔ holder mode with
 // hysteresis, holder keys on the strongest uploaders, producer groups 0–7 first. Pure, seeded.
-// Used by the simulator when the tracker's own room state is not given to it.
+// Used by the simulator by default (`--tracker simple`); `--tracker room` runs the tracker's Room.
 
 import { Rng, type JoinInfo, type PeerId, type RoomEvent } from '../tracker/room-config.ts';
 import type { NeighbourInfo, NeighbourReason, SwarmMode } from '../tracker/messages.ts';
@@ -126,7 +126,7 @@ export class SimpleRoom {
     if (this.touched !== 'all') this.touched.add(p);
   }
 
-  pollEvents(): RoomEvent | undefined {
+  pollEvent(): RoomEvent | undefined {
     return this.events.shift();
   }
 

@@ -9,7 +9,8 @@ import type { CoreOutput } from '../protocol/core-types.ts';
 import { createCryptoRunner, type CryptoJob, type CryptoResult } from '../protocol/crypto-jobs.ts';
 import { PeerCore } from '../protocol/peer-core.ts';
 import { encodedLength, encodeMessage, FLAG_INIT_SEGMENT, FLAG_KEY_FRAME, type Manifest, type WireMessage } from '../protocol/wire.ts';
-import type { RoomEvent } from '../tracker/room-config.ts';
+import type { JoinInfo, PeerStats, RoomEvent } from '../tracker/room-config.ts';
+import { Room } from '../tracker/room.ts';
 import { EventQueue } from './event-queue.ts';
 import { createIdentityCodec, fingerprint } from './identity-codec.ts';
 import { pairHash, resolveSimOptions, SimRng, type SimOptions } from './sim-options.ts';
@@ -56,6 +57,16 @@ export interface SimPeer {
   initDelivered: boolean;
 }
 
+/** The tracker room the simulator drives: the tracker's own `Room`, or the `SimpleRoom` stand-in. */
+export interface SimRoom {
+  join(peerId: string, info: JoinInfo, nowMs: number): void;
+  leave(peerId: string, nowMs: number): void;
+  tick(nowMs: number): void;
+  heartbeat?(peerId: string, stats: PeerStats, nowMs: number): void;
+  pollEvent(): RoomEvent | undefined;
+  readonly swarmMode: string;
+}
+
 export interface FrameSink {
   (peerId: string, manifest: Manifest, frame: Uint8Array, nowMs: number): void;
 }
@@ -66,7 +77,7 @@ export class Simulator {
   private readonly q = new EventQueue<Ev>();
   readonly peers = new Map<string, SimPeer>();
   readonly gone: SimPeer[] = [];
-  readonly room: SimpleRoom;
+  readonly room: SimRoom;
   readonly frames: PublishedFrame[] = [];
   readonly sourceFrames = new Map<number, Uint8Array>();
   readonly bans: Array<{ by: string; peerId: string; atMs: number }> = [];
@@ -84,7 +95,9 @@ export class Simulator {
   constructor(options: Partial<SimOptions>) {
     this.o = resolveSimOptions(options);
     this.rng = new SimRng(this.o.seed);
-    this.room = new SimpleRoom({ seed: this.o.seed, ...this.o.room });
+    this.room = this.o.tracker === 'room'
+      ? new Room('simulated-stream', { seed: this.o.seed, minRoleUploadBps: 0, minRoleUploadRatio: 0, ...this.o.room })
+      : new SimpleRoom({ seed: this.o.seed, ...this.o.room });
   }
 
   /** Runs the whole stream; returns the report. */
@@ -171,6 +184,7 @@ export class Simulator {
         return;
       }
       case 'tracker':
+        if (this.room.heartbeat) for (const p of this.peers.values()) this.room.heartbeat(p.id, { uploadBps: p.upBps }, this.now);
         this.room.tick(this.now);
         this.pumpRoom();
         this.q.push({ t: this.now + 1000, k: 'tracker' });
@@ -208,7 +222,7 @@ export class Simulator {
   }
 
   private pumpRoom(): void {
-    for (let ev: RoomEvent | undefined; (ev = this.room.pollEvents()); ) {
+    for (let ev: RoomEvent | undefined; (ev = this.room.pollEvent()); ) {
       const p = this.peers.get(ev.to);
       if (!p) continue;
       if (ev.type === 'neighbours') {

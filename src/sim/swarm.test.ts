@@ -81,6 +81,13 @@ describe('small swarms with real bytes (virtual time)', () => {
     expect(c.missing).toEqual([]);
   });
 
+  it("the tracker's own room drives a holder-mode swarm just as well", async () => {
+    const { sim, wrong } = await run({ peers: 10, tracker: 'room', room: { holderModeAtViewers: 8, directModeAtViewers: 4, directMaxViewers: 12, producerGroups: 8 } });
+    expect(wrong).toEqual([]);
+    expect(sim.room.swarmMode).toBe('holder');
+    expect(coverage(sim, 2500, 4000).missing).toEqual([]);
+  });
+
   it('direct feed to holder mode and back as the swarm grows and shrinks, without a gap', async () => {
     const { sim, wrong } = await run({
       peers: 4, seconds: 9, room: holderRoom,
