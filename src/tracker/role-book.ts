@@ -27,6 +27,8 @@ export interface RoleContext {
   readonly bitrateBps: number;
   /** Just after a switch to holder mode: the broadcaster keeps its direct-feed links a while. */
   readonly overlap: boolean;
+  /** Just after a tracker restart: roles go only to peers that claim them, the rest waits. */
+  readonly restoring: boolean;
 }
 
 export class RoleBook {
@@ -167,10 +169,19 @@ export class RoleBook {
       for (const k of p.claimedKeys) if (!this.holderOf.has(k) && p.holderKeys.length < c.maxKeysPerHolder) this.grant(p, 'key', k, nowMs);
       for (const g of p.claimedGroups) {
         if (!this.producerOf.has(g) && p.producerGroups.length < c.maxGroupsPerProducer) this.grant(p, 'group', g, nowMs);
-        else if (p.producerGroups.length === 0 && p.holderKeys.length === 0 && this.producerTotal() < this.producersWanted()) this.grantExtra(p, g, nowMs);
+        else if (p.producerGroups.length === 0 && p.holderKeys.length === 0 && this.producerTotal() < (this.ctx.restoring ? c.maxProducers : this.producersWanted())) this.grantExtra(p, g, nowMs);
       }
       p.claimedKeys = [];
       p.claimedGroups = [];
+    }
+    if (this.ctx.restoring) {
+      // Old owners are still reconnecting: keep unclaimed keys and groups free for them.
+      this.incomplete = true;
+      if (this.epoch !== epoch0) {
+        this.relinkBroadcaster();
+        this.relinkProducers();
+      }
+      return;
     }
     const fresh = cands.filter((p) => p.holderKeys.length === 0 && p.producerGroups.length === 0);
     let fi = 0;

@@ -125,6 +125,37 @@ describe('Room neighbours', () => {
     expect(b.pollEvents()).toEqual([]);
   });
 
+  it('rebuilds most of the old mesh and the roles when everyone re-announces to a fresh room', () => {
+    const old = room({ seed: 11 });
+    fill(old, 200);
+    const ids = Array.from({ length: 200 }, (_, i) => id(i));
+    const announce = new Map(ids.map((v) => [v, { neighbours: old.neighboursOf(v).filter((n) => n.reasons.includes('swarm')).map((n) => n.peerId), ...old.rolesOf(v) }]));
+    const fresh = room({ seed: 99 });
+    fresh.join('broadcast0', { broadcaster: true, announce: { mode: 'holder' } }, 0);
+    for (const v of [...ids].reverse()) fresh.join(v, { uploadBps: 10e6, announce: announce.get(v) }, 1);
+    let kept = 0;
+    let total = 0;
+    for (const [v, a] of announce) for (const n of a.neighbours) if (v < n) {
+      total++;
+      if (fresh.areNeighbours(v, n)) kept++;
+    }
+    expect(kept / total).toBeGreaterThan(0.9);
+    const byId = (a: { peerId: string }, b: { peerId: string }) => (a.peerId < b.peerId ? -1 : 1);
+    expect(fresh.snapshot().holders.sort(byId)).toEqual(old.snapshot().holders.sort(byId));
+    expect(fresh.snapshot().producers.sort(byId)).toEqual(old.snapshot().producers.sort(byId));
+    checkInvariants(fresh, ids);
+    // A newcomer waits for roles while the old owners may still come back, then gets what is free.
+    fresh.leave(id(0), 2);
+    fresh.join('newcomer01', { uploadBps: 50e6 }, 3);
+    expect(fresh.rolesOf('newcomer01').holderKeys).toEqual([]);
+    for (const t of [2000, 4000, 6000, 8000, 10000, 10500]) {
+      for (const v of [...ids.slice(1), 'newcomer01']) fresh.heartbeat(v, {}, t);
+      fresh.tick(t);
+    }
+    expect(fresh.snapshot().holders.flatMap((h) => h.keys).sort((a, b) => a - b)).toEqual(fresh.config.segmentKeys);
+    expect(fresh.rolesOf('newcomer01').holderKeys.length).toBe(1);
+  });
+
   it('is deterministic for a seed', () => {
     const run = () => {
       const r = room({ seed: 42 });

@@ -32,6 +32,10 @@ export class Room {
   private state: StreamState = 'waiting';
   private mode: SwarmMode = 'direct';
   private modeHoldUntilMs = 0;
+  /** A room whose first peer arrives with an announce is being rebuilt after a restart until then. */
+  private restoreUntilMs = 0;
+  /** Time of the latest call. */
+  private nowMs = 0;
   /** Until then (0: none) the broadcaster keeps its direct-feed links after a switch to holder mode. */
   private overlapUntilMs = 0;
   private bitrateBps = 0;
@@ -65,6 +69,9 @@ export class Room {
       get overlap() {
         return self.overlapUntilMs > 0;
       },
+      get restoring() {
+        return self.nowMs < self.restoreUntilMs;
+      },
     };
     this.roles = new RoleBook(ctx, this.peers, this.graph, this.config);
   }
@@ -85,6 +92,7 @@ export class Room {
 
   /** Adds a peer. Throws P2PError ROOM_FULL or PEER_EXISTS. A new broadcaster replaces the old one. */
   join(peerId: PeerId, info: JoinInfo, nowMs: number): void {
+    this.nowMs = nowMs;
     if (this.peers.has(peerId)) throw new P2PError('PEER_EXISTS', `peer ${peerId} is already in the room`);
     if (info.broadcaster && this.broadcaster) {
       const old = this.broadcaster.id;
@@ -93,6 +101,9 @@ export class Room {
     }
     if (this.peers.size >= this.config.maxPeers) throw new P2PError('ROOM_FULL', `stream has ${this.config.maxPeers} peers`);
     const a = info.announce;
+    if (this.peers.size === 0 && this.graph.edgeCount === 0 && a && (a.mode || a.holderKeys?.length || a.producerGroups?.length || a.neighbours?.length)) {
+      this.restoreUntilMs = nowMs + this.config.modeHoldMs;
+    }
     const p: Peer = {
       id: peerId,
       broadcaster: !!info.broadcaster,
@@ -107,6 +118,7 @@ export class Room {
       idx: -1,
       failed: null,
       announcedNeighbours: a?.neighbours?.length ? new Set(a.neighbours.slice(0, 64)) : null,
+      announceUntilMs: 0,
       claimedKeys: (a?.holderKeys ?? []).filter((k) => this.config.segmentKeys.includes(k)).slice(0, this.config.maxKeysPerHolder),
       lapsed: false,
       claimedGroups: (a?.producerGroups ?? []).filter((g) => g < this.config.producerGroups).slice(0, this.config.maxGroupsPerProducer),
@@ -125,7 +137,7 @@ export class Room {
     } else {
       this.graph.addViewer(p);
       this.events.push({ type: 'stream', to: p.id, streamId: this.streamId, state: this.state, mode: this.mode });
-      this.graph.restoreAnnounced(p);
+      this.graph.restoreAnnounced(p, nowMs + this.config.modeHoldMs);
       this.graph.fillSwarm(p);
       if (this.broadcaster && this.mode === 'direct' && this.roles.feedCount() < this.config.directMaxViewers) this.graph.setBits(this.broadcaster, p, FEED, true, this.broadcaster.id);
       this.evaluateMode(nowMs);
@@ -137,6 +149,7 @@ export class Room {
 
   /** Removes a peer (socket closed, or it said goodbye). A broadcaster leaving with `ended` ends the stream. */
   leave(peerId: PeerId, nowMs: number, ended = false): void {
+    this.nowMs = nowMs;
     const p = this.peers.get(peerId);
     if (!p) return;
     const wasBroadcaster = p.broadcaster;
@@ -149,6 +162,7 @@ export class Room {
 
   /** Renews the peer's leases and records its measurements. Unknown peers are ignored. */
   heartbeat(peerId: PeerId, stats: PeerStats, nowMs: number): void {
+    this.nowMs = nowMs;
     const p = this.peers.get(peerId);
     if (!p) return;
     p.lastSeenMs = nowMs;
@@ -171,6 +185,7 @@ export class Room {
 
   /** A pair that failed to connect: unlinked, never introduced again, both get other neighbours. */
   reportFailedPair(a: PeerId, b: PeerId, nowMs: number): void {
+    this.nowMs = nowMs;
     const pa = this.peers.get(a);
     const pb = this.peers.get(b);
     if (!pa || !pb || a === b) return;
@@ -181,6 +196,7 @@ export class Room {
 
   /** Periodic work: lease expiry, quiet peers, neighbour top-up, mode hysteresis, role refill. */
   tick(nowMs: number): void {
+    this.nowMs = nowMs;
     const c = this.config;
     let revoked = false;
     for (const p of this.roles.rolePeers()) {
@@ -201,6 +217,7 @@ export class Room {
         if (wasBroadcaster) this.setState('waiting');
       }
     }
+    this.graph.expireAnnounced(nowMs);
     this.graph.topUpNeedy(256);
     if (this.overlapUntilMs > 0 && nowMs >= this.overlapUntilMs) {
       this.overlapUntilMs = 0;

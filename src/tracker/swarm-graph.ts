@@ -27,7 +27,9 @@ export interface GraphNode {
   /** Index in `viewers`, -1 for the broadcaster. */
   idx: number;
   failed: Set<PeerId> | null;
+  /** Neighbours announced after a reconnect and not back yet; reserved until announceUntilMs. */
   announcedNeighbours: Set<PeerId> | null;
+  announceUntilMs: number;
 }
 
 export interface GraphLimits {
@@ -44,6 +46,8 @@ export class SwarmGraph<N extends GraphNode> {
   /** Viewers still short of swarm neighbours; tick() tops them up. */
   readonly needy = new Set<N>();
   edgeCount = 0;
+  /** Peers still waiting for announced neighbours to reconnect. */
+  private readonly pendingAnnounce = new Set<N>();
 
   constructor(
     private readonly nodes: Map<PeerId, N>,
@@ -66,6 +70,7 @@ export class SwarmGraph<N extends GraphNode> {
     }
     this.needy.delete(p);
     this.dirty.delete(p);
+    this.pendingAnnounce.delete(p);
     if (!p.broadcaster && this.viewers[p.idx] === p) {
       const last = this.viewers.pop() as N;
       if (last !== p) {
@@ -155,7 +160,7 @@ export class SwarmGraph<N extends GraphNode> {
   fillSwarm(p: N): void {
     if (p.broadcaster || this.nodes.get(p.id) !== p) return;
     const c = this.limits;
-    let need = c.neighbourTarget - p.swarmDegree;
+    let need = c.neighbourTarget - p.swarmDegree - (p.announcedNeighbours?.size ?? 0);
     if (need <= 0) {
       this.needy.delete(p);
       return;
@@ -209,15 +214,42 @@ export class SwarmGraph<N extends GraphNode> {
     }
   }
 
-  restoreAnnounced(p: N): void {
-    if (!p.announcedNeighbours) return;
-    for (const id of p.announcedNeighbours) {
+  /**
+   * After a tracker restart: links `p` to the announced neighbours that are back and announced it
+   * too. The others stay reserved (they count towards p's target) until `untilMs`, so p is not
+   * filled with strangers while its old neighbours reconnect; expireAnnounced() ends the wait.
+   */
+  restoreAnnounced(p: N, untilMs: number): void {
+    const mine = p.announcedNeighbours;
+    if (!mine) return;
+    for (const id of [...mine]) {
       const q = this.nodes.get(id);
-      if (!q || q.broadcaster || !q.announcedNeighbours?.has(p.id)) continue;
-      if (p.swarmDegree >= this.limits.neighbourMax || !this.canLink(p, q)) continue;
-      this.setBits(p, q, SWARM, true, p.id < q.id ? p.id : q.id);
-      q.announcedNeighbours.delete(p.id);
+      if (!q) continue;
+      mine.delete(id);
+      const theirs = q.announcedNeighbours;
+      if (q.broadcaster || !theirs?.has(p.id)) continue;
+      theirs.delete(p.id);
+      if (theirs.size === 0) this.dropAnnounced(q);
+      if (this.canLink(p, q)) this.setBits(p, q, SWARM, true, p.id < q.id ? p.id : q.id);
     }
+    if (mine.size === 0) this.dropAnnounced(p);
+    else {
+      p.announceUntilMs = untilMs;
+      this.pendingAnnounce.add(p);
+    }
+  }
+
+  /** Ends the wait for announced neighbours that did not come back in time. */
+  expireAnnounced(nowMs: number): void {
+    for (const p of this.pendingAnnounce) {
+      if (p.announceUntilMs > nowMs) continue;
+      this.dropAnnounced(p);
+      if (this.nodes.get(p.id) === p && !p.broadcaster) this.needy.add(p);
+    }
+  }
+
+  private dropAnnounced(p: N): void {
     p.announcedNeighbours = null;
+    this.pendingAnnounce.delete(p);
   }
 }
