@@ -337,6 +337,7 @@ describe('Room under random operations', () => {
       fc.record({ k: fc.constant('beat' as const), i: fc.nat(), up: fc.integer({ min: 0, max: 20 }) }),
       fc.record({ k: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 3000 }) }),
       fc.record({ k: fc.constant('bcast' as const), leave: fc.boolean() }),
+      fc.record({ k: fc.constant('rejoin' as const), picks: fc.array(fc.nat(), { maxLength: 10 }), keys: fc.array(fc.integer({ min: 0, max: 15 }), { maxLength: 4 }), groups: fc.array(fc.integer({ min: 0, max: 13 }), { maxLength: 3 }) }),
     );
     fc.assert(
       fc.property(fc.array(op, { minLength: 40, maxLength: 200, size: 'medium' }), fc.integer({ min: 1, max: 1e6 }), (ops, seed) => {
@@ -353,7 +354,13 @@ describe('Room under random operations', () => {
           else if (o.k === 'fail' && ids.length) r.reportFailedPair(ids[o.i % ids.length], ids[o.j % ids.length], t);
           else if (o.k === 'beat' && ids.length) r.heartbeat(ids[o.i % ids.length], { uploadBps: o.up * 1e6 }, t);
           else if (o.k === 'tick') r.tick((t += o.dt));
-          else if (o.k === 'bcast') o.leave ? r.leave('broadcast0', t) : r.has('broadcast0') || r.join('broadcast0', { broadcaster: true }, t);
+          else if (o.k === 'bcast') o.leave ? r.leave('broadcast0', t) : r.has('broadcast0') || r.join('broadcast0', { broadcaster: true, announce: { mode: 'holder' } }, t);
+          else if (o.k === 'rejoin') {
+            const pid = id(n++);
+            const neighbours = ids.length ? o.picks.map((i) => ids[i % ids.length]) : [];
+            r.join(pid, { uploadBps: 10e6, announce: { neighbours, holderKeys: o.keys, producerGroups: o.groups } }, t);
+            ids.push(pid);
+          }
           r.pollEvents();
         }
         checkInvariants(r, ids);
