@@ -1,11 +1,11 @@
-// `npm run bench:tracker`: starts the tracker CLI and load generators as separate processes (real
+// `npm run bench:tracker`: starts the tracker and load generators as separate processes (real
 // `ws` clients on loopback), holds N peers across many streams with joins and leaves, relays
 // signals between neighbours, and prints peers held, relayed messages/s, relay latency p50/p99,
 // memory per connected peer and tracker CPU. Bounded in count and time. Not a test.
 //
 // Flags: --peers 10000 --streams 100 --generators 2 --seconds 20 --rate 2000 --churn 20 [--profile DIR]
 
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -51,23 +51,29 @@ function metric(text: string, name: string): number {
 }
 const q = (a: number[], p: number) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : NaN);
 
-const tracker = spawn(process.execPath, [
-  ...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : []),
-  here('../bin/p2p-player-tracker.js'), '--port', '0', '--quiet',
-  '--max-sockets', String(peers + streams + 5000), '--max-sockets-per-address', String(peers + streams + 5000),
-  '--max-peers-per-stream', '20000', '--max-streams', String(streams + 10), '--address-rate', '1000000', '--socket-rate', '1000',
-], { stdio: ['ignore', 'pipe', 'inherit'] });
-const port = await new Promise<number>((resolve, reject) => {
-  let out = '';
-  tracker.stdout.on('data', (d) => {
-    out += d;
-    const m = /ws:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-    if (m) resolve(Number(m[1]));
+// The tracker runs in its own process (the CLI's startTracker with bench limits), with --expose-gc
+// so memory is read after a full collection.
+const tracker = fork(here('./tracker-server.ts'), [String(peers + streams)], {
+  execArgv: ['--expose-gc', ...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : []), '--import', 'tsx'],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+const trackerAsk = <T>(cmd: string, ev: string): Promise<T> =>
+  new Promise((resolve) => {
+    const on = (m: { ev: string } & T) => {
+      if (m.ev !== ev) return;
+      tracker.off('message', on);
+      resolve(m);
+    };
+    tracker.on('message', on);
+    tracker.send({ cmd });
   });
+const port = await new Promise<number>((resolve, reject) => {
+  tracker.once('message', (m: { port: number }) => resolve(m.port));
   tracker.once('exit', (code) => reject(new Error(`tracker exited with ${code}`)));
 });
 const base = `http://127.0.0.1:${port}`;
-const m0 = await get(`${base}/metrics`);
+type Mem = { rss: number; heap: number; peers: number; collected: boolean };
+const mem0 = await trackerAsk<Mem>('memory', 'memory');
 
 const children = Array.from({ length: gens }, () => fork(here('./tracker-load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
 const ask = <T>(msg: object, ev: string): Promise<T[]> =>
@@ -88,17 +94,16 @@ const tc = performance.now();
 const url = `ws://127.0.0.1:${port}`;
 const half = Math.ceil(peers / gens / 2);
 const connected = await ask<{ joined: number; wanted: number; ms: number }>({ cmd: 'connect', url, peers: half, streams: Math.ceil(streams / gens), concurrency: 64 }, 'connected');
-await new Promise((r) => setTimeout(r, 1500));
-const mHalf = await get(`${base}/metrics`);
+const memHalf = await trackerAsk<Mem>('memory', 'memory');
 const connected2 = await ask<{ joined: number; wanted: number; ms: number }>({ cmd: 'connect', url, peers: Math.ceil(peers / gens) - half, streams: 0, concurrency: 64 }, 'connected');
 const connectS = (performance.now() - tc) / 1000;
-await new Promise((r) => setTimeout(r, 1500));
+const mem1 = await trackerAsk<Mem>('memory', 'memory');
 const m1 = await get(`${base}/metrics`);
-const held = metric(m1, 'p2p_tracker_peers');
-const heldHalf = metric(mHalf, 'p2p_tracker_peers');
-const slope = (name: string) => (metric(m1, name) - metric(mHalf, name)) / (held - heldHalf);
-const rssPer = (metric(m1, 'process_resident_memory_bytes') - metric(m0, 'process_resident_memory_bytes')) / held;
-const heapPer = (metric(m1, 'nodejs_heap_used_bytes') - metric(m0, 'nodejs_heap_used_bytes')) / held;
+const held = mem1.peers;
+const heldHalf = memHalf.peers;
+const slope = (k: 'rss' | 'heap') => (mem1[k] - memHalf[k]) / (held - heldHalf);
+const rssPer = (mem1.rss - mem0.rss) / held;
+const heapPer = (mem1.heap - mem0.heap) / held;
 
 const cpu1 = metric(m1, 'process_cpu_seconds_total');
 const tr = performance.now();
@@ -122,8 +127,9 @@ const inside = (p: number) => (buckets.find(([, v]) => v >= p * count)?.[0] ?? N
 console.log(`relay time inside the tracker (receive to send): mean ${((metric(m2, 'p2p_tracker_relay_latency_seconds_sum') / Math.max(1, count)) * 1000).toFixed(3)} ms, p99 ≤ ${inside(0.99)} ms`);
 const firstN = relayed.flatMap((r) => r.firstNeighbourMs).sort((a, b) => a - b);
 console.log(`late joiner, socket open to first neighbour list: p50 ${q(firstN, 0.5).toFixed(1)} ms, p99 ${q(firstN, 0.99).toFixed(1)} ms (${firstN.length} joins during load)`);
-console.log(`memory per connected peer, marginal (${heldHalf} → ${held} peers): ${(slope('process_resident_memory_bytes') / 1024).toFixed(1)} KB resident, ${(slope('nodejs_heap_used_bytes') / 1024).toFixed(1)} KB V8 heap`);
-console.log(`memory per connected peer, average from the idle tracker: ${(rssPer / 1024).toFixed(1)} KB resident, ${(heapPer / 1024).toFixed(1)} KB V8 heap`);
+const gcNote = mem1.collected ? 'after a full GC' : 'without a forced GC';
+console.log(`memory per connected peer, marginal (${heldHalf} → ${held} peers, ${gcNote}): ${(slope('rss') / 1024).toFixed(1)} KB resident, ${(slope('heap') / 1024).toFixed(1)} KB V8 heap`);
+console.log(`memory per connected peer, average from the idle tracker (${gcNote}): ${(rssPer / 1024).toFixed(1)} KB resident, ${(heapPer / 1024).toFixed(1)} KB V8 heap`);
 console.log(`event loop delay p99 / max: tracker ${(metric(m2, 'p2p_tracker_event_loop_delay_p99_seconds') * 1000).toFixed(1)} / ${(metric(m2, 'p2p_tracker_event_loop_delay_max_seconds') * 1000).toFixed(1)} ms; generators ${relayed.map((r) => `${r.loopP99Ms.toFixed(1)} / ${r.loopMaxMs.toFixed(1)} ms`).join(', ')}`);
 console.log(`tracker CPU during relay: ${(cpu * 100).toFixed(0)} % of one core`);
 let pressure = 'n/a';
@@ -137,5 +143,6 @@ console.log(`tracker messages received: ${msgs}; rejected: ${[...m2.matchAll(/^p
 
 for (const c of children) c.send({ cmd: 'exit' });
 await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
-tracker.kill('SIGTERM');
+tracker.send({ cmd: 'exit' });
+await new Promise((r) => tracker.once('exit', r));
 clearTimeout(deadline);
