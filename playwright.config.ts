@@ -35,8 +35,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    // `npm start`: the demo pages (Vite middleware) and the tracker at /tracker on one port.
-    command: `node --import tsx scripts/start.ts`,
+    // `npm start -- --dev`: the demo and test pages (Vite middleware) and the tracker at /tracker.
+    command: `node --import tsx scripts/start.ts --dev`,
     env: { PORT: String(port) },
     url: `http://127.0.0.1:${port}/`,
     reuseExistingServer: false,
