@@ -46,6 +46,9 @@ export interface CoreDriverHooks {
   interceptControl?(from: string, bytes: Uint8Array): boolean;
 }
 
+/** Crypto jobs kept while they cannot run (a viewer without the stream key yet). */
+const MAX_HELD_JOBS = 256;
+
 /** performance.now() where it exists, Date.now() otherwise. */
 export const monotonicNow = (): number => (globalThis.performance ? globalThis.performance.now() : Date.now());
 
@@ -160,6 +163,8 @@ export class CoreDriver {
   #crypto(job: CryptoJob): void {
     const run = this.hooks.runCrypto(job);
     if (!run) {
+      // Bounded: a core tracks at most a few dozen frames, so older held jobs are stale anyway.
+      if (this.#heldJobs.length >= MAX_HELD_JOBS) this.#heldJobs.shift();
       this.#heldJobs.push(job);
       return;
     }
