@@ -33,18 +33,15 @@ async function allPlay(list: Peer[], pastS = 1): Promise<void> {
   }
 }
 
-/**
- * Watches the viewers for `ms`: each advances by more than half of it and, unless `strict` is off,
- * never stands still for over 1 s.
- */
-async function noStall(list: Peer[], ms: number, strict = true): Promise<void> {
+/** Watches the viewers for `ms`: each advances by more than half of it and never stands still over 1 s. */
+async function noStall(list: Peer[], ms: number): Promise<void> {
   await Promise.all(list.map((v) => watchStalls(v.page)));
   const before = await Promise.all(list.map((v) => viewerSnapshot(v.page)));
   await new Promise((r) => setTimeout(r, ms));
   const after = await Promise.all(list.map((v) => viewerSnapshot(v.page)));
   for (const [i, s] of after.entries()) {
     expect(s.currentTime - before[i].currentTime, `viewer ${i} advanced`).toBeGreaterThan(ms / 2000);
-    if (strict) expect(s.longestStallMs, `viewer ${i} longest stall`).toBeLessThan(1000);
+    expect(s.longestStallMs, `viewer ${i} longest stall`).toBeLessThan(1000);
     expect(s.status).toBe('playing');
   }
 }
@@ -98,7 +95,7 @@ test('5 viewers play from each other: upload near one copy, most bytes from peer
   }
 });
 
-test('holders: with the tracker in holder mode, a holder leaving does not stop the rest', async ({ browser }) => {
+test('holders: with the tracker in holder mode, a holder leaving does not stall the rest', async ({ browser }) => {
   const tracker = await startTrackerProcess(['--holder-at', '3', '--direct-at', '2']);
   try {
     const b = await goLive(browser, `?tracker=${encodeURIComponent(tracker.url)}`);
@@ -108,15 +105,14 @@ test('holders: with the tracker in holder mode, a holder leaving does not stop t
     await allPlay(list);
     await expect.poll(async () => (await broadcasterSnapshot(b.page)).holders, { timeout: 20_000 }).toBeGreaterThan(0);
     expect((await broadcasterSnapshot(b.page)).mode).toBe('holder');
-    // Holder mode at this size is a test setting (the tracker uses direct feed below 40 viewers), and
-    // its longer path (broadcaster → holders → producers → viewers) still shows an occasional late
-    // frame on a loaded machine: here the rest must keep playing; the 1 s rule is held in direct feed.
-    await noStall(list, 4000, false);
+    // Holder mode at this size is a test setting (the tracker uses direct feed below 40 viewers); the
+    // first viewers joined in direct feed and must have let go of it.
+    await noStall(list, 4000);
     const snaps = await Promise.all(list.map((v) => viewerSnapshot(v.page)));
     const h = snaps.findIndex((s) => s.holderKeys.length > 0);
     expect(h).toBeGreaterThanOrEqual(0);
     await list[h].context.close();
-    await noStall(list.filter((_, i) => i !== h), 5000, false);
+    await noStall(list.filter((_, i) => i !== h), 5000);
   } finally {
     await tracker.stop();
   }

@@ -140,6 +140,13 @@ export class BroadcasterCore {
     this.emit({ type: 'crypto', job: { kind: 'sign-manifest', id, seq, frame, captureTimeMs, flags } });
     const overlap = seq < this.overlapUntilSeq;
     if (this.mode === 'direct' || overlap) this.sendDirect(s, nowMs);
+    // Viewers no longer fed directly are told so; else they keep asking the broadcaster for slot keys.
+    for (const n of this.neighbours.values()) {
+      if (n.slot < 0 || s.slots.has(n.peerId)) continue;
+      n.slot = -1;
+      n.slotsSent = '';
+      this.send(n.peerId, 'control', { type: 'direct-slot', slot: 0, slots: 0, keys: 0 });
+    }
     if (this.mode === 'holder' || overlap) this.sendSegments(s, nowMs);
     this.gc(nowMs);
     return seq;
