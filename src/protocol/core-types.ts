@@ -78,6 +78,8 @@ export interface PeerCoreConfig {
   retryMs: number;
   /** Replay window of sequence numbers. */
   replayWindow: number;
+  /** 1: keep packets re-encoded for a neighbour (CPU saved); 0: make them again each time (memory saved). */
+  cacheEncodedPackets: number;
 }
 
 export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
@@ -101,6 +103,7 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   stuckMs: 700,
   retryMs: 400,
   replayWindow: 512,
+  cacheEncodedPackets: 1,
 });
 
 /** Fills defaults and rejects impossible values with P2PError('BAD_CONFIG'). */

@@ -94,7 +94,10 @@ export function servePullRequest(v: ExchangeView, n: NeighbourState, seq: number
     let p: Uint8Array | undefined;
     if (f.state === 'done' && f.frame) {
       p = f.packets.get(x);
-      if (!p) f.packets.set(x, (p = v.codec.feedPacket(f.frame, x)));
+      if (!p) {
+        p = v.codec.feedPacket(f.frame, x);
+        if (v.cfg.cacheEncodedPackets) f.packets.set(x, p);
+      }
     } else if (f.have.has(x)) {
       const src = f.from.get(x);
       if (src && v.strikesOf(src) > 0) continue;
