@@ -88,7 +88,9 @@ export class SimpleRoom {
       this.touch(n);
       this.link(n);
     }
-    if (this.holders.has(peerId) || this.producers.has(peerId) || this.oldFeed.has(peerId)) this.touched = 'all';
+    // A holder leaving changes every producer's holder links; a producer, only its holders'.
+    if (this.holders.has(peerId)) for (const p of this.producers.keys()) this.touch(p);
+    if (this.producers.has(peerId)) for (const p of this.holders.keys()) this.touch(p);
     this.holders.delete(peerId);
     this.producers.delete(peerId);
     this.oldFeed.delete(peerId);
@@ -115,9 +117,27 @@ export class SimpleRoom {
     }
     if (!this.dirty) return;
     this.dirty = false;
-    const before = JSON.stringify([...this.holders, ...this.producers]);
+    const key = (m: Map<PeerId, number[]>) => new Map([...m].map(([p, ks]) => [p, ks.join(',')]));
+    const holdersBefore = key(this.holders);
+    const producersBefore = key(this.producers);
     this.assignRoles();
-    if (JSON.stringify([...this.holders, ...this.producers]) !== before) this.touched = 'all';
+    // Only peers whose roles changed, and those linked to them by role, get new lists.
+    const holdersAfter = key(this.holders);
+    const producersAfter = key(this.producers);
+    let holdersChanged = false;
+    for (const p of new Set([...holdersBefore.keys(), ...holdersAfter.keys()])) {
+      if (holdersBefore.get(p) === holdersAfter.get(p)) continue;
+      holdersChanged = true;
+      this.touch(p);
+    }
+    let producersChanged = false;
+    for (const p of new Set([...producersBefore.keys(), ...producersAfter.keys()])) {
+      if (producersBefore.get(p) === producersAfter.get(p)) continue;
+      producersChanged = true;
+      this.touch(p);
+    }
+    if (holdersChanged) for (const p of this.producers.keys()) this.touch(p);
+    if (producersChanged) for (const p of this.holders.keys()) this.touch(p);
     this.publish();
     this.touched = new Set();
   }
