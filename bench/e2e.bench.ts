@@ -1,20 +1,31 @@
 // `npm run bench:e2e`: the whole product in browsers on loopback. Starts `npm start` on a free port,
-// a broadcaster page (fake camera) and 6 viewers opening its watch link, each in its own browser
+// a broadcaster page and 6 viewers opening its watch link, each in its own browser
 // context, and measures for 60 s: glass-to-glass latency, time to first picture, frames on time,
 // broadcaster upload / stream, viewer download / stream, CPU per page. Prints numbers, asserts none.
-// Flags: --viewers N (6), --seconds S (60), --port P (free).
+// Camera: by default a generated high-detail moving Y4M clip (bench/e2e-camera.ts, written to the
+// OS temp dir) played by the broadcaster's browser as its camera, so the encoder makes about the
+// requested bitrate as with a real camera; `--camera fake` uses Chromium's plain green fake camera
+// (~250 kbit/s whatever is asked). The viewers' browser has no camera file.
+// Flags: --viewers N (6), --seconds S (60), --port P (free), --bitrate BPS (1500000), --camera file|fake (file).
 
 import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
-import { chromium, type CDPSession, type Page } from '@playwright/test';
+import { chromium, type Browser, type CDPSession, type Page } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config.ts';
 import { broadcasterSnapshot, viewerSnapshot, type ViewerSnapshot } from '../e2e/swarm-kit.ts';
+import { writeCameraClip, type CameraClip } from './e2e-camera.ts';
 
-const { values } = parseArgs({ options: { viewers: { type: 'string' }, seconds: { type: 'string' }, port: { type: 'string' } } });
+const { values } = parseArgs({ options: { viewers: { type: 'string' }, seconds: { type: 'string' }, port: { type: 'string' }, bitrate: { type: 'string' }, camera: { type: 'string' } } });
 const VIEWERS = Number(values.viewers ?? 6);
 const SECONDS = Number(values.seconds ?? 60);
 const WARMUP_S = 5;
+const BITRATE = Number(values.bitrate ?? 1_500_000);
+const CAMERA = values.camera ?? 'file';
+if (CAMERA !== 'file' && CAMERA !== 'fake') throw new Error(`--camera ${CAMERA}: expected file or fake`);
+if (!(BITRATE >= 50_000 && BITRATE <= 50_000_000)) throw new Error(`--bitrate ${values.bitrate}: expected 50000 … 50000000 bits per second`);
+const clip: CameraClip | null = CAMERA === 'file' ? await writeCameraClip() : null;
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -32,7 +43,10 @@ await new Promise<void>((resolve, reject) => {
   server.stdout.on('data', (d: Buffer) => d.toString().includes('p2p-player on') && resolve());
 });
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: chromiumArgs });
+// Viewers in one browser; the broadcaster in its own, whose fake camera plays the clip.
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const browser = await chromium.launch({ executablePath, args: chromiumArgs });
+const broadcasterBrowser = clip ? await chromium.launch({ executablePath, args: [...chromiumArgs, `--use-file-for-fake-video-capture=${clip.file}`] }) : browser;
 const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -45,8 +59,8 @@ async function cpuSeconds(cdp: CDPSession): Promise<number> {
   return metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0;
 }
 
-async function openPage(url: string): Promise<{ page: Page; cdp: CDPSession }> {
-  const context = await browser.newContext();
+async function openPage(url: string, on: Browser = browser): Promise<{ page: Page; cdp: CDPSession }> {
+  const context = await on.newContext();
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
@@ -56,8 +70,14 @@ async function openPage(url: string): Promise<{ page: Page; cdp: CDPSession }> {
 
 try {
   // Broadcaster goes live.
-  const b = await openPage(`${base}/demo/broadcast.html`);
+  const b = await openPage(`${base}/demo/broadcast.html`, broadcasterBrowser);
   await b.page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled, null, { timeout: 60_000 });
+  // The bitrate picker: pick the requested bitrate, adding it as an option if the page lacks it.
+  await b.page.evaluate((bps) => {
+    const select = document.getElementById('bitrate') as HTMLSelectElement;
+    if (![...select.options].some((o) => o.value === String(bps))) select.add(new Option(`${bps / 1000} kbit/s`, String(bps)));
+    select.value = String(bps);
+  }, BITRATE);
   await b.page.locator('#start').click();
   await b.page.waitForFunction(() => document.getElementById('state')?.textContent === 'live' && (window as unknown as { p2p?: unknown }).p2p !== undefined, null, { timeout: 60_000 });
   const link = await b.page.locator('#watch-link').inputValue();
@@ -99,7 +119,11 @@ try {
   await wait(SECONDS * 1000);
   const elapsedS = (Date.now() - t0) / 1000;
   const b1 = await broadcasterSnapshot(b.page);
-  const media = await b.page.evaluate(() => (window as unknown as { p2p: { broadcaster: { stats: { bytes: number; paddedBytes: number } } } }).p2p.broadcaster.stats);
+  const media = await b.page.evaluate(() => (window as unknown as { p2p: { broadcaster: { stats: { bytes: number; paddedBytes: number; videoCodec: string | null } } } }).p2p.broadcaster.stats);
+  const track = await b.page.evaluate(() => {
+    const s = ((document.getElementById('preview') as HTMLVideoElement).srcObject as MediaStream | null)?.getVideoTracks()[0]?.getSettings();
+    return s ? `${s.width}x${s.height} ${s.frameRate} fps` : 'no video track';
+  });
   const padding = media.paddedBytes / Math.max(1, media.bytes);
   const v1: ViewerSnapshot[] = await Promise.all(viewers.map((v) => viewerSnapshot(v.page)));
   const cpu1 = await Promise.all([b, ...viewers].map((p) => cpuSeconds(p.cdp)));
@@ -116,8 +140,11 @@ try {
   const fromPeers = v1.map((s) => s.session.shareFromPeers);
   const cpu = cpu1.map((c, i) => (c - cpu0[i]) / elapsedS);
   const f2 = (x: number) => x.toFixed(2);
+  const streamKbps = (streamBytes * 8) / elapsedS / 1000;
 
-  console.log(`bench:e2e  1 broadcaster + ${VIEWERS} viewers, loopback, ${elapsedS.toFixed(0)} s measured after ${WARMUP_S} s warm-up, swarm mode ${b1.mode}, stream ${((streamBytes * 8) / elapsedS / 1000).toFixed(0)} kbit/s`);
+  console.log(`bench:e2e  1 broadcaster + ${VIEWERS} viewers, loopback, ${elapsedS.toFixed(0)} s measured after ${WARMUP_S} s warm-up, swarm mode ${b1.mode}, stream ${streamKbps.toFixed(0)} kbit/s`);
+  const source = clip ? `file: generated Y4M ${clip.width}x${clip.height} ${clip.fps} fps ${clip.seconds} s loop (moving noise texture + grain)` : `fake: Chromium's green test picture`;
+  console.log(`camera                   ${source}; track ${track}; ${media.videoCodec ?? '?'} asked ${(BITRATE / 1000).toFixed(0)} kbit/s, stream measured ${streamKbps.toFixed(0)} kbit/s (${((100 * streamKbps * 1000) / BITRATE).toFixed(0)} % of asked, audio included)`);
   console.log(`glass-to-glass latency   p50 ${f2(pct(g2g, 50) / 1000)} s   p95 ${f2(pct(g2g, 95) / 1000)} s   (${g2g.length} samples; capture time from the manifests vs the frame shown)`);
   console.log(`time to first picture    p50 ${f2(pct(firstPicture, 50) / 1000)} s   max ${f2(Math.max(...firstPicture) / 1000)} s   (from opening the watch link)`);
   console.log(`frames on time           ${((100 * framesDelivered) / Math.max(1, framesDelivered + framesMissed)).toFixed(2)} % of frames (${framesMissed} missed of ${framesDelivered + framesMissed}); ${((100 * fragsOk) / Math.max(1, fragsOk + fragsSkipped)).toFixed(2)} % of fragments played (${fragsSkipped} skipped); longest stall ${Math.max(...probes.map((p) => p.longestStallMs)).toFixed(0)} ms`);
@@ -128,5 +155,7 @@ try {
   console.log(`CPU per page (main thread)    broadcaster ${(100 * cpu[0]).toFixed(0)} %   viewers mean ${(100 * (cpu.slice(1).reduce((a, x) => a + x, 0) / VIEWERS)).toFixed(0)} %  max ${(100 * Math.max(...cpu.slice(1))).toFixed(0)} %   (of one core)`);
 } finally {
   await browser.close();
+  if (broadcasterBrowser !== browser) await broadcasterBrowser.close();
+  if (clip) await rm(clip.file, { force: true });
   server.kill('SIGTERM');
 }
