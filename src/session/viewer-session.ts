@@ -14,6 +14,7 @@ import { TrackerClient } from '../tracker-client/tracker-client.ts';
 import { TypedEmitter } from '../transport/typed-emitter.ts';
 import { CoreDriver, monotonicNow } from './core-driver.ts';
 import { resolveSessionConfig, type SessionConfig, type SessionOptions } from './session-config.ts';
+import { isStreamId } from '../crypto/stream-key.ts';
 import { acceptStreamKey, encodeStreamKey, isStreamKeyMessage } from './stream-key-exchange.ts';
 import { SwarmLinks } from './swarm-links.ts';
 
@@ -80,7 +81,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
   constructor(options: ViewerSessionOptions & { codec: FrameCodec }) {
     super();
     this.config = resolveSessionConfig(options);
-    if (!/^[A-Za-z0-9_-]{43}$/.test(options.streamId)) throw new P2PError('BAD_CONFIG', `streamId must be 43 base64url characters, got ${String(options.streamId)}`);
+    if (!isStreamId(options.streamId)) throw new P2PError('BAD_CONFIG', `streamId must be 43 base64url characters, got ${String(options.streamId)}`);
     this.streamId = options.streamId;
     this.#digests = createCryptoRunner({ publicKeyBytes: new Uint8Array(0), streamId: this.streamId });
     const c = this.config;

@@ -108,26 +108,6 @@ export function resolveSimOptions(partial: Partial<SimOptions>): SimOptions {
   return o;
 }
 
-/** mulberry32: small, fast, seeded. */
-export class SimRng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  uniform(a: number, b: number): number {
-    return a + (b - a) * this.next();
-  }
-  exp(mean: number): number {
-    return -Math.log(1 - this.next()) * mean;
-  }
-}
-
 /** A fixed per-pair value in [0, 1) from the two peer numbers and the seed. */
 export function pairHash(a: number, b: number, seed: number): number {
   const lo = Math.min(a, b);

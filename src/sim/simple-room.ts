@@ -3,7 +3,8 @@
 // hysteresis, holder keys on the strongest uploaders, producer groups 0–7 first. Pure, seeded.
 // Used by the simulator by default (`--tracker simple`); `--tracker room` runs the tracker's Room.
 
-import { Rng, type JoinInfo, type PeerId, type RoomEvent } from '../tracker/room-config.ts';
+import { type JoinInfo, type PeerId, type RoomEvent } from '../tracker/room-config.ts';
+import { SeededRng } from '../rng.ts';
 import type { NeighbourInfo, NeighbourReason, SwarmMode } from '../tracker/messages.ts';
 
 export interface SimpleRoomConfig {
@@ -45,7 +46,7 @@ export const DEFAULT_SIMPLE_ROOM: Readonly<SimpleRoomConfig> = Object.freeze({
 
 export class SimpleRoom {
   readonly cfg: SimpleRoomConfig;
-  private readonly rng: Rng;
+  private readonly rng: SeededRng;
   private broadcaster: PeerId | undefined;
   private readonly viewers: PeerId[] = [];
   private readonly upload = new Map<PeerId, number>();
@@ -62,7 +63,7 @@ export class SimpleRoom {
 
   constructor(cfg: Partial<SimpleRoomConfig> = {}) {
     this.cfg = { ...DEFAULT_SIMPLE_ROOM, ...cfg };
-    this.rng = new Rng(this.cfg.seed);
+    this.rng = new SeededRng(this.cfg.seed);
   }
 
   join(peerId: PeerId, info: JoinInfo, nowMs: number): void {

@@ -13,7 +13,8 @@ import type { JoinInfo, PeerStats, RoomEvent } from '../tracker/room-config.ts';
 import { Room } from '../tracker/room.ts';
 import { EventQueue } from './event-queue.ts';
 import { createIdentityCodec, fingerprint } from './identity-codec.ts';
-import { pairHash, resolveSimOptions, SimRng, type SimOptions } from './sim-options.ts';
+import { pairHash, resolveSimOptions, type SimOptions } from './sim-options.ts';
+import { SeededRng } from '../rng.ts';
 import { buildReport, type PublishedFrame, type SimReport, type ViewerRecord } from './sim-report.ts';
 import { SimpleRoom } from './simple-room.ts';
 
@@ -73,7 +74,7 @@ export interface FrameSink {
 
 export class Simulator {
   readonly o: SimOptions;
-  readonly rng: SimRng;
+  readonly rng: SeededRng;
   private readonly q = new EventQueue<Ev>();
   readonly peers = new Map<string, SimPeer>();
   readonly gone: SimPeer[] = [];
@@ -94,7 +95,7 @@ export class Simulator {
 
   constructor(options: Partial<SimOptions>) {
     this.o = resolveSimOptions(options);
-    this.rng = new SimRng(this.o.seed);
+    this.rng = new SeededRng(this.o.seed);
     this.room = this.o.tracker === 'room'
       ? new Room('simulated-stream', { seed: this.o.seed, minRoleUploadBps: 0, minRoleUploadRatio: 0, ...this.o.room })
       : new SimpleRoom({ seed: this.o.seed, ...this.o.room });

@@ -6,7 +6,8 @@ import { P2PError } from '../errors.ts';
 import type { NeighbourInfo, NeighbourReason, RoleEntry, StreamState, SwarmMode } from './messages.ts';
 import { FEED, SEED_A, SEED_B, SEGMENT, SWARM, SwarmGraph } from './swarm-graph.ts';
 import { RoleBook, type RoleContext, type RoomPeer } from './role-book.ts';
-import { type JoinInfo, type PeerId, type PeerStats, type RoomConfig, type RoomEvent, resolveRoomConfig, Rng } from './room-config.ts';
+import { type JoinInfo, type PeerId, type PeerStats, type RoomConfig, type RoomEvent, resolveRoomConfig } from './room-config.ts';
+import { SeededRng } from '../rng.ts';
 
 export * from './room-config.ts';
 
@@ -26,7 +27,7 @@ export interface RoomSnapshot {
 export class Room {
   readonly streamId: string;
   readonly config: RoomConfig;
-  private readonly rng: Rng;
+  private readonly rng: SeededRng;
   private readonly peers = new Map<PeerId, Peer>();
   private broadcaster: Peer | null = null;
   private state: StreamState = 'waiting';
@@ -53,7 +54,7 @@ export class Room {
   constructor(streamId: string, config: Partial<RoomConfig> = {}) {
     this.streamId = streamId;
     this.config = resolveRoomConfig(config);
-    this.rng = new Rng(this.config.seed);
+    this.rng = new SeededRng(this.config.seed);
     this.graph = new SwarmGraph(this.peers, this.config, this.rng);
     const self = this;
     const ctx: RoleContext = {

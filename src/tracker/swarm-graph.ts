@@ -3,7 +3,7 @@
 // and driven only by room.ts, which keeps the peers map it reads.
 
 import type { PeerId } from './room-config.ts';
-import type { Rng } from './room-config.ts';
+import type { SeededRng } from '../rng.ts';
 
 // Edge bits. An edge is stored once, shared by both endpoints; `a` < `b` by string order.
 export const SWARM = 1; // viewer ↔ viewer mesh
@@ -52,7 +52,7 @@ export class SwarmGraph<N extends GraphNode> {
   constructor(
     private readonly nodes: Map<PeerId, N>,
     private readonly limits: GraphLimits,
-    private readonly rng: Rng,
+    private readonly rng: SeededRng,
   ) {}
 
   addViewer(p: N): void {

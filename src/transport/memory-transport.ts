@@ -3,6 +3,7 @@
 // jitter and bandwidth. No I/O, no WebRTC. Used by session and protocol tests in place of WebRTC.
 
 import { P2PError } from '../errors.ts';
+import { SeededRng } from '../rng.ts';
 import type { Channel, LinkInfo, SignalBlob } from './transport.ts';
 import type { TransportConfig } from './transport-config.ts';
 import type { PeerEntry } from './peer-entry.ts';
@@ -49,16 +50,10 @@ interface MemoryLink {
   held: Array<[Channel, Uint8Array]>;
 }
 
-/** mulberry32: small, seedable, good enough for loss and jitter draws. */
+/** Loss and jitter draws, reproducible from the network's seed. */
 function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new SeededRng(seed);
+  return () => rng.next();
 }
 
 const SDP_PREFIX = 'memory-transport ';
