@@ -179,3 +179,18 @@ export function broadcasterSnapshot(page: Page): Promise<BroadcasterSnapshot> {
     return { ...s.stats, streamId: s.key.streamId };
   });
 }
+
+/** Everything a failing swarm test should print about a viewer: player stats, video element state, session stats. */
+export function viewerDiagnostics(page: Page): Promise<Record<string, unknown>> {
+  return page.evaluate(() => {
+    const w = window as unknown as { p2p: { element: HTMLElement & { video: HTMLVideoElement; stats: unknown }; session: { stats: unknown } } };
+    const v = w.p2p.element.video;
+    const ranges: Array<[number, number]> = [];
+    for (let i = 0; i < v.buffered.length; i++) ranges.push([v.buffered.start(i), v.buffered.end(i)]);
+    return {
+      video: { currentTime: v.currentTime, paused: v.paused, readyState: v.readyState, networkState: v.networkState, playbackRate: v.playbackRate, error: v.error?.message ?? null, buffered: ranges },
+      player: w.p2p.element.stats,
+      session: w.p2p.session.stats,
+    };
+  });
+}

@@ -4,7 +4,7 @@
 // broadcaster reload, tracker restart. Each test uses a few contexts and finishes in about a minute.
 import { expect, test, type Browser } from '@playwright/test';
 import {
-  broadcasterSnapshot, goLive, openViewer, startTrackerProcess, viewerSnapshot, watchStalls, type Peer,
+  broadcasterSnapshot, goLive, openViewer, startTrackerProcess, viewerDiagnostics, viewerSnapshot, watchStalls, type Peer,
 } from './swarm-kit.ts';
 
 test.describe.configure({ timeout: 180_000 });
@@ -24,8 +24,23 @@ async function viewers(browser: Browser, link: string, n: number, from = 0): Pro
   return out;
 }
 
+/** Runs `check`; when it fails, the failure carries every viewer's diagnostics. */
+async function explained(list: Peer[], check: () => Promise<void>): Promise<void> {
+  try {
+    await check();
+  } catch (e) {
+    const diag = await Promise.all(list.map((v) => viewerDiagnostics(v.page).catch((err: unknown) => ({ unavailable: String(err) }))));
+    for (const [i, d] of diag.entries()) console.log(`viewer ${i} diagnostics: ${JSON.stringify(d)}`);
+    throw e;
+  }
+}
+
 /** Every viewer plays: currentTime moves past `s` seconds and decoded frames grow. */
 async function allPlay(list: Peer[], pastS = 1): Promise<void> {
+  await explained(list, () => allPlayUnexplained(list, pastS));
+}
+
+async function allPlayUnexplained(list: Peer[], pastS: number): Promise<void> {
   for (const v of list) await expect.poll(async () => (await viewerSnapshot(v.page)).currentTime, { timeout: 45_000 }).toBeGreaterThan(pastS);
   const a = await Promise.all(list.map((v) => viewerSnapshot(v.page)));
   for (const [i, v] of list.entries()) {
@@ -35,6 +50,10 @@ async function allPlay(list: Peer[], pastS = 1): Promise<void> {
 
 /** Watches the viewers for `ms`: each advances by more than half of it and never stands still over 1 s. */
 async function noStall(list: Peer[], ms: number): Promise<void> {
+  await explained(list, () => noStallUnexplained(list, ms));
+}
+
+async function noStallUnexplained(list: Peer[], ms: number): Promise<void> {
   await Promise.all(list.map((v) => watchStalls(v.page)));
   const before = await Promise.all(list.map((v) => viewerSnapshot(v.page)));
   await new Promise((r) => setTimeout(r, ms));

@@ -100,7 +100,7 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   produceGraceMs: 15,
   csRepairDelayMs: 40,
   directRepairDelayMs: 60,
-  stuckMs: 700,
+  stuckMs: 400,
   retryMs: 400,
   replayWindow: 512,
   cacheEncodedPackets: 1,

@@ -67,6 +67,30 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
     expect(h.sent.filter((s) => s.from === 'v' && s.to === 'b').map((s) => s.type)).toContain('request');
   });
 
+  it('a viewer leaving mid-frame: the others fetch its slot keys from the broadcaster at once, not after stuckMs', async () => {
+    const viewers = ['a', 'c', 'd', 'e'];
+    const { h, b } = await setup(viewers);
+    for (const v of viewers) h.link('b', v);
+    for (const [i, v] of viewers.entries()) for (const w of viewers.slice(i + 1)) h.link(v, w);
+    b.publishFrame(frameBytes(20000, 5), 0, 0, h.now);
+    h.flush('b');
+    await h.drive(400);
+    for (const v of viewers) expect(h.delivered.get(v)).toHaveLength(1);
+    // d is gone: its neighbours notice, the broadcaster not yet (it still sends d's slot, lost).
+    for (const v of ['a', 'c', 'e']) h.unlink(v, 'd');
+    h.cores.delete('d');
+    const t0 = h.now;
+    b.publishFrame(frameBytes(20000, 6), 0, 0, h.now);
+    h.flush('b');
+    await h.drive(t0 + 1500);
+    const stuckMs = (h.core('a') as PeerCore).cfg.stuckMs;
+    for (const v of ['a', 'c', 'e']) {
+      const got = h.delivered.get(v) ?? [];
+      expect(got).toHaveLength(2);
+      expect(got[1].t - t0, `${v} decoded the frame in flight`).toBeLessThan(stuckMs);
+    }
+  });
+
   it('holder and producer: code segments, standing seed subscriptions, produced feed packets', async () => {
     const { h, b } = await setup(['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8', 'h9', 'p']);
     const holders = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8', 'h9'];

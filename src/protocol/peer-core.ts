@@ -149,10 +149,11 @@ export class PeerCore {
     this.lastTickMs = Math.min(this.lastTickMs, nowMs - this.cfg.tickMs);
   }
 
-  handlePeerDisconnected(peerId: string, _nowMs: number): void {
+  handlePeerDisconnected(peerId: string, nowMs: number): void {
     const n = this.neighbours.get(peerId);
     if (!n) return;
     this.neighbours.delete(peerId);
+    if (!n.isBroadcaster) this.pull.neighbourLostMs = nowMs;
     this.holder.onDisconnected(peerId);
     this.producer.onDisconnected(peerId);
     for (const f of this.framesBySeq.values()) {

@@ -24,6 +24,8 @@ export class PullScheduler {
   readonly dirty = new Set<number>();
   /** A neighbour's request budget was freed: look at every frame. */
   budgetFreed = false;
+  /** When a neighbour last disconnected (its direct-slot keys of frames in flight are lost). */
+  neighbourLostMs = -Infinity;
 
   constructor(private readonly h: PullHost) {}
 
@@ -42,7 +44,12 @@ export class PullScheduler {
       const short = 64 - f.have.size - f.inflight.size;
       // Each viewer waits its own seeded extra delay: the first one's keys reach the others by pull.
       const spread = (Math.imul(this.h.cfg.seed + 1, 2654435761) ^ Math.imul(f.seq + 1, 40503)) >>> 0;
-      if (short > 0 && !f.extraAsked && nowMs - f.firstSeenMs > this.h.cfg.stuckMs + (spread % 400) && this.nothingOffered(f)) this.askExtraKeys(f, nowMs, short + 1);
+      // Right after a neighbour left, the keys of its direct slot are gone for the frames in flight:
+      // waiting the full stuckMs would make those frames late, so the wait is short then.
+      const lostRecently = nowMs - this.neighbourLostMs < this.h.cfg.stuckMs;
+      const stuckAfter = lostRecently ? this.h.cfg.directRepairDelayMs + (spread % 150) : this.h.cfg.stuckMs + (spread % 400);
+      const since = lostRecently ? nowMs - Math.max(f.firstSeenMs, this.neighbourLostMs) : nowMs - f.firstSeenMs;
+      if (short > 0 && !f.extraAsked && since > stuckAfter && this.nothingOffered(f)) this.askExtraKeys(f, nowMs, short + 1);
       if (!all && !this.dirty.has(f.seq)) continue;
       const want = 64 + spare + f.extraWant - f.have.size - f.inflight.size;
       if (want <= 0) continue;
