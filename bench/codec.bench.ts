@@ -12,6 +12,8 @@ import { npmContenders, type RsShape } from './codec-npm-contenders.ts';
 const ROUNDS = Number(process.env.CODEC_BENCH_ROUNDS ?? 21);
 const BATCH_MS = Number(process.env.CODEC_BENCH_BATCH_MS ?? 20);
 const log = (s: string): void => console.log(s);
+const STAGED_DECODE = 'decode via staged packets (decodeStage)';
+const STAGED_SEGMENT = 'via staged segment (segmentStage)';
 const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 const range = (from: number, n: number, step = 1): number[] => Array.from({ length: n }, (_, i) => from + i * step);
 
@@ -136,6 +138,16 @@ workload('dec32', 'decode 64 KiB frame, 64 packets, 32 non-systematic', L, [
     const out = new Uint8Array(L);
     return codecCell(c, `${c.build} decodeFrameInto`, () => c.decodeFrameInto(out, dec32, L), frame);
   }),
+  // The zero-copy receive path: each packet is copied once into its slot (the copy a receive path
+  // makes from the network buffer anyway, counted here), the frame is solved in place and read as a view.
+  ...codecs.filter((c) => c.build !== 'scalar').map((c) => {
+    const pkts = dec32Keys.map((x) => fpAll.get(x) as Uint8Array);
+    return codecCell(c, `${c.build} ${STAGED_DECODE}`, () => {
+      const st = c.decodeStage(L);
+      for (let i = 0; i < dec32Keys.length; i++) st.slot(dec32Keys[i]).set(pkts[i]);
+      return st.decode();
+    }, frame);
+  }),
   ...fastKernels.map(rawDecode32),
   ...npm.map((n) => n.decode(npmShape(64, 64, P, range(0, 32, 2)), frame)),
 ]);
@@ -151,11 +163,28 @@ workload('enc64', 'all 64 non-systematic feed packets of a 64 KiB frame', L, [
 ]);
 workload('holder', 'holder step SP(c, g), g >= 8, P = 1024 (output)', P, [
   ...all.map((c) => codecCell(c, '', () => c.seedPacket(holderCs, holderG), holderWant)),
+  // The code segment staged (copied in once per frame, counted here) and the seed packet read as a view.
+  ...codecs.filter((c) => c.build !== 'scalar').map((c) => codecCell(c, `${c.build} ${STAGED_SEGMENT}`, () => {
+    const st = c.segmentStage(P);
+    st.bytes.set(holderCs);
+    return st.seedPacket(holderG);
+  }, holderWant)),
   ...fastKernels.map((k) => rawHolder(k, [holderG])),
   ...npm.map((n) => n.encode(npmShape(64, 8, Q, []), holderCs)),
 ]);
 workload('holder24', 'holder step, all 24 groups g = 8..31 in one call (output)', 24 * P, [
   ...all.map((c) => codecCell(c, '', () => c.seedPackets(holderCs, holderAllG), holderAllWant)),
+  // One staged segment serves every group; each seed packet is written into the caller's buffer.
+  ...codecs.filter((c) => c.build !== 'scalar').map((c) => {
+    const buf = new Uint8Array(holderAllG.length * P);
+    const outs = holderAllG.map((_, i) => buf.subarray(i * P, (i + 1) * P));
+    return codecCell(c, `${c.build} ${STAGED_SEGMENT}`, () => {
+      const st = c.segmentStage(P);
+      st.bytes.set(holderCs);
+      for (let i = 0; i < holderAllG.length; i++) st.seedPacketInto(outs[i], holderAllG[i]);
+      return outs;
+    }, holderAllWant);
+  }),
   ...fastKernels.map((k) => rawHolder(k, holderAllG)),
 ]);
 workload('producer', 'producer step, 8 seeds -> 8 feed packets, P = 1024 (output)', 8 * P, [
@@ -192,7 +221,7 @@ for (const [id, title] of [['dec32', 'decode 32/64 coded'], ['enc64', '64 feed p
   for (const k of fastKernels) {
     // Paired per round (the two cells ran back to back), so a slow phase of the machine cancels out.
     const raw = figs.find((f) => f.name === `${k.build} raw kernel`);
-    for (const name of [k.build, `${k.build} decodeFrameInto`]) {
+    for (const name of [k.build, `${k.build} decodeFrameInto`, `${k.build} ${STAGED_DECODE}`, `${k.build} ${STAGED_SEGMENT}`]) {
       const glued = figs.find((f) => f.name === name);
       if (!raw?.ok || !glued?.ok) continue;
       const glue = median(raw.rates.map((r, i) => r / glued.rates[i])) - 1;

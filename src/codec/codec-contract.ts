@@ -194,6 +194,142 @@ export function describeCodecContract(name: string, make: () => Codec | Promise<
       }), { numRuns: 60 });
     });
 
+    it('decode stage: packets written into slots (or put) decode to the frame, like decodeFrame', () => {
+      const arbStaged = fc.uniqueArray(fc.integer({ min: 0, max: 255 }), { minLength: 64, maxLength: 90 });
+      fc.assert(fc.property(arbL, fc.integer(), arbStaged, fc.boolean(), fc.nat(), (L, seed, xs, usePut, leave) => {
+        const F = frameOf(L, seed);
+        const fps = codec.feedPackets(F, xs);
+        const st = codec.decodeStage(L);
+        expect(st.frameLength).toBe(L);
+        expect(st.packetSize).toBe(packetSize(L));
+        xs.forEach((x, i) => { if (usePut) st.put(x, fps[i]); else st.slot(x).set(fps[i]); });
+        expect(st.size).toBe(xs.length);
+        // Leave one key out when more than 64 are staged (as when a source is distrusted).
+        if (xs.length > 64) {
+          const gone = xs[leave % xs.length];
+          expect(st.delete(gone)).toBe(true);
+          expect(st.delete(gone)).toBe(false);
+          expect(st.has(gone)).toBe(false);
+        }
+        const got = st.decode();
+        expect(got.length).toBe(L);
+        expect(got).toEqual(F);
+        const out = new Uint8Array(L + 5).fill(9);
+        const into = st.decodeInto(out);
+        expect(into).toEqual(F);
+        expect(into.buffer).toBe(out.buffer);
+        expect(out[L]).toBe(9);
+        expect(codec.decodeFrame(new Map(xs.map((x, i) => [x, fps[i]] as const)), L)).toEqual(F);
+      }), { numRuns: RUNS });
+    });
+
+    it('segment stage: one staged code segment gives every seed packet, as views or into a buffer', () => {
+      fc.assert(fc.property(arbL, fc.integer(), fc.integer({ min: 0, max: 255 }), fc.uniqueArray(fc.integer({ min: 0, max: 31 }), { minLength: 1, maxLength: 8 }), (L, seed, c, gs) => {
+        const F = frameOf(L, seed);
+        const cs = codec.codeSegment(F, c);
+        const P = packetSize(L);
+        const st = codec.segmentStage(P);
+        expect(st.packetSize).toBe(P);
+        expect(st.bytes.length).toBe(8 * P);
+        st.bytes.set(cs);
+        for (const g of gs) {
+          const want = ref.seedPacket(cs, g);
+          expect(st.seedPacket(g)).toEqual(want);
+          const out = new Uint8Array(P + 3).fill(5);
+          expect(st.seedPacketInto(out, g)).toEqual(want);
+          expect(out[P]).toBe(5);
+        }
+      }), { numRuns: RUNS });
+    });
+
+    it('stage views: overwritten by the next stage or seed packet, untouched by other calls', () => {
+      fc.assert(fc.property(fc.integer({ min: 1, max: 65536 }), fc.integer(), fc.integer(), arbKeys(64), (L, s1, s2, xs) => {
+        const A = frameOf(L, s1);
+        const B = frameOf(L, s2 ^ 0x5a5a);
+        const P = packetSize(L);
+        const stA = codec.decodeStage(L);
+        codec.feedPackets(A, xs).forEach((p, i) => stA.put(xs[i], p));
+        const viewA = stA.decode();
+        // Calls outside the stages leave stage memory alone.
+        codec.decodeFrame(new Map(xs.map((x, i) => [x, codec.feedPacket(B, x)] as const)), L);
+        codec.codeSegments(B, [3, 200]);
+        codec.seedPackets(codec.codeSegment(B, 9), [1, 20, 31]);
+        expect(viewA).toEqual(A);
+        // A new decode stage ends the old one; the old views show the new stage's bytes.
+        const stB = codec.decodeStage(L);
+        expectCode(() => stA.slot(xs[0]), 'CODEC_STAGE_ENDED');
+        expectCode(() => stA.decode(), 'CODEC_STAGE_ENDED');
+        expectCode(() => stA.size, 'CODEC_STAGE_ENDED');
+        codec.feedPackets(B, xs).forEach((p, i) => stB.slot(xs[i]).set(p));
+        expect(stB.decode()).toEqual(B);
+        expect(viewA).toEqual(B);
+        // A bad length is refused before the live stage ends.
+        expectCode(() => codec.decodeStage(0), 'CODEC_FRAME_LENGTH');
+        expect(stB.size).toBe(64);
+        // One seed packet view at a time: the next seed packet overwrites it.
+        const csA = codec.codeSegment(A, 77);
+        const seg = codec.segmentStage(P);
+        seg.bytes.set(csA);
+        const v20 = seg.seedPacket(20);
+        expect(v20).toEqual(ref.seedPacket(csA, 20));
+        seg.seedPacket(9);
+        expect(v20).toEqual(ref.seedPacket(csA, 9));
+        seg.seedPacketInto(new Uint8Array(P), 31);
+        expect(v20).toEqual(ref.seedPacket(csA, 31));
+        const seg2 = codec.segmentStage(P);
+        expectCode(() => seg.seedPacket(9), 'CODEC_STAGE_ENDED');
+        expect(seg2.bytes).toEqual(csA); // same memory, not cleared
+      }), { numRuns: RUNS });
+    });
+
+    it('names bad input to the stages with stable codes, and answers arbitrary input with a result or a P2PError', () => {
+      const L = 3000;
+      const P = packetSize(L);
+      const st = codec.decodeStage(L);
+      expectCode(() => st.slot(256), 'CODEC_KEY_RANGE');
+      expectCode(() => st.slot(-1), 'CODEC_KEY_RANGE');
+      expectCode(() => st.put(1.5, new Uint8Array(P)), 'CODEC_KEY_RANGE');
+      expectCode(() => st.has(Number.NaN), 'CODEC_KEY_RANGE');
+      expectCode(() => st.delete(300), 'CODEC_KEY_RANGE');
+      expectCode(() => st.put(3, new Uint8Array(P + 1)), 'CODEC_PACKET_SIZE');
+      expectCode(() => st.put(3, [1, 2] as unknown as Uint8Array), 'CODEC_BAD_INPUT');
+      for (let x = 0; x < 63; x++) st.put(x, new Uint8Array(P));
+      expectCode(() => st.decode(), 'CODEC_TOO_FEW_KEYS');
+      expectCode(() => st.decodeInto(new Uint8Array(L)), 'CODEC_TOO_FEW_KEYS');
+      st.put(200, new Uint8Array(P));
+      expectCode(() => st.decodeInto(new Uint8Array(L - 1)), 'CODEC_BAD_INPUT');
+      expectCode(() => st.decodeInto('x' as unknown as Uint8Array), 'CODEC_BAD_INPUT');
+      expect(st.decode()).toEqual(new Uint8Array(L));
+      expectCode(() => codec.decodeStage(65537), 'CODEC_FRAME_LENGTH');
+      expectCode(() => codec.decodeStage(1.5), 'CODEC_FRAME_LENGTH');
+      for (const bad of [0, 100, 129, 1152, 2048, -128, 0.5, Number.NaN]) expectCode(() => codec.segmentStage(bad), 'CODEC_PACKET_SIZE');
+      const seg = codec.segmentStage(128);
+      expectCode(() => seg.seedPacket(32), 'CODEC_KEY_RANGE');
+      expectCode(() => seg.seedPacket(-1), 'CODEC_KEY_RANGE');
+      expectCode(() => seg.seedPacketInto(new Uint8Array(127), 9), 'CODEC_BAD_INPUT');
+      expectCode(() => seg.seedPacketInto(null as unknown as Uint8Array, 9), 'CODEC_BAD_INPUT');
+
+      const arbKey = fc.oneof(fc.integer({ min: -2, max: 258 }), fc.constantFrom(0.5, Number.NaN, 1e9));
+      const arbBytes = fc.oneof(fc.constantFrom(0, 127, 128, 129, 256, 1024).map((n) => new Uint8Array(n)), fc.uint8Array({ maxLength: 300 }));
+      const settle = (fn: () => unknown, ok: (r: unknown) => boolean): void => {
+        try {
+          expect(ok(fn())).toBe(true);
+        } catch (e) {
+          if (!isP2PError(e)) throw e;
+        }
+      };
+      fc.assert(fc.property(fc.integer({ min: -5, max: 70000 }), fc.array(fc.tuple(arbKey, arbBytes), { maxLength: 80 }), arbKey, fc.integer({ min: -5, max: 1100 }), (len, entries, g, p) => {
+        let stage: ReturnType<Codec['decodeStage']> | null = null;
+        settle(() => (stage = codec.decodeStage(len)), (r) => (r as { frameLength: number }).frameLength === len);
+        if (stage !== null) {
+          const s = stage as ReturnType<Codec['decodeStage']>;
+          for (const [x, b] of entries) settle(() => s.put(x, b), () => true);
+          settle(() => s.decode(), (r) => (r as Uint8Array).length === len);
+        }
+        settle(() => codec.segmentStage(p).seedPacket(g), (r) => (r as Uint8Array).length === p);
+      }), { numRuns: 60 });
+    });
+
     it('names bad input with stable codes', () => {
       const F = frameOf(1000, 1);
       expectCode(() => codec.feedPacket(new Uint8Array(0), 1), 'CODEC_FRAME_LENGTH');

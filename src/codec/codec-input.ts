@@ -24,6 +24,7 @@ export const CODEC_ERRORS = {
   seedsDisagree: 'CODEC_SEEDS_DISAGREE',
   kernelUnavailable: 'CODEC_KERNEL_UNAVAILABLE',
   internal: 'CODEC_INTERNAL',
+  stageEnded: 'CODEC_STAGE_ENDED',
 } as const;
 
 /** Packet size P = 128·ceil(L/8192) for a frame of L bytes, 1 ≤ L ≤ 65536. */
@@ -126,43 +127,110 @@ export interface DecodePlan {
   byKey: Uint8Array[];
 }
 
-const seenKeys = new Uint8Array(KEYS);
-const usedWords = new Uint16Array(KEYS / 16);
+/**
+ * The keys a decode uses, in arrays made once and refilled per decode (no allocation per call):
+ * the first nPresent of `present`, the first nMissing of `missing` and of `coded`.
+ */
+export class KeyPlan {
+  nPresent = 0;
+  nMissing = 0;
+  /** Parts j < 64 that arrived, ascending. */
+  readonly present = new Uint8Array(FEED_K);
+  /** Parts j < 64 that are missing, ascending. */
+  readonly missing = new Uint8Array(FEED_K);
+  /** Coded keys x ≥ 64 (the lowest that arrived) that solve for the missing parts, ascending. */
+  readonly coded = new Uint8Array(FEED_K);
+  /** The keys used (present ∪ coded) as a bit set: equal sets, equal decode matrices. */
+  readonly used = new Uint16Array(KEYS / 16);
 
-/** Checks a decode's input (64+ distinct keys, every packet P = packetSize(L) bytes) and plans it. */
-export function planDecode(packets: Map<number, Uint8Array>, L: number): DecodePlan {
+  /** Plans from `seen` (seen[x] = 1 for every key that arrived; at least 64 of them). */
+  fill(seen: Uint8Array): void {
+    const used = this.used;
+    used.fill(0);
+    let np = 0;
+    let nm = 0;
+    for (let j = 0; j < FEED_K; j++) {
+      if (seen[j] === 1) { this.present[np++] = j; used[j >> 4] |= 1 << (j & 15); } else this.missing[nm++] = j;
+    }
+    let nc = 0;
+    for (let x = FEED_K; x < KEYS && nc < nm; x++) {
+      if (seen[x] === 1) { this.coded[nc++] = x; used[x >> 4] |= 1 << (x & 15); }
+    }
+    this.nPresent = np;
+    this.nMissing = nm;
+  }
+
+  /** The key set as a string (a cache key). */
+  id(): string {
+    return String.fromCharCode.apply(null, this.used as unknown as number[]);
+  }
+
+  /** True when `words` (a copy of an earlier `used`) names the same key set. */
+  sameKeys(words: Uint16Array): boolean {
+    const used = this.used;
+    for (let i = 0; i < used.length; i++) if (used[i] !== words[i]) return false;
+    return true;
+  }
+}
+
+// State of the one packet check running (JavaScript is single-threaded and the check never
+// calls out), so Map.forEach gets one function made once instead of a closure per call.
+let entryP = 0;
+let entrySeen: Uint8Array = new Uint8Array(KEYS);
+let entryByKey: (Uint8Array | undefined)[] = [];
+
+function checkEntry(p: unknown, x: unknown): void {
+  checkKey(x, KEYS, 'x');
+  if (!(p instanceof Uint8Array)) throw new P2PError(CODEC_ERRORS.badInput, `feed packet ${String(x)} is not a Uint8Array`);
+  if (p.length !== entryP) {
+    throw new P2PError(CODEC_ERRORS.packetSize, `feed packet ${String(x)} has ${p.length} bytes, ${entryP} expected`, { x, bytes: p.length, P: entryP });
+  }
+  entrySeen[x as number] = 1;
+  entryByKey[x as number] = p;
+}
+
+/**
+ * Checks a decode's input (64+ distinct keys in 0..255, every packet P = packetSize(L) bytes) in
+ * O(number of packets), never reading packet bytes. Sets seen[x] = 1 and byKey[x] for every key
+ * (seen is cleared first; byKey is the caller's to clear). Returns P.
+ */
+export function checkPackets(packets: Map<number, Uint8Array>, L: number, seen: Uint8Array, byKey: (Uint8Array | undefined)[]): number {
   checkMap(packets, 'packets');
   const P = packetSize(L);
-  seenKeys.fill(0);
-  const byKey: Uint8Array[] = new Array(KEYS);
-  packets.forEach((p, x) => {
-    checkKey(x, KEYS, 'x');
-    bytes(p, `feed packet ${x}`);
-    if (p.length !== P) {
-      throw new P2PError(CODEC_ERRORS.packetSize, `feed packet ${x} has ${p.length} bytes, ${P} expected`, { x, bytes: p.length, P });
-    }
-    seenKeys[x] = 1;
-    byKey[x] = p;
-  });
+  seen.fill(0);
+  entryP = P;
+  entrySeen = seen;
+  entryByKey = byKey;
+  packets.forEach(checkEntry);
+  entryByKey = [];
   if (packets.size < FEED_K) {
     throw new P2PError(CODEC_ERRORS.tooFew, `${packets.size} feed packets, 64 needed`, { count: packets.size });
   }
-  usedWords.fill(0);
-  const present: number[] = [];
-  const missing: number[] = [];
-  for (let j = 0; j < FEED_K; j++) {
-    if (seenKeys[j]) { present.push(j); usedWords[j >> 4] |= 1 << (j & 15); } else missing.push(j);
-  }
-  const coded: number[] = [];
-  for (let x = FEED_K; x < KEYS && coded.length < missing.length; x++) {
-    if (seenKeys[x]) { coded.push(x); usedWords[x >> 4] |= 1 << (x & 15); }
-  }
-  return { P, present, missing, coded, id: String.fromCharCode(...usedWords), byKey };
+  return P;
+}
+
+const planSeen = new Uint8Array(KEYS);
+const planKeys = new KeyPlan();
+
+/** Checks a decode's input (64+ distinct keys, every packet P = packetSize(L) bytes) and plans it. */
+export function planDecode(packets: Map<number, Uint8Array>, L: number): DecodePlan {
+  const byKey: Uint8Array[] = new Array(KEYS);
+  const P = checkPackets(packets, L, planSeen, byKey);
+  planKeys.fill(planSeen);
+  const { nPresent, nMissing } = planKeys;
+  return {
+    P,
+    present: Array.from(planKeys.present.subarray(0, nPresent)),
+    missing: Array.from(planKeys.missing.subarray(0, nMissing)),
+    coded: Array.from(planKeys.coded.subarray(0, nMissing)),
+    id: planKeys.id(),
+    byKey,
+  };
 }
 
 /** Checks the output buffer of decodeFrameInto: a Uint8Array of at least L bytes. */
 export function checkFrameOut(out: Uint8Array, L: number): void {
-  bytes(out, 'output buffer');
+  if (!(out instanceof Uint8Array)) throw new P2PError(CODEC_ERRORS.badInput, 'output buffer is not a Uint8Array');
   if (out.length < L) throw new P2PError(CODEC_ERRORS.badInput, `output buffer of ${out.length} bytes is shorter than the frame (${L})`, { bytes: out.length, L });
 }
 

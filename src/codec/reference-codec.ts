@@ -8,6 +8,7 @@ import { FEED_K, feedGenerator, KEYS, SEGMENT_K, segmentGenerator } from './gene
 import { gfMulAcc } from './gf256.ts';
 import { gfInvert } from './gf-matrix.ts';
 import { producerStep } from './producer-step.ts';
+import { createStages, STAGE_BYTES, STAGE_SEED, STAGE_SEG, STAGE_SYS, STAGE_CODED } from './stage.ts';
 import { P2PError } from '../errors.ts';
 
 /** The frame zero-padded to 64·P bytes. */
@@ -101,8 +102,35 @@ function decodeFrame(packets: Map<number, Uint8Array>, L: number): Uint8Array {
   return F.slice(0, L);
 }
 
+/** The staged API on plain memory: the frame is decoded from the staged slots by decodeFrame. */
+function referenceStages() {
+  const mem = new Uint8Array(STAGE_BYTES);
+  return createStages({
+    mem,
+    base: 0,
+    solve(plan, P) {
+      const slot = (x: number): Uint8Array => {
+        const at = x < FEED_K ? STAGE_SYS + x * P : STAGE_CODED + (x - FEED_K) * P;
+        return mem.slice(at, at + P);
+      };
+      const packets = new Map<number, Uint8Array>();
+      for (let k = 0; k < plan.nPresent; k++) packets.set(plan.present[k], slot(plan.present[k]));
+      for (let r = 0; r < plan.nMissing; r++) packets.set(plan.coded[r], slot(plan.coded[r]));
+      const F = decodeFrame(packets, FEED_K * P); // L = 64·P has packet size P
+      for (let i = 0; i < plan.nMissing; i++) {
+        const j = plan.missing[i];
+        mem.set(F.subarray(j * P, j * P + P), STAGE_SYS + j * P);
+      }
+    },
+    seed(P, g) {
+      mem.set(seedPacket(mem.slice(STAGE_SEG, STAGE_SEG + SEGMENT_K * P), g), STAGE_SEED);
+    },
+  });
+}
+
 /** The plain TypeScript codec (synchronous). */
 export function createReferenceCodec(): Codec {
+  const stages = referenceStages();
   return {
     build: 'reference',
     codeSegment,
@@ -130,5 +158,7 @@ export function createReferenceCodec(): Codec {
       out.set(frame);
       return out.subarray(0, L);
     },
+    decodeStage: stages.decodeStage,
+    segmentStage: stages.segmentStage,
   };
 }

@@ -5,13 +5,13 @@
 import { P2PError } from '../errors.ts';
 import type { Kernel } from '../kernel/load-kernel.ts';
 import {
-  CODEC_ERRORS, checkCodeSegment, checkFrame, checkFrameOut, checkKey, checkKeyList, checkSeeds, GROUPS, MAX_PACKET_BYTES, planDecode,
-  type DecodePlan,
+  CODEC_ERRORS, checkCodeSegment, checkFrame, checkFrameOut, checkKey, checkKeyList, checkPackets, checkSeeds, GROUPS, KeyPlan, MAX_PACKET_BYTES,
 } from './codec-input.ts';
 import type { Codec, CodecBuild } from './codec.ts';
 import { FEED_K, feedGenerator, KEYS, SEGMENT_K, segmentGenerator } from './generators.ts';
 import { gfInvert, gfMatMul } from './gf-matrix.ts';
 import { producerStep } from './producer-step.ts';
+import { createStages, STAGE_BYTES, STAGE_CODED, STAGE_SEED, STAGE_SEG, STAGE_SYS } from './stage.ts';
 
 const KIB = 1024;
 /** Offsets inside the kernel's data region. */
@@ -19,6 +19,7 @@ const FRAME = 0; // 64 KiB: the padded frame (64 rows of P)
 const INPUT = 64 * KIB; // 64 KiB: coded packets, seeds, a code segment
 const OUTPUT = 128 * KIB; // 256 KiB: batch outputs
 const SCRATCH = 384 * KIB; // 16 KiB: decode-matrix products
+const STAGE = 400 * KIB; // 265 KiB: the staged API's regions (stage.ts), touched by nothing else
 const OUTPUT_BYTES = 256 * KIB;
 const ARENA_BYTES = 64 * KIB;
 
@@ -47,14 +48,17 @@ class Lru<V> {
  * A Codec on a loaded kernel instance (the codec owns the instance from now on). The arrays of
  * one batch call (codeSegments, seedPackets, feedPackets, feedPacketsFromSeeds) may be views of
  * one fresh ArrayBuffer made for that call, and single packets views of a shared pool buffer; no
- * later call writes to either (use byteOffset/byteLength, never transfer `.buffer`).
+ * later call writes to either (use byteOffset/byteLength, never transfer `.buffer`). The staged
+ * API (decodeStage, segmentStage) hands out views of kernel memory instead (see codec.ts).
  */
 export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}): Codec {
   const { heap, matrix, inPtrs, outPtrs, exports: ex } = kernel;
   const D = kernel.dataPtr;
+  if (STAGE + STAGE_BYTES > kernel.dataBytes) throw new P2PError(CODEC_ERRORS.internal, 'kernel data region too small');
   const G = feedGenerator();
   const H = segmentGenerator();
-  const decodeCache = new Lru<Uint8Array>(options.decodeCacheEntries ?? 64);
+  const cacheEntries = options.decodeCacheEntries ?? 64;
+  const decodeCache = new Lru<Uint8Array>(cacheEntries);
   const seedCache = new Lru<Uint8Array>(64);
   /** Rows of G for each group g (8 rows × 64), made once so setMatrix can recognise them. */
   const groupRows = Array.from({ length: GROUPS }, (_, g) => G.subarray(SEGMENT_K * g * FEED_K, SEGMENT_K * (g + 1) * FEED_K));
@@ -64,11 +68,31 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     if (matrixHolds !== m) { matrix.set(m); matrixHolds = m; }
   };
   const matrixRow = (row: Uint8Array, at: number): void => { matrix.set(row, at); matrixHolds = null; };
+  /** Which layout the row-pointer tables hold (0: none known), so the holder step sets them once. */
+  let ptrLayout = 0;
+  /** Points the tables at a code segment at `seg` (64 rows of Q) and 8 outputs of Q at `out`. */
+  const segmentPtrs = (seg: number, out: number, P: number): void => {
+    const tag = (seg + 1) * 4096 + P;
+    if (ptrLayout === tag) return;
+    const Q = P / SEGMENT_K;
+    for (let j = 0; j < FEED_K; j++) inPtrs[j] = D + seg + j * Q;
+    for (let m = 0; m < SEGMENT_K; m++) outPtrs[m] = D + out + m * Q;
+    ptrLayout = tag;
+  };
 
   const run = (nOut: number, nIn: number, len: number, nBlocks = 1, inBS = 0, outBS = 0): void => {
     if (ex.mulRows(nOut, nIn, len, nBlocks, inBS, outBS) !== 0) {
       throw new P2PError(CODEC_ERRORS.internal, 'kernel rejected a row product');
     }
+  };
+  /** Views of kernel memory made once: the first P bytes of OUTPUT per packet size, the frame for the last L. */
+  const outputViews: Uint8Array[] = new Array(8);
+  const outputView = (P: number): Uint8Array =>
+    outputViews[P / 128 - 1] ?? (outputViews[P / 128 - 1] = heap.subarray(D + OUTPUT, D + OUTPUT + P));
+  let frameView = heap.subarray(D + FRAME, D + FRAME);
+  const frameOf = (L: number): Uint8Array => {
+    if (frameView.length !== L) frameView = heap.subarray(D + FRAME, D + FRAME + L);
+    return frameView;
   };
   /** Single packets (≤ 1 KiB) are handed out as views of a 64 KiB arena that is never written
    * again once full (like Node's Buffer pool): one allocation per 64 packets instead of one each. */
@@ -78,14 +102,14 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     const n = src.length;
     if (n > MAX_PACKET_BYTES) return src.slice();
     if (arenaAt + n > arena.length) { arena = new Uint8Array(ARENA_BYTES); arenaAt = 0; }
+    arena.set(src, arenaAt);
     const out = arena.subarray(arenaAt, arenaAt + n);
-    out.set(src);
     arenaAt += n;
     return out;
   };
   /** n results of `size` bytes at OUTPUT + r·size, as views of one fresh buffer (or the arena for one packet). */
   const takeRows = (n: number, size: number): Uint8Array[] => {
-    if (n === 1) return [packetCopy(heap.subarray(D + OUTPUT, D + OUTPUT + size))];
+    if (n === 1) return [packetCopy(size <= MAX_PACKET_BYTES ? outputView(size) : heap.subarray(D + OUTPUT, D + OUTPUT + size))];
     const buf = heap.slice(D + OUTPUT, D + OUTPUT + n * size);
     const out: Uint8Array[] = new Array(n);
     for (let r = 0; r < n; r++) out[r] = buf.subarray(r * size, (r + 1) * size);
@@ -96,6 +120,7 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     heap.fill(0, D + FRAME + frame.length, D + FRAME + FEED_K * P);
   };
   const framePtrs = (P: number): void => {
+    ptrLayout = 0;
     for (let j = 0; j < FEED_K; j++) inPtrs[j] = D + FRAME + j * P;
   };
 
@@ -110,6 +135,7 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
   /** CS(cs[i]) for the coded keys (c ≥ 8) listed, at most 32 at a time; frame loaded. */
   function codedSegments(cs: readonly number[], P: number): Uint8Array[] {
     const Q = P / SEGMENT_K;
+    ptrLayout = 0;
     for (let s = 0; s < SEGMENT_K; s++) inPtrs[s] = D + FRAME + s * Q;
     cs.forEach((c, r) => {
       matrixRow(H.subarray(c * SEGMENT_K, (c + 1) * SEGMENT_K), r * SEGMENT_K);
@@ -141,15 +167,22 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     return out;
   }
 
-  /** SP(c, g) for the coded groups listed (g ≥ 8); code segment loaded at INPUT. */
+  /** SP(c, g) for the coded groups listed (g ≥ 8, distinct); code segment loaded at INPUT. */
   function codedSeeds(gs: readonly number[], P: number): Uint8Array[] {
     const Q = P / SEGMENT_K;
-    for (let j = 0; j < FEED_K; j++) inPtrs[j] = D + INPUT + j * Q;
-    if (gs.length === 1) setMatrix(groupRows[gs[0]]);
-    else gs.forEach((g, k) => matrixRow(groupRows[g], k * SEGMENT_K * FEED_K));
-    for (let r = 0; r < gs.length * SEGMENT_K; r++) outPtrs[r] = D + OUTPUT + r * Q;
-    run(gs.length * SEGMENT_K, FEED_K, Q);
-    return takeRows(gs.length, P);
+    const n = gs.length;
+    segmentPtrs(INPUT, OUTPUT, P);
+    for (let r = SEGMENT_K; r < n * SEGMENT_K; r++) outPtrs[r] = D + OUTPUT + r * Q;
+    let k = 0;
+    while (k < n) {
+      // Each run of consecutive groups (e.g. 8..31) is one block of rows of G.
+      let end = k + 1;
+      while (end < n && gs[end] === gs[end - 1] + 1) end++;
+      matrixRow(G.subarray(SEGMENT_K * gs[k] * FEED_K, SEGMENT_K * (gs[end - 1] + 1) * FEED_K), k * SEGMENT_K * FEED_K);
+      k = end;
+    }
+    run(n * SEGMENT_K, FEED_K, Q);
+    return takeRows(n, P);
   }
 
   function seedPacket(cs: Uint8Array, g: number): Uint8Array {
@@ -157,19 +190,27 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     checkKey(g, GROUPS, 'g');
     if (g < SEGMENT_K) return packetCopy(cs.subarray(g * P, g * P + P));
     heap.set(cs, D + INPUT);
-    return codedSeeds([g], P)[0];
+    segmentPtrs(INPUT, OUTPUT, P);
+    setMatrix(groupRows[g]);
+    run(SEGMENT_K, FEED_K, P / SEGMENT_K);
+    return packetCopy(outputView(P));
   }
 
   function seedPackets(cs: Uint8Array, gs: readonly number[]): Uint8Array[] {
     const P = checkCodeSegment(cs);
     checkKeyList(gs, GROUPS, 'g');
     const out: Uint8Array[] = new Array(gs.length);
+    let nCoded = 0;
+    for (let i = 0; i < gs.length; i++) if (gs[i] >= SEGMENT_K) nCoded++;
+    if (nCoded === 0) {
+      for (let i = 0; i < gs.length; i++) out[i] = cs.slice(gs[i] * P, gs[i] * P + P);
+      return out;
+    }
+    heap.set(cs, D + INPUT);
+    if (nCoded === gs.length) return codedSeeds(gs, P);
     const coded: number[] = [];
     gs.forEach((g, i) => { if (g < SEGMENT_K) out[i] = cs.slice(g * P, g * P + P); else coded.push(i); });
-    if (coded.length > 0) {
-      heap.set(cs, D + INPUT);
-      codedSeeds(coded.map((i) => gs[i]), P).forEach((sp, k) => { out[coded[k]] = sp; });
-    }
+    codedSeeds(coded.map((i) => gs[i]), P).forEach((sp, k) => { out[coded[k]] = sp; });
     return out;
   }
 
@@ -238,6 +279,7 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
   function solveSeeds(basisKeys: number[], basisSeeds: Uint8Array[], P: number, others: number[]) {
     const Q = P / SEGMENT_K;
     const Ainv = seedInverse(basisKeys);
+    ptrLayout = 0;
     basisSeeds.forEach((s, k) => { heap.set(s, D + INPUT + k * P); inPtrs[k] = D + INPUT + k * P; });
     setMatrix(Ainv);
     for (let s = 0; s < SEGMENT_K; s++) outPtrs[s] = D + OUTPUT + s * Q;
@@ -256,12 +298,8 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
   }
 
   /** D = [B⁻¹ | B⁻¹·C] over inputs [coded packets, present parts]; B = G[coded][missing], C = G[coded][present]. */
-  function decodeMatrix(plan: DecodePlan): Uint8Array {
-    const hit = decodeCache.get(plan.id);
-    if (hit !== undefined) return hit;
-    const { present, missing, coded } = plan;
-    const m = missing.length;
-    const e = present.length;
+  function computeDecodeMatrix(plan: KeyPlan): Uint8Array {
+    const { present, missing, coded, nMissing: m, nPresent: e } = plan;
     matrixHolds = null;
     for (let r = 0; r < m; r++) for (let i = 0; i < m; i++) matrix[r * m + i] = G[coded[r] * FEED_K + missing[i]];
     if (ex.invert(m) !== 0) throw new P2PError(CODEC_ERRORS.internal, 'decode matrix is singular');
@@ -271,6 +309,7 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
       const cIn = D + SCRATCH;
       const cOut = D + SCRATCH + FEED_K * FEED_K;
       heap.fill(0, cIn, cIn + m * FEED_K);
+      ptrLayout = 0;
       for (let r = 0; r < m; r++) {
         for (let k = 0; k < e; k++) heap[cIn + r * FEED_K + k] = G[coded[r] * FEED_K + present[k]];
         inPtrs[r] = cIn + r * FEED_K;
@@ -279,41 +318,84 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
       run(m, m, FEED_K); // MATRIX still holds B⁻¹
       for (let i = 0; i < m; i++) dm.set(heap.subarray(cOut + i * FEED_K, cOut + i * FEED_K + e), i * FEED_K + m);
     }
-    decodeCache.set(plan.id, dm);
     return dm;
   }
 
-  /** Decodes into `into` (checked, ≥ L bytes) or into a fresh array. */
-  function decode(packets: Map<number, Uint8Array>, L: number, into: Uint8Array | null): Uint8Array {
-    const plan = planDecode(packets, L);
-    if (into !== null) checkFrameOut(into, L);
-    const { P, present, missing, coded, byKey } = plan;
-    if (missing.length === 0) {
-      const out = into === null ? new Uint8Array(L) : into.subarray(0, L);
-      for (let j = 0; j * P < L; j++) {
-        const p = byKey[j];
-        out.set(j * P + P <= L ? p : p.subarray(0, L - j * P), j * P);
-      }
-      return out;
+  /** The decode matrix of a key set: the last one used (no lookup), else the LRU cache, else computed. */
+  const lastKeys = new Uint16Array(KEYS / 16);
+  let lastMatrix: Uint8Array | null = null;
+  function decodeMatrix(plan: KeyPlan): Uint8Array {
+    if (cacheEntries <= 0) return computeDecodeMatrix(plan);
+    if (lastMatrix !== null && plan.sameKeys(lastKeys)) return lastMatrix;
+    const id = plan.id();
+    let dm = decodeCache.get(id);
+    if (dm === undefined) {
+      dm = computeDecodeMatrix(plan);
+      decodeCache.set(id, dm);
     }
+    lastKeys.set(plan.used);
+    lastMatrix = dm;
+    return dm;
+  }
+
+  /**
+   * Solves the missing parts into sysBase + missing[r]·P from the present parts (sysBase + j·P) and
+   * the coded packets: at INPUT + r·P (copied there by decodeFrame), or in their stage slots.
+   */
+  function solveInKernel(plan: KeyPlan, P: number, sysBase: number, staged: boolean): void {
     const dm = decodeMatrix(plan);
-    const m = missing.length;
-    for (let k = 0; k < present.length; k++) {
-      const j = present[k];
-      heap.set(byKey[j], D + FRAME + j * P);
-      inPtrs[m + k] = D + FRAME + j * P;
-    }
+    const { present, missing, coded, nPresent, nMissing: m } = plan;
+    ptrLayout = 0;
+    for (let k = 0; k < nPresent; k++) inPtrs[m + k] = D + sysBase + present[k] * P;
     for (let r = 0; r < m; r++) {
-      heap.set(byKey[coded[r]], D + INPUT + r * P);
-      inPtrs[r] = D + INPUT + r * P;
-      outPtrs[r] = D + FRAME + missing[r] * P;
+      inPtrs[r] = staged ? D + STAGE + STAGE_CODED + (coded[r] - FEED_K) * P : D + INPUT + r * P;
+      outPtrs[r] = D + sysBase + missing[r] * P;
     }
     setMatrix(dm);
     run(m, FEED_K, P);
-    if (into === null) return heap.slice(D + FRAME, D + FRAME + L);
-    into.set(heap.subarray(D + FRAME, D + FRAME + L));
-    return into.subarray(0, L);
   }
+
+  const seen = new Uint8Array(KEYS);
+  const byKey: (Uint8Array | undefined)[] = new Array(KEYS).fill(undefined);
+  const plan = new KeyPlan();
+
+  /** Decodes into `into` (checked, ≥ L bytes) or into a fresh array. */
+  function decode(packets: Map<number, Uint8Array>, L: number, into: Uint8Array | null): Uint8Array {
+    try {
+      const P = checkPackets(packets, L, seen, byKey);
+      if (into !== null) checkFrameOut(into, L);
+      plan.fill(seen);
+      const { present, coded, nPresent, nMissing: m } = plan;
+      if (m === 0) {
+        const out = into === null ? new Uint8Array(L) : into;
+        for (let j = 0; j * P < L; j++) {
+          const p = byKey[j] as Uint8Array;
+          if (j * P + P <= L) out.set(p, j * P); else out.set(p.subarray(0, L - j * P), j * P);
+        }
+        return into === null || into.length === L ? out : into.subarray(0, L);
+      }
+      for (let k = 0; k < nPresent; k++) heap.set(byKey[present[k]] as Uint8Array, D + FRAME + present[k] * P);
+      for (let r = 0; r < m; r++) heap.set(byKey[coded[r]] as Uint8Array, D + INPUT + r * P);
+      solveInKernel(plan, P, FRAME, false);
+      const frame = frameOf(L);
+      const out = into ?? new Uint8Array(L);
+      out.set(frame);
+      return into === null || into.length === L ? out : into.subarray(0, L);
+    } finally {
+      byKey.fill(undefined); // keep no reference to the caller's packets
+    }
+  }
+
+  const stages = createStages({
+    mem: heap,
+    base: D + STAGE,
+    solve: (p, P) => solveInKernel(p, P, STAGE + STAGE_SYS, true),
+    seed: (P, g) => {
+      segmentPtrs(STAGE + STAGE_SEG, STAGE + STAGE_SEED, P);
+      setMatrix(groupRows[g]);
+      run(SEGMENT_K, FEED_K, P / SEGMENT_K);
+    },
+  });
 
   return {
     build: kernel.build as CodecBuild,
@@ -326,5 +408,7 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     feedPackets,
     decodeFrame: (packets, L) => decode(packets, L, null),
     decodeFrameInto: (out, packets, L) => decode(packets, L, out),
+    decodeStage: stages.decodeStage,
+    segmentStage: stages.segmentStage,
   };
 }
