@@ -129,6 +129,7 @@ try {
   const cpu1 = await Promise.all([b, ...viewers].map((p) => cpuSeconds(p.cdp)));
   const probes = await Promise.all(viewers.map((v) => v.page.evaluate(() => (window as unknown as { probe: { firstPictureMs: number; longestStallMs: number; g2g: number[] } }).probe)));
 
+  const targets = await Promise.all(viewers.map((v) => v.page.evaluate(() => (window as unknown as { p2p: { element: { stats: { targetLatencyS: number } } } }).p2p.element.stats.targetLatencyS)));
   const g2g = probes.flatMap((p) => p.g2g);
   const firstPicture = probes.map((p) => p.firstPictureMs);
   const framesDelivered = v1.reduce((n, s, i) => n + s.session.framesDelivered - v0[i].session.framesDelivered, 0);
@@ -146,6 +147,7 @@ try {
   const source = clip ? `file: generated Y4M ${clip.width}x${clip.height} ${clip.fps} fps ${clip.seconds} s loop (moving noise texture + grain)` : `fake: Chromium's green test picture`;
   console.log(`camera                   ${source}; track ${track}; ${media.videoCodec ?? '?'} asked ${(BITRATE / 1000).toFixed(0)} kbit/s, stream measured ${streamKbps.toFixed(0)} kbit/s (${((100 * streamKbps * 1000) / BITRATE).toFixed(0)} % of asked, audio included)`);
   console.log(`glass-to-glass latency   p50 ${f2(pct(g2g, 50) / 1000)} s   p95 ${f2(pct(g2g, 95) / 1000)} s   (${g2g.length} samples; capture time from the manifests vs the frame shown)`);
+  console.log(`player latency target    ${targets.map((t) => t.toFixed(2)).join(' ')} s at the end   (configured target plus what stalls added)`);
   console.log(`time to first picture    p50 ${f2(pct(firstPicture, 50) / 1000)} s   max ${f2(Math.max(...firstPicture) / 1000)} s   (from opening the watch link)`);
   console.log(`frames on time           ${((100 * framesDelivered) / Math.max(1, framesDelivered + framesMissed)).toFixed(2)} % of frames (${framesMissed} missed of ${framesDelivered + framesMissed}); ${((100 * fragsOk) / Math.max(1, fragsOk + fragsSkipped)).toFixed(2)} % of fragments played (${fragsSkipped} skipped); longest stall ${Math.max(...probes.map((p) => p.longestStallMs)).toFixed(0)} ms`);
   const up = (b1.bytesUp - b0.bytesUp) / Math.max(1, streamBytes);

@@ -188,7 +188,7 @@ export function viewerDiagnostics(page: Page): Promise<Record<string, unknown>> 
     const ranges: Array<[number, number]> = [];
     for (let i = 0; i < v.buffered.length; i++) ranges.push([v.buffered.start(i), v.buffered.end(i)]);
     return {
-      video: { currentTime: v.currentTime, paused: v.paused, readyState: v.readyState, networkState: v.networkState, playbackRate: v.playbackRate, error: v.error?.message ?? null, buffered: ranges },
+      video: { currentTime: v.currentTime, paused: v.paused, seeking: v.seeking, readyState: v.readyState, networkState: v.networkState, playbackRate: v.playbackRate, error: v.error?.message ?? null, buffered: ranges },
       player: w.p2p.element.stats,
       session: w.p2p.session.stats,
     };

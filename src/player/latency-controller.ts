@@ -3,7 +3,7 @@
 // playhead. No DOM, no clock. Called by MediaPlayer on every tick; tested with tables.
 
 export interface LatencyConfig {
-  /** Wanted distance behind the newest buffered media, seconds. Default 0.8. */
+  /** Wanted distance behind the newest buffered media, seconds. Default 0.7. */
   targetLatencyS: number;
   /** Seek instead of speeding up once this far beyond the target, seconds. Default 1.5. */
   seekBeyondS: number;
@@ -11,18 +11,18 @@ export interface LatencyConfig {
   catchUpRate: number;
   /** Playback rate while too close to the edge. Default 0.96. */
   slowDownRate: number;
-  /** Dead band around the target where the rate is 1, seconds. Default 0.15. */
+  /** Dead band around the target where the rate is 1, seconds. Default 0.1. */
   toleranceS: number;
   /** Media kept behind the playhead, seconds. Default 3. */
   backBufferS: number;
 }
 
 export const DEFAULT_LATENCY_CONFIG: LatencyConfig = {
-  targetLatencyS: 0.8,
+  targetLatencyS: 0.7,
   seekBeyondS: 1.5,
   catchUpRate: 1.06,
   slowDownRate: 0.96,
-  toleranceS: 0.15,
+  toleranceS: 0.1,
   backBufferS: 3,
 };
 

@@ -9,7 +9,11 @@ import { FragmentAssembler, type AssemblerOutput } from '../media/fragment-assem
 import type { MediaFrame } from '../media/frame-format.ts';
 import { parseInitSegment, type InitSegmentInfo } from '../media/init-segment.ts';
 import { AppendQueue } from './append-queue.ts';
+import { LatencyAdapter } from './latency-adapter.ts';
 import { decideLatency, rangesOf, waitBudgetMs } from './latency-controller.ts';
+
+/** The playhead standing still this long while playing, with nothing buffered ahead, is a stall. */
+const STALL_MS = 300;
 import {
   SESSION_STATUSES,
   resolvePlayerConfig,
@@ -45,6 +49,9 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   #lastFragmentAtMs = -Infinity;
   #epochMs: number | null = null;
   #latencyS: number | null = null;
+  #adapter: LatencyAdapter;
+  #lastPlayhead = -1;
+  #playheadMovedMs = 0;
   #session: SessionStats | null = null;
   #counts = { appended: 0, skipped: 0, seeks: 0, resets: 0 };
   /** Distance behind the buffered edge over the last fragment period: [atMs, seconds]. */
@@ -55,6 +62,7 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   constructor(config: Partial<PlayerConfig> = {}) {
     super();
     this.config = resolvePlayerConfig(config);
+    this.#adapter = new LatencyAdapter(this.config);
   }
 
   get status(): PlayerStatus {
@@ -113,6 +121,7 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   setTargetLatency(seconds: number): void {
     resolvePlayerConfig({ ...this.config, targetLatencyS: seconds });
     this.config.targetLatencyS = seconds;
+    this.#adapter.reset();
   }
 
   /** Turns autoplay on or off. */
@@ -140,6 +149,7 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
       status: this.#status,
       codecs: this.#pipeline?.info.codecs.join(',') ?? null,
       latencyS: this.#latencyS,
+      targetLatencyS: this.config.targetLatencyS + this.#adapter.extraS,
       glassToGlassMs: m && this.#epochMs !== null && m.readyState >= 2 ? Date.now() - (this.#epochMs + m.currentTime * 1000) : null,
       bufferAheadS: ahead,
       framesIn: c.framesIn,
@@ -205,6 +215,7 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
       void this.#ready.then((p) => p && this.#append(p, bytes, index, mediaTimeMs));
     } else if (out.kind === 'skip') {
       this.#counts.skipped++;
+      this.#adapter.trouble(performance.now());
       this.emit('skip', { index: out.index, reason: out.reason });
     } else {
       void this.#ready.then(async (p) => {
@@ -294,12 +305,22 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     this.#lagSamples = this.#lagSamples.filter(([at]) => now - at <= windowMs);
     if (ranges.length > 0) this.#lagSamples.push([now, ranges[ranges.length - 1][1] - m.currentTime]);
     const peakLatencyS = this.#lagSamples.length > 0 ? Math.max(...this.#lagSamples.map(([, lag]) => lag)) : undefined;
-    const d = decideLatency({ currentTime: m.currentTime, ranges, peakLatencyS }, this.config);
+    // Playing, but the playhead has stood still for a while with nothing ahead of it (a stall): the
+    // jitter allowance grows a step. A moment of no data right after play() or a seek is not one.
+    if (m.paused || m.seeking || m.currentTime !== this.#lastPlayhead) {
+      this.#lastPlayhead = m.currentTime;
+      this.#playheadMovedMs = now;
+    } else if (!this.#ended && now - this.#playheadMovedMs > STALL_MS && this.#bufferAheadS() < 0.1) this.#adapter.trouble(now);
+    const target = this.config.targetLatencyS + this.#adapter.update(now);
+    const d = decideLatency({ currentTime: m.currentTime, ranges, peakLatencyS }, target === this.config.targetLatencyS ? this.config : { ...this.config, targetLatencyS: target });
     this.#latencyS = d.latencyS;
     if (d.seekTo !== null) this.#lagSamples = [];
     // Paused by the viewer: keep the position (a live stream resumes behind live, then catches up).
     const held = m.paused && this.#userPaused && d.reason !== 'start';
-    if (d.seekTo !== null && !m.seeking && !held) {
+    // A seek still pending towards media that is not (or no longer) buffered never completes: the
+    // decision above already points at buffered media, so it replaces that seek.
+    const pendingSeekStuck = m.seeking && !ranges.some(([a, b]) => m.currentTime >= a - 0.05 && m.currentTime < b);
+    if (d.seekTo !== null && (!m.seeking || pendingSeekStuck) && !held) {
       m.currentTime = d.seekTo;
       this.#counts.seeks++;
     }

@@ -5,7 +5,7 @@
 
 import { P2PError } from '../errors.ts';
 import { MediaPlayer } from './media-player.ts';
-import type { PlayerConfig, PlayerStats, PlayerStatus } from './player-config.ts';
+import { DEFAULT_PLAYER_CONFIG, type PlayerConfig, type PlayerStats, type PlayerStatus } from './player-config.ts';
 import { StatsOverlay } from './stats-overlay.ts';
 
 export const OBSERVED_ATTRIBUTES = ['tracker', 'stream', 'autoplay', 'muted', 'controls', 'target-latency', 'stats-overlay'] as const;
@@ -133,7 +133,7 @@ export class P2PPlayerElement extends Base {
         this.#player?.setAutoplay(value !== null);
         break;
       case 'target-latency': {
-        const s = value === null ? 0.8 : Number(value);
+        const s = value === null ? DEFAULT_PLAYER_CONFIG.targetLatencyS : Number(value);
         try {
           this.#player?.setTargetLatency(s);
           this.#config.targetLatencyS = s;
@@ -165,7 +165,7 @@ export class P2PPlayerElement extends Base {
   set controls(v: boolean) { this.toggleAttribute('controls', Boolean(v)); }
   get statsOverlay(): boolean { return this.hasAttribute('stats-overlay'); }
   set statsOverlay(v: boolean) { this.toggleAttribute('stats-overlay', Boolean(v)); }
-  get targetLatency(): number { return this.#player?.config.targetLatencyS ?? this.#config.targetLatencyS ?? 0.8; }
+  get targetLatency(): number { return this.#player?.config.targetLatencyS ?? this.#config.targetLatencyS ?? DEFAULT_PLAYER_CONFIG.targetLatencyS; }
   set targetLatency(v: number) { this.setAttribute('target-latency', String(v)); }
 
   // --- <video>-like surface ---

@@ -3,9 +3,10 @@
 // Used by MediaPlayer and the <p2p-player> element.
 
 import { P2PError } from '../errors.ts';
+import { DEFAULT_LATENCY_ADAPTER_CONFIG, type LatencyAdapterConfig } from './latency-adapter.ts';
 import { DEFAULT_LATENCY_CONFIG, type LatencyConfig } from './latency-controller.ts';
 
-export interface PlayerConfig extends LatencyConfig {
+export interface PlayerConfig extends LatencyConfig, LatencyAdapterConfig {
   /** How often the player checks latency, gaps and deadlines, ms. Default 100. */
   tickMs: number;
   /** How often a 'stats' event is emitted, ms. Default 1000. */
@@ -21,6 +22,7 @@ export interface PlayerConfig extends LatencyConfig {
 
 export const DEFAULT_PLAYER_CONFIG: PlayerConfig = {
   ...DEFAULT_LATENCY_CONFIG,
+  ...DEFAULT_LATENCY_ADAPTER_CONFIG,
   tickMs: 100,
   statsIntervalMs: 1000,
   autoplay: true,
@@ -44,6 +46,10 @@ export function resolvePlayerConfig(partial: Partial<PlayerConfig> = {}): Player
   if (!(c.statsIntervalMs >= 100)) bad(`statsIntervalMs ${c.statsIntervalMs} is below 100`);
   if (!(c.minWaitMs >= 0 && c.maxWaitMs >= c.minWaitMs)) bad(`wait bounds ${c.minWaitMs} … ${c.maxWaitMs} are not ordered`);
   if (!(c.stalledAfterMs >= 500)) bad(`stalledAfterMs ${c.stalledAfterMs} is below 500`);
+  if (!(c.maxExtraLatencyS >= 0 && c.maxExtraLatencyS <= 10)) bad(`maxExtraLatencyS ${c.maxExtraLatencyS} is outside 0 … 10`);
+  if (!(c.latencyStepUpS > 0 && c.latencyStepUpS <= 2)) bad(`latencyStepUpS ${c.latencyStepUpS} is outside (0, 2]`);
+  if (!(c.latencyRelaxAfterMs >= 1000)) bad(`latencyRelaxAfterMs ${c.latencyRelaxAfterMs} is below 1000`);
+  if (!(c.latencyRelaxStepS > 0 && c.latencyRelaxStepS <= 2)) bad(`latencyRelaxStepS ${c.latencyRelaxStepS} is outside (0, 2]`);
   return c;
 }
 
@@ -70,6 +76,8 @@ export interface PlayerStats {
   codecs: string | null;
   /** Playhead behind the newest buffered media, seconds. */
   latencyS: number | null;
+  /** The latency the player holds now: the configured target plus what stalls added, seconds. */
+  targetLatencyS: number;
   /** Now minus the capture time of the media being shown (broadcaster's clock), ms. */
   glassToGlassMs: number | null;
   bufferAheadS: number;

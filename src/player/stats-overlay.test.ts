@@ -3,7 +3,7 @@ import { formatBytes, statsLines } from './stats-overlay.ts';
 import type { PlayerStats } from './player-config.ts';
 
 const base: PlayerStats = {
-  status: 'playing', codecs: 'avc1.42c01f,opus', latencyS: 0.81, glassToGlassMs: 930, bufferAheadS: 0.5, framesIn: 10,
+  status: 'playing', codecs: 'avc1.42c01f,opus', latencyS: 0.81, targetLatencyS: 0.7, glassToGlassMs: 930, bufferAheadS: 0.5, framesIn: 10,
   badFrames: 0, fragmentsAppended: 9, fragmentsSkipped: 1, fragmentsOnTime: 0.9, seeks: 0, resets: 0, playbackRate: 1,
   decodedFrames: 120, droppedFrames: 0, session: null,
 };
@@ -12,7 +12,7 @@ describe('stats overlay text', () => {
   it('shows the player numbers and dashes where the session has none', () => {
     const lines = statsLines(base);
     expect(lines).toContain('peers       –');
-    expect(lines).toContain('latency     0.81 s  (glass 0.93 s)');
+    expect(lines).toContain('latency     0.81 s  (target 0.70 s, glass 0.93 s)');
     expect(lines).toContain('on time     90.0 %  (skipped 1)');
   });
 

@@ -22,7 +22,7 @@ export function statsLines(s: PlayerStats): string[] {
     `status      ${s.status}`,
     `peers       ${session ? session.peers : '–'}`,
     `from peers  ${pct(session?.shareFromPeers)}`,
-    `latency     ${secs(s.latencyS)}  (glass ${s.glassToGlassMs === null ? '–' : `${(s.glassToGlassMs / 1000).toFixed(2)} s`})`,
+    `latency     ${secs(s.latencyS)}  (target ${s.targetLatencyS.toFixed(2)} s, glass ${s.glassToGlassMs === null ? '–' : `${(s.glassToGlassMs / 1000).toFixed(2)} s`})`,
     `on time     ${pct(session ? session.framesOnTime : s.fragmentsOnTime)}  (skipped ${s.fragmentsSkipped})`,
     `bytes       ↓ ${formatBytes(session?.bytesDown ?? 0)}  ↑ ${formatBytes(session?.bytesUp ?? 0)}`,
     `video       ${s.codecs ?? '–'}  ${s.decodedFrames} frames`,
