@@ -239,6 +239,11 @@ export function describeCodecContract(name: string, make: () => Codec | Promise<
           expect(st.seedPacketInto(out, g)).toEqual(want);
           expect(out[P]).toBe(5);
         }
+        const all = new Uint8Array(gs.length * P + 1).fill(6);
+        const got = st.seedPacketsInto(all, gs);
+        expect(got.length).toBe(gs.length * P);
+        gs.forEach((g, i) => expect(got.subarray(i * P, (i + 1) * P)).toEqual(ref.seedPacket(cs, g)));
+        expect(all[gs.length * P]).toBe(6);
       }), { numRuns: RUNS });
     });
 
@@ -276,6 +281,8 @@ export function describeCodecContract(name: string, make: () => Codec | Promise<
         expect(v20).toEqual(ref.seedPacket(csA, 9));
         seg.seedPacketInto(new Uint8Array(P), 31);
         expect(v20).toEqual(ref.seedPacket(csA, 31));
+        seg.seedPacketsInto(new Uint8Array(3 * P), [2, 12, 13]);
+        expect(v20).toEqual(ref.seedPacket(csA, 12));
         const seg2 = codec.segmentStage(P);
         expectCode(() => seg.seedPacket(9), 'CODEC_STAGE_ENDED');
         expect(seg2.bytes).toEqual(csA); // same memory, not cleared
@@ -308,6 +315,10 @@ export function describeCodecContract(name: string, make: () => Codec | Promise<
       expectCode(() => seg.seedPacket(-1), 'CODEC_KEY_RANGE');
       expectCode(() => seg.seedPacketInto(new Uint8Array(127), 9), 'CODEC_BAD_INPUT');
       expectCode(() => seg.seedPacketInto(null as unknown as Uint8Array, 9), 'CODEC_BAD_INPUT');
+      expectCode(() => seg.seedPacketsInto(new Uint8Array(1024), [9, 9]), 'CODEC_DUPLICATE_KEY');
+      expectCode(() => seg.seedPacketsInto(new Uint8Array(1024), [9, 32]), 'CODEC_KEY_RANGE');
+      expectCode(() => seg.seedPacketsInto(new Uint8Array(255), [1, 9]), 'CODEC_BAD_INPUT');
+      expectCode(() => seg.seedPacketsInto(new Uint8Array(1024), 9 as unknown as number[]), 'CODEC_BAD_INPUT');
 
       const arbKey = fc.oneof(fc.integer({ min: -2, max: 258 }), fc.constantFrom(0.5, Number.NaN, 1e9));
       const arbBytes = fc.oneof(fc.constantFrom(0, 127, 128, 129, 256, 1024).map((n) => new Uint8Array(n)), fc.uint8Array({ maxLength: 300 }));

@@ -88,10 +88,15 @@ export interface SegmentStage {
   /** The 8·P-byte view of codec memory that holds CS(c). */
   readonly bytes: Uint8Array;
   /**
-   * SP(c, g) as a P-byte view of codec memory. Valid until the next seedPacket() or
-   * seedPacketInto() of this codec, a write to `bytes`, or the stage's end; copy it to keep it.
+   * SP(c, g) as a P-byte view of codec memory. Valid until the next seedPacket(), seedPacketInto()
+   * or seedPacketsInto() of this codec, a write to `bytes`, or the stage's end; copy it to keep it.
    */
   seedPacket(g: number): Uint8Array;
   /** SP(c, g) written into out[0, P) (out.length ≥ P); returns out.subarray(0, P). */
   seedPacketInto(out: Uint8Array, g: number): Uint8Array;
+  /**
+   * SP(c, gs[i]) for several distinct groups in one product, written at out[i·P, (i+1)·P)
+   * (out.length ≥ gs.length·P); returns out.subarray(0, gs.length·P).
+   */
+  seedPacketsInto(out: Uint8Array, gs: readonly number[]): Uint8Array;
 }

@@ -125,6 +125,10 @@ function referenceStages() {
     seed(P, g) {
       mem.set(seedPacket(mem.slice(STAGE_SEG, STAGE_SEG + SEGMENT_K * P), g), STAGE_SEED);
     },
+    seeds(P, gs, n) {
+      const cs = mem.slice(STAGE_SEG, STAGE_SEG + SEGMENT_K * P);
+      for (let k = 0; k < n; k++) mem.set(seedPacket(cs, gs[k]), STAGE_SEED + k * P);
+    },
   });
 }
 

@@ -4,18 +4,18 @@
 // Used by wasm-codec.ts and reference-codec.ts.
 
 import { P2PError } from '../errors.ts';
-import { CODEC_ERRORS, checkFrameOut, checkKey, GROUPS, isPacketSize, KeyPlan, MAX_PACKET_BYTES, packetSize } from './codec-input.ts';
+import { CODEC_ERRORS, checkFrameOut, checkKey, checkKeyList, GROUPS, isPacketSize, KeyPlan, MAX_PACKET_BYTES, packetSize } from './codec-input.ts';
 import type { DecodeStage, SegmentStage } from './codec.ts';
 import { FEED_K, KEYS, SEGMENT_K } from './generators.ts';
 
 const KIB = 1024;
 /** Offsets in stage memory: systematic slots (64·P, the frame is solved in place), coded slots
- * (x − 64)·P, the staged code segment (8·P) and one seed packet (P). */
+ * (x − 64)·P, the staged code segment (8·P) and seed packets (up to 32 of P). */
 export const STAGE_SYS = 0;
 export const STAGE_CODED = 64 * KIB;
 export const STAGE_SEG = 256 * KIB;
 export const STAGE_SEED = 264 * KIB;
-export const STAGE_BYTES = 265 * KIB;
+export const STAGE_BYTES = 296 * KIB;
 
 /** What a codec gives its stages: the memory they live in and the two products. */
 export interface StageBackend {
@@ -26,6 +26,8 @@ export interface StageBackend {
   solve(plan: KeyPlan, P: number): void;
   /** Writes SP(c, g), g ≥ 8, of the staged segment of packet size P into the seed region. */
   seed(P: number, g: number): void;
+  /** Writes SP(c, gs[k]) for the first n groups listed (all ≥ 8, distinct) at seed region + k·P. */
+  seeds(P: number, gs: readonly number[], n: number): void;
 }
 
 export interface Stages {
@@ -52,6 +54,7 @@ class StageState {
   private readonly slotViews: Uint8Array[][] = Array.from({ length: 8 }, () => new Array<Uint8Array>(KEYS));
   private readonly segViews: Uint8Array[] = new Array(8);
   private readonly seedViews: Uint8Array[] = new Array(8);
+  private readonly seedRegions: Uint8Array[] = new Array(8);
   private readonly partViews: Uint8Array[][] = Array.from({ length: 8 }, () => new Array<Uint8Array>(SEGMENT_K));
 
   constructor(readonly b: StageBackend) {
@@ -80,6 +83,12 @@ class StageState {
     const i = sizeIndex(P);
     return this.seedViews[i] ?? (this.seedViews[i] = this.view(STAGE_SEED, P));
   }
+  /** The whole seed region (32 packets of P). */
+  seeds(P: number): Uint8Array {
+    const i = sizeIndex(P);
+    return this.seedRegions[i] ?? (this.seedRegions[i] = this.view(STAGE_SEED, GROUPS * P));
+  }
+  readonly codedGroups: number[] = new Array<number>(GROUPS).fill(0);
   mark(x: number): void {
     if (this.seen[x] === 0) { this.seen[x] = 1; this.count++; }
   }
@@ -175,6 +184,31 @@ class Segment implements SegmentStage {
     if (out.length < P) throw new P2PError(CODEC_ERRORS.badInput, `output buffer of ${out.length} bytes is shorter than a seed packet (${P})`, { bytes: out.length, P });
     out.set(this.seedPacket(g));
     return out.length === P ? out : out.subarray(0, P);
+  }
+  seedPacketsInto(out: Uint8Array, gs: readonly number[]): Uint8Array {
+    const s = this.live();
+    checkKeyList(gs, GROUPS, 'g');
+    const P = this.packetSize;
+    const n = gs.length;
+    if (!(out instanceof Uint8Array)) throw new P2PError(CODEC_ERRORS.badInput, 'output buffer is not a Uint8Array');
+    if (out.length < n * P) throw new P2PError(CODEC_ERRORS.badInput, `output buffer of ${out.length} bytes is shorter than ${n} seed packets (${n * P})`, { bytes: out.length, P });
+    // The coded groups (g ≥ 8) in one product, in list order; the copies (g < 8) straight from the segment.
+    const coded = s.codedGroups;
+    let k = 0;
+    for (let i = 0; i < n; i++) if (gs[i] >= SEGMENT_K) coded[k++] = gs[i];
+    if (k > 0) s.b.seeds(P, coded, k);
+    const seeds = s.seeds(P);
+    k = 0;
+    for (let i = 0; i < n;) {
+      if (gs[i] < SEGMENT_K) { out.set(s.part(P, gs[i]), i * P); i++; continue; }
+      // A run of coded groups lies contiguous in the seed region: one copy.
+      let end = i + 1;
+      while (end < n && gs[end] >= SEGMENT_K) end++;
+      out.set(seeds.subarray(k * P, (k + end - i) * P), i * P);
+      k += end - i;
+      i = end;
+    }
+    return out.length === n * P ? out : out.subarray(0, n * P);
   }
 }
 

@@ -167,20 +167,25 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
     return out;
   }
 
+  /** Rows of G for the first n groups listed (8 rows each) into MATRIX; one copy per run of consecutive groups. */
+  function groupMatrix(gs: readonly number[], n: number): void {
+    if (n === 1) { setMatrix(groupRows[gs[0]]); return; }
+    let k = 0;
+    while (k < n) {
+      let end = k + 1;
+      while (end < n && gs[end] === gs[end - 1] + 1) end++;
+      matrixRow(G.subarray(SEGMENT_K * gs[k] * FEED_K, SEGMENT_K * (gs[end - 1] + 1) * FEED_K), k * SEGMENT_K * FEED_K);
+      k = end;
+    }
+  }
+
   /** SP(c, g) for the coded groups listed (g ≥ 8, distinct); code segment loaded at INPUT. */
   function codedSeeds(gs: readonly number[], P: number): Uint8Array[] {
     const Q = P / SEGMENT_K;
     const n = gs.length;
     segmentPtrs(INPUT, OUTPUT, P);
     for (let r = SEGMENT_K; r < n * SEGMENT_K; r++) outPtrs[r] = D + OUTPUT + r * Q;
-    let k = 0;
-    while (k < n) {
-      // Each run of consecutive groups (e.g. 8..31) is one block of rows of G.
-      let end = k + 1;
-      while (end < n && gs[end] === gs[end - 1] + 1) end++;
-      matrixRow(G.subarray(SEGMENT_K * gs[k] * FEED_K, SEGMENT_K * (gs[end - 1] + 1) * FEED_K), k * SEGMENT_K * FEED_K);
-      k = end;
-    }
+    groupMatrix(gs, n);
     run(n * SEGMENT_K, FEED_K, Q);
     return takeRows(n, P);
   }
@@ -394,6 +399,13 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
       segmentPtrs(STAGE + STAGE_SEG, STAGE + STAGE_SEED, P);
       setMatrix(groupRows[g]);
       run(SEGMENT_K, FEED_K, P / SEGMENT_K);
+    },
+    seeds: (P, gs, n) => {
+      segmentPtrs(STAGE + STAGE_SEG, STAGE + STAGE_SEED, P);
+      groupMatrix(gs, n);
+      const Q = P / SEGMENT_K;
+      for (let r = SEGMENT_K; r < n * SEGMENT_K; r++) outPtrs[r] = D + STAGE + STAGE_SEED + r * Q;
+      run(n * SEGMENT_K, FEED_K, Q);
     },
   });
 
