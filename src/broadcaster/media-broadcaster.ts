@@ -14,7 +14,7 @@ import {
   type VideoCodec,
 } from 'mediabunny';
 import { P2PError } from '../errors.ts';
-import { TypedEmitter } from '../transport/typed-emitter.ts';
+import { TypedEmitter } from '../typed-emitter.ts';
 import { FrameCutter } from '../media/frame-cutter.ts';
 import { paddedFrameBytes, type MediaFrame } from '../media/frame-format.ts';
 import { resolveBroadcasterConfig, type BroadcasterConfig } from './broadcaster-config.ts';

@@ -4,7 +4,7 @@
 // peers: the <p2p-player> element (or a page) attaches a media element; the session pushes frames.
 
 import { P2PError } from '../errors.ts';
-import { TypedEmitter } from '../transport/typed-emitter.ts';
+import { TypedEmitter } from '../typed-emitter.ts';
 import { FragmentAssembler, type AssemblerOutput } from '../media/fragment-assembler.ts';
 import type { MediaFrame } from '../media/frame-format.ts';
 import { parseInitSegment, type InitSegmentInfo } from '../media/init-segment.ts';

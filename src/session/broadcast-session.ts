@@ -11,7 +11,7 @@ import { BroadcasterCore, type SwarmMode } from '../protocol/broadcaster-core.ts
 import type { FrameCodec } from '../protocol/core-types.ts';
 import { createCryptoRunner } from '../protocol/crypto-jobs.ts';
 import { TrackerClient } from '../tracker-client/tracker-client.ts';
-import { TypedEmitter } from '../transport/typed-emitter.ts';
+import { TypedEmitter } from '../typed-emitter.ts';
 import { CoreDriver, monotonicNow } from './core-driver.ts';
 import { firstSeqFor, resolveSessionConfig, type SessionConfig, type SessionOptions } from './session-config.ts';
 import { encodeStreamKey, isStreamKeyMessage } from './stream-key-exchange.ts';

@@ -11,7 +11,7 @@ import { createCryptoRunner, type CryptoJob, type CryptoResult } from '../protoc
 import { PeerCore } from '../protocol/peer-core.ts';
 import type { StreamState } from '../tracker/messages.ts';
 import { TrackerClient } from '../tracker-client/tracker-client.ts';
-import { TypedEmitter } from '../transport/typed-emitter.ts';
+import { TypedEmitter } from '../typed-emitter.ts';
 import { CoreDriver, monotonicNow } from './core-driver.ts';
 import { resolveSessionConfig, type SessionConfig, type SessionOptions } from './session-config.ts';
 import { isStreamId } from '../crypto/stream-key.ts';

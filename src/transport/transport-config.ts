@@ -4,7 +4,7 @@
 
 import { P2PError } from '../errors.ts';
 import { CONTROL_MESSAGE_LIMIT_BYTES, MEDIA_MESSAGE_LIMIT_BYTES } from './transport.ts';
-import type { ListenerErrorHandler } from './typed-emitter.ts';
+import type { ListenerErrorHandler } from '../typed-emitter.ts';
 
 /** One STUN or TURN server, as in RTCIceServer. TURN needs `username` and `credential`. */
 export interface IceServerConfig {

@@ -29,7 +29,7 @@ import {
 } from './transport.ts';
 import { resolveTransportConfig, type TransportConfig } from './transport-config.ts';
 import { realClock, type TransportClock } from './transport-clock.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '../typed-emitter.ts';
 
 /** Inbound messages kept while a peer's link is open but `connected` has not been emitted yet. */
 const MAX_EARLY_MESSAGES = 256;

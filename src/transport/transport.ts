@@ -2,7 +2,7 @@
 // `control`, unordered unreliable `media`), with signalling left to the caller. It must not know
 // the protocol or the tracker. Implemented by WebRtcTransport and MemoryTransport; used by the session.
 
-import type { TypedEmitterApi } from './typed-emitter.ts';
+import type { TypedEmitterApi } from '../typed-emitter.ts';
 
 /** `control`: reliable, ordered. `media`: unordered, `maxRetransmits: 0`, messages may be lost. */
 export type Channel = 'control' | 'media';

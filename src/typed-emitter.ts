@@ -1,8 +1,8 @@
 // A small typed event emitter: events declared once in a map, listeners called in order, and a
 // throwing listener reported through `onListenerError` instead of breaking the emitter's caller.
-// No I/O. Used by the transports, the broadcaster and the player.
+// No I/O. Shared by the transports, the sessions, the broadcaster and the player.
 
-import { P2PError } from '../errors.ts';
+import { P2PError } from './errors.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type EventMap<E> = { [K in keyof E]: (...args: any[]) => void };
