@@ -72,3 +72,63 @@ export function measure(cells: Cell[], rounds: number, batchMs: number): Figure[
     return { name: l.cell.name, opsPerSec: med, spread: (q3 - q1) / med, ok: true, rates: l.rates };
   });
 }
+
+/** Glue of `glued` over `base` (both checked before and after): per round, ratios of time per op. */
+export interface PairFigure {
+  ok: boolean;
+  /** glued / base time per operation, one per round. */
+  ratios: number[];
+  /** Fastest round of each, operations per second. */
+  bestBase: number;
+  bestGlued: number;
+}
+
+/**
+ * Times two cells against each other in rounds of base, glued, glued, base (about `batchMs` each),
+ * so a load change of a shared machine during a round hits both alike; garbage is collected
+ * before each round (outside the timing) when the process runs with --expose-gc.
+ */
+export function measurePair(base: Cell, glued: Cell, rounds: number, batchMs: number): PairFigure {
+  const fail: PairFigure = { ok: false, ratios: [], bestBase: Number.NaN, bestGlued: Number.NaN };
+  const calibrate = (c: Cell): number => {
+    c.run();
+    if (!c.check()) return 0;
+    const t0 = now();
+    c.run();
+    return Math.max(1, Math.round(batchMs / Math.max(now() - t0, 1e-4)));
+  };
+  let nb = 0;
+  let ng = 0;
+  try {
+    nb = calibrate(base);
+    ng = calibrate(glued);
+  } catch {
+    return fail;
+  }
+  if (nb === 0 || ng === 0) return fail;
+  const time = (c: Cell, n: number): number => {
+    const t0 = now();
+    for (let k = 0; k < n; k++) c.run();
+    return Math.max(now() - t0, 1e-6) / n;
+  };
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const ratios: number[] = [];
+  let bestBase = Infinity;
+  let bestGlued = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    gc?.();
+    const b1 = time(base, nb);
+    const g1 = time(glued, ng);
+    const g2 = time(glued, ng);
+    const b2 = time(base, nb);
+    ratios.push((g1 + g2) / (b1 + b2));
+    bestBase = Math.min(bestBase, b1, b2);
+    bestGlued = Math.min(bestGlued, g1, g2);
+  }
+  try {
+    if (!base.check() || !glued.check()) return fail;
+  } catch {
+    return fail;
+  }
+  return { ok: true, ratios, bestBase: 1000 / bestBase, bestGlued: 1000 / bestGlued };
+}

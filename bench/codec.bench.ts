@@ -7,7 +7,7 @@ import { createCodec, createReferenceCodec, feedGenerator, type Codec } from '..
 import { gfMulAcc } from '../src/codec/gf256.ts';
 import { gfInvert, gfMatMul } from '../src/codec/gf-matrix.ts';
 import { KERNEL_BUILDS, kernelValidates, loadKernelSync, type Kernel } from '../src/kernel/load-kernel.ts';
-import { measure, median, type Cell, type Figure } from './codec-timing.ts';
+import { measure, measurePair, median, type Cell, type Figure } from './codec-timing.ts';
 import { npmContenders, type RsShape } from './codec-npm-contenders.ts';
 
 const ROUNDS = Number(process.env.CODEC_BENCH_ROUNDS ?? 21);
@@ -134,9 +134,9 @@ function workload(id: string, title: string, bytesPerOp: number, cells: Cell[], 
 
 /**
  * Glue of each codec cell over the raw kernel on the same row product. Each pair runs again on its
- * own, the two cells back to back in every round (the first one alternating), 4× the rounds at a
- * quarter of the batch time, so a busy phase of a shared machine slows both: median of the
- * per-round ratios, and the ratio of the best rounds.
+ * own in rounds of raw, codec, codec, raw (a quarter of the batch time each, 2× the rounds), so a
+ * busy phase of a shared machine slows both alike: median of the per-round ratios, and the ratio
+ * of the best batches.
  * Runs right after its workload, while the raw kernel's inputs are still in place.
  */
 function glue(id: string, cells: Cell[], figs: Figure[]): void {
@@ -146,10 +146,10 @@ function glue(id: string, cells: Cell[], figs: Figure[]): void {
       const glued = cells.find((c) => c.name === name);
       const ok = (n: string): boolean => figs.find((f) => f.name === n)?.ok === true;
       if (raw === undefined || glued === undefined || !ok(raw.name) || !ok(name)) continue;
-      const [r, g] = measure([raw, glued], 4 * ROUNDS, BATCH_MS / 4);
-      if (!r.ok || !g.ok) { glueLines.push(`summary | glue over raw kernel | ${GLUE[id]} | ${name}: n/a (output check failed)`); continue; }
-      const median_ = median(r.rates.map((x, i) => x / g.rates[i])) - 1;
-      const best = Math.max(...r.rates) / Math.max(...g.rates) - 1;
+      const p = measurePair(raw, glued, 2 * ROUNDS, BATCH_MS / 4);
+      if (!p.ok) { glueLines.push(`summary | glue over raw kernel | ${GLUE[id]} | ${name}: n/a (output check failed)`); continue; }
+      const median_ = median(p.ratios) - 1;
+      const best = p.bestBase / p.bestGlued - 1;
       glueLines.push(`summary | glue over raw kernel | ${GLUE[id]} | ${name}: ${(median_ * 100).toFixed(1)}% (median of paired rounds), ${(best * 100).toFixed(1)}% (best rounds)`);
     }
   }
