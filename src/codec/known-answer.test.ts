@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { KERNEL_BUILDS } from '../kernel/load-kernel.ts';
 import { createCodec } from './create-codec.ts';
-import { computeKnownAnswers, sha256Hex, vectorFrame } from './known-answer.ts';
+import { computeKnownAnswers, sha256Hex, VECTOR_FRAMES, VECTOR_SP, vectorFrame } from './known-answer.ts';
 import { createReferenceCodec } from './reference-codec.ts';
 
 const committed = JSON.parse(readFileSync(new URL('./vectors.json', import.meta.url), 'utf8'));
@@ -19,6 +19,26 @@ describe('known-answer vectors (vectors.json)', () => {
 
   it.each(KERNEL_BUILDS)('the %s kernel build reproduces every committed digest', async (build) => {
     expect(await computeKnownAnswers(await createCodec({ build }))).toEqual(committed);
+  });
+
+  it.each(['reference', ...KERNEL_BUILDS] as const)('the staged API of %s reproduces the committed seed packets and frames', async (build) => {
+    const codec = await createCodec({ build });
+    for (const [i, { L, seed }] of VECTOR_FRAMES.entries()) {
+      const F = vectorFrame(L, seed);
+      const want = committed.frames[i];
+      const P = want.P as number;
+      for (const [c, g] of VECTOR_SP) {
+        const seg = codec.segmentStage(P);
+        seg.bytes.set(codec.codeSegment(F, c));
+        expect(await sha256Hex(seg.seedPacket(g).slice())).toBe(want.seedPackets[`${c},${g}`]);
+        const all = seg.seedPacketsInto(new Uint8Array(2 * P), [g, (g + 1) % 32]);
+        expect(await sha256Hex(all.slice(0, P))).toBe(want.seedPackets[`${c},${g}`]);
+      }
+      const xs = Array.from({ length: 64 }, (_, k) => 255 - 3 * k);
+      const stage = codec.decodeStage(L);
+      codec.feedPackets(F, xs).forEach((p, k) => stage.put(xs[k], p));
+      expect(await sha256Hex(stage.decode().slice())).toBe(want.frame);
+    }
   });
 
   it('systematic keys are copies in the vectors too: FP(0) of the 1-byte frame is that byte and 127 zeros', async () => {
