@@ -30,7 +30,7 @@ export interface Codec {
   feedPackets(frame: Uint8Array, xs: readonly number[]): Uint8Array[];
   /** The frame of L bytes from 64 or more distinct feed packets FP(x) keyed by x. */
   decodeFrame(packets: Map<number, Uint8Array>, L: number): Uint8Array;
-  /** As decodeFrame, written into out[0, L) (out.length ≥ L, no allocation); returns out.subarray(0, L). */
+  /** As decodeFrame, written into out[0, L) (out.length ≥ L, no allocation); returns out.subarray(0, L) (out itself when out.length = L). */
   decodeFrameInto(out: Uint8Array, packets: Map<number, Uint8Array>, L: number): Uint8Array;
   /**
    * Begins the codec's decode stage for a frame of L bytes (ending the previous one): packets are
@@ -72,7 +72,7 @@ export interface DecodeStage {
    * it stays valid until a slot is written, decode()/decodeInto() runs again, or the stage ends.
    */
   decode(): Uint8Array;
-  /** As decode(), written into out[0, L) (out.length ≥ L); returns out.subarray(0, L). */
+  /** As decode(), written into out[0, L) (out.length ≥ L); returns out.subarray(0, L) (out itself when out.length = L). */
   decodeInto(out: Uint8Array): Uint8Array;
 }
 
@@ -92,11 +92,11 @@ export interface SegmentStage {
    * or seedPacketsInto() of this codec, a write to `bytes`, or the stage's end; copy it to keep it.
    */
   seedPacket(g: number): Uint8Array;
-  /** SP(c, g) written into out[0, P) (out.length ≥ P); returns out.subarray(0, P). */
+  /** SP(c, g) written into out[0, P) (out.length ≥ P); returns out.subarray(0, P) (out itself when out.length = P). */
   seedPacketInto(out: Uint8Array, g: number): Uint8Array;
   /**
    * SP(c, gs[i]) for several distinct groups in one product, written at out[i·P, (i+1)·P)
-   * (out.length ≥ gs.length·P); returns out.subarray(0, gs.length·P).
+   * (out.length ≥ gs.length·P); returns out.subarray(0, gs.length·P) (out itself when of that length).
    */
   seedPacketsInto(out: Uint8Array, gs: readonly number[]): Uint8Array;
 }

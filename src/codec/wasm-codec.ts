@@ -19,7 +19,7 @@ const FRAME = 0; // 64 KiB: the padded frame (64 rows of P)
 const INPUT = 64 * KIB; // 64 KiB: coded packets, seeds, a code segment
 const OUTPUT = 128 * KIB; // 256 KiB: batch outputs
 const SCRATCH = 384 * KIB; // 16 KiB: decode-matrix products
-const STAGE = 400 * KIB; // 265 KiB: the staged API's regions (stage.ts), touched by nothing else
+const STAGE = 400 * KIB; // 296 KiB: the staged API's regions (stage.ts), touched by nothing else
 const OUTPUT_BYTES = 256 * KIB;
 const ARENA_BYTES = 64 * KIB;
 
@@ -72,7 +72,7 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
   let ptrLayout = 0;
   /** Points the tables at a code segment at `seg` (64 rows of Q) and 8 outputs of Q at `out`. */
   const segmentPtrs = (seg: number, out: number, P: number): void => {
-    const tag = (seg + 1) * 4096 + P;
+    const tag = ((seg / KIB + 1) * 2048 + out / KIB) * 16 + P / 128; // regions are KiB-aligned, below 2 MiB
     if (ptrLayout === tag) return;
     const Q = P / SEGMENT_K;
     for (let j = 0; j < FEED_K; j++) inPtrs[j] = D + seg + j * Q;
