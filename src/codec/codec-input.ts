@@ -177,32 +177,48 @@ export class KeyPlan {
 // calls out), so Map.forEach gets one function made once instead of a closure per call.
 let entryP = 0;
 let entrySeen: Uint8Array = new Uint8Array(KEYS);
-let entryByKey: (Uint8Array | undefined)[] = [];
+let entryByKey: (Uint8Array | undefined)[] | null = null;
+let entryMem: Uint8Array | null = null;
+let entrySys = 0;
+let entryCoded = 0;
 
 function checkEntry(p: unknown, x: unknown): void {
   checkKey(x, KEYS, 'x');
   if (!(p instanceof Uint8Array)) throw new P2PError(CODEC_ERRORS.badInput, `feed packet ${String(x)} is not a Uint8Array`);
-  if (p.length !== entryP) {
-    throw new P2PError(CODEC_ERRORS.packetSize, `feed packet ${String(x)} has ${p.length} bytes, ${entryP} expected`, { x, bytes: p.length, P: entryP });
+  const P = entryP;
+  if (p.length !== P) {
+    throw new P2PError(CODEC_ERRORS.packetSize, `feed packet ${String(x)} has ${p.length} bytes, ${P} expected`, { x, bytes: p.length, P });
   }
-  entrySeen[x as number] = 1;
-  entryByKey[x as number] = p;
+  const k = x as number;
+  entrySeen[k] = 1;
+  if (entryMem !== null) entryMem.set(p, k < FEED_K ? entrySys + k * P : entryCoded + (k - FEED_K) * P);
+  else if (entryByKey !== null) entryByKey[k] = p;
 }
+
+/** Where checkPackets puts the packets: by key into an array, or copied into memory. */
+export type PacketSink =
+  | { byKey: (Uint8Array | undefined)[] }
+  | { mem: Uint8Array; sys: number; coded: number };
 
 /**
  * Checks a decode's input (64+ distinct keys in 0..255, every packet P = packetSize(L) bytes) in
- * O(number of packets), never reading packet bytes. Sets seen[x] = 1 and byKey[x] for every key
- * (seen is cleared first; byKey is the caller's to clear). Returns P.
+ * O(number of packets), never reading packet bytes, and sets seen[x] = 1 for every key (seen is
+ * cleared first). Each packet goes to `sink`: byKey[x] = FP(x) (the caller clears byKey), or a copy
+ * at mem[sys + x·P] (x < 64) or mem[coded + (x − 64)·P]. Returns P.
  */
-export function checkPackets(packets: Map<number, Uint8Array>, L: number, seen: Uint8Array, byKey: (Uint8Array | undefined)[]): number {
+export function checkPackets(packets: Map<number, Uint8Array>, L: number, seen: Uint8Array, sink: PacketSink): number {
   checkMap(packets, 'packets');
   const P = packetSize(L);
   seen.fill(0);
   entryP = P;
   entrySeen = seen;
-  entryByKey = byKey;
-  packets.forEach(checkEntry);
-  entryByKey = [];
+  if ('mem' in sink) { entryMem = sink.mem; entrySys = sink.sys; entryCoded = sink.coded; } else entryByKey = sink.byKey;
+  try {
+    packets.forEach(checkEntry);
+  } finally {
+    entryMem = null;
+    entryByKey = null;
+  }
   if (packets.size < FEED_K) {
     throw new P2PError(CODEC_ERRORS.tooFew, `${packets.size} feed packets, 64 needed`, { count: packets.size });
   }
@@ -215,7 +231,7 @@ const planKeys = new KeyPlan();
 /** Checks a decode's input (64+ distinct keys, every packet P = packetSize(L) bytes) and plans it. */
 export function planDecode(packets: Map<number, Uint8Array>, L: number): DecodePlan {
   const byKey: Uint8Array[] = new Array(KEYS);
-  const P = checkPackets(packets, L, planSeen, byKey);
+  const P = checkPackets(packets, L, planSeen, { byKey });
   planKeys.fill(planSeen);
   const { nPresent, nMissing } = planKeys;
   return {

@@ -345,15 +345,15 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
 
   /**
    * Solves the missing parts into sysBase + missing[r]·P from the present parts (sysBase + j·P) and
-   * the coded packets: at INPUT + r·P (copied there by decodeFrame), or in their stage slots.
+   * the coded packets at codedBase + (x − 64)·P (absolute offsets in kernel memory).
    */
-  function solveInKernel(plan: KeyPlan, P: number, sysBase: number, staged: boolean): void {
+  function solveInKernel(plan: KeyPlan, P: number, sysBase: number, codedBase: number): void {
     const dm = decodeMatrix(plan);
     const { present, missing, coded, nPresent, nMissing: m } = plan;
     ptrLayout = 0;
     for (let k = 0; k < nPresent; k++) inPtrs[m + k] = D + sysBase + present[k] * P;
     for (let r = 0; r < m; r++) {
-      inPtrs[r] = staged ? D + STAGE + STAGE_CODED + (coded[r] - FEED_K) * P : D + INPUT + r * P;
+      inPtrs[r] = codedBase + (coded[r] - FEED_K) * P;
       outPtrs[r] = D + sysBase + missing[r] * P;
     }
     setMatrix(dm);
@@ -361,40 +361,29 @@ export function createWasmCodec(kernel: Kernel, options: WasmCodecOptions = {}):
   }
 
   const seen = new Uint8Array(KEYS);
-  const byKey: (Uint8Array | undefined)[] = new Array(KEYS).fill(undefined);
   const plan = new KeyPlan();
+  /** Packets of decodeFrame go straight into kernel memory while they are checked: parts at FRAME,
+   * coded packets at OUTPUT + (x − 64)·P (192 KiB at most; OUTPUT is free during a decode). */
+  const decodeSink = { mem: heap, sys: D + FRAME, coded: D + OUTPUT };
 
   /** Decodes into `into` (checked, ≥ L bytes) or into a fresh array. */
   function decode(packets: Map<number, Uint8Array>, L: number, into: Uint8Array | null): Uint8Array {
-    try {
-      const P = checkPackets(packets, L, seen, byKey);
-      if (into !== null) checkFrameOut(into, L);
-      plan.fill(seen);
-      const { present, coded, nPresent, nMissing: m } = plan;
-      if (m === 0) {
-        const out = into === null ? new Uint8Array(L) : into;
-        for (let j = 0; j * P < L; j++) {
-          const p = byKey[j] as Uint8Array;
-          if (j * P + P <= L) out.set(p, j * P); else out.set(p.subarray(0, L - j * P), j * P);
-        }
-        return into === null || into.length === L ? out : into.subarray(0, L);
-      }
-      for (let k = 0; k < nPresent; k++) heap.set(byKey[present[k]] as Uint8Array, D + FRAME + present[k] * P);
-      for (let r = 0; r < m; r++) heap.set(byKey[coded[r]] as Uint8Array, D + INPUT + r * P);
-      solveInKernel(plan, P, FRAME, false);
-      const frame = frameOf(L);
-      const out = into ?? new Uint8Array(L);
-      out.set(frame);
-      return into === null || into.length === L ? out : into.subarray(0, L);
-    } finally {
-      byKey.fill(undefined); // keep no reference to the caller's packets
+    const P = checkPackets(packets, L, seen, decodeSink);
+    if (into !== null) checkFrameOut(into, L);
+    plan.fill(seen);
+    if (plan.nMissing > 0) {
+      solveInKernel(plan, P, FRAME, D + OUTPUT);
     }
+    const frame = frameOf(L);
+    const out = into ?? new Uint8Array(L);
+    out.set(frame);
+    return into === null || into.length === L ? out : into.subarray(0, L);
   }
 
   const stages = createStages({
     mem: heap,
     base: D + STAGE,
-    solve: (p, P) => solveInKernel(p, P, STAGE + STAGE_SYS, true),
+    solve: (p, P) => solveInKernel(p, P, STAGE + STAGE_SYS, D + STAGE + STAGE_CODED),
     seed: (P, g) => {
       segmentPtrs(STAGE + STAGE_SEG, STAGE + STAGE_SEED, P);
       setMatrix(groupRows[g]);
