@@ -8,7 +8,7 @@ import { FEED_K, feedGenerator, KEYS, SEGMENT_K, segmentGenerator } from './gene
 import { gfMulAcc } from './gf256.ts';
 import { gfInvert } from './gf-matrix.ts';
 import { producerStep } from './producer-step.ts';
-import { createStages, STAGE_BYTES, STAGE_SEED, STAGE_SEG, STAGE_SYS, STAGE_CODED } from './stage.ts';
+import { createStages, STAGE_BYTES, STAGE_CODED, STAGE_SEED, STAGE_SEG, STAGE_SYS, type Stages } from './stage.ts';
 import { P2PError } from '../errors.ts';
 
 /** The frame zero-padded to 64·P bytes. */
@@ -103,7 +103,7 @@ function decodeFrame(packets: Map<number, Uint8Array>, L: number): Uint8Array {
 }
 
 /** The staged API on plain memory: the frame is decoded from the staged slots by decodeFrame. */
-function referenceStages() {
+function referenceStages(): Stages {
   const mem = new Uint8Array(STAGE_BYTES);
   return createStages({
     mem,
@@ -134,7 +134,8 @@ function referenceStages() {
 
 /** The plain TypeScript codec (synchronous). */
 export function createReferenceCodec(): Codec {
-  const stages = referenceStages();
+  let stages: Stages | null = null; // its 296 KiB are made on first use
+  const staged = (): Stages => (stages ??= referenceStages());
   return {
     build: 'reference',
     codeSegment,
@@ -162,7 +163,7 @@ export function createReferenceCodec(): Codec {
       out.set(frame);
       return out.subarray(0, L);
     },
-    decodeStage: stages.decodeStage,
-    segmentStage: stages.segmentStage,
+    decodeStage: (L) => staged().decodeStage(L),
+    segmentStage: (P) => staged().segmentStage(P),
   };
 }
