@@ -78,6 +78,18 @@ export interface PeerCoreConfig {
   retryMs: number;
   /** Replay window of sequence numbers. */
   replayWindow: number;
+  /** Keys per frame a viewer asks neighbours to push (standing subscriptions; 0: pull only). */
+  pushKeys: number;
+  /** A key awaited by push is pulled anyway once another neighbour offered it this long ago. */
+  pushWaitMs: number;
+  /** Keys of a frame older than this (since first seen) are no longer awaited by push. */
+  pushGiveUpMs: number;
+  /** A key the push parent announced but did not deliver within this long counts as lost. */
+  pushLossMs: number;
+  /** Keys are pushed to a neighbour only while fewer media messages than this wait for it. */
+  pushBacklogMax: number;
+  /** A pushed key not sent within this long is dropped. */
+  pushLifetimeMs: number;
   /** 1: keep packets re-encoded for a neighbour (CPU saved); 0: make them again each time (memory saved). */
   cacheEncodedPackets: number;
 }
@@ -104,6 +116,12 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   retryMs: 400,
   replayWindow: 512,
   cacheEncodedPackets: 1,
+  pushKeys: 60,
+  pushWaitMs: 300,
+  pushGiveUpMs: 800,
+  pushLossMs: 60,
+  pushBacklogMax: 8,
+  pushLifetimeMs: 400,
 });
 
 /** Fills defaults and rejects impossible values with P2PError('BAD_CONFIG'). */

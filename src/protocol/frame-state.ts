@@ -57,6 +57,10 @@ export interface FrameState {
   directRepairs: number;
   cs?: Map<number, CsAssembly>;
   seeds?: Map<number, SeedAssembly>;
+  /** Keys some neighbour (or this peer) offered already (push parents learn from first offers). */
+  offered?: KeySet;
+  /** When keys were first offered, for the push wait (see push-subscriptions.ts). */
+  offerMs?: Uint16Array;
 }
 
 export function newFrameState(seq: number, nowMs: number, directRepairDelayMs: number): FrameState {

@@ -120,7 +120,12 @@ export class FrameVerifier {
       const used = new Set(f.usedKeys);
       for (const x of f.packets.keys()) if (!used.has(x)) f.packets.delete(x);
     }
-    for (const x of f.from.keys()) f.from.set(x, '');
+    // What only collecting needs goes (senders, arrival log, offer times): memory per frame.
+    f.from.clear();
+    f.usedKeys = undefined;
+    f.log = [];
+    f.offered = undefined;
+    f.offerMs = undefined;
     this.h.stats.framesDelivered++;
     if (m.flags & FLAG_INIT_SEGMENT) {
       if (this.h.initSeq() === m.seq) return; // already delivered through the init exchange

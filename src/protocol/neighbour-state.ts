@@ -30,6 +30,11 @@ export class NeighbourState {
   rttVarMs = 50;
   strikes = 0;
   badMessages = 0;
+  /** Keys it asked us to push (PUSH_KEYS), and keys we asked it to push. */
+  pushTo: KeySet | undefined;
+  pushAsked: KeySet | undefined;
+  /** Keys pushed to it. */
+  pushed = 0;
   readonly queue: SendQueue;
 
   constructor(readonly peerId: string, queueMax: number) {

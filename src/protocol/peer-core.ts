@@ -16,6 +16,7 @@ import { NeighbourState } from './neighbour-state.ts';
 import { FrameVerifier, sameBytes, type PendingJob } from './frame-verifier.ts';
 import { ProducerRole } from './producer-role.ts';
 import { PullScheduler } from './pull-scheduler.ts';
+import { PushSubscriptions } from './push-subscriptions.ts';
 import { servePullRequest, handleHave, flushHave, type ExchangeView } from './peer-exchange.ts';
 import {
   FLAG_INIT_SEGMENT, NO_SEQ, parseMessage, type Manifest, type WireMessage,
@@ -69,6 +70,7 @@ export class PeerCore {
   /** Neighbours that have not had a full HAVE flush yet. */
   private readonly fresh = new Set<string>();
   private readonly pull: PullScheduler;
+  private readonly push: PushSubscriptions;
   private readonly verifier: FrameVerifier;
   private lastGcMs = -Infinity;
   private ticks = 0;
@@ -94,6 +96,14 @@ export class PeerCore {
       isBroadcaster: (p) => p === self.broadcasterId || this.neighbours.get(p)?.isBroadcaster === true,
       frames: () => this.framesBySeq.values(),
     };
+    this.push = new PushSubscriptions({
+      cfg: this.cfg,
+      neighbours: this.neighbours,
+      sendControl: (p, m) => this.sendControl(p, m),
+      sendMedia: (p, m, e) => this.sendMedia(p, m, e),
+      strikesOf: (p) => this.neighbours.get(p)?.strikes ?? 0,
+      directlyFed: () => this.direct !== undefined,
+    });
     this.pull = new PullScheduler({
       cfg: this.cfg,
       neighbours: this.neighbours,
@@ -102,6 +112,7 @@ export class PeerCore {
       broadcaster: () => this.broadcasterId,
       direct: () => this.direct,
       sendControl: (p, m) => this.sendControl(p, m),
+      push: this.push,
     });
     this.verifier = new FrameVerifier({
       codec: this.codec,
@@ -131,6 +142,7 @@ export class PeerCore {
       countBad: (p, r) => this.countBad(p, r),
       strikesOf: (p) => this.neighbours.get(p)?.strikes ?? 0,
       markDirty: (seq) => this.pull.dirty.add(seq),
+      offered: (f, x, from, now) => this.push.noteOffer(f, x, from, now),
     };
     this.holder = new HolderRole(this.ctx);
     this.producer = new ProducerRole(this.ctx);
@@ -156,6 +168,7 @@ export class PeerCore {
     if (!n.isBroadcaster) this.pull.neighbourLostMs = nowMs;
     this.holder.onDisconnected(peerId);
     this.producer.onDisconnected(peerId);
+    this.push.onDisconnected(peerId);
     for (const f of this.framesBySeq.values()) {
       for (const [x, r] of f.inflight) if (r.peerId === peerId) {
         f.inflight.delete(x);
@@ -258,6 +271,9 @@ export class PeerCore {
       }
       case 'cs-repair':
         return this.countBad(from, 'code-segment repair sent to a viewer');
+      case 'push-keys':
+        this.push.onPushKeys(n, m.keys);
+        return;
       case 'report':
         return;
     }
@@ -302,6 +318,7 @@ export class PeerCore {
     this.expireAndCollect(nowMs);
     this.holder.tick(nowMs, this.broadcasterId && this.neighbours.has(this.broadcasterId) ? this.broadcasterId : undefined);
     this.producer.tick(nowMs);
+    this.push.tick(nowMs);
     this.pull.schedule(nowMs);
     // Key lists go out every other tick; first announcements, manifests and "complete" every tick.
     const full = (this.ticks++ & 1) === 0;
@@ -383,6 +400,9 @@ export class PeerCore {
     this.changed.add(f.seq);
     f.packets.set(x, payload);
     f.from.set(x, from);
+    const src = from === '' || from === this.broadcasterId ? '' : from;
+    this.push.noteOffer(f, x, src, nowMs);
+    this.push.forward(f, x, payload, from, nowMs);
     this.verifier.tryDecode(f, nowMs);
   }
 
@@ -420,6 +440,10 @@ export class PeerCore {
         f.state = 'missed';
         this.stats.framesMissed++;
         f.packets.clear();
+        f.from.clear();
+        f.log = [];
+        f.offered = undefined;
+        f.offerMs = undefined;
         this.releaseInflight(f);
       }
       if (age > this.cfg.keepFrameMs || (f.state === 'missed' && age > this.cfg.frameLifetimeMs)) {

@@ -19,6 +19,8 @@ export interface ExchangeView {
   strikesOf(peerId: string): number;
   /** The frame's availability changed: schedule it at the next pass. */
   markDirty(seq: number): void;
+  /** Key x of f is offered by `from` (push parents learn from first offers). */
+  offered(f: FrameState, x: number, from: string, nowMs: number): void;
 }
 
 export function handleHave(v: ExchangeView, n: NeighbourState, entries: readonly HaveEntry[], nowMs: number): void {
@@ -31,7 +33,10 @@ export function handleHave(v: ExchangeView, n: NeighbourState, entries: readonly
       r.complete = true;
       r.manifest = true;
     }
-    for (const k of e.keys) r.keys.add(k);
+    for (const k of e.keys) {
+      r.keys.add(k);
+      if (!f.have.has(k)) v.offered(f, k, n.peerId, nowMs);
+    }
     v.markDirty(e.seq);
   }
 }

@@ -7,6 +7,7 @@ import type { PeerCoreConfig } from './core-types.ts';
 import { directSlotKeys, type FrameState } from './frame-state.ts';
 import { KeySet } from './key-set.ts';
 import type { NeighbourState } from './neighbour-state.ts';
+import type { PushSubscriptions } from './push-subscriptions.ts';
 import type { WireMessage } from './wire.ts';
 
 export interface PullHost {
@@ -17,6 +18,7 @@ export interface PullHost {
   broadcaster(): string | undefined;
   direct(): { slot: number; slots: number; keys: number } | undefined;
   sendControl(peerId: string, m: WireMessage): void;
+  readonly push: PushSubscriptions;
 }
 
 export class PullScheduler {
@@ -26,6 +28,12 @@ export class PullScheduler {
   budgetFreed = false;
   /** When a neighbour last disconnected (its direct-slot keys of frames in flight are lost). */
   neighbourLostMs = -Infinity;
+  /** Frames with keys awaited by push: looked at again next pass (the wait may have run out). */
+  private awaiting = new Set<number>();
+  private awaitingNext = new Set<number>();
+  private readonly awaitedKeys = new KeySet();
+  private readonly lateKeys = new KeySet();
+  private readonly excludeKeys = new KeySet();
 
   constructor(private readonly h: PullHost) {}
 
@@ -50,8 +58,18 @@ export class PullScheduler {
       const stuckAfter = lostRecently ? this.h.cfg.directRepairDelayMs + (spread % 150) : this.h.cfg.stuckMs + (spread % 400);
       const since = lostRecently ? nowMs - Math.max(f.firstSeenMs, this.neighbourLostMs) : nowMs - f.firstSeenMs;
       if (short > 0 && !f.extraAsked && since > stuckAfter && this.nothingOffered(f)) this.askExtraKeys(f, nowMs, short + 1);
-      if (!all && !this.dirty.has(f.seq)) continue;
-      const want = 64 + spare + f.extraWant - f.have.size - f.inflight.size;
+      if (!all && !this.dirty.has(f.seq) && !this.awaiting.has(f.seq)) continue;
+      // Keys on their way by push are neither asked for nor counted as missing; the spare for
+      // loss is asked only once nothing is awaited (a lost push shows in the parent's HAVE).
+      const awaited = this.h.push.awaited(f, nowMs, this.awaitedKeys, this.lateKeys);
+      if (awaited > 0) this.awaitingNext.add(f.seq);
+      // With push, only keys left to pull need a loss spare (≈ need·p/(1−p)), not the whole frame.
+      // During a pollution search, keys from the neighbours left out do not count as held.
+      let held = f.have.size;
+      if (f.avoid.size > 0) for (const src of f.from.values()) if (f.avoid.has(src)) held--;
+      const need = 64 - held - awaited;
+      const spareNow = this.h.push.enabled ? Math.min(spare, Math.max(this.h.cfg.minSpareKeys, Math.ceil((need * p) / (1 - p)))) : spare;
+      const want = need + (awaited > 0 ? 0 : spareNow) + f.extraWant - f.inflight.size;
       if (want <= 0) continue;
       const avail: NeighbourAvailability[] = [];
       for (const n of this.h.neighbours.values()) {
@@ -61,10 +79,29 @@ export class PullScheduler {
         avail.push({ peerId: n.peerId, complete: h.complete, keys: h.keys, weight: n.weight, budget: this.h.cfg.maxInflightPerNeighbour - n.inflight });
       }
       if (avail.length === 0) continue;
-      const plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude: f.exclude, want }, avail);
+      let exclude = f.exclude;
+      let late = false;
+      for (let w = 0; w < 8; w++) if (this.lateKeys.words[w]) late = true;
+      if (awaited > 0 || late) {
+        exclude = this.excludeKeys;
+        for (let w = 0; w < 8; w++) exclude.words[w] = f.exclude.words[w] | this.awaitedKeys.words[w] | this.lateKeys.words[w];
+      }
+      // Keys no parent pushes first; keys whose push is late only when those do not suffice.
+      let plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want }, avail);
       for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
+      const asked = plan.reduce((k, r) => k + r.keys.length, 0);
+      if (late && asked < want) {
+        for (let w = 0; w < 8; w++) exclude.words[w] = f.exclude.words[w] | this.awaitedKeys.words[w];
+        for (const a of avail) a.budget = Math.max(0, a.budget - (plan.find((r) => r.peerId === a.peerId)?.keys.length ?? 0));
+        plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want: want - asked }, avail);
+        for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
+      }
     }
     this.dirty.clear();
+    const a = this.awaiting;
+    a.clear();
+    this.awaiting = this.awaitingNext;
+    this.awaitingNext = a;
   }
 
   request(f: FrameState, peerId: string, keys: number[], nowMs: number): void {

@@ -48,6 +48,7 @@ export const T = {
   initRequest: 0x09,
   initSegment: 0x0a,
   report: 0x0b,
+  pushKeys: 0x0c,
   csChunk: 0x10,
   seed: 0x11,
   feed: 0x12,
@@ -83,6 +84,8 @@ export type WireMessage =
   | { type: 'init-request'; seq: number }
   | { type: 'init-segment'; manifest: Manifest; frame: Uint8Array }
   | { type: 'report'; peerId: string }
+  /** Push me these keys of every frame as soon as you get them (a 32-byte key map; all zero stops). */
+  | { type: 'push-keys'; keys: Uint8Array }
   | { type: 'cs-chunk'; seq: number; c: number; chunk: number; chunks: number; payload: Uint8Array }
   | { type: 'seed'; seq: number; c: number; g: number; payload: Uint8Array }
   | { type: 'feed'; seq: number; x: number; payload: Uint8Array };
@@ -134,6 +137,7 @@ export function encodedLength(m: WireMessage): number {
     case 'init-request': return 6;
     case 'init-segment': return 2 + MANIFEST_BODY_BYTES + m.frame.length;
     case 'report': return 3 + utf8.encode(m.peerId).length;
+    case 'push-keys': return 2 + KEY_SET_BYTES;
     case 'cs-chunk': return 9 + m.payload.length;
     case 'seed': return 8 + m.payload.length;
     case 'feed': return 7 + m.payload.length;
@@ -234,6 +238,10 @@ export function encodeMessage(m: WireMessage): Uint8Array {
       out.set(id, 3);
       break;
     }
+    case 'push-keys':
+      out[1] = T.pushKeys;
+      out.set(m.keys.subarray(0, KEY_SET_BYTES), 2);
+      break;
     case 'cs-chunk':
       out[1] = T.csChunk;
       v.setUint32(2, m.seq, true);
@@ -379,6 +387,9 @@ export function parseMessage(bytes: Uint8Array): ParseResult {
         return fail('report: peer id is not UTF-8');
       }
     }
+    case T.pushKeys:
+      if (!exact(2 + KEY_SET_BYTES)) return fail('push-keys: bad size');
+      return { ok: true, message: { type: 'push-keys', keys: bytes.slice(2) } };
     case T.csChunk: {
       if (n !== 9 + CS_CHUNK_BYTES) return fail('cs-chunk: bad size');
       const chunks = bytes[8];

@@ -88,6 +88,22 @@ describe('small swarms with real bytes (virtual time)', () => {
     expect(coverage(sim, 2500, 4000).missing).toEqual([]);
   });
 
+  it('holder mode with 5 % loss: viewers push keys to the neighbours that subscribed, pull only the rest', async () => {
+    const o = { peers: 12, loss: 0.05, seconds: 7, room: { ...holderRoom, neighbourTarget: 4, neighbourMax: 6 } };
+    const pushed = await run(o);
+    const pulled = await run({ ...o, peerConfig: { pushKeys: 0 } });
+    for (const r of [pushed, pulled]) {
+      expect(r.wrong).toEqual([]);
+      expect(coverage(r.sim, 3000, 5000).missing).toEqual([]);
+    }
+    const sum = (r: typeof pushed, f: (c: PeerCore) => number) => [...r.sim.peers.values()].reduce((n, p) => n + (p.core instanceof PeerCore ? f(p.core) : 0), 0);
+    const pushes = sum(pushed, (c) => [...c.neighbours.values()].reduce((n, nb) => n + nb.pushed, 0));
+    expect(pushes).toBeGreaterThan(0);
+    expect(sum(pulled, (c) => [...c.neighbours.values()].reduce((n, nb) => n + nb.pushed, 0))).toBe(0);
+    // Pushed keys need no request: far fewer keys are asked for.
+    expect(sum(pushed, (c) => c.stats.keysRequested)).toBeLessThan(0.6 * sum(pulled, (c) => c.stats.keysRequested));
+  });
+
   it('direct feed to holder mode and back as the swarm grows and shrinks, without a gap', async () => {
     const { sim, wrong } = await run({
       peers: 4, seconds: 9, room: holderRoom,
