@@ -8,14 +8,22 @@ import type { FrameCodec } from '../protocol/core-types.ts';
 const ZERO = new Uint8Array(65536);
 
 export function createIdentityCodec(): FrameCodec {
-  const view = (n: number) => ZERO.subarray(0, n);
+  // One shared view per size: nobody writes them, and thousands of peers holding their own view
+  // objects for every packet would cost memory and GC time (10 000 peers).
+  const views = new Map<number, Uint8Array>();
+  const view = (n: number) => {
+    let v = views.get(n);
+    if (!v) views.set(n, (v = ZERO.subarray(0, n)));
+    return v;
+  };
   const P = (L: number) => 128 * Math.ceil(L / 8192);
   return {
     codeSegment: (frame, _c) => view(8 * P(frame.length)),
     seedPacket: (cs, _g) => view(cs.length / 8),
     feedPacketsFromSeeds: (seeds, _g) => {
       const n = (seeds.values().next().value as Uint8Array).length;
-      return Array.from({ length: 8 }, () => view(n));
+      const v = view(n);
+      return [v, v, v, v, v, v, v, v];
     },
     feedPacket: (frame, _x) => view(P(frame.length)),
     decodeFrame: (_packets, L) => view(L),

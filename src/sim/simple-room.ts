@@ -56,7 +56,10 @@ export class SimpleRoom {
   private mode: SwarmMode = 'direct';
   private oldFeedUntilMs = -Infinity;
   private oldFeed = new Set<PeerId>();
-  private readonly events: RoomEvent[] = [];
+  private events: RoomEvent[] = [];
+  private eventHead = 0;
+  /** Viewers by upload, highest first (ties by id), kept sorted on join and leave. */
+  private readonly byUpload: PeerId[] = [];
   private readonly lastSent = new Map<PeerId, string>();
   private dirty = true;
   private touched: Set<PeerId> | 'all' = 'all';
@@ -71,6 +74,7 @@ export class SimpleRoom {
     else {
       this.viewers.push(peerId);
       this.upload.set(peerId, info.uploadBps ?? 0);
+      this.byUpload.splice(this.uploadRank(peerId), 0, peerId);
       this.mesh.set(peerId, new Set());
       this.link(peerId, Math.ceil(this.cfg.neighbourTarget / 2) + 1);
       this.touch(peerId);
@@ -81,7 +85,11 @@ export class SimpleRoom {
 
   leave(peerId: PeerId, nowMs: number): void {
     const i = this.viewers.indexOf(peerId);
-    if (i >= 0) this.viewers.splice(i, 1);
+    if (i >= 0) {
+      this.viewers.splice(i, 1);
+      const r = this.uploadRank(peerId);
+      if (this.byUpload[r] === peerId) this.byUpload.splice(r, 1);
+    }
     const ns = this.mesh.get(peerId) ?? new Set();
     this.mesh.delete(peerId);
     for (const n of ns) this.mesh.get(n)?.delete(peerId);
@@ -143,12 +151,34 @@ export class SimpleRoom {
     this.touched = new Set();
   }
 
+  /** Where p goes in byUpload (binary search: upload descending, then id ascending). */
+  private uploadRank(p: PeerId): number {
+    const u = this.upload.get(p) ?? 0;
+    let lo = 0;
+    let hi = this.byUpload.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      const o = this.byUpload[m];
+      const uo = this.upload.get(o) ?? 0;
+      if (uo > u || (uo === u && o < p)) lo = m + 1;
+      else hi = m;
+    }
+    return lo;
+  }
+
   private touch(p: PeerId): void {
     if (this.touched !== 'all') this.touched.add(p);
   }
 
   pollEvent(): RoomEvent | undefined {
-    return this.events.shift();
+    if (this.eventHead >= this.events.length) {
+      if (this.events.length > 0) {
+        this.events = [];
+        this.eventHead = 0;
+      }
+      return undefined;
+    }
+    return this.events[this.eventHead++];
   }
 
   get swarmMode(): SwarmMode {
@@ -161,8 +191,21 @@ export class SimpleRoom {
   private link(p: PeerId, want = this.cfg.neighbourTarget): void {
     const mine = this.mesh.get(p);
     if (!mine) return;
-    const cands = this.viewers.filter((v) => v !== p && !mine.has(v) && (this.mesh.get(v)?.size ?? 0) < this.cfg.neighbourMax);
-    this.rng.shuffle(cands);
+    const ok = (v: PeerId) => v !== p && !mine.has(v) && (this.mesh.get(v)?.size ?? 0) < this.cfg.neighbourMax;
+    let cands: PeerId[] = [];
+    if (this.viewers.length > 512) {
+      // Large swarms: draw random viewers instead of filtering all of them (joins stay O(1)).
+      const seen = new Set<PeerId>();
+      for (let tries = 0; tries < 8 * want && cands.length < want - mine.size; tries++) {
+        const v = this.viewers[Math.floor(this.rng.next() * this.viewers.length)];
+        if (!seen.has(v) && ok(v)) cands.push(v);
+        seen.add(v);
+      }
+    }
+    if (cands.length < want - mine.size) {
+      cands = this.viewers.filter(ok);
+      this.rng.shuffle(cands);
+    }
     for (const v of cands) {
       if (mine.size >= want) break;
       mine.add(v);
@@ -187,7 +230,7 @@ export class SimpleRoom {
     const alive = new Set(this.viewers);
     for (const [p] of this.holders) if (!alive.has(p)) this.holders.delete(p);
     for (const [p] of this.producers) if (!alive.has(p)) this.producers.delete(p);
-    const byUpload = [...this.viewers].sort((a, b) => (this.upload.get(b) ?? 0) - (this.upload.get(a) ?? 0) || (a < b ? -1 : 1));
+    const byUpload = this.byUpload;
     // Holders: one key each in a large swarm; up to maxKeysPerHolder keys each in a small one.
     const holderCount = Math.min(keys.length, Math.max(Math.ceil(keys.length / this.cfg.maxKeysPerHolder), Math.floor(n / 2)));
     for (const p of byUpload) {
