@@ -74,6 +74,8 @@ export interface PeerCoreConfig {
   directRepairDelayMs: number;
   /** A directly fed viewer still short of keys this long after a frame began asks the broadcaster for extra keys. */
   stuckMs: number;
+  /** Frames first seen up to this long after a neighbour left may still have had it as a slot. */
+  lostSlotMs: number;
   /** An init-segment or manifest request is retried after this long. */
   retryMs: number;
   /** Replay window of sequence numbers. */
@@ -112,7 +114,8 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   produceGraceMs: 15,
   csRepairDelayMs: 40,
   directRepairDelayMs: 60,
-  stuckMs: 400,
+  stuckMs: 800,
+  lostSlotMs: 250,
   retryMs: 400,
   replayWindow: 512,
   cacheEncodedPackets: 1,

@@ -54,7 +54,9 @@ export class PullScheduler {
       const spread = (Math.imul(this.h.cfg.seed + 1, 2654435761) ^ Math.imul(f.seq + 1, 40503)) >>> 0;
       // Right after a neighbour left, the keys of its direct slot are gone for the frames in flight:
       // waiting the full stuckMs would make those frames late, so the wait is short then.
-      const lostRecently = nowMs - this.neighbourLostMs < this.h.cfg.stuckMs;
+      // Only frames begun before the loss (or within lostSlotMs after it, still slotted to the
+      // viewer that left) lost a slot; later frames wait the full stuckMs.
+      const lostRecently = nowMs - this.neighbourLostMs < this.h.cfg.stuckMs && f.firstSeenMs < this.neighbourLostMs + this.h.cfg.lostSlotMs;
       const stuckAfter = lostRecently ? this.h.cfg.directRepairDelayMs + (spread % 150) : this.h.cfg.stuckMs + (spread % 400);
       const since = lostRecently ? nowMs - Math.max(f.firstSeenMs, this.neighbourLostMs) : nowMs - f.firstSeenMs;
       if (short > 0 && !f.extraAsked && since > stuckAfter && this.nothingOffered(f)) this.askExtraKeys(f, nowMs, short + 1);

@@ -57,6 +57,14 @@ describe('small swarms with real bytes (virtual time)', () => {
     expect(coverage(sim, 1500, 4000).missing).toEqual([]);
   });
 
+  it('direct feed at broadband RTT with 5 % loss: frames slowed by loss do not each ask the broadcaster for extra keys', async () => {
+    const o = { ...LINK_PRESETS.lossy, peers: 24, seconds: 8, warmupMs: 2000, bitrateBps: 2_000_000 };
+    const { sim, wrong, report } = await run(o);
+    expect(wrong).toEqual([]);
+    expect(coverage(sim, 2000, 5500).missing).toEqual([]);
+    expect(report.broadcasterUploadRatio).toBeLessThan(1.12);
+  });
+
   it('a holder leaves mid-stream: frames keep decoding', async () => {
     const { sim, wrong } = await run({ peers: 10, room: holderRoom, schedule: [{ atMs: 3000, leave: 1, role: 'holder' }] });
     expect(wrong).toEqual([]);
