@@ -17,9 +17,10 @@ import { FrameVerifier, sameBytes, type PendingJob } from './frame-verifier.ts';
 import { ProducerRole } from './producer-role.ts';
 import { PullScheduler } from './pull-scheduler.ts';
 import { PushSubscriptions } from './push-subscriptions.ts';
+import { InitExchange } from './init-exchange.ts';
 import { servePullRequest, handleHave, flushHave, type ExchangeView } from './peer-exchange.ts';
 import {
-  FLAG_INIT_SEGMENT, NO_SEQ, parseMessage, type Manifest, type WireMessage,
+  NO_SEQ, parseMessage, type WireMessage,
 } from './wire.ts';
 
 type Pending = PendingJob;
@@ -61,8 +62,7 @@ export class PeerCore {
   private lastTickMs = -Infinity;
   private broadcasterId: string | undefined;
   private direct: { slot: number; slots: number; keys: number } | undefined;
-  private init: { manifest: Manifest; frame: Uint8Array } | undefined;
-  private initAsk: { peerId: string; atMs: number; seq: number } | undefined;
+  private readonly init: InitExchange;
   private readonly ctx: CoreContext;
   private readonly view: ExchangeView;
   /** Frames whose have-state changed since the last HAVE flush. */
@@ -128,8 +128,8 @@ export class PeerCore {
       dirty: (seq) => this.pull.dirty.add(seq),
       releaseInflight: (f) => this.releaseInflight(f),
       admit: (seq) => this.replay.admit(seq),
-      initSeq: () => this.init?.manifest.seq,
-      setInit: (m, frame) => this.setInit(m, frame),
+      initSeq: () => (this.init.seq === NO_SEQ ? undefined : this.init.seq),
+      setInit: (m, frame) => this.init.set(m, frame),
       askExtraKeys: (f, now) => this.pull.askExtraKeys(f, now),
     });
     this.view = {
@@ -144,6 +144,16 @@ export class PeerCore {
       markDirty: (seq) => this.pull.dirty.add(seq),
       offered: (f, x, from, now) => this.push.noteOffer(f, x, from, now),
     };
+    this.init = new InitExchange({
+      cfg: this.cfg,
+      neighbours: this.neighbours,
+      frames: this.framesBySeq,
+      sendControl: (p, m) => this.sendControl(p, m),
+      job: (j, p) => this.job(j, p),
+      emit: (o) => this.emit(o),
+      strike: (p, r) => this.strike(p, r),
+      countBad: (p, r) => this.countBad(p, r),
+    });
     this.holder = new HolderRole(this.ctx);
     this.producer = new ProducerRole(this.ctx);
   }
@@ -156,7 +166,7 @@ export class PeerCore {
     n.isBroadcaster = peerId === this.broadcasterId;
     this.neighbours.set(peerId, n);
     this.fresh.add(peerId);
-    this.sendControl(peerId, { type: 'hello', initSeq: this.init ? this.init.manifest.seq : NO_SEQ, roles: 0 });
+    this.sendControl(peerId, { type: 'hello', initSeq: this.init.seq, roles: 0 });
     this.producer.refresh((p) => this.banned.has(p));
     this.lastTickMs = Math.min(this.lastTickMs, nowMs - this.cfg.tickMs);
   }
@@ -175,7 +185,7 @@ export class PeerCore {
         f.inflightSet.delete(x);
       }
     }
-    if (this.initAsk?.peerId === peerId) this.initAsk = undefined;
+    this.init.onDisconnected(peerId);
     this.fresh.delete(peerId);
     this.pull.budgetFreed = true;
     this.producer.refresh((p) => this.banned.has(p));
@@ -222,7 +232,7 @@ export class PeerCore {
           this.broadcasterId = from;
         }
         n.initSeq = m.initSeq;
-        this.maybeAskInit(nowMs);
+        this.init.maybeAsk(nowMs);
         return;
       case 'have':
         handleHave(this.view, n, m.entries, nowMs);
@@ -246,16 +256,9 @@ export class PeerCore {
         this.direct = m.slots > 0 ? { slot: m.slot, slots: m.slots, keys: m.keys } : undefined;
         return;
       case 'init-request':
-        if (this.init && m.seq <= this.init.manifest.seq && n.initSent !== this.init.manifest.seq) {
-          n.initSent = this.init.manifest.seq;
-          this.sendControl(from, { type: 'init-segment', manifest: this.init.manifest, frame: this.init.frame });
-        }
-        return;
+        return this.init.onRequest(from, n, m.seq);
       case 'init-segment':
-        if (this.init && this.init.manifest.seq >= m.manifest.seq) return;
-        if (!(m.manifest.flags & FLAG_INIT_SEGMENT)) return this.countBad(from, 'init segment without the init flag');
-        this.job({ kind: 'verify-manifest', id: 0, manifest: m.manifest }, { kind: 'init-manifest', from, manifest: m.manifest, frame: m.frame.slice() });
-        return;
+        return this.init.onSegment(from, m.manifest, m.frame);
       case 'cs-chunk':
         this.holder.onChunk(from, m, nowMs);
         return;
@@ -285,17 +288,7 @@ export class PeerCore {
     this.pending.delete(r.id);
     if (p.kind === 'manifest' && r.kind === 'verify-manifest') this.verifier.onManifestVerified(p, r.valid, nowMs);
     else if (p.kind === 'frame-digest' && r.kind === 'digest') this.verifier.onFrameDigest(p, r.digest, nowMs);
-    else if (p.kind === 'init-manifest' && r.kind === 'verify-manifest') {
-      if (!r.valid) return this.strike(p.from, 'init segment with a bad signature');
-      this.job({ kind: 'digest', id: 0, data: p.frame }, { ...p, kind: 'init-digest' });
-    } else if (p.kind === 'init-digest' && r.kind === 'digest') {
-      if (!sameBytes(r.digest, p.manifest.digest)) return this.strike(p.from, 'init segment does not match its manifest');
-      if (this.init && this.init.manifest.seq >= p.manifest.seq) return;
-      this.setInit(p.manifest, p.frame);
-      this.initAsk = undefined;
-      const f = this.framesBySeq.get(p.manifest.seq);
-      if (!f || f.state !== 'done') this.emit({ type: 'frame', manifest: p.manifest, frame: p.frame, nowMs });
-    }
+    else if ((p.kind === 'init-manifest' || p.kind === 'init-digest') && r.kind !== 'sign-manifest') this.init.onJobResult(p, r, nowMs);
   }
 
   /** The channel to `peerId` reports `bufferedAmount` bytes still unsent. */
@@ -308,7 +301,7 @@ export class PeerCore {
   }
 
   nextTimeout(): number | undefined {
-    if (this.framesBySeq.size === 0 && !this.initAsk) return undefined;
+    if (this.framesBySeq.size === 0 && !this.init.asking) return undefined;
     return this.lastTickMs + this.cfg.tickMs;
   }
 
@@ -333,7 +326,7 @@ export class PeerCore {
       else if (changed.length > 0) flushHave(this.view, n, changed, full);
     }
     this.fresh.clear();
-    this.maybeAskInit(nowMs);
+    this.init.maybeAsk(nowMs);
   }
 
   pollOutput(): CoreOutput | undefined {
@@ -406,34 +399,13 @@ export class PeerCore {
     this.verifier.tryDecode(f, nowMs);
   }
 
-  /** Keeps the newest init segment and tells the neighbours, so late joiners can fetch it. */
-  private setInit(m: Manifest, frame: Uint8Array): void {
-    if (this.init && this.init.manifest.seq >= m.seq) return;
-    this.init = { manifest: m, frame };
-    for (const n of this.neighbours.values()) if (!n.isBroadcaster) this.sendControl(n.peerId, { type: 'hello', initSeq: m.seq, roles: 0 });
-  }
-
   // ---- scheduling ---------------------------------------------------------------------------
 
   private expireAndCollect(nowMs: number): void {
     const gc = nowMs - this.lastGcMs >= 100;
     if (gc) this.lastGcMs = nowMs;
     for (const f of this.framesBySeq.values()) {
-      if (f.inflight.size > 0) {
-        for (const [x, r] of f.inflight) {
-          if (r.expiresMs > nowMs) continue;
-          f.inflight.delete(x);
-          f.inflightSet.delete(x);
-          this.pull.dirty.add(f.seq);
-          this.stats.keysTimedOut++;
-          this.stats.lossEstimate = this.stats.lossEstimate * 0.99 + 0.01;
-          const n = this.neighbours.get(r.peerId);
-          if (n) {
-            if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.pull.budgetFreed = true;
-            n.timedOut();
-          }
-        }
-      }
+      if (f.inflight.size > 0) this.pull.expire(f, nowMs);
       if (!gc) continue;
       const age = nowMs - f.firstSeenMs;
       if ((f.state === 'collecting' || f.state === 'hashing') && age > this.cfg.frameLifetimeMs) {
@@ -454,32 +426,8 @@ export class PeerCore {
     }
   }
 
-  /** Forgets a frame's outstanding requests and gives each neighbour its request budget back. */
   private releaseInflight(f: FrameState): void {
-    for (const r of f.inflight.values()) {
-      const n = this.neighbours.get(r.peerId);
-      if (!n || n.inflight === 0) continue;
-      if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.pull.budgetFreed = true;
-      n.inflight--;
-    }
-    f.inflight.clear();
-    f.inflightSet.clear();
-  }
-
-  private maybeAskInit(nowMs: number): void {
-    const have = this.init ? this.init.manifest.seq : -1;
-    if (this.initAsk && nowMs - this.initAsk.atMs < this.cfg.retryMs) return;
-    let best: { peerId: string; seq: number } | undefined;
-    for (const n of this.neighbours.values()) {
-      if (n.initSeq === NO_SEQ || n.initSeq <= have || n.peerId === this.initAsk?.peerId) continue;
-      if (!best || n.initSeq > best.seq) best = { peerId: n.peerId, seq: n.initSeq };
-    }
-    if (!best) {
-      this.initAsk = undefined;
-      return;
-    }
-    this.initAsk = { peerId: best.peerId, atMs: nowMs, seq: best.seq };
-    this.sendControl(best.peerId, { type: 'init-request', seq: best.seq });
+    this.pull.release(f);
   }
 
   // ---- outputs and peers ----------------------------------------------------------------------

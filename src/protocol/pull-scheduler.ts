@@ -14,7 +14,7 @@ export interface PullHost {
   readonly cfg: PeerCoreConfig;
   readonly neighbours: Map<string, NeighbourState>;
   readonly frames: Map<number, FrameState>;
-  readonly stats: { requestsSent: number; keysRequested: number; lossEstimate: number };
+  readonly stats: { requestsSent: number; keysRequested: number; keysTimedOut: number; lossEstimate: number };
   broadcaster(): string | undefined;
   direct(): { slot: number; slots: number; keys: number } | undefined;
   sendControl(peerId: string, m: WireMessage): void;
@@ -119,6 +119,35 @@ export class PullScheduler {
     this.h.stats.keysRequested += keys.length;
     this.h.stats.lossEstimate *= 0.99 ** keys.length;
     this.h.sendControl(peerId, { type: 'request', seq: f.seq, count: Math.min(255, keys.length), allowed: KeySet.of(keys).toBytes() });
+  }
+
+  /** Requests of f past their timeout: the keys are asked again elsewhere (the repair round). */
+  expire(f: FrameState, nowMs: number): void {
+    for (const [x, r] of f.inflight) {
+      if (r.expiresMs > nowMs) continue;
+      f.inflight.delete(x);
+      f.inflightSet.delete(x);
+      this.dirty.add(f.seq);
+      this.h.stats.keysTimedOut++;
+      this.h.stats.lossEstimate = this.h.stats.lossEstimate * 0.99 + 0.01;
+      const n = this.h.neighbours.get(r.peerId);
+      if (n) {
+        if (n.inflight >= this.h.cfg.maxInflightPerNeighbour) this.budgetFreed = true;
+        n.timedOut();
+      }
+    }
+  }
+
+  /** Forgets a frame's outstanding requests and gives each neighbour its request budget back. */
+  release(f: FrameState): void {
+    for (const r of f.inflight.values()) {
+      const n = this.h.neighbours.get(r.peerId);
+      if (!n || n.inflight === 0) continue;
+      if (n.inflight >= this.h.cfg.maxInflightPerNeighbour) this.budgetFreed = true;
+      n.inflight--;
+    }
+    f.inflight.clear();
+    f.inflightSet.clear();
   }
 
   private askManifest(f: FrameState, nowMs: number): void {
