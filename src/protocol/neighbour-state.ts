@@ -7,10 +7,15 @@ import { KeySet } from './key-set.ts';
 import { SendQueue } from './send-queue.ts';
 import { NO_SEQ } from './wire.ts';
 
+/** One frame as one neighbour knows it, and what we told it of the frame. */
 export interface NeighbourFrame {
+  /** Keys it announced. */
   keys: KeySet;
   complete: boolean;
   manifest: boolean;
+  /** How much of our arrival log it was told, and which HAVE flags. */
+  toldIdx: number;
+  toldFlags: number;
 }
 
 export class NeighbourState {
@@ -19,9 +24,8 @@ export class NeighbourState {
   initSeq = NO_SEQ;
   /** Init segment seq we last sent it. */
   initSent = -1;
+  /** Per frame: its have-map and what we told it (one record: one lookup, one map per neighbour). */
   readonly frames = new Map<number, NeighbourFrame>();
-  /** Per frame: how much of our arrival log it was told, and which HAVE flags. */
-  readonly told = new Map<number, { idx: number; flags: number }>();
   /** Keys asked of it and not yet arrived or timed out. */
   inflight = 0;
   /** Delivery score in (0, 1]: share of asked keys that arrived (moving average). */
@@ -63,12 +67,11 @@ export class NeighbourState {
 
   frame(seq: number): NeighbourFrame {
     let r = this.frames.get(seq);
-    if (!r) this.frames.set(seq, (r = { keys: new KeySet(), complete: false, manifest: false }));
+    if (!r) this.frames.set(seq, (r = { keys: new KeySet(), complete: false, manifest: false, toldIdx: 0, toldFlags: 0 }));
     return r;
   }
 
   forget(seq: number): void {
     this.frames.delete(seq);
-    this.told.delete(seq);
   }
 }

@@ -24,7 +24,8 @@ export interface ExchangeView {
 }
 
 export function handleHave(v: ExchangeView, n: NeighbourState, entries: readonly HaveEntry[], nowMs: number): void {
-  for (const e of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
     const f = v.frameFor(e.seq, nowMs);
     if (!f || f.state === 'done' || f.state === 'missed') continue;
     const r = n.frame(e.seq);
@@ -33,7 +34,9 @@ export function handleHave(v: ExchangeView, n: NeighbourState, entries: readonly
       r.complete = true;
       r.manifest = true;
     }
-    for (const k of e.keys) {
+    const keys = e.keys;
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j];
       r.keys.add(k);
       if (!f.have.has(k)) v.offered(f, k, n.peerId, nowMs);
     }
@@ -56,33 +59,32 @@ export function flushHave(v: ExchangeView, n: NeighbourState, frames: Iterable<F
     if (f.state === 'missed') continue;
     // One HAVE spans at most 256 sequence numbers (entries are deltas from the lowest).
     if (Math.max(hi, f.seq) - Math.min(lo, f.seq) > 255) continue;
-    const r = n.frames.get(f.seq);
-    if (r?.complete) continue;
-    let t = n.told.get(f.seq);
-    if (!t) n.told.set(f.seq, (t = { idx: 0, flags: 0 }));
+    const r = n.frame(f.seq);
+    if (r.complete) continue;
     if (f.state === 'done') {
-      if (!(t.flags & HAVE_COMPLETE)) {
+      if (!(r.toldFlags & HAVE_COMPLETE)) {
         lo = Math.min(lo, f.seq);
         hi = Math.max(hi, f.seq);
         entries.push({ seq: f.seq, flags: HAVE_MANIFEST | HAVE_COMPLETE, keys: [] });
-        t.flags = HAVE_MANIFEST | HAVE_COMPLETE;
+        r.toldFlags = HAVE_MANIFEST | HAVE_COMPLETE;
       }
       continue;
     }
     const mflag = f.manifest && !f.manifestPending ? HAVE_MANIFEST : 0;
-    if (!full && t.idx > 0 && !(mflag & ~t.flags)) continue;
+    if (!full && r.toldIdx > 0 && !(mflag & ~r.toldFlags)) continue;
     const keys: number[] = [];
     // A neighbour holding 64 keys needs no more (it decodes); only flags go to it then.
-    const sated = (r?.keys.size ?? 0) >= 64;
-    while (t.idx < f.log.length && keys.length < 255) {
-      const x = f.log[t.idx++];
-      if (!sated && !r?.keys.has(x)) keys.push(x);
+    const log = f.log;
+    if (r.keys.size >= 64) r.toldIdx = log.length;
+    while (r.toldIdx < log.length && keys.length < 255) {
+      const x = log[r.toldIdx++];
+      if (!r.keys.has(x)) keys.push(x);
     }
-    if (keys.length > 0 || (mflag & ~t.flags)) {
+    if (keys.length > 0 || (mflag & ~r.toldFlags)) {
       lo = Math.min(lo, f.seq);
       hi = Math.max(hi, f.seq);
       entries.push({ seq: f.seq, flags: mflag, keys });
-      t.flags |= mflag;
+      r.toldFlags |= mflag;
     }
   }
   if (entries.length > 0) v.sendControl(n.peerId, { type: 'have', entries });

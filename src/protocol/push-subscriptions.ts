@@ -36,8 +36,8 @@ export class PushSubscriptions {
   private newestSeq = -1;
   private dirty = false;
   private lastSyncMs = -Infinity;
-  /** Keys we asked a neighbour to push, with that neighbour (rebuilt when subscriptions change). */
-  private asked: Array<{ x: number; nb: NeighbourState }> = [];
+  /** Keys we asked each neighbour to push (rebuilt when subscriptions change): grouped by neighbour, so a frame looks up each parent's have-map once. */
+  private asked: Array<{ nb: NeighbourState; keys: number[] }> = [];
   /** Key → neighbours that asked us to push it (rebuilt lazily when a PUSH_KEYS arrives). */
   private subscribers: NeighbourState[][] = [];
   private subscribersStale = false;
@@ -128,7 +128,7 @@ export class PushSubscriptions {
       this.h.sendControl(nb.peerId, { type: 'push-keys', keys: nb.pushAsked.toBytes() });
     }
     this.asked = [];
-    for (const nb of this.h.neighbours.values()) for (const x of nb.pushAsked?.toArray() ?? []) this.asked.push({ x, nb });
+    for (const nb of this.h.neighbours.values()) if (nb.pushAsked && nb.pushAsked.size > 0) this.asked.push({ nb, keys: nb.pushAsked.toArray() });
   }
 
   /**
@@ -142,22 +142,28 @@ export class PushSubscriptions {
     late.clear();
     if (!this.enabled || nowMs - f.firstSeenMs > this.h.cfg.pushGiveUpMs) return 0;
     let n = 0;
-    for (const { x, nb } of this.asked) {
-      if (f.have.has(x) || f.inflightSet.has(x)) continue;
-      // The parent announced the key: its push is lost unless it comes right after the HAVE.
+    for (let i = 0; i < this.asked.length; i++) {
+      const { nb, keys } = this.asked[i];
       const r = nb.frames.get(f.seq);
-      if (r?.complete) continue;
-      if (r?.keys.has(x)) {
-        const at = offerMs(f, 256 + x);
-        if (at === undefined || nowMs - at > this.h.cfg.pushLossMs) continue;
+      for (let j = 0; j < keys.length; j++) {
+        const x = keys[j];
+        if (f.have.has(x) || f.inflightSet.has(x)) continue;
+        if (r !== undefined) {
+          if (r.complete) break;
+          // The parent announced the key: its push is lost unless it comes right after the HAVE.
+          if (r.keys.has(x)) {
+            const at = offerMs(f, 256 + x);
+            if (at === undefined || nowMs - at > this.h.cfg.pushLossMs) continue;
+          }
+        }
+        const other = offerMs(f, x);
+        if (other !== undefined && nowMs - other > this.h.cfg.pushWaitMs) {
+          late.add(x);
+          continue;
+        }
+        out.add(x);
+        n++;
       }
-      const other = offerMs(f, x);
-      if (other !== undefined && nowMs - other > this.h.cfg.pushWaitMs) {
-        late.add(x);
-        continue;
-      }
-      out.add(x);
-      n++;
     }
     return n;
   }

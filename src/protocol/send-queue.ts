@@ -4,15 +4,14 @@
 
 import { encodedLength, type WireMessage } from './wire.ts';
 
-interface Item {
-  message: WireMessage;
-  size: number;
-  expiresMs: number;
-}
-
 export class SendQueue {
-  private items: Item[] = [];
+  // A ring of parallel slots; a slot is emptied as soon as its message leaves, so sent or
+  // dropped media (and its payload) is not kept alive by the queue.
+  private messages: Array<WireMessage | undefined> = [];
+  private sizes: number[] = [];
+  private expires: number[] = [];
   private head = 0;
+  private count = 0;
   /** Bytes handed to the channel and not yet reported sent. */
   buffered = 0;
   /** A want-writable was emitted and no report has come back since. */
@@ -23,36 +22,71 @@ export class SendQueue {
   constructor(private readonly maxItems: number) {}
 
   get length(): number {
-    return this.items.length - this.head;
+    return this.count;
   }
 
   push(message: WireMessage, expiresMs: number): void {
-    if (this.length >= this.maxItems) {
-      this.head++;
+    if (this.count >= this.maxItems) {
       this.dropped++;
+      if (this.count === 0) return; // a queue of no items drops everything
+      this.shift();
     }
-    this.items.push({ message, size: encodedLength(message), expiresMs });
+    if (this.count === this.messages.length) this.grow();
+    const i = (this.head + this.count) % this.messages.length;
+    this.messages[i] = message;
+    this.sizes[i] = encodedLength(message);
+    this.expires[i] = expiresMs;
+    this.count++;
   }
 
   /** Hands out messages while the channel buffer stays under `budget` bytes. */
   pump(nowMs: number, budget: number, emit: (m: WireMessage) => void): void {
-    while (this.head < this.items.length && this.buffered < budget) {
-      const it = this.items[this.head++];
-      if (it.expiresMs <= nowMs) {
+    while (this.count > 0 && this.buffered < budget) {
+      const i = this.head;
+      const message = this.shift();
+      if (this.expires[i] <= nowMs) {
         this.stale++;
         continue;
       }
-      this.buffered += it.size;
-      emit(it.message);
-    }
-    if (this.head > 64 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
+      this.buffered += this.sizes[i];
+      emit(message);
     }
   }
 
   clear(): void {
-    this.items = [];
+    this.messages = [];
+    this.sizes = [];
+    this.expires = [];
+    this.head = 0;
+    this.count = 0;
+  }
+
+  /** Takes the oldest message out (count > 0). */
+  private shift(): WireMessage {
+    const i = this.head;
+    const m = this.messages[i] as WireMessage;
+    this.messages[i] = undefined;
+    this.head = (i + 1) % this.messages.length;
+    this.count--;
+    return m;
+  }
+
+  /** Doubles the ring (at least 8 slots), oldest message first. */
+  private grow(): void {
+    const cap = this.messages.length;
+    const next = Math.max(8, cap * 2);
+    const messages = new Array<WireMessage | undefined>(next).fill(undefined);
+    const sizes = new Array<number>(next).fill(0);
+    const expires = new Array<number>(next).fill(0);
+    for (let k = 0; k < this.count; k++) {
+      const i = (this.head + k) % cap;
+      messages[k] = this.messages[i];
+      sizes[k] = this.sizes[i];
+      expires[k] = this.expires[i];
+    }
+    this.messages = messages;
+    this.sizes = sizes;
+    this.expires = expires;
     this.head = 0;
   }
 }

@@ -9,64 +9,20 @@ import type { CoreOutput } from '../protocol/core-types.ts';
 import { createCryptoRunner, type CryptoJob, type CryptoResult } from '../protocol/crypto-jobs.ts';
 import { PeerCore } from '../protocol/peer-core.ts';
 import { encodedLength, encodeMessage, FLAG_INIT_SEGMENT, FLAG_KEY_FRAME, type Manifest, type WireMessage } from '../protocol/wire.ts';
-import type { JoinInfo, PeerStats, RoomEvent } from '../tracker/room-config.ts';
+import type { RoomEvent } from '../tracker/room-config.ts';
 import { Room } from '../tracker/room.ts';
-import { EventQueue } from './event-queue.ts';
-import { createIdentityCodec, fingerprint } from './identity-codec.ts';
-import { pairHash, resolveSimOptions, type SimOptions } from './sim-options.ts';
 import { SeededRng } from '../rng.ts';
+import { EventQueue } from './event-queue.ts';
+import { createIdentityCodec } from './identity-codec.ts';
+import { CryptoOracle, makeFrameBytes } from './sim-crypto.ts';
+import { CONNECT, CRYPTO, DELIVER, EventPool, JOIN, LEAVE, LEAVE_MANY, PUBLISH, TIMER, TRACKER, WRITABLE, type SimEvent } from './sim-event.ts';
+import { pairHash, resolveSimOptions, type SimOptions } from './sim-options.ts';
+import type { SimPeer, SimRoom } from './sim-peer.ts';
 import { buildReport, type PublishedFrame, type SimReport, type ViewerRecord } from './sim-report.ts';
+import { Wire } from './sim-wire.ts';
 import { SimpleRoom } from './simple-room.ts';
 
-type Ev =
-  | { t: number; n?: number; k: 'deliver'; to: SimPeer; from: SimPeer; msg: WireMessage | Uint8Array; size: number; control: boolean; queued?: boolean }
-  | { t: number; n?: number; k: 'timer'; p: SimPeer }
-  | { t: number; n?: number; k: 'writable'; p: SimPeer; dst: SimPeer }
-  | { t: number; n?: number; k: 'crypto'; p: SimPeer; job: CryptoJob }
-  | { t: number; n?: number; k: 'publish' }
-  | { t: number; n?: number; k: 'connect'; a: SimPeer; b: SimPeer }
-  | { t: number; n?: number; k: 'join' }
-  | { t: number; n?: number; k: 'leave'; p: SimPeer }
-  | { t: number; n?: number; k: 'leave-many'; count: number; role?: string }
-  | { t: number; n?: number; k: 'tracker' };
-
-interface Outq {
-  times: number[];
-  sizes: number[];
-  head: number;
-  sum: number;
-}
-
-export interface SimPeer {
-  id: string;
-  num: number;
-  core: PeerCore | BroadcasterCore;
-  isBroadcaster: boolean;
-  upBps: number;
-  downBps: number;
-  upFree: number;
-  downFree: number;
-  alive: boolean;
-  polluter: boolean;
-  timerAt: number;
-  connected: Set<SimPeer>;
-  pending: Set<SimPeer>;
-  listed: Set<string>;
-  outq: Map<SimPeer, Outq>;
-  ctlLast: Map<SimPeer, number>;
-  rec: ViewerRecord;
-  initDelivered: boolean;
-}
-
-/** The tracker room the simulator drives: the tracker's own `Room`, or the `SimpleRoom` stand-in. */
-export interface SimRoom {
-  join(peerId: string, info: JoinInfo, nowMs: number): void;
-  leave(peerId: string, nowMs: number): void;
-  tick(nowMs: number): void;
-  heartbeat?(peerId: string, stats: PeerStats, nowMs: number): void;
-  pollEvent(): RoomEvent | undefined;
-  readonly swarmMode: string;
-}
+export type { SimPeer, SimRoom } from './sim-peer.ts';
 
 export interface FrameSink {
   (peerId: string, manifest: Manifest, frame: Uint8Array, nowMs: number): void;
@@ -75,9 +31,11 @@ export interface FrameSink {
 export class Simulator {
   readonly o: SimOptions;
   readonly rng: SeededRng;
-  private readonly q = new EventQueue<Ev>();
+  private readonly q = new EventQueue<SimEvent>();
+  private readonly pool = new EventPool();
   readonly peers = new Map<string, SimPeer>();
-  readonly gone: SimPeer[] = [];
+  /** Records of the viewers that left (their cores are dropped). */
+  readonly gone: ViewerRecord[] = [];
   readonly room: SimRoom;
   readonly frames: PublishedFrame[] = [];
   readonly sourceFrames = new Map<number, Uint8Array>();
@@ -90,7 +48,7 @@ export class Simulator {
   private lastKeyMs = -Infinity;
   private lastInitMs = -Infinity;
   private runner?: (job: CryptoJob) => Promise<CryptoResult>;
-  private readonly manifests = new Map<number, Manifest>();
+  private readonly oracle = new CryptoOracle();
   onFrame?: FrameSink;
 
   constructor(options: Partial<SimOptions>) {
@@ -111,27 +69,36 @@ export class Simulator {
     const codec = this.o.codec ?? createIdentityCodec();
     this.broadcaster = this.addPeer(new BroadcasterCore({ codec, config: this.o.broadcasterConfig }), true, this.o.broadcasterUpBps);
     this.room.join(this.broadcaster.id, { broadcaster: true, bitrateBps: this.o.bitrateBps }, 0);
-    for (let i = 0; i < this.o.peers; i++) this.q.push({ t: (this.o.joinSpreadMs * i) / Math.max(1, this.o.peers), k: 'join' });
+    for (let i = 0; i < this.o.peers; i++) this.push(this.pool.get((this.o.joinSpreadMs * i) / Math.max(1, this.o.peers), JOIN));
     for (const s of this.o.schedule) {
-      for (let i = 0; i < (s.join ?? 0); i++) this.q.push({ t: s.atMs + i * 10, k: 'join' });
-      if (s.leave) this.q.push({ t: s.atMs, k: 'leave-many', count: s.leave, role: s.role });
+      for (let i = 0; i < (s.join ?? 0); i++) this.push(this.pool.get(s.atMs + i * 10, JOIN));
+      if (s.leave) {
+        const e = this.pool.get(s.atMs, LEAVE_MANY);
+        e.count = s.leave;
+        e.role = s.role;
+        this.push(e);
+      }
     }
-    this.q.push({ t: 0, k: 'publish' });
-    this.q.push({ t: 0, k: 'tracker' });
+    this.push(this.pool.get(0, PUBLISH));
+    this.push(this.pool.get(0, TRACKER));
     const endMs = this.o.seconds * 1000;
     this.pumpRoom();
     while (this.q.size > 0) {
-      const e = this.q.pop() as Ev;
+      const e = this.q.pop() as SimEvent;
       if (e.t > endMs) break;
       this.now = e.t;
       this.events++;
-      if (e.k === 'crypto' && this.runner) {
-        if (!e.p.alive) continue;
-        e.p.core.handleCryptoResult(await this.runner(e.job), this.now);
-        this.drain(e.p);
+      e.held = false;
+      if (e.k === CRYPTO && this.runner) {
+        const p = e.p as SimPeer;
+        if (p.alive) {
+          p.core.handleCryptoResult(await this.runner(e.job as CryptoJob), this.now);
+          this.drain(p);
+        }
       } else this.step(e);
+      if (!e.held) this.pool.put(e);
     }
-    const viewers = [...this.gone, ...this.peers.values()].filter((p) => !p.isBroadcaster).map((p) => p.rec);
+    const viewers = [...this.gone, ...[...this.peers.values()].filter((p) => !p.isBroadcaster).map((p) => p.rec)];
     return buildReport({
       peers: this.o.peers, seconds: this.o.seconds, mode: this.room.swarmMode, broadcasterBytesUp: this.broadcaster.rec.bytesUp,
       frames: this.frames, viewers, deadlineMs: this.o.deadlineMs, warmupMs: this.o.warmupMs, endMs,
@@ -139,12 +106,16 @@ export class Simulator {
     });
   }
 
+  private push(e: SimEvent): void {
+    this.q.push(e);
+  }
+
   private addPeer(core: PeerCore | BroadcasterCore, isBroadcaster: boolean, upBps: number): SimPeer {
     const num = this.nextNum++;
     const id = isBroadcaster ? 'broadcaster' : `p${num}`;
     const p: SimPeer = {
       id, num, core, isBroadcaster, upBps, downBps: this.o.downBps, upFree: 0, downFree: 0, alive: true, polluter: false,
-      timerAt: Infinity, connected: new Set(), pending: new Set(), listed: new Set(), outq: new Map(), ctlLast: new Map(),
+      timerAt: Infinity, connected: new Set(), pending: new Set(), listed: new Set(), wires: new Map(),
       rec: { id, joinMs: this.now, leftMs: Infinity, bytesUp: 0, bytesDown: 0, controlDown: 0, delivered: new Map(), startupMs: -1, role: '' },
       initDelivered: false,
     };
@@ -152,43 +123,45 @@ export class Simulator {
     return p;
   }
 
-  private step(e: Ev): void {
+  private step(e: SimEvent): void {
+    const p = e.p as SimPeer;
     switch (e.k) {
-      case 'deliver': return this.deliver(e);
-      case 'timer':
-        if (!e.p.alive || e.p.timerAt !== e.t) return;
-        e.p.timerAt = Infinity;
-        e.p.core.handleTimeout(e.t);
-        return this.drain(e.p);
-      case 'writable': {
-        if (!e.p.alive || !e.p.connected.has(e.dst)) return;
-        e.p.core.handleBufferedAmount(e.dst.id, this.buffered(e.p, e.dst), e.t);
-        return this.drain(e.p);
+      case DELIVER: return this.deliver(e);
+      case TIMER:
+        if (!p.alive || p.timerAt !== e.t) return;
+        p.timerAt = Infinity;
+        p.core.handleTimeout(e.t);
+        return this.drain(p);
+      case WRITABLE: {
+        const dst = e.q as SimPeer;
+        if (!p.alive || !p.connected.has(dst)) return;
+        p.core.handleBufferedAmount(dst.id, p.wires.get(dst)?.buffered(this.now) ?? 0, e.t);
+        return this.drain(p);
       }
-      case 'crypto': {
-        if (!e.p.alive) return;
-        e.p.core.handleCryptoResult(this.oracle(e.job), this.now);
-        return this.drain(e.p);
+      case CRYPTO: {
+        if (!p.alive) return;
+        p.core.handleCryptoResult(this.oracle.run(e.job as CryptoJob), this.now);
+        return this.drain(p);
       }
-      case 'publish': return this.publish();
-      case 'connect': return this.connect(e.a, e.b);
-      case 'join': return this.join();
-      case 'leave':
-        if (e.p.alive) {
-          this.leave(e.p);
+      case PUBLISH: return this.publish();
+      case CONNECT: return this.connect(p, e.q as SimPeer);
+      case JOIN: return this.join();
+      case LEAVE:
+        if (p.alive) {
+          this.leave(p);
           this.join();
         }
         return;
-      case 'leave-many': {
-        const victims = [...this.peers.values()].filter((p) => !p.isBroadcaster && (!e.role || p.rec.role === e.role)).reverse().slice(0, e.count);
+      case LEAVE_MANY: {
+        const victims = [...this.peers.values()].filter((v) => !v.isBroadcaster && (!e.role || v.rec.role === e.role)).reverse().slice(0, e.count);
         for (const v of victims) this.leave(v);
         return;
       }
-      case 'tracker':
-        if (this.room.heartbeat) for (const p of this.peers.values()) this.room.heartbeat(p.id, { uploadBps: p.upBps }, this.now);
+      case TRACKER:
+        if (this.room.heartbeat) for (const v of this.peers.values()) this.room.heartbeat(v.id, { uploadBps: v.upBps }, this.now);
         this.room.tick(this.now);
         this.pumpRoom();
-        this.q.push({ t: this.now + 1000, k: 'tracker' });
+        this.push(this.pool.get(this.now + 1000, TRACKER));
         return;
     }
   }
@@ -201,7 +174,7 @@ export class Simulator {
     const p = this.addPeer(core, false, this.rng.uniform(this.o.upMinBps, this.o.upMaxBps));
     const viewers = this.peers.size - 1;
     p.polluter = viewers <= this.o.polluters;
-    if (this.o.churnPerMin > 0) this.q.push({ t: this.now + this.rng.exp(60_000 / this.o.churnPerMin), k: 'leave', p });
+    if (this.o.churnPerMin > 0) this.push(this.pool.get(this.now + this.rng.exp(60_000 / this.o.churnPerMin), LEAVE, p));
     this.room.join(p.id, { uploadBps: p.upBps }, this.now);
     this.pumpRoom();
   }
@@ -210,15 +183,17 @@ export class Simulator {
     p.alive = false;
     p.rec.leftMs = this.now;
     this.peers.delete(p.id);
-    this.gone.push(p);
+    this.gone.push(p.rec);
     for (const o of p.connected) {
       o.connected.delete(p);
       o.core.handlePeerDisconnected(p.id, this.now);
       this.drain(o);
     }
     p.connected.clear();
-    p.outq.clear();
-    p.ctlLast.clear();
+    // Nobody links to it again (a new viewer gets a new id): its wires go on both sides.
+    for (const o of p.wires.keys()) o.wires.delete(p);
+    p.wires.clear();
+    p.pending.clear();
     p.core.destroy();
     this.room.leave(p.id, this.now);
     this.pumpRoom();
@@ -235,7 +210,7 @@ export class Simulator {
           if (!o || p.connected.has(o) || p.pending.has(o)) continue;
           p.pending.add(o);
           o.pending.add(p);
-          this.q.push({ t: this.now + 1.5 * this.rtt(p, o) + 20, k: 'connect', a: p, b: o });
+          this.push(this.pool.get(this.now + 1.5 * this.rtt(p, o) + 20, CONNECT, p, o));
         }
         for (const o of [...p.connected]) if (!p.listed.has(o.id) && !o.listed.has(p.id)) this.disconnect(p, o);
         if (p.core instanceof PeerCore) p.core.handleNeighbours(ev.neighbours, this.now);
@@ -256,6 +231,8 @@ export class Simulator {
     if (!a.listed.has(b.id) && !b.listed.has(a.id)) return;
     a.connected.add(b);
     b.connected.add(a);
+    this.wire(a, b);
+    this.wire(b, a);
     a.core.handlePeerConnected(b.id, this.now);
     b.core.handlePeerConnected(a.id, this.now);
     this.drain(a);
@@ -275,12 +252,19 @@ export class Simulator {
     return this.o.rttMinMs + (this.o.rttMaxMs - this.o.rttMinMs) * pairHash(a.num, b.num, this.o.seed);
   }
 
+  /** p's side of its link to dst (made when they connect; it outlives a disconnect, as a channel's queue would). */
+  private wire(p: SimPeer, dst: SimPeer): Wire {
+    let w = p.wires.get(dst);
+    if (!w) p.wires.set(dst, (w = new Wire(this.rtt(p, dst))));
+    return w;
+  }
+
   private publish(): void {
     const t = this.now;
     const b = this.broadcaster.core as BroadcasterCore;
     if (t - this.lastInitMs >= this.o.initEveryMs) {
       this.lastInitMs = t;
-      this.emitFrame(b, this.makeBytes(600, this.frames.length), FLAG_INIT_SEGMENT, t);
+      this.emitFrame(b, makeFrameBytes(600, this.frames.length, this.o.seed, this.o.bytes), FLAG_INIT_SEGMENT, t);
     }
     this.carry += (this.o.bitrateBps * this.o.frameMs) / 8000;
     let L = Math.min(65536, Math.floor(this.carry / 8192) * 8192);
@@ -292,9 +276,9 @@ export class Simulator {
         this.lastKeyMs = t;
         flags |= FLAG_KEY_FRAME | 4;
       }
-      this.emitFrame(b, this.makeBytes(L, this.frames.length), flags, t);
+      this.emitFrame(b, makeFrameBytes(L, this.frames.length, this.o.seed, this.o.bytes), flags, t);
     }
-    this.q.push({ t: t + this.o.frameMs, k: 'publish' });
+    this.push(this.pool.get(t + this.o.frameMs, PUBLISH));
   }
 
   private emitFrame(b: BroadcasterCore, bytes: Uint8Array, flags: number, t: number): void {
@@ -304,36 +288,6 @@ export class Simulator {
     this.drain(this.broadcaster);
   }
 
-  private makeBytes(n: number, salt: number): Uint8Array {
-    if (!this.o.bytes) return new Uint8Array(n);
-    const out = new Uint8Array(n);
-    let x = (salt * 2654435761 + this.o.seed) >>> 0;
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      out[i] = x & 0xff;
-    }
-    return out;
-  }
-
-  private oracle(job: CryptoJob): CryptoResult {
-    switch (job.kind) {
-      case 'sign-manifest': {
-        const m: Manifest = { seq: job.seq, length: job.frame.length, captureTimeMs: job.captureTimeMs, flags: job.flags, digest: fingerprint(job.frame), signature: new Uint8Array(64) };
-        this.manifests.set(job.seq, m);
-        return { kind: job.kind, id: job.id, manifest: m };
-      }
-      case 'verify-manifest': {
-        const m = this.manifests.get(job.manifest.seq);
-        const valid = !!m && m.length === job.manifest.length && m.flags === job.manifest.flags && m.captureTimeMs === job.manifest.captureTimeMs && m.digest.every((v, i) => v === job.manifest.digest[i]);
-        return { kind: job.kind, id: job.id, valid };
-      }
-      case 'digest':
-        return { kind: job.kind, id: job.id, digest: fingerprint(job.data) };
-    }
-  }
-
   // ---- moving messages ------------------------------------------------------------------------
 
   private drain(p: SimPeer): void {
@@ -341,7 +295,12 @@ export class Simulator {
     for (let o: CoreOutput | undefined; (o = p.core.pollOutput()); ) {
       switch (o.type) {
         case 'send': this.send(p, o.peerId, o.channel === 'control', o.message); break;
-        case 'crypto': this.q.push({ t: this.now + 0.2, k: 'crypto', p, job: o.job }); break;
+        case 'crypto': {
+          const e = this.pool.get(this.now + 0.2, CRYPTO, p);
+          e.job = o.job;
+          this.push(e);
+          break;
+        }
         case 'frame': this.onDelivered(p, o.manifest, o.frame); break;
         case 'bad-peer': {
           if (!o.banned) break;
@@ -356,7 +315,7 @@ export class Simulator {
         }
         case 'want-writable': {
           const dst = this.peers.get(o.peerId);
-          if (dst) this.q.push({ t: this.writableAt(p, dst, p.core.cfg.mediaBudgetBytes / 2), k: 'writable', p, dst });
+          if (dst) this.push(this.pool.get(p.wires.get(dst)?.writableAt(this.now, p.core.cfg.mediaBudgetBytes / 2) ?? this.now, WRITABLE, p, dst));
           break;
         }
       }
@@ -366,7 +325,7 @@ export class Simulator {
       const at = Math.max(nt, this.now);
       if (at < p.timerAt) {
         p.timerAt = at;
-        this.q.push({ t: at, k: 'timer', p });
+        this.push(this.pool.get(at, TIMER, p));
       }
     }
   }
@@ -393,66 +352,44 @@ export class Simulator {
     p.rec.bytesUp += size;
     const depart = Math.max(this.now, p.upFree) + (size * 8000) / p.upBps;
     p.upFree = depart;
-    if (!control) {
-      let oq = p.outq.get(dst);
-      if (!oq) p.outq.set(dst, (oq = { times: [], sizes: [], head: 0, sum: 0 }));
-      oq.times.push(depart);
-      oq.sizes.push(size);
-      oq.sum += size;
-      if (oq.times.length - oq.head > 64 || oq.head > 256) this.buffered(p, dst); // drop departed entries
-    }
+    const w = this.wire(p, dst);
+    if (!control) w.add(depart, size);
     const lost = this.o.loss > 0 && this.rng.next() < this.o.loss;
     if (lost && !control) return;
-    let at = depart + this.rtt(p, dst) / 2 + this.rng.next() * this.o.jitterMs;
+    let at = depart + w.rttMs / 2 + this.rng.next() * this.o.jitterMs;
     if (control) {
-      if (lost) at += this.rtt(p, dst) + 20;
-      at = Math.max(at, p.ctlLast.get(dst) ?? 0);
-      p.ctlLast.set(dst, at);
+      if (lost) at += w.rttMs + 20;
+      at = Math.max(at, w.ctlLastMs);
+      w.ctlLastMs = at;
     }
-    this.q.push({ t: at, k: 'deliver', to: dst, from: p, msg, size, control });
+    const e = this.pool.get(at, DELIVER, dst, p);
+    e.msg = msg;
+    e.size = size;
+    e.control = control;
+    this.push(e);
   }
 
-  private deliver(e: Extract<Ev, { k: 'deliver' }>): void {
-    const { to, from } = e;
+  private deliver(e: SimEvent): void {
+    const to = e.p as SimPeer;
+    const from = e.q as SimPeer;
     if (!to.alive || !to.connected.has(from)) return;
     if (!e.queued) {
       const start = Math.max(e.t, to.downFree);
       to.downFree = start + (e.size * 8000) / to.downBps;
       if (start > e.t + 0.05) {
+        // The download link is busy: the message arrives once it has been received.
         e.queued = true;
         e.t = to.downFree;
-        this.q.push(e);
+        e.held = true;
+        this.push(e);
         return;
       }
     }
     to.rec.bytesDown += e.size;
     if (e.control) to.rec.controlDown += e.size;
     if (e.msg instanceof Uint8Array) to.core.handleMessage(from.id, e.msg, this.now);
-    else to.core.handleParsed(from.id, e.msg, this.now);
+    else to.core.handleParsed(from.id, e.msg as WireMessage, this.now);
     this.drain(to);
-  }
-
-  private buffered(p: SimPeer, dst: SimPeer): number {
-    const q = p.outq.get(dst);
-    if (!q) return 0;
-    while (q.head < q.times.length && q.times[q.head] <= this.now) q.sum -= q.sizes[q.head++];
-    if (q.head > 256) {
-      q.times = q.times.slice(q.head);
-      q.sizes = q.sizes.slice(q.head);
-      q.head = 0;
-    }
-    return q.sum;
-  }
-
-  private writableAt(p: SimPeer, dst: SimPeer, threshold: number): number {
-    let rest = this.buffered(p, dst);
-    if (rest <= threshold) return this.now;
-    const q = p.outq.get(dst) as Outq;
-    for (let i = q.head; i < q.times.length; i++) {
-      rest -= q.sizes[i];
-      if (rest <= threshold) return q.times[i];
-    }
-    return this.now;
   }
 }
 

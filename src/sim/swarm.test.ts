@@ -68,14 +68,14 @@ describe('small swarms with real bytes (virtual time)', () => {
   it('a holder leaves mid-stream: frames keep decoding', async () => {
     const { sim, wrong } = await run({ peers: 10, room: holderRoom, schedule: [{ atMs: 3000, leave: 1, role: 'holder' }] });
     expect(wrong).toEqual([]);
-    expect(sim.gone.some((p) => p.rec.role === 'holder')).toBe(true);
+    expect(sim.gone.some((r) => r.role === 'holder')).toBe(true);
     expect(coverage(sim, 2500, 4500).missing).toEqual([]);
   });
 
   it('a producer leaves mid-stream: frames keep decoding', async () => {
     const { sim, wrong } = await run({ peers: 10, room: holderRoom, schedule: [{ atMs: 3000, leave: 1, role: 'producer' }] });
     expect(wrong).toEqual([]);
-    expect(sim.gone.some((p) => p.rec.role === 'producer')).toBe(true);
+    expect(sim.gone.some((r) => r.role === 'producer')).toBe(true);
     expect(coverage(sim, 2500, 4500).missing).toEqual([]);
   });
 

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { SendQueue } from './send-queue.ts';
+import type { WireMessage } from './wire.ts';
+
+const feed = (x: number): WireMessage => ({ type: 'feed', seq: 1, x, payload: new Uint8Array(100) });
+const pumpAll = (q: SendQueue, nowMs: number, budget = Infinity) => {
+  const out: number[] = [];
+  q.pump(nowMs, budget, (m) => out.push((m as { x: number }).x));
+  return out;
+};
+
+describe('SendQueue', () => {
+  it('hands out messages in order while the channel buffer stays under the budget', () => {
+    const q = new SendQueue(10);
+    for (let x = 0; x < 5; x++) q.push(feed(x), 1000);
+    expect(pumpAll(q, 0, 250)).toEqual([0, 1, 2]);
+    expect(q.buffered).toBe(3 * 107);
+    expect(q.length).toBe(2);
+    q.buffered = 0;
+    expect(pumpAll(q, 0)).toEqual([3, 4]);
+    expect(q.length).toBe(0);
+  });
+
+  it('drops the oldest message when full and stale messages when pumped', () => {
+    const q = new SendQueue(3);
+    for (let x = 0; x < 5; x++) q.push(feed(x), x < 3 ? 50 : 1000);
+    expect(q.dropped).toBe(2);
+    expect(pumpAll(q, 100)).toEqual([3, 4]);
+    expect(q.stale).toBe(1);
+  });
+
+  it('keeps order across many pushes and pumps (the ring wraps and grows)', () => {
+    const q = new SendQueue(1000);
+    const got: number[] = [];
+    let x = 0;
+    for (let round = 0; round < 50; round++) {
+      for (let k = 0; k < (round % 7) + 1; k++) q.push(feed(x++ % 256), 1000);
+      q.buffered = 0;
+      got.push(...pumpAll(q, 0, 3 * 107));
+    }
+    q.buffered = 0;
+    got.push(...pumpAll(q, 0));
+    expect(got).toEqual(Array.from({ length: x }, (_, i) => i % 256));
+  });
+
+  it('a queue of no items sends nothing', () => {
+    const q = new SendQueue(0);
+    q.push(feed(1), 1000);
+    expect(pumpAll(q, 0)).toEqual([]);
+    expect(q.dropped).toBe(1);
+  });
+});

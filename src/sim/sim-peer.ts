@@ -1,0 +1,44 @@
+// What the simulator keeps per peer: its core, its link limits and their busy-until times, its
+// links and the record the report is built from; and the tracker room interface it drives.
+// Types and a constructor only; used by simulator.ts and the swarm tests.
+
+import type { BroadcasterCore } from '../protocol/broadcaster-core.ts';
+import type { PeerCore } from '../protocol/peer-core.ts';
+import type { JoinInfo, PeerStats, RoomEvent } from '../tracker/room-config.ts';
+import type { ViewerRecord } from './sim-report.ts';
+import type { Wire } from './sim-wire.ts';
+
+export interface SimPeer {
+  id: string;
+  num: number;
+  core: PeerCore | BroadcasterCore;
+  isBroadcaster: boolean;
+  upBps: number;
+  downBps: number;
+  /** When its upload and download links are next free. */
+  upFree: number;
+  downFree: number;
+  alive: boolean;
+  polluter: boolean;
+  /** When its pending timer event fires (Infinity: none). */
+  timerAt: number;
+  connected: Set<SimPeer>;
+  /** Links being set up. */
+  pending: Set<SimPeer>;
+  /** Neighbour ids of its latest tracker list. */
+  listed: Set<string>;
+  /** Its side of every link it has had (kept across reconnects, dropped when the other leaves). */
+  wires: Map<SimPeer, Wire>;
+  rec: ViewerRecord;
+  initDelivered: boolean;
+}
+
+/** The tracker room the simulator drives: the tracker's own `Room`, or the `SimpleRoom` stand-in. */
+export interface SimRoom {
+  join(peerId: string, info: JoinInfo, nowMs: number): void;
+  leave(peerId: string, nowMs: number): void;
+  tick(nowMs: number): void;
+  heartbeat?(peerId: string, stats: PeerStats, nowMs: number): void;
+  pollEvent(): RoomEvent | undefined;
+  readonly swarmMode: string;
+}
