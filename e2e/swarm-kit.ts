@@ -183,14 +183,47 @@ export function broadcasterSnapshot(page: Page): Promise<BroadcasterSnapshot> {
 /** Everything a failing swarm test should print about a viewer: player stats, video element state, session stats. */
 export function viewerDiagnostics(page: Page): Promise<Record<string, unknown>> {
   return page.evaluate(() => {
-    const w = window as unknown as { p2p: { element: HTMLElement & { video: HTMLVideoElement; stats: unknown }; session: { stats: unknown } } };
+    interface CoreView {
+      peerId: string;
+      neighbours: Map<string, { isBroadcaster: boolean; connected?: boolean }>;
+      holder: { keys: Set<number>; subscribers: Map<string, Set<number>> };
+      producer: { groups: Set<number>; holders: Map<string, number[]>; subs: Map<number, Set<string>>; produced: number };
+      recentFrames: unknown[];
+    }
+    const w = window as unknown as { p2p: { element: HTMLElement & { video: HTMLVideoElement; stats: unknown }; session: { stats: unknown; core?: CoreView } } };
     const v = w.p2p.element.video;
     const ranges: Array<[number, number]> = [];
     for (let i = 0; i < v.buffered.length; i++) ranges.push([v.buffered.start(i), v.buffered.end(i)]);
+    const c = w.p2p.session.core;
+    const core = c && {
+      nowMs: Math.round(performance.now()),
+      wallMs: Date.now(),
+      neighbours: [...c.neighbours.keys()],
+      holderKeys: [...c.holder.keys],
+      subscribers: Object.fromEntries([...c.holder.subscribers].map(([p, gs]) => [p, [...gs]])),
+      producerGroups: [...c.producer.groups],
+      holders: Object.fromEntries(c.producer.holders),
+      subscriptions: Object.fromEntries([...c.producer.subs].map(([g, hs]) => [g, [...hs]])),
+      produced: c.producer.produced,
+      recentFrames: c.recentFrames,
+    };
     return {
       video: { currentTime: v.currentTime, paused: v.paused, seeking: v.seeking, readyState: v.readyState, networkState: v.networkState, playbackRate: v.playbackRate, error: v.error?.message ?? null, buffered: ranges },
       player: w.p2p.element.stats,
       session: w.p2p.session.stats,
+      core,
+    };
+  });
+}
+
+/** The broadcaster's side of a failing swarm test: its stats, mode and the holders it feeds. */
+export function broadcasterDiagnostics(page: Page): Promise<Record<string, unknown>> {
+  return page.evaluate(() => {
+    const s = (window as unknown as { p2p: { session: { stats: unknown; core: { mode: string; stats: unknown } } } }).p2p.session;
+    const core = s.core as unknown as { mode: string; stats: unknown; holders: Map<string, number[]>; neighbours: Map<string, unknown> };
+    return {
+      nowMs: Math.round(performance.now()), wallMs: Date.now(), stats: s.stats, mode: core.mode, coreStats: core.stats,
+      holders: Object.fromEntries(core.holders), neighbours: [...core.neighbours.keys()],
     };
   });
 }

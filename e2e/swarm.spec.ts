@@ -4,7 +4,7 @@
 // broadcaster reload, tracker restart. Each test uses a few contexts and finishes in about a minute.
 import { expect, test, type Browser } from '@playwright/test';
 import {
-  broadcasterSnapshot, goLive, openViewer, startTrackerProcess, viewerDiagnostics, viewerSnapshot, watchStalls, type Peer,
+  broadcasterDiagnostics, broadcasterSnapshot, goLive, openViewer, startTrackerProcess, viewerDiagnostics, viewerSnapshot, watchStalls, type Peer,
 } from './swarm-kit.ts';
 
 test.describe.configure({ timeout: 180_000 });
@@ -12,6 +12,7 @@ test.describe.configure({ timeout: 180_000 });
 const contexts: Peer[] = [];
 test.afterEach(async () => {
   for (const p of contexts.splice(0)) await p.context.close().catch(() => {});
+  broadcaster = undefined;
 });
 
 async function viewers(browser: Browser, link: string, n: number, from = 0): Promise<Peer[]> {
@@ -24,13 +25,17 @@ async function viewers(browser: Browser, link: string, n: number, from = 0): Pro
   return out;
 }
 
-/** Runs `check`; when it fails, the failure carries every viewer's diagnostics. */
+/** The broadcaster of the running test, for diagnostics. */
+let broadcaster: Peer | undefined;
+
+/** Runs `check`; when it fails, the failure carries every viewer's and the broadcaster's diagnostics. */
 async function explained(list: Peer[], check: () => Promise<void>): Promise<void> {
   try {
     await check();
   } catch (e) {
     const diag = await Promise.all(list.map((v) => viewerDiagnostics(v.page).catch((err: unknown) => ({ unavailable: String(err) }))));
     for (const [i, d] of diag.entries()) console.log(`viewer ${i} diagnostics: ${JSON.stringify(d)}`);
+    if (broadcaster) console.log(`broadcaster diagnostics: ${JSON.stringify(await broadcasterDiagnostics(broadcaster.page).catch((err: unknown) => ({ unavailable: String(err) })))}`);
     throw e;
   }
 }
@@ -68,6 +73,7 @@ async function noStallUnexplained(list: Peer[], ms: number): Promise<void> {
 test('5 viewers play from each other: upload near one copy, most bytes from peers; a viewer leaves, a late viewer starts, the broadcaster reloads', async ({ browser }) => {
   const b = await goLive(browser);
   contexts.push(b);
+  broadcaster = b;
   expect(b.watchLink).toMatch(new RegExp(`/watch/${b.streamId}$`));
   const list = await viewers(browser, b.watchLink, 5);
   await allPlay(list);
@@ -119,6 +125,7 @@ test('holders: with the tracker in holder mode, a holder leaving does not stall 
   try {
     const b = await goLive(browser, `?tracker=${encodeURIComponent(tracker.url)}`);
     contexts.push(b);
+    broadcaster = b;
     expect(b.watchLink).toContain('tracker=');
     const list = await viewers(browser, b.watchLink, 5);
     await allPlay(list);
@@ -130,6 +137,7 @@ test('holders: with the tracker in holder mode, a holder leaving does not stall 
     const snaps = await Promise.all(list.map((v) => viewerSnapshot(v.page)));
     const h = snaps.findIndex((s) => s.holderKeys.length > 0);
     expect(h).toBeGreaterThanOrEqual(0);
+    console.log(`holder ${h} leaves at ${Date.now()}`);
     await list[h].context.close();
     await noStall(list.filter((_, i) => i !== h), 5000);
   } finally {
@@ -142,6 +150,7 @@ test('a tracker restart mid-stream does not stop playback, and everyone rejoins 
   try {
     const b = await goLive(browser, `?tracker=${encodeURIComponent(tracker.url)}`);
     contexts.push(b);
+    broadcaster = b;
     const list = await viewers(browser, b.watchLink, 3);
     await allPlay(list);
     await tracker.stop();

@@ -68,6 +68,8 @@ export interface PeerCoreConfig {
   seedSources: number;
   /** A producer with 8 seeds waits this long for spares before producing. */
   produceGraceMs: number;
+  /** A new subscription gets the seeds of at most this many frames already under way. */
+  backfillFrames: number;
   /** A holder asks the broadcaster for missing code-segment chunks this long after the first one. */
   csRepairDelayMs: number;
   /** A directly fed viewer asks the broadcaster for missing slot keys this long after its first key. */
@@ -112,6 +114,7 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   badMessagesToBan: 50,
   seedSources: 10,
   produceGraceMs: 15,
+  backfillFrames: 8,
   csRepairDelayMs: 40,
   directRepairDelayMs: 60,
   stuckMs: 800,

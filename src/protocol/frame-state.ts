@@ -12,6 +12,8 @@ export interface CsAssembly {
   firstMs: number;
   repairs: number;
   done: boolean;
+  /** The whole segment once done, kept while the frame is, for producers subscribing late. */
+  cs?: Uint8Array;
 }
 
 export interface SeedAssembly {

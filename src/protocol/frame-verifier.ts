@@ -30,6 +30,8 @@ export interface VerifyHost {
   /** The frame needs a scheduling pass. */
   dirty(seq: number): void;
   releaseInflight(f: FrameState): void;
+  /** The frame ended (delivered or missed): for the frame history. */
+  finished(f: FrameState, nowMs: number): void;
   /** The manifest of seq verified: admit it to the replay window. */
   admit(seq: number): void;
   initSeq(): number | undefined;
@@ -100,6 +102,7 @@ export class FrameVerifier {
     f.deliveredMs = nowMs;
     this.h.changed(f.seq);
     this.h.releaseInflight(f);
+    this.h.finished(f, nowMs);
     // Every received key is now checked exactly by re-encoding it; senders of bad ones get a strike.
     if (f.trial) {
       // A source whose packets are mostly bad made them; one that relayed a few bad ones among

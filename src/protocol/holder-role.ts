@@ -1,6 +1,8 @@
 // The holder role of a peer: assembles the code segments CS(c) the broadcaster sends for the keys
 // it holds, asks the broadcaster for lost chunks, and pushes SP(c, g) to every producer with a
-// standing subscription to group g. No I/O; driven by the peer core through CoreContext.
+// standing subscription to group g, and to this peer's own producer role. A producer subscribing
+// late gets the seeds of the frames still in flight too. No I/O; driven by the peer core through
+// CoreContext.
 
 import type { CoreContext, CsAssembly, FrameState } from './frame-state.ts';
 import { CS_CHUNK_BYTES, type WireMessage } from './wire.ts';
@@ -13,6 +15,8 @@ export class HolderRole {
   readonly subscribers = new Map<string, Set<number>>();
   private readonly lastSeq = new Map<number, number>();
   seedsSent = 0;
+  /** A code segment is whole (this peer's own producer role makes its seeds from it). */
+  onSegment?: (f: FrameState, c: number, cs: Uint8Array, nowMs: number) => void;
 
   constructor(private readonly ctx: CoreContext) {}
 
@@ -21,11 +25,29 @@ export class HolderRole {
     for (const c of keys) this.keys.add(c);
   }
 
-  onSubscribe(from: string, g: number, on: boolean): void {
+  /**
+   * A producer's standing subscription to group g (or its end). Frames from `fromSeq` on whose
+   * segments are already whole get their seeds now (at most backfillFrames of them): a producer
+   * that took over a group mid-frame can still make that frame's keys.
+   */
+  onSubscribe(from: string, g: number, on: boolean, fromSeq: number, nowMs: number): void {
     let gs = this.subscribers.get(from);
     if (on) {
       if (!gs) this.subscribers.set(from, (gs = new Set()));
+      if (gs.has(g)) return;
       gs.add(g);
+      let n = 0;
+      const expires = nowMs + this.ctx.cfg.frameLifetimeMs / 2;
+      for (const f of this.ctx.frames()) {
+        if (n >= this.ctx.cfg.backfillFrames) break;
+        if (!f.cs || f.seq < fromSeq || nowMs - f.firstSeenMs > this.ctx.cfg.frameLifetimeMs) continue;
+        n++;
+        for (const [c, a] of f.cs) {
+          if (!a.cs || !this.keys.has(c)) continue;
+          this.seedsSent++;
+          this.ctx.sendMedia(from, { type: 'seed', seq: f.seq, c, g, payload: this.ctx.codec.seedPacket(a.cs, g) }, expires);
+        }
+      }
     } else if (gs) {
       gs.delete(g);
       if (gs.size === 0) this.subscribers.delete(from);
@@ -87,6 +109,8 @@ export class HolderRole {
     const cs = new Uint8Array(a.chunks.length * CS_CHUNK_BYTES);
     a.chunks.forEach((ch, i) => cs.set(ch as Uint8Array, i * CS_CHUNK_BYTES));
     a.chunks = [];
+    a.cs = cs;
+    this.onSegment?.(f, c, cs, nowMs);
     const made = new Map<number, Uint8Array>();
     const expires = nowMs + this.ctx.cfg.frameLifetimeMs / 2;
     for (const [peerId, gs] of this.subscribers) {

@@ -114,6 +114,96 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
     expect(h.sent.filter((s) => s.from === 'b' && s.type === 'cs-chunk')).toHaveLength(9 * 5);
   });
 
+  it('a producer that holds keys itself makes their seeds here: a holder gone mid-frame still leaves 8', async () => {
+    const { h, b } = await setup(['h1', 'h2', 'h3', 'p']);
+    const keysOf: Record<string, number[]> = { h1: [0, 1, 2], h2: [3, 4, 5], h3: [6, 7, 8], p: [9, 10, 11] };
+    for (const x of Object.keys(keysOf)) h.link('b', x);
+    for (const x of ['h1', 'h2', 'h3']) h.link('p', x);
+    for (const [x, ks] of Object.entries(keysOf)) (h.core(x) as PeerCore).handleRoles({ holderKeys: ks, producerGroups: [] }, 0);
+    const p = h.core('p') as PeerCore;
+    p.handleNeighbours(['h1', 'h2', 'h3'].map((x) => ({ peerId: x, reasons: ['holder'], holderKeys: keysOf[x] })), 0);
+    p.handleRoles({ holderKeys: keysOf.p, producerGroups: [2] }, 0);
+    h.flush('p');
+    b.handleSwarm({ mode: 'holder', holders: Object.entries(keysOf).map(([peerId, keys]) => ({ peerId, keys })) }, 0);
+    await h.drive(50);
+    // h3 is gone before its seeds went out: 3 remote seeds + 3 remote seeds + p's own 3.
+    h.unlink('p', 'h3');
+    const frame = frameBytes(40000, 6);
+    b.publishFrame(frame, 0, 0, h.now);
+    h.flush('b');
+    await h.drive(400);
+    expect(p.producer.produced).toBe(1);
+    const fp = p.framesBySeq.get(0);
+    for (let m = 0; m < 8; m++) expect(fp?.packets.get(16 + m)).toEqual(codec.feedPacket(frame, 16 + m));
+    // Its own keys are not asked of anyone.
+    expect(h.sent.filter((s) => s.type === 'seed' && s.to === 'p')).toHaveLength(6);
+  });
+
+  it('a producer given a group mid-frame gets the seeds of the frames under way (subscription backfill)', async () => {
+    const holders = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8', 'h9'];
+    const { h, b } = await setup([...holders, 'q', 'p']);
+    for (const x of holders) h.link('b', x);
+    for (const x of holders) h.link('p', x);
+    for (const x of holders) h.link('q', x);
+    h.link('p', 'q');
+    holders.forEach((x, c) => (h.core(x) as PeerCore).handleRoles({ holderKeys: [c], producerGroups: [] }, 0));
+    const p = h.core('p') as PeerCore;
+    const q = h.core('q') as PeerCore;
+    for (const v of [p, q]) v.handleNeighbours(holders.map((x, c) => ({ peerId: x, reasons: ['holder'], holderKeys: [c] })), 0);
+    q.handleRoles({ holderKeys: [], producerGroups: [1] }, 0);
+    h.flush('q');
+    b.handleSwarm({ mode: 'holder', holders: holders.map((x, c) => ({ peerId: x, keys: [c] })) }, 0);
+    await h.drive(50);
+    const frame = frameBytes(40000, 7);
+    b.publishFrame(frame, 0, 0, h.now);
+    h.flush('b');
+    await h.drive(150);
+    // The frame is under way at p (q offered its keys); the holders pushed their seeds long ago.
+    expect(p.framesBySeq.get(0)?.state).toBe('collecting');
+    p.handleRoles({ holderKeys: [], producerGroups: [2] }, h.now);
+    h.flush('p');
+    await h.drive(400);
+    expect(p.producer.produced).toBe(1);
+    const fp = p.framesBySeq.get(0);
+    for (let m = 0; m < 8; m++) expect(fp?.packets.get(16 + m)).toEqual(codec.feedPacket(frame, 16 + m));
+  });
+
+  it('a neighbour dropped from the tracker list: its pending requests are asked of others at once', async () => {
+    // b feeds a; c and d pull from a and each other. d falls silent (its link lingers, as after a
+    // closed page) while c has requests out to it; the tracker's next list for c lacks d.
+    async function scenario(dropFromList: boolean): Promise<{ t: number; stuckOnD: number }> {
+      const { h, b } = await setup(['a', 'd']);
+      // A small request budget per neighbour makes c spread its requests over a and d.
+      h.add('c', new PeerCore({ peerId: 'c', codec, config: { maxInflightPerNeighbour: 12 } }));
+      h.link('b', 'a');
+      h.link('a', 'c');
+      h.link('a', 'd');
+      h.link('c', 'd');
+      const c = h.core('c') as PeerCore;
+      c.handleNeighbours([{ peerId: 'a' }, { peerId: 'd' }], 0);
+      h.dropMedia = (from, to) => from === 'd' && to === 'c' && h.now > 10;
+      b.publishFrame(frameBytes(60000, 8), 0, 0, h.now);
+      h.flush('b');
+      const onD = () => [...(c.framesBySeq.get(0)?.inflight.values() ?? [])].filter((r) => r.peerId === 'd').length;
+      while (onD() === 0 && h.now < 400) await h.drive(h.now + 1, 1);
+      const stuckOnD = onD();
+      if (dropFromList) {
+        c.handleNeighbours([{ peerId: 'a' }], h.now);
+        expect(onD()).toBe(0);
+        h.flush('c');
+      }
+      await h.drive(1500);
+      return { t: h.delivered.get('c')?.[0]?.t ?? Infinity, stuckOnD };
+    }
+    const kept = await scenario(false);
+    const dropped = await scenario(true);
+    expect(kept.stuckOnD).toBeGreaterThan(0);
+    expect(dropped.stuckOnD).toBeGreaterThan(0);
+    expect(kept.t).toBeLessThan(Infinity);
+    // Without the list the keys asked of d wait out their timeout; with it they come from a at once.
+    expect(dropped.t).toBeLessThan(kept.t);
+  });
+
   it('a producer strikes the holder whose seed disagrees', async () => {
     const { h, b } = await setup(['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8', 'h9', 'h10', 'p']);
     const holders = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8', 'h9', 'h10'];

@@ -9,6 +9,7 @@ import {
 } from './core-types.ts';
 import type { CryptoJob, CryptoResult } from './crypto-jobs.ts';
 import { newFrameState, type CoreContext, type FrameState } from './frame-state.ts';
+import { remember, summarizeFrame, type FrameSummary } from './frame-history.ts';
 import { HolderRole } from './holder-role.ts';
 import { KeySet } from './key-set.ts';
 import { ReplayWindow } from './manifest.ts';
@@ -47,6 +48,11 @@ export class PeerCore {
   readonly neighbours = new Map<string, NeighbourState>();
   readonly framesBySeq = new Map<number, FrameState>();
   readonly holder: HolderRole;
+  /** Connected neighbours the tracker's last list no longer names (see handleNeighbours). */
+  readonly unlisted = new Set<string>();
+  private listed = new Set<string>();
+  /** How the last frames ended (diagnostics). */
+  readonly recentFrames: FrameSummary[] = [];
   readonly producer: ProducerRole;
   readonly stats: PeerCoreStats = {
     framesDelivered: 0, framesMissed: 0, duplicates: 0, badMessages: 0, strikes: 0, bans: 0, requestsSent: 0,
@@ -111,6 +117,7 @@ export class PeerCore {
       stats: this.stats,
       broadcaster: () => this.broadcasterId,
       direct: () => this.direct,
+      unlisted: this.unlisted,
       sendControl: (p, m) => this.sendControl(p, m),
       push: this.push,
     });
@@ -127,6 +134,7 @@ export class PeerCore {
       changed: (seq) => this.changed.add(seq),
       dirty: (seq) => this.pull.dirty.add(seq),
       releaseInflight: (f) => this.releaseInflight(f),
+      finished: (f, now) => remember(this.recentFrames, summarizeFrame(f, now, this.broadcasterId)),
       admit: (seq) => this.replay.admit(seq),
       initSeq: () => (this.init.seq === NO_SEQ ? undefined : this.init.seq),
       setInit: (m, frame) => this.init.set(m, frame),
@@ -155,7 +163,8 @@ export class PeerCore {
       countBad: (p, r) => this.countBad(p, r),
     });
     this.holder = new HolderRole(this.ctx);
-    this.producer = new ProducerRole(this.ctx);
+    this.producer = new ProducerRole(this.ctx, () => this.holder.keys);
+    this.holder.onSegment = (f, c, cs, now) => this.producer.onOwnSegment(f, c, cs, now);
   }
 
   // ---- inputs ------------------------------------------------------------------------------
@@ -175,29 +184,53 @@ export class PeerCore {
     const n = this.neighbours.get(peerId);
     if (!n) return;
     this.neighbours.delete(peerId);
-    if (!n.isBroadcaster) this.pull.neighbourLostMs = nowMs;
+    this.unlisted.delete(peerId);
     this.holder.onDisconnected(peerId);
     this.producer.onDisconnected(peerId);
+    this.forgetRequests(peerId, nowMs, n.isBroadcaster);
+    this.init.onDisconnected(peerId);
+    this.fresh.delete(peerId);
+    this.producer.refresh((p) => this.banned.has(p));
+  }
+
+  /** A neighbour gone (or going): its requests and pushes are asked of others in the next pass. */
+  private forgetRequests(peerId: string, nowMs: number, isBroadcaster = false): void {
+    if (!isBroadcaster) this.pull.neighbourLostMs = nowMs;
     this.push.onDisconnected(peerId);
     for (const f of this.framesBySeq.values()) {
       for (const [x, r] of f.inflight) if (r.peerId === peerId) {
         f.inflight.delete(x);
         f.inflightSet.delete(x);
+        this.pull.dirty.add(f.seq);
       }
     }
-    this.init.onDisconnected(peerId);
-    this.fresh.delete(peerId);
+    const n = this.neighbours.get(peerId);
+    if (n) n.inflight = 0;
     this.pull.budgetFreed = true;
-    this.producer.refresh((p) => this.banned.has(p));
   }
 
-  /** The tracker's neighbour list: who is the broadcaster, which neighbours hold which keys. */
-  handleNeighbours(list: readonly NeighbourInput[], _nowMs: number): void {
+  /**
+   * The tracker's neighbour list: who is the broadcaster, which neighbours hold which keys. A
+   * connected neighbour that drops off the list has left (or was moved); its link lingers until the
+   * transport notices or the session closes it, but its pending requests and pushes are asked of
+   * others at once and it gets no new requests, so frames under way do not wait out timeouts.
+   */
+  handleNeighbours(list: readonly NeighbourInput[], nowMs: number): void {
     const holders = new Map<string, number[]>();
+    const listed = new Set<string>();
     for (const n of list) {
+      listed.add(n.peerId);
+      this.unlisted.delete(n.peerId);
       if (n.reasons?.includes('broadcaster')) this.broadcasterId = n.peerId;
       if (n.holderKeys && n.holderKeys.length > 0) holders.set(n.peerId, [...n.holderKeys]);
     }
+    for (const id of this.listed) {
+      const n = this.neighbours.get(id);
+      if (listed.has(id) || !n || n.isBroadcaster || id === this.broadcasterId) continue;
+      this.unlisted.add(id);
+      this.forgetRequests(id, nowMs);
+    }
+    this.listed = listed;
     for (const [id, n] of this.neighbours) n.isBroadcaster ||= id === this.broadcasterId;
     this.producer.setHolders(holders);
     this.producer.refresh((p) => this.banned.has(p));
@@ -249,7 +282,7 @@ export class PeerCore {
         this.verifier.onManifest(from, m.manifest, nowMs);
         return;
       case 'subscribe':
-        this.holder.onSubscribe(from, m.g, m.on);
+        this.holder.onSubscribe(from, m.g, m.on, m.fromSeq, nowMs);
         return;
       case 'direct-slot':
         if (!n.isBroadcaster) return this.countBad(from, 'direct slot from a viewer');
@@ -411,6 +444,7 @@ export class PeerCore {
       if ((f.state === 'collecting' || f.state === 'hashing') && age > this.cfg.frameLifetimeMs) {
         f.state = 'missed';
         this.stats.framesMissed++;
+        remember(this.recentFrames, summarizeFrame(f, nowMs, this.broadcasterId));
         f.packets.clear();
         f.from.clear();
         f.log = [];

@@ -1,6 +1,7 @@
 // The producer role of a peer: keeps standing seed subscriptions to 9–10 holders of distinct keys
-// for each leased group g, turns 8+ seed packets into FP(8g…8g+7), checks spares and reports a
-// holder whose seed disagrees. No I/O; driven by the peer core through CoreContext.
+// for each leased group g (counting the keys this peer holds itself, whose seeds it makes here),
+// turns 8+ seed packets into FP(8g…8g+7), checks spares and reports a holder whose seed disagrees.
+// No I/O; driven by the peer core through CoreContext.
 
 import { isP2PError } from '../errors.ts';
 import type { CoreContext, FrameState, SeedAssembly } from './frame-state.ts';
@@ -17,7 +18,8 @@ export class ProducerRole {
   produced = 0;
   badSeeds = 0;
 
-  constructor(private readonly ctx: CoreContext) {}
+  /** `ownKeys`: the keys c this peer holds itself (its holder role). */
+  constructor(private readonly ctx: CoreContext, private readonly ownKeys: () => ReadonlySet<number> = () => new Set()) {}
 
   setGroups(groups: readonly number[]): void {
     for (const g of this.groups) {
@@ -44,20 +46,27 @@ export class ProducerRole {
       let s = this.subs.get(g);
       if (!s) this.subs.set(g, (s = new Set()));
       for (const h of [...s]) if (!this.holders.has(h) || !this.ctx.isConnected(h) || banned(h)) s.delete(h);
-      const keys = new Set<number>();
+      const keys = new Set<number>(this.ownKeys());
       for (const h of s) for (const c of this.holders.get(h) ?? []) keys.add(c);
       for (const [h, ks] of [...this.holders].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
         if (keys.size >= this.ctx.cfg.seedSources) break;
         if (s.has(h) || !this.ctx.isConnected(h) || banned(h) || ks.every((c) => keys.has(c))) continue;
         s.add(h);
         for (const c of ks) keys.add(c);
-        this.ctx.sendControl(h, { type: 'subscribe', g, on: true, fromSeq: 0 });
+        this.ctx.sendControl(h, { type: 'subscribe', g, on: true, fromSeq: this.oldestUnderWay() });
       }
     }
   }
 
+  /** The first frame still being collected: a new subscription asks for its seeds too. */
+  private oldestUnderWay(): number {
+    let seq = 0xffffffff;
+    for (const f of this.ctx.frames()) if (f.state === 'collecting' && f.seq < seq) seq = f.seq;
+    return seq;
+  }
+
   private expectedSeeds(g: number): number {
-    const keys = new Set<number>();
+    const keys = new Set<number>(this.ownKeys());
     for (const h of this.subs.get(g) ?? []) for (const c of this.holders.get(h) ?? []) keys.add(c);
     return Math.min(keys.size, this.ctx.cfg.seedSources);
   }
@@ -68,20 +77,32 @@ export class ProducerRole {
       return;
     }
     const f = this.ctx.frameFor(m.seq, nowMs);
-    if (!f || f.state === 'done' || f.state === 'missed') return;
+    if (f) this.addSeed(f, m.g, m.c, m.payload, from, nowMs);
+  }
+
+  /** This peer's holder role has CS(c) of f whole: its seeds for every leased group count too. */
+  onOwnSegment(f: FrameState, c: number, cs: Uint8Array, nowMs: number): void {
+    for (const g of this.groups) {
+      if (f.state === 'done' || f.state === 'missed' || f.seeds?.get(g)?.done) continue;
+      this.addSeed(f, g, c, this.ctx.codec.seedPacket(cs, g), '', nowMs);
+    }
+  }
+
+  private addSeed(f: FrameState, g: number, c: number, payload: Uint8Array, from: string, nowMs: number): void {
+    if (f.state === 'done' || f.state === 'missed') return;
     f.seeds ??= new Map();
-    let a = f.seeds.get(m.g);
-    if (!a) f.seeds.set(m.g, (a = { seeds: new Map(), from: new Map(), fullMs: -1, done: false }));
-    if (a.done || a.seeds.has(m.c)) return;
-    if (f.P > 0 && m.payload.length !== f.P) {
-      this.ctx.countBad(from, 'seed packet of the wrong size');
+    let a = f.seeds.get(g);
+    if (!a) f.seeds.set(g, (a = { seeds: new Map(), from: new Map(), fullMs: -1, done: false }));
+    if (a.done || a.seeds.has(c)) return;
+    if (f.P > 0 && payload.length !== f.P) {
+      if (from) this.ctx.countBad(from, 'seed packet of the wrong size');
       return;
     }
-    a.seeds.set(m.c, m.payload);
-    a.from.set(m.c, from);
+    a.seeds.set(c, payload);
+    a.from.set(c, from);
     if (a.seeds.size < 8) return;
     if (a.fullMs < 0) a.fullMs = nowMs;
-    if (a.seeds.size >= this.expectedSeeds(m.g)) this.produce(f, m.g, a, nowMs);
+    if (a.seeds.size >= this.expectedSeeds(g)) this.produce(f, g, a, nowMs);
   }
 
   tick(nowMs: number): void {

@@ -13,6 +13,8 @@ import type { WireMessage } from './wire.ts';
 export interface PullHost {
   readonly cfg: PeerCoreConfig;
   readonly neighbours: Map<string, NeighbourState>;
+  /** Connected neighbours that left the tracker's list: asked for nothing more. */
+  readonly unlisted: ReadonlySet<string>;
   readonly frames: Map<number, FrameState>;
   readonly stats: { requestsSent: number; keysRequested: number; keysTimedOut: number; lossEstimate: number };
   broadcaster(): string | undefined;
@@ -75,7 +77,7 @@ export class PullScheduler {
       if (want <= 0) continue;
       const avail: NeighbourAvailability[] = [];
       for (const n of this.h.neighbours.values()) {
-        if (n.isBroadcaster || f.avoid.has(n.peerId)) continue;
+        if (n.isBroadcaster || f.avoid.has(n.peerId) || this.h.unlisted.has(n.peerId)) continue;
         const h = n.frames.get(f.seq);
         if (!h || (!h.complete && h.keys.size === 0)) continue;
         avail.push({ peerId: n.peerId, complete: h.complete, keys: h.keys, weight: n.weight, budget: this.h.cfg.maxInflightPerNeighbour - n.inflight });
@@ -154,7 +156,7 @@ export class PullScheduler {
     if (f.manifest || nowMs - f.manifestAskMs < this.h.cfg.retryMs) return;
     for (const n of this.h.neighbours.values()) {
       const h = n.frames.get(f.seq);
-      if (!h || !(h.manifest || h.complete) || n.isBroadcaster) continue;
+      if (!h || !(h.manifest || h.complete) || n.isBroadcaster || this.h.unlisted.has(n.peerId)) continue;
       f.manifestAskMs = nowMs;
       this.h.sendControl(n.peerId, { type: 'manifest-request', seq: f.seq });
       return;
@@ -180,7 +182,7 @@ export class PullScheduler {
   private nothingOffered(f: FrameState): boolean {
     for (const n of this.h.neighbours.values()) {
       const h = n.frames.get(f.seq);
-      if (!h || n.isBroadcaster) continue;
+      if (!h || n.isBroadcaster || this.h.unlisted.has(n.peerId)) continue;
       if (h.complete) return false;
       for (let w = 0; w < 8; w++) if (h.keys.words[w] & ~(f.have.words[w] | f.inflightSet.words[w])) return false;
     }
