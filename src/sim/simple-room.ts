@@ -227,9 +227,9 @@ export class SimpleRoom {
     }
     const keys = this.cfg.segmentKeys;
     const n = this.viewers.length;
-    const alive = new Set(this.viewers);
-    for (const [p] of this.holders) if (!alive.has(p)) this.holders.delete(p);
-    for (const [p] of this.producers) if (!alive.has(p)) this.producers.delete(p);
+    // The mesh has exactly the viewers present (no set of every viewer per join at 10 000 peers).
+    for (const [p] of this.holders) if (!this.mesh.has(p)) this.holders.delete(p);
+    for (const [p] of this.producers) if (!this.mesh.has(p)) this.producers.delete(p);
     const byUpload = this.byUpload;
     // Holders: one key each in a large swarm; up to maxKeysPerHolder keys each in a small one.
     const holderCount = Math.min(keys.length, Math.max(Math.ceil(keys.length / this.cfg.maxKeysPerHolder), Math.floor(n / 2)));
