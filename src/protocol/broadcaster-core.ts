@@ -33,6 +33,14 @@ export interface BroadcasterConfig {
   mediaLifetimeMs: number;
   /** Distinct neighbours reporting a ban before a viewer leaves the direct feed. */
   reportsToExclude: number;
+  /**
+   * A holder given a key (or linked) later gets that key's code segments of the holder-mode frames
+   * published this recently, when the frame's segments at connected holders cover fewer than
+   * segmentBackfillBelow distinct keys (producers need 8, and use spares to check them): frames
+   * under way when a holder left can still be made.
+   */
+  segmentBackfillMs: number;
+  segmentBackfillBelow: number;
 }
 
 export const DEFAULT_BROADCASTER_CONFIG: Readonly<BroadcasterConfig> = Object.freeze({
@@ -45,6 +53,8 @@ export const DEFAULT_BROADCASTER_CONFIG: Readonly<BroadcasterConfig> = Object.fr
   mediaQueueMax: 512,
   mediaLifetimeMs: 1000,
   reportsToExclude: 2,
+  segmentBackfillMs: 300,
+  segmentBackfillBelow: 10,
 });
 
 interface Sent {
@@ -59,6 +69,8 @@ interface Sent {
   slotCount: number;
   keys: number;
   repairs: Map<string, number>;
+  /** Holder mode: the code segments sent for this frame, keys c by holder. */
+  segments?: Map<string, Set<number>>;
 }
 
 interface Neighbour {
@@ -86,7 +98,7 @@ export class BroadcasterCore {
   /** reported peer → distinct direct neighbours that banned it */
   private readonly reports = new Map<string, Set<string>>();
   private readonly excluded = new Set<string>();
-  readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, badMessages: 0 };
+  readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, badMessages: 0, segmentsBackfilled: 0 };
 
   constructor(opts: { codec: FrameCodec; config?: Partial<BroadcasterConfig>; firstSeq?: number }) {
     this.cfg = { ...DEFAULT_BROADCASTER_CONFIG, ...opts.config };
@@ -99,10 +111,11 @@ export class BroadcasterCore {
     return this.mode;
   }
 
-  handlePeerConnected(peerId: string, _nowMs: number): void {
+  handlePeerConnected(peerId: string, nowMs: number): void {
     if (this.neighbours.has(peerId)) return;
     this.neighbours.set(peerId, { peerId, queue: new SendQueue(this.cfg.mediaQueueMax), slot: -1, slotsSent: '' });
     this.send(peerId, 'control', { type: 'hello', initSeq: this.init ? this.init.seq : 0xffffffff, roles: 1 });
+    if (this.holders.has(peerId)) this.backfillSegments(nowMs);
   }
 
   handlePeerDisconnected(peerId: string, _nowMs: number): void {
@@ -115,6 +128,7 @@ export class BroadcasterCore {
   handleSwarm(s: { mode: SwarmMode; holders: ReadonlyArray<{ peerId: string; keys: readonly number[] }> }, nowMs: number): void {
     this.holders = new Map(s.holders.map((h) => [h.peerId, [...h.keys]]));
     this.handleMode(s.mode, nowMs);
+    this.backfillSegments(nowMs);
   }
 
   handleMode(mode: SwarmMode, _nowMs: number): void {
@@ -291,10 +305,29 @@ export class BroadcasterCore {
     }
   }
 
-  private sendSegments(s: Sent, nowMs: number): void {
+  /** Code segments of recent holder-mode frames that a holder's keys now call for but it never got. */
+  private backfillSegments(nowMs: number): void {
+    for (const s of this.frames.values()) {
+      // Frames also sent by direct feed (the overlap after a mode switch) need no backfill.
+      if (!s.segments || s.slots.size > 0 || nowMs - s.publishedMs > this.cfg.segmentBackfillMs) continue;
+      const live = new Set<number>();
+      for (const [peerId, keys] of s.segments) if (this.neighbours.has(peerId)) for (const c of keys) live.add(c);
+      if (live.size < this.cfg.segmentBackfillBelow) this.stats.segmentsBackfilled += this.sendSegments(s, nowMs);
+    }
+  }
+
+  /** Sends each connected holder the segments of s its keys call for that it did not get yet; returns how many. */
+  private sendSegments(s: Sent, nowMs: number): number {
+    let n = 0;
+    s.segments ??= new Map();
     for (const [peerId, keys] of this.holders) {
       if (!this.neighbours.has(peerId)) continue;
+      let sent = s.segments.get(peerId);
+      if (!sent) s.segments.set(peerId, (sent = new Set()));
       for (const c of keys) {
+        if (sent.has(c)) continue;
+        sent.add(c);
+        n++;
         const cs = this.codec.codeSegment(s.frame, c);
         const chunks = cs.length / CS_CHUNK_BYTES;
         for (let i = 0; i < chunks; i++) {
@@ -302,6 +335,7 @@ export class BroadcasterCore {
         }
       }
     }
+    return n;
   }
 
   private manifestTargets(s: Sent): string[] {

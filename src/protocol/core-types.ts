@@ -88,6 +88,8 @@ export interface PeerCoreConfig {
   pushWaitMs: number;
   /** Keys of a frame older than this (since first seen) are no longer awaited by push. */
   pushGiveUpMs: number;
+  /** A push parent that announced none of our keys of a frame this long after it began here is passed over. */
+  pushSilentMs: number;
   /** A key the push parent announced but did not deliver within this long counts as lost. */
   pushLossMs: number;
   /** Keys are pushed to a neighbour only while fewer media messages than this wait for it. */
@@ -125,6 +127,7 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   pushKeys: 60,
   pushWaitMs: 300,
   pushGiveUpMs: 800,
+  pushSilentMs: 550,
   pushLossMs: 60,
   pushBacklogMax: 8,
   pushLifetimeMs: 400,

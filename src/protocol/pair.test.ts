@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createReferenceCodec, type Codec } from '../codec/index.ts';
-import { BroadcasterCore } from './broadcaster-core.ts';
+import { BroadcasterCore, type BroadcasterConfig } from './broadcaster-core.ts';
 import { CoreHarness } from './core-harness.ts';
 import { PeerCore } from './peer-core.ts';
 import { encodeMessage, FLAG_INIT_SEGMENT, FLAG_KEY_FRAME, parseMessage } from './wire.ts';
@@ -12,9 +12,9 @@ beforeAll(() => {
 
 const frameBytes = (n: number, salt: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + salt * 7) & 0xff);
 
-async function setup(viewers: string[]) {
+async function setup(viewers: string[], config?: Partial<BroadcasterConfig>) {
   const h = await CoreHarness.create();
-  const b = new BroadcasterCore({ codec });
+  const b = new BroadcasterCore({ codec, config });
   h.add('b', b);
   for (const v of viewers) h.add(v, new PeerCore({ peerId: v, codec }));
   return { h, b };
@@ -202,6 +202,45 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
     expect(kept.t).toBeLessThan(Infinity);
     // Without the list the keys asked of d wait out their timeout; with it they come from a at once.
     expect(dropped.t).toBeLessThan(kept.t);
+  });
+
+  it("a key moved to a new holder mid-frame: the broadcaster sends it that key's segments of the frames under way", async () => {
+    // Keys 0–7 on eight holders; hx (key 7) is gone before the frame, so the producer has 7 seeds.
+    const holders = ['h0', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'hx'];
+    // No direct-feed overlap after the switch to holder mode: the frame travels by segments only.
+    const { h, b } = await setup([...holders, 'hy', 'p'], { overlapFrames: 0 });
+    for (const x of [...holders, 'hy']) h.link('b', x);
+    for (const x of [...holders, 'hy']) h.link('p', x);
+    holders.forEach((x, c) => (h.core(x) as PeerCore).handleRoles({ holderKeys: [c], producerGroups: [] }, 0));
+    const p = h.core('p') as PeerCore;
+    const list = (hs: string[]) => hs.map((x, c) => ({ peerId: x, reasons: ['holder'], holderKeys: [c] }));
+    p.handleNeighbours(list(holders), 0);
+    p.handleRoles({ holderKeys: [], producerGroups: [2] }, 0);
+    h.flush('p');
+    b.handleSwarm({ mode: 'holder', holders: holders.map((x, c) => ({ peerId: x, keys: [c] })) }, 0);
+    await h.drive(50);
+    h.unlink('b', 'hx');
+    h.unlink('p', 'hx');
+    const frame = frameBytes(40000, 9);
+    b.publishFrame(frame, 0, 0, h.now);
+    h.flush('b');
+    await h.drive(200);
+    expect(p.producer.produced).toBe(0);
+    // The tracker moves key 7 to hy.
+    const moved = [...holders.slice(0, 7), 'hy'];
+    (h.core('hy') as PeerCore).handleRoles({ holderKeys: [7], producerGroups: [] }, h.now);
+    b.handleSwarm({ mode: 'holder', holders: moved.map((x, c) => ({ peerId: x, keys: [c] })) }, h.now);
+    h.flush('b');
+    p.handleNeighbours(list(moved), h.now);
+    h.flush('p');
+    await h.drive(500);
+    expect(p.producer.produced).toBe(1);
+    const fp = p.framesBySeq.get(0);
+    for (let m = 0; m < 8; m++) expect(fp?.packets.get(16 + m)).toEqual(codec.feedPacket(frame, 16 + m));
+    // Only the moved key's segment went out again.
+    const chunks = h.sent.filter((s) => s.from === 'b' && s.type === 'cs-chunk');
+    expect(chunks.filter((s) => s.to === 'hy')).toHaveLength(5);
+    expect(chunks).toHaveLength(7 * 5 + 5);
   });
 
   it('a producer strikes the holder whose seed disagrees', async () => {

@@ -133,9 +133,10 @@ export class PushSubscriptions {
 
   /**
    * Keys of f we wait for by push now (`out`, counted in the result): the parent is linked, has not
-   * announced the key yet, no other neighbour offered it more than pushWaitMs ago, and the frame is
-   * young enough. `late` gets the keys whose wait ran out while the push may still come: pulled
-   * only when no other key will do, since the push would then arrive as a duplicate.
+   * announced the key yet, no other neighbour offered it more than pushWaitMs ago, the parent
+   * announced one of our keys of f within pushSilentMs, and the frame is young enough. `late` gets
+   * the keys whose wait ran out while the push may still come: pulled only when no other key will
+   * do, since the push would then arrive as a duplicate.
    */
   awaited(f: FrameState, nowMs: number, out: KeySet, late: KeySet): number {
     out.clear();
@@ -145,9 +146,18 @@ export class PushSubscriptions {
     for (let i = 0; i < this.asked.length; i++) {
       const { nb, keys } = this.asked[i];
       const r = nb.frames.get(f.seq);
+      // A parent that announced none of our keys of f long after the frame began here may never
+      // push them (a producer short of seeds, or a parent that left): they are late, pulled when
+      // no other key will do.
+      let silent = nowMs - f.firstSeenMs > this.h.cfg.pushSilentMs && !r?.complete;
+      if (silent && r !== undefined) for (let j = 0; j < keys.length && silent; j++) if (r.keys.has(keys[j])) silent = false;
       for (let j = 0; j < keys.length; j++) {
         const x = keys[j];
         if (f.have.has(x) || f.inflightSet.has(x)) continue;
+        if (silent) {
+          late.add(x);
+          continue;
+        }
         if (r !== undefined) {
           if (r.complete) break;
           // The parent announced the key: its push is lost unless it comes right after the HAVE.
