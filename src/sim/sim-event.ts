@@ -5,6 +5,7 @@
 import type { CryptoJob } from '../protocol/crypto-jobs.ts';
 import type { WireMessage } from '../protocol/wire.ts';
 import type { SimPeer } from './sim-peer.ts';
+import type { Wire } from './sim-wire.ts';
 
 // Event kinds (small integers: one switch over numbers, no strings compared per event).
 /** A message arrives at `p` from `q`. */
@@ -35,6 +36,8 @@ export class SimEvent {
   k = TIMER;
   p: SimPeer | undefined = undefined;
   q: SimPeer | undefined = undefined;
+  /** A delivery's wire (sender to receiver): it says whether the link is still up. */
+  wire: Wire | undefined = undefined;
   msg: WireMessage | Uint8Array | undefined = undefined;
   size = 0;
   control = false;
@@ -63,6 +66,7 @@ export class EventPool {
   put(e: SimEvent): void {
     e.p = undefined;
     e.q = undefined;
+    e.wire = undefined;
     e.msg = undefined;
     e.job = undefined;
     e.role = undefined;

@@ -27,8 +27,8 @@ export interface SimPeer {
   pending: Set<SimPeer>;
   /** Neighbour ids of its latest tracker list. */
   listed: Set<string>;
-  /** Its side of every link it has had (kept across reconnects, dropped when the other leaves). */
-  wires: Map<SimPeer, Wire>;
+  /** Its side of every link it has had, by the other peer's id (kept across reconnects, dropped when the other leaves). */
+  wires: Map<string, Wire>;
   rec: ViewerRecord;
   initDelivered: boolean;
 }

@@ -3,7 +3,7 @@ import { Wire } from './sim-wire.ts';
 
 describe('Wire', () => {
   it('counts media not yet serialized and says when it drains below a threshold', () => {
-    const w = new Wire(100);
+    const w = new Wire(undefined, 100);
     for (let i = 1; i <= 40; i++) w.add(i * 10, 1000);
     expect(w.buffered(0)).toBe(40_000);
     expect(w.buffered(105)).toBe(30_000);

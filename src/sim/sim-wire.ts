@@ -1,9 +1,13 @@
-// One direction of a simulated link between two peers: its round-trip time, the arrival time of
-// its last control message (control stays in order), and the media messages handed to the
-// channel and not yet serialized (what the sender's core sees as bufferedAmount). Pure data with
-// small update rules; made by simulator.ts when two peers connect.
+// One direction of a simulated link between two peers: whether it is up, its round-trip time, the
+// arrival time of its last control message (control stays in order), and the media messages
+// handed to the channel and not yet serialized (what the sender's core sees as bufferedAmount).
+// Pure data with small update rules; made by simulator.ts when two peers connect.
+
+import type { SimPeer } from './sim-peer.ts';
 
 export class Wire {
+  /** The two peers are connected (both directions say the same). */
+  up = false;
   /** When the last control message on this wire arrives (the next one may not overtake it). */
   ctlLastMs = 0;
   // Media in the channel buffer as a ring of (departure time, size), oldest first.
@@ -13,7 +17,7 @@ export class Wire {
   private count = 0;
   private sum = 0;
 
-  constructor(readonly rttMs: number) {}
+  constructor(readonly to: SimPeer | undefined, readonly rttMs: number) {}
 
   /** A media message of `size` bytes leaves the sender's upload at `departMs`. */
   add(departMs: number, size: number): void {

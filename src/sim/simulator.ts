@@ -14,7 +14,7 @@ import { Room } from '../tracker/room.ts';
 import { SeededRng } from '../rng.ts';
 import { EventQueue } from './event-queue.ts';
 import { createIdentityCodec } from './identity-codec.ts';
-import { CryptoOracle, makeFrameBytes } from './sim-crypto.ts';
+import { CryptoOracle, FrameSource } from './sim-source.ts';
 import { CONNECT, CRYPTO, DELIVER, EventPool, JOIN, LEAVE, LEAVE_MANY, PUBLISH, TIMER, TRACKER, WRITABLE, type SimEvent } from './sim-event.ts';
 import { pairHash, resolveSimOptions, type SimOptions } from './sim-options.ts';
 import type { SimPeer, SimRoom } from './sim-peer.ts';
@@ -44,16 +44,15 @@ export class Simulator {
   private now = 0;
   private nextNum = 0;
   private events = 0;
-  private carry = 0;
-  private lastKeyMs = -Infinity;
-  private lastInitMs = -Infinity;
   private runner?: (job: CryptoJob) => Promise<CryptoResult>;
   private readonly oracle = new CryptoOracle();
+  private readonly source: FrameSource;
   onFrame?: FrameSink;
 
   constructor(options: Partial<SimOptions>) {
     this.o = resolveSimOptions(options);
     this.rng = new SeededRng(this.o.seed);
+    this.source = new FrameSource(this.o);
     this.room = this.o.tracker === 'room'
       ? new Room('simulated-stream', { seed: this.o.seed, minRoleUploadBps: 0, minRoleUploadRatio: 0, ...this.o.room })
       : new SimpleRoom({ seed: this.o.seed, ...this.o.room });
@@ -134,8 +133,9 @@ export class Simulator {
         return this.drain(p);
       case WRITABLE: {
         const dst = e.q as SimPeer;
-        if (!p.alive || !p.connected.has(dst)) return;
-        p.core.handleBufferedAmount(dst.id, p.wires.get(dst)?.buffered(this.now) ?? 0, e.t);
+        const w = p.wires.get(dst.id);
+        if (!p.alive || !w?.up) return;
+        p.core.handleBufferedAmount(dst.id, w.buffered(this.now), e.t);
         return this.drain(p);
       }
       case CRYPTO: {
@@ -184,14 +184,13 @@ export class Simulator {
     p.rec.leftMs = this.now;
     this.peers.delete(p.id);
     this.gone.push(p.rec);
-    for (const o of p.connected) {
-      o.connected.delete(p);
+    for (const o of [...p.connected]) {
+      this.unlink(p, o);
       o.core.handlePeerDisconnected(p.id, this.now);
       this.drain(o);
     }
-    p.connected.clear();
     // Nobody links to it again (a new viewer gets a new id): its wires go on both sides.
-    for (const o of p.wires.keys()) o.wires.delete(p);
+    for (const w of p.wires.values()) w.to?.wires.delete(p.id);
     p.wires.clear();
     p.pending.clear();
     p.core.destroy();
@@ -231,8 +230,8 @@ export class Simulator {
     if (!a.listed.has(b.id) && !b.listed.has(a.id)) return;
     a.connected.add(b);
     b.connected.add(a);
-    this.wire(a, b);
-    this.wire(b, a);
+    this.wire(a, b).up = true;
+    this.wire(b, a).up = true;
     a.core.handlePeerConnected(b.id, this.now);
     b.core.handlePeerConnected(a.id, this.now);
     this.drain(a);
@@ -240,8 +239,7 @@ export class Simulator {
   }
 
   private disconnect(a: SimPeer, b: SimPeer): void {
-    a.connected.delete(b);
-    b.connected.delete(a);
+    this.unlink(a, b);
     a.core.handlePeerDisconnected(b.id, this.now);
     b.core.handlePeerDisconnected(a.id, this.now);
     this.drain(a);
@@ -254,31 +252,24 @@ export class Simulator {
 
   /** p's side of its link to dst (made when they connect; it outlives a disconnect, as a channel's queue would). */
   private wire(p: SimPeer, dst: SimPeer): Wire {
-    let w = p.wires.get(dst);
-    if (!w) p.wires.set(dst, (w = new Wire(this.rtt(p, dst))));
+    let w = p.wires.get(dst.id);
+    if (!w) p.wires.set(dst.id, (w = new Wire(dst, this.rtt(p, dst))));
     return w;
   }
 
+  private unlink(a: SimPeer, b: SimPeer): void {
+    a.connected.delete(b);
+    b.connected.delete(a);
+    const ab = a.wires.get(b.id);
+    const ba = b.wires.get(a.id);
+    if (ab) ab.up = false;
+    if (ba) ba.up = false;
+  }
+
   private publish(): void {
-    const t = this.now;
     const b = this.broadcaster.core as BroadcasterCore;
-    if (t - this.lastInitMs >= this.o.initEveryMs) {
-      this.lastInitMs = t;
-      this.emitFrame(b, makeFrameBytes(600, this.frames.length, this.o.seed, this.o.bytes), FLAG_INIT_SEGMENT, t);
-    }
-    this.carry += (this.o.bitrateBps * this.o.frameMs) / 8000;
-    let L = Math.min(65536, Math.floor(this.carry / 8192) * 8192);
-    if (L === 0 && this.carry >= 1 && this.o.bitrateBps * this.o.frameMs < 8192 * 8000) L = Math.floor(this.carry);
-    if (L > 0) {
-      this.carry -= L;
-      let flags = 0;
-      if (t - this.lastKeyMs >= this.o.keyFrameMs) {
-        this.lastKeyMs = t;
-        flags |= FLAG_KEY_FRAME | 4;
-      }
-      this.emitFrame(b, makeFrameBytes(L, this.frames.length, this.o.seed, this.o.bytes), flags, t);
-    }
-    this.push(this.pool.get(t + this.o.frameMs, PUBLISH));
+    for (const { bytes, flags } of this.source.close(this.now)) this.emitFrame(b, bytes, flags, this.now);
+    this.push(this.pool.get(this.now + this.o.frameMs, PUBLISH));
   }
 
   private emitFrame(b: BroadcasterCore, bytes: Uint8Array, flags: number, t: number): void {
@@ -307,15 +298,14 @@ export class Simulator {
           this.bans.push({ by: p.id, peerId: o.peerId, atMs: this.now });
           const other = this.peers.get(o.peerId);
           if (other && p.connected.has(other)) {
-            p.connected.delete(other);
-            other.connected.delete(p);
+            this.unlink(p, other);
             other.core.handlePeerDisconnected(p.id, this.now);
           }
           break;
         }
         case 'want-writable': {
           const dst = this.peers.get(o.peerId);
-          if (dst) this.push(this.pool.get(p.wires.get(dst)?.writableAt(this.now, p.core.cfg.mediaBudgetBytes / 2) ?? this.now, WRITABLE, p, dst));
+          if (dst) this.push(this.pool.get(p.wires.get(dst.id)?.writableAt(this.now, p.core.cfg.mediaBudgetBytes / 2) ?? this.now, WRITABLE, p, dst));
           break;
         }
       }
@@ -339,8 +329,9 @@ export class Simulator {
   }
 
   private send(p: SimPeer, to: string, control: boolean, message: WireMessage): void {
-    const dst = this.peers.get(to);
-    if (!dst || !p.connected.has(dst)) return;
+    const w = p.wires.get(to);
+    if (!w?.up) return;
+    const dst = w.to as SimPeer;
     let msg: WireMessage | Uint8Array = message;
     if (p.polluter && message.type === 'feed') {
       const payload = message.payload.slice();
@@ -352,7 +343,6 @@ export class Simulator {
     p.rec.bytesUp += size;
     const depart = Math.max(this.now, p.upFree) + (size * 8000) / p.upBps;
     p.upFree = depart;
-    const w = this.wire(p, dst);
     if (!control) w.add(depart, size);
     const lost = this.o.loss > 0 && this.rng.next() < this.o.loss;
     if (lost && !control) return;
@@ -363,6 +353,7 @@ export class Simulator {
       w.ctlLastMs = at;
     }
     const e = this.pool.get(at, DELIVER, dst, p);
+    e.wire = w;
     e.msg = msg;
     e.size = size;
     e.control = control;
@@ -372,7 +363,7 @@ export class Simulator {
   private deliver(e: SimEvent): void {
     const to = e.p as SimPeer;
     const from = e.q as SimPeer;
-    if (!to.alive || !to.connected.has(from)) return;
+    if (!(e.wire as Wire).up) return; // a peer left or the link went down on the way
     if (!e.queued) {
       const start = Math.max(e.t, to.downFree);
       to.downFree = start + (e.size * 8000) / to.downBps;
