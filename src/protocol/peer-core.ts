@@ -187,15 +187,16 @@ export class PeerCore {
     this.unlisted.delete(peerId);
     this.holder.onDisconnected(peerId);
     this.producer.onDisconnected(peerId);
-    this.forgetRequests(peerId, nowMs, n.isBroadcaster);
+    // Its direct-feed slot keys of the frames under way are gone with it (see the pull scheduler).
+    if (!n.isBroadcaster) this.pull.neighbourLostMs = nowMs;
+    this.forgetRequests(peerId);
     this.init.onDisconnected(peerId);
     this.fresh.delete(peerId);
     this.producer.refresh((p) => this.banned.has(p));
   }
 
   /** A neighbour gone (or going): its requests and pushes are asked of others in the next pass. */
-  private forgetRequests(peerId: string, nowMs: number, isBroadcaster = false): void {
-    if (!isBroadcaster) this.pull.neighbourLostMs = nowMs;
+  private forgetRequests(peerId: string): void {
     this.push.onDisconnected(peerId);
     for (const f of this.framesBySeq.values()) {
       for (const [x, r] of f.inflight) if (r.peerId === peerId) {
@@ -213,7 +214,8 @@ export class PeerCore {
    * The tracker's neighbour list: who is the broadcaster, which neighbours hold which keys. A
    * connected neighbour that drops off the list has left (or was moved); its link lingers until the
    * transport notices or the session closes it, but its pending requests and pushes are asked of
-   * others at once and it gets no new requests, so frames under way do not wait out timeouts.
+   * others at once and it gets no new requests, so frames under way do not wait out timeouts. (Its
+   * direct-feed slot still arrives while the link lasts: a dropped neighbour may only have moved.)
    */
   handleNeighbours(list: readonly NeighbourInput[], nowMs: number): void {
     const holders = new Map<string, number[]>();
@@ -228,7 +230,7 @@ export class PeerCore {
       const n = this.neighbours.get(id);
       if (listed.has(id) || !n || n.isBroadcaster || id === this.broadcasterId) continue;
       this.unlisted.add(id);
-      this.forgetRequests(id, nowMs);
+      this.forgetRequests(id);
     }
     this.listed = listed;
     for (const [id, n] of this.neighbours) n.isBroadcaster ||= id === this.broadcasterId;
