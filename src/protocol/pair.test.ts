@@ -197,6 +197,16 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
     }
     const kept = await scenario(false);
     const dropped = await scenario(true);
+    // A list keeping under half of the neighbours named before is partial (a restarted tracker): nobody is marked.
+    const { h } = await setup(['a', 'c', 'd', 'e']);
+    for (const x of ['a', 'd', 'e']) h.link('c', x);
+    const c = h.core('c') as PeerCore;
+    c.handleNeighbours([{ peerId: 'a' }, { peerId: 'd' }, { peerId: 'e' }], 0);
+    c.handleNeighbours([{ peerId: 'a' }], 10);
+    expect([...c.unlisted]).toEqual([]);
+    c.handleNeighbours([{ peerId: 'a' }, { peerId: 'd' }, { peerId: 'e' }], 20);
+    c.handleNeighbours([{ peerId: 'a' }, { peerId: 'd' }], 30);
+    expect([...c.unlisted]).toEqual(['e']);
     expect(kept.stuckOnD).toBeGreaterThan(0);
     expect(dropped.stuckOnD).toBeGreaterThan(0);
     expect(kept.t).toBeLessThan(Infinity);

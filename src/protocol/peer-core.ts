@@ -226,11 +226,22 @@ export class PeerCore {
       if (n.reasons?.includes('broadcaster')) this.broadcasterId = n.peerId;
       if (n.holderKeys && n.holderKeys.length > 0) holders.set(n.peerId, [...n.holderKeys]);
     }
+    // A list that keeps fewer than half of the connected neighbours it named before is partial (a
+    // restarted tracker rebuilding its rooms): nobody is taken for gone on its word.
+    let before = 0;
+    let kept = 0;
     for (const id of this.listed) {
-      const n = this.neighbours.get(id);
-      if (listed.has(id) || !n || n.isBroadcaster || id === this.broadcasterId) continue;
-      this.unlisted.add(id);
-      this.forgetRequests(id);
+      if (!this.neighbours.has(id)) continue;
+      before++;
+      if (listed.has(id)) kept++;
+    }
+    if (2 * kept >= before) {
+      for (const id of this.listed) {
+        const n = this.neighbours.get(id);
+        if (listed.has(id) || !n || n.isBroadcaster || id === this.broadcasterId) continue;
+        this.unlisted.add(id);
+        this.forgetRequests(id);
+      }
     }
     this.listed = listed;
     for (const [id, n] of this.neighbours) n.isBroadcaster ||= id === this.broadcasterId;
