@@ -4,9 +4,16 @@
 
 import type { FrameCodec, PeerCoreConfig } from './core-types.ts';
 import type { FrameState } from './frame-state.ts';
-import type { KeySet } from './key-set.ts';
 import type { NeighbourState } from './neighbour-state.ts';
+import { KeySet } from './key-set.ts';
 import { HAVE_COMPLETE, HAVE_MANIFEST, MAX_HAVE_ENTRIES, type HaveEntry, type WireMessage } from './wire.ts';
+
+/**
+ * A neighbour's keys of a frame we have decoded are never read again (pulls, pushes and HAVE key
+ * lists concern collecting frames only), so its record drops them for this one empty set; nothing
+ * adds to it, since handleHave skips decoded frames. Saves a key set per neighbour and frame kept.
+ */
+const DROPPED_KEYS = new KeySet();
 
 export interface ExchangeView {
   cfg: PeerCoreConfig;
@@ -60,6 +67,7 @@ export function flushHave(v: ExchangeView, n: NeighbourState, frames: Iterable<F
     // One HAVE spans at most 256 sequence numbers (entries are deltas from the lowest).
     if (Math.max(hi, f.seq) - Math.min(lo, f.seq) > 255) continue;
     const r = n.frame(f.seq);
+    if (f.state === 'done') r.keys = DROPPED_KEYS;
     if (r.complete) continue;
     if (f.state === 'done') {
       if (!(r.toldFlags & HAVE_COMPLETE)) {
