@@ -58,7 +58,9 @@ export class PullScheduler {
       // waiting the full stuckMs would make those frames late, so the wait is short then.
       // Only frames begun before the loss (or within lostSlotMs after it, still slotted to the
       // viewer that left) lost a slot; later frames wait the full stuckMs.
-      const lostRecently = nowMs - this.neighbourLostMs < this.h.cfg.stuckMs && f.firstSeenMs < this.neighbourLostMs + this.h.cfg.lostSlotMs;
+      // The direct keys it lacks must also lie in one or two slots: a frame merely slow to arrive
+      // (a swarm starting up, links moved by the tracker) lacks keys of every slot.
+      const lostRecently = nowMs - this.neighbourLostMs < this.h.cfg.stuckMs && f.firstSeenMs < this.neighbourLostMs + this.h.cfg.lostSlotMs && short > 0 && lacksFewSlots(f, this.h.direct());
       const stuckAfter = lostRecently ? this.h.cfg.directRepairDelayMs + (spread % 150) : this.h.cfg.stuckMs + (spread % 400);
       const since = lostRecently ? nowMs - Math.max(f.firstSeenMs, this.neighbourLostMs) : nowMs - f.firstSeenMs;
       if (short > 0 && !f.extraAsked && since > stuckAfter && this.nothingOffered(f)) this.askExtraKeys(f, nowMs, short + 1);
@@ -199,4 +201,25 @@ export class PullScheduler {
     for (let x = d.keys; x < Math.min(256, d.keys + 24) && keys.length < count; x++) if (!f.have.has(x)) keys.push(x);
     this.request(f, b, keys, nowMs);
   }
+}
+
+/**
+ * Direct feed: the direct-set keys f neither holds nor awaits all belong to one or two slots, as
+ * when the viewers fed those slots left with them (having passed on some, perhaps). A frame merely
+ * slow to arrive lacks keys of every slot. Slot i has the keys k with (k + seq) % slots === i
+ * (see directSlotKeys).
+ */
+export function lacksFewSlots(f: FrameState, d: { slots: number; keys: number } | undefined): boolean {
+  if (!d || d.slots <= 0) return false;
+  let a = -1;
+  let b = -1;
+  for (let k = 0; k < d.keys; k++) {
+    if (f.have.has(k) || f.inflightSet.has(k)) continue;
+    const slot = (k + f.seq) % d.slots;
+    if (slot === a || slot === b) continue;
+    if (a < 0) a = slot;
+    else if (b < 0) b = slot;
+    else return false;
+  }
+  return a >= 0;
 }
