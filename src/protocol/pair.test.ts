@@ -12,6 +12,13 @@ beforeAll(() => {
 
 const frameBytes = (n: number, salt: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + salt * 7) & 0xff);
 
+/** The producer made group g of frame 0 once, and its packets are the true FP(8g … 8g+7). */
+function expectProduced(p: PeerCore, frame: Uint8Array, g: number): void {
+  expect(p.producer.produced).toBe(1);
+  const f = p.framesBySeq.get(0);
+  for (let m = 0; m < 8; m++) expect(f?.packets.get(8 * g + m)).toEqual(codec.feedPacket(frame, 8 * g + m));
+}
+
 async function setup(viewers: string[], config?: Partial<BroadcasterConfig>) {
   const h = await CoreHarness.create();
   const b = new BroadcasterCore({ codec, config });
@@ -107,9 +114,7 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
     b.publishFrame(frame, 0, 0, h.now);
     h.flush('b');
     await h.drive(400);
-    expect(p.producer.produced).toBe(1);
-    const fp = (p as PeerCore).framesBySeq.get(0);
-    for (let m = 0; m < 8; m++) expect(fp?.packets.get(16 + m)).toEqual(codec.feedPacket(frame, 16 + m));
+    expectProduced(p, frame, 2);
     expect(h.sent.filter((s) => s.type === 'seed' && s.to === 'p')).toHaveLength(9);
     expect(h.sent.filter((s) => s.from === 'b' && s.type === 'cs-chunk')).toHaveLength(9 * 5);
   });
@@ -132,9 +137,7 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
     b.publishFrame(frame, 0, 0, h.now);
     h.flush('b');
     await h.drive(400);
-    expect(p.producer.produced).toBe(1);
-    const fp = p.framesBySeq.get(0);
-    for (let m = 0; m < 8; m++) expect(fp?.packets.get(16 + m)).toEqual(codec.feedPacket(frame, 16 + m));
+    expectProduced(p, frame, 2);
     // Its own keys are not asked of anyone.
     expect(h.sent.filter((s) => s.type === 'seed' && s.to === 'p')).toHaveLength(6);
   });
@@ -163,9 +166,7 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
     p.handleRoles({ holderKeys: [], producerGroups: [2] }, h.now);
     h.flush('p');
     await h.drive(400);
-    expect(p.producer.produced).toBe(1);
-    const fp = p.framesBySeq.get(0);
-    for (let m = 0; m < 8; m++) expect(fp?.packets.get(16 + m)).toEqual(codec.feedPacket(frame, 16 + m));
+    expectProduced(p, frame, 2);
   });
 
   it('a neighbour dropped from the tracker list: its pending requests are asked of others at once', async () => {
@@ -244,9 +245,7 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
     p.handleNeighbours(list(moved), h.now);
     h.flush('p');
     await h.drive(500);
-    expect(p.producer.produced).toBe(1);
-    const fp = p.framesBySeq.get(0);
-    for (let m = 0; m < 8; m++) expect(fp?.packets.get(16 + m)).toEqual(codec.feedPacket(frame, 16 + m));
+    expectProduced(p, frame, 2);
     // Only the moved key's segment went out again.
     const chunks = h.sent.filter((s) => s.from === 'b' && s.type === 'cs-chunk');
     expect(chunks.filter((s) => s.to === 'hy')).toHaveLength(5);
