@@ -10,6 +10,7 @@ import {
 import type { CryptoJob, CryptoResult } from './crypto-jobs.ts';
 import { newFrameState, type CoreContext, type FrameState } from './frame-state.ts';
 import { remember, summarizeFrame, type FrameSummary } from './frame-history.ts';
+import { droppedNeighbours } from './neighbour-list.ts';
 import { HolderRole } from './holder-role.ts';
 import { KeySet } from './key-set.ts';
 import { ReplayWindow } from './manifest.ts';
@@ -189,25 +190,10 @@ export class PeerCore {
     this.producer.onDisconnected(peerId);
     // Its direct-feed slot keys of the frames under way are gone with it (see the pull scheduler).
     if (!n.isBroadcaster) this.pull.neighbourLostMs = nowMs;
-    this.forgetRequests(peerId);
+    this.pull.forget(peerId);
     this.init.onDisconnected(peerId);
     this.fresh.delete(peerId);
     this.producer.refresh((p) => this.banned.has(p));
-  }
-
-  /** A neighbour gone (or going): its requests and pushes are asked of others in the next pass. */
-  private forgetRequests(peerId: string): void {
-    this.push.onDisconnected(peerId);
-    for (const f of this.framesBySeq.values()) {
-      for (const [x, r] of f.inflight) if (r.peerId === peerId) {
-        f.inflight.delete(x);
-        f.inflightSet.delete(x);
-        this.pull.dirty.add(f.seq);
-      }
-    }
-    const n = this.neighbours.get(peerId);
-    if (n) n.inflight = 0;
-    this.pull.budgetFreed = true;
   }
 
   /**
@@ -226,22 +212,10 @@ export class PeerCore {
       if (n.reasons?.includes('broadcaster')) this.broadcasterId = n.peerId;
       if (n.holderKeys && n.holderKeys.length > 0) holders.set(n.peerId, [...n.holderKeys]);
     }
-    // A list that keeps fewer than half of the connected neighbours it named before is partial (a
-    // restarted tracker rebuilding its rooms): nobody is taken for gone on its word.
-    let before = 0;
-    let kept = 0;
-    for (const id of this.listed) {
-      if (!this.neighbours.has(id)) continue;
-      before++;
-      if (listed.has(id)) kept++;
-    }
-    if (2 * kept >= before) {
-      for (const id of this.listed) {
-        const n = this.neighbours.get(id);
-        if (listed.has(id) || !n || n.isBroadcaster || id === this.broadcasterId) continue;
-        this.unlisted.add(id);
-        this.forgetRequests(id);
-      }
+    for (const id of droppedNeighbours(this.listed, listed, (p) => this.neighbours.has(p))) {
+      if (this.neighbours.get(id)?.isBroadcaster || id === this.broadcasterId) continue;
+      this.unlisted.add(id);
+      this.pull.forget(id);
     }
     this.listed = listed;
     for (const [id, n] of this.neighbours) n.isBroadcaster ||= id === this.broadcasterId;

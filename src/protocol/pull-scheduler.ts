@@ -142,6 +142,21 @@ export class PullScheduler {
     }
   }
 
+  /** A neighbour gone (or going): its requests and pushes are asked of others in the next pass. */
+  forget(peerId: string): void {
+    this.h.push.onDisconnected(peerId);
+    for (const f of this.h.frames.values()) {
+      for (const [x, r] of f.inflight) if (r.peerId === peerId) {
+        f.inflight.delete(x);
+        f.inflightSet.delete(x);
+        this.dirty.add(f.seq);
+      }
+    }
+    const n = this.h.neighbours.get(peerId);
+    if (n) n.inflight = 0;
+    this.budgetFreed = true;
+  }
+
   /** Forgets a frame's outstanding requests and gives each neighbour its request budget back. */
   release(f: FrameState): void {
     for (const r of f.inflight.values()) {
