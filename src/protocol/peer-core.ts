@@ -203,7 +203,7 @@ export class PeerCore {
    * others at once and it gets no new requests, so frames under way do not wait out timeouts. (Its
    * direct-feed slot still arrives while the link lasts: a dropped neighbour may only have moved.)
    */
-  handleNeighbours(list: readonly NeighbourInput[], nowMs: number): void {
+  handleNeighbours(list: readonly NeighbourInput[], _nowMs: number): void {
     const holders = new Map<string, number[]>();
     const listed = new Set<string>();
     for (const n of list) {
