@@ -98,6 +98,8 @@ export interface PeerCoreConfig {
   pushLifetimeMs: number;
   /** 1: keep packets re-encoded for a neighbour (CPU saved); 0: make them again each time (memory saved). */
   cacheEncodedPackets: number;
+  /** How many ended frames `PeerCore.recentFrames` keeps for diagnostics (0: none, nothing summarized). */
+  frameHistory: number;
 }
 
 export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
@@ -131,6 +133,7 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   pushLossMs: 60,
   pushBacklogMax: 8,
   pushLifetimeMs: 400,
+  frameHistory: 40,
 });
 
 /** Fills defaults and rejects impossible values with P2PError('BAD_CONFIG'). */

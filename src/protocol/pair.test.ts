@@ -185,7 +185,7 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
       h.dropMedia = (from, to) => from === 'd' && to === 'c' && h.now > 10;
       b.publishFrame(frameBytes(60000, 8), 0, 0, h.now);
       h.flush('b');
-      const onD = () => [...(c.framesBySeq.get(0)?.inflight.values() ?? [])].filter((r) => r.peerId === 'd').length;
+      const onD = () => (c.framesBySeq.get(0)?.inflight.keys() ?? []).filter((x) => c.framesBySeq.get(0)?.inflight.peerOf(x) === 'd').length;
       while (onD() === 0 && h.now < 400) await h.drive(h.now + 1, 1);
       const stuckOnD = onD();
       if (dropFromList) {

@@ -81,7 +81,9 @@ export class PushSubscriptions {
 
   /** A neighbour's PUSH_KEYS: the keys it wants pushed from now on. */
   onPushKeys(nb: NeighbourState, keys: Uint8Array): void {
-    nb.pushTo = KeySet.fromBytes(keys);
+    const next = KeySet.fromBytes(keys);
+    if (nb.pushTo && sameKeys(nb.pushTo, next)) return;
+    nb.pushTo = next;
     this.subscribersStale = true;
   }
 
@@ -221,6 +223,6 @@ function offerMs(f: FrameState, i: number): number | undefined {
 }
 
 function sameKeys(a: KeySet, b: KeySet): boolean {
-  for (let w = 0; w < 8; w++) if (a.words[w] !== b.words[w]) return false;
+  for (let w = 0; w < 8; w++) if (a.word(w) !== b.word(w)) return false;
   return true;
 }

@@ -1,6 +1,6 @@
-// The simulator's queue of timed events: a calendar of 1/8 ms buckets over a 4 s window (each
+// The simulator's queue of timed events: a calendar of 1/32 ms buckets over a 4 s window (each
 // bucket sorted when it is reached) with a binary heap for events further ahead. A 1 000-peer
-// swarm makes about 900 events per ms: eighth-ms buckets keep each sort short. Ties keep
+// swarm makes about 900 events per ms: 1/32-ms buckets keep each sort short (about 28 events). Ties keep
 // insertion order, so the same seed gives the same run. Pure data structure; used by simulator.ts.
 
 export interface Timed {
@@ -10,7 +10,7 @@ export interface Timed {
 }
 
 /** Buckets per ms, and buckets in the window (4 s). */
-const PER_MS = 8;
+const PER_MS = 32;
 const WINDOW = 4096 * PER_MS;
 
 export class EventQueue<E extends Timed> {
@@ -65,8 +65,11 @@ export class EventQueue<E extends Timed> {
       const b = this.buckets[this.cursor % WINDOW];
       if (this.head < b.length) {
         if (!this.sorted) {
-          const rest = b.splice(this.head).sort(order);
-          b.push(...rest);
+          if (this.head === 0) b.sort(order);
+          else {
+            const rest = b.splice(this.head).sort(order);
+            for (let i = 0; i < rest.length; i++) b.push(rest[i]);
+          }
           this.sorted = true;
         }
         this.inWindow--;
