@@ -191,7 +191,7 @@ describe('Room modes and roles', () => {
     r.tick(1 + r.config.modeOverlapMs);
     const bn = r.neighboursOf('broadcast0');
     expect(bn.every((n) => n.reasons.includes('holder'))).toBe(true);
-    expect(bn).toHaveLength(12);
+    expect(bn).toHaveLength(r.config.segmentKeys.length);
     // Producers reach 10 holders of distinct keys.
     for (const p of swarm.producers) {
       const hs = r.neighboursOf(p.peerId).filter((n) => n.reasons.includes('holder'));
@@ -387,7 +387,7 @@ describe('Room under random operations', () => {
     r.pollEvents();
     const s = r.snapshot();
     expect(s.viewers).toBe(9000);
-    expect(s.holders.flatMap((h) => h.keys)).toHaveLength(12);
+    expect(s.holders.flatMap((h) => h.keys)).toHaveLength(r.config.segmentKeys.length);
     expect(s.producers).toHaveLength(r.config.maxProducers);
     let total = 0;
     for (let i = 1; i < 10000; i += 97) total += r.neighboursOf(id(i)).filter((n) => n.reasons.includes('swarm')).length;

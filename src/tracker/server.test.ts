@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { generateStreamKey } from '../crypto/stream-key.ts';
 import { TrackerClient, type WebSocketConstructor } from '../tracker-client/tracker-client.ts';
+import { DEFAULT_ROOM_CONFIG } from './room-config.ts';
 import { startTracker, type Tracker, type TrackerOptions } from './server.ts';
 import { nextEvent, until } from './test-kit.ts';
 
@@ -76,7 +77,7 @@ describe('tracker server', () => {
     const b = client(t.url!, key.streamId, { broadcasterKey: key });
     await nextEvent(b, 'joined');
     const viewers = Array.from({ length: 5 }, () => client(t.url!, key.streamId, { uploadBps: 20e6 }));
-    const swarm = await nextEvent(b, 'swarm', (s) => s.mode === 'holder' && s.holders.flatMap((h) => h.keys).length === 12 && s.viewers === 5);
+    const swarm = await nextEvent(b, 'swarm', (s) => s.mode === 'holder' && s.holders.flatMap((h) => h.keys).length === DEFAULT_ROOM_CONFIG.segmentKeys.length && s.viewers === 5);
     expect(swarm.producers.flatMap((p) => p.keys).sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, g) => g));
     await until(() => viewers.every((v) => v.mode === 'holder'), 5000, 'holder mode at viewers');
     await until(() => viewers.filter((v) => v.holderKeys.length > 0).length === swarm.holders.length, 5000, 'roles at holders');
@@ -84,7 +85,7 @@ describe('tracker server', () => {
     const holder = viewers.find((v) => v.holderKeys.length > 0)!;
     const keys = holder.holderKeys;
     holder.destroy();
-    const after = await nextEvent(b, 'swarm', (s) => s.viewers === 4 && s.holders.flatMap((h) => h.keys).length === 12);
+    const after = await nextEvent(b, 'swarm', (s) => s.viewers === 4 && s.holders.flatMap((h) => h.keys).length === DEFAULT_ROOM_CONFIG.segmentKeys.length);
     expect(after.holders.flatMap((h) => h.keys)).toEqual(expect.arrayContaining(keys));
   });
 
