@@ -24,7 +24,7 @@ const HELP = `npm run sim -- [flags]
   --frame-ms MS        frame closing period (default 150)
   --polluters N        viewers sending corrupt feed packets (needs --bytes)
   --bytes              real bytes through the WASM codec and WebCrypto (small N only)
-  --tracker NAME       simple (the simulator's stand-in room, default) or room (the tracker's Room)
+  --tracker NAME       room (the tracker's own Room, default) or simple (the simulator's stand-in)
   --seed N             seed (default 1)
   --json               print the report as JSON`;
 
@@ -36,7 +36,8 @@ function range(v: string): [number, number] {
 }
 
 export function parseArgs(argv: string[]): { options: Partial<SimOptions>; json: boolean; help: boolean } {
-  const o: Partial<SimOptions> = {};
+  // The figures the CLI prints come from the tracker's own room logic; `simple` is for comparison.
+  const o: Partial<SimOptions> = { tracker: 'room' };
   let json = false;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
