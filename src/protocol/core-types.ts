@@ -70,6 +70,12 @@ export interface PeerCoreConfig {
   produceGraceMs: number;
   /** A new subscription gets the seeds of at most this many frames already under way. */
   backfillFrames: number;
+  /**
+   * A joining viewer collects frames from this many before the newest one it first hears of, not
+   * every frame its neighbours still keep (about 4 s): the player starts at the newest key frame,
+   * so older frames would be downloaded for nothing. Cover the stream's key-frame interval.
+   */
+  joinBacklogFrames: number;
   /** A holder asks the broadcaster for missing code-segment chunks this long after the first one. */
   csRepairDelayMs: number;
   /** A directly fed viewer asks the broadcaster for missing slot keys this long after its first key. */
@@ -119,6 +125,7 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   seedSources: 10,
   produceGraceMs: 15,
   backfillFrames: 8,
+  joinBacklogFrames: 16,
   csRepairDelayMs: 40,
   directRepairDelayMs: 60,
   stuckMs: 800,

@@ -66,6 +66,8 @@ export class PeerCore {
   private readonly pending = new Map<number, Pending>();
   private jobId = 1;
   private floorSeq = 0;
+  /** Some message has named frames of the stream yet (see noteFirstFrames). */
+  private joined = false;
   private lastTickMs = -Infinity;
   private broadcasterId: string | undefined;
   private direct: { slot: number; slots: number; keys: number } | undefined;
@@ -245,6 +247,7 @@ export class PeerCore {
   handleParsed(from: string, m: WireMessage, nowMs: number): void {
     const n = this.neighbours.get(from);
     if (!n || (this.banned.size > 0 && this.banned.has(from))) return;
+    if (!this.joined) this.noteFirstFrames(m);
     // Most frequent first: feed packets, then have-maps and requests.
     switch (m.type) {
       case 'feed': {
@@ -374,6 +377,19 @@ export class PeerCore {
   }
 
   // ---- frames -------------------------------------------------------------------------------
+
+  /**
+   * The first message naming frames sets where this viewer starts: joinBacklogFrames before the
+   * newest frame it names (a neighbour's first HAVE lists every frame it keeps, oldest first).
+   */
+  private noteFirstFrames(m: WireMessage): void {
+    let newest = -1;
+    if (m.type === 'have') for (const e of m.entries) newest = Math.max(newest, e.seq);
+    else if (m.type === 'feed' || m.type === 'manifest' || m.type === 'cs-chunk' || m.type === 'seed') newest = m.type === 'manifest' ? m.manifest.seq : m.seq;
+    if (newest < 0) return;
+    this.joined = true;
+    this.floorSeq = Math.max(this.floorSeq, newest - this.cfg.joinBacklogFrames);
+  }
 
   private frameFor(seq: number, nowMs: number): FrameState | undefined {
     const f = this.framesBySeq.get(seq);
