@@ -110,7 +110,7 @@ export class PeerCore {
       neighbours: this.neighbours,
       sendControl: (p, m) => this.sendControl(p, m),
       sendMedia: (p, m, e) => this.sendMedia(p, m, e),
-      strikesOf: (p) => this.neighbours.get(p)?.strikes ?? 0,
+      strikesOf: (p) => this.strikesOf(p),
       directlyFed: () => this.direct !== undefined,
     });
     this.pull = new PullScheduler({
@@ -151,7 +151,7 @@ export class PeerCore {
       sendControl: (p, m) => this.sendControl(p, m),
       sendMedia: (p, m, e) => this.sendMedia(p, m, e),
       countBad: (p, r) => this.countBad(p, r),
-      strikesOf: (p) => this.neighbours.get(p)?.strikes ?? 0,
+      strikesOf: (p) => this.strikesOf(p),
       markDirty: (seq) => this.pull.dirty.add(seq),
       offered: (f, x, from, now) => this.push.noteOffer(f, x, from, now),
     };
@@ -503,6 +503,11 @@ export class PeerCore {
       n.queue.waiting = true;
       this.emit({ type: 'want-writable', peerId: n.peerId });
     }
+  }
+
+  /** A neighbour's strikes (no lookup while nobody has one: asked for every packet pushed or served). */
+  private strikesOf(peerId: string): number {
+    return this.stats.strikes === 0 ? 0 : this.neighbours.get(peerId)?.strikes ?? 0;
   }
 
   private countBad(peerId: string, reason: string): void {
