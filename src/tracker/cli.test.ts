@@ -45,6 +45,9 @@ describe('p2p-player-tracker command', () => {
     const nan = spawnSync(process.execPath, [bin, '--port', 'x'], { encoding: 'utf8' });
     expect(nan.status).toBe(2);
     expect(nan.stderr).toMatch(/--port must be a non-negative integer/);
+    const keys = spawnSync(process.execPath, [bin, '--holder-keys', '7'], { encoding: 'utf8' });
+    expect(keys.status).toBe(2);
+    expect(keys.stderr).toMatch(/--holder-keys must be 8…256/);
     const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/--max-sockets-per-address/);

@@ -24,6 +24,7 @@ Usage: p2p-player-tracker [options]
   --neighbours N               swarm neighbours per viewer (default 8)
   --holder-at N                switch to holder mode at N viewers (default 40)
   --direct-at N                switch back to direct feed at N viewers (default 24)
+  --holder-keys N              code-segment keys 0…N-1 handed to holders, 8…256 (default 11)
   --trust-proxy                behind a reverse proxy: per-address limits use X-Forwarded-For
   --quiet                      print only the listening line
   --help                       this text
@@ -60,6 +61,7 @@ export async function main(argv: string[]): Promise<void> {
         neighbours: { type: 'string' },
         'holder-at': { type: 'string' },
         'direct-at': { type: 'string' },
+        'holder-keys': { type: 'string' },
         quiet: { type: 'boolean' },
         'trust-proxy': { type: 'boolean' },
         help: { type: 'boolean' },
@@ -97,6 +99,14 @@ export async function main(argv: string[]): Promise<void> {
   const directAt = int(o['direct-at'], 'direct-at');
   if (directAt !== undefined) room.directModeAtViewers = directAt;
   if (room.holderModeAtViewers !== undefined && room.holderModeAtViewers > 48) room.directMaxViewers = room.holderModeAtViewers;
+  const holderKeys = int(o['holder-keys'], 'holder-keys');
+  if (holderKeys !== undefined) {
+    if (holderKeys < 8 || holderKeys > 256) {
+      console.error(`p2p-player-tracker: --holder-keys must be 8…256, got ${holderKeys}`);
+      process.exit(2);
+    }
+    room.segmentKeys = Array.from({ length: holderKeys }, (_, c) => c);
+  }
 
   const port = int(o.port, 'port') ?? int(process.env.PORT, 'PORT') ?? 8787;
   const host = o.host ?? '127.0.0.1';
