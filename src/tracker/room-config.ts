@@ -17,7 +17,8 @@ export interface RoomConfig {
   /**
    * Code-segment keys c handed to holders; n1 = its length (default 0…10, c < 8 are plain copies).
    * 11 rather than the design's 12: segments cost n1/8 of the stream, and at 5 % loss the chunk
-   * repairs add about 0.1, so 12 keys pass the 1.6 upload bound (docs/protocol.md, Known limits).
+   * repairs add about 0.1, so with 12 keys the broadcaster exceeds the 1.6 upload bound
+   * (docs/protocol.md, Known limits).
    */
   segmentKeys: number[];
   /** Seed groups leased to producers: groups 0 … producerGroups-1, 0–7 first. */
