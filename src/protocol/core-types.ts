@@ -72,6 +72,10 @@ export interface PeerCoreConfig {
   backfillFrames: number;
   /** A holder asks the broadcaster for missing code-segment chunks this long after the first one. */
   csRepairDelayMs: number;
+  /** A producer short of 8 seeds for a group asks its holders again this long after the first seed (then 4× as long). */
+  seedRepairDelayMs: number;
+  /** A holder re-sends at most this many seed packets per frame on request. */
+  maxSeedResendsPerFrame: number;
   /** A directly fed viewer asks the broadcaster for missing slot keys this long after its first key. */
   directRepairDelayMs: number;
   /** A directly fed viewer still short of keys this long after a frame began asks the broadcaster for extra keys. */
@@ -118,6 +122,8 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   produceGraceMs: 15,
   backfillFrames: 8,
   csRepairDelayMs: 40,
+  seedRepairDelayMs: 80,
+  maxSeedResendsPerFrame: 48,
   directRepairDelayMs: 60,
   stuckMs: 800,
   lostSlotMs: 250,

@@ -22,6 +22,9 @@ export interface SeedAssembly {
   /** When the 8th seed arrived (grace for spares starts), −1 before. */
   fullMs: number;
   done: boolean;
+  /** When the first seed arrived (or the frame began, if none has), and seed requests sent since. */
+  firstMs: number;
+  repairs: number;
 }
 
 export interface FrameState {
@@ -58,6 +61,8 @@ export interface FrameState {
   directRepairAtMs: number;
   directRepairs: number;
   cs?: Map<number, CsAssembly>;
+  /** Seed packets this peer's holder role re-sent on request (bounded per frame). */
+  seedResends?: number;
   seeds?: Map<number, SeedAssembly>;
   /** Keys some neighbour (or this peer) offered already (push parents learn from first offers). */
   offered?: KeySet;

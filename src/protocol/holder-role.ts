@@ -58,6 +58,31 @@ export class HolderRole {
     this.subscribers.delete(peerId);
   }
 
+  /**
+   * A subscribed producer lost seeds of frame `seq` for group g: the seeds of every key held here
+   * whose segment is whole go again (at most maxSeedResendsPerFrame per frame, for all producers).
+   */
+  onSeedRequest(from: string, seq: number, g: number, nowMs: number): void {
+    if (!this.subscribers.get(from)?.has(g)) {
+      this.ctx.countBad(from, 'seed request without a subscription');
+      return;
+    }
+    const f = this.frameOf(seq);
+    if (!f?.cs || nowMs - f.firstSeenMs > this.ctx.cfg.frameLifetimeMs) return;
+    const expires = nowMs + this.ctx.cfg.frameLifetimeMs / 2;
+    for (const [c, a] of f.cs) {
+      if (!a.cs || !this.keys.has(c) || (f.seedResends ?? 0) >= this.ctx.cfg.maxSeedResendsPerFrame) continue;
+      f.seedResends = (f.seedResends ?? 0) + 1;
+      this.seedsSent++;
+      this.ctx.sendMedia(from, { type: 'seed', seq: f.seq, c, g, payload: this.ctx.codec.seedPacket(a.cs, g) }, expires);
+    }
+  }
+
+  private frameOf(seq: number): FrameState | undefined {
+    for (const f of this.ctx.frames()) if (f.seq === seq) return f;
+    return undefined;
+  }
+
   onChunk(from: string, m: Chunk, nowMs: number): void {
     if (!this.keys.has(m.c) || !this.ctx.isBroadcaster(from)) {
       this.ctx.countBad(from, 'unexpected code-segment chunk');

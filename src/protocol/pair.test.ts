@@ -119,6 +119,38 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
     expect(h.sent.filter((s) => s.from === 'b' && s.type === 'cs-chunk')).toHaveLength(9 * 5);
   });
 
+  it('a lost seed: the producer asks that holder again (SEED_REQUEST) and makes its group', async () => {
+    // Eight holders of keys 0–7 and no spare: one lost seed would leave the group short for good.
+    const holders = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8'];
+    const { h, b } = await setup([...holders, 'p', 'q']);
+    for (const x of holders) h.link('b', x);
+    for (const x of holders) h.link('p', x);
+    h.link('q', 'h3');
+    holders.forEach((x, c) => (h.core(x) as PeerCore).handleRoles({ holderKeys: [c], producerGroups: [] }, 0));
+    const p = h.core('p') as PeerCore;
+    p.handleNeighbours(holders.map((x, c) => ({ peerId: x, reasons: ['holder'], holderKeys: [c] })), 0);
+    p.handleRoles({ holderKeys: [], producerGroups: [1] }, 0);
+    h.flush('p');
+    b.handleSwarm({ mode: 'holder', holders: holders.map((x, c) => ({ peerId: x, keys: [c] })) }, 0);
+    await h.drive(50);
+    let dropped = 0;
+    h.dropMedia = (from, to) => from === 'h3' && to === 'p' && dropped++ === 0;
+    const frame = frameBytes(30000, 9);
+    b.publishFrame(frame, 0, 0, h.now);
+    h.flush('b');
+    await h.drive(400);
+    expectProduced(p, frame, 1);
+    expect(h.sent.filter((s) => s.type === 'seed-request').map((s) => `${s.from}>${s.to}`)).toEqual(['p>h3']);
+    expect(h.sent.filter((s) => s.type === 'seed' && s.from === 'h3' && s.to === 'p')).toHaveLength(2);
+    // A peer with no subscription gets nothing for its request, and it counts against it.
+    const h3 = h.core('h3') as PeerCore;
+    const bad = h3.stats.badMessages;
+    h.inject('q', 'h3', encodeMessage({ type: 'seed-request', seq: 0, g: 1 }));
+    await h.drive(450);
+    expect(h3.stats.badMessages).toBe(bad + 1);
+    expect(h.sent.filter((s) => s.type === 'seed' && s.to === 'q')).toHaveLength(0);
+  });
+
   it('a producer that holds keys itself makes their seeds here: a holder gone mid-frame still leaves 8', async () => {
     const { h, b } = await setup(['h1', 'h2', 'h3', 'p']);
     const keysOf: Record<string, number[]> = { h1: [0, 1, 2], h2: [3, 4, 5], h3: [6, 7, 8], p: [9, 10, 11] };

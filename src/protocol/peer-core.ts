@@ -271,6 +271,9 @@ export class PeerCore {
       case 'subscribe':
         this.holder.onSubscribe(from, m.g, m.on, m.fromSeq, nowMs);
         return;
+      case 'seed-request':
+        this.holder.onSeedRequest(from, m.seq, m.g, nowMs);
+        return;
       case 'direct-slot':
         if (!n.isBroadcaster) return this.countBad(from, 'direct slot from a viewer');
         this.direct = m.slots > 0 ? { slot: m.slot, slots: m.slots, keys: m.keys } : undefined;

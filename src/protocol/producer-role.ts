@@ -1,6 +1,8 @@
 // The producer role of a peer: keeps standing seed subscriptions to 9–10 holders of distinct keys
 // for each leased group g (counting the keys this peer holds itself, whose seeds it makes here),
 // turns 8+ seed packets into FP(8g…8g+7), checks spares and reports a holder whose seed disagrees.
+// Seeds are media and may be lost: a group still short of 8 seeds asks its holders again (twice
+// at most), since with few spare keys one lost seed would leave the group, and so the frame, short.
 // No I/O; driven by the peer core through CoreContext.
 
 import { isP2PError } from '../errors.ts';
@@ -91,8 +93,7 @@ export class ProducerRole {
   private addSeed(f: FrameState, g: number, c: number, payload: Uint8Array, from: string, nowMs: number): void {
     if (f.state === 'done' || f.state === 'missed') return;
     f.seeds ??= new Map();
-    let a = f.seeds.get(g);
-    if (!a) f.seeds.set(g, (a = { seeds: new Map(), from: new Map(), fullMs: -1, done: false }));
+    const a = this.assemblyOf(f, g, nowMs);
     if (a.done || a.seeds.has(c)) return;
     if (f.P > 0 && payload.length !== f.P) {
       if (from) this.ctx.countBad(from, 'seed packet of the wrong size');
@@ -105,12 +106,40 @@ export class ProducerRole {
     if (a.seeds.size >= this.expectedSeeds(g)) this.produce(f, g, a, nowMs);
   }
 
+  private assemblyOf(f: FrameState, g: number, nowMs: number): SeedAssembly {
+    f.seeds ??= new Map();
+    let a = f.seeds.get(g);
+    if (!a) f.seeds.set(g, (a = { seeds: new Map(), from: new Map(), fullMs: -1, done: false, firstMs: nowMs, repairs: 0 }));
+    return a;
+  }
+
   tick(nowMs: number): void {
     for (const f of this.ctx.frames()) {
       if (!f.seeds || f.state === 'done' || f.state === 'missed') continue;
       for (const [g, a] of f.seeds) {
         if (!a.done && a.fullMs >= 0 && nowMs - a.fullMs >= this.ctx.cfg.produceGraceMs) this.produce(f, g, a, nowMs);
       }
+      // Seeds of one group arrived but not 8 of them: some were lost on the way.
+      for (const g of this.groups) {
+        let a = f.seeds.get(g);
+        if (!a) {
+          // None at all for g, though other groups' seeds came: g's may all have been lost.
+          let first = Infinity;
+          for (const o of f.seeds.values()) first = Math.min(first, o.firstMs);
+          if (nowMs - first < this.ctx.cfg.seedRepairDelayMs) continue;
+          a = this.assemblyOf(f, g, first);
+        }
+        if (!a.done && a.seeds.size < 8 && a.repairs < 2 && nowMs - a.firstMs >= this.ctx.cfg.seedRepairDelayMs * (1 + 3 * a.repairs)) this.askAgain(f, g, a);
+      }
+    }
+  }
+
+  /** Asks each subscribed holder whose seeds of (f, g) are missing to send them again. */
+  private askAgain(f: FrameState, g: number, a: SeedAssembly): void {
+    a.repairs++;
+    for (const h of this.subs.get(g) ?? []) {
+      if (!this.ctx.isConnected(h)) continue;
+      if ((this.holders.get(h) ?? []).some((c) => !a.seeds.has(c))) this.ctx.sendControl(h, { type: 'seed-request', seq: f.seq, g });
     }
   }
 

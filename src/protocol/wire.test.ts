@@ -38,6 +38,7 @@ const message: fc.Arbitrary<WireMessage> = fc.oneof(
   fc.record({ type: fc.constant('manifest' as const), manifest }),
   fc.record({ type: fc.constant('subscribe' as const), g: fc.integer({ min: 0, max: 31 }), on: fc.boolean(), fromSeq: u32 }),
   fc.record({ type: fc.constant('cs-repair' as const), seq: u32, c: u8, mask: fc.integer({ min: 1, max: 255 }) }),
+  fc.record({ type: fc.constant('seed-request' as const), seq: u32, g: fc.integer({ min: 0, max: 31 }) }),
   fc.integer({ min: 1, max: 255 }).chain((slots) =>
     fc.record({ type: fc.constant('direct-slot' as const), slot: fc.integer({ min: 0, max: slots - 1 }), slots: fc.constant(slots), keys: fc.integer({ min: 0, max: 256 }) }),
   ),

@@ -49,6 +49,7 @@ export const T = {
   initSegment: 0x0a,
   report: 0x0b,
   pushKeys: 0x0c,
+  seedRequest: 0x0d,
   csChunk: 0x10,
   seed: 0x11,
   feed: 0x12,
@@ -86,6 +87,7 @@ export type WireMessage =
   | { type: 'report'; peerId: string }
   /** Push me these keys of every frame as soon as you get them (a 32-byte key map; all zero stops). */
   | { type: 'push-keys'; keys: Uint8Array }
+  | { type: 'seed-request'; seq: number; g: number }
   | { type: 'cs-chunk'; seq: number; c: number; chunk: number; chunks: number; payload: Uint8Array }
   | { type: 'seed'; seq: number; c: number; g: number; payload: Uint8Array }
   | { type: 'feed'; seq: number; x: number; payload: Uint8Array };
@@ -138,6 +140,7 @@ export function encodedLength(m: WireMessage): number {
     case 'init-segment': return 2 + MANIFEST_BODY_BYTES + m.frame.length;
     case 'report': return 3 + utf8.encode(m.peerId).length;
     case 'push-keys': return 2 + KEY_SET_BYTES;
+    case 'seed-request': return 2 + 5;
     case 'cs-chunk': return 9 + m.payload.length;
     case 'seed': return 8 + m.payload.length;
     case 'feed': return 7 + m.payload.length;
@@ -216,6 +219,11 @@ export function encodeMessage(m: WireMessage): Uint8Array {
       v.setUint32(2, m.seq, true);
       out[6] = m.c;
       out[7] = m.mask;
+      break;
+    case 'seed-request':
+      out[1] = T.seedRequest;
+      v.setUint32(2, m.seq, true);
+      out[6] = m.g;
       break;
     case 'direct-slot':
       out[1] = T.directSlot;
@@ -358,6 +366,11 @@ export function parseMessage(bytes: Uint8Array): ParseResult {
       if (!exact(8)) return fail('cs-repair: bad size');
       if (bytes[7] === 0) return fail('cs-repair: empty mask');
       return { ok: true, message: { type: 'cs-repair', seq: v.getUint32(2, true), c: bytes[6], mask: bytes[7] } };
+    }
+    case T.seedRequest: {
+      if (!exact(7)) return fail('seed-request: bad size');
+      if (bytes[6] > 31) return fail('seed-request: group out of range');
+      return { ok: true, message: { type: 'seed-request', seq: v.getUint32(2, true), g: bytes[6] } };
     }
     case T.directSlot: {
       if (!exact(6)) return fail('direct-slot: bad size');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { EventQueue } from './event-queue.ts';
+import { EventQueue, TimedHeap } from './event-queue.ts';
 
 describe('EventQueue', () => {
   it('pops in time order, ties in insertion order, with pushes during the run', () => {
@@ -18,6 +18,42 @@ describe('EventQueue', () => {
         for (let i = 1; i < out.length; i++) expect(out[i].t).toBeGreaterThanOrEqual(out[i - 1].t);
         const same = out.filter((e) => e.id < 1000);
         for (let i = 1; i < same.length; i++) if (same[i].t === same[i - 1].t) expect(same[i].id).toBeGreaterThan(same[i - 1].id);
+      }),
+    );
+  });
+
+  it('peek shows the next event without taking it', () => {
+    const q = new EventQueue<{ t: number; n?: number }>();
+    expect(q.peek()).toBeUndefined();
+    const a = { t: 7000 };
+    const b = { t: 3.5 };
+    q.push(a);
+    q.push(b);
+    expect(q.peek()).toBe(b);
+    expect(q.size).toBe(2);
+    expect(q.pop()).toBe(b);
+    expect(q.peek()).toBe(a);
+    // An event pushed after a peek that skipped ahead still comes out first.
+    const c = { t: 10 };
+    q.push(c);
+    expect(q.pop()).toBe(c);
+    expect(q.pop()).toBe(a);
+    expect(q.pop()).toBeUndefined();
+  });
+});
+
+describe('TimedHeap', () => {
+  it('pops in time order, ties in insertion order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 200 }), (times) => {
+        const h = new TimedHeap<{ t: number; id: number; n?: number }>();
+        times.forEach((t, id) => h.push({ t, id }));
+        expect(h.size).toBe(times.length);
+        const out: Array<{ t: number; id: number }> = [];
+        for (let e = h.pop(); e; e = h.pop()) out.push(e);
+        const want = times.map((t, id) => ({ t, id })).sort((x, y) => x.t - y.t || x.id - y.id);
+        expect(out.map((e) => e.id)).toEqual(want.map((e) => e.id));
+        expect(h.nextT).toBe(Infinity);
       }),
     );
   });

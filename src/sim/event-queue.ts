@@ -1,7 +1,8 @@
-// The simulator's queue of timed events: a calendar of 1/32 ms buckets over a 4 s window (each
-// bucket sorted when it is reached) with a binary heap for events further ahead. A 1 000-peer
-// swarm makes about 900 events per ms: 1/32-ms buckets keep each sort short (about 28 events). Ties keep
-// insertion order, so the same seed gives the same run. Pure data structure; used by simulator.ts.
+// The simulator's queues of timed events. `EventQueue`: a calendar of 1/32 ms buckets over a 4 s
+// window (each bucket sorted when it is reached) with a binary heap for events further ahead, for
+// many events at once. `TimedHeap`: a plain binary heap, for the few events of one peer. Ties keep
+// insertion order in both, so the same seed gives the same run. Pure data structures; used by
+// simulator.ts.
 
 export interface Timed {
   t: number;
@@ -53,7 +54,8 @@ export class EventQueue<E extends Timed> {
     else b.splice(lo, 0, e);
   }
 
-  pop(): E | undefined {
+  /** The next event, left in the queue. */
+  peek(): E | undefined {
     for (;;) {
       if (this.inWindow === 0 && this.far.length > 0) {
         // Jump straight to the next far event's bucket.
@@ -72,13 +74,21 @@ export class EventQueue<E extends Timed> {
           }
           this.sorted = true;
         }
-        this.inWindow--;
-        return b[this.head++];
+        return b[this.head];
       }
       this.resetBucket();
       this.cursor++;
       this.pullFar();
     }
+  }
+
+  pop(): E | undefined {
+    const e = this.peek();
+    if (e !== undefined) {
+      this.head++;
+      this.inWindow--;
+    }
+    return e;
   }
 
   private resetBucket(): void {
@@ -96,6 +106,34 @@ export class EventQueue<E extends Timed> {
       this.buckets[ms % WINDOW].push(e);
       this.inWindow++;
     }
+  }
+}
+
+/** A binary heap of timed events, earliest first, ties in insertion order. */
+export class TimedHeap<E extends Timed> {
+  private readonly h: E[] = [];
+  private counter = 0;
+
+  get size(): number {
+    return this.h.length;
+  }
+
+  /** The earliest event's time (Infinity when empty). */
+  get nextT(): number {
+    return this.h.length > 0 ? this.h[0].t : Infinity;
+  }
+
+  push(e: E): void {
+    e.n = this.counter++;
+    heapPush(this.h, e);
+  }
+
+  pop(): E | undefined {
+    return heapPop(this.h);
+  }
+
+  clear(): void {
+    this.h.length = 0;
   }
 }
 

@@ -16,9 +16,9 @@ export const TIMER = 1;
 export const WRITABLE = 2;
 /** A crypto job of `p` finished. */
 export const CRYPTO = 3;
-/** The broadcaster closes a frame. */
+/** The broadcaster (`p`) closes a frame. */
 export const PUBLISH = 4;
-/** The link between `p` and `q` comes up. */
+/** `p`'s side of its link to `q` comes up. */
 export const CONNECT = 5;
 /** A new viewer joins. */
 export const JOIN = 6;
@@ -28,6 +28,17 @@ export const LEAVE = 7;
 export const LEAVE_MANY = 8;
 /** The tracker room's periodic tick. */
 export const TRACKER = 9;
+/** `p` learns that `q` closed their link (`q` banned it). */
+export const LINK_DOWN = 10;
+
+/**
+ * Whether events of kind `k` belong to their peer `p` alone. They run in the peer's own queue,
+ * ahead of other peers' events within a lookahead window (see simulator.ts); the other kinds touch
+ * several peers or the room and run between windows.
+ */
+export function isPeerEvent(k: number): boolean {
+  return k === DELIVER || k === TIMER || k === WRITABLE || k === CRYPTO || k === LINK_DOWN || k === CONNECT || k === PUBLISH;
+}
 
 export class SimEvent {
   t = 0;

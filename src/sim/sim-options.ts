@@ -92,7 +92,8 @@ export function resolveSimOptions(partial: Partial<SimOptions>): SimOptions {
   num('peers', 1, 100_000);
   num('bitrateBps', 10_000, 100e6);
   num('seconds', 1, 36_000);
-  num('rttMinMs', 0);
+  // Half the lowest RTT is the lookahead of the simulator's time windows: it must be above zero.
+  num('rttMinMs', 1);
   num('rttMaxMs', o.rttMinMs);
   num('jitterMs', 0);
   num('loss', 0, 0.5);

@@ -6,6 +6,8 @@ import type { BroadcasterCore } from '../protocol/broadcaster-core.ts';
 import type { PeerCore } from '../protocol/peer-core.ts';
 import type { JoinInfo, PeerStats, RoomEvent } from '../tracker/room-config.ts';
 import type { ViewerRecord } from './sim-report.ts';
+import type { TimedHeap } from './event-queue.ts';
+import type { SimEvent } from './sim-event.ts';
 import type { Wire } from './sim-wire.ts';
 
 export interface SimPeer {
@@ -31,6 +33,8 @@ export interface SimPeer {
   wires: Map<string, Wire>;
   rec: ViewerRecord;
   initDelivered: boolean;
+  /** Its own events (deliveries to it, its timers, wake-ups and crypto results). */
+  events: TimedHeap<SimEvent>;
 }
 
 /** The tracker room the simulator drives: the tracker's own `Room`, or the `SimpleRoom` stand-in. */

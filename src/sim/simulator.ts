@@ -2,6 +2,12 @@
 // seeded link model (per-pair RTT, jitter, loss, per-peer upload/download limits, churn) with a
 // tracker room deciding neighbours, roles and mode. Virtual time only; same seed, same run.
 // Used by the CLI (`npm run sim`) and by the protocol's swarm tests.
+//
+// Time moves in lookahead windows. No message reaches another peer sooner than the lowest one-way
+// delay (half the lowest RTT), so within a window [T, T + that delay) what a peer does depends only
+// on its own events: the window runs each peer's events in turn, all of one peer before the next,
+// which keeps its state in the CPU's caches. Events that touch several peers or the room (joins,
+// leaves, the room's tick) end a window and run between windows, in time order.
 
 import { generateStreamKey } from '../crypto/stream-key.ts';
 import { BroadcasterCore } from '../protocol/broadcaster-core.ts';
@@ -12,10 +18,12 @@ import { encodedLength, encodeMessage, FLAG_INIT_SEGMENT, FLAG_KEY_FRAME, type M
 import type { RoomEvent } from '../tracker/room-config.ts';
 import { Room } from '../tracker/room.ts';
 import { SeededRng } from '../rng.ts';
-import { EventQueue } from './event-queue.ts';
+import { EventQueue, TimedHeap } from './event-queue.ts';
 import { createIdentityCodec } from './identity-codec.ts';
 import { CryptoOracle, FrameSource } from './sim-source.ts';
-import { CONNECT, CRYPTO, DELIVER, EventPool, JOIN, LEAVE, LEAVE_MANY, PUBLISH, TIMER, TRACKER, WRITABLE, type SimEvent } from './sim-event.ts';
+import {
+  CONNECT, CRYPTO, DELIVER, EventPool, isPeerEvent, JOIN, LEAVE, LEAVE_MANY, LINK_DOWN, PUBLISH, TIMER, TRACKER, WRITABLE, type SimEvent,
+} from './sim-event.ts';
 import { pairHash, resolveSimOptions, type SimOptions } from './sim-options.ts';
 import type { SimPeer, SimRoom } from './sim-peer.ts';
 import { buildReport, type PublishedFrame, type SimReport, type ViewerRecord } from './sim-report.ts';
@@ -31,7 +39,14 @@ export interface FrameSink {
 export class Simulator {
   readonly o: SimOptions;
   readonly rng: SeededRng;
+  /** Events between windows (kinds that are not `isPeerEvent`); peers' own events are in `SimPeer.events`. */
   private readonly q = new EventQueue<SimEvent>();
+  /** The lowest one-way delay: how far a window reaches. */
+  private readonly lookaheadMs: number;
+  /** End of the window being run: no message sent in it may arrive before. */
+  private windowEnd = 0;
+  /** Events waiting in the peers' own queues. */
+  private peerEvents = 0;
   private readonly pool = new EventPool();
   readonly peers = new Map<string, SimPeer>();
   /** Records of the viewers that left (their cores are dropped). */
@@ -53,6 +68,7 @@ export class Simulator {
     this.o = resolveSimOptions(options);
     this.rng = new SeededRng(this.o.seed);
     this.source = new FrameSource(this.o);
+    this.lookaheadMs = this.o.rttMinMs / 2;
     this.room = this.o.tracker === 'room'
       ? new Room('simulated-stream', { seed: this.o.seed, minRoleUploadBps: 0, minRoleUploadRatio: 0, ...this.o.room })
       : new SimpleRoom({ seed: this.o.seed, ...this.o.room });
@@ -78,24 +94,36 @@ export class Simulator {
         this.push(e);
       }
     }
-    this.push(this.pool.get(0, PUBLISH));
+    this.push(this.pool.get(0, PUBLISH, this.broadcaster));
     this.push(this.pool.get(0, TRACKER));
     const endMs = this.o.seconds * 1000;
     this.pumpRoom();
-    while (this.q.size > 0) {
-      const e = this.q.pop() as SimEvent;
-      if (e.t > endMs) break;
-      this.now = e.t;
-      this.events++;
-      e.held = false;
-      if (e.k === CRYPTO && this.runner) {
-        const p = e.p as SimPeer;
-        if (p.alive) {
-          p.core.handleCryptoResult(await this.runner(e.job as CryptoJob), this.now);
-          this.drain(p);
+    for (let t0 = 0; t0 <= endMs; ) {
+      if (this.peerEvents === 0 && this.q.size === 0) break;
+      const g = this.q.peek();
+      const gt = g === undefined ? Infinity : g.t;
+      if (this.peerEvents === 0) t0 = Math.max(t0, gt);
+      const end = Math.min(t0 + this.lookaheadMs, gt);
+      const last = Math.min(end, endMs + 1e-9);
+      this.windowEnd = end;
+      // The window: each peer's events before `end`, one peer after another.
+      for (const p of this.peers.values()) {
+        const h = p.events;
+        while (h.nextT < last) {
+          const e = h.pop() as SimEvent;
+          this.peerEvents--;
+          const w = this.run1(e);
+          if (w) await w;
         }
-      } else this.step(e);
-      if (!e.held) this.pool.put(e);
+      }
+      // Then the events at `end` that touch several peers (and whatever they start at that time).
+      for (let e = this.q.peek(); e !== undefined && e.t <= end && e.t <= endMs; e = this.q.peek()) {
+        this.q.pop();
+        this.windowEnd = e.t;
+        const w = this.run1(e);
+        if (w) await w;
+      }
+      t0 = end;
     }
     const viewers = [...this.gone, ...[...this.peers.values()].filter((p) => !p.isBroadcaster).map((p) => p.rec)];
     return buildReport({
@@ -105,8 +133,38 @@ export class Simulator {
     });
   }
 
+  /** Runs one event at its time; a promise only for a real crypto job (`--bytes`). */
+  private run1(e: SimEvent): Promise<void> | undefined {
+    this.now = e.t;
+    this.events++;
+    e.held = false;
+    if (e.k === CRYPTO && this.runner) return this.realCrypto(e);
+    this.step(e);
+    if (!e.held) this.pool.put(e);
+    return undefined;
+  }
+
+  private async realCrypto(e: SimEvent): Promise<void> {
+    const p = e.p as SimPeer;
+    if (p.alive) {
+      p.core.handleCryptoResult(await (this.runner as (job: CryptoJob) => Promise<CryptoResult>)(e.job as CryptoJob), this.now);
+      this.drain(p);
+    }
+    this.pool.put(e);
+  }
+
   private push(e: SimEvent): void {
-    this.q.push(e);
+    if (!isPeerEvent(e.k)) {
+      this.q.push(e);
+      return;
+    }
+    const p = e.p as SimPeer;
+    if (!p.alive) {
+      this.pool.put(e);
+      return;
+    }
+    p.events.push(e);
+    this.peerEvents++;
   }
 
   private addPeer(core: PeerCore | BroadcasterCore, isBroadcaster: boolean, upBps: number): SimPeer {
@@ -116,7 +174,7 @@ export class Simulator {
       id, num, core, isBroadcaster, upBps, downBps: this.o.downBps, upFree: 0, downFree: 0, alive: true, polluter: false,
       timerAt: Infinity, connected: new Set(), pending: new Set(), listed: new Set(), wires: new Map(),
       rec: { id, joinMs: this.now, leftMs: Infinity, bytesUp: 0, bytesDown: 0, controlDown: 0, delivered: new Map(), startupMs: -1, role: '' },
-      initDelivered: false,
+      initDelivered: false, events: new TimedHeap<SimEvent>(),
     };
     this.peers.set(id, p);
     return p;
@@ -141,6 +199,13 @@ export class Simulator {
       case CRYPTO: {
         if (!p.alive) return;
         p.core.handleCryptoResult(this.oracle.run(e.job as CryptoJob), this.now);
+        return this.drain(p);
+      }
+      case LINK_DOWN: {
+        const other = e.q as SimPeer;
+        if (!p.alive || !p.connected.has(other)) return;
+        this.unlinkSide(p, other);
+        p.core.handlePeerDisconnected(other.id, e.t);
         return this.drain(p);
       }
       case PUBLISH: return this.publish();
@@ -193,6 +258,8 @@ export class Simulator {
     for (const w of p.wires.values()) w.to?.wires.delete(p.id);
     p.wires.clear();
     p.pending.clear();
+    this.peerEvents -= p.events.size;
+    p.events.clear();
     p.core.destroy();
     this.room.leave(p.id, this.now);
     this.pumpRoom();
@@ -209,7 +276,10 @@ export class Simulator {
           if (!o || p.connected.has(o) || p.pending.has(o)) continue;
           p.pending.add(o);
           o.pending.add(p);
-          this.push(this.pool.get(this.now + 1.5 * this.rtt(p, o) + 20, CONNECT, p, o));
+          // Each side comes up at the same time, as an event of its own.
+          const at = this.now + 1.5 * this.rtt(p, o) + 20;
+          this.push(this.pool.get(at, CONNECT, p, o));
+          this.push(this.pool.get(at, CONNECT, o, p));
         }
         for (const o of [...p.connected]) if (!p.listed.has(o.id) && !o.listed.has(p.id)) this.disconnect(p, o);
         if (p.core instanceof PeerCore) p.core.handleNeighbours(ev.neighbours, this.now);
@@ -223,19 +293,18 @@ export class Simulator {
     }
   }
 
+  /**
+   * a's side of its link to b comes up (b's side comes up at the same time in b's own event). Both
+   * sides decide alike: whether the two are alive and listed changes only between windows.
+   */
   private connect(a: SimPeer, b: SimPeer): void {
     a.pending.delete(b);
-    b.pending.delete(a);
     if (!a.alive || !b.alive || a.connected.has(b)) return;
     if (!a.listed.has(b.id) && !b.listed.has(a.id)) return;
     a.connected.add(b);
-    b.connected.add(a);
     this.wire(a, b).up = true;
-    this.wire(b, a).up = true;
     a.core.handlePeerConnected(b.id, this.now);
-    b.core.handlePeerConnected(a.id, this.now);
     this.drain(a);
-    this.drain(b);
   }
 
   private disconnect(a: SimPeer, b: SimPeer): void {
@@ -258,18 +327,21 @@ export class Simulator {
   }
 
   private unlink(a: SimPeer, b: SimPeer): void {
+    this.unlinkSide(a, b);
+    this.unlinkSide(b, a);
+  }
+
+  /** a's side of the link to b goes down (the other side follows with b's own events). */
+  private unlinkSide(a: SimPeer, b: SimPeer): void {
     a.connected.delete(b);
-    b.connected.delete(a);
     const ab = a.wires.get(b.id);
-    const ba = b.wires.get(a.id);
     if (ab) ab.up = false;
-    if (ba) ba.up = false;
   }
 
   private publish(): void {
     const b = this.broadcaster.core as BroadcasterCore;
     for (const { bytes, flags } of this.source.close(this.now)) this.emitFrame(b, bytes, flags, this.now);
-    this.push(this.pool.get(this.now + this.o.frameMs, PUBLISH));
+    this.push(this.pool.get(this.now + this.o.frameMs, PUBLISH, this.broadcaster));
   }
 
   private emitFrame(b: BroadcasterCore, bytes: Uint8Array, flags: number, t: number): void {
@@ -296,10 +368,11 @@ export class Simulator {
         case 'bad-peer': {
           if (!o.banned) break;
           this.bans.push({ by: p.id, peerId: o.peerId, atMs: this.now });
+          // p closes the link now; the banned peer notices one one-way delay later.
           const other = this.peers.get(o.peerId);
           if (other && p.connected.has(other)) {
-            this.unlink(p, other);
-            other.core.handlePeerDisconnected(p.id, this.now);
+            this.unlinkSide(p, other);
+            this.push(this.pool.get(this.now + this.lookaheadMs, LINK_DOWN, other, p));
           }
           break;
         }
@@ -352,6 +425,7 @@ export class Simulator {
       at = Math.max(at, w.ctlLastMs);
       w.ctlLastMs = at;
     }
+    if (at < this.windowEnd) throw new Error(`simulator: a message would arrive inside its lookahead window (${at} < ${this.windowEnd})`);
     const e = this.pool.get(at, DELIVER, dst, p);
     e.wire = w;
     e.msg = msg;
