@@ -54,10 +54,10 @@ export function chooseRequests(need: RequestNeed, neighbours: readonly Neighbour
       cand.fill(0xffffffff);
       break;
     }
-    if (n.keys) for (let w = 0; w < 8; w++) cand[w] |= n.keys.words[w];
+    if (n.keys) for (let w = 0; w < 8; w++) cand[w] |= n.keys.word(w);
   }
   for (let w = 0; w < 8; w++) {
-    cand[w] &= ~(need.have.words[w] | need.inflight.words[w] | (need.exclude ? need.exclude.words[w] : 0));
+    cand[w] &= ~(need.have.word(w) | need.inflight.word(w) | (need.exclude ? need.exclude.word(w) : 0));
   }
   let left = need.want;
   for (let w = 0; w < 8 && left > 0; w++) {

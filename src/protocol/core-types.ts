@@ -70,6 +70,12 @@ export interface PeerCoreConfig {
   produceGraceMs: number;
   /** A new subscription gets the seeds of at most this many frames already under way. */
   backfillFrames: number;
+  /**
+   * A joining viewer collects frames from this many before the newest one it first hears of, not
+   * every frame its neighbours still keep (about 4 s): the player starts at the newest key frame,
+   * so older frames would be downloaded for nothing. Cover the stream's key-frame interval.
+   */
+  joinBacklogFrames: number;
   /** A holder asks the broadcaster for missing code-segment chunks this long after the first one. */
   csRepairDelayMs: number;
   /** A producer short of 8 seeds for a group asks its holders again this long after the first seed (then 4× as long). */
@@ -102,6 +108,8 @@ export interface PeerCoreConfig {
   pushLifetimeMs: number;
   /** 1: keep packets re-encoded for a neighbour (CPU saved); 0: make them again each time (memory saved). */
   cacheEncodedPackets: number;
+  /** How many ended frames `PeerCore.recentFrames` keeps for diagnostics (0: none, nothing summarized). */
+  frameHistory: number;
 }
 
 export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
@@ -121,6 +129,7 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   seedSources: 10,
   produceGraceMs: 15,
   backfillFrames: 8,
+  joinBacklogFrames: 16,
   csRepairDelayMs: 40,
   seedRepairDelayMs: 80,
   maxSeedResendsPerFrame: 48,
@@ -137,6 +146,7 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   pushLossMs: 60,
   pushBacklogMax: 8,
   pushLifetimeMs: 400,
+  frameHistory: 40,
 });
 
 /** Fills defaults and rejects impossible values with P2PError('BAD_CONFIG'). */

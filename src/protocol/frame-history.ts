@@ -19,8 +19,6 @@ export interface FrameSummary {
   segments?: number;
 }
 
-export const FRAME_HISTORY_LENGTH = 40;
-
 export function summarizeFrame(f: FrameState, nowMs: number, broadcasterId: string | undefined): FrameSummary {
   const from: Record<string, number> = {};
   for (const src of f.from.values()) {
@@ -40,8 +38,8 @@ export function summarizeFrame(f: FrameState, nowMs: number, broadcasterId: stri
   return s;
 }
 
-/** Appends to a bounded history (oldest dropped). */
-export function remember(history: FrameSummary[], s: FrameSummary): void {
+/** Appends to a history of at most `max` summaries (oldest dropped). */
+export function remember(history: FrameSummary[], s: FrameSummary, max: number): void {
   history.push(s);
-  if (history.length > FRAME_HISTORY_LENGTH) history.splice(0, history.length - FRAME_HISTORY_LENGTH);
+  if (history.length > max) history.splice(0, history.length - max);
 }

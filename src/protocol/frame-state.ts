@@ -41,7 +41,9 @@ export interface FrameState {
   have: KeySet;
   /** Keys in the order they arrived (HAVE deltas are cursors into it). */
   log: number[];
-  inflight: Map<number, { peerId: string; sentMs: number; expiresMs: number }>;
+  /** Keys asked for and not yet arrived or timed out: of whom, when, until when. */
+  inflight: InflightKeys;
+  /** The in-flight keys as a set (the same object as `inflight.set`). */
   inflightSet: KeySet;
   /** Keys never to use for this frame (found bad). */
   exclude: KeySet;
@@ -70,7 +72,70 @@ export interface FrameState {
   offerMs?: Uint16Array;
 }
 
+/**
+ * A frame's keys in flight, indexed by key rather than kept in a map of records: every feed packet
+ * looks its key up here, and a peer asks for thousands of keys a second. The per-key arrays exist
+ * only while some key is in flight (a collecting frame), so decoded frames keep nothing.
+ */
+export class InflightKeys {
+  readonly set = new KeySet();
+  private peers: Array<string | undefined> | undefined;
+  /** [2x] when key x was asked for, [2x + 1] when that request expires. */
+  private times: Float64Array | undefined;
+
+  get size(): number {
+    return this.set.size;
+  }
+
+  has(x: number): boolean {
+    return this.set.has(x);
+  }
+
+  /** Records (or re-records) key x as asked of `peerId` at `sentMs`, expiring at `expiresMs`. */
+  add(x: number, peerId: string, sentMs: number, expiresMs: number): void {
+    if (this.peers === undefined) {
+      this.peers = new Array<string | undefined>(256).fill(undefined);
+      this.times = new Float64Array(512);
+    }
+    this.set.add(x);
+    this.peers[x] = peerId;
+    (this.times as Float64Array)[2 * x] = sentMs;
+    (this.times as Float64Array)[2 * x + 1] = expiresMs;
+  }
+
+  /** Who key x was asked of; undefined when x is not in flight. */
+  peerOf(x: number): string | undefined {
+    return this.set.has(x) ? this.peers?.[x] : undefined;
+  }
+
+  sentMs(x: number): number {
+    return (this.times as Float64Array)[2 * x];
+  }
+
+  expiresMs(x: number): number {
+    return (this.times as Float64Array)[2 * x + 1];
+  }
+
+  delete(x: number): boolean {
+    if (!this.set.delete(x)) return false;
+    (this.peers as Array<string | undefined>)[x] = undefined;
+    return true;
+  }
+
+  /** Keys in flight, ascending (a copy: the caller may delete while walking it). */
+  keys(): number[] {
+    return this.set.toArray();
+  }
+
+  clear(): void {
+    this.set.clear();
+    this.peers = undefined;
+    this.times = undefined;
+  }
+}
+
 export function newFrameState(seq: number, nowMs: number, directRepairDelayMs: number): FrameState {
+  const inflight = new InflightKeys();
   return {
     seq,
     firstSeenMs: nowMs,
@@ -81,8 +146,8 @@ export function newFrameState(seq: number, nowMs: number, directRepairDelayMs: n
     from: new Map(),
     have: new KeySet(),
     log: [],
-    inflight: new Map(),
-    inflightSet: new KeySet(),
+    inflight,
+    inflightSet: inflight.set,
     exclude: new KeySet(),
     avoid: new Set(),
     state: 'collecting',

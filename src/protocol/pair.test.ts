@@ -217,7 +217,7 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
       h.dropMedia = (from, to) => from === 'd' && to === 'c' && h.now > 10;
       b.publishFrame(frameBytes(60000, 8), 0, 0, h.now);
       h.flush('b');
-      const onD = () => [...(c.framesBySeq.get(0)?.inflight.values() ?? [])].filter((r) => r.peerId === 'd').length;
+      const onD = () => (c.framesBySeq.get(0)?.inflight.keys() ?? []).filter((x) => c.framesBySeq.get(0)?.inflight.peerOf(x) === 'd').length;
       while (onD() === 0 && h.now < 400) await h.drive(h.now + 1, 1);
       const stuckOnD = onD();
       if (dropFromList) {
@@ -341,5 +341,25 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
     expect(v.isBanned('evil')).toBe(true);
     expect(v.stats.badMessages).toBeGreaterThanOrEqual(50);
     expect(parseMessage(new Uint8Array([1, 0x7f])).ok).toBe(false);
+  });
+
+  it('a joining viewer collects only joinBacklogFrames before the newest frame it hears of', async () => {
+    const { h, b } = await setup(['a']);
+    h.link('b', 'a');
+    for (let i = 0; i < 30; i++) {
+      b.publishFrame(frameBytes(2000, i), i % 10 === 0 ? FLAG_KEY_FRAME : 0, h.now, h.now);
+      h.flush('b');
+      await h.drive(100);
+    }
+    h.add('late', new PeerCore({ peerId: 'late', codec, config: { joinBacklogFrames: 5 } }));
+    h.link('a', 'late');
+    await h.drive(1500);
+    const a = h.core('a') as PeerCore;
+    const newest = Math.max(...a.framesBySeq.keys());
+    expect(a.framesBySeq.has(newest - 20)).toBe(true); // the neighbour still keeps older frames
+    const seqs = (h.delivered.get('late') ?? []).map((d) => d.manifest.seq);
+    expect(seqs).toContain(newest);
+    expect(Math.min(...seqs)).toBeGreaterThanOrEqual(newest - 5);
+    expect(Math.min(...(h.core('late') as PeerCore).framesBySeq.keys())).toBeGreaterThanOrEqual(newest - 5);
   });
 });

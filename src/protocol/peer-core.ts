@@ -66,6 +66,8 @@ export class PeerCore {
   private readonly pending = new Map<number, Pending>();
   private jobId = 1;
   private floorSeq = 0;
+  /** Some message has named frames of the stream yet (see noteFirstFrames). */
+  private joined = false;
   private lastTickMs = -Infinity;
   private broadcasterId: string | undefined;
   private direct: { slot: number; slots: number; keys: number } | undefined;
@@ -108,7 +110,7 @@ export class PeerCore {
       neighbours: this.neighbours,
       sendControl: (p, m) => this.sendControl(p, m),
       sendMedia: (p, m, e) => this.sendMedia(p, m, e),
-      strikesOf: (p) => this.neighbours.get(p)?.strikes ?? 0,
+      strikesOf: (p) => this.strikesOf(p),
       directlyFed: () => this.direct !== undefined,
     });
     this.pull = new PullScheduler({
@@ -135,7 +137,7 @@ export class PeerCore {
       changed: (seq) => this.changed.add(seq),
       dirty: (seq) => this.pull.dirty.add(seq),
       releaseInflight: (f) => this.releaseInflight(f),
-      finished: (f, now) => remember(this.recentFrames, summarizeFrame(f, now, this.broadcasterId)),
+      finished: (f, now) => this.summarize(f, now),
       admit: (seq) => this.replay.admit(seq),
       initSeq: () => (this.init.seq === NO_SEQ ? undefined : this.init.seq),
       setInit: (m, frame) => this.init.set(m, frame),
@@ -149,7 +151,7 @@ export class PeerCore {
       sendControl: (p, m) => this.sendControl(p, m),
       sendMedia: (p, m, e) => this.sendMedia(p, m, e),
       countBad: (p, r) => this.countBad(p, r),
-      strikesOf: (p) => this.neighbours.get(p)?.strikes ?? 0,
+      strikesOf: (p) => this.strikesOf(p),
       markDirty: (seq) => this.pull.dirty.add(seq),
       offered: (f, x, from, now) => this.push.noteOffer(f, x, from, now),
     };
@@ -232,7 +234,7 @@ export class PeerCore {
 
   /** Bytes from a neighbour. Never throws; a bad message is dropped and counted against it. */
   handleMessage(from: string, bytes: Uint8Array, nowMs: number): void {
-    if (this.banned.has(from) || !this.neighbours.has(from)) return;
+    if (!this.neighbours.has(from) || (this.banned.size > 0 && this.banned.has(from))) return;
     const r = parseMessage(bytes);
     if (!r.ok) {
       this.countBad(from, r.reason);
@@ -244,8 +246,23 @@ export class PeerCore {
   /** A message already parsed (the simulator's identity mode skips the bytes). */
   handleParsed(from: string, m: WireMessage, nowMs: number): void {
     const n = this.neighbours.get(from);
-    if (!n || this.banned.has(from)) return;
+    if (!n || (this.banned.size > 0 && this.banned.has(from))) return;
+    if (!this.joined) this.noteFirstFrames(m);
+    // Most frequent first: feed packets, then have-maps and requests.
     switch (m.type) {
+      case 'feed': {
+        const f = this.frameFor(m.seq, nowMs);
+        if (!f) return;
+        if (n.isBroadcaster && f.directRepairs === 0) f.directRepairAtMs = Math.max(f.directRepairAtMs, nowMs + this.cfg.directRepairDelayMs);
+        this.addPacket(f, m.x, m.payload, from, nowMs);
+        return;
+      }
+      case 'have':
+        handleHave(this.view, n, m.entries, nowMs);
+        return;
+      case 'request':
+        this.stats.keysServed += servePullRequest(this.view, n, m.seq, m.count, KeySet.fromBytes(m.allowed), nowMs);
+        return;
       case 'hello':
         if (m.roles & 1) {
           n.isBroadcaster = true;
@@ -253,12 +270,6 @@ export class PeerCore {
         }
         n.initSeq = m.initSeq;
         this.init.maybeAsk(nowMs);
-        return;
-      case 'have':
-        handleHave(this.view, n, m.entries, nowMs);
-        return;
-      case 'request':
-        this.stats.keysServed += servePullRequest(this.view, n, m.seq, m.count, KeySet.fromBytes(m.allowed), nowMs);
         return;
       case 'manifest-request': {
         const f = this.framesBySeq.get(m.seq);
@@ -288,13 +299,6 @@ export class PeerCore {
       case 'seed':
         this.producer.onSeed(from, m, nowMs);
         return;
-      case 'feed': {
-        const f = this.frameFor(m.seq, nowMs);
-        if (!f) return;
-        if (n.isBroadcaster && f.directRepairs === 0) f.directRepairAtMs = Math.max(f.directRepairAtMs, nowMs + this.cfg.directRepairDelayMs);
-        this.addPacket(f, m.x, m.payload, from, nowMs);
-        return;
-      }
       case 'cs-repair':
         return this.countBad(from, 'code-segment repair sent to a viewer');
       case 'push-keys':
@@ -377,6 +381,19 @@ export class PeerCore {
 
   // ---- frames -------------------------------------------------------------------------------
 
+  /**
+   * The first message naming frames sets where this viewer starts: joinBacklogFrames before the
+   * newest frame it names (a neighbour's first HAVE lists every frame it keeps, oldest first).
+   */
+  private noteFirstFrames(m: WireMessage): void {
+    let newest = -1;
+    if (m.type === 'have') for (const e of m.entries) newest = Math.max(newest, e.seq);
+    else if (m.type === 'feed' || m.type === 'manifest' || m.type === 'cs-chunk' || m.type === 'seed') newest = m.type === 'manifest' ? m.manifest.seq : m.seq;
+    if (newest < 0) return;
+    this.joined = true;
+    this.floorSeq = Math.max(this.floorSeq, newest - this.cfg.joinBacklogFrames);
+  }
+
   private frameFor(seq: number, nowMs: number): FrameState | undefined {
     const f = this.framesBySeq.get(seq);
     if (f) return f;
@@ -397,14 +414,14 @@ export class PeerCore {
       if (from) this.countBad(from, 'feed packet of the wrong size');
       return;
     }
-    const r = f.inflight.get(x);
-    if (r) {
+    const asked = f.inflight.peerOf(x);
+    if (asked !== undefined) {
+      const sentMs = f.inflight.sentMs(x);
       f.inflight.delete(x);
-      f.inflightSet.delete(x);
-      const n = this.neighbours.get(r.peerId);
+      const n = this.neighbours.get(asked);
       if (n) {
         if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.pull.budgetFreed = true;
-        n.delivered(r.peerId === from, nowMs - r.sentMs);
+        n.delivered(asked === from, nowMs - sentMs);
       }
     }
     if (f.have.has(x)) {
@@ -434,7 +451,7 @@ export class PeerCore {
       if ((f.state === 'collecting' || f.state === 'hashing') && age > this.cfg.frameLifetimeMs) {
         f.state = 'missed';
         this.stats.framesMissed++;
-        remember(this.recentFrames, summarizeFrame(f, nowMs, this.broadcasterId));
+        this.summarize(f, nowMs);
         f.packets.clear();
         f.from.clear();
         f.log = [];
@@ -448,6 +465,11 @@ export class PeerCore {
         for (const n of this.neighbours.values()) n.forget(f.seq);
       }
     }
+  }
+
+  /** Records how a frame ended (diagnostics), unless the history is turned off. */
+  private summarize(f: FrameState, nowMs: number): void {
+    if (this.cfg.frameHistory > 0) remember(this.recentFrames, summarizeFrame(f, nowMs, this.broadcasterId), this.cfg.frameHistory);
   }
 
   private releaseInflight(f: FrameState): void {
@@ -484,6 +506,11 @@ export class PeerCore {
       n.queue.waiting = true;
       this.emit({ type: 'want-writable', peerId: n.peerId });
     }
+  }
+
+  /** A neighbour's strikes (no lookup while nobody has one: asked for every packet pushed or served). */
+  private strikesOf(peerId: string): number {
+    return this.stats.strikes === 0 ? 0 : this.neighbours.get(peerId)?.strikes ?? 0;
   }
 
   private countBad(peerId: string, reason: string): void {

@@ -33,7 +33,7 @@ describe('lacksFewSlots (a direct-fed frame short of the slots of viewers that l
     const slot3 = directSlotKeys(7, 3, 10, 65);
     const f = frameLacking(7, 65, [...slot3, ...directSlotKeys(7, 4, 10, 65), directSlotKeys(7, 5, 10, 65)[0]]);
     expect(lacksFewSlots(f, { slots: 10, keys: 65 })).toBe(false);
-    f.inflightSet.add(directSlotKeys(7, 5, 10, 65)[0]);
+    f.inflight.add(directSlotKeys(7, 5, 10, 65)[0], 'b', 0, 500);
     expect(lacksFewSlots(f, { slots: 10, keys: 65 })).toBe(true);
     expect(lacksFewSlots(frameLacking(7, 65, []), { slots: 10, keys: 65 })).toBe(false);
     expect(lacksFewSlots(frameLacking(7, 65, [1]), undefined)).toBe(false);

@@ -86,18 +86,17 @@ export class PullScheduler {
       }
       if (avail.length === 0) continue;
       let exclude = f.exclude;
-      let late = false;
-      for (let w = 0; w < 8; w++) if (this.lateKeys.words[w]) late = true;
+      const late = this.lateKeys.size > 0;
       if (awaited > 0 || late) {
         exclude = this.excludeKeys;
-        for (let w = 0; w < 8; w++) exclude.words[w] = f.exclude.words[w] | this.awaitedKeys.words[w] | this.lateKeys.words[w];
+        for (let w = 0; w < 8; w++) exclude.setWord(w, f.exclude.word(w) | this.awaitedKeys.word(w) | this.lateKeys.word(w));
       }
       // Keys no parent pushes first; keys whose push is late only when those do not suffice.
       let plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want }, avail);
       for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
       const asked = plan.reduce((k, r) => k + r.keys.length, 0);
       if (late && asked < want) {
-        for (let w = 0; w < 8; w++) exclude.words[w] = f.exclude.words[w] | this.awaitedKeys.words[w];
+        for (let w = 0; w < 8; w++) exclude.setWord(w, f.exclude.word(w) | this.awaitedKeys.word(w));
         for (const a of avail) a.budget = Math.max(0, a.budget - (plan.find((r) => r.peerId === a.peerId)?.keys.length ?? 0));
         plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want: want - asked }, avail);
         for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
@@ -114,10 +113,7 @@ export class PullScheduler {
     const n = this.h.neighbours.get(peerId);
     if (!n || keys.length === 0) return;
     const expiresMs = nowMs + n.requestTimeout(this.h.cfg) + keys.length * 4;
-    for (const x of keys) {
-      f.inflight.set(x, { peerId, sentMs: nowMs, expiresMs });
-      f.inflightSet.add(x);
-    }
+    for (const x of keys) f.inflight.add(x, peerId, nowMs, expiresMs);
     n.inflight += keys.length;
     this.h.stats.requestsSent++;
     this.h.stats.keysRequested += keys.length;
@@ -127,14 +123,14 @@ export class PullScheduler {
 
   /** Requests of f past their timeout: the keys are asked again elsewhere (the repair round). */
   expire(f: FrameState, nowMs: number): void {
-    for (const [x, r] of f.inflight) {
-      if (r.expiresMs > nowMs) continue;
+    for (const x of f.inflight.keys()) {
+      if (f.inflight.expiresMs(x) > nowMs) continue;
+      const peerId = f.inflight.peerOf(x) as string;
       f.inflight.delete(x);
-      f.inflightSet.delete(x);
       this.dirty.add(f.seq);
       this.h.stats.keysTimedOut++;
       this.h.stats.lossEstimate = this.h.stats.lossEstimate * 0.99 + 0.01;
-      const n = this.h.neighbours.get(r.peerId);
+      const n = this.h.neighbours.get(peerId);
       if (n) {
         if (n.inflight >= this.h.cfg.maxInflightPerNeighbour) this.budgetFreed = true;
         n.timedOut();
@@ -146,9 +142,9 @@ export class PullScheduler {
   forget(peerId: string): void {
     this.h.push.onDisconnected(peerId);
     for (const f of this.h.frames.values()) {
-      for (const [x, r] of f.inflight) if (r.peerId === peerId) {
+      if (f.inflight.size === 0) continue;
+      for (const x of f.inflight.keys()) if (f.inflight.peerOf(x) === peerId) {
         f.inflight.delete(x);
-        f.inflightSet.delete(x);
         this.dirty.add(f.seq);
       }
     }
@@ -159,14 +155,13 @@ export class PullScheduler {
 
   /** Forgets a frame's outstanding requests and gives each neighbour its request budget back. */
   release(f: FrameState): void {
-    for (const r of f.inflight.values()) {
-      const n = this.h.neighbours.get(r.peerId);
+    for (const x of f.inflight.keys()) {
+      const n = this.h.neighbours.get(f.inflight.peerOf(x) as string);
       if (!n || n.inflight === 0) continue;
       if (n.inflight >= this.h.cfg.maxInflightPerNeighbour) this.budgetFreed = true;
       n.inflight--;
     }
     f.inflight.clear();
-    f.inflightSet.clear();
   }
 
   private askManifest(f: FrameState, nowMs: number): void {
@@ -185,7 +180,7 @@ export class PullScheduler {
     const d = this.h.direct();
     if (!d || !b || !this.h.neighbours.has(b) || f.directRepairs >= 3 || nowMs < f.directRepairAtMs) return;
     // Slot keys still missing, asked again even if a first repair is in flight (it may be lost too).
-    const missing = directSlotKeys(f.seq, d.slot, d.slots, d.keys).filter((x) => !f.have.has(x) && (f.directRepairs === 0 || f.inflight.get(x)?.peerId === b || !f.inflightSet.has(x)));
+    const missing = directSlotKeys(f.seq, d.slot, d.slots, d.keys).filter((x) => !f.have.has(x) && (f.directRepairs === 0 || f.inflight.peerOf(x) === b || !f.inflightSet.has(x)));
     f.directRepairs++;
     f.directRepairAtMs = nowMs + Math.max(this.h.cfg.directRepairDelayMs, 2 * (this.h.neighbours.get(b)?.srttMs ?? 100));
     if (missing.length > 0) this.request(f, b, missing, nowMs);
@@ -201,7 +196,7 @@ export class PullScheduler {
       const h = n.frames.get(f.seq);
       if (!h || n.isBroadcaster || this.h.unlisted.has(n.peerId)) continue;
       if (h.complete) return false;
-      for (let w = 0; w < 8; w++) if (h.keys.words[w] & ~(f.have.words[w] | f.inflightSet.words[w])) return false;
+      for (let w = 0; w < 8; w++) if (h.keys.word(w) & ~(f.have.word(w) | f.inflightSet.word(w))) return false;
     }
     return true;
   }

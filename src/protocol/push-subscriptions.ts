@@ -39,7 +39,7 @@ export class PushSubscriptions {
   /** Keys we asked each neighbour to push (rebuilt when subscriptions change): grouped by neighbour, so a frame looks up each parent's have-map once. */
   private asked: Array<{ nb: NeighbourState; keys: number[] }> = [];
   /** Key → neighbours that asked us to push it (rebuilt lazily when a PUSH_KEYS arrives). */
-  private subscribers: NeighbourState[][] = [];
+  private subscribers: Array<NeighbourState[] | undefined> = newSubscriberTable();
   private subscribersStale = false;
 
   constructor(private readonly h: PushHost) {}
@@ -81,7 +81,9 @@ export class PushSubscriptions {
 
   /** A neighbour's PUSH_KEYS: the keys it wants pushed from now on. */
   onPushKeys(nb: NeighbourState, keys: Uint8Array): void {
-    nb.pushTo = KeySet.fromBytes(keys);
+    const next = KeySet.fromBytes(keys);
+    if (nb.pushTo && sameKeys(nb.pushTo, next)) return;
+    nb.pushTo = next;
     this.subscribersStale = true;
   }
 
@@ -197,7 +199,7 @@ export class PushSubscriptions {
 
   private rebuildSubscribers(): void {
     this.subscribersStale = false;
-    this.subscribers = [];
+    this.subscribers = newSubscriberTable();
     for (const nb of this.h.neighbours.values()) {
       if (!nb.pushTo || nb.isBroadcaster) continue;
       for (const x of nb.pushTo.toArray()) (this.subscribers[x] ??= []).push(nb);
@@ -220,7 +222,12 @@ function offerMs(f: FrameState, i: number): number | undefined {
   return v === 0 ? undefined : f.firstSeenMs + v - 1;
 }
 
+/** One slot per key, filled from the start (keys set out of order would make a sparse array). */
+function newSubscriberTable(): Array<NeighbourState[] | undefined> {
+  return new Array<NeighbourState[] | undefined>(256).fill(undefined);
+}
+
 function sameKeys(a: KeySet, b: KeySet): boolean {
-  for (let w = 0; w < 8; w++) if (a.words[w] !== b.words[w]) return false;
+  for (let w = 0; w < 8; w++) if (a.word(w) !== b.word(w)) return false;
   return true;
 }

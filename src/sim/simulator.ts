@@ -233,8 +233,9 @@ export class Simulator {
 
   private join(): void {
     const codec = this.o.codec ?? createIdentityCodec();
-    // Identity runs make packets for free: caching them would only cost memory (10 000 peers).
-    const lean = this.o.bytes ? {} : { cacheEncodedPackets: 0, keepFrameMs: 3000 };
+    // Identity runs make packets for free: caching them would only cost memory (10 000 peers);
+    // nobody reads their frame histories.
+    const lean = this.o.bytes ? {} : { cacheEncodedPackets: 0, keepFrameMs: 3000, frameHistory: 0 };
     const core = new PeerCore({ peerId: `p${this.nextNum}`, codec, config: { seed: this.o.seed + this.nextNum, ...lean, ...this.o.peerConfig } });
     const p = this.addPeer(core, false, this.rng.uniform(this.o.upMinBps, this.o.upMaxBps));
     const viewers = this.peers.size - 1;
