@@ -57,4 +57,25 @@ describe('TimedHeap', () => {
       }),
     );
   });
+
+  it('keeps order when pushes and pops interleave', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.boolean()), { maxLength: 300 }), (ops) => {
+        const h = new TimedHeap<{ t: number; id: number; n?: number }>();
+        let ref: Array<{ t: number; id: number }> = [];
+        ops.forEach(([t, pop], id) => {
+          if (pop) {
+            ref.sort((x, y) => x.t - y.t || x.id - y.id);
+            expect(h.pop()?.id).toBe(ref.shift()?.id);
+          } else {
+            h.push({ t, id });
+            ref.push({ t, id });
+          }
+          expect(h.size).toBe(ref.length);
+        });
+        ref = ref.sort((x, y) => x.t - y.t || x.id - y.id);
+        for (const want of ref) expect(h.pop()?.id).toBe(want.id);
+      }),
+    );
+  });
 });

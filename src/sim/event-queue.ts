@@ -109,31 +109,86 @@ export class EventQueue<E extends Timed> {
   }
 }
 
-/** A binary heap of timed events, earliest first, ties in insertion order. */
+/**
+ * A binary heap of timed events, earliest first, ties in insertion order. Times and insertion
+ * numbers sit in typed arrays beside the events, so sifting compares numbers in one place
+ * instead of reading event objects spread over the heap.
+ */
 export class TimedHeap<E extends Timed> {
-  private readonly h: E[] = [];
+  private items: Array<E | undefined> = [];
+  private ts = new Float64Array(16);
+  private ns = new Float64Array(16);
+  private count = 0;
   private counter = 0;
 
   get size(): number {
-    return this.h.length;
+    return this.count;
   }
 
   /** The earliest event's time (Infinity when empty). */
   get nextT(): number {
-    return this.h.length > 0 ? this.h[0].t : Infinity;
+    return this.count > 0 ? this.ts[0] : Infinity;
   }
 
   push(e: E): void {
-    e.n = this.counter++;
-    heapPush(this.h, e);
+    if (this.count === this.ts.length) this.grow();
+    const t = e.t;
+    const n = (e.n = this.counter++);
+    const { ts, ns, items } = this;
+    let i = this.count++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (ts[p] < t || (ts[p] === t && ns[p] < n)) break;
+      ts[i] = ts[p];
+      ns[i] = ns[p];
+      items[i] = items[p];
+      i = p;
+    }
+    ts[i] = t;
+    ns[i] = n;
+    items[i] = e;
   }
 
   pop(): E | undefined {
-    return heapPop(this.h);
+    if (this.count === 0) return undefined;
+    const { ts, ns, items } = this;
+    const top = items[0];
+    const last = --this.count;
+    const t = ts[last];
+    const n = ns[last];
+    const e = items[last];
+    items[last] = undefined;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= last) break;
+      if (c + 1 < last && (ts[c + 1] < ts[c] || (ts[c + 1] === ts[c] && ns[c + 1] < ns[c]))) c++;
+      if (t < ts[c] || (t === ts[c] && n < ns[c])) break;
+      ts[i] = ts[c];
+      ns[i] = ns[c];
+      items[i] = items[c];
+      i = c;
+    }
+    if (last > 0) {
+      ts[i] = t;
+      ns[i] = n;
+      items[i] = e;
+    }
+    return top;
   }
 
   clear(): void {
-    this.h.length = 0;
+    this.items = [];
+    this.count = 0;
+  }
+
+  private grow(): void {
+    const ts = new Float64Array(this.ts.length * 2);
+    const ns = new Float64Array(this.ns.length * 2);
+    ts.set(this.ts);
+    ns.set(this.ns);
+    this.ts = ts;
+    this.ns = ns;
   }
 }
 
