@@ -8,6 +8,7 @@ import { createCodec } from '../codec/index.ts';
 import { isP2PError } from '../errors.ts';
 import { LINK_PRESETS, type SimOptions } from './sim-options.ts';
 import { formatReport } from './sim-report.ts';
+import { simulateParallel } from './parallel.ts';
 import { simulate } from './simulator.ts';
 
 const HELP = `npm run sim -- [flags]
@@ -24,6 +25,7 @@ const HELP = `npm run sim -- [flags]
   --frame-ms MS        frame closing period (default 150)
   --polluters N        viewers sending corrupt feed packets (needs --bytes)
   --bytes              real bytes through the WASM codec and WebCrypto (small N only)
+  --workers N          worker threads sharing the peers (default 1; identity runs only)
   --tracker NAME       room (the tracker's own Room, default) or simple (the simulator's stand-in)
   --seed N             seed (default 1)
   --json               print the report as JSON`;
@@ -68,6 +70,7 @@ export function parseArgs(argv: string[]): { options: Partial<SimOptions>; json:
       }
       case '--bytes': o.bytes = true; break;
       case '--tracker': o.tracker = v() as SimOptions['tracker']; break;
+      case '--workers': o.workers = Number(v()); break;
       case '--json': json = true; break;
       case '--help': case '-h': help = true; break;
       default: throw new Error(`unknown flag ${a}`);
@@ -117,7 +120,7 @@ async function main(): Promise<void> {
   rerunWithHeap(args.options.peers ?? 8);
   if (args.options.bytes) args.options.codec = await createCodec();
   try {
-    const { report } = await simulate(args.options);
+    const report = (args.options.workers ?? 1) > 1 ? await simulateParallel(args.options) : (await simulate(args.options)).report;
     console.log(args.json ? JSON.stringify(report, null, 2) : formatReport(report));
   } catch (e) {
     if (isP2PError(e)) {

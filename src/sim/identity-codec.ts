@@ -6,16 +6,19 @@
 import type { FrameCodec } from '../protocol/core-types.ts';
 
 const ZERO = new Uint8Array(65536);
+// One shared view per size: nobody writes them, and thousands of peers holding their own view
+// objects for every packet would cost memory and GC time (10 000 peers).
+const views = new Map<number, Uint8Array>();
+
+/** The shared zero-filled view of n bytes (n ≤ 65 536) that identity packets are made of. */
+export function zeroView(n: number): Uint8Array {
+  let v = views.get(n);
+  if (!v) views.set(n, (v = ZERO.subarray(0, n)));
+  return v;
+}
 
 export function createIdentityCodec(): FrameCodec {
-  // One shared view per size: nobody writes them, and thousands of peers holding their own view
-  // objects for every packet would cost memory and GC time (10 000 peers).
-  const views = new Map<number, Uint8Array>();
-  const view = (n: number) => {
-    let v = views.get(n);
-    if (!v) views.set(n, (v = ZERO.subarray(0, n)));
-    return v;
-  };
+  const view = zeroView;
   const P = (L: number) => 128 * Math.ceil(L / 8192);
   return {
     codeSegment: (frame, _c) => view(8 * P(frame.length)),

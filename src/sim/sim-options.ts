@@ -45,6 +45,8 @@ export interface SimOptions {
   joinSpreadMs: number;
   /** Extra joins / leaves at given times (mode-switch scenarios). */
   schedule: Array<{ atMs: number; join?: number; leave?: number; role?: 'holder' | 'producer' }>;
+  /** Worker threads sharing the peers (1: all in this thread); identity runs only. */
+  workers: number;
   /** Tracker room: `simple` (the simulator's stand-in) or `room` (the tracker's own Room). */
   tracker: 'simple' | 'room';
   peerConfig?: Partial<PeerCoreConfig>;
@@ -80,6 +82,7 @@ export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
   warmupMs: 3000,
   joinSpreadMs: 2000,
   schedule: [],
+  workers: 1,
   tracker: 'simple',
 });
 
@@ -103,6 +106,9 @@ export function resolveSimOptions(partial: Partial<SimOptions>): SimOptions {
   num('downBps', 1e4);
   num('polluters', 0, o.peers);
   num('frameMs', 10, 2000);
+  num('workers', 1, 16);
+  if (!Number.isInteger(o.workers)) throw new P2PError('BAD_CONFIG', 'sim option workers must be a whole number');
+  if (o.workers > 1 && o.bytes) throw new P2PError('BAD_CONFIG', 'a real-bytes run uses one thread (workers 1)');
   if (o.tracker !== 'simple' && o.tracker !== 'room') throw new P2PError('BAD_CONFIG', 'tracker must be simple or room');
   if (o.polluters > 0 && !o.bytes) throw new P2PError('BAD_CONFIG', 'polluters need real bytes (--bytes)');
   if (o.bytes && !o.codec) throw new P2PError('BAD_CONFIG', 'a real-bytes run needs a codec');

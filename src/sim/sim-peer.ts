@@ -4,6 +4,7 @@
 
 import type { BroadcasterCore } from '../protocol/broadcaster-core.ts';
 import type { PeerCore } from '../protocol/peer-core.ts';
+import type { SeededRng } from '../rng.ts';
 import type { JoinInfo, PeerStats, RoomEvent } from '../tracker/room-config.ts';
 import type { ViewerRecord } from './sim-report.ts';
 import type { TimedHeap } from './event-queue.ts';
@@ -13,7 +14,12 @@ import type { Wire } from './sim-wire.ts';
 export interface SimPeer {
   id: string;
   num: number;
-  core: PeerCore | BroadcasterCore;
+  /** Its core: only in the part of a parallel run that owns it (every peer in a single run). */
+  core: PeerCore | BroadcasterCore | undefined;
+  /** This part runs it (its core, its events); other parts keep its links and room state only. */
+  own: boolean;
+  /** Its own random numbers (loss and jitter of what it sends), the same whichever part runs it. */
+  rng: SeededRng;
   isBroadcaster: boolean;
   upBps: number;
   downBps: number;

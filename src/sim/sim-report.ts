@@ -122,7 +122,8 @@ export function buildReport(input: {
     seconds: input.seconds,
     mode: input.mode,
     broadcasterUploadRatio: streamBytes > 0 ? input.broadcasterBytesUp / streamBytes : NaN,
-    viewerDownloadRatioMean: down.length ? down.reduce((x, y) => x + y, 0) / down.length : NaN,
+    // Summed in sorted order: the same mean whatever order the viewers came in (parallel runs).
+    viewerDownloadRatioMean: d.length ? d.reduce((x, y) => x + y, 0) / d.length : NaN,
     viewerDownloadRatioP95: percentile(d, 95),
     framesOnTimePct: due > 0 ? (100 * onTime) / due : NaN,
     latencyP50Ms: percentile(l, 50),

@@ -45,24 +45,45 @@ export class FrameSource {
 }
 
 export class CryptoOracle {
-  private readonly manifests = new Map<number, Manifest>();
-
   run(job: CryptoJob): CryptoResult {
     switch (job.kind) {
       case 'sign-manifest': {
         const m: Manifest = { seq: job.seq, length: job.frame.length, captureTimeMs: job.captureTimeMs, flags: job.flags, digest: fingerprint(job.frame), signature: new Uint8Array(64) };
-        this.manifests.set(job.seq, m);
+        m.signature.set(seal(m));
         return { kind: job.kind, id: job.id, manifest: m };
       }
       case 'verify-manifest': {
-        const m = this.manifests.get(job.manifest.seq);
-        const valid = !!m && m.length === job.manifest.length && m.flags === job.manifest.flags && m.captureTimeMs === job.manifest.captureTimeMs && m.digest.every((v, i) => v === job.manifest.digest[i]);
+        const want = seal(job.manifest);
+        const valid = job.manifest.signature.length === 64 && want.every((v, i) => v === job.manifest.signature[i]);
         return { kind: job.kind, id: job.id, valid };
       }
       case 'digest':
         return { kind: job.kind, id: job.id, digest: fingerprint(job.data) };
     }
   }
+}
+
+/**
+ * The identity runs' stand-in for a signature: a hash of every manifest field under a fixed
+ * simulator key, so any part of a parallel run verifies what another part's broadcaster signed
+ * without shared state. (Forgery is not modelled; pollution needs real bytes and WebCrypto.)
+ */
+function seal(m: Manifest): Uint8Array {
+  const body = new Uint8Array(18 + m.digest.length);
+  const v = new DataView(body.buffer);
+  v.setUint32(0, m.seq >>> 0, true);
+  v.setUint32(4, m.length >>> 0, true);
+  v.setFloat64(8, m.captureTimeMs, true);
+  v.setUint16(16, m.flags & 0xffff, true);
+  body.set(m.digest, 18);
+  let h = 0x2545f491;
+  const out = new Uint8Array(32);
+  for (let i = 0; i < body.length; i++) h = Math.imul(h ^ body[i], 0x01000193);
+  for (let i = 0; i < 32; i++) {
+    h = Math.imul(h ^ (h >>> 13), 0x5bd1e995);
+    out[i] = h & 0xff;
+  }
+  return out;
 }
 
 /** Frame bytes of length n: zeros in identity runs, a seeded xorshift stream with real bytes. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { simulateParallel } from './parallel.ts';
 import { Simulator } from './simulator.ts';
 
 /** A small identity-mode swarm with churn and loss, in holder mode by its end. */
@@ -28,5 +29,17 @@ describe('Simulator (identity packets, lookahead windows)', () => {
 
   it('refuses an RTT floor that leaves no lookahead', () => {
     expect(() => new Simulator({ ...options, rttMinMs: 0 })).toThrow(/rttMinMs/);
+  });
+
+  it('two worker threads, each with half the peers, give the report of one thread', async () => {
+    const strip = ({ wallSeconds: _w, ...r }: Awaited<ReturnType<Simulator['run']>>) => r;
+    const one = strip(await new Simulator(options).run());
+    const two = strip(await simulateParallel({ ...options, workers: 2 }));
+    expect(two).toEqual(one);
+  }, 60_000);
+
+  it('takes several workers only through simulateParallel, and never with real bytes', () => {
+    expect(() => new Simulator({ ...options, workers: 2 })).toThrow(/simulateParallel/);
+    expect(() => new Simulator({ ...options, workers: 2, bytes: true })).toThrow(/one thread/);
   });
 });

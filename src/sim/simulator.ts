@@ -8,8 +8,14 @@
 // on its own events: the window runs each peer's events in turn, all of one peer before the next,
 // which keeps its state in the CPU's caches. Events that touch several peers or the room (joins,
 // leaves, the room's tick) end a window and run between windows, in time order.
+//
+// The same windows let worker threads share the peers (`workers` > 1, identity runs): each part
+// runs the cores of its peers and keeps a copy of everything else (room, links, joins and
+// leaves, all decided by the same seeded draws in every part); what a peer sends to another
+// part's peer is handed over at the window's end, when it cannot be due yet.
 
 import { generateStreamKey } from '../crypto/stream-key.ts';
+import { P2PError } from '../errors.ts';
 import { BroadcasterCore } from '../protocol/broadcaster-core.ts';
 import type { CoreOutput } from '../protocol/core-types.ts';
 import { createCryptoRunner, type CryptoJob, type CryptoResult } from '../protocol/crypto-jobs.ts';
@@ -27,6 +33,7 @@ import {
 import { pairHash, resolveSimOptions, type SimOptions } from './sim-options.ts';
 import type { SimPeer, SimRoom } from './sim-peer.ts';
 import { buildReport, type PublishedFrame, type SimReport, type ViewerRecord } from './sim-report.ts';
+import { CrossingWriter, readCrossings } from './sim-exchange.ts';
 import { Wire } from './sim-wire.ts';
 import { SimpleRoom } from './simple-room.ts';
 
@@ -34,6 +41,27 @@ export type { SimPeer, SimRoom } from './sim-peer.ts';
 
 export interface FrameSink {
   (peerId: string, manifest: Manifest, frame: Uint8Array, nowMs: number): void;
+}
+
+/** This simulator's share of a parallel run: it runs the peers whose number ≡ index (mod count). */
+export interface SimPart {
+  index: number;
+  count: number;
+  /**
+   * Hands each other part the messages for its peers (`out[j]` for part j; `out[index]` is empty)
+   * and returns what the other parts sent this one, by part index. Called once per window by
+   * every part, so it is also the barrier between windows.
+   */
+  exchange(out: ArrayBuffer[]): Promise<ArrayBuffer[]>;
+}
+
+/** What one part of a parallel run measured (its own peers), for the report. */
+export interface PartResult {
+  viewers: ViewerRecord[];
+  frames: PublishedFrame[];
+  broadcasterBytesUp: number;
+  events: number;
+  mode: string;
 }
 
 export class Simulator {
@@ -59,13 +87,22 @@ export class Simulator {
   private now = 0;
   private nextNum = 0;
   private events = 0;
+  private globalEvents = 0;
+  private readonly part: SimPart | undefined;
+  /** Peers by number (undefined once gone). */
+  private readonly byNum: Array<SimPeer | undefined> = [];
+  /** Messages for each other part's peers, sent in this window. */
+  private readonly outbox: CrossingWriter[] = [];
   private runner?: (job: CryptoJob) => Promise<CryptoResult>;
   private readonly oracle = new CryptoOracle();
   private readonly source: FrameSource;
   onFrame?: FrameSink;
 
-  constructor(options: Partial<SimOptions>) {
+  constructor(options: Partial<SimOptions>, part?: SimPart) {
     this.o = resolveSimOptions(options);
+    this.part = part;
+    if (this.o.workers > 1 && !part) throw new P2PError('BAD_CONFIG', 'a run over several workers goes through simulateParallel (parallel.ts)');
+    if (part) for (let j = 0; j < part.count; j++) this.outbox.push(new CrossingWriter());
     this.rng = new SeededRng(this.o.seed);
     this.source = new FrameSource(this.o);
     this.lookaheadMs = this.o.rttMinMs / 2;
@@ -77,12 +114,23 @@ export class Simulator {
   /** Runs the whole stream; returns the report. */
   async run(): Promise<SimReport> {
     const wall = performance.now();
+    const r = await this.runPart();
+    return buildReport({
+      peers: this.o.peers, seconds: this.o.seconds, mode: r.mode, broadcasterBytesUp: r.broadcasterBytesUp,
+      frames: r.frames, viewers: r.viewers, deadlineMs: this.o.deadlineMs, warmupMs: this.o.warmupMs, endMs: this.o.seconds * 1000,
+      wallSeconds: (performance.now() - wall) / 1000, events: r.events,
+    });
+  }
+
+  /** Runs the whole stream (this part's peers, in a parallel run); returns what it measured. */
+  async runPart(): Promise<PartResult> {
     if (this.o.bytes) {
       const key = await generateStreamKey();
       this.runner = createCryptoRunner({ publicKeyBytes: key.publicKeyBytes, streamId: key.streamId, key });
     }
     const codec = this.o.codec ?? createIdentityCodec();
-    this.broadcaster = this.addPeer(new BroadcasterCore({ codec, config: this.o.broadcasterConfig }), true, this.o.broadcasterUpBps);
+    const bcore = this.owns(this.nextNum) ? new BroadcasterCore({ codec, config: this.o.broadcasterConfig }) : undefined;
+    this.broadcaster = this.addPeer(bcore, true, this.o.broadcasterUpBps);
     this.room.join(this.broadcaster.id, { broadcaster: true, bitrateBps: this.o.bitrateBps }, 0);
     for (let i = 0; i < this.o.peers; i++) this.push(this.pool.get((this.o.joinSpreadMs * i) / Math.max(1, this.o.peers), JOIN));
     for (const s of this.o.schedule) {
@@ -99,10 +147,11 @@ export class Simulator {
     const endMs = this.o.seconds * 1000;
     this.pumpRoom();
     for (let t0 = 0; t0 <= endMs; ) {
-      if (this.peerEvents === 0 && this.q.size === 0) break;
+      // (Parts of a parallel run go window by window together: no part skips ahead alone.)
+      if (!this.part && this.peerEvents === 0 && this.q.size === 0) break;
       const g = this.q.peek();
       const gt = g === undefined ? Infinity : g.t;
-      if (this.peerEvents === 0) t0 = Math.max(t0, gt);
+      if (!this.part && this.peerEvents === 0) t0 = Math.max(t0, gt);
       const end = Math.min(t0 + this.lookaheadMs, gt);
       const last = Math.min(end, endMs + 1e-9);
       this.windowEnd = end;
@@ -116,21 +165,53 @@ export class Simulator {
           if (w) await w;
         }
       }
+      if (this.part) await this.swap(this.part);
       // Then the events at `end` that touch several peers (and whatever they start at that time).
       for (let e = this.q.peek(); e !== undefined && e.t <= end && e.t <= endMs; e = this.q.peek()) {
         this.q.pop();
         this.windowEnd = e.t;
+        this.globalEvents++;
         const w = this.run1(e);
         if (w) await w;
       }
       t0 = end;
     }
-    const viewers = [...this.gone, ...[...this.peers.values()].filter((p) => !p.isBroadcaster).map((p) => p.rec)];
-    return buildReport({
-      peers: this.o.peers, seconds: this.o.seconds, mode: this.room.swarmMode, broadcasterBytesUp: this.broadcaster.rec.bytesUp,
-      frames: this.frames, viewers, deadlineMs: this.o.deadlineMs, warmupMs: this.o.warmupMs, endMs,
-      wallSeconds: (performance.now() - wall) / 1000, events: this.events,
-    });
+    const mine = (p: SimPeer) => p.own && !p.isBroadcaster;
+    const first = !this.part || this.part.index === 0;
+    return {
+      viewers: [...this.gone, ...[...this.peers.values()].filter(mine).map((p) => p.rec)],
+      frames: this.frames,
+      broadcasterBytesUp: this.broadcaster.own ? this.broadcaster.rec.bytesUp : 0,
+      // Every part runs the events between windows; they count once.
+      events: this.events - (first ? 0 : this.globalEvents),
+      mode: this.room.swarmMode,
+    };
+  }
+
+  /** Hands the window's messages for other parts over and takes theirs into this part's peers. */
+  private async swap(part: SimPart): Promise<void> {
+    const out = this.outbox.map((w) => w.take());
+    const got = await part.exchange(out);
+    for (let j = 0; j < got.length; j++) {
+      if (j === part.index) continue;
+      for (const c of readCrossings(got[j])) {
+        const to = this.byNum[c.to];
+        const from = this.byNum[c.from];
+        // Its sender's side of the link is in the other part; this side says the same (up or not).
+        const wire = from && to?.wires.get(from.id);
+        if (!to?.alive || !from || !wire) continue;
+        const e = this.pool.get(c.at, DELIVER, to, from);
+        e.wire = wire;
+        e.msg = c.msg;
+        e.size = c.size;
+        e.control = c.control;
+        this.push(e);
+      }
+    }
+  }
+
+  private owns(num: number): boolean {
+    return !this.part || num % this.part.count === this.part.index;
   }
 
   /** Runs one event at its time; a promise only for a real crypto job (`--bytes`). */
@@ -146,7 +227,7 @@ export class Simulator {
 
   private async realCrypto(e: SimEvent): Promise<void> {
     const p = e.p as SimPeer;
-    if (p.alive) {
+    if (p.alive && p.core) {
       p.core.handleCryptoResult(await (this.runner as (job: CryptoJob) => Promise<CryptoResult>)(e.job as CryptoJob), this.now);
       this.drain(p);
     }
@@ -159,7 +240,7 @@ export class Simulator {
       return;
     }
     const p = e.p as SimPeer;
-    if (!p.alive) {
+    if (!p.alive || !p.own) {
       this.pool.put(e);
       return;
     }
@@ -167,45 +248,48 @@ export class Simulator {
     this.peerEvents++;
   }
 
-  private addPeer(core: PeerCore | BroadcasterCore, isBroadcaster: boolean, upBps: number): SimPeer {
+  private addPeer(core: PeerCore | BroadcasterCore | undefined, isBroadcaster: boolean, upBps: number): SimPeer {
     const num = this.nextNum++;
     const id = isBroadcaster ? 'broadcaster' : `p${num}`;
     const p: SimPeer = {
-      id, num, core, isBroadcaster, upBps, downBps: this.o.downBps, upFree: 0, downFree: 0, alive: true, polluter: false,
+      id, num, core, own: this.owns(num), rng: new SeededRng(pairHash(num, num, this.o.seed) * 4294967296), isBroadcaster, upBps, downBps: this.o.downBps, upFree: 0, downFree: 0, alive: true, polluter: false,
       timerAt: Infinity, connected: new Set(), pending: new Set(), listed: new Set(), wires: new Map(),
       rec: { id, joinMs: this.now, leftMs: Infinity, bytesUp: 0, bytesDown: 0, controlDown: 0, delivered: new Map(), startupMs: -1, role: '' },
       initDelivered: false, events: new TimedHeap<SimEvent>(),
     };
     this.peers.set(id, p);
+    this.byNum[num] = p;
     return p;
   }
 
   private step(e: SimEvent): void {
     const p = e.p as SimPeer;
+    // Peer events reach only peers this part runs, which have cores; the others have none.
+    const core = p?.core as PeerCore | BroadcasterCore;
     switch (e.k) {
       case DELIVER: return this.deliver(e);
       case TIMER:
         if (!p.alive || p.timerAt !== e.t) return;
         p.timerAt = Infinity;
-        p.core.handleTimeout(e.t);
+        core.handleTimeout(e.t);
         return this.drain(p);
       case WRITABLE: {
         const dst = e.q as SimPeer;
         const w = p.wires.get(dst.id);
         if (!p.alive || !w?.up) return;
-        p.core.handleBufferedAmount(dst.id, w.buffered(this.now), e.t);
+        core.handleBufferedAmount(dst.id, w.buffered(this.now), e.t);
         return this.drain(p);
       }
       case CRYPTO: {
         if (!p.alive) return;
-        p.core.handleCryptoResult(this.oracle.run(e.job as CryptoJob), this.now);
+        core.handleCryptoResult(this.oracle.run(e.job as CryptoJob), this.now);
         return this.drain(p);
       }
       case LINK_DOWN: {
         const other = e.q as SimPeer;
         if (!p.alive || !p.connected.has(other)) return;
         this.unlinkSide(p, other);
-        p.core.handlePeerDisconnected(other.id, e.t);
+        core.handlePeerDisconnected(other.id, e.t);
         return this.drain(p);
       }
       case PUBLISH: return this.publish();
@@ -236,7 +320,8 @@ export class Simulator {
     // Identity runs make packets for free: caching them would only cost memory (10 000 peers);
     // nobody reads their frame histories.
     const lean = this.o.bytes ? {} : { cacheEncodedPackets: 0, keepFrameMs: 3000, frameHistory: 0 };
-    const core = new PeerCore({ peerId: `p${this.nextNum}`, codec, config: { seed: this.o.seed + this.nextNum, ...lean, ...this.o.peerConfig } });
+    const config = { seed: this.o.seed + this.nextNum, ...lean, ...this.o.peerConfig };
+    const core = this.owns(this.nextNum) ? new PeerCore({ peerId: `p${this.nextNum}`, codec, config }) : undefined;
     const p = this.addPeer(core, false, this.rng.uniform(this.o.upMinBps, this.o.upMaxBps));
     const viewers = this.peers.size - 1;
     p.polluter = viewers <= this.o.polluters;
@@ -249,10 +334,11 @@ export class Simulator {
     p.alive = false;
     p.rec.leftMs = this.now;
     this.peers.delete(p.id);
-    this.gone.push(p.rec);
+    this.byNum[p.num] = undefined;
+    if (p.own) this.gone.push(p.rec);
     for (const o of [...p.connected]) {
       this.unlink(p, o);
-      o.core.handlePeerDisconnected(p.id, this.now);
+      o.core?.handlePeerDisconnected(p.id, this.now);
       this.drain(o);
     }
     // Nobody links to it again (a new viewer gets a new id): its wires go on both sides.
@@ -261,7 +347,7 @@ export class Simulator {
     p.pending.clear();
     this.peerEvents -= p.events.size;
     p.events.clear();
-    p.core.destroy();
+    p.core?.destroy();
     this.room.leave(p.id, this.now);
     this.pumpRoom();
   }
@@ -284,8 +370,8 @@ export class Simulator {
         }
         for (const o of [...p.connected]) if (!p.listed.has(o.id) && !o.listed.has(p.id)) this.disconnect(p, o);
         if (p.core instanceof PeerCore) p.core.handleNeighbours(ev.neighbours, this.now);
-      } else if (ev.type === 'roles' && p.core instanceof PeerCore) {
-        p.core.handleRoles(ev, this.now);
+      } else if (ev.type === 'roles') {
+        if (p.core instanceof PeerCore) p.core.handleRoles(ev, this.now);
         p.rec.role = ev.holderKeys.length ? 'holder' : ev.producerGroups.length ? 'producer' : '';
       } else if (ev.type === 'swarm' && p.core instanceof BroadcasterCore) {
         p.core.handleSwarm({ mode: ev.mode, holders: ev.holders }, this.now);
@@ -300,18 +386,24 @@ export class Simulator {
    */
   private connect(a: SimPeer, b: SimPeer): void {
     a.pending.delete(b);
+    // b in another part: its side here is bookkeeping only (its part brings its core up).
+    if (!b.own) b.pending.delete(a);
     if (!a.alive || !b.alive || a.connected.has(b)) return;
     if (!a.listed.has(b.id) && !b.listed.has(a.id)) return;
     a.connected.add(b);
     this.wire(a, b).up = true;
-    a.core.handlePeerConnected(b.id, this.now);
+    if (!b.own) {
+      b.connected.add(a);
+      this.wire(b, a).up = true;
+    }
+    a.core?.handlePeerConnected(b.id, this.now);
     this.drain(a);
   }
 
   private disconnect(a: SimPeer, b: SimPeer): void {
     this.unlink(a, b);
-    a.core.handlePeerDisconnected(b.id, this.now);
-    b.core.handlePeerDisconnected(a.id, this.now);
+    a.core?.handlePeerDisconnected(b.id, this.now);
+    b.core?.handlePeerDisconnected(a.id, this.now);
     this.drain(a);
     this.drain(b);
   }
@@ -355,8 +447,9 @@ export class Simulator {
   // ---- moving messages ------------------------------------------------------------------------
 
   private drain(p: SimPeer): void {
-    if (!p.alive) return;
-    for (let o: CoreOutput | undefined; (o = p.core.pollOutput()); ) {
+    const core = p.core;
+    if (!p.alive || !core) return;
+    for (let o: CoreOutput | undefined; (o = core.pollOutput()); ) {
       switch (o.type) {
         case 'send': this.send(p, o.peerId, o.channel === 'control', o.message); break;
         case 'crypto': {
@@ -379,12 +472,12 @@ export class Simulator {
         }
         case 'want-writable': {
           const dst = this.peers.get(o.peerId);
-          if (dst) this.push(this.pool.get(p.wires.get(dst.id)?.writableAt(this.now, p.core.cfg.mediaBudgetBytes / 2) ?? this.now, WRITABLE, p, dst));
+          if (dst) this.push(this.pool.get(p.wires.get(dst.id)?.writableAt(this.now, core.cfg.mediaBudgetBytes / 2) ?? this.now, WRITABLE, p, dst));
           break;
         }
       }
     }
-    const nt = p.core.nextTimeout();
+    const nt = core.nextTimeout();
     if (nt !== undefined) {
       const at = Math.max(nt, this.now);
       if (at < p.timerAt) {
@@ -418,15 +511,19 @@ export class Simulator {
     const depart = Math.max(this.now, p.upFree) + (size * 8000) / p.upBps;
     p.upFree = depart;
     if (!control) w.add(depart, size);
-    const lost = this.o.loss > 0 && this.rng.next() < this.o.loss;
+    const lost = this.o.loss > 0 && p.rng.next() < this.o.loss;
     if (lost && !control) return;
-    let at = depart + w.rttMs / 2 + this.rng.next() * this.o.jitterMs;
+    let at = depart + w.rttMs / 2 + p.rng.next() * this.o.jitterMs;
     if (control) {
       if (lost) at += w.rttMs + 20;
       at = Math.max(at, w.ctlLastMs);
       w.ctlLastMs = at;
     }
     if (at < this.windowEnd) throw new Error(`simulator: a message would arrive inside its lookahead window (${at} < ${this.windowEnd})`);
+    if (!dst.own) {
+      this.outbox[dst.num % this.outbox.length].add(at, p.num, dst.num, size, control, msg as WireMessage);
+      return;
+    }
     const e = this.pool.get(at, DELIVER, dst, p);
     e.wire = w;
     e.msg = msg;
@@ -453,8 +550,9 @@ export class Simulator {
     }
     to.rec.bytesDown += e.size;
     if (e.control) to.rec.controlDown += e.size;
-    if (e.msg instanceof Uint8Array) to.core.handleMessage(from.id, e.msg, this.now);
-    else to.core.handleParsed(from.id, e.msg as WireMessage, this.now);
+    const core = to.core as PeerCore | BroadcasterCore;
+    if (e.msg instanceof Uint8Array) core.handleMessage(from.id, e.msg, this.now);
+    else core.handleParsed(from.id, e.msg as WireMessage, this.now);
     this.drain(to);
   }
 }
