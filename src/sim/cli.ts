@@ -3,6 +3,7 @@
 // process (argv, stdout). Run with `npm run sim -- --peers 1000 --seconds 120 …`.
 
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { createCodec } from '../codec/index.ts';
 import { isP2PError } from '../errors.ts';
@@ -25,7 +26,8 @@ const HELP = `npm run sim -- [flags]
   --frame-ms MS        frame closing period (default 150)
   --polluters N        viewers sending corrupt feed packets (needs --bytes)
   --bytes              real bytes through the WASM codec and WebCrypto (small N only)
-  --workers N          worker threads sharing the peers (default 1; identity runs only)
+  --workers N          worker threads sharing the peers (identity runs only; default: one per
+                       core from 200 peers, else 1)
   --tracker NAME       room (the tracker's own Room, default) or simple (the simulator's stand-in)
   --seed N             seed (default 1)
   --json               print the report as JSON`;
@@ -104,6 +106,14 @@ function rerunWithHeap(peers: number): boolean {
   process.exit(r.status ?? 1);
 }
 
+/**
+ * Worker threads for a run nobody chose a count for: one per core (at most 8) from 200 peers in
+ * identity runs, where the windows carry enough work to pay for the hand-over; else one.
+ */
+export function defaultWorkers(peers: number, bytes: boolean): number {
+  return !bytes && peers >= 200 ? Math.max(1, Math.min(8, availableParallelism())) : 1;
+}
+
 async function main(): Promise<void> {
   let args;
   try {
@@ -120,7 +130,9 @@ async function main(): Promise<void> {
   rerunWithHeap(args.options.peers ?? 8);
   if (args.options.bytes) args.options.codec = await createCodec();
   try {
-    const report = (args.options.workers ?? 1) > 1 ? await simulateParallel(args.options) : (await simulate(args.options)).report;
+    const o = args.options;
+    o.workers ??= defaultWorkers(o.peers ?? 8, o.bytes === true);
+    const report = o.workers > 1 ? await simulateParallel(o) : (await simulate(o)).report;
     console.log(args.json ? JSON.stringify(report, null, 2) : formatReport(report));
   } catch (e) {
     if (isP2PError(e)) {
