@@ -71,7 +71,8 @@ export class HolderRole {
     if (!f?.cs || nowMs - f.firstSeenMs > this.ctx.cfg.frameLifetimeMs) return;
     const expires = nowMs + this.ctx.cfg.frameLifetimeMs / 2;
     for (const [c, a] of f.cs) {
-      if (!a.cs || !this.keys.has(c) || (f.seedResends ?? 0) >= this.ctx.cfg.maxSeedResendsPerFrame) continue;
+      if ((f.seedResends ?? 0) >= this.ctx.cfg.maxSeedResendsPerFrame) break;
+      if (!a.cs || !this.keys.has(c)) continue;
       f.seedResends = (f.seedResends ?? 0) + 1;
       this.seedsSent++;
       this.ctx.sendMedia(from, { type: 'seed', seq: f.seq, c, g, payload: this.ctx.codec.seedPacket(a.cs, g) }, expires);

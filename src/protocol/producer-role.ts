@@ -92,7 +92,6 @@ export class ProducerRole {
 
   private addSeed(f: FrameState, g: number, c: number, payload: Uint8Array, from: string, nowMs: number): void {
     if (f.state === 'done' || f.state === 'missed') return;
-    f.seeds ??= new Map();
     const a = this.assemblyOf(f, g, nowMs);
     if (a.done || a.seeds.has(c)) return;
     if (f.P > 0 && payload.length !== f.P) {

@@ -1,6 +1,7 @@
 // The broadcaster's side of a simulated run: the frames it closes (sizes, key frames, init
 // segments, bytes) and, for identity runs, a stand-in for the crypto worker that signs manifests
-// by remembering them and digests with the cheap fingerprint. Pure; used by simulator.ts.
+// with a keyed hash of their fields and digests with the cheap fingerprint. Pure; used by
+// simulator.ts.
 
 import type { CryptoJob, CryptoResult } from '../protocol/crypto-jobs.ts';
 import { FLAG_INIT_SEGMENT, FLAG_KEY_FRAME, type Manifest } from '../protocol/wire.ts';
