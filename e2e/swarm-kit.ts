@@ -58,18 +58,31 @@ const logErrors = (page: Page, name: string) =>
   });
 
 /** Opens the broadcast page (in a context of its own), goes live, returns the streamId. */
-export async function goLive(browser: Browser, query = ''): Promise<Peer & { streamId: string; watchLink: string }> {
+/**
+ * Opens the broadcast page and goes live. The capture is 320×240 by default: one machine runs the
+ * broadcaster and five or six viewers, each encoding or decoding and painting the video in
+ * software, and at the page's default 640×360 two cores run so far behind that Chromium's
+ * decoders starve and the video waits with media buffered ahead, which the swarm tests would
+ * count against the protocol.
+ */
+export async function goLive(browser: Browser, query = '', resolution = '320×240'): Promise<Peer & { streamId: string; watchLink: string }> {
   const context = await browser.newContext();
   const page = await context.newPage();
   logErrors(page, 'broadcaster');
   await page.goto(`/demo/broadcast.html${query}`);
   await page.locator('#start').waitFor();
-  await page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled, null, { timeout: 30_000 });
+  const startEnabled = () => page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled, null, { timeout: 30_000 });
+  await startEnabled();
+  // Choosing a resolution reopens the camera; the start button is disabled until it is open again.
+  await page.locator('#resolution').selectOption({ label: resolution });
+  await startEnabled();
   await page.locator('#start').click();
   await page.waitForFunction(() => document.getElementById('state')?.textContent === 'live', null, { timeout: 30_000 });
   const streamId = (await page.evaluate(() => document.body.dataset.streamId)) as string;
   const watchLink = await page.locator('#watch-link').inputValue();
   await page.waitForFunction(() => (window as unknown as { p2p?: unknown }).p2p !== undefined, null, { timeout: 30_000 });
+  await page.evaluate(installTickProbe);
+  await page.evaluate(installTracer);
   return { context, page, streamId, watchLink };
 }
 
@@ -81,21 +94,148 @@ export async function openViewer(browser: Browser, watchLink: string, name = 'vi
   await page.goto(watchLink);
   await page.waitForFunction(() => (window as unknown as { p2p?: unknown }).p2p !== undefined, null, { timeout: 30_000 });
   await page.evaluate(installProbe);
+  await page.evaluate(installTracer);
   return { context, page };
 }
 
-/** Runs in the page: samples the video every 100 ms and keeps the longest time it did not advance. */
+/**
+ * Runs in the page: once the session has its core, records what a failing test needs to explain a
+ * slow frame: roles and neighbour lists from the tracker, links up and down, the control messages
+ * in and out that steer roles and repairs, and per frame when segments and seeds came and went.
+ */
+function installTracer(): void {
+  const w = window as unknown as { p2p?: { session?: { core?: Record<string, unknown> } }; trace?: unknown };
+  const log: unknown[] = [];
+  const media = new Map<number, Record<string, [number, number, number]>>();
+  w.trace = { log, media };
+  const now = () => Math.round(performance.now());
+  const add = (e: unknown[]) => {
+    log.push([now(), ...e]);
+    if (log.length > 400) log.shift();
+  };
+  const noteMedia = (seq: number, what: string) => {
+    let m = media.get(seq);
+    if (!m) {
+      m = {};
+      media.set(seq, m);
+      if (media.size > 40) media.delete(media.keys().next().value as number);
+    }
+    const t = now();
+    const r = m[what] ?? (m[what] = [t, t, 0]);
+    r[1] = t;
+    r[2]++;
+  };
+  const watched = new Set(['subscribe', 'seed-request', 'cs-repair', 'direct-slot', 'manifest-request', 'report', 'hello', 'init-request']);
+  const brief = (m: Record<string, unknown>) => JSON.stringify(m, (k, v) => (k === 'allowed' || k === 'payload' || k === 'manifest' || k === 'frame' ? undefined : v));
+  const patch = () => {
+    const core = w.p2p?.session?.core as Record<string, (...a: unknown[]) => unknown> | undefined;
+    if (!core) return false;
+    const wrap = (name: string, before: (...a: unknown[]) => void) => {
+      const f = core[name];
+      if (typeof f !== 'function') return;
+      core[name] = function (this: unknown, ...a: unknown[]) {
+        before(...a);
+        return f.apply(this, a);
+      };
+    };
+    wrap('handleRoles', (r) => add(['roles', JSON.stringify(r)]));
+    wrap('handleNeighbours', (l) => add(['neighbours', (l as Array<{ peerId: string }>).map((n) => n.peerId.slice(0, 4)).join(',')]));
+    wrap('handleSwarm', (sw) => add(['swarm', JSON.stringify(sw)]));
+    wrap('handleMode', (m) => add(['mode', m]));
+    wrap('publishFrame', () => add(['publish']));
+    wrap('handlePeerConnected', (p) => add(['up', String(p).slice(0, 4)]));
+    wrap('handlePeerDisconnected', (p) => add(['down', String(p).slice(0, 4)]));
+    wrap('handleParsed', (from, m) => {
+      const msg = m as Record<string, unknown> & { type: string; seq?: number; c?: number; g?: number };
+      if (watched.has(msg.type)) add(['in', String(from).slice(0, 4), brief(msg)]);
+      else if (msg.type === 'seed') noteMedia(msg.seq as number, `seed<${String(from).slice(0, 4)}`);
+      else if (msg.type === 'cs-chunk') noteMedia(msg.seq as number, `cs<${String(from).slice(0, 4)}`);
+    });
+    const poll = core.pollOutput;
+    core.pollOutput = function (this: unknown) {
+      const o = poll.call(this) as { type: string; peerId?: string; message?: Record<string, unknown> & { type: string; seq?: number } } | undefined;
+      if (o?.type === 'send' && o.message) {
+        const to = String(o.peerId).slice(0, 4);
+        if (watched.has(o.message.type)) add(['out', to, brief(o.message)]);
+        else if (o.message.type === 'seed') noteMedia(o.message.seq as number, `seed>${to}`);
+        else if (o.message.type === 'cs-chunk') noteMedia(o.message.seq as number, `cs>${to}`);
+      }
+      return o;
+    };
+    return true;
+  };
+  if (!patch()) {
+    const t = setInterval(() => {
+      if (patch()) clearInterval(t);
+    }, 20);
+  }
+}
+
+/** Runs in the page: lists the last times its 100 ms timer took over 300 ms (a busy or starved page). */
+function installTickProbe(): void {
+  const probe = { lateTicks: [] as Array<{ atMs: number; gapMs: number }> };
+  (window as unknown as { tickProbe: unknown }).tickProbe = probe;
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    if (now - last > 300) probe.lateTicks.push({ atMs: Math.round(now), gapMs: Math.round(now - last) });
+    if (probe.lateTicks.length > 20) probe.lateTicks.shift();
+    last = now;
+  }, 100);
+}
+
+/**
+ * Runs in the page: samples the video every 100 ms and keeps the longest time it did not advance
+ * (a stall), and the longest time it did not advance with under 0.3 s of media buffered ahead of
+ * it (starved: the swarm had not delivered). The two differ when Chromium holds a video that ran
+ * dry until it has buffered well ahead, or when its decoder falls behind on a busy machine.
+ * Stalls over 300 ms are also listed with the longest gap between samples during them, which
+ * tells a video that stood still from a page whose timers did not run.
+ */
 function installProbe(): void {
   const w = window as unknown as { probe?: unknown; p2p: { element: HTMLElement & { video: HTMLVideoElement } } };
-  const probe = { firstPictureMs: -1, lastTime: -1, lastMoveMs: 0, longestStallMs: 0, watching: false, openedMs: performance.timeOrigin };
+  const probe = {
+    firstPictureMs: -1, lastTime: -1, lastMoveMs: 0, longestStallMs: 0, watching: false, openedMs: performance.timeOrigin,
+    lastTickMs: performance.now(), gapInStallMs: 0, maxTickGapMs: 0, starvedSinceMs: -1, longestStarvedMs: 0,
+    stalls: [] as Array<{ endMs: number; ms: number; maxTickGapMs: number; mediaMs: number; aheadS: number }>,
+  };
   w.probe = probe;
+  const video = w.p2p.element.video;
+  const events: Array<[number, string, number, string]> = [];
+  (probe as unknown as { events: unknown }).events = events;
+  const ms = (t: number) => Math.round(t * 1000) / 1000;
+  for (const type of ['seeking', 'seeked', 'waiting', 'playing', 'pause', 'emptied', 'stalled']) {
+    video.addEventListener(type, () => {
+      const ranges: string[] = [];
+      for (let i = 0; i < video.buffered.length; i++) ranges.push(`${ms(video.buffered.start(i))}-${ms(video.buffered.end(i))}`);
+      events.push([Math.round(performance.now()), type, ms(video.currentTime), ranges.join(' ')]);
+      if (events.length > 60) events.shift();
+    });
+  }
   setInterval(() => {
     const v = w.p2p.element.video;
     const now = performance.now();
+    const gap = now - probe.lastTickMs;
+    probe.lastTickMs = now;
+    if (probe.watching) probe.maxTickGapMs = Math.max(probe.maxTickGapMs, gap);
+    probe.gapInStallMs = Math.max(probe.gapInStallMs, gap);
+    let aheadS = 0;
+    for (let i = 0; i < v.buffered.length; i++) if (v.currentTime >= v.buffered.start(i) - 0.05 && v.currentTime < v.buffered.end(i)) aheadS = v.buffered.end(i) - v.currentTime;
+    if (v.currentTime !== probe.lastTime || aheadS >= 0.3 || v.paused) probe.starvedSinceMs = -1;
+    else if (probe.starvedSinceMs < 0) probe.starvedSinceMs = now;
+    else if (probe.watching) probe.longestStarvedMs = Math.max(probe.longestStarvedMs, now - probe.starvedSinceMs);
     if (v.currentTime !== probe.lastTime) {
-      if (probe.lastTime >= 0 && probe.watching) probe.longestStallMs = Math.max(probe.longestStallMs, now - probe.lastMoveMs);
+      const ms = now - probe.lastMoveMs;
+      if (probe.lastTime >= 0 && probe.watching) {
+        probe.longestStallMs = Math.max(probe.longestStallMs, ms);
+        if (ms > 300 && probe.stalls.length < 20) {
+          const ahead = v.buffered.length ? v.buffered.end(v.buffered.length - 1) - v.currentTime : 0;
+          probe.stalls.push({ endMs: Math.round(now), ms: Math.round(ms), maxTickGapMs: Math.round(probe.gapInStallMs), mediaMs: Math.round((v.currentTime - probe.lastTime) * 1000), aheadS: ahead });
+        }
+      }
       probe.lastTime = v.currentTime;
       probe.lastMoveMs = now;
+      probe.gapInStallMs = 0;
       if (probe.firstPictureMs < 0 && v.readyState >= 2) probe.firstPictureMs = now;
     } else if (probe.watching) {
       probe.longestStallMs = Math.max(probe.longestStallMs, now - probe.lastMoveMs);
@@ -108,6 +248,7 @@ export interface ViewerSnapshot {
   decodedFrames: number;
   status: string;
   longestStallMs: number;
+  longestStarvedMs: number;
   firstPictureMs: number;
   glassToGlassMs: number | null;
   fragmentsAppended: number;
@@ -130,7 +271,7 @@ export interface ViewerSnapshot {
 export function viewerSnapshot(page: Page): Promise<ViewerSnapshot> {
   return page.evaluate(() => {
     const w = window as unknown as {
-      probe: { longestStallMs: number; firstPictureMs: number };
+      probe: { longestStallMs: number; longestStarvedMs: number; firstPictureMs: number };
       p2p: { element: HTMLElement & { video: HTMLVideoElement; stats: Record<string, unknown> }; session: { stats: ViewerSnapshot['session']; tracker: { holderKeys: number[] } } };
     };
     const v = w.p2p.element.video;
@@ -140,6 +281,7 @@ export function viewerSnapshot(page: Page): Promise<ViewerSnapshot> {
       decodedFrames: v.getVideoPlaybackQuality().totalVideoFrames,
       status: st.status,
       longestStallMs: w.probe.longestStallMs,
+      longestStarvedMs: w.probe.longestStarvedMs,
       firstPictureMs: w.probe.firstPictureMs,
       glassToGlassMs: st.glassToGlassMs,
       fragmentsAppended: st.fragmentsAppended,
@@ -157,6 +299,9 @@ export function watchStalls(page: Page): Promise<void> {
     p.watching = true;
     p.longestStallMs = 0;
     p.lastMoveMs = performance.now();
+    (p as unknown as { longestStarvedMs: number }).longestStarvedMs = 0;
+    (p as unknown as { stalls: unknown[]; maxTickGapMs: number }).stalls = [];
+    (p as unknown as { stalls: unknown[]; maxTickGapMs: number }).maxTickGapMs = 0;
   });
 }
 
@@ -208,6 +353,11 @@ export function viewerDiagnostics(page: Page): Promise<Record<string, unknown>> 
       recentFrames: c.recentFrames,
     };
     return {
+      probe: (window as unknown as { probe: unknown }).probe,
+      trace: (() => {
+        const t = (window as unknown as { trace?: { log: unknown[]; media: Map<number, unknown> } }).trace;
+        return t && { log: t.log, media: Object.fromEntries(t.media) };
+      })(),
       video: { currentTime: v.currentTime, paused: v.paused, seeking: v.seeking, readyState: v.readyState, networkState: v.networkState, playbackRate: v.playbackRate, error: v.error?.message ?? null, buffered: ranges },
       player: w.p2p.element.stats,
       session: w.p2p.session.stats,
@@ -224,6 +374,11 @@ export function broadcasterDiagnostics(page: Page): Promise<Record<string, unkno
     return {
       nowMs: Math.round(performance.now()), wallMs: Date.now(), stats: s.stats, mode: core.mode, coreStats: core.stats,
       holders: Object.fromEntries(core.holders), neighbours: [...core.neighbours.keys()],
+      tickProbe: (window as unknown as { tickProbe?: unknown }).tickProbe,
+      trace: (() => {
+        const t = (window as unknown as { trace?: { log: unknown[]; media: Map<number, unknown> } }).trace;
+        return t && { log: t.log, media: Object.fromEntries(t.media) };
+      })(),
     };
   });
 }

@@ -53,7 +53,13 @@ async function allPlayUnexplained(list: Peer[], pastS: number): Promise<void> {
   }
 }
 
-/** Watches the viewers for `ms`: each advances by more than half of it and never stands still over 1 s. */
+/**
+ * Watches the viewers for `ms`: each advances by more than half of it, never runs out of media for
+ * over 1 s (the swarm's part), and never stands still over 2.5 s all told. The second bound is
+ * looser because Chromium, once a video has run dry or its decoder has fallen behind on this busy
+ * machine, waits until it has buffered well ahead before it plays again (measured up to about
+ * 1.7 s with media buffered ahead); the first is what delivery must keep.
+ */
 async function noStall(list: Peer[], ms: number): Promise<void> {
   await explained(list, () => noStallUnexplained(list, ms));
 }
@@ -65,7 +71,8 @@ async function noStallUnexplained(list: Peer[], ms: number): Promise<void> {
   const after = await Promise.all(list.map((v) => viewerSnapshot(v.page)));
   for (const [i, s] of after.entries()) {
     expect(s.currentTime - before[i].currentTime, `viewer ${i} advanced`).toBeGreaterThan(ms / 2000);
-    expect(s.longestStallMs, `viewer ${i} longest stall`).toBeLessThan(1000);
+    expect(s.longestStarvedMs, `viewer ${i} longest time without media ahead`).toBeLessThan(1000);
+    expect(s.longestStallMs, `viewer ${i} longest stall`).toBeLessThan(2500);
     expect(s.status).toBe('playing');
   }
 }

@@ -13,6 +13,13 @@ export interface FrameSummary {
   keys: number;
   /** Keys by source: `b` the broadcaster, `self` made here, else the neighbour's id. */
   from: Record<string, number>;
+  /**
+   * How long after its first message the frame had 64 keys, its manifest, and the manifest's
+   * signature checked (absent: never): tells a frame short of keys from one waiting for its manifest.
+   */
+  keysAfterMs?: number;
+  manifestAfterMs?: number;
+  manifestOkAfterMs?: number;
   /** Seed packets received per produced group g (producer role). */
   seeds?: Record<number, number>;
   /** Code segments completed here (holder role). */
@@ -26,6 +33,9 @@ export function summarizeFrame(f: FrameState, nowMs: number, broadcasterId: stri
     from[k] = (from[k] ?? 0) + 1;
   }
   const s: FrameSummary = { seq: f.seq, outcome: f.state === 'done' ? 'done' : 'missed', endMs: Math.round(nowMs), tookMs: Math.round(nowMs - f.firstSeenMs), keys: f.have.size, from };
+  if (f.keysMs >= 0) s.keysAfterMs = Math.round(f.keysMs - f.firstSeenMs);
+  if (f.manifestMs >= 0) s.manifestAfterMs = Math.round(f.manifestMs - f.firstSeenMs);
+  if (f.manifestOkMs >= 0) s.manifestOkAfterMs = Math.round(f.manifestOkMs - f.firstSeenMs);
   if (f.seeds) {
     s.seeds = {};
     for (const [g, a] of f.seeds) s.seeds[g] = a.seeds.size;

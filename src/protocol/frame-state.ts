@@ -54,6 +54,10 @@ export interface FrameState {
   /** Keys the last decode used. */
   usedKeys?: number[];
   deliveredMs: number;
+  /** When the 64th distinct key and the manifest arrived, and when its signature checked out (-1: not yet). */
+  keysMs: number;
+  manifestMs: number;
+  manifestOkMs: number;
   /** Pollution search: the sources to try leaving out, in order, and the one left out now. */
   trial?: { order: string[]; index: number; excluding?: string };
   extraWant: number;
@@ -152,6 +156,9 @@ export function newFrameState(seq: number, nowMs: number, directRepairDelayMs: n
     avoid: new Set(),
     state: 'collecting',
     deliveredMs: -1,
+    keysMs: -1,
+    manifestMs: -1,
+    manifestOkMs: -1,
     extraWant: 0,
     directRepairAtMs: nowMs + directRepairDelayMs,
     directRepairs: 0,

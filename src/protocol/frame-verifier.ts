@@ -143,6 +143,7 @@ export class FrameVerifier {
     this.h.job({ kind: 'verify-manifest', id: 0, manifest: m }, { kind: 'manifest', seq: m.seq, from, manifest: m });
     f.manifest = m;
     f.manifestPending = true;
+    f.manifestMs = nowMs;
   }
 
   onManifestVerified(p: Extract<PendingJob, { kind: 'manifest' }>, valid: boolean, nowMs: number): void {
@@ -156,6 +157,7 @@ export class FrameVerifier {
       return;
     }
     f.manifestPending = false;
+    f.manifestOkMs = nowMs;
     this.h.admit(p.seq);
     const P = packetSizeOf(p.manifest.length);
     if (f.P !== 0 && f.P !== P) {

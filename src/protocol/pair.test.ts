@@ -41,6 +41,12 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
     expect(got[0].manifest.flags).toBe(FLAG_KEY_FRAME);
     const types = new Set(h.sent.filter((s) => s.from === 'b').map((s) => s.type));
     expect([...types].sort()).toEqual(['direct-slot', 'feed', 'hello', 'manifest']);
+    // Its history says when the keys and the checked manifest were there.
+    const [s] = (h.cores.get('v') as PeerCore).recentFrames;
+    expect(s.outcome).toBe('done');
+    expect(s.keysAfterMs).toBeGreaterThanOrEqual(0);
+    expect(s.manifestOkAfterMs).toBeGreaterThanOrEqual(s.manifestAfterMs as number);
+    expect(s.tookMs).toBeGreaterThanOrEqual(Math.max(s.keysAfterMs as number, s.manifestOkAfterMs as number));
   });
 
   it('viewer to viewer: HAVE, request and feed packets; served keys are re-encoded after verification', async () => {

@@ -429,6 +429,7 @@ export class PeerCore {
       return;
     }
     f.have.add(x);
+    if (f.keysMs < 0 && f.have.size >= 64) f.keysMs = nowMs;
     f.log.push(x);
     this.changed.add(f.seq);
     f.packets.set(x, payload);
