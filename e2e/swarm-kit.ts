@@ -150,6 +150,7 @@ function installTracer(): void {
       if (watched.has(msg.type)) add(['in', String(from).slice(0, 4), brief(msg)]);
       else if (msg.type === 'seed') noteMedia(msg.seq as number, `seed<${String(from).slice(0, 4)}`);
       else if (msg.type === 'cs-chunk') noteMedia(msg.seq as number, `cs<${String(from).slice(0, 4)}`);
+      else if (msg.type === 'feed') noteMedia(msg.seq as number, `feed<${String(from).slice(0, 4)}`);
     });
     const poll = core.pollOutput;
     core.pollOutput = function (this: unknown) {
@@ -159,6 +160,8 @@ function installTracer(): void {
         if (watched.has(o.message.type)) add(['out', to, brief(o.message)]);
         else if (o.message.type === 'seed') noteMedia(o.message.seq as number, `seed>${to}`);
         else if (o.message.type === 'cs-chunk') noteMedia(o.message.seq as number, `cs>${to}`);
+        else if (o.message.type === 'feed') noteMedia(o.message.seq as number, `feed>${to}`);
+        else if (o.message.type === 'request') noteMedia(o.message.seq as number, `req>${to}`);
       }
       return o;
     };

@@ -28,16 +28,26 @@ async function viewers(browser: Browser, link: string, n: number, from = 0): Pro
 /** The broadcaster of the running test, for diagnostics. */
 let broadcaster: Peer | undefined;
 
-/** Runs `check`; when it fails, the failure carries every viewer's and the broadcaster's diagnostics. */
+/** Prints every viewer's and the broadcaster's diagnostics. */
+async function printDiagnostics(list: Peer[]): Promise<void> {
+  const diag = await Promise.all(list.map((v) => viewerDiagnostics(v.page).catch((err: unknown) => ({ unavailable: String(err) }))));
+  for (const [i, d] of diag.entries()) console.log(`viewer ${i} diagnostics: ${JSON.stringify(d)}`);
+  if (broadcaster) console.log(`broadcaster diagnostics: ${JSON.stringify(await broadcasterDiagnostics(broadcaster.page).catch((err: unknown) => ({ unavailable: String(err) })))}`);
+}
+
+/**
+ * Runs `check`; when it fails, the failure carries every viewer's and the broadcaster's
+ * diagnostics. With SWARM_DIAG=1 in the environment they are printed after a passing check too,
+ * to study a run that did not fail.
+ */
 async function explained(list: Peer[], check: () => Promise<void>): Promise<void> {
   try {
     await check();
   } catch (e) {
-    const diag = await Promise.all(list.map((v) => viewerDiagnostics(v.page).catch((err: unknown) => ({ unavailable: String(err) }))));
-    for (const [i, d] of diag.entries()) console.log(`viewer ${i} diagnostics: ${JSON.stringify(d)}`);
-    if (broadcaster) console.log(`broadcaster diagnostics: ${JSON.stringify(await broadcasterDiagnostics(broadcaster.page).catch((err: unknown) => ({ unavailable: String(err) })))}`);
+    await printDiagnostics(list);
     throw e;
   }
+  if (process.env.SWARM_DIAG) await printDiagnostics(list);
 }
 
 /** Every viewer plays: currentTime moves past `s` seconds and decoded frames grow. */

@@ -33,6 +33,8 @@ export interface FrameState {
   manifest?: Manifest;
   manifestPending: boolean;
   manifestAskMs: number;
+  /** Whom the manifest was last asked of ('' none): its leaving sends the question elsewhere at once. */
+  manifestAskedOf: string;
   /** Packet size P once known (from the manifest or the first feed packet), else 0. */
   P: number;
   packets: Map<number, Uint8Array>;
@@ -145,6 +147,7 @@ export function newFrameState(seq: number, nowMs: number, directRepairDelayMs: n
     firstSeenMs: nowMs,
     manifestPending: false,
     manifestAskMs: -Infinity,
+    manifestAskedOf: '',
     P: 0,
     packets: new Map(),
     from: new Map(),

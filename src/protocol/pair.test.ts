@@ -207,6 +207,31 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
     expectProduced(p, frame, 2);
   });
 
+  it('the neighbour asked for a manifest leaves before answering: another is asked at once, not after retryMs', async () => {
+    // b feeds w and x directly (each gets the manifest); v pulls from both and asks one of them for
+    // the manifest, which leaves with the question unanswered.
+    const { h, b } = await setup(['w', 'x', 'v']);
+    for (const p of ['w', 'x']) {
+      h.link('b', p);
+      h.link(p, 'v');
+    }
+    h.link('w', 'x');
+    const v = h.core('v') as PeerCore;
+    b.publishFrame(frameBytes(20000, 9), 0, 0, h.now);
+    h.flush('b');
+    const asks = () => h.sent.filter((m) => m.from === 'v' && m.type === 'manifest-request').map((m) => m.to);
+    while (asks().length === 0 && h.now < 400) await h.drive(h.now + 1, 1);
+    const [first] = asks();
+    expect(first).toBeDefined();
+    const t0 = h.now;
+    h.unlink('v', first);
+    while (asks().length < 2 && h.now < t0 + 1000) await h.drive(h.now + 1, 1);
+    expect(asks()[1]).toBe(first === 'w' ? 'x' : 'w');
+    expect(h.now - t0).toBeLessThan(v.cfg.retryMs / 2);
+    await h.drive(t0 + 1000);
+    expect(h.delivered.get('v')).toHaveLength(1);
+  });
+
   it('a neighbour dropped from the tracker list: its pending requests are asked of others at once', async () => {
     // b feeds a; c and d pull from a and each other. d falls silent (its link lingers, as after a
     // closed page) while c has requests out to it; the tracker's next list for c lacks d.

@@ -138,10 +138,17 @@ export class PullScheduler {
     }
   }
 
-  /** A neighbour gone (or going): its requests and pushes are asked of others in the next pass. */
+  /** A neighbour gone (or going): its requests, pushes and manifest questions are asked of others in the next pass. */
   forget(peerId: string): void {
     this.h.push.onDisconnected(peerId);
     for (const f of this.h.frames.values()) {
+      if (f.manifestAskedOf === peerId) {
+        f.manifestAskedOf = '';
+        if (!f.manifest) {
+          f.manifestAskMs = -Infinity;
+          this.dirty.add(f.seq);
+        }
+      }
       if (f.inflight.size === 0) continue;
       for (const x of f.inflight.keys()) if (f.inflight.peerOf(x) === peerId) {
         f.inflight.delete(x);
@@ -170,6 +177,7 @@ export class PullScheduler {
       const h = n.frames.get(f.seq);
       if (!h || !(h.manifest || h.complete) || n.isBroadcaster || this.h.unlisted.has(n.peerId)) continue;
       f.manifestAskMs = nowMs;
+      f.manifestAskedOf = n.peerId;
       this.h.sendControl(n.peerId, { type: 'manifest-request', seq: f.seq });
       return;
     }
@@ -186,6 +194,7 @@ export class PullScheduler {
     if (missing.length > 0) this.request(f, b, missing, nowMs);
     if (!f.manifest && f.directRepairs === 2 && nowMs - f.manifestAskMs >= this.h.cfg.retryMs && ![...this.h.neighbours.values()].some((n) => n.frames.get(f.seq)?.manifest)) {
       f.manifestAskMs = nowMs;
+      f.manifestAskedOf = b;
       this.h.sendControl(b, { type: 'manifest-request', seq: f.seq });
     }
   }
