@@ -64,6 +64,41 @@ describe('TrackerClient', () => {
     await until(() => v.state === 'ended', 5000, 'ended');
   });
 
+  it('closes its socket when the page is hidden, so the tracker hands its roles on at once; a page shown again rejoins', async () => {
+    // The page's window, as far as the client uses it: pagehide listeners.
+    const onHide = new Set<() => void>();
+    const g = globalThis as { addEventListener?: unknown; removeEventListener?: unknown };
+    const saved = [g.addEventListener, g.removeEventListener];
+    g.addEventListener = (type: string, fn: () => void) => type === 'pagehide' && onHide.add(fn);
+    g.removeEventListener = (type: string, fn: () => void) => type === 'pagehide' && onHide.delete(fn);
+    cleanups.push(() => {
+      [g.addEventListener, g.removeEventListener] = saved;
+    });
+    const hidePage = () => {
+      for (const fn of onHide) fn();
+    };
+    const t = await startTracker({ port: 0 });
+    cleanups.push(() => t.close());
+    const key = await generateStreamKey();
+    const b = client(t.url!, key.streamId, { broadcasterKey: key });
+    b.connect();
+    await nextEvent(b, 'joined');
+    const v = client(t.url!, key.streamId);
+    v.connect();
+    await nextEvent(v, 'joined');
+    const gone = nextEvent(v, 'disconnected');
+    hidePage();
+    const d = await gone;
+    expect([d.code, d.reason]).toEqual([1000, 'page hidden']);
+    expect(d.reconnectInMs).not.toBeNull();
+    await nextEvent(v, 'joined');
+    // Destroyed clients no longer listen.
+    expect(onHide.size).toBe(2);
+    v.destroy();
+    b.destroy();
+    expect(onHide.size).toBe(0);
+  });
+
   it('reports measured upload with heartbeats, which makes a weak peer eligible for roles', async () => {
     const t = await startTracker({ port: 0, room: { heartbeatMs: 200, holderModeAtViewers: 4, directModeAtViewers: 2, directMaxViewers: 8, minRoleUploadBps: 1e6 } });
     cleanups.push(() => t.close());

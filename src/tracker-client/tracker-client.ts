@@ -93,7 +93,15 @@ export class TrackerClient {
     this.secret = config.peerSecret ?? this.makeSecret();
     this.uploadBps = config.uploadBps;
     this.relayed = config.relayed;
+    // A closing page's socket is torn down some 0.3–0.6 s after its peer connections (which the
+    // transport closes on pagehide); closing it here too lets the tracker hand its roles on at
+    // once. A page kept in the back-forward cache reconnects when it is shown again.
+    if (typeof globalThis.addEventListener === 'function') globalThis.addEventListener('pagehide', this.onPageHide);
   }
+
+  private onPageHide = (): void => {
+    this.ws?.close(1000, 'page hidden');
+  };
 
   /** Subscribes to an event; returns the unsubscribe function. A throwing listener is isolated. */
   on<K extends keyof TrackerClientEvents>(event: K, fn: Listener<TrackerClientEvents[K]>): () => void {
@@ -155,6 +163,7 @@ export class TrackerClient {
   }
 
   destroy(): void {
+    if (typeof globalThis.removeEventListener === 'function') globalThis.removeEventListener('pagehide', this.onPageHide);
     this.destroyed = true;
     this.clearTimers();
     const ws = this.ws;
