@@ -85,10 +85,14 @@ export class HolderRole {
   }
 
   onChunk(from: string, m: Chunk, nowMs: number): void {
-    if (!this.keys.has(m.c) || !this.ctx.isBroadcaster(from)) {
-      this.ctx.countBad(from, 'unexpected code-segment chunk');
+    if (!this.ctx.isBroadcaster(from)) {
+      this.ctx.countBad(from, 'code-segment chunk from a peer other than the broadcaster');
       return;
     }
+    // The broadcaster hears of a key moving to or from here through the tracker, as this peer
+    // does, not at the same moment: a chunk of a key not (or no longer) held here is dropped, not
+    // held against the broadcaster (enough of them would ban it).
+    if (!this.keys.has(m.c)) return;
     const f = this.ctx.frameFor(m.seq, nowMs);
     if (!f) return;
     const a = this.assembly(f, m.c, m.chunks, nowMs);

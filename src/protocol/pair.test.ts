@@ -315,6 +315,52 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
     expect(chunks).toHaveLength(7 * 5 + 5);
   });
 
+  it('a key move seen at different moments by holders, broadcaster and producer costs nobody a bad-message count', async () => {
+    const holders = ['h0', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7'];
+    const { h, b } = await setup([...holders, 'p'], { overlapFrames: 0 });
+    for (const x of holders) {
+      h.link('b', x);
+      h.link('p', x);
+    }
+    const p = h.core('p') as PeerCore;
+    const layout = (keys: number[][]) => holders.map((x, i) => ({ peerId: x, reasons: ['holder'], holderKeys: keys[i] }));
+    const before = holders.map((_, c) => [c]);
+    const after = holders.map((_, c) => (c === 6 ? [6, 7] : c === 7 ? [] : [c]));
+    holders.forEach((x, c) => (h.core(x) as PeerCore).handleRoles({ holderKeys: before[c], producerGroups: [] }, 0));
+    p.handleNeighbours(layout(before), 0);
+    p.handleRoles({ holderKeys: [], producerGroups: [2] }, 0);
+    h.flush('p');
+    b.handleSwarm({ mode: 'holder', holders: holders.map((x, c) => ({ peerId: x, keys: before[c] })) }, 0);
+    await h.drive(50);
+    b.publishFrame(frameBytes(30000, 1), 0, 0, h.now);
+    h.flush('b');
+    await h.drive(h.now + 300);
+    expect(p.producer.produced).toBe(1);
+    // The tracker moves key 7 from h7 to h6. The holders hear first: the broadcaster still sends key 7 to h7.
+    holders.forEach((x, c) => (h.core(x) as PeerCore).handleRoles({ holderKeys: after[c], producerGroups: [] }, h.now));
+    b.publishFrame(frameBytes(30000, 2), 0, 0, h.now);
+    h.flush('b');
+    await h.drive(h.now + 300);
+    // Then the broadcaster: h6 gets key 7 and sends its seeds to p, whose list still says h6 holds only 6.
+    b.handleSwarm({ mode: 'holder', holders: holders.map((x, c) => ({ peerId: x, keys: after[c] })) }, h.now);
+    b.publishFrame(frameBytes(30000, 3), 0, 0, h.now);
+    h.flush('b');
+    await h.drive(h.now + 300);
+    expect(h.sent.some((m) => m.from === 'h6' && m.to === 'p' && m.type === 'seed')).toBe(true);
+    p.handleNeighbours(layout(after), h.now);
+    h.flush('p');
+    await h.drive(h.now + 300);
+    for (const x of [...holders, 'p']) expect((h.core(x) as PeerCore).stats.badMessages, x).toBe(0);
+    expect(h.badPeers).toEqual([]);
+    // A peer that is not a holder sending a seed packet is still a bad message.
+    const stranger = encodeMessage({ type: 'seed', seq: 0, c: 3, g: 2, payload: new Uint8Array(128) });
+    h.add('s', new PeerCore({ peerId: 's', codec }));
+    h.link('p', 's');
+    h.inject('s', 'p', stranger);
+    await h.drive(h.now + 20);
+    expect(p.stats.badMessages).toBe(1);
+  });
+
   it('a producer strikes the holder whose seed disagrees', async () => {
     const { h, b } = await setup(['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8', 'h9', 'h10', 'p']);
     const holders = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8', 'h9', 'h10'];

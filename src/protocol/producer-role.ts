@@ -15,6 +15,8 @@ export class ProducerRole {
   readonly groups = new Set<number>();
   /** holder peer → keys c it holds (from the tracker's neighbour list) */
   readonly holders = new Map<string, number[]>();
+  /** The holders of the list before (their seeds may still be on the way). */
+  private formerHolders = new Set<string>();
   /** group → holders subscribed */
   readonly subs = new Map<number, Set<string>>();
   produced = 0;
@@ -34,6 +36,7 @@ export class ProducerRole {
   }
 
   setHolders(holders: Map<string, number[]>): void {
+    this.formerHolders = new Set(this.holders.keys());
     this.holders.clear();
     for (const [p, ks] of holders) this.holders.set(p, ks);
   }
@@ -75,7 +78,10 @@ export class ProducerRole {
 
   onSeed(from: string, m: Seed, nowMs: number): void {
     if (!this.groups.has(m.g) || !this.subs.get(m.g)?.has(from) || !this.holders.get(from)?.includes(m.c)) {
-      this.ctx.countBad(from, 'unexpected seed packet');
+      // A holder (in the tracker's last list or the one before) whose seed we did not ask for:
+      // its roles, ours or our subscription changed and the news is still on its way. Not used,
+      // not held against it. Seed packets from anyone else are bad messages.
+      if (!this.holders.has(from) && !this.formerHolders.has(from)) this.ctx.countBad(from, 'unexpected seed packet');
       return;
     }
     const f = this.ctx.frameFor(m.seq, nowMs);
