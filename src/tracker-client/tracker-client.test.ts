@@ -19,6 +19,21 @@ function client(url: string, streamId: string, extra: Partial<ConstructorParamet
   return c;
 }
 
+/** A tracker on a free port, a broadcaster client joined to a fresh stream, and a viewer client joined to it. */
+async function broadcasterAndViewer(): Promise<{ b: TrackerClient; v: TrackerClient }> {
+  const t = await startTracker({ port: 0 });
+  cleanups.push(() => t.close());
+  const key = await generateStreamKey();
+  const b = client(t.url!, key.streamId, { broadcasterKey: key });
+  b.connect();
+  await nextEvent(b, 'joined');
+  const v = client(t.url!, key.streamId);
+  const joined = nextEvent(v, 'joined');
+  v.connect();
+  await joined;
+  return { b, v };
+}
+
 describe('TrackerClient', () => {
   it('rejects a bad configuration with BAD_CONFIG', () => {
     expect(() => new TrackerClient({ url: 'http://x', streamId: 'x', WebSocket: WS })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
@@ -49,14 +64,7 @@ describe('TrackerClient', () => {
   });
 
   it('ends the stream for viewers when its broadcaster leaves, and stops reconnecting', async () => {
-    const t = await startTracker({ port: 0 });
-    cleanups.push(() => t.close());
-    const key = await generateStreamKey();
-    const b = client(t.url!, key.streamId, { broadcasterKey: key });
-    b.connect();
-    await nextEvent(b, 'joined');
-    const v = client(t.url!, key.streamId);
-    v.connect();
+    const { b, v } = await broadcasterAndViewer();
     await until(() => v.state === 'live', 5000, 'live');
     const gone = nextEvent(b, 'disconnected');
     b.leave();
@@ -77,15 +85,7 @@ describe('TrackerClient', () => {
     const hidePage = () => {
       for (const fn of onHide) fn();
     };
-    const t = await startTracker({ port: 0 });
-    cleanups.push(() => t.close());
-    const key = await generateStreamKey();
-    const b = client(t.url!, key.streamId, { broadcasterKey: key });
-    b.connect();
-    await nextEvent(b, 'joined');
-    const v = client(t.url!, key.streamId);
-    v.connect();
-    await nextEvent(v, 'joined');
+    const { b, v } = await broadcasterAndViewer();
     const gone = nextEvent(v, 'disconnected');
     hidePage();
     const d = await gone;
