@@ -57,9 +57,8 @@ const logErrors = (page: Page, name: string) =>
     if (m.type() === 'error' && !m.text().includes('404') && !m.text().includes('WebSocket connection')) console.log(`[${name}]`, m.text());
   });
 
-/** Opens the broadcast page (in a context of its own), goes live, returns the streamId. */
 /**
- * Opens the broadcast page and goes live. The capture is 320×240 by default: one machine runs the
+ * Opens the broadcast page (in a context of its own) and goes live. The capture is 320×240 by default: one machine runs the
  * broadcaster and five or six viewers, each encoding or decoding and painting the video in
  * software, and at the page's default 640×360 two cores run so far behind that Chromium's
  * decoders starve and the video waits with media buffered ahead, which the swarm tests would
@@ -107,7 +106,6 @@ function installTracer(): void {
   const w = window as unknown as { p2p?: { session?: { core?: Record<string, unknown> } }; trace?: unknown };
   const log: unknown[] = [];
   const media = new Map<number, Record<string, [number, number, number]>>();
-  w.trace = { log, media };
   const now = () => Math.round(performance.now());
   const add = (e: unknown[]) => {
     log.push([now(), ...e]);
@@ -125,7 +123,10 @@ function installTracer(): void {
     r[1] = t;
     r[2]++;
   };
+  w.trace = { log, media, dump: () => ({ log, media: Object.fromEntries(media) }) };
   const watched = new Set(['subscribe', 'seed-request', 'cs-repair', 'direct-slot', 'manifest-request', 'report', 'hello', 'init-request']);
+  // Media messages are only counted, per frame and per direction and peer: first and last time, how many.
+  const mediaTag: Record<string, string> = { seed: 'seed', 'cs-chunk': 'cs', feed: 'feed', request: 'req' };
   const brief = (m: Record<string, unknown>) => JSON.stringify(m, (k, v) => (k === 'allowed' || k === 'payload' || k === 'manifest' || k === 'frame' ? undefined : v));
   const patch = () => {
     const core = w.p2p?.session?.core as Record<string, (...a: unknown[]) => unknown> | undefined;
@@ -148,9 +149,7 @@ function installTracer(): void {
     wrap('handleParsed', (from, m) => {
       const msg = m as Record<string, unknown> & { type: string; seq?: number; c?: number; g?: number };
       if (watched.has(msg.type)) add(['in', String(from).slice(0, 4), brief(msg)]);
-      else if (msg.type === 'seed') noteMedia(msg.seq as number, `seed<${String(from).slice(0, 4)}`);
-      else if (msg.type === 'cs-chunk') noteMedia(msg.seq as number, `cs<${String(from).slice(0, 4)}`);
-      else if (msg.type === 'feed') noteMedia(msg.seq as number, `feed<${String(from).slice(0, 4)}`);
+      else if (mediaTag[msg.type]) noteMedia(msg.seq as number, `${mediaTag[msg.type]}<${String(from).slice(0, 4)}`);
     });
     const poll = core.pollOutput;
     core.pollOutput = function (this: unknown) {
@@ -158,10 +157,7 @@ function installTracer(): void {
       if (o?.type === 'send' && o.message) {
         const to = String(o.peerId).slice(0, 4);
         if (watched.has(o.message.type)) add(['out', to, brief(o.message)]);
-        else if (o.message.type === 'seed') noteMedia(o.message.seq as number, `seed>${to}`);
-        else if (o.message.type === 'cs-chunk') noteMedia(o.message.seq as number, `cs>${to}`);
-        else if (o.message.type === 'feed') noteMedia(o.message.seq as number, `feed>${to}`);
-        else if (o.message.type === 'request') noteMedia(o.message.seq as number, `req>${to}`);
+        else if (mediaTag[o.message.type]) noteMedia(o.message.seq as number, `${mediaTag[o.message.type]}>${to}`);
       }
       return o;
     };
@@ -187,6 +183,24 @@ function installTickProbe(): void {
   }, 100);
 }
 
+/** The in-page playback probe (see installProbe). */
+interface PageProbe {
+  firstPictureMs: number;
+  lastTime: number;
+  lastMoveMs: number;
+  longestStallMs: number;
+  watching: boolean;
+  openedMs: number;
+  lastTickMs: number;
+  gapInStallMs: number;
+  maxTickGapMs: number;
+  starvedSinceMs: number;
+  longestStarvedMs: number;
+  stalls: Array<{ endMs: number; ms: number; maxTickGapMs: number; mediaMs: number; aheadS: number }>;
+  /** The video element's waiting / playing / seeking … events: [when, type, currentTime, buffered ranges]. */
+  events: Array<[number, string, number, string]>;
+}
+
 /**
  * Runs in the page: samples the video every 100 ms and keeps the longest time it did not advance
  * (a stall), and the longest time it did not advance with under 0.3 s of media buffered ahead of
@@ -197,21 +211,19 @@ function installTickProbe(): void {
  */
 function installProbe(): void {
   const w = window as unknown as { probe?: unknown; p2p: { element: HTMLElement & { video: HTMLVideoElement } } };
-  const probe = {
+  const probe: PageProbe = {
     firstPictureMs: -1, lastTime: -1, lastMoveMs: 0, longestStallMs: 0, watching: false, openedMs: performance.timeOrigin,
-    lastTickMs: performance.now(), gapInStallMs: 0, maxTickGapMs: 0, starvedSinceMs: -1, longestStarvedMs: 0,
-    stalls: [] as Array<{ endMs: number; ms: number; maxTickGapMs: number; mediaMs: number; aheadS: number }>,
+    lastTickMs: performance.now(), gapInStallMs: 0, maxTickGapMs: 0, starvedSinceMs: -1, longestStarvedMs: 0, stalls: [], events: [],
   };
   w.probe = probe;
   const video = w.p2p.element.video;
-  const events: Array<[number, string, number, string]> = [];
-  (probe as unknown as { events: unknown }).events = events;
-  const ms = (t: number) => Math.round(t * 1000) / 1000;
+  const events = probe.events;
+  const round3 = (t: number) => Math.round(t * 1000) / 1000;
   for (const type of ['seeking', 'seeked', 'waiting', 'playing', 'pause', 'emptied', 'stalled']) {
     video.addEventListener(type, () => {
       const ranges: string[] = [];
-      for (let i = 0; i < video.buffered.length; i++) ranges.push(`${ms(video.buffered.start(i))}-${ms(video.buffered.end(i))}`);
-      events.push([Math.round(performance.now()), type, ms(video.currentTime), ranges.join(' ')]);
+      for (let i = 0; i < video.buffered.length; i++) ranges.push(`${round3(video.buffered.start(i))}-${round3(video.buffered.end(i))}`);
+      events.push([Math.round(performance.now()), type, round3(video.currentTime), ranges.join(' ')]);
       if (events.length > 60) events.shift();
     });
   }
@@ -232,8 +244,7 @@ function installProbe(): void {
       if (probe.lastTime >= 0 && probe.watching) {
         probe.longestStallMs = Math.max(probe.longestStallMs, ms);
         if (ms > 300 && probe.stalls.length < 20) {
-          const ahead = v.buffered.length ? v.buffered.end(v.buffered.length - 1) - v.currentTime : 0;
-          probe.stalls.push({ endMs: Math.round(now), ms: Math.round(ms), maxTickGapMs: Math.round(probe.gapInStallMs), mediaMs: Math.round((v.currentTime - probe.lastTime) * 1000), aheadS: ahead });
+          probe.stalls.push({ endMs: Math.round(now), ms: Math.round(ms), maxTickGapMs: Math.round(probe.gapInStallMs), mediaMs: Math.round((v.currentTime - probe.lastTime) * 1000), aheadS });
         }
       }
       probe.lastTime = v.currentTime;
@@ -274,7 +285,7 @@ export interface ViewerSnapshot {
 export function viewerSnapshot(page: Page): Promise<ViewerSnapshot> {
   return page.evaluate(() => {
     const w = window as unknown as {
-      probe: { longestStallMs: number; longestStarvedMs: number; firstPictureMs: number };
+      probe: PageProbe;
       p2p: { element: HTMLElement & { video: HTMLVideoElement; stats: Record<string, unknown> }; session: { stats: ViewerSnapshot['session']; tracker: { holderKeys: number[] } } };
     };
     const v = w.p2p.element.video;
@@ -298,13 +309,13 @@ export function viewerSnapshot(page: Page): Promise<ViewerSnapshot> {
 /** Starts (or restarts) stall accounting in the page from now on. */
 export function watchStalls(page: Page): Promise<void> {
   return page.evaluate(() => {
-    const p = (window as unknown as { probe: { watching: boolean; longestStallMs: number; lastMoveMs: number } }).probe;
+    const p = (window as unknown as { probe: PageProbe }).probe;
     p.watching = true;
     p.longestStallMs = 0;
+    p.longestStarvedMs = 0;
+    p.maxTickGapMs = 0;
+    p.stalls = [];
     p.lastMoveMs = performance.now();
-    (p as unknown as { longestStarvedMs: number }).longestStarvedMs = 0;
-    (p as unknown as { stalls: unknown[]; maxTickGapMs: number }).stalls = [];
-    (p as unknown as { stalls: unknown[]; maxTickGapMs: number }).maxTickGapMs = 0;
   });
 }
 
@@ -357,10 +368,7 @@ export function viewerDiagnostics(page: Page): Promise<Record<string, unknown>> 
     };
     return {
       probe: (window as unknown as { probe: unknown }).probe,
-      trace: (() => {
-        const t = (window as unknown as { trace?: { log: unknown[]; media: Map<number, unknown> } }).trace;
-        return t && { log: t.log, media: Object.fromEntries(t.media) };
-      })(),
+      trace: (window as unknown as { trace?: { dump: () => unknown } }).trace?.dump(),
       video: { currentTime: v.currentTime, paused: v.paused, seeking: v.seeking, readyState: v.readyState, networkState: v.networkState, playbackRate: v.playbackRate, error: v.error?.message ?? null, buffered: ranges },
       player: w.p2p.element.stats,
       session: w.p2p.session.stats,
@@ -378,10 +386,7 @@ export function broadcasterDiagnostics(page: Page): Promise<Record<string, unkno
       nowMs: Math.round(performance.now()), wallMs: Date.now(), stats: s.stats, mode: core.mode, coreStats: core.stats,
       holders: Object.fromEntries(core.holders), neighbours: [...core.neighbours.keys()],
       tickProbe: (window as unknown as { tickProbe?: unknown }).tickProbe,
-      trace: (() => {
-        const t = (window as unknown as { trace?: { log: unknown[]; media: Map<number, unknown> } }).trace;
-        return t && { log: t.log, media: Object.fromEntries(t.media) };
-      })(),
+      trace: (window as unknown as { trace?: { dump: () => unknown } }).trace?.dump(),
     };
   });
 }

@@ -142,12 +142,10 @@ export class PullScheduler {
   forget(peerId: string): void {
     this.h.push.onDisconnected(peerId);
     for (const f of this.h.frames.values()) {
-      if (f.manifestAskedOf === peerId) {
+      if (f.manifestAskedOf === peerId && !f.manifest) {
         f.manifestAskedOf = '';
-        if (!f.manifest) {
-          f.manifestAskMs = -Infinity;
-          this.dirty.add(f.seq);
-        }
+        f.manifestAskMs = -Infinity;
+        this.dirty.add(f.seq);
       }
       if (f.inflight.size === 0) continue;
       for (const x of f.inflight.keys()) if (f.inflight.peerOf(x) === peerId) {
