@@ -3,6 +3,7 @@
 // e2e/ has specs) and ends with one line "N passed, N failed" totalled over all of them.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { ensureSystemDeps } from './system-deps.mjs';
 
 const run = (cmd, args, env = {}) =>
   spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } }).status ?? 1;
@@ -10,6 +11,12 @@ const run = (cmd, args, env = {}) =>
 let passed = 0;
 let failed = 0;
 let codes = 0;
+
+// Debian packages the suites need (Chromium, ...): installed with apt when missing and root.
+if (!ensureSystemDeps()) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 
 const vitestJson = '.vitest-report.json';
 rmSync(vitestJson, { force: true });
