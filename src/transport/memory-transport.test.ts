@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isP2PError } from '../errors.ts';
+import { expectCode } from '../expect-code.ts';
 import { MemoryNetwork, type MemoryNetworkOptions, type MemoryTransport } from './memory-transport.ts';
 import { relaySignals } from './relay-signals.ts';
 import type { Channel, FailReason } from './transport.ts';
@@ -291,7 +292,7 @@ describe('MemoryTransport', () => {
     expect([b.signal('A', c), b.signal('A', c), b.signal('A', c)]).toEqual([true, true, false]);
   });
 
-  it('bounds pending negotiations and peers', async () => {
+  it('bounds pending negotiations (maxPendingConnections), inbound and outbound', async () => {
     const clock = new ManualClock();
     const net = new MemoryNetwork({ clock });
     const hub = net.createTransport('H', { maxPendingConnections: 2, maxPeers: 3 });
@@ -311,6 +312,42 @@ describe('MemoryTransport', () => {
     expect(code(() => hub.connect('s1', { initiator: true }))).toBe('TRANSPORT_PEER_EXISTS');
     expect(code(() => hub.connect('s5', { initiator: 'yes' as unknown as boolean }))).toBe('TRANSPORT_BAD_OPTIONS');
     spokes.forEach((s) => s.destroy());
+    hub.destroy();
+  });
+
+  it('bounds connected peers (maxPeers): the peer at the limit is refused, the one below it is not', async () => {
+    const clock = new ManualClock();
+    const net = new MemoryNetwork({ clock });
+    const hub = net.createTransport('H', { maxPendingConnections: 1, maxPeers: 2 });
+    const spokes = new Map<string, MemoryTransport>();
+    const spoke = (id: string) => {
+      const t = net.createTransport(id);
+      t.on('signal', (_to, blob) => hub.signal(id, JSON.parse(JSON.stringify(blob))));
+      spokes.set(id, t);
+      return t;
+    };
+    hub.on('signal', (to, blob) => spokes.get(to)?.signal('H', JSON.parse(JSON.stringify(blob))));
+    // One connected peer, none pending: below both limits, an inbound offer is taken.
+    spoke('s1').connect('H', { initiator: true });
+    await clock.advance(1);
+    expect(hub.transportStats()).toMatchObject({ peers: 1, connecting: 0 });
+    spoke('s2').connect('H', { initiator: true });
+    await clock.advance(1);
+    expect(hub.peerState('s2')).toBe('connected');
+    expect(hub.transportStats()).toMatchObject({ peers: 2, connecting: 0, inboundRefused: 0 });
+    // Two connected, none pending: only maxPeers stands in the way.
+    spoke('s3').connect('H', { initiator: true });
+    await clock.advance(1);
+    expect(hub.peerState('s3')).toBeUndefined();
+    expect(hub.transportStats()).toMatchObject({ peers: 2, connecting: 0, inboundRefused: 1 });
+    expectCode(() => hub.connect('s4', { initiator: true }), 'TRANSPORT_TOO_MANY_PEERS');
+    expect(hub.transportStats().peers).toBe(2);
+    // A peer leaving frees its place.
+    spokes.get('s1')!.destroy();
+    await clock.advance(1);
+    expect(hub.transportStats().peers).toBe(1);
+    expect(() => hub.connect('s4', { initiator: true })).not.toThrow();
+    for (const t of spokes.values()) t.destroy();
     hub.destroy();
   });
 
