@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs every test runner of the project (Vitest unit tests, then Playwright browser tests when
-// e2e/ has specs) and ends with one line "N passed, N failed" totalled over all of them.
+// Runs every test runner of the project (Vitest unit tests, the error-code check, then Playwright
+// browser tests when e2e/ has specs) and ends with one line "N passed, N failed" totalled over all
+// of them (the error-code check counts as one).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { ensureSystemDeps } from './system-deps.mjs';
@@ -28,6 +29,10 @@ if (existsSync(vitestJson)) {
 } else {
   failed += 1;
 }
+
+// Every documented error code asserted by a test, every thrown code documented: one check.
+if (run('node', ['scripts/check-error-codes.mjs']) === 0) passed += 1;
+else failed += 1;
 
 const specs = existsSync('e2e') ? readdirSync('e2e').filter((f) => f.endsWith('.spec.ts')) : [];
 if (specs.length > 0) {

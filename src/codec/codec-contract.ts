@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isP2PError } from '../errors.ts';
+import { expectCode } from '../expect-code.ts';
 import type { Codec } from './codec.ts';
 import { packetSize } from './codec-input.ts';
 import { createReferenceCodec } from './reference-codec.ts';
@@ -25,15 +26,7 @@ function frameOf(L: number, seed: number): Uint8Array {
 const arbL = fc.oneof(fc.constantFrom(1, 8191, 8192, 8193, 65535, 65536), fc.integer({ min: 1, max: 65536 }));
 const arbKeys = (n: number, min = 0) => fc.uniqueArray(fc.integer({ min, max: 255 }), { minLength: n, maxLength: n });
 
-export function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    if (isP2PError(e, code)) return;
-    throw new Error(`expected P2PError ${code}, got ${String(e)}`);
-  }
-  throw new Error(`expected P2PError ${code}, nothing thrown`);
-}
+export { expectCode } from '../expect-code.ts';
 
 /** Registers the contract suite for a codec made by `make`. */
 export function describeCodecContract(name: string, make: () => Codec | Promise<Codec>): void {

@@ -79,11 +79,32 @@ describe('FragmentAssembler', () => {
     expect(kinds(asm.poll(0, 0))).toEqual(['init']);
   });
 
-  it('bounds what it keeps', () => {
+  it('keeps the newest fragments when over maxPendingFragments: the oldest go first', () => {
+    const frames = stream([true, true, true, true, true, true]);
     const asm = new FragmentAssembler({ maxPendingFragments: 3 });
-    const frames = stream([false, false, false, false, false, false]);
-    for (const f of frames) asm.pushFrame(f, 0);
-    expect(asm.counters.fragmentsEvicted).toBe(3);
+    for (const f of frames.slice(0, 2)) asm.pushFrame(f, 0);
+    expect(kinds(asm.poll(0, 100))).toEqual(['init', 'f0']);
+    for (const f of frames.slice(3)) asm.pushFrame(f, 10); // fragment 1 lost; 2..5 arrive, 3 may stay
+    expect(asm.counters.fragmentsEvicted).toBe(1);
+    // Fragment 2 (the oldest) was let go: 3, 4, 5 are what is left to play.
+    expect(kinds(asm.poll(10, 100))).toEqual([]);
+    expect(kinds(asm.poll(200, 100))).toEqual(['s1', 's2', 'f3', 'f4', 'f5']);
+  });
+
+  it('keeps the newest fragments when over maxPendingBytes, and always the newest one', () => {
+    const frames = stream([true, true, true, true, true]); // 1000 bytes a fragment
+    const asm = new FragmentAssembler({ maxPendingBytes: 2000 });
+    for (const f of frames.slice(0, 2)) asm.pushFrame(f, 0);
+    expect(kinds(asm.poll(0, 100))).toEqual(['init', 'f0']);
+    for (const f of frames.slice(3)) asm.pushFrame(f, 10); // fragment 1 lost; 2, 3, 4 arrive
+    expect(asm.counters.fragmentsEvicted).toBe(1);
+    expect(kinds(asm.poll(10, 100))).toEqual([]);
+    expect(kinds(asm.poll(200, 100))).toEqual(['s1', 's2', 'f3', 'f4']);
+    // A single fragment over the byte bound is still kept (it is the newest).
+    const big = new FragmentAssembler({ maxPendingBytes: 500 });
+    for (const f of frames.slice(0, 2)) big.pushFrame(f, 0);
+    expect(big.counters.fragmentsEvicted).toBe(0);
+    expect(kinds(big.poll(0, 100))).toEqual(['init', 'f0']);
   });
 
   it('addRange counts only new bytes', () => {

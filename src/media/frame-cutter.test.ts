@@ -8,11 +8,12 @@ import {
   FRAME_FRAGMENT_START,
   FRAME_INIT,
   FRAME_KEY,
+  MAX_FRAGMENT_BYTES,
   MAX_FRAME_BYTES,
   readRecords,
   type MediaFrame,
 } from './frame-format.ts';
-import { isP2PError } from '../errors.ts';
+import { expectCode } from '../expect-code.ts';
 
 const fragmentBytes = (index: number, length: number): Uint8Array => {
   const b = new Uint8Array(length);
@@ -59,22 +60,20 @@ describe('FrameCutter', () => {
     cutter.pushFragment({ bytes: fragmentBytes(0, 10), keyFrame: true, mediaTimeMs: 0, captureTimeMs: 0 });
     const frames = cutter.end(5);
     expect(frames.at(-1)!.flags).toBe(FRAME_END_OF_STREAM);
-    expect(() => cutter.pushFragment({ bytes: fragmentBytes(1, 10), keyFrame: true, mediaTimeMs: 0, captureTimeMs: 0 })).toThrow();
+    expectCode(() => cutter.pushFragment({ bytes: fragmentBytes(1, 10), keyFrame: true, mediaTimeMs: 0, captureTimeMs: 0 }), 'STREAM_ENDED');
+    expectCode(() => cutter.setInit(new Uint8Array([1]), 6), 'STREAM_ENDED');
   });
 
   it('rejects bad configuration and bad input with stable codes', () => {
-    expect(() => resolveFrameCutterConfig({ frameIntervalMs: 1 })).toThrow(/BAD_CONFIG/);
-    expect(() => resolveFrameCutterConfig({ maxCarryTicks: 0.5 })).toThrow(/BAD_CONFIG/);
-    expect(() => resolveFrameCutterConfig({ firstSeq: -1 })).toThrow(/BAD_CONFIG/);
+    expectCode(() => resolveFrameCutterConfig({ frameIntervalMs: 1 }), 'BAD_CONFIG');
+    expectCode(() => resolveFrameCutterConfig({ maxCarryTicks: 0.5 }), 'BAD_CONFIG');
+    expectCode(() => resolveFrameCutterConfig({ firstSeq: -1 }), 'BAD_CONFIG');
     expect(new FrameCutter({ firstSeq: 1000 }).setInit(new Uint8Array([1]), 0).seq).toBe(1000);
     const cutter = new FrameCutter();
-    try {
-      cutter.pushFragment({ bytes: new Uint8Array(0), keyFrame: true, mediaTimeMs: 0, captureTimeMs: 0 });
-      expect.unreachable();
-    } catch (e) {
-      expect(isP2PError(e, 'BAD_FRAGMENT')).toBe(true);
-    }
-    expect(() => cutter.setInit(new Uint8Array(MAX_FRAME_BYTES + 1), 0)).toThrow(/BAD_INIT_SEGMENT/);
+    expectCode(() => cutter.pushFragment({ bytes: new Uint8Array(0), keyFrame: true, mediaTimeMs: 0, captureTimeMs: 0 }), 'BAD_FRAGMENT');
+    expectCode(() => cutter.pushFragment({ bytes: new Uint8Array(MAX_FRAGMENT_BYTES + 1), keyFrame: true, mediaTimeMs: 0, captureTimeMs: 0 }), 'BAD_FRAGMENT');
+    expectCode(() => cutter.setInit(new Uint8Array(0), 0), 'BAD_INIT_SEGMENT');
+    expectCode(() => cutter.setInit(new Uint8Array(MAX_FRAME_BYTES + 1), 0), 'BAD_INIT_SEGMENT');
   });
 
   it('never holds a byte longer than maxCarryTicks + 1 ticks and keeps frames within 64 KiB', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppendQueue, type SourceBufferLike } from './append-queue.ts';
+import { expectRejectCode } from '../expect-code.ts';
 
 /**
  * A SourceBuffer stand-in with the browser's contract: appendBuffer/remove throw InvalidStateError
@@ -58,7 +59,7 @@ describe('AppendQueue', () => {
     sb.failNext = 'quota';
     const first = q.append(new Uint8Array(1));
     const second = q.append(new Uint8Array(2));
-    await expect(first).rejects.toMatchObject({ code: 'BUFFER_FULL' });
+    await expectRejectCode(first, 'BUFFER_FULL');
     await second;
     expect(sb.log).toEqual(['append 2']);
     expect(q.failures.quota).toBe(1);
@@ -70,7 +71,7 @@ describe('AppendQueue', () => {
     sb.failNext = 'error';
     const first = q.append(new Uint8Array(1));
     const second = q.append(new Uint8Array(2));
-    await expect(first).rejects.toMatchObject({ code: 'APPEND_FAILED' });
+    await expectRejectCode(first, 'APPEND_FAILED');
     await second;
     expect(sb.log).toEqual(['append 1', 'append 2']);
   });
@@ -81,10 +82,10 @@ describe('AppendQueue', () => {
     const running = q.append(new Uint8Array(1));
     const waiting = q.append(new Uint8Array(2));
     q.clear();
-    await expect(waiting).rejects.toMatchObject({ code: 'ABORTED' });
+    await expectRejectCode(waiting, 'ABORTED');
     await running;
     q.destroy();
-    await expect(q.append(new Uint8Array(3))).rejects.toMatchObject({ code: 'ABORTED' });
+    await expectRejectCode(q.append(new Uint8Array(3)), 'ABORTED');
     expect(sb.log).toEqual(['append 1']);
   });
 

@@ -24,6 +24,28 @@ describe('decideLatency', () => {
     expect(d.reason).toBe(reason);
   });
 
+  it('seeks to the target only beyond targetLatencyS + seekBeyondS behind the edge, not at it', () => {
+    // Binary-exact numbers so that the edge is the edge: 0.75 + 1.5 = 2.25 s behind 12.
+    const c = { ...cfg, targetLatencyS: 0.75, seekBeyondS: 1.5 };
+    const at = (currentTime: number) => decideLatency({ currentTime, ranges: [[9, 12]] }, c);
+    expect(at(9.75)).toMatchObject({ seekTo: null, reason: null, playbackRate: 1.06, latencyS: 2.25 });
+    expect(at(9.75 - 1 / 1024)).toMatchObject({ seekTo: 11.25, reason: 'far-behind', latencyS: 0.75, playbackRate: 1 });
+    // The threshold moves with each of its two terms.
+    expect(at(9.75 - 1 / 1024 + 0.25).seekTo).toBeNull();
+    expect(decideLatency({ currentTime: 10, ranges: [[9, 12]] }, { ...c, seekBeyondS: 1.25 - 1 / 1024 }).seekTo).toBe(11.25);
+    expect(decideLatency({ currentTime: 10, ranges: [[9, 12]] }, { ...c, targetLatencyS: 0.5 - 1 / 1024 }).reason).toBe('far-behind');
+    expect(decideLatency({ currentTime: 10, ranges: [[9, 12]] }, { ...c, targetLatencyS: 0.5 }).reason).toBeNull();
+  });
+
+  it('changes the rate only outside the dead band around the target', () => {
+    const c = { ...cfg, targetLatencyS: 1, toleranceS: 0.25 };
+    const rate = (currentTime: number) => decideLatency({ currentTime, ranges: [[9, 12]] }, c).playbackRate;
+    expect(rate(12 - 1.25)).toBe(1);
+    expect(rate(12 - 1.25 - 1 / 1024)).toBe(c.catchUpRate);
+    expect(rate(12 - 0.75)).toBe(1);
+    expect(rate(12 - 0.75 + 1 / 1024)).toBe(c.slowDownRate);
+  });
+
   it('follows the peak distance behind the edge, not the sawtooth low', () => {
     // 0.4 s behind now, but 0.9 s right after the last fragment came in: on target, no slow-down.
     expect(decideLatency({ currentTime: 11.6, ranges: [[10, 12]], peakLatencyS: 0.9 }, cfg)).toMatchObject({ playbackRate: 1, latencyS: 0.9 });

@@ -12,6 +12,7 @@ import { MemoryNetwork } from '../transport/memory-transport.ts';
 import { BroadcastSession } from './broadcast-session.ts';
 import { acceptStreamKey, encodeStreamKey } from './stream-key-exchange.ts';
 import { ViewerSession, type ViewerStatus } from './viewer-session.ts';
+import { expectCode } from '../expect-code.ts';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
 const cleanups: Array<() => unknown> = [];
@@ -210,7 +211,7 @@ describe('ViewerSession and BroadcastSession', () => {
   it('rejects bad options with BAD_CONFIG', async () => {
     codec ??= await createCodec();
     const net = new MemoryNetwork();
-    expect(() => new ViewerSession({ trackerUrl: 'http://x', streamId: 'a'.repeat(43), transport: net.createTransport(), codec, WebSocket: WS })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
-    expect(() => new ViewerSession({ trackerUrl: 'ws://127.0.0.1:1', streamId: 'short', transport: net.createTransport(), codec, WebSocket: WS })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
+    expectCode(() => new ViewerSession({ trackerUrl: 'http://x', streamId: 'a'.repeat(43), transport: net.createTransport(), codec, WebSocket: WS }), 'BAD_CONFIG');
+    expectCode(() => new ViewerSession({ trackerUrl: 'ws://127.0.0.1:1', streamId: 'short', transport: net.createTransport(), codec, WebSocket: WS }), 'BAD_CONFIG');
   });
 });

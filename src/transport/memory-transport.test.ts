@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isP2PError } from '../errors.ts';
+import { expectCode } from '../expect-code.ts';
 import { MemoryNetwork, type MemoryNetworkOptions, type MemoryTransport } from './memory-transport.ts';
 import { relaySignals } from './relay-signals.ts';
 import type { Channel, FailReason } from './transport.ts';
@@ -120,11 +121,11 @@ describe('MemoryTransport', () => {
 
   it('enforces message sizes on send with stable codes', async () => {
     const { a } = await connected();
-    expect(code(() => a.send('B', 'media', bytes(1164)))).toBe('TRANSPORT_MESSAGE_TOO_LARGE');
-    expect(code(() => a.send('B', 'control', bytes(64 * 1024 + 1)))).toBe('TRANSPORT_MESSAGE_TOO_LARGE');
-    expect(code(() => a.send('B', 'control', new Uint8Array(0)))).toBe('TRANSPORT_BAD_MESSAGE');
-    expect(code(() => a.send('B', 'video' as Channel, bytes(1)))).toBe('TRANSPORT_BAD_CHANNEL');
-    expect(code(() => a.send('B', 'media', [1, 2] as unknown as Uint8Array))).toBe('TRANSPORT_BAD_MESSAGE');
+    expectCode(() => a.send('B', 'media', bytes(1164)), 'TRANSPORT_MESSAGE_TOO_LARGE');
+    expectCode(() => a.send('B', 'control', bytes(64 * 1024 + 1)), 'TRANSPORT_MESSAGE_TOO_LARGE');
+    expectCode(() => a.send('B', 'control', new Uint8Array(0)), 'TRANSPORT_BAD_MESSAGE');
+    expectCode(() => a.send('B', 'video' as Channel, bytes(1)), 'TRANSPORT_BAD_CHANNEL');
+    expectCode(() => a.send('B', 'media', [1, 2] as unknown as Uint8Array), 'TRANSPORT_BAD_MESSAGE');
     expect(a.send('B', 'control', bytes(64 * 1024))).toBe(true);
     expect(a.send('nobody', 'media', bytes(10))).toBe(false);
   });
@@ -206,8 +207,8 @@ describe('MemoryTransport', () => {
     a.destroy();
     await clock.advance(1);
     expect(rb.events).toContain('disconnected A remote-closed');
-    expect(code(() => a.connect('C', { initiator: true }))).toBe('TRANSPORT_DESTROYED');
-    expect(code(() => a.send('B', 'media', bytes(1)))).toBe('TRANSPORT_DESTROYED');
+    expectCode(() => a.connect('C', { initiator: true }), 'TRANSPORT_DESTROYED');
+    expectCode(() => a.send('B', 'media', bytes(1)), 'TRANSPORT_DESTROYED');
     expect(b.peers()).toEqual([]);
   });
 
@@ -281,7 +282,7 @@ describe('MemoryTransport', () => {
     const before = b.stats('A')!.signalsDropped;
     expect(b.signal('A', { type: 'answer', sdp: 'memory-transport c1' })).toBe(false);
     expect(b.stats('A')!.signalsDropped).toBe(before + 1);
-    expect(code(() => a.signal('', {}))).toBe('TRANSPORT_BAD_PEER_ID');
+    expectCode(() => a.signal('', {}), 'TRANSPORT_BAD_PEER_ID');
   });
 
   it('bounds candidates per peer', () => {
@@ -291,7 +292,7 @@ describe('MemoryTransport', () => {
     expect([b.signal('A', c), b.signal('A', c), b.signal('A', c)]).toEqual([true, true, false]);
   });
 
-  it('bounds pending negotiations and peers', async () => {
+  it('bounds pending negotiations (maxPendingConnections), inbound and outbound', async () => {
     const clock = new ManualClock();
     const net = new MemoryNetwork({ clock });
     const hub = net.createTransport('H', { maxPendingConnections: 2, maxPeers: 3 });
@@ -307,10 +308,46 @@ describe('MemoryTransport', () => {
     const accepted = offers.map(([id, blob]) => hub.signal(id, blob));
     expect(accepted).toEqual([true, true, false, false]);
     expect(hub.transportStats()).toMatchObject({ peers: 2, connecting: 2, inboundRefused: 2 });
-    expect(code(() => hub.connect('s9', { initiator: true }))).toBe('TRANSPORT_TOO_MANY_PENDING');
-    expect(code(() => hub.connect('s1', { initiator: true }))).toBe('TRANSPORT_PEER_EXISTS');
-    expect(code(() => hub.connect('s5', { initiator: 'yes' as unknown as boolean }))).toBe('TRANSPORT_BAD_OPTIONS');
+    expectCode(() => hub.connect('s9', { initiator: true }), 'TRANSPORT_TOO_MANY_PENDING');
+    expectCode(() => hub.connect('s1', { initiator: true }), 'TRANSPORT_PEER_EXISTS');
+    expectCode(() => hub.connect('s5', { initiator: 'yes' as unknown as boolean }), 'TRANSPORT_BAD_OPTIONS');
     spokes.forEach((s) => s.destroy());
+    hub.destroy();
+  });
+
+  it('bounds connected peers (maxPeers): the peer at the limit is refused, the one below it is not', async () => {
+    const clock = new ManualClock();
+    const net = new MemoryNetwork({ clock });
+    const hub = net.createTransport('H', { maxPendingConnections: 1, maxPeers: 2 });
+    const spokes = new Map<string, MemoryTransport>();
+    const spoke = (id: string) => {
+      const t = net.createTransport(id);
+      t.on('signal', (_to, blob) => hub.signal(id, JSON.parse(JSON.stringify(blob))));
+      spokes.set(id, t);
+      return t;
+    };
+    hub.on('signal', (to, blob) => spokes.get(to)?.signal('H', JSON.parse(JSON.stringify(blob))));
+    // One connected peer, none pending: below both limits, an inbound offer is taken.
+    spoke('s1').connect('H', { initiator: true });
+    await clock.advance(1);
+    expect(hub.transportStats()).toMatchObject({ peers: 1, connecting: 0 });
+    spoke('s2').connect('H', { initiator: true });
+    await clock.advance(1);
+    expect(hub.peerState('s2')).toBe('connected');
+    expect(hub.transportStats()).toMatchObject({ peers: 2, connecting: 0, inboundRefused: 0 });
+    // Two connected, none pending: only maxPeers stands in the way.
+    spoke('s3').connect('H', { initiator: true });
+    await clock.advance(1);
+    expect(hub.peerState('s3')).toBeUndefined();
+    expect(hub.transportStats()).toMatchObject({ peers: 2, connecting: 0, inboundRefused: 1 });
+    expectCode(() => hub.connect('s4', { initiator: true }), 'TRANSPORT_TOO_MANY_PEERS');
+    expect(hub.transportStats().peers).toBe(2);
+    // A peer leaving frees its place.
+    spokes.get('s1')!.destroy();
+    await clock.advance(1);
+    expect(hub.transportStats().peers).toBe(1);
+    expect(() => hub.connect('s4', { initiator: true })).not.toThrow();
+    for (const t of spokes.values()) t.destroy();
     hub.destroy();
   });
 
@@ -320,7 +357,7 @@ describe('MemoryTransport', () => {
     await settle();
     expect(b.peerState('A')).toBe('connecting');
     expect(() => b.connect('A', { initiator: false })).not.toThrow();
-    expect(code(() => b.connect('A', { initiator: true }))).toBe('TRANSPORT_PEER_EXISTS');
+    expectCode(() => b.connect('A', { initiator: true }), 'TRANSPORT_PEER_EXISTS');
     await clock.advance(5);
     expect(rb.events).toEqual(['connected A']);
   });

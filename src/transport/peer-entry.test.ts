@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isP2PError } from '../errors.ts';
 import { checkChannel, checkPeerId, newPeerEntry, peerStatsOf, resetProgress, stallOf } from './peer-entry.ts';
+import { expectCode } from '../expect-code.ts';
 
 const connectedPeer = () => {
   const p = newPeerEntry<void>('p', true);
@@ -52,10 +53,10 @@ describe('peer entry helpers', () => {
 
   it('rejects bad peer ids and channels with stable codes', () => {
     for (const id of ['', 'x'.repeat(129), 5, undefined]) {
-      expect(() => checkPeerId(id)).toThrow(expect.objectContaining({ code: 'TRANSPORT_BAD_PEER_ID' }));
+      expectCode(() => checkPeerId(id), 'TRANSPORT_BAD_PEER_ID');
     }
     expect(() => checkPeerId('x'.repeat(128))).not.toThrow();
-    expect(() => checkChannel('audio')).toThrow(expect.objectContaining({ code: 'TRANSPORT_BAD_CHANNEL' }));
+    expectCode(() => checkChannel('audio'), 'TRANSPORT_BAD_CHANNEL');
     expect(isP2PError(new Error('x'))).toBe(false);
   });
 });

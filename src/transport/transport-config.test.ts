@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isP2PError } from '../errors.ts';
+import { expectCode } from '../expect-code.ts';
 import { DEFAULT_TRANSPORT_CONFIG, resolveTransportConfig } from './transport-config.ts';
 
 const rejects = (partial: unknown, fragment: string) => {
-  try {
-    resolveTransportConfig(partial as never);
-  } catch (e) {
-    expect(isP2PError(e, 'TRANSPORT_BAD_CONFIG')).toBe(true);
-    expect((e as Error).message).toContain(fragment);
-    return;
-  }
-  throw new Error(`accepted ${JSON.stringify(partial)}`);
+  expectCode(() => resolveTransportConfig(partial as never), 'TRANSPORT_BAD_CONFIG');
+  expect(() => resolveTransportConfig(partial as never)).toThrow(fragment);
 };
 
 describe('resolveTransportConfig', () => {

@@ -1,0 +1,35 @@
+// StrykerJS configuration for `npm run test:mutation` (scripts/mutation.mjs). The script runs one
+// Stryker run per folder and sets `mutate`, `vitest.dir`, `incrementalFile` and the report paths
+// for it; what is here is shared by every folder. See docs/mutation.md.
+const folder = process.env.MUTATION_FOLDER ?? 'all';
+// As in vite.config.ts: Node 20 runs the relaxed SIMD kernel build only behind this V8 flag.
+const wasmFlags = Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd'] : [];
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  plugins: ['@stryker-mutator/vitest-runner'],
+  // Each mutant runs only the tests that covered its code in the first (dry) run.
+  coverageAnalysis: 'perTest',
+  // One test process at a time: the unit tests are CPU-bound and the machines that run this are small.
+  concurrency: 1,
+  // Module-level constants would need the whole folder's suite per mutant; they are left to review.
+  ignoreStatic: true,
+  incremental: true,
+  incrementalFile: `reports/mutation/${folder}.incremental.json`,
+  timeoutMS: 60_000,
+  timeoutFactor: 2,
+  disableTypeChecks: 'src/**/*.ts',
+  // Only the folder's own tests run: a rule is to be proven by the smallest harness that shows it.
+  vitest: { related: folder === 'all', configFile: 'scripts/vitest-mutation.config.ts' },
+  testFiles: folder === 'all' ? [] : [`src/${folder}/**/*.test.ts`],
+  // Stryker's test runner runs Vitest in worker threads: V8 flags must be on its whole process.
+  testRunnerNodeArgs: wasmFlags,
+  reporters: ['clear-text', 'progress', 'json', 'html'],
+  jsonReporter: { fileName: `reports/mutation/${folder}.json` },
+  htmlReporter: { fileName: `reports/mutation/${folder}.html` },
+  clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
+  ignorePatterns: ['bench', 'demo', 'e2e', 'reports', 'test-results', 'playwright-report', 'dist', 'wasm/build'],
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+};
