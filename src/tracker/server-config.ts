@@ -78,8 +78,31 @@ export interface TrackerOptions {
   room?: Partial<RoomConfig>;
   limits?: Partial<TrackerLimits>;
   tickMs?: number;
+  /** Time and timers of the server (default: the process's). Tests pass a manual clock. */
+  clock?: TrackerClock;
   log?: (line: string) => void;
 }
+
+/**
+ * Where the server reads time and sets its periodic timers. Every limit, lease and timeout of the
+ * server and its rooms uses `now()`; the relay latency metric alone reads the real clock.
+ */
+export interface TrackerClock {
+  /** Milliseconds, never going back. */
+  now(): number;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+export const SYSTEM_CLOCK: TrackerClock = {
+  now: () => performance.now(),
+  setInterval: (fn, ms) => {
+    const h = setInterval(fn, ms);
+    h.unref?.();
+    return h;
+  },
+  clearInterval: (h) => clearInterval(h as ReturnType<typeof setInterval>),
+};
 
 export interface Tracker {
   port: number;

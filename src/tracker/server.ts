@@ -12,7 +12,7 @@ import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, publishProofBytes
 import { DEFAULT_ROOM_CONFIG, Room, type JoinInfo } from './room.ts';
 import { TrackerMetrics } from './metrics.ts';
 import { createHttpEndpoints } from './http-endpoints.ts';
-import { DEFAULT_TRACKER_LIMITS, peerIdFor, take, type Bucket, type Tracker, type TrackerLimits, type TrackerOptions } from './server-config.ts';
+import { DEFAULT_TRACKER_LIMITS, SYSTEM_CLOCK, peerIdFor, take, type Bucket, type Tracker, type TrackerLimits, type TrackerOptions } from './server-config.ts';
 
 export * from './server-config.ts';
 
@@ -42,11 +42,11 @@ interface AddressState {
   bucket: Bucket;
 }
 
-const now = () => performance.now();
-
 /** Starts a tracker. Resolves once it listens (standalone) or is attached (shared server). */
 export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
   const limits: TrackerLimits = { ...DEFAULT_TRACKER_LIMITS, ...options.limits };
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const now = () => clock.now();
   const log = options.log ?? (() => {});
   const metrics = new TrackerMetrics();
   const rooms = new Map<string, Room>();
@@ -135,7 +135,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     if (!room) return;
     c.room = null;
     if (peers.get(c.id) === c) peers.delete(c.id);
-    room.leave(c.id, Date.now(), ended);
+    room.leave(c.id, now(), ended);
     dispatch(room);
   };
 
@@ -161,7 +161,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       old.ws.close(1000, 'replaced');
     }
     try {
-      room.join(id, info, Date.now());
+      room.join(id, info, now());
     } catch (e) {
       if (room.size === 0) rooms.delete(streamId);
       return fail(c, isP2PError(e) ? e.code : 'JOIN_FAILED', String((e as Error).message));
@@ -206,6 +206,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   };
 
   const onMessage = (c: Conn, data: RawData, isBinary: boolean): void => {
+    const received = performance.now();
     const t0 = now();
     c.alive = true;
     const addr = addresses.get(c.address);
@@ -223,7 +224,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     }
     metrics.countMessage(m.type);
     if (c.busy) return fail(c, 'BUSY', 'the previous publish is still being verified');
-    const nowMs = Date.now();
+    const nowMs = t0;
     switch (m.type) {
       case 'join':
         if (c.room) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
@@ -254,7 +255,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       // Soft: a late ICE candidate to a neighbour just unlinked is a race, not an offence.
       if (!target || target.room !== room || !room.areNeighbours(c.id, m.to)) return fail(c, 'NOT_NEIGHBOURS', 'signals go only to peers the tracker introduced', true);
       send(target, { type: 'signal', from: c.id, data: m.data });
-      metrics.observeRelay((now() - t0) / 1000);
+      metrics.observeRelay((performance.now() - received) / 1000);
     }
   };
 
@@ -276,7 +277,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       violations: 0,
       lastViolationMs: t,
       lastErrorMs: -Infinity,
-      openedMs: Date.now(),
+      openedMs: now(),
       slot: metrics.connectionsTotal % 16,
     };
     conns.add(c);
@@ -343,8 +344,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     server.on('clientError', (_e, socket) => socket.destroy());
   }
 
-  const tickTimer = setInterval(() => {
-    const nowMs = Date.now();
+  const tickTimer = clock.setInterval(() => {
+    const nowMs = now();
     for (const room of [...rooms.values()]) {
       room.tick(nowMs);
       dispatch(room);
@@ -353,8 +354,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   // Pings are spread over PING_SLICES slots of the period, so 10 000 sockets never ping at once.
   const PING_SLICES = 16;
   let pingSlot = 0;
-  const pingTimer = setInterval(() => {
-    const t = Date.now();
+  const pingTimer = clock.setInterval(() => {
+    const t = now();
     pingSlot = (pingSlot + 1) % PING_SLICES;
     for (const c of conns) {
       if (c.slot !== pingSlot) continue;
@@ -367,8 +368,6 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       c.ws.ping();
     }
   }, Math.max(1, Math.round(limits.pingIntervalMs / PING_SLICES)));
-  tickTimer.unref?.();
-  pingTimer.unref?.();
 
   if (ownServer && !server.listening) {
     await new Promise<void>((resolve, reject) => {
@@ -391,8 +390,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     handleHttp,
     stats: () => ({ sockets: conns.size, peers: peers.size, streams: rooms.size }),
     close: async () => {
-      clearInterval(tickTimer);
-      clearInterval(pingTimer);
+      clock.clearInterval(tickTimer);
+      clock.clearInterval(pingTimer);
       endpoints.close();
       server.off('upgrade', onUpgrade);
       for (const c of conns) c.ws.terminate();

@@ -1,0 +1,156 @@
+// The server's limits, each shown at its boundary on a manual clock (no sleeps): join timeout,
+// error-reply throttle, peers per stream, replaced sockets and broadcasters, quiet peers, the
+// socket caps, and a broadcaster whose socket drops. Real sockets on 127.0.0.1.
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { generateStreamKey, type StreamKeyPair } from '../crypto/stream-key.ts';
+import { TrackerClient, type WebSocketConstructor } from '../tracker-client/tracker-client.ts';
+import { startTracker, type Tracker, type TrackerOptions } from './server.ts';
+import { manualClock, nextEvent, rawPeer, until, type ManualClock, type RawPeer } from './test-kit.ts';
+
+const WS = WebSocket as unknown as WebSocketConstructor;
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f();
+});
+
+async function tracker(opts: TrackerOptions = {}): Promise<{ t: Tracker; clock: ManualClock }> {
+  const clock = manualClock();
+  const t = await startTracker({ port: 0, host: '127.0.0.1', clock, ...opts });
+  cleanups.push(() => t.close());
+  return { t, clock };
+}
+
+async function raw(t: Tracker, headers?: Record<string, string>): Promise<RawPeer> {
+  const p = await rawPeer(t.url!, headers);
+  cleanups.push(() => p.ws.terminate());
+  await p.next((m) => m.type === 'welcome');
+  return p;
+}
+
+function client(t: Tracker, key: StreamKeyPair, extra: Partial<ConstructorParameters<typeof TrackerClient>[0]> = {}): TrackerClient {
+  const c = new TrackerClient({ url: t.url!, streamId: key.streamId, WebSocket: WS, reconnectMinMs: 50, reconnectMaxMs: 200, ...extra });
+  cleanups.push(() => c.destroy());
+  c.connect();
+  return c;
+}
+
+const errorsOf = (p: RawPeer) => p.messages.filter((m) => m.type === 'error').map((m) => m.code);
+
+describe('tracker limits on a manual clock', () => {
+  it('closes a socket that never joins, and only after joinTimeoutMs', async () => {
+    const { t, clock } = await tracker({ limits: { pingIntervalMs: 1600, joinTimeoutMs: 3000 } });
+    const idle = await raw(t);
+    const key = await generateStreamKey();
+    const joined = await raw(t);
+    joined.sendJson({ type: 'join', streamId: key.streamId });
+    await joined.next((m) => m.type === 'joined');
+    await clock.advance(3000, 2); // every ping slot has run at least once, none past the timeout
+    expect(idle.ws.readyState).toBe(WebSocket.OPEN);
+    expect(t.metrics.rejected.get('JOIN_TIMEOUT')).toBeUndefined();
+    await clock.advance(1700, 2); // the idle socket's slot comes round after the timeout
+    expect((await idle.closed).code).toBe(1006);
+    expect(t.metrics.rejected.get('JOIN_TIMEOUT')).toBe(1);
+    // A joined socket answering pings stays.
+    expect(joined.ws.readyState).toBe(WebSocket.OPEN);
+    expect(t.metrics.rejected.get('HALF_OPEN')).toBeUndefined();
+  });
+
+  it('answers errors at most once per 200 ms per socket (the next one after more than 200 ms)', async () => {
+    const { t, clock } = await tracker();
+    const p = await raw(t);
+    p.ws.send('{bad');
+    p.ws.send('{"type":"nope"}');
+    await until(() => t.metrics.totalRejected() === 2, 5000, 'both rejected');
+    await clock.advance(200);
+    p.sendJson({ type: 'heartbeat' });
+    await until(() => t.metrics.totalRejected() === 3, 5000, 'third rejected');
+    await clock.advance(1);
+    p.sendJson({ type: 'join', streamId: 'short' });
+    await p.next((m) => m.type === 'error' && m.code === 'BAD_MESSAGE');
+    expect(errorsOf(p)).toEqual(['BAD_JSON', 'BAD_MESSAGE']);
+    expect([...t.metrics.rejected.entries()].sort()).toEqual([['BAD_JSON', 1], ['BAD_MESSAGE', 1], ['NOT_JOINED', 1], ['UNKNOWN_TYPE', 1]]);
+  });
+
+  it('refuses the peer beyond maxPeersPerStream with ROOM_FULL', async () => {
+    const { t } = await tracker({ limits: { maxPeersPerStream: 2 } });
+    const key = await generateStreamKey();
+    const b = client(t, key, { broadcasterKey: key });
+    await nextEvent(b, 'joined');
+    const v = client(t, key);
+    await nextEvent(v, 'joined');
+    const third = await raw(t);
+    third.sendJson({ type: 'join', streamId: key.streamId });
+    expect((await third.next((m) => m.type === 'error')).code).toBe('ROOM_FULL');
+    expect(t.stats().peers).toBe(2);
+    // Another stream is not affected.
+    third.sendJson({ type: 'join', streamId: (await generateStreamKey()).streamId });
+    await third.next((m) => m.type === 'joined');
+  });
+
+  it('replaces a peer that connects again with the same secret, and a broadcaster by a newer one', async () => {
+    const { t } = await tracker();
+    const key = await generateStreamKey();
+    const b1 = client(t, key, { broadcasterKey: key });
+    await nextEvent(b1, 'joined');
+    const v1 = client(t, key, { peerSecret: 's'.repeat(22) });
+    const id1 = (await nextEvent(v1, 'joined')).peerId;
+    const replacedViewer = nextEvent(v1, 'error', (e) => e.code === 'REPLACED');
+    const v2 = client(t, key, { peerSecret: 's'.repeat(22) });
+    expect((await nextEvent(v2, 'joined')).peerId).toBe(id1);
+    expect((await replacedViewer).code).toBe('REPLACED');
+    const replacedBroadcaster = nextEvent(b1, 'error', (e) => e.code === 'REPLACED');
+    const b2 = client(t, key, { broadcasterKey: key });
+    expect((await nextEvent(b2, 'joined')).broadcaster).toBe(true);
+    expect((await replacedBroadcaster).code).toBe('REPLACED');
+    // A replaced client does not come back to fight over the place.
+    await until(() => !b1.connected && !v1.connected, 5000, 'replaced clients closed');
+  });
+
+  it('times out a joined peer that sends nothing for peerTimeoutMs', async () => {
+    const { t, clock } = await tracker({ room: { peerTimeoutMs: 60_000, heartbeatMs: 30_000 } });
+    const key = await generateStreamKey();
+    const p = await raw(t);
+    p.sendJson({ type: 'join', streamId: key.streamId });
+    await p.next((m) => m.type === 'joined');
+    await clock.advance(59_000, 1);
+    p.sendJson({ type: 'heartbeat' }); // heard from: the timeout starts again
+    await until(() => t.metrics.messages.get('heartbeat') === 1, 5000, 'heartbeat');
+    await clock.advance(59_000, 1);
+    expect(p.ws.readyState).toBe(WebSocket.OPEN);
+    await clock.advance(2_000, 1);
+    expect((await p.next((m) => m.type === 'error')).code).toBe('TIMEOUT');
+    expect((await p.closed).code).toBe(1000);
+  });
+
+  it('puts viewers back to waiting when the broadcaster’s socket drops, and ends the stream on its leave', async () => {
+    const { t } = await tracker();
+    const key = await generateStreamKey();
+    const b = client(t, key, { broadcasterKey: key, peerSecret: 'b'.repeat(22) });
+    await nextEvent(b, 'joined');
+    const v = client(t, key);
+    await nextEvent(v, 'joined');
+    await until(() => v.state === 'live', 5000, 'live');
+    const waiting = nextEvent(v, 'stream');
+    b.destroy(); // the socket closes without a leave: the broadcaster may come back
+    expect((await waiting).state).toBe('waiting');
+    const b2 = client(t, key, { broadcasterKey: key, peerSecret: 'b'.repeat(22) });
+    await nextEvent(b2, 'joined');
+    await until(() => v.state === 'live', 5000, 'live again');
+    const ended = nextEvent(v, 'stream');
+    b2.leave();
+    expect((await ended).state).toBe('ended');
+  });
+
+  it('refuses sockets beyond maxSockets and maxSocketsPerAddress with HTTP 429, counted TOO_MANY_SOCKETS', async () => {
+    const { t } = await tracker({ trustProxy: true, limits: { maxSockets: 4, maxSocketsPerAddress: 2 } });
+    await raw(t, { 'x-forwarded-for': '198.51.100.1' });
+    await raw(t, { 'x-forwarded-for': '198.51.100.1' });
+    await expect(rawPeer(t.url!, { 'x-forwarded-for': '198.51.100.1' })).rejects.toThrow(/429/);
+    expect(t.metrics.rejected.get('TOO_MANY_SOCKETS')).toBe(1);
+    await raw(t, { 'x-forwarded-for': '198.51.100.2' });
+    await raw(t, { 'x-forwarded-for': '198.51.100.3' });
+    await expect(rawPeer(t.url!, { 'x-forwarded-for': '198.51.100.4' })).rejects.toThrow(/429/);
+    expect(t.metrics.rejected.get('TOO_MANY_SOCKETS')).toBe(2);
+  });
+});
