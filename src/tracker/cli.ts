@@ -12,8 +12,11 @@ Usage: p2p-player-tracker [options]
   --port N                     port to listen on (default: $PORT or 8787; 0 picks a free port)
   --host ADDR                  address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
   --path /P                    WebSocket path (default: any path)
-  --origin HOST[:PORT]         tracker origin accepted in broadcaster proofs (repeatable;
-                               default: the Host header the client connected with)
+  --public-url URL             the URL clients reach this tracker at (wss://tracker.example/tracker):
+                               broadcaster proofs must name its host[:port]. Default: the
+                               listening address (with --host 0.0.0.0: loopback names and every
+                               interface address). Set it behind a proxy or a DNS name.
+  --origin HOST[:PORT]         a further tracker identity accepted in broadcaster proofs (repeatable)
   --max-sockets N              open sockets in all (default 20000)
   --max-sockets-per-address N  open sockets per remote address (default 64)
   --max-streams N              live streams held at once (default 1000)
@@ -51,6 +54,7 @@ export async function main(argv: string[]): Promise<void> {
         host: { type: 'string' },
         path: { type: 'string' },
         origin: { type: 'string', multiple: true },
+        'public-url': { type: 'string' },
         'max-sockets': { type: 'string' },
         'max-sockets-per-address': { type: 'string' },
         'max-streams': { type: 'string' },
@@ -113,7 +117,7 @@ export async function main(argv: string[]): Promise<void> {
   const log = o.quiet ? undefined : (line: string) => console.error(line);
   let tracker;
   try {
-    tracker = await startTracker({ port, host, path: o.path, origins: o.origin, trustProxy: o['trust-proxy'], limits, room });
+    tracker = await startTracker({ port, host, path: o.path, publicUrl: o['public-url'], origins: o.origin, trustProxy: o['trust-proxy'], limits, room });
   } catch (e) {
     console.error(`p2p-player-tracker: cannot start: ${(e as Error).message}`);
     process.exit(1);

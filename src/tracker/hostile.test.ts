@@ -49,7 +49,11 @@ afterEach(async () => {
 });
 
 async function hostile(): Promise<RawPeer> {
-  const p = await rawPeer(t.url!);
+  return hostileAs();
+}
+
+async function hostileAs(headers?: Record<string, string>): Promise<RawPeer> {
+  const p = await rawPeer(t.url!, headers);
   opened.push({ close: () => p.ws.terminate() });
   await p.next((m) => m.type === 'welcome');
   return p;
@@ -168,9 +172,34 @@ describe('hostile clients', () => {
     const wrongOrigin = await signBytes(key, publishProofBytes(rn, key.streamId, 'evil.example:443'));
     r.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), signature: base64url(wrongOrigin) });
     expect((await r.next((m) => m.type === 'error')).code).toBe('AUTH_FAILED');
-    expect(t.metrics.rejected.get('AUTH_FAILED')).toBe(3);
+    // 4) A relayed nonce: a rogue tracker passes this tracker's nonce to the broadcaster, gets a
+    // proof signed for its own host and presents it here with that host in the Host header.
+    const s = await hostileAs({ host: 'rogue.example:443' });
+    const sn = Buffer.from(String(s.messages[0].nonce).replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    const relayed = await signBytes(key, publishProofBytes(sn, key.streamId, 'rogue.example:443'));
+    s.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), signature: base64url(relayed) });
+    expect((await s.next((m) => m.type === 'error')).code).toBe('AUTH_FAILED');
+    expect(t.metrics.rejected.get('AUTH_FAILED')).toBe(4);
     await until(() => honest[1].neighbours.some((n) => n.reasons.includes('broadcaster') && n.peerId === honest[0].peerId), 5000, 'broadcaster kept');
     await honestStillServed();
+  });
+
+  it('checks proofs against its configured public URL only', async () => {
+    t = await startTracker({ port: 0, host: '127.0.0.1', publicUrl: 'wss://tracker.example/tracker' });
+    key = await generateStreamKey();
+    honest = [];
+    const sign = async (p: RawPeer, identity: string) => {
+      const n = Buffer.from(String(p.messages[0].nonce).replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+      return base64url(await signBytes(key, publishProofBytes(n, key.streamId, identity)));
+    };
+    // The listening address is not an identity once one is configured.
+    const p = await hostile();
+    p.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), signature: await sign(p, `127.0.0.1:${t.port}`) });
+    expect((await p.next((m) => m.type === 'error')).code).toBe('AUTH_FAILED');
+    // A proof for the public URL's host (default port dropped, as browsers write it) is accepted.
+    const q = await hostile();
+    q.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), signature: await sign(q, 'tracker.example') });
+    expect((await q.next((m) => m.type === 'joined')).broadcaster).toBe(true);
   });
 
   it('keeps made-up waiting streams from crowding out a broadcaster', async () => {

@@ -71,7 +71,17 @@ export interface TrackerOptions {
   server?: http.Server;
   /** WebSocket path. Default: every path when standalone, '/tracker' on a shared server. */
   path?: string;
-  /** Accepted tracker origins (host[:port]) in publish proofs. Default: the request's Host header. */
+  /**
+   * The tracker's public URL (wss://tracker.example.com/tracker): its host[:port] is the identity
+   * broadcaster proofs must name. Set it whenever clients reach the tracker under another name
+   * than its listening address (a reverse proxy, a DNS name, a port mapping).
+   */
+  publicUrl?: string;
+  /**
+   * Further accepted identities (host[:port]) in publish proofs. With neither this nor
+   * `publicUrl`, the identity is the listening address (see publish-proof.ts); request headers
+   * are never used, so a proof made for another tracker never verifies here.
+   */
   origins?: string[];
   /** Behind a reverse proxy: count limits per X-Forwarded-For client address (first entry). */
   trustProxy?: boolean;

@@ -6,9 +6,10 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import { isP2PError } from '../errors.ts';
-import { fromBase64url, base64url, streamIdOf, verifyBytes } from '../crypto/stream-key.ts';
-import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, publishProofBytes, type ClientMessage } from './messages.ts';
+import { P2PError, isP2PError } from '../errors.ts';
+import { base64url } from '../crypto/stream-key.ts';
+import { trackerIdentities, verifyPublishProof } from './publish-proof.ts';
+import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, type ClientMessage } from './messages.ts';
 import { DEFAULT_ROOM_CONFIG, Room, type JoinInfo } from './room.ts';
 import { TrackerMetrics } from './metrics.ts';
 import { createHttpEndpoints } from './http-endpoints.ts';
@@ -20,7 +21,6 @@ interface Conn {
   ws: WebSocket;
   id: string;
   address: string;
-  host: string;
   nonce: Uint8Array | null;
   room: Room | null;
   broadcaster: boolean;
@@ -46,6 +46,7 @@ interface AddressState {
 export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
   const limits: TrackerLimits = { ...DEFAULT_TRACKER_LIMITS, ...options.limits };
   const clock = options.clock ?? SYSTEM_CLOCK;
+  if (options.publicUrl !== undefined && !/^(wss?|https?):\/\/[^/]/.test(options.publicUrl)) throw new P2PError('BAD_CONFIG', `publicUrl must be a ws://, wss://, http:// or https:// URL, got ${options.publicUrl}`);
   const now = () => clock.now();
   const log = options.log ?? (() => {});
   const metrics = new TrackerMetrics();
@@ -177,28 +178,18 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     dispatch(room);
   };
 
+  /** The identities publish proofs are checked against: configured, or the listening address (never request headers). */
+  let identities: string[] | null = null;
+  const identitiesNow = (): string[] => identities ?? (identities = trackerIdentities(options, server.address()));
+
   const publish = async (c: Conn, m: Extract<ClientMessage, { type: 'publish' }>): Promise<void> => {
     const nonce = c.nonce;
     c.nonce = null;
-    let ok = false;
-    try {
-      const pub = fromBase64url(m.publicKey);
-      const sig = fromBase64url(m.signature);
-      if (nonce && (await streamIdOf(pub)) === m.streamId) {
-        for (const origin of options.origins ?? [c.host]) {
-          if (await verifyBytes(pub, sig, publishProofBytes(nonce, m.streamId, origin))) {
-            ok = true;
-            break;
-          }
-        }
-      }
-    } catch {
-      ok = false;
-    }
+    const ok = nonce !== null && (await verifyPublishProof(nonce, m, identitiesNow()));
     c.busy = false;
     if (c.ws.readyState !== WebSocket.OPEN) return;
     if (!ok) {
-      fail(c, 'AUTH_FAILED', 'the stream key proof does not verify (nonce ‖ streamId ‖ origin)');
+      fail(c, 'AUTH_FAILED', `the stream key proof does not verify (nonce ‖ streamId ‖ tracker identity; this tracker is ${identitiesNow().slice(0, 3).join(', ')})`);
       c.ws.close(1008, 'auth failed');
       return;
     }
@@ -266,7 +257,6 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       ws,
       id: peerIdFor(),
       address,
-      host: String(req.headers.host ?? ''),
       nonce: randomBytes(16),
       room: null,
       broadcaster: false,
