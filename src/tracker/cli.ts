@@ -18,7 +18,9 @@ Usage: p2p-player-tracker [options]
                                interface address). Set it behind a proxy or a DNS name.
   --origin HOST[:PORT]         a further tracker identity accepted in broadcaster proofs (repeatable)
   --max-sockets N              open sockets in all (default 20000)
-  --max-sockets-per-address N  open sockets per remote address (default 64)
+  --max-sockets-per-address N  open sockets per remote address, IPv6 per /64 (default 16)
+  --join-rate N                joins per second per remote address, IPv6 per /64 (default 1)
+  --join-burst N               joins at once per remote address before the rate applies (default 20)
   --max-streams N              live streams held at once (default 1000)
   --max-waiting-streams N      streams viewers wait for, not yet published (default 1000)
   --max-peers-per-stream N     peers in one stream (default 10001)
@@ -58,6 +60,8 @@ export async function main(argv: string[]): Promise<void> {
         'max-sockets': { type: 'string' },
         'max-sockets-per-address': { type: 'string' },
         'max-streams': { type: 'string' },
+        'join-rate': { type: 'string' },
+        'join-burst': { type: 'string' },
         'max-waiting-streams': { type: 'string' },
         'max-peers-per-stream': { type: 'string' },
         'socket-rate': { type: 'string' },
@@ -89,6 +93,8 @@ export async function main(argv: string[]): Promise<void> {
   set('maxSockets', 'max-sockets');
   set('maxSocketsPerAddress', 'max-sockets-per-address');
   set('maxStreams', 'max-streams');
+  set('addressJoinRatePerSec', 'join-rate');
+  set('addressJoinBurst', 'join-burst');
   set('maxWaitingStreams', 'max-waiting-streams');
   set('maxPeersPerStream', 'max-peers-per-stream');
   const socketRate = int(o['socket-rate'], 'socket-rate');

@@ -153,4 +153,59 @@ describe('tracker limits on a manual clock', () => {
     await expect(rawPeer(t.url!, { 'x-forwarded-for': '198.51.100.4' })).rejects.toThrow(/429/);
     expect(t.metrics.rejected.get('TOO_MANY_SOCKETS')).toBe(2);
   });
+
+  it('budgets joins per address and per IPv6 /64, refilled over time', async () => {
+    const { t, clock } = await tracker({ trustProxy: true, limits: { addressJoinBurst: 2, addressJoinRatePerSec: 0.5 } });
+    const key = await generateStreamKey();
+    const join = async (xff: string) => {
+      const p = await raw(t, { 'x-forwarded-for': xff });
+      p.sendJson({ type: 'join', streamId: key.streamId });
+      const m = await p.next((x) => x.type === 'joined' || x.type === 'error');
+      p.ws.terminate(); // closing does not give the budget back
+      return m.type === 'joined' ? 'joined' : m.code;
+    };
+    expect(await join('2001:db8:1:2::1')).toBe('joined');
+    expect(await join('2001:db8:1:2::99')).toBe('joined');
+    expect(await join('2001:db8:1:2:ffff::7')).toBe('JOIN_RATE_LIMITED');
+    expect(await join('2001:db8:1:3::1')).toBe('joined'); // another /64
+    expect(await join('198.51.100.7')).toBe('joined');
+    await clock.advance(1999);
+    expect(await join('2001:db8:1:2::1')).toBe('JOIN_RATE_LIMITED');
+    await clock.advance(1);
+    expect(await join('2001:db8:1:2::1')).toBe('joined');
+  });
+
+  it('counts the sockets of one IPv6 /64 together', async () => {
+    const { t } = await tracker({ trustProxy: true, limits: { maxSocketsPerAddress: 2 } });
+    await raw(t, { 'x-forwarded-for': '2001:db8:5:6::1' });
+    await raw(t, { 'x-forwarded-for': '2001:db8:5:6::2' });
+    await expect(rawPeer(t.url!, { 'x-forwarded-for': '2001:db8:5:6:7:8:9:a' })).rejects.toThrow(/429/);
+    await raw(t, { 'x-forwarded-for': '2001:db8:5:7::1' });
+  });
+
+  it('never introduces a peer reported failed to its reporter again, whatever id it comes back with', async () => {
+    const { t } = await tracker({ trustProxy: true });
+    const key = await generateStreamKey();
+    const victim = await raw(t, { 'x-forwarded-for': '198.51.100.1' });
+    victim.sendJson({ type: 'join', streamId: key.streamId });
+    await victim.next((m) => m.type === 'joined');
+    const bad = await raw(t, { 'x-forwarded-for': '203.0.113.66' });
+    bad.sendJson({ type: 'join', streamId: key.streamId });
+    const badId = (await bad.next((m) => m.type === 'joined')).peerId as string;
+    await victim.next((m) => m.type === 'neighbours' && (m.neighbours as Array<{ peerId: string }>).some((n) => n.peerId === badId));
+    victim.sendJson({ type: 'failed', peerId: badId });
+    bad.ws.terminate();
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const again = await raw(t, { 'x-forwarded-for': '203.0.113.66' });
+      again.sendJson({ type: 'join', streamId: key.streamId });
+      ids.push((await again.next((m) => m.type === 'joined')).peerId as string);
+    }
+    const honest = await raw(t, { 'x-forwarded-for': '198.51.100.2' });
+    honest.sendJson({ type: 'join', streamId: key.streamId });
+    const honestId = (await honest.next((m) => m.type === 'joined')).peerId as string;
+    await victim.next((m) => m.type === 'neighbours' && (m.neighbours as Array<{ peerId: string }>).some((n) => n.peerId === honestId));
+    const seen = victim.messages.filter((m) => m.type === 'neighbours').flatMap((m) => (m.neighbours as Array<{ peerId: string }>).map((n) => n.peerId));
+    expect(seen.filter((id) => ids.includes(id))).toEqual([]);
+  });
 });

@@ -105,6 +105,25 @@ describe('Room neighbours', () => {
     }
   });
 
+  it('does not introduce a failed peer again under a fresh id from the same address', () => {
+    const r = room();
+    r.join('victim0001', { hostKey: '198.51.100.1' }, 0);
+    r.join('attacker01', { hostKey: '203.0.113.9' }, 0);
+    expect(r.areNeighbours('victim0001', 'attacker01')).toBe(true);
+    r.reportFailedPair('victim0001', 'attacker01', 1);
+    r.leave('attacker01', 2);
+    // Fresh ids from the attacker's address: linked to each other and to others, never to the victim.
+    for (let i = 0; i < 5; i++) r.join(`attacker1${i}`, { hostKey: '203.0.113.9' }, 3 + i);
+    r.join('bystander1', { hostKey: '198.51.100.2' }, 10);
+    for (let t = 0; t < 4; t++) r.tick(20 + 250 * t);
+    for (let i = 0; i < 5; i++) expect(r.areNeighbours('victim0001', `attacker1${i}`)).toBe(false);
+    expect(r.areNeighbours('victim0001', 'bystander1')).toBe(true);
+    expect(r.areNeighbours('attacker10', 'bystander1')).toBe(true);
+    // The memory is the victim's: a peer of the victim's own address is not shut out.
+    r.join('victimmate', { hostKey: '198.51.100.1' }, 30);
+    expect(r.areNeighbours('victim0001', 'victimmate')).toBe(true);
+  });
+
   it('restores mutually announced neighbours after a tracker restart', () => {
     const r = room();
     r.join('viewerAAAA', { announce: { neighbours: ['viewerBBBB', 'viewerCCCC'] } }, 0);

@@ -29,9 +29,12 @@ export interface TrackerLimits {
   socketBurst: number;
   /** The broadcaster's socket gets this many times the socket rate and burst. */
   broadcasterRateScale: number;
-  /** Token bucket per remote address, shared by its sockets. */
+  /** Token bucket per remote address (IPv4 address, IPv6 /64), shared by its sockets. */
   addressRatePerSec: number;
   addressBurst: number;
+  /** Joins and publishes per remote address (IPv4 address, IPv6 /64): rate per second and burst. */
+  addressJoinRatePerSec: number;
+  addressJoinBurst: number;
   /** Bad or rate-limited messages a socket may send before it is closed. */
   maxViolations: number;
   /** Ping period; a socket that misses one pong (half-open) is dropped. */
@@ -48,7 +51,7 @@ export const DEFAULT_TRACKER_LIMITS: Readonly<TrackerLimits> = Object.freeze({
   maxBufferedChunks: 64,
   maxSignalBytes: LIMITS.maxSignalBytes,
   maxSockets: 20000,
-  maxSocketsPerAddress: 64,
+  maxSocketsPerAddress: 16,
   maxStreams: 1000,
   maxWaitingStreams: 1000,
   maxPeersPerStream: 10001,
@@ -57,6 +60,8 @@ export const DEFAULT_TRACKER_LIMITS: Readonly<TrackerLimits> = Object.freeze({
   broadcasterRateScale: 8,
   addressRatePerSec: 2000,
   addressBurst: 8000,
+  addressJoinRatePerSec: 1,
+  addressJoinBurst: 20,
   maxViolations: 20,
   pingIntervalMs: 15000,
   joinTimeoutMs: 15000,

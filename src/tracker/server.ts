@@ -13,6 +13,8 @@ import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, type ClientMessag
 import { DEFAULT_ROOM_CONFIG, Room, type JoinInfo } from './room.ts';
 import { TrackerMetrics } from './metrics.ts';
 import { createHttpEndpoints } from './http-endpoints.ts';
+import { AddressBook, type AddressState } from './address-book.ts';
+import { addressKeys, type AddressKeys } from './address-keys.ts';
 import { DEFAULT_TRACKER_LIMITS, SYSTEM_CLOCK, peerIdFor, take, type Bucket, type Tracker, type TrackerLimits, type TrackerOptions } from './server-config.ts';
 
 export * from './server-config.ts';
@@ -20,7 +22,9 @@ export * from './server-config.ts';
 interface Conn {
   ws: WebSocket;
   id: string;
-  address: string;
+  /** Host and network keys of the remote address (address-keys.ts). */
+  keys: AddressKeys;
+  addr: AddressState;
   nonce: Uint8Array | null;
   room: Room | null;
   broadcaster: boolean;
@@ -37,11 +41,6 @@ interface Conn {
   slot: number;
 }
 
-interface AddressState {
-  sockets: number;
-  bucket: Bucket;
-}
-
 /** Starts a tracker. Resolves once it listens (standalone) or is attached (shared server). */
 export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
   const limits: TrackerLimits = { ...DEFAULT_TRACKER_LIMITS, ...options.limits };
@@ -53,7 +52,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const rooms = new Map<string, Room>();
   const peers = new Map<string, Conn>();
   const conns = new Set<Conn>();
-  const addresses = new Map<string, AddressState>();
+  const addresses = new AddressBook(limits);
   const ownServer = !options.server;
   const server = options.server ?? http.createServer();
   const path = options.path ?? (ownServer ? undefined : '/tracker');
@@ -141,6 +140,9 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   };
 
   const enter = (c: Conn, streamId: string, secret: string | undefined, info: JoinInfo): void => {
+    // Joins are budgeted per address (and IPv6 /64), so fresh ids cannot be minted at socket speed.
+    if (!addresses.takeJoin(c.addr, now())) return fail(c, 'JOIN_RATE_LIMITED', 'too many joins from this address');
+    info = { ...info, hostKey: c.keys.host, networkKey: c.keys.network };
     let room = rooms.get(streamId);
     if (!room) {
       // Waiting rooms (viewers, no broadcaster yet) have their own cap, so viewers asking for made-up
@@ -200,8 +202,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     const received = performance.now();
     const t0 = now();
     c.alive = true;
-    const addr = addresses.get(c.address);
-    if (!take(c.bucket, limits.socketRatePerSec * c.rateScale, limits.socketBurst * c.rateScale, t0) || (addr && !take(addr.bucket, limits.addressRatePerSec, limits.addressBurst, t0))) {
+    if (!take(c.bucket, limits.socketRatePerSec * c.rateScale, limits.socketBurst * c.rateScale, t0) || !addresses.takeMessage(c.addr, t0)) {
       return fail(c, 'RATE_LIMITED', 'too many messages');
     }
     if (isBinary) return fail(c, 'BAD_MESSAGE', 'binary frames are not accepted');
@@ -251,12 +252,13 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   };
 
   const onConnection = (ws: WebSocket, req: http.IncomingMessage): void => {
-    const address = addressOf(req);
+    const keys = addressKeys(addressOf(req));
     const t = now();
     const c: Conn = {
       ws,
       id: peerIdFor(),
-      address,
+      keys,
+      addr: addresses.open(keys.host, t),
       nonce: randomBytes(16),
       room: null,
       broadcaster: false,
@@ -272,9 +274,6 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     };
     conns.add(c);
     metrics.connectionsTotal++;
-    let a = addresses.get(address);
-    if (!a) addresses.set(address, (a = { sockets: 0, bucket: { tokens: limits.addressBurst, lastMs: t } }));
-    a.sockets++;
     ws.on('message', (data, isBinary) => {
       try {
         onMessage(c, data, isBinary);
@@ -292,8 +291,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     });
     ws.on('close', () => {
       conns.delete(c);
-      const st = addresses.get(address);
-      if (st && --st.sockets <= 0) addresses.delete(address);
+      addresses.close(keys.host);
       leaveRoom(c, false);
     });
     send(c, { type: 'welcome', version: TRACKER_PROTOCOL_VERSION, peerId: c.id, nonce: base64url(c.nonce as Uint8Array), heartbeatMs: options.room?.heartbeatMs ?? DEFAULT_ROOM_CONFIG.heartbeatMs, maxSignalBytes: limits.maxSignalBytes });
@@ -306,8 +304,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       return;
     }
     socket.on('error', () => {});
-    const address = addressOf(req);
-    const perAddress = addresses.get(address)?.sockets ?? 0;
+    const perAddress = addresses.sockets(addressKeys(addressOf(req)).host);
     if (conns.size >= limits.maxSockets || perAddress >= limits.maxSocketsPerAddress) {
       metrics.reject('TOO_MANY_SOCKETS');
       socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -347,6 +344,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const pingTimer = clock.setInterval(() => {
     const t = now();
     pingSlot = (pingSlot + 1) % PING_SLICES;
+    if (pingSlot === 0) addresses.prune(t);
     for (const c of conns) {
       if (c.slot !== pingSlot) continue;
       if (!c.alive || (!c.room && t - c.openedMs > limits.joinTimeoutMs)) {
