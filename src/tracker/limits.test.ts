@@ -208,4 +208,87 @@ describe('tracker limits on a manual clock', () => {
     const seen = victim.messages.filter((m) => m.type === 'neighbours').flatMap((m) => (m.neighbours as Array<{ peerId: string }>).map((n) => n.peerId));
     expect(seen.filter((id) => ids.includes(id))).toEqual([]);
   });
+
+  it('budgets signals per pair and charges the excess to the sender only', async () => {
+    const { t, clock } = await tracker({ limits: { pairSignalBurst: 10, pairSignalRatePerSec: 5, maxViolations: 5 } });
+    const key = await generateStreamKey();
+    const ps: RawPeer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const p = await raw(t);
+      p.sendJson({ type: 'join', streamId: key.streamId });
+      await p.next((m) => m.type === 'joined');
+      ps.push(p);
+    }
+    const [flooder, victim, other] = ps;
+    const idOf = (p: RawPeer) => p.messages.find((m) => m.type === 'joined')!.peerId as string;
+    await flooder.next((m) => m.type === 'neighbours' && (m.neighbours as unknown[]).length === 2);
+    for (let i = 0; i < 10; i++) flooder.sendJson({ type: 'signal', to: idOf(victim), data: { i } });
+    flooder.sendJson({ type: 'signal', to: idOf(victim), data: { i: 10 } });
+    expect((await flooder.next((m) => m.type === 'error')).code).toBe('SIGNAL_BUDGET');
+    // Another pair of the same sender has its own budget.
+    flooder.sendJson({ type: 'signal', to: idOf(other), data: { hello: 1 } });
+    await other.next((m) => m.type === 'signal');
+    await until(() => t.metrics.relayed === 11, 5000, 'relays');
+    expect(victim.messages.filter((m) => m.type === 'signal').map((m) => (m.data as { i: number }).i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // The budget refills: 5 units per second.
+    await clock.advance(200);
+    flooder.sendJson({ type: 'signal', to: idOf(victim), data: { i: 11 } });
+    await victim.next((m) => m.type === 'signal' && (m.data as { i: number }).i === 11);
+    // A sender that keeps flooding is closed; the receiver stays.
+    for (let i = 0; i < 10; i++) flooder.sendJson({ type: 'signal', to: idOf(victim), data: { i: 100 + i } });
+    expect((await flooder.closed).code).toBe(1008);
+    expect(victim.ws.readyState).toBe(WebSocket.OPEN);
+    expect(t.metrics.rejected.get('SIGNAL_BUDGET')).toBeGreaterThanOrEqual(6);
+  });
+
+  it('drops signals to a receiver that does not read and charges its sender; the receiver is not disconnected', async () => {
+    const big = 'x'.repeat(30_000);
+    const { t } = await tracker({ limits: { pairSignalBurst: 1e6, socketBurst: 1e6, socketRatePerSec: 1e6, maxSignalBacklogBytes: 64 * 1024, maxSendBufferBytes: 128 * 1024 } });
+    const key = await generateStreamKey();
+    const sender = await raw(t);
+    sender.sendJson({ type: 'join', streamId: key.streamId });
+    await sender.next((m) => m.type === 'joined');
+    const slow = await raw(t);
+    slow.sendJson({ type: 'join', streamId: key.streamId });
+    const slowId = (await slow.next((m) => m.type === 'joined')).peerId as string;
+    await sender.next((m) => m.type === 'neighbours' && (m.neighbours as Array<{ peerId: string }>).some((n) => n.peerId === slowId));
+    slow.ws.pause(); // reads nothing from now on
+    for (let i = 0; i < 800 && !t.metrics.rejected.get('SIGNAL_DROPPED'); i++) {
+      sender.sendJson({ type: 'signal', to: slowId, data: big });
+      if (i % 20 === 19) await until(() => t.metrics.messages.get('signal') === i + 1, 5000, 'signals processed');
+    }
+    await until(() => (t.metrics.rejected.get('SIGNAL_DROPPED') ?? 0) > 0, 5000, 'a dropped signal');
+    expect((await sender.next((m) => m.type === 'error')).code).toBe('SIGNAL_DROPPED');
+    expect(t.metrics.rejected.get('SLOW_CONSUMER')).toBeUndefined();
+    expect(t.stats().peers).toBe(2);
+    slow.ws.resume();
+    await slow.next((m) => m.type === 'signal');
+    expect(slow.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('drops a socket that leaves the tracker’s own messages unread (SLOW_CONSUMER)', async () => {
+    const big = 'x'.repeat(30_000);
+    const { t } = await tracker({ limits: { pairSignalBurst: 1e6, socketBurst: 1e6, socketRatePerSec: 1e6, maxSignalBacklogBytes: 256 * 1024, maxSendBufferBytes: 16 * 1024 } });
+    const key = await generateStreamKey();
+    const sender = await raw(t);
+    sender.sendJson({ type: 'join', streamId: key.streamId });
+    await sender.next((m) => m.type === 'joined');
+    const slow = await raw(t);
+    slow.sendJson({ type: 'join', streamId: key.streamId });
+    const slowId = (await slow.next((m) => m.type === 'joined')).peerId as string;
+    await sender.next((m) => m.type === 'neighbours' && (m.neighbours as Array<{ peerId: string }>).some((n) => n.peerId === slowId));
+    slow.ws.pause();
+    for (let i = 0; i < 800 && !t.metrics.rejected.get('SIGNAL_DROPPED'); i++) {
+      sender.sendJson({ type: 'signal', to: slowId, data: big });
+      if (i % 20 === 19) await until(() => t.metrics.messages.get('signal') === i + 1, 5000, 'signals processed');
+    }
+    // Signals alone never dropped it, though its backlog is over maxSendBufferBytes.
+    expect(t.metrics.rejected.get('SLOW_CONSUMER')).toBeUndefined();
+    // The tracker's own message (a new neighbour) finds it not reading: dropped.
+    const third = await raw(t);
+    third.sendJson({ type: 'join', streamId: key.streamId });
+    await third.next((m) => m.type === 'joined');
+    await until(() => t.metrics.rejected.get('SLOW_CONSUMER') === 1, 5000, 'slow consumer dropped');
+    await until(() => t.stats().peers === 2, 5000, 'slow peer gone');
+  });
 });

@@ -8,8 +8,9 @@ import { base64url } from '../crypto/stream-key.ts';
 import { LIMITS } from './messages.ts';
 import type { RoomConfig } from './room.ts';
 import type { TrackerMetrics } from './metrics.ts';
+import type { SignalBudgetLimits } from './signal-budget.ts';
 
-export interface TrackerLimits {
+export interface TrackerLimits extends SignalBudgetLimits {
   /** Largest WebSocket message, bytes (ws maxPayload). */
   maxPayloadBytes: number;
   /** Fragments of one message (ws maxFragments); signalling never fragments much. */
@@ -35,6 +36,11 @@ export interface TrackerLimits {
   /** Joins and publishes per remote address (IPv4 address, IPv6 /64): rate per second and burst. */
   addressJoinRatePerSec: number;
   addressJoinBurst: number;
+  /**
+   * Signals to a socket with more than this unsent are dropped and charged to their sender; the
+   * receiver is never dropped for it (SLOW_CONSUMER is for the tracker's own messages).
+   */
+  maxSignalBacklogBytes: number;
   /** Bad or rate-limited messages a socket may send before it is closed. */
   maxViolations: number;
   /** Ping period; a socket that misses one pong (half-open) is dropped. */
@@ -62,6 +68,10 @@ export const DEFAULT_TRACKER_LIMITS: Readonly<TrackerLimits> = Object.freeze({
   addressBurst: 8000,
   addressJoinRatePerSec: 1,
   addressJoinBurst: 20,
+  pairSignalRatePerSec: 10,
+  pairSignalBurst: 80,
+  pairSignalUnitBytes: 2048,
+  maxSignalBacklogBytes: 256 * 1024,
   maxViolations: 20,
   pingIntervalMs: 15000,
   joinTimeoutMs: 15000,

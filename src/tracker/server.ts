@@ -13,6 +13,7 @@ import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, type ClientMessag
 import { DEFAULT_ROOM_CONFIG, Room, type JoinInfo } from './room.ts';
 import { TrackerMetrics } from './metrics.ts';
 import { createHttpEndpoints } from './http-endpoints.ts';
+import { SignalBudget } from './signal-budget.ts';
 import { AddressBook, type AddressState } from './address-book.ts';
 import { addressKeys, type AddressKeys } from './address-keys.ts';
 import { DEFAULT_TRACKER_LIMITS, SYSTEM_CLOCK, peerIdFor, take, type Bucket, type Tracker, type TrackerLimits, type TrackerOptions } from './server-config.ts';
@@ -37,6 +38,8 @@ interface Conn {
   lastViolationMs: number;
   lastErrorMs: number;
   openedMs: number;
+  /** Signal budgets of this sender per receiver, made at its first signal. */
+  signals: SignalBudget | null;
   /** Ping slot (0…15): which slice of the ping period checks this socket. */
   slot: number;
 }
@@ -79,9 +82,14 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     return (first || req.socket.remoteAddress || 'unknown').slice(0, 64);
   };
 
-  const send = (c: Conn, msg: object): void => {
+  /**
+   * Sends one message. A socket that leaves more than maxSendBufferBytes of the tracker's own
+   * messages unread is dropped (SLOW_CONSUMER); relayed signals never count against their receiver
+   * here (their backlog is bounded before they are sent, and charged to the sender).
+   */
+  const send = (c: Conn, msg: object, relayedSignal = false): void => {
     if (c.ws.readyState !== WebSocket.OPEN) return;
-    if (c.ws.bufferedAmount > limits.maxSendBufferBytes) {
+    if (!relayedSignal && c.ws.bufferedAmount > limits.maxSendBufferBytes) {
       metrics.reject('SLOW_CONSUMER');
       c.ws.terminate();
       return;
@@ -246,7 +254,15 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       const target = peers.get(m.to);
       // Soft: a late ICE candidate to a neighbour just unlinked is a race, not an offence.
       if (!target || target.room !== room || !room.areNeighbours(c.id, m.to)) return fail(c, 'NOT_NEIGHBOURS', 'signals go only to peers the tracker introduced', true);
-      send(target, { type: 'signal', from: c.id, data: m.data });
+      // Budgeted per pair and charged to the sender: a flood never reaches, nor disconnects, its receiver.
+      const budget = (c.signals ??= new SignalBudget(limits));
+      const cost = budget.cost(text.length);
+      if (target.ws.bufferedAmount > limits.maxSignalBacklogBytes) {
+        budget.charge(m.to, cost, t0);
+        return fail(c, 'SIGNAL_DROPPED', 'the receiver is not reading; signal dropped', true);
+      }
+      if (!budget.spend(m.to, cost, t0)) return fail(c, 'SIGNAL_BUDGET', 'too many signals to this peer');
+      send(target, { type: 'signal', from: c.id, data: m.data }, true);
       metrics.observeRelay((performance.now() - received) / 1000);
     }
   };
@@ -270,6 +286,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       lastViolationMs: t,
       lastErrorMs: -Infinity,
       openedMs: now(),
+      signals: null,
       slot: metrics.connectionsTotal % 16,
     };
     conns.add(c);
