@@ -16,6 +16,8 @@ const tracker = await startTracker({
     maxStreams: 10000,
     addressRatePerSec: 1_000_000,
     addressBurst: 4_000_000,
+    addressJoinRatePerSec: 1_000_000,
+    addressJoinBurst: 1_000_000,
     socketRatePerSec: 1000,
     socketBurst: 4000,
   },

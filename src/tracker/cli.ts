@@ -12,10 +12,15 @@ Usage: p2p-player-tracker [options]
   --port N                     port to listen on (default: $PORT or 8787; 0 picks a free port)
   --host ADDR                  address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
   --path /P                    WebSocket path (default: any path)
-  --origin HOST[:PORT]         tracker origin accepted in broadcaster proofs (repeatable;
-                               default: the Host header the client connected with)
+  --public-url URL             the URL clients reach this tracker at (wss://tracker.example/tracker):
+                               broadcaster proofs must name its host[:port]. Default: the
+                               listening address (with --host 0.0.0.0: loopback names and every
+                               interface address). Set it behind a proxy or a DNS name.
+  --origin HOST[:PORT]         a further tracker identity accepted in broadcaster proofs (repeatable)
   --max-sockets N              open sockets in all (default 20000)
-  --max-sockets-per-address N  open sockets per remote address (default 64)
+  --max-sockets-per-address N  open sockets per remote address, IPv6 per /64 (default 16)
+  --join-rate N                joins per second per remote address, IPv6 per /64 (default 1)
+  --join-burst N               joins at once per remote address before the rate applies (default 20)
   --max-streams N              live streams held at once (default 1000)
   --max-waiting-streams N      streams viewers wait for, not yet published (default 1000)
   --max-peers-per-stream N     peers in one stream (default 10001)
@@ -51,9 +56,12 @@ export async function main(argv: string[]): Promise<void> {
         host: { type: 'string' },
         path: { type: 'string' },
         origin: { type: 'string', multiple: true },
+        'public-url': { type: 'string' },
         'max-sockets': { type: 'string' },
         'max-sockets-per-address': { type: 'string' },
         'max-streams': { type: 'string' },
+        'join-rate': { type: 'string' },
+        'join-burst': { type: 'string' },
         'max-waiting-streams': { type: 'string' },
         'max-peers-per-stream': { type: 'string' },
         'socket-rate': { type: 'string' },
@@ -85,6 +93,8 @@ export async function main(argv: string[]): Promise<void> {
   set('maxSockets', 'max-sockets');
   set('maxSocketsPerAddress', 'max-sockets-per-address');
   set('maxStreams', 'max-streams');
+  set('addressJoinRatePerSec', 'join-rate');
+  set('addressJoinBurst', 'join-burst');
   set('maxWaitingStreams', 'max-waiting-streams');
   set('maxPeersPerStream', 'max-peers-per-stream');
   const socketRate = int(o['socket-rate'], 'socket-rate');
@@ -113,7 +123,7 @@ export async function main(argv: string[]): Promise<void> {
   const log = o.quiet ? undefined : (line: string) => console.error(line);
   let tracker;
   try {
-    tracker = await startTracker({ port, host, path: o.path, origins: o.origin, trustProxy: o['trust-proxy'], limits, room });
+    tracker = await startTracker({ port, host, path: o.path, publicUrl: o['public-url'], origins: o.origin, trustProxy: o['trust-proxy'], limits, room });
   } catch (e) {
     console.error(`p2p-player-tracker: cannot start: ${(e as Error).message}`);
     process.exit(1);

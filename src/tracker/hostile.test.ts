@@ -7,16 +7,18 @@ import { base64url, generateStreamKey, signBytes, type StreamKeyPair } from '../
 import { TrackerClient, type WebSocketConstructor } from '../tracker-client/tracker-client.ts';
 import { publishProofBytes } from './messages.ts';
 import { startTracker, type Tracker, type TrackerOptions } from './server.ts';
-import { nextEvent, rawPeer, until, type RawPeer } from './test-kit.ts';
+import { manualClock, nextEvent, rawPeer, until, type ManualClock, type RawPeer } from './test-kit.ts';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
 let t: Tracker;
 let key: StreamKeyPair;
 let honest: TrackerClient[];
+let clock: ManualClock;
 const opened: Array<{ close(): void; destroy?(): void }> = [];
 
 async function setup(opts: TrackerOptions = {}) {
-  t = await startTracker({ port: 0, host: '127.0.0.1', ...opts });
+  clock = manualClock();
+  t = await startTracker({ port: 0, host: '127.0.0.1', clock, ...opts });
   key = await generateStreamKey();
   honest = [];
   for (const extra of [{ broadcasterKey: key }, {}, {}]) {
@@ -47,7 +49,11 @@ afterEach(async () => {
 });
 
 async function hostile(): Promise<RawPeer> {
-  const p = await rawPeer(t.url!);
+  return hostileAs();
+}
+
+async function hostileAs(headers?: Record<string, string>): Promise<RawPeer> {
+  const p = await rawPeer(t.url!, headers);
   opened.push({ close: () => p.ws.terminate() });
   await p.next((m) => m.type === 'welcome');
   return p;
@@ -75,7 +81,7 @@ describe('hostile clients', () => {
       p.ws.send(text);
       const m = await p.next((x, i = p.messages.indexOf(x)) => i >= n && x.type === 'error');
       expect(m.code).toBe(code);
-      await new Promise((r) => setTimeout(r, 210)); // errors are answered at most every 200 ms
+      await clock.advance(201); // errors are answered at most every 200 ms
     }
     const n = p.messages.length;
     p.ws.send(Buffer.from([1, 2, 3]), { binary: true });
@@ -133,7 +139,8 @@ describe('hostile clients', () => {
     const qid = (await q.next((m) => m.type === 'joined')).peerId as string;
     const nb = (await q.next((m) => m.type === 'neighbours' && (m.neighbours as Array<{ peerId: string }>).some((n) => n.peerId === honest[1].peerId))) as { neighbours: unknown };
     expect(nb).toBeDefined();
-    const got = nextEvent(honest[1], 'signal', (s) => s.from === qid);
+    // Wait for the spoofed signal by its content, then check whose id it carries.
+    const got = nextEvent(honest[1], 'signal', (s) => (s.data as { sdp?: string } | null)?.sdp === 'spoof');
     q.sendJson({ type: 'signal', to: honest[1].peerId, from: honest[2].peerId, data: { sdp: 'spoof' } });
     expect((await got).from).toBe(qid);
     expect(me).not.toBe(qid);
@@ -165,9 +172,34 @@ describe('hostile clients', () => {
     const wrongOrigin = await signBytes(key, publishProofBytes(rn, key.streamId, 'evil.example:443'));
     r.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), signature: base64url(wrongOrigin) });
     expect((await r.next((m) => m.type === 'error')).code).toBe('AUTH_FAILED');
-    expect(t.metrics.rejected.get('AUTH_FAILED')).toBe(3);
+    // 4) A relayed nonce: a rogue tracker passes this tracker's nonce to the broadcaster, gets a
+    // proof signed for its own host and presents it here with that host in the Host header.
+    const s = await hostileAs({ host: 'rogue.example:443' });
+    const sn = Buffer.from(String(s.messages[0].nonce).replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    const relayed = await signBytes(key, publishProofBytes(sn, key.streamId, 'rogue.example:443'));
+    s.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), signature: base64url(relayed) });
+    expect((await s.next((m) => m.type === 'error')).code).toBe('AUTH_FAILED');
+    expect(t.metrics.rejected.get('AUTH_FAILED')).toBe(4);
     await until(() => honest[1].neighbours.some((n) => n.reasons.includes('broadcaster') && n.peerId === honest[0].peerId), 5000, 'broadcaster kept');
     await honestStillServed();
+  });
+
+  it('checks proofs against its configured public URL only', async () => {
+    t = await startTracker({ port: 0, host: '127.0.0.1', publicUrl: 'wss://tracker.example/tracker' });
+    key = await generateStreamKey();
+    honest = [];
+    const sign = async (p: RawPeer, identity: string) => {
+      const n = Buffer.from(String(p.messages[0].nonce).replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+      return base64url(await signBytes(key, publishProofBytes(n, key.streamId, identity)));
+    };
+    // The listening address is not an identity once one is configured.
+    const p = await hostile();
+    p.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), signature: await sign(p, `127.0.0.1:${t.port}`) });
+    expect((await p.next((m) => m.type === 'error')).code).toBe('AUTH_FAILED');
+    // A proof for the public URL's host (default port dropped, as browsers write it) is accepted.
+    const q = await hostile();
+    q.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), signature: await sign(q, 'tracker.example') });
+    expect((await q.next((m) => m.type === 'joined')).broadcaster).toBe(true);
   });
 
   it('keeps made-up waiting streams from crowding out a broadcaster', async () => {
@@ -206,8 +238,10 @@ describe('hostile clients', () => {
     await new Promise<void>((r) => sock.once('connect', () => r()));
     sock.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${t.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.alloc(16, 7).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
     await until(() => t.stats().sockets === 4, 5000, 'raw socket accepted');
+    expect(t.metrics.rejected.get('HALF_OPEN')).toBeUndefined();
     sock.pause();
-    await until(() => t.stats().sockets === 3, 5000, 'half-open socket dropped');
+    for (let i = 0; i < 100 && t.stats().sockets !== 3; i++) await clock.advance(300, 2);
+    expect(t.stats().sockets).toBe(3);
     expect(t.metrics.rejected.get('HALF_OPEN')).toBeGreaterThanOrEqual(1);
     // Per-address limit: 3 honest + 3 more are allowed, the 7th is refused with 429.
     const extra: RawPeer[] = [];

@@ -7,6 +7,8 @@ import type { PeerId, RoomConfig } from './room-config.ts';
 import { FEED, SEED_A, SEED_B, SEGMENT, type GraphNode, type SwarmGraph } from './swarm-graph.ts';
 
 export interface RoomPeer extends GraphNode {
+  /** Network key (IPv4 /24, IPv6 /64) holder keys are spread over; null when unknown. */
+  networkKey: string | null;
   uploadBps: number | undefined;
   relayed: boolean;
   lastSeenMs: number;
@@ -291,7 +293,7 @@ export class RoleBook {
         }
       }
       const want = Math.min(this.config.producerHolderLinks, this.holderOf.size);
-      const options = holders.filter((h) => h !== p && !((p.edges.get(h.id)?.bits ?? 0) & seedBit(p, h)) && !p.failed?.has(h.id));
+      const options = holders.filter((h) => h !== p && !((p.edges.get(h.id)?.bits ?? 0) & seedBit(p, h)) && !this.graph.avoids(p, h));
       options.sort((x, y) => (load.get(x) ?? 0) - (load.get(y) ?? 0));
       for (const h of options) {
         if (covered.size >= want) break;

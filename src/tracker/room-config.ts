@@ -126,6 +126,13 @@ export interface JoinInfo {
   relayed?: boolean;
   /** Broadcaster only: stream bitrate, bits per second. */
   bitrateBps?: number;
+  /**
+   * Opaque key of the peer's address (IPv4 address, IPv6 /64): a peer reported failed is not
+   * introduced again to its reporter under another id from the same address.
+   */
+  hostKey?: string;
+  /** Opaque key of the peer's network (IPv4 /24, IPv6 /64): holder keys go to distinct networks. */
+  networkKey?: string;
   /** After a reconnect: what the peer still holds (soft state). */
   announce?: {
     holderKeys?: number[];

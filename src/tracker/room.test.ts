@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Room, type RoomEvent, type RoomConfig } from './room.ts';
+import { expectCode } from '../codec/codec-contract.ts';
 
 const STREAM = 'S'.repeat(43);
 const id = (i: number) => `peer${String(i).padStart(6, '0')}`;
@@ -102,6 +103,25 @@ describe('Room neighbours', () => {
       r.tick(2 + i);
       expect(r.areNeighbours(a, b)).toBe(false);
     }
+  });
+
+  it('does not introduce a failed peer again under a fresh id from the same address', () => {
+    const r = room();
+    r.join('victim0001', { hostKey: '198.51.100.1' }, 0);
+    r.join('attacker01', { hostKey: '203.0.113.9' }, 0);
+    expect(r.areNeighbours('victim0001', 'attacker01')).toBe(true);
+    r.reportFailedPair('victim0001', 'attacker01', 1);
+    r.leave('attacker01', 2);
+    // Fresh ids from the attacker's address: linked to each other and to others, never to the victim.
+    for (let i = 0; i < 5; i++) r.join(`attacker1${i}`, { hostKey: '203.0.113.9' }, 3 + i);
+    r.join('bystander1', { hostKey: '198.51.100.2' }, 10);
+    for (let t = 0; t < 4; t++) r.tick(20 + 250 * t);
+    for (let i = 0; i < 5; i++) expect(r.areNeighbours('victim0001', `attacker1${i}`)).toBe(false);
+    expect(r.areNeighbours('victim0001', 'bystander1')).toBe(true);
+    expect(r.areNeighbours('attacker10', 'bystander1')).toBe(true);
+    // The memory is the victim's: a peer of the victim's own address is not shut out.
+    r.join('victimmate', { hostKey: '198.51.100.1' }, 30);
+    expect(r.areNeighbours('victim0001', 'victimmate')).toBe(true);
   });
 
   it('restores mutually announced neighbours after a tracker restart', () => {
@@ -311,8 +331,28 @@ describe('Room modes and roles', () => {
     expect(eventsOf(r.pollEvents(), 'stream', id(0))).toEqual([{ type: 'stream', to: id(0), streamId: STREAM, state: 'live', mode: 'direct' }]);
     r.join('broadcast1', { broadcaster: true }, 2);
     expect(r.pollEvents()).toContainEqual({ type: 'close', to: 'broadcast0', reason: 'replaced' });
-    r.leave('broadcast1', 3, true);
+    // A dropped broadcaster may come back: the viewers wait, the stream is not over.
+    r.leave('broadcast1', 3);
+    expect(eventsOf(r.pollEvents(), 'stream', id(0))).toEqual([{ type: 'stream', to: id(0), streamId: STREAM, state: 'waiting', mode: 'direct' }]);
+    r.join('broadcast1', { broadcaster: true }, 4);
+    r.leave('broadcast1', 5, true);
     expect(r.snapshot().state).toBe('ended');
+  });
+
+  it('refuses a peer id already in the room and a peer beyond maxPeers', () => {
+    const r = room({ maxPeers: 3 });
+    r.join('broadcast0', { broadcaster: true }, 0);
+    r.join(id(1), {}, 0);
+    expectCode(() => r.join(id(1), {}, 1), 'PEER_EXISTS');
+    expectCode(() => r.join('broadcast0', { broadcaster: true }, 1), 'PEER_EXISTS');
+    r.join(id(2), {}, 1); // the third peer is the last one (maxPeers counts the broadcaster)
+    expectCode(() => r.join(id(3), {}, 2), 'ROOM_FULL');
+    expect(r.size).toBe(3);
+    expect(r.has(id(3))).toBe(false);
+    // A place freed is a place again.
+    r.leave(id(2), 3);
+    r.join(id(3), {}, 4);
+    expect(r.has(id(3))).toBe(true);
   });
 
   it('times out peers that send nothing', () => {

@@ -118,6 +118,8 @@ export class Room {
       swarmDegree: 0,
       idx: -1,
       failed: null,
+      hostKey: info.hostKey ?? null,
+      networkKey: info.networkKey ?? null,
       announcedNeighbours: a?.neighbours?.length ? new Set(a.neighbours.slice(0, 64)) : null,
       announceUntilMs: 0,
       claimedKeys: (a?.holderKeys ?? []).filter((k) => this.config.segmentKeys.includes(k)).slice(0, this.config.maxKeysPerHolder),

@@ -8,8 +8,9 @@ import { base64url } from '../crypto/stream-key.ts';
 import { LIMITS } from './messages.ts';
 import type { RoomConfig } from './room.ts';
 import type { TrackerMetrics } from './metrics.ts';
+import type { SignalBudgetLimits } from './signal-budget.ts';
 
-export interface TrackerLimits {
+export interface TrackerLimits extends SignalBudgetLimits {
   /** Largest WebSocket message, bytes (ws maxPayload). */
   maxPayloadBytes: number;
   /** Fragments of one message (ws maxFragments); signalling never fragments much. */
@@ -29,9 +30,17 @@ export interface TrackerLimits {
   socketBurst: number;
   /** The broadcaster's socket gets this many times the socket rate and burst. */
   broadcasterRateScale: number;
-  /** Token bucket per remote address, shared by its sockets. */
+  /** Token bucket per remote address (IPv4 address, IPv6 /64), shared by its sockets. */
   addressRatePerSec: number;
   addressBurst: number;
+  /** Joins and publishes per remote address (IPv4 address, IPv6 /64): rate per second and burst. */
+  addressJoinRatePerSec: number;
+  addressJoinBurst: number;
+  /**
+   * Signals to a socket with more than this unsent are dropped and charged to their sender; the
+   * receiver is never dropped for it (SLOW_CONSUMER is for the tracker's own messages).
+   */
+  maxSignalBacklogBytes: number;
   /** Bad or rate-limited messages a socket may send before it is closed. */
   maxViolations: number;
   /** Ping period; a socket that misses one pong (half-open) is dropped. */
@@ -48,7 +57,7 @@ export const DEFAULT_TRACKER_LIMITS: Readonly<TrackerLimits> = Object.freeze({
   maxBufferedChunks: 64,
   maxSignalBytes: LIMITS.maxSignalBytes,
   maxSockets: 20000,
-  maxSocketsPerAddress: 64,
+  maxSocketsPerAddress: 16,
   maxStreams: 1000,
   maxWaitingStreams: 1000,
   maxPeersPerStream: 10001,
@@ -57,6 +66,12 @@ export const DEFAULT_TRACKER_LIMITS: Readonly<TrackerLimits> = Object.freeze({
   broadcasterRateScale: 8,
   addressRatePerSec: 2000,
   addressBurst: 8000,
+  addressJoinRatePerSec: 1,
+  addressJoinBurst: 20,
+  pairSignalRatePerSec: 10,
+  pairSignalBurst: 80,
+  pairSignalUnitBytes: 2048,
+  maxSignalBacklogBytes: 256 * 1024,
   maxViolations: 20,
   pingIntervalMs: 15000,
   joinTimeoutMs: 15000,
@@ -71,15 +86,48 @@ export interface TrackerOptions {
   server?: http.Server;
   /** WebSocket path. Default: every path when standalone, '/tracker' on a shared server. */
   path?: string;
-  /** Accepted tracker origins (host[:port]) in publish proofs. Default: the request's Host header. */
+  /**
+   * The tracker's public URL (wss://tracker.example.com/tracker): its host[:port] is the identity
+   * broadcaster proofs must name. Set it whenever clients reach the tracker under another name
+   * than its listening address (a reverse proxy, a DNS name, a port mapping).
+   */
+  publicUrl?: string;
+  /**
+   * Further accepted identities (host[:port]) in publish proofs. With neither this nor
+   * `publicUrl`, the identity is the listening address (see publish-proof.ts); request headers
+   * are never used, so a proof made for another tracker never verifies here.
+   */
   origins?: string[];
   /** Behind a reverse proxy: count limits per X-Forwarded-For client address (first entry). */
   trustProxy?: boolean;
   room?: Partial<RoomConfig>;
   limits?: Partial<TrackerLimits>;
   tickMs?: number;
+  /** Time and timers of the server (default: the process's). Tests pass a manual clock. */
+  clock?: TrackerClock;
   log?: (line: string) => void;
 }
+
+/**
+ * Where the server reads time and sets its periodic timers. Every limit, lease and timeout of the
+ * server and its rooms uses `now()`; the relay latency metric alone reads the real clock.
+ */
+export interface TrackerClock {
+  /** Milliseconds, never going back. */
+  now(): number;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+export const SYSTEM_CLOCK: TrackerClock = {
+  now: () => performance.now(),
+  setInterval: (fn, ms) => {
+    const h = setInterval(fn, ms);
+    h.unref?.();
+    return h;
+  },
+  clearInterval: (h) => clearInterval(h as ReturnType<typeof setInterval>),
+};
 
 export interface Tracker {
   port: number;

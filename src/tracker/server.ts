@@ -6,21 +6,26 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import { isP2PError } from '../errors.ts';
-import { fromBase64url, base64url, streamIdOf, verifyBytes } from '../crypto/stream-key.ts';
-import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, publishProofBytes, type ClientMessage } from './messages.ts';
+import { P2PError, isP2PError } from '../errors.ts';
+import { base64url } from '../crypto/stream-key.ts';
+import { trackerIdentities, verifyPublishProof } from './publish-proof.ts';
+import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, type ClientMessage } from './messages.ts';
 import { DEFAULT_ROOM_CONFIG, Room, type JoinInfo } from './room.ts';
 import { TrackerMetrics } from './metrics.ts';
 import { createHttpEndpoints } from './http-endpoints.ts';
-import { DEFAULT_TRACKER_LIMITS, peerIdFor, take, type Bucket, type Tracker, type TrackerLimits, type TrackerOptions } from './server-config.ts';
+import { SignalBudget } from './signal-budget.ts';
+import { AddressBook, type AddressState } from './address-book.ts';
+import { addressKeys, type AddressKeys } from './address-keys.ts';
+import { DEFAULT_TRACKER_LIMITS, SYSTEM_CLOCK, peerIdFor, take, type Bucket, type Tracker, type TrackerLimits, type TrackerOptions } from './server-config.ts';
 
 export * from './server-config.ts';
 
 interface Conn {
   ws: WebSocket;
   id: string;
-  address: string;
-  host: string;
+  /** Host and network keys of the remote address (address-keys.ts). */
+  keys: AddressKeys;
+  addr: AddressState;
   nonce: Uint8Array | null;
   room: Room | null;
   broadcaster: boolean;
@@ -33,26 +38,24 @@ interface Conn {
   lastViolationMs: number;
   lastErrorMs: number;
   openedMs: number;
+  /** Signal budgets of this sender per receiver, made at its first signal. */
+  signals: SignalBudget | null;
   /** Ping slot (0…15): which slice of the ping period checks this socket. */
   slot: number;
 }
 
-interface AddressState {
-  sockets: number;
-  bucket: Bucket;
-}
-
-const now = () => performance.now();
-
 /** Starts a tracker. Resolves once it listens (standalone) or is attached (shared server). */
 export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
   const limits: TrackerLimits = { ...DEFAULT_TRACKER_LIMITS, ...options.limits };
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  if (options.publicUrl !== undefined && !/^(wss?|https?):\/\/[^/]/.test(options.publicUrl)) throw new P2PError('BAD_CONFIG', `publicUrl must be a ws://, wss://, http:// or https:// URL, got ${options.publicUrl}`);
+  const now = () => clock.now();
   const log = options.log ?? (() => {});
   const metrics = new TrackerMetrics();
   const rooms = new Map<string, Room>();
   const peers = new Map<string, Conn>();
   const conns = new Set<Conn>();
-  const addresses = new Map<string, AddressState>();
+  const addresses = new AddressBook(limits);
   const ownServer = !options.server;
   const server = options.server ?? http.createServer();
   const path = options.path ?? (ownServer ? undefined : '/tracker');
@@ -79,9 +82,14 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     return (first || req.socket.remoteAddress || 'unknown').slice(0, 64);
   };
 
-  const send = (c: Conn, msg: object): void => {
+  /**
+   * Sends one message. A socket that leaves more than maxSendBufferBytes of the tracker's own
+   * messages unread is dropped (SLOW_CONSUMER); relayed signals never count against their receiver
+   * here (their backlog is bounded before they are sent, and charged to the sender).
+   */
+  const send = (c: Conn, msg: object, relayedSignal = false): void => {
     if (c.ws.readyState !== WebSocket.OPEN) return;
-    if (c.ws.bufferedAmount > limits.maxSendBufferBytes) {
+    if (!relayedSignal && c.ws.bufferedAmount > limits.maxSendBufferBytes) {
       metrics.reject('SLOW_CONSUMER');
       c.ws.terminate();
       return;
@@ -135,11 +143,14 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     if (!room) return;
     c.room = null;
     if (peers.get(c.id) === c) peers.delete(c.id);
-    room.leave(c.id, Date.now(), ended);
+    room.leave(c.id, now(), ended);
     dispatch(room);
   };
 
   const enter = (c: Conn, streamId: string, secret: string | undefined, info: JoinInfo): void => {
+    // Joins are budgeted per address (and IPv6 /64), so fresh ids cannot be minted at socket speed.
+    if (!addresses.takeJoin(c.addr, now())) return fail(c, 'JOIN_RATE_LIMITED', 'too many joins from this address');
+    info = { ...info, hostKey: c.keys.host, networkKey: c.keys.network };
     let room = rooms.get(streamId);
     if (!room) {
       // Waiting rooms (viewers, no broadcaster yet) have their own cap, so viewers asking for made-up
@@ -161,7 +172,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       old.ws.close(1000, 'replaced');
     }
     try {
-      room.join(id, info, Date.now());
+      room.join(id, info, now());
     } catch (e) {
       if (room.size === 0) rooms.delete(streamId);
       return fail(c, isP2PError(e) ? e.code : 'JOIN_FAILED', String((e as Error).message));
@@ -177,28 +188,18 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     dispatch(room);
   };
 
+  /** The identities publish proofs are checked against: configured, or the listening address (never request headers). */
+  let identities: string[] | null = null;
+  const identitiesNow = (): string[] => identities ?? (identities = trackerIdentities(options, server.address()));
+
   const publish = async (c: Conn, m: Extract<ClientMessage, { type: 'publish' }>): Promise<void> => {
     const nonce = c.nonce;
     c.nonce = null;
-    let ok = false;
-    try {
-      const pub = fromBase64url(m.publicKey);
-      const sig = fromBase64url(m.signature);
-      if (nonce && (await streamIdOf(pub)) === m.streamId) {
-        for (const origin of options.origins ?? [c.host]) {
-          if (await verifyBytes(pub, sig, publishProofBytes(nonce, m.streamId, origin))) {
-            ok = true;
-            break;
-          }
-        }
-      }
-    } catch {
-      ok = false;
-    }
+    const ok = nonce !== null && (await verifyPublishProof(nonce, m, identitiesNow()));
     c.busy = false;
     if (c.ws.readyState !== WebSocket.OPEN) return;
     if (!ok) {
-      fail(c, 'AUTH_FAILED', 'the stream key proof does not verify (nonce ‖ streamId ‖ origin)');
+      fail(c, 'AUTH_FAILED', `the stream key proof does not verify (nonce ‖ streamId ‖ tracker identity; this tracker is ${identitiesNow().slice(0, 3).join(', ')})`);
       c.ws.close(1008, 'auth failed');
       return;
     }
@@ -206,10 +207,10 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   };
 
   const onMessage = (c: Conn, data: RawData, isBinary: boolean): void => {
+    const received = performance.now();
     const t0 = now();
     c.alive = true;
-    const addr = addresses.get(c.address);
-    if (!take(c.bucket, limits.socketRatePerSec * c.rateScale, limits.socketBurst * c.rateScale, t0) || (addr && !take(addr.bucket, limits.addressRatePerSec, limits.addressBurst, t0))) {
+    if (!take(c.bucket, limits.socketRatePerSec * c.rateScale, limits.socketBurst * c.rateScale, t0) || !addresses.takeMessage(c.addr, t0)) {
       return fail(c, 'RATE_LIMITED', 'too many messages');
     }
     if (isBinary) return fail(c, 'BAD_MESSAGE', 'binary frames are not accepted');
@@ -223,7 +224,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     }
     metrics.countMessage(m.type);
     if (c.busy) return fail(c, 'BUSY', 'the previous publish is still being verified');
-    const nowMs = Date.now();
+    const nowMs = t0;
     switch (m.type) {
       case 'join':
         if (c.room) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
@@ -253,19 +254,27 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       const target = peers.get(m.to);
       // Soft: a late ICE candidate to a neighbour just unlinked is a race, not an offence.
       if (!target || target.room !== room || !room.areNeighbours(c.id, m.to)) return fail(c, 'NOT_NEIGHBOURS', 'signals go only to peers the tracker introduced', true);
-      send(target, { type: 'signal', from: c.id, data: m.data });
-      metrics.observeRelay((now() - t0) / 1000);
+      // Budgeted per pair and charged to the sender: a flood never reaches, nor disconnects, its receiver.
+      const budget = (c.signals ??= new SignalBudget(limits));
+      const cost = budget.cost(text.length);
+      if (target.ws.bufferedAmount > limits.maxSignalBacklogBytes) {
+        budget.charge(m.to, cost, t0);
+        return fail(c, 'SIGNAL_DROPPED', 'the receiver is not reading; signal dropped', true);
+      }
+      if (!budget.spend(m.to, cost, t0)) return fail(c, 'SIGNAL_BUDGET', 'too many signals to this peer');
+      send(target, { type: 'signal', from: c.id, data: m.data }, true);
+      metrics.observeRelay((performance.now() - received) / 1000);
     }
   };
 
   const onConnection = (ws: WebSocket, req: http.IncomingMessage): void => {
-    const address = addressOf(req);
+    const keys = addressKeys(addressOf(req));
     const t = now();
     const c: Conn = {
       ws,
       id: peerIdFor(),
-      address,
-      host: String(req.headers.host ?? ''),
+      keys,
+      addr: addresses.open(keys.host, t),
       nonce: randomBytes(16),
       room: null,
       broadcaster: false,
@@ -276,14 +285,12 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       violations: 0,
       lastViolationMs: t,
       lastErrorMs: -Infinity,
-      openedMs: Date.now(),
+      openedMs: now(),
+      signals: null,
       slot: metrics.connectionsTotal % 16,
     };
     conns.add(c);
     metrics.connectionsTotal++;
-    let a = addresses.get(address);
-    if (!a) addresses.set(address, (a = { sockets: 0, bucket: { tokens: limits.addressBurst, lastMs: t } }));
-    a.sockets++;
     ws.on('message', (data, isBinary) => {
       try {
         onMessage(c, data, isBinary);
@@ -301,8 +308,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     });
     ws.on('close', () => {
       conns.delete(c);
-      const st = addresses.get(address);
-      if (st && --st.sockets <= 0) addresses.delete(address);
+      addresses.close(keys.host);
       leaveRoom(c, false);
     });
     send(c, { type: 'welcome', version: TRACKER_PROTOCOL_VERSION, peerId: c.id, nonce: base64url(c.nonce as Uint8Array), heartbeatMs: options.room?.heartbeatMs ?? DEFAULT_ROOM_CONFIG.heartbeatMs, maxSignalBytes: limits.maxSignalBytes });
@@ -315,8 +321,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       return;
     }
     socket.on('error', () => {});
-    const address = addressOf(req);
-    const perAddress = addresses.get(address)?.sockets ?? 0;
+    const perAddress = addresses.sockets(addressKeys(addressOf(req)).host);
     if (conns.size >= limits.maxSockets || perAddress >= limits.maxSocketsPerAddress) {
       metrics.reject('TOO_MANY_SOCKETS');
       socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -343,8 +348,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     server.on('clientError', (_e, socket) => socket.destroy());
   }
 
-  const tickTimer = setInterval(() => {
-    const nowMs = Date.now();
+  const tickTimer = clock.setInterval(() => {
+    const nowMs = now();
     for (const room of [...rooms.values()]) {
       room.tick(nowMs);
       dispatch(room);
@@ -353,9 +358,10 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   // Pings are spread over PING_SLICES slots of the period, so 10 000 sockets never ping at once.
   const PING_SLICES = 16;
   let pingSlot = 0;
-  const pingTimer = setInterval(() => {
-    const t = Date.now();
+  const pingTimer = clock.setInterval(() => {
+    const t = now();
     pingSlot = (pingSlot + 1) % PING_SLICES;
+    if (pingSlot === 0) addresses.prune(t);
     for (const c of conns) {
       if (c.slot !== pingSlot) continue;
       if (!c.alive || (!c.room && t - c.openedMs > limits.joinTimeoutMs)) {
@@ -367,8 +373,6 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       c.ws.ping();
     }
   }, Math.max(1, Math.round(limits.pingIntervalMs / PING_SLICES)));
-  tickTimer.unref?.();
-  pingTimer.unref?.();
 
   if (ownServer && !server.listening) {
     await new Promise<void>((resolve, reject) => {
@@ -391,8 +395,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     handleHttp,
     stats: () => ({ sockets: conns.size, peers: peers.size, streams: rooms.size }),
     close: async () => {
-      clearInterval(tickTimer);
-      clearInterval(pingTimer);
+      clock.clearInterval(tickTimer);
+      clock.clearInterval(pingTimer);
       endpoints.close();
       server.off('upgrade', onUpgrade);
       for (const c of conns) c.ws.terminate();

@@ -26,7 +26,13 @@ export interface GraphNode {
   swarmDegree: number;
   /** Index in `viewers`, -1 for the broadcaster. */
   idx: number;
-  failed: Set<PeerId> | null;
+  /**
+   * Peers this one must not be introduced to: ids of failed pairs, and `@` + the host key (address
+   * or IPv6 /64) of each, so a peer reported failed cannot come back under a fresh id.
+   */
+  failed: Set<string> | null;
+  /** Host key of the peer's address (see address-keys.ts), or null when unknown. */
+  hostKey: string | null;
   /** Neighbours announced after a reconnect and not back yet; reserved until announceUntilMs. */
   announcedNeighbours: Set<PeerId> | null;
   announceUntilMs: number;
@@ -94,9 +100,10 @@ export class SwarmGraph<N extends GraphNode> {
   /** Records a failed pair on both sides (bounded, oldest forgotten); returns the bits the edge had. */
   markFailed(x: N, y: N): number {
     for (const [p, q] of [[x, y], [y, x]] as const) {
-      p.failed ??= new Set();
-      p.failed.add(q.id);
-      if (p.failed.size > this.limits.maxFailedPairsPerPeer) p.failed.delete(p.failed.values().next().value as PeerId);
+      const f = (p.failed ??= new Set());
+      f.add(q.id);
+      if (q.hostKey !== null && q.hostKey !== p.hostKey) f.add(`@${q.hostKey}`);
+      while (f.size > this.limits.maxFailedPairsPerPeer) f.delete(f.values().next().value as string);
     }
     const e = x.edges.get(y.id);
     if (!e) return 0;
@@ -204,7 +211,15 @@ export class SwarmGraph<N extends GraphNode> {
 
   /** p and q may get a swarm link, whatever q's degree. */
   free(p: N, q: N): boolean {
-    return q !== p && !q.broadcaster && !((p.edges.get(q.id)?.bits ?? 0) & SWARM) && !p.failed?.has(q.id) && !q.failed?.has(p.id) && p.swarmDegree < this.limits.neighbourMax;
+    return q !== p && !q.broadcaster && !((p.edges.get(q.id)?.bits ?? 0) & SWARM) && !this.avoids(p, q) && p.swarmDegree < this.limits.neighbourMax;
+  }
+
+  /** True when p and q failed each other, or one of them failed a peer of the other's address. */
+  avoids(p: N, q: N): boolean {
+    const pf = p.failed;
+    const qf = q.failed;
+    if (pf && (pf.has(q.id) || (q.hostKey !== null && pf.has(`@${q.hostKey}`)))) return true;
+    return !!qf && (qf.has(p.id) || (p.hostKey !== null && qf.has(`@${p.hostKey}`)));
   }
 
   topUpNeedy(limit: number): void {

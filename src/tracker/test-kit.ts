@@ -79,3 +79,46 @@ export async function until(check: () => boolean, timeoutMs = 5000, what = 'cond
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** A tracker clock that only moves when the test says so (no sleeps, no wall-clock assertions). */
+export interface ManualClock {
+  now(): number;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+  /**
+   * Moves time forward by `ms`, firing due intervals in order. Between firings it yields to the
+   * event loop (`settleMs` of real time), so socket traffic such as pongs is processed as it would
+   * be between two real timer runs.
+   */
+  advance(ms: number, settleMs?: number): Promise<void>;
+}
+
+export function manualClock(startMs = 1_000_000): ManualClock {
+  let t = startMs;
+  let nextId = 1;
+  const timers = new Map<number, { fn: () => void; everyMs: number; dueMs: number }>();
+  return {
+    now: () => t,
+    setInterval(fn, ms) {
+      const id = nextId++;
+      timers.set(id, { fn, everyMs: Math.max(1, ms), dueMs: t + Math.max(1, ms) });
+      return id;
+    },
+    clearInterval(handle) {
+      timers.delete(handle as number);
+    },
+    async advance(ms, settleMs = 0) {
+      const end = t + ms;
+      for (;;) {
+        let next: { fn: () => void; everyMs: number; dueMs: number } | null = null;
+        for (const x of timers.values()) if (x.dueMs <= end && (!next || x.dueMs < next.dueMs)) next = x;
+        if (!next) break;
+        t = next.dueMs;
+        next.dueMs += next.everyMs;
+        next.fn();
+        await new Promise((r) => setTimeout(r, settleMs));
+      }
+      t = end;
+    },
+  };
+}

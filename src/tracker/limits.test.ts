@@ -1,0 +1,294 @@
+// The server's limits, each shown at its boundary on a manual clock (no sleeps): join timeout,
+// error-reply throttle, peers per stream, replaced sockets and broadcasters, quiet peers, the
+// socket caps, and a broadcaster whose socket drops. Real sockets on 127.0.0.1.
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { generateStreamKey, type StreamKeyPair } from '../crypto/stream-key.ts';
+import { TrackerClient, type WebSocketConstructor } from '../tracker-client/tracker-client.ts';
+import { startTracker, type Tracker, type TrackerOptions } from './server.ts';
+import { manualClock, nextEvent, rawPeer, until, type ManualClock, type RawPeer } from './test-kit.ts';
+
+const WS = WebSocket as unknown as WebSocketConstructor;
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f();
+});
+
+async function tracker(opts: TrackerOptions = {}): Promise<{ t: Tracker; clock: ManualClock }> {
+  const clock = manualClock();
+  const t = await startTracker({ port: 0, host: '127.0.0.1', clock, ...opts });
+  cleanups.push(() => t.close());
+  return { t, clock };
+}
+
+async function raw(t: Tracker, headers?: Record<string, string>): Promise<RawPeer> {
+  const p = await rawPeer(t.url!, headers);
+  cleanups.push(() => p.ws.terminate());
+  await p.next((m) => m.type === 'welcome');
+  return p;
+}
+
+function client(t: Tracker, key: StreamKeyPair, extra: Partial<ConstructorParameters<typeof TrackerClient>[0]> = {}): TrackerClient {
+  const c = new TrackerClient({ url: t.url!, streamId: key.streamId, WebSocket: WS, reconnectMinMs: 50, reconnectMaxMs: 200, ...extra });
+  cleanups.push(() => c.destroy());
+  c.connect();
+  return c;
+}
+
+const errorsOf = (p: RawPeer) => p.messages.filter((m) => m.type === 'error').map((m) => m.code);
+
+describe('tracker limits on a manual clock', () => {
+  it('closes a socket that never joins, and only after joinTimeoutMs', async () => {
+    const { t, clock } = await tracker({ limits: { pingIntervalMs: 1600, joinTimeoutMs: 3000 } });
+    const idle = await raw(t);
+    const key = await generateStreamKey();
+    const joined = await raw(t);
+    joined.sendJson({ type: 'join', streamId: key.streamId });
+    await joined.next((m) => m.type === 'joined');
+    await clock.advance(3000, 2); // every ping slot has run at least once, none past the timeout
+    expect(idle.ws.readyState).toBe(WebSocket.OPEN);
+    expect(t.metrics.rejected.get('JOIN_TIMEOUT')).toBeUndefined();
+    await clock.advance(1700, 2); // the idle socket's slot comes round after the timeout
+    expect((await idle.closed).code).toBe(1006);
+    expect(t.metrics.rejected.get('JOIN_TIMEOUT')).toBe(1);
+    // A joined socket answering pings stays.
+    expect(joined.ws.readyState).toBe(WebSocket.OPEN);
+    expect(t.metrics.rejected.get('HALF_OPEN')).toBeUndefined();
+  });
+
+  it('answers errors at most once per 200 ms per socket (the next one after more than 200 ms)', async () => {
+    const { t, clock } = await tracker();
+    const p = await raw(t);
+    p.ws.send('{bad');
+    p.ws.send('{"type":"nope"}');
+    await until(() => t.metrics.totalRejected() === 2, 5000, 'both rejected');
+    await clock.advance(200);
+    p.sendJson({ type: 'heartbeat' });
+    await until(() => t.metrics.totalRejected() === 3, 5000, 'third rejected');
+    await clock.advance(1);
+    p.sendJson({ type: 'join', streamId: 'short' });
+    await p.next((m) => m.type === 'error' && m.code === 'BAD_MESSAGE');
+    expect(errorsOf(p)).toEqual(['BAD_JSON', 'BAD_MESSAGE']);
+    expect([...t.metrics.rejected.entries()].sort()).toEqual([['BAD_JSON', 1], ['BAD_MESSAGE', 1], ['NOT_JOINED', 1], ['UNKNOWN_TYPE', 1]]);
+  });
+
+  it('refuses the peer beyond maxPeersPerStream with ROOM_FULL', async () => {
+    const { t } = await tracker({ limits: { maxPeersPerStream: 2 } });
+    const key = await generateStreamKey();
+    const b = client(t, key, { broadcasterKey: key });
+    await nextEvent(b, 'joined');
+    const v = client(t, key);
+    await nextEvent(v, 'joined');
+    const third = await raw(t);
+    third.sendJson({ type: 'join', streamId: key.streamId });
+    expect((await third.next((m) => m.type === 'error')).code).toBe('ROOM_FULL');
+    expect(t.stats().peers).toBe(2);
+    // Another stream is not affected.
+    third.sendJson({ type: 'join', streamId: (await generateStreamKey()).streamId });
+    await third.next((m) => m.type === 'joined');
+  });
+
+  it('replaces a peer that connects again with the same secret, and a broadcaster by a newer one', async () => {
+    const { t } = await tracker();
+    const key = await generateStreamKey();
+    const b1 = client(t, key, { broadcasterKey: key });
+    await nextEvent(b1, 'joined');
+    const v1 = client(t, key, { peerSecret: 's'.repeat(22) });
+    const id1 = (await nextEvent(v1, 'joined')).peerId;
+    const replacedViewer = nextEvent(v1, 'error', (e) => e.code === 'REPLACED');
+    const v2 = client(t, key, { peerSecret: 's'.repeat(22) });
+    expect((await nextEvent(v2, 'joined')).peerId).toBe(id1);
+    expect((await replacedViewer).code).toBe('REPLACED');
+    const replacedBroadcaster = nextEvent(b1, 'error', (e) => e.code === 'REPLACED');
+    const b2 = client(t, key, { broadcasterKey: key });
+    expect((await nextEvent(b2, 'joined')).broadcaster).toBe(true);
+    expect((await replacedBroadcaster).code).toBe('REPLACED');
+    // A replaced client does not come back to fight over the place.
+    await until(() => !b1.connected && !v1.connected, 5000, 'replaced clients closed');
+  });
+
+  it('times out a joined peer that sends nothing for peerTimeoutMs', async () => {
+    const { t, clock } = await tracker({ room: { peerTimeoutMs: 60_000, heartbeatMs: 30_000 } });
+    const key = await generateStreamKey();
+    const p = await raw(t);
+    p.sendJson({ type: 'join', streamId: key.streamId });
+    await p.next((m) => m.type === 'joined');
+    await clock.advance(59_000, 1);
+    p.sendJson({ type: 'heartbeat' }); // heard from: the timeout starts again
+    await until(() => t.metrics.messages.get('heartbeat') === 1, 5000, 'heartbeat');
+    await clock.advance(59_000, 1);
+    expect(p.ws.readyState).toBe(WebSocket.OPEN);
+    await clock.advance(2_000, 1);
+    expect((await p.next((m) => m.type === 'error')).code).toBe('TIMEOUT');
+    expect((await p.closed).code).toBe(1000);
+  });
+
+  it('puts viewers back to waiting when the broadcaster’s socket drops, and ends the stream on its leave', async () => {
+    const { t } = await tracker();
+    const key = await generateStreamKey();
+    const b = client(t, key, { broadcasterKey: key, peerSecret: 'b'.repeat(22) });
+    await nextEvent(b, 'joined');
+    const v = client(t, key);
+    await nextEvent(v, 'joined');
+    await until(() => v.state === 'live', 5000, 'live');
+    const waiting = nextEvent(v, 'stream');
+    b.destroy(); // the socket closes without a leave: the broadcaster may come back
+    expect((await waiting).state).toBe('waiting');
+    const b2 = client(t, key, { broadcasterKey: key, peerSecret: 'b'.repeat(22) });
+    await nextEvent(b2, 'joined');
+    await until(() => v.state === 'live', 5000, 'live again');
+    const ended = nextEvent(v, 'stream');
+    b2.leave();
+    expect((await ended).state).toBe('ended');
+  });
+
+  it('refuses sockets beyond maxSockets and maxSocketsPerAddress with HTTP 429, counted TOO_MANY_SOCKETS', async () => {
+    const { t } = await tracker({ trustProxy: true, limits: { maxSockets: 4, maxSocketsPerAddress: 2 } });
+    await raw(t, { 'x-forwarded-for': '198.51.100.1' });
+    await raw(t, { 'x-forwarded-for': '198.51.100.1' });
+    await expect(rawPeer(t.url!, { 'x-forwarded-for': '198.51.100.1' })).rejects.toThrow(/429/);
+    expect(t.metrics.rejected.get('TOO_MANY_SOCKETS')).toBe(1);
+    await raw(t, { 'x-forwarded-for': '198.51.100.2' });
+    await raw(t, { 'x-forwarded-for': '198.51.100.3' });
+    await expect(rawPeer(t.url!, { 'x-forwarded-for': '198.51.100.4' })).rejects.toThrow(/429/);
+    expect(t.metrics.rejected.get('TOO_MANY_SOCKETS')).toBe(2);
+  });
+
+  it('budgets joins per address and per IPv6 /64, refilled over time', async () => {
+    const { t, clock } = await tracker({ trustProxy: true, limits: { addressJoinBurst: 2, addressJoinRatePerSec: 0.5 } });
+    const key = await generateStreamKey();
+    const join = async (xff: string) => {
+      const p = await raw(t, { 'x-forwarded-for': xff });
+      p.sendJson({ type: 'join', streamId: key.streamId });
+      const m = await p.next((x) => x.type === 'joined' || x.type === 'error');
+      p.ws.terminate(); // closing does not give the budget back
+      return m.type === 'joined' ? 'joined' : m.code;
+    };
+    expect(await join('2001:db8:1:2::1')).toBe('joined');
+    expect(await join('2001:db8:1:2::99')).toBe('joined');
+    expect(await join('2001:db8:1:2:ffff::7')).toBe('JOIN_RATE_LIMITED');
+    expect(await join('2001:db8:1:3::1')).toBe('joined'); // another /64
+    expect(await join('198.51.100.7')).toBe('joined');
+    await clock.advance(1999);
+    expect(await join('2001:db8:1:2::1')).toBe('JOIN_RATE_LIMITED');
+    await clock.advance(1);
+    expect(await join('2001:db8:1:2::1')).toBe('joined');
+  });
+
+  it('counts the sockets of one IPv6 /64 together', async () => {
+    const { t } = await tracker({ trustProxy: true, limits: { maxSocketsPerAddress: 2 } });
+    await raw(t, { 'x-forwarded-for': '2001:db8:5:6::1' });
+    await raw(t, { 'x-forwarded-for': '2001:db8:5:6::2' });
+    await expect(rawPeer(t.url!, { 'x-forwarded-for': '2001:db8:5:6:7:8:9:a' })).rejects.toThrow(/429/);
+    await raw(t, { 'x-forwarded-for': '2001:db8:5:7::1' });
+  });
+
+  it('never introduces a peer reported failed to its reporter again, whatever id it comes back with', async () => {
+    const { t } = await tracker({ trustProxy: true });
+    const key = await generateStreamKey();
+    const victim = await raw(t, { 'x-forwarded-for': '198.51.100.1' });
+    victim.sendJson({ type: 'join', streamId: key.streamId });
+    await victim.next((m) => m.type === 'joined');
+    const bad = await raw(t, { 'x-forwarded-for': '203.0.113.66' });
+    bad.sendJson({ type: 'join', streamId: key.streamId });
+    const badId = (await bad.next((m) => m.type === 'joined')).peerId as string;
+    await victim.next((m) => m.type === 'neighbours' && (m.neighbours as Array<{ peerId: string }>).some((n) => n.peerId === badId));
+    victim.sendJson({ type: 'failed', peerId: badId });
+    bad.ws.terminate();
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const again = await raw(t, { 'x-forwarded-for': '203.0.113.66' });
+      again.sendJson({ type: 'join', streamId: key.streamId });
+      ids.push((await again.next((m) => m.type === 'joined')).peerId as string);
+    }
+    const honest = await raw(t, { 'x-forwarded-for': '198.51.100.2' });
+    honest.sendJson({ type: 'join', streamId: key.streamId });
+    const honestId = (await honest.next((m) => m.type === 'joined')).peerId as string;
+    await victim.next((m) => m.type === 'neighbours' && (m.neighbours as Array<{ peerId: string }>).some((n) => n.peerId === honestId));
+    const seen = victim.messages.filter((m) => m.type === 'neighbours').flatMap((m) => (m.neighbours as Array<{ peerId: string }>).map((n) => n.peerId));
+    expect(seen.filter((id) => ids.includes(id))).toEqual([]);
+  });
+
+  it('budgets signals per pair and charges the excess to the sender only', async () => {
+    const { t, clock } = await tracker({ limits: { pairSignalBurst: 10, pairSignalRatePerSec: 5, maxViolations: 5 } });
+    const key = await generateStreamKey();
+    const ps: RawPeer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const p = await raw(t);
+      p.sendJson({ type: 'join', streamId: key.streamId });
+      await p.next((m) => m.type === 'joined');
+      ps.push(p);
+    }
+    const [flooder, victim, other] = ps;
+    const idOf = (p: RawPeer) => p.messages.find((m) => m.type === 'joined')!.peerId as string;
+    await flooder.next((m) => m.type === 'neighbours' && (m.neighbours as unknown[]).length === 2);
+    for (let i = 0; i < 10; i++) flooder.sendJson({ type: 'signal', to: idOf(victim), data: { i } });
+    flooder.sendJson({ type: 'signal', to: idOf(victim), data: { i: 10 } });
+    expect((await flooder.next((m) => m.type === 'error')).code).toBe('SIGNAL_BUDGET');
+    // Another pair of the same sender has its own budget.
+    flooder.sendJson({ type: 'signal', to: idOf(other), data: { hello: 1 } });
+    await other.next((m) => m.type === 'signal');
+    await until(() => t.metrics.relayed === 11, 5000, 'relays');
+    expect(victim.messages.filter((m) => m.type === 'signal').map((m) => (m.data as { i: number }).i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // The budget refills: 5 units per second.
+    await clock.advance(200);
+    flooder.sendJson({ type: 'signal', to: idOf(victim), data: { i: 11 } });
+    await victim.next((m) => m.type === 'signal' && (m.data as { i: number }).i === 11);
+    // A sender that keeps flooding is closed; the receiver stays.
+    for (let i = 0; i < 10; i++) flooder.sendJson({ type: 'signal', to: idOf(victim), data: { i: 100 + i } });
+    expect((await flooder.closed).code).toBe(1008);
+    expect(victim.ws.readyState).toBe(WebSocket.OPEN);
+    expect(t.metrics.rejected.get('SIGNAL_BUDGET')).toBeGreaterThanOrEqual(6);
+  });
+
+  it('drops signals to a receiver that does not read and charges its sender; the receiver is not disconnected', async () => {
+    const big = 'x'.repeat(30_000);
+    const { t } = await tracker({ limits: { pairSignalBurst: 1e6, socketBurst: 1e6, socketRatePerSec: 1e6, maxSignalBacklogBytes: 64 * 1024, maxSendBufferBytes: 128 * 1024 } });
+    const key = await generateStreamKey();
+    const sender = await raw(t);
+    sender.sendJson({ type: 'join', streamId: key.streamId });
+    await sender.next((m) => m.type === 'joined');
+    const slow = await raw(t);
+    slow.sendJson({ type: 'join', streamId: key.streamId });
+    const slowId = (await slow.next((m) => m.type === 'joined')).peerId as string;
+    await sender.next((m) => m.type === 'neighbours' && (m.neighbours as Array<{ peerId: string }>).some((n) => n.peerId === slowId));
+    slow.ws.pause(); // reads nothing from now on
+    for (let i = 0; i < 800 && !t.metrics.rejected.get('SIGNAL_DROPPED'); i++) {
+      sender.sendJson({ type: 'signal', to: slowId, data: big });
+      if (i % 20 === 19) await until(() => t.metrics.messages.get('signal') === i + 1, 5000, 'signals processed');
+    }
+    await until(() => (t.metrics.rejected.get('SIGNAL_DROPPED') ?? 0) > 0, 5000, 'a dropped signal');
+    expect((await sender.next((m) => m.type === 'error')).code).toBe('SIGNAL_DROPPED');
+    expect(t.metrics.rejected.get('SLOW_CONSUMER')).toBeUndefined();
+    expect(t.stats().peers).toBe(2);
+    slow.ws.resume();
+    await slow.next((m) => m.type === 'signal');
+    expect(slow.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('drops a socket that leaves the tracker’s own messages unread (SLOW_CONSUMER)', async () => {
+    const big = 'x'.repeat(30_000);
+    const { t } = await tracker({ limits: { pairSignalBurst: 1e6, socketBurst: 1e6, socketRatePerSec: 1e6, maxSignalBacklogBytes: 256 * 1024, maxSendBufferBytes: 16 * 1024 } });
+    const key = await generateStreamKey();
+    const sender = await raw(t);
+    sender.sendJson({ type: 'join', streamId: key.streamId });
+    await sender.next((m) => m.type === 'joined');
+    const slow = await raw(t);
+    slow.sendJson({ type: 'join', streamId: key.streamId });
+    const slowId = (await slow.next((m) => m.type === 'joined')).peerId as string;
+    await sender.next((m) => m.type === 'neighbours' && (m.neighbours as Array<{ peerId: string }>).some((n) => n.peerId === slowId));
+    slow.ws.pause();
+    for (let i = 0; i < 800 && !t.metrics.rejected.get('SIGNAL_DROPPED'); i++) {
+      sender.sendJson({ type: 'signal', to: slowId, data: big });
+      if (i % 20 === 19) await until(() => t.metrics.messages.get('signal') === i + 1, 5000, 'signals processed');
+    }
+    // Signals alone never dropped it, though its backlog is over maxSendBufferBytes.
+    expect(t.metrics.rejected.get('SLOW_CONSUMER')).toBeUndefined();
+    // The tracker's own message (a new neighbour) finds it not reading: dropped.
+    const third = await raw(t);
+    third.sendJson({ type: 'join', streamId: key.streamId });
+    await third.next((m) => m.type === 'joined');
+    await until(() => t.metrics.rejected.get('SLOW_CONSUMER') === 1, 5000, 'slow consumer dropped');
+    await until(() => t.stats().peers === 2, 5000, 'slow peer gone');
+  });
+});
