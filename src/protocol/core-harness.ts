@@ -7,7 +7,7 @@ import { BroadcasterCore } from './broadcaster-core.ts';
 import type { CoreOutput } from './core-types.ts';
 import { createCryptoRunner, type CryptoJob, type CryptoResult } from './crypto-jobs.ts';
 import type { PeerCore } from './peer-core.ts';
-import { encodeMessage, type Manifest } from './wire.ts';
+import { encodeMessage, type Manifest, type WireMessage } from './wire.ts';
 
 type Core = PeerCore | BroadcasterCore;
 
@@ -22,7 +22,7 @@ export class CoreHarness {
   readonly cores = new Map<string, Core>();
   readonly delivered = new Map<string, Array<{ manifest: Manifest; frame: Uint8Array; t: number }>>();
   readonly badPeers: Array<{ by: string; peerId: string; banned: boolean; reason: string }> = [];
-  readonly sent: Array<{ from: string; to: string; type: string; size: number }> = [];
+  readonly sent: Array<{ from: string; to: string; type: string; size: number; message: WireMessage }> = [];
   now = 0;
   delayMs = 5;
   /** Return true to drop a media message. */
@@ -113,7 +113,7 @@ export class CoreHarness {
     for (let o: CoreOutput | undefined; (o = c.pollOutput()); ) {
       if (o.type === 'send') {
         let bytes = encodeMessage(o.message);
-        this.sent.push({ from: id, to: o.peerId, type: o.message.type, size: bytes.length });
+        this.sent.push({ from: id, to: o.peerId, type: o.message.type, size: bytes.length, message: o.message });
         if (o.channel === 'media' && this.dropMedia(id, o.peerId)) continue;
         bytes = this.tamper(id, bytes, o.message.type);
         this.queue.push({ t: this.now + this.delayMs, from: id, to: o.peerId, bytes });
