@@ -46,7 +46,15 @@ export class CoreHarness {
     this.delivered.set(id, []);
   }
 
+  /**
+   * Connects two cores. A peer linked to a broadcaster core learns it is the broadcaster the way a
+   * session does, from the tracker's neighbour list (never from the broadcaster's HELLO).
+   */
   link(a: string, b: string): void {
+    for (const [x, y] of [[a, b], [b, a]]) {
+      const cx = this.core(x);
+      if (this.core(y) instanceof BroadcasterCore && !(cx instanceof BroadcasterCore)) cx.handleNeighbours([{ peerId: y, reasons: ['broadcaster'] }], this.now);
+    }
     this.core(a).handlePeerConnected(b, this.now);
     this.core(b).handlePeerConnected(a, this.now);
     this.flush(a);

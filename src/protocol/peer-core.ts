@@ -109,7 +109,7 @@ export class PeerCore {
       strike: (p, r) => this.strike(p, r),
       countBad: (p, r) => this.countBad(p, r),
       isConnected: (p) => this.neighbours.has(p) && !this.banned.has(p),
-      isBroadcaster: (p) => p === self.broadcasterId || this.neighbours.get(p)?.isBroadcaster === true,
+      isBroadcaster: (p) => p === self.broadcasterId,
       frames: () => this.framesBySeq.values(),
     };
     this.push = new PushSubscriptions({
@@ -206,7 +206,8 @@ export class PeerCore {
   }
 
   /**
-   * The tracker's neighbour list: who is the broadcaster, which neighbours hold which keys. A
+   * The tracker's neighbour list: who is the broadcaster (the only source of that: a neighbour's
+   * HELLO cannot claim it), which neighbours hold which keys. A
    * connected neighbour that drops off the list has left (or was moved); its link lingers until the
    * transport notices or the session closes it, but its pending requests and pushes are asked of
    * others at once and it gets no new requests, so frames under way do not wait out timeouts. (Its
@@ -227,7 +228,7 @@ export class PeerCore {
       this.pull.forget(id);
     }
     this.listed = listed;
-    for (const [id, n] of this.neighbours) n.isBroadcaster ||= id === this.broadcasterId;
+    for (const [id, n] of this.neighbours) n.isBroadcaster = id === this.broadcasterId;
     this.producer.setHolders(holders);
     this.producer.refresh((p) => this.banned.has(p));
   }
@@ -285,10 +286,7 @@ export class PeerCore {
         this.stats.keysServed += servePullRequest(this.view, n, m.seq, m.count, KeySet.fromBytes(m.allowed), nowMs);
         return;
       case 'hello':
-        if (m.roles & 1) {
-          n.isBroadcaster = true;
-          this.broadcasterId = from;
-        }
+        // Its roles bit is not trusted: who the broadcaster is comes from the tracker's list alone.
         n.initSeq = m.initSeq;
         this.init.maybeAsk(nowMs);
         return;
