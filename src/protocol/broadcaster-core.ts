@@ -31,8 +31,15 @@ export interface BroadcasterConfig {
   mediaQueueMax: number;
   /** Media is dropped if it could not leave within this long. */
   mediaLifetimeMs: number;
-  /** Distinct neighbours reporting a ban before a viewer leaves the direct feed. */
-  reportsToExclude: number;
+  /**
+   * Distinct neighbours whose live reports of a ban demote a viewer: it stops being a manifest
+   * target (it keeps its direct-feed slot and its repairs: a report is a claim, not evidence).
+   */
+  reportsToDemote: number;
+  /** A report counts this long after it came. */
+  reportTtlMs: number;
+  /** Unparseable or out-of-protocol messages from a neighbour before the broadcaster drops it (its own evidence). */
+  badMessagesToBan: number;
   /**
    * A holder given a key (or linked) later gets that key's code segments of the holder-mode frames
    * published this recently, when the frame's segments at connected holders cover fewer than
@@ -52,7 +59,9 @@ export const DEFAULT_BROADCASTER_CONFIG: Readonly<BroadcasterConfig> = Object.fr
   mediaBudgetBytes: 16 * 1033,
   mediaQueueMax: 512,
   mediaLifetimeMs: 1000,
-  reportsToExclude: 2,
+  reportsToDemote: 2,
+  reportTtlMs: 10_000,
+  badMessagesToBan: 50,
   segmentBackfillMs: 300,
   segmentBackfillBelow: 10,
 });
@@ -75,6 +84,7 @@ interface Sent {
 
 interface Neighbour {
   peerId: string;
+  badMessages: number;
   queue: SendQueue;
   slot: number;
   slotsSent: string;
@@ -95,9 +105,10 @@ export class BroadcasterCore {
   private outHead = 0;
   private init: Sent | undefined;
   private lastGcMs = -Infinity;
-  /** reported peer → distinct direct neighbours that banned it */
-  private readonly reports = new Map<string, Set<string>>();
-  private readonly excluded = new Set<string>();
+  /** reported peer → reporter → when it reported (reports expire after reportTtlMs) */
+  private readonly reports = new Map<string, Map<string, number>>();
+  /** Neighbours dropped on the broadcaster's own evidence (bad messages to it). */
+  private readonly banned = new Set<string>();
   readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, badMessages: 0, segmentsBackfilled: 0 };
 
   constructor(opts: { codec: FrameCodec; config?: Partial<BroadcasterConfig>; firstSeq?: number }) {
@@ -112,8 +123,8 @@ export class BroadcasterCore {
   }
 
   handlePeerConnected(peerId: string, nowMs: number): void {
-    if (this.neighbours.has(peerId)) return;
-    this.neighbours.set(peerId, { peerId, queue: new SendQueue(this.cfg.mediaQueueMax), slot: -1, slotsSent: '' });
+    if (this.neighbours.has(peerId) || this.banned.has(peerId)) return;
+    this.neighbours.set(peerId, { peerId, badMessages: 0, queue: new SendQueue(this.cfg.mediaQueueMax), slot: -1, slotsSent: '' });
     this.send(peerId, 'control', { type: 'hello', initSeq: this.init ? this.init.seq : 0xffffffff, roles: 1 });
     if (this.holders.has(peerId)) this.backfillSegments(nowMs);
   }
@@ -121,7 +132,6 @@ export class BroadcasterCore {
   handlePeerDisconnected(peerId: string, _nowMs: number): void {
     this.neighbours.delete(peerId);
     this.reports.delete(peerId);
-    this.excluded.delete(peerId);
   }
 
   /** The tracker's swarm summary: mode and the holders with their keys c. */
@@ -174,7 +184,7 @@ export class BroadcasterCore {
     if (!s) return;
     s.manifest = r.manifest;
     if (s.flags & FLAG_INIT_SEGMENT) this.init = s;
-    const targets = this.manifestTargets(s);
+    const targets = this.manifestTargets(s, nowMs);
     for (const p of targets) this.send(p, 'control', { type: 'manifest', manifest: r.manifest });
     this.gc(nowMs);
   }
@@ -183,7 +193,7 @@ export class BroadcasterCore {
     if (!this.neighbours.has(from)) return;
     const r = parseMessage(bytes);
     if (!r.ok) {
-      this.stats.badMessages++;
+      this.countBad(from, r.reason);
       return;
     }
     this.handleParsed(from, r.message, nowMs);
@@ -228,17 +238,20 @@ export class BroadcasterCore {
         return;
       }
       case 'report': {
-        // Bans stay local; the feed drops a viewer only when several neighbours banned it.
+        // Bans stay local. A report is a neighbour's word, not the broadcaster's evidence: it only
+        // demotes the viewer (no manifests first-hand) while it lasts; the feed keeps serving it.
         if (m.peerId === from || !this.neighbours.has(m.peerId)) return;
         let r = this.reports.get(m.peerId);
-        if (!r) this.reports.set(m.peerId, (r = new Set()));
-        if (r.size < 64) r.add(from);
-        if (r.size >= this.cfg.reportsToExclude) this.excluded.add(m.peerId);
+        if (!r) this.reports.set(m.peerId, (r = new Map()));
+        if (r.size < 64 || r.has(from)) r.set(from, nowMs);
         return;
       }
       case 'init-request':
         if (this.init?.manifest && m.seq <= this.init.seq) this.send(from, 'control', { type: 'init-segment', manifest: this.init.manifest, frame: this.init.frame });
         return;
+      case 'feed': case 'cs-chunk': case 'seed': case 'direct-slot': case 'init-segment':
+        // Nothing the broadcaster asked for or any role sends it.
+        return this.countBad(from, `${m.type} sent to the broadcaster`);
       default:
         return;
     }
@@ -278,7 +291,7 @@ export class BroadcasterCore {
   // ---- internals ------------------------------------------------------------------------------
 
   private directViewers(): string[] {
-    return [...this.neighbours.keys()].filter((p) => !this.excluded.has(p) && (!this.holders.has(p) || this.mode === 'direct')).sort();
+    return [...this.neighbours.keys()].filter((p) => !this.holders.has(p) || this.mode === 'direct').sort();
   }
 
   private sendDirect(s: Sent, nowMs: number): void {
@@ -338,8 +351,19 @@ export class BroadcasterCore {
     return n;
   }
 
-  private manifestTargets(s: Sent): string[] {
-    const pool = s.slots.size > 0 ? [...s.slots.keys()] : [...this.holders.keys()].filter((p) => this.neighbours.has(p)).sort();
+  /** True while reportsToDemote distinct neighbours have live reports against `peerId`. */
+  isDemoted(peerId: string, nowMs: number): boolean {
+    const r = this.reports.get(peerId);
+    if (!r) return false;
+    for (const [by, atMs] of r) if (nowMs - atMs > this.cfg.reportTtlMs || !this.neighbours.has(by)) r.delete(by);
+    if (r.size === 0) this.reports.delete(peerId);
+    return r.size >= this.cfg.reportsToDemote;
+  }
+
+  private manifestTargets(s: Sent, nowMs: number): string[] {
+    const all = s.slots.size > 0 ? [...s.slots.keys()] : [...this.holders.keys()].filter((p) => this.neighbours.has(p)).sort();
+    const trusted = all.filter((p) => !this.isDemoted(p, nowMs));
+    const pool = trusted.length > 0 ? trusted : all;
     const list = pool.length > 0 ? pool : [...this.neighbours.keys()].sort();
     const out: string[] = [];
     for (let i = 0; i < Math.min(this.cfg.manifestFanout, list.length); i++) out.push(list[(s.seq + i) % list.length]);
@@ -357,6 +381,16 @@ export class BroadcasterCore {
     if (nowMs - this.lastGcMs < 500) return;
     this.lastGcMs = nowMs;
     for (const [seq, s] of this.frames) if (nowMs - s.publishedMs > this.cfg.keepFrameMs && s !== this.init) this.frames.delete(seq);
+  }
+
+  /** A bad message from a neighbour: the broadcaster's own evidence; enough of them drop it. */
+  private countBad(peerId: string, reason: string): void {
+    this.stats.badMessages++;
+    const n = this.neighbours.get(peerId);
+    if (!n || ++n.badMessages < this.cfg.badMessagesToBan) return;
+    this.banned.add(peerId);
+    this.emit({ type: 'bad-peer', peerId, reason: `too many bad messages (last: ${reason})`, strikes: 0, banned: true });
+    this.handlePeerDisconnected(peerId, 0);
   }
 
   private emit(o: CoreOutput): void {

@@ -7,7 +7,7 @@ import { BroadcasterCore } from './broadcaster-core.ts';
 import type { CoreOutput } from './core-types.ts';
 import { createCryptoRunner, type CryptoJob, type CryptoResult } from './crypto-jobs.ts';
 import type { PeerCore } from './peer-core.ts';
-import { encodeMessage, type Manifest } from './wire.ts';
+import { encodeMessage, type Manifest, type WireMessage } from './wire.ts';
 
 type Core = PeerCore | BroadcasterCore;
 
@@ -22,7 +22,7 @@ export class CoreHarness {
   readonly cores = new Map<string, Core>();
   readonly delivered = new Map<string, Array<{ manifest: Manifest; frame: Uint8Array; t: number }>>();
   readonly badPeers: Array<{ by: string; peerId: string; banned: boolean; reason: string }> = [];
-  readonly sent: Array<{ from: string; to: string; type: string; size: number }> = [];
+  readonly sent: Array<{ from: string; to: string; type: string; size: number; message: WireMessage }> = [];
   now = 0;
   delayMs = 5;
   /** Return true to drop a media message. */
@@ -46,7 +46,15 @@ export class CoreHarness {
     this.delivered.set(id, []);
   }
 
+  /**
+   * Connects two cores. A peer linked to a broadcaster core learns it is the broadcaster the way a
+   * session does, from the tracker's neighbour list (never from the broadcaster's HELLO).
+   */
   link(a: string, b: string): void {
+    for (const [x, y] of [[a, b], [b, a]]) {
+      const cx = this.core(x);
+      if (this.core(y) instanceof BroadcasterCore && !(cx instanceof BroadcasterCore)) cx.handleNeighbours([{ peerId: y, reasons: ['broadcaster'] }], this.now);
+    }
     this.core(a).handlePeerConnected(b, this.now);
     this.core(b).handlePeerConnected(a, this.now);
     this.flush(a);
@@ -113,7 +121,7 @@ export class CoreHarness {
     for (let o: CoreOutput | undefined; (o = c.pollOutput()); ) {
       if (o.type === 'send') {
         let bytes = encodeMessage(o.message);
-        this.sent.push({ from: id, to: o.peerId, type: o.message.type, size: bytes.length });
+        this.sent.push({ from: id, to: o.peerId, type: o.message.type, size: bytes.length, message: o.message });
         if (o.channel === 'media' && this.dropMedia(id, o.peerId)) continue;
         bytes = this.tamper(id, bytes, o.message.type);
         this.queue.push({ t: this.now + this.delayMs, from: id, to: o.peerId, bytes });

@@ -90,6 +90,16 @@ export interface PeerCoreConfig {
   lostSlotMs: number;
   /** An init-segment or manifest request is retried after this long. */
   retryMs: number;
+  /**
+   * Frame state exists for sequences at most this far beyond the newest verified manifest; a
+   * message naming a sequence beyond is dropped (a made-up far-future sequence would otherwise
+   * open frame state and, when it expired, move the floor past every real frame).
+   */
+  maxAheadFrames: number;
+  /** Frames one neighbour may open whose manifest has not verified yet (joinBacklogFrames + 1 before the first). */
+  unverifiedFramesPerNeighbour: number;
+  /** A sequence this far beyond the newest verified manifest is counted against its sender. */
+  farAheadBadFrames: number;
   /** Replay window of sequence numbers. */
   replayWindow: number;
   /** Keys per frame a viewer asks neighbours to push (standing subscriptions; 0: pull only). */
@@ -138,6 +148,9 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   lostSlotMs: 250,
   retryMs: 400,
   replayWindow: 512,
+  maxAheadFrames: 128,
+  farAheadBadFrames: 4096,
+  unverifiedFramesPerNeighbour: 12,
   cacheEncodedPackets: 1,
   pushKeys: 60,
   pushWaitMs: 300,

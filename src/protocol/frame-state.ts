@@ -30,6 +30,8 @@ export interface SeedAssembly {
 export interface FrameState {
   seq: number;
   firstSeenMs: number;
+  /** The neighbour whose message opened this frame ('' the broadcaster or this peer). */
+  openedBy: string;
   manifest?: Manifest;
   manifestPending: boolean;
   manifestAskMs: number;
@@ -145,6 +147,7 @@ export function newFrameState(seq: number, nowMs: number, directRepairDelayMs: n
   return {
     seq,
     firstSeenMs: nowMs,
+    openedBy: '',
     manifestPending: false,
     manifestAskMs: -Infinity,
     manifestAskedOf: '',

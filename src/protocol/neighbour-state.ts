@@ -34,6 +34,8 @@ export class NeighbourState {
   rttVarMs = 50;
   strikes = 0;
   badMessages = 0;
+  /** Newest sequence with a manifest it announced beyond our window (-1: none). */
+  aheadSeq = -1;
   /** Keys it asked us to push (PUSH_KEYS), and keys we asked it to push. */
   pushTo: KeySet | undefined;
   pushAsked: KeySet | undefined;

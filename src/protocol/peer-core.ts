@@ -22,7 +22,7 @@ import { PushSubscriptions } from './push-subscriptions.ts';
 import { InitExchange } from './init-exchange.ts';
 import { servePullRequest, handleHave, flushHave, type ExchangeView } from './peer-exchange.ts';
 import {
-  NO_SEQ, parseMessage, type WireMessage,
+  NO_SEQ, parseMessage, type HaveEntry, type WireMessage,
 } from './wire.ts';
 
 type Pending = PendingJob;
@@ -66,8 +66,15 @@ export class PeerCore {
   private readonly pending = new Map<number, Pending>();
   private jobId = 1;
   private floorSeq = 0;
-  /** Some message has named frames of the stream yet (see noteFirstFrames). */
-  private joined = false;
+  /**
+   * Newest sequence whose manifest verified (-1: none yet). Frame state exists only up to
+   * maxAheadFrames beyond it; before it is set, each neighbour may open joinBacklogFrames + 1 frames.
+   */
+  private anchor = -1;
+  /** The neighbour whose message is being handled ('' for work of this peer's own). */
+  private sender = '';
+  /** A manifest asked for beyond the window (a neighbour announced it): its frame may be opened. */
+  private probe: { seq: number; peerId: string; atMs: number } | undefined;
   private lastTickMs = -Infinity;
   private broadcasterId: string | undefined;
   private direct: { slot: number; slots: number; keys: number } | undefined;
@@ -102,7 +109,7 @@ export class PeerCore {
       strike: (p, r) => this.strike(p, r),
       countBad: (p, r) => this.countBad(p, r),
       isConnected: (p) => this.neighbours.has(p) && !this.banned.has(p),
-      isBroadcaster: (p) => p === self.broadcasterId || this.neighbours.get(p)?.isBroadcaster === true,
+      isBroadcaster: (p) => p === self.broadcasterId,
       frames: () => this.framesBySeq.values(),
     };
     this.push = new PushSubscriptions({
@@ -138,7 +145,7 @@ export class PeerCore {
       dirty: (seq) => this.pull.dirty.add(seq),
       releaseInflight: (f) => this.releaseInflight(f),
       finished: (f, now) => this.summarize(f, now),
-      admit: (seq) => this.replay.admit(seq),
+      admit: (seq) => this.admit(seq),
       initSeq: () => (this.init.seq === NO_SEQ ? undefined : this.init.seq),
       setInit: (m, frame) => this.init.set(m, frame),
       askExtraKeys: (f, now) => this.pull.askExtraKeys(f, now),
@@ -199,7 +206,8 @@ export class PeerCore {
   }
 
   /**
-   * The tracker's neighbour list: who is the broadcaster, which neighbours hold which keys. A
+   * The tracker's neighbour list: who is the broadcaster (the only source of that: a neighbour's
+   * HELLO cannot claim it), which neighbours hold which keys. A
    * connected neighbour that drops off the list has left (or was moved); its link lingers until the
    * transport notices or the session closes it, but its pending requests and pushes are asked of
    * others at once and it gets no new requests, so frames under way do not wait out timeouts. (Its
@@ -220,7 +228,7 @@ export class PeerCore {
       this.pull.forget(id);
     }
     this.listed = listed;
-    for (const [id, n] of this.neighbours) n.isBroadcaster ||= id === this.broadcasterId;
+    for (const [id, n] of this.neighbours) n.isBroadcaster = id === this.broadcasterId;
     this.producer.setHolders(holders);
     this.producer.refresh((p) => this.banned.has(p));
   }
@@ -247,7 +255,21 @@ export class PeerCore {
   handleParsed(from: string, m: WireMessage, nowMs: number): void {
     const n = this.neighbours.get(from);
     if (!n || (this.banned.size > 0 && this.banned.has(from))) return;
-    if (!this.joined) this.noteFirstFrames(m);
+    const seq = namedSeq(m);
+    if (seq !== undefined && seq > this.ceiling() && !(m.type === 'manifest' && this.probe?.seq === seq)) {
+      // Far-future sequences never open frame state (it would move the floor past every real frame).
+      if (seq > this.anchor + this.cfg.farAheadBadFrames) this.countBad(from, `sequence ${seq} far ahead of ${this.anchor}`);
+      return;
+    }
+    this.sender = from;
+    try {
+      this.dispatch(from, n, m, nowMs);
+    } finally {
+      this.sender = '';
+    }
+  }
+
+  private dispatch(from: string, n: NeighbourState, m: WireMessage, nowMs: number): void {
     // Most frequent first: feed packets, then have-maps and requests.
     switch (m.type) {
       case 'feed': {
@@ -258,16 +280,13 @@ export class PeerCore {
         return;
       }
       case 'have':
-        handleHave(this.view, n, m.entries, nowMs);
+        handleHave(this.view, n, this.haveInWindow(n, m.entries), nowMs);
         return;
       case 'request':
         this.stats.keysServed += servePullRequest(this.view, n, m.seq, m.count, KeySet.fromBytes(m.allowed), nowMs);
         return;
       case 'hello':
-        if (m.roles & 1) {
-          n.isBroadcaster = true;
-          this.broadcasterId = from;
-        }
+        // Its roles bit is not trusted: who the broadcaster is comes from the tracker's list alone.
         n.initSeq = m.initSeq;
         this.init.maybeAsk(nowMs);
         return;
@@ -354,6 +373,7 @@ export class PeerCore {
     }
     this.fresh.clear();
     this.init.maybeAsk(nowMs);
+    this.probeAhead(nowMs);
   }
 
   pollOutput(): CoreOutput | undefined {
@@ -381,24 +401,89 @@ export class PeerCore {
 
   // ---- frames -------------------------------------------------------------------------------
 
+  /** Highest sequence that may have frame state: unbounded before the first verified manifest. */
+  private ceiling(): number {
+    return this.anchor < 0 ? Infinity : this.anchor + this.cfg.maxAheadFrames;
+  }
+
   /**
-   * The first message naming frames sets where this viewer starts: joinBacklogFrames before the
-   * newest frame it names (a neighbour's first HAVE lists every frame it keeps, oldest first).
+   * A HAVE's entries inside the window (newest first before the first verified manifest, so the
+   * join quota goes to the newest frames). An entry beyond it with a manifest is remembered: the
+   * newest such is asked for (a probe), since this peer's window may be the stale one.
    */
-  private noteFirstFrames(m: WireMessage): void {
-    let newest = -1;
-    if (m.type === 'have') for (const e of m.entries) newest = Math.max(newest, e.seq);
-    else if (m.type === 'feed' || m.type === 'manifest' || m.type === 'cs-chunk' || m.type === 'seed') newest = m.type === 'manifest' ? m.manifest.seq : m.seq;
-    if (newest < 0) return;
-    this.joined = true;
-    this.floorSeq = Math.max(this.floorSeq, newest - this.cfg.joinBacklogFrames);
+  private haveInWindow(n: NeighbourState, entries: readonly HaveEntry[]): readonly HaveEntry[] {
+    const top = this.ceiling();
+    let far = false;
+    let out: HaveEntry[] | undefined;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      if (e.seq <= top) continue;
+      out ??= entries.slice(0, i);
+      if (e.flags !== 0 && e.seq > n.aheadSeq) n.aheadSeq = e.seq;
+      if (e.seq > this.anchor + this.cfg.farAheadBadFrames) far = true;
+    }
+    if (far) this.countBad(n.peerId, 'have-map names a sequence far ahead');
+    const kept = out ? entries.filter((e) => e.seq <= top) : entries;
+    return this.anchor < 0 ? [...kept].sort((a, b) => b.seq - a.seq) : kept;
+  }
+
+  /** Asks for the newest manifest a neighbour announced beyond the window; an unanswered ask counts against it. */
+  private probeAhead(nowMs: number): void {
+    const p = this.probe;
+    if (p) {
+      if (p.seq <= this.ceiling() || !this.neighbours.has(p.peerId)) this.probe = undefined;
+      else if (nowMs - p.atMs < this.cfg.retryMs) return;
+      else {
+        this.probe = undefined;
+        const f = this.framesBySeq.get(p.seq);
+        if (!f?.manifest) this.countBad(p.peerId, 'announced a manifest it did not send');
+        const n = this.neighbours.get(p.peerId);
+        if (n) n.aheadSeq = -1;
+        if (f && f.manifestOkMs < 0) this.dropFrame(f);
+      }
+    }
+    let best: NeighbourState | undefined;
+    for (const n of this.neighbours.values()) if (n.aheadSeq > this.ceiling() && (!best || n.aheadSeq > best.aheadSeq)) best = n;
+    if (!best) return;
+    this.probe = { seq: best.aheadSeq, peerId: best.peerId, atMs: nowMs };
+    best.aheadSeq = -1;
+    this.sendControl(best.peerId, { type: 'manifest-request', seq: this.probe.seq });
+  }
+
+  /** The manifest of seq verified: the replay window takes it, the window moves up, the first one sets the floor. */
+  private admit(seq: number): void {
+    this.replay.admit(seq);
+    const first = this.anchor < 0;
+    if (seq > this.anchor) this.anchor = seq;
+    if (this.probe && this.probe.seq <= this.ceiling()) this.probe = undefined;
+    if (!first) return;
+    this.floorSeq = Math.max(this.floorSeq, seq - this.cfg.joinBacklogFrames);
+    const top = this.ceiling();
+    for (const f of [...this.framesBySeq.values()]) if (f.seq < this.floorSeq || f.seq > top) this.dropFrame(f);
+  }
+
+  /** Forgets a frame without moving the floor (frames opened by unverified claims). */
+  private dropFrame(f: FrameState): void {
+    this.releaseInflight(f);
+    this.framesBySeq.delete(f.seq);
+    for (const n of this.neighbours.values()) n.forget(f.seq);
   }
 
   private frameFor(seq: number, nowMs: number): FrameState | undefined {
     const f = this.framesBySeq.get(seq);
     if (f) return f;
     if (seq < this.floorSeq || !this.replay.fresh(seq) || this.framesBySeq.size >= this.cfg.maxFrames) return undefined;
+    if (seq > this.ceiling() && this.probe?.seq !== seq) return undefined;
+    const opener = this.sender === this.broadcasterId ? '' : this.sender;
+    if (opener !== '') {
+      // Each neighbour may hold open only a few frames whose manifest has not verified: made-up
+      // sequences cannot fill the frame table (more before the first manifest: the join backlog).
+      const quota = this.anchor < 0 ? this.cfg.joinBacklogFrames + 1 : this.cfg.unverifiedFramesPerNeighbour;
+      let open = 0;
+      for (const g of this.framesBySeq.values()) if (g.openedBy === opener && g.manifestOkMs < 0 && ++open >= quota) return undefined;
+    }
     const nf = newFrameState(seq, nowMs, this.cfg.directRepairDelayMs);
+    nf.openedBy = opener;
     this.framesBySeq.set(seq, nf);
     this.pull.dirty.add(seq);
     return nf;
@@ -462,7 +547,8 @@ export class PeerCore {
       }
       if (age > this.cfg.keepFrameMs || (f.state === 'missed' && age > this.cfg.frameLifetimeMs)) {
         this.framesBySeq.delete(f.seq);
-        if (f.seq >= this.floorSeq) this.floorSeq = f.seq + 1 - Math.min(f.seq + 1, 8);
+        // Only a verified frame moves the floor: an unverified one may be a made-up sequence.
+        if (f.manifestOkMs >= 0 && f.seq >= this.floorSeq) this.floorSeq = f.seq + 1 - Math.min(f.seq + 1, 8);
         for (const n of this.neighbours.values()) n.forget(f.seq);
       }
     }
@@ -543,3 +629,15 @@ export class PeerCore {
 }
 
 export { sameBytes };
+
+/** The frame sequence a message names (the newest, for a HAVE), if any. */
+function namedSeq(m: WireMessage): number | undefined {
+  switch (m.type) {
+    case 'feed': case 'request': case 'manifest-request': case 'cs-chunk': case 'seed': case 'seed-request':
+      return m.seq;
+    case 'manifest':
+      return m.manifest.seq;
+    default:
+      return undefined;
+  }
+}

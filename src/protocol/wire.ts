@@ -324,6 +324,7 @@ export function parseMessage(bytes: Uint8Array): ParseResult {
         const flags = bytes[o + 1];
         const k = bytes[o + 2];
         if (flags & ~(HAVE_MANIFEST | HAVE_COMPLETE)) return fail('have: reserved flags');
+        if (base + bytes[o] > 0xffffffff) return fail('have: sequence beyond u32');
         if (o + 3 + k > n) return fail('have: truncated keys');
         entries.push({ seq: base + bytes[o], flags, keys: Array.from(bytes.subarray(o + 3, o + 3 + k)) });
         o += 3 + k;

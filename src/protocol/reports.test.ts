@@ -1,0 +1,98 @@
+// REPORTs are a neighbour's word: they demote a direct viewer for a while, never cut it off. The
+// broadcaster drops a neighbour only on its own evidence (bad messages sent to it).
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createReferenceCodec, type Codec } from '../codec/index.ts';
+import { BroadcasterCore } from './broadcaster-core.ts';
+import { CoreHarness } from './core-harness.ts';
+import { PeerCore } from './peer-core.ts';
+import { encodeMessage } from './wire.ts';
+
+let codec: Codec;
+beforeAll(() => {
+  codec = createReferenceCodec();
+});
+
+const frameBytes = (n: number, salt: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + salt * 7) & 0xff);
+
+describe('reports', () => {
+  it('two lying reporters cannot starve an honest direct viewer; their reports expire', async () => {
+    const h = await CoreHarness.create();
+    const b = new BroadcasterCore({ codec, config: { manifestFanout: 1 } });
+    h.add('b', b);
+    const viewers = ['honest', 'liar1', 'liar2'];
+    for (const v of viewers) {
+      h.add(v, new PeerCore({ peerId: v, codec }));
+      h.link('b', v);
+    }
+    h.link('honest', 'liar1');
+    h.link('honest', 'liar2');
+    h.link('liar1', 'liar2');
+    for (const liar of ['liar1', 'liar2']) h.inject(liar, 'b', encodeMessage({ type: 'report', peerId: 'honest' }));
+    await h.drive(20);
+    expect(b.isDemoted('honest', h.now)).toBe(true);
+    for (let i = 0; i < 6; i++) {
+      b.publishFrame(frameBytes(6000, i), 0, h.now, h.now);
+      h.flush('b');
+      await h.drive(h.now + 150);
+    }
+    // It keeps its direct-feed slot: its share of every frame's keys comes from the broadcaster.
+    expect((h.delivered.get('honest') ?? []).map((d) => d.manifest.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+    for (let seq = 0; seq < 6; seq++) {
+      const keys = h.sent.filter((s) => s.from === 'b' && s.to === 'honest' && s.message.type === 'feed' && s.message.seq === seq).length;
+      expect(keys, `frame ${seq}`).toBeGreaterThanOrEqual(21);
+    }
+    await h.drive(h.now + b.cfg.reportTtlMs + 10);
+    expect(b.isDemoted('honest', h.now)).toBe(false);
+  });
+
+  it('a demoted viewer is not a manifest target while others are', async () => {
+    const h = await CoreHarness.create();
+    const b = new BroadcasterCore({ codec, config: { manifestFanout: 1 } });
+    h.add('b', b);
+    for (const v of ['a', 'c', 'd']) {
+      h.add(v, new PeerCore({ peerId: v, codec }));
+      h.link('b', v);
+    }
+    for (const r of ['c', 'd']) h.inject(r, 'b', encodeMessage({ type: 'report', peerId: 'a' }));
+    await h.drive(20);
+    for (let i = 0; i < 6; i++) {
+      b.publishFrame(frameBytes(3000, i), 0, h.now, h.now);
+      h.flush('b');
+      await h.drive(h.now + 50);
+    }
+    const targets = h.sent.filter((s) => s.from === 'b' && s.type === 'manifest').map((s) => s.to);
+    expect(targets).toHaveLength(6);
+    expect(targets).not.toContain('a');
+    // One reporter is not enough.
+    const h2 = await CoreHarness.create();
+    const b2 = new BroadcasterCore({ codec });
+    h2.add('b', b2);
+    for (const v of ['a', 'c']) {
+      h2.add(v, new PeerCore({ peerId: v, codec }));
+      h2.link('b', v);
+    }
+    h2.inject('c', 'b', encodeMessage({ type: 'report', peerId: 'a' }));
+    await h2.drive(20);
+    expect(b2.isDemoted('a', h2.now)).toBe(false);
+  });
+
+  it('the broadcaster drops a neighbour on its own evidence: the 50th bad message, not the 49th', async () => {
+    const h = await CoreHarness.create();
+    const b = new BroadcasterCore({ codec });
+    h.add('b', b);
+    for (const v of ['a', 'evil']) {
+      h.add(v, new PeerCore({ peerId: v, codec }));
+      h.link('b', v);
+    }
+    for (let i = 0; i < 49; i++) h.inject('evil', 'b', new Uint8Array([1, 0x7f]));
+    await h.drive(20);
+    expect(h.badPeers.filter((x) => x.by === 'b')).toEqual([]);
+    h.inject('evil', 'b', encodeMessage({ type: 'feed', seq: 0, x: 0, payload: new Uint8Array(128) }));
+    await h.drive(40);
+    expect(h.badPeers.filter((x) => x.by === 'b').map((x) => [x.peerId, x.banned])).toEqual([['evil', true]]);
+    b.publishFrame(frameBytes(3000, 1), 0, h.now, h.now);
+    h.flush('b');
+    expect(h.sent.filter((s) => s.from === 'b' && s.to === 'evil' && s.type === 'feed')).toEqual([]);
+  });
+});
