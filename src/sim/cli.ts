@@ -18,11 +18,12 @@ const HELP = `npm run sim -- [flags]
   --seconds S          stream length (default 30)
   --rtt MIN-MAX        round-trip time per pair, ms (default 50-150)
   --jitter MS          extra one-way jitter, ms (default 5)
-  --loss P             random loss, 0…0.5 (default 0)
-  --churn P            share of viewers leaving per minute (default 0)
-  --up MIN-MAX         viewer upload limits, bits/s (default 3000000-20000000)
-  --down BPS           viewer download limit, bits/s (default 50000000)
-  --preset NAME        link preset: ${Object.keys(LINK_PRESETS).join(', ')}
+  --loss P             mean loss, 0…0.5 (real: 0.05, bursty)
+  --churn P            share of viewers leaving per minute (real: 0.1, half of them crashing)
+  --up MIN-MAX         viewer upload limits, bits/s (kind presets only; real draws per class)
+  --down BPS           viewer download limit, bits/s (kind presets only)
+  --preset NAME        world preset: ${Object.keys(LINK_PRESETS).join(', ')} (default real: the harsh
+                       world of sim-world.ts; flags after it override its numbers)
   --frame-ms MS        frame closing period (default 150)
   --polluters N        viewers sending corrupt feed packets (needs --bytes)
   --bytes              real bytes through the WASM codec and WebCrypto (small N only)
@@ -41,7 +42,7 @@ function range(v: string): [number, number] {
 
 export function parseArgs(argv: string[]): { options: Partial<SimOptions>; json: boolean; help: boolean } {
   // The figures the CLI prints come from the tracker's own room logic; `simple` is for comparison.
-  const o: Partial<SimOptions> = { tracker: 'room' };
+  const o: Partial<SimOptions> = { tracker: 'room', ...LINK_PRESETS.real };
   let json = false;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -67,6 +68,11 @@ export function parseArgs(argv: string[]): { options: Partial<SimOptions>; json:
       case '--preset': {
         const name = v() as keyof typeof LINK_PRESETS;
         if (!LINK_PRESETS[name]) throw new Error(`unknown preset ${name}`);
+        // A kind preset replaces the whole harsh world, not only its link numbers.
+        if (name !== 'real') {
+          delete o.world;
+          Object.assign(o, { churnPerMin: 0, source: 'steady', frameMs: 150, keyFrameMs: 500, initEveryMs: 2000, keyFrameSize: [1, 1] });
+        }
         Object.assign(o, LINK_PRESETS[name]);
         break;
       }

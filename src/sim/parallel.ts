@@ -44,7 +44,7 @@ export async function simulateParallel(options: Partial<SimOptions>): Promise<Si
     });
   })));
   return buildReport({
-    peers: o.peers, seconds: o.seconds, mode: results[0].mode,
+    peers: o.peers, seconds: o.seconds, mode: results[0].mode, modes: results[0].modes,
     broadcasterBytesUp: results.reduce((s, r) => s + r.broadcasterBytesUp, 0),
     frames: results.flatMap((r) => r.frames),
     viewers: results.flatMap((r) => r.viewers),

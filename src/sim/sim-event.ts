@@ -28,8 +28,10 @@ export const LEAVE = 7;
 export const LEAVE_MANY = 8;
 /** The tracker room's periodic tick. */
 export const TRACKER = 9;
-/** `p` learns that `q` closed their link (`q` banned it). */
+/** `p` learns that `q` closed their link (`q` banned it, or crashed and timed out). */
 export const LINK_DOWN = 10;
+/** `p` tells the tracker that its link to peer `other` never came up (the transport's connect timeout). */
+export const FAIL_PAIR = 11;
 
 /**
  * Whether events of kind `k` belong to their peer `p` alone. They run in the peer's own queue,
@@ -57,6 +59,10 @@ export class SimEvent {
   job: CryptoJob | undefined = undefined;
   count = 0;
   role: string | undefined = undefined;
+  /** FAIL_PAIR: the other peer's id. */
+  other: string | undefined = undefined;
+  /** A peer event held back by a busy event loop: when it was first due (NaN: not held). */
+  due = NaN;
   /** Pushed back into the queue while being handled: not to be reused yet. */
   held = false;
 }
@@ -81,6 +87,8 @@ export class EventPool {
     e.msg = undefined;
     e.job = undefined;
     e.role = undefined;
+    e.other = undefined;
+    e.due = NaN;
     e.size = 0;
     e.control = false;
     e.queued = false;

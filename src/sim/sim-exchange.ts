@@ -18,6 +18,9 @@ export interface Crossing {
   msg: WireMessage | Uint8Array;
 }
 
+/** `to` of a crossing that is a capacity-meter figure for the heartbeats (`from`: the peer, `size`: bits per second). */
+export const REPORT_TO = 0xffffffff;
+
 const WIRE = 0;
 const FEED = 1;
 const SEED = 2;
@@ -76,6 +79,22 @@ export class CrossingWriter {
       }
     }
     this.o = o;
+    this.count++;
+  }
+
+  /** A peer's capacity-meter figure, bits per second (clamped to 32 bits). */
+  addReport(num: number, bps: number): void {
+    this.room(26);
+    const v = this.v;
+    const o = this.o;
+    v.setFloat64(o, 0, true);
+    v.setUint32(o + 8, num, true);
+    v.setUint32(o + 12, REPORT_TO, true);
+    v.setUint32(o + 16, Math.min(0xfffffffe, Math.max(0, Math.round(bps))), true);
+    v.setUint8(o + 20, 0);
+    v.setUint8(o + 21, WIRE);
+    v.setUint32(o + 22, 0, true);
+    this.o = o + 26;
     this.count++;
   }
 

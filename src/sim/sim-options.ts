@@ -5,6 +5,7 @@ import { P2PError } from '../errors.ts';
 import type { BroadcasterConfig } from '../protocol/broadcaster-core.ts';
 import type { FrameCodec, PeerCoreConfig } from '../protocol/core-types.ts';
 import type { SimpleRoomConfig } from './simple-room.ts';
+import { REAL_WORLD, type WorldModel } from './sim-world.ts';
 
 export interface SimOptions {
   seed: number;
@@ -17,7 +18,10 @@ export interface SimOptions {
   rttMaxMs: number;
   /** Extra one-way delay per message, uniform in [0, jitterMs]; control stays in order. */
   jitterMs: number;
-  /** Random loss: media messages are lost; control messages are delayed by one RTT (retransmission). */
+  /**
+   * Random loss: media messages are lost; control messages are delayed by one RTT (retransmission).
+   * With a `world`, the long-run mean of its bursty loss, and control waits out retransmission timeouts.
+   */
   loss: number;
   /** Share of viewers leaving per minute (each replaced by a new viewer at once). */
   churnPerMin: number;
@@ -45,6 +49,18 @@ export interface SimOptions {
   joinSpreadMs: number;
   /** Extra joins / leaves at given times (mode-switch scenarios). */
   schedule: Array<{ atMs: number; join?: number; leave?: number; role?: 'holder' | 'producer' }>;
+  /**
+   * How the broadcaster makes frames. `steady`: closed every frameMs at a multiple of 8 KiB, the rest
+   * carried, a key frame every keyFrameMs, capture time = close time. `fragments`: as the
+   * broadcaster's muxer and frame cutter (maxCarryTicks 0): 30 video frames a second, a key frame
+   * keyFrameSize × a delta frame opening each fragment of keyFrameMs, each whole fragment framed at
+   * the first frameMs tick after it ends, in frames of at most 64 KiB carrying its start's capture time.
+   */
+  source: 'steady' | 'fragments';
+  /** Key frame size / delta frame size, drawn per fragment in [min, max] (fragments source). */
+  keyFrameSize: readonly [number, number];
+  /** The harsh world (`--preset real`): peer classes, queues, bursty loss, crashes, NATs, CPU. */
+  world?: WorldModel;
   /** Worker threads sharing the peers (1: all in this thread); identity runs only. */
   workers: number;
   /** Tracker room: `simple` (the simulator's stand-in) or `room` (the tracker's own Room). */
@@ -63,9 +79,19 @@ export const LINK_PRESETS = {
   broadband: { rttMinMs: 50, rttMaxMs: 150, jitterMs: 5, loss: 0, upMinBps: 3e6, upMaxBps: 20e6, downBps: 50e6 },
   /** Lossy broadband: as broadband with 5 % random loss. */
   lossy: { rttMinMs: 50, rttMaxMs: 150, jitterMs: 5, loss: 0.05, upMinBps: 3e6, upMaxBps: 20e6, downBps: 50e6 },
-} as const;
+  /**
+   * The harsh world (the README's report): RTT 50–150 ms, 10 ms jitter, 5 % bursty loss that hits
+   * control too, 10 % of viewers leaving per minute (half of them crashing), frames as the
+   * broadcaster makes them (0.5 s fragments, key frames 3–5 × a delta frame, init every 2 s) and
+   * REAL_WORLD's peers and pairs (sim-world.ts). upMin/upMax are unused: REAL_WORLD's classes decide.
+   */
+  real: {
+    rttMinMs: 50, rttMaxMs: 150, jitterMs: 10, loss: 0.05, churnPerMin: 0.1, upMinBps: 3e6, upMaxBps: 20e6, downBps: 50e6,
+    source: 'fragments', frameMs: 100, keyFrameMs: 500, initEveryMs: 2000, keyFrameSize: [3, 5], world: REAL_WORLD,
+  },
+} as const satisfies Record<string, Partial<SimOptions>>;
 
-export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
+export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze<SimOptions>({
   seed: 1,
   peers: 8,
   bitrateBps: 2_500_000,
@@ -76,11 +102,14 @@ export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({
   polluters: 0,
   bytes: false,
   frameMs: 150,
-  keyFrameMs: 2000,
-  initEveryMs: 10000,
+  // As the broadcaster's defaults: a key frame opening a fragment every 0.5 s, the init segment every 2 s.
+  keyFrameMs: 500,
+  initEveryMs: 2000,
   deadlineMs: 2000,
   warmupMs: 3000,
   joinSpreadMs: 2000,
+  source: 'steady',
+  keyFrameSize: [1, 1],
   schedule: [],
   workers: 1,
   tracker: 'simple',
@@ -109,6 +138,8 @@ export function resolveSimOptions(partial: Partial<SimOptions>): SimOptions {
   num('workers', 1, 16);
   if (!Number.isInteger(o.workers)) throw new P2PError('BAD_CONFIG', 'sim option workers must be a whole number');
   if (o.workers > 1 && o.bytes) throw new P2PError('BAD_CONFIG', 'a real-bytes run uses one thread (workers 1)');
+  if (o.source !== 'steady' && o.source !== 'fragments') throw new P2PError('BAD_CONFIG', 'source must be steady or fragments');
+  if (!(o.keyFrameSize[0] >= 0.1 && o.keyFrameSize[1] >= o.keyFrameSize[0])) throw new P2PError('BAD_CONFIG', 'keyFrameSize must be an ordered range ≥ 0.1');
   if (o.tracker !== 'simple' && o.tracker !== 'room') throw new P2PError('BAD_CONFIG', 'tracker must be simple or room');
   if (o.polluters > 0 && !o.bytes) throw new P2PError('BAD_CONFIG', 'polluters need real bytes (--bytes)');
   if (o.bytes && !o.codec) throw new P2PError('BAD_CONFIG', 'a real-bytes run needs a codec');

@@ -3,6 +3,7 @@
 // Types and a constructor only; used by simulator.ts and the swarm tests.
 
 import type { BroadcasterCore } from '../protocol/broadcaster-core.ts';
+import type { CapacityMeter } from '../protocol/capacity-meter.ts';
 import type { PeerCore } from '../protocol/peer-core.ts';
 import type { SeededRng } from '../rng.ts';
 import type { JoinInfo, PeerStats, RoomEvent } from '../tracker/room-config.ts';
@@ -26,6 +27,16 @@ export interface SimPeer {
   /** When its upload and download links are next free. */
   upFree: number;
   downFree: number;
+  /** Drop-tail bound of its uplink queue, bytes (0: unbounded). */
+  queueBytes: number;
+  /** CPU time of each cost, × a desktop's (0: CPU is free). */
+  cpuFactor: number;
+  /** When its event loop is next free. */
+  cpuFree: number;
+  /** Measures what it sends; its report goes to the tracker. */
+  meter: CapacityMeter;
+  /** It will leave without a goodbye. */
+  crashes: boolean;
   alive: boolean;
   polluter: boolean;
   /** When its pending timer event fires (Infinity: none). */
@@ -49,6 +60,7 @@ export interface SimRoom {
   leave(peerId: string, nowMs: number): void;
   tick(nowMs: number): void;
   heartbeat?(peerId: string, stats: PeerStats, nowMs: number): void;
+  reportFailedPair?(a: string, b: string, nowMs: number): void;
   pollEvent(): RoomEvent | undefined;
   readonly swarmMode: string;
 }

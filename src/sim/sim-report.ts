@@ -1,6 +1,10 @@
-// Turns what the simulator counted into the figures the issue asks for (application layer):
-// upload and download over stream size, frames on time, latency percentiles, startup, control
-// overhead, upload spread; and prints them as lines or JSON. Pure; used by simulator.ts and cli.ts.
+// Turns what the simulator counted into the figures the issue asks for (application layer): upload
+// and download over stream size (mean, p95, worst), what the viewer sees through the player's
+// playout model (glass to glass, frames played on time, rebuffering, first picture, viewers that
+// never started counted as failures), the older decode figures under their own names, control
+// overhead and the mode over time; and prints them as lines or JSON. Pure; used by simulator.ts and cli.ts.
+
+import { simulatePlayout, type PlayoutFragment } from './playout.ts';
 
 export interface ViewerRecord {
   id: string;
@@ -13,32 +17,69 @@ export interface ViewerRecord {
   delivered: Map<number, number>;
   startupMs: number;
   role: string;
+  /** Its true upload capacity, bits per second (what the link model uses). */
+  upBps: number;
+  /** The last upload its capacity meter reported to the tracker (NaN: none yet). */
+  reportedBps: number;
+  /** It left without a goodbye (crash churn). */
+  crashed: boolean;
 }
 
 export interface PublishedFrame {
   seq: number;
+  /** The capture time its manifest carries. */
   captureMs: number;
+  /** When the broadcaster published it (closed the frame). */
+  publishMs: number;
   length: number;
+  /** Media fragment it carries (-1: an init segment). */
+  fragment: number;
+  /** Media span it carries, capture time, ms. */
+  mediaStartMs: number;
+  mediaEndMs: number;
 }
 
 export interface SimReport {
   peers: number;
   seconds: number;
   mode: string;
+  /** Swarm mode over time, e.g. "direct 0–2 s, holder 2–60 s". */
+  modeTimeline: string;
   broadcasterUploadRatio: number;
   viewerDownloadRatioMean: number;
   viewerDownloadRatioP95: number;
+  viewerDownloadRatioMax: number;
+  /** Capture to presentation at the player's playout point, over every player tick of every measured viewer (Infinity before its first picture). */
+  glassToGlassP50Ms: number;
+  glassToGlassP95Ms: number;
+  glassToGlassP99Ms: number;
+  /** Frames whose fragment was played at the player's playout point with no stall waiting for it. */
   framesOnTimePct: number;
-  latencyP50Ms: number;
-  latencyP95Ms: number;
-  latencyP99Ms: number;
-  startupP50Ms: number;
-  startupP95Ms: number;
+  /** Stall time / watch time (first picture to leave; a viewer that never started: its measured stay, all stall). */
+  rebufferingPct: number;
+  stallsPerViewerMinute: number;
+  /** Join to first picture; viewers that never started count as Infinity. */
+  firstPictureP50Ms: number;
+  firstPictureP95Ms: number;
+  neverStarted: number;
+  /** Frames decoded within deadlineMs of being closed (the former "on time"). */
+  framesDecodedInDeadlinePct: number;
+  /** Frame close (publish) to decode, over decoded frames (the former "latency"). */
+  closeToDecodeP50Ms: number;
+  closeToDecodeP95Ms: number;
+  closeToDecodeP99Ms: number;
+  /** Join to the first key frame decoded after an init segment (the former "startup"). */
+  firstKeyFrameP50Ms: number;
+  firstKeyFrameP95Ms: number;
   controlOverheadPct: number;
   uploadRatioP10: number;
   uploadRatioP50: number;
   uploadRatioP90: number;
   uploadRatioMax: number;
+  /** Upload the meter last reported / true upload capacity, over measured viewers that reported. */
+  reportedUploadP10: number;
+  reportedUploadP50: number;
+  reportedUploadP90: number;
   viewersMeasured: number;
   framesPublished: number;
   wallSeconds: number;
@@ -51,10 +92,43 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[i];
 }
 
+/** "direct 0–2 s, holder 2–60 s" from (time, mode) changes. */
+export function formatTimeline(changes: ReadonlyArray<{ atMs: number; mode: string }>, endMs: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < changes.length; i++) {
+    const to = i + 1 < changes.length ? changes[i + 1].atMs : endMs;
+    parts.push(`${changes[i].mode} ${Math.round(changes[i].atMs / 1000)}–${Math.round(to / 1000)} s`);
+  }
+  return parts.join(', ');
+}
+
+/** Fragments in media order from the published frames (init frames apart). */
+export function fragmentsOf(frames: readonly PublishedFrame[]): { fragments: PlayoutFragment[]; index: Map<number, number>; initSeqs: number[] } {
+  const byIndex = new Map<number, PlayoutFragment>();
+  const initSeqs: number[] = [];
+  for (const f of frames) {
+    if (f.fragment < 0) {
+      initSeqs.push(f.seq);
+      continue;
+    }
+    const g = byIndex.get(f.fragment);
+    if (!g) byIndex.set(f.fragment, { startMs: f.mediaStartMs, endMs: f.mediaEndMs, seqs: [f.seq] });
+    else {
+      g.startMs = Math.min(g.startMs, f.mediaStartMs);
+      g.endMs = Math.max(g.endMs, f.mediaEndMs);
+      g.seqs.push(f.seq);
+    }
+  }
+  const keys = [...byIndex.keys()].sort((a, b) => a - b);
+  const index = new Map(keys.map((k, i) => [k, i]));
+  return { fragments: keys.map((k) => byIndex.get(k) as PlayoutFragment), index, initSeqs };
+}
+
 export function buildReport(input: {
   peers: number;
   seconds: number;
   mode: string;
+  modes?: ReadonlyArray<{ atMs: number; mode: string }>;
   broadcasterBytesUp: number;
   frames: PublishedFrame[];
   viewers: ViewerRecord[];
@@ -64,9 +138,11 @@ export function buildReport(input: {
   wallSeconds: number;
   events: number;
 }): SimReport {
-  const { frames, viewers } = input;
+  const frames = [...input.frames].sort((a, b) => a.seq - b.seq);
+  // In a fixed order: sums come out the same however the parts of a parallel run listed them.
+  const viewers = [...input.viewers].sort((a, b) => a.joinMs - b.joinMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const streamBytes = frames.reduce((s, f) => s + f.length, 0);
-  // Prefix sums over capture time for the stream bytes of any window.
+  // Prefix sums over publish time for the stream bytes of any window.
   const cum: number[] = [0];
   for (const f of frames) cum.push(cum[cum.length - 1] + f.length);
   const upTo = (t: number) => {
@@ -74,26 +150,36 @@ export function buildReport(input: {
     let hi = frames.length;
     while (lo < hi) {
       const m = (lo + hi) >> 1;
-      if (frames[m].captureMs < t) lo = m + 1;
+      if (frames[m].publishMs < t) lo = m + 1;
       else hi = m;
     }
     return lo;
   };
+  const frag = fragmentsOf(frames);
   const down: number[] = [];
   const up: number[] = [];
-  const latency: number[] = [];
-  const startups: number[] = [];
+  const closeToDecode: number[] = [];
+  const g2g: number[] = [];
+  const firstPictures: number[] = [];
+  const firstKeys: number[] = [];
+  const reported: number[] = [];
   let control = 0;
   let controlBase = 0;
   let due = 0;
+  let decodedInTime = 0;
   let onTime = 0;
   let measured = 0;
+  let neverStarted = 0;
+  let stallMs = 0;
+  let stalls = 0;
+  let watchMs = 0;
   for (const v of viewers) {
     const end = Math.min(v.leftMs, input.endMs);
     const from = v.joinMs + input.warmupMs;
-    if (v.startupMs >= 0) startups.push(v.startupMs);
     if (end - from < 5000) continue;
     measured++;
+    if (v.startupMs >= 0) firstKeys.push(v.startupMs);
+    if (Number.isFinite(v.reportedBps)) reported.push(v.reportedBps / v.upBps);
     const a = upTo(v.joinMs);
     const b = upTo(end);
     const lifeBytes = cum[b] - cum[a];
@@ -103,39 +189,74 @@ export function buildReport(input: {
       control += v.controlDown;
       controlBase += lifeBytes;
     }
-    for (let i = upTo(from); i < frames.length && frames[i].captureMs <= end - input.deadlineMs; i++) {
+    const play = simulatePlayout({ fragments: frag.fragments, initSeqs: frag.initSeqs, delivered: v.delivered, joinMs: v.joinMs, endMs: end, measureFromMs: from });
+    firstPictures.push(play.firstPictureMs);
+    if (!Number.isFinite(play.firstPictureMs)) neverStarted++;
+    for (const x of play.glassToGlassMs) g2g.push(x);
+    if (Number.isFinite(play.firstPictureMs)) {
+      stallMs += play.stallMs;
+      stalls += play.stalls;
+      watchMs += play.watchMs;
+    } else {
+      // A viewer that never started saw nothing: its measured stay is one long stall.
+      stallMs += end - from;
+      watchMs += end - from;
+      stalls++;
+    }
+    // Frames captured in the measured span whose playout (or deadline) falls before the viewer left.
+    for (let i = upTo(from); i < frames.length && frames[i].publishMs <= end - input.deadlineMs; i++) {
       const f = frames[i];
+      if (f.fragment < 0) continue;
       due++;
+      const k = frag.index.get(f.fragment) as number;
+      if (play.onTime[k]) onTime++;
       const t = v.delivered.get(f.seq);
       if (t === undefined) continue;
-      latency.push(t - f.captureMs);
-      if (t - f.captureMs <= input.deadlineMs) onTime++;
+      closeToDecode.push(t - f.publishMs);
+      if (t - f.publishMs <= input.deadlineMs) decodedInTime++;
     }
   }
   const sort = (a: number[]) => Float64Array.from(a).sort();
   const d = sort(down);
   const u = sort(up);
-  const l = sort(latency);
-  const s = sort(startups);
+  const l = sort(closeToDecode);
+  const gg = sort(g2g);
+  const fp = sort(firstPictures);
+  const fk = sort(firstKeys);
+  const rp = sort(reported);
   return {
     peers: input.peers,
     seconds: input.seconds,
     mode: input.mode,
+    modeTimeline: formatTimeline(input.modes ?? [{ atMs: 0, mode: input.mode }], input.endMs),
     broadcasterUploadRatio: streamBytes > 0 ? input.broadcasterBytesUp / streamBytes : NaN,
     // Summed in sorted order: the same mean whatever order the viewers came in (parallel runs).
     viewerDownloadRatioMean: d.length ? d.reduce((x, y) => x + y, 0) / d.length : NaN,
     viewerDownloadRatioP95: percentile(d, 95),
+    viewerDownloadRatioMax: percentile(d, 100),
+    glassToGlassP50Ms: percentile(gg, 50),
+    glassToGlassP95Ms: percentile(gg, 95),
+    glassToGlassP99Ms: percentile(gg, 99),
     framesOnTimePct: due > 0 ? (100 * onTime) / due : NaN,
-    latencyP50Ms: percentile(l, 50),
-    latencyP95Ms: percentile(l, 95),
-    latencyP99Ms: percentile(l, 99),
-    startupP50Ms: percentile(s, 50),
-    startupP95Ms: percentile(s, 95),
+    rebufferingPct: watchMs > 0 ? (100 * stallMs) / watchMs : NaN,
+    stallsPerViewerMinute: watchMs > 0 ? stalls / (watchMs / 60_000) : NaN,
+    firstPictureP50Ms: percentile(fp, 50),
+    firstPictureP95Ms: percentile(fp, 95),
+    neverStarted,
+    framesDecodedInDeadlinePct: due > 0 ? (100 * decodedInTime) / due : NaN,
+    closeToDecodeP50Ms: percentile(l, 50),
+    closeToDecodeP95Ms: percentile(l, 95),
+    closeToDecodeP99Ms: percentile(l, 99),
+    firstKeyFrameP50Ms: percentile(fk, 50),
+    firstKeyFrameP95Ms: percentile(fk, 95),
     controlOverheadPct: controlBase > 0 ? (100 * control) / controlBase : NaN,
     uploadRatioP10: percentile(u, 10),
     uploadRatioP50: percentile(u, 50),
     uploadRatioP90: percentile(u, 90),
     uploadRatioMax: percentile(u, 100),
+    reportedUploadP10: percentile(rp, 10),
+    reportedUploadP50: percentile(rp, 50),
+    reportedUploadP90: percentile(rp, 90),
     viewersMeasured: measured,
     framesPublished: frames.length,
     wallSeconds: input.wallSeconds,
@@ -143,19 +264,25 @@ export function buildReport(input: {
   };
 }
 
-const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
-const ms = (x: number) => (Number.isFinite(x) ? `${Math.round(x)} ms` : 'n/a');
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : x === Infinity ? '∞' : 'n/a');
+const ms = (x: number) => (Number.isFinite(x) ? `${Math.round(x)} ms` : x === Infinity ? '∞ (never started)' : 'n/a');
+const pct = (x: number, digits = 2) => (Number.isFinite(x) ? `${x.toFixed(digits)} %` : 'n/a');
 
 export function formatReport(r: SimReport): string {
   return [
-    `peers ${r.peers}, ${r.seconds} s of stream, mode at end: ${r.mode}, ${r.framesPublished} frames, ${r.viewersMeasured} viewers measured`,
+    `peers ${r.peers}, ${r.seconds} s of stream, ${r.framesPublished} frames, ${r.viewersMeasured} viewers measured`,
+    `mode over time: ${r.modeTimeline}`,
     `broadcaster upload / stream: ${f2(r.broadcasterUploadRatio)}`,
-    `viewer download / stream: mean ${f2(r.viewerDownloadRatioMean)}, p95 ${f2(r.viewerDownloadRatioP95)}`,
-    `frames on time: ${Number.isFinite(r.framesOnTimePct) ? r.framesOnTimePct.toFixed(2) : 'n/a'} %`,
-    `capture-to-decode latency: p50 ${ms(r.latencyP50Ms)}, p95 ${ms(r.latencyP95Ms)}, p99 ${ms(r.latencyP99Ms)}`,
-    `startup (join to first playable frame): p50 ${ms(r.startupP50Ms)}, p95 ${ms(r.startupP95Ms)}`,
-    `control overhead: ${Number.isFinite(r.controlOverheadPct) ? r.controlOverheadPct.toFixed(2) : 'n/a'} % of stream`,
-    `viewer upload / stream: p10 ${f2(r.uploadRatioP10)}, p50 ${f2(r.uploadRatioP50)}, p90 ${f2(r.uploadRatioP90)}, max ${f2(r.uploadRatioMax)}`,
+    `viewer download / stream: mean ${f2(r.viewerDownloadRatioMean)}, p95 ${f2(r.viewerDownloadRatioP95)}, worst ${f2(r.viewerDownloadRatioMax)}`,
+    `viewer upload / stream: p10 ${f2(r.uploadRatioP10)}, p50 ${f2(r.uploadRatioP50)}, p90 ${f2(r.uploadRatioP90)}, worst ${f2(r.uploadRatioMax)}`,
+    `glass to glass (capture to presentation, player modelled): p50 ${ms(r.glassToGlassP50Ms)}, p95 ${ms(r.glassToGlassP95Ms)}, p99 ${ms(r.glassToGlassP99Ms)}`,
+    `frames played on time (at the playout point, no stall): ${pct(r.framesOnTimePct)}`,
+    `rebuffering: ${pct(r.rebufferingPct, 3)} of watch time, ${Number.isFinite(r.stallsPerViewerMinute) ? r.stallsPerViewerMinute.toFixed(2) : 'n/a'} stalls per viewer-minute`,
+    `first picture after join: p50 ${ms(r.firstPictureP50Ms)}, p95 ${ms(r.firstPictureP95Ms)} (${r.neverStarted} of ${r.viewersMeasured} never started)`,
+    `frames decoded within 2 s of their close: ${pct(r.framesDecodedInDeadlinePct)}; close to decode: p50 ${ms(r.closeToDecodeP50Ms)}, p95 ${ms(r.closeToDecodeP95Ms)}, p99 ${ms(r.closeToDecodeP99Ms)}`,
+    `join to first key frame decoded: p50 ${ms(r.firstKeyFrameP50Ms)}, p95 ${ms(r.firstKeyFrameP95Ms)}`,
+    `control overhead: ${pct(r.controlOverheadPct)} of stream`,
+    `reported upload / true capacity (capacity meter): p10 ${f2(r.reportedUploadP10)}, p50 ${f2(r.reportedUploadP50)}, p90 ${f2(r.reportedUploadP90)}`,
     `simulated in ${r.wallSeconds.toFixed(1)} s wall time (${r.events} events)`,
   ].join('\n');
 }

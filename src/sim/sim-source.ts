@@ -4,44 +4,105 @@
 // simulator.ts.
 
 import type { CryptoJob, CryptoResult } from '../protocol/crypto-jobs.ts';
-import { FLAG_INIT_SEGMENT, FLAG_KEY_FRAME, type Manifest } from '../protocol/wire.ts';
+import { FLAG_FRAGMENT_END, FLAG_FRAGMENT_START, FLAG_INIT_SEGMENT, FLAG_KEY_FRAME, type Manifest } from '../protocol/wire.ts';
+import { SeededRng } from '../rng.ts';
 import { fingerprint } from './identity-codec.ts';
 import type { SimOptions } from './sim-options.ts';
 
+/** A frame the broadcaster closes, with the media it carries (for the report's playout model). */
+export interface SourceFrame {
+  bytes: Uint8Array;
+  flags: number;
+  /** The capture time its manifest carries, ms. */
+  captureMs: number;
+  /** Media fragment (-1: init segment) and the media span the frame carries, capture time, ms. */
+  fragment: number;
+  mediaStartMs: number;
+  mediaEndMs: number;
+}
+
+/** Video frames a second of the `fragments` source. */
+const FPS = 30;
+
 /**
- * Frames closed every frameMs at a multiple of 8 KiB with the rest carried over (a low bitrate's
- * whole carry when it never reaches 8 KiB), a key frame every keyFrameMs and a 600-byte init
- * segment every initEveryMs.
+ * The broadcaster's frames. `steady`: closed every frameMs at a multiple of 8 KiB with the rest
+ * carried over (a low bitrate's whole carry when it never reaches 8 KiB), a key frame (and a new
+ * fragment) every keyFrameMs. `fragments`: whole fragments of keyFrameMs, a key frame keyFrameSize
+ * × the size of each delta frame, framed at the first tick after they end in frames of at most
+ * 64 KiB. Both: a 600-byte init segment every initEveryMs.
  */
 export class FrameSource {
   private carry = 0;
   private lastKeyMs = -Infinity;
   private lastInitMs = -Infinity;
   private count = 0;
+  private fragment = -1;
+  private lastCloseMs = 0;
+  /** Fragments source: the next fragment to frame, and its own seeded draws of key frame sizes. */
+  private nextFragment = 0;
+  private rng: SeededRng;
 
-  constructor(private readonly o: SimOptions) {}
+  constructor(private readonly o: SimOptions) {
+    this.rng = new SeededRng((o.seed ^ 0x6b65) >>> 0);
+  }
 
   /** The frames closed at time t, in publishing order. */
-  close(t: number): Array<{ bytes: Uint8Array; flags: number }> {
+  close(t: number): SourceFrame[] {
     const o = this.o;
-    const out: Array<{ bytes: Uint8Array; flags: number }> = [];
+    const out: SourceFrame[] = [];
     if (t - this.lastInitMs >= o.initEveryMs) {
       this.lastInitMs = t;
-      out.push({ bytes: makeFrameBytes(600, this.count++, o.seed, o.bytes), flags: FLAG_INIT_SEGMENT });
+      out.push({ bytes: makeFrameBytes(600, this.count++, o.seed, o.bytes), flags: FLAG_INIT_SEGMENT, captureMs: t, fragment: -1, mediaStartMs: t, mediaEndMs: t });
     }
-    this.carry += (o.bitrateBps * o.frameMs) / 8000;
+    if (o.source === 'fragments') this.fragments(t, out);
+    else this.steady(t, out);
+    return out;
+  }
+
+  private steady(t: number, out: SourceFrame[]): void {
+    const o = this.o;
+    // Video frames of this tick: deltas, and a key frame k × their size when a fragment opens, with
+    // the bitrate held over the fragment (k = 1: every tick alike, as before key sizes were modelled).
+    const opens = t - this.lastKeyMs >= o.keyFrameMs;
+    const n = Math.max(1, (o.keyFrameMs * FPS) / 1000);
+    const k = o.keyFrameSize[1] > 1 ? this.rng.uniform(o.keyFrameSize[0], o.keyFrameSize[1]) : 1;
+    const gop = (o.bitrateBps * o.keyFrameMs) / 8000;
+    const delta = gop / (n - 1 + k);
+    this.carry += k === 1 ? (o.bitrateBps * o.frameMs) / 8000 : (delta * o.frameMs * FPS) / 1000 + (opens ? (k - 1) * delta : 0);
     let L = Math.min(65536, Math.floor(this.carry / 8192) * 8192);
     if (L === 0 && this.carry >= 1 && o.bitrateBps * o.frameMs < 8192 * 8000) L = Math.floor(this.carry);
     if (L > 0) {
       this.carry -= L;
       let flags = 0;
-      if (t - this.lastKeyMs >= o.keyFrameMs) {
+      if (opens) {
         this.lastKeyMs = t;
-        flags |= FLAG_KEY_FRAME | 4;
+        this.fragment++;
+        flags |= FLAG_KEY_FRAME | FLAG_FRAGMENT_START;
       }
-      out.push({ bytes: makeFrameBytes(L, this.count++, o.seed, o.bytes), flags });
+      out.push({ bytes: makeFrameBytes(L, this.count++, o.seed, o.bytes), flags, captureMs: t, fragment: this.fragment, mediaStartMs: this.lastCloseMs, mediaEndMs: t });
+      this.lastCloseMs = t;
     }
-    return out;
+  }
+
+  // Fragment g holds the media captured in [g·D − phase, (g+1)·D − phase): its end falls half a tick
+  // before a tick, as the encoder's clock and the cutter's ticks are not in step.
+  private fragments(t: number, out: SourceFrame[]): void {
+    const o = this.o;
+    const D = o.keyFrameMs;
+    const phase = o.frameMs / 2;
+    for (let g = this.nextFragment; (g + 1) * D - phase <= t; g = ++this.nextFragment) {
+      const start = g * D - phase;
+      // A whole fragment goes out at once: how its bytes split between key and delta frames does not
+      // change what travels (the encoder holds the bitrate per fragment).
+      const size = Math.max(1, Math.round((o.bitrateBps * D) / 8000));
+      for (let off = 0; off < size; off += 65536) {
+        const L = Math.min(65536, size - off);
+        let flags = 0;
+        if (off === 0) flags |= FLAG_KEY_FRAME | FLAG_FRAGMENT_START;
+        if (off + L >= size) flags |= FLAG_FRAGMENT_END;
+        out.push({ bytes: makeFrameBytes(L, this.count++, o.seed, o.bytes), flags, captureMs: Math.max(0, start), fragment: g, mediaStartMs: start, mediaEndMs: start + D });
+      }
+    }
   }
 }
 

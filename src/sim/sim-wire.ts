@@ -10,6 +10,12 @@ export class Wire {
   up = false;
   /** When the last control message on this wire arrives (the next one may not overtake it). */
   ctlLastMs = 0;
+  /** Gilbert–Elliott loss state of this direction (harsh world). */
+  bad = true;
+  nextMs = 0;
+  /** Relayed through TURN: its rate cap (0: none) and when the relay is next free. */
+  capBps = 0;
+  relayFree = 0;
   // Media in the channel buffer as a ring of (departure time, size), oldest first.
   private times = new Float64Array(16);
   private sizes = new Int32Array(16);

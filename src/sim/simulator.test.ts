@@ -14,7 +14,7 @@ describe('Simulator (identity packets, lookahead windows)', () => {
     expect(b).toEqual(a);
     expect(c).not.toEqual(a);
     expect(a.mode).toBe('holder');
-    expect(a.framesOnTimePct).toBeGreaterThan(95);
+    expect(a.framesDecodedInDeadlinePct).toBeGreaterThan(95);
   });
 
   it('delivers with 1 ms windows as with 25 ms ones', async () => {
@@ -22,7 +22,7 @@ describe('Simulator (identity packets, lookahead windows)', () => {
     const short = await new Simulator({ ...options, rttMinMs: 2, rttMaxMs: 150 }).run();
     const long = await new Simulator({ ...options, rttMinMs: 50, rttMaxMs: 150 }).run();
     for (const r of [short, long]) {
-      expect(r.framesOnTimePct).toBeGreaterThan(95);
+      expect(r.framesDecodedInDeadlinePct).toBeGreaterThan(95);
       expect(r.broadcasterUploadRatio).toBeLessThan(1.7);
     }
   });

@@ -17,6 +17,7 @@
 import { generateStreamKey } from '../crypto/stream-key.ts';
 import { P2PError } from '../errors.ts';
 import { BroadcasterCore } from '../protocol/broadcaster-core.ts';
+import { CapacityMeter } from '../protocol/capacity-meter.ts';
 import type { CoreOutput } from '../protocol/core-types.ts';
 import { createCryptoRunner, type CryptoJob, type CryptoResult } from '../protocol/crypto-jobs.ts';
 import { PeerCore } from '../protocol/peer-core.ts';
@@ -26,16 +27,17 @@ import { Room } from '../tracker/room.ts';
 import { SeededRng } from '../rng.ts';
 import { EventQueue, TimedHeap } from './event-queue.ts';
 import { createIdentityCodec } from './identity-codec.ts';
-import { CryptoOracle, FrameSource } from './sim-source.ts';
+import { CryptoOracle, FrameSource, type SourceFrame } from './sim-source.ts';
 import {
-  CONNECT, CRYPTO, DELIVER, EventPool, isPeerEvent, JOIN, LEAVE, LEAVE_MANY, LINK_DOWN, PUBLISH, TIMER, TRACKER, WRITABLE, type SimEvent,
+  CONNECT, CRYPTO, DELIVER, EventPool, FAIL_PAIR, isPeerEvent, JOIN, LEAVE, LEAVE_MANY, LINK_DOWN, PUBLISH, TIMER, TRACKER, WRITABLE, type SimEvent,
 } from './sim-event.ts';
 import { pairHash, resolveSimOptions, type SimOptions } from './sim-options.ts';
 import type { SimPeer, SimRoom } from './sim-peer.ts';
 import { buildReport, type PublishedFrame, type SimReport, type ViewerRecord } from './sim-report.ts';
-import { CrossingWriter, readCrossings } from './sim-exchange.ts';
+import { CrossingWriter, readCrossings, REPORT_TO } from './sim-exchange.ts';
 import { Wire } from './sim-wire.ts';
 import { SimpleRoom } from './simple-room.ts';
+import { burstLoss, drawProfile, pairKind, queueLoss, type WorldModel } from './sim-world.ts';
 
 export type { SimPeer, SimRoom } from './sim-peer.ts';
 
@@ -62,6 +64,8 @@ export interface PartResult {
   broadcasterBytesUp: number;
   events: number;
   mode: string;
+  /** Swarm mode changes (time, mode), from the first tracker tick. */
+  modes: Array<{ atMs: number; mode: string }>;
 }
 
 export class Simulator {
@@ -83,6 +87,12 @@ export class Simulator {
   readonly frames: PublishedFrame[] = [];
   readonly sourceFrames = new Map<number, Uint8Array>();
   readonly bans: Array<{ by: string; peerId: string; atMs: number }> = [];
+  readonly modes: Array<{ atMs: number; mode: string }> = [];
+  /** Meter figures (peer number → bits per second) the next heartbeats carry. */
+  private reports = new Map<number, number>();
+  private readonly world: WorldModel | undefined;
+  /** Pairs (`num>id`) whose failure report is on its way to the tracker. */
+  private readonly failing = new Set<string>();
   private broadcaster!: SimPeer;
   private now = 0;
   private nextNum = 0;
@@ -106,8 +116,10 @@ export class Simulator {
     this.rng = new SeededRng(this.o.seed);
     this.source = new FrameSource(this.o);
     this.lookaheadMs = this.o.rttMinMs / 2;
+    this.world = this.o.world;
+    // Peers report what their capacity meters measured; the room's minimum-upload rule stands.
     this.room = this.o.tracker === 'room'
-      ? new Room('simulated-stream', { seed: this.o.seed, minRoleUploadBps: 0, minRoleUploadRatio: 0, ...this.o.room })
+      ? new Room('simulated-stream', { seed: this.o.seed, ...this.o.room })
       : new SimpleRoom({ seed: this.o.seed, ...this.o.room });
   }
 
@@ -116,7 +128,7 @@ export class Simulator {
     const wall = performance.now();
     const r = await this.runPart();
     return buildReport({
-      peers: this.o.peers, seconds: this.o.seconds, mode: r.mode, broadcasterBytesUp: r.broadcasterBytesUp,
+      peers: this.o.peers, seconds: this.o.seconds, mode: r.mode, modes: r.modes, broadcasterBytesUp: r.broadcasterBytesUp,
       frames: r.frames, viewers: r.viewers, deadlineMs: this.o.deadlineMs, warmupMs: this.o.warmupMs, endMs: this.o.seconds * 1000,
       wallSeconds: (performance.now() - wall) / 1000, events: r.events,
     });
@@ -160,6 +172,14 @@ export class Simulator {
         const h = p.events;
         while (h.nextT < last) {
           const e = h.pop() as SimEvent;
+          if (p.cpuFree > e.t) {
+            // Its event loop is busy: the event waits (a timer notes how late it ran).
+            if (Number.isNaN(e.due)) e.due = e.t;
+            if (e.k === TIMER && p.timerAt === e.t) p.timerAt = p.cpuFree;
+            e.t = p.cpuFree;
+            h.push(e);
+            continue;
+          }
           this.peerEvents--;
           const w = this.run1(e);
           if (w) await w;
@@ -185,6 +205,7 @@ export class Simulator {
       // Every part runs the events between windows; they count once.
       events: this.events - (first ? 0 : this.globalEvents),
       mode: this.room.swarmMode,
+      modes: this.modes,
     };
   }
 
@@ -195,6 +216,10 @@ export class Simulator {
     for (let j = 0; j < got.length; j++) {
       if (j === part.index) continue;
       for (const c of readCrossings(got[j])) {
+        if (c.to === REPORT_TO) {
+          this.reports.set(c.from, c.size);
+          continue;
+        }
         const to = this.byNum[c.to];
         const from = this.byNum[c.from];
         // Its sender's side of the link is in the other part; this side says the same (up or not).
@@ -220,6 +245,11 @@ export class Simulator {
     this.events++;
     e.held = false;
     if (e.k === CRYPTO && this.runner) return this.realCrypto(e);
+    const p = e.p;
+    if (p?.cpuFactor && isPeerEvent(e.k)) {
+      if (e.k === TIMER && p.timerAt === e.t) p.meter.lagged(Number.isNaN(e.due) ? 0 : e.t - e.due);
+      this.cpu(p, e.k === TIMER ? (this.world as WorldModel).timerMs : 0);
+    }
     this.step(e);
     if (!e.held) this.pool.put(e);
     return undefined;
@@ -248,13 +278,14 @@ export class Simulator {
     this.peerEvents++;
   }
 
-  private addPeer(core: PeerCore | BroadcasterCore | undefined, isBroadcaster: boolean, upBps: number): SimPeer {
+  private addPeer(core: PeerCore | BroadcasterCore | undefined, isBroadcaster: boolean, upBps: number, profile?: ReturnType<typeof drawProfile>): SimPeer {
     const num = this.nextNum++;
     const id = isBroadcaster ? 'broadcaster' : `p${num}`;
     const p: SimPeer = {
-      id, num, core, own: this.owns(num), rng: new SeededRng(pairHash(num, num, this.o.seed) * 4294967296), isBroadcaster, upBps, downBps: this.o.downBps, upFree: 0, downFree: 0, alive: true, polluter: false,
+      id, num, core, own: this.owns(num), rng: new SeededRng(pairHash(num, num, this.o.seed) * 4294967296), isBroadcaster, upBps, downBps: profile?.downBps ?? this.o.downBps, upFree: 0, downFree: 0, alive: true, polluter: false,
+      queueBytes: profile?.queueBytes ?? 0, cpuFactor: profile?.cpuFactor ?? 0, cpuFree: 0, meter: new CapacityMeter(), crashes: profile?.crashes ?? false,
       timerAt: Infinity, connected: new Set(), pending: new Set(), listed: new Set(), wires: new Map(),
-      rec: { id, joinMs: this.now, leftMs: Infinity, bytesUp: 0, bytesDown: 0, controlDown: 0, delivered: new Map(), startupMs: -1, role: '' },
+      rec: { id, joinMs: this.now, leftMs: Infinity, bytesUp: 0, bytesDown: 0, controlDown: 0, delivered: new Map(), startupMs: -1, role: '', upBps, reportedBps: NaN, crashed: false },
       initDelivered: false, events: new TimedHeap<SimEvent>(),
     };
     this.peers.set(id, p);
@@ -289,6 +320,7 @@ export class Simulator {
         const other = e.q as SimPeer;
         if (!p.alive || !p.connected.has(other)) return;
         this.unlinkSide(p, other);
+        if (!other.alive) p.wires.delete(other.id);
         core.handlePeerDisconnected(other.id, e.t);
         return this.drain(p);
       }
@@ -297,22 +329,73 @@ export class Simulator {
       case JOIN: return this.join();
       case LEAVE:
         if (p.alive) {
-          this.leave(p);
+          if (p.crashes) this.crash(p);
+          else this.leave(p);
           this.join();
         }
         return;
+      case FAIL_PAIR: {
+        const other = e.other as string;
+        this.failing.delete(`${p.num}>${other}`);
+        const o = this.peers.get(other);
+        if (o) {
+          p.pending.delete(o);
+          o.pending.delete(p);
+        }
+        if (p.alive) this.room.reportFailedPair?.(p.id, other, this.now);
+        this.pumpRoom();
+        return;
+      }
       case LEAVE_MANY: {
         const victims = [...this.peers.values()].filter((v) => !v.isBroadcaster && (!e.role || v.rec.role === e.role)).reverse().slice(0, e.count);
         for (const v of victims) this.leave(v);
         return;
       }
       case TRACKER:
-        if (this.room.heartbeat) for (const v of this.peers.values()) this.room.heartbeat(v.id, { uploadBps: v.upBps }, this.now);
+        this.heartbeats();
         this.room.tick(this.now);
+        if (this.modes.length === 0 || this.modes[this.modes.length - 1].mode !== this.room.swarmMode) this.modes.push({ atMs: this.now, mode: this.room.swarmMode });
         this.pumpRoom();
         this.push(this.pool.get(this.now + 1000, TRACKER));
         return;
     }
+  }
+
+  /**
+   * Each viewer's heartbeat carries what its capacity meter reported at the previous tick (a second
+   * old, as a heartbeat in flight would be): only the part that runs a peer feeds its meter, and the
+   * figure reaches the other parts' copies of the room with the next window's hand-over, so every
+   * part applies the same figures at the same moment.
+   */
+  private heartbeats(): void {
+    const room = this.room;
+    if (room.heartbeat) {
+      for (const v of this.peers.values()) {
+        if (v.isBroadcaster) continue;
+        const bps = this.reports.get(v.num);
+        room.heartbeat(v.id, bps === undefined ? {} : { uploadBps: bps }, this.now);
+      }
+    }
+    this.reports = new Map();
+    for (const v of this.peers.values()) {
+      if (v.isBroadcaster || !v.own) continue;
+      v.meter.buffered(this.backlog(v), this.now);
+      const bps = v.meter.report(this.now).uploadBps;
+      if (bps === undefined) continue;
+      v.rec.reportedBps = bps;
+      this.reports.set(v.num, bps);
+      for (let j = 0; j < this.outbox.length; j++) if (this.part && j !== this.part.index) this.outbox[j].addReport(v.num, bps);
+    }
+  }
+
+  /** Bytes its uplink has not serialized yet: what its channels' bufferedAmount add up to. */
+  private backlog(p: SimPeer): number {
+    return Math.max(0, p.upFree - this.now) * p.upBps / 8000;
+  }
+
+  /** Its event loop spends `ms` (a desktop's time) now. */
+  private cpu(p: SimPeer, ms: number): void {
+    if (p.cpuFactor) p.cpuFree = Math.max(p.cpuFree, this.now) + ms * p.cpuFactor;
   }
 
   private join(): void {
@@ -322,11 +405,13 @@ export class Simulator {
     const lean = this.o.bytes ? {} : { cacheEncodedPackets: 0, keepFrameMs: 3000, frameHistory: 0 };
     const config = { seed: this.o.seed + this.nextNum, ...lean, ...this.o.peerConfig };
     const core = this.owns(this.nextNum) ? new PeerCore({ peerId: `p${this.nextNum}`, codec, config }) : undefined;
-    const p = this.addPeer(core, false, this.rng.uniform(this.o.upMinBps, this.o.upMaxBps));
+    const profile = this.world ? drawProfile(this.world, this.o.bitrateBps, this.rng) : undefined;
+    const p = this.addPeer(core, false, profile?.upBps ?? this.rng.uniform(this.o.upMinBps, this.o.upMaxBps), profile);
     const viewers = this.peers.size - 1;
     p.polluter = viewers <= this.o.polluters;
     if (this.o.churnPerMin > 0) this.push(this.pool.get(this.now + this.rng.exp(60_000 / this.o.churnPerMin), LEAVE, p));
-    this.room.join(p.id, { uploadBps: p.upBps }, this.now);
+    // A new peer has measured nothing: it reports no upload until its meter has.
+    this.room.join(p.id, {}, this.now);
     this.pumpRoom();
   }
 
@@ -338,7 +423,7 @@ export class Simulator {
     if (p.own) this.gone.push(p.rec);
     for (const o of [...p.connected]) {
       this.unlink(p, o);
-      o.core?.handlePeerDisconnected(p.id, this.now);
+      if (o.alive) o.core?.handlePeerDisconnected(p.id, this.now);
       this.drain(o);
     }
     // Nobody links to it again (a new viewer gets a new id): its wires go on both sides.
@@ -360,9 +445,15 @@ export class Simulator {
         p.listed = new Set(ev.neighbours.map((n) => n.peerId));
         for (const n of ev.neighbours) {
           const o = this.peers.get(n.peerId);
+          // A peer the room still lists after it crashed: the link never comes up.
+          if (!o && this.world) this.failLater(p, n.peerId);
           if (!o || p.connected.has(o) || p.pending.has(o)) continue;
           p.pending.add(o);
           o.pending.add(p);
+          if (pairKind(this.world, this.pairU(p, o)) === 'blocked') {
+            this.failLater(p, o.id);
+            continue;
+          }
           // Each side comes up at the same time, as an event of its own.
           const at = this.now + 1.5 * this.rtt(p, o) + 20;
           this.push(this.pool.get(at, CONNECT, p, o));
@@ -402,21 +493,63 @@ export class Simulator {
 
   private disconnect(a: SimPeer, b: SimPeer): void {
     this.unlink(a, b);
-    a.core?.handlePeerDisconnected(b.id, this.now);
-    b.core?.handlePeerDisconnected(a.id, this.now);
+    if (a.alive) a.core?.handlePeerDisconnected(b.id, this.now);
+    if (b.alive) b.core?.handlePeerDisconnected(a.id, this.now);
     this.drain(a);
     this.drain(b);
   }
 
   private rtt(a: SimPeer, b: SimPeer): number {
-    return this.o.rttMinMs + (this.o.rttMaxMs - this.o.rttMinMs) * pairHash(a.num, b.num, this.o.seed);
+    const base = this.o.rttMinMs + (this.o.rttMaxMs - this.o.rttMinMs) * pairHash(a.num, b.num, this.o.seed);
+    const w = this.world;
+    if (!w || pairKind(w, this.pairU(a, b)) !== 'relayed') return base;
+    return base + w.relayExtraRttMs[0] + (w.relayExtraRttMs[1] - w.relayExtraRttMs[0]) * pairHash(a.num, b.num, this.o.seed ^ 0x7e1a);
+  }
+
+  /** A fixed value in [0, 1) per pair: whether it connects directly, through TURN or not at all. */
+  private pairU(a: SimPeer, b: SimPeer): number {
+    return pairHash(a.num, b.num, this.o.seed ^ 0x3a7b);
   }
 
   /** p's side of its link to dst (made when they connect; it outlives a disconnect, as a channel's queue would). */
   private wire(p: SimPeer, dst: SimPeer): Wire {
     let w = p.wires.get(dst.id);
-    if (!w) p.wires.set(dst.id, (w = new Wire(dst, this.rtt(p, dst))));
+    if (!w) {
+      p.wires.set(dst.id, (w = new Wire(dst, this.rtt(p, dst))));
+      if (this.world && pairKind(this.world, this.pairU(p, dst)) === 'relayed') w.capBps = this.world.relayCapBps;
+    }
     return w;
+  }
+
+  /** p's link to peer `other` will not come up: p tells the tracker after the transport's connect timeout. */
+  private failLater(p: SimPeer, other: string): void {
+    const key = `${p.num}>${other}`;
+    if (this.failing.has(key)) return;
+    this.failing.add(key);
+    const e = this.pool.get(this.now + (this.world as WorldModel).connectTimeoutMs, FAIL_PAIR, p);
+    e.other = other;
+    this.push(e);
+  }
+
+  /**
+   * p crashes: no goodbye. Its neighbours find its links down after an ICE-like timeout, the tracker
+   * after its heartbeat timeout (its leases lapse sooner); meanwhile the room may list it to others.
+   */
+  private crash(p: SimPeer): void {
+    p.alive = false;
+    p.rec.leftMs = this.now;
+    p.rec.crashed = true;
+    this.peers.delete(p.id);
+    this.byNum[p.num] = undefined;
+    if (p.own) this.gone.push(p.rec);
+    const w = this.world as WorldModel;
+    for (const o of p.connected) {
+      const after = w.linkDeadMs[0] + (w.linkDeadMs[1] - w.linkDeadMs[0]) * pairHash(p.num, o.num, this.o.seed ^ 0x1d1e);
+      this.push(this.pool.get(this.now + after, LINK_DOWN, o, p));
+    }
+    this.peerEvents -= p.events.size;
+    p.events.clear();
+    p.core?.destroy();
   }
 
   private unlink(a: SimPeer, b: SimPeer): void {
@@ -433,14 +566,14 @@ export class Simulator {
 
   private publish(): void {
     const b = this.broadcaster.core as BroadcasterCore;
-    for (const { bytes, flags } of this.source.close(this.now)) this.emitFrame(b, bytes, flags, this.now);
+    for (const f of this.source.close(this.now)) this.emitFrame(b, f, this.now);
     this.push(this.pool.get(this.now + this.o.frameMs, PUBLISH, this.broadcaster));
   }
 
-  private emitFrame(b: BroadcasterCore, bytes: Uint8Array, flags: number, t: number): void {
-    const seq = b.publishFrame(bytes, flags, t, t);
-    this.frames.push({ seq, captureMs: t, length: bytes.length });
-    if (this.o.bytes) this.sourceFrames.set(seq, bytes);
+  private emitFrame(b: BroadcasterCore, f: SourceFrame, t: number): void {
+    const seq = b.publishFrame(f.bytes, f.flags, f.captureMs, t);
+    this.frames.push({ seq, captureMs: f.captureMs, publishMs: t, length: f.bytes.length, fragment: f.fragment, mediaStartMs: f.mediaStartMs, mediaEndMs: f.mediaEndMs });
+    if (this.o.bytes) this.sourceFrames.set(seq, f.bytes);
     this.drain(this.broadcaster);
   }
 
@@ -489,6 +622,8 @@ export class Simulator {
 
   private onDelivered(p: SimPeer, m: Manifest, frame: Uint8Array): void {
     if (p.rec.delivered.has(m.seq)) return;
+    // Decoding, checking and appending it costs its event loop (verified frames are appended at once).
+    if (p.cpuFactor) this.cpu(p, (this.world as WorldModel).frameMs + (this.world as WorldModel).perKiBMs * (frame.length / 1024));
     p.rec.delivered.set(m.seq, this.now);
     if (m.flags & FLAG_INIT_SEGMENT) p.initDelivered = true;
     else if (p.rec.startupMs < 0 && p.initDelivered && m.flags & FLAG_KEY_FRAME) p.rec.startupMs = this.now - p.rec.joinMs;
@@ -507,17 +642,27 @@ export class Simulator {
     }
     const size = encodedLength(message);
     if (this.o.bytes) msg = encodeMessage(msg as WireMessage);
-    p.rec.bytesUp += size;
-    const depart = Math.max(this.now, p.upFree) + (size * 8000) / p.upBps;
-    p.upFree = depart;
-    if (!control) w.add(depart, size);
-    const lost = this.o.loss > 0 && p.rng.next() < this.o.loss;
-    if (lost && !control) return;
-    let at = depart + w.rttMs / 2 + p.rng.next() * this.o.jitterMs;
-    if (control) {
-      if (lost) at += w.rttMs + 20;
-      at = Math.max(at, w.ctlLastMs);
-      w.ctlLastMs = at;
+    const world = this.world;
+    let at: number;
+    if (world) {
+      const r = this.harshSend(p, w, world, size, control);
+      if (r < 0) return;
+      at = r;
+    } else {
+      p.rec.bytesUp += size;
+      p.meter.sent(size, this.now);
+      const depart = Math.max(this.now, p.upFree) + (size * 8000) / p.upBps;
+      p.upFree = depart;
+      p.meter.buffered(this.backlog(p), this.now);
+      if (!control) w.add(depart, size);
+      const lost = this.o.loss > 0 && p.rng.next() < this.o.loss;
+      if (lost && !control) return;
+      at = depart + w.rttMs / 2 + p.rng.next() * this.o.jitterMs;
+      if (control) {
+        if (lost) at += w.rttMs + 20;
+        at = Math.max(at, w.ctlLastMs);
+        w.ctlLastMs = at;
+      }
     }
     if (at < this.windowEnd) throw new Error(`simulator: a message would arrive inside its lookahead window (${at} < ${this.windowEnd})`);
     if (!dst.own) {
@@ -530,6 +675,48 @@ export class Simulator {
     e.size = size;
     e.control = control;
     this.push(e);
+  }
+
+  /**
+   * One message through the harsh world: drop-tail at the sender's bounded queue (media only; the
+   * reliable channel keeps control), the TURN relay's rate cap, bursty loss plus loss from queue fill,
+   * and for control a retransmission after each loss (RTO doubling). Returns the arrival time, or -1
+   * when the message is lost.
+   */
+  private harshSend(p: SimPeer, w: Wire, world: WorldModel, size: number, control: boolean): number {
+    const now = this.now;
+    const queued = this.backlog(p);
+    if (!control && p.queueBytes > 0 && queued + size > p.queueBytes) {
+      p.meter.droppedBytes(size, now);
+      return -1;
+    }
+    this.cpu(p, world.sendMs + world.perKiBMs * (size / 1024));
+    p.rec.bytesUp += size;
+    p.meter.sent(size, now);
+    let depart = Math.max(now, p.upFree) + (size * 8000) / p.upBps;
+    p.upFree = depart;
+    if (w.capBps > 0) {
+      depart = Math.max(depart, w.relayFree + (size * 8000) / w.capBps);
+      w.relayFree = depart;
+    }
+    p.meter.buffered(this.backlog(p), now);
+    if (!control) w.add(depart, size);
+    const fill = p.queueBytes > 0 ? queued / p.queueBytes : 0;
+    const lossAt = (t: number) => burstLoss(world, this.o.loss, w, t, p.rng) + queueLoss(world, fill);
+    let lost = p.rng.next() < lossAt(depart);
+    if (lost && !control) return -1;
+    let at = depart + w.rttMs / 2 + p.rng.next() * this.o.jitterMs;
+    if (control) {
+      let rto = Math.max(world.rtoMinMs, 2 * w.rttMs);
+      for (let tries = 0; lost && tries < 8; tries++) {
+        at += rto;
+        rto *= 2;
+        lost = p.rng.next() < lossAt(at - w.rttMs / 2);
+      }
+      at = Math.max(at, w.ctlLastMs);
+      w.ctlLastMs = at;
+    }
+    return at;
   }
 
   private deliver(e: SimEvent): void {
@@ -550,6 +737,7 @@ export class Simulator {
     }
     to.rec.bytesDown += e.size;
     if (e.control) to.rec.controlDown += e.size;
+    if (to.cpuFactor) this.cpu(to, (this.world as WorldModel).receiveMs + (this.world as WorldModel).perKiBMs * (e.size / 1024));
     const core = to.core as PeerCore | BroadcasterCore;
     if (e.msg instanceof Uint8Array) core.handleMessage(from.id, e.msg, this.now);
     else core.handleParsed(from.id, e.msg as WireMessage, this.now);
