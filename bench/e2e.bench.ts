@@ -6,7 +6,10 @@
 // OS temp dir) played by the broadcaster's browser as its camera, so the encoder makes about the
 // requested bitrate as with a real camera; `--camera fake` uses Chromium's plain green fake camera
 // (~250 kbit/s whatever is asked). The viewers' browser has no camera file.
-// Flags: --viewers N (6), --seconds S (60), --port P (free), --bitrate BPS (1500000), --camera file|fake (file).
+// Flags: --viewers N (6), --seconds S (60), --port P (free), --bitrate BPS (1500000), --camera file|fake (file),
+// --wait S (60: how long a page may take to go live or show its first picture).
+// A step that times out is reported with the page's state and the run goes on without that viewer
+// (or stops cleanly with exit code 1 when the broadcaster never goes live); nothing is left unhandled.
 
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -17,7 +20,9 @@ import { chromiumArgs } from '../playwright.config.ts';
 import { broadcasterSnapshot, viewerSnapshot, type ViewerSnapshot } from '../e2e/swarm-kit.ts';
 import { writeCameraClip, type CameraClip } from './e2e-camera.ts';
 
-const { values } = parseArgs({ options: { viewers: { type: 'string' }, seconds: { type: 'string' }, port: { type: 'string' }, bitrate: { type: 'string' }, camera: { type: 'string' } } });
+const { values } = parseArgs({ options: { viewers: { type: 'string' }, seconds: { type: 'string' }, port: { type: 'string' }, bitrate: { type: 'string' }, camera: { type: 'string' }, wait: { type: 'string' } } });
+const WAIT_MS = Number(values.wait ?? 60) * 1000;
+if (!(WAIT_MS > 0)) throw new Error(`--wait ${values.wait}: expected seconds > 0`);
 const VIEWERS = Number(values.viewers ?? 6);
 const SECONDS = Number(values.seconds ?? 60);
 const WARMUP_S = 5;
@@ -47,6 +52,9 @@ await new Promise<void>((resolve, reject) => {
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const browser = await chromium.launch({ executablePath, args: chromiumArgs });
 const broadcasterBrowser = clip ? await chromium.launch({ executablePath, args: [...chromiumArgs, `--use-file-for-fake-video-capture=${clip.file}`] }) : browser;
+/** A step of the run that failed in a way worth a plain report, not a stack trace. */
+class BenchFailure extends Error {}
+
 const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -58,6 +66,19 @@ async function cpuSeconds(cdp: CDPSession): Promise<number> {
   const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> };
   return metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0;
 }
+
+/** What a page shows when a step timed out: its player status and error, or the broadcaster's state. */
+async function pageState(page: Page): Promise<string> {
+  // A string expression: tsx would wrap named functions in a helper the page does not have.
+  const expr = `(() => {
+    const el = document.querySelector('p2p-player');
+    if (el) return 'player status ' + el.status + ', state text "' + (el.shadowRoot?.querySelector('.state')?.textContent ?? '') + '"';
+    return 'state "' + (document.getElementById('state')?.textContent ?? '') + '", error "' + (document.getElementById('error')?.textContent ?? '') + '"';
+  })()`;
+  return page.evaluate<string>(expr).catch((e: unknown) => `page unreadable: ${String(e)}`);
+}
+
+const reason = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0];
 
 async function openPage(url: string, on: Browser = browser): Promise<{ page: Page; cdp: CDPSession }> {
   const context = await on.newContext();
@@ -71,7 +92,11 @@ async function openPage(url: string, on: Browser = browser): Promise<{ page: Pag
 try {
   // Broadcaster goes live.
   const b = await openPage(`${base}/demo/broadcast.html`, broadcasterBrowser);
-  await b.page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled, null, { timeout: 60_000 });
+  try {
+    await b.page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled, null, { timeout: WAIT_MS });
+  } catch (e) {
+    throw new BenchFailure(`the broadcast page did not open its camera within ${WAIT_MS / 1000} s (${reason(e)}); ${await pageState(b.page)}`);
+  }
   // The bitrate picker: pick the requested bitrate, adding it as an option if the page lacks it.
   await b.page.evaluate((bps) => {
     const select = document.getElementById('bitrate') as HTMLSelectElement;
@@ -79,15 +104,25 @@ try {
     select.value = String(bps);
   }, BITRATE);
   await b.page.locator('#start').click();
-  await b.page.waitForFunction(() => document.getElementById('state')?.textContent === 'live' && (window as unknown as { p2p?: unknown }).p2p !== undefined, null, { timeout: 60_000 });
+  try {
+    await b.page.waitForFunction(() => document.getElementById('state')?.textContent === 'live' && (window as unknown as { p2p?: unknown }).p2p !== undefined, null, { timeout: WAIT_MS });
+  } catch (e) {
+    throw new BenchFailure(`the broadcaster did not go live within ${WAIT_MS / 1000} s (${reason(e)}); ${await pageState(b.page)}`);
+  }
   const link = await b.page.locator('#watch-link').inputValue();
   await wait(1500);
 
   // Viewers open the watch link; each page measures its own time to first picture from navigation.
-  const viewers: Array<{ page: Page; cdp: CDPSession }> = [];
+  const opened: Array<{ page: Page; cdp: CDPSession }> = [];
+  const failures: string[] = [];
   for (let i = 0; i < VIEWERS; i++) {
     const v = await openPage(link);
-    await v.page.waitForFunction(() => (window as unknown as { p2p?: unknown }).p2p !== undefined, null, { timeout: 60_000 });
+    try {
+      await v.page.waitForFunction(() => (window as unknown as { p2p?: unknown }).p2p !== undefined, null, { timeout: WAIT_MS });
+    } catch (e) {
+      failures.push(`viewer ${i + 1}: no session within ${WAIT_MS / 1000} s (${reason(e)}); ${await pageState(v.page)}`);
+      continue;
+    }
     await v.page.evaluate(() => {
       const w = window as unknown as { probe: unknown; p2p: { element: { video: HTMLVideoElement; stats: { glassToGlassMs: number | null } } } };
       const probe = { firstPictureMs: -1, longestStallMs: 0, lastTime: -1, lastMoveMs: 0, watching: false, g2g: [] as number[] };
@@ -104,9 +139,16 @@ try {
         if (probe.watching && typeof g === 'number' && !v.paused) probe.g2g.push(g);
       }, 100);
     });
-    viewers.push(v);
+    opened.push(v);
   }
-  await Promise.all(viewers.map((v) => v.page.waitForFunction(() => (window as unknown as { probe: { firstPictureMs: number } }).probe.firstPictureMs > 0, null, { timeout: 60_000 })));
+  // A viewer that shows no picture in time is reported and left out of the figures; the others go on.
+  const pictures = await Promise.allSettled(opened.map((v) => v.page.waitForFunction(() => (window as unknown as { probe: { firstPictureMs: number } }).probe.firstPictureMs > 0, null, { timeout: WAIT_MS })));
+  const viewers = opened.filter((_, i) => pictures[i].status === 'fulfilled');
+  for (const [i, p] of pictures.entries()) {
+    if (p.status === 'rejected') failures.push(`viewer ${i + 1}: no picture within ${WAIT_MS / 1000} s (${reason(p.reason)}); ${await pageState(opened[i].page)}`);
+  }
+  for (const f of failures) console.log(`FAILED  ${f}`);
+  if (viewers.length === 0) throw new BenchFailure(`no viewer showed a picture (${failures.length} failed)`);
 
   // Measurement window, after a warm-up: a joining viewer first fetches the last seconds of frames
   // its neighbours hold, and fragments of that backlog that complete too late are skipped once.
@@ -143,7 +185,7 @@ try {
   const f2 = (x: number) => x.toFixed(2);
   const streamKbps = (streamBytes * 8) / elapsedS / 1000;
 
-  console.log(`bench:e2e  1 broadcaster + ${VIEWERS} viewers, loopback, ${elapsedS.toFixed(0)} s measured after ${WARMUP_S} s warm-up, swarm mode ${b1.mode}, stream ${streamKbps.toFixed(0)} kbit/s`);
+  console.log(`bench:e2e  1 broadcaster + ${viewers.length} viewers${viewers.length < VIEWERS ? ` (${VIEWERS - viewers.length} of ${VIEWERS} failed, see FAILED above)` : ''}, loopback, ${elapsedS.toFixed(0)} s measured after ${WARMUP_S} s warm-up, swarm mode ${b1.mode}, stream ${streamKbps.toFixed(0)} kbit/s`);
   const source = clip ? `file: generated Y4M ${clip.width}x${clip.height} ${clip.fps} fps ${clip.seconds} s loop (moving noise texture + grain)` : `fake: Chromium's green test picture`;
   console.log(`camera                   ${source}; track ${track}; ${media.videoCodec ?? '?'} asked ${(BITRATE / 1000).toFixed(0)} kbit/s, stream measured ${streamKbps.toFixed(0)} kbit/s (${((100 * streamKbps * 1000) / BITRATE).toFixed(0)} % of asked, audio included)`);
   console.log(`glass-to-glass latency   p50 ${f2(pct(g2g, 50) / 1000)} s   p95 ${f2(pct(g2g, 95) / 1000)} s   (${g2g.length} samples; capture time from the manifests vs the frame shown)`);
@@ -154,7 +196,11 @@ try {
   const downMean = down.reduce((a, x) => a + x, 0) / down.length;
   console.log(`broadcaster upload / stream   ${f2(up)}   (application layer, all messages; ${f2(up / padding)} of the stream padded to 8 KiB blocks, framing efficiency ${(100 / padding).toFixed(0)} %)`);
   console.log(`viewer download / stream      mean ${f2(downMean)}   max ${f2(Math.max(...down))}   (${f2(downMean / padding)} of the padded stream)   share from peers mean ${f2(fromPeers.reduce((a, x) => a + x, 0) / fromPeers.length)}`);
-  console.log(`CPU per page (main thread)    broadcaster ${(100 * cpu[0]).toFixed(0)} %   viewers mean ${(100 * (cpu.slice(1).reduce((a, x) => a + x, 0) / VIEWERS)).toFixed(0)} %  max ${(100 * Math.max(...cpu.slice(1))).toFixed(0)} %   (of one core)`);
+  console.log(`CPU per page (main thread)    broadcaster ${(100 * cpu[0]).toFixed(0)} %   viewers mean ${(100 * (cpu.slice(1).reduce((a, x) => a + x, 0) / viewers.length)).toFixed(0)} %  max ${(100 * Math.max(...cpu.slice(1))).toFixed(0)} %   (of one core)`);
+} catch (e) {
+  // Report and end cleanly: the pages are closed below and the exit code says it failed.
+  console.log(`FAILED  bench:e2e: ${e instanceof BenchFailure ? e.message : reason(e)}`);
+  process.exitCode = 1;
 } finally {
   await browser.close();
   if (broadcasterBrowser !== browser) await broadcasterBrowser.close();

@@ -8,6 +8,7 @@ import { loadOrCreateStreamKey } from '../src/broadcaster/stream-key-store.ts';
 import { generateStreamKey, type StreamKeyPair } from '../src/crypto/stream-key.ts';
 import { embedSnippet, trackerUrlFor, watchUrlFor } from '../src/player/watch-link.ts';
 import { formatBytes } from '../src/player/stats-overlay.ts';
+import { UploadMeter, bitrateNote, broadcasterErrorText, formatBitrate, type UploadFigures } from '../src/broadcaster/broadcast-figures.ts';
 import { listenForBroadcasts } from '../src/session/connect-broadcaster.ts';
 
 // The swarm session publishes what the broadcaster emits; `window.p2p` is a debugging handle.
@@ -29,8 +30,11 @@ let capture: MediaStream | null = null;
 let broadcaster: MediaBroadcaster | null = null;
 let key: StreamKeyPair | null = null;
 let liveSinceMs = 0;
-/** Numbers the swarm session reports (viewers, holders, producers, upload / stream). */
+/** Numbers the swarm session reports (viewers, holders, producers). */
 const sessionStats: Record<string, string> = {};
+/** Upload / stream counted only while viewers watch. */
+let uploadMeter = new UploadMeter();
+let upload: UploadFigures | null = null;
 
 const NO_MIC = '';
 
@@ -40,7 +44,7 @@ for (const [i, r] of RESOLUTIONS.entries()) resolutionSelect.add(new Option(r.la
 let keyWarning = '';
 
 function showError(e: unknown): void {
-  errorBox.textContent = e ? String((e as Error)?.message ?? e) : keyWarning;
+  errorBox.textContent = e ? broadcasterErrorText(e) : keyWarning;
 }
 
 function setState(text: string, live = false): void {
@@ -105,6 +109,8 @@ async function goLive(): Promise<void> {
   b.on('state', (s) => setState(s === 'live' ? 'live' : s, s === 'live'));
   b.on('error', (e) => showError(e));
   broadcaster = b;
+  uploadMeter = new UploadMeter();
+  upload = null;
   for (const el of [cameraSelect, micSelect, resolutionSelect, bitrateSelect]) el.disabled = true;
   try {
     window.dispatchEvent(new CustomEvent('p2p-broadcaster', { detail: { broadcaster: b, key, tracker: trackerUrlFor(location.href) } }));
@@ -132,24 +138,33 @@ async function stopLive(): Promise<void> {
 
 function renderStats(): void {
   const s = broadcaster?.stats;
-  const rows: Array<[string, string]> = [
+  const chosen = Number(bitrateSelect.value);
+  const liveForS = s && liveSinceMs ? (Date.now() - liveSinceMs) / 1000 : 0;
+  const viewers = upload?.viewers ?? 0;
+  const rows: Array<[string, string, string?]> = [
     ['State', s?.state ?? 'idle'],
     ['Codec', s?.mimeType ?? '–'],
-    ['On air', s && liveSinceMs ? `${Math.round((Date.now() - liveSinceMs) / 1000)} s` : '–'],
-    ['Frames', s ? String(s.frames) : '0'],
-    ['Fragments', s ? String(s.fragments) : '0'],
-    ['Stream bitrate', s ? `${(s.bitrateBps / 1000).toFixed(0)} kbit/s` : '–'],
-    ['Sent', s ? formatBytes(s.bytes) : '–'],
-    ['Framing efficiency', s && s.paddedBytes ? `${((s.bytes / s.paddedBytes) * 100).toFixed(1)} %` : '–'],
+    ['On air', s && liveSinceMs ? `${Math.round(liveForS)} s` : '–'],
+    ['Stream bitrate', s ? `${formatBitrate(s.bitrateBps)} (ceiling ${formatBitrate(chosen)})` : '–', 'What the encoder produces now, audio included; the bitrate picker sets its ceiling.'],
+    ['Sent', s ? formatBytes(s.bytes) : '–', 'Stream bytes handed to the swarm so far.'],
+    ['Segments', s ? String(s.fragments) : '0', 'Pieces of about half a second, each starting with a key frame: a viewer can start at any of them.'],
     ['Viewers', sessionStats.viewers ?? '–'],
-    ['Holders', sessionStats.holders ?? '–'],
-    ['Producers', sessionStats.producers ?? '–'],
-    ['Upload / stream', sessionStats.uploadRatio ?? '–'],
+    ['Holders', sessionStats.holders ?? '–', 'Viewers the tracker chose to keep a share of each segment for the others.'],
+    ['Producers', sessionStats.producers ?? '–', 'Viewers the tracker chose to rebuild and pass on coded pieces.'],
+    ['Your upload / stream', viewers === 0 ? 'no viewer yet' : upload?.uploadPerStream == null ? '–' : upload.uploadPerStream.toFixed(2),
+      'Bytes you upload per byte of stream, over the last 10 s with viewers watching: about 1 means you send one copy, whatever the number of viewers.'],
+    ['Carried by viewers', upload?.carriedByPeers == null ? '–' : `${Math.round(upload.carriedByPeers * 100)} % (estimate)`,
+      'Share of what viewers receive that other viewers sent them: 1 − your upload / (viewers × stream).'],
   ];
+  const note = s ? bitrateNote(chosen, s.bitrateBps, liveForS) : null;
+  const noteBox = $<HTMLParagraphElement>('bitrate-note');
+  noteBox.textContent = note ?? '';
+  noteBox.hidden = note === null;
   statsList.replaceChildren(
-    ...rows.flatMap(([k, v]) => {
+    ...rows.flatMap(([k, v, help]) => {
       const dt = document.createElement('dt');
       dt.textContent = k;
+      if (help) dt.title = help;
       const dd = document.createElement('dd');
       dd.textContent = v;
       return [dt, dd];
@@ -174,7 +189,11 @@ async function main(): Promise<void> {
   setState('idle');
   renderStats();
   setInterval(renderStats, 1000);
-  window.addEventListener('p2p-broadcaster-stats', (e) => Object.assign(sessionStats, (e as CustomEvent<Record<string, string>>).detail));
+  window.addEventListener('p2p-broadcaster-stats', (e) => {
+    const { counters, ...text } = (e as CustomEvent<Record<string, string> & { counters?: { viewers: number; streamBytes: number; bytesUp: number } }>).detail;
+    Object.assign(sessionStats, text);
+    if (counters) upload = uploadMeter.push({ atMs: Date.now(), ...counters });
+  });
   cameraSelect.addEventListener('change', () => void refreshSource());
   micSelect.addEventListener('change', () => void refreshSource());
   resolutionSelect.addEventListener('change', () => void refreshSource());

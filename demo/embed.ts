@@ -12,8 +12,11 @@ const streamId = streamIdFromUrl(location.href);
 const tracker = trackerUrlFor(location.href);
 player.setAttribute('tracker', tracker);
 if (streamId) player.setAttribute('stream', streamId);
+// The snippet is shown as text (textContent): a placeholder without markup characters, so that
+// what the page shows is exactly what a site pastes.
 document.getElementById('snippet')!.textContent = embedSnippet({
   scriptUrl: new URL('/p2p-player.js', location.origin).toString(),
   tracker,
-  streamId: streamId ?? '<streamId>',
+  streamId: streamId ?? 'YOUR_STREAM_ID',
 });
+if (!streamId) document.getElementById('no-stream')!.hidden = false;

@@ -1,10 +1,10 @@
-// The demo pages on their own (no tracker yet): the broadcast page goes live and counts frames, keeps
+// The demo pages on their own (no tracker yet): the broadcast page goes live and counts segments, keeps
 // its stream id across a reload, offers a watch link; the watch link opens a waiting <p2p-player>.
 import { expect, test } from '@playwright/test';
 
 const statValue = (name: string) => `dl#stats dt:text-is("${name}") + dd`;
 
-test('broadcast page: pickers, go live, frames counted, same stream id after reload', async ({ page }) => {
+test('broadcast page: pickers, go live, segments counted, same stream id after reload', async ({ page }) => {
   await page.goto('/demo/broadcast.html');
   await expect(page.locator('#start')).toBeEnabled({ timeout: 30_000 });
   expect(await page.locator('#camera option').count()).toBeGreaterThan(0);
@@ -15,9 +15,9 @@ test('broadcast page: pickers, go live, frames counted, same stream id after rel
 
   await page.locator('#start').click();
   await expect(page.locator('#state')).toHaveText('live', { timeout: 30_000 });
-  await expect.poll(async () => Number(await page.locator(statValue('Frames')).textContent()), { timeout: 30_000 }).toBeGreaterThan(5);
+  await expect.poll(async () => Number(await page.locator(statValue('Segments')).textContent()), { timeout: 30_000 }).toBeGreaterThan(5);
   await expect(page.locator(statValue('Codec'))).toHaveText(/video\/mp4/);
-  await page.waitForFunction(() => Number(document.querySelector('dl#stats dt:nth-of-type(6) + dd')?.textContent?.split(' ')[0]) > 0, null, { timeout: 10_000 });
+  await expect.poll(async () => Number((await page.locator(statValue('Stream bitrate')).textContent())?.split(' ')[0]), { timeout: 10_000 }).toBeGreaterThan(0);
   await page.screenshot({ path: 'test-results/media-demo-broadcast.png' });
   await page.locator('#stop').click();
   await expect(page.locator('#state')).toHaveText('stopped');
@@ -32,7 +32,7 @@ test('watch link opens a waiting player; a bad link shows the stream form', asyn
   const player = page.locator('p2p-player');
   await expect(player).toHaveAttribute('stream', id);
   await expect(player).toHaveAttribute('data-status', 'waiting-for-broadcaster');
-  await expect(page.locator('p2p-player .state')).toHaveText('Waiting for the broadcaster…');
+  await expect(page.locator('p2p-player .state')).toHaveText(/^Waiting for the broadcaster… .*keep this page open/);
   await page.screenshot({ path: 'test-results/media-demo-watch.png' });
 
   await page.goto(`/demo/watch.html?stream=${id}`);

@@ -50,6 +50,15 @@ const MSE_PROBE: Record<string, string> = {
   vp8: 'vp8',
 };
 
+/**
+ * Opus always runs at 48 kHz, and Opus in MP4 must say so (sample entry and track timescale). The
+ * muxer takes those figures from the encoder's input rate, so audio at any other rate is resampled
+ * to 48 kHz before the encoder. The Opus header's input-sample-rate field then says 48 kHz too:
+ * Chromium's MP4 parser rejects a header whose input rate differs from the sample entry's, although
+ * RFC 7845 calls that field informational.
+ */
+export const OPUS_SAMPLE_RATE = 48_000;
+
 /** H.264 constrained baseline at the lowest level that fits the picture. */
 export function avcCodecString(width: number, height: number): string {
   const macroblocks = Math.ceil(width / 16) * Math.ceil(height / 16);
@@ -191,9 +200,12 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
       this.#hasVideo = true;
     }
     if (audioTrack && c.audio) {
+      const rate = audioTrack.getSettings().sampleRate;
       const source = new MediaStreamAudioTrackSource(audioTrack as MediaStreamAudioTrack, {
         codec: 'opus',
         quality: new Quality({ bitrate: c.audio.bitrateBps }),
+        // A browser that does not report the rate is resampled too (a no-op at 48 kHz).
+        ...(rate === OPUS_SAMPLE_RATE ? {} : { transform: { sampleRate: OPUS_SAMPLE_RATE } }),
         onEncodedSample: (sample) => noteEpoch(sample.timestamp),
       });
       output.addAudioTrack(source);

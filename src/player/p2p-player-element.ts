@@ -42,15 +42,34 @@ export function setSessionConnector(connector: SessionConnector | null): void {
 
 const liveElements = new Set<P2PPlayerElement>();
 
+/** What the element shows in each state: what is happening, then what the viewer can do. */
 export const STATUS_TEXT: Record<PlayerStatus, string> = {
   idle: '',
   playing: '',
-  'waiting-for-broadcaster': 'Waiting for the broadcaster…',
-  ended: 'The broadcast has ended',
-  'tracker-unreachable': 'Cannot reach the tracker',
-  'no-peers': 'No peers reachable',
-  error: 'This stream cannot be played here',
+  'waiting-for-broadcaster': 'Waiting for the broadcaster… The picture appears as soon as they go live; keep this page open.',
+  ended: 'The broadcast has ended. Reload the page when the broadcaster is live again.',
+  'tracker-unreachable': 'Cannot reach the tracker. Check your connection; the player keeps retrying.',
+  'no-peers': 'No peers reachable. A firewall may block WebRTC: try another network; the player keeps trying.',
+  error: 'This stream cannot be played here. Reload the page, or try a current Chrome, Edge or Firefox.',
 };
+
+/** Shown while the element has no `stream` attribute (nothing to wait for). */
+export const NO_STREAM_TEXT = 'No stream chosen. Set the stream attribute to a stream id: the broadcast page shows it under Share.';
+
+/** The error state's text for the error that caused it, when it says more than the generic one. */
+const ERROR_TEXT: Record<string, string> = {
+  UNSUPPORTED_CODEC: "This browser cannot play the stream's codec. Try a current Chrome, Edge or Firefox, or ask the broadcaster for H.264.",
+  APPEND_FAILED: 'This browser rejected the stream. Reload the page; if it persists, try another browser and tell the broadcaster.',
+  BUFFER_FULL: 'The player ran out of memory for the stream. Reload the page.',
+  SESSION_FAILED: 'The player could not join the stream. Check the tracker and stream attributes, then reload the page.',
+};
+
+/** The on-screen text for a status; '' hides the state layer. */
+export function stateText(status: PlayerStatus, hasStream: boolean, errorCode: string | null = null): string {
+  if (!hasStream && (status === 'idle' || status === 'waiting-for-broadcaster')) return NO_STREAM_TEXT;
+  if (status === 'error' && errorCode && ERROR_TEXT[errorCode]) return ERROR_TEXT[errorCode];
+  return STATUS_TEXT[status] ?? '';
+}
 
 const STYLE = `
 :host { display: inline-block; position: relative; width: 640px; aspect-ratio: 16 / 9; background: #000; color: #fff; overflow: hidden; }
@@ -80,6 +99,7 @@ export class P2PPlayerElement extends Base {
   #session: { destroy(): void } | null = null;
   #sessionKey = '';
   #destroyed = false;
+  #lastErrorCode: string | null = null;
 
   constructor() {
     super();
@@ -148,6 +168,7 @@ export class P2PPlayerElement extends Base {
       case 'tracker':
       case 'stream':
         this.reconnectSession();
+        if (this.#player) this.#showStatus(this.#player.status);
         break;
     }
   }
@@ -267,7 +288,7 @@ export class P2PPlayerElement extends Base {
   }
 
   #showStatus(s: PlayerStatus): void {
-    const text = STATUS_TEXT[s] ?? '';
+    const text = stateText(s, this.stream !== '', this.#lastErrorCode);
     this.#state.textContent = text;
     this.#state.hidden = text === '';
     this.#state.dataset.status = s;
@@ -275,6 +296,8 @@ export class P2PPlayerElement extends Base {
   }
 
   #emitError(e: P2PError): void {
+    this.#lastErrorCode = e.code;
+    if (this.#player?.status === 'error') this.#showStatus('error');
     this.dispatchEvent(new CustomEvent('playererror', { detail: { code: e.code, message: e.message } }));
   }
 }

@@ -18,11 +18,16 @@ const secs = (x: number | null): string => (x === null ? '–' : `${x.toFixed(2)
 /** Text lines of the overlay (exported for tests and for pages that show stats themselves). */
 export function statsLines(s: PlayerStats): string[] {
   const session = s.session;
+  // Latency figures describe live playback only: once the stream ends (or stops, or fails) the
+  // picture shown no longer moves and "now − its capture time" would just count the seconds since.
+  const live = s.status === 'playing';
+  const latency = live ? s.latencyS : null;
+  const glass = live ? s.glassToGlassMs : null;
   return [
     `status      ${s.status}`,
     `peers       ${session ? session.peers : '–'}`,
     `from peers  ${pct(session?.shareFromPeers)}`,
-    `latency     ${secs(s.latencyS)}  (target ${s.targetLatencyS.toFixed(2)} s, glass ${s.glassToGlassMs === null ? '–' : `${(s.glassToGlassMs / 1000).toFixed(2)} s`})`,
+    `latency     ${secs(latency)}  (target ${s.targetLatencyS.toFixed(2)} s, glass ${glass === null ? '–' : `${(glass / 1000).toFixed(2)} s`})`,
     `on time     ${pct(session ? session.framesOnTime : s.fragmentsOnTime)}  (skipped ${s.fragmentsSkipped})`,
     `bytes       ↓ ${formatBytes(session?.bytesDown ?? 0)}  ↑ ${formatBytes(session?.bytesUp ?? 0)}`,
     `video       ${s.codecs ?? '–'}  ${s.decodedFrames} frames`,
@@ -49,7 +54,7 @@ export class StatsOverlay {
 
   update(s: PlayerStats): void {
     this.#text.textContent = statsLines(s).join('\n');
-    this.#latency.push(s.latencyS ?? 0);
+    this.#latency.push(s.status === 'playing' ? (s.latencyS ?? 0) : 0);
     this.#share.push(s.session?.shareFromPeers ?? 0);
     if (this.#latency.length > HISTORY) this.#latency.shift();
     if (this.#share.length > HISTORY) this.#share.shift();

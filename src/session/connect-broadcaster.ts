@@ -46,6 +46,8 @@ export async function attachBroadcastSession(req: BroadcastRequest, transport: P
         holders: String(s.holders),
         producers: String(s.producers),
         uploadRatio: s.streamBytes > 0 ? s.uploadRatio.toFixed(2) : '–',
+        // Raw counters: the page counts upload / stream only while viewers watch.
+        counters: { viewers: s.viewers, streamBytes: s.streamBytes, bytesUp: s.bytesUp },
       },
     }));
   });
