@@ -12,6 +12,9 @@ export class SwarmLinks {
   readonly #off: Array<() => void> = [];
   /** Connections that failed, by reason (for stats and tests). */
   readonly failures = new Map<FailReason, number>();
+  /** Connected neighbours reached through a TURN relay, and all connected ones (checked each second). */
+  relayedPeers = 0;
+  connectedPeers = 0;
 
   constructor(
     private readonly tracker: TrackerClient,
@@ -72,6 +75,15 @@ export class SwarmLinks {
         }
       }, this.graceMs));
     }
+  }
+
+  /** Counts relayed links and tells the tracker when every connection goes through TURN. */
+  async #checkRelayed(): Promise<void> {
+    const connected = this.transport.peers().filter((p) => this.transport.peerState(p) === 'connected');
+    const infos = await Promise.all(connected.map((p) => this.transport.linkInfo(p).catch(() => undefined)));
+    this.relayedPeers = infos.filter((i) => i?.relayed).length;
+    this.connectedPeers = connected.length;
+    this.tracker.setStats({ relayed: connected.length > 0 && this.relayedPeers === connected.length });
   }
 
   #cancelClose(peerId: string): void {

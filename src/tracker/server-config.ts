@@ -8,6 +8,7 @@ import { base64url } from '../crypto/stream-key.ts';
 import { LIMITS } from './messages.ts';
 import type { RoomConfig } from './room.ts';
 import type { TrackerMetrics } from './metrics.ts';
+import type { IceOptions } from './turn-credentials.ts';
 
 export interface TrackerLimits {
   /** Largest WebSocket message, bytes (ws maxPayload). */
@@ -79,6 +80,8 @@ export interface TrackerOptions {
   limits?: Partial<TrackerLimits>;
   tickMs?: number;
   log?: (line: string) => void;
+  /** STUN/TURN servers handed to every peer (`ice` message), TURN with short-lived credentials. */
+  ice?: IceOptions;
 }
 
 export interface Tracker {

@@ -12,6 +12,7 @@ import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, publishProofBytes
 import { DEFAULT_ROOM_CONFIG, Room, type JoinInfo } from './room.ts';
 import { TrackerMetrics } from './metrics.ts';
 import { createHttpEndpoints } from './http-endpoints.ts';
+import { IceIssuer } from './turn-credentials.ts';
 import { DEFAULT_TRACKER_LIMITS, peerIdFor, take, type Bucket, type Tracker, type TrackerLimits, type TrackerOptions } from './server-config.ts';
 
 export * from './server-config.ts';
@@ -49,6 +50,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const limits: TrackerLimits = { ...DEFAULT_TRACKER_LIMITS, ...options.limits };
   const log = options.log ?? (() => {});
   const metrics = new TrackerMetrics();
+  const ice = options.ice ? new IceIssuer(options.ice) : null;
   const rooms = new Map<string, Room>();
   const peers = new Map<string, Conn>();
   const conns = new Set<Conn>();
@@ -173,6 +175,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     // A proven broadcaster signals to up to directMaxViewers peers at once: it gets a larger budget.
     if (c.broadcaster) c.rateScale = limits.broadcasterRateScale;
     peers.set(id, c);
+    if (ice) send(c, ice.issue(c, id, Date.now()));
     send(c, { type: 'joined', streamId, peerId: id, broadcaster: c.broadcaster });
     dispatch(room);
   };
@@ -243,6 +246,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     if (!room) return fail(c, 'NOT_JOINED', `${m.type} before join`);
     if (m.type === 'heartbeat') {
       room.heartbeat(c.id, { uploadBps: m.uploadBps, relayed: m.relayed }, nowMs);
+      const renewed = ice?.renew(c, c.id, nowMs);
+      if (renewed) send(c, renewed);
       dispatch(room);
     } else if (m.type === 'failed') {
       // Only a current neighbour can be reported; otherwise the pair was unlinked already (a race,
