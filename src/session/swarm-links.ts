@@ -28,8 +28,19 @@ export class SwarmLinks {
     this.#off.push(() => transport.off('signal', onSignal));
     this.#off.push(tracker.on('signal', ({ from, data }) => void transport.signal(from, data)));
     this.#off.push(tracker.on('neighbours', ({ neighbours }) => this.#update(neighbours)));
-    // Neighbours refused earlier (a bound was reached) are tried again.
-    const retry = setInterval(() => this.#update(tracker.neighbours), 1000);
+    // STUN/TURN servers come from the tracker (TURN with short-lived credentials).
+    this.#off.push(tracker.on('ice', ({ iceServers }) => {
+      try {
+        transport.setIceServers?.(iceServers);
+      } catch {
+        // A list the transport refuses leaves the servers it had.
+      }
+    }));
+    // Neighbours refused earlier (a bound was reached) are tried again; relayed links are counted.
+    const retry = setInterval(() => {
+      this.#update(tracker.neighbours);
+      void this.#checkRelayed();
+    }, 1000);
     this.#off.push(() => clearInterval(retry));
   }
 
