@@ -2,17 +2,22 @@
 // tracker's /health and /metrics, and the demo pages (watch links /watch/<streamId> and the embed
 // script /p2p-player.js included): built with `vite build` into dist/ and served as static files,
 // or with --dev through Vite in middleware mode (also serves e2e/pages for the browser tests).
-// Holds no tracker or page logic itself. Options: PORT (default 8080), HOST (default 127.0.0.1).
+// With --turn it also starts a local coturn (when installed) and the tracker hands every peer
+// short-lived TURN credentials for it. Holds no tracker or page logic itself.
+// Options: PORT (default 8080), HOST (default 127.0.0.1), TURN_PORT (default 3478).
 
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { build, createServer as createVite, type ViteDevServer } from 'vite';
+import { coturnInstalled, startCoturn, type Coturn } from '../src/node-peer/coturn.ts';
 import { startTracker } from '../src/tracker/server.ts';
 
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? '127.0.0.1';
 const dev = process.argv.includes('--dev');
+const withTurn = process.argv.includes('--turn');
+const turnPort = Number(process.env.TURN_PORT ?? 3478);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`npm start: PORT must be a port number, got ${process.env.PORT}`);
   process.exit(2);
@@ -77,7 +82,18 @@ let vite: ViteDevServer | null = null;
 let embedPath = '';
 if (dev) vite = await createVite({ server: { middlewareMode: true, hmr: false, host }, appType: 'mpa', logLevel: 'warn' });
 else embedPath = await buildPages();
-const tracker = await startTracker({ server, path: '/tracker' });
+let coturn: Coturn | null = null;
+if (withTurn && !coturnInstalled()) {
+  console.log('--turn: coturn is not installed (apt-get install coturn): peers get no TURN server');
+} else if (withTurn) {
+  // On loopback; a public deployment runs coturn on its own public address (docs/netlab.md).
+  coturn = await startCoturn({ listenIp: host === '0.0.0.0' ? '127.0.0.1' : host, port: turnPort });
+}
+const tracker = await startTracker({
+  server,
+  path: '/tracker',
+  ...(coturn ? { ice: { turnUrls: [coturn.turnUrl], stunUrls: [coturn.stunUrl], turnSecret: coturn.secret } } : {}),
+});
 
 server.on('request', (req, res) => {
   if (tracker.handleHttp(req, res)) return;
@@ -102,12 +118,14 @@ console.log(`  broadcast: ${base}/demo/broadcast.html`);
 console.log(`  watch:     ${base}/watch/<streamId>   (the broadcast page shows the link)`);
 console.log(`  embed:     ${base}/demo/embed.html?stream=<streamId>   (script: ${base}${EMBED_SCRIPT})`);
 console.log(`  tracker:   ${base.replace(/^http/, 'ws')}/tracker   (health: ${base}/health)`);
+if (coturn) console.log(`  turn:      ${coturn.turnUrl} (coturn, shared secret; peers get credentials from the tracker)`);
 
 let closing = false;
 const stop = async (): Promise<void> => {
   if (closing) return;
   closing = true;
   await tracker.close();
+  await coturn?.stop();
   await vite?.close();
   server.closeAllConnections();
   server.close(() => process.exit(0));

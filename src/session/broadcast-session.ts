@@ -33,6 +33,8 @@ export interface BroadcastStats {
   /** bytesUp / streamBytes (0 before any frame). */
   uploadRatio: number;
   trackerConnected: boolean;
+  /** Connected neighbours reached through a TURN relay (checked once a second). */
+  relayedPeers: number;
 }
 
 export interface BroadcastSessionEvents {
@@ -123,6 +125,7 @@ export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
       bytesUp: t.bytesUp,
       uploadRatio: streamBytes === 0 ? 0 : t.bytesUp / streamBytes,
       trackerConnected: this.tracker.connected,
+      relayedPeers: this.#links.relayedPeers,
     };
   }
 

@@ -12,6 +12,9 @@ export class SwarmLinks {
   readonly #off: Array<() => void> = [];
   /** Connections that failed, by reason (for stats and tests). */
   readonly failures = new Map<FailReason, number>();
+  /** Connected neighbours reached through a TURN relay, and all connected ones (checked each second). */
+  relayedPeers = 0;
+  connectedPeers = 0;
 
   constructor(
     private readonly tracker: TrackerClient,
@@ -25,8 +28,19 @@ export class SwarmLinks {
     this.#off.push(() => transport.off('signal', onSignal));
     this.#off.push(tracker.on('signal', ({ from, data }) => void transport.signal(from, data)));
     this.#off.push(tracker.on('neighbours', ({ neighbours }) => this.#update(neighbours)));
-    // Neighbours refused earlier (a bound was reached) are tried again.
-    const retry = setInterval(() => this.#update(tracker.neighbours), 1000);
+    // STUN/TURN servers come from the tracker (TURN with short-lived credentials).
+    this.#off.push(tracker.on('ice', ({ iceServers }) => {
+      try {
+        transport.setIceServers?.(iceServers);
+      } catch {
+        // A list the transport refuses leaves the servers it had.
+      }
+    }));
+    // Neighbours refused earlier (a bound was reached) are tried again; relayed links are counted.
+    const retry = setInterval(() => {
+      this.#update(tracker.neighbours);
+      void this.#checkRelayed();
+    }, 1000);
     this.#off.push(() => clearInterval(retry));
   }
 
@@ -72,6 +86,15 @@ export class SwarmLinks {
         }
       }, this.graceMs));
     }
+  }
+
+  /** Counts relayed links and tells the tracker when every connection goes through TURN. */
+  async #checkRelayed(): Promise<void> {
+    const connected = this.transport.peers().filter((p) => this.transport.peerState(p) === 'connected');
+    const infos = await Promise.all(connected.map((p) => this.transport.linkInfo(p).catch(() => undefined)));
+    this.relayedPeers = infos.filter((i) => i?.relayed).length;
+    this.connectedPeers = connected.length;
+    this.tracker.setStats({ relayed: connected.length > 0 && this.relayedPeers === connected.length });
   }
 
   #cancelClose(peerId: string): void {

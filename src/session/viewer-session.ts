@@ -41,6 +41,8 @@ export interface ViewerStats {
   bans: number;
   streamState: StreamState | null;
   trackerConnected: boolean;
+  /** Connected neighbours reached through a TURN relay (checked once a second). */
+  relayedPeers: number;
 }
 
 export interface ViewerSessionEvents {
@@ -173,6 +175,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
       bans: s.bans,
       streamState: this.tracker.state,
       trackerConnected: this.tracker.connected,
+      relayedPeers: this.#links.relayedPeers,
     };
   }
 

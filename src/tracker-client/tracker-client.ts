@@ -9,6 +9,7 @@ import {
   LIMITS,
   parseServerMessage,
   publishProofBytes,
+  type IceServerInfo,
   type NeighbourInfo,
   type RoleEntry,
   type StreamState,
@@ -58,6 +59,8 @@ export interface TrackerClientEvents {
   roles: { holderKeys: number[]; producerGroups: number[]; leaseMs: number };
   swarm: { mode: SwarmMode; viewers: number; holders: RoleEntry[]; producers: RoleEntry[] };
   signal: { from: string; data: unknown };
+  /** STUN/TURN servers from the tracker (sent on join, renewed before the credentials expire). */
+  ice: { iceServers: IceServerInfo[]; ttlMs: number };
   error: P2PError;
   disconnected: { code: number; reason: string; reconnectInMs: number | null };
 }
@@ -72,6 +75,8 @@ export class TrackerClient {
   neighbours: NeighbourInfo[] = [];
   holderKeys: number[] = [];
   producerGroups: number[] = [];
+  /** The last STUN/TURN servers the tracker handed out (empty until then). */
+  iceServers: IceServerInfo[] = [];
   private ws: WebSocketLike | null = null;
   private readonly listeners = new Map<keyof TrackerClientEvents, Set<Listener<never>>>();
   private readonly secret: string;
@@ -260,6 +265,9 @@ export class TrackerClient {
         return this.emit('swarm', { mode: m.mode, viewers: m.viewers, holders: m.holders, producers: m.producers });
       case 'signal':
         return this.emit('signal', { from: m.from, data: m.data });
+      case 'ice':
+        this.iceServers = m.iceServers;
+        return this.emit('ice', { iceServers: m.iceServers, ttlMs: m.ttlMs });
       case 'error':
         return this.emit('error', new P2PError(m.code, m.message));
     }

@@ -30,6 +30,11 @@ Usage: p2p-player-tracker [options]
   --holder-at N                switch to holder mode at N viewers (default 40)
   --direct-at N                switch back to direct feed at N viewers (default 24)
   --holder-keys N              code-segment keys 0…N-1 handed to holders, 8…256 (default 11)
+  --stun-url URL               STUN server handed to peers (repeatable), e.g. stun:stun.example.org:3478
+  --turn-url URL               TURN server handed to peers (repeatable), e.g. turn:turn.example.org:3478
+  --turn-secret S              the TURN server's shared secret (coturn use-auth-secret); default
+                               $P2P_TURN_SECRET. Peers get credentials valid for --turn-ttl seconds
+  --turn-ttl N                 TURN credential lifetime, seconds (default 3600)
   --trust-proxy                behind a reverse proxy: per-address limits use X-Forwarded-For
   --quiet                      print only the listening line
   --help                       this text
@@ -70,6 +75,10 @@ export async function main(argv: string[]): Promise<void> {
         'holder-at': { type: 'string' },
         'direct-at': { type: 'string' },
         'holder-keys': { type: 'string' },
+        'stun-url': { type: 'string', multiple: true },
+        'turn-url': { type: 'string', multiple: true },
+        'turn-secret': { type: 'string' },
+        'turn-ttl': { type: 'string' },
         quiet: { type: 'boolean' },
         'trust-proxy': { type: 'boolean' },
         help: { type: 'boolean' },
@@ -118,17 +127,21 @@ export async function main(argv: string[]): Promise<void> {
     room.segmentKeys = Array.from({ length: holderKeys }, (_, c) => c);
   }
 
+  const turnSecret = o['turn-secret'] ?? process.env.P2P_TURN_SECRET;
+  const ice = o['stun-url'] || o['turn-url'] ? { stunUrls: o['stun-url'], turnUrls: o['turn-url'], turnSecret, ttlSec: int(o['turn-ttl'], 'turn-ttl') } : undefined;
+
   const port = int(o.port, 'port') ?? int(process.env.PORT, 'PORT') ?? 8787;
   const host = o.host ?? '127.0.0.1';
   const log = o.quiet ? undefined : (line: string) => console.error(line);
   let tracker;
   try {
-    tracker = await startTracker({ port, host, path: o.path, publicUrl: o['public-url'], origins: o.origin, trustProxy: o['trust-proxy'], limits, room });
+    tracker = await startTracker({ port, host, path: o.path, publicUrl: o['public-url'], origins: o.origin, trustProxy: o['trust-proxy'], limits, room, ice });
   } catch (e) {
     console.error(`p2p-player-tracker: cannot start: ${(e as Error).message}`);
     process.exit(1);
   }
   console.log(`p2p-player tracker listening on ${tracker.url}${o.path ?? ''} (health: http://${host.includes(':') ? `[${host}]` : host}:${tracker.port}/health, metrics: /metrics)`);
+  if (ice) log?.(`ICE: stun ${ice.stunUrls?.join(' ') ?? 'none'}, turn ${ice.turnUrls?.join(' ') ?? 'none'}${ice.turnUrls ? `, credentials for ${ice.ttlSec ?? 3600} s` : ''}`);
   if (Object.keys(limits).length + Object.keys(room).length > 0) log?.(`limits: ${JSON.stringify(limits)} room: ${JSON.stringify(room)}`);
   let stopping = false;
   const stop = async () => {

@@ -21,6 +21,8 @@ export const LIMITS = {
   maxRoleEntries: 256,
   maxKeysPerPeer: 32,
   maxErrorText: 200,
+  /** STUN/TURN URLs in one `ice` message, in all. */
+  maxIceUrls: 8,
 } as const;
 
 /** Code-segment keys c are 0…255; seed groups g are 0…31 (DESIGN section 3). */
@@ -114,6 +116,13 @@ export interface RoleEntry {
   keys: number[];
 }
 
+/** One STUN or TURN server as the tracker hands it out (RTCIceServer's shape). */
+export interface IceServerInfo {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
 export type ServerMessage =
   | { type: 'welcome'; version: number; peerId: string; nonce: string; heartbeatMs: number; maxSignalBytes: number }
   | { type: 'joined'; streamId: string; peerId: string; broadcaster: boolean }
@@ -122,6 +131,8 @@ export type ServerMessage =
   | { type: 'roles'; holderKeys: number[]; producerGroups: number[]; leaseMs: number; heartbeatMs: number }
   | { type: 'swarm'; mode: SwarmMode; viewers: number; holders: RoleEntry[]; producers: RoleEntry[] }
   | { type: 'signal'; from: string; data: unknown }
+  /** STUN/TURN servers for this peer's connections; TURN credentials expire after `ttlMs`. */
+  | { type: 'ice'; iceServers: IceServerInfo[]; ttlMs: number }
   | { type: 'error'; code: string; message: string };
 
 const reason = z.enum(['swarm', 'broadcaster', 'viewer', 'holder', 'producer']);
@@ -148,6 +159,15 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('roles'), holderKeys: segmentKeys, producerGroups: seedGroups, leaseMs: ms, heartbeatMs: ms }),
   z.object({ type: z.literal('swarm'), mode: z.enum(['direct', 'holder']), viewers: z.int().check(z.minimum(0)), holders: roleList, producers: roleList }),
   z.object({ type: z.literal('signal'), from: peerId, data: z.unknown() }),
+  z.object({
+    type: z.literal('ice'),
+    iceServers: z.array(z.object({
+      urls: z.array(z.string().check(z.maxLength(256), z.regex(/^(stun|stuns|turn|turns):\S+$/))).check(z.minLength(1), z.maxLength(LIMITS.maxIceUrls)),
+      username: z.optional(z.string().check(z.maxLength(256))),
+      credential: z.optional(z.string().check(z.maxLength(256))),
+    })).check(z.maxLength(LIMITS.maxIceUrls)),
+    ttlMs: ms,
+  }),
   z.object({ type: z.literal('error'), code: z.string().check(z.maxLength(64)), message: z.string().check(z.maxLength(LIMITS.maxErrorText)) }),
 ]);
 

@@ -9,6 +9,7 @@ import { LIMITS } from './messages.ts';
 import type { RoomConfig } from './room.ts';
 import type { TrackerMetrics } from './metrics.ts';
 import type { SignalBudgetLimits } from './signal-budget.ts';
+import type { IceOptions } from './turn-credentials.ts';
 
 export interface TrackerLimits extends SignalBudgetLimits {
   /** Largest WebSocket message, bytes (ws maxPayload). */
@@ -106,6 +107,8 @@ export interface TrackerOptions {
   /** Time and timers of the server (default: the process's). Tests pass a manual clock. */
   clock?: TrackerClock;
   log?: (line: string) => void;
+  /** STUN/TURN servers handed to every peer (`ice` message), TURN with short-lived credentials. */
+  ice?: IceOptions;
 }
 
 /**

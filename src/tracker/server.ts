@@ -17,6 +17,7 @@ import { SignalBudget } from './signal-budget.ts';
 import { AddressBook, type AddressState } from './address-book.ts';
 import { addressKeys, type AddressKeys } from './address-keys.ts';
 import { DEFAULT_TRACKER_LIMITS, SYSTEM_CLOCK, peerIdFor, take, type Bucket, type Tracker, type TrackerLimits, type TrackerOptions } from './server-config.ts';
+import { IceIssuer } from './turn-credentials.ts';
 
 export * from './server-config.ts';
 
@@ -52,6 +53,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const now = () => clock.now();
   const log = options.log ?? (() => {});
   const metrics = new TrackerMetrics();
+  const ice = options.ice ? new IceIssuer(options.ice) : null;
   const rooms = new Map<string, Room>();
   const peers = new Map<string, Conn>();
   const conns = new Set<Conn>();
@@ -184,6 +186,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     // A proven broadcaster signals to up to directMaxViewers peers at once: it gets a larger budget.
     if (c.broadcaster) c.rateScale = limits.broadcasterRateScale;
     peers.set(id, c);
+    if (ice) send(c, ice.issue(c, id, Date.now()));
     send(c, { type: 'joined', streamId, peerId: id, broadcaster: c.broadcaster });
     dispatch(room);
   };
@@ -244,6 +247,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     if (!room) return fail(c, 'NOT_JOINED', `${m.type} before join`);
     if (m.type === 'heartbeat') {
       room.heartbeat(c.id, { uploadBps: m.uploadBps, relayed: m.relayed }, nowMs);
+      const renewed = ice?.renew(c, c.id, Date.now()); // TURN expiry is wall-clock (coturn checks Unix time)
+      if (renewed) send(c, renewed);
       dispatch(room);
     } else if (m.type === 'failed') {
       // Only a current neighbour can be reported; otherwise the pair was unlinked already (a race,

@@ -16,7 +16,11 @@ export interface IceServerConfig {
 export interface TransportConfig {
   /** STUN/TURN servers. Default: none (loopback and LAN need none). */
   iceServers: IceServerConfig[];
-  /** `relay` forces TURN. Default `all`. */
+  /**
+   * `relay` forces TURN (peers see only the relay's address). The TURN server may come later
+   * (`WebRtcTransport.setIceServers`, from the tracker); until one is known no connection can form.
+   * Default `all`.
+   */
   iceTransportPolicy: 'all' | 'relay';
   /** A peer not connected this long after `connect` (or its inbound offer) fails with `connect-timeout`. Default 10 000. */
   connectTimeoutMs: number;
@@ -139,9 +143,6 @@ export function resolveTransportConfig(partial: Partial<TransportConfig> = {}): 
   c.iceServers = checkIceServers(c.iceServers);
   if (c.iceTransportPolicy !== 'all' && c.iceTransportPolicy !== 'relay') {
     throw bad(`iceTransportPolicy must be "all" or "relay" (got ${String(c.iceTransportPolicy)})`);
-  }
-  if (c.iceTransportPolicy === 'relay' && !c.iceServers.some((s) => [s.urls].flat().some((u) => u.startsWith('turn')))) {
-    throw bad('iceTransportPolicy "relay" needs at least one TURN server in iceServers');
   }
   if (typeof c.acceptInbound !== 'boolean') throw bad(`acceptInbound must be a boolean (got ${String(c.acceptInbound)})`);
   if (c.onListenerError !== undefined && typeof c.onListenerError !== 'function') throw bad('onListenerError must be a function');

@@ -3,6 +3,7 @@
 // the protocol or the tracker. Implemented by WebRtcTransport and MemoryTransport; used by the session.
 
 import type { TypedEmitterApi } from '../typed-emitter.ts';
+import type { IceServerConfig } from './transport-config.ts';
 
 /** `control`: reliable, ordered. `media`: unordered, `maxRetransmits: 0`, messages may be lost. */
 export type Channel = 'control' | 'media';
@@ -136,6 +137,11 @@ export interface Transport extends TypedEmitterApi<TransportEvents> {
   /** Path details of a connected peer; undefined when unknown, not connected, or not measurable. */
   linkInfo(peerId: string): Promise<LinkInfo | undefined>;
   transportStats(): TransportStats;
+  /**
+   * Replaces the STUN/TURN servers for new connections (the tracker hands them out with
+   * short-lived TURN credentials). Optional: transports without ICE (memory) leave it out.
+   */
+  setIceServers?(servers: IceServerConfig[]): void;
   /** Closes one peer. No event is emitted for it. Unknown ids are ignored. */
   close(peerId: string): void;
   /** Closes every peer and removes all listeners. Further calls throw TRANSPORT_DESTROYED. */

@@ -5,7 +5,7 @@
 import SimplePeerBundle from 'simple-peer/simplepeer.min.js';
 import { P2PError } from '../errors.ts';
 import type { Channel, LinkInfo, SignalBlob } from './transport.ts';
-import type { TransportConfig } from './transport-config.ts';
+import { resolveTransportConfig, type IceServerConfig, type TransportConfig } from './transport-config.ts';
 import { describeError, type PeerEntry } from './peer-entry.ts';
 import { realClock, type TransportClock } from './transport-clock.ts';
 import { TransportCore } from './transport-core.ts';
@@ -36,6 +36,17 @@ interface SimplePeerOptions {
   initiator: boolean;
   trickle: boolean;
   config: RTCConfiguration;
+  wrtc?: WebRtcImplementation;
+}
+
+/**
+ * A WebRTC implementation outside the browser's globals (Node: `@roamhq/wrtc`). simple-peer takes
+ * these three constructors as its `wrtc` option; the transport uses nothing else of it.
+ */
+export interface WebRtcImplementation {
+  RTCPeerConnection: unknown;
+  RTCSessionDescription: unknown;
+  RTCIceCandidate: unknown;
 }
 
 const SimplePeer = SimplePeerBundle as new (opts: SimplePeerOptions) => SimplePeerInstance;
@@ -86,10 +97,22 @@ function outboundSignal(data: unknown): SignalBlob | undefined {
 }
 
 export class WebRtcTransport extends TransportCore<RtcLink> {
-  /** Throws P2PError('TRANSPORT_NO_WEBRTC') where RTCPeerConnection is missing, TRANSPORT_BAD_CONFIG for bad options. */
-  constructor(config: Partial<TransportConfig> = {}, clock: TransportClock = realClock) {
+  readonly #wrtc: WebRtcImplementation | undefined;
+  readonly #links = new Set<RtcLink>();
+  #iceServers: IceServerConfig[];
+
+  /**
+   * `wrtc`: the WebRTC implementation to use instead of the browser's globals (Node peers).
+   * Throws P2PError('TRANSPORT_NO_WEBRTC') where neither is there, TRANSPORT_BAD_CONFIG for bad options.
+   */
+  constructor(config: Partial<TransportConfig> = {}, clock: TransportClock = realClock, wrtc?: WebRtcImplementation) {
     super(config, clock);
-    if (typeof globalThis.RTCPeerConnection !== 'function') {
+    this.#iceServers = this.config.iceServers;
+    if (wrtc !== undefined && (!wrtc || typeof wrtc.RTCPeerConnection !== 'function')) {
+      throw new P2PError('TRANSPORT_NO_WEBRTC', 'the given WebRTC implementation has no RTCPeerConnection');
+    }
+    this.#wrtc = wrtc;
+    if (!wrtc && typeof globalThis.RTCPeerConnection !== 'function') {
       throw new P2PError('TRANSPORT_NO_WEBRTC', 'RTCPeerConnection is not available in this environment');
     }
     // A closing page does not close its connections in a way the other side sees at once;
@@ -102,21 +125,45 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
     super.destroy();
   }
 
+  /**
+   * Replaces the STUN/TURN servers (the tracker hands out short-lived TURN credentials): new
+   * connections use them, open ones get them for their next ICE restart or allocation refresh.
+   * Throws TRANSPORT_BAD_CONFIG for a bad list, like the constructor.
+   */
+  setIceServers(servers: IceServerConfig[]): void {
+    const checked = resolveTransportConfig({ ...this.config, iceTransportPolicy: 'all', iceServers: servers }).iceServers;
+    this.#iceServers = checked;
+    for (const link of this.#links) {
+      const pc = link.sp._pc;
+      try {
+        pc?.setConfiguration({ ...pc.getConfiguration(), iceServers: checked.map((s) => ({ ...s })) });
+      } catch {
+        // An implementation that refuses a change keeps the servers it started with.
+      }
+    }
+  }
+
+  /** The STUN/TURN servers new connections use. */
+  get iceServers(): readonly IceServerConfig[] {
+    return this.#iceServers;
+  }
+
   #onPageHide = (): void => {
     for (const id of this.peers()) this.close(id);
   };
 
   protected openLink(peer: PeerEntry<RtcLink>): RtcLink {
     const rtcConfig: RTCConfiguration = {
-      iceServers: this.config.iceServers.map((s) => ({ ...s })),
+      iceServers: this.#iceServers.map((s) => ({ ...s })),
       iceTransportPolicy: this.config.iceTransportPolicy,
     };
-    const sp = new SimplePeer({ initiator: peer.initiator, trickle: true, config: rtcConfig });
+    const sp = new SimplePeer({ initiator: peer.initiator, trickle: true, config: rtcConfig, ...(this.#wrtc ? { wrtc: this.#wrtc } : {}) });
     if (!sp._pc || sp.destroyed) throw new P2PError('TRANSPORT_NO_WEBRTC', 'the peer connection could not be created');
     const media = sp._pc.createDataChannel('media', MEDIA_CHANNEL_INIT);
     media.binaryType = 'arraybuffer';
     media.bufferedAmountLowThreshold = this.config.mediaLowWaterBytes;
     const link: RtcLink = { sp, media, controlHooked: false };
+    this.#links.add(link);
 
     media.onopen = () => this.#maybeConnected(peer);
     media.onmessage = (ev: MessageEvent) => this.linkMessage(peer, 'media', ev.data);
@@ -200,6 +247,7 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
 
   protected closeLink(peer: PeerEntry<RtcLink>): void {
     const { media, sp } = peer.link!;
+    this.#links.delete(peer.link!);
     media.onopen = media.onmessage = media.onbufferedamountlow = media.onclose = null;
     try {
       media.close();

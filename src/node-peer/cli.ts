@@ -1,0 +1,100 @@
+// Command line of the Node peer: joins a stream from its watch link as a headless viewer that
+// decodes, verifies and relays, and prints its stats once a second (a line, or JSON with --json).
+// Run by bin/p2p-player-peer.js; holds no session logic itself.
+
+import { parseArgs } from 'node:util';
+import { isP2PError } from '../errors.ts';
+import { formatStatsLine, NodePeer } from './node-peer.ts';
+
+const HELP = `p2p-player-peer: watch a p2p-player stream headless (decode, verify, relay) and print stats
+
+Usage: p2p-player-peer <watch link> [options]
+
+  --tracker URL          tracker ws:// or wss:// URL (default: the watch link's host /tracker,
+                         or its ?tracker=)
+  --relay-only           connect to neighbours only through the tracker's TURN server, so they
+                         never learn this machine's addresses
+  --upload-limit BPS     cap media upload at BPS bits per second (also told to the tracker)
+  --seconds N            leave after N seconds (default: run until SIGINT/SIGTERM)
+  --json                 one JSON object of stats per line instead of text
+  --help                 this text
+
+STUN/TURN servers come from the tracker; none are configured here.`;
+
+export async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        tracker: { type: 'string' },
+        'relay-only': { type: 'boolean' },
+        'upload-limit': { type: 'string' },
+        seconds: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+    });
+  } catch (e) {
+    console.error(`p2p-player-peer: ${(e as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  const o = parsed.values;
+  if (o.help) {
+    console.log(HELP);
+    return;
+  }
+  if (parsed.positionals.length !== 1) {
+    console.error(`p2p-player-peer: give exactly one watch link\n\n${HELP}`);
+    process.exit(2);
+  }
+  const num = (v: string | undefined, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) {
+      console.error(`p2p-player-peer: --${name} must be a positive number, got ${v}`);
+      process.exit(2);
+    }
+    return n;
+  };
+  const seconds = num(o.seconds, 'seconds');
+  let peer: NodePeer;
+  try {
+    peer = await NodePeer.start({
+      watchLink: parsed.positionals[0],
+      trackerUrl: o.tracker,
+      relayOnly: o['relay-only'],
+      uploadLimitBps: num(o['upload-limit'], 'upload-limit'),
+    });
+  } catch (e) {
+    console.error(`p2p-player-peer: ${(e as Error).message}`);
+    process.exit(isP2PError(e, 'BAD_CONFIG') ? 2 : 1);
+  }
+  const started = performance.now();
+  peer.session.on('error', (e) => {
+    if (!o.json) console.error(`p2p-player-peer: tracker: ${e.code}: ${e.message}`);
+  });
+  const print = () => {
+    const elapsed = (performance.now() - started) / 1000;
+    const s = peer.stats;
+    console.log(o.json ? JSON.stringify({ t: Number(elapsed.toFixed(2)), ...s }) : formatStatsLine(s, elapsed));
+  };
+  const timer = setInterval(print, 1000);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(timer);
+    print();
+    peer.destroy();
+    // The native WebRTC threads can keep the loop alive a moment after every connection closed.
+    setTimeout(() => process.exit(0), 200).unref();
+  };
+  if (seconds !== undefined) setTimeout(stop, seconds * 1000);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+await main(process.argv.slice(2));
