@@ -185,9 +185,11 @@ describe('LlHlsWriter', () => {
     // PART-TARGET 0.572 s: the advance part limit is floor(3 / 0.572) = 5 parts past the last one.
     expect(w.blockingState(1, 6)).toBe('wait');
     expect(w.blockingState(1, 7)).toBe('bad-request');
-    expect(w.partMayCome(1, 2)).toBe(true);
-    expect(w.partMayCome(1, 1)).toBe(false);
-    expect(w.partMayCome(5, 0)).toBe(false);
+    expect(w.partMayCome('part-1-2.m4s')).toBe(true);
+    expect(w.partMayCome('part-2-0.m4s')).toBe(true);
+    expect(w.partMayCome('part-1-1.m4s')).toBe(false); // there already
+    expect(w.partMayCome('part-5-0.m4s')).toBe(false);
+    expect(w.partMayCome('seg-1.m4s')).toBe(false);
   });
 
   it('drops what is not a delivered frame and never throws', () => {

@@ -258,14 +258,17 @@ export class LlHlsWriter {
   }
 
   /**
-   * Whether a part that is not there yet may still come: it is the hinted next part or at most a few
-   * parts beyond it (the I/O side holds such a request instead of answering 404).
+   * Whether a part resource that is not there yet may still come: the hinted next part or at most a
+   * few parts beyond it (the I/O side holds such a request instead of answering 404).
    */
-  partMayCome(msn: number, index: number): boolean {
-    if (this.#ended) return false;
+  partMayCome(name: string): boolean {
+    const p = this.config.resourcePrefix;
+    const m = name.startsWith(p) ? /^part-(\d{1,12})-(\d{1,4})\.m4s$/.exec(name.slice(p.length)) : null;
+    if (!m || this.#ended) return false;
+    const [msn, index] = [Number(m[1]), Number(m[2])];
     const [openMsn, openIndex] = this.#nextPartName();
     if (msn === openMsn) return index >= openIndex && index < openIndex + 8;
-    return msn > openMsn && msn <= openMsn + 1 && index < 8;
+    return msn === openMsn + 1 && index < 8;
   }
 
   #segment(msn: number): Segment | undefined {
