@@ -2,17 +2,20 @@
 // tracker's /health and /metrics, and the demo pages (watch links /watch/<streamId> and the embed
 // script /p2p-player.js included): built with `vite build` into dist/ and served as static files,
 // or with --dev through Vite in middleware mode (also serves e2e/pages for the browser tests).
+// With --edge it also serves Low-Latency HLS of the streams at /hls/<streamId>/index.m3u8.
 // Holds no tracker or page logic itself. Options: PORT (default 8080), HOST (default 127.0.0.1).
 
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { build, createServer as createVite, type ViteDevServer } from 'vite';
+import { startServerEdge } from '../src/hls/edge-server.ts';
 import { startTracker } from '../src/tracker/server.ts';
 
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? '127.0.0.1';
 const dev = process.argv.includes('--dev');
+const withEdge = process.argv.includes('--edge');
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`npm start: PORT must be a port number, got ${process.env.PORT}`);
   process.exit(2);
@@ -78,9 +81,12 @@ let embedPath = '';
 if (dev) vite = await createVite({ server: { middlewareMode: true, hmr: false, host }, appType: 'mpa', logLevel: 'warn' });
 else embedPath = await buildPages();
 const tracker = await startTracker({ server, path: '/tracker' });
+let base = '';
+const edge = withEdge ? await startServerEdge({ trackerUrl: () => `${base.replace(/^http/, 'ws')}/tracker` }) : null;
 
 server.on('request', (req, res) => {
   if (tracker.handleHttp(req, res)) return;
+  if (edge?.edge.handler.handle(req, res)) return;
   if (!vite) return serveStatic(embedPath, req, res);
   if (req.url === '/' || req.url?.startsWith('/?')) req.url = `/index.html${req.url.slice(1)}`;
   if (req.url?.split('?')[0] === EMBED_SCRIPT) req.url = `/${EMBED_ENTRY}${req.url.slice(EMBED_SCRIPT.length)}`;
@@ -96,17 +102,19 @@ await new Promise<void>((resolve, reject) => {
   server.listen(port, host, () => resolve());
 });
 const addr = server.address();
-const base = `http://${host}:${typeof addr === 'object' && addr ? addr.port : port}`;
+base = `http://${host}:${typeof addr === 'object' && addr ? addr.port : port}`;
 console.log(`p2p-player on ${base}${dev ? ' (dev: Vite middleware)' : ''}`);
 console.log(`  broadcast: ${base}/demo/broadcast.html`);
 console.log(`  watch:     ${base}/watch/<streamId>   (the broadcast page shows the link)`);
 console.log(`  embed:     ${base}/demo/embed.html?stream=<streamId>   (script: ${base}${EMBED_SCRIPT})`);
 console.log(`  tracker:   ${base.replace(/^http/, 'ws')}/tracker   (health: ${base}/health)`);
+if (edge) console.log(`  hls edge:  ${base}/hls/<streamId>/index.m3u8   (${edge.note})`);
 
 let closing = false;
 const stop = async (): Promise<void> => {
   if (closing) return;
   closing = true;
+  edge?.edge.destroy();
   await tracker.close();
   await vite?.close();
   server.closeAllConnections();
