@@ -3,7 +3,8 @@
 // script /p2p-player.js included): built with `vite build` into dist/ and served as static files,
 // or with --dev through Vite in middleware mode (also serves e2e/pages for the browser tests).
 // With --turn it also starts a local coturn (when installed) and the tracker hands every peer
-// short-lived TURN credentials for it. Holds no tracker or page logic itself.
+// short-lived TURN credentials for it. With --edge it also serves Low-Latency HLS of the streams at
+// /hls/<streamId>/index.m3u8. Holds no tracker or page logic itself.
 // Options: PORT (default 8080), HOST (default 127.0.0.1), TURN_PORT (default 3478).
 
 import { createReadStream, readdirSync, statSync } from 'node:fs';
@@ -11,6 +12,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { build, createServer as createVite, type ViteDevServer } from 'vite';
 import { coturnInstalled, startCoturn, type Coturn } from '../src/node-peer/coturn.ts';
+import { startServerEdge } from '../src/hls/edge-server.ts';
 import { startTracker } from '../src/tracker/server.ts';
 
 const port = Number(process.env.PORT ?? 8080);
@@ -18,6 +20,7 @@ const host = process.env.HOST ?? '127.0.0.1';
 const dev = process.argv.includes('--dev');
 const withTurn = process.argv.includes('--turn');
 const turnPort = Number(process.env.TURN_PORT ?? 3478);
+const withEdge = process.argv.includes('--edge');
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`npm start: PORT must be a port number, got ${process.env.PORT}`);
   process.exit(2);
@@ -94,9 +97,12 @@ const tracker = await startTracker({
   path: '/tracker',
   ...(coturn ? { ice: { turnUrls: [coturn.turnUrl], stunUrls: [coturn.stunUrl], turnSecret: coturn.secret } } : {}),
 });
+let base = '';
+const edge = withEdge ? await startServerEdge({ trackerUrl: () => `${base.replace(/^http/, 'ws')}/tracker` }) : null;
 
 server.on('request', (req, res) => {
   if (tracker.handleHttp(req, res)) return;
+  if (edge?.edge.handler.handle(req, res)) return;
   if (!vite) return serveStatic(embedPath, req, res);
   if (req.url === '/' || req.url?.startsWith('/?')) req.url = `/index.html${req.url.slice(1)}`;
   if (req.url?.split('?')[0] === EMBED_SCRIPT) req.url = `/${EMBED_ENTRY}${req.url.slice(EMBED_SCRIPT.length)}`;
@@ -112,18 +118,20 @@ await new Promise<void>((resolve, reject) => {
   server.listen(port, host, () => resolve());
 });
 const addr = server.address();
-const base = `http://${host}:${typeof addr === 'object' && addr ? addr.port : port}`;
+base = `http://${host}:${typeof addr === 'object' && addr ? addr.port : port}`;
 console.log(`p2p-player on ${base}${dev ? ' (dev: Vite middleware)' : ''}`);
 console.log(`  broadcast: ${base}/demo/broadcast.html`);
 console.log(`  watch:     ${base}/watch/<streamId>   (the broadcast page shows the link)`);
 console.log(`  embed:     ${base}/demo/embed.html?stream=<streamId>   (script: ${base}${EMBED_SCRIPT})`);
 console.log(`  tracker:   ${base.replace(/^http/, 'ws')}/tracker   (health: ${base}/health)`);
 if (coturn) console.log(`  turn:      ${coturn.turnUrl} (coturn, shared secret; peers get credentials from the tracker)`);
+if (edge) console.log(`  hls edge:  ${base}/hls/<streamId>/index.m3u8   (${edge.note})`);
 
 let closing = false;
 const stop = async (): Promise<void> => {
   if (closing) return;
   closing = true;
+  edge?.edge.destroy();
   await tracker.close();
   await coturn?.stop();
   await vite?.close();

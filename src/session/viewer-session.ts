@@ -7,6 +7,7 @@ import { createCodec } from '../codec/index.ts';
 import { P2PError } from '../errors.ts';
 import type { MediaFrame } from '../media/frame-format.ts';
 import type { FrameCodec } from '../protocol/core-types.ts';
+import type { Manifest } from '../protocol/wire.ts';
 import { createCryptoRunner, type CryptoJob, type CryptoResult } from '../protocol/crypto-jobs.ts';
 import { PeerCore } from '../protocol/peer-core.ts';
 import type { StreamState } from '../tracker/messages.ts';
@@ -48,6 +49,8 @@ export interface ViewerStats {
 export interface ViewerSessionEvents {
   /** A verified frame, in the media layer's form. */
   frame: (frame: MediaFrame) => void;
+  /** The same frame as the protocol core delivered it, with its verified manifest (the HLS edge's input). */
+  delivered: (delivered: { manifest: Manifest; frame: Uint8Array }) => void;
   status: (status: ViewerStatus) => void;
   stats: (stats: ViewerStats) => void;
   error: (error: P2PError) => void;
@@ -97,6 +100,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
       onFrame: (m, frame) => {
         this.#frameBytes += frame.length;
         this.emit('frame', { seq: m.seq, bytes: frame, flags: m.flags, captureTimeMs: m.captureTimeMs });
+        this.emit('delivered', { manifest: m, frame });
       },
       onBanned: (peerId) => this.#links.banned(peerId),
       onConnected: (peerId) => {
