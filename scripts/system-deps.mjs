@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 /** Program (absolute path) → Debian package, and which suites need it. */
 export const SYSTEM_DEPS = [
   { program: '/usr/bin/chromium', pkg: 'chromium', why: 'browser tests (Playwright)' },
+  { program: '/usr/bin/ffprobe', pkg: 'ffmpeg', why: 'LL-HLS tests: fMP4 made by ffmpeg, segments read back by ffprobe' },
+  { program: '/usr/bin/turnserver', pkg: 'coturn', why: 'TURN tests: peers relayed through a real coturn' },
 ];
 
 /** The packages whose program is missing (CHROMIUM_PATH stands in for Debian's chromium). */
