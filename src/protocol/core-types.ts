@@ -38,6 +38,14 @@ export interface RolesInput {
   producerGroups: readonly number[];
 }
 
+/**
+ * The largest sequence number a broadcaster uses. First sequences follow wall-clock time (one step
+ * per 50 ms since 2025) and wrap below 0xf0000000, so a reloaded broadcaster numbers from far above
+ * its last frame: far ahead of a viewer's window is honest then. Only sequences above this bound
+ * are never honest and count against their sender; the others beyond the window are dropped.
+ */
+export const MAX_STREAM_SEQ = 0xefffffff;
+
 export interface PeerCoreConfig {
   /** Seed of the core's RNG (tie breaks). */
   seed: number;
@@ -98,8 +106,6 @@ export interface PeerCoreConfig {
   maxAheadFrames: number;
   /** Frames one neighbour may open whose manifest has not verified yet (joinBacklogFrames + 1 before the first). */
   unverifiedFramesPerNeighbour: number;
-  /** A sequence this far beyond the newest verified manifest is counted against its sender. */
-  farAheadBadFrames: number;
   /** Replay window of sequence numbers. */
   replayWindow: number;
   /** Keys per frame a viewer asks neighbours to push (standing subscriptions; 0: pull only). */
@@ -149,7 +155,6 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   retryMs: 400,
   replayWindow: 512,
   maxAheadFrames: 128,
-  farAheadBadFrames: 4096,
   unverifiedFramesPerNeighbour: 12,
   cacheEncodedPackets: 1,
   pushKeys: 60,

@@ -5,7 +5,7 @@
 // pollOutput(), wake-ups from nextTimeout(). Called by the session and by the simulator.
 
 import {
-  resolvePeerConfig, type CoreOutput, type FrameCodec, type NeighbourInput, type PeerCoreConfig, type RolesInput,
+  MAX_STREAM_SEQ, resolvePeerConfig, type CoreOutput, type FrameCodec, type NeighbourInput, type PeerCoreConfig, type RolesInput,
 } from './core-types.ts';
 import type { CryptoJob, CryptoResult } from './crypto-jobs.ts';
 import { newFrameState, type CoreContext, type FrameState } from './frame-state.ts';
@@ -257,9 +257,20 @@ export class PeerCore {
     if (!n || (this.banned.size > 0 && this.banned.has(from))) return;
     const seq = namedSeq(m);
     if (seq !== undefined && seq > this.ceiling() && !(m.type === 'manifest' && this.probe?.seq === seq)) {
-      // Far-future sequences never open frame state (it would move the floor past every real frame).
-      if (seq > this.anchor + this.cfg.farAheadBadFrames) this.countBad(from, `sequence ${seq} far ahead of ${this.anchor}`);
-      return;
+      if (from === this.broadcasterId) {
+        // The broadcaster the tracker names started over (a reloaded page numbers from far above,
+        // by wall-clock time): its manifest is verified like a probe's and, if good, moves the
+        // window. Its other messages wait for that; they are never counted against it.
+        if (m.type === 'manifest' && (!this.probe || this.probe.peerId !== from || m.manifest.seq > this.probe.seq)) {
+          this.probe = { seq: m.manifest.seq, peerId: from, atMs: nowMs };
+        } else return;
+      } else {
+        // Far-future sequences never open frame state (it would move the floor past every real
+        // frame). They are counted only above MAX_STREAM_SEQ: below it they may be a restarted
+        // broadcaster's, relayed by honest neighbours before this peer heard of the restart.
+        if (seq > MAX_STREAM_SEQ) this.countBad(from, `sequence ${seq} above any broadcaster's`);
+        return;
+      }
     }
     this.sender = from;
     try {
@@ -420,7 +431,7 @@ export class PeerCore {
       if (e.seq <= top) continue;
       out ??= entries.slice(0, i);
       if (e.flags !== 0 && e.seq > n.aheadSeq) n.aheadSeq = e.seq;
-      if (e.seq > this.anchor + this.cfg.farAheadBadFrames) far = true;
+      if (e.seq > MAX_STREAM_SEQ) far = true;
     }
     if (far) this.countBad(n.peerId, 'have-map names a sequence far ahead');
     const kept = out ? entries.filter((e) => e.seq <= top) : entries;

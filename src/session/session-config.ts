@@ -3,7 +3,7 @@
 // BroadcastSession, which take the I/O pieces (transport, WebSocket constructor) injected.
 
 import { P2PError } from '../errors.ts';
-import type { FrameCodec, PeerCoreConfig } from '../protocol/core-types.ts';
+import { MAX_STREAM_SEQ, type FrameCodec, type PeerCoreConfig } from '../protocol/core-types.ts';
 import type { BroadcasterConfig } from '../protocol/broadcaster-core.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { WebSocketConstructor } from '../tracker-client/tracker-client.ts';
@@ -65,5 +65,5 @@ export function resolveSessionConfig(options: SessionOptions): SessionConfig {
  * 2025), so a reloaded broadcaster never reuses numbers its viewers already admitted.
  */
 export function firstSeqFor(nowMs: number): number {
-  return Math.max(0, Math.floor((nowMs - Date.UTC(2025, 0, 1)) / 50)) % 0xf0000000;
+  return Math.max(0, Math.floor((nowMs - Date.UTC(2025, 0, 1)) / 50)) % (MAX_STREAM_SEQ + 1);
 }
