@@ -13,6 +13,7 @@ import {
   type RoleEntry,
   type StreamState,
   type SwarmMode,
+  type ComplaintReason,
   utf8Length,
 } from '../tracker/messages.ts';
 
@@ -83,6 +84,7 @@ export class TrackerClient {
   private left = false;
   private maxSignalBytes: number = LIMITS.maxSignalBytes;
   private uploadBps: number | undefined;
+  private measuredUploadBps: number | undefined;
   private relayed: boolean | undefined;
 
   constructor(config: TrackerClientConfig) {
@@ -148,9 +150,19 @@ export class TrackerClient {
     if (this.connected) this.sendRaw(JSON.stringify({ type: 'failed', peerId }));
   }
 
+  /**
+   * A producer's complaint about a holder whose seeds it uses: they do not come (`withholding`) or
+   * do not verify (`corrupt`). The tracker moves a holder's keys when producers of several
+   * networks complain. At most one a second is accepted.
+   */
+  complain(peerId: string, reason: ComplaintReason): void {
+    if (this.connected) this.sendRaw(JSON.stringify({ type: 'complaint', peerId, reason }));
+  }
+
   /** Updates the measurements sent with the next heartbeat. */
-  setStats(stats: { uploadBps?: number; relayed?: boolean }): void {
+  setStats(stats: { uploadBps?: number; measuredUploadBps?: number; relayed?: boolean }): void {
     if (stats.uploadBps !== undefined) this.uploadBps = stats.uploadBps;
+    if (stats.measuredUploadBps !== undefined) this.measuredUploadBps = stats.measuredUploadBps;
     if (stats.relayed !== undefined) this.relayed = stats.relayed;
   }
 
@@ -196,7 +208,7 @@ export class TrackerClient {
   }
 
   private stats() {
-    return { ...(this.uploadBps !== undefined ? { uploadBps: this.uploadBps } : {}), ...(this.relayed !== undefined ? { relayed: this.relayed } : {}) };
+    return { ...(this.uploadBps !== undefined ? { uploadBps: this.uploadBps } : {}), ...(this.measuredUploadBps !== undefined ? { measuredUploadBps: this.measuredUploadBps } : {}), ...(this.relayed !== undefined ? { relayed: this.relayed } : {}) };
   }
 
   private announce() {

@@ -37,6 +37,10 @@ const bps = z.number().check(z.minimum(0), z.maximum(1e12));
 const segmentKeys = z.array(z.int().check(z.minimum(0), z.maximum(MAX_SEGMENT_KEY))).check(z.maxLength(LIMITS.maxKeysPerPeer));
 const seedGroups = z.array(z.int().check(z.minimum(0), z.maximum(MAX_SEED_GROUP))).check(z.maxLength(MAX_SEED_GROUP + 1));
 
+/** Why a producer complains about a holder: its seeds do not come, or do not verify. */
+export const COMPLAINT_REASONS = ['withholding', 'corrupt'] as const;
+export type ComplaintReason = (typeof COMPLAINT_REASONS)[number];
+
 /** What a reconnecting peer still holds, so a restarted tracker rebuilds its soft state. */
 const announce = z.object({
   holderKeys: z.optional(segmentKeys),
@@ -48,8 +52,10 @@ const announce = z.object({
 
 /** A peer's own measurements, sent with join and heartbeat. */
 const peerStats = {
-  /** Measured upload capacity, bits per second. */
+  /** Upload capacity the peer claims, bits per second (capped and distrusted by the tracker). */
   uploadBps: z.optional(bps),
+  /** Upload its transport measured, bits per second: lowers the claim, never raises it. */
+  measuredUploadBps: z.optional(z.number().check(z.minimum(0), z.maximum(1e10))),
   /** True when the peer's connections go through a TURN relay. */
   relayed: z.optional(z.boolean()),
 };
@@ -85,6 +91,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('signal'), to: peerId, data: z.unknown() }),
   z.object({ type: z.literal('failed'), peerId }),
   z.object({ type: z.literal('leave') }),
+  /** A producer's complaint against a holder whose seeds it uses (withheld or corrupt). */
+  z.object({ type: z.literal('complaint'), peerId, reason: z.enum(COMPLAINT_REASONS) }),
 ]);
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
@@ -190,7 +198,7 @@ export function parseClientMessage(text: string, maxBytes: number = LIMITS.maxMe
   const r = clientMessageSchema.safeParse(value);
   if (!r.success) {
     const type = (value as { type?: unknown } | null)?.type;
-    const known = ['join', 'publish', 'heartbeat', 'signal', 'failed', 'leave'];
+    const known = ['join', 'publish', 'heartbeat', 'signal', 'failed', 'leave', 'complaint'];
     if (typeof value !== 'object' || value === null || typeof type !== 'string' || !known.includes(type)) {
       throw new P2PError('UNKNOWN_TYPE', 'message has no known type');
     }

@@ -8,6 +8,7 @@ import { FEED, SEED_A, SEED_B, SEGMENT, SWARM, SwarmGraph } from './swarm-graph.
 import { RoleBook, type RoleContext, type RoomPeer } from './role-book.ts';
 import { type JoinInfo, type PeerId, type PeerStats, type RoomConfig, type RoomEvent, resolveRoomConfig } from './room-config.ts';
 import { SeededRng } from '../rng.ts';
+import { recordComplaint } from './role-trust.ts';
 
 export * from './room-config.ts';
 
@@ -73,6 +74,9 @@ export class Room {
       get restoring() {
         return self.nowMs < self.restoreUntilMs;
       },
+      get nowMs() {
+        return self.nowMs;
+      },
     };
     this.roles = new RoleBook(ctx, this.peers, this.graph, this.config);
   }
@@ -109,6 +113,10 @@ export class Room {
       id: peerId,
       broadcaster: !!info.broadcaster,
       uploadBps: info.uploadBps,
+      measuredUploadBps: info.measuredUploadBps,
+      joinedMs: nowMs,
+      distrustedUntilMs: 0,
+      complaints: null,
       relayed: !!info.relayed,
       lastSeenMs: nowMs,
       holderKeys: [],
@@ -172,6 +180,7 @@ export class Room {
     const wasEligible = this.roles.eligible(p);
     p.lapsed = false;
     if (stats.uploadBps !== undefined) p.uploadBps = stats.uploadBps;
+    if (stats.measuredUploadBps !== undefined) p.measuredUploadBps = stats.measuredUploadBps;
     if (stats.relayed !== undefined) p.relayed = stats.relayed;
     const hasRoles = p.holderKeys.length > 0 || p.producerGroups.length > 0;
     if (hasRoles) {
@@ -195,6 +204,28 @@ export class Room {
     if (this.graph.markFailed(pa, pb) & (SEED_A | SEED_B)) this.roles.relinkProducers();
     this.graph.topUpNeedy(64);
     this.flush(nowMs);
+  }
+
+  /**
+   * A producer complains that a holder it is linked to withholds or corrupts its seeds. Ignored
+   * (false) unless `from` produces from `against`'s seeds now. When producers of enough distinct
+   * networks complained within the window, the holder loses its keys, which go to other peers at
+   * once, and it gets no role for distrustMs.
+   */
+  complain(from: PeerId, against: PeerId, nowMs: number): boolean {
+    this.nowMs = nowMs;
+    const f = this.peers.get(from);
+    const h = this.peers.get(against);
+    if (!f || !h || f === h || !f.producerGroups.length || !h.holderKeys.length) return false;
+    if (!(this.graph.bits(f, h) & (f.id < h.id ? SEED_A : SEED_B))) return false;
+    if (recordComplaint(h, f, this.config, nowMs)) {
+      h.distrustedUntilMs = nowMs + this.config.distrustMs;
+      h.complaints = null;
+      this.roles.revoke(h);
+      this.roles.fill(nowMs);
+    }
+    this.flush(nowMs);
+    return true;
   }
 
   /** Periodic work: lease expiry, quiet peers, neighbour top-up, mode hysteresis, role refill. */
@@ -228,7 +259,7 @@ export class Room {
     }
     this.evaluateMode(nowMs);
     const sinceFill = nowMs - this.roles.lastFullFillMs;
-    if ((this.roles.incomplete && (revoked || sinceFill >= 500)) || (this.mode === 'holder' && sinceFill >= 2000 && this.roles.producerTotal() < this.roles.producersWanted())) this.roles.fill(nowMs);
+    if ((this.roles.incomplete && (revoked || sinceFill >= 500)) || (this.mode === 'holder' && sinceFill >= 2000 && (this.roles.producerTotal() < this.roles.producersWanted() || this.roles.needsUpgrade(nowMs)))) this.roles.fill(nowMs);
     if (this.broadcaster && this.viewerCountReported !== this.graph.viewers.length && nowMs - this.lastSwarmReportMs >= c.swarmReportMs) this.swarmDirty = true;
     this.flush(nowMs);
   }

@@ -43,6 +43,8 @@ export interface TrackerLimits extends SignalBudgetLimits {
   maxSignalBacklogBytes: number;
   /** Bad or rate-limited messages a socket may send before it is closed. */
   maxViolations: number;
+  /** A socket sends at most one complaint per this period. */
+  complaintIntervalMs: number;
   /** Ping period; a socket that misses one pong (half-open) is dropped. */
   pingIntervalMs: number;
   /** A socket that has not joined a stream by then is closed. */
@@ -73,6 +75,7 @@ export const DEFAULT_TRACKER_LIMITS: Readonly<TrackerLimits> = Object.freeze({
   pairSignalUnitBytes: 2048,
   maxSignalBacklogBytes: 256 * 1024,
   maxViolations: 20,
+  complaintIntervalMs: 1000,
   pingIntervalMs: 15000,
   joinTimeoutMs: 15000,
   maxSendBufferBytes: 1 << 20,

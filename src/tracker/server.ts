@@ -37,6 +37,7 @@ interface Conn {
   violations: number;
   lastViolationMs: number;
   lastErrorMs: number;
+  lastComplaintMs: number;
   openedMs: number;
   /** Signal budgets of this sender per receiver, made at its first signal. */
   signals: SignalBudget | null;
@@ -203,7 +204,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       c.ws.close(1008, 'auth failed');
       return;
     }
-    enter(c, m.streamId, m.peerSecret, { broadcaster: true, bitrateBps: m.bitrateBps, uploadBps: m.uploadBps, announce: m.announce });
+    enter(c, m.streamId, m.peerSecret, { broadcaster: true, bitrateBps: m.bitrateBps, uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, announce: m.announce });
   };
 
   const onMessage = (c: Conn, data: RawData, isBinary: boolean): void => {
@@ -228,7 +229,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     switch (m.type) {
       case 'join':
         if (c.room) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
-        return enter(c, m.streamId, m.peerSecret, { uploadBps: m.uploadBps, relayed: m.relayed, announce: m.announce });
+        return enter(c, m.streamId, m.peerSecret, { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, relayed: m.relayed, announce: m.announce });
       case 'publish':
         if (c.room) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
         if (!c.nonce) return fail(c, 'AUTH_FAILED', 'one publish attempt per connection');
@@ -243,12 +244,18 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     const room = c.room;
     if (!room) return fail(c, 'NOT_JOINED', `${m.type} before join`);
     if (m.type === 'heartbeat') {
-      room.heartbeat(c.id, { uploadBps: m.uploadBps, relayed: m.relayed }, nowMs);
+      room.heartbeat(c.id, { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, relayed: m.relayed }, nowMs);
       dispatch(room);
     } else if (m.type === 'failed') {
       // Only a current neighbour can be reported; otherwise the pair was unlinked already (a race,
       // not an offence) and the report is dropped, so nobody fills other peers' failed-pair lists.
       if (room.areNeighbours(c.id, m.peerId)) room.reportFailedPair(c.id, m.peerId, nowMs);
+      dispatch(room);
+    } else if (m.type === 'complaint') {
+      // One complaint per socket per complaintIntervalMs; only a producer about a holder it uses counts.
+      if (t0 - c.lastComplaintMs < limits.complaintIntervalMs) return fail(c, 'RATE_LIMITED', 'one complaint per second');
+      c.lastComplaintMs = t0;
+      if (!room.complain(c.id, m.peerId, nowMs)) return fail(c, 'NOT_NEIGHBOURS', 'complaints go from a producer about a holder it uses', true);
       dispatch(room);
     } else if (m.type === 'signal') {
       const target = peers.get(m.to);
@@ -285,6 +292,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       violations: 0,
       lastViolationMs: t,
       lastErrorMs: -Infinity,
+      lastComplaintMs: -Infinity,
       openedMs: now(),
       signals: null,
       slot: metrics.connectionsTotal % 16,
