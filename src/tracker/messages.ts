@@ -31,6 +31,9 @@ const PEER_ID_RE = /^[A-Za-z0-9_-]{8,24}$/;
 const B64URL_RE = /^[A-Za-z0-9_-]*$/;
 
 const peerId = z.string().check(z.regex(PEER_ID_RE));
+/** base64url of exactly 8 bytes: 11 characters, the last one carrying 2 zero bits. */
+export const BROADCAST_ID_RE = /^[A-Za-z0-9_-]{10}[AEIMQUYcgkosw048]$/;
+const broadcastId = z.string().check(z.regex(BROADCAST_ID_RE));
 const streamId = z.string().check(z.length(43), z.regex(B64URL_RE));
 const b64 = (max: number) => z.string().check(z.maxLength(max), z.regex(B64URL_RE));
 const bps = z.number().check(z.minimum(0), z.maximum(1e12));
@@ -80,8 +83,10 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     peerSecret,
     /** Stream public key, wire form (alg byte ‖ raw key), base64url. */
     publicKey: b64(96),
-    /** Signature of nonce ‖ streamId ‖ tracker origin, base64url of 64 bytes. */
+    /** Signature of nonce ‖ streamId ‖ broadcastId ‖ tracker identity, base64url of 64 bytes. */
     signature: b64(90),
+    /** This go-live's id, chosen at random by the broadcaster (base64url of 8 bytes). */
+    broadcastId,
     /** Stream bitrate, bits per second (helps choose holders strong enough). */
     bitrateBps: z.optional(bps),
     ...peerStats,
@@ -125,7 +130,7 @@ export interface RoleEntry {
 export type ServerMessage =
   | { type: 'welcome'; version: number; peerId: string; nonce: string; heartbeatMs: number; maxSignalBytes: number }
   | { type: 'joined'; streamId: string; peerId: string; broadcaster: boolean }
-  | { type: 'stream'; streamId: string; state: StreamState; mode: SwarmMode }
+  | { type: 'stream'; streamId: string; state: StreamState; mode: SwarmMode; broadcastId?: string }
   | { type: 'neighbours'; neighbours: NeighbourInfo[] }
   | { type: 'roles'; holderKeys: number[]; producerGroups: number[]; leaseMs: number; heartbeatMs: number }
   | { type: 'swarm'; mode: SwarmMode; viewers: number; holders: RoleEntry[]; producers: RoleEntry[] }
@@ -148,7 +153,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     maxSignalBytes: z.int().check(z.minimum(0), z.maximum(LIMITS.maxSignalBytes)),
   }),
   z.object({ type: z.literal('joined'), streamId, peerId, broadcaster: z.boolean() }),
-  z.object({ type: z.literal('stream'), streamId, state: z.enum(['waiting', 'live', 'ended']), mode: z.enum(['direct', 'holder']) }),
+  z.object({ type: z.literal('stream'), streamId, state: z.enum(['waiting', 'live', 'ended']), mode: z.enum(['direct', 'holder']), broadcastId: z.optional(broadcastId) }),
   z.object({
     type: z.literal('neighbours'),
     neighbours: z.array(z.object({ peerId, reasons: z.array(reason).check(z.maxLength(5)), initiator: z.boolean(), holderKeys: z.optional(segmentKeys) })).check(z.maxLength(LIMITS.maxNeighbours)),
@@ -226,15 +231,17 @@ export function parseServerMessage(text: string, maxBytes: number = 2 * LIMITS.m
 const encoder = new TextEncoder();
 
 /**
- * The bytes a broadcaster signs to prove it holds the stream key:
- * nonce (raw bytes) ‖ streamId (43 ASCII bytes) ‖ tracker origin (UTF-8 `host[:port]`).
+ * The bytes a broadcaster signs to prove it holds the stream key and to bind this go-live's id:
+ * nonce (raw bytes) ‖ streamId (43 ASCII bytes) ‖ broadcastId (11 ASCII bytes) ‖ tracker
+ * identity (UTF-8 `host[:port]`, last because it alone varies in length).
  */
-export function publishProofBytes(nonce: Uint8Array, streamIdText: string, origin: string): Uint8Array {
-  const s = encoder.encode(streamIdText);
-  const o = encoder.encode(origin);
-  const out = new Uint8Array(nonce.length + s.length + o.length);
-  out.set(nonce, 0);
-  out.set(s, nonce.length);
-  out.set(o, nonce.length + s.length);
+export function publishProofBytes(nonce: Uint8Array, streamIdText: string, broadcastIdText: string, origin: string): Uint8Array {
+  const parts = [nonce, encoder.encode(streamIdText), encoder.encode(broadcastIdText), encoder.encode(origin)];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }

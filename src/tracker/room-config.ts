@@ -153,6 +153,8 @@ export interface JoinInfo {
   relayed?: boolean;
   /** Broadcaster only: stream bitrate, bits per second. */
   bitrateBps?: number;
+  /** Broadcaster only: the go-live's id it published with (proven by its signature). */
+  broadcastId?: string;
   /**
    * Opaque key of the peer's address (IPv4 address, IPv6 /64): a peer reported failed is not
    * introduced again to its reporter under another id from the same address.
@@ -178,7 +180,7 @@ export interface PeerStats {
 
 /** Outputs of the room, each addressed to one peer (`to`). The server sends them as messages. */
 export type RoomEvent =
-  | { type: 'stream'; to: PeerId; streamId: string; state: StreamState; mode: SwarmMode }
+  | { type: 'stream'; to: PeerId; streamId: string; state: StreamState; mode: SwarmMode; broadcastId?: string }
   | { type: 'neighbours'; to: PeerId; neighbours: NeighbourInfo[] }
   | { type: 'roles'; to: PeerId; holderKeys: number[]; producerGroups: number[]; leaseMs: number; heartbeatMs: number }
   | { type: 'swarm'; to: PeerId; mode: SwarmMode; viewers: number; holders: RoleEntry[]; producers: RoleEntry[] }

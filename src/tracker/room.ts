@@ -41,6 +41,8 @@ export class Room {
   /** Until then (0: none) the broadcaster keeps its direct-feed links after a switch to holder mode. */
   private overlapUntilMs = 0;
   private bitrateBps = 0;
+  /** The current go-live's id, from the broadcaster's latest publish (kept while it is away). */
+  private broadcastId: string | null = null;
   private events: RoomEvent[] = [];
   private eventHead = 0;
   private swarmDirty = false;
@@ -142,12 +144,18 @@ export class Room {
         this.setMode(a.mode, nowMs);
         this.modeHoldUntilMs = nowMs + this.config.modeHoldMs;
       }
-      if (!this.setState('live')) this.events.push({ type: 'stream', to: p.id, streamId: this.streamId, state: this.state, mode: this.mode });
+      // A new go-live id reaches every peer; a broadcaster coming back with the same one changes nothing.
+      const newId = info.broadcastId !== undefined && info.broadcastId !== this.broadcastId;
+      if (info.broadcastId !== undefined) this.broadcastId = info.broadcastId;
+      if (!this.setState('live')) {
+        if (newId) for (const q of this.peers.values()) this.events.push(this.streamEvent(q.id));
+        else this.events.push(this.streamEvent(p.id));
+      }
       this.roles.relinkBroadcaster();
       this.swarmDirty = true;
     } else {
       this.graph.addViewer(p);
-      this.events.push({ type: 'stream', to: p.id, streamId: this.streamId, state: this.state, mode: this.mode });
+      this.events.push(this.streamEvent(p.id));
       this.graph.restoreAnnounced(p, nowMs + this.config.modeHoldMs);
       this.graph.fillSwarm(p);
       if (this.broadcaster && this.mode === 'direct' && this.roles.feedCount() < this.config.directMaxViewers) this.graph.setBits(this.broadcaster, p, FEED, true, this.broadcaster.id);
@@ -296,6 +304,11 @@ export class Room {
     return this.mode;
   }
 
+  /** The current go-live's id, or null before any broadcaster published. */
+  get currentBroadcastId(): string | null {
+    return this.broadcastId;
+  }
+
   snapshot(): RoomSnapshot {
     return {
       streamId: this.streamId,
@@ -344,7 +357,7 @@ export class Room {
   private setState(s: StreamState): boolean {
     if (s === this.state) return false;
     this.state = s;
-    for (const p of this.peers.values()) this.events.push({ type: 'stream', to: p.id, streamId: this.streamId, state: s, mode: this.mode });
+    for (const p of this.peers.values()) this.events.push(this.streamEvent(p.id));
     return true;
   }
 
@@ -365,7 +378,7 @@ export class Room {
       this.roles.relinkProducers();
     }
     this.roles.relinkBroadcaster();
-    for (const p of this.peers.values()) this.events.push({ type: 'stream', to: p.id, streamId: this.streamId, state: this.state, mode });
+    for (const p of this.peers.values()) this.events.push(this.streamEvent(p.id));
     this.swarmDirty = true;
     if (mode === 'holder') this.roles.fill(nowMs);
   }
@@ -378,6 +391,13 @@ export class Room {
 
 
   // ---- output ------------------------------------------------------------------------------
+
+  /** The stream's state for one peer, with the current go-live id once a broadcaster gave one. */
+  private streamEvent(to: PeerId): RoomEvent {
+    const e: RoomEvent = { type: 'stream', to, streamId: this.streamId, state: this.state, mode: this.mode };
+    if (this.broadcastId !== null) e.broadcastId = this.broadcastId;
+    return e;
+  }
 
   private describe(p: Peer): NeighbourInfo[] {
     const out: NeighbourInfo[] = [];

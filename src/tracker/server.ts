@@ -200,11 +200,11 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     c.busy = false;
     if (c.ws.readyState !== WebSocket.OPEN) return;
     if (!ok) {
-      fail(c, 'AUTH_FAILED', `the stream key proof does not verify (nonce ‖ streamId ‖ tracker identity; this tracker is ${identitiesNow().slice(0, 3).join(', ')})`);
+      fail(c, 'AUTH_FAILED', `the stream key proof does not verify (nonce ‖ streamId ‖ broadcastId ‖ tracker identity; this tracker is ${identitiesNow().slice(0, 3).join(', ')})`);
       c.ws.close(1008, 'auth failed');
       return;
     }
-    enter(c, m.streamId, m.peerSecret, { broadcaster: true, bitrateBps: m.bitrateBps, uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, announce: m.announce });
+    enter(c, m.streamId, m.peerSecret, { broadcaster: true, broadcastId: m.broadcastId, bitrateBps: m.bitrateBps, uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, announce: m.announce });
   };
 
   const onMessage = (c: Conn, data: RawData, isBinary: boolean): void => {
