@@ -31,6 +31,11 @@ Usage: p2p-player-tracker [options]
   --direct-at N                switch back to direct feed at N viewers (default 24)
   --holder-keys N              code-segment keys 0…N-1 handed to holders, 8…256 (default 11)
   --trust-proxy                behind a reverse proxy: per-address limits use X-Forwarded-For
+  --allow-origin URL           page origin allowed to open sockets from a browser (repeatable;
+                               default: any; sockets without an Origin header are always let in)
+  --public-metrics             serve /metrics to anyone (default: only to the tracker's own host)
+  --metrics-token T            also serve /metrics to requests with 'Authorization: Bearer T'
+                               (or set P2P_TRACKER_METRICS_TOKEN, which ps does not show)
   --quiet                      print only the listening line
   --help                       this text
 
@@ -72,6 +77,9 @@ export async function main(argv: string[]): Promise<void> {
         'holder-keys': { type: 'string' },
         quiet: { type: 'boolean' },
         'trust-proxy': { type: 'boolean' },
+        'allow-origin': { type: 'string', multiple: true },
+        'public-metrics': { type: 'boolean' },
+        'metrics-token': { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -123,7 +131,7 @@ export async function main(argv: string[]): Promise<void> {
   const log = o.quiet ? undefined : (line: string) => console.error(line);
   let tracker;
   try {
-    tracker = await startTracker({ port, host, path: o.path, publicUrl: o['public-url'], origins: o.origin, trustProxy: o['trust-proxy'], limits, room });
+    tracker = await startTracker({ port, host, path: o.path, publicUrl: o['public-url'], origins: o.origin, trustProxy: o['trust-proxy'], allowedOrigins: o['allow-origin'], metricsAccess: o['public-metrics'] ? 'public' : 'loopback', metricsToken: o['metrics-token'] ?? process.env.P2P_TRACKER_METRICS_TOKEN, limits, room });
   } catch (e) {
     console.error(`p2p-player-tracker: cannot start: ${(e as Error).message}`);
     process.exit(1);

@@ -60,6 +60,17 @@ describe('tracker messages', () => {
     );
   });
 
+  it('refuses deeply nested data with BAD_MESSAGE, never a RangeError', () => {
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    for (const n of [33, 1000, 30000]) {
+      expect(codeOf(() => parseClientMessage(`{"type":"signal","to":"peerBBBBBBBB","data":${deep(n)}}`))).toBe('BAD_MESSAGE');
+      expect(codeOf(() => parseServerMessage(`{"type":"signal","from":"peerBBBBBBBB","data":${deep(n)}}`))).toBe('BAD_MESSAGE');
+    }
+    // Up to the bound it is data like any other; brackets inside strings do not count.
+    expect(parseClientMessage(`{"type":"signal","to":"peerBBBBBBBB","data":${deep(30)}}`).type).toBe('signal');
+    expect(parseClientMessage(JSON.stringify({ type: 'signal', to: 'peerBBBBBBBB', data: { sdp: '['.repeat(5000) + '\\"' } })).type).toBe('signal');
+  });
+
   it('measures UTF-8 and builds the proof bytes in order', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 50 }), (s) => {

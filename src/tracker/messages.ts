@@ -179,9 +179,31 @@ export function utf8Length(text: string): number {
   return n;
 }
 
+/** Deepest nesting of arrays and objects a message may have (signals are SDP objects, 3–4 deep). */
+export const MAX_JSON_DEPTH = 32;
+
+/** Nesting depth of the JSON text, counted outside strings, stopping once it passes `limit`. */
+function jsonDepth(text: string, limit: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > limit) return depth;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return depth;
+}
+
 function parseJson(text: string, maxBytes: number): unknown {
   if (typeof text !== 'string') throw new P2PError('BAD_MESSAGE', 'message is not text');
   if (text.length > maxBytes || utf8Length(text) > maxBytes) throw new P2PError('MESSAGE_TOO_LARGE', `message over ${maxBytes} bytes`);
+  // Deep nesting would make JSON.stringify (signal size) and the validators recurse past the stack.
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new P2PError('BAD_MESSAGE', `message nested deeper than ${MAX_JSON_DEPTH}`);
   try {
     return JSON.parse(text);
   } catch {
@@ -199,6 +221,16 @@ function firstIssue(error: { issues: ReadonlyArray<{ path: PropertyKey[]; messag
  * UNKNOWN_TYPE, BAD_MESSAGE or SIGNAL_TOO_LARGE; never anything else.
  */
 export function parseClientMessage(text: string, maxBytes: number = LIMITS.maxMessageBytes, maxSignalBytes: number = LIMITS.maxSignalBytes): ClientMessage {
+  try {
+    return parseClient(text, maxBytes, maxSignalBytes);
+  } catch (e) {
+    // The contract is P2PError only: anything else (a RangeError deep inside, say) is a bad message.
+    if (e instanceof P2PError) throw e;
+    throw new P2PError('BAD_MESSAGE', `message could not be read: ${String((e as Error)?.name ?? e)}`);
+  }
+}
+
+function parseClient(text: string, maxBytes: number, maxSignalBytes: number): ClientMessage {
   const value = parseJson(text, maxBytes);
   const r = clientMessageSchema.safeParse(value);
   if (!r.success) {
@@ -219,7 +251,13 @@ export function parseClientMessage(text: string, maxBytes: number = LIMITS.maxMe
 
 /** Parses and validates one tracker message (client side). Throws P2PError like parseClientMessage. */
 export function parseServerMessage(text: string, maxBytes: number = 2 * LIMITS.maxMessageBytes): ServerMessage {
-  const value = parseJson(text, maxBytes);
+  let value: unknown;
+  try {
+    value = parseJson(text, maxBytes);
+  } catch (e) {
+    if (e instanceof P2PError) throw e;
+    throw new P2PError('BAD_MESSAGE', `tracker message could not be read: ${String((e as Error)?.name ?? e)}`);
+  }
   const r = serverMessageSchema.safeParse(value);
   if (!r.success) {
     const type = (value as { type?: unknown } | null)?.type;

@@ -4,7 +4,7 @@
 // Called by the CLI (cli.ts) and by `npm start`, which may pass its own http.Server.
 
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { P2PError, isP2PError } from '../errors.ts';
 import { base64url } from '../crypto/stream-key.ts';
@@ -43,6 +43,14 @@ interface Conn {
   signals: SignalBudget | null;
   /** Ping slot (0…15): which slice of the ping period checks this socket. */
   slot: number;
+}
+
+const isLoopback = (address: string): boolean => /^(127\.|::1$|::ffff:127\.)/.test(address);
+
+function timingSafeEqualText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** Starts a tracker. Resolves once it listens (standalone) or is attached (shared server). */
@@ -329,6 +337,12 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       return;
     }
     socket.on('error', () => {});
+    const origin = req.headers.origin;
+    if (options.allowedOrigins && origin !== undefined && !options.allowedOrigins.includes(origin)) {
+      metrics.reject('ORIGIN_REFUSED');
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     const perAddress = addresses.sockets(addressKeys(addressOf(req)).host);
     if (conns.size >= limits.maxSockets || perAddress >= limits.maxSocketsPerAddress) {
       metrics.reject('TOO_MANY_SOCKETS');
@@ -338,11 +352,17 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
   };
 
+  const mayReadMetrics = (req: http.IncomingMessage): boolean => {
+    if (options.metricsAccess === 'public') return true;
+    const token = options.metricsToken;
+    if (token && timingSafeEqualText(String(req.headers.authorization ?? ''), `Bearer ${token}`)) return true;
+    return isLoopback(addressOf(req));
+  };
   const endpoints = createHttpEndpoints(metrics, () => {
     let liveStreams = 0;
     for (const r of rooms.values()) if (r.streamState === 'live') liveStreams++;
     return { sockets: conns.size, peers: peers.size, streams: rooms.size, liveStreams };
-  });
+  }, mayReadMetrics);
   const handleHttp = endpoints.handleHttp;
 
   server.on('upgrade', onUpgrade);
