@@ -63,6 +63,25 @@ describe('TrackerClient', () => {
     expect((await first).reconnectInMs).toBe(25);
   });
 
+  it('publishes the go-live id it was given and hands it to viewers on their stream event', async () => {
+    const key = await generateStreamKey();
+    expect(() => new TrackerClient({ url: 'ws://127.0.0.1:1', streamId: key.streamId, WebSocket: WS, broadcasterKey: key, broadcastId: 'short' })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
+    const t = await startTracker({ port: 0 });
+    cleanups.push(() => t.close());
+    const v = client(t.url!, key.streamId);
+    v.connect();
+    await nextEvent(v, 'joined');
+    const live = nextEvent(v, 'stream', (s) => s.state === 'live');
+    const b = client(t.url!, key.streamId, { broadcasterKey: key, broadcastId: 'Go-live_01A' });
+    expect(b.broadcastId).toBe('Go-live_01A');
+    b.connect();
+    expect((await live).broadcastId).toBe('Go-live_01A');
+    expect(v.broadcastId).toBe('Go-live_01A');
+    // Without one, each broadcaster client draws its own.
+    const ids = new Set(Array.from({ length: 3 }, () => client(t.url!, key.streamId, { broadcasterKey: key }).broadcastId));
+    expect(ids.size).toBe(3);
+  });
+
   it('ends the stream for viewers when its broadcaster leaves, and stops reconnecting', async () => {
     const { b, v } = await broadcasterAndViewer();
     await until(() => v.state === 'live', 5000, 'live');

@@ -6,6 +6,7 @@
 import { P2PError } from '../errors.ts';
 import { base64url, fromBase64url, signBytes, type StreamKeyPair } from '../crypto/stream-key.ts';
 import {
+  BROADCAST_ID_RE,
   LIMITS,
   parseServerMessage,
   publishProofBytes,
@@ -14,6 +15,7 @@ import {
   type RoleEntry,
   type StreamState,
   type SwarmMode,
+  type ComplaintReason,
   utf8Length,
 } from '../tracker/messages.ts';
 
@@ -39,6 +41,11 @@ export interface TrackerClientConfig {
   broadcasterKey?: StreamKeyPair;
   /** Broadcaster: stream bitrate, bits per second. */
   bitrateBps?: number;
+  /**
+   * Broadcaster: this go-live's id, base64url of 8 bytes (11 characters). Default: drawn at random
+   * when the client is made, so one client is one go-live; it is re-published after reconnects.
+   */
+  broadcastId?: string;
   /** Keeps the peer id across reconnects and tracker restarts. Default: made once per client. */
   peerSecret?: string;
   /** Measured upload, bits per second; sent with join and heartbeats. */
@@ -54,7 +61,8 @@ export interface TrackerClientConfig {
 
 export interface TrackerClientEvents {
   joined: { peerId: string; broadcaster: boolean };
-  stream: { state: StreamState; mode: SwarmMode };
+  /** `broadcastId`: the current go-live's id, as the broadcaster published it (absent before any). */
+  stream: { state: StreamState; mode: SwarmMode; broadcastId: string | null };
   neighbours: { neighbours: NeighbourInfo[]; added: NeighbourInfo[]; removed: string[] };
   roles: { holderKeys: number[]; producerGroups: number[]; leaseMs: number };
   swarm: { mode: SwarmMode; viewers: number; holders: RoleEntry[]; producers: RoleEntry[] };
@@ -72,6 +80,8 @@ export class TrackerClient {
   peerId: string | null = null;
   state: StreamState | null = null;
   mode: SwarmMode | null = null;
+  /** The stream's current go-live id (the broadcaster's own from the start), or null. */
+  broadcastId: string | null = null;
   neighbours: NeighbourInfo[] = [];
   holderKeys: number[] = [];
   producerGroups: number[] = [];
@@ -88,6 +98,7 @@ export class TrackerClient {
   private left = false;
   private maxSignalBytes: number = LIMITS.maxSignalBytes;
   private uploadBps: number | undefined;
+  private measuredUploadBps: number | undefined;
   private relayed: boolean | undefined;
 
   constructor(config: TrackerClientConfig) {
@@ -95,7 +106,11 @@ export class TrackerClient {
     const Ctor = config.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Ctor) throw new P2PError('BAD_CONFIG', 'no WebSocket constructor: pass config.WebSocket');
     this.config = { reconnectMinMs: 500, reconnectMaxMs: 15000, ...config, WebSocket: Ctor };
-    this.secret = config.peerSecret ?? this.makeSecret();
+    this.secret = config.peerSecret ?? base64url(this.randomBytes(18));
+    if (config.broadcasterKey) {
+      this.broadcastId = config.broadcastId ?? base64url(this.randomBytes(8));
+      if (!BROADCAST_ID_RE.test(this.broadcastId)) throw new P2PError('BAD_CONFIG', `broadcastId must be base64url of 8 bytes (11 characters), got ${this.broadcastId}`);
+    }
     this.uploadBps = config.uploadBps;
     this.relayed = config.relayed;
     // A closing page's socket is torn down some 0.3–0.6 s after its peer connections (which the
@@ -153,9 +168,19 @@ export class TrackerClient {
     if (this.connected) this.sendRaw(JSON.stringify({ type: 'failed', peerId }));
   }
 
+  /**
+   * A producer's complaint about a holder whose seeds it uses: they do not come (`withholding`) or
+   * do not verify (`corrupt`). The tracker moves a holder's keys when producers of several
+   * networks complain. At most one a second is accepted.
+   */
+  complain(peerId: string, reason: ComplaintReason): void {
+    if (this.connected) this.sendRaw(JSON.stringify({ type: 'complaint', peerId, reason }));
+  }
+
   /** Updates the measurements sent with the next heartbeat. */
-  setStats(stats: { uploadBps?: number; relayed?: boolean }): void {
+  setStats(stats: { uploadBps?: number; measuredUploadBps?: number; relayed?: boolean }): void {
     if (stats.uploadBps !== undefined) this.uploadBps = stats.uploadBps;
+    if (stats.measuredUploadBps !== undefined) this.measuredUploadBps = stats.measuredUploadBps;
     if (stats.relayed !== undefined) this.relayed = stats.relayed;
   }
 
@@ -193,15 +218,15 @@ export class TrackerClient {
     if (this.ws && this.ws.readyState === 1) this.ws.send(text);
   }
 
-  private makeSecret(): string {
-    const bytes = new Uint8Array(18);
+  private randomBytes(n: number): Uint8Array {
+    const bytes = new Uint8Array(n);
     if (globalThis.crypto?.getRandomValues) globalThis.crypto.getRandomValues(bytes);
     else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor((this.config?.random ?? Math.random)() * 256);
-    return base64url(bytes);
+    return bytes;
   }
 
   private stats() {
-    return { ...(this.uploadBps !== undefined ? { uploadBps: this.uploadBps } : {}), ...(this.relayed !== undefined ? { relayed: this.relayed } : {}) };
+    return { ...(this.uploadBps !== undefined ? { uploadBps: this.uploadBps } : {}), ...(this.measuredUploadBps !== undefined ? { measuredUploadBps: this.measuredUploadBps } : {}), ...(this.relayed !== undefined ? { relayed: this.relayed } : {}) };
   }
 
   private announce() {
@@ -229,8 +254,9 @@ export class TrackerClient {
         const base = { streamId: c.streamId, peerSecret: this.secret, ...this.stats(), ...this.announce() };
         if (c.broadcasterKey) {
           const origin = new URL(c.url).host;
-          const sig = await signBytes(c.broadcasterKey, publishProofBytes(fromBase64url(m.nonce), c.streamId, origin));
-          this.sendRaw(JSON.stringify({ type: 'publish', ...base, publicKey: base64url(c.broadcasterKey.publicKeyBytes), signature: base64url(sig), ...(c.bitrateBps ? { bitrateBps: c.bitrateBps } : {}) }));
+          const broadcastId = this.broadcastId as string;
+          const sig = await signBytes(c.broadcasterKey, publishProofBytes(fromBase64url(m.nonce), c.streamId, broadcastId, origin));
+          this.sendRaw(JSON.stringify({ type: 'publish', ...base, publicKey: base64url(c.broadcasterKey.publicKeyBytes), broadcastId, signature: base64url(sig), ...(c.bitrateBps ? { bitrateBps: c.bitrateBps } : {}) }));
         } else {
           this.sendRaw(JSON.stringify({ type: 'join', ...base }));
         }
@@ -244,7 +270,8 @@ export class TrackerClient {
       case 'stream':
         this.state = m.state;
         this.mode = m.mode;
-        return this.emit('stream', { state: m.state, mode: m.mode });
+        if (m.broadcastId !== undefined) this.broadcastId = m.broadcastId;
+        return this.emit('stream', { state: m.state, mode: m.mode, broadcastId: this.broadcastId });
       case 'neighbours': {
         const before = new Set(this.neighbours.map((n) => n.peerId));
         const after = new Set(m.neighbours.map((n) => n.peerId));

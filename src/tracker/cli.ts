@@ -36,6 +36,11 @@ Usage: p2p-player-tracker [options]
                                $P2P_TURN_SECRET. Peers get credentials valid for --turn-ttl seconds
   --turn-ttl N                 TURN credential lifetime, seconds (default 3600)
   --trust-proxy                behind a reverse proxy: per-address limits use X-Forwarded-For
+  --allow-origin URL           page origin allowed to open sockets from a browser (repeatable;
+                               default: any; sockets without an Origin header are always let in)
+  --public-metrics             serve /metrics to anyone (default: only to the tracker's own host)
+  --metrics-token T            also serve /metrics to requests with 'Authorization: Bearer T'
+                               (or set P2P_TRACKER_METRICS_TOKEN, which ps does not show)
   --quiet                      print only the listening line
   --help                       this text
 
@@ -81,6 +86,9 @@ export async function main(argv: string[]): Promise<void> {
         'turn-ttl': { type: 'string' },
         quiet: { type: 'boolean' },
         'trust-proxy': { type: 'boolean' },
+        'allow-origin': { type: 'string', multiple: true },
+        'public-metrics': { type: 'boolean' },
+        'metrics-token': { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -135,7 +143,7 @@ export async function main(argv: string[]): Promise<void> {
   const log = o.quiet ? undefined : (line: string) => console.error(line);
   let tracker;
   try {
-    tracker = await startTracker({ port, host, path: o.path, publicUrl: o['public-url'], origins: o.origin, trustProxy: o['trust-proxy'], limits, room, ice });
+    tracker = await startTracker({ port, host, path: o.path, publicUrl: o['public-url'], origins: o.origin, trustProxy: o['trust-proxy'], allowedOrigins: o['allow-origin'], metricsAccess: o['public-metrics'] ? 'public' : 'loopback', metricsToken: o['metrics-token'] ?? process.env.P2P_TRACKER_METRICS_TOKEN, limits, room, ice });
   } catch (e) {
     console.error(`p2p-player-tracker: cannot start: ${(e as Error).message}`);
     process.exit(1);

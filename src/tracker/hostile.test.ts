@@ -10,6 +10,7 @@ import { startTracker, type Tracker, type TrackerOptions } from './server.ts';
 import { manualClock, nextEvent, rawPeer, until, type ManualClock, type RawPeer } from './test-kit.ts';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
+const BID = 'AAAAAAAAAAA';
 let t: Tracker;
 let key: StreamKeyPair;
 let honest: TrackerClient[];
@@ -156,30 +157,36 @@ describe('hostile clients', () => {
     // 1) Own key, somebody else's streamId.
     const p = await hostile();
     const nonce = Buffer.from(String(p.messages[0].nonce).replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    const sig = await signBytes(thief, publishProofBytes(nonce, key.streamId, `127.0.0.1:${t.port}`));
-    p.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(thief.publicKeyBytes), signature: base64url(sig) });
+    const sig = await signBytes(thief, publishProofBytes(nonce, key.streamId, BID, `127.0.0.1:${t.port}`));
+    p.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(thief.publicKeyBytes), broadcastId: BID, signature: base64url(sig) });
     expect((await p.next((m) => m.type === 'error')).code).toBe('AUTH_FAILED');
     expect((await p.closed).code).toBe(1008);
     // 2) The right public key with a signature replayed from another connection's nonce.
     const q = await hostile();
     const oldNonce = nonce;
-    const replay = await signBytes(key, publishProofBytes(oldNonce, key.streamId, `127.0.0.1:${t.port}`));
-    q.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), signature: base64url(replay) });
+    const replay = await signBytes(key, publishProofBytes(oldNonce, key.streamId, BID, `127.0.0.1:${t.port}`));
+    q.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), broadcastId: BID, signature: base64url(replay) });
     expect((await q.next((m) => m.type === 'error')).code).toBe('AUTH_FAILED');
     // 3) A proof made for another tracker origin.
     const r = await hostile();
     const rn = Buffer.from(String(r.messages[0].nonce).replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    const wrongOrigin = await signBytes(key, publishProofBytes(rn, key.streamId, 'evil.example:443'));
-    r.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), signature: base64url(wrongOrigin) });
+    const wrongOrigin = await signBytes(key, publishProofBytes(rn, key.streamId, BID, 'evil.example:443'));
+    r.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), broadcastId: BID, signature: base64url(wrongOrigin) });
     expect((await r.next((m) => m.type === 'error')).code).toBe('AUTH_FAILED');
     // 4) A relayed nonce: a rogue tracker passes this tracker's nonce to the broadcaster, gets a
     // proof signed for its own host and presents it here with that host in the Host header.
     const s = await hostileAs({ host: 'rogue.example:443' });
     const sn = Buffer.from(String(s.messages[0].nonce).replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    const relayed = await signBytes(key, publishProofBytes(sn, key.streamId, 'rogue.example:443'));
-    s.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), signature: base64url(relayed) });
+    const relayed = await signBytes(key, publishProofBytes(sn, key.streamId, BID, 'rogue.example:443'));
+    s.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), broadcastId: BID, signature: base64url(relayed) });
     expect((await s.next((m) => m.type === 'error')).code).toBe('AUTH_FAILED');
-    expect(t.metrics.rejected.get('AUTH_FAILED')).toBe(4);
+    // 5) The right proof with another broadcast id than the one signed: the id is bound by the signature.
+    const u = await hostile();
+    const un = Buffer.from(String(u.messages[0].nonce).replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    const signed = await signBytes(key, publishProofBytes(un, key.streamId, BID, `127.0.0.1:${t.port}`));
+    u.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), broadcastId: 'ZZZZZZZZZZA', signature: base64url(signed) });
+    expect((await u.next((m) => m.type === 'error')).code).toBe('AUTH_FAILED');
+    expect(t.metrics.rejected.get('AUTH_FAILED')).toBe(5);
     await until(() => honest[1].neighbours.some((n) => n.reasons.includes('broadcaster') && n.peerId === honest[0].peerId), 5000, 'broadcaster kept');
     await honestStillServed();
   });
@@ -190,15 +197,15 @@ describe('hostile clients', () => {
     honest = [];
     const sign = async (p: RawPeer, identity: string) => {
       const n = Buffer.from(String(p.messages[0].nonce).replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-      return base64url(await signBytes(key, publishProofBytes(n, key.streamId, identity)));
+      return base64url(await signBytes(key, publishProofBytes(n, key.streamId, BID, identity)));
     };
     // The listening address is not an identity once one is configured.
     const p = await hostile();
-    p.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), signature: await sign(p, `127.0.0.1:${t.port}`) });
+    p.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), broadcastId: BID, signature: await sign(p, `127.0.0.1:${t.port}`) });
     expect((await p.next((m) => m.type === 'error')).code).toBe('AUTH_FAILED');
     // A proof for the public URL's host (default port dropped, as browsers write it) is accepted.
     const q = await hostile();
-    q.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), signature: await sign(q, 'tracker.example') });
+    q.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), broadcastId: BID, signature: await sign(q, 'tracker.example') });
     expect((await q.next((m) => m.type === 'joined')).broadcaster).toBe(true);
   });
 

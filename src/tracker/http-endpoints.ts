@@ -19,7 +19,7 @@ export interface HttpEndpoints {
   close(): void;
 }
 
-export function createHttpEndpoints(metrics: TrackerMetrics, counts: () => TrackerCounts): HttpEndpoints {
+export function createHttpEndpoints(metrics: TrackerMetrics, counts: () => TrackerCounts, mayReadMetrics: (req: http.IncomingMessage) => boolean = () => true): HttpEndpoints {
   const started = Date.now();
   const cpu0 = process.cpuUsage();
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -49,6 +49,11 @@ export function createHttpEndpoints(metrics: TrackerMetrics, counts: () => Track
         return true;
       }
       if (p === '/metrics') {
+        if (!mayReadMetrics(req)) {
+          res.writeHead(403, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+          res.end('metrics are private: ask from the tracker host, or with the metrics token\n');
+          return true;
+        }
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' });
         res.end(metrics.render(gauges()));
         loopDelay.reset(); // delays are reported per scrape interval

@@ -1,6 +1,7 @@
 // The server's limits, each shown at its boundary on a manual clock (no sleeps): join timeout,
 // error-reply throttle, peers per stream, replaced sockets and broadcasters, quiet peers, the
 // socket caps, and a broadcaster whose socket drops. Real sockets on 127.0.0.1.
+import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { generateStreamKey, type StreamKeyPair } from '../crypto/stream-key.ts';
@@ -33,6 +34,15 @@ function client(t: Tracker, key: StreamKeyPair, extra: Partial<ConstructorParame
   cleanups.push(() => c.destroy());
   c.connect();
   return c;
+}
+
+function get(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', reject);
+  });
 }
 
 const errorsOf = (p: RawPeer) => p.messages.filter((m) => m.type === 'error').map((m) => m.code);
@@ -290,5 +300,28 @@ describe('tracker limits on a manual clock', () => {
     await third.next((m) => m.type === 'joined');
     await until(() => t.metrics.rejected.get('SLOW_CONSUMER') === 1, 5000, 'slow consumer dropped');
     await until(() => t.stats().peers === 2, 5000, 'slow peer gone');
+  });
+
+  it('lets browser pages of allowed origins only open sockets; clients without an Origin pass', async () => {
+    const { t } = await tracker({ allowedOrigins: ['https://site.example'] });
+    await raw(t, { origin: 'https://site.example' });
+    await raw(t); // no Origin header: not a browser
+    await expect(rawPeer(t.url!, { origin: 'https://evil.example' })).rejects.toThrow(/403/);
+    expect(t.metrics.rejected.get('ORIGIN_REFUSED')).toBe(1);
+    // Without an allow-list every origin may connect.
+    const open = await tracker();
+    await raw(open.t, { origin: 'https://evil.example' });
+  });
+
+  it('keeps /metrics private by default: the tracker host, or the token; /health stays public', async () => {
+    const { t } = await tracker({ trustProxy: true, metricsToken: 's3cret' });
+    const base = `http://127.0.0.1:${t.port}`;
+    expect(await get(`${base}/metrics`)).toBe(200); // from the tracker host
+    expect(await get(`${base}/metrics`, { 'x-forwarded-for': '203.0.113.5' })).toBe(403);
+    expect(await get(`${base}/metrics`, { 'x-forwarded-for': '203.0.113.5', authorization: 'Bearer wrong!' })).toBe(403);
+    expect(await get(`${base}/metrics`, { 'x-forwarded-for': '203.0.113.5', authorization: 'Bearer s3cret' })).toBe(200);
+    expect(await get(`${base}/health`, { 'x-forwarded-for': '203.0.113.5' })).toBe(200);
+    const pub = await tracker({ trustProxy: true, metricsAccess: 'public' });
+    expect(await get(`http://127.0.0.1:${pub.t.port}/metrics`, { 'x-forwarded-for': '203.0.113.5' })).toBe(200);
   });
 });

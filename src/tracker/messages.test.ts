@@ -21,7 +21,7 @@ describe('tracker messages', () => {
     const ok = [
       { type: 'join', streamId: SID },
       { type: 'join', streamId: SID, peerSecret: 's'.repeat(22), uploadBps: 5e6, relayed: false, announce: { holderKeys: [1, 2], producerGroups: [0], neighbours: ['peerAAAA'], mode: 'holder' } },
-      { type: 'publish', streamId: SID, publicKey: 'AQ', signature: 'x'.repeat(86), bitrateBps: 2e6 },
+      { type: 'publish', streamId: SID, publicKey: 'AQ', signature: 'x'.repeat(86), broadcastId: 'AAAAAAAAAAA', bitrateBps: 2e6 },
       { type: 'heartbeat', uploadBps: 1 },
       { type: 'signal', to: 'peerBBBBBBBB', data: { type: 'offer', sdp: 'v=0' } },
       { type: 'failed', peerId: 'peerBBBBBBBB' },
@@ -38,6 +38,10 @@ describe('tracker messages', () => {
     expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'join', streamId: SID, uploadBps: -1 })))).toBe('BAD_MESSAGE');
     expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'join', streamId: SID, announce: { holderKeys: [256] } })))).toBe('BAD_MESSAGE');
     expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'signal', to: 'peerBBBBBBBB' })))).toBe('BAD_MESSAGE');
+    // A publish without a broadcast id, or with one that is not 8 bytes of base64url.
+    for (const broadcastId of [undefined, 'AAAAAAAAAA', 'AAAAAAAAAAB', 'AAAAAAAAAAAA', 'AAAAAAAAAA=']) {
+      expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'publish', streamId: SID, publicKey: 'AQ', signature: 'x'.repeat(86), broadcastId })))).toBe('BAD_MESSAGE');
+    }
     expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'signal', to: 'peerBBBBBBBB', data: 'x'.repeat(LIMITS.maxSignalBytes) })))).toBe('SIGNAL_TOO_LARGE');
     expect(codeOf(() => parseClientMessage(' '.repeat(LIMITS.maxMessageBytes + 1)))).toBe('MESSAGE_TOO_LARGE');
     // Multi-byte text is measured in bytes, not characters.
@@ -56,13 +60,24 @@ describe('tracker messages', () => {
     );
   });
 
+  it('refuses deeply nested data with BAD_MESSAGE, never a RangeError', () => {
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    for (const n of [33, 1000, 30000]) {
+      expect(codeOf(() => parseClientMessage(`{"type":"signal","to":"peerBBBBBBBB","data":${deep(n)}}`))).toBe('BAD_MESSAGE');
+      expect(codeOf(() => parseServerMessage(`{"type":"signal","from":"peerBBBBBBBB","data":${deep(n)}}`))).toBe('BAD_MESSAGE');
+    }
+    // Up to the bound it is data like any other; brackets inside strings do not count.
+    expect(parseClientMessage(`{"type":"signal","to":"peerBBBBBBBB","data":${deep(30)}}`).type).toBe('signal');
+    expect(parseClientMessage(JSON.stringify({ type: 'signal', to: 'peerBBBBBBBB', data: { sdp: '['.repeat(5000) + '\\"' } })).type).toBe('signal');
+  });
+
   it('measures UTF-8 and builds the proof bytes in order', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 50 }), (s) => {
         expect(utf8Length(s)).toBe(new TextEncoder().encode(s).length);
       }),
     );
-    const b = publishProofBytes(new Uint8Array([1, 2]), 'ab', 'h:1');
-    expect([...b]).toEqual([1, 2, 97, 98, 104, 58, 49]);
+    const b = publishProofBytes(new Uint8Array([1, 2]), 'ab', 'Z', 'h:1');
+    expect([...b]).toEqual([1, 2, 97, 98, 90, 104, 58, 49]);
   });
 });

@@ -33,11 +33,18 @@ const PEER_ID_RE = /^[A-Za-z0-9_-]{8,24}$/;
 const B64URL_RE = /^[A-Za-z0-9_-]*$/;
 
 const peerId = z.string().check(z.regex(PEER_ID_RE));
+/** base64url of exactly 8 bytes: 11 characters, the last one carrying 2 zero bits. */
+export const BROADCAST_ID_RE = /^[A-Za-z0-9_-]{10}[AEIMQUYcgkosw048]$/;
+const broadcastId = z.string().check(z.regex(BROADCAST_ID_RE));
 const streamId = z.string().check(z.length(43), z.regex(B64URL_RE));
 const b64 = (max: number) => z.string().check(z.maxLength(max), z.regex(B64URL_RE));
 const bps = z.number().check(z.minimum(0), z.maximum(1e12));
 const segmentKeys = z.array(z.int().check(z.minimum(0), z.maximum(MAX_SEGMENT_KEY))).check(z.maxLength(LIMITS.maxKeysPerPeer));
 const seedGroups = z.array(z.int().check(z.minimum(0), z.maximum(MAX_SEED_GROUP))).check(z.maxLength(MAX_SEED_GROUP + 1));
+
+/** Why a producer complains about a holder: its seeds do not come, or do not verify. */
+export const COMPLAINT_REASONS = ['withholding', 'corrupt'] as const;
+export type ComplaintReason = (typeof COMPLAINT_REASONS)[number];
 
 /** What a reconnecting peer still holds, so a restarted tracker rebuilds its soft state. */
 const announce = z.object({
@@ -50,8 +57,10 @@ const announce = z.object({
 
 /** A peer's own measurements, sent with join and heartbeat. */
 const peerStats = {
-  /** Measured upload capacity, bits per second. */
+  /** Upload capacity the peer claims, bits per second (capped and distrusted by the tracker). */
   uploadBps: z.optional(bps),
+  /** Upload its transport measured, bits per second: lowers the claim, never raises it. */
+  measuredUploadBps: z.optional(z.number().check(z.minimum(0), z.maximum(1e10))),
   /** True when the peer's connections go through a TURN relay. */
   relayed: z.optional(z.boolean()),
 };
@@ -76,8 +85,10 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     peerSecret,
     /** Stream public key, wire form (alg byte ‖ raw key), base64url. */
     publicKey: b64(96),
-    /** Signature of nonce ‖ streamId ‖ tracker origin, base64url of 64 bytes. */
+    /** Signature of nonce ‖ streamId ‖ broadcastId ‖ tracker identity, base64url of 64 bytes. */
     signature: b64(90),
+    /** This go-live's id, chosen at random by the broadcaster (base64url of 8 bytes). */
+    broadcastId,
     /** Stream bitrate, bits per second (helps choose holders strong enough). */
     bitrateBps: z.optional(bps),
     ...peerStats,
@@ -87,6 +98,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('signal'), to: peerId, data: z.unknown() }),
   z.object({ type: z.literal('failed'), peerId }),
   z.object({ type: z.literal('leave') }),
+  /** A producer's complaint against a holder whose seeds it uses (withheld or corrupt). */
+  z.object({ type: z.literal('complaint'), peerId, reason: z.enum(COMPLAINT_REASONS) }),
 ]);
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
@@ -126,7 +139,7 @@ export interface IceServerInfo {
 export type ServerMessage =
   | { type: 'welcome'; version: number; peerId: string; nonce: string; heartbeatMs: number; maxSignalBytes: number }
   | { type: 'joined'; streamId: string; peerId: string; broadcaster: boolean }
-  | { type: 'stream'; streamId: string; state: StreamState; mode: SwarmMode }
+  | { type: 'stream'; streamId: string; state: StreamState; mode: SwarmMode; broadcastId?: string }
   | { type: 'neighbours'; neighbours: NeighbourInfo[] }
   | { type: 'roles'; holderKeys: number[]; producerGroups: number[]; leaseMs: number; heartbeatMs: number }
   | { type: 'swarm'; mode: SwarmMode; viewers: number; holders: RoleEntry[]; producers: RoleEntry[] }
@@ -151,7 +164,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     maxSignalBytes: z.int().check(z.minimum(0), z.maximum(LIMITS.maxSignalBytes)),
   }),
   z.object({ type: z.literal('joined'), streamId, peerId, broadcaster: z.boolean() }),
-  z.object({ type: z.literal('stream'), streamId, state: z.enum(['waiting', 'live', 'ended']), mode: z.enum(['direct', 'holder']) }),
+  z.object({ type: z.literal('stream'), streamId, state: z.enum(['waiting', 'live', 'ended']), mode: z.enum(['direct', 'holder']), broadcastId: z.optional(broadcastId) }),
   z.object({
     type: z.literal('neighbours'),
     neighbours: z.array(z.object({ peerId, reasons: z.array(reason).check(z.maxLength(5)), initiator: z.boolean(), holderKeys: z.optional(segmentKeys) })).check(z.maxLength(LIMITS.maxNeighbours)),
@@ -186,9 +199,31 @@ export function utf8Length(text: string): number {
   return n;
 }
 
+/** Deepest nesting of arrays and objects a message may have (signals are SDP objects, 3–4 deep). */
+export const MAX_JSON_DEPTH = 32;
+
+/** Nesting depth of the JSON text, counted outside strings, stopping once it passes `limit`. */
+function jsonDepth(text: string, limit: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > limit) return depth;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return depth;
+}
+
 function parseJson(text: string, maxBytes: number): unknown {
   if (typeof text !== 'string') throw new P2PError('BAD_MESSAGE', 'message is not text');
   if (text.length > maxBytes || utf8Length(text) > maxBytes) throw new P2PError('MESSAGE_TOO_LARGE', `message over ${maxBytes} bytes`);
+  // Deep nesting would make JSON.stringify (signal size) and the validators recurse past the stack.
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new P2PError('BAD_MESSAGE', `message nested deeper than ${MAX_JSON_DEPTH}`);
   try {
     return JSON.parse(text);
   } catch {
@@ -206,11 +241,21 @@ function firstIssue(error: { issues: ReadonlyArray<{ path: PropertyKey[]; messag
  * UNKNOWN_TYPE, BAD_MESSAGE or SIGNAL_TOO_LARGE; never anything else.
  */
 export function parseClientMessage(text: string, maxBytes: number = LIMITS.maxMessageBytes, maxSignalBytes: number = LIMITS.maxSignalBytes): ClientMessage {
+  try {
+    return parseClient(text, maxBytes, maxSignalBytes);
+  } catch (e) {
+    // The contract is P2PError only: anything else (a RangeError deep inside, say) is a bad message.
+    if (e instanceof P2PError) throw e;
+    throw new P2PError('BAD_MESSAGE', `message could not be read: ${String((e as Error)?.name ?? e)}`);
+  }
+}
+
+function parseClient(text: string, maxBytes: number, maxSignalBytes: number): ClientMessage {
   const value = parseJson(text, maxBytes);
   const r = clientMessageSchema.safeParse(value);
   if (!r.success) {
     const type = (value as { type?: unknown } | null)?.type;
-    const known = ['join', 'publish', 'heartbeat', 'signal', 'failed', 'leave'];
+    const known = ['join', 'publish', 'heartbeat', 'signal', 'failed', 'leave', 'complaint'];
     if (typeof value !== 'object' || value === null || typeof type !== 'string' || !known.includes(type)) {
       throw new P2PError('UNKNOWN_TYPE', 'message has no known type');
     }
@@ -226,7 +271,13 @@ export function parseClientMessage(text: string, maxBytes: number = LIMITS.maxMe
 
 /** Parses and validates one tracker message (client side). Throws P2PError like parseClientMessage. */
 export function parseServerMessage(text: string, maxBytes: number = 2 * LIMITS.maxMessageBytes): ServerMessage {
-  const value = parseJson(text, maxBytes);
+  let value: unknown;
+  try {
+    value = parseJson(text, maxBytes);
+  } catch (e) {
+    if (e instanceof P2PError) throw e;
+    throw new P2PError('BAD_MESSAGE', `tracker message could not be read: ${String((e as Error)?.name ?? e)}`);
+  }
   const r = serverMessageSchema.safeParse(value);
   if (!r.success) {
     const type = (value as { type?: unknown } | null)?.type;
@@ -238,15 +289,17 @@ export function parseServerMessage(text: string, maxBytes: number = 2 * LIMITS.m
 const encoder = new TextEncoder();
 
 /**
- * The bytes a broadcaster signs to prove it holds the stream key:
- * nonce (raw bytes) ‖ streamId (43 ASCII bytes) ‖ tracker origin (UTF-8 `host[:port]`).
+ * The bytes a broadcaster signs to prove it holds the stream key and to bind this go-live's id:
+ * nonce (raw bytes) ‖ streamId (43 ASCII bytes) ‖ broadcastId (11 ASCII bytes) ‖ tracker
+ * identity (UTF-8 `host[:port]`, last because it alone varies in length).
  */
-export function publishProofBytes(nonce: Uint8Array, streamIdText: string, origin: string): Uint8Array {
-  const s = encoder.encode(streamIdText);
-  const o = encoder.encode(origin);
-  const out = new Uint8Array(nonce.length + s.length + o.length);
-  out.set(nonce, 0);
-  out.set(s, nonce.length);
-  out.set(o, nonce.length + s.length);
+export function publishProofBytes(nonce: Uint8Array, streamIdText: string, broadcastIdText: string, origin: string): Uint8Array {
+  const parts = [nonce, encoder.encode(streamIdText), encoder.encode(broadcastIdText), encoder.encode(origin)];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }

@@ -1,6 +1,6 @@
 // The broadcaster proof as the tracker checks it: the identities the tracker answers to (from its
 // configuration and its listening address, never from request headers) and the verification of
-// a `publish` signature over nonce ‖ streamId ‖ identity. Node-only (node:os);
+// a `publish` signature over nonce ‖ streamId ‖ broadcastId ‖ identity. Node-only (node:os);
 // used by server.ts.
 
 import os from 'node:os';
@@ -48,16 +48,17 @@ export interface PublishClaim {
   streamId: string;
   publicKey: string;
   signature: string;
+  broadcastId: string;
 }
 
-/** True when the claim's key hashes to its streamId and signs nonce ‖ streamId ‖ one identity. */
+/** True when the claim's key hashes to its streamId and signs nonce ‖ streamId ‖ broadcastId ‖ one identity. */
 export async function verifyPublishProof(nonce: Uint8Array, claim: PublishClaim, identities: readonly string[]): Promise<boolean> {
   try {
     const pub = fromBase64url(claim.publicKey);
     const sig = fromBase64url(claim.signature);
     if ((await streamIdOf(pub)) !== claim.streamId) return false;
     for (const identity of identities) {
-      if (await verifyBytes(pub, sig, publishProofBytes(nonce, claim.streamId, identity))) return true;
+      if (await verifyBytes(pub, sig, publishProofBytes(nonce, claim.streamId, claim.broadcastId, identity))) return true;
     }
   } catch {
     // A malformed key or signature is a failed proof.

@@ -5,8 +5,17 @@
 import type { RoleEntry, SwarmMode } from './messages.ts';
 import type { PeerId, RoomConfig } from './room-config.ts';
 import { FEED, SEED_A, SEED_B, SEGMENT, type GraphNode, type SwarmGraph } from './swarm-graph.ts';
+import { distrusted, networkOf, pickHolder, rankCandidates, seasoned } from './role-trust.ts';
 
 export interface RoomPeer extends GraphNode {
+  /** When it joined (the holder probation counts from here). */
+  joinedMs: number;
+  /** Upload measured by the peer's transport, if it reports one (lowers the claim, never raises it). */
+  measuredUploadBps: number | undefined;
+  /** After complaints moved its keys: no role until then. */
+  distrustedUntilMs: number;
+  /** Producers' complaints against it as a holder: network key → time. */
+  complaints: Map<string, number> | null;
   /** Network key (IPv4 /24, IPv6 /64) holder keys are spread over; null when unknown. */
   networkKey: string | null;
   uploadBps: number | undefined;
@@ -31,6 +40,8 @@ export interface RoleContext {
   readonly overlap: boolean;
   /** Just after a tracker restart: roles go only to peers that claim them, the rest waits. */
   readonly restoring: boolean;
+  /** Time of the room's latest call. */
+  readonly nowMs: number;
 }
 
 export class RoleBook {
@@ -85,9 +96,23 @@ export class RoleBook {
   }
 
   eligible(p: RoomPeer): boolean {
-    if (p.broadcaster || p.relayed || p.lapsed) return false;
+    if (p.broadcaster || p.relayed || p.lapsed || distrusted(p, this.ctx.nowMs)) return false;
     const min = Math.max(this.config.minRoleUploadBps, this.config.minRoleUploadRatio * this.ctx.bitrateBps);
-    return min === 0 || (p.uploadBps ?? 0) >= min;
+    const upload = Math.min(p.uploadBps ?? 0, p.measuredUploadBps ?? Infinity);
+    return min === 0 || upload >= min;
+  }
+
+  /**
+   * True when a holder should give its key to a better candidate: it is still in probation (it got
+   * the key only because no seasoned peer was there) or it shares its network with another holder.
+   */
+  needsUpgrade(nowMs: number): boolean {
+    const nets = new Set<string>();
+    for (const h of new Set(this.holderOf.values())) {
+      if (!seasoned(h, this.config, nowMs) || nets.has(networkOf(h))) return true;
+      nets.add(networkOf(h));
+    }
+    return false;
   }
 
   *rolePeers(): Generator<RoomPeer> {
@@ -150,9 +175,13 @@ export class RoleBook {
 
   /**
    * Hands out missing holder keys and producer groups. With `hint` only that peer is considered
-   * (a join: O(1)); without, every eligible peer is ranked by reported upload (O(N log N), rare).
-   * Claims announced after a reconnect win first; one peer takes several keys/groups only when
-   * fresh candidates run out; a fresh candidate takes over a key from a peer holding several.
+   * (a join: O(1)); without, every eligible peer is ranked (role-trust.ts: seasoned first, then
+   * counted upload, then age; O(N log N), rare). Claims announced after a reconnect are honoured
+   * only while the room is restoring after a tracker restart. Holder keys go to peers past their
+   * probation and to networks holding no key yet whenever such peers exist; a peer in probation
+   * gets a key only when no seasoned peer is free, and gives it up to one later (upgrade). One
+   * peer takes several keys/groups only when fresh candidates run out; a fresh candidate takes
+   * over a key from a peer holding several.
    */
   fill(nowMs: number, hint?: RoomPeer): void {
     if (this.ctx.mode !== 'holder') return;
@@ -162,16 +191,15 @@ export class RoleBook {
     const keys = c.segmentKeys;
     const groups = Array.from({ length: c.producerGroups }, (_, g) => g);
     let cands: RoomPeer[];
-    if (hint) cands = this.eligible(hint) ? [hint] : [];
-    else {
-      cands = this.graph.viewers.filter((p) => this.eligible(p));
-      cands.sort((x, y) => (y.uploadBps ?? 0) - (x.uploadBps ?? 0) || (x.id < y.id ? -1 : 1));
-    }
+    if (hint) cands = [hint];
+    else cands = rankCandidates(this.graph.viewers.filter((p) => this.eligible(p)), c, this.ctx.bitrateBps, nowMs);
     for (const p of cands) {
-      for (const k of p.claimedKeys) if (!this.holderOf.has(k) && p.holderKeys.length < c.maxKeysPerHolder) this.grant(p, 'key', k, nowMs);
-      for (const g of p.claimedGroups) {
-        if (!this.producerOf.has(g) && p.producerGroups.length < c.maxGroupsPerProducer) this.grant(p, 'group', g, nowMs);
-        else if (p.producerGroups.length === 0 && p.holderKeys.length === 0 && this.producerTotal() < (this.ctx.restoring ? c.maxProducers : this.producersWanted())) this.grantExtra(p, g, nowMs);
+      if (this.ctx.restoring) {
+        for (const k of p.claimedKeys) if (!this.holderOf.has(k) && p.holderKeys.length < c.maxKeysPerHolder) this.grant(p, 'key', k, nowMs);
+        for (const g of p.claimedGroups) {
+          if (!this.producerOf.has(g) && p.producerGroups.length < c.maxGroupsPerProducer) this.grant(p, 'group', g, nowMs);
+          else if (p.producerGroups.length === 0 && p.holderKeys.length === 0 && this.producerTotal() < c.maxProducers) this.grantExtra(p, g, nowMs);
+        }
       }
       p.claimedKeys = [];
       p.claimedGroups = [];
@@ -186,42 +214,63 @@ export class RoleBook {
       return;
     }
     const fresh = cands.filter((p) => p.holderKeys.length === 0 && p.producerGroups.length === 0);
+    // A joiner in probation waits for the next full fill, which prefers seasoned peers.
+    const keyFresh = hint && !seasoned(hint, c, nowMs) ? [] : fresh;
+    const nets = new Set([...this.holderOf.values()].map(networkOf));
+    const nextHolder = (): RoomPeer | null => {
+      const i = pickHolder(keyFresh, 0, nets, nowMs);
+      if (i < 0) return null;
+      nets.add(networkOf(keyFresh[i]));
+      return keyFresh[i];
+    };
     let fi = 0;
+    const nextProducer = (): RoomPeer | null => {
+      while (fi < fresh.length && (fresh[fi].holderKeys.length || fresh[fi].producerGroups.length)) fi++;
+      return fi < fresh.length ? fresh[fi++] : null;
+    };
     // Holders first (they matter to every producer), then producers for groups 0–7 first.
     for (const [kind, list, owner, max] of [
       ['key', keys, this.holderOf, c.maxKeysPerHolder],
       ['group', groups, this.producerOf, c.maxGroupsPerProducer],
     ] as const) {
+      const next = kind === 'key' ? nextHolder : nextProducer;
       for (const v of list) {
         if (owner.has(v)) continue;
-        if (fi < fresh.length) this.grant(fresh[fi++], kind, v, nowMs);
+        const p = next();
+        if (p) this.grant(p, kind, v, nowMs);
       }
       // Rebalance: a fresh peer takes one value from the peer holding the most.
-      while (fi < fresh.length) {
+      for (;;) {
         let most: RoomPeer | null = null;
         for (const p of owner.values()) if (!most || this.count(p, kind) > this.count(most, kind)) most = p;
         if (!most || this.count(most, kind) < 2) break;
+        const p = next();
+        if (!p) break;
         const v = kind === 'key' ? most.holderKeys[most.holderKeys.length - 1] : most.producerGroups[most.producerGroups.length - 1];
         this.take(most, kind, v);
-        this.grant(fresh[fi++], kind, v, nowMs);
+        this.grant(p, kind, v, nowMs);
       }
       // Scarce peers: existing owners take several, fewest first.
       if (!hint) {
         for (const v of list) {
           if (owner.has(v)) continue;
           const pool = (kind === 'key' ? [...new Set(this.holderOf.values())] : [...new Set([...this.producerOf.values()])]).filter((p) => this.count(p, kind) < max);
-          if (kind === 'group' && pool.length === 0) pool.push(...[...new Set(this.holderOf.values())].filter((p) => p.producerGroups.length < max));
+          // When every owner is full, peers of the other role take it on too.
+          if (pool.length === 0) pool.push(...[...this.rolePeers()].filter((p) => this.count(p, kind) < max && !this.extraProducers.has(p)));
           pool.sort((x, y) => this.count(x, kind) - this.count(y, kind));
           if (pool.length) this.grant(pool[0], kind, v, nowMs);
         }
       }
     }
+    if (!hint) this.upgradeHolders(fresh, nowMs);
     // Large swarm: more producers, each on the group with the fewest.
     const want = this.producersWanted();
-    for (let total = this.producerTotal(); total < want && fi < fresh.length; total++) {
+    for (let total = this.producerTotal(); total < want; total++) {
+      const p = nextProducer();
+      if (!p) break;
       const count: number[] = groups.map((g) => (this.producerOf.has(g) ? 1 : 0));
       for (const x of this.extraProducers) count[x.producerGroups[0]]++;
-      this.grantExtra(fresh[fi++], count.indexOf(Math.min(...count)), nowMs);
+      this.grantExtra(p, count.indexOf(Math.min(...count)), nowMs);
     }
     if (!hint) this.lastFullFillMs = nowMs;
     this.incomplete = keys.some((k) => !this.holderOf.has(k)) || groups.some((g) => !this.producerOf.has(g));
@@ -229,6 +278,29 @@ export class RoleBook {
     if (!hint || this.epoch !== epoch0) {
       this.relinkBroadcaster();
       this.relinkProducers();
+    }
+  }
+
+  /**
+   * Moves up to two keys per call from holders in probation, or sharing a network with another
+   * holder, to seasoned fresh peers of networks holding no key.
+   */
+  private upgradeHolders(fresh: RoomPeer[], nowMs: number): void {
+    const c = this.config;
+    let moves = 2;
+    const byNet = new Map<string, number>();
+    for (const h of new Set(this.holderOf.values())) byNet.set(networkOf(h), (byNet.get(networkOf(h)) ?? 0) + 1);
+    for (const [k, h] of [...this.holderOf]) {
+      if (moves === 0) break;
+      const crowded = (byNet.get(networkOf(h)) ?? 0) > 1;
+      if (seasoned(h, c, nowMs) && !crowded) continue;
+      const q = fresh.find((p) => !p.holderKeys.length && !p.producerGroups.length && seasoned(p, c, nowMs) && !byNet.has(networkOf(p)) && !distrusted(p, nowMs));
+      if (!q) break;
+      this.take(h, 'key', k);
+      this.grant(q, 'key', k, nowMs);
+      byNet.set(networkOf(q), 1);
+      if (!h.holderKeys.length) byNet.set(networkOf(h), (byNet.get(networkOf(h)) ?? 1) - 1);
+      moves--;
     }
   }
 

@@ -45,6 +45,24 @@ export interface RoomConfig {
   minRoleUploadRatio: number;
   /** …and at least this many bits per second (used alone while the bitrate is unknown). */
   minRoleUploadBps: number;
+  /**
+   * Claimed upload counts for ranking up to this × the stream bitrate (a claim of 10^12 b/s ranks
+   * no higher than an honest strong peer); ties go to the older peer.
+   */
+  maxCountedUploadRatio: number;
+  /** …and up to this many bits per second while the bitrate is unknown. */
+  maxCountedUploadBps: number;
+  /**
+   * A peer gets holder keys only after this long in the room, unless no older peer is free (then
+   * it holds the key until one is, and gives it up).
+   */
+  holderProbationMs: number;
+  /** Complaints from this many distinct producer networks move a holder's keys away. */
+  complaintsToMove: number;
+  /** …within this window. */
+  complaintWindowMs: number;
+  /** A holder whose keys were moved by complaints gets no role for this long. */
+  distrustMs: number;
   /** A role lease lasts this long after the holder's last heartbeat. */
   leaseMs: number;
   /** Heartbeat period asked of peers holding roles. */
@@ -82,6 +100,12 @@ export const DEFAULT_ROOM_CONFIG: Readonly<RoomConfig> = Object.freeze({
   directMaxViewers: 48,
   minRoleUploadRatio: 1.0,
   minRoleUploadBps: 0,
+  maxCountedUploadRatio: 3,
+  maxCountedUploadBps: 20e6,
+  holderProbationMs: 10000,
+  complaintsToMove: 3,
+  complaintWindowMs: 30000,
+  distrustMs: 600000,
   leaseMs: 3000,
   roleHeartbeatMs: 1000,
   heartbeatMs: 15000,
@@ -102,7 +126,9 @@ const positiveInt = (c: RoomConfig, k: keyof RoomConfig, min = 1) => {
 export function resolveRoomConfig(partial: Partial<RoomConfig> = {}): RoomConfig {
   const c: RoomConfig = { ...DEFAULT_ROOM_CONFIG, ...partial, segmentKeys: [...(partial.segmentKeys ?? DEFAULT_ROOM_CONFIG.segmentKeys)] };
   for (const k of ['neighbourTarget', 'neighbourMax', 'producerHolderLinks', 'maxKeysPerHolder', 'maxGroupsPerProducer', 'holderModeAtViewers', 'directMaxViewers', 'leaseMs', 'roleHeartbeatMs', 'heartbeatMs', 'peerTimeoutMs', 'swarmReportMs', 'maxPeers', 'maxFailedPairsPerPeer', 'tickMs'] as const) positiveInt(c, k);
-  for (const k of ['directModeAtViewers', 'producerGroups', 'modeHoldMs', 'modeOverlapMs', 'seed', 'maxProducers'] as const) positiveInt(c, k, 0);
+  for (const k of ['directModeAtViewers', 'producerGroups', 'modeHoldMs', 'modeOverlapMs', 'seed', 'maxProducers', 'holderProbationMs', 'complaintWindowMs', 'distrustMs'] as const) positiveInt(c, k, 0);
+  positiveInt(c, 'complaintsToMove');
+  if (!(c.maxCountedUploadRatio > 0) || !(c.maxCountedUploadBps > 0)) throw new P2PError('BAD_CONFIG', 'maxCountedUpload* must be > 0');
   if (c.maxProducers < c.producerGroups) throw new P2PError('BAD_CONFIG', 'maxProducers must be ≥ producerGroups');
   if (!(c.producerShare >= 0 && c.producerShare <= 1)) throw new P2PError('BAD_CONFIG', 'producerShare must be in 0…1');
   if (c.neighbourMax < c.neighbourTarget) throw new P2PError('BAD_CONFIG', 'neighbourMax must be ≥ neighbourTarget');
@@ -123,9 +149,12 @@ export function resolveRoomConfig(partial: Partial<RoomConfig> = {}): RoomConfig
 export interface JoinInfo {
   broadcaster?: boolean;
   uploadBps?: number;
+  measuredUploadBps?: number;
   relayed?: boolean;
   /** Broadcaster only: stream bitrate, bits per second. */
   bitrateBps?: number;
+  /** Broadcaster only: the go-live's id it published with (proven by its signature). */
+  broadcastId?: string;
   /**
    * Opaque key of the peer's address (IPv4 address, IPv6 /64): a peer reported failed is not
    * introduced again to its reporter under another id from the same address.
@@ -144,12 +173,14 @@ export interface JoinInfo {
 
 export interface PeerStats {
   uploadBps?: number;
+  /** Upload measured by the peer's transport (lowers a claim, never raises it). */
+  measuredUploadBps?: number;
   relayed?: boolean;
 }
 
 /** Outputs of the room, each addressed to one peer (`to`). The server sends them as messages. */
 export type RoomEvent =
-  | { type: 'stream'; to: PeerId; streamId: string; state: StreamState; mode: SwarmMode }
+  | { type: 'stream'; to: PeerId; streamId: string; state: StreamState; mode: SwarmMode; broadcastId?: string }
   | { type: 'neighbours'; to: PeerId; neighbours: NeighbourInfo[] }
   | { type: 'roles'; to: PeerId; holderKeys: number[]; producerGroups: number[]; leaseMs: number; heartbeatMs: number }
   | { type: 'swarm'; to: PeerId; mode: SwarmMode; viewers: number; holders: RoleEntry[]; producers: RoleEntry[] }

@@ -339,6 +339,26 @@ describe('Room modes and roles', () => {
     expect(r.snapshot().state).toBe('ended');
   });
 
+  it('announces the broadcaster’s go-live id to every peer, and a new one when it changes', () => {
+    const r = room();
+    r.join(id(0), {}, 0);
+    expect(eventsOf(r.pollEvents(), 'stream', id(0))).toEqual([{ type: 'stream', to: id(0), streamId: STREAM, state: 'waiting', mode: 'direct' }]);
+    r.join('broadcast0', { broadcaster: true, broadcastId: 'AAAAAAAAAAA' }, 1);
+    const live = r.pollEvents();
+    expect(eventsOf(live, 'stream', id(0))).toEqual([{ type: 'stream', to: id(0), streamId: STREAM, state: 'live', mode: 'direct', broadcastId: 'AAAAAAAAAAA' }]);
+    expect(eventsOf(live, 'stream', 'broadcast0')).toEqual([{ type: 'stream', to: 'broadcast0', streamId: STREAM, state: 'live', mode: 'direct', broadcastId: 'AAAAAAAAAAA' }]);
+    r.join(id(1), {}, 2);
+    expect(eventsOf(r.pollEvents(), 'stream', id(1))[0]).toMatchObject({ broadcastId: 'AAAAAAAAAAA' });
+    // A new go-live replacing the live one: everybody hears the new id although the state stays live.
+    r.join('broadcast1', { broadcaster: true, broadcastId: 'BBBBBBBBBBA' }, 3);
+    const evs = r.pollEvents();
+    for (const to of [id(0), id(1), 'broadcast1']) expect(eventsOf(evs, 'stream', to)).toEqual([{ type: 'stream', to, streamId: STREAM, state: 'live', mode: 'direct', broadcastId: 'BBBBBBBBBBA' }]);
+    // While the broadcaster is away the id is kept.
+    r.leave('broadcast1', 4);
+    expect(eventsOf(r.pollEvents(), 'stream', id(0))[0]).toMatchObject({ state: 'waiting', broadcastId: 'BBBBBBBBBBA' });
+    expect(r.currentBroadcastId).toBe('BBBBBBBBBBA');
+  });
+
   it('refuses a peer id already in the room and a peer beyond maxPeers', () => {
     const r = room({ maxPeers: 3 });
     r.join('broadcast0', { broadcaster: true }, 0);

@@ -8,6 +8,7 @@ import { FEED, SEED_A, SEED_B, SEGMENT, SWARM, SwarmGraph } from './swarm-graph.
 import { RoleBook, type RoleContext, type RoomPeer } from './role-book.ts';
 import { type JoinInfo, type PeerId, type PeerStats, type RoomConfig, type RoomEvent, resolveRoomConfig } from './room-config.ts';
 import { SeededRng } from '../rng.ts';
+import { recordComplaint } from './role-trust.ts';
 
 export * from './room-config.ts';
 
@@ -40,6 +41,8 @@ export class Room {
   /** Until then (0: none) the broadcaster keeps its direct-feed links after a switch to holder mode. */
   private overlapUntilMs = 0;
   private bitrateBps = 0;
+  /** The current go-live's id, from the broadcaster's latest publish (kept while it is away). */
+  private broadcastId: string | null = null;
   private events: RoomEvent[] = [];
   private eventHead = 0;
   private swarmDirty = false;
@@ -72,6 +75,9 @@ export class Room {
       },
       get restoring() {
         return self.nowMs < self.restoreUntilMs;
+      },
+      get nowMs() {
+        return self.nowMs;
       },
     };
     this.roles = new RoleBook(ctx, this.peers, this.graph, this.config);
@@ -109,6 +115,10 @@ export class Room {
       id: peerId,
       broadcaster: !!info.broadcaster,
       uploadBps: info.uploadBps,
+      measuredUploadBps: info.measuredUploadBps,
+      joinedMs: nowMs,
+      distrustedUntilMs: 0,
+      complaints: null,
       relayed: !!info.relayed,
       lastSeenMs: nowMs,
       holderKeys: [],
@@ -134,12 +144,18 @@ export class Room {
         this.setMode(a.mode, nowMs);
         this.modeHoldUntilMs = nowMs + this.config.modeHoldMs;
       }
-      if (!this.setState('live')) this.events.push({ type: 'stream', to: p.id, streamId: this.streamId, state: this.state, mode: this.mode });
+      // A new go-live id reaches every peer; a broadcaster coming back with the same one changes nothing.
+      const newId = info.broadcastId !== undefined && info.broadcastId !== this.broadcastId;
+      if (info.broadcastId !== undefined) this.broadcastId = info.broadcastId;
+      if (!this.setState('live')) {
+        if (newId) for (const q of this.peers.values()) this.events.push(this.streamEvent(q.id));
+        else this.events.push(this.streamEvent(p.id));
+      }
       this.roles.relinkBroadcaster();
       this.swarmDirty = true;
     } else {
       this.graph.addViewer(p);
-      this.events.push({ type: 'stream', to: p.id, streamId: this.streamId, state: this.state, mode: this.mode });
+      this.events.push(this.streamEvent(p.id));
       this.graph.restoreAnnounced(p, nowMs + this.config.modeHoldMs);
       this.graph.fillSwarm(p);
       if (this.broadcaster && this.mode === 'direct' && this.roles.feedCount() < this.config.directMaxViewers) this.graph.setBits(this.broadcaster, p, FEED, true, this.broadcaster.id);
@@ -172,6 +188,7 @@ export class Room {
     const wasEligible = this.roles.eligible(p);
     p.lapsed = false;
     if (stats.uploadBps !== undefined) p.uploadBps = stats.uploadBps;
+    if (stats.measuredUploadBps !== undefined) p.measuredUploadBps = stats.measuredUploadBps;
     if (stats.relayed !== undefined) p.relayed = stats.relayed;
     const hasRoles = p.holderKeys.length > 0 || p.producerGroups.length > 0;
     if (hasRoles) {
@@ -195,6 +212,28 @@ export class Room {
     if (this.graph.markFailed(pa, pb) & (SEED_A | SEED_B)) this.roles.relinkProducers();
     this.graph.topUpNeedy(64);
     this.flush(nowMs);
+  }
+
+  /**
+   * A producer complains that a holder it is linked to withholds or corrupts its seeds. Ignored
+   * (false) unless `from` produces from `against`'s seeds now. When producers of enough distinct
+   * networks complained within the window, the holder loses its keys, which go to other peers at
+   * once, and it gets no role for distrustMs.
+   */
+  complain(from: PeerId, against: PeerId, nowMs: number): boolean {
+    this.nowMs = nowMs;
+    const f = this.peers.get(from);
+    const h = this.peers.get(against);
+    if (!f || !h || f === h || !f.producerGroups.length || !h.holderKeys.length) return false;
+    if (!(this.graph.bits(f, h) & (f.id < h.id ? SEED_A : SEED_B))) return false;
+    if (recordComplaint(h, f, this.config, nowMs)) {
+      h.distrustedUntilMs = nowMs + this.config.distrustMs;
+      h.complaints = null;
+      this.roles.revoke(h);
+      this.roles.fill(nowMs);
+    }
+    this.flush(nowMs);
+    return true;
   }
 
   /** Periodic work: lease expiry, quiet peers, neighbour top-up, mode hysteresis, role refill. */
@@ -228,7 +267,7 @@ export class Room {
     }
     this.evaluateMode(nowMs);
     const sinceFill = nowMs - this.roles.lastFullFillMs;
-    if ((this.roles.incomplete && (revoked || sinceFill >= 500)) || (this.mode === 'holder' && sinceFill >= 2000 && this.roles.producerTotal() < this.roles.producersWanted())) this.roles.fill(nowMs);
+    if ((this.roles.incomplete && (revoked || sinceFill >= 500)) || (this.mode === 'holder' && sinceFill >= 2000 && (this.roles.producerTotal() < this.roles.producersWanted() || this.roles.needsUpgrade(nowMs)))) this.roles.fill(nowMs);
     if (this.broadcaster && this.viewerCountReported !== this.graph.viewers.length && nowMs - this.lastSwarmReportMs >= c.swarmReportMs) this.swarmDirty = true;
     this.flush(nowMs);
   }
@@ -263,6 +302,11 @@ export class Room {
 
   get swarmMode(): SwarmMode {
     return this.mode;
+  }
+
+  /** The current go-live's id, or null before any broadcaster published. */
+  get currentBroadcastId(): string | null {
+    return this.broadcastId;
   }
 
   snapshot(): RoomSnapshot {
@@ -313,7 +357,7 @@ export class Room {
   private setState(s: StreamState): boolean {
     if (s === this.state) return false;
     this.state = s;
-    for (const p of this.peers.values()) this.events.push({ type: 'stream', to: p.id, streamId: this.streamId, state: s, mode: this.mode });
+    for (const p of this.peers.values()) this.events.push(this.streamEvent(p.id));
     return true;
   }
 
@@ -334,7 +378,7 @@ export class Room {
       this.roles.relinkProducers();
     }
     this.roles.relinkBroadcaster();
-    for (const p of this.peers.values()) this.events.push({ type: 'stream', to: p.id, streamId: this.streamId, state: this.state, mode });
+    for (const p of this.peers.values()) this.events.push(this.streamEvent(p.id));
     this.swarmDirty = true;
     if (mode === 'holder') this.roles.fill(nowMs);
   }
@@ -347,6 +391,13 @@ export class Room {
 
 
   // ---- output ------------------------------------------------------------------------------
+
+  /** The stream's state for one peer, with the current go-live id once a broadcaster gave one. */
+  private streamEvent(to: PeerId): RoomEvent {
+    const e: RoomEvent = { type: 'stream', to, streamId: this.streamId, state: this.state, mode: this.mode };
+    if (this.broadcastId !== null) e.broadcastId = this.broadcastId;
+    return e;
+  }
 
   private describe(p: Peer): NeighbourInfo[] {
     const out: NeighbourInfo[] = [];

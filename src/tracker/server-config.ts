@@ -44,6 +44,8 @@ export interface TrackerLimits extends SignalBudgetLimits {
   maxSignalBacklogBytes: number;
   /** Bad or rate-limited messages a socket may send before it is closed. */
   maxViolations: number;
+  /** A socket sends at most one complaint per this period. */
+  complaintIntervalMs: number;
   /** Ping period; a socket that misses one pong (half-open) is dropped. */
   pingIntervalMs: number;
   /** A socket that has not joined a stream by then is closed. */
@@ -74,6 +76,7 @@ export const DEFAULT_TRACKER_LIMITS: Readonly<TrackerLimits> = Object.freeze({
   pairSignalUnitBytes: 2048,
   maxSignalBacklogBytes: 256 * 1024,
   maxViolations: 20,
+  complaintIntervalMs: 1000,
   pingIntervalMs: 15000,
   joinTimeoutMs: 15000,
   maxSendBufferBytes: 1 << 20,
@@ -99,6 +102,20 @@ export interface TrackerOptions {
    * are never used, so a proof made for another tracker never verifies here.
    */
   origins?: string[];
+  /**
+   * Page origins (`https://site.example`) allowed to open a tracker socket from a browser. Default:
+   * any (a public tracker serves every site's pages). A browser upgrade with another Origin header
+   * is refused with HTTP 403 (counted ORIGIN_REFUSED); clients that send no Origin (Node, native)
+   * are not browsers and are let through.
+   */
+  allowedOrigins?: string[];
+  /**
+   * Who may read /metrics: 'loopback' (default: requests from the tracker's own host only; behind
+   * a trusted proxy the forwarded client address counts) or 'public'. With `metricsToken`, a request
+   * bearing `Authorization: Bearer <token>` may read them from anywhere too.
+   */
+  metricsAccess?: 'loopback' | 'public';
+  metricsToken?: string;
   /** Behind a reverse proxy: count limits per X-Forwarded-For client address (first entry). */
   trustProxy?: boolean;
   room?: Partial<RoomConfig>;

@@ -49,6 +49,9 @@ describe('tracker server', () => {
     const bJoined = await nextEvent(b, 'joined');
     expect(bJoined.broadcaster).toBe(true);
     await until(() => a.state === 'live', 5000, 'live state');
+    // Viewers learn the go-live id the broadcaster chose and signed.
+    expect(b.broadcastId).toMatch(/^[A-Za-z0-9_-]{11}$/);
+    expect(a.broadcastId).toBe(b.broadcastId);
     await until(() => a.neighbours.some((n) => n.peerId === bJoined.peerId && n.reasons.includes('broadcaster')), 5000, 'broadcaster link');
 
     const v = client(t.url!, key.streamId);
@@ -132,6 +135,8 @@ describe('tracker server', () => {
     await until(() => a.connected && b.connected && c.connected, 5000, 'reconnect');
     expect([a.peerId, b.peerId, c.peerId]).toEqual([aId, bId, cId]);
     await until(() => a.state === 'live' && a.neighbours.some((n) => n.peerId === cId) && a.neighbours.some((n) => n.peerId === bId), 3000, 'state rebuilt');
+    // The restarted tracker learnt the go-live id again from the broadcaster's re-publish.
+    expect(a.broadcastId).toBe(b.broadcastId);
   });
 
   it('serves on an existing http.Server at a path, beside other routes', async () => {

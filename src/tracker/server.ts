@@ -4,7 +4,7 @@
 // Called by the CLI (cli.ts) and by `npm start`, which may pass its own http.Server.
 
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { P2PError, isP2PError } from '../errors.ts';
 import { base64url } from '../crypto/stream-key.ts';
@@ -38,11 +38,20 @@ interface Conn {
   violations: number;
   lastViolationMs: number;
   lastErrorMs: number;
+  lastComplaintMs: number;
   openedMs: number;
   /** Signal budgets of this sender per receiver, made at its first signal. */
   signals: SignalBudget | null;
   /** Ping slot (0…15): which slice of the ping period checks this socket. */
   slot: number;
+}
+
+const isLoopback = (address: string): boolean => /^(127\.|::1$|::ffff:127\.)/.test(address);
+
+function timingSafeEqualText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** Starts a tracker. Resolves once it listens (standalone) or is attached (shared server). */
@@ -202,11 +211,11 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     c.busy = false;
     if (c.ws.readyState !== WebSocket.OPEN) return;
     if (!ok) {
-      fail(c, 'AUTH_FAILED', `the stream key proof does not verify (nonce ‖ streamId ‖ tracker identity; this tracker is ${identitiesNow().slice(0, 3).join(', ')})`);
+      fail(c, 'AUTH_FAILED', `the stream key proof does not verify (nonce ‖ streamId ‖ broadcastId ‖ tracker identity; this tracker is ${identitiesNow().slice(0, 3).join(', ')})`);
       c.ws.close(1008, 'auth failed');
       return;
     }
-    enter(c, m.streamId, m.peerSecret, { broadcaster: true, bitrateBps: m.bitrateBps, uploadBps: m.uploadBps, announce: m.announce });
+    enter(c, m.streamId, m.peerSecret, { broadcaster: true, broadcastId: m.broadcastId, bitrateBps: m.bitrateBps, uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, announce: m.announce });
   };
 
   const onMessage = (c: Conn, data: RawData, isBinary: boolean): void => {
@@ -231,7 +240,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     switch (m.type) {
       case 'join':
         if (c.room) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
-        return enter(c, m.streamId, m.peerSecret, { uploadBps: m.uploadBps, relayed: m.relayed, announce: m.announce });
+        return enter(c, m.streamId, m.peerSecret, { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, relayed: m.relayed, announce: m.announce });
       case 'publish':
         if (c.room) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
         if (!c.nonce) return fail(c, 'AUTH_FAILED', 'one publish attempt per connection');
@@ -246,7 +255,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     const room = c.room;
     if (!room) return fail(c, 'NOT_JOINED', `${m.type} before join`);
     if (m.type === 'heartbeat') {
-      room.heartbeat(c.id, { uploadBps: m.uploadBps, relayed: m.relayed }, nowMs);
+      room.heartbeat(c.id, { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, relayed: m.relayed }, nowMs);
       const renewed = ice?.renew(c, c.id, Date.now()); // TURN expiry is wall-clock (coturn checks Unix time)
       if (renewed) send(c, renewed);
       dispatch(room);
@@ -254,6 +263,12 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       // Only a current neighbour can be reported; otherwise the pair was unlinked already (a race,
       // not an offence) and the report is dropped, so nobody fills other peers' failed-pair lists.
       if (room.areNeighbours(c.id, m.peerId)) room.reportFailedPair(c.id, m.peerId, nowMs);
+      dispatch(room);
+    } else if (m.type === 'complaint') {
+      // One complaint per socket per complaintIntervalMs; only a producer about a holder it uses counts.
+      if (t0 - c.lastComplaintMs < limits.complaintIntervalMs) return fail(c, 'RATE_LIMITED', 'one complaint per second');
+      c.lastComplaintMs = t0;
+      if (!room.complain(c.id, m.peerId, nowMs)) return fail(c, 'NOT_NEIGHBOURS', 'complaints go from a producer about a holder it uses', true);
       dispatch(room);
     } else if (m.type === 'signal') {
       const target = peers.get(m.to);
@@ -290,6 +305,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       violations: 0,
       lastViolationMs: t,
       lastErrorMs: -Infinity,
+      lastComplaintMs: -Infinity,
       openedMs: now(),
       signals: null,
       slot: metrics.connectionsTotal % 16,
@@ -326,6 +342,12 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       return;
     }
     socket.on('error', () => {});
+    const origin = req.headers.origin;
+    if (options.allowedOrigins && origin !== undefined && !options.allowedOrigins.includes(origin)) {
+      metrics.reject('ORIGIN_REFUSED');
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     const perAddress = addresses.sockets(addressKeys(addressOf(req)).host);
     if (conns.size >= limits.maxSockets || perAddress >= limits.maxSocketsPerAddress) {
       metrics.reject('TOO_MANY_SOCKETS');
@@ -335,11 +357,17 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
   };
 
+  const mayReadMetrics = (req: http.IncomingMessage): boolean => {
+    if (options.metricsAccess === 'public') return true;
+    const token = options.metricsToken;
+    if (token && timingSafeEqualText(String(req.headers.authorization ?? ''), `Bearer ${token}`)) return true;
+    return isLoopback(addressOf(req));
+  };
   const endpoints = createHttpEndpoints(metrics, () => {
     let liveStreams = 0;
     for (const r of rooms.values()) if (r.streamState === 'live') liveStreams++;
     return { sockets: conns.size, peers: peers.size, streams: rooms.size, liveStreams };
-  });
+  }, mayReadMetrics);
   const handleHttp = endpoints.handleHttp;
 
   server.on('upgrade', onUpgrade);

@@ -1,0 +1,81 @@
+// What the tracker believes about a peer when it hands out holder keys: upload it counts (claims
+// are capped, a measured figure lowers them), its age (a probation before holder keys), its
+// network (keys spread over distinct networks), and producers' complaints against it. Pure
+// functions over room peers with times passed in; used by role-book.ts and room.ts.
+
+import type { RoomConfig } from './room-config.ts';
+import type { RoomPeer } from './role-book.ts';
+
+/** Complaints remembered per holder (one per complaining network). */
+const MAX_COMPLAINTS = 32;
+
+/**
+ * Upload the tracker counts for ranking: the claim, lowered to the measured figure when there is
+ * one, and capped at maxCountedUploadRatio × bitrate (maxCountedUploadBps while the bitrate is
+ * unknown), so a claim of 10^12 b/s ranks no higher than an honest strong peer.
+ */
+export function countedUploadBps(p: RoomPeer, c: RoomConfig, bitrateBps: number): number {
+  const claimed = p.uploadBps ?? 0;
+  const seen = p.measuredUploadBps !== undefined ? Math.min(claimed, p.measuredUploadBps) : claimed;
+  const cap = bitrateBps > 0 ? c.maxCountedUploadRatio * bitrateBps : c.maxCountedUploadBps;
+  return Math.min(seen, cap);
+}
+
+/** The peer has been in the room for the holder probation. */
+export function seasoned(p: RoomPeer, c: RoomConfig, nowMs: number): boolean {
+  return nowMs - p.joinedMs >= c.holderProbationMs;
+}
+
+/** A holder moved away after complaints gets no holder key until this passes. */
+export function distrusted(p: RoomPeer, nowMs: number): boolean {
+  return p.distrustedUntilMs > nowMs;
+}
+
+/** Network key for diversity; a peer without one is its own network. */
+export function networkOf(p: RoomPeer): string {
+  return p.networkKey ?? `#${p.id}`;
+}
+
+/**
+ * Orders holder candidates: seasoned first, then counted upload, then the oldest, then by id.
+ * Network diversity is applied when keys are handed out (pickHolder), not here.
+ */
+export function rankCandidates(cands: RoomPeer[], c: RoomConfig, bitrateBps: number, nowMs: number): RoomPeer[] {
+  const key = new Map(cands.map((p) => [p, { s: seasoned(p, c, nowMs) ? 1 : 0, u: countedUploadBps(p, c, bitrateBps) }]));
+  return cands.sort((x, y) => {
+    const a = key.get(x)!;
+    const b = key.get(y)!;
+    return b.s - a.s || b.u - a.u || x.joinedMs - y.joinedMs || (x.id < y.id ? -1 : 1);
+  });
+}
+
+/**
+ * The next holder among ranked fresh candidates (index into `fresh`, or -1): the best one from a
+ * network that holds no key yet; when every candidate's network already holds one, the best one.
+ * Distrusted peers are never picked.
+ */
+export function pickHolder(fresh: readonly RoomPeer[], from: number, used: ReadonlySet<string>, nowMs: number): number {
+  let fallback = -1;
+  for (let i = from; i < fresh.length; i++) {
+    const p = fresh[i];
+    if (p.holderKeys.length || p.producerGroups.length || distrusted(p, nowMs)) continue;
+    if (!used.has(networkOf(p))) return i;
+    if (fallback < 0) fallback = i;
+  }
+  return fallback;
+}
+
+/**
+ * Records a producer's complaint against a holder; returns true when distinct networks complained
+ * complaintsToMove times within complaintWindowMs (the holder's keys should move). One network
+ * counts once, so one address with many producers cannot move a good holder alone.
+ */
+export function recordComplaint(holder: RoomPeer, producer: RoomPeer, c: RoomConfig, nowMs: number): boolean {
+  const m = (holder.complaints ??= new Map());
+  for (const [k, t] of m) if (nowMs - t > c.complaintWindowMs) m.delete(k);
+  const k = networkOf(producer);
+  m.delete(k);
+  m.set(k, nowMs);
+  while (m.size > MAX_COMPLAINTS) m.delete(m.keys().next().value as string);
+  return m.size >= c.complaintsToMove;
+}
