@@ -17,7 +17,8 @@ export default {
   ignoreStatic: true,
   incremental: true,
   incrementalFile: `reports/mutation/${folder}.incremental.json`,
-  timeoutMS: 60_000,
+  // A mutant that hangs is cut after its tests' normal time × 2 + 10 s and counted as killed (timeout).
+  timeoutMS: 10_000,
   timeoutFactor: 2,
   disableTypeChecks: 'src/**/*.ts',
   // Only the folder's own tests run: a rule is to be proven by the smallest harness that shows it.

@@ -57,7 +57,10 @@ describe('generators', () => {
       const m = new Uint8Array(64 * 64);
       xs.forEach((x, r) => m.set(G.subarray(x * 64, x * 64 + 64), r * 64));
       expect(gfInvert(m, 64)).not.toBeNull();
-    }), { numRuns: 20 });
+    }), {
+      numRuns: 200,
+      examples: [[Array.from({ length: 64 }, (_, i) => 192 + i)], [Array.from({ length: 64 }, (_, i) => 255 - 2 * i)], [[...Array.from({ length: 63 }, (_, i) => i), 255]]],
+    });
   });
 
   it('packetSize follows 128·ceil(L/8192) and rejects L outside 1..65536', () => {

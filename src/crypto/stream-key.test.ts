@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { expectCode, expectRejectCode } from '../expect-code.ts';
 import {
   ALG_ECDSA_P256, ALG_ED25519, base64url, exportStreamKey, fromBase64url, generateStreamKey,
-  importStreamKey, isStreamId, signBytes, streamIdOf, verifyBytes,
+  importPublicKey, importStreamKey, isStreamId, sha256, signBytes, streamIdOf, verifyBytes,
 } from './stream-key.ts';
 
 describe('stream key', () => {
@@ -38,6 +39,36 @@ describe('stream key', () => {
   it('base64url round-trips', () => {
     const b = new Uint8Array([0, 255, 62, 63, 1]);
     expect(fromBase64url(base64url(b))).toEqual(b);
-    expect(() => fromBase64url('not+url')).toThrow();
+    expectCode(() => fromBase64url('not+url'), 'BAD_BASE64URL');
+    expectCode(() => fromBase64url('a b'), 'BAD_BASE64URL');
+  });
+});
+
+describe('stream key errors', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('a stored key of an unknown algorithm or without its public part is BAD_STREAM_KEY', async () => {
+    const stored = await exportStreamKey(await generateStreamKey(ALG_ED25519));
+    await expectRejectCode(importStreamKey({ ...stored, alg: 3 as never }), 'BAD_STREAM_KEY');
+    await expectRejectCode(importStreamKey({ ...stored, jwk: { ...stored.jwk, x: undefined } }), 'BAD_STREAM_KEY');
+    await expectRejectCode(importStreamKey({ alg: ALG_ED25519, jwk: null as never }), 'BAD_STREAM_KEY');
+    expect((await importStreamKey(stored)).alg).toBe(ALG_ED25519);
+  });
+
+  it('a public key of the wrong size or off the curve is BAD_PUBLIC_KEY', async () => {
+    const key = await generateStreamKey(ALG_ECDSA_P256);
+    await expect(importPublicKey(key.publicKeyBytes)).resolves.toBeDefined();
+    await expectRejectCode(importPublicKey(key.publicKeyBytes.subarray(0, 65)), 'BAD_PUBLIC_KEY');
+    await expectRejectCode(importPublicKey(new Uint8Array([ALG_ED25519, ...new Uint8Array(31)])), 'BAD_PUBLIC_KEY');
+    await expectRejectCode(importPublicKey(new Uint8Array([9, ...new Uint8Array(32)])), 'BAD_PUBLIC_KEY');
+    const offCurve = key.publicKeyBytes.slice();
+    offCurve[2] ^= 1; // x changed, y kept: not a point of P-256
+    await expectRejectCode(importPublicKey(offCurve), 'BAD_PUBLIC_KEY');
+  });
+
+  it('without WebCrypto every key operation is CRYPTO_UNAVAILABLE', async () => {
+    vi.stubGlobal('crypto', undefined);
+    await expectRejectCode(sha256(new Uint8Array(1)), 'CRYPTO_UNAVAILABLE');
+    await expectRejectCode(generateStreamKey(), 'CRYPTO_UNAVAILABLE');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FragmentAssembler, addRange } from './fragment-assembler.ts';
 import { FrameCutter } from './frame-cutter.ts';
-import { FRAME_INIT, type MediaFrame } from './frame-format.ts';
+import { FRAME_END_OF_STREAM, FRAME_INIT, RECORD_HEADER_BYTES, encodeEndOfStream, writeRecord, type MediaFrame } from './frame-format.ts';
 
 /** One frame per fragment (carry off, small fragments); key frames where `keys` says. */
 function stream(keys: boolean[]): MediaFrame[] {
@@ -151,5 +151,111 @@ describe('FragmentAssembler skipping a run', () => {
     asm.pushFrame(frames[5], 10); // fragments 1, 2, 3 lost
     expect(kinds(asm.poll(10, 300))).toEqual([]);
     expect(kinds(asm.poll(320, 300))).toEqual(['s1', 's2', 's3', 'f4']);
+  });
+});
+
+/** A frame of hand-written records (fragment index, its length, offset, bytes, key, media time). */
+function recordsFrame(seq: number, records: Array<[index: number, length: number, offset: number, bytes: number, key: boolean, mediaTimeMs: number]>): MediaFrame {
+  const out = new Uint8Array(records.reduce((n, r) => n + RECORD_HEADER_BYTES + r[3], 0));
+  let at = 0;
+  for (const [fragmentIndex, fragmentLength, offset, n, keyFrame, mediaTimeMs] of records) {
+    at = writeRecord(out, at, { fragmentIndex, fragmentLength, offset, keyFrame, mediaTimeMs, payload: new Uint8Array(n).fill(fragmentIndex + 1) });
+  }
+  return { seq, bytes: out, flags: 0, captureTimeMs: 1000 + seq };
+}
+const init = (seq: number): MediaFrame => ({ seq, bytes: new Uint8Array([9, 9]), flags: FRAME_INIT, captureTimeMs: 0 });
+
+describe('FragmentAssembler rules, one at a time', () => {
+  it('a record that disagrees with its fragment (length, key flag or media time) is dropped and counted', () => {
+    const asm = new FragmentAssembler();
+    asm.pushFrame(init(0), 0);
+    asm.pushFrame(recordsFrame(1, [[0, 20, 0, 10, true, 0]]), 0);
+    asm.pushFrame(recordsFrame(2, [[0, 21, 10, 10, true, 0]]), 0); // other length
+    asm.pushFrame(recordsFrame(3, [[0, 20, 10, 10, false, 0]]), 0); // other key flag
+    asm.pushFrame(recordsFrame(4, [[0, 20, 10, 10, true, 5]]), 0); // other media time
+    expect(asm.counters.badRecords).toBe(3);
+    expect(kinds(asm.poll(0, 0))).toEqual(['init']);
+    asm.pushFrame(recordsFrame(5, [[0, 20, 10, 10, true, 0]]), 0);
+    expect(kinds(asm.poll(0, 0))).toEqual(['f0']);
+  });
+
+  it('bytes already covered do not complete a fragment twice; only what is new counts', () => {
+    const asm = new FragmentAssembler();
+    asm.pushFrame(init(0), 0);
+    asm.pushFrame(recordsFrame(1, [[0, 20, 0, 10, true, 0]]), 0);
+    asm.pushFrame(recordsFrame(2, [[0, 20, 0, 10, true, 0]]), 0); // same range again, new seq
+    expect(kinds(asm.poll(0, 0))).toEqual(['init']);
+    asm.pushFrame(recordsFrame(3, [[0, 20, 5, 15, true, 0]]), 0);
+    expect(kinds(asm.poll(0, 0))).toEqual(['f0']);
+  });
+
+  it('the capture time is that of the frame whose first record is the fragment', () => {
+    const asm = new FragmentAssembler();
+    asm.pushFrame(init(0), 0);
+    asm.pushFrame(recordsFrame(1, [[0, 10, 0, 10, true, 0], [1, 10, 0, 5, false, 40]]), 0);
+    asm.pushFrame(recordsFrame(2, [[1, 10, 5, 5, false, 40]]), 0);
+    const out = asm.poll(0, 0);
+    expect(out.map((o) => (o.kind === 'fragment' ? o.fragment.captureTimeMs : null))).toEqual([null, 1001, 1002]);
+  });
+
+  it('starts at the newest complete key fragment, not at a newer incomplete one or a newer delta', () => {
+    const asm = new FragmentAssembler();
+    asm.pushFrame(init(0), 0);
+    asm.pushFrame(recordsFrame(1, [[3, 10, 0, 10, true, 0], [5, 10, 0, 10, true, 0]]), 0);
+    asm.pushFrame(recordsFrame(2, [[4, 10, 0, 10, false, 0], [6, 10, 0, 10, false, 0], [7, 10, 0, 5, true, 0]]), 0);
+    expect(kinds(asm.poll(0, 0))).toEqual(['init', 'f5', 'f6']);
+    expect(asm.nextIndex).toBe(7);
+    expect(asm.newestFragmentIndex).toBe(7);
+    asm.pushFrame(recordsFrame(3, [[4, 10, 0, 10, false, 0]]), 0);
+    expect(asm.counters.lateRecords).toBe(1);
+  });
+
+  it('waits for a missing fragment only while a later one is complete, and from when that was first seen', () => {
+    const asm = new FragmentAssembler();
+    asm.pushFrame(init(0), 0);
+    asm.pushFrame(recordsFrame(1, [[0, 10, 0, 10, true, 0]]), 0);
+    expect(kinds(asm.poll(0, 100))).toEqual(['init', 'f0']);
+    asm.pushFrame(recordsFrame(2, [[2, 10, 0, 5, true, 0]]), 0); // later, incomplete: nothing to wait for
+    expect(kinds(asm.poll(1000, 100))).toEqual([]);
+    asm.pushFrame(recordsFrame(3, [[2, 10, 5, 5, true, 0]]), 1000);
+    expect(kinds(asm.poll(1050, 100))).toEqual([]); // blocked since 1050
+    expect(kinds(asm.poll(1149, 100))).toEqual([]);
+    expect(kinds(asm.poll(1150, 100))).toEqual(['s1', 'f2']);
+    expect(asm.counters).toMatchObject({ fragmentsSkipped: 1, fragmentsOut: 2 });
+  });
+
+  it('ends once, after the last fragment, and counts a malformed end-of-stream frame', () => {
+    const asm = new FragmentAssembler();
+    asm.pushFrame(init(0), 0);
+    asm.pushFrame(recordsFrame(1, [[0, 10, 0, 10, true, 0]]), 0);
+    asm.pushFrame({ seq: 2, bytes: new Uint8Array(3), flags: FRAME_END_OF_STREAM, captureTimeMs: 0 }, 0);
+    expect(asm.counters.badFrames).toBe(1);
+    expect(kinds(asm.poll(0, 0))).toEqual(['init', 'f0']);
+    asm.pushFrame({ seq: 3, bytes: encodeEndOfStream(2), flags: FRAME_END_OF_STREAM, captureTimeMs: 0 }, 0);
+    expect(kinds(asm.poll(0, 0))).toEqual([]);
+    asm.pushFrame(recordsFrame(4, [[1, 10, 0, 10, false, 0]]), 0);
+    expect(kinds(asm.poll(0, 0))).toEqual(['f1', 'end']);
+    expect(kinds(asm.poll(0, 0))).toEqual([]);
+  });
+
+  it('remembers the last 4096 frame numbers as duplicates, and no more', () => {
+    const asm = new FragmentAssembler();
+    asm.pushFrame(init(0), 0);
+    for (let seq = 1; seq <= 4097; seq++) asm.pushFrame({ seq, bytes: new Uint8Array([1]), flags: 0, captureTimeMs: 0 }, 0);
+    const bad = asm.counters.badFrames;
+    asm.pushFrame({ seq: 2, bytes: new Uint8Array([1]), flags: 0, captureTimeMs: 0 }, 0); // 4096 back: still known
+    expect(asm.counters).toMatchObject({ duplicateFrames: 1, badFrames: bad });
+    asm.pushFrame({ seq: 1, bytes: new Uint8Array([1]), flags: 0, captureTimeMs: 0 }, 0); // 4097 back: forgotten
+    expect(asm.counters).toMatchObject({ duplicateFrames: 1, badFrames: bad + 1 });
+  });
+
+  it('restart() plays again from the newest key fragment, with the init segment first', () => {
+    const asm = new FragmentAssembler();
+    for (const f of stream([true, false, true])) asm.pushFrame(f, 0);
+    expect(kinds(asm.poll(0, 0))).toEqual(['init', 'f2']);
+    asm.restart();
+    expect(asm.nextIndex).toBeNull();
+    for (const f of stream([true, false, true, false, true, false]).slice(4)) asm.pushFrame({ ...f, seq: f.seq + 100 }, 0);
+    expect(kinds(asm.poll(0, 0))).toEqual(['init', 'f4', 'f5']);
   });
 });

@@ -169,6 +169,7 @@ describe('MemoryTransport', () => {
     let n = 0;
     while (code(() => a.send('B', 'control', bytes(60_000))) === undefined) n++;
     expect(n).toBe(3);
+    expectCode(() => a.send('B', 'control', bytes(60_000)), 'TRANSPORT_CONTROL_FULL');
     expect(a.bufferedAmount('B', 'control')).toBe(180_000);
     await clock.advance(1000);
     expect(ra.events).toContain('writable B control');
@@ -349,6 +350,18 @@ describe('MemoryTransport', () => {
     expect(() => hub.connect('s4', { initiator: true })).not.toThrow();
     for (const t of spokes.values()) t.destroy();
     hub.destroy();
+  });
+
+  it('a link that cannot be opened is TRANSPORT_LINK_ERROR and leaves no peer behind', () => {
+    const net = new MemoryNetwork({ clock: new ManualClock() });
+    const t = net.createTransport('A');
+    (t as unknown as { openLink: () => never }).openLink = () => {
+      throw new Error('no ports left');
+    };
+    expectCode(() => t.connect('B', { initiator: true }), 'TRANSPORT_LINK_ERROR');
+    expect(t.peerState('B')).toBeUndefined();
+    expect(t.transportStats()).toMatchObject({ peers: 0, connecting: 0 });
+    t.destroy();
   });
 
   it('accepts connect(initiator: false) after the offer already arrived', async () => {
