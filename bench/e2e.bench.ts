@@ -7,7 +7,9 @@
 // requested bitrate as with a real camera; `--camera fake` uses Chromium's plain green fake camera
 // (~250 kbit/s whatever is asked). The viewers' browser has no camera file.
 // Flags: --viewers N (6), --seconds S (60), --port P (free), --bitrate BPS (1500000), --camera file|fake (file),
-// --wait S (60: how long a page may take to go live or show its first picture).
+// --wait S (60: how long a page may take to go live or show its first picture), --firefox N (0: the
+// last N viewers open the watch link in Firefox ESR over WebDriver BiDi; figures are printed per
+// browser pairing, Firefox CPU is not measured).
 // A step that times out is reported with the page's state and the run goes on without that viewer
 // (or stops cleanly with exit code 1 when the broadcaster never goes live); nothing is left unhandled.
 
@@ -19,8 +21,11 @@ import { chromium, type Browser, type CDPSession, type Page } from '@playwright/
 import { chromiumArgs } from '../playwright.config.ts';
 import { broadcasterSnapshot, viewerSnapshot, type ViewerSnapshot } from '../e2e/swarm-kit.ts';
 import { writeCameraClip, type CameraClip } from './e2e-camera.ts';
+import { launchFirefox } from '../e2e/firefox.ts';
+import type { Browser as FirefoxBrowser } from 'puppeteer-core';
 
-const { values } = parseArgs({ options: { viewers: { type: 'string' }, seconds: { type: 'string' }, port: { type: 'string' }, bitrate: { type: 'string' }, camera: { type: 'string' }, wait: { type: 'string' } } });
+const { values } = parseArgs({ options: { viewers: { type: 'string' }, seconds: { type: 'string' }, port: { type: 'string' }, bitrate: { type: 'string' }, camera: { type: 'string' }, wait: { type: 'string' }, firefox: { type: 'string' } } });
+const FIREFOX_VIEWERS = Number(values.firefox ?? 0);
 const WAIT_MS = Number(values.wait ?? 60) * 1000;
 if (!(WAIT_MS > 0)) throw new Error(`--wait ${values.wait}: expected seconds > 0`);
 const VIEWERS = Number(values.viewers ?? 6);
@@ -62,7 +67,8 @@ const pct = (xs: number[], p: number) => {
 };
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function cpuSeconds(cdp: CDPSession): Promise<number> {
+async function cpuSeconds(cdp: CDPSession | null): Promise<number> {
+  if (!cdp) return NaN;
   const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> };
   return metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0;
 }
@@ -80,13 +86,32 @@ async function pageState(page: Page): Promise<string> {
 
 const reason = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0];
 
-async function openPage(url: string, on: Browser = browser): Promise<{ page: Page; cdp: CDPSession }> {
+type Kind = 'chromium' | 'firefox';
+
+async function openPage(url: string, on: Browser = browser): Promise<{ page: Page; cdp: CDPSession | null; kind: Kind }> {
   const context = await on.newContext();
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
   await page.goto(url);
-  return { page, cdp };
+  return { page, cdp, kind: 'chromium' };
+}
+
+let firefox: FirefoxBrowser | null = null;
+
+/**
+ * A Firefox page behind the two calls the bench makes (evaluate, waitForFunction with Playwright's
+ * argument order), so the probes and snapshots run unchanged. No CPU figure (no CDP).
+ */
+async function openFirefoxPage(url: string): Promise<{ page: Page; cdp: CDPSession | null; kind: Kind }> {
+  firefox ??= await launchFirefox();
+  const p = await firefox.newPage();
+  await p.goto(url);
+  const page = {
+    evaluate: (fn: (arg: unknown) => unknown, arg?: unknown) => p.evaluate(fn as never, arg as never),
+    waitForFunction: (fn: () => unknown, _arg: unknown, options?: { timeout?: number }) => p.waitForFunction(fn, { timeout: options?.timeout, polling: 250 }),
+  } as unknown as Page;
+  return { page, cdp: null, kind: 'firefox' };
 }
 
 try {
@@ -113,10 +138,10 @@ try {
   await wait(1500);
 
   // Viewers open the watch link; each page measures its own time to first picture from navigation.
-  const opened: Array<{ page: Page; cdp: CDPSession }> = [];
+  const opened: Array<{ page: Page; cdp: CDPSession | null; kind: Kind }> = [];
   const failures: string[] = [];
   for (let i = 0; i < VIEWERS; i++) {
-    const v = await openPage(link);
+    const v = i >= VIEWERS - FIREFOX_VIEWERS ? await openFirefoxPage(link) : await openPage(link);
     try {
       await v.page.waitForFunction(() => (window as unknown as { p2p?: unknown }).p2p !== undefined, null, { timeout: WAIT_MS });
     } catch (e) {
@@ -196,12 +221,26 @@ try {
   const downMean = down.reduce((a, x) => a + x, 0) / down.length;
   console.log(`broadcaster upload / stream   ${f2(up)}   (application layer, all messages; ${f2(up / padding)} of the stream padded to 8 KiB blocks, framing efficiency ${(100 / padding).toFixed(0)} %)`);
   console.log(`viewer download / stream      mean ${f2(downMean)}   max ${f2(Math.max(...down))}   (${f2(downMean / padding)} of the padded stream)   share from peers mean ${f2(fromPeers.reduce((a, x) => a + x, 0) / fromPeers.length)}`);
-  console.log(`CPU per page (main thread)    broadcaster ${(100 * cpu[0]).toFixed(0)} %   viewers mean ${(100 * (cpu.slice(1).reduce((a, x) => a + x, 0) / viewers.length)).toFixed(0)} %  max ${(100 * Math.max(...cpu.slice(1))).toFixed(0)} %   (of one core)`);
+  const chromeCpu = cpu.slice(1).filter((c) => Number.isFinite(c));
+  console.log(`CPU per page (main thread)    broadcaster ${(100 * cpu[0]).toFixed(0)} %   Chromium viewers mean ${(100 * (chromeCpu.reduce((a, x) => a + x, 0) / chromeCpu.length)).toFixed(0)} %  max ${(100 * Math.max(...chromeCpu)).toFixed(0)} %   (of one core)`);
+  // The same figures per browser pairing (the broadcaster is Chromium).
+  for (const kind of ['chromium', 'firefox'] as const) {
+    const idx = viewers.map((v, i) => (v.kind === kind ? i : -1)).filter((i) => i >= 0);
+    if (idx.length === 0) continue;
+    const g = idx.flatMap((i) => probes[i].g2g);
+    const fp = idx.map((i) => probes[i].firstPictureMs);
+    const fd = idx.reduce((n, i) => n + v1[i].session.framesDelivered - v0[i].session.framesDelivered, 0);
+    const fm = idx.reduce((n, i) => n + v1[i].session.framesMissed - v0[i].session.framesMissed, 0);
+    const dec = idx.reduce((n, i) => n + v1[i].decodedFrames - v0[i].decodedFrames, 0) / idx.length / elapsedS;
+    const c = idx.map((i) => cpu[i + 1]).filter((x) => Number.isFinite(x));
+    console.log(`Chromium -> ${kind.padEnd(8)} ${idx.length} viewers: first picture p50 ${f2(pct(fp, 50) / 1000)} s, glass to glass p50 ${f2(pct(g, 50) / 1000)} s p95 ${f2(pct(g, 95) / 1000)} s, frames on time ${((100 * fd) / Math.max(1, fd + fm)).toFixed(2)} %, decoded ${dec.toFixed(1)} frames/s per viewer, CPU ${c.length ? `${(100 * (c.reduce((a, x) => a + x, 0) / c.length)).toFixed(0)} %` : 'not measured'}`);
+  }
 } catch (e) {
   // Report and end cleanly: the pages are closed below and the exit code says it failed.
   console.log(`FAILED  bench:e2e: ${e instanceof BenchFailure ? e.message : reason(e)}`);
   process.exitCode = 1;
 } finally {
+  await (firefox as FirefoxBrowser | null)?.close();
   await browser.close();
   if (broadcasterBrowser !== browser) await broadcasterBrowser.close();
   if (clip) await rm(clip.file, { force: true });

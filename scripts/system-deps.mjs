@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 export const SYSTEM_DEPS = [
   { program: '/usr/bin/chromium', pkg: 'chromium', why: 'browser tests (Playwright)' },
   { program: '/usr/bin/ffprobe', pkg: 'ffmpeg', why: 'LL-HLS tests: fMP4 made by ffmpeg, segments read back by ffprobe' },
+  { program: '/usr/bin/firefox-esr', pkg: 'firefox-esr', why: 'cross-browser test: a Firefox viewer' },
   { program: '/usr/bin/turnserver', pkg: 'coturn', why: 'TURN tests: peers relayed through a real coturn' },
 ];
 

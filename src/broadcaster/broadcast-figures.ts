@@ -70,7 +70,7 @@ export const BROADCASTER_NEXT_STEP: Record<string, string> = {
   MEDIA_UNAVAILABLE: 'Open this page over https (or on localhost) in a current browser.',
   CAPTURE_FAILED: 'Allow camera and microphone for this site (the icon in the address bar), close other apps using the camera, then pick the devices again.',
   NO_VIDEO_CODEC: 'This browser cannot encode a video codec viewers can play: use a current Chrome, Edge or Firefox.',
-  ENCODER_FAILED: 'Pick a lower resolution or bitrate and press Go live again; if it keeps failing, reload the page.',
+  ENCODER_FAILED: 'Press Go live again (choose No microphone if the message says so, or a lower resolution); if it keeps failing, reload the page.',
   BAD_CONFIG: 'Pick another resolution or bitrate and press Go live again.',
   BAD_STATE: 'Press Stop, then Go live again.',
   STORAGE_UNAVAILABLE: 'Allow site storage (not in private mode) to keep the same stream id across reloads.',

@@ -40,6 +40,12 @@ export interface BroadcasterConfig {
   initRepeatMs: number;
   /** Sequence number of the first frame. Default 0 (the session may continue a previous numbering). */
   firstSeq: number;
+  /**
+   * start() fails with ENCODER_FAILED when the encoders have not started by then, ms. Default 15 000:
+   * an audio track that never delivers samples (Firefox's microphone path needs a running
+   * AudioContext, which a machine without audio output never gets) would otherwise hang for good.
+   */
+  startTimeoutMs: number;
 }
 
 export const DEFAULT_VIDEO_CONFIG: VideoConfig = {
@@ -57,6 +63,7 @@ export const DEFAULT_BROADCASTER_CONFIG: BroadcasterConfig = {
   maxCarryTicks: 0,
   initRepeatMs: 2000,
   firstSeq: 0,
+  startTimeoutMs: 15_000,
 };
 
 const KNOWN_CODECS: readonly string[] = ['avc', 'vp9', 'av1', 'vp8', 'hevc'];
@@ -82,6 +89,7 @@ export function resolveBroadcasterConfig(partial: Partial<BroadcasterConfig> = {
   if (!(c.frameIntervalMs >= 10 && c.frameIntervalMs <= 5000)) bad(`frameIntervalMs ${c.frameIntervalMs} is outside 10 … 5000`);
   if (!(Number.isInteger(c.maxCarryTicks) && c.maxCarryTicks >= 0 && c.maxCarryTicks <= 10)) bad(`maxCarryTicks ${c.maxCarryTicks} is not an integer in 0 … 10`);
   if (!(c.initRepeatMs >= 100)) bad(`initRepeatMs ${c.initRepeatMs} is below 100`);
+  if (!(c.startTimeoutMs >= 1000 && c.startTimeoutMs <= 120_000)) bad(`startTimeoutMs ${c.startTimeoutMs} is outside 1 000 … 120 000`);
   if (!(Number.isSafeInteger(c.firstSeq) && c.firstSeq >= 0)) bad(`firstSeq ${c.firstSeq} is not a non-negative integer`);
   return c;
 }

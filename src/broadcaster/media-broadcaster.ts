@@ -117,12 +117,22 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
   async start(stream: MediaStream): Promise<void> {
     if (this.#state !== 'idle') throw new P2PError('BAD_STATE', `start() in state ${this.#state}`);
     this.#setState('starting');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const audio = this.config.audio && stream.getAudioTracks().length > 0;
+        reject(new P2PError('ENCODER_FAILED', `the encoders did not start within ${this.config.startTimeoutMs / 1000} s${audio ? ' (a microphone this browser cannot read without a running audio output; try without the microphone)' : ''}`));
+      }, this.config.startTimeoutMs);
+    });
     try {
-      await this.#start(stream);
+      await Promise.race([this.#start(stream), timeout]);
+      clearTimeout(timer);
       this.#timer = setInterval(() => this.#tick(), this.config.frameIntervalMs);
       this.#setState('live');
     } catch (e) {
+      clearTimeout(timer);
       const err = e instanceof P2PError ? e : new P2PError('ENCODER_FAILED', `cannot start encoding: ${String(e)}`);
+      if (this.#output && this.#output.state !== 'finalized' && this.#output.state !== 'canceled') void this.#output.cancel().catch(() => {});
       this.#fail(err);
       throw err;
     }

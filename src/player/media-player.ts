@@ -46,6 +46,10 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   #ended = false;
   #failed = false;
   #userPaused = false;
+  /** Following the live edge (latency control on); false while the viewer watches behind live (DVR). */
+  #followLive = true;
+  /** The viewer's playback rate while behind live; following live the player sets the rate itself. */
+  #userRate = 1;
   #lastFragmentAtMs = -Infinity;
   #epochMs: number | null = null;
   #latencyS: number | null = null;
@@ -137,6 +141,49 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   pause(): void {
     this.#userPaused = true;
     this.#media?.pause();
+  }
+
+  /** True while the player holds the target latency; false after a seek back or a rate change (DVR). */
+  get followingLive(): boolean {
+    return this.#followLive;
+  }
+
+  /**
+   * Seeks within the media kept (the DVR window: `backBufferS` behind the playhead). A position more
+   * than the catch-up distance behind the live edge stops latency control until goLive(); one near
+   * the edge is the same as goLive().
+   */
+  seek(seconds: number): void {
+    const m = this.#media;
+    if (!m || !Number.isFinite(seconds)) return;
+    const ranges = rangesOf(m.buffered);
+    const edge = ranges.length > 0 ? ranges[ranges.length - 1][1] : null;
+    if (edge === null || seconds >= edge - (this.config.targetLatencyS + this.config.seekBeyondS)) {
+      this.goLive();
+      return;
+    }
+    this.#followLive = false;
+    m.currentTime = Math.max(ranges[0][0], seconds);
+  }
+
+  /** Back to the live edge at the target latency, rate 1. */
+  goLive(): void {
+    this.#followLive = true;
+    this.#userRate = 1;
+    this.#lagSamples = [];
+    const m = this.#media;
+    if (!m) return;
+    const ranges = rangesOf(m.buffered);
+    if (ranges.length > 0) m.currentTime = Math.max(ranges[ranges.length - 1][0], ranges[ranges.length - 1][1] - this.config.targetLatencyS);
+    m.playbackRate = 1;
+  }
+
+  /** The viewer's rate: 1 follows live; any other rate watches off the edge until it catches up. */
+  setPlaybackRate(rate: number): void {
+    if (!(Number.isFinite(rate) && rate > 0 && rate <= 16)) throw new P2PError('BAD_CONFIG', `playback rate ${rate} is outside (0, 16]`);
+    this.#userRate = rate;
+    if (rate !== 1) this.#followLive = false;
+    if (this.#media) this.#media.playbackRate = rate;
   }
 
   get stats(): PlayerStats {
@@ -312,6 +359,7 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
       this.#playheadMovedMs = now;
     } else if (!this.#ended && now - this.#playheadMovedMs > STALL_MS && this.#bufferAheadS() < 0.1) this.#adapter.trouble(now);
     const target = this.config.targetLatencyS + this.#adapter.update(now);
+    if (!this.#followLive && this.#behindLive(m, ranges)) return this.#updateStatus();
     const d = decideLatency({ currentTime: m.currentTime, ranges, peakLatencyS }, target === this.config.targetLatencyS ? this.config : { ...this.config, targetLatencyS: target });
     this.#latencyS = d.latencyS;
     if (d.seekTo !== null) this.#lagSamples = [];
@@ -328,6 +376,37 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     if (d.removeBefore !== null && p.queue.length === 0) void p.queue.remove(0, d.removeBefore).catch(() => {});
     if (this.config.autoplay && m.paused && !this.#userPaused && !this.#ended && d.latencyS !== null && m.readyState >= 2) this.#autoplay(m);
     this.#updateStatus();
+  }
+
+  /**
+   * Watching behind live (DVR): gaps are still jumped and the buffer is trimmed `backBufferS` behind
+   * the playhead, but the position and the viewer's rate are kept. Returns false (follow live again)
+   * once a rate above 1 has caught up with the edge. A playhead left further behind than the window
+   * (a long pause) moves to the oldest media kept.
+   */
+  #behindLive(m: HTMLMediaElement, ranges: ReturnType<typeof rangesOf>): boolean {
+    if (ranges.length === 0) return true;
+    const edge = ranges[ranges.length - 1][1];
+    if (this.#userRate > 1 && edge - m.currentTime <= this.config.targetLatencyS) {
+      this.goLive();
+      return false;
+    }
+    this.#latencyS = Math.max(0, edge - m.currentTime);
+    const inside = ranges.some(([a, b]) => m.currentTime >= a - 0.1 && m.currentTime < b);
+    if (!inside && !m.seeking) {
+      const next = ranges.find(([a]) => a > m.currentTime)?.[0] ?? ranges[0][0];
+      m.currentTime = next;
+      this.#counts.seeks++;
+    } else if (edge - m.currentTime > this.config.backBufferS && !m.seeking) {
+      m.currentTime = edge - this.config.backBufferS + 1;
+      this.#counts.seeks++;
+    }
+    if (!m.paused && m.playbackRate !== this.#userRate) m.playbackRate = this.#userRate;
+    const p = this.#pipeline;
+    const trim = m.currentTime - this.config.backBufferS;
+    if (p && p.queue.length === 0 && trim > ranges[0][0] + 1) void p.queue.remove(0, trim).catch(() => {});
+    if (this.config.autoplay && m.paused && !this.#userPaused && !this.#ended && m.readyState >= 2) this.#autoplay(m);
+    return true;
   }
 
   #autoplay(m: HTMLMediaElement): void {

@@ -7,19 +7,22 @@ import { P2PError } from '../errors.ts';
 import { MediaPlayer } from './media-player.ts';
 import { DEFAULT_PLAYER_CONFIG, type PlayerConfig, type PlayerStats, type PlayerStatus } from './player-config.ts';
 import { StatsOverlay } from './stats-overlay.ts';
+import { liveSeekable, mediaErrorFor } from './live-ranges.ts';
+import { rangesOf } from './latency-controller.ts';
 
-export const OBSERVED_ATTRIBUTES = ['tracker', 'stream', 'autoplay', 'muted', 'controls', 'target-latency', 'stats-overlay'] as const;
+export const OBSERVED_ATTRIBUTES = ['tracker', 'stream', 'autoplay', 'muted', 'controls', 'target-latency', 'stats-overlay', 'poster', 'disablepictureinpicture'] as const;
 export type P2PPlayerAttribute = (typeof OBSERVED_ATTRIBUTES)[number];
 
 /** Media events of the inner <video> re-dispatched on the element. */
 export const MEDIA_EVENTS = [
   'abort', 'canplay', 'canplaythrough', 'durationchange', 'emptied', 'ended', 'error', 'loadeddata', 'loadedmetadata',
   'loadstart', 'pause', 'play', 'playing', 'progress', 'ratechange', 'resize', 'seeked', 'seeking', 'stalled',
-  'suspend', 'timeupdate', 'volumechange', 'waiting',
+  'suspend', 'timeupdate', 'volumechange', 'waiting', 'enterpictureinpicture', 'leavepictureinpicture',
 ] as const;
 
-/** Properties that may be set on the element before it is upgraded; they are replayed. */
-const UPGRADE_PROPERTIES = ['tracker', 'stream', 'autoplay', 'muted', 'controls', 'targetLatency', 'statsOverlay', 'volume', 'config'] as const;
+/** Media kept behind the playhead by default: the DVR window a viewer can seek back in, seconds. */
+export const DEFAULT_DVR_WINDOW_S = 30;
+
 
 /** What a session gets when the element asks for one. */
 export interface SessionRequest {
@@ -100,6 +103,8 @@ export class P2PPlayerElement extends Base {
   #sessionKey = '';
   #destroyed = false;
   #lastErrorCode: string | null = null;
+  #error: { code: number; message: string } | null = null;
+  #defaultPlaybackRate = 1;
 
   constructor() {
     super();
@@ -138,6 +143,8 @@ export class P2PPlayerElement extends Base {
       liveElements.delete(this);
       this.#dropSession();
       this.#player?.detachMedia();
+      this.#showStatus('idle');
+      this.dispatchEvent(new CustomEvent('statuschange', { detail: 'idle' }));
     });
   }
 
@@ -165,6 +172,13 @@ export class P2PPlayerElement extends Base {
       case 'stats-overlay':
         this.#overlay.element.hidden = value === null;
         break;
+      case 'poster':
+        if (value === null) this.#video.removeAttribute('poster');
+        else this.#video.poster = value;
+        break;
+      case 'disablepictureinpicture':
+        this.#video.disablePictureInPicture = value !== null;
+        break;
       case 'tracker':
       case 'stream':
         this.reconnectSession();
@@ -189,19 +203,113 @@ export class P2PPlayerElement extends Base {
   get targetLatency(): number { return this.#player?.config.targetLatencyS ?? this.#config.targetLatencyS ?? DEFAULT_PLAYER_CONFIG.targetLatencyS; }
   set targetLatency(v: number) { this.setAttribute('target-latency', String(v)); }
 
-  // --- <video>-like surface ---
+  // --- the HTMLMediaElement surface of a live <video> ---
+  // Forwarded to the inner <video> where it means the same; defined for live where it differs.
   get volume(): number { return this.#video.volume; }
   set volume(v: number) { this.#video.volume = v; }
+  /** Reflects the `muted` attribute (the muted state at start), as on <video>. */
+  get defaultMuted(): boolean { return this.hasAttribute('muted'); }
+  set defaultMuted(v: boolean) { this.toggleAttribute('muted', Boolean(v)); }
   get currentTime(): number { return this.#video.currentTime; }
-  set currentTime(v: number) { this.#video.currentTime = v; }
+  /** Seeks in the DVR window; a time at (or past) the live edge goes live. */
+  set currentTime(v: number) { if (this.#player) this.#player.seek(Number(v)); else this.#video.currentTime = v; }
+  fastSeek(t: number): void { this.currentTime = t; }
+  /** Infinity while the stream is live; once it ended, the end of the media kept. */
+  get duration(): number {
+    if (this.status !== 'ended') return this.#video.readyState === 0 && this.status !== 'playing' ? NaN : Infinity;
+    const b = this.#video.buffered;
+    return b.length > 0 ? b.end(b.length - 1) : NaN;
+  }
+  /** The DVR window: from the oldest media kept (`config.backBufferS` behind the playhead) to the live edge. */
+  get seekable(): TimeRanges { return liveSeekable(rangesOf(this.#video.buffered)); }
+  /** Control layers show LIVE when currentTime is at or after this (within catch-up distance of the edge). */
+  get liveEdgeStart(): number {
+    const b = this.#video.buffered;
+    if (b.length === 0 || this.status === 'ended') return NaN;
+    const c = this.#player?.config;
+    return b.end(b.length - 1) - (c ? c.targetLatencyS + c.seekBeyondS : 3);
+  }
+  /** True while the player follows the live edge; false while watching behind it. */
+  get atLiveEdge(): boolean { return this.#player?.followingLive ?? true; }
+  /** Back to the live edge ("go live"). */
+  seekToLive(): void { this.#player?.goLive(); }
+  get streamType(): 'live' { return 'live'; }
   get paused(): boolean { return this.#video.paused; }
   get ended(): boolean { return this.#player?.status === 'ended'; }
+  get seeking(): boolean { return this.#video.seeking; }
   get readyState(): number { return this.#video.readyState; }
+  get networkState(): number { return this.#video.networkState; }
   get buffered(): TimeRanges { return this.#video.buffered; }
+  get played(): TimeRanges { return this.#video.played; }
   get videoWidth(): number { return this.#video.videoWidth; }
   get videoHeight(): number { return this.#video.videoHeight; }
   get playbackRate(): number { return this.#video.playbackRate; }
+  /** Any rate but 1 watches behind live; a rate above 1 returns to following live when it reaches the edge. */
+  set playbackRate(v: number) {
+    try {
+      if (this.#player) this.#player.setPlaybackRate(Number(v));
+      else this.#video.playbackRate = Number(v);
+      this.dispatchEvent(new Event('ratechange'));
+    } catch (e) {
+      this.#emitError(e instanceof P2PError ? e : new P2PError('BAD_CONFIG', String(e)));
+    }
+  }
+  get defaultPlaybackRate(): number { return this.#defaultPlaybackRate; }
+  set defaultPlaybackRate(v: number) { this.#defaultPlaybackRate = Number(v); }
+  get preservesPitch(): boolean { return this.#video.preservesPitch; }
+  set preservesPitch(v: boolean) { this.#video.preservesPitch = Boolean(v); }
+  /** The inner <video>'s error, or the player's when the <video> never saw the stream (a codec MSE lacks). */
+  get error(): MediaError | null { return this.#video.error ?? (this.#error as MediaError | null); }
+  get poster(): string { return this.getAttribute('poster') ?? ''; }
+  set poster(v: string) { this.setAttribute('poster', String(v)); }
+  /** Live media is fetched by the session whatever this says; kept for markup compatibility. */
+  get preload(): string { return this.getAttribute('preload') ?? 'auto'; }
+  set preload(v: string) { this.setAttribute('preload', String(v)); }
+  /** The inner <video> always plays inline; the attribute is reflected for markup compatibility. */
+  get playsInline(): boolean { return this.hasAttribute('playsinline'); }
+  set playsInline(v: boolean) { this.toggleAttribute('playsinline', Boolean(v)); }
+  get crossOrigin(): string | null { return this.getAttribute('crossorigin'); }
+  set crossOrigin(v: string | null) { if (v === null) this.removeAttribute('crossorigin'); else this.setAttribute('crossorigin', v); }
+  get loop(): boolean { return false; }
+  set loop(_v: boolean) { /* a live stream does not loop */ }
+  get src(): string { return ''; }
+  get currentSrc(): string { return this.stream ? `p2p:${this.stream}` : ''; }
+  get disablePictureInPicture(): boolean { return this.hasAttribute('disablepictureinpicture'); }
+  set disablePictureInPicture(v: boolean) { this.toggleAttribute('disablepictureinpicture', Boolean(v)); }
+  get disableRemotePlayback(): boolean { return this.#video.disableRemotePlayback; }
+  set disableRemotePlayback(v: boolean) { this.#video.disableRemotePlayback = Boolean(v); }
+  get textTracks(): TextTrackList { return this.#video.textTracks; }
+  get audioTracks(): unknown { return (this.#video as unknown as { audioTracks?: unknown }).audioTracks; }
+  get videoTracks(): unknown { return (this.#video as unknown as { videoTracks?: unknown }).videoTracks; }
+  addTextTrack(kind: TextTrackKind, label?: string, language?: string): TextTrack { return this.#video.addTextTrack(kind, label, language); }
   getVideoPlaybackQuality(): VideoPlaybackQuality { return this.#video.getVideoPlaybackQuality(); }
+  /** The wall-clock date of media time 0 (from the broadcaster's capture times), as live <video> offers. */
+  getStartDate(): Date {
+    const s = this.#player?.stats;
+    return s && s.glassToGlassMs !== null ? new Date(Date.now() - s.glassToGlassMs - this.#video.currentTime * 1000) : new Date(NaN);
+  }
+  requestPictureInPicture(): Promise<PictureInPictureWindow> { return this.#video.requestPictureInPicture(); }
+  requestVideoFrameCallback(callback: VideoFrameRequestCallback): number { return this.#video.requestVideoFrameCallback(callback); }
+  cancelVideoFrameCallback(handle: number): void { this.#video.cancelVideoFrameCallback(handle); }
+  captureStream(): MediaStream { return (this.#video as unknown as { captureStream(): MediaStream }).captureStream(); }
+  /** What this browser can play from the stream's MP4 (MSE), else what the <video> says. */
+  canPlayType(type: string): CanPlayTypeResult {
+    const mse = globalThis.MediaSource;
+    if (mse && type && mse.isTypeSupported(type)) return 'probably';
+    return this.#video.canPlayType(type);
+  }
+  /** Starts over: a new session and player pipeline from the live edge (as load() restarts a <video>). */
+  load(): void {
+    if (!this.#player || this.#destroyed) return;
+    this.#error = null;
+    this.#lastErrorCode = null;
+    this.#dropSession();
+    this.#player.detachMedia();
+    if (!this.isConnected) return;
+    this.dispatchEvent(new Event('emptied'));
+    this.#player.attachMedia(this.#video);
+    this.reconnectSession();
+  }
   play(): Promise<void> { return this.#player ? this.#player.play() : this.#video.play(); }
   pause(): void { if (this.#player) this.#player.pause(); else this.#video.pause(); }
 
@@ -213,7 +321,8 @@ export class P2PPlayerElement extends Base {
   get player(): MediaPlayer | null { return this.#player; }
   /** The inner <video>. */
   get video(): HTMLVideoElement { return this.#video; }
-  get status(): PlayerStatus { return this.#player?.status ?? 'idle'; }
+  /** 'idle' when not in a document (after remove()) or destroyed. */
+  get status(): PlayerStatus { return this.isConnected && !this.#destroyed ? (this.#player?.status ?? 'idle') : 'idle'; }
   get stats(): PlayerStats | null { return this.#player?.stats ?? null; }
 
   /** Stops playback, drops the session and the player; the element stays inert afterwards. */
@@ -241,9 +350,12 @@ export class P2PPlayerElement extends Base {
     }
   }
 
-  /** Properties set on the element before it was upgraded shadow the class accessors: replay them. */
+  /**
+   * Properties set on the element before it was upgraded shadow the class accessors: replay every
+   * one the class defines with a setter (an own property would hide the real accessor for good).
+   */
   #replayEarlyProperties(): void {
-    for (const prop of UPGRADE_PROPERTIES) {
+    for (const prop of settableProperties()) {
       if (Object.prototype.hasOwnProperty.call(this, prop)) {
         const value = (this as Record<string, unknown>)[prop];
         delete (this as Record<string, unknown>)[prop];
@@ -253,7 +365,7 @@ export class P2PPlayerElement extends Base {
   }
 
   #createPlayer(): void {
-    const config: Partial<PlayerConfig> = { ...this.#config, autoplay: this.hasAttribute('autoplay') };
+    const config: Partial<PlayerConfig> = { backBufferS: DEFAULT_DVR_WINDOW_S, ...this.#config, autoplay: this.hasAttribute('autoplay') };
     const latency = this.getAttribute('target-latency');
     if (latency !== null && Number.isFinite(Number(latency))) config.targetLatencyS = Number(latency);
     let player: MediaPlayer;
@@ -266,6 +378,11 @@ export class P2PPlayerElement extends Base {
     this.#player = player;
     player.on('status', (s) => {
       this.#showStatus(s);
+      if (s === 'error' && !this.#video.error) {
+        // The <video> never saw the failure (e.g. a codec MSE lacks): say it as a media element would.
+        this.#error = mediaErrorFor(this.#lastErrorCode ?? 'UNKNOWN', this.#state.textContent ?? '');
+        this.dispatchEvent(new Event('error'));
+      } else if (s === 'playing') this.#error = null;
       this.dispatchEvent(new CustomEvent('statuschange', { detail: s }));
     });
     player.on('stats', (s) => {
@@ -300,4 +417,11 @@ export class P2PPlayerElement extends Base {
     if (this.#player?.status === 'error') this.#showStatus('error');
     this.dispatchEvent(new CustomEvent('playererror', { detail: { code: e.code, message: e.message } }));
   }
+}
+
+/** Names of every property of the element with a setter (replayed when set before the upgrade). */
+function settableProperties(): string[] {
+  const out: string[] = [];
+  for (const [name, d] of Object.entries(Object.getOwnPropertyDescriptors(P2PPlayerElement.prototype))) if (d.set) out.push(name);
+  return out;
 }
