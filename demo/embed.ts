@@ -12,6 +12,7 @@ const streamId = streamIdFromUrl(location.href);
 const tracker = trackerUrlFor(location.href);
 player.setAttribute('tracker', tracker);
 if (streamId) player.setAttribute('stream', streamId);
+if (new URL(location.href).searchParams.get('ice') === 'relay') player.setAttribute('ice-policy', 'relay');
 document.getElementById('snippet')!.textContent = embedSnippet({
   scriptUrl: new URL('/p2p-player.js', location.origin).toString(),
   tracker,
