@@ -12,6 +12,7 @@ const streamId = streamIdFromUrl(location.href);
 const tracker = trackerUrlFor(location.href);
 player.setAttribute('tracker', tracker);
 if (streamId) player.setAttribute('stream', streamId);
+if (new URL(location.href).searchParams.get('ice') === 'relay') player.setAttribute('ice-policy', 'relay');
 // The snippet is shown as text (textContent): a placeholder without markup characters, so that
 // what the page shows is exactly what a site pastes.
 document.getElementById('snippet')!.textContent = embedSnippet({

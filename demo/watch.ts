@@ -14,6 +14,8 @@ function showPlayer(streamId: string): void {
   const el = document.createElement('p2p-player');
   el.setAttribute('tracker', tracker);
   el.setAttribute('stream', streamId);
+  // ?ice=relay: relay-only privacy mode (neighbours see the TURN server's address, not this viewer's).
+  if (new URL(location.href).searchParams.get('ice') === 'relay') el.setAttribute('ice-policy', 'relay');
   for (const a of ['autoplay', 'muted', 'controls', 'stats-overlay']) el.setAttribute(a, '');
   el.addEventListener('sessionready', (e) => Object.assign(window, { p2p: { session: (e as CustomEvent).detail, element: el } }));
   el.addEventListener('statuschange', (e) => ($('status').textContent = (e as CustomEvent<string>).detail));

@@ -67,7 +67,7 @@ export async function startCoturn(o: CoturnOptions = {}, timeoutMs = 10_000): Pr
   const logFile = path.join(dir, 'turn.log');
   const loopback = o.allowLoopbackPeers ?? listenIp.startsWith('127.');
   const args = [
-    '-n', '--no-cli', '--no-tls', '--no-dtls', '--no-software-attribute', '--fingerprint', '--no-multicast-peers',
+    ...(process.env.COTURN_VERBOSE ? ['-v'] : []), '-n', '--no-cli', '--no-tls', '--no-dtls', '--no-software-attribute', '--fingerprint', '--no-multicast-peers',
     `--listening-ip=${listenIp}`, `--relay-ip=${listenIp}`, `--listening-port=${port}`,
     ...(o.externalIp ? [`--external-ip=${o.externalIp}`] : []),
     `--min-port=${o.minPort ?? 49160}`, `--max-port=${o.maxPort ?? 49959}`,

@@ -10,7 +10,7 @@ import { StatsOverlay } from './stats-overlay.ts';
 import { liveSeekable, mediaErrorFor } from './live-ranges.ts';
 import { rangesOf } from './latency-controller.ts';
 
-export const OBSERVED_ATTRIBUTES = ['tracker', 'stream', 'autoplay', 'muted', 'controls', 'target-latency', 'stats-overlay', 'poster', 'disablepictureinpicture'] as const;
+export const OBSERVED_ATTRIBUTES = ['tracker', 'stream', 'autoplay', 'muted', 'controls', 'target-latency', 'stats-overlay', 'poster', 'disablepictureinpicture', 'ice-policy'] as const;
 export type P2PPlayerAttribute = (typeof OBSERVED_ATTRIBUTES)[number];
 
 /** Media events of the inner <video> re-dispatched on the element. */
@@ -30,6 +30,8 @@ export interface SessionRequest {
   player: MediaPlayer;
   tracker: string;
   stream: string;
+  /** `relay`: connect to peers only through TURN (they never see this viewer's addresses). */
+  icePolicy: 'all' | 'relay';
 }
 
 /** Attaches a session to a player; the returned handle is destroyed when tracker or stream change. */
@@ -181,6 +183,7 @@ export class P2PPlayerElement extends Base {
         break;
       case 'tracker':
       case 'stream':
+      case 'ice-policy':
         this.reconnectSession();
         if (this.#player) this.#showStatus(this.#player.status);
         break;
@@ -192,6 +195,9 @@ export class P2PPlayerElement extends Base {
   set tracker(v: string) { this.setAttribute('tracker', String(v)); }
   get stream(): string { return this.getAttribute('stream') ?? ''; }
   set stream(v: string) { this.setAttribute('stream', String(v)); }
+  /** `ice-policy="relay"`: TURN only (the tracker hands out the servers); anything else: `all`. */
+  get icePolicy(): 'all' | 'relay' { return this.getAttribute('ice-policy') === 'relay' ? 'relay' : 'all'; }
+  set icePolicy(v: 'all' | 'relay') { this.setAttribute('ice-policy', String(v)); }
   get autoplay(): boolean { return this.hasAttribute('autoplay'); }
   set autoplay(v: boolean) { this.toggleAttribute('autoplay', Boolean(v)); }
   get muted(): boolean { return this.#video.muted; }
@@ -338,13 +344,13 @@ export class P2PPlayerElement extends Base {
   /** (Re)attaches a session when tracker or stream change; called by setSessionConnector too. */
   reconnectSession(): void {
     if (!this.#player || !this.isConnected || this.#destroyed) return;
-    const key = `${this.tracker}\n${this.stream}`;
+    const key = `${this.tracker}\n${this.stream}\n${this.icePolicy}`;
     if (key === this.#sessionKey && this.#session) return;
     this.#dropSession();
     this.#sessionKey = key;
     if (!sessionConnector || !this.stream) return;
     try {
-      this.#session = sessionConnector({ element: this, player: this.#player, tracker: this.tracker, stream: this.stream });
+      this.#session = sessionConnector({ element: this, player: this.#player, tracker: this.tracker, stream: this.stream, icePolicy: this.icePolicy });
     } catch (e) {
       this.#emitError(e instanceof P2PError ? e : new P2PError('SESSION_FAILED', String(e)));
     }

@@ -28,7 +28,7 @@ export function playerSessionConnector(options: PlayerSessionOptions = {}): Sess
       ...options.session,
       trackerUrl: req.tracker,
       streamId: req.stream,
-      transport: new WebRtcTransport(options.transport ?? {}),
+      transport: new WebRtcTransport({ ...options.transport, ...(req.icePolicy === 'relay' ? { iceTransportPolicy: 'relay' as const } : {}) }),
     }).then((s) => {
       if (destroyed) return s.destroy();
       session = s;

@@ -15,6 +15,8 @@ export class SwarmLinks {
   /** Connected neighbours reached through a TURN relay, and all connected ones (checked each second). */
   relayedPeers = 0;
   connectedPeers = 0;
+  /** ICE candidate types of each connected neighbour's selected pair, `local/remote` (e.g. `relay/srflx`). */
+  paths: Record<string, string> = {};
 
   constructor(
     private readonly tracker: TrackerClient,
@@ -93,6 +95,7 @@ export class SwarmLinks {
     const connected = this.transport.peers().filter((p) => this.transport.peerState(p) === 'connected');
     const infos = await Promise.all(connected.map((p) => this.transport.linkInfo(p).catch(() => undefined)));
     this.relayedPeers = infos.filter((i) => i?.relayed).length;
+    this.paths = Object.fromEntries(connected.map((p, i) => [p, `${infos[i]?.localCandidateType ?? '?'}/${infos[i]?.remoteCandidateType ?? '?'}`]));
     this.connectedPeers = connected.length;
     this.tracker.setStats({ relayed: connected.length > 0 && this.relayedPeers === connected.length });
   }

@@ -44,6 +44,8 @@ export interface ViewerStats {
   trackerConnected: boolean;
   /** Connected neighbours reached through a TURN relay (checked once a second). */
   relayedPeers: number;
+  /** ICE candidate types of each connected neighbour's path, `local/remote` (checked once a second). */
+  paths: Record<string, string>;
 }
 
 export interface ViewerSessionEvents {
@@ -180,6 +182,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
       streamState: this.tracker.state,
       trackerConnected: this.tracker.connected,
       relayedPeers: this.#links.relayedPeers,
+      paths: this.#links.paths,
     };
   }
 
