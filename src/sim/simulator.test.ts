@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { simulateParallel } from './parallel.ts';
+import { LINK_PRESETS } from './sim-options.ts';
 import { Simulator } from './simulator.ts';
 
 /** A small identity-mode swarm with churn and loss, in holder mode by its end. */
@@ -42,4 +43,35 @@ describe('Simulator (identity packets, lookahead windows)', () => {
     expect(() => new Simulator({ ...options, workers: 2 })).toThrow(/simulateParallel/);
     expect(() => new Simulator({ ...options, workers: 2, bytes: true })).toThrow(/one thread/);
   });
+});
+
+describe('Simulator in the harsh world (REAL_WORLD)', () => {
+  const harsh = { ...LINK_PRESETS.real, tracker: 'room' as const, peers: 40, seconds: 12, warmupMs: 2500, joinSpreadMs: 1000, churnPerMin: 0.6, seed: 11 };
+
+  it('crashes are found by timeouts, blocked pairs never link, the room hears meters rather than true capacities', async () => {
+    const sim = new Simulator(harsh);
+    const report = await sim.run();
+    const crashed = sim.gone.filter((r) => r.crashed);
+    expect(crashed.length).toBeGreaterThan(0);
+    expect(sim.gone.some((r) => !r.crashed)).toBe(true);
+    for (const p of sim.peers.values()) for (const o of p.connected) expect(sim.pairKindOf(p, o)).not.toBe('blocked');
+    expect([...sim.peers.values()].some((p) => [...p.connected].some((o) => sim.pairKindOf(p, o) === 'relayed'))).toBe(true);
+    // Still in the tracker's room after crashing (its heartbeat timeout is 90 s). (The room's peer
+    // table is private; the test reads it.)
+    const room = sim.room as unknown as { peers: Map<string, { uploadBps?: number }> };
+    for (const r of crashed) expect(room.peers.has(r.id)).toBe(true);
+    // What the room holds is what the meters reported, never the true capacity.
+    const live = [...sim.peers.values()].filter((p) => !p.isBroadcaster);
+    const heard = live.map((p) => room.peers.get(p.id)?.uploadBps).filter((x): x is number => x !== undefined);
+    expect(heard.length).toBeGreaterThan(live.length / 2);
+    for (const p of live) expect(room.peers.get(p.id)?.uploadBps).not.toBe(p.upBps);
+    expect(Number.isFinite(report.glassToGlassP50Ms)).toBe(true);
+  }, 60_000);
+
+  it('two worker threads give the report of one thread here too', async () => {
+    const strip = ({ wallSeconds: _w, ...r }: Awaited<ReturnType<Simulator['run']>>) => r;
+    const one = strip(await new Simulator(harsh).run());
+    const two = strip(await simulateParallel({ ...harsh, workers: 2 }));
+    expect(two).toEqual(one);
+  }, 120_000);
 });

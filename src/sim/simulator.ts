@@ -68,6 +68,11 @@ export interface PartResult {
   modes: Array<{ atMs: number; mode: string }>;
 }
 
+/** Events that wait for a busy event loop: messages, timers, wake-ups and crypto results. */
+function waitsForCpu(k: number): boolean {
+  return k === DELIVER || k === TIMER || k === WRITABLE || k === CRYPTO;
+}
+
 export class Simulator {
   readonly o: SimOptions;
   readonly rng: SeededRng;
@@ -172,8 +177,10 @@ export class Simulator {
         const h = p.events;
         while (h.nextT < last) {
           const e = h.pop() as SimEvent;
-          if (p.cpuFree > e.t) {
-            // Its event loop is busy: the event waits (a timer notes how late it ran).
+          if (p.cpuFree > e.t && waitsForCpu(e.k)) {
+            // Its event loop is busy: the event waits (a timer notes how late it ran). A link
+            // coming up or going down does not: both sides must change state when the other part
+            // of a parallel run believes they do.
             if (Number.isNaN(e.due)) e.due = e.t;
             if (e.k === TIMER && p.timerAt === e.t) p.timerAt = p.cpuFree;
             e.t = p.cpuFree;
@@ -509,6 +516,11 @@ export class Simulator {
   /** A fixed value in [0, 1) per pair: whether it connects directly, through TURN or not at all. */
   private pairU(a: SimPeer, b: SimPeer): number {
     return pairHash(a.num, b.num, this.o.seed ^ 0x3a7b);
+  }
+
+  /** How a pair connects in this run's world: directly, through TURN, or not at all. */
+  pairKindOf(a: SimPeer, b: SimPeer): 'blocked' | 'relayed' | 'direct' {
+    return pairKind(this.world, this.pairU(a, b));
   }
 
   /** p's side of its link to dst (made when they connect; it outlives a disconnect, as a channel's queue would). */
