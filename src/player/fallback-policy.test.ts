@@ -68,6 +68,15 @@ describe('FallbackPolicy', () => {
     expect(s).toEqual([[2400, 'p2p-dry'], [8400, 'p2p-healthy']]);
   });
 
+  it('an HTTP path that fails hands back to P2P and is not tried again for httpRetryMs', () => {
+    const p = new FallbackPolicy({ noPeerTimeoutMs: 1000, httpRetryMs: 5000 });
+    expect(run(p, 1000, () => delivering(false))).toEqual([[1000, 'no-peers']]);
+    expect(p.httpFailed(1500)).toEqual({ path: 'p2p', switched: 'http-failed' });
+    let at = -1;
+    for (let t = 1600; t <= 10_000 && at < 0; t += 100) if (p.observe({ nowMs: t, webrtc: true, p2pFrames: 0, bufferAheadS: 0, playing: true }).switched) at = t;
+    expect(at).toBe(6500);
+  });
+
   it('rejects nonsense config', () => {
     expect(() => resolveFallbackPolicy({ starveMs: -1 })).toThrow(/BAD_CONFIG/);
     expect(() => resolveFallbackPolicy({ healthyForMs: 100, starveMs: 1000 })).toThrow(/BAD_CONFIG/);

@@ -5,7 +5,7 @@
 import { P2PError } from '../errors.ts';
 
 export type SourcePath = 'p2p' | 'http';
-export type SwitchReason = 'start' | 'no-webrtc' | 'no-peers' | 'p2p-dry' | 'p2p-healthy';
+export type SwitchReason = 'start' | 'no-webrtc' | 'no-peers' | 'p2p-dry' | 'p2p-healthy' | 'http-failed';
 
 export interface FallbackPolicyConfig {
   /** No verified P2P frame this long after start: play over HTTP, ms. Default 4000. */
@@ -20,6 +20,8 @@ export interface FallbackPolicyConfig {
   healthyForMs: number;
   /** Least time on a path before leaving it again (no flapping), ms. Default 3000. */
   minDwellMs: number;
+  /** After the HTTP path failed (edge unreachable), it is not tried again for this long, ms. Default 15000. */
+  httpRetryMs: number;
 }
 
 export const DEFAULT_FALLBACK_POLICY: FallbackPolicyConfig = {
@@ -29,11 +31,12 @@ export const DEFAULT_FALLBACK_POLICY: FallbackPolicyConfig = {
   lowBufferS: 0.15,
   healthyForMs: 5000,
   minDwellMs: 3000,
+  httpRetryMs: 15_000,
 };
 
 export function resolveFallbackPolicy(partial: Partial<FallbackPolicyConfig> = {}): FallbackPolicyConfig {
   const c = { ...DEFAULT_FALLBACK_POLICY, ...partial };
-  for (const k of ['noPeerTimeoutMs', 'starveMs', 'dryMs', 'healthyForMs', 'minDwellMs'] as const) {
+  for (const k of ['noPeerTimeoutMs', 'starveMs', 'dryMs', 'healthyForMs', 'minDwellMs', 'httpRetryMs'] as const) {
     if (!(Number.isFinite(c[k]) && c[k] >= 0 && c[k] <= 600_000)) throw new P2PError('BAD_CONFIG', `${k} ${c[k]} is outside 0 … 600000 ms`);
   }
   if (!(c.lowBufferS >= 0 && c.lowBufferS <= 10)) throw new P2PError('BAD_CONFIG', `lowBufferS ${c.lowBufferS} is outside 0 … 10`);
@@ -76,6 +79,7 @@ export class FallbackPolicy {
   /** Dwell time multiplier: doubles each time a return to P2P fails soon (up to 8), back to 1 after a good stay. */
   #backoff = 1;
   #returnedMs: number | null = null;
+  #httpBlockedUntilMs = -Infinity;
 
   constructor(config: Partial<FallbackPolicyConfig> = {}) {
     this.config = resolveFallbackPolicy(config);
@@ -83,6 +87,12 @@ export class FallbackPolicy {
 
   get path(): SourcePath {
     return this.#path;
+  }
+
+  /** The HTTP path failed for good (hls.js fatal error): back to P2P, and no HTTP for httpRetryMs. */
+  httpFailed(nowMs: number): FallbackDecision {
+    this.#httpBlockedUntilMs = nowMs + this.config.httpRetryMs;
+    return this.#go('p2p', 'http-failed', nowMs);
   }
 
   observe(o: FallbackObservation): FallbackDecision {
@@ -128,6 +138,7 @@ export class FallbackPolicy {
 
   #go(path: SourcePath, reason: SwitchReason, now: number): FallbackDecision {
     if (path === this.#path) return this.#stay();
+    if (path === 'http' && now < this.#httpBlockedUntilMs) return this.#stay();
     // A return to P2P that fails soon makes the next return wait longer.
     if (reason === 'p2p-dry' && this.#returnedMs !== null && now - this.#returnedMs < 3 * this.config.healthyForMs) this.#backoff = Math.min(8, this.#backoff * 2);
     this.#returnedMs = reason === 'p2p-healthy' ? now : null;

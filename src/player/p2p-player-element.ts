@@ -7,8 +7,9 @@ import { P2PError } from '../errors.ts';
 import { MediaPlayer } from './media-player.ts';
 import { DEFAULT_PLAYER_CONFIG, type PlayerConfig, type PlayerStats, type PlayerStatus } from './player-config.ts';
 import { StatsOverlay } from './stats-overlay.ts';
+import { HlsFallback, defaultFallbackUrl } from './hls-fallback.ts';
 
-export const OBSERVED_ATTRIBUTES = ['tracker', 'stream', 'autoplay', 'muted', 'controls', 'target-latency', 'stats-overlay'] as const;
+export const OBSERVED_ATTRIBUTES = ['tracker', 'stream', 'autoplay', 'muted', 'controls', 'target-latency', 'stats-overlay', 'fallback', 'fallback-url'] as const;
 export type P2PPlayerAttribute = (typeof OBSERVED_ATTRIBUTES)[number];
 
 /** Media events of the inner <video> re-dispatched on the element. */
@@ -80,6 +81,7 @@ export class P2PPlayerElement extends Base {
   #session: { destroy(): void } | null = null;
   #sessionKey = '';
   #destroyed = false;
+  #fallback: HlsFallback | null = null;
 
   constructor() {
     super();
@@ -110,6 +112,7 @@ export class P2PPlayerElement extends Base {
     this.#player!.attachMedia(this.#video);
     this.#overlay.update(this.#player!.stats);
     this.reconnectSession();
+    this.#restartFallback();
   }
 
   disconnectedCallback(): void {
@@ -117,6 +120,7 @@ export class P2PPlayerElement extends Base {
       if (this.isConnected || this.#destroyed) return;
       liveElements.delete(this);
       this.#dropSession();
+      this.#stopFallback();
       this.#player?.detachMedia();
     });
   }
@@ -148,6 +152,11 @@ export class P2PPlayerElement extends Base {
       case 'tracker':
       case 'stream':
         this.reconnectSession();
+        this.#restartFallback();
+        break;
+      case 'fallback':
+      case 'fallback-url':
+        this.#restartFallback();
         break;
     }
   }
@@ -195,12 +204,40 @@ export class P2PPlayerElement extends Base {
   get status(): PlayerStatus { return this.#player?.status ?? 'idle'; }
   get stats(): PlayerStats | null { return this.#player?.stats ?? null; }
 
+  // --- HTTP safety net (hls-fallback.ts) ---
+  /** `hls` (default): play from the HLS edge when the swarm cannot; `none`: P2P only. */
+  get fallback(): 'hls' | 'none' { return this.getAttribute('fallback') === 'none' ? 'none' : 'hls'; }
+  set fallback(v: 'hls' | 'none') { this.setAttribute('fallback', v); }
+  /** The playlist the safety net plays; default: /hls/<stream>/index.m3u8 on the tracker's server. */
+  get fallbackUrl(): string { return this.getAttribute('fallback-url') ?? defaultFallbackUrl(this.tracker, this.stream) ?? ''; }
+  set fallbackUrl(v: string) { this.setAttribute('fallback-url', String(v)); }
+  /** Which path plays now: 'p2p', 'http' (hls.js) or 'native-hls'. */
+  get sourcePath(): string { return this.#fallback?.path ?? 'p2p'; }
+
+  #restartFallback(): void {
+    this.#stopFallback();
+    if (!this.#player || !this.isConnected || this.#destroyed || this.fallback === 'none' || !this.stream || !this.fallbackUrl) return;
+    this.#fallback = new HlsFallback({
+      video: this.#video,
+      player: this.#player,
+      url: this.fallbackUrl,
+      onSourceChange: (detail) => this.dispatchEvent(new CustomEvent('sourcechange', { detail })),
+      onError: (message) => this.#emitError(new P2PError('FALLBACK_FAILED', message)),
+    });
+  }
+
+  #stopFallback(): void {
+    this.#fallback?.destroy();
+    this.#fallback = null;
+  }
+
   /** Stops playback, drops the session and the player; the element stays inert afterwards. */
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
     liveElements.delete(this);
     this.#dropSession();
+    this.#stopFallback();
     this.#player?.destroy();
     this.#player = null;
   }
@@ -247,7 +284,8 @@ export class P2PPlayerElement extends Base {
       this.#showStatus(s);
       this.dispatchEvent(new CustomEvent('statuschange', { detail: s }));
     });
-    player.on('stats', (s) => {
+    player.on('stats', (stats) => {
+      const s = this.#fallback ? { ...stats, source: this.#fallback.stats } : stats;
       if (this.statsOverlay) this.#overlay.update(s);
       this.dispatchEvent(new CustomEvent('stats', { detail: s }));
     });
