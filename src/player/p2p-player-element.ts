@@ -7,10 +7,11 @@ import { P2PError } from '../errors.ts';
 import { MediaPlayer } from './media-player.ts';
 import { DEFAULT_PLAYER_CONFIG, type PlayerConfig, type PlayerStats, type PlayerStatus } from './player-config.ts';
 import { StatsOverlay } from './stats-overlay.ts';
+import { HlsFallback, defaultFallbackUrl } from './hls-fallback.ts';
 import { liveSeekable, mediaErrorFor } from './live-ranges.ts';
 import { rangesOf } from './latency-controller.ts';
 
-export const OBSERVED_ATTRIBUTES = ['tracker', 'stream', 'autoplay', 'muted', 'controls', 'target-latency', 'stats-overlay', 'poster', 'disablepictureinpicture', 'ice-policy'] as const;
+export const OBSERVED_ATTRIBUTES = ['tracker', 'stream', 'autoplay', 'muted', 'controls', 'target-latency', 'stats-overlay', 'poster', 'disablepictureinpicture', 'ice-policy', 'fallback', 'fallback-url'] as const;
 export type P2PPlayerAttribute = (typeof OBSERVED_ATTRIBUTES)[number];
 
 /** Media events of the inner <video> re-dispatched on the element. */
@@ -107,6 +108,7 @@ export class P2PPlayerElement extends Base {
   #lastErrorCode: string | null = null;
   #error: { code: number; message: string } | null = null;
   #defaultPlaybackRate = 1;
+  #fallback: HlsFallback | null = null;
 
   constructor() {
     super();
@@ -137,6 +139,7 @@ export class P2PPlayerElement extends Base {
     this.#player!.attachMedia(this.#video);
     this.#overlay.update(this.#player!.stats);
     this.reconnectSession();
+    this.#restartFallback();
   }
 
   disconnectedCallback(): void {
@@ -144,6 +147,7 @@ export class P2PPlayerElement extends Base {
       if (this.isConnected || this.#destroyed) return;
       liveElements.delete(this);
       this.#dropSession();
+      this.#stopFallback();
       this.#player?.detachMedia();
       this.#showStatus('idle');
       this.dispatchEvent(new CustomEvent('statuschange', { detail: 'idle' }));
@@ -186,6 +190,11 @@ export class P2PPlayerElement extends Base {
       case 'ice-policy':
         this.reconnectSession();
         if (this.#player) this.#showStatus(this.#player.status);
+        this.#restartFallback();
+        break;
+      case 'fallback':
+      case 'fallback-url':
+        this.#restartFallback();
         break;
     }
   }
@@ -331,12 +340,40 @@ export class P2PPlayerElement extends Base {
   get status(): PlayerStatus { return this.isConnected && !this.#destroyed ? (this.#player?.status ?? 'idle') : 'idle'; }
   get stats(): PlayerStats | null { return this.#player?.stats ?? null; }
 
+  // --- HTTP safety net (hls-fallback.ts) ---
+  /** `hls` (default): play from the HLS edge when the swarm cannot; `none`: P2P only. */
+  get fallback(): 'hls' | 'none' { return this.getAttribute('fallback') === 'none' ? 'none' : 'hls'; }
+  set fallback(v: 'hls' | 'none') { this.setAttribute('fallback', v); }
+  /** The playlist the safety net plays; default: /hls/<stream>/index.m3u8 on the tracker's server. */
+  get fallbackUrl(): string { return this.getAttribute('fallback-url') ?? defaultFallbackUrl(this.tracker, this.stream) ?? ''; }
+  set fallbackUrl(v: string) { this.setAttribute('fallback-url', String(v)); }
+  /** Which path plays now: 'p2p', 'http' (hls.js) or 'native-hls'. */
+  get sourcePath(): string { return this.#fallback?.path ?? 'p2p'; }
+
+  #restartFallback(): void {
+    this.#stopFallback();
+    if (!this.#player || !this.isConnected || this.#destroyed || this.fallback === 'none' || !this.stream || !this.fallbackUrl) return;
+    this.#fallback = new HlsFallback({
+      video: this.#video,
+      player: this.#player,
+      url: this.fallbackUrl,
+      onSourceChange: (detail) => this.dispatchEvent(new CustomEvent('sourcechange', { detail })),
+      onError: (message) => this.#emitError(new P2PError('FALLBACK_FAILED', message)),
+    });
+  }
+
+  #stopFallback(): void {
+    this.#fallback?.destroy();
+    this.#fallback = null;
+  }
+
   /** Stops playback, drops the session and the player; the element stays inert afterwards. */
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
     liveElements.delete(this);
     this.#dropSession();
+    this.#stopFallback();
     this.#player?.destroy();
     this.#player = null;
   }
@@ -391,7 +428,8 @@ export class P2PPlayerElement extends Base {
       } else if (s === 'playing') this.#error = null;
       this.dispatchEvent(new CustomEvent('statuschange', { detail: s }));
     });
-    player.on('stats', (s) => {
+    player.on('stats', (stats) => {
+      const s = this.#fallback ? { ...stats, source: this.#fallback.stats } : stats;
       if (this.statsOverlay) this.#overlay.update(s);
       this.dispatchEvent(new CustomEvent('stats', { detail: s }));
     });

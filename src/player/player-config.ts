@@ -93,6 +93,8 @@ export interface PlayerStats {
   decodedFrames: number;
   droppedFrames: number;
   session: SessionStats | null;
+  /** Which path plays and the share of media over HTTP, when the HLS safety net runs (<p2p-player>). */
+  source?: { path: string; shareFromHttp: number; httpBytes: number; switches: number };
 }
 
 export interface PlayerEvents {

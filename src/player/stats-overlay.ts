@@ -31,6 +31,7 @@ export function statsLines(s: PlayerStats): string[] {
     `on time     ${pct(session ? session.framesOnTime : s.fragmentsOnTime)}  (skipped ${s.fragmentsSkipped})`,
     `bytes       ↓ ${formatBytes(session?.bytesDown ?? 0)}  ↑ ${formatBytes(session?.bytesUp ?? 0)}`,
     `video       ${s.codecs ?? '–'}  ${s.decodedFrames} frames`,
+    ...(s.source ? [`path        ${s.source.path}  (over HTTP ${pct(s.source.shareFromHttp)}, ${formatBytes(s.source.httpBytes)})`] : []),
   ];
 }
 

@@ -1,0 +1,85 @@
+// The P2P / HTTP switching policy on virtual time: each scenario is a script of observations.
+import { describe, expect, it } from 'vitest';
+import { FallbackPolicy, resolveFallbackPolicy, type FallbackObservation, type SwitchReason } from './fallback-policy.ts';
+
+/** Runs the policy every 100 ms from 0 to `untilMs`; `world(t)` says what the player sees at t. */
+function run(policy: FallbackPolicy, untilMs: number, world: (t: number) => Partial<FallbackObservation>) {
+  const switches: Array<[number, SwitchReason]> = [];
+  let frames = 0;
+  for (let t = 0; t <= untilMs; t += 100) {
+    const w = world(t);
+    if (w.p2pFrames === undefined && (w as { delivering?: boolean }).delivering) frames++;
+    const d = policy.observe({ nowMs: t, webrtc: true, p2pFrames: w.p2pFrames ?? frames, bufferAheadS: 0.5, playing: true, ...w });
+    if (d.switched) switches.push([t, d.switched]);
+  }
+  return switches;
+}
+const delivering = (on: boolean) => ({ delivering: on }) as Partial<FallbackObservation>;
+
+describe('FallbackPolicy', () => {
+  it('plays over HTTP at once without WebRTC, and never goes back', () => {
+    const p = new FallbackPolicy();
+    expect(run(p, 20_000, () => ({ webrtc: false }))).toEqual([[0, 'no-webrtc']]);
+    expect(p.path).toBe('http');
+  });
+
+  it('stays on P2P while the swarm delivers', () => {
+    const p = new FallbackPolicy();
+    expect(run(p, 60_000, () => delivering(true))).toEqual([]);
+  });
+
+  it('goes to HTTP when no peer delivers within noPeerTimeoutMs', () => {
+    const p = new FallbackPolicy({ noPeerTimeoutMs: 3000 });
+    expect(run(p, 10_000, () => delivering(false))).toEqual([[3000, 'no-peers']]);
+  });
+
+  it('goes to HTTP starveMs after the swarm stops, and back after healthyForMs of delivery', () => {
+    const p = new FallbackPolicy({ starveMs: 1000, healthyForMs: 5000, minDwellMs: 3000 });
+    // Frames until 10 s, nothing until 20 s, then frames again.
+    const s = run(p, 40_000, (t) => delivering(t < 10_000 || t >= 20_000));
+    expect(s).toEqual([[10_900, 'p2p-dry'], [25_000, 'p2p-healthy']]);
+  });
+
+  it('goes to HTTP when the buffer stays low while playing, even if frames trickle in', () => {
+    const p = new FallbackPolicy({ dryMs: 800, lowBufferS: 0.15 });
+    const s = run(p, 40_000, (t) => ({ ...delivering(true), bufferAheadS: t >= 5000 ? 0.05 : 0.6 }));
+    // Back to P2P when frames flow and the dwell is over; the buffer never fills there, so HTTP again
+    // after noPeerTimeoutMs, and each failed return doubles the dwell (3 s, 6 s, 12 s).
+    expect(s).toEqual([[5800, 'p2p-dry'], [8800, 'p2p-healthy'], [12_800, 'p2p-dry'], [18_800, 'p2p-healthy'], [22_800, 'p2p-dry'], [34_800, 'p2p-healthy'], [38_800, 'p2p-dry']]);
+  });
+
+  it('a low buffer while paused is not running dry', () => {
+    const p = new FallbackPolicy();
+    expect(run(p, 10_000, (t) => ({ ...delivering(true), bufferAheadS: 0, playing: t < 1000 }))).toEqual([]);
+  });
+
+  it('a swarm that flickers (short runs of delivery) does not bring it back, nor does the dwell time allow flapping', () => {
+    const p = new FallbackPolicy({ starveMs: 1000, healthyForMs: 5000, minDwellMs: 3000 });
+    // Delivery in 3 s bursts separated by 1.5 s gaps after 5 s.
+    const s = run(p, 40_000, (t) => delivering(t < 5000 || (t - 5000) % 4500 < 3000));
+    expect(s).toEqual([[5000 + 3000 + 900, 'p2p-dry']]);
+    expect(p.path).toBe('http');
+  });
+
+  it('returning to P2P waits for the dwell time on HTTP', () => {
+    const p = new FallbackPolicy({ starveMs: 500, healthyForMs: 1000, minDwellMs: 6000 });
+    // Gap 2 s … 3 s only: HTTP at 2.4 s; healthy again by 4 s, but the dwell keeps HTTP until 8.4 s.
+    const s = run(p, 12_000, (t) => delivering(t < 2000 || t >= 3000));
+    expect(s).toEqual([[2400, 'p2p-dry'], [8400, 'p2p-healthy']]);
+  });
+
+  it('an HTTP path that fails hands back to P2P and is not tried again for httpRetryMs', () => {
+    const p = new FallbackPolicy({ noPeerTimeoutMs: 1000, httpRetryMs: 5000 });
+    expect(run(p, 1000, () => delivering(false))).toEqual([[1000, 'no-peers']]);
+    expect(p.httpFailed(1500)).toEqual({ path: 'p2p', switched: 'http-failed' });
+    let at = -1;
+    for (let t = 1600; t <= 10_000 && at < 0; t += 100) if (p.observe({ nowMs: t, webrtc: true, p2pFrames: 0, bufferAheadS: 0, playing: true }).switched) at = t;
+    expect(at).toBe(6500);
+  });
+
+  it('rejects nonsense config', () => {
+    expect(() => resolveFallbackPolicy({ starveMs: -1 })).toThrow(/BAD_CONFIG/);
+    expect(() => resolveFallbackPolicy({ healthyForMs: 100, starveMs: 1000 })).toThrow(/BAD_CONFIG/);
+    expect(() => resolveFallbackPolicy({ lowBufferS: Number.NaN })).toThrow(/BAD_CONFIG/);
+  });
+});

@@ -1,0 +1,194 @@
+// The player's safety net: plays the stream from the HLS edge over HTTP with hls.js when WebRTC is
+// missing, when no peer delivers, or when the swarm runs dry, and hands the <video> back to the P2P
+// player when the swarm is healthy again (FallbackPolicy decides; this module only acts). Where MSE
+// is missing but the browser plays HLS itself, the <video> gets the playlist as its src. Used by
+// <p2p-player>; hls.js is loaded only when the HTTP path is first needed.
+
+import type Hls from 'hls.js';
+import { FallbackPolicy, type FallbackPolicyConfig, type SwitchReason } from './fallback-policy.ts';
+import type { MediaPlayer } from './media-player.ts';
+
+export type FallbackMode = 'hls' | 'none';
+export type PlayingPath = 'p2p' | 'http' | 'native-hls';
+
+export interface SourceStats {
+  /** The path that plays now. */
+  path: PlayingPath;
+  /** Why the last switch happened. */
+  reason: SwitchReason | 'no-mse';
+  switches: number;
+  /** Media bytes fetched over HTTP (parts, segments, init). */
+  httpBytes: number;
+  /** Bytes received from the swarm (the session's count). */
+  p2pBytes: number;
+  /** httpBytes / (httpBytes + p2pBytes), 0 before any. */
+  shareFromHttp: number;
+}
+
+export interface SourceChangeDetail {
+  path: PlayingPath;
+  reason: SourceStats['reason'];
+}
+
+export interface HlsFallbackOptions {
+  video: HTMLVideoElement;
+  player: MediaPlayer;
+  /** The edge's playlist, /hls/<streamId>/index.m3u8. */
+  url: string;
+  policy?: Partial<FallbackPolicyConfig>;
+  /** How often the policy looks, ms. Default 200. */
+  tickMs?: number;
+  onSourceChange: (detail: SourceChangeDetail) => void;
+  onError?: (message: string) => void;
+}
+
+/** The edge's playlist URL for a stream, from the tracker URL (same server): ws://h/tracker → http://h/hls/<id>/index.m3u8. */
+export function defaultFallbackUrl(tracker: string, stream: string): string | null {
+  try {
+    const u = new URL(tracker);
+    u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+    u.pathname = `/hls/${encodeURIComponent(stream)}/index.m3u8`;
+    u.search = '';
+    return u.toString();
+  } catch {
+    return null;
+  }
+}
+
+export class HlsFallback {
+  readonly #o: HlsFallbackOptions;
+  readonly #policy: FallbackPolicy;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #hls: Hls | null = null;
+  #loading = false;
+  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, httpBytes: 0, p2pBytes: 0, shareFromHttp: 0 };
+  #destroyed = false;
+
+  constructor(options: HlsFallbackOptions) {
+    this.#o = options;
+    this.#policy = new FallbackPolicy(options.policy);
+    const hasMse = typeof MediaSource !== 'undefined' || typeof (globalThis as { ManagedMediaSource?: unknown }).ManagedMediaSource !== 'undefined';
+    if (!hasMse && options.video.canPlayType('application/vnd.apple.mpegurl')) {
+      // Safari on iPhone: no MSE for the P2P player, but native HLS. The element plays the playlist.
+      options.player.detachMedia();
+      options.video.src = options.url;
+      this.#set('native-hls', 'no-mse');
+      return;
+    }
+    this.#timer = setInterval(() => this.#tick(), options.tickMs ?? 200);
+    this.#tick();
+  }
+
+  get stats(): SourceStats {
+    const p2pBytes = this.#o.player.stats.session?.bytesDown ?? 0;
+    const total = this.#stats.httpBytes + p2pBytes;
+    return { ...this.#stats, p2pBytes, shareFromHttp: total === 0 ? 0 : this.#stats.httpBytes / total };
+  }
+
+  get path(): PlayingPath {
+    return this.#stats.path;
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    const wasHttp = this.#stats.path !== 'p2p';
+    this.#stopHls();
+    if (this.#stats.path === 'native-hls') {
+      this.#o.video.removeAttribute('src');
+      this.#o.video.load();
+    }
+    // Leave the element as it was found: the P2P player owns the <video>.
+    if (wasHttp && !this.#o.player.media) this.#o.player.attachMedia(this.#o.video);
+  }
+
+  #tick(): void {
+    if (this.#destroyed) return;
+    const { player, video } = this.#o;
+    const s = player.stats;
+    const d = this.#policy.observe({
+      nowMs: performance.now(),
+      webrtc: typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection === 'function',
+      p2pFrames: s.framesIn,
+      bufferAheadS: s.bufferAheadS,
+      playing: !video.paused && !video.ended,
+    });
+    if (!d.switched) return;
+    if (d.path === 'http') void this.#toHttp(d.switched);
+    else this.#toP2p(d.switched);
+  }
+
+  async #toHttp(reason: SwitchReason): Promise<void> {
+    if (this.#loading || this.#hls) return;
+    this.#loading = true;
+    let HlsClass: typeof Hls;
+    try {
+      HlsClass = (await import('hls.js')).default;
+    } catch (e) {
+      this.#loading = false;
+      this.#o.onError?.(`hls.js could not be loaded: ${String(e)}`);
+      return;
+    }
+    this.#loading = false;
+    if (this.#destroyed || this.#policy.path !== 'http') return;
+    if (!HlsClass.isSupported()) {
+      this.#o.onError?.('this browser supports neither MSE for hls.js nor native HLS');
+      return;
+    }
+    const { video, player } = this.#o;
+    const wasPlaying = !video.paused;
+    player.detachMedia();
+    const hls = new HlsClass({ lowLatencyMode: true, backBufferLength: 10, liveSyncDurationCount: 1, maxLiveSyncPlaybackRate: 1.1 });
+    this.#hls = hls;
+    hls.on(HlsClass.Events.FRAG_LOADED, (_e, data) => {
+      this.#stats.httpBytes += (data.part ?? data.frag).stats.loaded;
+    });
+    hls.on(HlsClass.Events.ERROR, (_e, data) => {
+      if (!data.fatal || this.#hls !== hls) return;
+      // The edge cannot serve us: the swarm, however poor, is all there is.
+      this.#o.onError?.(`HLS: ${data.details}`);
+      const d = this.#policy.httpFailed(performance.now());
+      if (d.switched) this.#toP2p(d.switched);
+    });
+    hls.attachMedia(video);
+    hls.loadSource(this.#o.url);
+    if (wasPlaying || player.config.autoplay) {
+      video.play().catch(() => {
+        video.muted = true;
+        void video.play().catch(() => {});
+      });
+    }
+    this.#set('http', reason);
+  }
+
+  #toP2p(reason: SwitchReason): void {
+    const { video, player } = this.#o;
+    this.#stopHls();
+    if (!player.media) player.attachMedia(video);
+    this.#set('p2p', reason);
+  }
+
+  #stopHls(): void {
+    const hls = this.#hls;
+    this.#hls = null;
+    if (!hls) return;
+    try {
+      hls.destroy();
+    } catch {
+      // a failing teardown must not keep the P2P player from the element
+    }
+  }
+
+  #set(path: PlayingPath, reason: SourceStats['reason']): void {
+    this.#stats.path = path;
+    this.#stats.reason = reason;
+    this.#stats.switches++;
+    try {
+      this.#o.onSourceChange({ path, reason });
+    } catch {
+      // a throwing listener does not break the switch
+    }
+  }
+}
