@@ -9,9 +9,10 @@ import type { CoreOutput, FrameCodec } from './core-types.ts';
 import type { CryptoResult } from './crypto-jobs.ts';
 import { directSlotKeys } from './frame-state.ts';
 import { KeySet } from './key-set.ts';
+import { DEFAULT_POLICY, NeighbourPolicy } from './neighbour-policy.ts';
 import { SendQueue } from './send-queue.ts';
 import {
-  CS_CHUNK_BYTES, FLAG_INIT_SEGMENT, FLAGS_DEFINED, MAX_FRAME_BYTES, parseMessage, type Manifest, type WireMessage,
+  CS_CHUNK_BYTES, FLAG_INIT_SEGMENT, FLAGS_DEFINED, MAX_FRAME_BYTES, packetSizeOf, parseMessage, type Manifest, type WireMessage,
 } from './wire.ts';
 
 export type SwarmMode = 'direct' | 'holder';
@@ -25,15 +26,24 @@ export interface BroadcasterConfig {
   overlapFrames: number;
   /** Frames kept for repairs this long. */
   keepFrameMs: number;
-  /** Repairs answered per frame and neighbour at most. */
+  /** Repair requests (of any kind) answered per frame and neighbour: maxRepairsPerFrame × 4; beyond, counted as bad. */
   maxRepairsPerFrame: number;
+  /**
+   * Repairs (feed keys, code-segment chunks) stay within this share of the stream's bytes: each
+   * published frame adds length × repairShare / neighbours to each neighbour's repair allowance
+   * (capped at repairBurstBytes), and a repair spends its bytes. Keeps the upload bound whatever
+   * the neighbours ask.
+   */
+  repairShare: number;
+  repairBurstBytes: number;
   mediaBudgetBytes: number;
   mediaQueueMax: number;
   /** Media is dropped if it could not leave within this long. */
   mediaLifetimeMs: number;
   /**
-   * Distinct neighbours whose live reports of a ban demote a viewer: it stops being a manifest
-   * target (it keeps its direct-feed slot and its repairs: a report is a claim, not evidence).
+   * Distinct neighbours whose live reports of a ban demote a viewer while they last: no direct-feed
+   * slot and no manifests first-hand (it collects from its neighbours as in holder mode). A report
+   * is a claim, not evidence: it expires, and it never bans.
    */
   reportsToDemote: number;
   /** A report counts this long after it came. */
@@ -56,6 +66,8 @@ export const DEFAULT_BROADCASTER_CONFIG: Readonly<BroadcasterConfig> = Object.fr
   overlapFrames: 6,
   keepFrameMs: 3000,
   maxRepairsPerFrame: 2,
+  repairShare: 0.08,
+  repairBurstBytes: 64 * 1024,
   mediaBudgetBytes: 16 * 1033,
   mediaQueueMax: 512,
   mediaLifetimeMs: 1000,
@@ -84,7 +96,8 @@ interface Sent {
 
 interface Neighbour {
   peerId: string;
-  badMessages: number;
+  /** Repair bytes it may still be sent (see repairShare). */
+  repairBytes: number;
   queue: SendQueue;
   slot: number;
   slotsSent: string;
@@ -105,16 +118,22 @@ export class BroadcasterCore {
   private outHead = 0;
   private init: Sent | undefined;
   private lastGcMs = -Infinity;
+  /** The latest time an input came with (scores decay with it). */
+  private nowMs = 0;
   /** reported peer → reporter → when it reported (reports expire after reportTtlMs) */
   private readonly reports = new Map<string, Map<string, number>>();
   /** Neighbours dropped on the broadcaster's own evidence (bad messages to it). */
   private readonly banned = new Set<string>();
+  /** Bad-message scores and serving budgets per neighbour (the one place that keeps them). */
+  readonly policy: NeighbourPolicy;
   readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, badMessages: 0, segmentsBackfilled: 0 };
 
   constructor(opts: { codec: FrameCodec; config?: Partial<BroadcasterConfig>; firstSeq?: number }) {
     this.cfg = { ...DEFAULT_BROADCASTER_CONFIG, ...opts.config };
     this.codec = opts.codec;
     this.nextSeq = opts.firstSeq ?? 0;
+    this.policy = new NeighbourPolicy({ ...DEFAULT_POLICY, badMessagesToBan: this.cfg.badMessagesToBan });
+    if (!(this.cfg.repairShare >= 0 && this.cfg.repairShare <= 1)) throw new P2PError('BAD_CONFIG', 'repairShare must be in 0…1');
     if (this.cfg.directSpareKeys < 0 || this.cfg.directSpareKeys > 192) throw new P2PError('BAD_CONFIG', 'directSpareKeys must be in 0…192');
   }
 
@@ -124,7 +143,7 @@ export class BroadcasterCore {
 
   handlePeerConnected(peerId: string, nowMs: number): void {
     if (this.neighbours.has(peerId) || this.banned.has(peerId)) return;
-    this.neighbours.set(peerId, { peerId, badMessages: 0, queue: new SendQueue(this.cfg.mediaQueueMax), slot: -1, slotsSent: '' });
+    this.neighbours.set(peerId, { peerId, repairBytes: this.cfg.repairBurstBytes / 4, queue: new SendQueue(this.cfg.mediaQueueMax), slot: -1, slotsSent: '' });
     this.send(peerId, 'control', { type: 'hello', initSeq: this.init ? this.init.seq : 0xffffffff, roles: 1 });
     if (this.holders.has(peerId)) this.backfillSegments(nowMs);
   }
@@ -132,6 +151,7 @@ export class BroadcasterCore {
   handlePeerDisconnected(peerId: string, _nowMs: number): void {
     this.neighbours.delete(peerId);
     this.reports.delete(peerId);
+    this.policy.forgetPeer(peerId);
   }
 
   /** The tracker's swarm summary: mode and the holders with their keys c. */
@@ -159,6 +179,8 @@ export class BroadcasterCore {
     this.frames.set(seq, s);
     this.stats.framesPublished++;
     this.stats.bytesPublished += frame.length;
+    const share = (frame.length * this.cfg.repairShare) / Math.max(1, this.neighbours.size);
+    for (const n of this.neighbours.values()) n.repairBytes = Math.min(this.cfg.repairBurstBytes, n.repairBytes + share);
     const id = this.jobId++;
     this.signing.set(id, seq);
     this.emit({ type: 'crypto', job: { kind: 'sign-manifest', id, seq, frame, captureTimeMs, flags } });
@@ -191,6 +213,7 @@ export class BroadcasterCore {
 
   handleMessage(from: string, bytes: Uint8Array, nowMs: number): void {
     if (!this.neighbours.has(from)) return;
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
     const r = parseMessage(bytes);
     if (!r.ok) {
       this.countBad(from, r.reason);
@@ -200,7 +223,9 @@ export class BroadcasterCore {
   }
 
   handleParsed(from: string, m: WireMessage, nowMs: number): void {
-    if (!this.neighbours.has(from)) return;
+    const nb = this.neighbours.get(from);
+    if (!nb) return;
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
     switch (m.type) {
       case 'request': {
         const s = this.frames.get(m.seq);
@@ -208,16 +233,25 @@ export class BroadcasterCore {
         if (!s || slot === undefined || !this.repairAllowed(s, from)) return;
         const allowed = KeySet.fromBytes(m.allowed);
         let n = 0;
+        let refused = 0;
         // Its own slot's keys (loss repair), or keys beyond the direct set (a viewer short of
-        // clean keys after pollution); nothing else, so upload stays bounded.
+        // clean keys after pollution); nothing else, each within the policy's key budget and the
+        // neighbour's repair allowance, so upload stays bounded.
         const slotKeys = directSlotKeys(s.seq, slot, s.slotCount, s.keys);
         const extra = allowed.toArray().filter((x) => x >= s.keys && x < s.keys + 24);
+        const P = packetSizeOf(s.frame.length);
         for (const x of [...slotKeys.filter((k) => allowed.has(k)), ...extra]) {
-          if (n >= m.count) break;
+          if (n >= m.count || nb.repairBytes < P) break;
+          if (!this.policy.serveKey(from, s.seq, x, nowMs)) {
+            refused++;
+            continue;
+          }
+          nb.repairBytes -= P;
           this.media(from, { type: 'feed', seq: s.seq, x, payload: this.codec.feedPacket(s.frame, x) }, nowMs);
           n++;
         }
         this.stats.repairsServed += n;
+        if (refused > 0) this.countBad(from, `repair beyond its budget (${refused} keys)`);
         return;
       }
       case 'cs-repair': {
@@ -226,7 +260,13 @@ export class BroadcasterCore {
         const cs = this.codec.codeSegment(s.frame, m.c);
         const chunks = cs.length / CS_CHUNK_BYTES;
         for (let i = 0; i < chunks; i++) {
-          if (!(m.mask & (1 << i))) continue;
+          if (!(m.mask & (1 << i)) || nb.repairBytes < CS_CHUNK_BYTES) continue;
+          // Each chunk once by repair (after its first send).
+          if (!this.policy.serveTimes(from, 'cs', s.seq, m.c * 8 + i, 1, nowMs)) {
+            this.countBad(from, 'code-segment chunk asked again');
+            continue;
+          }
+          nb.repairBytes -= CS_CHUNK_BYTES;
           this.media(from, { type: 'cs-chunk', seq: s.seq, c: m.c, chunk: i, chunks, payload: cs.subarray(i * CS_CHUNK_BYTES, (i + 1) * CS_CHUNK_BYTES) }, nowMs);
           this.stats.repairsServed++;
         }
@@ -234,7 +274,9 @@ export class BroadcasterCore {
       }
       case 'manifest-request': {
         const s = this.frames.get(m.seq);
-        if (s?.manifest && this.repairAllowed(s, from)) this.send(from, 'control', { type: 'manifest', manifest: s.manifest });
+        if (!s?.manifest || !this.repairAllowed(s, from)) return;
+        if (!this.policy.serveTimes(from, 'manifest', s.seq, 0, this.policy.cfg.serveManifestTimes, nowMs)) return this.countBad(from, 'manifest asked too often');
+        this.send(from, 'control', { type: 'manifest', manifest: s.manifest });
         return;
       }
       case 'report': {
@@ -247,7 +289,10 @@ export class BroadcasterCore {
         return;
       }
       case 'init-request':
-        if (this.init?.manifest && m.seq <= this.init.seq) this.send(from, 'control', { type: 'init-segment', manifest: this.init.manifest, frame: this.init.frame });
+        if (!this.init?.manifest || m.seq > this.init.seq) return;
+        // One init segment per sequence and neighbour (the control channel is reliable).
+        if (!this.policy.serveTimes(from, 'init', this.init.seq, 0, 1, nowMs)) return this.countBad(from, 'init segment asked again');
+        this.send(from, 'control', { type: 'init-segment', manifest: this.init.manifest, frame: this.init.frame });
         return;
       case 'feed': case 'cs-chunk': case 'seed': case 'direct-slot': case 'init-segment':
         // Nothing the broadcaster asked for or any role sends it.
@@ -290,12 +335,18 @@ export class BroadcasterCore {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  private directViewers(): string[] {
-    return [...this.neighbours.keys()].filter((p) => !this.holders.has(p) || this.mode === 'direct').sort();
+  /**
+   * Viewers given a direct-feed slot: not demoted by live reports (a banned polluter keeping its
+   * slot would leave every neighbour short of those keys), unless all are.
+   */
+  private directViewers(nowMs: number): string[] {
+    const all = [...this.neighbours.keys()].filter((p) => !this.holders.has(p) || this.mode === 'direct').sort();
+    const trusted = all.filter((p) => !this.isDemoted(p, nowMs));
+    return trusted.length > 0 ? trusted : all;
   }
 
   private sendDirect(s: Sent, nowMs: number): void {
-    const viewers = this.directViewers();
+    const viewers = this.directViewers(nowMs);
     if (viewers.length === 0) return;
     const slots = Math.min(viewers.length, 255);
     s.slotCount = slots;
@@ -372,7 +423,10 @@ export class BroadcasterCore {
 
   private repairAllowed(s: Sent, from: string): boolean {
     const n = s.repairs.get(from) ?? 0;
-    if (n >= this.cfg.maxRepairsPerFrame * 4) return false;
+    if (n >= this.cfg.maxRepairsPerFrame * 4) {
+      this.countBad(from, 'too many repair requests for one frame');
+      return false;
+    }
     s.repairs.set(from, n + 1);
     return true;
   }
@@ -380,14 +434,17 @@ export class BroadcasterCore {
   private gc(nowMs: number): void {
     if (nowMs - this.lastGcMs < 500) return;
     this.lastGcMs = nowMs;
-    for (const [seq, s] of this.frames) if (nowMs - s.publishedMs > this.cfg.keepFrameMs && s !== this.init) this.frames.delete(seq);
+    for (const [seq, s] of this.frames) {
+      if (nowMs - s.publishedMs <= this.cfg.keepFrameMs || s === this.init) continue;
+      this.frames.delete(seq);
+      this.policy.forgetFrame(seq);
+    }
   }
 
   /** A bad message from a neighbour: the broadcaster's own evidence; enough of them drop it. */
   private countBad(peerId: string, reason: string): void {
     this.stats.badMessages++;
-    const n = this.neighbours.get(peerId);
-    if (!n || ++n.badMessages < this.cfg.badMessagesToBan) return;
+    if (!this.neighbours.has(peerId) || this.policy.countBad(peerId, this.nowMs) !== 'ban') return;
     this.banned.add(peerId);
     this.emit({ type: 'bad-peer', peerId, reason: `too many bad messages (last: ${reason})`, strikes: 0, banned: true });
     this.handlePeerDisconnected(peerId, 0);

@@ -6,6 +6,7 @@ import { P2PError } from '../errors.ts';
 import type { Codec } from '../codec/index.ts';
 import type { CryptoJob } from './crypto-jobs.ts';
 import type { Manifest, WireMessage } from './wire.ts';
+import { DEFAULT_POLICY, type PolicyConfig } from './neighbour-policy.ts';
 
 /** The codec operations the cores need (the real `Codec` satisfies it; the simulator may pass an identity codec). */
 export type FrameCodec = Pick<Codec, 'codeSegment' | 'seedPacket' | 'feedPacketsFromSeeds' | 'feedPacket' | 'decodeFrame'>;
@@ -46,7 +47,8 @@ export interface RolesInput {
  */
 export const MAX_STREAM_SEQ = 0xefffffff;
 
-export interface PeerCoreConfig {
+/** The peer core's config; the trust and serving parameters are the policy's (neighbour-policy.ts). */
+export interface PeerCoreConfig extends PolicyConfig {
   /** Seed of the core's RNG (tie breaks). */
   seed: number;
   /** Scheduling period: HAVE flush, requests, timeouts. */
@@ -68,10 +70,6 @@ export interface PeerCoreConfig {
   mediaBudgetBytes: number;
   /** Media messages queued in the core for one neighbour at most (oldest dropped). */
   mediaQueueMax: number;
-  /** Proven bad frames before a neighbour is banned. */
-  strikesToBan: number;
-  /** Unparseable or out-of-protocol messages before a neighbour is banned. */
-  badMessagesToBan: number;
   /** Holders (distinct keys c) a producer subscribes to per group; 9–10 lets it check seeds. */
   seedSources: number;
   /** A producer with 8 seeds waits this long for spares before producing. */
@@ -129,6 +127,7 @@ export interface PeerCoreConfig {
 }
 
 export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
+  ...DEFAULT_POLICY,
   seed: 1,
   tickMs: 40,
   frameLifetimeMs: 2500,
@@ -140,8 +139,6 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   maxRequestTimeoutMs: 700,
   mediaBudgetBytes: 4 * 1033,
   mediaQueueMax: 192,
-  strikesToBan: 2,
-  badMessagesToBan: 50,
   seedSources: 10,
   produceGraceMs: 15,
   backfillFrames: 8,
@@ -173,6 +170,8 @@ export function resolvePeerConfig(partial: Partial<PeerCoreConfig> = {}): PeerCo
   for (const [k, v] of Object.entries(c)) {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new P2PError('BAD_CONFIG', `peer config ${k} must be a number ≥ 0, got ${String(v)}`);
   }
+  if (c.serveKeyTimes < 1 || c.serveKeyTimes > 2) throw new P2PError('BAD_CONFIG', 'serveKeyTimes must be 1 or 2');
+  if (c.badDecay > 1 || c.strikeDecay > 1 || c.decayIntervalMs <= 0) throw new P2PError('BAD_CONFIG', 'score decays must be ≤ 1 and decayIntervalMs > 0');
   if (c.tickMs <= 0) throw new P2PError('BAD_CONFIG', 'tickMs must be > 0');
   if (c.keepFrameMs < c.frameLifetimeMs) throw new P2PError('BAD_CONFIG', 'keepFrameMs must be ≥ frameLifetimeMs');
   if (c.seedSources < 8) throw new P2PError('BAD_CONFIG', 'seedSources must be ≥ 8 (a producer needs 8 seeds)');

@@ -25,6 +25,7 @@ export interface VerifyHost {
   emit(o: CoreOutput): void;
   strike(peerId: string, reason: string): void;
   countBad(peerId: string, reason: string): void;
+  strikesOf(peerId: string): number;
   /** The frame's have-state changed (HAVE news). */
   changed(seq: number): void;
   /** The frame needs a scheduling pass. */
@@ -85,7 +86,7 @@ export class FrameVerifier {
     if (!f.trial) {
       const counts = new Map<string, number>();
       for (const s of f.from.values()) if (s) counts.set(s, (counts.get(s) ?? 0) + 1);
-      const order = [...counts.keys()].sort((a, b) => (this.h.neighbours.get(b)?.strikes ?? 0) - (this.h.neighbours.get(a)?.strikes ?? 0) || (counts.get(b) ?? 0) - (counts.get(a) ?? 0));
+      const order = [...counts.keys()].sort((a, b) => this.h.strikesOf(b) - this.h.strikesOf(a) || (counts.get(b) ?? 0) - (counts.get(a) ?? 0));
       f.trial = { order, index: 0 };
     } else {
       f.trial.index++;

@@ -21,6 +21,8 @@ export interface InitHost {
   emit(o: CoreOutput): void;
   strike(peerId: string, reason: string): void;
   countBad(peerId: string, reason: string): void;
+  /** The policy's budget: may the init segment of seq go to this neighbour (once per seq)? */
+  mayServe(peerId: string, seq: number): boolean;
 }
 
 export class InitExchange {
@@ -43,11 +45,10 @@ export class InitExchange {
     if (this.ask?.peerId === peerId) this.ask = undefined;
   }
 
-  onRequest(from: string, n: NeighbourState, seq: number): void {
-    if (this.init && seq <= this.init.manifest.seq && n.initSent !== this.init.manifest.seq) {
-      n.initSent = this.init.manifest.seq;
-      this.h.sendControl(from, { type: 'init-segment', manifest: this.init.manifest, frame: this.init.frame });
-    }
+  onRequest(from: string, _n: NeighbourState, seq: number): void {
+    if (!this.init || seq > this.init.manifest.seq) return;
+    if (!this.h.mayServe(from, this.init.manifest.seq)) return this.h.countBad(from, 'init segment asked again');
+    this.h.sendControl(from, { type: 'init-segment', manifest: this.init.manifest, frame: this.init.frame });
   }
 
   onSegment(from: string, manifest: Manifest, frame: Uint8Array): void {

@@ -22,8 +22,6 @@ export class NeighbourState {
   isBroadcaster = false;
   /** Newest init segment the neighbour announced (NO_SEQ: none). */
   initSeq = NO_SEQ;
-  /** Init segment seq we last sent it. */
-  initSent = -1;
   /** Per frame: its have-map and what we told it (one record: one lookup, one map per neighbour). */
   readonly frames = new Map<number, NeighbourFrame>();
   /** Keys asked of it and not yet arrived or timed out. */
@@ -32,8 +30,6 @@ export class NeighbourState {
   weight = 0.7;
   srttMs = 150;
   rttVarMs = 50;
-  strikes = 0;
-  badMessages = 0;
   /** Newest sequence with a manifest it announced beyond our window (-1: none). */
   aheadSeq = -1;
   /** Keys it asked us to push (PUSH_KEYS), and keys we asked it to push. */

@@ -15,6 +15,7 @@ import { HolderRole } from './holder-role.ts';
 import { KeySet } from './key-set.ts';
 import { ReplayWindow } from './manifest.ts';
 import { NeighbourState } from './neighbour-state.ts';
+import { NeighbourPolicy } from './neighbour-policy.ts';
 import { FrameVerifier, sameBytes, type PendingJob } from './frame-verifier.ts';
 import { ProducerRole } from './producer-role.ts';
 import { PullScheduler } from './pull-scheduler.ts';
@@ -59,8 +60,12 @@ export class PeerCore {
     framesDelivered: 0, framesMissed: 0, duplicates: 0, badMessages: 0, strikes: 0, bans: 0, requestsSent: 0,
     keysRequested: 0, keysTimedOut: 0, keysServed: 0, staleDropped: 0, lossEstimate: 0.03,
   };
+  /** Scores, bans and serving budgets of the neighbours (the one place that keeps them). */
+  readonly policy: NeighbourPolicy;
   private readonly out: CoreOutput[] = [];
   private outHead = 0;
+  /** The latest time an input came with (scores decay with it). */
+  private nowMs = 0;
   private readonly banned = new Set<string>();
   private readonly replay: ReplayWindow;
   private readonly pending = new Map<number, Pending>();
@@ -96,6 +101,7 @@ export class PeerCore {
     this.peerId = opts.peerId;
     this.codec = opts.codec;
     this.replay = new ReplayWindow(this.cfg.replayWindow);
+    this.policy = new NeighbourPolicy(this.cfg);
     const self = this;
     this.ctx = {
       cfg: this.cfg,
@@ -118,6 +124,7 @@ export class PeerCore {
       sendControl: (p, m) => this.sendControl(p, m),
       sendMedia: (p, m, e) => this.sendMedia(p, m, e),
       strikesOf: (p) => this.strikesOf(p),
+      mayPush: (p, seq, x) => this.policy.serveKey(p, seq, x, this.nowMs),
       directlyFed: () => this.direct !== undefined,
     });
     this.pull = new PullScheduler({
@@ -141,6 +148,7 @@ export class PeerCore {
       emit: (o) => this.emit(o),
       strike: (p, r) => this.strike(p, r),
       countBad: (p, r) => this.countBad(p, r),
+      strikesOf: (p) => this.strikesOf(p),
       changed: (seq) => this.changed.add(seq),
       dirty: (seq) => this.pull.dirty.add(seq),
       releaseInflight: (f) => this.releaseInflight(f),
@@ -159,6 +167,7 @@ export class PeerCore {
       sendMedia: (p, m, e) => this.sendMedia(p, m, e),
       countBad: (p, r) => this.countBad(p, r),
       strikesOf: (p) => this.strikesOf(p),
+      mayServe: (p, seq, x) => this.policy.serveKey(p, seq, x, this.nowMs),
       markDirty: (seq) => this.pull.dirty.add(seq),
       offered: (f, x, from, now) => this.push.noteOffer(f, x, from, now),
     };
@@ -171,6 +180,7 @@ export class PeerCore {
       emit: (o) => this.emit(o),
       strike: (p, r) => this.strike(p, r),
       countBad: (p, r) => this.countBad(p, r),
+      mayServe: (p, seq) => this.policy.serveTimes(p, 'init', seq, 0, 1, this.nowMs),
     });
     this.holder = new HolderRole(this.ctx);
     this.producer = new ProducerRole(this.ctx, () => this.holder.keys);
@@ -202,6 +212,7 @@ export class PeerCore {
     this.pull.forget(peerId);
     this.init.onDisconnected(peerId);
     this.fresh.delete(peerId);
+    this.policy.forgetPeer(peerId);
     this.producer.refresh((p) => this.banned.has(p));
   }
 
@@ -243,6 +254,7 @@ export class PeerCore {
   /** Bytes from a neighbour. Never throws; a bad message is dropped and counted against it. */
   handleMessage(from: string, bytes: Uint8Array, nowMs: number): void {
     if (!this.neighbours.has(from) || (this.banned.size > 0 && this.banned.has(from))) return;
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
     const r = parseMessage(bytes);
     if (!r.ok) {
       this.countBad(from, r.reason);
@@ -255,6 +267,7 @@ export class PeerCore {
   handleParsed(from: string, m: WireMessage, nowMs: number): void {
     const n = this.neighbours.get(from);
     if (!n || (this.banned.size > 0 && this.banned.has(from))) return;
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
     const seq = namedSeq(m);
     if (seq !== undefined && seq > this.ceiling() && !(m.type === 'manifest' && this.probe?.seq === seq)) {
       if (from === this.broadcasterId) {
@@ -293,9 +306,12 @@ export class PeerCore {
       case 'have':
         handleHave(this.view, n, this.haveInWindow(n, m.entries), nowMs);
         return;
-      case 'request':
-        this.stats.keysServed += servePullRequest(this.view, n, m.seq, m.count, KeySet.fromBytes(m.allowed), nowMs);
+      case 'request': {
+        const r = servePullRequest(this.view, n, m.seq, m.count, KeySet.fromBytes(m.allowed), nowMs);
+        this.stats.keysServed += r.served;
+        if (r.refused > 0) this.countBad(from, `request beyond its budget (${r.refused} keys)`);
         return;
+      }
       case 'hello':
         // Its roles bit is not trusted: who the broadcaster is comes from the tracker's list alone.
         n.initSeq = m.initSeq;
@@ -303,7 +319,9 @@ export class PeerCore {
         return;
       case 'manifest-request': {
         const f = this.framesBySeq.get(m.seq);
-        if (f?.manifest && !f.manifestPending) this.sendControl(from, { type: 'manifest', manifest: f.manifest });
+        if (!f?.manifest || f.manifestPending) return;
+        if (!this.policy.serveTimes(from, 'manifest', m.seq, 0, this.cfg.serveManifestTimes, nowMs)) return this.countBad(from, 'manifest asked too often');
+        this.sendControl(from, { type: 'manifest', manifest: f.manifest });
         return;
       }
       case 'manifest':
@@ -363,6 +381,7 @@ export class PeerCore {
   }
 
   handleTimeout(nowMs: number): void {
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
     if (nowMs < this.lastTickMs + this.cfg.tickMs) return;
     this.lastTickMs = nowMs;
     this.expireAndCollect(nowMs);
@@ -477,6 +496,7 @@ export class PeerCore {
   private dropFrame(f: FrameState): void {
     this.releaseInflight(f);
     this.framesBySeq.delete(f.seq);
+    this.policy.forgetFrame(f.seq);
     for (const n of this.neighbours.values()) n.forget(f.seq);
   }
 
@@ -558,6 +578,7 @@ export class PeerCore {
       }
       if (age > this.cfg.keepFrameMs || (f.state === 'missed' && age > this.cfg.frameLifetimeMs)) {
         this.framesBySeq.delete(f.seq);
+        this.policy.forgetFrame(f.seq);
         // Only a verified frame moves the floor: an unverified one may be a made-up sequence.
         if (f.manifestOkMs >= 0 && f.seq >= this.floorSeq) this.floorSeq = f.seq + 1 - Math.min(f.seq + 1, 8);
         for (const n of this.neighbours.values()) n.forget(f.seq);
@@ -608,24 +629,22 @@ export class PeerCore {
 
   /** A neighbour's strikes (no lookup while nobody has one: asked for every packet pushed or served). */
   private strikesOf(peerId: string): number {
-    return this.stats.strikes === 0 ? 0 : this.neighbours.get(peerId)?.strikes ?? 0;
+    return this.stats.strikes === 0 ? 0 : this.policy.strikesOf(peerId);
   }
 
   private countBad(peerId: string, reason: string): void {
-    const n = this.neighbours.get(peerId);
     this.stats.badMessages++;
-    if (!n) return;
-    n.badMessages++;
-    if (n.badMessages >= this.cfg.badMessagesToBan) this.ban(peerId, `too many bad messages (last: ${reason})`, n.strikes);
+    if (!this.neighbours.has(peerId)) return;
+    if (this.policy.countBad(peerId, this.nowMs) === 'ban') this.ban(peerId, `too many bad messages (last: ${reason})`, Math.round(this.policy.strikesOf(peerId)));
   }
 
   private strike(peerId: string, reason: string): void {
-    const n = this.neighbours.get(peerId);
-    if (!n) return;
-    n.strikes++;
+    if (!this.neighbours.has(peerId)) return;
     this.stats.strikes++;
-    if (n.strikes >= this.cfg.strikesToBan) this.ban(peerId, reason, n.strikes);
-    else this.emit({ type: 'bad-peer', peerId, reason, strikes: n.strikes, banned: false });
+    const verdict = this.policy.strike(peerId, this.nowMs);
+    const strikes = Math.round(this.policy.strikesOf(peerId));
+    if (verdict === 'ban') this.ban(peerId, reason, strikes);
+    else this.emit({ type: 'bad-peer', peerId, reason, strikes, banned: false });
   }
 
   private ban(peerId: string, reason: string, strikes: number): void {

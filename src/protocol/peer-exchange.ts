@@ -24,6 +24,8 @@ export interface ExchangeView {
   sendMedia(peerId: string, m: WireMessage, expiresMs: number): void;
   countBad(peerId: string, reason: string): void;
   strikesOf(peerId: string): number;
+  /** The policy's budget: may key x of frame seq be served to this neighbour (recorded when yes)? */
+  mayServe(peerId: string, seq: number, x: number): boolean;
   /** The frame's availability changed: schedule it at the next pass. */
   markDirty(seq: number): void;
   /** Key x of f is offered by `from` (push parents learn from first offers). */
@@ -98,14 +100,19 @@ export function flushHave(v: ExchangeView, n: NeighbourState, frames: Iterable<F
   if (entries.length > 0) v.sendControl(n.peerId, { type: 'have', entries });
 }
 
-/** Serves up to `count` keys of `allowed`; returns how many were queued. */
-export function servePullRequest(v: ExchangeView, n: NeighbourState, seq: number, count: number, allowed: KeySet, nowMs: number): number {
+/**
+ * Serves up to `count` keys of `allowed`, each within the policy's budget; returns how many were
+ * queued and how many held keys the budget refused (the excess, counted against the asker).
+ */
+export function servePullRequest(v: ExchangeView, n: NeighbourState, seq: number, count: number, allowed: KeySet, nowMs: number): { served: number; refused: number } {
   const f = v.frames.get(seq);
-  if (!f || f.state === 'missed') return 0;
+  if (!f || f.state === 'missed') return { served: 0, refused: 0 };
   const expires = nowMs + v.cfg.maxRequestTimeoutMs;
   let served = 0;
+  let refused = 0;
   for (const x of allowed.toArray()) {
     if (served >= count) break;
+    if (f.state !== 'done' && !f.have.has(x)) continue;
     let p: Uint8Array | undefined;
     if (f.state === 'done' && f.frame) {
       p = f.packets.get(x);
@@ -119,8 +126,12 @@ export function servePullRequest(v: ExchangeView, n: NeighbourState, seq: number
       p = f.packets.get(x);
     }
     if (!p) continue;
+    if (!v.mayServe(n.peerId, seq, x)) {
+      refused++;
+      continue;
+    }
     v.sendMedia(n.peerId, { type: 'feed', seq, x, payload: p }, expires);
     served++;
   }
-  return served;
+  return { served, refused };
 }

@@ -21,6 +21,8 @@ export interface PushHost {
   sendControl(peerId: string, m: WireMessage): void;
   sendMedia(peerId: string, m: WireMessage, expiresMs: number): void;
   strikesOf(peerId: string): number;
+  /** The policy's budget: may key x of frame seq go to this neighbour (recorded when yes)? */
+  mayPush(peerId: string, seq: number, x: number): boolean;
   /** True while the broadcaster feeds this viewer directly (keys rotate over viewers: no parents). */
   directlyFed(): boolean;
 }
@@ -192,6 +194,7 @@ export class PushSubscriptions {
       if (r && (r.complete || r.keys.size >= 64 || r.keys.has(x))) continue;
       // A backlogged link would deliver the key late: the neighbour pulls it (our HAVE tells it).
       if (nb.queue.length >= this.h.cfg.pushBacklogMax) continue;
+      if (!this.h.mayPush(nb.peerId, f.seq, x)) continue;
       nb.pushed++;
       this.h.sendMedia(nb.peerId, { type: 'feed', seq: f.seq, x, payload }, nowMs + this.h.cfg.pushLifetimeMs);
     }
