@@ -1,6 +1,7 @@
 // Firefox (Debian's firefox-esr) driven over WebDriver BiDi with puppeteer-core, for the
 // cross-browser tests and the e2e benchmark: headless, fake camera and microphone, WebRTC between
 // pages of one machine (loopback ICE candidates, no mDNS names), autoplay allowed. No assertions.
+import { existsSync } from 'node:fs';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
 export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
@@ -19,6 +20,7 @@ export const FIREFOX_PREFS: Record<string, unknown> = {
 };
 
 export function launchFirefox(): Promise<Browser> {
+  if (!existsSync(FIREFOX_PATH)) throw new Error(`no Firefox at ${FIREFOX_PATH}: install it with \`apt-get install firefox-esr\` (or set FIREFOX_PATH)`);
   return puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX_PATH, headless: true, extraPrefsFirefox: FIREFOX_PREFS, protocolTimeout: 120_000 });
 }
 

@@ -17,6 +17,7 @@ import { P2PError } from '../errors.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
 import { FrameCutter } from '../media/frame-cutter.ts';
 import { paddedFrameBytes, type MediaFrame } from '../media/frame-format.ts';
+import { repairAvcParameterSets } from '../media/avcc-repair.ts';
 import { resolveBroadcasterConfig, type BroadcasterConfig } from './broadcaster-config.ts';
 
 export interface BroadcasterStats {
@@ -235,8 +236,15 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
     this.#stats.mimeType = await output.getMimeType().catch(() => null);
   }
 
-  #onInit(moov: Uint8Array): void {
+  #onInit(written: Uint8Array): void {
     const ftyp = this.#ftyp ?? new Uint8Array(0);
+    let moov = written;
+    try {
+      // Firefox's H.264 encoder doubles the NAL header byte of its SPS and PPS; Chromium cannot decode that.
+      moov = repairAvcParameterSets(written);
+    } catch {
+      // unreadable boxes: sent as written (the player reports what it cannot use)
+    }
     // A 'free' box with 16 random bytes after the moov makes every broadcast's init segment unique,
     // so that players can tell a broadcaster that started over (fragments from 0 again) from a re-send.
     const free = new Uint8Array(24);
