@@ -376,12 +376,29 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     server.on('clientError', (_e, socket) => socket.destroy());
   }
 
-  const tickTimer = clock.setInterval(() => {
-    const nowMs = now();
-    for (const room of [...rooms.values()]) {
-      room.tick(nowMs);
+  // Room ticks run in slices of at most TICK_SLICE_MS, yielding between slices, so a tick over
+  // many rooms (lease expiry, refills after a burst of lapsed heartbeats) never holds up relays.
+  const TICK_SLICE_MS = 4;
+  let tickQueue: Room[] = [];
+  const runTicks = (): void => {
+    const start = performance.now();
+    while (tickQueue.length) {
+      const room = tickQueue.pop() as Room;
+      if (rooms.get(room.streamId) !== room) continue;
+      room.tick(now());
       dispatch(room);
+      if (tickQueue.length && performance.now() - start > TICK_SLICE_MS) {
+        metrics.observeTickSlice((performance.now() - start) / 1000);
+        setImmediate(runTicks);
+        return;
+      }
     }
+    metrics.observeTickSlice((performance.now() - start) / 1000);
+  };
+  const tickTimer = clock.setInterval(() => {
+    if (tickQueue.length) return; // the previous round is still being sliced
+    tickQueue = [...rooms.values()];
+    runTicks();
   }, options.tickMs ?? 250);
   // Pings are spread over PING_SLICES slots of the period, so 10 000 sockets never ping at once.
   const PING_SLICES = 16;
