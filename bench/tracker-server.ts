@@ -2,7 +2,14 @@
 // limits, run with --expose-gc so the parent can ask for a full collection before reading memory
 // (live bytes per peer, not garbage). Talks to the parent over IPC. Not a test.
 
+import { PerformanceObserver } from 'node:perf_hooks';
 import { startTracker } from '../src/tracker/server.ts';
+
+// GC pauses, to tell collector stalls from work stalls in the event-loop delay.
+let gcPauses: number[] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push(e.duration);
+}).observe({ entryTypes: ['gc'] });
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const peers = Number(process.argv[2] ?? 10000);
@@ -29,6 +36,12 @@ process.on('message', (m: { cmd: string }) => {
     gc?.();
     const mem = process.memoryUsage();
     process.send?.({ ev: 'memory', rss: mem.rss, heap: mem.heapUsed, peers: tracker.stats().peers, collected: !!gc });
+  } else if (m.cmd === 'gc-reset') {
+    gcPauses = [];
+    process.send?.({ ev: 'gc-reset' });
+  } else if (m.cmd === 'gc-stats') {
+    const d = [...gcPauses].sort((a, b) => a - b);
+    process.send?.({ ev: 'gc-stats', count: d.length, totalMs: d.reduce((a, b) => a + b, 0), maxMs: d[d.length - 1] ?? 0, p99Ms: d[Math.floor(0.99 * (d.length - 1))] ?? 0 });
   } else if (m.cmd === 'exit') {
     void tracker.close().then(() => process.exit(0));
   }

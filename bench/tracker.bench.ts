@@ -3,7 +3,7 @@
 // signals between neighbours, and prints peers held, relayed messages/s, relay latency p50/p99,
 // memory per connected peer and tracker CPU. Bounded in count and time. Not a test.
 //
-// Flags: --peers 10000 --streams 100 --generators 2 --seconds 20 --rate 2000 --churn 20 [--profile DIR]
+// Flags: --peers 10000 --streams 100 --generators 2 --seconds 20 --rate 2000 --churn 20 [--semi-space MB] [--profile DIR]
 
 import { fork } from 'node:child_process';
 import http from 'node:http';
@@ -20,6 +20,8 @@ const { values: o } = parseArgs({
     seconds: { type: 'string', default: '20' },
     rate: { type: 'string', default: '2000' },
     churn: { type: 'string', default: '20' },
+    /** V8 young-generation semi-space of the tracker, MB (default: V8's). */
+    'semi-space': { type: 'string' },
     /** Writes a V8 CPU profile of the tracker into this folder. */
     profile: { type: 'string' },
   },
@@ -54,7 +56,7 @@ const q = (a: number[], p: number) => (a.length ? a[Math.min(a.length - 1, Math.
 // The tracker runs in its own process (the CLI's startTracker with bench limits), with --expose-gc
 // so memory is read after a full collection.
 const tracker = fork(here('./tracker-server.ts'), [String(peers + streams)], {
-  execArgv: ['--expose-gc', ...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : []), '--import', 'tsx'],
+  execArgv: ['--expose-gc', ...(o['semi-space'] ? [`--max-semi-space-size=${Number(o['semi-space'])}`] : []), ...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : []), '--import', 'tsx'],
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
 const trackerAsk = <T>(cmd: string, ev: string): Promise<T> =>
@@ -106,11 +108,13 @@ const rssPer = (mem1.rss - mem0.rss) / held;
 const heapPer = (mem1.heap - mem0.heap) / held;
 
 const cpu1 = metric(m1, 'process_cpu_seconds_total');
+await trackerAsk('gc-reset', 'gc-reset');
 const tr = performance.now();
 const relayed = await ask<{ sent: number; received: number; churned: number; errors: number; latencies: number[]; firstNeighbourMs: number[]; loopP99Ms: number; loopMaxMs: number }>(
   { cmd: 'relay', ratePerSec: rate / gens, seconds, churnPerSec: Math.ceil(churn / gens) }, 'relayed');
 const wall = (performance.now() - tr) / 1000;
 const m2 = await get(`${base}/metrics`);
+const gcs = await trackerAsk<{ count: number; totalMs: number; maxMs: number; p99Ms: number }>('gc-stats', 'gc-stats');
 const cpu = (metric(m2, 'process_cpu_seconds_total') - cpu1) / wall;
 const lat = relayed.flatMap((r) => r.latencies).sort((a, b) => a - b);
 const received = relayed.reduce((s, r) => s + r.received, 0);
@@ -131,6 +135,7 @@ const gcNote = mem1.collected ? 'after a full GC' : 'without a forced GC';
 console.log(`memory per connected peer, marginal (${heldHalf} → ${held} peers, ${gcNote}): ${(slope('rss') / 1024).toFixed(1)} KB resident, ${(slope('heap') / 1024).toFixed(1)} KB V8 heap`);
 console.log(`memory per connected peer, average from the idle tracker (${gcNote}): ${(rssPer / 1024).toFixed(1)} KB resident, ${(heapPer / 1024).toFixed(1)} KB V8 heap`);
 console.log(`event loop delay p99 / max: tracker ${(metric(m2, 'p2p_tracker_event_loop_delay_p99_seconds') * 1000).toFixed(1)} / ${(metric(m2, 'p2p_tracker_event_loop_delay_max_seconds') * 1000).toFixed(1)} ms; generators ${relayed.map((r) => `${r.loopP99Ms.toFixed(1)} / ${r.loopMaxMs.toFixed(1)} ms`).join(', ')}`);
+console.log(`tracker GC pauses during relay: ${gcs.count}, ${gcs.totalMs.toFixed(0)} ms in all, p99 ${gcs.p99Ms.toFixed(1)} ms, max ${gcs.maxMs.toFixed(1)} ms; longest slice of room ticks ${(metric(m2, 'p2p_tracker_tick_slice_max_seconds') * 1000).toFixed(1)} ms`);
 console.log(`tracker CPU during relay: ${(cpu * 100).toFixed(0)} % of one core`);
 let pressure = 'n/a';
 try {

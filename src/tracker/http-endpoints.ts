@@ -4,6 +4,7 @@
 
 import type http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { timingSafeEqual } from 'node:crypto';
 import type { TrackerMetrics } from './metrics.ts';
 
 export interface TrackerCounts {
@@ -17,6 +18,26 @@ export interface HttpEndpoints {
   /** Answers /health, /healthz and /metrics; returns false for any other request. */
   handleHttp(req: http.IncomingMessage, res: http.ServerResponse): boolean;
   close(): void;
+}
+
+const isLoopback = (address: string): boolean => /^(127\.|::1$|::ffff:127\.)/.test(address);
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * Who may read /metrics: anyone with access 'public'; a request bearing the token (compared in
+ * constant time); otherwise only the tracker's own host (`addressOf` applies the proxy rule).
+ */
+export function metricsReader(config: { metricsAccess?: 'loopback' | 'public'; metricsToken?: string }, addressOf: (req: http.IncomingMessage) => string): (req: http.IncomingMessage) => boolean {
+  return (req) => {
+    if (config.metricsAccess === 'public') return true;
+    if (config.metricsToken && sameText(String(req.headers.authorization ?? ''), `Bearer ${config.metricsToken}`)) return true;
+    return isLoopback(addressOf(req));
+  };
 }
 
 export function createHttpEndpoints(metrics: TrackerMetrics, counts: () => TrackerCounts, mayReadMetrics: (req: http.IncomingMessage) => boolean = () => true): HttpEndpoints {

@@ -324,4 +324,16 @@ describe('tracker limits on a manual clock', () => {
     const pub = await tracker({ trustProxy: true, metricsAccess: 'public' });
     expect(await get(`http://127.0.0.1:${pub.t.port}/metrics`, { 'x-forwarded-for': '203.0.113.5' })).toBe(200);
   });
+
+  it('answers BUSY to messages sent while a publish is being verified', async () => {
+    const { t } = await tracker();
+    const key = await generateStreamKey();
+    const p = await raw(t);
+    // Both frames arrive together; the proof (a wrong one) is still being checked for the second.
+    p.ws.send(JSON.stringify({ type: 'publish', streamId: key.streamId, publicKey: 'AQ', broadcastId: 'AAAAAAAAAAA', signature: 'x'.repeat(86) }));
+    p.sendJson({ type: 'heartbeat' });
+    expect((await p.next((m) => m.type === 'error')).code).toBe('BUSY');
+    await until(() => t.metrics.rejected.get('AUTH_FAILED') === 1, 5000, 'publish refused');
+    expect(t.metrics.rejected.get('BUSY')).toBe(1);
+  });
 });

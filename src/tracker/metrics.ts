@@ -26,6 +26,8 @@ export class TrackerMetrics {
   connectionsTotal = 0;
   private readonly latencyCounts = new Array<number>(LATENCY_BUCKETS_S.length + 1).fill(0);
   private latencySum = 0;
+  /** Longest slice of room ticks since the last scrape, seconds. */
+  tickSliceMaxSeconds = 0;
 
   countMessage(type: string): void {
     this.messages.set(type, (this.messages.get(type) ?? 0) + 1);
@@ -43,6 +45,11 @@ export class TrackerMetrics {
     let i = 0;
     while (i < LATENCY_BUCKETS_S.length && seconds > LATENCY_BUCKETS_S[i]) i++;
     this.latencyCounts[i]++;
+  }
+
+  /** Records the duration of one slice of room ticks. */
+  observeTickSlice(seconds: number): void {
+    if (seconds > this.tickSliceMaxSeconds) this.tickSliceMaxSeconds = seconds;
   }
 
   /** Upper bound of the bucket holding quantile q (0…1) of relay latency, seconds; 0 with no data. */
@@ -92,6 +99,8 @@ export class TrackerMetrics {
     counter('process_cpu_seconds_total', 'User and system CPU time of the tracker process.', g.cpuSecondsTotal);
     gauge('p2p_tracker_event_loop_delay_p99_seconds', 'Event loop delay, 99th percentile since the last scrape.', g.eventLoopDelayP99Seconds);
     gauge('p2p_tracker_event_loop_delay_max_seconds', 'Event loop delay, maximum since the last scrape.', g.eventLoopDelayMaxSeconds);
+    gauge('p2p_tracker_tick_slice_max_seconds', 'Longest uninterrupted slice of room ticks since the last scrape.', this.tickSliceMaxSeconds);
+    this.tickSliceMaxSeconds = 0;
     gauge('process_uptime_seconds', 'Seconds since the tracker started.', g.uptimeSeconds);
     return lines.join('\n') + '\n';
   }

@@ -103,14 +103,21 @@ export class RoleBook {
   }
 
   /**
-   * True when a holder should give its key to a better candidate: it is still in probation (it got
-   * the key only because no seasoned peer was there) or it shares its network with another holder.
+   * True when a holder should give its key to a better candidate and one exists: a holder is still
+   * in probation (it got the key only because no seasoned peer was there) or shares its network
+   * with another holder, and a seasoned, eligible peer without roles from a network holding no key
+   * is free. O(viewers), no sorting: cheap enough for the room's periodic check.
    */
   needsUpgrade(nowMs: number): boolean {
     const nets = new Set<string>();
+    let wanted = false;
     for (const h of new Set(this.holderOf.values())) {
-      if (!seasoned(h, this.config, nowMs) || nets.has(networkOf(h))) return true;
+      if (!seasoned(h, this.config, nowMs) || nets.has(networkOf(h))) wanted = true;
       nets.add(networkOf(h));
+    }
+    if (!wanted) return false;
+    for (const p of this.graph.viewers) {
+      if (!p.holderKeys.length && !p.producerGroups.length && !nets.has(networkOf(p)) && seasoned(p, this.config, nowMs) && this.eligible(p)) return true;
     }
     return false;
   }

@@ -4,15 +4,15 @@
 // Called by the CLI (cli.ts) and by `npm start`, which may pass its own http.Server.
 
 import http from 'node:http';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { P2PError, isP2PError } from '../errors.ts';
 import { base64url } from '../crypto/stream-key.ts';
 import { trackerIdentities, verifyPublishProof } from './publish-proof.ts';
-import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, type ClientMessage } from './messages.ts';
+import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ServerMessage } from './messages.ts';
 import { DEFAULT_ROOM_CONFIG, Room, type JoinInfo } from './room.ts';
 import { TrackerMetrics } from './metrics.ts';
-import { createHttpEndpoints } from './http-endpoints.ts';
+import { createHttpEndpoints, metricsReader } from './http-endpoints.ts';
 import { SignalBudget } from './signal-budget.ts';
 import { AddressBook, type AddressState } from './address-book.ts';
 import { addressKeys, type AddressKeys } from './address-keys.ts';
@@ -44,14 +44,6 @@ interface Conn {
   signals: SignalBudget | null;
   /** Ping slot (0…15): which slice of the ping period checks this socket. */
   slot: number;
-}
-
-const isLoopback = (address: string): boolean => /^(127\.|::1$|::ffff:127\.)/.test(address);
-
-function timingSafeEqualText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** Starts a tracker. Resolves once it listens (standalone) or is attached (shared server). */
@@ -287,6 +279,16 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     }
   };
 
+  /** A socket's first message: its provisional id, the proof nonce and the limits it must keep. */
+  const welcomeFor = (c: Conn): ServerMessage => ({
+    type: 'welcome',
+    version: TRACKER_PROTOCOL_VERSION,
+    peerId: c.id,
+    nonce: base64url(c.nonce as Uint8Array),
+    heartbeatMs: options.room?.heartbeatMs ?? DEFAULT_ROOM_CONFIG.heartbeatMs,
+    maxSignalBytes: limits.maxSignalBytes,
+  });
+
   const onConnection = (ws: WebSocket, req: http.IncomingMessage): void => {
     const keys = addressKeys(addressOf(req));
     const t = now();
@@ -332,7 +334,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       addresses.close(keys.host);
       leaveRoom(c, false);
     });
-    send(c, { type: 'welcome', version: TRACKER_PROTOCOL_VERSION, peerId: c.id, nonce: base64url(c.nonce as Uint8Array), heartbeatMs: options.room?.heartbeatMs ?? DEFAULT_ROOM_CONFIG.heartbeatMs, maxSignalBytes: limits.maxSignalBytes });
+    send(c, welcomeFor(c));
   };
 
   const onUpgrade = (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void => {
@@ -357,17 +359,11 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
   };
 
-  const mayReadMetrics = (req: http.IncomingMessage): boolean => {
-    if (options.metricsAccess === 'public') return true;
-    const token = options.metricsToken;
-    if (token && timingSafeEqualText(String(req.headers.authorization ?? ''), `Bearer ${token}`)) return true;
-    return isLoopback(addressOf(req));
-  };
   const endpoints = createHttpEndpoints(metrics, () => {
     let liveStreams = 0;
     for (const r of rooms.values()) if (r.streamState === 'live') liveStreams++;
     return { sockets: conns.size, peers: peers.size, streams: rooms.size, liveStreams };
-  }, mayReadMetrics);
+  }, metricsReader(options, addressOf));
   const handleHttp = endpoints.handleHttp;
 
   server.on('upgrade', onUpgrade);
@@ -381,12 +377,29 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     server.on('clientError', (_e, socket) => socket.destroy());
   }
 
-  const tickTimer = clock.setInterval(() => {
-    const nowMs = now();
-    for (const room of [...rooms.values()]) {
-      room.tick(nowMs);
+  // Room ticks run in slices of at most TICK_SLICE_MS, yielding between slices, so a tick over
+  // many rooms (lease expiry, refills after a burst of lapsed heartbeats) never holds up relays.
+  const TICK_SLICE_MS = 4;
+  let tickQueue: Room[] = [];
+  const runTicks = (): void => {
+    const start = performance.now();
+    while (tickQueue.length) {
+      const room = tickQueue.pop() as Room;
+      if (rooms.get(room.streamId) !== room) continue;
+      room.tick(now());
       dispatch(room);
+      if (tickQueue.length && performance.now() - start > TICK_SLICE_MS) {
+        metrics.observeTickSlice((performance.now() - start) / 1000);
+        setImmediate(runTicks);
+        return;
+      }
     }
+    metrics.observeTickSlice((performance.now() - start) / 1000);
+  };
+  const tickTimer = clock.setInterval(() => {
+    if (tickQueue.length) return; // the previous round is still being sliced
+    tickQueue = [...rooms.values()];
+    runTicks();
   }, options.tickMs ?? 250);
   // Pings are spread over PING_SLICES slots of the period, so 10 000 sockets never ping at once.
   const PING_SLICES = 16;
