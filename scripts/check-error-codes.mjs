@@ -75,7 +75,10 @@ export function thrownCodes(files) {
   const add = (code, f) => codes.set(code, [...(codes.get(code) ?? []), f]);
   for (const f of files) {
     const text = read(f);
-    for (const m of text.matchAll(/new P2PError\(\s*['"]([A-Z][A-Z0-9_]*)['"]/g)) add(m[1], f);
+    // The code argument: a literal, or an expression choosing between literals (`a ? 'X' : 'Y'`).
+    for (const m of text.matchAll(/new P2PError\(([^,]*),/g)) {
+      for (const c of m[1].matchAll(/['"]([A-Z][A-Z0-9_]*)['"]/g)) add(c[1], f);
+    }
     const table = /export const CODEC_ERRORS = \{([^}]*)\}/.exec(text);
     if (table) for (const m of table[1].matchAll(/['"]([A-Z][A-Z0-9_]*)['"]/g)) add(m[1], f);
   }

@@ -10,9 +10,13 @@ import { expectRejectCode } from '../expect-code.ts';
 class ScriptedSourceBuffer extends EventTarget implements SourceBufferLike {
   updating = false;
   log: string[] = [];
-  failNext: 'quota' | 'error' | null = null;
+  failNext: 'quota' | 'error' | 'throw' | null = null;
   appendBuffer(data: BufferSource): void {
     if (this.updating) throw Object.assign(new Error('updating'), { name: 'InvalidStateError' });
+    if (this.failNext === 'throw') {
+      this.failNext = null;
+      throw Object.assign(new Error('closed'), { name: 'InvalidStateError' });
+    }
     if (this.failNext === 'quota') {
       this.failNext = null;
       throw Object.assign(new Error('full'), { name: 'QuotaExceededError' });
@@ -29,6 +33,10 @@ class ScriptedSourceBuffer extends EventTarget implements SourceBufferLike {
   }
   remove(start: number, end: number): void {
     if (this.updating) throw Object.assign(new Error('updating'), { name: 'InvalidStateError' });
+    if (this.failNext === 'throw') {
+      this.failNext = null;
+      throw new TypeError('bad range');
+    }
     this.updating = true;
     this.log.push(`remove ${start}-${end}`);
     setTimeout(() => {
@@ -39,6 +47,20 @@ class ScriptedSourceBuffer extends EventTarget implements SourceBufferLike {
 }
 
 describe('AppendQueue', () => {
+  it('an append or remove the buffer refuses at once is APPEND_FAILED or REMOVE_FAILED, counted, and the queue goes on', async () => {
+    const sb = new ScriptedSourceBuffer();
+    const q = new AppendQueue(sb);
+    sb.failNext = 'throw';
+    const refused = q.append(new Uint8Array(1));
+    const next = q.append(new Uint8Array(2));
+    await expectRejectCode(refused, 'APPEND_FAILED');
+    await next;
+    sb.failNext = 'throw';
+    await expectRejectCode(q.remove(0, 1), 'REMOVE_FAILED');
+    expect(q.failures).toMatchObject({ append: 1, remove: 1, quota: 0 });
+    expect(sb.log).toEqual(['append 2']);
+  });
+
   it('runs operations one at a time, in order', async () => {
     const sb = new ScriptedSourceBuffer();
     const q = new AppendQueue(sb);

@@ -40,4 +40,23 @@ describe('LatencyAdapter', () => {
     a.trouble(100); // a fresh start: the first trouble counts at once
     expect(a.extraS).toBeGreaterThan(0);
   });
+
+  it('a trouble exactly 1.5 s after the last one is a new episode; 1 ms sooner is the same one', () => {
+    const cfg = { maxExtraLatencyS: 1, latencyStepUpS: 0.25, latencyRelaxAfterMs: 60_000, latencyRelaxStepS: 0.25 };
+    const a = new LatencyAdapter(cfg);
+    a.trouble(1000);
+    a.trouble(2499);
+    expect(a.raises).toBe(1);
+    a.trouble(3999); // 1500 after the last trouble (2499)
+    expect(a.raises).toBe(2);
+    expect(a.extraS).toBe(0.5);
+  });
+
+  it('the calm clock starts at the first update when no trouble came before it', () => {
+    const a = new LatencyAdapter({ maxExtraLatencyS: 1, latencyStepUpS: 0.25, latencyRelaxAfterMs: 1000, latencyRelaxStepS: 0.25 });
+    a.extraS = 0.5; // as left by an earlier stream
+    expect(a.update(5000)).toBe(0.5);
+    expect(a.update(5999)).toBe(0.5);
+    expect(a.update(6000)).toBe(0.25);
+  });
 });

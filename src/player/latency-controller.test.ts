@@ -46,6 +46,26 @@ describe('decideLatency', () => {
     expect(rate(12 - 0.75 + 1 / 1024)).toBe(c.slowDownRate);
   });
 
+  it('treats the playhead as inside a range from 0.05 s before its start, not earlier', () => {
+    const ranges = [[10, 12], [12.5, 14]] as const;
+    // Exactly 0.05 s before the second range (binary-exact: 12.4375 is 0.0625 before): inside vs gap.
+    expect(decideLatency({ currentTime: 12.5 - 0.05, ranges }, cfg).reason).toBeNull();
+    expect(decideLatency({ currentTime: 12.4375, ranges }, cfg)).toMatchObject({ reason: 'gap', seekTo: 12.5 });
+    // At the very start of the first range: playing, not a start seek.
+    expect(decideLatency({ currentTime: 10, ranges: [[10, 11]] }, cfg)).toMatchObject({ reason: null, seekTo: null });
+    // After the last range: nothing to seek to.
+    expect(decideLatency({ currentTime: 15, ranges }, cfg)).toMatchObject({ reason: null, seekTo: null, latencyS: 0 });
+  });
+
+  it('uses the peak latency only when it does not seek', () => {
+    expect(decideLatency({ currentTime: 0, ranges: [[10, 12]], peakLatencyS: 5 }, cfg).latencyS).toBeCloseTo(0.8, 6);
+  });
+
+  it('trims only once more than one second lies behind the kept back buffer', () => {
+    expect(decideLatency({ currentTime: 14, ranges: [[10, 15]] }, cfg).removeBefore).toBeNull(); // 14 - 3 = 11 = 10 + 1
+    expect(decideLatency({ currentTime: 14.25, ranges: [[10, 15]] }, cfg).removeBefore).toBe(11.25);
+  });
+
   it('follows the peak distance behind the edge, not the sawtooth low', () => {
     // 0.4 s behind now, but 0.9 s right after the last fragment came in: on target, no slow-down.
     expect(decideLatency({ currentTime: 11.6, ranges: [[10, 12]], peakLatencyS: 0.9 }, cfg)).toMatchObject({ playbackRate: 1, latencyS: 0.9 });

@@ -1,0 +1,135 @@
+// SwarmLinks on virtual time (Vitest's fake timers drive both its timers and MemoryTransport's):
+// no sleeps, no wall clock. The tracker side is a scripted stand-in that hands out neighbour
+// lists and records what SwarmLinks reports, as the real client would.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { NeighbourInfo } from '../tracker/messages.ts';
+import type { TrackerClient } from '../tracker-client/tracker-client.ts';
+import { MemoryNetwork } from '../transport/memory-transport.ts';
+import { SwarmLinks } from './swarm-links.ts';
+
+class ScriptedTracker {
+  connected = true;
+  neighbours: NeighbourInfo[] = [];
+  failed: string[] = [];
+  signals: Array<[string, unknown]> = [];
+  #handlers = new Map<string, Set<(e: unknown) => void>>();
+  on(event: string, fn: (e: unknown) => void): () => void {
+    const set = this.#handlers.get(event) ?? new Set();
+    set.add(fn);
+    this.#handlers.set(event, set);
+    return () => set.delete(fn);
+  }
+  signal(peerId: string, blob: unknown): void {
+    this.signals.push([peerId, blob]);
+  }
+  reportFailed(peerId: string): void {
+    this.failed.push(peerId);
+  }
+  /** The tracker sends a new neighbour list. */
+  give(list: NeighbourInfo[]): void {
+    this.neighbours = list;
+    for (const fn of this.#handlers.get('neighbours') ?? []) fn({ neighbours: list });
+  }
+}
+
+const nb = (peerId: string, initiator = true) => ({ peerId, initiator }) as NeighbourInfo;
+
+describe('SwarmLinks', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  function setup(graceMs = 500, maxPeers = 64) {
+    const net = new MemoryNetwork();
+    const transport = net.createTransport('me', { maxPeers, maxPendingConnections: Math.min(10, maxPeers) });
+    const tracker = new ScriptedTracker();
+    const closed: string[] = [];
+    const links = new SwarmLinks(tracker as unknown as TrackerClient, transport, graceMs, (p) => closed.push(p));
+    return { transport, tracker, closed, links };
+  }
+
+  it('connects each new neighbour on the side the tracker names, and relays its signals to the tracker', async () => {
+    const { transport, tracker, links } = setup();
+    tracker.give([nb('a', true), nb('b', false)]);
+    expect(transport.peerState('a')).toBe('connecting');
+    expect(transport.stats('a')?.initiator).toBe(true);
+    expect(transport.peerState('b')).toBe('connecting');
+    expect(transport.stats('b')?.initiator).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(tracker.signals.map(([p]) => p)).toEqual(['a']); // the initiator's offer goes out through the tracker
+    links.destroy();
+  });
+
+  it('closes a dropped neighbour after the grace period, not before, and not if it comes back', () => {
+    const { transport, tracker, closed, links } = setup(500);
+    tracker.give([nb('a'), nb('b')]);
+    tracker.give([nb('b')]); // a dropped at t = 0
+    vi.advanceTimersByTime(499);
+    expect(transport.peerState('a')).toBe('connecting');
+    vi.advanceTimersByTime(1);
+    expect(transport.peerState('a')).toBeUndefined();
+    expect(closed).toEqual(['a']);
+    tracker.give([]); // b dropped ...
+    vi.advanceTimersByTime(300);
+    tracker.give([nb('b')]); // ... and back within the grace period
+    vi.advanceTimersByTime(1000);
+    expect(transport.peerState('b')).toBe('connecting');
+    expect(closed).toEqual(['a']);
+    // Dropped, back, dropped again: the grace period counts from the last drop.
+    tracker.give([]);
+    vi.advanceTimersByTime(300);
+    tracker.give([nb('b')]);
+    vi.advanceTimersByTime(100);
+    tracker.give([]);
+    vi.advanceTimersByTime(499);
+    expect(transport.peerState('b')).toBe('connecting');
+    vi.advanceTimersByTime(1);
+    expect(closed).toEqual(['a', 'b']);
+    links.destroy();
+  });
+
+  it('keeps links while the tracker is away (its last list is stale)', () => {
+    const { transport, tracker, closed, links } = setup(500);
+    tracker.give([nb('a')]);
+    tracker.give([]);
+    tracker.connected = false;
+    vi.advanceTimersByTime(2000);
+    expect(transport.peerState('a')).toBe('connecting');
+    expect(closed).toEqual([]);
+    links.destroy();
+  });
+
+  it('tries a neighbour refused by a bound again on the next one-second tick', () => {
+    const { transport, tracker, links } = setup(500, 1);
+    tracker.give([nb('a'), nb('b')]);
+    expect(transport.peerState('b')).toBeUndefined(); // maxPeers 1
+    transport.close('a');
+    tracker.neighbours = [nb('b')];
+    vi.advanceTimersByTime(999);
+    expect(transport.peerState('b')).toBeUndefined();
+    vi.advanceTimersByTime(1);
+    expect(transport.peerState('b')).toBe('connecting');
+    links.destroy();
+  });
+
+  it('reports failed and banned neighbours to the tracker, and counts failures by reason', () => {
+    const { tracker, links } = setup();
+    links.ended('a', undefined);
+    links.ended('b', 'connect-timeout');
+    links.ended('c', 'connect-timeout');
+    links.banned('d');
+    expect(tracker.failed).toEqual(['b', 'c', 'd']);
+    expect(links.failures.get('connect-timeout')).toBe(2);
+    links.destroy();
+  });
+
+  it('after destroy nothing is connected or closed any more', () => {
+    const { transport, tracker, closed, links } = setup(500);
+    tracker.give([nb('a')]);
+    tracker.give([]);
+    links.destroy();
+    tracker.give([nb('z')]);
+    vi.advanceTimersByTime(5000);
+    expect(transport.peerState('z')).toBeUndefined();
+    expect(closed).toEqual([]);
+  });
+});
