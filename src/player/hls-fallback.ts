@@ -40,6 +40,8 @@ export interface HlsFallbackOptions {
   tickMs?: number;
   onSourceChange: (detail: SourceChangeDetail) => void;
   onError?: (message: string) => void;
+  /** Called about once a second while the P2P player is detached (HTTP plays). */
+  onHttpStats?: () => void;
 }
 
 /** The edge's playlist URL for a stream, from the tracker URL (same server): ws://h/tracker → http://h/hls/<id>/index.m3u8. */
@@ -63,6 +65,7 @@ export class HlsFallback {
   #loading = false;
   #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, httpBytes: 0, p2pBytes: 0, shareFromHttp: 0 };
   #destroyed = false;
+  #lastStatsMs = 0;
 
   constructor(options: HlsFallbackOptions) {
     this.#o = options;
@@ -108,13 +111,18 @@ export class HlsFallback {
     if (this.#destroyed) return;
     const { player, video } = this.#o;
     const s = player.stats;
-    const d = this.#policy.observe({
-      nowMs: performance.now(),
+    const nowMs = performance.now();
+    const d = { nowMs, ...this.#policy.observe({
+      nowMs,
       webrtc: typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection === 'function',
       p2pFrames: s.framesIn,
       bufferAheadS: s.bufferAheadS,
       playing: !video.paused && !video.ended,
-    });
+    }) };
+    if (this.#stats.path !== 'p2p' && d.nowMs - this.#lastStatsMs >= 1000) {
+      this.#lastStatsMs = d.nowMs;
+      this.#o.onHttpStats?.();
+    }
     if (!d.switched) return;
     if (d.path === 'http') void this.#toHttp(d.switched);
     else this.#toP2p(d.switched);
