@@ -47,3 +47,20 @@ test('without WebRTC, <p2p-player> plays from the HLS edge through hls.js', asyn
   expect((await page.evaluate(() => window.hlsTest.state())).currentTime).toBeGreaterThan(later.currentTime + 1);
   await page.screenshot({ path: 'test-results/hls-fallback.png' });
 });
+
+test('an unreachable edge hands the <video> back to the P2P player and says FALLBACK_FAILED', async ({ page }) => {
+  await page.addInitScript(() => {
+    Object.defineProperty(window, 'RTCPeerConnection', { value: undefined, configurable: true, writable: true });
+  });
+  await page.goto('/e2e/pages/hls-fallback.html?stream=s1&fallback-url=' + encodeURIComponent('http://127.0.0.1:9/hls/s1/index.m3u8'));
+  await expect(page).toHaveTitle('hls page ready');
+  await page.evaluate(() => {
+    const w = window as unknown as { errors: string[] };
+    w.errors = [];
+    document.querySelector('p2p-player')!.addEventListener('playererror', (e) => w.errors.push((e as CustomEvent).detail.code));
+  });
+  await expect.poll(async () => page.evaluate(() => (window as unknown as { errors: string[] }).errors), { timeout: 30_000 }).toContain('FALLBACK_FAILED');
+  const s = await page.evaluate(() => window.hlsTest.state());
+  expect(s.changes).toEqual([{ path: 'http', reason: 'no-webrtc' }, { path: 'p2p', reason: 'http-failed' }]);
+  expect(s.path).toBe('p2p');
+});
