@@ -48,7 +48,7 @@ test('without WebRTC, <p2p-player> plays from the HLS edge through hls.js', asyn
   await page.screenshot({ path: 'test-results/hls-fallback.png' });
 });
 
-test('an unreachable edge hands the <video> back to the P2P player and says FALLBACK_FAILED', async ({ page }) => {
+test('an unreachable edge leaves the <video> to the P2P player and says FALLBACK_FAILED', async ({ page }) => {
   await page.addInitScript(() => {
     Object.defineProperty(window, 'RTCPeerConnection', { value: undefined, configurable: true, writable: true });
   });
@@ -61,6 +61,7 @@ test('an unreachable edge hands the <video> back to the P2P player and says FALL
   });
   await expect.poll(async () => page.evaluate(() => (window as unknown as { errors: string[] }).errors), { timeout: 30_000 }).toContain('FALLBACK_FAILED');
   const s = await page.evaluate(() => window.hlsTest.state());
-  expect(s.changes).toEqual([{ path: 'http', reason: 'no-webrtc' }, { path: 'p2p', reason: 'http-failed' }]);
+  // The edge was asked before the P2P player let go of the element: no switch happened.
+  expect(s.changes).toEqual([]);
   expect(s.path).toBe('p2p');
 });

@@ -139,8 +139,16 @@ export class HlsFallback {
       this.#o.onError?.(`hls.js could not be loaded: ${String(e)}`);
       return;
     }
+    // Ask the edge first: where there is none (no playlist for this stream), the P2P player keeps
+    // the element rather than being torn down for nothing.
+    const reachable = await fetch(this.#o.url, { cache: 'no-store' }).then((r) => r.ok, () => false);
     this.#loading = false;
     if (this.#destroyed || this.#policy.path !== 'http') return;
+    if (!reachable) {
+      this.#policy.httpFailed(performance.now());
+      this.#o.onError?.(`the HLS edge does not serve ${this.#o.url}`);
+      return;
+    }
     if (!HlsClass.isSupported()) {
       this.#o.onError?.('this browser supports neither MSE for hls.js nor native HLS');
       return;
