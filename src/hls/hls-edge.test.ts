@@ -80,6 +80,11 @@ describe('HlsEdge', () => {
       for (const f of cutFrames(media, Date.now())) push!(asDelivered(f));
       expect(edge.handler.writer('someStream')!.playlist()).toContain('#EXT-X-PART:');
       expect(() => edge.addStream('someStream', source)).toThrow(/BAD_STATE/);
+      const full = new HlsEdge({ maxStreams: 1 });
+      full.addStream('one', { subscribe: () => () => {}, destroy() {} });
+      expect(() => full.addStream('two', source)).toThrow(/EDGE_FULL/);
+      full.destroy();
+      expect(() => full.addStream('three', source)).toThrow(/DESTROYED/);
       edge.removeStream('someStream');
       expect(push).toBeNull();
     } finally {

@@ -73,7 +73,7 @@ export async function startEdgeRig(media: SplitFmp4, options: { edge?: HlsEdgeCo
       while (paused && !stopped) await sleep(20);
       if (stopped) return;
       const due = f.captureTimeMs - startMs;
-      const wait = due - (Date.now() - startMs) + 450; // a fragment is framed when it is whole: ~0.5 s after its start
+      const wait = due - (Date.now() - startMs) + 500; // a fragment is framed when it is whole: 0.5 s after its start
       if (wait > 0) await sleep(wait);
       if (stopped) return;
       broadcaster.publishFrame(f);

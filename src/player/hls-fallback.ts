@@ -40,6 +40,8 @@ export interface HlsFallbackOptions {
   tickMs?: number;
   onSourceChange: (detail: SourceChangeDetail) => void;
   onError?: (message: string) => void;
+  /** Called about once a second while the P2P player is detached (HTTP plays). */
+  onHttpStats?: () => void;
 }
 
 /** The edge's playlist URL for a stream, from the tracker URL (same server): ws://h/tracker → http://h/hls/<id>/index.m3u8. */
@@ -63,6 +65,7 @@ export class HlsFallback {
   #loading = false;
   #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, httpBytes: 0, p2pBytes: 0, shareFromHttp: 0 };
   #destroyed = false;
+  #lastStatsMs = 0;
 
   constructor(options: HlsFallbackOptions) {
     this.#o = options;
@@ -108,13 +111,18 @@ export class HlsFallback {
     if (this.#destroyed) return;
     const { player, video } = this.#o;
     const s = player.stats;
-    const d = this.#policy.observe({
-      nowMs: performance.now(),
+    const nowMs = performance.now();
+    const d = { nowMs, ...this.#policy.observe({
+      nowMs,
       webrtc: typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection === 'function',
       p2pFrames: s.framesIn,
       bufferAheadS: s.bufferAheadS,
       playing: !video.paused && !video.ended,
-    });
+    }) };
+    if (this.#stats.path !== 'p2p' && d.nowMs - this.#lastStatsMs >= 1000) {
+      this.#lastStatsMs = d.nowMs;
+      this.#o.onHttpStats?.();
+    }
     if (!d.switched) return;
     if (d.path === 'http') void this.#toHttp(d.switched);
     else this.#toP2p(d.switched);
@@ -131,8 +139,16 @@ export class HlsFallback {
       this.#o.onError?.(`hls.js could not be loaded: ${String(e)}`);
       return;
     }
+    // Ask the edge first: where there is none (no playlist for this stream), the P2P player keeps
+    // the element rather than being torn down for nothing.
+    const reachable = await fetch(this.#o.url, { cache: 'no-store' }).then((r) => r.ok, () => false);
     this.#loading = false;
     if (this.#destroyed || this.#policy.path !== 'http') return;
+    if (!reachable) {
+      this.#policy.httpFailed(performance.now());
+      this.#o.onError?.(`the HLS edge does not serve ${this.#o.url}`);
+      return;
+    }
     if (!HlsClass.isSupported()) {
       this.#o.onError?.('this browser supports neither MSE for hls.js nor native HLS');
       return;

@@ -338,7 +338,10 @@ export class P2PPlayerElement extends Base {
   get video(): HTMLVideoElement { return this.#video; }
   /** 'idle' when not in a document (after remove()) or destroyed. */
   get status(): PlayerStatus { return this.isConnected && !this.#destroyed ? (this.#player?.status ?? 'idle') : 'idle'; }
-  get stats(): PlayerStats | null { return this.#player?.stats ?? null; }
+  get stats(): PlayerStats | null {
+    const s = this.#player?.stats ?? null;
+    return s && this.#fallback ? { ...s, source: this.#fallback.stats } : s;
+  }
 
   // --- HTTP safety net (hls-fallback.ts) ---
   /** `hls` (default): play from the HLS edge when the swarm cannot; `none`: P2P only. */
@@ -358,8 +361,17 @@ export class P2PPlayerElement extends Base {
       player: this.#player,
       url: this.fallbackUrl,
       onSourceChange: (detail) => this.dispatchEvent(new CustomEvent('sourcechange', { detail })),
+      // The P2P player is detached while HTTP plays, so its stats timer is quiet: the safety net ticks instead.
+      onHttpStats: () => this.#emitStats(),
       onError: (message) => this.#emitError(new P2PError('FALLBACK_FAILED', message)),
     });
+  }
+
+  #emitStats(): void {
+    const s = this.stats;
+    if (!s) return;
+    if (this.statsOverlay) this.#overlay.update(s);
+    this.dispatchEvent(new CustomEvent('stats', { detail: s }));
   }
 
   #stopFallback(): void {
@@ -428,11 +440,7 @@ export class P2PPlayerElement extends Base {
       } else if (s === 'playing') this.#error = null;
       this.dispatchEvent(new CustomEvent('statuschange', { detail: s }));
     });
-    player.on('stats', (stats) => {
-      const s = this.#fallback ? { ...stats, source: this.#fallback.stats } : stats;
-      if (this.statsOverlay) this.#overlay.update(s);
-      this.dispatchEvent(new CustomEvent('stats', { detail: s }));
-    });
+    player.on('stats', () => this.#emitStats());
     player.on('error', (e) => this.#emitError(e));
     this.#showStatus(player.status);
   }

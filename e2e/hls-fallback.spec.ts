@@ -1,0 +1,67 @@
+// The HTTP safety net in Chromium: WebRTC removed by an init script, <p2p-player> plays the stream
+// through hls.js from the LL-HLS edge, which is fed by a real stream (a broadcast session through
+// the protocol to the edge's viewer session, in a Node process of its own).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { expect, test } from '@playwright/test';
+
+let server: ChildProcess | null = null;
+test.afterEach(() => {
+  server?.kill('SIGTERM');
+  server = null;
+});
+
+async function startEdge(): Promise<{ baseUrl: string; streamId: string }> {
+  server = spawn(process.execPath, ['--import', 'tsx', 'e2e/hls-edge-server.ts', '90'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: server.stdout! });
+  for await (const line of lines) if (line.startsWith('{')) return JSON.parse(line);
+  throw new Error('the edge server ended before it was ready');
+}
+
+test('without WebRTC, <p2p-player> plays from the HLS edge through hls.js', async ({ page }) => {
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.log('[page]', m.text());
+  });
+  const edge = await startEdge();
+  await page.addInitScript(() => {
+    for (const name of ['RTCPeerConnection', 'webkitRTCPeerConnection']) {
+      Object.defineProperty(window, name, { value: undefined, configurable: true, writable: true });
+    }
+  });
+  const tracker = `${edge.baseUrl.replace('http', 'ws')}/tracker`;
+  const url = `${edge.baseUrl}/hls/${edge.streamId}/index.m3u8`;
+  await page.goto(`/e2e/pages/hls-fallback.html?stream=${edge.streamId}&tracker=${encodeURIComponent(tracker)}&fallback-url=${encodeURIComponent(url)}`);
+  await expect(page).toHaveTitle('hls page ready');
+  expect(await page.evaluate(() => typeof window.RTCPeerConnection)).toBe('undefined');
+  await expect.poll(async () => (await page.evaluate(() => window.hlsTest.state())).currentTime, { timeout: 30_000 }).toBeGreaterThan(3);
+  const s = await page.evaluate(() => window.hlsTest.state());
+  expect(s.path).toBe('http');
+  expect(s.changes).toEqual([{ path: 'http', reason: 'no-webrtc' }]);
+  expect(s.decoded).toBeGreaterThan(30);
+  await expect.poll(async () => ((await page.evaluate(() => window.hlsTest.state())).source as { httpBytes: number } | null)?.httpBytes ?? 0, { timeout: 10_000 }).toBeGreaterThan(50_000);
+  const later = await page.evaluate(() => window.hlsTest.state());
+  expect((later.source as { shareFromHttp: number }).shareFromHttp).toBe(1);
+  expect(later.overlay).toContain('path        http');
+  // Playback keeps going (live, not a one-off buffer).
+  await page.waitForTimeout(2000);
+  expect((await page.evaluate(() => window.hlsTest.state())).currentTime).toBeGreaterThan(later.currentTime + 1);
+  await page.screenshot({ path: 'test-results/hls-fallback.png' });
+});
+
+test('an unreachable edge leaves the <video> to the P2P player and says FALLBACK_FAILED', async ({ page }) => {
+  await page.addInitScript(() => {
+    Object.defineProperty(window, 'RTCPeerConnection', { value: undefined, configurable: true, writable: true });
+  });
+  await page.goto('/e2e/pages/hls-fallback.html?stream=s1&fallback-url=' + encodeURIComponent('http://127.0.0.1:9/hls/s1/index.m3u8'));
+  await expect(page).toHaveTitle('hls page ready');
+  await page.evaluate(() => {
+    const w = window as unknown as { errors: string[] };
+    w.errors = [];
+    document.querySelector('p2p-player')!.addEventListener('playererror', (e) => w.errors.push((e as CustomEvent).detail.code));
+  });
+  await expect.poll(async () => page.evaluate(() => (window as unknown as { errors: string[] }).errors), { timeout: 30_000 }).toContain('FALLBACK_FAILED');
+  const s = await page.evaluate(() => window.hlsTest.state());
+  // The edge was asked before the P2P player let go of the element: no switch happened.
+  expect(s.changes).toEqual([]);
+  expect(s.path).toBe('p2p');
+});
