@@ -83,5 +83,25 @@ describe.skipIf(!check.ok)('network lab', () => {
     const b = await swarm.broadcaster!.waitFor((s) => (s.at as number) > restartedAt && s.trackerConnected === true && Number(s.viewers) === 4, 'broadcaster sees 4 viewers', 15_000);
     console.log(`scenario 3: the broadcaster saw its 4 viewers again ${(((b.at as number) - restartedAt) / 1000).toFixed(1)} s after the restart`);
   });
-});
 
+  it('scenario 4: the broadcaster\'s link drops for 3 s: viewers resume on their own after it returns', async () => {
+    swarm = new LabSwarm();
+    await swarm.startServices();
+    await swarm.startBroadcaster('bc', { nat: 'port-restricted' }, 300_000);
+    const peers = ['p1', 'p2', 'p3', 'p4'].map((n, i) => swarm!.startPeer(n, { nat: i % 2 ? 'full-cone' : 'none' }));
+    for (const p of peers) await p.waitFor((s) => Number(s.framesDelivered) >= 20, '20 frames', 60_000);
+    swarm.lab.setLinkDown('bc', true);
+    await sleep(1500);
+    const cut = new Map(peers.map((p) => [p, p.last]));
+    await sleep(1500);
+    // The cut is real: no new frames reach anyone while the broadcaster is away.
+    for (const p of peers) expect(framesBetween(cut.get(p), p.last).delivered, `${p.name} during the cut`).toBeLessThanOrEqual(1);
+    swarm.lab.setLinkDown('bc', false);
+    const restoredAt = Date.now();
+    const at = new Map(peers.map((p) => [p, p.last]));
+    for (const p of peers) {
+      const back = await p.waitFor((s) => (s.at as number) > restoredAt && framesBetween(at.get(p), s).delivered >= 10, '10 new frames', 20_000);
+      console.log(`scenario 4: ${p.name} had 10 new frames ${(((back.at as number) - restoredAt) / 1000).toFixed(1)} s after the link returned`);
+    }
+  });
+});
