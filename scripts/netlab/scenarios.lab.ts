@@ -104,4 +104,27 @@ describe.skipIf(!check.ok)('network lab', () => {
       console.log(`scenario 4: ${p.name} had 10 new frames ${(((back.at as number) - restoredAt) / 1000).toFixed(1)} s after the link returned`);
     }
   });
+
+  it('scenario 5: a third of the peers have uplinks capped at half the stream: the others keep decoding every frame, no storm', async () => {
+    swarm = new LabSwarm();
+    await swarm.startServices();
+    const bitrate = 300_000;
+    await swarm.startBroadcaster('bc', { nat: 'none' }, bitrate);
+    const peers = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'].map((n, i) => swarm!.startPeer(n, { nat: i % 2 ? 'full-cone' : 'port-restricted', ...(i < 2 ? { uplinkBps: bitrate / 2 } : {}) }));
+    // Only the others are judged: a capped peer's own acks and requests queue behind its relaying.
+    for (const p of peers.slice(2)) await p.waitFor((s) => Number(s.framesDelivered) >= 20, '20 frames', 60_000);
+    await sleep(5000);
+    const from = new Map(peers.map((p) => [p, p.last]));
+    await sleep(15_000);
+    for (const p of peers.slice(0, 2)) console.log(`scenario 5: capped ${p.name}: ${JSON.stringify(framesBetween(from.get(p), p.last))}`);
+    for (const p of peers.slice(2)) {
+      const f = framesBetween(from.get(p), p.last);
+      const down = Number(p.last?.bytesDown ?? 0) - Number(from.get(p)?.bytesDown ?? 0);
+      const stream = Number(p.last?.frameBytes ?? 0) - Number(from.get(p)?.frameBytes ?? 0);
+      console.log(`scenario 5: ${p.name} ${f.delivered} frames, ${f.missed} missed, download / stream ${(down / stream).toFixed(2)}`);
+      expect(f.delivered / (f.delivered + f.missed), `${p.name} share decoded`).toBeGreaterThanOrEqual(0.99);
+      // No storm: an uncapped peer does not download many copies of the stream to make up for the capped ones.
+      expect(down / stream, `${p.name} download / stream`).toBeLessThan(3);
+    }
+  });
 });
