@@ -1,14 +1,16 @@
-// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000]`: scenario 1 of the network
+// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --loss 5 --nats full-cone,none]`: scenario 1 of the network
 // lab (broadcaster + Node peers over mixed NATs, 5 % bursty loss) and scenario 3 (tracker SIGKILL
 // and restart), printing the figures; nothing is asserted. Needs root and the lab's packages.
 import { parseArgs } from 'node:util';
-import { prepareLab } from '../scripts/netlab/lab.ts';
+import { prepareLab, type NatKind } from '../scripts/netlab/lab.ts';
 import { framesBetween, LabSwarm, mixedPeers } from '../scripts/netlab/lab-swarm.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' } } });
 const seconds = Number(values.seconds ?? 120);
 const count = Number(values.peers ?? 12);
 const bitrate = Number(values.bitrate ?? 300_000);
+const lossPercent = Number(values.loss ?? 5);
+const nats = (values.nats ?? 'full-cone,port-restricted,none,symmetric').split(',') as NatKind[];
 const check = prepareLab();
 if (!check.ok) {
   console.log(`bench:netlab cannot run: ${check.reason}`);
@@ -18,10 +20,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const swarm = new LabSwarm();
 try {
   await swarm.startServices();
-  const loss = { kind: 'bursty', percent: 5, burstPackets: 4 } as const;
+  const loss = lossPercent > 0 ? ({ kind: 'bursty', percent: lossPercent, burstPackets: 4 } as const) : undefined;
   await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, bitrate);
-  const peers = mixedPeers(swarm, count, loss);
-  console.log(`scenario 1: ${count} Node peers (NATs: full-cone, port-restricted, none, symmetric relay-only), bursty loss 5 % (bursts of 4 packets, UDP), ${bitrate / 1000} kbit/s, ${seconds} s window after a 15 s warm-up`);
+  const peers = mixedPeers(swarm, count, loss, nats);
+  console.log(`scenario 1: ${count} Node peers (NATs in turn: ${nats.join(', ')}; symmetric ones relay-only), bursty loss ${lossPercent} % (bursts of 4 packets, UDP, at each router), ${bitrate / 1000} kbit/s, ${seconds} s window after a 15 s warm-up`);
   await sleep(15_000);
   const from = new Map(peers.map((p) => [p, p.last]));
   const b0 = swarm.broadcaster!.last;

@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { startCoturn, type Coturn } from '../../src/node-peer/coturn.ts';
-import { NetLab, PUBLIC_ADDRESS, type HostOptions, type LossModel } from './lab.ts';
+import { NetLab, PUBLIC_ADDRESS, type HostOptions, type LossModel, type NatKind } from './lab.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TRACKER_PORT = 8787;
@@ -141,8 +141,7 @@ export function framesBetween(a: Stats | undefined, b: Stats | undefined): { del
 }
 
 /** `count` peers cycling through the NAT kinds; symmetric-NAT peers relay-only (see scenario 2). */
-export function mixedPeers(s: LabSwarm, count: number, loss?: LossModel): LabProcess[] {
-  const kinds = ['full-cone', 'port-restricted', 'none', 'symmetric'] as const;
+export function mixedPeers(s: LabSwarm, count: number, loss?: LossModel, kinds: readonly NatKind[] = ['full-cone', 'port-restricted', 'none', 'symmetric']): LabProcess[] {
   return Array.from({ length: count }, (_, i) => {
     const nat = kinds[i % kinds.length];
     return s.startPeer(`p${i}`, { nat, loss }, nat === 'symmetric' ? ['--relay-only'] : []);

@@ -28,6 +28,8 @@ export interface CoturnOptions {
   allowLoopbackPeers?: boolean;
   /** Command prefix to run it in, e.g. ['ip', 'netns', 'exec', 'ns'] (the lab). */
   wrap?: string[];
+  /** Log every session and request (coturn -v), for debugging. */
+  verbose?: boolean;
   /** Binary; default /usr/bin/turnserver. */
   bin?: string;
   /** Resolves true once the server answers; default: a STUN binding request from this process. */
@@ -67,7 +69,7 @@ export async function startCoturn(o: CoturnOptions = {}, timeoutMs = 10_000): Pr
   const logFile = path.join(dir, 'turn.log');
   const loopback = o.allowLoopbackPeers ?? listenIp.startsWith('127.');
   const args = [
-    ...(process.env.COTURN_VERBOSE ? ['-v'] : []), '-n', '--no-cli', '--no-tls', '--no-dtls', '--no-software-attribute', '--fingerprint', '--no-multicast-peers',
+    ...(o.verbose ? ['-v'] : []), '-n', '--no-cli', '--no-tls', '--no-dtls', '--no-software-attribute', '--fingerprint', '--no-multicast-peers',
     `--listening-ip=${listenIp}`, `--relay-ip=${listenIp}`, `--listening-port=${port}`,
     ...(o.externalIp ? [`--external-ip=${o.externalIp}`] : []),
     `--min-port=${o.minPort ?? 49160}`, `--max-port=${o.maxPort ?? 49959}`,

@@ -1,0 +1,48 @@
+// The installed command: `p2p-player-peer` joins a stream from its watch link and prints stats as
+// JSON once a second, with verified frames counted; bad arguments exit with code 2.
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTracker } from '../tracker/server.ts';
+import { NodeBroadcaster } from './node-broadcaster.ts';
+
+const bin = fileURLToPath(new URL('../../bin/p2p-player-peer.js', import.meta.url));
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f();
+});
+
+describe('p2p-player-peer command', () => {
+  it('refuses bad arguments with exit code 2 and explains', () => {
+    const none = spawnSync(process.execPath, [bin], { encoding: 'utf8' });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/give exactly one watch link/);
+    const badLink = spawnSync(process.execPath, [bin, 'http://127.0.0.1:1/watch/short'], { encoding: 'utf8' });
+    expect(badLink.status).toBe(2);
+    expect(badLink.stderr).toMatch(/names no stream/);
+    const badLimit = spawnSync(process.execPath, [bin, '--upload-limit', 'x', `http://127.0.0.1:1/watch/${'A'.repeat(43)}`], { encoding: 'utf8' });
+    expect(badLimit.status).toBe(2);
+    const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--relay-only/);
+  });
+
+  it('joins from a watch link, decodes verified frames and prints JSON stats every second', async () => {
+    const tracker = await startTracker({ port: 0, host: '127.0.0.1', tickMs: 50 });
+    cleanups.push(() => tracker.close());
+    const b = await NodeBroadcaster.start({ trackerUrl: `ws://127.0.0.1:${tracker.port}`, bitrateBps: 300_000, session: { statsIntervalMs: 100 } });
+    cleanups.push(() => b.destroy());
+    b.run();
+    const child = spawn(process.execPath, [bin, '--json', '--seconds', '6', `http://127.0.0.1:${tracker.port}/watch/${b.key.streamId}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    const last = lines[lines.length - 1];
+    expect(last.framesDelivered).toBeGreaterThan(0);
+    expect(last.streamState).toBe('live');
+    expect(last.bans).toBe(0);
+  }, 30_000);
+});
