@@ -16,6 +16,7 @@ const manifest: fc.Arbitrary<Manifest> = fc.record({
   length: fc.integer({ min: 1, max: 65536 }),
   captureTimeMs: fc.double({ min: 0, max: 1e15, noNaN: true }),
   flags: fc.integer({ min: 0, max: 31 }),
+  broadcastId: bytes(8),
   digest: bytes(32),
   signature: bytes(64),
 });
@@ -110,7 +111,7 @@ describe('wire format', () => {
     expect(parseMessage(new Uint8Array(70000)).ok).toBe(false);
     const m = encodeMessage({
       type: 'manifest',
-      manifest: { seq: 1, length: 10, captureTimeMs: 5, flags: 0, digest: new Uint8Array(32), signature: new Uint8Array(64) },
+      manifest: { seq: 1, length: 10, captureTimeMs: 5, flags: 0, broadcastId: new Uint8Array(8), digest: new Uint8Array(32), signature: new Uint8Array(64) },
     });
     m[2 + 16] = 64; // reserved flag bit
     expect(parseMessage(m).ok).toBe(false);
