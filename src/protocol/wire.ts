@@ -24,7 +24,9 @@ export const NO_SEQ = 0xffffffff;
 /** Longest peer id in a REPORT (tracker ids are short; bytes of its UTF-8 form). */
 export const MAX_PEER_ID_BYTES = 64;
 const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** HELLO role bits (bit 0: broadcaster, informative only); the others are reserved and must be 0. */
+export const ROLES_DEFINED = 1;
 
 /** Manifest flag bits (frame kinds); other bits are reserved and must be 0. */
 export const FLAG_KEY_FRAME = 1;
@@ -306,6 +308,19 @@ function readManifest(v: DataView, b: Uint8Array, o: number): Manifest | string 
  * Payloads are views into `bytes` (no copy).
  */
 export function parseMessage(bytes: Uint8Array): ParseResult {
+  const r = parseFields(bytes);
+  // One message, one form: a control message whose re-encoding differs (unsorted or duplicate
+  // request keys, a map where a list belongs, a HAVE base below its entries…) is refused. Media
+  // messages have a fixed layout, so their bytes are their only form.
+  if (r.ok && !MEDIA_TYPES.has(r.message.type)) {
+    const again = encodeMessage(r.message);
+    if (again.length !== bytes.length) return fail(`${r.message.type}: not in canonical form`);
+    for (let i = 0; i < again.length; i++) if (again[i] !== bytes[i]) return fail(`${r.message.type}: not in canonical form`);
+  }
+  return r;
+}
+
+function parseFields(bytes: Uint8Array): ParseResult {
   if (!(bytes instanceof Uint8Array)) return fail('not bytes');
   const n = bytes.length;
   if (n < 2) return fail('too short');
@@ -317,6 +332,7 @@ export function parseMessage(bytes: Uint8Array): ParseResult {
   switch (type) {
     case T.hello:
       if (!exact(7)) return fail('hello: bad size');
+      if (bytes[6] & ~ROLES_DEFINED) return fail('hello: reserved role bits');
       return { ok: true, message: { type: 'hello', initSeq: v.getUint32(2, true), roles: bytes[6] } };
     case T.have: {
       if (n < 7 || n > 7 + MAX_HAVE_ENTRIES * (3 + 255)) return fail('have: bad size');
