@@ -150,6 +150,7 @@ export class PeerCore {
       strike: (p, r) => this.strike(p, r),
       countBad: (p, r) => this.countBad(p, r),
       strikesOf: (p) => this.strikesOf(p),
+      isBroadcaster: (p) => p === this.broadcasterId,
       changed: (seq) => this.changed.add(seq),
       dirty: (seq) => this.pull.dirty.add(seq),
       releaseInflight: (f) => this.releaseInflight(f),
