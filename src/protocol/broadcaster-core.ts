@@ -12,7 +12,7 @@ import { KeySet } from './key-set.ts';
 import { DEFAULT_POLICY, NeighbourPolicy } from './neighbour-policy.ts';
 import { SendQueue } from './send-queue.ts';
 import {
-  CS_CHUNK_BYTES, FLAG_INIT_SEGMENT, FLAGS_DEFINED, MAX_FRAME_BYTES, packetSizeOf, parseMessage, type Manifest, type WireMessage,
+  BROADCAST_ID_BYTES, CS_CHUNK_BYTES, FLAG_INIT_SEGMENT, FLAGS_DEFINED, MAX_FRAME_BYTES, packetSizeOf, parseMessage, type Manifest, type WireMessage,
 } from './wire.ts';
 
 export type SwarmMode = 'direct' | 'holder';
@@ -128,10 +128,19 @@ export class BroadcasterCore {
   readonly policy: NeighbourPolicy;
   readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, badMessages: 0, segmentsBackfilled: 0 };
 
-  constructor(opts: { codec: FrameCodec; config?: Partial<BroadcasterConfig>; firstSeq?: number }) {
+  /** The current broadcast (BROADCAST_ID_BYTES): signed into every manifest; the tracker announces it to viewers. */
+  readonly broadcastId: Uint8Array;
+
+  /**
+   * `broadcastId`: 8 random bytes picked at go-live and sent to the tracker in the publish (all
+   * zero when not given, for tools and tests that run one broadcast only).
+   */
+  constructor(opts: { codec: FrameCodec; config?: Partial<BroadcasterConfig>; firstSeq?: number; broadcastId?: Uint8Array }) {
     this.cfg = { ...DEFAULT_BROADCASTER_CONFIG, ...opts.config };
     this.codec = opts.codec;
     this.nextSeq = opts.firstSeq ?? 0;
+    if (opts.broadcastId !== undefined && opts.broadcastId.length !== BROADCAST_ID_BYTES) throw new P2PError('BAD_CONFIG', `broadcastId must be ${BROADCAST_ID_BYTES} bytes`);
+    this.broadcastId = opts.broadcastId ? opts.broadcastId.slice() : new Uint8Array(BROADCAST_ID_BYTES);
     this.policy = new NeighbourPolicy({ ...DEFAULT_POLICY, badMessagesToBan: this.cfg.badMessagesToBan });
     if (!(this.cfg.repairShare >= 0 && this.cfg.repairShare <= 1)) throw new P2PError('BAD_CONFIG', 'repairShare must be in 0…1');
     if (this.cfg.directSpareKeys < 0 || this.cfg.directSpareKeys > 192) throw new P2PError('BAD_CONFIG', 'directSpareKeys must be in 0…192');
@@ -183,7 +192,7 @@ export class BroadcasterCore {
     for (const n of this.neighbours.values()) n.repairBytes = Math.min(this.cfg.repairBurstBytes, n.repairBytes + share);
     const id = this.jobId++;
     this.signing.set(id, seq);
-    this.emit({ type: 'crypto', job: { kind: 'sign-manifest', id, seq, frame, captureTimeMs, flags } });
+    this.emit({ type: 'crypto', job: { kind: 'sign-manifest', id, seq, frame, captureTimeMs, flags, broadcastId: this.broadcastId } });
     const overlap = seq < this.overlapUntilSeq;
     if (this.mode === 'direct' || overlap) this.sendDirect(s, nowMs);
     // Viewers no longer fed directly are told so; else they keep asking the broadcaster for slot keys.

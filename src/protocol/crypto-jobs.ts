@@ -11,7 +11,7 @@ import type { Manifest } from './wire.ts';
 export type CryptoJob =
   | { kind: 'verify-manifest'; id: number; manifest: Manifest }
   | { kind: 'digest'; id: number; data: Uint8Array }
-  | { kind: 'sign-manifest'; id: number; seq: number; frame: Uint8Array; captureTimeMs: number; flags: number };
+  | { kind: 'sign-manifest'; id: number; seq: number; frame: Uint8Array; captureTimeMs: number; flags: number; broadcastId: Uint8Array };
 
 export type CryptoResult =
   | { kind: 'verify-manifest'; id: number; valid: boolean }

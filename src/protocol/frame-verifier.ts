@@ -26,6 +26,8 @@ export interface VerifyHost {
   strike(peerId: string, reason: string): void;
   countBad(peerId: string, reason: string): void;
   strikesOf(peerId: string): number;
+  /** The broadcaster named by the tracker: the source of the stream, never left out or struck. */
+  isBroadcaster(peerId: string): boolean;
   /** The frame's have-state changed (HAVE news). */
   changed(seq: number): void;
   /** The frame needs a scheduling pass. */
@@ -47,19 +49,23 @@ export class FrameVerifier {
     if (f.state !== 'collecting' || !f.manifest || f.manifestPending || f.have.size < 64) return;
     let leaveOut: string | undefined;
     if (f.trial) {
-      while (f.trial.index < f.trial.order.length) {
-        const cand = f.trial.order[f.trial.index];
-        if (pickDecodeSet(f, cand)) break;
-        f.avoid.add(cand);
-        this.h.askExtraKeys(f, _nowMs);
-        return; // not enough packets without this source yet: wait for more
-      }
-      if (f.trial.index >= f.trial.order.length) {
+      const { order, index } = f.trial;
+      if (index >= order.length) {
         f.state = 'missed';
         this.h.stats.framesMissed++;
         return;
       }
-      leaveOut = f.trial.order[f.trial.index];
+      // The next source whose packets can be left out with 64 still there goes first; a big
+      // source that cannot be left out yet waits for more packets instead of blocking the others.
+      let k = index;
+      while (k < order.length && !pickDecodeSet(f, order[k])) k++;
+      if (k >= order.length) {
+        for (let i = index; i < order.length; i++) f.avoid.add(order[i]);
+        this.h.askExtraKeys(f, _nowMs);
+        return; // not enough packets without any remaining source yet: wait for more
+      }
+      [order[index], order[k]] = [order[k], order[index]];
+      leaveOut = order[index];
       f.trial.excluding = leaveOut;
     }
     const set = pickDecodeSet(f, leaveOut);
@@ -85,7 +91,7 @@ export class FrameVerifier {
     f.state = 'collecting';
     if (!f.trial) {
       const counts = new Map<string, number>();
-      for (const s of f.from.values()) if (s) counts.set(s, (counts.get(s) ?? 0) + 1);
+      for (const s of f.from.values()) if (s && !this.h.isBroadcaster(s)) counts.set(s, (counts.get(s) ?? 0) + 1);
       const order = [...counts.keys()].sort((a, b) => this.h.strikesOf(b) - this.h.strikesOf(a) || (counts.get(b) ?? 0) - (counts.get(a) ?? 0));
       f.trial = { order, index: 0 };
     } else {

@@ -3,15 +3,16 @@
 // the cores never call these directly (they emit crypto jobs, see crypto-jobs.ts).
 
 import { sha256, signBytes, verifyBytes, type StreamKeyPair } from '../crypto/stream-key.ts';
-import { DIGEST_BYTES, type Manifest } from './wire.ts';
+import { BROADCAST_ID_BYTES, DIGEST_BYTES, type Manifest } from './wire.ts';
 
-const DOMAIN = new TextEncoder().encode('p2p-player manifest v1\0');
-export const SIGNED_MANIFEST_BYTES = DOMAIN.length + 32 + 4 + 4 + 8 + 2 + DIGEST_BYTES;
+const DOMAIN = new TextEncoder().encode('p2p-player manifest v2\0');
+export const SIGNED_MANIFEST_BYTES = DOMAIN.length + 32 + 4 + 4 + 8 + 2 + BROADCAST_ID_BYTES + DIGEST_BYTES;
 
 /**
  * The signed bytes: domain tag ‖ streamId hash (32) ‖ seq u32 ‖ L u32 ‖ capture time f64 ‖
- * flags u16 ‖ SHA-256 of the frame (32), little-endian. Binding the stream's public-key hash stops a
- * manifest of one stream from being replayed into another.
+ * flags u16 ‖ broadcast id (8) ‖ SHA-256 of the frame (32), little-endian. Binding the stream's
+ * public-key hash stops a manifest of one stream from being replayed into another; the broadcast
+ * id, one broadcast of the stream from being replayed into a later one with the same key.
  */
 export function manifestSignedBytes(streamHash: Uint8Array, m: Omit<Manifest, 'signature'>): Uint8Array {
   const out = new Uint8Array(SIGNED_MANIFEST_BYTES);
@@ -24,7 +25,8 @@ export function manifestSignedBytes(streamHash: Uint8Array, m: Omit<Manifest, 's
   v.setUint32(o + 4, m.length, true);
   v.setFloat64(o + 8, m.captureTimeMs, true);
   v.setUint16(o + 16, m.flags, true);
-  out.set(m.digest.subarray(0, DIGEST_BYTES), o + 18);
+  out.set(m.broadcastId.subarray(0, BROADCAST_ID_BYTES), o + 18);
+  out.set(m.digest.subarray(0, DIGEST_BYTES), o + 18 + BROADCAST_ID_BYTES);
   return out;
 }
 
@@ -32,10 +34,10 @@ export function manifestSignedBytes(streamHash: Uint8Array, m: Omit<Manifest, 's
 export async function signManifest(
   key: StreamKeyPair,
   streamHash: Uint8Array,
-  fields: { seq: number; frame: Uint8Array; captureTimeMs: number; flags: number },
+  fields: { seq: number; frame: Uint8Array; captureTimeMs: number; flags: number; broadcastId: Uint8Array },
 ): Promise<Manifest> {
   const digest = await sha256(fields.frame);
-  const body = { seq: fields.seq, length: fields.frame.length, captureTimeMs: fields.captureTimeMs, flags: fields.flags, digest };
+  const body = { seq: fields.seq, length: fields.frame.length, captureTimeMs: fields.captureTimeMs, flags: fields.flags, broadcastId: fields.broadcastId.slice(0, 8), digest };
   return { ...body, signature: await signBytes(key, manifestSignedBytes(streamHash, body)) };
 }
 

@@ -409,7 +409,7 @@ describe('pair exchanges (virtual time, real bytes and crypto)', () => {
     h.flush('b');
     await h.drive(200);
     const v = h.core('v') as PeerCore;
-    const seq1 = { seq: 1, length: 100, captureTimeMs: 1, flags: 0, digest: new Uint8Array(32), signature: new Uint8Array(64).fill(3) };
+    const seq1 = { seq: 1, length: 100, captureTimeMs: 1, flags: 0, broadcastId: new Uint8Array(8), digest: new Uint8Array(32), signature: new Uint8Array(64).fill(3) };
     h.inject('evil', 'v', encodeMessage({ type: 'manifest', manifest: seq1 }));
     await h.drive(300);
     expect(h.badPeers.some((x) => x.peerId === 'evil' && x.reason.includes('signature'))).toBe(true);

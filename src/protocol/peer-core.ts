@@ -23,7 +23,7 @@ import { PushSubscriptions } from './push-subscriptions.ts';
 import { InitExchange } from './init-exchange.ts';
 import { servePullRequest, handleHave, flushHave, type ExchangeView } from './peer-exchange.ts';
 import {
-  NO_SEQ, parseMessage, type HaveEntry, type WireMessage,
+  BROADCAST_ID_BYTES, NO_SEQ, parseMessage, type HaveEntry, type Manifest, type WireMessage,
 } from './wire.ts';
 
 type Pending = PendingJob;
@@ -82,6 +82,7 @@ export class PeerCore {
   private probe: { seq: number; peerId: string; atMs: number } | undefined;
   private lastTickMs = -Infinity;
   private broadcasterId: string | undefined;
+  private broadcastId: Uint8Array | undefined;
   private direct: { slot: number; slots: number; keys: number } | undefined;
   private readonly init: InitExchange;
   private readonly ctx: CoreContext;
@@ -149,6 +150,7 @@ export class PeerCore {
       strike: (p, r) => this.strike(p, r),
       countBad: (p, r) => this.countBad(p, r),
       strikesOf: (p) => this.strikesOf(p),
+      isBroadcaster: (p) => p === this.broadcasterId,
       changed: (seq) => this.changed.add(seq),
       dirty: (seq) => this.pull.dirty.add(seq),
       releaseInflight: (f) => this.releaseInflight(f),
@@ -244,6 +246,17 @@ export class PeerCore {
     this.producer.refresh((p) => this.banned.has(p));
   }
 
+  /**
+   * The current broadcast of the stream, as the tracker announces it (BROADCAST_ID_BYTES).
+   * Manifests and init segments of any other broadcast are refused and counted against their
+   * sender (a replay of an earlier broadcast signed with the same key). Until it is called, any
+   * broadcast id is taken.
+   */
+  handleBroadcast(broadcastId: Uint8Array, _nowMs: number): void {
+    if (broadcastId.length !== BROADCAST_ID_BYTES) return;
+    this.broadcastId = broadcastId.slice();
+  }
+
   /** This peer's role leases (tracker `roles` event). */
   handleRoles(roles: RolesInput, _nowMs: number): void {
     this.holder.setKeys(roles.holderKeys);
@@ -325,6 +338,7 @@ export class PeerCore {
         return;
       }
       case 'manifest':
+        if (!this.ofThisBroadcast(m.manifest)) return this.countBad(from, 'manifest of another broadcast');
         this.verifier.onManifest(from, m.manifest, nowMs);
         return;
       case 'subscribe':
@@ -340,6 +354,7 @@ export class PeerCore {
       case 'init-request':
         return this.init.onRequest(from, n, m.seq);
       case 'init-segment':
+        if (!this.ofThisBroadcast(m.manifest)) return this.countBad(from, 'init segment of another broadcast');
         return this.init.onSegment(from, m.manifest, m.frame);
       case 'cs-chunk':
         this.holder.onChunk(from, m, nowMs);
@@ -430,6 +445,10 @@ export class PeerCore {
   }
 
   // ---- frames -------------------------------------------------------------------------------
+
+  private ofThisBroadcast(m: Manifest): boolean {
+    return this.broadcastId === undefined || sameBytes(m.broadcastId, this.broadcastId);
+  }
 
   /** Highest sequence that may have frame state: unbounded before the first verified manifest. */
   private ceiling(): number {

@@ -16,12 +16,13 @@ const manifest: fc.Arbitrary<Manifest> = fc.record({
   length: fc.integer({ min: 1, max: 65536 }),
   captureTimeMs: fc.double({ min: 0, max: 1e15, noNaN: true }),
   flags: fc.integer({ min: 0, max: 31 }),
+  broadcastId: bytes(8),
   digest: bytes(32),
   signature: bytes(64),
 });
 
 const message: fc.Arbitrary<WireMessage> = fc.oneof(
-  fc.record({ type: fc.constant('hello' as const), initSeq: u32, roles: u8 }),
+  fc.record({ type: fc.constant('hello' as const), initSeq: u32, roles: fc.integer({ min: 0, max: 1 }) }),
   fc.record({
     type: fc.constant('have' as const),
     entries: fc.array(
@@ -110,7 +111,7 @@ describe('wire format', () => {
     expect(parseMessage(new Uint8Array(70000)).ok).toBe(false);
     const m = encodeMessage({
       type: 'manifest',
-      manifest: { seq: 1, length: 10, captureTimeMs: 5, flags: 0, digest: new Uint8Array(32), signature: new Uint8Array(64) },
+      manifest: { seq: 1, length: 10, captureTimeMs: 5, flags: 0, broadcastId: new Uint8Array(8), digest: new Uint8Array(32), signature: new Uint8Array(64) },
     });
     m[2 + 16] = 64; // reserved flag bit
     expect(parseMessage(m).ok).toBe(false);
@@ -135,5 +136,44 @@ describe('wire format', () => {
         expect(KeySet.fromBytes(s.toBytes()).toArray()).toEqual(s.toArray());
       }),
     );
+  });
+});
+
+describe('canonical form', () => {
+  const mutated = fc.tuple(message, fc.array(fc.tuple(fc.nat(), u8), { minLength: 1, maxLength: 4 })).map(([m, flips]) => {
+    const b = encodeMessage(m).slice();
+    for (const [i, v] of flips) b[i % b.length] = v;
+    return b;
+  });
+
+  it('whatever parses re-encodes to the very same bytes (random and mutated inputs)', () => {
+    fc.assert(
+      fc.property(fc.oneof(mutated, fc.uint8Array({ minLength: 2, maxLength: 300 }).map((b) => { b[0] = 1; return b; })), (b) => {
+        const r = parseMessage(b);
+        if (r.ok) expect(Array.from(encodeMessage(r.message))).toEqual(Array.from(b));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses reserved role bits and non-canonical forms', () => {
+    const hello = encodeMessage({ type: 'hello', initSeq: 3, roles: 1 });
+    expect(parseMessage(hello).ok).toBe(true);
+    for (const roles of [2, 4, 0x80, 0xff]) {
+      const b = hello.slice();
+      b[6] = roles;
+      expect(parseMessage(b)).toEqual({ ok: false, reason: 'hello: reserved role bits' });
+    }
+    // A request listing its keys out of order, or twice, or as a map though few.
+    expect(parseMessage(Uint8Array.from([1, 0x03, 5, 0, 0, 0, 2, 2, 9, 3])).ok).toBe(false);
+    expect(parseMessage(Uint8Array.from([1, 0x03, 5, 0, 0, 0, 2, 2, 3, 3])).ok).toBe(false);
+    expect(parseMessage(Uint8Array.from([1, 0x03, 5, 0, 0, 0, 2, 2, 3, 9])).ok).toBe(true);
+    const map = new Uint8Array(40);
+    map.set([1, 0x03, 5, 0, 0, 0, 2, 0xff]);
+    map[8] = 0b1000;
+    expect(parseMessage(map).ok).toBe(false);
+    // A HAVE whose base lies below its lowest entry.
+    expect(parseMessage(Uint8Array.from([1, 0x02, 10, 0, 0, 0, 1, 2, 0, 0])).ok).toBe(false);
+    expect(parseMessage(Uint8Array.from([1, 0x02, 10, 0, 0, 0, 1, 0, 0, 0])).ok).toBe(true);
   });
 });

@@ -10,19 +10,23 @@ export const WIRE_VERSION = 1;
 /** Largest media message (code-segment chunk, seed packet, feed packet), header included. */
 export const MAX_MEDIA_MESSAGE = 1163;
 /** Largest control message: an init segment of 64 KiB plus its manifest. */
-export const MAX_CONTROL_MESSAGE = 2 + 114 + 65536;
+export const MAX_CONTROL_MESSAGE = 2 + 122 + 65536;
 export const MAX_FRAME_BYTES = 65536;
 export const MAX_PACKET_BYTES = 1024;
 export const CS_CHUNK_BYTES = 1024;
 export const MAX_HAVE_ENTRIES = 64;
 export const DIGEST_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
-export const MANIFEST_BODY_BYTES = 4 + 4 + 8 + 2 + DIGEST_BYTES + SIGNATURE_BYTES; // 114
+/** Bytes of a broadcast id: the tracker announces the current one; manifests carry it, signed. */
+export const BROADCAST_ID_BYTES = 8;
+export const MANIFEST_BODY_BYTES = 4 + 4 + 8 + 2 + BROADCAST_ID_BYTES + DIGEST_BYTES + SIGNATURE_BYTES; // 122
 export const NO_SEQ = 0xffffffff;
 /** Longest peer id in a REPORT (tracker ids are short; bytes of its UTF-8 form). */
 export const MAX_PEER_ID_BYTES = 64;
 const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** HELLO role bits (bit 0: broadcaster, informative only); the others are reserved and must be 0. */
+export const ROLES_DEFINED = 1;
 
 /** Manifest flag bits (frame kinds); other bits are reserved and must be 0. */
 export const FLAG_KEY_FRAME = 1;
@@ -61,6 +65,8 @@ export interface Manifest {
   length: number;
   captureTimeMs: number;
   flags: number;
+  /** The broadcast this frame belongs to (BROADCAST_ID_BYTES, covered by the signature). */
+  broadcastId: Uint8Array;
   digest: Uint8Array;
   signature: Uint8Array;
 }
@@ -152,8 +158,9 @@ function writeManifest(v: DataView, out: Uint8Array, o: number, m: Manifest): nu
   v.setUint32(o + 4, m.length, true);
   v.setFloat64(o + 8, m.captureTimeMs, true);
   v.setUint16(o + 16, m.flags, true);
-  out.set(m.digest.subarray(0, DIGEST_BYTES), o + 18);
-  out.set(m.signature.subarray(0, SIGNATURE_BYTES), o + 18 + DIGEST_BYTES);
+  out.set(m.broadcastId.subarray(0, BROADCAST_ID_BYTES), o + 18);
+  out.set(m.digest.subarray(0, DIGEST_BYTES), o + 26);
+  out.set(m.signature.subarray(0, SIGNATURE_BYTES), o + 26 + DIGEST_BYTES);
   return o + MANIFEST_BODY_BYTES;
 }
 
@@ -289,8 +296,9 @@ function readManifest(v: DataView, b: Uint8Array, o: number): Manifest | string 
     length,
     captureTimeMs,
     flags,
-    digest: b.slice(o + 18, o + 18 + DIGEST_BYTES),
-    signature: b.slice(o + 18 + DIGEST_BYTES, o + MANIFEST_BODY_BYTES),
+    broadcastId: b.slice(o + 18, o + 26),
+    digest: b.slice(o + 26, o + 26 + DIGEST_BYTES),
+    signature: b.slice(o + 26 + DIGEST_BYTES, o + MANIFEST_BODY_BYTES),
   };
 }
 
@@ -300,6 +308,19 @@ function readManifest(v: DataView, b: Uint8Array, o: number): Manifest | string 
  * Payloads are views into `bytes` (no copy).
  */
 export function parseMessage(bytes: Uint8Array): ParseResult {
+  const r = parseFields(bytes);
+  // One message, one form: a control message whose re-encoding differs (unsorted or duplicate
+  // request keys, a map where a list belongs, a HAVE base below its entries…) is refused. Media
+  // messages have a fixed layout, so their bytes are their only form.
+  if (r.ok && !MEDIA_TYPES.has(r.message.type)) {
+    const again = encodeMessage(r.message);
+    if (again.length !== bytes.length) return fail(`${r.message.type}: not in canonical form`);
+    for (let i = 0; i < again.length; i++) if (again[i] !== bytes[i]) return fail(`${r.message.type}: not in canonical form`);
+  }
+  return r;
+}
+
+function parseFields(bytes: Uint8Array): ParseResult {
   if (!(bytes instanceof Uint8Array)) return fail('not bytes');
   const n = bytes.length;
   if (n < 2) return fail('too short');
@@ -311,6 +332,7 @@ export function parseMessage(bytes: Uint8Array): ParseResult {
   switch (type) {
     case T.hello:
       if (!exact(7)) return fail('hello: bad size');
+      if (bytes[6] & ~ROLES_DEFINED) return fail('hello: reserved role bits');
       return { ok: true, message: { type: 'hello', initSeq: v.getUint32(2, true), roles: bytes[6] } };
     case T.have: {
       if (n < 7 || n > 7 + MAX_HAVE_ENTRIES * (3 + 255)) return fail('have: bad size');

@@ -110,7 +110,7 @@ export class CryptoOracle {
   run(job: CryptoJob): CryptoResult {
     switch (job.kind) {
       case 'sign-manifest': {
-        const m: Manifest = { seq: job.seq, length: job.frame.length, captureTimeMs: job.captureTimeMs, flags: job.flags, digest: fingerprint(job.frame), signature: new Uint8Array(64) };
+        const m: Manifest = { seq: job.seq, length: job.frame.length, captureTimeMs: job.captureTimeMs, flags: job.flags, broadcastId: job.broadcastId.slice(0, 8), digest: fingerprint(job.frame), signature: new Uint8Array(64) };
         m.signature.set(seal(m));
         return { kind: job.kind, id: job.id, manifest: m };
       }
@@ -131,13 +131,14 @@ export class CryptoOracle {
  * without shared state. (Forgery is not modelled; pollution needs real bytes and WebCrypto.)
  */
 function seal(m: Manifest): Uint8Array {
-  const body = new Uint8Array(18 + m.digest.length);
+  const body = new Uint8Array(26 + m.digest.length);
   const v = new DataView(body.buffer);
   v.setUint32(0, m.seq >>> 0, true);
   v.setUint32(4, m.length >>> 0, true);
   v.setFloat64(8, m.captureTimeMs, true);
   v.setUint16(16, m.flags & 0xffff, true);
-  body.set(m.digest, 18);
+  body.set(m.broadcastId.subarray(0, 8), 18);
+  body.set(m.digest, 26);
   let h = 0x2545f491;
   const out = new Uint8Array(32);
   for (let i = 0; i < body.length; i++) h = Math.imul(h ^ body[i], 0x01000193);
