@@ -89,7 +89,7 @@ export function cutFrames(media: SplitFmp4, captureStartMs: number, initRepeatMs
 export function asDelivered(frame: MediaFrame): DeliveredFrame {
   const digest = new Uint8Array(createHash('sha256').update(frame.bytes).digest());
   return {
-    manifest: { seq: frame.seq, length: frame.bytes.length, captureTimeMs: frame.captureTimeMs, flags: frame.flags, digest, signature: new Uint8Array(64) },
+    manifest: { seq: frame.seq, length: frame.bytes.length, captureTimeMs: frame.captureTimeMs, flags: frame.flags, broadcastId: new Uint8Array(8), digest, signature: new Uint8Array(64) },
     frame: frame.bytes,
   };
 }

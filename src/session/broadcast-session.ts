@@ -4,7 +4,7 @@
 // No capture or encoding: frames come from publishFrame() (the MediaBroadcaster's 'frame' events).
 
 import { createCodec } from '../codec/index.ts';
-import type { StreamKeyPair } from '../crypto/stream-key.ts';
+import { fromBase64url, type StreamKeyPair } from '../crypto/stream-key.ts';
 import type { P2PError } from '../errors.ts';
 import type { MediaFrame } from '../media/frame-format.ts';
 import { BroadcasterCore, type SwarmMode } from '../protocol/broadcaster-core.ts';
@@ -75,7 +75,10 @@ export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
       url: c.trackerUrl, streamId: this.key.streamId, WebSocket: c.WebSocket, peerSecret: c.peerSecret, uploadBps: c.uploadBps,
       broadcasterKey: this.key, bitrateBps: options.bitrateBps, reconnectMinMs: c.reconnectMinMs, reconnectMaxMs: c.reconnectMaxMs,
     });
-    this.core = new BroadcasterCore({ codec: options.codec, config: c.broadcaster, firstSeq: options.firstSeq ?? firstSeqFor(Date.now()) });
+    // One go-live, one broadcast id: the tracker client picked it for the publish proof, and every
+    // manifest carries it, so viewers refuse a replay of an earlier broadcast signed with this key.
+    const broadcastId = fromBase64url(this.tracker.broadcastId as string);
+    this.core = new BroadcasterCore({ codec: options.codec, config: c.broadcaster, firstSeq: options.firstSeq ?? firstSeqFor(Date.now()), broadcastId });
     const sign = createCryptoRunner({ publicKeyBytes: this.key.publicKeyBytes, streamId: this.key.streamId, key: this.key });
     this.#driver = new CoreDriver(this.core, c.transport, {
       runCrypto: (job) => sign(job),

@@ -15,7 +15,7 @@ import { TrackerClient } from '../tracker-client/tracker-client.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
 import { CoreDriver, monotonicNow } from './core-driver.ts';
 import { resolveSessionConfig, type SessionConfig, type SessionOptions } from './session-config.ts';
-import { isStreamId } from '../crypto/stream-key.ts';
+import { fromBase64url, isStreamId } from '../crypto/stream-key.ts';
 import { acceptStreamKey, encodeStreamKey, isStreamKeyMessage } from './stream-key-exchange.ts';
 import { SwarmLinks } from './swarm-links.ts';
 
@@ -134,7 +134,12 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
       this.core.handleRoles(r, monotonicNow());
       this.#driver.drain();
     });
-    this.tracker.on('stream', () => this.#updateStatus());
+    this.tracker.on('stream', ({ broadcastId }) => {
+      // The tracker names the current broadcast (checked against the key at publish): manifests of
+      // any other one are replays of an earlier go-live and are refused by the core.
+      if (broadcastId !== null) this.core.handleBroadcast(fromBase64url(broadcastId), monotonicNow());
+      this.#updateStatus();
+    });
     this.tracker.on('joined', () => {
       this.#trackerDown = false;
       this.#updateStatus();
