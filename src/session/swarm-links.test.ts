@@ -25,6 +25,10 @@ class ScriptedTracker {
   reportFailed(peerId: string): void {
     this.failed.push(peerId);
   }
+  stats: Array<{ relayed?: boolean }> = [];
+  setStats(s: { relayed?: boolean }): void {
+    this.stats.push(s);
+  }
   /** The tracker sends a new neighbour list. */
   give(list: NeighbourInfo[]): void {
     this.neighbours = list;
