@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createCodec } from '../codec/index.ts';
-import { generateStreamKey, type StreamKeyPair } from '../crypto/stream-key.ts';
+import { fromBase64url, generateStreamKey, type StreamKeyPair } from '../crypto/stream-key.ts';
 import { FRAME_END_OF_STREAM, FRAME_FRAGMENT_END, FRAME_FRAGMENT_START, FRAME_INIT, FRAME_KEY, type MediaFrame } from '../media/frame-format.ts';
 import type { FrameCodec } from '../protocol/core-types.ts';
 import { startTracker, type TrackerOptions } from '../tracker/server.ts';
@@ -152,6 +152,34 @@ describe('ViewerSession and BroadcastSession', () => {
     const again = s.viewers.map((v) => v.frames.length);
     await until(() => s.viewers.every((v, k) => v.frames.length >= again[k] + 5), 'frames after the restart');
     expect(s.viewers.every((v) => v.session.status === 'playing')).toBe(true);
+  });
+
+  it('each go-live has its own broadcast id: manifests carry it, viewers take it from the tracker and follow a new one', async () => {
+    const s = await setup({ viewers: 2 });
+    // The tracker names the broadcast the viewer core accepts (PeerCore keeps it private).
+    const viewerId = (v: { session: ViewerSession }) => (v.session.core as unknown as { broadcastId?: Uint8Array }).broadcastId;
+    const b1 = s.startBroadcaster();
+    expect(b1.core.broadcastId).toEqual(fromBase64url(b1.tracker.broadcastId as string));
+    expect(b1.core.broadcastId.some((x) => x !== 0)).toBe(true);
+    await until(() => s.viewers.every((v) => connected(v) >= 2), 'links up');
+    await until(() => s.viewers.every((v) => viewerId(v) !== undefined), 'viewers know the broadcast');
+    for (const v of s.viewers) expect(viewerId(v)).toEqual(b1.core.broadcastId);
+    b1.publishFrame(frameOf(0, FRAME_INIT, 900));
+    for (let i = 1; i <= 4; i++) b1.publishFrame(frameOf(i, FRAME_FRAGMENT_START | FRAME_FRAGMENT_END));
+    await until(() => s.viewers.every((v) => v.frames.length >= 5), 'frames of the first broadcast');
+    b1.destroy();
+
+    // The same key goes live again (a page reload): a new id, followed by every viewer.
+    const b2 = s.startBroadcaster();
+    expect(b2.core.broadcastId).not.toEqual(b1.core.broadcastId);
+    await until(() => s.viewers.every((v) => viewerId(v) !== undefined && fromBase64url(b2.tracker.broadcastId as string).every((x, k) => viewerId(v)![k] === x)), 'viewers take the new id');
+    const before = s.viewers.map((v) => v.frames.length);
+    await until(() => s.viewers.every((v) => connected(v) >= 2), 'links to the new broadcaster');
+    b2.publishFrame(frameOf(0, FRAME_INIT, 901));
+    let i = 1;
+    const pump = setInterval(() => b2.publishFrame(frameOf(100 + i++, FRAME_FRAGMENT_START | FRAME_FRAGMENT_END)), 60);
+    cleanups.push(() => clearInterval(pump));
+    await until(() => s.viewers.every((v, k) => v.frames.length >= before[k] + 5), 'frames of the second broadcast');
   });
 
   it('in holder mode, holders and producers carry the stream; a holder leaving does not stop the rest', async () => {
