@@ -1,6 +1,6 @@
 // Sessions end to end in Node: a real tracker on port 0, real tracker clients over `ws`, the real
 // protocol cores, codec and WebCrypto, and MemoryTransport links in place of WebRTC.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createCodec } from '../codec/index.ts';
 import { fromBase64url, generateStreamKey, type StreamKeyPair } from '../crypto/stream-key.ts';
@@ -13,21 +13,23 @@ import { BroadcastSession } from './broadcast-session.ts';
 import { acceptStreamKey, encodeStreamKey } from './stream-key-exchange.ts';
 import { ViewerSession, type ViewerStatus } from './viewer-session.ts';
 import { expectCode } from '../expect-code.ts';
+import { useVirtualTime, type VirtualTime } from './session-test-kit.ts';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
 const cleanups: Array<() => unknown> = [];
+// Every test runs on virtual time (session-test-kit.ts): waits and limits below are virtual
+// milliseconds, so a loaded machine slows a test down but cannot make a frame miss its deadline.
+let vt: VirtualTime;
+beforeEach(() => {
+  vt = useVirtualTime();
+});
 afterEach(async () => {
+  vt.restore();
   for (const f of cleanups.splice(0).reverse()) await f();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const sleep = (ms: number) => vt.advance(ms);
+const until = (check: () => boolean, what: string, maxMs = 20_000) => vt.until(check, what, maxMs);
 
 let codec: FrameCodec;
 async function setup(opts: { viewers: number; port?: number; room?: TrackerOptions['room'] }) {
@@ -111,7 +113,9 @@ describe('ViewerSession and BroadcastSession', () => {
 
     // The end of the stream reaches everyone, and the tracker says so.
     b.publishFrame(frameOf(99, FRAME_END_OF_STREAM, 4));
-    await b.end(300);
+    let ended = false;
+    void b.end(300).then(() => (ended = true));
+    await until(() => ended, 'broadcaster ended');
     await until(() => s.viewers.every((v) => v.frames.some((f) => f.flags & FRAME_END_OF_STREAM)), 'end frame');
     await until(() => s.viewers.every((v) => v.session.status === 'ended'), 'status ended');
   });

@@ -4,7 +4,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { isP2PError } from '../errors.ts';
 import { generateStreamKey } from '../crypto/stream-key.ts';
 import { startTracker } from '../tracker/server.ts';
-import { nextEvent, until } from '../tracker/test-kit.ts';
+import { expectClientErrorCode, nextEvent, until } from '../tracker/test-kit.ts';
 import { TrackerClient, type WebSocketConstructor } from './tracker-client.ts';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
@@ -140,9 +140,9 @@ describe('TrackerClient', () => {
     const a = client(t.url!, key.streamId);
     a.connect();
     await nextEvent(a, 'joined');
-    const err = nextEvent(a, 'error');
+    const err = expectClientErrorCode(a, 'SIGNAL_TOO_LARGE');
     expect(a.signal('somebodyElse', { sdp: 'x'.repeat(5000) })).toBe(false);
-    expect((await err).code).toBe('SIGNAL_TOO_LARGE');
+    await err;
   });
 
   it('survives a hostile tracker: bad frames become error events, never throws', async () => {
@@ -160,12 +160,14 @@ describe('TrackerClient', () => {
     const c = client(`ws://127.0.0.1:${port}`, 'x'.repeat(43));
     const errors: string[] = [];
     c.on('error', (e) => errors.push(isP2PError(e) ? e.code : 'OTHER'));
+    const first = expectClientErrorCode(c, 'BAD_JSON');
     c.on('neighbours', () => {
       throw new Error('listener bug');
     });
     const sig = nextEvent(c, 'signal');
     c.connect();
     expect((await sig).data).toEqual({ ok: true });
+    await first;
     expect(errors).toEqual(['BAD_JSON', 'BAD_MESSAGE', 'BAD_MESSAGE', 'BAD_MESSAGE']);
     expect(c.neighbours).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isP2PError } from '../errors.ts';
+import { expectCode } from '../expect-code.ts';
 import { LIMITS, parseClientMessage, parseServerMessage, publishProofBytes, utf8Length } from './messages.ts';
 
 const SID = 'A'.repeat(43);
@@ -31,21 +32,30 @@ describe('tracker messages', () => {
   });
 
   it('rejects bad input with a stable code', () => {
-    expect(codeOf(() => parseClientMessage('{'))).toBe('BAD_JSON');
-    expect(codeOf(() => parseClientMessage('"join"'))).toBe('UNKNOWN_TYPE');
-    expect(codeOf(() => parseClientMessage('{"type":"nope"}'))).toBe('UNKNOWN_TYPE');
-    expect(codeOf(() => parseClientMessage('{"type":"join"}'))).toBe('BAD_MESSAGE');
-    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'join', streamId: SID, uploadBps: -1 })))).toBe('BAD_MESSAGE');
-    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'join', streamId: SID, announce: { holderKeys: [256] } })))).toBe('BAD_MESSAGE');
-    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'signal', to: 'peerBBBBBBBB' })))).toBe('BAD_MESSAGE');
+    expectCode(() => parseClientMessage('{'), 'BAD_JSON');
+    expectCode(() => parseClientMessage('"join"'), 'UNKNOWN_TYPE');
+    expectCode(() => parseClientMessage('{"type":"nope"}'), 'UNKNOWN_TYPE');
+    expectCode(() => parseClientMessage('{"type":"join"}'), 'BAD_MESSAGE');
+    expectCode(() => parseClientMessage(JSON.stringify({ type: 'join', streamId: SID, uploadBps: -1 })), 'BAD_MESSAGE');
+    expectCode(() => parseClientMessage(JSON.stringify({ type: 'join', streamId: SID, announce: { holderKeys: [256] } })), 'BAD_MESSAGE');
+    expectCode(() => parseClientMessage(JSON.stringify({ type: 'signal', to: 'peerBBBBBBBB' })), 'BAD_MESSAGE');
     // A publish without a broadcast id, or with one that is not 8 bytes of base64url.
     for (const broadcastId of [undefined, 'AAAAAAAAAA', 'AAAAAAAAAAB', 'AAAAAAAAAAAA', 'AAAAAAAAAA=']) {
-      expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'publish', streamId: SID, publicKey: 'AQ', signature: 'x'.repeat(86), broadcastId })))).toBe('BAD_MESSAGE');
+      expectCode(() => parseClientMessage(JSON.stringify({ type: 'publish', streamId: SID, publicKey: 'AQ', signature: 'x'.repeat(86), broadcastId })), 'BAD_MESSAGE');
     }
-    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'signal', to: 'peerBBBBBBBB', data: 'x'.repeat(LIMITS.maxSignalBytes) })))).toBe('SIGNAL_TOO_LARGE');
-    expect(codeOf(() => parseClientMessage(' '.repeat(LIMITS.maxMessageBytes + 1)))).toBe('MESSAGE_TOO_LARGE');
+    expectCode(() => parseClientMessage(JSON.stringify({ type: 'signal', to: 'peerBBBBBBBB', data: 'x'.repeat(LIMITS.maxSignalBytes) })), 'SIGNAL_TOO_LARGE');
+    expectCode(() => parseClientMessage(' '.repeat(LIMITS.maxMessageBytes + 1)), 'MESSAGE_TOO_LARGE');
+    // At the bounds: signal data of exactly maxSignalBytes (serialized) and a message of exactly
+    // maxMessageBytes pass; one byte more is refused.
+    const atSignalBound = { type: 'signal', to: 'peerBBBBBBBB', data: 'x'.repeat(LIMITS.maxSignalBytes - 2) };
+    expect(parseClientMessage(JSON.stringify(atSignalBound)).type).toBe('signal');
+    expectCode(() => parseClientMessage(JSON.stringify({ ...atSignalBound, data: `${atSignalBound.data}x` })), 'SIGNAL_TOO_LARGE');
+    const leave = JSON.stringify({ type: 'leave' });
+    const atMessageBound = leave + ' '.repeat(LIMITS.maxMessageBytes - leave.length);
+    expect(parseClientMessage(atMessageBound, LIMITS.maxMessageBytes, LIMITS.maxSignalBytes).type).toBe('leave');
+    expectCode(() => parseClientMessage(`${atMessageBound} `), 'MESSAGE_TOO_LARGE');
     // Multi-byte text is measured in bytes, not characters.
-    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'leave', pad: 'é'.repeat(LIMITS.maxMessageBytes / 2) })))).toBe('MESSAGE_TOO_LARGE');
+    expectCode(() => parseClientMessage(JSON.stringify({ type: 'leave', pad: 'é'.repeat(LIMITS.maxMessageBytes / 2) })), 'MESSAGE_TOO_LARGE');
   });
 
   it('never throws anything but a P2PError on arbitrary text or JSON', () => {
@@ -63,8 +73,8 @@ describe('tracker messages', () => {
   it('refuses deeply nested data with BAD_MESSAGE, never a RangeError', () => {
     const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
     for (const n of [33, 1000, 30000]) {
-      expect(codeOf(() => parseClientMessage(`{"type":"signal","to":"peerBBBBBBBB","data":${deep(n)}}`))).toBe('BAD_MESSAGE');
-      expect(codeOf(() => parseServerMessage(`{"type":"signal","from":"peerBBBBBBBB","data":${deep(n)}}`))).toBe('BAD_MESSAGE');
+      expectCode(() => parseClientMessage(`{"type":"signal","to":"peerBBBBBBBB","data":${deep(n)}}`), 'BAD_MESSAGE');
+      expectCode(() => parseServerMessage(`{"type":"signal","from":"peerBBBBBBBB","data":${deep(n)}}`), 'BAD_MESSAGE');
     }
     // Up to the bound it is data like any other; brackets inside strings do not count.
     expect(parseClientMessage(`{"type":"signal","to":"peerBBBBBBBB","data":${deep(30)}}`).type).toBe('signal');

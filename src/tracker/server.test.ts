@@ -5,7 +5,7 @@ import { generateStreamKey } from '../crypto/stream-key.ts';
 import { TrackerClient, type WebSocketConstructor } from '../tracker-client/tracker-client.ts';
 import { DEFAULT_ROOM_CONFIG } from './room-config.ts';
 import { startTracker, type Tracker, type TrackerOptions } from './server.ts';
-import { nextEvent, until } from './test-kit.ts';
+import { expectClientErrorCode, nextEvent, until } from './test-kit.ts';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
 const cleanups: Array<() => unknown> = [];
@@ -102,9 +102,9 @@ describe('tracker server', () => {
     await until(() => a.neighbours.some((n) => n.peerId === cId), 5000, 'link');
     a.reportFailed(cId);
     await until(() => !a.neighbours.some((n) => n.peerId === cId) && !c.neighbours.some((n) => n.peerId === aId), 5000, 'unlink');
-    const err = nextEvent(a, 'error');
+    const err = expectClientErrorCode(a, 'NOT_NEIGHBOURS');
     a.signal(cId, { x: 1 });
-    expect((await err).code).toBe('NOT_NEIGHBOURS');
+    await err;
     // Late signals to an unlinked peer are a race, not an offence: they never get a peer closed.
     for (let i = 0; i < 3 * 20; i++) a.signal(cId, { late: i });
     const b = client(t.url!, key.streamId);

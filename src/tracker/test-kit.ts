@@ -2,7 +2,9 @@
 // waiting for a client event. Test-only; imported by *.test.ts files, never by library code.
 
 import { WebSocket } from 'ws';
+import { isP2PError, type P2PError } from '../errors.ts';
 import type { TrackerClient, TrackerClientEvents } from '../tracker-client/tracker-client.ts';
+import type { TrackerMetrics } from './metrics.ts';
 
 export interface RawPeer {
   ws: WebSocket;
@@ -69,6 +71,37 @@ export function nextEvent<K extends keyof TrackerClientEvents>(
       resolve(v);
     });
   });
+}
+
+/**
+ * Fails unless the first `error` message `p` received at or after message index `since` (already
+ * received or future) carries `code`. It waits for any error, not for the expected one, so an
+ * error with another code fails the test instead of being skipped. Returns the message.
+ */
+export async function expectErrorMessageCode(p: RawPeer, code: string, since = 0, timeoutMs = 5000): Promise<Record<string, unknown>> {
+  const m = await p.next((x) => x.type === 'error' && p.messages.indexOf(x) >= since, timeoutMs);
+  if (m.code !== code) throw new Error(`expected an error message ${code}, got ${String(m.code)}: ${String(m.message)}`);
+  return m;
+}
+
+/**
+ * Fails unless the next `error` event of `client` is a P2PError with `code`. Call it before the
+ * action that provokes the error and await the result after it (a wrong code rejects).
+ */
+export function expectClientErrorCode(client: TrackerClient, code: string, timeoutMs = 5000): Promise<P2PError> {
+  const result = nextEvent(client, 'error', () => true, timeoutMs).then((e) => {
+    const got: unknown = e;
+    if (!isP2PError(got, code)) throw new Error(`expected a client error ${code}, got ${isP2PError(got) ? got.code : String(got)}`);
+    return e;
+  });
+  result.catch(() => {}); // handled where the test awaits it; no unhandled rejection in between
+  return result;
+}
+
+/** Fails unless the tracker has counted `code` in `rejected` exactly `count` times. */
+export function expectCountedCode(metrics: TrackerMetrics, code: string, count = 1): void {
+  const n = metrics.rejected.get(code) ?? 0;
+  if (n !== count) throw new Error(`expected ${code} counted ${count} times, counted ${n}`);
 }
 
 /** Polls `check` until it returns true. */
