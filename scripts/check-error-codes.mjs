@@ -2,12 +2,15 @@
 // Error codes are part of the API: every code the README documents must be asserted by a negative
 // test, and every code the library throws must be documented. Documented = the README's error table
 // plus the tracker's wire codes listed in docs/tracker.md (the table points there). Asserted = a
-// `*.test.ts` file (or a test helper under src/) calls a helper named expect…Code (expectCode,
-// expectRejectCode, ...) with the code as a string literal argument. Thrown = `new P2PError('X'`
-// in src/ outside tests, plus the codec's CODEC_ERRORS table. Exits 1 and lists what is missing.
+// test calls a helper named expect…Code (expectCode, expectRejectCode, expectReportedCode, ...) with
+// the code as a string literal argument; tests are `*.test.ts` files and test helpers under src/,
+// and the browser specs `e2e/**/*.spec.ts` (a code only a browser can raise is asserted there, e.g.
+// on the error a page reports). Thrown = `new P2PError('X'` in src/ outside tests, plus the codec's
+// CODEC_ERRORS table. Exits 1 and lists what is missing.
 // Run by `npm test` (scripts/test.mjs) as one check; alone: `node scripts/check-error-codes.mjs`.
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const root = new URL('..', import.meta.url).pathname;
 const read = (p) => readFileSync(join(root, p), 'utf8');
@@ -57,16 +60,20 @@ function helperCalls(text) {
   return out;
 }
 
+/** Codes asserted in one test file's text. */
+export function assertedCodesIn(text) {
+  const codes = new Set();
+  // A helper's own definition (`function expectCode(fn, code)`) asserts nothing.
+  for (const call of helperCalls(text)) {
+    if (/^expect\w*Code\s*\(\s*[A-Za-z_]\w*\s*:/.test(call) || /function\s+$/.test(text.slice(0, text.indexOf(call)).slice(-12))) continue;
+    for (const s of call.matchAll(/['"]([A-Z][A-Z0-9_]{2,})['"]/g)) codes.add(s[1]);
+  }
+  return codes;
+}
+
 export function assertedCodes(files) {
   const codes = new Set();
-  for (const f of files) {
-    const text = read(f);
-    // A helper's own definition (`function expectCode(fn, code)`) asserts nothing.
-    for (const call of helperCalls(text)) {
-      if (/^expect\w*Code\s*\(\s*[A-Za-z_]\w*\s*:/.test(call) || /function\s+$/.test(text.slice(0, text.indexOf(call)).slice(-12))) continue;
-      for (const s of call.matchAll(/['"]([A-Z][A-Z0-9_]{2,})['"]/g)) codes.add(s[1]);
-    }
-  }
+  for (const f of files) for (const c of assertedCodesIn(read(f))) codes.add(c);
   return codes;
 }
 
@@ -85,21 +92,33 @@ export function thrownCodes(files) {
   return codes;
 }
 
-const all = walk('src');
-const tests = all.filter((f) => /\.test\.ts$/.test(f) || /(contract|test-kit|harness|expect-code)\.ts$/.test(f));
-const library = all.filter((f) => !/\.test\.ts$/.test(f) && !/(contract|test-kit|harness|expect-code)\.ts$/.test(f));
+const isSrcTest = (f) => /\.test\.ts$/.test(f) || /(contract|test-kit|harness|expect-code)\.ts$/.test(f);
 
-const documented = documentedCodes();
-const asserted = assertedCodes(tests);
-const thrown = thrownCodes(library);
-
-const untested = [...documented].filter((c) => !asserted.has(c)).sort();
-const undocumented = [...thrown.keys()].filter((c) => !documented.has(c)).sort();
-
-console.log(`error codes: ${documented.size} documented, ${documented.size - untested.length} asserted by a test, ${thrown.size} thrown in src/`);
-if (untested.length > 0) console.log(`documented but asserted by no test (expect…Code(…, 'CODE')): ${untested.join(', ')}`);
-if (undocumented.length > 0) {
-  console.log('thrown but not documented in the README error table:');
-  for (const c of undocumented) console.log(`  ${c} (${[...new Set(thrown.get(c))].join(', ')})`);
+/** The files whose expect…Code calls count: unit tests and test helpers in `src`, browser specs in `e2e`. */
+export function testFiles(srcFiles, e2eFiles) {
+  return [...srcFiles.filter(isSrcTest), ...e2eFiles.filter((f) => /\.spec\.ts$/.test(f))];
 }
-process.exit(untested.length + undocumented.length > 0 ? 1 : 0);
+
+// Run as a script (not when a test imports the functions above).
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();
+
+function main() {
+  const all = walk('src');
+  const tests = testFiles(all, existsSync(join(root, 'e2e')) ? walk('e2e') : []);
+  const library = all.filter((f) => !isSrcTest(f));
+
+  const documented = documentedCodes();
+  const asserted = assertedCodes(tests);
+  const thrown = thrownCodes(library);
+
+  const untested = [...documented].filter((c) => !asserted.has(c)).sort();
+  const undocumented = [...thrown.keys()].filter((c) => !documented.has(c)).sort();
+
+  console.log(`error codes: ${documented.size} documented, ${documented.size - untested.length} asserted by a test, ${thrown.size} thrown in src/`);
+  if (untested.length > 0) console.log(`documented but asserted by no test (expect…Code(…, 'CODE')): ${untested.join(', ')}`);
+  if (undocumented.length > 0) {
+    console.log('thrown but not documented in the README error table:');
+    for (const c of undocumented) console.log(`  ${c} (${[...new Set(thrown.get(c))].join(', ')})`);
+  }
+  process.exit(untested.length + undocumented.length > 0 ? 1 : 0);
+}

@@ -153,7 +153,13 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
       this.#updateStatus();
       this.emit('stats', this.stats);
     }, c.statsIntervalMs);
-    this.tracker.connect();
+    try {
+      this.tracker.connect();
+    } catch (e) {
+      // The page may refuse the socket outright (ws:// from an https page): leave nothing running.
+      this.destroy();
+      throw e;
+    }
   }
 
   get status(): ViewerStatus {
