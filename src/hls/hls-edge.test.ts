@@ -3,6 +3,7 @@
 // the edge writes LL-HLS from the frames that session verified and serves them over HTTP.
 import { M3U8Parser } from 'hls.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectCode } from '../expect-code.ts';
 import { HlsEdge, type DeliveredFrameSource } from './hls-edge.ts';
 import { checkLlHlsPlaylist } from './playlist-rules.ts';
 import { startEdgeRig, type EdgeRig } from './test-edge-rig.ts';
@@ -79,16 +80,37 @@ describe('HlsEdge', () => {
       expect(opened).toEqual(['someStream']);
       for (const f of cutFrames(media, Date.now())) push!(asDelivered(f));
       expect(edge.handler.writer('someStream')!.playlist()).toContain('#EXT-X-PART:');
-      expect(() => edge.addStream('someStream', source)).toThrow(/BAD_STATE/);
-      const full = new HlsEdge({ maxStreams: 1 });
-      full.addStream('one', { subscribe: () => () => {}, destroy() {} });
-      expect(() => full.addStream('two', source)).toThrow(/EDGE_FULL/);
-      full.destroy();
-      expect(() => full.addStream('three', source)).toThrow(/DESTROYED/);
+      expectCode(() => edge.addStream('someStream', source), 'BAD_STATE');
       edge.removeStream('someStream');
       expect(push).toBeNull();
     } finally {
       edge.destroy();
     }
+  });
+
+  it('refuses a stream beyond maxStreams with EDGE_FULL, and joins none on demand then', () => {
+    const opened: string[] = [];
+    const left: string[] = [];
+    const sourceFor = (id: string): DeliveredFrameSource => ({ subscribe: () => () => {}, destroy: () => void left.push(id) });
+    const full = new HlsEdge({ maxStreams: 1, openSource: (id) => (opened.push(id), sourceFor(id)) });
+    try {
+      full.addStream('one', sourceFor('one'));
+      expectCode(() => full.addStream('two', sourceFor('two')), 'EDGE_FULL');
+      expect(full.streams.map((s) => s.streamId)).toEqual(['one']);
+      // A player asking for another stream gets no session opened for it (and its 404).
+      let status = 0;
+      const res = { writableEnded: false, writeHead: (code: number) => void (status = code), end() {}, setHeader() {} };
+      full.handler.handle({ url: '/hls/two/index.m3u8', method: 'GET', on() {} } as never, res as never);
+      expect(opened).toEqual([]);
+      expect(status).toBe(404);
+      // Room again once a stream is removed.
+      full.removeStream('one');
+      expect(left).toEqual(['one']);
+      full.addStream('two', sourceFor('two'));
+      expect(full.streams.map((s) => s.streamId)).toEqual(['two']);
+    } finally {
+      full.destroy();
+    }
+    expectCode(() => full.addStream('three', sourceFor('three')), 'DESTROYED');
   });
 });

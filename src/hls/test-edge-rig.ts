@@ -1,8 +1,10 @@
 // Test kit: a whole stream in one Node process. A real tracker on port 0, a BroadcastSession that
 // publishes ffmpeg-made fMP4 (cut by the media layer's FrameCutter) in real time, an edge
-// ViewerSession in the swarm over MemoryTransport links (Node has no WebRTC transport here yet),
-// the HlsEdge fed by that session's delivered frames, and an HTTP server with the /hls/ routes.
-// Used by the edge test, the HLS browser test's server and the benchmark.
+// ViewerSession in the swarm, the HlsEdge fed by that session's delivered frames, and an HTTP server
+// with the /hls/ routes. Links: MemoryTransport (`via: 'memory'`, the default), or real WebRTC in
+// Node (`via: 'webrtc'`: the broadcaster over the Node peer transport, the edge made by
+// `startServerEdge` as `npm start -- --edge` makes it, joining on the first playlist request).
+// Used by the edge tests, the HLS browser test's server and the benchmark.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +17,9 @@ import { ViewerSession } from '../session/viewer-session.ts';
 import { startTracker } from '../tracker/server.ts';
 import type { WebSocketConstructor } from '../tracker-client/tracker-client.ts';
 import { MemoryNetwork } from '../transport/memory-transport.ts';
+import { createNodeTransport } from '../node-peer/node-webrtc.ts';
+import { BROADCASTER_TRANSPORT } from '../session/connect-broadcaster.ts';
+import { startServerEdge } from './edge-server.ts';
 import { HlsEdge, sessionFrameSource, sessionSourceOpener, type HlsEdgeConfig } from './hls-edge.ts';
 import { cutFrames, type SplitFmp4 } from './test-media.ts';
 
@@ -36,7 +41,10 @@ export interface EdgeRig {
 }
 
 /** Starts the rig and publishes `media` paced by its capture times (the first fragment at once). */
-export async function startEdgeRig(media: SplitFmp4, options: { edge?: HlsEdgeConfig; port?: number; onDemand?: boolean } = {}): Promise<EdgeRig> {
+export async function startEdgeRig(
+  media: SplitFmp4,
+  options: { edge?: Omit<HlsEdgeConfig, 'openSource'>; port?: number; onDemand?: boolean; via?: 'memory' | 'webrtc' } = {},
+): Promise<EdgeRig> {
   const WS = WebSocket as unknown as WebSocketConstructor;
   const codec = await createCodec();
   const server = http.createServer();
@@ -53,11 +61,24 @@ export async function startEdgeRig(media: SplitFmp4, options: { edge?: HlsEdgeCo
   const net = new MemoryNetwork({ seed: 5, latencyMs: 2, jitterMs: 1, mediaLossRate: 0 });
   const key = await generateStreamKey();
   const common = { trackerUrl, WebSocket: WS, codec, reconnectMinMs: 100, reconnectMaxMs: 400, statsIntervalMs: 200 };
-  const openSource = sessionSourceOpener({ trackerUrl, codec, WebSocket: WS, createTransport: () => net.createTransport() });
-  edge = new HlsEdge({ ...options.edge, openSource: options.onDemand ? openSource : undefined });
-  const broadcaster = new BroadcastSession({ ...common, key, transport: net.createTransport(), bitrateBps: 600_000 });
+  const webrtc = options.via === 'webrtc';
+  if (webrtc) {
+    edge = (await startServerEdge({ trackerUrl: () => trackerUrl, edge: options.edge })).edge;
+  } else {
+    const openSource = sessionSourceOpener({ trackerUrl, codec, WebSocket: WS, createTransport: () => net.createTransport() });
+    edge = new HlsEdge({ ...options.edge, openSource: options.onDemand ? openSource : undefined });
+  }
+  const transport = webrtc ? createNodeTransport(BROADCASTER_TRANSPORT) : net.createTransport();
+  const broadcaster = new BroadcastSession({ ...common, key, transport, bitrateBps: 600_000 });
   let edgeSession: ViewerSession | null = null;
-  if (!options.onDemand) {
+  if (webrtc && !options.onDemand) {
+    // Ask the edge for the playlist as a player would: it joins the swarm over WebRTC. Publish once
+    // the broadcaster has its link to the edge, so that the first frames reach it.
+    const asked = fetch(`http://127.0.0.1:${port}/hls/${key.streamId}/index.m3u8`).then((r) => r.body?.cancel(), () => {});
+    for (let i = 0; i < 600 && !(broadcaster.stats.connected > 0); i++) await sleep(25);
+    if (!(broadcaster.stats.connected > 0)) throw new Error('the edge did not link to the broadcaster over WebRTC');
+    void asked;
+  } else if (!options.onDemand) {
     edgeSession = new ViewerSession({ ...common, streamId: key.streamId, transport: net.createTransport() });
     edge.addStream(key.streamId, sessionFrameSource(edgeSession));
     // Wait until the edge is linked to the broadcaster, so that the first frames reach it.

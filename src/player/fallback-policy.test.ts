@@ -77,6 +77,16 @@ describe('FallbackPolicy', () => {
     expect(at).toBe(6500);
   });
 
+  it('without WebRTC, an HTTP path that failed is tried again every httpRetryMs (HTTP is the only path)', () => {
+    const p = new FallbackPolicy({ httpRetryMs: 5000 });
+    expect(run(p, 0, () => ({ webrtc: false }))).toEqual([[0, 'no-webrtc']]);
+    expect(p.httpFailed(500)).toEqual({ path: 'p2p', switched: 'http-failed' });
+    let at = -1;
+    for (let t = 600; t <= 20_000 && at < 0; t += 100) if (p.observe({ nowMs: t, webrtc: false, p2pFrames: 0, bufferAheadS: 0, playing: false }).switched === 'no-webrtc') at = t;
+    expect(at).toBe(5500);
+    expect(p.path).toBe('http');
+  });
+
   it('rejects nonsense config', () => {
     expect(() => resolveFallbackPolicy({ starveMs: -1 })).toThrow(/BAD_CONFIG/);
     expect(() => resolveFallbackPolicy({ healthyForMs: 100, starveMs: 1000 })).toThrow(/BAD_CONFIG/);

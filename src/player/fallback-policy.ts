@@ -104,7 +104,8 @@ export class FallbackPolicy {
       this.#lastFrames = o.p2pFrames;
       if (!o.webrtc) return this.#go('http', 'no-webrtc', now);
     }
-    if (!o.webrtc) return { path: this.#path, switched: null };
+    // Without WebRTC, HTTP is the only path: after it failed, it is tried again once httpRetryMs passed.
+    if (!o.webrtc) return this.#path === 'p2p' ? this.#go('http', 'no-webrtc', now) : this.#stay();
     if (o.p2pFrames > this.#lastFrames) {
       if (this.#lastFrameAtMs === null || now - this.#lastFrameAtMs > c.starveMs) this.#runStartMs = now;
       this.#lastFrameAtMs = now;

@@ -5,11 +5,17 @@
 // <p2p-player>; hls.js is loaded only when the HTTP path is first needed.
 
 import type Hls from 'hls.js';
+import { P2PError } from '../errors.ts';
 import { FallbackPolicy, type FallbackPolicyConfig, type SwitchReason } from './fallback-policy.ts';
 import type { MediaPlayer } from './media-player.ts';
 
 export type FallbackMode = 'hls' | 'none';
 export type PlayingPath = 'p2p' | 'http' | 'native-hls';
+/**
+ * The HTTP path as the safety net last saw it: `idle` (not needed yet), `probing` (asking the edge),
+ * `playing`, `unavailable` (no edge serves the stream; tried again later), `failed` (hls.js gave up).
+ */
+export type HttpState = 'idle' | 'probing' | 'playing' | 'unavailable' | 'failed';
 
 export interface SourceStats {
   /** The path that plays now. */
@@ -17,6 +23,7 @@ export interface SourceStats {
   /** Why the last switch happened. */
   reason: SwitchReason | 'no-mse';
   switches: number;
+  http: HttpState;
   /** Media bytes fetched over HTTP (parts, segments, init). */
   httpBytes: number;
   /** Bytes received from the swarm (the session's count). */
@@ -39,9 +46,32 @@ export interface HlsFallbackOptions {
   /** How often the policy looks, ms. Default 200. */
   tickMs?: number;
   onSourceChange: (detail: SourceChangeDetail) => void;
-  onError?: (message: string) => void;
+  /**
+   * P2PError('FALLBACK_FAILED') when the viewer cannot watch because the HTTP path failed: hls.js gave
+   * up on the edge's stream, or HTTP is the only path (no WebRTC) and no edge serves it. Where P2P
+   * can still play, an absent edge is no error: `stats.http` says `unavailable` and P2P goes on.
+   */
+  onError?: (error: P2PError) => void;
+  /** Called when `stats.http` changes. */
+  onHttpState?: (state: HttpState) => void;
+  /** Whether the browser has WebRTC. Default: `RTCPeerConnection` is a function. */
+  hasWebRtc?: () => boolean;
   /** Called about once a second while the P2P player is detached (HTTP plays). */
   onHttpStats?: () => void;
+}
+
+/** Shown when the browser has no WebRTC and no edge serves the stream over HTTP. */
+export const NO_PATH_TEXT = 'This browser has no WebRTC and this server offers the stream over HTTP only with an edge. The player retries; try a current Chrome, Edge, Firefox or Safari.';
+
+/**
+ * The state layer's text with the safety net in play: the P2P player's text while P2P plays
+ * (an absent edge changes nothing for a viewer who can use the swarm), nothing while HTTP plays (the
+ * P2P status says nothing about the picture then), and a plain reason when neither path can play.
+ */
+export function sourceStateText(p2pText: string, source: Pick<SourceStats, 'path' | 'http'>, webrtc: boolean): string {
+  if (source.path !== 'p2p') return '';
+  if (!webrtc && source.http === 'unavailable') return NO_PATH_TEXT;
+  return p2pText;
 }
 
 /** The edge's playlist URL for a stream, from the tracker URL (same server): ws://h/tracker → http://h/hls/<id>/index.m3u8. */
@@ -63,7 +93,7 @@ export class HlsFallback {
   #timer: ReturnType<typeof setInterval> | null = null;
   #hls: Hls | null = null;
   #loading = false;
-  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, httpBytes: 0, p2pBytes: 0, shareFromHttp: 0 };
+  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, http: 'idle', httpBytes: 0, p2pBytes: 0, shareFromHttp: 0 };
   #destroyed = false;
   #lastStatsMs = 0;
 
@@ -76,6 +106,7 @@ export class HlsFallback {
       options.player.detachMedia();
       options.video.src = options.url;
       this.#set('native-hls', 'no-mse');
+      this.#setHttp('playing');
       return;
     }
     this.#timer = setInterval(() => this.#tick(), options.tickMs ?? 200);
@@ -86,6 +117,11 @@ export class HlsFallback {
     const p2pBytes = this.#o.player.stats.session?.bytesDown ?? 0;
     const total = this.#stats.httpBytes + p2pBytes;
     return { ...this.#stats, p2pBytes, shareFromHttp: total === 0 ? 0 : this.#stats.httpBytes / total };
+  }
+
+  /** Whether the browser has WebRTC (the swarm is a path at all). */
+  get webrtc(): boolean {
+    return this.#webrtc();
   }
 
   get path(): PlayingPath {
@@ -114,7 +150,7 @@ export class HlsFallback {
     const nowMs = performance.now();
     const d = { nowMs, ...this.#policy.observe({
       nowMs,
-      webrtc: typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection === 'function',
+      webrtc: this.#webrtc(),
       p2pFrames: s.framesIn,
       bufferAheadS: s.bufferAheadS,
       playing: !video.paused && !video.ended,
@@ -128,15 +164,39 @@ export class HlsFallback {
     else this.#toP2p(d.switched);
   }
 
+  #webrtc(): boolean {
+    return this.#o.hasWebRtc ? this.#o.hasWebRtc() : typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection === 'function';
+  }
+
+  /**
+   * The HTTP path cannot be had now. Back to waiting (the policy tries again in httpRetryMs). Only an
+   * error when the viewer has no other path: with WebRTC the swarm may still deliver, and a server
+   * without an edge is a normal setup, not a failure the viewer should be told about.
+   */
+  #unavailable(message: string): void {
+    this.#policy.httpFailed(performance.now());
+    this.#setHttp('unavailable');
+    if (!this.#webrtc()) this.#fail(message);
+  }
+
+  #fail(message: string): void {
+    try {
+      this.#o.onError?.(new P2PError('FALLBACK_FAILED', message));
+    } catch {
+      // a throwing listener does not break the safety net
+    }
+  }
+
   async #toHttp(reason: SwitchReason): Promise<void> {
     if (this.#loading || this.#hls) return;
     this.#loading = true;
+    this.#setHttp('probing');
     let HlsClass: typeof Hls;
     try {
       HlsClass = (await import('hls.js')).default;
     } catch (e) {
       this.#loading = false;
-      this.#o.onError?.(`hls.js could not be loaded: ${String(e)}`);
+      if (!this.#destroyed) this.#unavailable(`hls.js could not be loaded: ${String(e)}`);
       return;
     }
     // Ask the edge first: where there is none (no playlist for this stream), the P2P player keeps
@@ -145,12 +205,11 @@ export class HlsFallback {
     this.#loading = false;
     if (this.#destroyed || this.#policy.path !== 'http') return;
     if (!reachable) {
-      this.#policy.httpFailed(performance.now());
-      this.#o.onError?.(`the HLS edge does not serve ${this.#o.url}`);
+      this.#unavailable(`no HLS edge serves ${this.#o.url}`);
       return;
     }
     if (!HlsClass.isSupported()) {
-      this.#o.onError?.('this browser supports neither MSE for hls.js nor native HLS');
+      this.#unavailable('this browser supports neither MSE for hls.js nor native HLS');
       return;
     }
     const { video, player } = this.#o;
@@ -164,7 +223,8 @@ export class HlsFallback {
     hls.on(HlsClass.Events.ERROR, (_e, data) => {
       if (!data.fatal || this.#hls !== hls) return;
       // The edge cannot serve us: the swarm, however poor, is all there is.
-      this.#o.onError?.(`HLS: ${data.details}`);
+      this.#setHttp('failed');
+      this.#fail(`HLS: ${data.details}`);
       const d = this.#policy.httpFailed(performance.now());
       if (d.switched) this.#toP2p(d.switched);
     });
@@ -176,6 +236,7 @@ export class HlsFallback {
         void video.play().catch(() => {});
       });
     }
+    this.#setHttp('playing');
     this.#set('http', reason);
   }
 
@@ -183,6 +244,7 @@ export class HlsFallback {
     const { video, player } = this.#o;
     this.#stopHls();
     if (!player.media) player.attachMedia(video);
+    if (this.#stats.http === 'playing') this.#setHttp('idle');
     this.#set('p2p', reason);
   }
 
@@ -194,6 +256,16 @@ export class HlsFallback {
       hls.destroy();
     } catch {
       // a failing teardown must not keep the P2P player from the element
+    }
+  }
+
+  #setHttp(state: HttpState): void {
+    if (this.#stats.http === state) return;
+    this.#stats.http = state;
+    try {
+      this.#o.onHttpState?.(state);
+    } catch {
+      // a throwing listener does not break the safety net
     }
   }
 

@@ -7,7 +7,7 @@ import { P2PError } from '../errors.ts';
 import { MediaPlayer } from './media-player.ts';
 import { DEFAULT_PLAYER_CONFIG, type PlayerConfig, type PlayerStats, type PlayerStatus } from './player-config.ts';
 import { StatsOverlay } from './stats-overlay.ts';
-import { HlsFallback, defaultFallbackUrl } from './hls-fallback.ts';
+import { HlsFallback, defaultFallbackUrl, sourceStateText } from './hls-fallback.ts';
 import { liveSeekable, mediaErrorFor } from './live-ranges.ts';
 import { rangesOf } from './latency-controller.ts';
 
@@ -360,10 +360,17 @@ export class P2PPlayerElement extends Base {
       video: this.#video,
       player: this.#player,
       url: this.fallbackUrl,
-      onSourceChange: (detail) => this.dispatchEvent(new CustomEvent('sourcechange', { detail })),
+      onSourceChange: (detail) => {
+        if (this.#player) this.#showStatus(this.#player.status);
+        this.dispatchEvent(new CustomEvent('sourcechange', { detail }));
+      },
+      onHttpState: () => {
+        if (this.#player) this.#showStatus(this.#player.status);
+      },
       // The P2P player is detached while HTTP plays, so its stats timer is quiet: the safety net ticks instead.
       onHttpStats: () => this.#emitStats(),
-      onError: (message) => this.#emitError(new P2PError('FALLBACK_FAILED', message)),
+      // Only when the viewer cannot watch: hls.js gave up, or no WebRTC and no edge (hls-fallback.ts).
+      onError: (e) => this.#emitError(e),
     });
   }
 
@@ -457,7 +464,9 @@ export class P2PPlayerElement extends Base {
   }
 
   #showStatus(s: PlayerStatus): void {
-    const text = stateText(s, this.stream !== '', this.#lastErrorCode);
+    const p2pText = stateText(s, this.stream !== '', this.#lastErrorCode);
+    const fb = this.#fallback;
+    const text = fb ? sourceStateText(p2pText, fb.stats, fb.webrtc) : p2pText;
     this.#state.textContent = text;
     this.#state.hidden = text === '';
     this.#state.dataset.status = s;
