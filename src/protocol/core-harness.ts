@@ -27,8 +27,8 @@ export class CoreHarness {
   delayMs = 5;
   /** Return true to drop a media message. */
   dropMedia: (from: string, to: string) => boolean = () => false;
-  /** Rewrite outgoing bytes (pollution tests). */
-  tamper: (from: string, bytes: Uint8Array, type: string) => Uint8Array = (_f, b) => b;
+  /** Rewrite outgoing bytes (pollution tests); `to` is the receiving core. */
+  tamper: (from: string, bytes: Uint8Array, type: string, to: string) => Uint8Array = (_f, b) => b;
   private queue: Msg[] = [];
   private jobs: Array<{ at: string; p: Promise<CryptoResult> }> = [];
   private run!: (job: CryptoJob) => Promise<CryptoResult>;
@@ -123,7 +123,7 @@ export class CoreHarness {
         let bytes = encodeMessage(o.message);
         this.sent.push({ from: id, to: o.peerId, type: o.message.type, size: bytes.length, message: o.message });
         if (o.channel === 'media' && this.dropMedia(id, o.peerId)) continue;
-        bytes = this.tamper(id, bytes, o.message.type);
+        bytes = this.tamper(id, bytes, o.message.type, o.peerId);
         this.queue.push({ t: this.now + this.delayMs, from: id, to: o.peerId, bytes });
         if (o.channel === 'media') c.handleBufferedAmount(o.peerId, 0, this.now);
       } else if (o.type === 'crypto') {

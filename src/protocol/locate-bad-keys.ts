@@ -90,27 +90,46 @@ export function berlekampMassey(S: ArrayLike<number>): { C: number[]; L: number 
  * than that, or n ≤ 64: nothing to check). Cost O(n² + k·n·(n − 64)). Mutates nothing.
  */
 export function locateErrors(xs: readonly number[], values: readonly Uint8Array[]): number[] | undefined {
-  let n = xs.length;
-  if (n > 255) n = 255; // a shift needs a field value that is not a key; 255 keys check enough
-  const r = n - FEED_K;
-  if (r <= 0) return undefined;
-  // Shift the evaluation points by a value that is no key, so none is 0 (locators are inverted):
-  // p(x) of degree < 64 is p'(x ⊕ a) of the same degree, so the code stays the same.
+  const n = Math.min(xs.length, 255);
+  if (n <= FEED_K) return undefined;
+  const a = shiftFor(xs.slice(0, n));
+  return locateShifted(xs.slice(0, n), values, a, dualLogs(xs.slice(0, n), a));
+}
+
+/**
+ * A value that is no key: the evaluation points are shifted by it so none is 0 (locators are
+ * inverted). p(x) of degree < 64 is p'(x ⊕ a) of the same degree, so the code stays the same.
+ */
+function shiftFor(xs: readonly number[]): number {
   const used = new Uint8Array(256);
-  for (let i = 0; i < n; i++) used[xs[i]] = 1;
+  for (const x of xs) used[x] = 1;
   let a = 0;
-  while (used[a]) a++;
-  const logAlpha = new Int32Array(n);
-  for (let i = 0; i < n; i++) logAlpha[i] = GF_LOG[xs[i] ^ a];
-  // Column multipliers of the dual code: v_i = 1 / Π_{j≠i} (α_i − α_j); Σ_i v_i·f(α_i) = 0 for
-  // every f of degree ≤ n − 2, so S_l = Σ_i v_i·y_i·α_i^l vanishes for l < n − 64 on a codeword.
+  while (a < 255 && used[a]) a++;
+  return a;
+}
+
+/**
+ * Logs of the column multipliers of the dual code: v_i = 1 / Π_{j≠i} (α_i − α_j). Σ_i v_i·f(α_i) = 0
+ * for every f of degree ≤ n − 2, so S_l = Σ_i v_i·y_i·α_i^l vanishes for l < n − 64 on a codeword.
+ */
+function dualLogs(xs: readonly number[], a: number): Int32Array {
+  const n = xs.length;
   const logV = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let s = 0;
-    const xi = xs[i] ^ a;
-    for (let j = 0; j < n; j++) if (j !== i) s += GF_LOG[xi ^ xs[j] ^ a];
+    for (let j = 0; j < n; j++) if (j !== i) s += GF_LOG[xs[i] ^ xs[j]];
     logV[i] = (255 - (s % 255)) % 255;
   }
+  void a; // differences do not depend on the shift
+  return logV;
+}
+
+function locateShifted(xs: readonly number[], values: readonly Uint8Array[], a: number, logV: Int32Array): number[] | undefined {
+  const n = xs.length;
+  const r = n - FEED_K;
+  if (r <= 0) return undefined;
+  const logAlpha = new Int32Array(n);
+  for (let i = 0; i < n; i++) logAlpha[i] = GF_LOG[xs[i] ^ a];
   const bad = new Set<number>();
   const S = new Uint8Array(r);
   for (const y of values) {
@@ -119,9 +138,10 @@ export function locateErrors(xs: readonly number[], values: readonly Uint8Array[
     for (let i = 0; i < n; i++) {
       if (y[i] === 0) continue;
       let lw = (logV[i] + GF_LOG[y[i]]) % 255;
+      const step = logAlpha[i];
       for (let l = 0; l < r; l++) {
         S[l] ^= GF_EXP[lw];
-        lw += logAlpha[i];
+        lw += step;
         if (lw >= 255) lw -= 255;
       }
     }
@@ -195,14 +215,29 @@ export function* cleanSets(inp: LocateInput): Generator<CleanSet> {
   }
   const sources = inp.suspects.filter((s) => bySource.has(s));
   for (const s of bySource.keys()) if (!sources.includes(s)) sources.push(s);
+  // The dual multipliers of all keys once (O(n²)); leaving keys out divides their factors back out.
+  const all = inp.keys.slice(0, 255);
+  const shift = shiftFor(all);
+  const logAll = dualLogs(all, shift);
+  const fp = all.map((x) => inp.fingerprints.get(x) as Uint8Array);
   const attempt = (erased: string[]): CleanSet | undefined => {
     const out = new Set<string>(erased);
-    const xs = inp.keys.filter((x) => !out.has(inp.sourceOf(x)));
-    if (xs.length <= FEED_K) return undefined;
+    const keep: number[] = [];
+    const gone: number[] = [];
+    all.forEach((x, i) => (out.has(inp.sourceOf(x)) ? gone : keep).push(i));
+    if (keep.length <= FEED_K) return undefined;
     tries++;
+    const xs = keep.map((i) => all[i]);
+    const logV = Int32Array.from(keep, (i) => {
+      let s = logAll[i];
+      for (const j of gone) s += GF_LOG[all[i] ^ all[j]];
+      return s % 255;
+    });
+    // Byte 0 screens (a failing set usually fails there); the other bytes confirm.
     const values: Uint8Array[] = [];
-    for (let k = 0; k < FINGERPRINT_BYTES; k++) values.push(Uint8Array.from(xs, (x) => (inp.fingerprints.get(x) as Uint8Array)[k]));
-    const bad = locateErrors(xs, values);
+    for (let k = 0; k < FINGERPRINT_BYTES; k++) values.push(Uint8Array.from(keep, (i) => fp[i][k]));
+    if (locateShifted(xs, [values[0]], shift, logV) === undefined) return undefined;
+    const bad = locateShifted(xs, values, shift, logV);
     if (bad === undefined) return undefined;
     // One check beyond those the location used must agree too: a set that merely fits (as any
     // 64 keys plus a lucky few would) is not offered.
