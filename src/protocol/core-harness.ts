@@ -21,7 +21,7 @@ interface Msg {
 export class CoreHarness {
   readonly cores = new Map<string, Core>();
   readonly delivered = new Map<string, Array<{ manifest: Manifest; frame: Uint8Array; t: number }>>();
-  readonly badPeers: Array<{ by: string; peerId: string; banned: boolean; reason: string }> = [];
+  readonly badPeers: Array<{ by: string; peerId: string; banned: boolean; reason: string; t: number }> = [];
   readonly sent: Array<{ from: string; to: string; type: string; size: number; message: WireMessage }> = [];
   now = 0;
   delayMs = 5;
@@ -131,7 +131,7 @@ export class CoreHarness {
       } else if (o.type === 'frame') {
         this.delivered.get(id)?.push({ manifest: o.manifest, frame: o.frame, t: this.now });
       } else if (o.type === 'bad-peer') {
-        this.badPeers.push({ by: id, peerId: o.peerId, banned: o.banned, reason: o.reason });
+        this.badPeers.push({ by: id, peerId: o.peerId, banned: o.banned, reason: o.reason, t: this.now });
       } else if (o.type === 'want-writable') {
         c.handleBufferedAmount(o.peerId, 0, this.now);
       }
