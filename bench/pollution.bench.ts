@@ -28,7 +28,7 @@ const median = (a: number[]): number => {
 };
 
 log(`# pollution: ${FRAMES} frames of 8000 B every ${INTERVAL_MS} ms (virtual time), codec ${codec.build}; viewer v has 8 neighbours, all fed directly`);
-log('polluters | v frames delivered | on time (≤ 1 s) | polluted frames at v | v bans (ms after first frame) | honest struck (anyone) | keys held: attacked frame (median, max) / clean (median) | search: locates, decodes (median per attacked frame)');
+log('polluters | v frames delivered | on time (≤ 1 s) | delay ms: median, max (attacked frames: median, max) | polluted frames at v | v bans (ms after first frame) | honest struck (anyone) | keys held: attacked frame (median, max) / clean (median) | search: locates, decodes (median per attacked frame)');
 for (const polluters of [0, 1, 2, 3]) {
   const r = await runPollution(codec, polluters, FRAMES, 8000, INTERVAL_MS, { frameHistory: FRAMES + 8 });
   const v = r.h.core('v') as PeerCore;
@@ -41,12 +41,17 @@ for (const polluters of [0, 1, 2, 3]) {
   });
   const struck = r.h.badPeers.filter((x) => r.honest.includes(x.peerId) || x.peerId === 'v' || x.peerId === 'b').length;
   const done = v.recentFrames.filter((s) => s.outcome === 'done');
+  const delay = (seqs: Set<number> | undefined) => intact.filter((d) => !seqs || seqs.has(d.manifest.seq)).map((d) => d.t - r.publishedMs[d.manifest.seq]);
+  const hit = new Set(done.filter((s) => s.pollution).map((s) => s.seq));
+  const all = delay(undefined);
+  const hitDelay = delay(hit);
   const attacked = done.filter((s) => s.pollution).map((s) => s.keys);
   const clean = done.filter((s) => !s.pollution).map((s) => s.keys);
   const locates = done.filter((s) => s.pollution).map((s) => s.pollution?.locates ?? 0);
   const decodes = done.filter((s) => s.pollution).map((s) => s.pollution?.decodes ?? 0);
   log(
-    `${polluters} | ${intact.length}/${FRAMES} | ${onTime.length}/${FRAMES} (${((100 * onTime.length) / FRAMES).toFixed(1)} %) | ${v.stats.framesPolluted} | ${bans.join(', ') || '-'} | ${struck} | ` +
+    `${polluters} | ${intact.length}/${FRAMES} | ${onTime.length}/${FRAMES} (${((100 * onTime.length) / FRAMES).toFixed(1)} %) | ` +
+      `${median(all)}, ${all.length ? Math.max(...all) : '-'} (${hitDelay.length ? `${median(hitDelay)}, ${Math.max(...hitDelay)}` : '-'}) | ${v.stats.framesPolluted} | ${bans.join(', ') || '-'} | ${struck} | ` +
       `${attacked.length ? `${median(attacked)}, ${Math.max(...attacked)}` : '-'} / ${clean.length ? median(clean) : '-'} | ${locates.length ? `${median(locates)}, ${median(decodes)}` : '-'}`,
   );
 }
@@ -60,9 +65,14 @@ const all = codec.feedPackets(frame, [...Array(256).keys()]);
 const fake = codec.feedPackets(forged, [...Array(256).keys()]);
 const coef = fingerprintCoefficients(12345, 7, P);
 const reps = 2000;
-let t0 = performance.now();
-for (let i = 0; i < reps; i++) fingerprint(coef, all[i & 255]);
-const fpUs = ((performance.now() - t0) * 1000) / reps;
+let t0 = 0;
+const rounds: number[] = [];
+for (let round = 0; round < 7; round++) {
+  t0 = performance.now();
+  for (let i = 0; i < reps; i++) fingerprint(coef, all[i & 255]);
+  rounds.push(((performance.now() - t0) * 1000) / reps);
+}
+const fpUs = median(rounds.slice(1)); // the first round warms up
 log('');
 log(`# search CPU, 64 KiB frames (P = ${P}), ${FINGERPRINT_BYTES}-byte fingerprints, one core of this machine`);
 log(`fingerprint: ${fpUs.toFixed(1)} µs per packet (${((fpUs * 100) / 1000).toFixed(2)} ms for 100 keys)`);
