@@ -199,7 +199,7 @@ export class FrameVerifier {
       else if (mostly) for (let i = 0; i < n; i += 8) this.h.countBad(src, `passed on bad feed packets for frame ${f.seq}`);
       // The broadcaster hears of it at once: reports from two neighbours take a polluter's direct
       // slot (its keys are withheld or forged) while they last; they never ban (see reports).
-      if (mostly) this.h.report(src);
+      if (mostly || proof.has(src)) this.h.report(src);
     }
     if (search || bad.size > 0) f.packets.clear();
     else {

@@ -10,7 +10,7 @@ import { CoreHarness } from './core-harness.ts';
 import { directSlotKeys } from './frame-state.ts';
 import { ReplayWindow } from './manifest.ts';
 import { PeerCore } from './peer-core.ts';
-import { encodeMessage } from './wire.ts';
+import { encodeMessage, HAVE_COMPLETE, HAVE_MANIFEST } from './wire.ts';
 
 let codec: Codec;
 beforeAll(() => {
@@ -134,6 +134,58 @@ describe('pollution', () => {
     await h.drive(h.now + 1000);
     expect((h.delivered.get('v') ?? []).map((d) => d.frame)).toEqual([frame]);
     expect(h.badPeers.filter((x) => x.peerId === 'r')).toEqual([]);
+  });
+});
+
+describe('pollution: proof, relays and reports', () => {
+  it('a bad key sent after its sender announced the frame complete is proof: a strike, even among many good ones', async () => {
+    const { h, b } = await setup(['v', 'c'], { directSpareKeys: 150 });
+    h.link('b', 'v');
+    h.link('c', 'v');
+    const frame = frameBytes(8000, 5);
+    // c says it has verified frame 0, then sends keys 0…29, three of them corrupted.
+    h.inject('c', 'v', encodeMessage({ type: 'have', entries: [{ seq: 0, flags: HAVE_MANIFEST | HAVE_COMPLETE, keys: [] }] }));
+    await h.drive(h.now + 10);
+    for (let x = 0; x < 30; x++) {
+      const p = codec.feedPacket(frame, x).slice();
+      if (x >= 1 && x <= 3) p[9] ^= 0x21;
+      h.inject('c', 'v', feed(0, x, p));
+    }
+    await h.drive(h.now + 10);
+    b.publishFrame(frame, 0, 0, h.now);
+    h.flush('b');
+    await h.drive(h.now + 800);
+    expect((h.delivered.get('v') ?? []).map((d) => d.frame)).toEqual([frame]);
+    expect(h.badPeers.filter((x) => x.by === 'v' && x.peerId === 'c')).toHaveLength(1);
+    expect(h.sent.some((m) => m.from === 'v' && m.to === 'b' && m.message.type === 'report' && m.message.peerId === 'c')).toBe(true);
+  });
+
+  it('a neighbour that passed on mostly bad keys before announcing the frame complete is counted and reported, not struck', async () => {
+    const { h, b } = await setup(['v', 'r'], { directSpareKeys: 150 });
+    h.link('b', 'v');
+    h.link('r', 'v');
+    const frame = frameBytes(8000, 6);
+    const reasons: string[] = [];
+    const vv = h.core('v') as unknown as { countBad(p: string, r: string): void };
+    const count = vv.countBad.bind(vv);
+    vv.countBad = (p, r) => {
+      reasons.push(`${p}:${r}`);
+      count(p, r);
+    };
+    // r relays 20 keys it was pushed by a polluter (all bad), as an honest viewer does before it decodes.
+    for (let x = 0; x < 20; x++) {
+      const p = codec.feedPacket(frame, x).slice();
+      p[3] ^= 0x11;
+      h.inject('r', 'v', feed(0, x, p));
+    }
+    await h.drive(h.now + 10);
+    b.publishFrame(frame, 0, 0, h.now);
+    h.flush('b');
+    await h.drive(h.now + 800);
+    expect((h.delivered.get('v') ?? []).map((d) => d.frame)).toEqual([frame]);
+    expect(h.badPeers.filter((x) => x.peerId === 'r')).toEqual([]);
+    expect(reasons.filter((r) => r.startsWith('r:passed on bad feed packets'))).toHaveLength(3); // one per 8 bad keys
+    expect(h.sent.some((m) => m.from === 'v' && m.to === 'b' && m.message.type === 'report' && m.message.peerId === 'r')).toBe(true);
   });
 });
 
