@@ -12,6 +12,8 @@ export interface NeighbourFrame {
   /** Keys it announced. */
   keys: KeySet;
   complete: boolean;
+  /** When it announced the frame complete (-1: not yet). */
+  completeMs: number;
   manifest: boolean;
   /** How much of our arrival log it was told, and which HAVE flags. */
   toldIdx: number;
@@ -65,7 +67,7 @@ export class NeighbourState {
 
   frame(seq: number): NeighbourFrame {
     let r = this.frames.get(seq);
-    if (!r) this.frames.set(seq, (r = { keys: new KeySet(), complete: false, manifest: false, toldIdx: 0, toldFlags: 0 }));
+    if (!r) this.frames.set(seq, (r = { keys: new KeySet(), complete: false, completeMs: -1, manifest: false, toldIdx: 0, toldFlags: 0 }));
     return r;
   }
 

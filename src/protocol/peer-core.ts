@@ -28,6 +28,13 @@ import {
 
 type Pending = PendingJob;
 
+/**
+ * A feed packet that arrives this long after its sender announced the frame complete was made from
+ * the verified frame (an honest peer re-encodes what it still had queued when it verified, and
+ * announces complete at its next tick), not relayed unverified: a bad one is proof of pollution.
+ */
+const VOUCH_AFTER_MS = 20;
+
 /** A neighbour is reported to the broadcaster at most this often (its reports live 10 s there). */
 const REPORT_INTERVAL_MS = 2000;
 
@@ -162,7 +169,10 @@ export class PeerCore {
       changed: (seq) => this.changed.add(seq),
       dirty: (seq) => this.pull.dirty.add(seq),
       releaseInflight: (f) => this.releaseInflight(f),
-      finished: (f, now) => this.summarize(f, now),
+      finished: (f, now) => {
+        this.summarize(f, now);
+        if (f.state === 'done' && f.frame) this.reencodeQueued(f.seq, f.frame);
+      },
       admit: (seq) => this.admit(seq),
       initSeq: () => (this.init.seq === NO_SEQ ? undefined : this.init.seq),
       setInit: (m, frame) => this.init.set(m, frame),
@@ -578,8 +588,10 @@ export class PeerCore {
     this.changed.add(f.seq);
     f.packets.set(x, payload);
     f.from.set(x, from);
-    // Sent after its sender announced the frame complete: made from a frame it claims verified.
-    if (from !== '' && this.neighbours.get(from)?.frames.get(f.seq)?.complete) (f.vouched ??= new KeySet()).add(x);
+    // Sent well after its sender announced the frame complete: made from a frame it claims
+    // verified (a packet it queued before then may still arrive just after the announcement).
+    const nf = from !== '' ? this.neighbours.get(from)?.frames.get(f.seq) : undefined;
+    if (nf?.complete && nowMs - nf.completeMs >= VOUCH_AFTER_MS) (f.vouched ??= new KeySet()).add(x);
     const src = from === '' || from === this.broadcasterId ? '' : from;
     this.push.noteOffer(f, x, src, nowMs);
     this.push.forward(f, x, payload, from, nowMs);
@@ -675,6 +687,18 @@ export class PeerCore {
     const strikes = Math.round(this.policy.strikesOf(peerId));
     if (verdict === 'ban') this.ban(peerId, reason, strikes);
     else this.emit({ type: 'bad-peer', peerId, reason, strikes, banned: false });
+  }
+
+  /**
+   * Frame seq verified: feed packets of it still queued for neighbours were relayed unverified;
+   * they leave as packets re-encoded from the verified frame instead, so after this peer announces
+   * the frame complete nothing unverified of it leaves (a bad one would be taken as proof).
+   */
+  private reencodeQueued(seq: number, frame: Uint8Array): void {
+    for (const n of this.neighbours.values()) {
+      if (n.queue.length === 0) continue;
+      n.queue.rewrite((m) => (m.type === 'feed' && m.seq === seq ? { ...m, payload: this.codec.feedPacket(frame, m.x) } : undefined));
+    }
   }
 
   /** Reports `peerId` to the broadcaster, at most once per REPORT_INTERVAL_MS per neighbour (bounded map). */

@@ -40,6 +40,7 @@ export function handleHave(v: ExchangeView, n: NeighbourState, entries: readonly
     const r = n.frame(e.seq);
     if (e.flags & HAVE_MANIFEST) r.manifest = true;
     if (e.flags & HAVE_COMPLETE) {
+      if (!r.complete) r.completeMs = nowMs;
       r.complete = true;
       r.manifest = true;
     }

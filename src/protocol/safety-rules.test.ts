@@ -145,7 +145,7 @@ describe('pollution: proof, relays and reports', () => {
     const frame = frameBytes(8000, 5);
     // c says it has verified frame 0, then sends keys 0…29, three of them corrupted.
     h.inject('c', 'v', encodeMessage({ type: 'have', entries: [{ seq: 0, flags: HAVE_MANIFEST | HAVE_COMPLETE, keys: [] }] }));
-    await h.drive(h.now + 10);
+    await h.drive(h.now + 200);
     for (let x = 0; x < 30; x++) {
       const p = codec.feedPacket(frame, x).slice();
       if (x >= 1 && x <= 3) p[9] ^= 0x21;

@@ -21,6 +21,13 @@ describe('SendQueue', () => {
     expect(q.length).toBe(0);
   });
 
+  it('rewrite replaces the queued messages it is given a new one for, in place (ring wrapped too)', () => {
+    const q = new SendQueue(4);
+    for (let x = 0; x < 6; x++) q.push(feed(x), 1000); // 0 and 1 dropped: the ring has wrapped
+    q.rewrite((m) => (m.type === 'feed' && m.x % 2 === 0 ? { ...m, x: m.x + 100 } : undefined));
+    expect(pumpAll(q, 0)).toEqual([102, 3, 104, 5]);
+  });
+
   it('drops the oldest message when full and stale messages when pumped', () => {
     const q = new SendQueue(3);
     for (let x = 0; x < 5; x++) q.push(feed(x), x < 3 ? 50 : 1000);

@@ -53,6 +53,16 @@ export class SendQueue {
     }
   }
 
+  /** Replaces each queued message `fn` returns a new one for (same size: the byte count holds). */
+  rewrite(fn: (m: WireMessage) => WireMessage | undefined): void {
+    for (let k = 0; k < this.count; k++) {
+      const i = (this.head + k) % this.messages.length;
+      const m = this.messages[i];
+      const r = m && fn(m);
+      if (r) this.messages[i] = r;
+    }
+  }
+
   clear(): void {
     this.messages = [];
     this.sizes = [];
