@@ -3,12 +3,13 @@
 // (bans, attackers, rejoins). Small swarms, short virtual time, fixed seeds.
 
 import { describe, expect, it } from 'vitest';
+import { createCodec } from '../codec/index.ts';
 import { expectCode } from '../expect-code.ts';
 import { encodeMessage, parseMessage, type Manifest, type WireMessage } from '../protocol/wire.ts';
 import { Adversary, ATTACK_KINDS, attackOf, FAR_SEQ, isAttackerSlot, summarizeAttack, type AttackKind } from './adversary.ts';
 import { fingerprint, createIdentityCodec, zeroView } from './identity-codec.ts';
 import { formatReport } from './sim-report.ts';
-import { resolveSimOptions } from './sim-options.ts';
+import { LINK_PRESETS, resolveSimOptions } from './sim-options.ts';
 import { simulate } from './simulator.ts';
 import { isTainted, taintedView, withTaint } from './tainted-codec.ts';
 
@@ -189,6 +190,8 @@ describe('attackers in the simulator', () => {
     expect(a?.honestBanned).toBe(0);
     expect(sim.bans.filter((b) => b.peerId !== bad[0].id && b.by !== bad[0].id)).toEqual([]);
     expect(report.viewersMeasured).toBe(9);
+    // It never came back under another id: no link counts as a reintroduction.
+    expect([a?.rejoins, a?.reintroduced]).toEqual([0, 0]);
     expect(formatReport(report)).toContain('attackers banned:');
   });
 
@@ -218,6 +221,14 @@ describe('attackers in the simulator', () => {
     expect(a?.pairsBanned).toBeGreaterThan(0);
     // Its new id is still an attacker, from the same address as the banned one.
     expect([...sim.peers.values()].filter((p) => p.adv?.kind === 'rejoin')).toHaveLength(1);
+  });
+
+  it('real bytes: a banned attacker linking again under its own id is no reintroduction', async () => {
+    const codec = await createCodec();
+    const { report } = await simulate({ ...LINK_PRESETS.lan, peers: 10, seconds: 8, bytes: true, codec, adversaries: 0.2, attack: 'mix', tracker: 'room', seed: 2 });
+    expect(report.attack?.kinds.map((k) => k.kind)).toEqual(['pollute', 'withhold']);
+    expect(report.attack?.pairsBanned).toBeGreaterThan(0);
+    expect([report.attack?.rejoins, report.attack?.reintroduced]).toEqual([0, 0]);
   });
 
   it('refuses attacks it cannot run: several workers, replay with real bytes, unknown kinds, shares out of range', () => {

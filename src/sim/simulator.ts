@@ -128,6 +128,8 @@ export class Simulator {
   private readonly hostOf = new Map<string, string>();
   /** Honest peer id → address keys of the attackers it banned. */
   private readonly bannedHosts = new Map<string, Set<string>>();
+  /** `honest>attacker` pairs of bans. */
+  private readonly bannedPairs = new Set<string>();
   private rejoins = 0;
   private reintroduced = 0;
   onFrame?: FrameSink;
@@ -574,7 +576,8 @@ export class Simulator {
     if (!a.listed.has(b.id) && !b.listed.has(a.id)) return;
     a.connected.add(b);
     this.wire(a, b).up = true;
-    if (b.adv && !a.adv && this.bannedHosts.get(a.id)?.has(this.hostOf.get(b.id) as string)) this.reintroduced++;
+    // A new id of an address a banned (the banned id itself linking again is no reintroduction).
+    if (b.adv && !a.adv && this.bannedHosts.get(a.id)?.has(this.hostOf.get(b.id) as string) && !this.bannedPairs.has(`${a.id}>${b.id}`)) this.reintroduced++;
     if (!b.own) {
       b.connected.add(a);
       this.wire(b, a).up = true;
@@ -735,6 +738,7 @@ export class Simulator {
     let hosts = this.bannedHosts.get(p.id);
     if (!hosts) this.bannedHosts.set(p.id, (hosts = new Set()));
     hosts.add(host);
+    this.bannedPairs.add(`${p.id}>${other.id}`);
     if (other.adv.kind === 'rejoin' && !other.adv.leaving) {
       other.adv.leaving = true;
       this.push(this.pool.get(this.now + 500, LEAVE, other));
