@@ -144,8 +144,8 @@ describe('attack figures', () => {
         { by: 'h1', peerId: 'x', atMs: 9000 }, // a later ban of the same pair does not count again
         { by: 'h2', peerId: 'x', atMs: 4000 },
         { by: 'x', peerId: 'h1', atMs: 100 }, // an attacker's bans are not wrong bans
-        { by: 'h2', peerId: 'h3', atMs: 200 },
-        { by: 'b', peerId: 'h3', atMs: 300 },
+        { by: 'h2', peerId: 'h3', atMs: 200, reason: 'sent bad feed packets for frame 12' },
+        { by: 'b', peerId: 'h3', atMs: 300, reason: 'sent bad feed packets for frame 13' },
       ],
       streamBytes: (a, b) => (Math.min(b, 10_000) - a) / 10,
       endMs: 10_000,
@@ -161,6 +161,9 @@ describe('attack figures', () => {
     expect(r.paidCopiesMean).toBeCloseTo((0.5 + 0.5) / 2);
     expect(r.broadcasterPaidRatio).toBeCloseTo(0.1);
     expect(r.kinds.find((k) => k.kind === 'withhold')).toMatchObject({ attackers: 1, hostileMessages: 0, withheld: 7, pairsTouched: 0 });
+    expect(r.honestBanReasons).toEqual([{ reason: 'sent bad feed packets for frame N', bans: 2 }]);
+    // x stayed the whole 10 s (1 000 stream bytes), y 5 s (500): each was paid half a copy.
+    expect(r.kinds.map((k) => [k.kind, k.paidCopiesMean, k.paidCopiesMax])).toEqual([['pollute', 0.5, 0.5], ['withhold', 0.5, 0.5]]);
   });
 });
 

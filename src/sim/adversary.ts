@@ -235,6 +235,9 @@ export interface AttackKindFigures {
   /** First hostile message to ban, over the banned pairs, ms. */
   banP50Ms: number;
   banMaxMs: number;
+  /** Bytes honest peers sent its attackers / stream bytes of each one's stay: mean and worst. */
+  paidCopiesMean: number;
+  paidCopiesMax: number;
 }
 
 export interface AttackReport {
@@ -256,6 +259,8 @@ export interface AttackReport {
   /** Honest peers banned by honest peers (the broadcaster included), and the ban events. */
   honestBanned: number;
   honestBanEvents: number;
+  /** Why honest peers were banned: reasons (numbers left out) and how many bans each, most first. */
+  honestBanReasons: Array<{ reason: string; bans: number }>;
   /** Bytes honest peers sent each attacker / stream bytes published during its stay: mean and worst. */
   paidCopiesMean: number;
   paidCopiesMax: number;
@@ -269,7 +274,7 @@ export interface AttackReport {
 export function summarizeAttack(input: {
   attack: string;
   attackers: readonly AttackerRecord[];
-  bans: ReadonlyArray<{ by: string; peerId: string; atMs: number }>;
+  bans: ReadonlyArray<{ by: string; peerId: string; atMs: number; reason?: string }>;
   /** Stream bytes published in [fromMs, toMs). */
   streamBytes: (fromMs: number, toMs: number) => number;
   endMs: number;
@@ -282,18 +287,21 @@ export function summarizeAttack(input: {
   const firstBan = new Map<string, number>();
   let honestBanEvents = 0;
   const honestBanned = new Set<string>();
+  const reasons = new Map<string, number>();
   for (const b of input.bans) {
     if (bad.has(b.by)) continue;
     if (!bad.has(b.peerId)) {
       honestBanEvents++;
       honestBanned.add(b.peerId);
+      const r = (b.reason ?? 'unknown').replace(/\d+/g, 'N');
+      reasons.set(r, (reasons.get(r) ?? 0) + 1);
       continue;
     }
     const k = `${b.peerId}>${b.by}`;
     if (!firstBan.has(k)) firstBan.set(k, b.atMs);
   }
   const all: number[] = [];
-  const kinds = new Map<AttackKind, AttackKindFigures & { times: number[] }>();
+  const kinds = new Map<AttackKind, AttackKindFigures & { times: number[]; copies: number[] }>();
   let touching = 0;
   let byAll = 0;
   let touchedPairs = 0;
@@ -303,7 +311,7 @@ export function summarizeAttack(input: {
   let paidByB = 0;
   for (const a of input.attackers) {
     let k = kinds.get(a.kind);
-    if (!k) kinds.set(a.kind, (k = { kind: a.kind, attackers: 0, hostileMessages: 0, withheld: 0, pairsTouched: 0, pairsBanned: 0, pairsBannedInTime: 0, banP50Ms: NaN, banMaxMs: NaN, times: [] }));
+    if (!k) kinds.set(a.kind, (k = { kind: a.kind, attackers: 0, hostileMessages: 0, withheld: 0, pairsTouched: 0, pairsBanned: 0, pairsBannedInTime: 0, banP50Ms: NaN, banMaxMs: NaN, paidCopiesMean: NaN, paidCopiesMax: NaN, times: [], copies: [] }));
     k.attackers++;
     for (const [t, n] of a.counts) if (t === 'withheld') k.withheld += n;
     else k.hostileMessages += n;
@@ -334,7 +342,10 @@ export function summarizeAttack(input: {
       if (allInTime) byAll++;
     }
     const stream = input.streamBytes(a.joinMs, Math.min(a.leftMs, input.endMs));
-    if (stream > 0) copies.push(a.paidBytes / stream);
+    if (stream > 0) {
+      copies.push(a.paidBytes / stream);
+      k.copies.push(a.paidBytes / stream);
+    }
     paidByB += a.paidByBroadcaster;
   }
   const sorted = Float64Array.from(all).sort();
@@ -343,9 +354,9 @@ export function summarizeAttack(input: {
   return {
     attack: input.attack,
     attackers: input.attackers.length,
-    kinds: [...kinds.values()].map(({ times, ...k }) => {
+    kinds: [...kinds.values()].map(({ times, copies: c, ...k }) => {
       const s = Float64Array.from(times).sort();
-      return { ...k, banP50Ms: pick(s, 50), banMaxMs: pick(s, 100) };
+      return { ...k, banP50Ms: pick(s, 50), banMaxMs: pick(s, 100), paidCopiesMean: c.length ? c.reduce((x, y) => x + y, 0) / c.length : NaN, paidCopiesMax: c.length ? Math.max(...c) : NaN };
     }),
     pairsTouched: touchedPairs,
     pairsBanned: bannedPairs,
@@ -358,6 +369,7 @@ export function summarizeAttack(input: {
     attackersBannedByAllInTime: byAll,
     honestBanned: honestBanned.size,
     honestBanEvents,
+    honestBanReasons: [...reasons].map(([reason, bans]) => ({ reason, bans })).sort((a, b) => b.bans - a.bans || (a.reason < b.reason ? -1 : 1)),
     paidCopiesMean: copies.length ? copies.reduce((x, y) => x + y, 0) / copies.length : NaN,
     paidCopiesMax: copies.length ? Math.max(...copies) : NaN,
     broadcasterPaidRatio: total > 0 ? paidByB / total : NaN,

@@ -302,8 +302,8 @@ export function formatAttack(a: AttackReport): string[] {
     `attack ${a.attack}: ${a.attackers} attacker ids (${a.rejoins} of them rejoins under a new id); the viewer figures above are the honest viewers'`,
     `attackers banned: ${a.pairsBanned} of ${a.pairsTouched} (attacker, honest peer) pairs with hostile traffic, ${a.pairsBannedInTime} within ${s(a.banWithinMs)}; first hostile message to ban p50 ${s(a.banP50Ms)}, p95 ${s(a.banP95Ms)}, worst ${s(a.banMaxMs)}`,
     `attackers banned by every honest peer they touched within ${s(a.banWithinMs)}: ${a.attackersBannedByAllInTime} of ${a.attackersTouching}`,
-    ...a.kinds.map((k) => `  ${k.kind}: ${k.attackers} attackers, ${k.hostileMessages} hostile messages${k.withheld ? `, ${k.withheld} withheld` : ''}, pairs banned ${k.pairsBanned} of ${k.pairsTouched} (${k.pairsBannedInTime} in time), ban p50 ${s(k.banP50Ms)}, worst ${s(k.banMaxMs)}`),
-    `honest peers wrongly banned (by honest peers): ${a.honestBanned} (${a.honestBanEvents} bans)`,
+    ...a.kinds.map((k) => `  ${k.kind}: ${k.attackers} attackers, ${k.hostileMessages} hostile messages${k.withheld ? `, ${k.withheld} withheld` : ''}, pairs banned ${k.pairsBanned} of ${k.pairsTouched} (${k.pairsBannedInTime} in time), ban p50 ${s(k.banP50Ms)}, worst ${s(k.banMaxMs)}; paid ${f2(k.paidCopiesMean)} copies each, worst ${f2(k.paidCopiesMax)}`),
+    `honest peers wrongly banned (by honest peers): ${a.honestBanned} (${a.honestBanEvents} bans)${a.honestBanReasons.length ? `; why: ${a.honestBanReasons.slice(0, 4).map((r) => `${r.reason} (${r.bans})`).join('; ')}` : ''}`,
     `upload paid to attackers (bytes from honest peers / stream over its stay): mean ${f2(a.paidCopiesMean)}, worst ${f2(a.paidCopiesMax)} copies; broadcaster to attackers ${f2(a.broadcasterPaidRatio)} of the stream`,
     `links made again to a rejoined attacker by a peer that banned its address: ${a.reintroduced}`,
   ];

@@ -93,7 +93,7 @@ export class Simulator {
   readonly room: SimRoom;
   readonly frames: PublishedFrame[] = [];
   readonly sourceFrames = new Map<number, Uint8Array>();
-  readonly bans: Array<{ by: string; peerId: string; atMs: number }> = [];
+  readonly bans: Array<{ by: string; peerId: string; atMs: number; reason?: string }> = [];
   readonly modes: Array<{ atMs: number; mode: string }> = [];
   /** Meter figures (peer number → bits per second) the next heartbeats carry. */
   private reports = new Map<number, number>();
@@ -694,7 +694,7 @@ export class Simulator {
         case 'frame': this.onDelivered(p, o.manifest, o.frame); break;
         case 'bad-peer': {
           if (!o.banned) break;
-          this.bans.push({ by: p.id, peerId: o.peerId, atMs: this.now });
+          this.bans.push({ by: p.id, peerId: o.peerId, atMs: this.now, reason: o.reason });
           // p closes the link now; the banned peer notices one one-way delay later.
           const other = this.peers.get(o.peerId);
           if (other) this.onBan(p, other);
