@@ -5,7 +5,7 @@
 import type { RoleEntry, SwarmMode } from './messages.ts';
 import type { PeerId, RoomConfig } from './room-config.ts';
 import { FEED, SEED_A, SEED_B, SEGMENT, type GraphNode, type SwarmGraph } from './swarm-graph.ts';
-import { distrusted, networkOf, pickHolder, rankCandidates, seasoned } from './role-trust.ts';
+import { distrusted, networkOf, pickHolder, rankCandidates, reportedUploadBps, seasoned } from './role-trust.ts';
 
 export interface RoomPeer extends GraphNode {
   /** When it joined (the holder probation counts from here). */
@@ -98,8 +98,7 @@ export class RoleBook {
   eligible(p: RoomPeer): boolean {
     if (p.broadcaster || p.relayed || p.lapsed || distrusted(p, this.ctx.nowMs)) return false;
     const min = Math.max(this.config.minRoleUploadBps, this.config.minRoleUploadRatio * this.ctx.bitrateBps);
-    const upload = Math.min(p.uploadBps ?? 0, p.measuredUploadBps ?? Infinity);
-    return min === 0 || upload >= min;
+    return min === 0 || (reportedUploadBps(p) ?? 0) >= min;
   }
 
   /**

@@ -10,15 +10,23 @@ import type { RoomPeer } from './role-book.ts';
 const MAX_COMPLAINTS = 32;
 
 /**
- * Upload the tracker counts for ranking: the claim, lowered to the measured figure when there is
- * one, and capped at maxCountedUploadRatio × bitrate (maxCountedUploadBps while the bitrate is
- * unknown), so a claim of 10^12 b/s ranks no higher than an honest strong peer.
+ * Upload a peer reported, bits per second: what it measured on its own sends, lowered by an upload
+ * cap it states (a configured limit); the cap alone when it measured nothing (older clients, a
+ * peer with a fixed limit). Undefined when it reported neither: it has shown nothing yet.
+ */
+export function reportedUploadBps(p: RoomPeer): number | undefined {
+  if (p.measuredUploadBps === undefined) return p.uploadBps;
+  return p.uploadBps === undefined ? p.measuredUploadBps : Math.min(p.uploadBps, p.measuredUploadBps);
+}
+
+/**
+ * Upload the tracker counts for ranking: the reported figure (0 when none), capped at
+ * maxCountedUploadRatio × bitrate (maxCountedUploadBps while the bitrate is unknown), so a
+ * report of 10^12 b/s ranks no higher than an honest strong peer.
  */
 export function countedUploadBps(p: RoomPeer, c: RoomConfig, bitrateBps: number): number {
-  const claimed = p.uploadBps ?? 0;
-  const seen = p.measuredUploadBps !== undefined ? Math.min(claimed, p.measuredUploadBps) : claimed;
   const cap = bitrateBps > 0 ? c.maxCountedUploadRatio * bitrateBps : c.maxCountedUploadBps;
-  return Math.min(seen, cap);
+  return Math.min(reportedUploadBps(p) ?? 0, cap);
 }
 
 /** The peer has been in the room for the holder probation. */
