@@ -98,16 +98,17 @@ const MAX_REPORTED_BPS = 1e10;
 
 /**
  * Starts a meter on a session's driver that reports to its tracker client: the figure goes out
- * as `measuredUploadBps` with the next heartbeat (and the join after a reconnect).
+ * as `measuredUploadBps` with the share of busy samples (`uploadBusyShare`: near 1 the figure is
+ * the uplink's capacity, near 0 a lower bound) with the next heartbeat (the first one at once).
  */
 export function meterUpload(
   driver: { readonly traffic: { bytesUp: number; mediaBytesRefused: number }; bufferedBytes(): number },
-  tracker: { setStats(stats: { measuredUploadBps?: number }): void },
+  tracker: { setStats(stats: { measuredUploadBps?: number; uploadBusyShare?: number }): void },
   reportMs: number,
 ): UploadMeter {
   const m = new UploadMeter(
     { bytesUp: () => driver.traffic.bytesUp, bytesRefused: () => driver.traffic.mediaBytesRefused, bufferedBytes: () => driver.bufferedBytes() },
-    (bps) => tracker.setStats({ measuredUploadBps: Math.min(MAX_REPORTED_BPS, bps) }),
+    (bps, r) => tracker.setStats({ measuredUploadBps: Math.min(MAX_REPORTED_BPS, bps), uploadBusyShare: Math.round(r.busyShare * 1000) / 1000 }),
     { reportMs },
   );
   m.start();

@@ -39,6 +39,12 @@ import { Wire } from './sim-wire.ts';
 import { SimpleRoom } from './simple-room.ts';
 import { burstLoss, drawProfile, pairKind, queueLoss, type WorldModel } from './sim-world.ts';
 
+/** What a viewer's heartbeat carries, from its capacity meter (the fields a session sends). */
+interface SimUploadReport {
+  measuredUploadBps: number;
+  uploadBusyShare: number;
+}
+
 export type { SimPeer, SimRoom } from './sim-peer.ts';
 
 export interface FrameSink {
@@ -94,7 +100,7 @@ export class Simulator {
   readonly bans: Array<{ by: string; peerId: string; atMs: number }> = [];
   readonly modes: Array<{ atMs: number; mode: string }> = [];
   /** Meter figures (peer number → bits per second) the next heartbeats carry. */
-  private reports = new Map<number, number>();
+  private reports = new Map<number, SimUploadReport>();
   private readonly world: WorldModel | undefined;
   /** Pairs (`num>id`) whose failure report is on its way to the tracker. */
   private readonly failing = new Set<string>();
@@ -224,7 +230,7 @@ export class Simulator {
       if (j === part.index) continue;
       for (const c of readCrossings(got[j])) {
         if (c.to === REPORT_TO) {
-          this.reports.set(c.from, c.size);
+          this.reports.set(c.from, { measuredUploadBps: c.size, uploadBusyShare: c.at });
           continue;
         }
         const to = this.byNum[c.to];
@@ -370,28 +376,30 @@ export class Simulator {
 
   /**
    * Each viewer's heartbeat carries what its capacity meter reported at the previous tick (a second
-   * old, as a heartbeat in flight would be): only the part that runs a peer feeds its meter, and the
-   * figure reaches the other parts' copies of the room with the next window's hand-over, so every
-   * part applies the same figures at the same moment.
+   * old, as a heartbeat in flight would be), as a session's does: the measured upload and the share
+   * of busy samples, no claim. Only the part that runs a peer feeds its meter, and the figure
+   * reaches the other parts' copies of the room with the next window's hand-over, so every part
+   * applies the same figures at the same moment.
    */
   private heartbeats(): void {
     const room = this.room;
     if (room.heartbeat) {
       for (const v of this.peers.values()) {
         if (v.isBroadcaster) continue;
-        const bps = this.reports.get(v.num);
-        room.heartbeat(v.id, bps === undefined ? {} : { uploadBps: bps }, this.now);
+        room.heartbeat(v.id, this.reports.get(v.num) ?? {}, this.now);
       }
     }
     this.reports = new Map();
     for (const v of this.peers.values()) {
       if (v.isBroadcaster || !v.own) continue;
       v.meter.buffered(this.backlog(v), this.now);
-      const bps = v.meter.report(this.now).uploadBps;
-      if (bps === undefined) continue;
-      v.rec.reportedBps = bps;
-      this.reports.set(v.num, bps);
-      for (let j = 0; j < this.outbox.length; j++) if (this.part && j !== this.part.index) this.outbox[j].addReport(v.num, bps);
+      const r = v.meter.report(this.now);
+      if (r.uploadBps === undefined) continue;
+      // Rounded as the session rounds it, so a figure crossing to another part is the same there.
+      const report = { measuredUploadBps: Math.min(0xfffffffe, Math.round(r.uploadBps)), uploadBusyShare: Math.round(r.busyShare * 1000) / 1000 };
+      v.rec.reportedBps = report.measuredUploadBps;
+      this.reports.set(v.num, report);
+      for (let j = 0; j < this.outbox.length; j++) if (this.part && j !== this.part.index) this.outbox[j].addReport(v.num, report.measuredUploadBps, report.uploadBusyShare);
     }
   }
 

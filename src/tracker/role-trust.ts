@@ -29,9 +29,32 @@ export function countedUploadBps(p: RoomPeer, c: RoomConfig, bitrateBps: number)
   return Math.min(reportedUploadBps(p) ?? 0, cap);
 }
 
-/** The peer has been in the room for the holder probation. */
+/** Lowest upload a role asks for, bits per second (0: no rule). */
+export function minRoleUpload(c: RoomConfig, bitrateBps: number): number {
+  return Math.max(c.minRoleUploadBps, c.minRoleUploadRatio * bitrateBps);
+}
+
+/**
+ * Where a peer's upload stands against what a role asks for: `proven` (it reported at least that),
+ * `trial` (it measured less, but its send buffers were seldom backed up, so the figure is a lower
+ * bound: it may take a role and is watched), `short` (less, with its buffers backed up: that is its
+ * capacity, or its own stated cap is below), `unknown` (it reported nothing yet).
+ */
+export function uploadStanding(p: RoomPeer, c: RoomConfig, bitrateBps: number): 'proven' | 'trial' | 'short' | 'unknown' {
+  const r = reportedUploadBps(p);
+  if (r === undefined) return 'unknown';
+  if (r >= minRoleUpload(c, bitrateBps)) return 'proven';
+  const m = p.measuredUploadBps;
+  if (m !== undefined && m > 0 && r === m && (p.uploadBusyShare ?? 1) <= c.trialMaxBusyShare) return 'trial';
+  return 'short';
+}
+
+/**
+ * The peer is past its holder probation: it has been in the room, reporting an upload, this long
+ * (a peer that fell short starts over when it reports enough again).
+ */
 export function seasoned(p: RoomPeer, c: RoomConfig, nowMs: number): boolean {
-  return nowMs - p.joinedMs >= c.holderProbationMs;
+  return nowMs - Math.max(p.joinedMs, p.reportedSinceMs ?? p.joinedMs) >= c.holderProbationMs;
 }
 
 /** A holder moved away after complaints gets no holder key until this passes. */
