@@ -4,7 +4,10 @@
 // idle buffers), the room waits in direct feed for enough of them, and roles move off a viewer
 // that falls behind.
 import { describe, expect, it } from 'vitest';
-import { Room, type PeerStats, type RoomConfig } from './room.ts';
+import { Room, resolveRoomConfig, type PeerStats, type RoomConfig } from './room.ts';
+import type { RoomPeer } from './role-book.ts';
+import { countedUploadBps, uploadStanding } from './role-trust.ts';
+import { expectCode } from '../expect-code.ts';
 
 const STREAM = 'S'.repeat(43);
 const BITRATE = 2e6;
@@ -152,5 +155,36 @@ describe('roles from measured upload', () => {
     const f = fed(r);
     expect(f.has('trialpeer1')).toBe(true);
     expect(f.has('nobusy0001')).toBe(false);
+  });
+});
+
+describe('uploadStanding', () => {
+  const c = resolveRoomConfig();
+  const peer = (x: Partial<RoomPeer>) => ({ uploadBps: undefined, measuredUploadBps: undefined, uploadBusyShare: undefined, ...x }) as RoomPeer;
+  it.each([
+    ['nothing reported', {}, 'unknown'],
+    ['measured the rate, backed up', { measuredUploadBps: 2e6, uploadBusyShare: 1 }, 'proven'],
+    ['measured the rate, no busy share', { measuredUploadBps: 3e6 }, 'proven'],
+    ['below, buffers idle', { measuredUploadBps: 0.5e6, uploadBusyShare: 0.25 }, 'trial'],
+    ['below, buffers backed up', { measuredUploadBps: 0.5e6, uploadBusyShare: 0.26 }, 'short'],
+    ['below, no busy share', { measuredUploadBps: 0.5e6 }, 'short'],
+    ['nothing sent, buffers idle', { measuredUploadBps: 0, uploadBusyShare: 0 }, 'short'],
+    ['a stated cap alone at the rate', { uploadBps: 2e6 }, 'proven'],
+    ['a stated cap below what it measured', { uploadBps: 1e6, measuredUploadBps: 5e6, uploadBusyShare: 0 }, 'short'],
+    ['a cap above what it measured', { uploadBps: 9e6, measuredUploadBps: 1e6, uploadBusyShare: 0 }, 'trial'],
+  ] as const)('%s: %s', (_name, x, want) => {
+    expect(uploadStanding(peer(x), c, 2e6)).toBe(want);
+  });
+
+  it('counts the measured figure lowered by a stated cap, capped for ranking', () => {
+    expect(countedUploadBps(peer({ measuredUploadBps: 4e6 }), c, 2e6)).toBe(4e6);
+    expect(countedUploadBps(peer({ measuredUploadBps: 4e6, uploadBps: 3e6 }), c, 2e6)).toBe(3e6);
+    expect(countedUploadBps(peer({ measuredUploadBps: 1e12 }), c, 2e6)).toBe(6e6);
+    expect(countedUploadBps(peer({}), c, 2e6)).toBe(0);
+  });
+
+  it('rejects a busy share bound outside 0…1 and a negative feed floor', () => {
+    expectCode(() => resolveRoomConfig({ trialMaxBusyShare: 1.5 }), 'BAD_CONFIG');
+    expectCode(() => resolveRoomConfig({ directMinFeeds: -1 }), 'BAD_CONFIG');
   });
 });
