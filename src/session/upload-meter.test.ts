@@ -82,6 +82,9 @@ describe('UploadMeter', () => {
     clock.busyMs = 400;
     clock.advance(30_000);
     expect(m.last!.lagMs).toBeGreaterThan(300);
+    // Its buffers never backed up, but the late event loop makes it a limited peer, not an idle one.
+    expect(m.last!.busyShare).toBe(0);
+    expect(m.last!.limitedShare).toBeGreaterThan(0.5);
     expect(reports[reports.length - 1]).toBeLessThan(prompt / 2);
   });
 

@@ -98,17 +98,18 @@ const MAX_REPORTED_BPS = 1e10;
 
 /**
  * Starts a meter on a session's driver that reports to its tracker client: the figure goes out
- * as `measuredUploadBps` with the share of busy samples (`uploadBusyShare`: near 1 the figure is
- * the uplink's capacity, near 0 a lower bound) with the next heartbeat (the first one at once).
+ * as `measuredUploadBps` with how limited it was (`uploadLimitedShare`: the share of samples with
+ * its buffers backed up, or the headroom lost to event-loop lag; near 1 the figure is what it can
+ * do, near 0 a lower bound) with the next heartbeat (at once when it changed much).
  */
 export function meterUpload(
   driver: { readonly traffic: { bytesUp: number; mediaBytesRefused: number }; bufferedBytes(): number },
-  tracker: { setStats(stats: { measuredUploadBps?: number; uploadBusyShare?: number }): void },
+  tracker: { setStats(stats: { measuredUploadBps?: number; uploadLimitedShare?: number }): void },
   reportMs: number,
 ): UploadMeter {
   const m = new UploadMeter(
     { bytesUp: () => driver.traffic.bytesUp, bytesRefused: () => driver.traffic.mediaBytesRefused, bufferedBytes: () => driver.bufferedBytes() },
-    (bps, r) => tracker.setStats({ measuredUploadBps: Math.min(MAX_REPORTED_BPS, bps), uploadBusyShare: Math.round(r.busyShare * 1000) / 1000 }),
+    (bps, r) => tracker.setStats({ measuredUploadBps: Math.min(MAX_REPORTED_BPS, bps), uploadLimitedShare: Math.round(r.limitedShare * 1000) / 1000 }),
     { reportMs },
   );
   m.start();

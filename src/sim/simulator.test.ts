@@ -58,7 +58,7 @@ describe('Simulator in the harsh world (REAL_WORLD)', () => {
     expect([...sim.peers.values()].some((p) => [...p.connected].some((o) => sim.pairKindOf(p, o) === 'relayed'))).toBe(true);
     // Still in the tracker's room after crashing (its heartbeat timeout is 90 s). (The room's peer
     // table is private; the test reads it.)
-    const room = sim.room as unknown as { peers: Map<string, { uploadBps?: number; measuredUploadBps?: number; uploadBusyShare?: number }> };
+    const room = sim.room as unknown as { peers: Map<string, { uploadBps?: number; measuredUploadBps?: number; uploadLimitedShare?: number }> };
     for (const r of crashed) expect(room.peers.has(r.id)).toBe(true);
     // What the room holds is what the meters reported, as a session reports it (measured upload and
     // busy share, no claim), never the true capacity.
@@ -69,7 +69,7 @@ describe('Simulator in the harsh world (REAL_WORLD)', () => {
       const q = room.peers.get(p.id);
       expect(q?.uploadBps).toBeUndefined();
       expect(q?.measuredUploadBps).not.toBe(p.upBps);
-      if (q?.measuredUploadBps !== undefined) expect(q.uploadBusyShare).toBeGreaterThanOrEqual(0);
+      if (q?.measuredUploadBps !== undefined) expect(q.uploadLimitedShare).toBeGreaterThanOrEqual(0);
     }
     expect(Number.isFinite(report.glassToGlassP50Ms)).toBe(true);
   }, 60_000);

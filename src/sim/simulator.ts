@@ -42,7 +42,7 @@ import { burstLoss, drawProfile, pairKind, queueLoss, type WorldModel } from './
 /** What a viewer's heartbeat carries, from its capacity meter (the fields a session sends). */
 interface SimUploadReport {
   measuredUploadBps: number;
-  uploadBusyShare: number;
+  uploadLimitedShare: number;
 }
 
 export type { SimPeer, SimRoom } from './sim-peer.ts';
@@ -230,7 +230,7 @@ export class Simulator {
       if (j === part.index) continue;
       for (const c of readCrossings(got[j])) {
         if (c.to === REPORT_TO) {
-          this.reports.set(c.from, { measuredUploadBps: c.size, uploadBusyShare: c.at });
+          this.reports.set(c.from, { measuredUploadBps: c.size, uploadLimitedShare: c.at });
           continue;
         }
         const to = this.byNum[c.to];
@@ -377,7 +377,7 @@ export class Simulator {
   /**
    * Each viewer's heartbeat carries what its capacity meter reported at the previous tick (a second
    * old, as a heartbeat in flight would be), as a session's does: the measured upload and the share
-   * of busy samples, no claim. Only the part that runs a peer feeds its meter, and the figure
+   * of its samples it was limited (by its uplink or its event loop), no claim. Only the part that runs a peer feeds its meter, and the figure
    * reaches the other parts' copies of the room with the next window's hand-over, so every part
    * applies the same figures at the same moment.
    */
@@ -396,10 +396,10 @@ export class Simulator {
       const r = v.meter.report(this.now);
       if (r.uploadBps === undefined) continue;
       // Rounded as the session rounds it, so a figure crossing to another part is the same there.
-      const report = { measuredUploadBps: Math.min(0xfffffffe, Math.round(r.uploadBps)), uploadBusyShare: Math.round(r.busyShare * 1000) / 1000 };
+      const report = { measuredUploadBps: Math.min(0xfffffffe, Math.round(r.uploadBps)), uploadLimitedShare: Math.round(r.limitedShare * 1000) / 1000 };
       v.rec.reportedBps = report.measuredUploadBps;
       this.reports.set(v.num, report);
-      for (let j = 0; j < this.outbox.length; j++) if (this.part && j !== this.part.index) this.outbox[j].addReport(v.num, report.measuredUploadBps, report.uploadBusyShare);
+      for (let j = 0; j < this.outbox.length; j++) if (this.part && j !== this.part.index) this.outbox[j].addReport(v.num, report.measuredUploadBps, report.uploadLimitedShare);
     }
   }
 

@@ -151,17 +151,17 @@ describe('TrackerClient', () => {
       sent.push(d);
       send(d);
     };
-    v.setStats({ measuredUploadBps: 3e6, uploadBusyShare: 0.5 });
+    v.setStats({ measuredUploadBps: 3e6, uploadLimitedShare: 0.5 });
     v.setStats({ measuredUploadBps: 1e6 }); // within a second of the last: waits
     await new Promise((r) => setTimeout(r, 1100));
     v.setStats({ measuredUploadBps: 2.5e6 }); // a small change from the last sent: waits for the heartbeat
-    v.setStats({ measuredUploadBps: 2.5e6, uploadBusyShare: 0.1 }); // its buffers no longer back up: sent
+    v.setStats({ measuredUploadBps: 2.5e6, uploadLimitedShare: 0.1 }); // its buffers no longer back up: sent
     await new Promise((r) => setTimeout(r, 1100));
     v.setStats({ measuredUploadBps: 1.5e6 }); // fell by more than 1.5 ×: sent
     expect(sent.map((d) => JSON.parse(d))).toEqual([
-      { type: 'heartbeat', measuredUploadBps: 3e6, uploadBusyShare: 0.5 },
-      { type: 'heartbeat', measuredUploadBps: 2.5e6, uploadBusyShare: 0.1 },
-      { type: 'heartbeat', measuredUploadBps: 1.5e6, uploadBusyShare: 0.1 },
+      { type: 'heartbeat', measuredUploadBps: 3e6, uploadLimitedShare: 0.5 },
+      { type: 'heartbeat', measuredUploadBps: 2.5e6, uploadLimitedShare: 0.1 },
+      { type: 'heartbeat', measuredUploadBps: 1.5e6, uploadLimitedShare: 0.1 },
     ]);
   });
 

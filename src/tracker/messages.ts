@@ -65,7 +65,7 @@ const peerStats = {
    * Share (0…1) of its recent upload samples taken with its send buffers backed up: near 1 the
    * measured figure is its capacity, near 0 a lower bound (it was not asked for more).
    */
-  uploadBusyShare: z.optional(z.number().check(z.minimum(0), z.maximum(1))),
+  uploadLimitedShare: z.optional(z.number().check(z.minimum(0), z.maximum(1))),
   /** True when the peer's connections go through a TURN relay. */
   relayed: z.optional(z.boolean()),
 };

@@ -13,7 +13,7 @@ export interface RoomPeer extends GraphNode {
   /** Upload measured by the peer's transport, if it reports one (lowers the claim, never raises it). */
   measuredUploadBps: number | undefined;
   /** Share of its upload samples with its send buffers backed up (undefined: not reported, taken as 1). */
-  uploadBusyShare: number | undefined;
+  uploadLimitedShare: number | undefined;
   /** Since when it reports an upload that is not short (its probation counts from here); null: none. */
   reportedSinceMs: number | null;
   /** After complaints moved its keys: no role until then. */

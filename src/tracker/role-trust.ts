@@ -45,7 +45,7 @@ export function uploadStanding(p: RoomPeer, c: RoomConfig, bitrateBps: number): 
   if (r === undefined) return 'unknown';
   if (r >= minRoleUpload(c, bitrateBps)) return 'proven';
   const m = p.measuredUploadBps;
-  if (m !== undefined && m > 0 && r === m && (p.uploadBusyShare ?? 1) <= c.trialMaxBusyShare) return 'trial';
+  if (m !== undefined && m > 0 && r === m && (p.uploadLimitedShare ?? 1) <= c.trialMaxLimitedShare) return 'trial';
   return 'short';
 }
 

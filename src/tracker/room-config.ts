@@ -50,7 +50,7 @@ export interface RoomConfig {
    * share of its upload samples found its send buffers backed up: its figure is then a lower
    * bound (nobody asked it for more), not its capacity. Above it, the figure is its capacity.
    */
-  trialMaxBusyShare: number;
+  trialMaxLimitedShare: number;
   /**
    * In direct feed a viewer that is not eligible (not measured yet, or measured below the stream
    * rate) is fed only while fewer than this many viewers are (the stream must start somewhere).
@@ -111,7 +111,7 @@ export const DEFAULT_ROOM_CONFIG: Readonly<RoomConfig> = Object.freeze({
   directMaxViewers: 48,
   minRoleUploadRatio: 1.0,
   minRoleUploadBps: 0,
-  trialMaxBusyShare: 0.25,
+  trialMaxLimitedShare: 0.25,
   directMinFeeds: 4,
   maxCountedUploadRatio: 3,
   maxCountedUploadBps: 20e6,
@@ -154,7 +154,7 @@ export function resolveRoomConfig(partial: Partial<RoomConfig> = {}): RoomConfig
   }
   if (c.leaseMs <= c.roleHeartbeatMs) throw new P2PError('BAD_CONFIG', 'leaseMs must be longer than roleHeartbeatMs');
   if (c.peerTimeoutMs <= c.heartbeatMs) throw new P2PError('BAD_CONFIG', 'peerTimeoutMs must be longer than heartbeatMs');
-  if (!(c.trialMaxBusyShare >= 0 && c.trialMaxBusyShare <= 1)) throw new P2PError('BAD_CONFIG', 'trialMaxBusyShare must be in 0…1');
+  if (!(c.trialMaxLimitedShare >= 0 && c.trialMaxLimitedShare <= 1)) throw new P2PError('BAD_CONFIG', 'trialMaxLimitedShare must be in 0…1');
   if (!(c.minRoleUploadRatio >= 0) || !(c.minRoleUploadBps >= 0)) throw new P2PError('BAD_CONFIG', 'minRoleUpload* must be ≥ 0');
   return c;
 }
@@ -164,7 +164,7 @@ export interface JoinInfo {
   broadcaster?: boolean;
   uploadBps?: number;
   measuredUploadBps?: number;
-  uploadBusyShare?: number;
+  uploadLimitedShare?: number;
   relayed?: boolean;
   /** Broadcaster only: stream bitrate, bits per second. */
   bitrateBps?: number;
@@ -191,7 +191,7 @@ export interface PeerStats {
   /** Upload measured by the peer's transport (lowers a claim, never raises it). */
   measuredUploadBps?: number;
   /** Share of its upload samples taken with its send buffers backed up (0…1). */
-  uploadBusyShare?: number;
+  uploadLimitedShare?: number;
   relayed?: boolean;
 }
 

@@ -14,11 +14,11 @@ const BITRATE = 2e6;
 const id = (i: number) => `viewer${String(i).padStart(4, '0')}`;
 
 /** Strong uplink, backed up: the figure is its capacity (3 × the stream). */
-const STRONG: PeerStats = { measuredUploadBps: 6e6, uploadBusyShare: 0.9 };
+const STRONG: PeerStats = { measuredUploadBps: 6e6, uploadLimitedShare: 0.9 };
 /** Slow uplink, backed up: half the stream is all it can send. */
-const SLOW: PeerStats = { measuredUploadBps: 1e6, uploadBusyShare: 0.95 };
+const SLOW: PeerStats = { measuredUploadBps: 1e6, uploadLimitedShare: 0.95 };
 /** Measured below the stream, its buffers idle: a lower bound, on trial. */
-const IDLE: PeerStats = { measuredUploadBps: 1.2e6, uploadBusyShare: 0 };
+const IDLE: PeerStats = { measuredUploadBps: 1.2e6, uploadLimitedShare: 0 };
 
 function room(config: Partial<RoomConfig> = {}) {
   const r = new Room(STREAM, { seed: 5, holderProbationMs: 2000, ...config });
@@ -144,7 +144,7 @@ describe('roles from measured upload', () => {
     expect(r.snapshot().holders).toEqual([]);
   });
 
-  it('keeps a viewer on trial eligible while its buffers stay idle, and reads nothing into a missing busy share', () => {
+  it('keeps a viewer on trial eligible while its buffers stay idle, and reads nothing into a missing limited share', () => {
     const r = room({ holderModeAtViewers: 10, directModeAtViewers: 5, directMinFeeds: 1 });
     const stats = new Map<string, PeerStats | null>();
     for (let i = 0; i < 3; i++) stats.set(id(i), STRONG);
@@ -160,18 +160,18 @@ describe('roles from measured upload', () => {
 
 describe('uploadStanding', () => {
   const c = resolveRoomConfig();
-  const peer = (x: Partial<RoomPeer>) => ({ uploadBps: undefined, measuredUploadBps: undefined, uploadBusyShare: undefined, ...x }) as RoomPeer;
+  const peer = (x: Partial<RoomPeer>) => ({ uploadBps: undefined, measuredUploadBps: undefined, uploadLimitedShare: undefined, ...x }) as RoomPeer;
   it.each([
     ['nothing reported', {}, 'unknown'],
-    ['measured the rate, backed up', { measuredUploadBps: 2e6, uploadBusyShare: 1 }, 'proven'],
-    ['measured the rate, no busy share', { measuredUploadBps: 3e6 }, 'proven'],
-    ['below, buffers idle', { measuredUploadBps: 0.5e6, uploadBusyShare: 0.25 }, 'trial'],
-    ['below, buffers backed up', { measuredUploadBps: 0.5e6, uploadBusyShare: 0.26 }, 'short'],
-    ['below, no busy share', { measuredUploadBps: 0.5e6 }, 'short'],
-    ['nothing sent, buffers idle', { measuredUploadBps: 0, uploadBusyShare: 0 }, 'short'],
+    ['measured the rate, backed up', { measuredUploadBps: 2e6, uploadLimitedShare: 1 }, 'proven'],
+    ['measured the rate, no limited share', { measuredUploadBps: 3e6 }, 'proven'],
+    ['below, buffers idle', { measuredUploadBps: 0.5e6, uploadLimitedShare: 0.25 }, 'trial'],
+    ['below, buffers backed up', { measuredUploadBps: 0.5e6, uploadLimitedShare: 0.26 }, 'short'],
+    ['below, no limited share', { measuredUploadBps: 0.5e6 }, 'short'],
+    ['nothing sent, buffers idle', { measuredUploadBps: 0, uploadLimitedShare: 0 }, 'short'],
     ['a stated cap alone at the rate', { uploadBps: 2e6 }, 'proven'],
-    ['a stated cap below what it measured', { uploadBps: 1e6, measuredUploadBps: 5e6, uploadBusyShare: 0 }, 'short'],
-    ['a cap above what it measured', { uploadBps: 9e6, measuredUploadBps: 1e6, uploadBusyShare: 0 }, 'trial'],
+    ['a stated cap below what it measured', { uploadBps: 1e6, measuredUploadBps: 5e6, uploadLimitedShare: 0 }, 'short'],
+    ['a cap above what it measured', { uploadBps: 9e6, measuredUploadBps: 1e6, uploadLimitedShare: 0 }, 'trial'],
   ] as const)('%s: %s', (_name, x, want) => {
     expect(uploadStanding(peer(x), c, 2e6)).toBe(want);
   });
@@ -183,8 +183,8 @@ describe('uploadStanding', () => {
     expect(countedUploadBps(peer({}), c, 2e6)).toBe(0);
   });
 
-  it('rejects a busy share bound outside 0…1 and a negative feed floor', () => {
-    expectCode(() => resolveRoomConfig({ trialMaxBusyShare: 1.5 }), 'BAD_CONFIG');
+  it('rejects a limited-share bound outside 0…1 and a negative feed floor', () => {
+    expectCode(() => resolveRoomConfig({ trialMaxLimitedShare: 1.5 }), 'BAD_CONFIG');
     expectCode(() => resolveRoomConfig({ directMinFeeds: -1 }), 'BAD_CONFIG');
   });
 });

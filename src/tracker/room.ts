@@ -119,7 +119,7 @@ export class Room {
       broadcaster: !!info.broadcaster,
       uploadBps: info.uploadBps,
       measuredUploadBps: info.measuredUploadBps,
-      uploadBusyShare: info.uploadBusyShare,
+      uploadLimitedShare: info.uploadLimitedShare,
       reportedSinceMs: null,
       joinedMs: nowMs,
       distrustedUntilMs: 0,
@@ -198,7 +198,7 @@ export class Room {
     p.lapsed = false;
     if (stats.uploadBps !== undefined) p.uploadBps = stats.uploadBps;
     if (stats.measuredUploadBps !== undefined) p.measuredUploadBps = stats.measuredUploadBps;
-    if (stats.uploadBusyShare !== undefined) p.uploadBusyShare = stats.uploadBusyShare;
+    if (stats.uploadLimitedShare !== undefined) p.uploadLimitedShare = stats.uploadLimitedShare;
     if (stats.relayed !== undefined) p.relayed = stats.relayed;
     this.roles.noteReport(p, nowMs);
     // In direct feed a viewer that became eligible takes a feed slot, one that fell short gives its up.
