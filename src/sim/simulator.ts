@@ -41,6 +41,12 @@ import { Wire } from './sim-wire.ts';
 import { SimpleRoom } from './simple-room.ts';
 import { burstLoss, drawProfile, pairKind, queueLoss, type WorldModel } from './sim-world.ts';
 
+/** What a viewer's heartbeat carries, from its capacity meter (the fields a session sends). */
+interface SimUploadReport {
+  measuredUploadBps: number;
+  uploadLimitedShare: number;
+}
+
 export type { SimPeer, SimRoom } from './sim-peer.ts';
 
 export interface FrameSink {
@@ -96,7 +102,7 @@ export class Simulator {
   readonly bans: Array<{ by: string; peerId: string; atMs: number; reason?: string }> = [];
   readonly modes: Array<{ atMs: number; mode: string }> = [];
   /** Meter figures (peer number → bits per second) the next heartbeats carry. */
-  private reports = new Map<number, number>();
+  private reports = new Map<number, SimUploadReport>();
   private readonly world: WorldModel | undefined;
   /** Pairs (`num>id`) whose failure report is on its way to the tracker. */
   private readonly failing = new Set<string>();
@@ -273,7 +279,7 @@ export class Simulator {
       if (j === part.index) continue;
       for (const c of readCrossings(got[j])) {
         if (c.to === REPORT_TO) {
-          this.reports.set(c.from, c.size);
+          this.reports.set(c.from, { measuredUploadBps: c.size, uploadLimitedShare: c.at });
           continue;
         }
         const to = this.byNum[c.to];
@@ -421,28 +427,32 @@ export class Simulator {
 
   /**
    * Each viewer's heartbeat carries what its capacity meter reported at the previous tick (a second
-   * old, as a heartbeat in flight would be): only the part that runs a peer feeds its meter, and the
-   * figure reaches the other parts' copies of the room with the next window's hand-over, so every
-   * part applies the same figures at the same moment.
+   * old, as a heartbeat in flight would be), as a session's does: the measured upload and the share
+   * of its samples it was limited (by its uplink or its event loop), no claim. Only the part that runs a peer feeds its meter, and the figure
+   * reaches the other parts' copies of the room with the next window's hand-over, so every part
+   * applies the same figures at the same moment.
    */
   private heartbeats(): void {
     const room = this.room;
     if (room.heartbeat) {
       for (const v of this.peers.values()) {
         if (v.isBroadcaster) continue;
-        const bps = this.reports.get(v.num);
-        room.heartbeat(v.id, bps === undefined ? {} : { uploadBps: bps }, this.now);
+        room.heartbeat(v.id, this.reports.get(v.num) ?? {}, this.now);
       }
     }
     this.reports = new Map();
     for (const v of this.peers.values()) {
       if (v.isBroadcaster || !v.own) continue;
       v.meter.buffered(this.backlog(v), this.now);
-      const bps = v.adv?.claimBps ?? v.meter.report(this.now).uploadBps;
+      const r = v.meter.report(this.now);
+      // An attacker claiming roles reports a made-up figure: the tracker hears only what peers say.
+      const bps = v.adv?.claimBps ?? r.uploadBps;
       if (bps === undefined) continue;
-      v.rec.reportedBps = bps;
-      this.reports.set(v.num, bps);
-      for (let j = 0; j < this.outbox.length; j++) if (this.part && j !== this.part.index) this.outbox[j].addReport(v.num, bps);
+      // Rounded as the session rounds it, so a figure crossing to another part is the same there.
+      const report = { measuredUploadBps: Math.min(0xfffffffe, Math.round(bps)), uploadLimitedShare: v.adv?.claimBps !== undefined ? 0 : Math.round(r.limitedShare * 1000) / 1000 };
+      v.rec.reportedBps = report.measuredUploadBps;
+      this.reports.set(v.num, report);
+      for (let j = 0; j < this.outbox.length; j++) if (this.part && j !== this.part.index) this.outbox[j].addReport(v.num, report.measuredUploadBps, report.uploadLimitedShare);
     }
   }
 

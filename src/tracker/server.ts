@@ -207,7 +207,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       c.ws.close(1008, 'auth failed');
       return;
     }
-    enter(c, m.streamId, m.peerSecret, { broadcaster: true, broadcastId: m.broadcastId, bitrateBps: m.bitrateBps, uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, announce: m.announce });
+    enter(c, m.streamId, m.peerSecret, { broadcaster: true, broadcastId: m.broadcastId, bitrateBps: m.bitrateBps, uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, uploadLimitedShare: m.uploadLimitedShare, announce: m.announce });
   };
 
   const onMessage = (c: Conn, data: RawData, isBinary: boolean): void => {
@@ -232,7 +232,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     switch (m.type) {
       case 'join':
         if (c.room) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
-        return enter(c, m.streamId, m.peerSecret, { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, relayed: m.relayed, announce: m.announce });
+        return enter(c, m.streamId, m.peerSecret, { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, uploadLimitedShare: m.uploadLimitedShare, relayed: m.relayed, announce: m.announce });
       case 'publish':
         if (c.room) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
         if (!c.nonce) return fail(c, 'AUTH_FAILED', 'one publish attempt per connection');
@@ -247,7 +247,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     const room = c.room;
     if (!room) return fail(c, 'NOT_JOINED', `${m.type} before join`);
     if (m.type === 'heartbeat') {
-      room.heartbeat(c.id, { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, relayed: m.relayed }, nowMs);
+      room.heartbeat(c.id, { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, uploadLimitedShare: m.uploadLimitedShare, relayed: m.relayed }, nowMs);
       const renewed = ice?.renew(c, c.id, Date.now()); // TURN expiry is wall-clock (coturn checks Unix time)
       if (renewed) send(c, renewed);
       dispatch(room);
