@@ -55,6 +55,18 @@ interface RtcLink {
   sp: SimplePeerInstance;
   media: RTCDataChannel;
   controlHooked: boolean;
+  /** Whether each channel's implementation fires `bufferedamountlow` (Node's @roamhq/wrtc does not). */
+  drainEvents: Record<Channel, boolean>;
+}
+
+/**
+ * True when a datachannel implements `bufferedAmountLowThreshold` and the `bufferedamountlow`
+ * event (browsers do). @roamhq/wrtc 0.10 has neither: setting them only adds plain properties,
+ * and the event never fires.
+ */
+export function hasDrainEvent(dc: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(dc);
+  return typeof proto === 'object' && proto !== null && 'bufferedAmountLowThreshold' in proto && 'onbufferedamountlow' in proto;
 }
 
 /** simple-peer error codes → the transport's failure reasons. */
@@ -162,7 +174,7 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
     const media = sp._pc.createDataChannel('media', MEDIA_CHANNEL_INIT);
     media.binaryType = 'arraybuffer';
     media.bufferedAmountLowThreshold = this.config.mediaLowWaterBytes;
-    const link: RtcLink = { sp, media, controlHooked: false };
+    const link: RtcLink = { sp, media, controlHooked: false, drainEvents: { media: hasDrainEvent(media), control: true } };
     this.#links.add(link);
 
     media.onopen = () => this.#maybeConnected(peer);
@@ -206,6 +218,10 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
     if (!link) return 0;
     const dc = channel === 'media' ? link.media : link.sp._channel;
     return dc?.bufferedAmount ?? 0;
+  }
+
+  protected override linkDrainEvents(peer: PeerEntry<RtcLink>, channel: Channel): boolean {
+    return peer.link?.drainEvents[channel] ?? true;
   }
 
   protected linkReady(peer: PeerEntry<RtcLink>): boolean {
@@ -267,6 +283,7 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
     const dc = link?.sp._channel;
     if (!link || !dc || link.controlHooked) return;
     link.controlHooked = true;
+    link.drainEvents.control = hasDrainEvent(dc);
     dc.bufferedAmountLowThreshold = this.config.controlLowWaterBytes;
     dc.addEventListener('bufferedamountlow', () => this.linkDrained(peer, 'control'));
   }
