@@ -3,6 +3,7 @@
 // then its stats as JSON every --stats-interval ms (default 1000). Usage: node --import tsx
 // scripts/netlab/lab-broadcaster.ts <tracker ws URL> [--bitrate BPS] [--fps N] [--spare-keys N]
 // [--stats-interval MS] [--relay-only]
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { NodeBroadcaster } from '../../src/node-peer/node-broadcaster.ts';
 
@@ -38,8 +39,21 @@ const b = await NodeBroadcaster.start({
 console.log(JSON.stringify({ streamId: b.key.streamId, ...b.layout, framesPerSec: b.framesPerSec, spareKeys: b.session.core.cfg.directSpareKeys }));
 const started = performance.now();
 b.run();
+// CPU time and event-loop delay since the last line, as the Node peer's --json prints them.
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+const ms = (ns: number) => (Number.isFinite(ns) ? Math.round(ns / 1e5) / 10 : 0);
 setInterval(() => {
-  console.log(JSON.stringify({ t: (performance.now() - started) / 1000, published: b.published.size, ...b.session.stats }));
+  const cpu = process.cpuUsage();
+  console.log(JSON.stringify({
+    t: (performance.now() - started) / 1000,
+    published: b.published.size,
+    ...b.session.stats,
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    loopDelayP99Ms: ms(loop.percentile(99)),
+    loopDelayMaxMs: ms(loop.max),
+  }));
+  loop.reset();
 }, statsMs);
 const stop = () => {
   b.destroy();
