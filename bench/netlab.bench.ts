@@ -1,4 +1,4 @@
-// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --loss 5 --nats full-cone,none --spare-keys 4]`: scenario 1
+// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --fps 10 --loss 5 --nats full-cone,none --spare-keys 4]`: scenario 1
 // of the network lab (broadcaster + Node peers over mixed NATs, 5 % bursty loss) and scenario 3
 // (tracker SIGKILL and restart), printing the figures; nothing is asserted. Also prints the
 // machine's load average and each process's CPU share and event-loop delay in the window, since
@@ -9,9 +9,10 @@ import { prepareLab, type NatKind } from '../scripts/netlab/lab.ts';
 import { framesBetween, LabSwarm, mixedPeers, type LabProcess, type Stats } from '../scripts/netlab/lab-swarm.ts';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' }, 'spare-keys': { type: 'string' } },
+  options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' }, 'spare-keys': { type: 'string' }, fps: { type: 'string' } },
 });
 const spareKeys = values['spare-keys'] === undefined ? undefined : Number(values['spare-keys']);
+const framesPerSec = values.fps === undefined ? undefined : Number(values.fps);
 const seconds = Number(values.seconds ?? 120);
 const count = Number(values.peers ?? 12);
 const bitrate = Number(values.bitrate ?? 300_000);
@@ -36,7 +37,7 @@ const swarm = new LabSwarm();
 try {
   await swarm.startServices();
   const loss = lossPercent > 0 ? ({ kind: 'bursty', percent: lossPercent, burstPackets: 4 } as const) : undefined;
-  await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, bitrate, false, spareKeys);
+  await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, bitrate, false, { spareKeys, framesPerSec });
   const peers = mixedPeers(swarm, count, loss, nats);
   const layout = swarm.broadcaster!.lines[0];
   console.log(`scenario 1: ${count} Node peers (NATs in turn: ${nats.join(', ')}; symmetric ones relay-only), bursty loss ${lossPercent} % (bursts of 4 packets, UDP, at each router), ${bitrate / 1000} kbit/s, ${seconds} s window after a 15 s warm-up`);

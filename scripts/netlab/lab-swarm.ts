@@ -114,13 +114,18 @@ export class LabSwarm {
     this.tracker = null;
   }
 
-  /** `spareKeys`: direct-feed feed keys beyond 64 per frame (default: the broadcaster core's). */
-  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, spareKeys?: number): Promise<void> {
+  /**
+   * `spareKeys`: direct-feed feed keys beyond 64 per frame (default: the broadcaster core's);
+   * `framesPerSec`: frames wanted per second (default 10; frames stay 8 KiB multiples, see frameLayout).
+   */
+  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, tune: { spareKeys?: number; framesPerSec?: number } = {}): Promise<void> {
+    const { spareKeys, framesPerSec } = tune;
     const h = this.lab.addHost(host, opts);
     const child = this.lab.spawn(h.ns, process.execPath, [
       '--import', 'tsx', `${ROOT}scripts/netlab/lab-broadcaster.ts`, this.trackerUrl, '--bitrate', String(bitrateBps),
       '--stats-interval', String(LAB_STATS_INTERVAL_MS),
       ...(spareKeys !== undefined ? ['--spare-keys', String(spareKeys)] : []),
+      ...(framesPerSec !== undefined ? ['--fps', String(framesPerSec)] : []),
       ...(relayOnly ? ['--relay-only'] : []),
     ], { cwd: ROOT });
     this.broadcaster = new LabProcess(host, child);
