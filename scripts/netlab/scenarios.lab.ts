@@ -3,7 +3,7 @@
 // Skipped with a message where the lab cannot run (not root, no `ip netns`).
 import { afterEach, describe, expect, it } from 'vitest';
 import { prepareLab } from './lab.ts';
-import { framesBetween, LabSwarm, mixedPeers } from './lab-swarm.ts';
+import { framesBetween, LAB_STATS_INTERVAL_MS, LabSwarm, mixedPeers } from './lab-swarm.ts';
 
 const check = prepareLab();
 if (!check.ok) console.warn(`network lab scenarios skipped: ${check.reason}`);
@@ -75,8 +75,9 @@ describe.skipIf(!check.ok)('network lab', () => {
     for (const p of peers) await p.waitFor((s) => (s.at as number) > killedAt && s.trackerConnected === false, 'tracker gone', 10_000);
     const before = new Map(peers.map((p) => [p, p.last]));
     await sleep(3000);
-    // Playback does not stop while the tracker is away.
-    for (const p of peers) expect(framesBetween(before.get(p), p.last).delivered, `${p.name} while away`).toBeGreaterThan(10);
+    // Playback does not stop: at least half the frames the broadcaster made in those 3 s arrive.
+    const fps = Number(swarm.broadcaster!.lines[0].framesPerSec);
+    for (const p of peers) expect(framesBetween(before.get(p), p.last).delivered, `${p.name} while away`).toBeGreaterThan((3 * fps) / 2);
     await swarm.startTracker();
     const restartedAt = Date.now();
     for (const p of peers) {
@@ -103,8 +104,11 @@ describe.skipIf(!check.ok)('network lab', () => {
     const restoredAt = Date.now();
     const at = new Map(peers.map((p) => [p, p.last]));
     for (const p of peers) {
-      const back = await p.waitFor((s) => (s.at as number) > restoredAt && framesBetween(at.get(p), s).delivered >= 10, '10 new frames', 20_000);
-      console.log(`scenario 4: ${p.name} had 10 new frames ${(((back.at as number) - restoredAt) / 1000).toFixed(1)} s after the link returned`);
+      // Resumed: its first new frame (the seconds also depend on the frame rate when counting ten).
+      const first = await p.waitFor((s) => (s.at as number) > restoredAt && framesBetween(at.get(p), s).delivered >= 1, 'a new frame', 20_000);
+      const ten = await p.waitFor((s) => (s.at as number) > restoredAt && framesBetween(at.get(p), s).delivered >= 10, '10 new frames', 20_000);
+      const after = (s: typeof first) => (((s.at as number) - restoredAt) / 1000).toFixed(1);
+      console.log(`scenario 4: ${p.name} had its first new frame ${after(first)} s and 10 new frames ${after(ten)} s after the link returned (stats every ${LAB_STATS_INTERVAL_MS} ms)`);
     }
   });
 
