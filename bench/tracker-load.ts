@@ -13,7 +13,7 @@ interface ConnectCmd {
   cmd: 'connect';
   url: string;
   /** Tracker cluster: every node's URL. With `placement` 'hash' a stream's peers all go to one node
-   * (as behind a proxy hashing the stream id), with 'any' peers are spread over the nodes in turn. */
+   * (as behind a proxy hashing the stream id), with 'any' each peer goes to a node drawn at random. */
   urls?: string[];
   placement?: 'hash' | 'any';
   peers: number;

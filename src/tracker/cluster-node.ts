@@ -375,6 +375,12 @@ export class ClusterNode {
     } catch (e) {
       this.host.log(`tracker: cluster: cannot hold ${s.slice(0, 12)}…: ${(e as Error).message}`);
       void this.backend.store.releaseLease(this.ownerKey(s), this.token).catch(() => {});
+      // This node's peers waiting for the stream get the refusal instead of waiting forever.
+      const q = this.pending.get(s);
+      this.pending.delete(s);
+      for (const m of q ?? []) {
+        if (m.t === 'join' && m.n === this.nodeId) this.host.deliver(s, { type: 'admit', to: m.id, ok: false, code: isP2PError(e) ? e.code : 'JOIN_FAILED', message: String((e as Error).message) }, undefined);
+      }
       return;
     }
     const o: Owned = { room, token: this.token, epoch, members: new Map(), info: new Map(), dirty: new Set(), removed: new Set(), metaWritten: '' };
@@ -633,6 +639,31 @@ export class ClusterNode {
       if (!(await st.renewLease(this.aliveKey(this.nodeId), this.token, this.leaseMs))) await st.acquireLease(this.aliveKey(this.nodeId), this.token, this.leaseMs);
     } catch {
       return; // the engine is down: keep serving local peers, reconcile when it is back
+    }
+    // Nodes hosting members of owned streams: a node that died takes its peers with it at once
+    // (they reconnect elsewhere), instead of after the peer timeout.
+    const nodes = new Set<string>();
+    for (const o of this.owned.values()) for (const n of o.members.values()) if (n !== this.nodeId) nodes.add(n);
+    const dead = new Set<string>();
+    for (const n of nodes) {
+      try {
+        if ((await st.get(this.aliveKey(n))) === null) dead.add(n);
+      } catch {
+        return;
+      }
+    }
+    if (dead.size) {
+      const now = this.clock.now();
+      for (const o of this.owned.values()) {
+        let gone = 0;
+        for (const [id, n] of [...o.members]) {
+          if (!dead.has(n)) continue;
+          o.room.leave(id, now);
+          this.forget(o, id);
+          gone++;
+        }
+        if (gone) this.dispatch(o.room);
+      }
     }
     await Promise.all([...this.owned.entries()].map(async ([s, o]) => {
       try {

@@ -187,6 +187,22 @@ describe('tracker cluster on Redis', () => {
     expect((await got).from).toBe(x.peerId);
   }, 30_000);
 
+  it('an owner drops the peers of a node that died at once, not after the peer timeout', async () => {
+    const [a, b] = await nodes(2);
+    const key = await generateStreamKey();
+    const caster = client(a.url!, key.streamId, { broadcasterKey: key, bitrateBps: 1e6 });
+    const swarmNow = lastSwarm(caster);
+    await nextEvent(caster, 'joined');
+    const local = client(a.url!, key.streamId);
+    await nextEvent(local, 'joined');
+    const remote = [client(b.url!, key.streamId), client(b.url!, key.streamId)];
+    await until(() => remote.every((v) => v.connected) && swarmNow()?.viewers === 3, 5000, 'three viewers');
+    await b.halt();
+    // Node b's alive key expires with its lease (1.5 s here); the room's peer timeout is 90 s.
+    await until(() => swarmNow()?.viewers === 1, 10_000, 'dead node peers removed');
+    expect(local.neighbours.map((n) => n.peerId)).not.toContain(remote[0].peerId);
+  });
+
   it('keeps relaying between local peers while Redis is down and reconciles when it is back', async () => {
     const [a, b] = await nodes(2);
     const key = await generateStreamKey();
