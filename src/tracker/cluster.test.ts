@@ -10,7 +10,7 @@ import { WebSocket } from 'ws';
 import { generateStreamKey } from '../crypto/stream-key.ts';
 import { TrackerClient, type WebSocketConstructor } from '../tracker-client/tracker-client.ts';
 import { startTracker, type Tracker, type TrackerOptions } from './server.ts';
-import { nextEvent, until } from './test-kit.ts';
+import { manualClock, nextEvent, until } from './test-kit.ts';
 import { startRedisServer, type RedisTestServer } from './redis-test-server.ts';
 import { expectRejectCode } from '../expect-code.ts';
 import { MemorySpace, memoryBackend } from './memory-backend.ts';
@@ -261,5 +261,59 @@ describe('tracker cluster on the in-memory backend', () => {
     const got = nextEvent(va, 'signal');
     vb.signal(vaId, { hi: 1 });
     expect((await got).from).toBe(vbId);
+  });
+});
+
+describe('tracker cluster failover on virtual time (in-memory backend)', () => {
+  /** Two nodes over one MemorySpace whose leases and timers follow one manual clock. */
+  async function pair() {
+    const clock = manualClock();
+    const space = new MemorySpace(() => clock.now());
+    const start = async (nodeId: string) => {
+      const t = await startTracker({ port: 0, clock, cluster: { nodeId, backend: memoryBackend(space), leaseMs: 10_000, renewMs: 2000 } });
+      cleanups.push(() => t.close());
+      return t;
+    };
+    return { clock, a: await start('v0'), b: await start('v1') };
+  }
+
+  it('a halted owner keeps its streams until its lease expires, then the survivor takes over at the next epoch', async () => {
+    const { clock, a, b } = await pair();
+    const key = await generateStreamKey();
+    const va = client(a.url!, key.streamId);
+    await nextEvent(va, 'joined');
+    const vb = client(b.url!, key.streamId);
+    const vbId = (await nextEvent(vb, 'joined')).peerId;
+    const vb2 = client(b.url!, key.streamId);
+    const vb2Id = (await nextEvent(vb2, 'joined')).peerId;
+    await until(() => vb.neighbours.some((n) => n.peerId === vb2Id), 5000, 'link on node b');
+    expect(a.cluster!.ownerOf(key.streamId)).toEqual({ node: 'v0', epoch: 1 });
+    await a.halt();
+    // Within the lease nobody takes the stream (the owner might only be slow).
+    await clock.advance(8000, 5);
+    expect(b.cluster!.ownedStreams()).toEqual([]);
+    // After it, the next check of node b takes it over from the snapshot, epoch 2.
+    await clock.advance(4000, 5);
+    await until(() => b.cluster!.ownedStreams().includes(key.streamId), 5000, 'takeover');
+    expect(b.cluster!.ownerOf(key.streamId)).toEqual({ node: 'v1', epoch: 2 });
+    // Node b's peers are members of the new room and still introduced to each other.
+    const got = nextEvent(vb2, 'signal');
+    await until(() => vb.neighbours.some((n) => n.peerId === vb2Id), 5000, 'link after takeover');
+    vb.signal(vb2Id, { after: 'takeover' });
+    expect((await got).from).toBe(vbId);
+    expect(b.cluster!.metrics.ownershipChanges.get('acquired')).toBe(1);
+  });
+
+  it('a node that stops cleanly hands its streams over at the next check, without waiting for the lease', async () => {
+    const { clock, a, b } = await pair();
+    const key = await generateStreamKey();
+    const va = client(a.url!, key.streamId);
+    await nextEvent(va, 'joined');
+    const vb = client(b.url!, key.streamId);
+    await nextEvent(vb, 'joined');
+    await a.close();
+    await clock.advance(2000, 5);
+    await until(() => b.cluster!.ownedStreams().includes(key.streamId), 5000, 'handover');
+    expect(b.cluster!.ownerOf(key.streamId)?.epoch).toBe(2);
   });
 });
