@@ -34,6 +34,11 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 export interface TrackerClientConfig {
   /** ws:// or wss:// URL of the tracker. */
   url: string;
+  /**
+   * Further URLs of the same tracker cluster (its other nodes). Each reconnect tries the next URL
+   * of [url, ...urls] in turn, so a peer whose node died joins a surviving one.
+   */
+  urls?: string[];
   streamId: string;
   /** WebSocket constructor; default: globalThis.WebSocket. Node callers pass `ws`'s WebSocket. */
   WebSocket?: WebSocketConstructor;
@@ -94,15 +99,21 @@ export class TrackerClient {
   private heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private attempt = 0;
+  /** Index in [url, ...urls] of the URL of the current (or next) connection. */
+  private urlIndex = 0;
   private destroyed = false;
   private left = false;
   private maxSignalBytes: number = LIMITS.maxSignalBytes;
   private uploadBps: number | undefined;
   private measuredUploadBps: number | undefined;
+  private uploadLimitedShare: number | undefined;
+  /** The measured upload last sent, and when the last heartbeat went. */
+  private sentUpload: { bps: number; limited: number | undefined } | null = null;
+  private lastBeatMs = -Infinity;
   private relayed: boolean | undefined;
 
   constructor(config: TrackerClientConfig) {
-    if (!/^wss?:\/\//.test(config.url)) throw new P2PError('BAD_CONFIG', `tracker url must be ws:// or wss://, got ${config.url}`);
+    for (const u of [config.url, ...(config.urls ?? [])]) if (!/^wss?:\/\//.test(u)) throw new P2PError('BAD_CONFIG', `tracker url must be ws:// or wss://, got ${u}`);
     const Ctor = config.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Ctor) throw new P2PError('BAD_CONFIG', 'no WebSocket constructor: pass config.WebSocket');
     this.config = { reconnectMinMs: 500, reconnectMaxMs: 15000, ...config, WebSocket: Ctor };
@@ -135,7 +146,7 @@ export class TrackerClient {
   connect(): void {
     if (this.destroyed || this.left) return;
     this.clearTimers();
-    const ws = new (this.config.WebSocket as WebSocketConstructor)(this.config.url);
+    const ws = new (this.config.WebSocket as WebSocketConstructor)(this.url);
     this.ws = ws;
     ws.onmessage = (ev) => {
       if (this.ws === ws) void this.onText(ev.data);
@@ -144,6 +155,11 @@ export class TrackerClient {
       if (this.ws === ws) this.onClosed(ev?.code ?? 1006, ev?.reason ?? '');
     };
     ws.onerror = () => {};
+  }
+
+  /** The tracker URL of the current (or next) connection. */
+  get url(): string {
+    return this.urlIndex === 0 ? this.config.url : (this.config.urls as string[])[this.urlIndex - 1];
   }
 
   /** True while the socket is open and joined. */
@@ -177,11 +193,26 @@ export class TrackerClient {
     if (this.connected) this.sendRaw(JSON.stringify({ type: 'complaint', peerId, reason }));
   }
 
-  /** Updates the measurements sent with the next heartbeat. */
-  setStats(stats: { uploadBps?: number; measuredUploadBps?: number; relayed?: boolean }): void {
+  /**
+   * Updates the measurements sent with the heartbeats. A measured upload that changed much since
+   * the last one sent (the first; a factor of 1.5 either way; the limited share crossing 0.25, where
+   * the tracker tells a lower bound from a capacity) goes out at once, at most once a second: the
+   * tracker gives roles only on measurement and moves them off a peer that falls behind, and a
+   * peer without roles heartbeats only every 15 s.
+   */
+  setStats(stats: { uploadBps?: number; measuredUploadBps?: number; uploadLimitedShare?: number; relayed?: boolean }): void {
     if (stats.uploadBps !== undefined) this.uploadBps = stats.uploadBps;
     if (stats.measuredUploadBps !== undefined) this.measuredUploadBps = stats.measuredUploadBps;
+    if (stats.uploadLimitedShare !== undefined) this.uploadLimitedShare = stats.uploadLimitedShare;
     if (stats.relayed !== undefined) this.relayed = stats.relayed;
+    const m = this.measuredUploadBps;
+    if (m === undefined || this.peerId === null || !this.connected || Date.now() - this.lastBeatMs < 1000) return;
+    const was = this.sentUpload;
+    const limited = (x: number | undefined) => (x ?? 1) > 0.25;
+    const moved = !was || m > was.bps * 1.5 || m < was.bps / 1.5 || limited(was.limited) !== limited(this.uploadLimitedShare);
+    if (!moved) return;
+    this.sendHeartbeat();
+    this.scheduleHeartbeat();
   }
 
   /** Leaves the stream for good (a broadcaster ends it) and closes the socket. */
@@ -226,7 +257,7 @@ export class TrackerClient {
   }
 
   private stats() {
-    return { ...(this.uploadBps !== undefined ? { uploadBps: this.uploadBps } : {}), ...(this.measuredUploadBps !== undefined ? { measuredUploadBps: this.measuredUploadBps } : {}), ...(this.relayed !== undefined ? { relayed: this.relayed } : {}) };
+    return { ...(this.uploadBps !== undefined ? { uploadBps: this.uploadBps } : {}), ...(this.measuredUploadBps !== undefined ? { measuredUploadBps: this.measuredUploadBps } : {}), ...(this.uploadLimitedShare !== undefined ? { uploadLimitedShare: this.uploadLimitedShare } : {}), ...(this.relayed !== undefined ? { relayed: this.relayed } : {}) };
   }
 
   private announce() {
@@ -252,8 +283,9 @@ export class TrackerClient {
         this.heartbeatMs = m.heartbeatMs || 5000;
         this.maxSignalBytes = m.maxSignalBytes;
         const base = { streamId: c.streamId, peerSecret: this.secret, ...this.stats(), ...this.announce() };
+        if (this.measuredUploadBps !== undefined) this.sentUpload = { bps: this.measuredUploadBps, limited: this.uploadLimitedShare };
         if (c.broadcasterKey) {
-          const origin = new URL(c.url).host;
+          const origin = new URL(this.url).host;
           const broadcastId = this.broadcastId as string;
           const sig = await signBytes(c.broadcasterKey, publishProofBytes(fromBase64url(m.nonce), c.streamId, broadcastId, origin));
           this.sendRaw(JSON.stringify({ type: 'publish', ...base, publicKey: base64url(c.broadcasterKey.publicKeyBytes), broadcastId, signature: base64url(sig), ...(c.bitrateBps ? { bitrateBps: c.bitrateBps } : {}) }));
@@ -305,9 +337,15 @@ export class TrackerClient {
     this.heartbeatTimer = setTimeout(() => {
       this.heartbeatTimer = null;
       if (!this.connected) return;
-      this.sendRaw(JSON.stringify({ type: 'heartbeat', ...this.stats() }));
+      this.sendHeartbeat();
       this.scheduleHeartbeat();
     }, Math.max(100, this.heartbeatMs));
+  }
+
+  private sendHeartbeat(): void {
+    this.sendRaw(JSON.stringify({ type: 'heartbeat', ...this.stats() }));
+    this.lastBeatMs = Date.now();
+    if (this.measuredUploadBps !== undefined) this.sentUpload = { bps: this.measuredUploadBps, limited: this.uploadLimitedShare };
   }
 
   private onClosed(code: number, reason: string): void {
@@ -322,6 +360,7 @@ export class TrackerClient {
       const cap = Math.min(c.reconnectMaxMs as number, (c.reconnectMinMs as number) * 2 ** this.attempt);
       this.attempt = Math.min(this.attempt + 1, 30);
       delay = Math.round(cap / 2 + ((c.random ?? Math.random)() * cap) / 2);
+      this.urlIndex = (this.urlIndex + 1) % (1 + (c.urls?.length ?? 0));
       this.reconnectTimer = setTimeout(() => this.connect(), delay);
     }
     this.emit('disconnected', { code, reason, reconnectInMs: delay });
