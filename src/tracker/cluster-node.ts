@@ -114,6 +114,7 @@ export class ClusterNode {
   private readonly outbox = new Map<string, Msg[]>();
   private flushScheduled = false;
   private timer: unknown = null;
+  private keepTimer: unknown = null;
   private renewing = false;
   private closed = false;
 
@@ -153,6 +154,7 @@ export class ClusterNode {
     if (!alive) throw new P2PError('BAD_CONFIG', `another tracker node runs with the node id ${this.nodeId}`);
     await this.backend.broker.subscribe(this.channel(this.nodeId), (m) => this.onNodeMessage(m));
     this.timer = this.clock.setInterval(() => this.renew(), this.renewMs);
+    this.keepTimer = this.clock.setInterval(() => this.keepRemoteAlive(), 500);
   }
 
   /** Leaves the cluster cleanly: releases leases so other nodes take over at once. */
@@ -160,6 +162,7 @@ export class ClusterNode {
     if (this.closed) return;
     this.closed = true;
     if (this.timer !== null) this.clock.clearInterval(this.timer);
+    if (this.keepTimer !== null) this.clock.clearInterval(this.keepTimer);
     this.flush();
     const s = this.backend.store;
     await Promise.allSettled([...this.owned.entries()].map(async ([id, o]) => {
@@ -174,6 +177,7 @@ export class ClusterNode {
   halt(): void {
     this.closed = true;
     if (this.timer !== null) this.clock.clearInterval(this.timer);
+    if (this.keepTimer !== null) this.clock.clearInterval(this.keepTimer);
     this.outbox.clear();
   }
 
@@ -625,6 +629,20 @@ export class ClusterNode {
   }
 
   // ---- periodic work -------------------------------------------------------------------------
+
+  /**
+   * While the engine is down, heartbeats of peers on other nodes cannot arrive: the owner renews
+   * them itself, so their roles and membership survive the outage (their nodes still serve them,
+   * and their links carry the stream). Runs every 500 ms; does nothing while the engine is up.
+   */
+  private keepRemoteAlive(): void {
+    if (this.backend.state !== 'down' || this.closed) return;
+    const now = this.clock.now();
+    for (const o of this.owned.values()) {
+      for (const [id, n] of o.members) if (n !== this.nodeId) o.room.heartbeat(id, {}, now);
+      this.dispatch(o.room);
+    }
+  }
 
   /** Renews leases, notices lost or expired owners, writes snapshots. Runs every renewMs. */
   private renew(): void {

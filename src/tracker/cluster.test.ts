@@ -304,6 +304,40 @@ describe('tracker cluster failover on virtual time (in-memory backend)', () => {
     expect(b.cluster!.metrics.ownershipChanges.get('acquired')).toBe(1);
   });
 
+  it('while the engine is down the owner keeps the roles of peers on other nodes; it reconciles when the engine is back', async () => {
+    const clock = manualClock();
+    const space = new MemorySpace(() => clock.now());
+    const room = { holderModeAtViewers: 4, directModeAtViewers: 2, directMaxViewers: 8, holderProbationMs: 0 };
+    const start = async (nodeId: string) => {
+      const t = await startTracker({ port: 0, clock, room, cluster: { nodeId, backend: memoryBackend(space), leaseMs: 10_000, renewMs: 2000 } });
+      cleanups.push(() => t.close());
+      return t;
+    };
+    const a = await start('w0');
+    const b = await start('w1');
+    const key = await generateStreamKey();
+    const caster = client(a.url!, key.streamId, { broadcasterKey: key, bitrateBps: 1e6 });
+    const swarmNow = lastSwarm(caster);
+    await nextEvent(caster, 'joined');
+    const remote = Array.from({ length: 5 }, () => client(b.url!, key.streamId, { uploadBps: 20e6 }));
+    await until(() => remote.every((v) => v.connected), 5000, 'viewers joined');
+    await clock.advance(1000, 5); // a room tick: roles handed out
+    await until(() => remote.filter((v) => v.holderKeys.length > 0).length >= 2, 5000, 'remote holders');
+    const holders = () => JSON.stringify(swarmNow()?.holders);
+    await until(() => remote.every((v) => !v.holderKeys.length || holders().includes(v.peerId!)), 5000, 'swarm summary');
+    const before = holders();
+    space.setState('down');
+    // 9 s of virtual time: three role leases (3 s) without a heartbeat arriving from node b. The
+    // broadcaster (on the owner's node) would hear of any change of holders.
+    await clock.advance(9000, 5);
+    expect(holders()).toBe(before);
+    expect(a.cluster!.ownedStreams()).toEqual([key.streamId]);
+    space.setState('up', true); // back, and empty (restarted without persistence)
+    await clock.advance(2000, 5);
+    await until(() => (a.cluster!.metrics.ownershipChanges.get('reacquired') ?? 0) === 1, 5000, 'lease taken again');
+    expect(a.cluster!.ownerOf(key.streamId)!.epoch).toBe(2);
+  });
+
   it('a node that stops cleanly hands its streams over at the next check, without waiting for the lease', async () => {
     const { clock, a, b } = await pair();
     const key = await generateStreamKey();
