@@ -595,7 +595,9 @@ export class ClusterNode {
     }
     if (m.t === 'ev') return this.onEvents(m);
     if (m.t !== 'join' && m.t !== 'leave' && m.t !== 'hb' && m.t !== 'failed' && m.t !== 'complaint') throw new Error(`unknown type ${String((m as { t?: unknown }).t)}`);
-    if (typeof m.id !== 'string' || typeof m.n !== 'string') throw new Error('no peer');
+    if (typeof m.id !== 'string' || typeof m.n !== 'string' || m.id.length > 64 || m.n.length > 64) throw new Error('no peer');
+    const isObj = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if ((m.t === 'join' && !isObj(m.i)) || (m.t === 'hb' && !isObj(m.st)) || ((m.t === 'failed' || m.t === 'complaint') && typeof m.p !== 'string')) throw new Error(`malformed ${m.t}`);
     this.metrics.crossNode('in', m.t);
     const o = this.owned.get(m.s);
     if (o) return this.onControl(o, m);
@@ -607,6 +609,10 @@ export class ClusterNode {
 
   private onEvents(m: Extract<Msg, { t: 'ev' }>): void {
     if (typeof m.o !== 'string' || typeof m.e !== 'number' || !Array.isArray(m.v)) throw new Error('bad events');
+    for (const x of m.v) {
+      const ev = Array.isArray(x) ? (x[0] as { to?: unknown; type?: unknown } | null) : null;
+      if (!ev || typeof ev.to !== 'string' || typeof ev.type !== 'string' || (x[1] !== undefined && !Array.isArray(x[1]))) throw new Error('bad event');
+    }
     this.metrics.crossNode('in', 'ev', m.v.length);
     if (this.owned.has(m.s)) return; // a deposed owner still talking; this node owns it now
     const known = this.owners.get(m.s);

@@ -261,6 +261,15 @@ describe('tracker cluster on the in-memory backend', () => {
     const got = nextEvent(va, 'signal');
     vb.signal(vaId, { hi: 1 });
     expect((await got).from).toBe(vbId);
+    // Garbage on a node's channel (whoever can write to the store can send it) is counted and
+    // dropped; the node goes on serving.
+    const intruder = memoryBackend(space);
+    for (const junk of ['not json', '{"t":"join"}', '[{"t":"join","s":"x"}]', '[{"t":"hb","s":"x","id":"p","n":"m1","st":null}]', '[{"t":"ev","s":"x","o":"m0~x","e":9,"v":[[null]]}]', '[{"t":"nope","s":"x"}]'])
+      await intruder.broker.publish('p2p:node:m0', junk);
+    await until(() => a.cluster!.metrics.in.get('bad') === 6, 5000, 'bad messages counted');
+    const again = nextEvent(vb, 'signal');
+    va.signal(vbId, { still: 'serving' });
+    expect((await again).from).toBe(vaId);
   });
 });
 
