@@ -426,10 +426,15 @@ export class ClusterNode {
     for (const lm of this.host.localMembers(s)) {
       if (!o.members.has(lm.id)) this.onControl(o, { t: 'join', s, id: lm.id, n: this.nodeId, i: withAnnounce(lm), ...(lm.admitted ? { r: 1 as const } : {}) });
     }
-    this.dispatch(room);
+    // What waited for an owner runs before the room can be found empty and given up.
     const q = this.pending.get(s);
     this.pending.delete(s);
-    for (const m of q ?? []) this.control(m);
+    for (const m of q ?? []) {
+      if (this.owned.get(s) === o) this.onControl(o, m);
+      else this.control(m);
+    }
+    if (this.owned.get(s) !== o) return;
+    this.dispatch(room);
     void this.writeSnapshot(s, o);
   }
 

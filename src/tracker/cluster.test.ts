@@ -85,6 +85,8 @@ describe('tracker cluster on Redis', () => {
     const [a, b] = await nodes(2);
     const key = await generateStreamKey();
     const caster = client(a.url!, key.streamId, { broadcasterKey: key, bitrateBps: 2e6 });
+    let casterJoins = 0;
+    caster.on('joined', () => casterJoins++);
     const casterId = (await nextEvent(caster, 'joined')).peerId;
     const va = client(a.url!, key.streamId);
     const vaId = (await nextEvent(va, 'joined')).peerId;
@@ -94,6 +96,8 @@ describe('tracker cluster on Redis', () => {
     await until(() => vb.state === 'live' && vb.broadcastId === caster.broadcastId, 5000, 'live on node b');
     await until(() => vb.neighbours.some((n) => n.peerId === casterId) && vb.neighbours.some((n) => n.peerId === vaId), 5000, 'cross-node neighbours');
     expect(owners([a, b], key.streamId)).toEqual([a]);
+    // The first peer of the stream made its node the owner, and was told 'joined' once.
+    expect(casterJoins).toBe(1);
 
     // Signals cross nodes both ways with the sender's real id.
     const got = nextEvent(vb, 'signal');

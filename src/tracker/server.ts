@@ -158,9 +158,10 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
         fail(c, ev.code ?? 'JOIN_FAILED', ev.message ?? 'the stream refused the join');
         return true;
       }
-      const first = !c.cl?.admitted;
+      // One 'joined' per join: a join admitted again (owner change, or the same join reaching a
+      // new owner twice) changes nothing for the peer.
+      if (c.cl?.admitted) return true;
       if (c.cl) c.cl.admitted = true;
-      if (ev.quiet && !first) return true;
       if (ice) send(c, ice.issue(c, c.id, Date.now()));
       send(c, { type: 'joined', streamId, peerId: c.id, broadcaster: c.broadcaster });
       return true;
