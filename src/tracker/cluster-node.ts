@@ -363,8 +363,12 @@ export class ClusterNode {
     const nodes = new Set<string>();
     for (const [k, v] of Object.entries(snap)) {
       if (!k.startsWith('m:')) continue;
-      const n = (JSON.parse(v) as { n?: unknown }).n;
-      if (typeof n === 'string') nodes.add(n);
+      try {
+        const n = (JSON.parse(v) as { n?: unknown }).n;
+        if (typeof n === 'string') nodes.add(n);
+      } catch {
+        // A damaged entry is skipped here and in adopt().
+      }
     }
     const alive = new Set<string>([this.nodeId]);
     for (const n of nodes) if (n !== this.nodeId && (await this.backend.store.get(this.aliveKey(n)))) alive.add(n);

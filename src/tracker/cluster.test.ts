@@ -287,11 +287,11 @@ describe('tracker cluster failover on virtual time (in-memory backend)', () => {
       cleanups.push(() => t.close());
       return t;
     };
-    return { clock, a: await start('v0'), b: await start('v1') };
+    return { clock, space, a: await start('v0'), b: await start('v1') };
   }
 
   it('a halted owner keeps its streams until its lease expires, then the survivor takes over at the next epoch', async () => {
-    const { clock, a, b } = await pair();
+    const { clock, space, a, b } = await pair();
     const key = await generateStreamKey();
     const va = client(a.url!, key.streamId);
     await nextEvent(va, 'joined');
@@ -302,6 +302,9 @@ describe('tracker cluster failover on virtual time (in-memory backend)', () => {
     await until(() => vb.neighbours.some((n) => n.peerId === vb2Id), 5000, 'link on node b');
     expect(a.cluster!.ownerOf(key.streamId)).toEqual({ node: 'v0', epoch: 1 });
     await a.halt();
+    // A damaged snapshot entry is skipped, never a reason to refuse the takeover.
+    space.hashes.get(`p2p:snap:{${key.streamId}}`)?.set('m:damaged', '{not json');
+    expect(space.hashes.get(`p2p:snap:{${key.streamId}}`)?.size).toBeGreaterThan(2);
     // Within the lease nobody takes the stream (the owner might only be slow).
     await clock.advance(8000, 5);
     expect(b.cluster!.ownedStreams()).toEqual([]);
