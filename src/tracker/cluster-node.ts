@@ -54,7 +54,7 @@ export interface ClusterOptions {
   backend: ClusterBackend;
   /** This node's name, unique in the cluster: letters, digits, '.', '_', '-' (1…64). */
   nodeId: string;
-  /** Ownership lease of a stream, ms (default 10 000): a dead owner's streams are free after it. */
+  /** Ownership lease of a stream, ms (default 6000): a dead owner's streams are free after it. */
   leaseMs?: number;
   /** Lease renewal, owner checks and snapshot writes, ms (default leaseMs / 5). */
   renewMs?: number;
@@ -126,7 +126,7 @@ export class ClusterNode {
     if (!NODE_ID_RE.test(options.nodeId)) throw new P2PError('BAD_CONFIG', `the node id must be 1…64 letters, digits, '.', '_' or '-', got ${options.nodeId.slice(0, 80)}`);
     this.nodeId = options.nodeId;
     this.backend = options.backend;
-    this.leaseMs = options.leaseMs ?? 10_000;
+    this.leaseMs = options.leaseMs ?? 6000;
     this.renewMs = options.renewMs ?? Math.max(50, Math.floor(this.leaseMs / 5));
     if (!(this.leaseMs >= 100) || !(this.renewMs > 0) || this.renewMs >= this.leaseMs) throw new P2PError('BAD_CONFIG', `the cluster lease (${this.leaseMs} ms) must be ≥ 100 ms and longer than its renewal period (${this.renewMs} ms)`);
     this.prefix = options.prefix ?? 'p2p:';
