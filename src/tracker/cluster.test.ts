@@ -117,7 +117,7 @@ describe('tracker cluster on Redis', () => {
 
     const health = JSON.parse(await get(`http://127.0.0.1:${a.port}/health`));
     expect(health.cluster).toMatchObject({ nodeId: 'node-0', backend: 'redis', redis: 'up', ownedStreams: 1, owned: [{ streamId: key.streamId, epoch: a.cluster!.ownerOf(key.streamId)!.epoch }] });
-    expect(JSON.parse(await get(`http://127.0.0.1:${b.port}/health`)).cluster).toMatchObject({ nodeId: 'node-1', redis: 'up', ownedStreams: 0 });
+    expect(JSON.parse(await get(`http://127.0.0.1:${b.port}/health`)).cluster).toMatchObject({ nodeId: 'node-1', redis: 'up', hostedStreams: 1, ownedStreams: 0 });
     const metrics = await get(`http://127.0.0.1:${b.port}/metrics`);
     expect(metrics).toMatch(/p2p_tracker_cluster_messages_total\{direction="out",kind="sig"\} 1/);
     expect(metrics).toMatch(/p2p_tracker_cluster_messages_total\{direction="out",kind="join"\} 1/);

@@ -489,7 +489,9 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     health: () => {
       const cl = cluster as ClusterNode;
       const owned = cl.ownedStreams();
-      return { nodeId: cl.nodeId, backend: cl.backendKind, redis: cl.backendState, ownedStreams: owned.length, owned: owned.slice(0, 100).map((streamId) => ({ streamId, epoch: cl.ownerOf(streamId)?.epoch ?? 0 })) };
+      const hosted = new Set<string>();
+      for (const c of peers.values()) if (c.stream) hosted.add(c.stream);
+      return { nodeId: cl.nodeId, backend: cl.backendKind, redis: cl.backendState, hostedStreams: hosted.size, ownedStreams: owned.length, owned: owned.slice(0, 100).map((streamId) => ({ streamId, epoch: cl.ownerOf(streamId)?.epoch ?? 0 })) };
     },
     metrics: () => (cluster as ClusterNode).metrics.render((cluster as ClusterNode).ownedStreams().length),
   });
