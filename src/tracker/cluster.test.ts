@@ -14,6 +14,7 @@ import { manualClock, nextEvent, until } from './test-kit.ts';
 import { startRedisServer, type RedisTestServer } from './redis-test-server.ts';
 import { expectRejectCode } from '../expect-code.ts';
 import { MemorySpace, memoryBackend } from './memory-backend.ts';
+import type { ClusterBackend } from './cluster-backend.ts';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
 const cleanups: Array<() => unknown> = [];
@@ -274,6 +275,52 @@ describe('tracker cluster on the in-memory backend', () => {
     const again = nextEvent(vb, 'signal');
     va.signal(vbId, { still: 'serving' });
     expect((await again).from).toBe(vaId);
+  });
+});
+
+describe('tracker cluster message races (in-memory backend)', () => {
+  it('a signal reaching a node before the neighbour list of its target is still delivered', async () => {
+    const space = new MemorySpace();
+    const a = await startTracker({ port: 0, cluster: { nodeId: 'r0', backend: memoryBackend(space) } });
+    cleanups.push(() => a.close());
+    // Node b's channel holds back the owner's event batches while `hold` is set.
+    const inner = memoryBackend(space);
+    let hold = false;
+    const held: Array<() => void> = [];
+    const backend: ClusterBackend = {
+      kind: inner.kind,
+      store: inner.store,
+      get state() {
+        return inner.state;
+      },
+      onState: (l) => inner.onState(l),
+      onRoundTrip: (l) => inner.onRoundTrip(l),
+      close: () => inner.close(),
+      broker: {
+        publish: (ch, m) => inner.broker.publish(ch, m),
+        unsubscribe: (ch) => inner.broker.unsubscribe(ch),
+        subscribe: (ch, h) => inner.broker.subscribe(ch, (m) => (hold && m.includes('"t":"ev"') ? held.push(() => h(m)) : h(m))),
+      },
+    };
+    const b = await startTracker({ port: 0, cluster: { nodeId: 'r1', backend } });
+    cleanups.push(() => b.close());
+    const key = await generateStreamKey();
+    const va = client(a.url!, key.streamId);
+    await nextEvent(va, 'joined');
+    const vb = client(b.url!, key.streamId);
+    const vbId = (await nextEvent(vb, 'joined')).peerId;
+    hold = true;
+    // A new peer on the owner's node learns of vb at once; vb's node hears of it later.
+    const vc = client(a.url!, key.streamId);
+    const vcId = (await nextEvent(vc, 'joined')).peerId;
+    await until(() => vc.neighbours.some((n) => n.peerId === vbId), 5000, 'vc knows vb');
+    const got = nextEvent(vb, 'signal');
+    vc.signal(vbId, { sdp: 'offer' });
+    expect(await got).toEqual({ from: vcId, data: { sdp: 'offer' } });
+    expect(vb.neighbours.some((n) => n.peerId === vcId)).toBe(false); // its list was still held
+    hold = false;
+    for (const f of held.splice(0)) f();
+    await until(() => vb.neighbours.some((n) => n.peerId === vcId), 5000, 'vb knows vc');
   });
 });
 

@@ -279,10 +279,15 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     dispatch(room);
   };
 
-  /** A signal from a peer on another node to one of ours: delivered only between current neighbours. */
+  /**
+   * A signal from a peer on another node to one of ours. The sender's node let it through only to a
+   * neighbour the owner gave its peer; it is not checked against our peer's list again, as the
+   * owner's neighbour lists reach the two nodes at slightly different times (a first offer must
+   * not be lost to that race).
+   */
   const relayIn = (streamId: string, from: string, to: string, data: unknown): void => {
     const t = peers.get(to);
-    if (!t || t.stream !== streamId || !t.cl?.routes.has(from)) return metrics.reject('NOT_NEIGHBOURS');
+    if (!t || t.stream !== streamId) return metrics.reject('NOT_NEIGHBOURS');
     if (t.ws.bufferedAmount > limits.maxSignalBacklogBytes) return metrics.reject('SIGNAL_DROPPED');
     send(t, { type: 'signal', from, data }, true);
   };
