@@ -38,6 +38,7 @@ describe('CapacityMeter', () => {
     expect(r.uploadBps).toBeGreaterThan(0.95e6);
     expect(r.uploadBps).toBeLessThan(1.05e6);
     expect(r.busyShare).toBe(0);
+    expect(r.limitedShare).toBe(0);
   });
 
   it('forgets a faster past after its window', () => {

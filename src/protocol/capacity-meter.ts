@@ -43,6 +43,12 @@ export interface CapacityReport {
   deliveredBps: number;
   /** Share of the window's samples taken with the buffer backed up (the peer sends all it can). */
   busyShare: number;
+  /**
+   * How far the figure is what the peer can do rather than a lower bound: the busy share, or the
+   * headroom lost to event-loop lag (1 − headroom), whichever is more. Near 0: an idle uplink and
+   * a prompt event loop, so the peer could send more than it showed.
+   */
+  limitedShare: number;
   /** Buffered bytes now, as time at the estimated rate, ms. */
   queueMs: number;
   /** Smoothed share of media bytes dropped before sending (buffer full or stale). */
@@ -126,11 +132,13 @@ export class CapacityMeter {
     const headroom = Math.max(0, Math.min(1, 1 - (this.lag - c.lagOkMs) / (c.lagBadMs - c.lagOkMs)));
     let busy = 0;
     for (const s of this.samples) if (s.busy) busy++;
+    const busyShare = this.samples.length ? busy / this.samples.length : 0;
     return {
       uploadBps: capacity === undefined ? undefined : Math.round(capacity * headroom),
       capacityBps: capacity,
       deliveredBps: this.last,
-      busyShare: this.samples.length ? busy / this.samples.length : 0,
+      busyShare,
+      limitedShare: Math.max(busyShare, 1 - headroom),
       queueMs: capacity ? (this.queue * 8000) / capacity : this.queue > 0 ? Infinity : 0,
       dropShare: this.drop,
       lagMs: this.lag,

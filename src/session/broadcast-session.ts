@@ -16,6 +16,7 @@ import { CoreDriver, monotonicNow } from './core-driver.ts';
 import { firstSeqFor, resolveSessionConfig, type SessionConfig, type SessionOptions } from './session-config.ts';
 import { encodeStreamKey, isStreamKeyMessage } from './stream-key-exchange.ts';
 import { SwarmLinks } from './swarm-links.ts';
+import { meterUpload, type UploadMeter } from './upload-meter.ts';
 
 export interface BroadcastStats {
   peerId: string | null;
@@ -35,6 +36,10 @@ export interface BroadcastStats {
   trackerConnected: boolean;
   /** Connected neighbours reached through a TURN relay (checked once a second). */
   relayedPeers: number;
+  /** Upload this peer measured (reported to the tracker), bits per second; null before the first report. */
+  measuredUploadBps: number | null;
+  /** Smoothed lag of the session's timers (the upload meter's), ms. */
+  eventLoopLagMs: number;
 }
 
 export interface BroadcastSessionEvents {
@@ -57,6 +62,7 @@ export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
   readonly core: BroadcasterCore;
   readonly #driver: CoreDriver;
   readonly #links: SwarmLinks;
+  readonly #upload: UploadMeter;
   #swarm = { viewers: 0, holders: 0, producers: 0 };
   #statsTimer: ReturnType<typeof setInterval>;
   #destroyed = false;
@@ -91,6 +97,7 @@ export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
       this.core.handlePeerDisconnected(peerId, monotonicNow());
       this.#driver.drain();
     });
+    this.#upload = meterUpload(this.#driver, this.tracker, c.uploadReportMs);
     this.tracker.on('swarm', (s) => {
       this.#swarm = { viewers: s.viewers, holders: s.holders.length, producers: s.producers.length };
       this.core.handleSwarm({ mode: s.mode, holders: s.holders.map((h) => ({ peerId: h.peerId, keys: h.keys })) }, monotonicNow());
@@ -129,6 +136,8 @@ export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
       uploadRatio: streamBytes === 0 ? 0 : t.bytesUp / streamBytes,
       trackerConnected: this.tracker.connected,
       relayedPeers: this.#links.relayedPeers,
+      measuredUploadBps: this.#upload.last?.uploadBps ?? null,
+      eventLoopLagMs: this.#upload.meter.report(monotonicNow()).lagMs,
     };
   }
 
@@ -148,6 +157,7 @@ export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
     if (this.#destroyed) return;
     this.#destroyed = true;
     clearInterval(this.#statsTimer);
+    this.#upload.stop();
     this.#links.destroy();
     this.#driver.destroy();
     this.tracker.destroy();

@@ -31,6 +31,8 @@ export interface TrafficCounters {
   /** Media bytes received per sending peer. */
   mediaDownByPeer: Map<string, number>;
   controlDropped: number;
+  /** Media bytes the transport refused (its buffer was full): the upload meter's drops. */
+  mediaBytesRefused: number;
 }
 
 export interface CoreDriverHooks {
@@ -53,7 +55,7 @@ const MAX_HELD_JOBS = 256;
 export const monotonicNow = (): number => (globalThis.performance ? globalThis.performance.now() : Date.now());
 
 export class CoreDriver {
-  readonly traffic: TrafficCounters = { bytesUp: 0, bytesDown: 0, mediaBytesUp: 0, mediaBytesDown: 0, mediaDownByPeer: new Map(), controlDropped: 0 };
+  readonly traffic: TrafficCounters = { bytesUp: 0, bytesDown: 0, mediaBytesUp: 0, mediaBytesDown: 0, mediaDownByPeer: new Map(), controlDropped: 0, mediaBytesRefused: 0 };
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt = Infinity;
   #writablePoll: ReturnType<typeof setInterval> | null = null;
@@ -90,7 +92,10 @@ export class CoreDriver {
   /** Sends bytes the session makes itself (not the core's); false when the transport refused. */
   sendRaw(peerId: string, channel: Channel, bytes: Uint8Array): boolean {
     try {
-      if (!this.transport.send(peerId, channel, bytes)) return false;
+      if (!this.transport.send(peerId, channel, bytes)) {
+        if (channel === 'media') this.traffic.mediaBytesRefused += bytes.length;
+        return false;
+      }
     } catch (e) {
       if (isP2PError(e, 'TRANSPORT_CONTROL_FULL')) {
         this.traffic.controlDropped++;
@@ -107,6 +112,13 @@ export class CoreDriver {
   retryCrypto(): void {
     const jobs = this.#heldJobs.splice(0);
     for (const job of jobs) this.#crypto(job);
+  }
+
+  /** Bytes queued in every channel of every peer and not yet sent (sum of bufferedAmount). */
+  bufferedBytes(): number {
+    let n = 0;
+    for (const p of this.transport.peers()) n += this.transport.bufferedAmount(p, 'control') + this.transport.bufferedAmount(p, 'media');
+    return n;
   }
 
   /** Drains the core's outputs and re-arms its timer. Call after every input given to the core. */

@@ -19,8 +19,14 @@ export interface SessionConfig {
   codec?: FrameCodec;
   /** Keeps the tracker peer id across reconnects. Default: random per session. */
   peerSecret?: string;
-  /** Upload capacity reported to the tracker (chooses holders and producers), bits per second. */
-  uploadBps: number;
+  /**
+   * An upload cap this peer states for itself, bits per second (a configured upload limit).
+   * Default: none; the tracker then ranks the peer on what it measured alone (`measuredUploadBps`,
+   * from the session's upload meter), and a stated cap only lowers that figure.
+   */
+  uploadBps?: number;
+  /** How often the upload meter's figure goes to the tracker client (sent with the next heartbeat), ms. */
+  uploadReportMs: number;
   /** A neighbour the tracker dropped is closed after this long unless it comes back, ms. */
   removedNeighbourGraceMs: number;
   /** Connected but without any neighbour for this long: status `no-peers`, ms. */
@@ -37,7 +43,7 @@ export interface SessionConfig {
 }
 
 export const DEFAULT_SESSION_CONFIG = Object.freeze({
-  uploadBps: 20_000_000,
+  uploadReportMs: 1000,
   removedNeighbourGraceMs: 4000,
   noPeersAfterMs: 6000,
   statsIntervalMs: 1000,
@@ -51,10 +57,12 @@ export function resolveSessionConfig(options: SessionOptions): SessionConfig {
   const c: SessionConfig = { ...DEFAULT_SESSION_CONFIG, ...options };
   if (typeof c.trackerUrl !== 'string' || !/^wss?:\/\/\S+$/.test(c.trackerUrl)) throw new P2PError('BAD_CONFIG', `trackerUrl must be a ws:// or wss:// URL, got ${String(c.trackerUrl)}`);
   if (!c.transport || typeof c.transport.connect !== 'function') throw new P2PError('BAD_CONFIG', 'transport is required (WebRtcTransport or MemoryTransport)');
-  for (const k of ['uploadBps', 'removedNeighbourGraceMs', 'noPeersAfterMs', 'statsIntervalMs', 'reconnectMinMs', 'reconnectMaxMs'] as const) {
+  if (c.uploadBps !== undefined && (typeof c.uploadBps !== 'number' || !Number.isFinite(c.uploadBps) || c.uploadBps < 0)) throw new P2PError('BAD_CONFIG', `session config uploadBps must be a number ≥ 0, got ${String(c.uploadBps)}`);
+  for (const k of ['uploadReportMs', 'removedNeighbourGraceMs', 'noPeersAfterMs', 'statsIntervalMs', 'reconnectMinMs', 'reconnectMaxMs'] as const) {
     const v = c[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new P2PError('BAD_CONFIG', `session config ${k} must be a number ≥ 0, got ${String(v)}`);
   }
+  if (c.uploadReportMs < 250) throw new P2PError('BAD_CONFIG', 'uploadReportMs must be ≥ 250');
   if (c.statsIntervalMs < 50) throw new P2PError('BAD_CONFIG', 'statsIntervalMs must be ≥ 50');
   if (c.reconnectMinMs > c.reconnectMaxMs) throw new P2PError('BAD_CONFIG', 'reconnectMinMs must be ≤ reconnectMaxMs');
   return c;

@@ -18,6 +18,7 @@ import { resolveSessionConfig, type SessionConfig, type SessionOptions } from '.
 import { fromBase64url, isStreamId } from '../crypto/stream-key.ts';
 import { acceptStreamKey, encodeStreamKey, isStreamKeyMessage } from './stream-key-exchange.ts';
 import { SwarmLinks } from './swarm-links.ts';
+import { meterUpload, type UploadMeter } from './upload-meter.ts';
 
 /** What the session says about the stream (the player's session statuses). */
 export type ViewerStatus = 'waiting-for-broadcaster' | 'ended' | 'tracker-unreachable' | 'no-peers' | 'playing';
@@ -46,6 +47,10 @@ export interface ViewerStats {
   relayedPeers: number;
   /** ICE candidate types of each connected neighbour's path, `local/remote` (checked once a second). */
   paths: Record<string, string>;
+  /** Upload this peer measured (what the tracker ranks it on), bits per second; null before the first report. */
+  measuredUploadBps: number | null;
+  /** Smoothed lag of the session's timers (the upload meter's), ms. */
+  eventLoopLagMs: number;
 }
 
 export interface ViewerSessionEvents {
@@ -67,6 +72,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
   readonly core: PeerCore;
   readonly #driver: CoreDriver;
   readonly #links: SwarmLinks;
+  readonly #upload: UploadMeter;
   #publicKey: Uint8Array | null = null;
   #runner: ((job: CryptoJob) => Promise<CryptoResult>) | null = null;
   /** Digests need no key: this runner serves them until the stream key is known. */
@@ -123,6 +129,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
       this.core.handlePeerDisconnected(peerId, monotonicNow());
       this.#driver.drain();
     });
+    this.#upload = meterUpload(this.#driver, this.tracker, c.uploadReportMs);
     this.tracker.on('neighbours', ({ neighbours }) => {
       const b = neighbours.find((n) => n.reasons.includes('broadcaster'));
       if (b) this.#broadcasterId = b.peerId;
@@ -194,6 +201,8 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
       trackerConnected: this.tracker.connected,
       relayedPeers: this.#links.relayedPeers,
       paths: this.#links.paths,
+      measuredUploadBps: this.#upload.last?.uploadBps ?? null,
+      eventLoopLagMs: this.#upload.meter.report(monotonicNow()).lagMs,
     };
   }
 
@@ -202,6 +211,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
     if (this.#destroyed) return;
     this.#destroyed = true;
     clearInterval(this.#statsTimer);
+    this.#upload.stop();
     this.#links.destroy();
     this.#driver.destroy();
     this.tracker.destroy();

@@ -18,7 +18,7 @@ export interface Crossing {
   msg: WireMessage | Uint8Array;
 }
 
-/** `to` of a crossing that is a capacity-meter figure for the heartbeats (`from`: the peer, `size`: bits per second). */
+/** `to` of a crossing that is a capacity-meter figure for the heartbeats (`from`: the peer, `size`: bits per second, `at`: its limited share). */
 export const REPORT_TO = 0xffffffff;
 
 const WIRE = 0;
@@ -82,12 +82,12 @@ export class CrossingWriter {
     this.count++;
   }
 
-  /** A peer's capacity-meter figure, bits per second (clamped to 32 bits). */
-  addReport(num: number, bps: number): void {
+  /** A peer's capacity-meter figure, bits per second (clamped to 32 bits), and its limited share. */
+  addReport(num: number, bps: number, limitedShare: number): void {
     this.room(26);
     const v = this.v;
     const o = this.o;
-    v.setFloat64(o, 0, true);
+    v.setFloat64(o, limitedShare, true);
     v.setUint32(o + 8, num, true);
     v.setUint32(o + 12, REPORT_TO, true);
     v.setUint32(o + 16, Math.min(0xfffffffe, Math.max(0, Math.round(bps))), true);

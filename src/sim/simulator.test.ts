@@ -58,13 +58,19 @@ describe('Simulator in the harsh world (REAL_WORLD)', () => {
     expect([...sim.peers.values()].some((p) => [...p.connected].some((o) => sim.pairKindOf(p, o) === 'relayed'))).toBe(true);
     // Still in the tracker's room after crashing (its heartbeat timeout is 90 s). (The room's peer
     // table is private; the test reads it.)
-    const room = sim.room as unknown as { peers: Map<string, { uploadBps?: number }> };
+    const room = sim.room as unknown as { peers: Map<string, { uploadBps?: number; measuredUploadBps?: number; uploadLimitedShare?: number }> };
     for (const r of crashed) expect(room.peers.has(r.id)).toBe(true);
-    // What the room holds is what the meters reported, never the true capacity.
+    // What the room holds is what the meters reported, as a session reports it (measured upload and
+    // busy share, no claim), never the true capacity.
     const live = [...sim.peers.values()].filter((p) => !p.isBroadcaster);
-    const heard = live.map((p) => room.peers.get(p.id)?.uploadBps).filter((x): x is number => x !== undefined);
+    const heard = live.map((p) => room.peers.get(p.id)?.measuredUploadBps).filter((x): x is number => x !== undefined);
     expect(heard.length).toBeGreaterThan(live.length / 2);
-    for (const p of live) expect(room.peers.get(p.id)?.uploadBps).not.toBe(p.upBps);
+    for (const p of live) {
+      const q = room.peers.get(p.id);
+      expect(q?.uploadBps).toBeUndefined();
+      expect(q?.measuredUploadBps).not.toBe(p.upBps);
+      if (q?.measuredUploadBps !== undefined) expect(q.uploadLimitedShare).toBeGreaterThanOrEqual(0);
+    }
     expect(Number.isFinite(report.glassToGlassP50Ms)).toBe(true);
   }, 60_000);
 

@@ -136,18 +136,50 @@ describe('TrackerClient', () => {
   });
 
   it('reports measured upload with heartbeats, which makes a weak peer eligible for roles', async () => {
-    const t = await startTracker({ port: 0, room: { heartbeatMs: 200, holderModeAtViewers: 4, directModeAtViewers: 2, directMaxViewers: 8, minRoleUploadBps: 1e6 } });
+    // One holder may take every key here, so one eligible viewer is enough for holder mode.
+    const t = await startTracker({ port: 0, room: { heartbeatMs: 200, holderModeAtViewers: 4, directModeAtViewers: 2, directMaxViewers: 8, minRoleUploadBps: 1e6, maxKeysPerHolder: 11 } });
     cleanups.push(() => t.close());
     const key = await generateStreamKey();
     const b = client(t.url!, key.streamId, { broadcasterKey: key });
     b.connect();
     const viewers = Array.from({ length: 4 }, () => client(t.url!, key.streamId, { uploadBps: 0 }));
     for (const v of viewers) v.connect();
-    await until(() => viewers.every((v) => v.mode === 'holder'), 5000, 'holder mode');
-    expect(viewers.every((v) => v.holderKeys.length === 0 && v.producerGroups.length === 0)).toBe(true);
+    await until(() => viewers.every((v) => v.mode === 'direct'), 5000, 'direct feed');
+    // Nobody reported enough upload: the room waits in direct feed for an eligible holder.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(viewers.every((v) => v.mode === 'direct' && v.holderKeys.length === 0 && v.producerGroups.length === 0)).toBe(true);
     viewers[2].setStats({ uploadBps: 5e6 });
     await until(() => viewers[2].holderKeys.length > 0, 5000, 'roles after the heartbeat');
+    expect(viewers.every((v) => v.mode === 'holder')).toBe(true);
     expect(viewers.filter((v) => v.holderKeys.length > 0)).toEqual([viewers[2]]);
+  });
+
+  it('sends a measured upload at once when it is the first or changed much, at most once a second; small changes wait for the heartbeat', async () => {
+    const t = await startTracker({ port: 0, room: { heartbeatMs: 60_000, peerTimeoutMs: 120_000 } });
+    cleanups.push(() => t.close());
+    const key = await generateStreamKey();
+    const v = client(t.url!, key.streamId);
+    const sent: string[] = [];
+    v.connect();
+    await nextEvent(v, 'joined');
+    const ws = (v as unknown as { ws: { send(d: string): void } }).ws;
+    const send = ws.send.bind(ws);
+    ws.send = (d: string) => {
+      sent.push(d);
+      send(d);
+    };
+    v.setStats({ measuredUploadBps: 3e6, uploadLimitedShare: 0.5 });
+    v.setStats({ measuredUploadBps: 1e6 }); // within a second of the last: waits
+    await new Promise((r) => setTimeout(r, 1100));
+    v.setStats({ measuredUploadBps: 2.5e6 }); // a small change from the last sent: waits for the heartbeat
+    v.setStats({ measuredUploadBps: 2.5e6, uploadLimitedShare: 0.1 }); // its buffers no longer back up: sent
+    await new Promise((r) => setTimeout(r, 1100));
+    v.setStats({ measuredUploadBps: 1.5e6 }); // fell by more than 1.5 ×: sent
+    expect(sent.map((d) => JSON.parse(d))).toEqual([
+      { type: 'heartbeat', measuredUploadBps: 3e6, uploadLimitedShare: 0.5 },
+      { type: 'heartbeat', measuredUploadBps: 2.5e6, uploadLimitedShare: 0.1 },
+      { type: 'heartbeat', measuredUploadBps: 1.5e6, uploadLimitedShare: 0.1 },
+    ]);
   });
 
   it('refuses to send an oversize signal', async () => {

@@ -106,6 +106,10 @@ export class TrackerClient {
   private maxSignalBytes: number = LIMITS.maxSignalBytes;
   private uploadBps: number | undefined;
   private measuredUploadBps: number | undefined;
+  private uploadLimitedShare: number | undefined;
+  /** The measured upload last sent, and when the last heartbeat went. */
+  private sentUpload: { bps: number; limited: number | undefined } | null = null;
+  private lastBeatMs = -Infinity;
   private relayed: boolean | undefined;
 
   constructor(config: TrackerClientConfig) {
@@ -189,11 +193,26 @@ export class TrackerClient {
     if (this.connected) this.sendRaw(JSON.stringify({ type: 'complaint', peerId, reason }));
   }
 
-  /** Updates the measurements sent with the next heartbeat. */
-  setStats(stats: { uploadBps?: number; measuredUploadBps?: number; relayed?: boolean }): void {
+  /**
+   * Updates the measurements sent with the heartbeats. A measured upload that changed much since
+   * the last one sent (the first; a factor of 1.5 either way; the limited share crossing 0.25, where
+   * the tracker tells a lower bound from a capacity) goes out at once, at most once a second: the
+   * tracker gives roles only on measurement and moves them off a peer that falls behind, and a
+   * peer without roles heartbeats only every 15 s.
+   */
+  setStats(stats: { uploadBps?: number; measuredUploadBps?: number; uploadLimitedShare?: number; relayed?: boolean }): void {
     if (stats.uploadBps !== undefined) this.uploadBps = stats.uploadBps;
     if (stats.measuredUploadBps !== undefined) this.measuredUploadBps = stats.measuredUploadBps;
+    if (stats.uploadLimitedShare !== undefined) this.uploadLimitedShare = stats.uploadLimitedShare;
     if (stats.relayed !== undefined) this.relayed = stats.relayed;
+    const m = this.measuredUploadBps;
+    if (m === undefined || this.peerId === null || !this.connected || Date.now() - this.lastBeatMs < 1000) return;
+    const was = this.sentUpload;
+    const limited = (x: number | undefined) => (x ?? 1) > 0.25;
+    const moved = !was || m > was.bps * 1.5 || m < was.bps / 1.5 || limited(was.limited) !== limited(this.uploadLimitedShare);
+    if (!moved) return;
+    this.sendHeartbeat();
+    this.scheduleHeartbeat();
   }
 
   /** Leaves the stream for good (a broadcaster ends it) and closes the socket. */
@@ -238,7 +257,7 @@ export class TrackerClient {
   }
 
   private stats() {
-    return { ...(this.uploadBps !== undefined ? { uploadBps: this.uploadBps } : {}), ...(this.measuredUploadBps !== undefined ? { measuredUploadBps: this.measuredUploadBps } : {}), ...(this.relayed !== undefined ? { relayed: this.relayed } : {}) };
+    return { ...(this.uploadBps !== undefined ? { uploadBps: this.uploadBps } : {}), ...(this.measuredUploadBps !== undefined ? { measuredUploadBps: this.measuredUploadBps } : {}), ...(this.uploadLimitedShare !== undefined ? { uploadLimitedShare: this.uploadLimitedShare } : {}), ...(this.relayed !== undefined ? { relayed: this.relayed } : {}) };
   }
 
   private announce() {
@@ -264,6 +283,7 @@ export class TrackerClient {
         this.heartbeatMs = m.heartbeatMs || 5000;
         this.maxSignalBytes = m.maxSignalBytes;
         const base = { streamId: c.streamId, peerSecret: this.secret, ...this.stats(), ...this.announce() };
+        if (this.measuredUploadBps !== undefined) this.sentUpload = { bps: this.measuredUploadBps, limited: this.uploadLimitedShare };
         if (c.broadcasterKey) {
           const origin = new URL(this.url).host;
           const broadcastId = this.broadcastId as string;
@@ -317,9 +337,15 @@ export class TrackerClient {
     this.heartbeatTimer = setTimeout(() => {
       this.heartbeatTimer = null;
       if (!this.connected) return;
-      this.sendRaw(JSON.stringify({ type: 'heartbeat', ...this.stats() }));
+      this.sendHeartbeat();
       this.scheduleHeartbeat();
     }, Math.max(100, this.heartbeatMs));
+  }
+
+  private sendHeartbeat(): void {
+    this.sendRaw(JSON.stringify({ type: 'heartbeat', ...this.stats() }));
+    this.lastBeatMs = Date.now();
+    if (this.measuredUploadBps !== undefined) this.sentUpload = { bps: this.measuredUploadBps, limited: this.uploadLimitedShare };
   }
 
   private onClosed(code: number, reason: string): void {

@@ -61,6 +61,11 @@ const peerStats = {
   uploadBps: z.optional(bps),
   /** Upload its transport measured, bits per second: lowers the claim, never raises it. */
   measuredUploadBps: z.optional(z.number().check(z.minimum(0), z.maximum(1e10))),
+  /**
+   * Share (0…1) of its recent upload samples taken with its send buffers backed up: near 1 the
+   * measured figure is its capacity, near 0 a lower bound (it was not asked for more).
+   */
+  uploadLimitedShare: z.optional(z.number().check(z.minimum(0), z.maximum(1))),
   /** True when the peer's connections go through a TURN relay. */
   relayed: z.optional(z.boolean()),
 };

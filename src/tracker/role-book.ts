@@ -5,13 +5,17 @@
 import type { RoleEntry, SwarmMode } from './messages.ts';
 import type { PeerId, RoomConfig } from './room-config.ts';
 import { FEED, SEED_A, SEED_B, SEGMENT, type GraphNode, type SwarmGraph } from './swarm-graph.ts';
-import { distrusted, networkOf, pickHolder, rankCandidates, seasoned } from './role-trust.ts';
+import { distrusted, minRoleUpload, networkOf, pickHolder, rankCandidates, reportedUploadBps, seasoned, uploadStanding } from './role-trust.ts';
 
 export interface RoomPeer extends GraphNode {
   /** When it joined (the holder probation counts from here). */
   joinedMs: number;
   /** Upload measured by the peer's transport, if it reports one (lowers the claim, never raises it). */
   measuredUploadBps: number | undefined;
+  /** Share of its upload samples with its send buffers backed up (undefined: not reported, taken as 1). */
+  uploadLimitedShare: number | undefined;
+  /** Since when it reports an upload that is not short (its probation counts from here); null: none. */
+  reportedSinceMs: number | null;
   /** After complaints moved its keys: no role until then. */
   distrustedUntilMs: number;
   /** Producers' complaints against it as a holder: network key → time. */
@@ -82,10 +86,29 @@ export class RoleBook {
       if (e.bits & SEGMENT && q.holderKeys.length === 0) this.graph.setBits(b, q, SEGMENT, false, b.id);
     }
     if (direct) {
+      // Feed slots go to eligible viewers (measured at the stream rate, or on trial); others are
+      // fed only while fewer than directMinFeeds viewers would be, unmeasured ones first.
+      const c = this.config;
+      const fed = (v: RoomPeer) => ((b.edges.get(v.id)?.bits ?? 0) & FEED) !== 0;
+      const eligible = this.graph.viewers.filter((v) => this.eligible(v));
+      const floor = Math.min(c.directMinFeeds, this.graph.viewers.length);
+      if (eligible.length >= floor) {
+        for (const v of this.graph.viewers) if (fed(v) && !this.eligible(v)) this.graph.setBits(b, v, FEED, false, b.id);
+      }
       let n = this.feedCount();
-      for (const v of this.graph.viewers) {
-        if (n >= this.config.directMaxViewers) break;
-        if (!((b.edges.get(v.id)?.bits ?? 0) & FEED)) {
+      for (const v of eligible) {
+        if (n >= c.directMaxViewers) break;
+        if (!fed(v)) {
+          this.graph.setBits(b, v, FEED, true, b.id);
+          n++;
+        }
+      }
+      if (n < floor) {
+        const rest = this.graph.viewers.filter((v) => !fed(v));
+        const rank = (v: RoomPeer) => reportedUploadBps(v) ?? 1e15;
+        rest.sort((x, y) => rank(y) - rank(x) || x.joinedMs - y.joinedMs);
+        for (const v of rest) {
+          if (n >= floor) break;
           this.graph.setBits(b, v, FEED, true, b.id);
           n++;
         }
@@ -97,9 +120,40 @@ export class RoleBook {
 
   eligible(p: RoomPeer): boolean {
     if (p.broadcaster || p.relayed || p.lapsed || distrusted(p, this.ctx.nowMs)) return false;
-    const min = Math.max(this.config.minRoleUploadBps, this.config.minRoleUploadRatio * this.ctx.bitrateBps);
-    const upload = Math.min(p.uploadBps ?? 0, p.measuredUploadBps ?? Infinity);
-    return min === 0 || upload >= min;
+    if (minRoleUpload(this.config, this.ctx.bitrateBps) === 0) return true;
+    const s = uploadStanding(p, this.config, this.ctx.bitrateBps);
+    return s === 'proven' || s === 'trial';
+  }
+
+  /**
+   * Records a new upload report's effect on the probation: a peer that reports an upload that is
+   * not short starts its probation (once), one that falls short loses it.
+   */
+  noteReport(p: RoomPeer, nowMs: number): void {
+    const s = uploadStanding(p, this.config, this.ctx.bitrateBps);
+    if (s === 'short' && minRoleUpload(this.config, this.ctx.bitrateBps) > 0) p.reportedSinceMs = null;
+    else if (s !== 'unknown') p.reportedSinceMs ??= nowMs;
+  }
+
+  /** Viewers that may take a role now (O(viewers)). */
+  eligibleCount(): number {
+    let n = 0;
+    for (const v of this.graph.viewers) if (this.eligible(v)) n++;
+    return n;
+  }
+
+  /** Holders the keys need at least: each holds at most maxKeysPerHolder. */
+  holdersNeeded(): number {
+    return Math.ceil(this.config.segmentKeys.length / this.config.maxKeysPerHolder);
+  }
+
+  /**
+   * True when a joining viewer gets a direct-feed link at once: it is eligible, or fewer than
+   * directMinFeeds viewers are fed (O(1); relinkBroadcaster sorts the rest out).
+   */
+  feedsJoiner(p: RoomPeer): boolean {
+    const n = this.feedCount();
+    return n < this.config.directMaxViewers && (n < this.config.directMinFeeds || this.eligible(p));
   }
 
   /**

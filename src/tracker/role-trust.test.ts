@@ -133,9 +133,11 @@ describe('holder keys against role capture', () => {
   });
 
   it('honours announced key claims only while restoring after a tracker restart', () => {
-    const cfg = { holderProbationMs: 0, holderModeAtViewers: 4, directModeAtViewers: 2, directMaxViewers: 8 };
+    // One eligible viewer may hold every key, so holder mode starts with it (the others are relayed).
+    const cfg = { holderProbationMs: 0, holderModeAtViewers: 4, directModeAtViewers: 2, directMaxViewers: 8, maxKeysPerHolder: 11 };
     const r = room(cfg);
-    for (let i = 0; i < 4; i++) r.join(honestId(i), { relayed: true }, 1); // holder mode, nobody eligible
+    r.join('holder0001', { uploadBps: 8e6 }, 1);
+    for (let i = 0; i < 4; i++) r.join(honestId(i), { relayed: true }, 1);
     expect(r.swarmMode).toBe('holder');
     r.join('claimer01', { uploadBps: 8e6, announce: { holderKeys: [3, 4, 5] } }, 2);
     expect(r.rolesOf('claimer01').holderKeys).not.toEqual([3, 4, 5]);

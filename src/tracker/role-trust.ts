@@ -10,20 +10,51 @@ import type { RoomPeer } from './role-book.ts';
 const MAX_COMPLAINTS = 32;
 
 /**
- * Upload the tracker counts for ranking: the claim, lowered to the measured figure when there is
- * one, and capped at maxCountedUploadRatio × bitrate (maxCountedUploadBps while the bitrate is
- * unknown), so a claim of 10^12 b/s ranks no higher than an honest strong peer.
+ * Upload a peer reported, bits per second: what it measured on its own sends, lowered by an upload
+ * cap it states (a configured limit); the cap alone when it measured nothing (older clients, a
+ * peer with a fixed limit). Undefined when it reported neither: it has shown nothing yet.
  */
-export function countedUploadBps(p: RoomPeer, c: RoomConfig, bitrateBps: number): number {
-  const claimed = p.uploadBps ?? 0;
-  const seen = p.measuredUploadBps !== undefined ? Math.min(claimed, p.measuredUploadBps) : claimed;
-  const cap = bitrateBps > 0 ? c.maxCountedUploadRatio * bitrateBps : c.maxCountedUploadBps;
-  return Math.min(seen, cap);
+export function reportedUploadBps(p: RoomPeer): number | undefined {
+  if (p.measuredUploadBps === undefined) return p.uploadBps;
+  return p.uploadBps === undefined ? p.measuredUploadBps : Math.min(p.uploadBps, p.measuredUploadBps);
 }
 
-/** The peer has been in the room for the holder probation. */
+/**
+ * Upload the tracker counts for ranking: the reported figure (0 when none), capped at
+ * maxCountedUploadRatio × bitrate (maxCountedUploadBps while the bitrate is unknown), so a
+ * report of 10^12 b/s ranks no higher than an honest strong peer.
+ */
+export function countedUploadBps(p: RoomPeer, c: RoomConfig, bitrateBps: number): number {
+  const cap = bitrateBps > 0 ? c.maxCountedUploadRatio * bitrateBps : c.maxCountedUploadBps;
+  return Math.min(reportedUploadBps(p) ?? 0, cap);
+}
+
+/** Lowest upload a role asks for, bits per second (0: no rule). */
+export function minRoleUpload(c: RoomConfig, bitrateBps: number): number {
+  return Math.max(c.minRoleUploadBps, c.minRoleUploadRatio * bitrateBps);
+}
+
+/**
+ * Where a peer's upload stands against what a role asks for: `proven` (it reported at least that),
+ * `trial` (it measured less, but its send buffers were seldom backed up, so the figure is a lower
+ * bound: it may take a role and is watched), `short` (less, with its buffers backed up: that is its
+ * capacity, or its own stated cap is below), `unknown` (it reported nothing yet).
+ */
+export function uploadStanding(p: RoomPeer, c: RoomConfig, bitrateBps: number): 'proven' | 'trial' | 'short' | 'unknown' {
+  const r = reportedUploadBps(p);
+  if (r === undefined) return 'unknown';
+  if (r >= minRoleUpload(c, bitrateBps)) return 'proven';
+  const m = p.measuredUploadBps;
+  if (m !== undefined && m > 0 && r === m && (p.uploadLimitedShare ?? 1) <= c.trialMaxLimitedShare) return 'trial';
+  return 'short';
+}
+
+/**
+ * The peer is past its holder probation: it has been in the room, reporting an upload, this long
+ * (a peer that fell short starts over when it reports enough again).
+ */
 export function seasoned(p: RoomPeer, c: RoomConfig, nowMs: number): boolean {
-  return nowMs - p.joinedMs >= c.holderProbationMs;
+  return nowMs - Math.max(p.joinedMs, p.reportedSinceMs ?? p.joinedMs) >= c.holderProbationMs;
 }
 
 /** A holder moved away after complaints gets no holder key until this passes. */

@@ -46,6 +46,17 @@ export interface RoomConfig {
   /** …and at least this many bits per second (used alone while the bitrate is unknown). */
   minRoleUploadBps: number;
   /**
+   * A peer that measured less than that still counts as eligible, on trial, while at most this
+   * share of its upload samples found its send buffers backed up: its figure is then a lower
+   * bound (nobody asked it for more), not its capacity. Above it, the figure is its capacity.
+   */
+  trialMaxLimitedShare: number;
+  /**
+   * In direct feed a viewer that is not eligible (not measured yet, or measured below the stream
+   * rate) is fed only while fewer than this many viewers are (the stream must start somewhere).
+   */
+  directMinFeeds: number;
+  /**
    * Claimed upload counts for ranking up to this × the stream bitrate (a claim of 10^12 b/s ranks
    * no higher than an honest strong peer); ties go to the older peer.
    */
@@ -100,6 +111,8 @@ export const DEFAULT_ROOM_CONFIG: Readonly<RoomConfig> = Object.freeze({
   directMaxViewers: 48,
   minRoleUploadRatio: 1.0,
   minRoleUploadBps: 0,
+  trialMaxLimitedShare: 0.25,
+  directMinFeeds: 4,
   maxCountedUploadRatio: 3,
   maxCountedUploadBps: 20e6,
   holderProbationMs: 10000,
@@ -126,7 +139,7 @@ const positiveInt = (c: RoomConfig, k: keyof RoomConfig, min = 1) => {
 export function resolveRoomConfig(partial: Partial<RoomConfig> = {}): RoomConfig {
   const c: RoomConfig = { ...DEFAULT_ROOM_CONFIG, ...partial, segmentKeys: [...(partial.segmentKeys ?? DEFAULT_ROOM_CONFIG.segmentKeys)] };
   for (const k of ['neighbourTarget', 'neighbourMax', 'producerHolderLinks', 'maxKeysPerHolder', 'maxGroupsPerProducer', 'holderModeAtViewers', 'directMaxViewers', 'leaseMs', 'roleHeartbeatMs', 'heartbeatMs', 'peerTimeoutMs', 'swarmReportMs', 'maxPeers', 'maxFailedPairsPerPeer', 'tickMs'] as const) positiveInt(c, k);
-  for (const k of ['directModeAtViewers', 'producerGroups', 'modeHoldMs', 'modeOverlapMs', 'seed', 'maxProducers', 'holderProbationMs', 'complaintWindowMs', 'distrustMs'] as const) positiveInt(c, k, 0);
+  for (const k of ['directModeAtViewers', 'directMinFeeds', 'producerGroups', 'modeHoldMs', 'modeOverlapMs', 'seed', 'maxProducers', 'holderProbationMs', 'complaintWindowMs', 'distrustMs'] as const) positiveInt(c, k, 0);
   positiveInt(c, 'complaintsToMove');
   if (!(c.maxCountedUploadRatio > 0) || !(c.maxCountedUploadBps > 0)) throw new P2PError('BAD_CONFIG', 'maxCountedUpload* must be > 0');
   if (c.maxProducers < c.producerGroups) throw new P2PError('BAD_CONFIG', 'maxProducers must be ≥ producerGroups');
@@ -141,6 +154,7 @@ export function resolveRoomConfig(partial: Partial<RoomConfig> = {}): RoomConfig
   }
   if (c.leaseMs <= c.roleHeartbeatMs) throw new P2PError('BAD_CONFIG', 'leaseMs must be longer than roleHeartbeatMs');
   if (c.peerTimeoutMs <= c.heartbeatMs) throw new P2PError('BAD_CONFIG', 'peerTimeoutMs must be longer than heartbeatMs');
+  if (!(c.trialMaxLimitedShare >= 0 && c.trialMaxLimitedShare <= 1)) throw new P2PError('BAD_CONFIG', 'trialMaxLimitedShare must be in 0…1');
   if (!(c.minRoleUploadRatio >= 0) || !(c.minRoleUploadBps >= 0)) throw new P2PError('BAD_CONFIG', 'minRoleUpload* must be ≥ 0');
   return c;
 }
@@ -150,6 +164,7 @@ export interface JoinInfo {
   broadcaster?: boolean;
   uploadBps?: number;
   measuredUploadBps?: number;
+  uploadLimitedShare?: number;
   relayed?: boolean;
   /** Broadcaster only: stream bitrate, bits per second. */
   bitrateBps?: number;
@@ -175,6 +190,8 @@ export interface PeerStats {
   uploadBps?: number;
   /** Upload measured by the peer's transport (lowers a claim, never raises it). */
   measuredUploadBps?: number;
+  /** Share of its upload samples taken with its send buffers backed up (0…1). */
+  uploadLimitedShare?: number;
   relayed?: boolean;
 }
 

@@ -53,6 +53,9 @@ export class Room {
   private readonly roles: RoleBook;
   /** Role epoch last reported to the broadcaster. */
   private reportedEpoch = 0;
+  /** Viewers eligible for roles when last counted (countEligible), and when. */
+  private eligibleViewers = 0;
+  private eligibleCountedMs = -Infinity;
 
   constructor(streamId: string, config: Partial<RoomConfig> = {}) {
     this.streamId = streamId;
@@ -116,6 +119,8 @@ export class Room {
       broadcaster: !!info.broadcaster,
       uploadBps: info.uploadBps,
       measuredUploadBps: info.measuredUploadBps,
+      uploadLimitedShare: info.uploadLimitedShare,
+      reportedSinceMs: null,
       joinedMs: nowMs,
       distrustedUntilMs: 0,
       complaints: null,
@@ -137,9 +142,13 @@ export class Room {
       claimedGroups: (a?.producerGroups ?? []).filter((g) => g < this.config.producerGroups).slice(0, this.config.maxGroupsPerProducer),
     };
     this.peers.set(peerId, p);
+    this.roles.noteReport(p, nowMs);
     if (p.broadcaster) {
       this.broadcaster = p;
-      if (info.bitrateBps) this.bitrateBps = info.bitrateBps;
+      if (info.bitrateBps && info.bitrateBps !== this.bitrateBps) {
+        this.bitrateBps = info.bitrateBps;
+        for (const q of this.peers.values()) this.roles.noteReport(q, nowMs);
+      }
       if (a?.mode && a.mode !== this.mode) {
         this.setMode(a.mode, nowMs);
         this.modeHoldUntilMs = nowMs + this.config.modeHoldMs;
@@ -158,7 +167,7 @@ export class Room {
       this.events.push(this.streamEvent(p.id));
       this.graph.restoreAnnounced(p, nowMs + this.config.modeHoldMs);
       this.graph.fillSwarm(p);
-      if (this.broadcaster && this.mode === 'direct' && this.roles.feedCount() < this.config.directMaxViewers) this.graph.setBits(this.broadcaster, p, FEED, true, this.broadcaster.id);
+      if (this.broadcaster && this.mode === 'direct' && this.roles.feedsJoiner(p)) this.graph.setBits(this.broadcaster, p, FEED, true, this.broadcaster.id);
       this.evaluateMode(nowMs);
       if (this.mode === 'holder') this.roles.fill(nowMs, p);
     }
@@ -189,7 +198,11 @@ export class Room {
     p.lapsed = false;
     if (stats.uploadBps !== undefined) p.uploadBps = stats.uploadBps;
     if (stats.measuredUploadBps !== undefined) p.measuredUploadBps = stats.measuredUploadBps;
+    if (stats.uploadLimitedShare !== undefined) p.uploadLimitedShare = stats.uploadLimitedShare;
     if (stats.relayed !== undefined) p.relayed = stats.relayed;
+    this.roles.noteReport(p, nowMs);
+    // In direct feed a viewer that became eligible takes a feed slot, one that fell short gives its up.
+    if (this.mode === 'direct' && !p.broadcaster && wasEligible !== this.roles.eligible(p)) this.roles.relinkBroadcaster();
     const hasRoles = p.holderKeys.length > 0 || p.producerGroups.length > 0;
     if (hasRoles) {
       p.leaseExpiresMs = nowMs + this.config.leaseMs;
@@ -261,6 +274,7 @@ export class Room {
     }
     this.graph.expireAnnounced(nowMs);
     this.graph.topUpNeedy(256);
+    this.countEligible(nowMs);
     if (this.overlapUntilMs > 0 && nowMs >= this.overlapUntilMs) {
       this.overlapUntilMs = 0;
       this.roles.relinkBroadcaster();
@@ -362,11 +376,28 @@ export class Room {
   }
 
 
+  private countEligible(nowMs: number): void {
+    this.eligibleViewers = this.roles.eligibleCount();
+    this.eligibleCountedMs = nowMs;
+  }
+
+  /**
+   * Direct feed ↔ holder mode by viewer count, with hysteresis; holder mode also waits for enough
+   * eligible viewers to hold every key (holdersNeeded), and falls back to direct feed (held for
+   * modeHoldMs) when they become too few. The eligible count is taken at each tick.
+   */
   private evaluateMode(nowMs: number): void {
     if (nowMs < this.modeHoldUntilMs) return;
     const n = this.graph.viewers.length;
-    if (this.mode === 'direct' && n >= this.config.holderModeAtViewers) this.setMode('holder', nowMs);
+    // Counted again at most every tickMs between ticks, so joins stay O(1) in a large room.
+    if (this.mode === 'direct' && n >= this.config.holderModeAtViewers && nowMs - this.eligibleCountedMs >= this.config.tickMs) this.countEligible(nowMs);
+    const enough = this.eligibleViewers >= this.roles.holdersNeeded();
+    if (this.mode === 'direct' && n >= this.config.holderModeAtViewers && enough) this.setMode('holder', nowMs);
     else if (this.mode === 'holder' && n <= this.config.directModeAtViewers) this.setMode('direct', nowMs);
+    else if (this.mode === 'holder' && !enough) {
+      this.setMode('direct', nowMs);
+      this.modeHoldUntilMs = nowMs + this.config.modeHoldMs;
+    }
   }
 
   private setMode(mode: SwarmMode, nowMs: number): void {

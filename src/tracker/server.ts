@@ -307,7 +307,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       c.ws.close(1008, 'auth failed');
       return;
     }
-    enter(c, m.streamId, m.peerSecret, { broadcaster: true, broadcastId: m.broadcastId, bitrateBps: m.bitrateBps, uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, announce: m.announce });
+    enter(c, m.streamId, m.peerSecret, { broadcaster: true, broadcastId: m.broadcastId, bitrateBps: m.bitrateBps, uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, uploadLimitedShare: m.uploadLimitedShare, announce: m.announce });
   };
 
   const onMessage = (c: Conn, data: RawData, isBinary: boolean): void => {
@@ -332,7 +332,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     switch (m.type) {
       case 'join':
         if (c.stream) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
-        return enter(c, m.streamId, m.peerSecret, { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, relayed: m.relayed, announce: m.announce });
+        return enter(c, m.streamId, m.peerSecret, { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, uploadLimitedShare: m.uploadLimitedShare, relayed: m.relayed, announce: m.announce });
       case 'publish':
         if (c.stream) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
         if (!c.nonce) return fail(c, 'AUTH_FAILED', 'one publish attempt per connection');
@@ -350,7 +350,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     // cluster node; alone, the room is here.
     const room = cluster ? null : (rooms.get(s) as Room);
     if (m.type === 'heartbeat') {
-      const stats = { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, relayed: m.relayed };
+      const stats = { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, uploadLimitedShare: m.uploadLimitedShare, relayed: m.relayed };
       if (cluster) cluster.heartbeat(s, c.id, stats);
       else (room as Room).heartbeat(c.id, stats, nowMs);
       const renewed = ice?.renew(c, c.id, Date.now()); // TURN expiry is wall-clock (coturn checks Unix time)
