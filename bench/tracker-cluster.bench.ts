@@ -123,7 +123,7 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, placement: 'hash'
       if (!after) await new Promise((r) => setTimeout(r, 50));
     }
     console.log(after
-      ? `SIGKILL of an owner to a new owner: ${((performance.now() - t0) / 1000).toFixed(2)} s (epoch ${victim.epoch} → ${after.epoch}; lease 10 s, checks every 2 s)`
+      ? `SIGKILL of an owner to a new owner: ${((performance.now() - t0) / 1000).toFixed(2)} s (epoch ${victim.epoch} → ${after.epoch}; lease 6 s, checks every 1.2 s)`
       : 'SIGKILL of an owner to a new owner: no new owner within 60 s');
     console.log('frames lost by viewers meanwhile: not measured here (these peers carry no media)');
   } else console.log('SIGKILL of an owner: node 0 owned no stream, not measured');

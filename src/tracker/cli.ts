@@ -47,7 +47,7 @@ Usage: p2p-player-tracker [options]
                                peers may connect to any node (docs/tracker.md, Scale-out)
   --node-id ID                 this node's name, unique in the cluster (letters, digits, . _ -;
                                default: host name and port)
-  --cluster-lease N            stream ownership lease, ms (default 10000): a dead node's streams
+  --cluster-lease N            stream ownership lease, ms (default 6000): a dead node's streams
                                get a new owner within about this long
   --quiet                      print only the listening line
   --help                       this text

@@ -54,7 +54,7 @@ export interface ClusterOptions {
   backend: ClusterBackend;
   /** This node's name, unique in the cluster: letters, digits, '.', '_', '-' (1…64). */
   nodeId: string;
-  /** Ownership lease of a stream, ms (default 10 000): a dead owner's streams are free after it. */
+  /** Ownership lease of a stream, ms (default 6000): a dead owner's streams are free after it. */
   leaseMs?: number;
   /** Lease renewal, owner checks and snapshot writes, ms (default leaseMs / 5). */
   renewMs?: number;
@@ -114,6 +114,7 @@ export class ClusterNode {
   private readonly outbox = new Map<string, Msg[]>();
   private flushScheduled = false;
   private timer: unknown = null;
+  private keepTimer: unknown = null;
   private renewing = false;
   private closed = false;
 
@@ -125,7 +126,7 @@ export class ClusterNode {
     if (!NODE_ID_RE.test(options.nodeId)) throw new P2PError('BAD_CONFIG', `the node id must be 1…64 letters, digits, '.', '_' or '-', got ${options.nodeId.slice(0, 80)}`);
     this.nodeId = options.nodeId;
     this.backend = options.backend;
-    this.leaseMs = options.leaseMs ?? 10_000;
+    this.leaseMs = options.leaseMs ?? 6000;
     this.renewMs = options.renewMs ?? Math.max(50, Math.floor(this.leaseMs / 5));
     if (!(this.leaseMs >= 100) || !(this.renewMs > 0) || this.renewMs >= this.leaseMs) throw new P2PError('BAD_CONFIG', `the cluster lease (${this.leaseMs} ms) must be ≥ 100 ms and longer than its renewal period (${this.renewMs} ms)`);
     this.prefix = options.prefix ?? 'p2p:';
@@ -153,6 +154,7 @@ export class ClusterNode {
     if (!alive) throw new P2PError('BAD_CONFIG', `another tracker node runs with the node id ${this.nodeId}`);
     await this.backend.broker.subscribe(this.channel(this.nodeId), (m) => this.onNodeMessage(m));
     this.timer = this.clock.setInterval(() => this.renew(), this.renewMs);
+    this.keepTimer = this.clock.setInterval(() => this.keepRemoteAlive(), 500);
   }
 
   /** Leaves the cluster cleanly: releases leases so other nodes take over at once. */
@@ -160,6 +162,7 @@ export class ClusterNode {
     if (this.closed) return;
     this.closed = true;
     if (this.timer !== null) this.clock.clearInterval(this.timer);
+    if (this.keepTimer !== null) this.clock.clearInterval(this.keepTimer);
     this.flush();
     const s = this.backend.store;
     await Promise.allSettled([...this.owned.entries()].map(async ([id, o]) => {
@@ -174,6 +177,7 @@ export class ClusterNode {
   halt(): void {
     this.closed = true;
     if (this.timer !== null) this.clock.clearInterval(this.timer);
+    if (this.keepTimer !== null) this.clock.clearInterval(this.keepTimer);
     this.outbox.clear();
   }
 
@@ -359,8 +363,12 @@ export class ClusterNode {
     const nodes = new Set<string>();
     for (const [k, v] of Object.entries(snap)) {
       if (!k.startsWith('m:')) continue;
-      const n = (JSON.parse(v) as { n?: unknown }).n;
-      if (typeof n === 'string') nodes.add(n);
+      try {
+        const n = (JSON.parse(v) as { n?: unknown }).n;
+        if (typeof n === 'string') nodes.add(n);
+      } catch {
+        // A damaged entry is skipped here and in adopt().
+      }
     }
     const alive = new Set<string>([this.nodeId]);
     for (const n of nodes) if (n !== this.nodeId && (await this.backend.store.get(this.aliveKey(n)))) alive.add(n);
@@ -422,10 +430,15 @@ export class ClusterNode {
     for (const lm of this.host.localMembers(s)) {
       if (!o.members.has(lm.id)) this.onControl(o, { t: 'join', s, id: lm.id, n: this.nodeId, i: withAnnounce(lm), ...(lm.admitted ? { r: 1 as const } : {}) });
     }
-    this.dispatch(room);
+    // What waited for an owner runs before the room can be found empty and given up.
     const q = this.pending.get(s);
     this.pending.delete(s);
-    for (const m of q ?? []) this.control(m);
+    for (const m of q ?? []) {
+      if (this.owned.get(s) === o) this.onControl(o, m);
+      else this.control(m);
+    }
+    if (this.owned.get(s) !== o) return;
+    this.dispatch(room);
     void this.writeSnapshot(s, o);
   }
 
@@ -591,7 +604,9 @@ export class ClusterNode {
     }
     if (m.t === 'ev') return this.onEvents(m);
     if (m.t !== 'join' && m.t !== 'leave' && m.t !== 'hb' && m.t !== 'failed' && m.t !== 'complaint') throw new Error(`unknown type ${String((m as { t?: unknown }).t)}`);
-    if (typeof m.id !== 'string' || typeof m.n !== 'string') throw new Error('no peer');
+    if (typeof m.id !== 'string' || typeof m.n !== 'string' || m.id.length > 64 || m.n.length > 64) throw new Error('no peer');
+    const isObj = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if ((m.t === 'join' && !isObj(m.i)) || (m.t === 'hb' && !isObj(m.st)) || ((m.t === 'failed' || m.t === 'complaint') && typeof m.p !== 'string')) throw new Error(`malformed ${m.t}`);
     this.metrics.crossNode('in', m.t);
     const o = this.owned.get(m.s);
     if (o) return this.onControl(o, m);
@@ -603,6 +618,10 @@ export class ClusterNode {
 
   private onEvents(m: Extract<Msg, { t: 'ev' }>): void {
     if (typeof m.o !== 'string' || typeof m.e !== 'number' || !Array.isArray(m.v)) throw new Error('bad events');
+    for (const x of m.v) {
+      const ev = Array.isArray(x) ? (x[0] as { to?: unknown; type?: unknown } | null) : null;
+      if (!ev || typeof ev.to !== 'string' || typeof ev.type !== 'string' || (x[1] !== undefined && !Array.isArray(x[1]))) throw new Error('bad event');
+    }
     this.metrics.crossNode('in', 'ev', m.v.length);
     if (this.owned.has(m.s)) return; // a deposed owner still talking; this node owns it now
     const known = this.owners.get(m.s);
@@ -625,6 +644,20 @@ export class ClusterNode {
   }
 
   // ---- periodic work -------------------------------------------------------------------------
+
+  /**
+   * While the engine is down, heartbeats of peers on other nodes cannot arrive: the owner renews
+   * them itself, so their roles and membership survive the outage (their nodes still serve them,
+   * and their links carry the stream). Runs every 500 ms; does nothing while the engine is up.
+   */
+  private keepRemoteAlive(): void {
+    if (this.backend.state !== 'down' || this.closed) return;
+    const now = this.clock.now();
+    for (const o of this.owned.values()) {
+      for (const [id, n] of o.members) if (n !== this.nodeId) o.room.heartbeat(id, {}, now);
+      this.dispatch(o.room);
+    }
+  }
 
   /** Renews leases, notices lost or expired owners, writes snapshots. Runs every renewMs. */
   private renew(): void {

@@ -14,6 +14,7 @@ import { manualClock, nextEvent, until } from './test-kit.ts';
 import { startRedisServer, type RedisTestServer } from './redis-test-server.ts';
 import { expectRejectCode } from '../expect-code.ts';
 import { MemorySpace, memoryBackend } from './memory-backend.ts';
+import type { ClusterBackend } from './cluster-backend.ts';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
 const cleanups: Array<() => unknown> = [];
@@ -85,6 +86,8 @@ describe('tracker cluster on Redis', () => {
     const [a, b] = await nodes(2);
     const key = await generateStreamKey();
     const caster = client(a.url!, key.streamId, { broadcasterKey: key, bitrateBps: 2e6 });
+    let casterJoins = 0;
+    caster.on('joined', () => casterJoins++);
     const casterId = (await nextEvent(caster, 'joined')).peerId;
     const va = client(a.url!, key.streamId);
     const vaId = (await nextEvent(va, 'joined')).peerId;
@@ -94,6 +97,8 @@ describe('tracker cluster on Redis', () => {
     await until(() => vb.state === 'live' && vb.broadcastId === caster.broadcastId, 5000, 'live on node b');
     await until(() => vb.neighbours.some((n) => n.peerId === casterId) && vb.neighbours.some((n) => n.peerId === vaId), 5000, 'cross-node neighbours');
     expect(owners([a, b], key.streamId)).toEqual([a]);
+    // The first peer of the stream made its node the owner, and was told 'joined' once.
+    expect(casterJoins).toBe(1);
 
     // Signals cross nodes both ways with the sender's real id.
     const got = nextEvent(vb, 'signal');
@@ -113,7 +118,7 @@ describe('tracker cluster on Redis', () => {
 
     const health = JSON.parse(await get(`http://127.0.0.1:${a.port}/health`));
     expect(health.cluster).toMatchObject({ nodeId: 'node-0', backend: 'redis', redis: 'up', ownedStreams: 1, owned: [{ streamId: key.streamId, epoch: a.cluster!.ownerOf(key.streamId)!.epoch }] });
-    expect(JSON.parse(await get(`http://127.0.0.1:${b.port}/health`)).cluster).toMatchObject({ nodeId: 'node-1', redis: 'up', ownedStreams: 0 });
+    expect(JSON.parse(await get(`http://127.0.0.1:${b.port}/health`)).cluster).toMatchObject({ nodeId: 'node-1', redis: 'up', hostedStreams: 1, ownedStreams: 0 });
     const metrics = await get(`http://127.0.0.1:${b.port}/metrics`);
     expect(metrics).toMatch(/p2p_tracker_cluster_messages_total\{direction="out",kind="sig"\} 1/);
     expect(metrics).toMatch(/p2p_tracker_cluster_messages_total\{direction="out",kind="join"\} 1/);
@@ -261,6 +266,61 @@ describe('tracker cluster on the in-memory backend', () => {
     const got = nextEvent(va, 'signal');
     vb.signal(vaId, { hi: 1 });
     expect((await got).from).toBe(vbId);
+    // Garbage on a node's channel (whoever can write to the store can send it) is counted and
+    // dropped; the node goes on serving.
+    const intruder = memoryBackend(space);
+    for (const junk of ['not json', '{"t":"join"}', '[{"t":"join","s":"x"}]', '[{"t":"hb","s":"x","id":"p","n":"m1","st":null}]', '[{"t":"ev","s":"x","o":"m0~x","e":9,"v":[[null]]}]', '[{"t":"nope","s":"x"}]'])
+      await intruder.broker.publish('p2p:node:m0', junk);
+    await until(() => a.cluster!.metrics.in.get('bad') === 6, 5000, 'bad messages counted');
+    const again = nextEvent(vb, 'signal');
+    va.signal(vbId, { still: 'serving' });
+    expect((await again).from).toBe(vaId);
+  });
+});
+
+describe('tracker cluster message races (in-memory backend)', () => {
+  it('a signal reaching a node before the neighbour list of its target is still delivered', async () => {
+    const space = new MemorySpace();
+    const a = await startTracker({ port: 0, cluster: { nodeId: 'r0', backend: memoryBackend(space) } });
+    cleanups.push(() => a.close());
+    // Node b's channel holds back the owner's event batches while `hold` is set.
+    const inner = memoryBackend(space);
+    let hold = false;
+    const held: Array<() => void> = [];
+    const backend: ClusterBackend = {
+      kind: inner.kind,
+      store: inner.store,
+      get state() {
+        return inner.state;
+      },
+      onState: (l) => inner.onState(l),
+      onRoundTrip: (l) => inner.onRoundTrip(l),
+      close: () => inner.close(),
+      broker: {
+        publish: (ch, m) => inner.broker.publish(ch, m),
+        unsubscribe: (ch) => inner.broker.unsubscribe(ch),
+        subscribe: (ch, h) => inner.broker.subscribe(ch, (m) => (hold && m.includes('"t":"ev"') ? held.push(() => h(m)) : h(m))),
+      },
+    };
+    const b = await startTracker({ port: 0, cluster: { nodeId: 'r1', backend } });
+    cleanups.push(() => b.close());
+    const key = await generateStreamKey();
+    const va = client(a.url!, key.streamId);
+    await nextEvent(va, 'joined');
+    const vb = client(b.url!, key.streamId);
+    const vbId = (await nextEvent(vb, 'joined')).peerId;
+    hold = true;
+    // A new peer on the owner's node learns of vb at once; vb's node hears of it later.
+    const vc = client(a.url!, key.streamId);
+    const vcId = (await nextEvent(vc, 'joined')).peerId;
+    await until(() => vc.neighbours.some((n) => n.peerId === vbId), 5000, 'vc knows vb');
+    const got = nextEvent(vb, 'signal');
+    vc.signal(vbId, { sdp: 'offer' });
+    expect(await got).toEqual({ from: vcId, data: { sdp: 'offer' } });
+    expect(vb.neighbours.some((n) => n.peerId === vcId)).toBe(false); // its list was still held
+    hold = false;
+    for (const f of held.splice(0)) f();
+    await until(() => vb.neighbours.some((n) => n.peerId === vcId), 5000, 'vb knows vc');
   });
 });
 
@@ -274,11 +334,11 @@ describe('tracker cluster failover on virtual time (in-memory backend)', () => {
       cleanups.push(() => t.close());
       return t;
     };
-    return { clock, a: await start('v0'), b: await start('v1') };
+    return { clock, space, a: await start('v0'), b: await start('v1') };
   }
 
   it('a halted owner keeps its streams until its lease expires, then the survivor takes over at the next epoch', async () => {
-    const { clock, a, b } = await pair();
+    const { clock, space, a, b } = await pair();
     const key = await generateStreamKey();
     const va = client(a.url!, key.streamId);
     await nextEvent(va, 'joined');
@@ -289,6 +349,9 @@ describe('tracker cluster failover on virtual time (in-memory backend)', () => {
     await until(() => vb.neighbours.some((n) => n.peerId === vb2Id), 5000, 'link on node b');
     expect(a.cluster!.ownerOf(key.streamId)).toEqual({ node: 'v0', epoch: 1 });
     await a.halt();
+    // A damaged snapshot entry is skipped, never a reason to refuse the takeover.
+    space.hashes.get(`p2p:snap:{${key.streamId}}`)?.set('m:damaged', '{not json');
+    expect(space.hashes.get(`p2p:snap:{${key.streamId}}`)?.size).toBeGreaterThan(2);
     // Within the lease nobody takes the stream (the owner might only be slow).
     await clock.advance(8000, 5);
     expect(b.cluster!.ownedStreams()).toEqual([]);
@@ -302,6 +365,40 @@ describe('tracker cluster failover on virtual time (in-memory backend)', () => {
     vb.signal(vb2Id, { after: 'takeover' });
     expect((await got).from).toBe(vbId);
     expect(b.cluster!.metrics.ownershipChanges.get('acquired')).toBe(1);
+  });
+
+  it('while the engine is down the owner keeps the roles of peers on other nodes; it reconciles when the engine is back', async () => {
+    const clock = manualClock();
+    const space = new MemorySpace(() => clock.now());
+    const room = { holderModeAtViewers: 4, directModeAtViewers: 2, directMaxViewers: 8, holderProbationMs: 0 };
+    const start = async (nodeId: string) => {
+      const t = await startTracker({ port: 0, clock, room, cluster: { nodeId, backend: memoryBackend(space), leaseMs: 10_000, renewMs: 2000 } });
+      cleanups.push(() => t.close());
+      return t;
+    };
+    const a = await start('w0');
+    const b = await start('w1');
+    const key = await generateStreamKey();
+    const caster = client(a.url!, key.streamId, { broadcasterKey: key, bitrateBps: 1e6 });
+    const swarmNow = lastSwarm(caster);
+    await nextEvent(caster, 'joined');
+    const remote = Array.from({ length: 5 }, () => client(b.url!, key.streamId, { uploadBps: 20e6 }));
+    await until(() => remote.every((v) => v.connected), 5000, 'viewers joined');
+    await clock.advance(1000, 5); // a room tick: roles handed out
+    await until(() => remote.filter((v) => v.holderKeys.length > 0).length >= 2, 5000, 'remote holders');
+    const holders = () => JSON.stringify(swarmNow()?.holders);
+    await until(() => remote.every((v) => !v.holderKeys.length || holders().includes(v.peerId!)), 5000, 'swarm summary');
+    const before = holders();
+    space.setState('down');
+    // 9 s of virtual time: three role leases (3 s) without a heartbeat arriving from node b. The
+    // broadcaster (on the owner's node) would hear of any change of holders.
+    await clock.advance(9000, 5);
+    expect(holders()).toBe(before);
+    expect(a.cluster!.ownedStreams()).toEqual([key.streamId]);
+    space.setState('up', true); // back, and empty (restarted without persistence)
+    await clock.advance(2000, 5);
+    await until(() => (a.cluster!.metrics.ownershipChanges.get('reacquired') ?? 0) === 1, 5000, 'lease taken again');
+    expect(a.cluster!.ownerOf(key.streamId)!.epoch).toBe(2);
   });
 
   it('a node that stops cleanly hands its streams over at the next check, without waiting for the lease', async () => {

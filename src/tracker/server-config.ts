@@ -139,7 +139,7 @@ export interface TrackerClusterOptions {
   redisUrl?: string;
   /** Or a backend made by the caller (several nodes in one process share a MemorySpace). */
   backend?: ClusterBackend;
-  /** Stream ownership lease, ms (default 10 000): how long a dead node's streams wait for a new owner. */
+  /** Stream ownership lease, ms (default 6000): how long a dead node's streams wait for a new owner. */
   leaseMs?: number;
   /** Lease renewal and owner checks, ms (default leaseMs / 5). */
   renewMs?: number;

@@ -158,9 +158,10 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
         fail(c, ev.code ?? 'JOIN_FAILED', ev.message ?? 'the stream refused the join');
         return true;
       }
-      const first = !c.cl?.admitted;
+      // One 'joined' per join: a join admitted again (owner change, or the same join reaching a
+      // new owner twice) changes nothing for the peer.
+      if (c.cl?.admitted) return true;
       if (c.cl) c.cl.admitted = true;
-      if (ev.quiet && !first) return true;
       if (ice) send(c, ice.issue(c, c.id, Date.now()));
       send(c, { type: 'joined', streamId, peerId: c.id, broadcaster: c.broadcaster });
       return true;
@@ -278,10 +279,15 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     dispatch(room);
   };
 
-  /** A signal from a peer on another node to one of ours: delivered only between current neighbours. */
+  /**
+   * A signal from a peer on another node to one of ours. The sender's node let it through only to a
+   * neighbour the owner gave its peer; it is not checked against our peer's list again, as the
+   * owner's neighbour lists reach the two nodes at slightly different times (a first offer must
+   * not be lost to that race).
+   */
   const relayIn = (streamId: string, from: string, to: string, data: unknown): void => {
     const t = peers.get(to);
-    if (!t || t.stream !== streamId || !t.cl?.routes.has(from)) return metrics.reject('NOT_NEIGHBOURS');
+    if (!t || t.stream !== streamId) return metrics.reject('NOT_NEIGHBOURS');
     if (t.ws.bufferedAmount > limits.maxSignalBacklogBytes) return metrics.reject('SIGNAL_DROPPED');
     send(t, { type: 'signal', from, data }, true);
   };
@@ -488,7 +494,9 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     health: () => {
       const cl = cluster as ClusterNode;
       const owned = cl.ownedStreams();
-      return { nodeId: cl.nodeId, backend: cl.backendKind, redis: cl.backendState, ownedStreams: owned.length, owned: owned.slice(0, 100).map((streamId) => ({ streamId, epoch: cl.ownerOf(streamId)?.epoch ?? 0 })) };
+      const hosted = new Set<string>();
+      for (const c of peers.values()) if (c.stream) hosted.add(c.stream);
+      return { nodeId: cl.nodeId, backend: cl.backendKind, redis: cl.backendState, hostedStreams: hosted.size, ownedStreams: owned.length, owned: owned.slice(0, 100).map((streamId) => ({ streamId, epoch: cl.ownerOf(streamId)?.epoch ?? 0 })) };
     },
     metrics: () => (cluster as ClusterNode).metrics.render((cluster as ClusterNode).ownedStreams().length),
   });
