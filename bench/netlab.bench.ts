@@ -1,11 +1,18 @@
-// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --loss 5 --nats full-cone,none]`: scenario 1 of the network
-// lab (broadcaster + Node peers over mixed NATs, 5 % bursty loss) and scenario 3 (tracker SIGKILL
-// and restart), printing the figures; nothing is asserted. Needs root and the lab's packages.
+// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --fps 10 --loss 5 --nats full-cone,none --spare-keys 4]`: scenario 1
+// of the network lab (broadcaster + Node peers over mixed NATs, 5 % bursty loss) and scenario 3
+// (tracker SIGKILL and restart), printing the figures; nothing is asserted. Also prints the
+// machine's load average and each process's CPU share and event-loop delay in the window, since
+// the lab's processes share the machine's cores. Needs root and the lab's packages.
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { prepareLab, type NatKind } from '../scripts/netlab/lab.ts';
-import { framesBetween, LabSwarm, mixedPeers } from '../scripts/netlab/lab-swarm.ts';
+import { framesBetween, LabSwarm, mixedPeers, type LabProcess, type Stats } from '../scripts/netlab/lab-swarm.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' }, 'spare-keys': { type: 'string' }, fps: { type: 'string' } },
+});
+const spareKeys = values['spare-keys'] === undefined ? undefined : Number(values['spare-keys']);
+const framesPerSec = values.fps === undefined ? undefined : Number(values.fps);
 const seconds = Number(values.seconds ?? 120);
 const count = Number(values.peers ?? 12);
 const bitrate = Number(values.bitrate ?? 300_000);
@@ -17,18 +24,30 @@ if (!check.ok) {
   process.exit(0);
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+/** CPU share of one core a process used between two stats lines, and the worst event-loop delay (p99 of each line) between them. */
+function cpuOf(p: LabProcess, a: Stats | undefined, b: Stats | undefined): string {
+  const cpu = Number(b?.cpuMs ?? 0) - Number(a?.cpuMs ?? 0);
+  const wall = ((b?.at as number) ?? 0) - ((a?.at as number) ?? 0);
+  let lag = 0;
+  for (const l of p.lines) if ((l.at as number) > ((a?.at as number) ?? 0) && (l.at as number) <= ((b?.at as number) ?? 0)) lag = Math.max(lag, Number(l.loopDelayP99Ms ?? 0));
+  return `CPU ${wall > 0 ? ((cpu / wall) * 100).toFixed(0) : '?'} % of a core, event-loop delay p99 up to ${lag.toFixed(0)} ms`;
+}
 const swarm = new LabSwarm();
 try {
   await swarm.startServices();
   const loss = lossPercent > 0 ? ({ kind: 'bursty', percent: lossPercent, burstPackets: 4 } as const) : undefined;
-  await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, bitrate);
+  await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, bitrate, false, { spareKeys, framesPerSec });
   const peers = mixedPeers(swarm, count, loss, nats);
+  const layout = swarm.broadcaster!.lines[0];
   console.log(`scenario 1: ${count} Node peers (NATs in turn: ${nats.join(', ')}; symmetric ones relay-only), bursty loss ${lossPercent} % (bursts of 4 packets, UDP, at each router), ${bitrate / 1000} kbit/s, ${seconds} s window after a 15 s warm-up`);
+  console.log(`  frames of ${layout.frameBytes} bytes, ${Number(layout.framesPerSec).toFixed(2)} per second (padding ratio ${Number(layout.paddingRatio).toFixed(3)}), direct spare keys ${layout.spareKeys}; ${cpus().length} cores, load average at start ${load()}`);
   await sleep(15_000);
   const from = new Map(peers.map((p) => [p, p.last]));
   const b0 = swarm.broadcaster!.last;
   await sleep(seconds * 1000);
   const b1 = swarm.broadcaster!.last;
+  console.log(`  load average at the end of the window: ${load()}`);
   let worst = 1;
   let links = 0;
   let relayedLinks = 0;
@@ -43,8 +62,9 @@ try {
     relayedLinks += Number(l.relayedPeers ?? 0);
     if (Number(l.peers ?? 0) > 0) connected++;
     if (typeof l.firstFrameMs === 'number') firsts.push(l.firstFrameMs);
-    console.log(`  ${p.name.padEnd(4)} frames on time ${(share * 100).toFixed(2).padStart(6)} % (${f.delivered} ok, ${f.missed} missed), neighbours ${l.peers} (relayed ${l.relayedPeers}), from peers ${(Number(l.shareFromPeers ?? 0) * 100).toFixed(0)} %, first frame ${typeof l.firstFrameMs === 'number' ? (l.firstFrameMs / 1000).toFixed(2) + ' s' : 'never'}`);
+    console.log(`  ${p.name.padEnd(4)} frames on time ${(share * 100).toFixed(2).padStart(6)} % (${f.delivered} ok, ${f.missed} missed), neighbours ${l.peers} (relayed ${l.relayedPeers}), from peers ${(Number(l.shareFromPeers ?? 0) * 100).toFixed(0)} %, first frame ${typeof l.firstFrameMs === 'number' ? (l.firstFrameMs / 1000).toFixed(2) + ' s' : 'never'}; ${cpuOf(p, from.get(p), p.last)}`);
   }
+  console.log(`  broadcaster: ${cpuOf(swarm.broadcaster!, b0, b1)}`);
   const up = Number(b1?.bytesUp ?? 0) - Number(b0?.bytesUp ?? 0);
   const stream = Number(b1?.streamBytes ?? 0) - Number(b0?.streamBytes ?? 0);
   firsts.sort((a, b) => a - b);

@@ -12,6 +12,10 @@ const WS = WebSocket as unknown as WebSocketConstructor;
 interface ConnectCmd {
   cmd: 'connect';
   url: string;
+  /** Tracker cluster: every node's URL. With `placement` 'hash' a stream's peers all go to one node
+   * (as behind a proxy hashing the stream id), with 'any' each peer goes to a node drawn at random. */
+  urls?: string[];
+  placement?: 'hash' | 'any';
   peers: number;
   streams: number;
   concurrency: number;
@@ -28,6 +32,16 @@ const send = (m: unknown) => process.send?.(m);
 const clients: TrackerClient[] = [];
 let keys: StreamKeyPair[] = [];
 let url = '';
+let urls: string[] = [];
+let placement: 'hash' | 'any' = 'hash';
+/** The node a stream's peer connects to: by a hash of the stream id, or any node at random. */
+function urlFor(streamId: string): string {
+  if (urls.length < 2) return url;
+  if (placement === 'any') return urls[Math.floor(Math.random() * urls.length)];
+  let h = 0;
+  for (let i = 0; i < streamId.length; i++) h = (h * 31 + streamId.charCodeAt(i)) >>> 0;
+  return urls[h % urls.length];
+}
 let latencies: number[] = [];
 let received = 0;
 let errors = 0;
@@ -36,7 +50,8 @@ let firstNeighbourMs: number[] = [];
 
 function makeClient(streamId: string, key?: StreamKeyPair, timeFirstNeighbour = false): Promise<TrackerClient> {
   const t0 = performance.now();
-  const c = new TrackerClient({ url, streamId, WebSocket: WS, broadcasterKey: key, uploadBps: 20e6, reconnectMinMs: 1000, reconnectMaxMs: 10000 });
+  const u = urlFor(streamId);
+  const c = new TrackerClient({ url: u, urls: urls.filter((x) => x !== u), streamId, WebSocket: WS, broadcasterKey: key, uploadBps: 20e6, reconnectMinMs: 1000, reconnectMaxMs: 10000 });
   c.on('signal', (s) => {
     const ts = (s.data as { ts?: number })?.ts;
     if (typeof ts === 'number') {
@@ -62,6 +77,8 @@ function makeClient(streamId: string, key?: StreamKeyPair, timeFirstNeighbour = 
 
 async function connect(m: ConnectCmd): Promise<void> {
   url = m.url;
+  urls = m.urls ?? [];
+  placement = m.placement ?? 'hash';
   const t0 = performance.now();
   if (keys.length === 0) {
     keys = await Promise.all(Array.from({ length: m.streams }, () => generateStreamKey()));

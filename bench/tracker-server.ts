@@ -1,6 +1,7 @@
 // Tracker process of `npm run bench:tracker`: the same startTracker as the CLI, with the bench's
 // limits, run with --expose-gc so the parent can ask for a full collection before reading memory
-// (live bytes per peer, not garbage). Talks to the parent over IPC. Not a test.
+// (live bytes per peer, not garbage). Talks to the parent over IPC. Not a test. With
+// P2P_BENCH_REDIS and P2P_BENCH_NODE set it runs as one node of a cluster on that Redis.
 
 import { PerformanceObserver } from 'node:perf_hooks';
 import { startTracker } from '../src/tracker/server.ts';
@@ -28,6 +29,7 @@ const tracker = await startTracker({
     socketRatePerSec: 1000,
     socketBurst: 4000,
   },
+  ...(process.env.P2P_BENCH_REDIS ? { cluster: { redisUrl: process.env.P2P_BENCH_REDIS, nodeId: process.env.P2P_BENCH_NODE ?? `bench-${process.pid}` } } : {}),
 });
 process.send?.({ ev: 'listening', port: tracker.port });
 process.on('message', (m: { cmd: string }) => {

@@ -4,6 +4,7 @@
 // memory per connected peer and tracker CPU. Bounded in count and time. Not a test.
 //
 // Flags: --peers 10000 --streams 100 --generators 2 --seconds 20 --rate 2000 --churn 20 [--semi-space MB] [--profile DIR]
+// Cluster: --nodes 3 --redis [--placement hash|any|both] runs tracker-cluster.bench.ts instead.
 
 import { fork } from 'node:child_process';
 import http from 'node:http';
@@ -24,8 +25,18 @@ const { values: o } = parseArgs({
     'semi-space': { type: 'string' },
     /** Writes a V8 CPU profile of the tracker into this folder. */
     profile: { type: 'string' },
+    /** Tracker nodes sharing a redis-server (tracker-cluster.bench.ts). */
+    nodes: { type: 'string' },
+    redis: { type: 'boolean' },
+    placement: { type: 'string', default: 'both' },
   },
 });
+if (o.redis || Number(o.nodes ?? 1) > 1) {
+  const { runClusterBench } = await import('./tracker-cluster.bench.ts');
+  const placement = o.placement === 'hash' || o.placement === 'any' ? o.placement : 'both';
+  await runClusterBench({ nodes: Math.max(1, Number(o.nodes ?? 3)), peers: Number(o.peers), streams: Number(o.streams), generators: Math.max(1, Number(o.generators)), seconds: Math.min(60, Number(o.seconds)), rate: Number(o.rate), churn: Number(o.churn), placement });
+  process.exit(0);
+}
 const peers = Number(o.peers);
 const streams = Number(o.streams);
 const gens = Math.max(1, Number(o.generators));

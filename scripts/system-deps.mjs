@@ -11,6 +11,7 @@ export const SYSTEM_DEPS = [
   { program: '/usr/bin/ffprobe', pkg: 'ffmpeg', why: 'LL-HLS tests: fMP4 made by ffmpeg, segments read back by ffprobe' },
   { program: '/usr/bin/firefox-esr', pkg: 'firefox-esr', why: 'cross-browser test: a Firefox viewer' },
   { program: '/usr/bin/turnserver', pkg: 'coturn', why: 'TURN tests: peers relayed through a real coturn' },
+  { program: '/usr/bin/redis-server', pkg: 'redis-server', why: 'tracker scale-out tests: nodes sharing a real Redis 7' },
 ];
 
 /** The packages whose program is missing (CHROMIUM_PATH stands in for Debian's chromium). */

@@ -11,6 +11,8 @@ import { NetLab, PUBLIC_ADDRESS, type HostOptions, type LossModel, type NatKind 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TRACKER_PORT = 8787;
 const TURN_PORT = 3478;
+/** How often the lab's broadcaster and peers print their stats, ms (the scenarios' time resolution). */
+export const LAB_STATS_INTERVAL_MS = 500;
 
 export type Stats = Record<string, unknown> & { t: number };
 
@@ -112,9 +114,20 @@ export class LabSwarm {
     this.tracker = null;
   }
 
-  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false): Promise<void> {
+  /**
+   * `spareKeys`: direct-feed feed keys beyond 64 per frame (default: the broadcaster core's);
+   * `framesPerSec`: frames wanted per second (default 10; frames stay 8 KiB multiples, see frameLayout).
+   */
+  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, tune: { spareKeys?: number; framesPerSec?: number } = {}): Promise<void> {
+    const { spareKeys, framesPerSec } = tune;
     const h = this.lab.addHost(host, opts);
-    const child = this.lab.spawn(h.ns, process.execPath, ['--import', 'tsx', `${ROOT}scripts/netlab/lab-broadcaster.ts`, this.trackerUrl, '--bitrate', String(bitrateBps), ...(relayOnly ? ['--relay-only'] : [])], { cwd: ROOT });
+    const child = this.lab.spawn(h.ns, process.execPath, [
+      '--import', 'tsx', `${ROOT}scripts/netlab/lab-broadcaster.ts`, this.trackerUrl, '--bitrate', String(bitrateBps),
+      '--stats-interval', String(LAB_STATS_INTERVAL_MS),
+      ...(spareKeys !== undefined ? ['--spare-keys', String(spareKeys)] : []),
+      ...(framesPerSec !== undefined ? ['--fps', String(framesPerSec)] : []),
+      ...(relayOnly ? ['--relay-only'] : []),
+    ], { cwd: ROOT });
     this.broadcaster = new LabProcess(host, child);
     const first = await this.broadcaster.waitFor((s) => typeof s.streamId === 'string', 'the stream id', 30_000);
     this.streamId = first.streamId as string;
@@ -122,7 +135,7 @@ export class LabSwarm {
 
   startPeer(host: string, opts: HostOptions, flags: string[] = []): LabProcess {
     const h = this.lab.addHost(host, opts);
-    const child = this.lab.spawn(h.ns, process.execPath, [`${ROOT}bin/p2p-player-peer.js`, '--json', ...flags, `http://${PUBLIC_ADDRESS}:${TRACKER_PORT}/watch/${this.streamId}`], { cwd: ROOT });
+    const child = this.lab.spawn(h.ns, process.execPath, [`${ROOT}bin/p2p-player-peer.js`, '--json', '--stats-interval', String(LAB_STATS_INTERVAL_MS), ...flags, `http://${PUBLIC_ADDRESS}:${TRACKER_PORT}/watch/${this.streamId}`], { cwd: ROOT });
     const p = new LabProcess(host, child);
     this.peers.set(host, p);
     return p;

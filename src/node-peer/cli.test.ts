@@ -1,5 +1,5 @@
 // The installed command: `p2p-player-peer` joins a stream from its watch link and prints stats as
-// JSON once a second, with verified frames counted; bad arguments exit with code 2.
+// JSON at its stats interval, with verified frames counted; bad arguments exit with code 2.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,18 +22,21 @@ describe('p2p-player-peer command', () => {
     expect(badLink.stderr).toMatch(/names no stream/);
     const badLimit = spawnSync(process.execPath, [bin, '--upload-limit', 'x', `http://127.0.0.1:1/watch/${'A'.repeat(43)}`], { encoding: 'utf8' });
     expect(badLimit.status).toBe(2);
+    const badInterval = spawnSync(process.execPath, [bin, '--stats-interval', '5', `http://127.0.0.1:1/watch/${'A'.repeat(43)}`], { encoding: 'utf8' });
+    expect(badInterval.status).toBe(2);
+    expect(badInterval.stderr).toMatch(/--stats-interval must be 100/);
     const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/--relay-only/);
   });
 
-  it('joins from a watch link, decodes verified frames and prints JSON stats every second', async () => {
+  it('joins from a watch link, decodes verified frames and prints JSON stats at the interval asked, with its CPU time and event-loop delay', async () => {
     const tracker = await startTracker({ port: 0, host: '127.0.0.1', tickMs: 50 });
     cleanups.push(() => tracker.close());
     const b = await NodeBroadcaster.start({ trackerUrl: `ws://127.0.0.1:${tracker.port}`, bitrateBps: 300_000, session: { statsIntervalMs: 100 } });
     cleanups.push(() => b.destroy());
     b.run();
-    const child = spawn(process.execPath, [bin, '--json', '--seconds', '6', `http://127.0.0.1:${tracker.port}/watch/${b.key.streamId}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, '--json', '--stats-interval', '500', '--seconds', '6', `http://127.0.0.1:${tracker.port}/watch/${b.key.streamId}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -44,5 +47,8 @@ describe('p2p-player-peer command', () => {
     expect(last.framesDelivered).toBeGreaterThan(0);
     expect(last.streamState).toBe('live');
     expect(last.bans).toBe(0);
+    expect(last.cpuMs).toBeGreaterThan(0);
+    expect(typeof last.loopDelayP99Ms).toBe('number');
+    expect(typeof last.loopDelayMaxMs).toBe('number');
   }, 30_000);
 });

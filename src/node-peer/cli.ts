@@ -1,7 +1,8 @@
 // Command line of the Node peer: joins a stream from its watch link as a headless viewer that
-// decodes, verifies and relays, and prints its stats once a second (a line, or JSON with --json).
-// Run by bin/p2p-player-peer.js; holds no session logic itself.
+// decodes, verifies and relays, and prints its stats once a second (a line, or JSON with --json;
+// --stats-interval changes the cadence). Run by bin/p2p-player-peer.js; holds no session logic.
 
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { isP2PError } from '../errors.ts';
 import { formatStatsLine, NodePeer } from './node-peer.ts';
@@ -16,7 +17,10 @@ Usage: p2p-player-peer <watch link> [options]
                          never learn this machine's addresses
   --upload-limit BPS     cap media upload at BPS bits per second (also told to the tracker)
   --seconds N            leave after N seconds (default: run until SIGINT/SIGTERM)
-  --json                 one JSON object of stats per line instead of text
+  --stats-interval MS    print stats every MS milliseconds, 100 … 60000 (default 1000)
+  --json                 one JSON object of stats per line instead of text; it adds the
+                         process's CPU time (cpuMs) and how late its event loop ran since the
+                         last line (loopDelayP99Ms, loopDelayMaxMs), to see a starved machine
   --help                 this text
 
 STUN/TURN servers come from the tracker; none are configured here.`;
@@ -32,6 +36,7 @@ export async function main(argv: string[]): Promise<void> {
         'relay-only': { type: 'boolean' },
         'upload-limit': { type: 'string' },
         seconds: { type: 'string' },
+        'stats-interval': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -60,6 +65,11 @@ export async function main(argv: string[]): Promise<void> {
     return n;
   };
   const seconds = num(o.seconds, 'seconds');
+  const statsMs = num(o['stats-interval'], 'stats-interval') ?? 1000;
+  if (statsMs < 100 || statsMs > 60_000) {
+    console.error(`p2p-player-peer: --stats-interval must be 100 … 60000 ms, got ${statsMs}`);
+    process.exit(2);
+  }
   let peer: NodePeer;
   try {
     peer = await NodePeer.start({
@@ -76,18 +86,34 @@ export async function main(argv: string[]): Promise<void> {
   peer.session.on('error', (e) => {
     if (!o.json) console.error(`p2p-player-peer: tracker: ${e.code}: ${e.message}`);
   });
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const print = () => {
     const elapsed = (performance.now() - started) / 1000;
     const s = peer.stats;
-    console.log(o.json ? JSON.stringify({ t: Number(elapsed.toFixed(2)), ...s }) : formatStatsLine(s, elapsed));
+    if (!o.json) {
+      console.log(formatStatsLine(s, elapsed));
+      return;
+    }
+    const cpu = process.cpuUsage();
+    const ms = (ns: number) => (Number.isFinite(ns) ? Math.round(ns / 1e5) / 10 : 0);
+    console.log(JSON.stringify({
+      t: Number(elapsed.toFixed(2)),
+      ...s,
+      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      loopDelayP99Ms: ms(loop.percentile(99)),
+      loopDelayMaxMs: ms(loop.max),
+    }));
+    loop.reset();
   };
-  const timer = setInterval(print, 1000);
+  const timer = setInterval(print, statsMs);
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
     clearInterval(timer);
     print();
+    loop.disable();
     peer.destroy();
     // The native WebRTC threads can keep the loop alive a moment after every connection closed.
     setTimeout(() => process.exit(0), 200).unref();

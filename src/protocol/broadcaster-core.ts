@@ -247,7 +247,9 @@ export class BroadcasterCore {
         // clean keys after pollution); nothing else, each within the policy's key budget and the
         // neighbour's repair allowance, so upload stays bounded.
         const slotKeys = directSlotKeys(s.seq, slot, s.slotCount, s.keys);
-        const extra = allowed.toArray().filter((x) => x >= s.keys && x < s.keys + 24);
+        // (Any key beyond the direct set: each viewer asks its own range, so together they get
+        // more distinct clean keys than polluting neighbours withhold; the allowance bounds it.)
+        const extra = allowed.toArray().filter((x) => x >= s.keys);
         const P = packetSizeOf(s.frame.length);
         for (const x of [...slotKeys.filter((k) => allowed.has(k)), ...extra]) {
           if (n >= m.count || nb.repairBytes < P) break;

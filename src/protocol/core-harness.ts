@@ -21,14 +21,14 @@ interface Msg {
 export class CoreHarness {
   readonly cores = new Map<string, Core>();
   readonly delivered = new Map<string, Array<{ manifest: Manifest; frame: Uint8Array; t: number }>>();
-  readonly badPeers: Array<{ by: string; peerId: string; banned: boolean; reason: string }> = [];
+  readonly badPeers: Array<{ by: string; peerId: string; banned: boolean; reason: string; t: number }> = [];
   readonly sent: Array<{ from: string; to: string; type: string; size: number; message: WireMessage }> = [];
   now = 0;
   delayMs = 5;
   /** Return true to drop a media message. */
   dropMedia: (from: string, to: string) => boolean = () => false;
-  /** Rewrite outgoing bytes (pollution tests). */
-  tamper: (from: string, bytes: Uint8Array, type: string) => Uint8Array = (_f, b) => b;
+  /** Rewrite outgoing bytes (pollution tests); `to` is the receiving core. */
+  tamper: (from: string, bytes: Uint8Array, type: string, to: string) => Uint8Array = (_f, b) => b;
   private queue: Msg[] = [];
   private jobs: Array<{ at: string; p: Promise<CryptoResult> }> = [];
   private run!: (job: CryptoJob) => Promise<CryptoResult>;
@@ -123,7 +123,7 @@ export class CoreHarness {
         let bytes = encodeMessage(o.message);
         this.sent.push({ from: id, to: o.peerId, type: o.message.type, size: bytes.length, message: o.message });
         if (o.channel === 'media' && this.dropMedia(id, o.peerId)) continue;
-        bytes = this.tamper(id, bytes, o.message.type);
+        bytes = this.tamper(id, bytes, o.message.type, o.peerId);
         this.queue.push({ t: this.now + this.delayMs, from: id, to: o.peerId, bytes });
         if (o.channel === 'media') c.handleBufferedAmount(o.peerId, 0, this.now);
       } else if (o.type === 'crypto') {
@@ -131,7 +131,7 @@ export class CoreHarness {
       } else if (o.type === 'frame') {
         this.delivered.get(id)?.push({ manifest: o.manifest, frame: o.frame, t: this.now });
       } else if (o.type === 'bad-peer') {
-        this.badPeers.push({ by: id, peerId: o.peerId, banned: o.banned, reason: o.reason });
+        this.badPeers.push({ by: id, peerId: o.peerId, banned: o.banned, reason: o.reason, t: this.now });
       } else if (o.type === 'want-writable') {
         c.handleBufferedAmount(o.peerId, 0, this.now);
       }

@@ -24,6 +24,8 @@ export interface FrameSummary {
   seeds?: Record<number, number>;
   /** Code segments completed here (holder role). */
   segments?: number;
+  /** A pollution search ran (a decode failed its digest): clean sets located and decodes tried. */
+  pollution?: { locates: number; decodes: number };
 }
 
 export function summarizeFrame(f: FrameState, nowMs: number, broadcasterId: string | undefined): FrameSummary {
@@ -36,6 +38,7 @@ export function summarizeFrame(f: FrameState, nowMs: number, broadcasterId: stri
   if (f.keysMs >= 0) s.keysAfterMs = Math.round(f.keysMs - f.firstSeenMs);
   if (f.manifestMs >= 0) s.manifestAfterMs = Math.round(f.manifestMs - f.firstSeenMs);
   if (f.manifestOkMs >= 0) s.manifestOkAfterMs = Math.round(f.manifestOkMs - f.firstSeenMs);
+  if (f.search) s.pollution = { locates: f.search.locates, decodes: f.search.decodes };
   if (f.seeds) {
     s.seeds = {};
     for (const [g, a] of f.seeds) s.seeds[g] = a.seeds.size;

@@ -4,6 +4,7 @@
 
 import type { PeerCoreConfig, FrameCodec } from './core-types.ts';
 import { KeySet } from './key-set.ts';
+import type { CleanSet } from './locate-bad-keys.ts';
 import type { Manifest, WireMessage } from './wire.ts';
 
 export interface CsAssembly {
@@ -62,8 +63,10 @@ export interface FrameState {
   keysMs: number;
   manifestMs: number;
   manifestOkMs: number;
-  /** Pollution search: the sources to try leaving out, in order, and the one left out now. */
-  trial?: { order: string[]; index: number; excluding?: string };
+  /** Pollution search, after a decode's digest mismatched its manifest (see frame-verifier.ts). */
+  search?: PollutionSearch;
+  /** Keys received from a neighbour that had announced the frame complete (made from a verified frame). */
+  vouched?: KeySet;
   extraWant: number;
   /** Extra keys beyond the direct set were asked of the broadcaster. */
   extraAsked?: boolean;
@@ -78,6 +81,23 @@ export interface FrameState {
   offered?: KeySet;
   /** When keys were first offered, for the push wait (see push-subscriptions.ts). */
   offerMs?: Uint16Array;
+}
+
+/**
+ * A frame's pollution search: the secret fingerprint coefficients of this frame, the fingerprint of
+ * each received key, the decode sets the digest rejected, and the clean sets still to try for the
+ * keys held when it last located (see locate-bad-keys.ts).
+ */
+export interface PollutionSearch {
+  coef: Uint8Array;
+  fingerprints: Map<number, Uint8Array>;
+  rejected: Set<string>;
+  /** Keys held when the clean sets were last worked out (each 2 more locate one more bad key). */
+  keysAtLocate: number;
+  sets?: Generator<CleanSet>;
+  /** Locations run, decodes tried (diagnostics and the benchmark). */
+  locates: number;
+  decodes: number;
 }
 
 /**
@@ -173,13 +193,13 @@ export function newFrameState(seq: number, nowMs: number, directRepairDelayMs: n
 
 /**
  * The 64 packets a decode uses: systematic keys first, then the lowest coded keys, skipping
- * excluded keys and packets from `leaveOut`. Undefined when fewer than 64 qualify.
+ * excluded keys and packets from sources `leaveOut` names. Undefined when fewer than 64 qualify.
  */
-export function pickDecodeSet(f: FrameState, leaveOut?: string): Map<number, Uint8Array> | undefined {
+export function pickDecodeSet(f: FrameState, leaveOut?: (source: string) => boolean): Map<number, Uint8Array> | undefined {
   const out = new Map<number, Uint8Array>();
   for (const x of f.have.toArray()) {
     if (f.exclude.has(x)) continue;
-    if (leaveOut !== undefined && f.from.get(x) === leaveOut) continue;
+    if (leaveOut !== undefined && leaveOut(f.from.get(x) ?? '')) continue;
     const p = f.packets.get(x);
     if (!p || p.length !== f.P) continue;
     out.set(x, p);

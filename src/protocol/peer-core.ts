@@ -28,9 +28,14 @@ import {
 
 type Pending = PendingJob;
 
+/** A neighbour is reported to the broadcaster at most this often (its reports live 10 s there). */
+const REPORT_INTERVAL_MS = 2000;
+
 export interface PeerCoreStats {
   framesDelivered: number;
   framesMissed: number;
+  /** Frames whose first decode failed its digest (a pollution search ran). */
+  framesPolluted: number;
   duplicates: number;
   badMessages: number;
   strikes: number;
@@ -57,7 +62,7 @@ export class PeerCore {
   readonly recentFrames: FrameSummary[] = [];
   readonly producer: ProducerRole;
   readonly stats: PeerCoreStats = {
-    framesDelivered: 0, framesMissed: 0, duplicates: 0, badMessages: 0, strikes: 0, bans: 0, requestsSent: 0,
+    framesDelivered: 0, framesMissed: 0, framesPolluted: 0, duplicates: 0, badMessages: 0, strikes: 0, bans: 0, requestsSent: 0,
     keysRequested: 0, keysTimedOut: 0, keysServed: 0, staleDropped: 0, lossEstimate: 0.03,
   };
   /** Scores, bans and serving budgets of the neighbours (the one place that keeps them). */
@@ -67,6 +72,8 @@ export class PeerCore {
   /** The latest time an input came with (scores decay with it). */
   private nowMs = 0;
   private readonly banned = new Set<string>();
+  /** When each neighbour was last reported to the broadcaster. */
+  private readonly reported = new Map<string, number>();
   private readonly replay: ReplayWindow;
   private readonly pending = new Map<number, Pending>();
   private jobId = 1;
@@ -144,6 +151,7 @@ export class PeerCore {
       frames: this.framesBySeq,
       neighbours: this.neighbours,
       stats: this.stats,
+      secret: this.cfg.seed,
       frameFor: (seq, now) => this.frameFor(seq, now),
       job: (j, p) => this.job(j, p),
       emit: (o) => this.emit(o),
@@ -159,6 +167,7 @@ export class PeerCore {
       initSeq: () => (this.init.seq === NO_SEQ ? undefined : this.init.seq),
       setInit: (m, frame) => this.init.set(m, frame),
       askExtraKeys: (f, now) => this.pull.askExtraKeys(f, now),
+      report: (p) => this.report(p),
     });
     this.view = {
       cfg: this.cfg,
@@ -569,6 +578,8 @@ export class PeerCore {
     this.changed.add(f.seq);
     f.packets.set(x, payload);
     f.from.set(x, from);
+    // Sent after its sender announced the frame complete: made from a frame it claims verified.
+    if (from !== '' && this.neighbours.get(from)?.frames.get(f.seq)?.complete) (f.vouched ??= new KeySet()).add(x);
     const src = from === '' || from === this.broadcasterId ? '' : from;
     this.push.noteOffer(f, x, src, nowMs);
     this.push.forward(f, x, payload, from, nowMs);
@@ -666,6 +677,17 @@ export class PeerCore {
     else this.emit({ type: 'bad-peer', peerId, reason, strikes, banned: false });
   }
 
+  /** Reports `peerId` to the broadcaster, at most once per REPORT_INTERVAL_MS per neighbour (bounded map). */
+  private report(peerId: string): void {
+    const b = this.broadcasterId;
+    if (!b || !this.neighbours.has(b) || peerId === b || peerId.length > 64) return;
+    const last = this.reported.get(peerId);
+    if (last !== undefined && this.nowMs - last < REPORT_INTERVAL_MS) return;
+    if (this.reported.size >= 256) this.reported.clear();
+    this.reported.set(peerId, this.nowMs);
+    this.sendControl(b, { type: 'report', peerId });
+  }
+
   private ban(peerId: string, reason: string, strikes: number): void {
     if (this.banned.has(peerId)) return;
     this.banned.add(peerId);
@@ -673,7 +695,8 @@ export class PeerCore {
     this.emit({ type: 'bad-peer', peerId, reason, strikes, banned: true });
     this.handlePeerDisconnected(peerId, 0);
     const b = this.broadcasterId;
-    if (b && this.neighbours.has(b) && peerId.length <= 64) this.sendControl(b, { type: 'report', peerId });
+    this.reported.delete(peerId);
+    this.report(peerId);
   }
 }
 

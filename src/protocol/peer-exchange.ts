@@ -121,6 +121,8 @@ export function servePullRequest(v: ExchangeView, n: NeighbourState, seq: number
         if (v.cfg.cacheEncodedPackets) f.packets.set(x, p);
       }
     } else if (f.have.has(x)) {
+      // Unverified keys are passed on only while nothing speaks against them (not from a suspect).
+      if (f.exclude.has(x)) continue;
       const src = f.from.get(x);
       if (src && v.strikesOf(src) > 0) continue;
       p = f.packets.get(x);

@@ -214,8 +214,15 @@ export class PullScheduler {
     const d = this.h.direct();
     if (!d || !b || !this.h.neighbours.has(b) || f.extraAsked || count <= 0) return;
     f.extraAsked = true;
+    // Each slot asks its own range beyond the direct set (wrapping): after pollution the viewers
+    // together then hold more distinct clean keys than the direct set, not 24 they all share.
     const keys: number[] = [];
-    for (let x = d.keys; x < Math.min(256, d.keys + 24) && keys.length < count; x++) if (!f.have.has(x)) keys.push(x);
+    const span = 256 - d.keys;
+    const start = span > 0 ? (d.slot * 24) % span : 0;
+    for (let i = 0; i < Math.min(span, 24) && keys.length < count; i++) {
+      const x = d.keys + ((start + i) % span);
+      if (!f.have.has(x)) keys.push(x);
+    }
     this.request(f, b, keys, nowMs);
   }
 }

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { createCodec } from '../codec/index.ts';
 import { isP2PError } from '../errors.ts';
+import { ATTACK_KINDS } from './adversary.ts';
 import { LINK_PRESETS, type SimOptions } from './sim-options.ts';
 import { formatReport } from './sim-report.ts';
 import { simulateParallel } from './parallel.ts';
@@ -25,7 +26,10 @@ const HELP = `npm run sim -- [flags]
   --preset NAME        world preset: ${Object.keys(LINK_PRESETS).join(', ')} (default real: the harsh
                        world of sim-world.ts; flags after it override its numbers)
   --frame-ms MS        frame closing period (default 150)
-  --polluters N        viewers sending corrupt feed packets (needs --bytes)
+  --polluters N        viewers sending corrupt feed and seed packets (the first N to join)
+  --adversaries S      share of the viewers that attack, 0…1 (e.g. 0.1; one thread only)
+  --attack KIND        what they do: mix (default: the kinds in turn) or one of
+                       ${ATTACK_KINDS.join(', ')}
   --bytes              real bytes through the WASM codec and WebCrypto (small N only)
   --workers N          worker threads sharing the peers (identity runs only; default: one per
                        core from 200 peers, else 1)
@@ -64,6 +68,8 @@ export function parseArgs(argv: string[]): { options: Partial<SimOptions>; json:
       case '--down': o.downBps = Number(v()); break;
       case '--frame-ms': o.frameMs = Number(v()); break;
       case '--polluters': o.polluters = Number(v()); break;
+      case '--adversaries': o.adversaries = Number(v()); break;
+      case '--attack': o.attack = v() as SimOptions['attack']; break;
       case '--seed': o.seed = Number(v()); break;
       case '--preset': {
         const name = v() as keyof typeof LINK_PRESETS;
@@ -113,11 +119,11 @@ function rerunWithHeap(peers: number): boolean {
 }
 
 /**
- * Worker threads for a run nobody chose a count for: one per core (at most 8) from 200 peers in
+ * Worker threads for a run nobody chose a count for (one with attackers): one per core (at most 8) from 200 peers in
  * identity runs, where the windows carry enough work to pay for the hand-over; else one.
  */
-export function defaultWorkers(peers: number, bytes: boolean): number {
-  return !bytes && peers >= 200 ? Math.max(1, Math.min(8, availableParallelism())) : 1;
+export function defaultWorkers(peers: number, bytes: boolean, attackers = false): number {
+  return !bytes && !attackers && peers >= 200 ? Math.max(1, Math.min(8, availableParallelism())) : 1;
 }
 
 async function main(): Promise<void> {
@@ -137,7 +143,7 @@ async function main(): Promise<void> {
   if (args.options.bytes) args.options.codec = await createCodec();
   try {
     const o = args.options;
-    o.workers ??= defaultWorkers(o.peers ?? 8, o.bytes === true);
+    o.workers ??= defaultWorkers(o.peers ?? 8, o.bytes === true, (o.adversaries ?? 0) > 0 || (o.polluters ?? 0) > 0);
     const report = o.workers > 1 ? await simulateParallel(o) : (await simulate(o)).report;
     console.log(args.json ? JSON.stringify(report, null, 2) : formatReport(report));
   } catch (e) {

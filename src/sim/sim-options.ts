@@ -6,6 +6,7 @@ import type { BroadcasterConfig } from '../protocol/broadcaster-core.ts';
 import type { FrameCodec, PeerCoreConfig } from '../protocol/core-types.ts';
 import type { SimpleRoomConfig } from './simple-room.ts';
 import { REAL_WORLD, type WorldModel } from './sim-world.ts';
+import { ATTACK_KINDS, isAttackName, type AttackName } from './adversary.ts';
 
 export interface SimOptions {
   seed: number;
@@ -31,8 +32,15 @@ export interface SimOptions {
   /** Viewer download limit, bits per second. */
   downBps: number;
   broadcasterUpBps: number;
-  /** Viewers that corrupt every feed packet they send (real-bytes runs only). */
+  /** Viewers that corrupt every feed and seed packet they send (the first ones to join; the adversary kit's `pollute`). */
   polluters: number;
+  /**
+   * Share of the viewers (0…1) that are attackers (`src/sim/adversary.ts`), spread evenly over the
+   * joining order; they do not churn (a `rejoin` attacker comes back under a new id once banned).
+   */
+  adversaries: number;
+  /** What the attackers do: one kind of the kit, or `mix` (the kinds in turn). */
+  attack: AttackName;
   /** Real bytes through `codec` (and WebCrypto) instead of packet identities. */
   bytes: boolean;
   codec?: FrameCodec;
@@ -100,6 +108,8 @@ export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze<SimOption
   churnPerMin: 0,
   broadcasterUpBps: 20e6,
   polluters: 0,
+  adversaries: 0,
+  attack: 'mix',
   bytes: false,
   frameMs: 150,
   // As the broadcaster's defaults: a key frame opening a fragment every 0.5 s, the init segment every 2 s.
@@ -141,7 +151,12 @@ export function resolveSimOptions(partial: Partial<SimOptions>): SimOptions {
   if (o.source !== 'steady' && o.source !== 'fragments') throw new P2PError('BAD_CONFIG', 'source must be steady or fragments');
   if (!(o.keyFrameSize[0] >= 0.1 && o.keyFrameSize[1] >= o.keyFrameSize[0])) throw new P2PError('BAD_CONFIG', 'keyFrameSize must be an ordered range ≥ 0.1');
   if (o.tracker !== 'simple' && o.tracker !== 'room') throw new P2PError('BAD_CONFIG', 'tracker must be simple or room');
-  if (o.polluters > 0 && !o.bytes) throw new P2PError('BAD_CONFIG', 'polluters need real bytes (--bytes)');
+  num('adversaries', 0, 1);
+  if (!isAttackName(o.attack)) throw new P2PError('BAD_CONFIG', `attack must be mix or one of ${ATTACK_KINDS.join(', ')}`);
+  // Attackers act on what happens in their own part (a ban, a rejoin): the parts' copies of the room would differ.
+  if ((o.adversaries > 0 || o.polluters > 0) && o.workers > 1) throw new P2PError('BAD_CONFIG', 'attackers run in one thread (workers 1)');
+  // Forging an earlier broadcast's manifests needs the identity signer.
+  if (o.adversaries > 0 && o.attack === 'replay' && o.bytes) throw new P2PError('BAD_CONFIG', 'the replay attack runs in identity runs only (no --bytes)');
   if (o.bytes && !o.codec) throw new P2PError('BAD_CONFIG', 'a real-bytes run needs a codec');
   return o;
 }

@@ -8,6 +8,7 @@ import type { PeerCore } from '../protocol/peer-core.ts';
 import type { SeededRng } from '../rng.ts';
 import type { JoinInfo, PeerStats, RoomEvent } from '../tracker/room-config.ts';
 import type { ViewerRecord } from './sim-report.ts';
+import type { Adversary } from './adversary.ts';
 import type { TimedHeap } from './event-queue.ts';
 import type { SimEvent } from './sim-event.ts';
 import type { Wire } from './sim-wire.ts';
@@ -44,6 +45,8 @@ export interface SimPeer {
   crashes: boolean;
   alive: boolean;
   polluter: boolean;
+  /** An attacker: what alters its core's messages (adversary.ts). */
+  adv?: Adversary;
   /** When its pending timer event fires (Infinity: none). */
   timerAt: number;
   connected: Set<SimPeer>;

@@ -4,6 +4,7 @@
 // never started counted as failures), the older decode figures under their own names, control
 // overhead and the mode over time; and prints them as lines or JSON. Pure; used by simulator.ts and cli.ts.
 
+import type { AttackReport } from './adversary.ts';
 import { simulatePlayout, type PlayoutFragment } from './playout.ts';
 
 export interface ViewerRecord {
@@ -23,6 +24,8 @@ export interface ViewerRecord {
   reportedBps: number;
   /** It left without a goodbye (crash churn). */
   crashed: boolean;
+  /** Its attack kind (adversary kit), or '' for an honest viewer. Attackers are left out of every viewer figure. */
+  adversary?: string;
 }
 
 export interface PublishedFrame {
@@ -81,6 +84,8 @@ export interface SimReport {
   reportedUploadP50: number;
   reportedUploadP90: number;
   viewersMeasured: number;
+  /** With attackers (`--adversaries`): what they did and what it cost; the viewer figures above are the honest viewers'. */
+  attack?: AttackReport;
   framesPublished: number;
   wallSeconds: number;
   events: number;
@@ -137,10 +142,11 @@ export function buildReport(input: {
   endMs: number;
   wallSeconds: number;
   events: number;
+  attack?: AttackReport;
 }): SimReport {
   const frames = [...input.frames].sort((a, b) => a.seq - b.seq);
   // In a fixed order: sums come out the same however the parts of a parallel run listed them.
-  const viewers = [...input.viewers].sort((a, b) => a.joinMs - b.joinMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const viewers = input.viewers.filter((v) => !v.adversary).sort((a, b) => a.joinMs - b.joinMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const streamBytes = frames.reduce((s, f) => s + f.length, 0);
   // Prefix sums over publish time for the stream bytes of any window.
   const cum: number[] = [0];
@@ -258,6 +264,7 @@ export function buildReport(input: {
     reportedUploadP50: percentile(rp, 50),
     reportedUploadP90: percentile(rp, 90),
     viewersMeasured: measured,
+    ...(input.attack ? { attack: input.attack } : {}),
     framesPublished: frames.length,
     wallSeconds: input.wallSeconds,
     events: input.events,
@@ -283,6 +290,21 @@ export function formatReport(r: SimReport): string {
     `join to first key frame decoded: p50 ${ms(r.firstKeyFrameP50Ms)}, p95 ${ms(r.firstKeyFrameP95Ms)}`,
     `control overhead: ${pct(r.controlOverheadPct)} of stream`,
     `reported upload / true capacity (capacity meter): p10 ${f2(r.reportedUploadP10)}, p50 ${f2(r.reportedUploadP50)}, p90 ${f2(r.reportedUploadP90)}`,
+    ...(r.attack ? formatAttack(r.attack) : []),
     `simulated in ${r.wallSeconds.toFixed(1)} s wall time (${r.events} events)`,
   ].join('\n');
+}
+
+/** The attack lines of the report (honest viewers' figures are the lines above them). */
+export function formatAttack(a: AttackReport): string[] {
+  const s = (x: number) => (Number.isFinite(x) ? `${(x / 1000).toFixed(2)} s` : 'n/a');
+  return [
+    `attack ${a.attack}: ${a.attackers} attacker ids (${a.rejoins} of them rejoins under a new id); the viewer figures above are the honest viewers'`,
+    `attackers banned: ${a.pairsBanned} of ${a.pairsTouched} (attacker, honest peer) pairs with hostile traffic, ${a.pairsBannedInTime} within ${s(a.banWithinMs)}; first hostile message to ban p50 ${s(a.banP50Ms)}, p95 ${s(a.banP95Ms)}, worst ${s(a.banMaxMs)}`,
+    `attackers banned by every honest peer they touched within ${s(a.banWithinMs)}: ${a.attackersBannedByAllInTime} of ${a.attackersTouching}`,
+    ...a.kinds.map((k) => `  ${k.kind}: ${k.attackers} attackers, ${k.hostileMessages} hostile messages${k.withheld ? `, ${k.withheld} withheld` : ''}, pairs banned ${k.pairsBanned} of ${k.pairsTouched} (${k.pairsBannedInTime} in time), ban p50 ${s(k.banP50Ms)}, worst ${s(k.banMaxMs)}; paid ${f2(k.paidCopiesMean)} copies each, worst ${f2(k.paidCopiesMax)}`),
+    `honest peers wrongly banned (by honest peers): ${a.honestBanned} (${a.honestBanEvents} bans)${a.honestBanReasons.length ? `; why: ${a.honestBanReasons.slice(0, 4).map((r) => `${r.reason} (${r.bans})`).join('; ')}` : ''}`,
+    `upload paid to attackers (bytes from honest peers / stream over its stay): mean ${f2(a.paidCopiesMean)}, worst ${f2(a.paidCopiesMax)} copies; broadcaster to attackers ${f2(a.broadcasterPaidRatio)} of the stream`,
+    `links made again to a rejoined attacker by a peer that banned its address: ${a.reintroduced}`,
+  ];
 }

@@ -18,15 +18,17 @@ import { generateStreamKey } from '../crypto/stream-key.ts';
 import { P2PError } from '../errors.ts';
 import { BroadcasterCore } from '../protocol/broadcaster-core.ts';
 import { CapacityMeter } from '../protocol/capacity-meter.ts';
-import type { CoreOutput } from '../protocol/core-types.ts';
+import type { CoreOutput, FrameCodec } from '../protocol/core-types.ts';
 import { createCryptoRunner, type CryptoJob, type CryptoResult } from '../protocol/crypto-jobs.ts';
 import { PeerCore } from '../protocol/peer-core.ts';
-import { encodedLength, encodeMessage, FLAG_INIT_SEGMENT, FLAG_KEY_FRAME, type Manifest, type WireMessage } from '../protocol/wire.ts';
+import { BROADCAST_ID_BYTES, encodedLength, encodeMessage, FLAG_INIT_SEGMENT, FLAG_KEY_FRAME, parseMessage, type Manifest, type WireMessage } from '../protocol/wire.ts';
 import type { RoomEvent } from '../tracker/room-config.ts';
 import { Room } from '../tracker/room.ts';
 import { SeededRng } from '../rng.ts';
 import { EventQueue, TimedHeap } from './event-queue.ts';
-import { createIdentityCodec } from './identity-codec.ts';
+import { Adversary, attackOf, isAttackerSlot, summarizeAttack, type AttackerRecord, type AttackKind, type AttackReport } from './adversary.ts';
+import { createIdentityCodec, zeroView } from './identity-codec.ts';
+import { withTaint } from './tainted-codec.ts';
 import { CryptoOracle, FrameSource, type SourceFrame } from './sim-source.ts';
 import {
   CONNECT, CRYPTO, DELIVER, EventPool, FAIL_PAIR, isPeerEvent, JOIN, LEAVE, LEAVE_MANY, LINK_DOWN, PUBLISH, TIMER, TRACKER, WRITABLE, type SimEvent,
@@ -94,7 +96,7 @@ export class Simulator {
   readonly room: SimRoom;
   readonly frames: PublishedFrame[] = [];
   readonly sourceFrames = new Map<number, Uint8Array>();
-  readonly bans: Array<{ by: string; peerId: string; atMs: number }> = [];
+  readonly bans: Array<{ by: string; peerId: string; atMs: number; reason?: string }> = [];
   readonly modes: Array<{ atMs: number; mode: string }> = [];
   /** Meter figures (peer number → bits per second) the next heartbeats carry. */
   private reports = new Map<number, SimUploadReport>();
@@ -116,6 +118,25 @@ export class Simulator {
   private runner?: (job: CryptoJob) => Promise<CryptoResult>;
   private readonly oracle = new CryptoOracle();
   private readonly source: FrameSource;
+  /** The codec every core uses: the given one (real bytes) or the identity codec, pollution-aware. */
+  private readonly codec: FrameCodec;
+  /** The current broadcast's id (the tracker would announce it) and an earlier one's (replay attacks). */
+  private readonly broadcastId: Uint8Array;
+  private readonly oldBroadcastId: Uint8Array;
+  /** Viewers that joined through JOIN events or churn, in order (who is an attacker). */
+  private joins = 0;
+  private attackersMade = 0;
+  /** Every attacker of the run (ids that left included), with what it cost honest peers. */
+  private readonly attackers: Array<{ p: SimPeer; rec: AttackerRecord }> = [];
+  private readonly attackerOf = new Map<string, AttackerRecord>();
+  /** Peer id → its address key (a rejoining attacker keeps its address). */
+  private readonly hostOf = new Map<string, string>();
+  /** Honest peer id → address keys of the attackers it banned. */
+  private readonly bannedHosts = new Map<string, Set<string>>();
+  /** `honest>attacker` pairs of bans. */
+  private readonly bannedPairs = new Set<string>();
+  private rejoins = 0;
+  private reintroduced = 0;
   onFrame?: FrameSink;
 
   constructor(options: Partial<SimOptions>, part?: SimPart) {
@@ -127,6 +148,12 @@ export class Simulator {
     this.source = new FrameSource(this.o);
     this.lookaheadMs = this.o.rttMinMs / 2;
     this.world = this.o.world;
+    this.codec = this.o.codec ?? withTaint(createIdentityCodec());
+    this.broadcastId = new Uint8Array(BROADCAST_ID_BYTES);
+    new DataView(this.broadcastId.buffer).setUint32(0, this.o.seed >>> 0, true);
+    this.broadcastId[7] = 1;
+    this.oldBroadcastId = this.broadcastId.slice();
+    this.oldBroadcastId[7] = 0;
     // Peers report what their capacity meters measured; the room's minimum-upload rule stands.
     this.room = this.o.tracker === 'room'
       ? new Room('simulated-stream', { seed: this.o.seed, ...this.o.room })
@@ -142,6 +169,28 @@ export class Simulator {
       peers: this.o.peers, seconds: this.o.seconds, mode: r.mode, modes: r.modes, broadcasterBytesUp: r.broadcasterBytesUp,
       frames: r.frames, viewers: r.viewers, deadlineMs: this.o.deadlineMs, warmupMs: this.o.warmupMs, endMs: this.o.seconds * 1000,
       wallSeconds: (performance.now() - wall) / 1000, events: r.events,
+      ...(this.o.adversaries > 0 || this.o.polluters > 0 ? { attack: this.attackReport() } : {}),
+    });
+  }
+
+  /** What the attackers did and cost (the report's attack lines). */
+  attackReport(): AttackReport {
+    const frames = [...this.frames].sort((a, b) => a.publishMs - b.publishMs);
+    const streamBytes = (from: number, to: number) => {
+      let n = 0;
+      for (const f of frames) if (f.publishMs >= from && f.publishMs < to) n += f.length;
+      return n;
+    };
+    for (const a of this.attackers) a.rec.leftMs = a.p.rec.leftMs;
+    return summarizeAttack({
+      attack: this.o.adversaries > 0 ? this.o.attack : 'pollute',
+      attackers: this.attackers.map((a) => a.rec),
+      bans: this.bans,
+      streamBytes,
+      endMs: this.o.seconds * 1000,
+      banWithinMs: 2000,
+      rejoins: this.rejoins,
+      reintroduced: this.reintroduced,
     });
   }
 
@@ -151,8 +200,8 @@ export class Simulator {
       const key = await generateStreamKey();
       this.runner = createCryptoRunner({ publicKeyBytes: key.publicKeyBytes, streamId: key.streamId, key });
     }
-    const codec = this.o.codec ?? createIdentityCodec();
-    const bcore = this.owns(this.nextNum) ? new BroadcasterCore({ codec, config: this.o.broadcasterConfig }) : undefined;
+    const codec = this.codec;
+    const bcore = this.owns(this.nextNum) ? new BroadcasterCore({ codec, config: this.o.broadcasterConfig, broadcastId: this.broadcastId }) : undefined;
     this.broadcaster = this.addPeer(bcore, true, this.o.broadcasterUpBps);
     this.room.join(this.broadcaster.id, { broadcaster: true, bitrateBps: this.o.bitrateBps }, 0);
     for (let i = 0; i < this.o.peers; i++) this.push(this.pool.get((this.o.joinSpreadMs * i) / Math.max(1, this.o.peers), JOIN));
@@ -317,6 +366,7 @@ export class Simulator {
         if (!p.alive || p.timerAt !== e.t) return;
         p.timerAt = Infinity;
         core.handleTimeout(e.t);
+        if (p.adv) this.attack(p, p.adv);
         return this.drain(p);
       case WRITABLE: {
         const dst = e.q as SimPeer;
@@ -345,7 +395,8 @@ export class Simulator {
         if (p.alive) {
           if (p.crashes) this.crash(p);
           else this.leave(p);
-          this.join();
+          // A banned `rejoin` attacker comes back at once under a new id from the same address.
+          this.join(p.adv?.leaving ? p : undefined);
         }
         return;
       case FAIL_PAIR: {
@@ -396,8 +447,10 @@ export class Simulator {
       if (v.isBroadcaster || !v.own) continue;
       v.meter.buffered(this.backlog(v), this.now);
       const r = v.meter.report(this.now);
+      // An attacker claiming roles reports a made-up figure: the tracker hears only what peers say.
+      const bps = v.adv?.claimBps ?? r.uploadBps;
       // Rounded as the session rounds it, so a figure crossing to another part is the same there.
-      const figure = r.uploadBps === undefined ? null : { measuredUploadBps: Math.min(0xfffffffe, Math.round(r.uploadBps)), uploadLimitedShare: Math.round(r.limitedShare * 1000) / 1000 };
+      const figure = bps === undefined ? null : { measuredUploadBps: Math.min(0xfffffffe, Math.round(bps)), uploadLimitedShare: v.adv?.claimBps !== undefined ? 0 : Math.round(r.limitedShare * 1000) / 1000 };
       if (figure) v.rec.reportedBps = figure.measuredUploadBps;
       if (!this.beats(v, figure)) continue;
       const report = figure ?? {};
@@ -432,21 +485,56 @@ export class Simulator {
     if (p.cpuFactor) p.cpuFree = Math.max(p.cpuFree, this.now) + ms * p.cpuFactor;
   }
 
-  private join(): void {
-    const codec = this.o.codec ?? createIdentityCodec();
+  /** A viewer joins (`prev`: a banned attacker coming back under a new id from its address). */
+  private join(prev?: SimPeer): void {
+    const codec = this.codec;
     // Identity runs make packets for free: caching them would only cost memory (10 000 peers);
     // nobody reads their frame histories.
     const lean = this.o.bytes ? {} : { cacheEncodedPackets: 0, keepFrameMs: 3000, frameHistory: 0 };
     const config = { seed: this.o.seed + this.nextNum, ...lean, ...this.o.peerConfig };
     const core = this.owns(this.nextNum) ? new PeerCore({ peerId: `p${this.nextNum}`, codec, config }) : undefined;
+    // The tracker announces the current broadcast; manifests of any other are refused.
+    core?.handleBroadcast(this.broadcastId, this.now);
     const profile = this.world ? drawProfile(this.world, this.o.bitrateBps, this.rng) : undefined;
     const p = this.addPeer(core, false, profile?.upBps ?? this.rng.uniform(this.o.upMinBps, this.o.upMaxBps), profile);
-    const viewers = this.peers.size - 1;
-    p.polluter = viewers <= this.o.polluters;
-    if (this.o.churnPerMin > 0) this.push(this.pool.get(this.now + this.rng.exp(60_000 / this.o.churnPerMin), LEAVE, p));
+    const index = prev ? -1 : this.joins++;
+    let kind: AttackKind | undefined = prev?.adv?.kind;
+    if (!prev && index < this.o.peers) {
+      if (index < this.o.polluters) kind = 'pollute';
+      else if (this.o.adversaries > 0 && isAttackerSlot(this.o.adversaries, index)) kind = attackOf(this.o.attack, this.attackersMade++, !this.o.bytes);
+    }
+    const host = prev ? (this.hostOf.get(prev.id) as string) : `h${p.num}`;
+    this.hostOf.set(p.id, host);
+    if (kind) this.makeAttacker(p, kind, prev !== undefined);
+    // Attackers stay (a rejoin attacker leaves once banned, and comes back).
+    else if (this.o.churnPerMin > 0) this.push(this.pool.get(this.now + this.rng.exp(60_000 / this.o.churnPerMin), LEAVE, p));
     // A new peer has measured nothing: it reports no upload until its meter has.
-    this.room.join(p.id, {}, this.now);
+    this.room.join(p.id, { hostKey: host }, this.now);
     this.pumpRoom();
+  }
+
+  private makeAttacker(p: SimPeer, kind: AttackKind, rejoined: boolean): void {
+    const forge = this.o.bytes ? undefined : (m: Manifest) => this.forgeOld(m);
+    p.adv = new Adversary(kind, forge, this.o.bitrateBps);
+    p.polluter = kind === 'pollute' || kind === 'rejoin';
+    p.crashes = false;
+    p.rec.adversary = kind;
+    if (rejoined) this.rejoins++;
+    const rec: AttackerRecord = { id: p.id, kind, joinMs: this.now, leftMs: Infinity, counts: p.adv.counts, touched: p.adv.touched, paidBytes: 0, paidByBroadcaster: 0 };
+    this.attackers.push({ p, rec });
+    this.attackerOf.set(p.id, rec);
+  }
+
+  /** The manifest of an earlier broadcast for the same frame, signed with the same key (what a replay attacker recorded). */
+  private forgeOld(m: Manifest): Manifest {
+    const r = this.oracle.run({ kind: 'sign-manifest', id: 0, seq: m.seq, frame: zeroView(m.length), captureTimeMs: m.captureTimeMs, flags: m.flags, broadcastId: this.oldBroadcastId });
+    return (r as Extract<CryptoResult, { kind: 'sign-manifest' }>).manifest;
+  }
+
+  /** An attacker's timer ticked: what it adds on its own goes out to its neighbours. */
+  private attack(p: SimPeer, adv: Adversary): void {
+    const view = [...p.connected].map((o) => ({ id: o.id, broadcaster: o.isBroadcaster }));
+    for (const m of adv.tick(this.now, view)) this.transmit(p, m.to, m.control, m.message);
   }
 
   private leave(p: SimPeer): void {
@@ -522,6 +610,8 @@ export class Simulator {
     if (!a.listed.has(b.id) && !b.listed.has(a.id)) return;
     a.connected.add(b);
     this.wire(a, b).up = true;
+    // A new id of an address a banned (the banned id itself linking again is no reintroduction).
+    if (b.adv && !a.adv && this.bannedHosts.get(a.id)?.has(this.hostOf.get(b.id) as string) && !this.bannedPairs.has(`${a.id}>${b.id}`)) this.reintroduced++;
     if (!b.own) {
       b.connected.add(a);
       this.wire(b, a).up = true;
@@ -638,9 +728,10 @@ export class Simulator {
         case 'frame': this.onDelivered(p, o.manifest, o.frame); break;
         case 'bad-peer': {
           if (!o.banned) break;
-          this.bans.push({ by: p.id, peerId: o.peerId, atMs: this.now });
+          this.bans.push({ by: p.id, peerId: o.peerId, atMs: this.now, reason: o.reason });
           // p closes the link now; the banned peer notices one one-way delay later.
           const other = this.peers.get(o.peerId);
+          if (other) this.onBan(p, other);
           if (other && p.connected.has(other)) {
             this.unlinkSide(p, other);
             this.push(this.pool.get(this.now + this.lookaheadMs, LINK_DOWN, other, p));
@@ -664,6 +755,30 @@ export class Simulator {
     }
   }
 
+  /**
+   * p banned `other`: as a session does, p tells the tracker (a failed pair, so the room does not
+   * introduce the two again, nor other ids of the same address), in a one-thread run (in a parallel
+   * run only one part sees the ban, and the parts' rooms must agree). A banned `rejoin` attacker
+   * leaves and comes back under a new id.
+   */
+  private onBan(p: SimPeer, other: SimPeer): void {
+    if (!this.part) {
+      const e = this.pool.get(this.now + Math.max(50, this.lookaheadMs), FAIL_PAIR, p);
+      e.other = other.id;
+      this.push(e);
+    }
+    if (!other.adv || p.adv) return;
+    const host = this.hostOf.get(other.id) as string;
+    let hosts = this.bannedHosts.get(p.id);
+    if (!hosts) this.bannedHosts.set(p.id, (hosts = new Set()));
+    hosts.add(host);
+    this.bannedPairs.add(`${p.id}>${other.id}`);
+    if (other.adv.kind === 'rejoin' && !other.adv.leaving) {
+      other.adv.leaving = true;
+      this.push(this.pool.get(this.now + 500, LEAVE, other));
+    }
+  }
+
   private onDelivered(p: SimPeer, m: Manifest, frame: Uint8Array): void {
     if (p.rec.delivered.has(m.seq)) return;
     // Decoding, checking and appending it costs its event loop (verified frames are appended at once).
@@ -674,16 +789,19 @@ export class Simulator {
     this.onFrame?.(p.id, m, frame, this.now);
   }
 
+  /** What a core sends; an attacker's passes through its adversary first. */
   private send(p: SimPeer, to: string, control: boolean, message: WireMessage): void {
+    if (!p.adv) return this.transmit(p, to, control, message);
+    if (!p.wires.get(to)?.up) return;
+    const m = p.adv.outgoing(to, message, this.now);
+    if (m) this.transmit(p, to, control, m);
+  }
+
+  private transmit(p: SimPeer, to: string, control: boolean, message: WireMessage): void {
     const w = p.wires.get(to);
     if (!w?.up) return;
     const dst = w.to as SimPeer;
     let msg: WireMessage | Uint8Array = message;
-    if (p.polluter && message.type === 'feed') {
-      const payload = message.payload.slice();
-      payload[0] ^= 0x5a;
-      msg = { ...message, payload };
-    }
     const size = encodedLength(message);
     if (this.o.bytes) msg = encodeMessage(msg as WireMessage);
     const world = this.world;
@@ -694,6 +812,7 @@ export class Simulator {
       at = r;
     } else {
       p.rec.bytesUp += size;
+      if (dst.adv && !p.adv) this.paid(p, dst, size);
       p.meter.sent(size, this.now);
       const depart = Math.max(this.now, p.upFree) + (size * 8000) / p.upBps;
       p.upFree = depart;
@@ -736,6 +855,8 @@ export class Simulator {
     }
     this.cpu(p, world.sendMs + world.perKiBMs * (size / 1024));
     p.rec.bytesUp += size;
+    const dst = w.to as SimPeer;
+    if (dst.adv && !p.adv) this.paid(p, dst, size);
     p.meter.sent(size, now);
     let depart = Math.max(now, p.upFree) + (size * 8000) / p.upBps;
     p.upFree = depart;
@@ -763,6 +884,14 @@ export class Simulator {
     return at;
   }
 
+  /** An honest peer sent an attacker `size` bytes (upload paid to attackers). */
+  private paid(p: SimPeer, dst: SimPeer, size: number): void {
+    const r = this.attackerOf.get(dst.id);
+    if (!r) return;
+    r.paidBytes += size;
+    if (p.isBroadcaster) r.paidByBroadcaster += size;
+  }
+
   private deliver(e: SimEvent): void {
     const to = e.p as SimPeer;
     const from = e.q as SimPeer;
@@ -783,6 +912,10 @@ export class Simulator {
     if (e.control) to.rec.controlDown += e.size;
     if (to.cpuFactor) this.cpu(to, (this.world as WorldModel).receiveMs + (this.world as WorldModel).perKiBMs * (e.size / 1024));
     const core = to.core as PeerCore | BroadcasterCore;
+    if (to.adv) {
+      const r = e.msg instanceof Uint8Array ? parseMessage(e.msg) : { ok: true as const, message: e.msg as WireMessage };
+      if (r.ok) to.adv.observe(r.message);
+    }
     if (e.msg instanceof Uint8Array) core.handleMessage(from.id, e.msg, this.now);
     else core.handleParsed(from.id, e.msg as WireMessage, this.now);
     this.drain(to);

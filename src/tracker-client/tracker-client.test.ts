@@ -46,6 +46,23 @@ describe('TrackerClient', () => {
     }
   });
 
+  it('tries the next tracker URL of its list on each reconnect, and refuses a bad one with BAD_CONFIG', async () => {
+    expect(() => new TrackerClient({ url: 'ws://127.0.0.1:1', urls: ['http://x'], streamId: 'x', WebSocket: WS })).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
+    // The first URL answers nothing; the second is a tracker: the reconnect lands there.
+    const dead = await startTracker({ port: 0 });
+    const deadUrl = dead.url!;
+    await dead.close();
+    const t = await startTracker({ port: 0 });
+    cleanups.push(() => t.close());
+    const key = await generateStreamKey();
+    const c = client(deadUrl, key.streamId, { urls: [t.url!] });
+    expect(c.url).toBe(deadUrl);
+    const joined = nextEvent(c, 'joined');
+    c.connect();
+    await joined;
+    expect(c.url).toBe(t.url);
+  });
+
   it('backs off exponentially with jitter while the tracker is unreachable', async () => {
     const probe = net.createServer();
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));

@@ -34,6 +34,11 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 export interface TrackerClientConfig {
   /** ws:// or wss:// URL of the tracker. */
   url: string;
+  /**
+   * Further URLs of the same tracker cluster (its other nodes). Each reconnect tries the next URL
+   * of [url, ...urls] in turn, so a peer whose node died joins a surviving one.
+   */
+  urls?: string[];
   streamId: string;
   /** WebSocket constructor; default: globalThis.WebSocket. Node callers pass `ws`'s WebSocket. */
   WebSocket?: WebSocketConstructor;
@@ -94,6 +99,8 @@ export class TrackerClient {
   private heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private attempt = 0;
+  /** Index in [url, ...urls] of the URL of the current (or next) connection. */
+  private urlIndex = 0;
   private destroyed = false;
   private left = false;
   private maxSignalBytes: number = LIMITS.maxSignalBytes;
@@ -106,7 +113,7 @@ export class TrackerClient {
   private relayed: boolean | undefined;
 
   constructor(config: TrackerClientConfig) {
-    if (!/^wss?:\/\//.test(config.url)) throw new P2PError('BAD_CONFIG', `tracker url must be ws:// or wss://, got ${config.url}`);
+    for (const u of [config.url, ...(config.urls ?? [])]) if (!/^wss?:\/\//.test(u)) throw new P2PError('BAD_CONFIG', `tracker url must be ws:// or wss://, got ${u}`);
     const Ctor = config.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Ctor) throw new P2PError('BAD_CONFIG', 'no WebSocket constructor: pass config.WebSocket');
     this.config = { reconnectMinMs: 500, reconnectMaxMs: 15000, ...config, WebSocket: Ctor };
@@ -139,7 +146,7 @@ export class TrackerClient {
   connect(): void {
     if (this.destroyed || this.left) return;
     this.clearTimers();
-    const ws = new (this.config.WebSocket as WebSocketConstructor)(this.config.url);
+    const ws = new (this.config.WebSocket as WebSocketConstructor)(this.url);
     this.ws = ws;
     ws.onmessage = (ev) => {
       if (this.ws === ws) void this.onText(ev.data);
@@ -148,6 +155,11 @@ export class TrackerClient {
       if (this.ws === ws) this.onClosed(ev?.code ?? 1006, ev?.reason ?? '');
     };
     ws.onerror = () => {};
+  }
+
+  /** The tracker URL of the current (or next) connection. */
+  get url(): string {
+    return this.urlIndex === 0 ? this.config.url : (this.config.urls as string[])[this.urlIndex - 1];
   }
 
   /** True while the socket is open and joined. */
@@ -273,7 +285,7 @@ export class TrackerClient {
         const base = { streamId: c.streamId, peerSecret: this.secret, ...this.stats(), ...this.announce() };
         if (this.measuredUploadBps !== undefined) this.sentUpload = { bps: this.measuredUploadBps, limited: this.uploadLimitedShare };
         if (c.broadcasterKey) {
-          const origin = new URL(c.url).host;
+          const origin = new URL(this.url).host;
           const broadcastId = this.broadcastId as string;
           const sig = await signBytes(c.broadcasterKey, publishProofBytes(fromBase64url(m.nonce), c.streamId, broadcastId, origin));
           this.sendRaw(JSON.stringify({ type: 'publish', ...base, publicKey: base64url(c.broadcasterKey.publicKeyBytes), broadcastId, signature: base64url(sig), ...(c.bitrateBps ? { bitrateBps: c.bitrateBps } : {}) }));
@@ -348,6 +360,7 @@ export class TrackerClient {
       const cap = Math.min(c.reconnectMaxMs as number, (c.reconnectMinMs as number) * 2 ** this.attempt);
       this.attempt = Math.min(this.attempt + 1, 30);
       delay = Math.round(cap / 2 + ((c.random ?? Math.random)() * cap) / 2);
+      this.urlIndex = (this.urlIndex + 1) % (1 + (c.urls?.length ?? 0));
       this.reconnectTimer = setTimeout(() => this.connect(), delay);
     }
     this.emit('disconnected', { code, reason, reconnectInMs: delay });

@@ -48,8 +48,16 @@ describe('p2p-player-tracker command', () => {
     const keys = spawnSync(process.execPath, [bin, '--holder-keys', '7'], { encoding: 'utf8' });
     expect(keys.status).toBe(2);
     expect(keys.stderr).toMatch(/--holder-keys must be 8…256/);
+    const node = spawnSync(process.execPath, [bin, '--node-id', 'n1'], { encoding: 'utf8' });
+    expect(node.status).toBe(2);
+    expect(node.stderr).toMatch(/--node-id and --cluster-lease need --redis/);
+    // A Redis nobody answers at: the node does not start (CLUSTER_UNAVAILABLE), exit 1.
+    const noRedis = spawnSync(process.execPath, [bin, '--port', '0', '--redis', 'redis://127.0.0.1:1', '--node-id', 'n1'], { encoding: 'utf8', env: { ...process.env, P2P_TRACKER_REDIS: '' } });
+    expect(noRedis.status).toBe(1);
+    expect(noRedis.stderr).toMatch(/cannot start: CLUSTER_UNAVAILABLE/);
     const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/--max-sockets-per-address/);
+    expect(help.stdout).toMatch(/--redis URL/);
   });
 });

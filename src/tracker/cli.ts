@@ -2,6 +2,7 @@
 // cleanly on SIGINT/SIGTERM. Run by bin/p2p-player-tracker.js; holds no tracker logic itself.
 
 import { parseArgs } from 'node:util';
+import { hostname } from 'node:os';
 import { startTracker, type TrackerLimits } from './server.ts';
 import type { RoomConfig } from './room.ts';
 
@@ -41,6 +42,13 @@ Usage: p2p-player-tracker [options]
   --public-metrics             serve /metrics to anyone (default: only to the tracker's own host)
   --metrics-token T            also serve /metrics to requests with 'Authorization: Bearer T'
                                (or set P2P_TRACKER_METRICS_TOKEN, which ps does not show)
+  --redis URL                  run as one node of a cluster sharing this Redis (redis://host:6379;
+                               default $P2P_TRACKER_REDIS): streams are owned by one node each,
+                               peers may connect to any node (docs/tracker.md, Scale-out)
+  --node-id ID                 this node's name, unique in the cluster (letters, digits, . _ -;
+                               default: host name and port)
+  --cluster-lease N            stream ownership lease, ms (default 10000): a dead node's streams
+                               get a new owner within about this long
   --quiet                      print only the listening line
   --help                       this text
 
@@ -85,6 +93,9 @@ export async function main(argv: string[]): Promise<void> {
         'turn-secret': { type: 'string' },
         'turn-ttl': { type: 'string' },
         quiet: { type: 'boolean' },
+        redis: { type: 'string' },
+        'node-id': { type: 'string' },
+        'cluster-lease': { type: 'string' },
         'trust-proxy': { type: 'boolean' },
         'allow-origin': { type: 'string', multiple: true },
         'public-metrics': { type: 'boolean' },
@@ -141,14 +152,22 @@ export async function main(argv: string[]): Promise<void> {
   const port = int(o.port, 'port') ?? int(process.env.PORT, 'PORT') ?? 8787;
   const host = o.host ?? '127.0.0.1';
   const log = o.quiet ? undefined : (line: string) => console.error(line);
+  const redisUrl = o.redis ?? process.env.P2P_TRACKER_REDIS;
+  const lease = int(o['cluster-lease'], 'cluster-lease');
+  const nodeId = o['node-id'] ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48)}-${port}`;
+  if (!redisUrl && (o['node-id'] !== undefined || lease !== undefined)) {
+    console.error('p2p-player-tracker: --node-id and --cluster-lease need --redis');
+    process.exit(2);
+  }
+  const cluster = redisUrl ? { redisUrl, nodeId, ...(lease !== undefined ? { leaseMs: lease } : {}) } : undefined;
   let tracker;
   try {
-    tracker = await startTracker({ port, host, path: o.path, publicUrl: o['public-url'], origins: o.origin, trustProxy: o['trust-proxy'], allowedOrigins: o['allow-origin'], metricsAccess: o['public-metrics'] ? 'public' : 'loopback', metricsToken: o['metrics-token'] ?? process.env.P2P_TRACKER_METRICS_TOKEN, limits, room, ice });
+    tracker = await startTracker({ port, host, path: o.path, publicUrl: o['public-url'], origins: o.origin, trustProxy: o['trust-proxy'], allowedOrigins: o['allow-origin'], metricsAccess: o['public-metrics'] ? 'public' : 'loopback', metricsToken: o['metrics-token'] ?? process.env.P2P_TRACKER_METRICS_TOKEN, limits, room, ice, cluster, log });
   } catch (e) {
     console.error(`p2p-player-tracker: cannot start: ${(e as Error).message}`);
     process.exit(1);
   }
-  console.log(`p2p-player tracker listening on ${tracker.url}${o.path ?? ''} (health: http://${host.includes(':') ? `[${host}]` : host}:${tracker.port}/health, metrics: /metrics)`);
+  console.log(`p2p-player tracker listening on ${tracker.url}${o.path ?? ''} (health: http://${host.includes(':') ? `[${host}]` : host}:${tracker.port}/health, metrics: /metrics)${cluster ? ` as cluster node ${cluster.nodeId}` : ''}`);
   if (ice) log?.(`ICE: stun ${ice.stunUrls?.join(' ') ?? 'none'}, turn ${ice.turnUrls?.join(' ') ?? 'none'}${ice.turnUrls ? `, credentials for ${ice.ttlSec ?? 3600} s` : ''}`);
   if (Object.keys(limits).length + Object.keys(room).length > 0) log?.(`limits: ${JSON.stringify(limits)} room: ${JSON.stringify(room)}`);
   let stopping = false;

@@ -14,6 +14,12 @@ export interface TrackerCounts {
   liveStreams: number;
 }
 
+/** A cluster node's part of /health and /metrics. */
+export interface ClusterReport {
+  health(): Record<string, unknown>;
+  metrics(): string;
+}
+
 export interface HttpEndpoints {
   /** Answers /health, /healthz and /metrics; returns false for any other request. */
   handleHttp(req: http.IncomingMessage, res: http.ServerResponse): boolean;
@@ -40,7 +46,7 @@ export function metricsReader(config: { metricsAccess?: 'loopback' | 'public'; m
   };
 }
 
-export function createHttpEndpoints(metrics: TrackerMetrics, counts: () => TrackerCounts, mayReadMetrics: (req: http.IncomingMessage) => boolean = () => true): HttpEndpoints {
+export function createHttpEndpoints(metrics: TrackerMetrics, counts: () => TrackerCounts, mayReadMetrics: (req: http.IncomingMessage) => boolean = () => true, cluster: () => ClusterReport | null = () => null): HttpEndpoints {
   const started = Date.now();
   const cpu0 = process.cpuUsage();
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -66,7 +72,10 @@ export function createHttpEndpoints(metrics: TrackerMetrics, counts: () => Track
       if (p === '/health' || p === '/healthz') {
         const { sockets, peers, streams } = counts();
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-        res.end(JSON.stringify({ ok: true, sockets, peers, streams, uptimeS: Math.round((Date.now() - started) / 1000) }));
+        // A node cut off from Redis still serves its local peers: it stays ok (no restart by a
+        // health check), and says so under `cluster`.
+        const cl = cluster();
+        res.end(JSON.stringify({ ok: true, sockets, peers, streams, uptimeS: Math.round((Date.now() - started) / 1000), ...(cl ? { cluster: cl.health() } : {}) }));
         return true;
       }
       if (p === '/metrics') {
@@ -76,7 +85,7 @@ export function createHttpEndpoints(metrics: TrackerMetrics, counts: () => Track
           return true;
         }
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' });
-        res.end(metrics.render(gauges()));
+        res.end(metrics.render(gauges()) + (cluster()?.metrics() ?? ''));
         loopDelay.reset(); // delays are reported per scrape interval
         return true;
       }

@@ -10,6 +10,8 @@ import type { RoomConfig } from './room.ts';
 import type { TrackerMetrics } from './metrics.ts';
 import type { SignalBudgetLimits } from './signal-budget.ts';
 import type { IceOptions } from './turn-credentials.ts';
+import type { ClusterBackend } from './cluster-backend.ts';
+import type { ClusterNode } from './cluster-node.ts';
 
 export interface TrackerLimits extends SignalBudgetLimits {
   /** Largest WebSocket message, bytes (ws maxPayload). */
@@ -126,6 +128,23 @@ export interface TrackerOptions {
   log?: (line: string) => void;
   /** STUN/TURN servers handed to every peer (`ice` message), TURN with short-lived credentials. */
   ice?: IceOptions;
+  /** Run as one node of a cluster sharing Redis (docs/tracker.md, Scale-out). Default: alone. */
+  cluster?: TrackerClusterOptions;
+}
+
+export interface TrackerClusterOptions {
+  /** This node's name, unique among the nodes (letters, digits, '.', '_', '-'; 1…64). */
+  nodeId: string;
+  /** redis://host:port of the shared Redis. */
+  redisUrl?: string;
+  /** Or a backend made by the caller (several nodes in one process share a MemorySpace). */
+  backend?: ClusterBackend;
+  /** Stream ownership lease, ms (default 10 000): how long a dead node's streams wait for a new owner. */
+  leaseMs?: number;
+  /** Lease renewal and owner checks, ms (default leaseMs / 5). */
+  renewMs?: number;
+  /** Prefix of keys and channels (default 'p2p:'), so several clusters can share one Redis. */
+  prefix?: string;
 }
 
 /**
@@ -157,7 +176,11 @@ export interface Tracker {
   /** Answers /health and /metrics; returns false for other requests. */
   handleHttp(req: http.IncomingMessage, res: http.ServerResponse): boolean;
   stats(): { sockets: number; peers: number; streams: number };
+  /** The cluster node when running in a cluster, else null. */
+  cluster: ClusterNode | null;
   close(): Promise<void>;
+  /** Stops at once without any goodbye (no lease released, no leave sent): a crash, for tests. */
+  halt(): Promise<void>;
 }
 
 export interface Bucket {

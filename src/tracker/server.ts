@@ -11,12 +11,17 @@ import { base64url } from '../crypto/stream-key.ts';
 import { trackerIdentities, verifyPublishProof } from './publish-proof.ts';
 import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ServerMessage } from './messages.ts';
 import { DEFAULT_ROOM_CONFIG, Room, type JoinInfo } from './room.ts';
+import type { SwarmMode } from './messages.ts';
+import { ClusterNode, type LocalMember, type NodeEvent } from './cluster-node.ts';
+import type { ClusterBackend } from './cluster-backend.ts';
+import { redisBackend } from './redis-backend.ts';
 import { TrackerMetrics } from './metrics.ts';
 import { createHttpEndpoints, metricsReader } from './http-endpoints.ts';
 import { SignalBudget } from './signal-budget.ts';
 import { AddressBook, type AddressState } from './address-book.ts';
 import { addressKeys, type AddressKeys } from './address-keys.ts';
 import { DEFAULT_TRACKER_LIMITS, SYSTEM_CLOCK, peerIdFor, take, type Bucket, type Tracker, type TrackerLimits, type TrackerOptions } from './server-config.ts';
+import { memoryBackend } from './memory-backend.ts';
 import { IceIssuer } from './turn-credentials.ts';
 
 export * from './server-config.ts';
@@ -28,7 +33,10 @@ interface Conn {
   keys: AddressKeys;
   addr: AddressState;
   nonce: Uint8Array | null;
-  room: Room | null;
+  /** The stream joined (or being joined), null before a join. */
+  stream: string | null;
+  /** Cluster mode: what this node knows of the peer (its routes, roles, join), else null. */
+  cl: ClusterConn | null;
   broadcaster: boolean;
   busy: boolean;
   alive: boolean;
@@ -46,6 +54,19 @@ interface Conn {
   slot: number;
 }
 
+/** What a cluster node keeps of each of its peers: enough to relay locally and to join it again at a new owner. */
+interface ClusterConn {
+  info: JoinInfo;
+  admitted: boolean;
+  holderKeys: number[];
+  producerGroups: number[];
+  mode: SwarmMode | null;
+  /** The peer's current neighbours → the node each is connected to (from the owner's neighbour events). */
+  routes: Map<string, string>;
+  /** Neighbours the peer announced at its join, until the owner's first neighbour list. */
+  announced: string[];
+}
+
 /** Starts a tracker. Resolves once it listens (standalone) or is attached (shared server). */
 export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
   const limits: TrackerLimits = { ...DEFAULT_TRACKER_LIMITS, ...options.limits };
@@ -59,6 +80,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const peers = new Map<string, Conn>();
   const conns = new Set<Conn>();
   const addresses = new AddressBook(limits);
+  let cluster: ClusterNode | null = null;
+  let ownBackend: ClusterBackend | null = null;
   const ownServer = !options.server;
   const server = options.server ?? http.createServer();
   const path = options.path ?? (ownServer ? undefined : '/tracker');
@@ -121,31 +144,82 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     if (c.violations > limits.maxViolations) c.ws.close(1008, 'too many bad messages');
   };
 
-  const dispatch = (room: Room): void => {
-    for (const ev of room.pollEvents()) {
-      const c = peers.get(ev.to);
-      if (!c || c.room !== room) continue;
-      if (ev.type === 'close') {
-        peers.delete(ev.to);
-        c.room = null;
-        send(c, { type: 'error', code: ev.reason === 'replaced' ? 'REPLACED' : 'TIMEOUT', message: `removed from the stream: ${ev.reason}` });
-        c.ws.close(1000, ev.reason);
-        continue;
+  /** Hands one room event (or a cluster owner's answer to a join) to its local peer; false when it is not here. */
+  const deliver = (streamId: string, ev: NodeEvent, routes?: string[]): boolean => {
+    const c = peers.get(ev.to);
+    if (!c || c.stream !== streamId) return false;
+    if (ev.type === 'admit') {
+      if (!ev.ok) {
+        peers.delete(c.id);
+        c.stream = null;
+        c.cl = null;
+        c.broadcaster = false;
+        c.rateScale = 1;
+        fail(c, ev.code ?? 'JOIN_FAILED', ev.message ?? 'the stream refused the join');
+        return true;
       }
-      // The message budget grows with the fan-out the tracker itself gave the peer (a holder
-      // linked to many producers signals to all of them at once).
-      if (ev.type === 'neighbours') c.rateScale = Math.max(c.broadcaster ? limits.broadcasterRateScale : 1, Math.ceil(ev.neighbours.length / 12));
-      const { to: _to, ...msg } = ev;
-      send(c, msg);
+      const first = !c.cl?.admitted;
+      if (c.cl) c.cl.admitted = true;
+      if (ev.quiet && !first) return true;
+      if (ice) send(c, ice.issue(c, c.id, Date.now()));
+      send(c, { type: 'joined', streamId, peerId: c.id, broadcaster: c.broadcaster });
+      return true;
     }
+    if (ev.type === 'close') {
+      peers.delete(ev.to);
+      c.stream = null;
+      c.cl = null;
+      send(c, { type: 'error', code: ev.reason === 'replaced' ? 'REPLACED' : 'TIMEOUT', message: `removed from the stream: ${ev.reason}` });
+      c.ws.close(1000, ev.reason);
+      return true;
+    }
+    // The message budget grows with the fan-out the tracker itself gave the peer (a holder
+    // linked to many producers signals to all of them at once).
+    if (ev.type === 'neighbours') {
+      c.rateScale = Math.max(c.broadcaster ? limits.broadcasterRateScale : 1, Math.ceil(ev.neighbours.length / 12));
+      if (c.cl && cluster) {
+        const r = new Map<string, string>();
+        ev.neighbours.forEach((n, i) => r.set(n.peerId, routes?.[i] || (cluster as ClusterNode).nodeId));
+        c.cl.routes = r;
+      }
+    } else if (c.cl && ev.type === 'roles') {
+      c.cl.holderKeys = ev.holderKeys;
+      c.cl.producerGroups = ev.producerGroups;
+    } else if (c.cl && ev.type === 'stream') c.cl.mode = ev.mode;
+    const { to: _to, ...msg } = ev;
+    send(c, msg);
+    return true;
+  };
+
+  const dispatch = (room: Room): void => {
+    if (cluster) return cluster.dispatch(room);
+    for (const ev of room.pollEvents()) deliver(room.streamId, ev);
     if (room.size === 0) rooms.delete(room.streamId);
   };
 
+  /** A new room; throws TOO_MANY_STREAMS when the tracker holds its maximum. */
+  const makeRoom = (streamId: string, broadcaster: boolean): Room => {
+    // Waiting rooms (viewers, no broadcaster yet) have their own cap, so viewers asking for made-up
+    // streams can never keep a real broadcaster from publishing.
+    let waiting = 0;
+    for (const r of rooms.values()) if (r.streamState !== 'live') waiting++;
+    if (rooms.size - waiting >= limits.maxStreams || (!broadcaster && waiting >= limits.maxWaitingStreams)) {
+      throw new P2PError('TOO_MANY_STREAMS', 'the tracker holds its maximum of streams');
+    }
+    const room = new Room(streamId, { maxPeers: limits.maxPeersPerStream, seed: rooms.size + 1, ...options.room });
+    rooms.set(streamId, room);
+    return room;
+  };
+
   const leaveRoom = (c: Conn, ended: boolean): void => {
-    const room = c.room;
-    if (!room) return;
-    c.room = null;
+    const s = c.stream;
+    if (!s) return;
+    c.stream = null;
+    c.cl = null;
     if (peers.get(c.id) === c) peers.delete(c.id);
+    if (cluster) return cluster.leave(s, c.id, ended);
+    const room = rooms.get(s);
+    if (!room) return;
     room.leave(c.id, now(), ended);
     dispatch(room);
   };
@@ -154,17 +228,13 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     // Joins are budgeted per address (and IPv6 /64), so fresh ids cannot be minted at socket speed.
     if (!addresses.takeJoin(c.addr, now())) return fail(c, 'JOIN_RATE_LIMITED', 'too many joins from this address');
     info = { ...info, hostKey: c.keys.host, networkKey: c.keys.network };
-    let room = rooms.get(streamId);
-    if (!room) {
-      // Waiting rooms (viewers, no broadcaster yet) have their own cap, so viewers asking for made-up
-      // streams can never keep a real broadcaster from publishing.
-      let waiting = 0;
-      for (const r of rooms.values()) if (r.streamState !== 'live') waiting++;
-      if (rooms.size - waiting >= limits.maxStreams || (!info.broadcaster && waiting >= limits.maxWaitingStreams)) {
-        return fail(c, 'TOO_MANY_STREAMS', 'the tracker holds its maximum of streams');
+    let room = cluster ? undefined : rooms.get(streamId);
+    if (!room && !cluster) {
+      try {
+        room = makeRoom(streamId, !!info.broadcaster);
+      } catch (e) {
+        return fail(c, isP2PError(e) ? e.code : 'JOIN_FAILED', String((e as Error).message));
       }
-      room = new Room(streamId, { maxPeers: limits.maxPeersPerStream, seed: rooms.size + 1, ...options.room });
-      rooms.set(streamId, room);
     }
     const id = secret ? peerIdFor(secret) : c.id;
     const old = peers.get(id);
@@ -174,6 +244,22 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       send(old, { type: 'error', code: 'REPLACED', message: 'the same peer connected again' });
       old.ws.close(1000, 'replaced');
     }
+    if (cluster) {
+      // The stream's owner (maybe another node) admits the peer; 'joined' follows its answer.
+      // What the peer announced is what it holds until the owner says otherwise (a new owner may
+      // be asked to restore it before the first answer).
+      const { announce: a, ...base } = info;
+      c.id = id;
+      c.stream = streamId;
+      c.cl = { info: base, admitted: false, holderKeys: a?.holderKeys ?? [], producerGroups: a?.producerGroups ?? [], mode: a?.mode ?? null, routes: new Map(), announced: a?.neighbours ?? [] };
+      c.nonce = null;
+      c.broadcaster = !!info.broadcaster;
+      if (c.broadcaster) c.rateScale = limits.broadcasterRateScale;
+      peers.set(id, c);
+      cluster.join(streamId, id, info);
+      return;
+    }
+    room = room as Room;
     try {
       room.join(id, info, now());
     } catch (e) {
@@ -181,7 +267,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       return fail(c, isP2PError(e) ? e.code : 'JOIN_FAILED', String((e as Error).message));
     }
     c.id = id;
-    c.room = room;
+    c.stream = streamId;
     c.nonce = null; // one stream per socket: no publish after a join
     c.broadcaster = !!info.broadcaster;
     // A proven broadcaster signals to up to directMaxViewers peers at once: it gets a larger budget.
@@ -190,6 +276,14 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     if (ice) send(c, ice.issue(c, id, Date.now()));
     send(c, { type: 'joined', streamId, peerId: id, broadcaster: c.broadcaster });
     dispatch(room);
+  };
+
+  /** A signal from a peer on another node to one of ours: delivered only between current neighbours. */
+  const relayIn = (streamId: string, from: string, to: string, data: unknown): void => {
+    const t = peers.get(to);
+    if (!t || t.stream !== streamId || !t.cl?.routes.has(from)) return metrics.reject('NOT_NEIGHBOURS');
+    if (t.ws.bufferedAmount > limits.maxSignalBacklogBytes) return metrics.reject('SIGNAL_DROPPED');
+    send(t, { type: 'signal', from, data }, true);
   };
 
   /** The identities publish proofs are checked against: configured, or the listening address (never request headers). */
@@ -231,10 +325,10 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     const nowMs = t0;
     switch (m.type) {
       case 'join':
-        if (c.room) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
+        if (c.stream) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
         return enter(c, m.streamId, m.peerSecret, { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, uploadLimitedShare: m.uploadLimitedShare, relayed: m.relayed, announce: m.announce });
       case 'publish':
-        if (c.room) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
+        if (c.stream) return fail(c, 'ALREADY_JOINED', 'this socket already joined a stream');
         if (!c.nonce) return fail(c, 'AUTH_FAILED', 'one publish attempt per connection');
         c.busy = true;
         void publish(c, m);
@@ -244,37 +338,63 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
         c.ws.close(1000, 'leave');
         return;
     }
-    const room = c.room;
-    if (!room) return fail(c, 'NOT_JOINED', `${m.type} before join`);
+    const s = c.stream;
+    if (!s) return fail(c, 'NOT_JOINED', `${m.type} before join`);
+    // In a cluster every room operation goes to the stream's owner (maybe this node) through the
+    // cluster node; alone, the room is here.
+    const room = cluster ? null : (rooms.get(s) as Room);
     if (m.type === 'heartbeat') {
-      room.heartbeat(c.id, { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, uploadLimitedShare: m.uploadLimitedShare, relayed: m.relayed }, nowMs);
+      const stats = { uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, uploadLimitedShare: m.uploadLimitedShare, relayed: m.relayed };
+      if (cluster) cluster.heartbeat(s, c.id, stats);
+      else (room as Room).heartbeat(c.id, stats, nowMs);
       const renewed = ice?.renew(c, c.id, Date.now()); // TURN expiry is wall-clock (coturn checks Unix time)
       if (renewed) send(c, renewed);
-      dispatch(room);
+      if (room) dispatch(room);
     } else if (m.type === 'failed') {
       // Only a current neighbour can be reported; otherwise the pair was unlinked already (a race,
       // not an offence) and the report is dropped, so nobody fills other peers' failed-pair lists.
-      if (room.areNeighbours(c.id, m.peerId)) room.reportFailedPair(c.id, m.peerId, nowMs);
-      dispatch(room);
+      if (cluster) {
+        if (c.cl?.routes.has(m.peerId)) cluster.failed(s, c.id, m.peerId);
+      } else if (room) {
+        if (room.areNeighbours(c.id, m.peerId)) room.reportFailedPair(c.id, m.peerId, nowMs);
+        dispatch(room);
+      }
     } else if (m.type === 'complaint') {
       // One complaint per socket per complaintIntervalMs; only a producer about a holder it uses counts.
       if (t0 - c.lastComplaintMs < limits.complaintIntervalMs) return fail(c, 'RATE_LIMITED', 'one complaint per second');
       c.lastComplaintMs = t0;
-      if (!room.complain(c.id, m.peerId, nowMs)) return fail(c, 'NOT_NEIGHBOURS', 'complaints go from a producer about a holder it uses', true);
-      dispatch(room);
+      if (cluster) {
+        // The owner checks the rest (producer about a holder it uses) and ignores what does not count.
+        if (!c.cl?.routes.has(m.peerId)) return fail(c, 'NOT_NEIGHBOURS', 'complaints go from a producer about a holder it uses', true);
+        cluster.complaint(s, c.id, m.peerId);
+      } else if (room) {
+        if (!room.complain(c.id, m.peerId, nowMs)) return fail(c, 'NOT_NEIGHBOURS', 'complaints go from a producer about a holder it uses', true);
+        dispatch(room);
+      }
     } else if (m.type === 'signal') {
       const target = peers.get(m.to);
-      // Soft: a late ICE candidate to a neighbour just unlinked is a race, not an offence.
-      if (!target || target.room !== room || !room.areNeighbours(c.id, m.to)) return fail(c, 'NOT_NEIGHBOURS', 'signals go only to peers the tracker introduced', true);
+      const local = target !== undefined && target.stream === s;
+      // Cluster: the neighbour's node comes with the owner's neighbour list; a neighbour on this
+      // node is relayed here, one on another node goes to that node's channel.
+      let node: string | null = null;
+      if (cluster) {
+        const at = c.cl?.routes.get(m.to);
+        if (at === undefined || (!local && at === cluster.nodeId)) return fail(c, 'NOT_NEIGHBOURS', 'signals go only to peers the tracker introduced', true);
+        if (!local) node = at;
+      } else if (!local || !(room as Room).areNeighbours(c.id, m.to)) {
+        // Soft: a late ICE candidate to a neighbour just unlinked is a race, not an offence.
+        return fail(c, 'NOT_NEIGHBOURS', 'signals go only to peers the tracker introduced', true);
+      }
       // Budgeted per pair and charged to the sender: a flood never reaches, nor disconnects, its receiver.
       const budget = (c.signals ??= new SignalBudget(limits));
       const cost = budget.cost(text.length);
-      if (target.ws.bufferedAmount > limits.maxSignalBacklogBytes) {
+      if (node === null && (target as Conn).ws.bufferedAmount > limits.maxSignalBacklogBytes) {
         budget.charge(m.to, cost, t0);
         return fail(c, 'SIGNAL_DROPPED', 'the receiver is not reading; signal dropped', true);
       }
       if (!budget.spend(m.to, cost, t0)) return fail(c, 'SIGNAL_BUDGET', 'too many signals to this peer');
-      send(target, { type: 'signal', from: c.id, data: m.data }, true);
+      if (node === null) send(target as Conn, { type: 'signal', from: c.id, data: m.data }, true);
+      else (cluster as ClusterNode).relay(node, s, c.id, m.to, m.data);
       metrics.observeRelay((performance.now() - received) / 1000);
     }
   };
@@ -298,7 +418,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       keys,
       addr: addresses.open(keys.host, t),
       nonce: randomBytes(16),
-      room: null,
+      stream: null,
+      cl: null,
       broadcaster: false,
       busy: false,
       alive: true,
@@ -363,8 +484,47 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     let liveStreams = 0;
     for (const r of rooms.values()) if (r.streamState === 'live') liveStreams++;
     return { sockets: conns.size, peers: peers.size, streams: rooms.size, liveStreams };
-  }, metricsReader(options, addressOf));
+  }, metricsReader(options, addressOf), () => cluster && {
+    health: () => {
+      const cl = cluster as ClusterNode;
+      const owned = cl.ownedStreams();
+      return { nodeId: cl.nodeId, backend: cl.backendKind, redis: cl.backendState, ownedStreams: owned.length, owned: owned.slice(0, 100).map((streamId) => ({ streamId, epoch: cl.ownerOf(streamId)?.epoch ?? 0 })) };
+    },
+    metrics: () => (cluster as ClusterNode).metrics.render((cluster as ClusterNode).ownedStreams().length),
+  });
   const handleHttp = endpoints.handleHttp;
+
+  if (options.cluster) {
+    const co = options.cluster;
+    const backend = co.backend ?? (co.redisUrl ? (ownBackend = await redisBackend({ url: co.redisUrl, log })) : (ownBackend = memoryBackend()));
+    const node = new ClusterNode({ backend, nodeId: co.nodeId, leaseMs: co.leaseMs, renewMs: co.renewMs, prefix: co.prefix }, {
+      rooms,
+      makeRoom,
+      deliver,
+      relayIn,
+      localMembers: (streamId) => {
+        const out: LocalMember[] = [];
+        for (const c of peers.values()) {
+          if (c.stream !== streamId || !c.cl) continue;
+          out.push({ id: c.id, info: c.cl.info, admitted: c.cl.admitted, holderKeys: c.cl.holderKeys, producerGroups: c.cl.producerGroups, neighbours: c.cl.routes.size ? [...c.cl.routes.keys()] : c.cl.announced, mode: c.cl.mode });
+        }
+        return out;
+      },
+      hostedStreams: () => {
+        const out = new Set<string>();
+        for (const c of peers.values()) if (c.stream) out.add(c.stream);
+        return out;
+      },
+      log,
+    }, clock);
+    try {
+      await node.start();
+    } catch (e) {
+      await ownBackend?.close();
+      throw e;
+    }
+    cluster = node;
+  }
 
   server.on('upgrade', onUpgrade);
   if (ownServer) {
@@ -410,7 +570,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     if (pingSlot === 0) addresses.prune(t);
     for (const c of conns) {
       if (c.slot !== pingSlot) continue;
-      if (!c.alive || (!c.room && t - c.openedMs > limits.joinTimeoutMs)) {
+      if (!c.alive || (!c.stream && t - c.openedMs > limits.joinTimeoutMs)) {
         metrics.reject(c.alive ? 'JOIN_TIMEOUT' : 'HALF_OPEN');
         c.ws.terminate();
         continue;
@@ -440,19 +600,32 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     metrics,
     handleHttp,
     stats: () => ({ sockets: conns.size, peers: peers.size, streams: rooms.size }),
-    close: async () => {
-      clock.clearInterval(tickTimer);
-      clock.clearInterval(pingTimer);
-      endpoints.close();
-      server.off('upgrade', onUpgrade);
-      for (const c of conns) c.ws.terminate();
-      conns.clear();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      if (ownServer) {
-        server.closeAllConnections?.();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
+    get cluster() {
+      return cluster;
     },
+    close: () => stop(false),
+    halt: () => stop(true),
   };
+
+  async function stop(crash: boolean): Promise<void> {
+    clock.clearInterval(tickTimer);
+    clock.clearInterval(pingTimer);
+    endpoints.close();
+    server.off('upgrade', onUpgrade);
+    // A clean stop hands the streams over first (snapshot written, leases released); a crash does not.
+    if (cluster) {
+      if (crash) cluster.halt();
+      else await cluster.close();
+    }
+    if (crash && options.cluster?.backend) await options.cluster.backend.close();
+    await ownBackend?.close();
+    for (const c of conns) c.ws.terminate();
+    conns.clear();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    if (ownServer) {
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
 }
 

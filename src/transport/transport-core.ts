@@ -15,6 +15,7 @@ import {
   type PeerEntry,
 } from './peer-entry.ts';
 import {
+  CHANNELS,
   type Channel,
   type ConnectOptions,
   type DisconnectReason,
@@ -34,6 +35,11 @@ import { TypedEmitter } from '../typed-emitter.ts';
 /** Inbound messages kept while a peer's link is open but `connected` has not been emitted yet. */
 const MAX_EARLY_MESSAGES = 256;
 const MAX_EARLY_BYTES = 1024 * 1024;
+/**
+ * How often a blocked channel whose implementation has no `bufferedamountlow` event (Node's
+ * @roamhq/wrtc) is checked against its low-water mark, ms. Only while some channel is blocked.
+ */
+export const DRAIN_POLL_MS = 10;
 
 export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> implements Transport {
   protected readonly config: Readonly<TransportConfig>;
@@ -44,6 +50,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   #signalsDropped = 0;
   #inboundRefused = 0;
   #stallTimer: unknown = undefined;
+  #drainTimer: unknown = undefined;
 
   constructor(config: Partial<TransportConfig> = {}, clock: TransportClock = realClock) {
     const resolved = resolveTransportConfig(config);
@@ -70,6 +77,14 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   protected abstract linkDetails(peer: PeerEntry<L>): Promise<LinkInfo | undefined>;
   /** Releases the link; must not call back into the core. */
   protected abstract closeLink(peer: PeerEntry<L>): void;
+  /**
+   * True when the link calls linkDrained itself once the channel's buffer is down to its low-water
+   * mark (WebRTC's `bufferedamountlow`). When false, the core polls linkBuffered while the channel
+   * is blocked, so `writable` still comes. Default true.
+   */
+  protected linkDrainEvents(_peer: PeerEntry<L>, _channel: Channel): boolean {
+    return true;
+  }
 
   // ---- events from the subclass -----------------------------------------------------------
 
@@ -225,7 +240,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     }
     const stats = peer.channels[channel];
     if (!this.#fits(peer, channel, bytes.byteLength)) {
-      peer.blocked[channel] = true;
+      this.#block(peer, channel);
       if (channel === 'control') {
         throw new P2PError('TRANSPORT_CONTROL_FULL', `control buffer of peer ${peerId} is over controlHighWaterBytes; wait for 'writable'`);
       }
@@ -261,7 +276,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     const limit = channel === 'media' ? this.config.maxMediaMessageBytes : this.config.maxControlMessageBytes;
     if (!(bytes >= 1 && bytes <= limit)) return false;
     if (this.#fits(peer, channel, bytes)) return true;
-    peer.blocked[channel] = true;
+    this.#block(peer, channel);
     return false;
   }
 
@@ -308,6 +323,8 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     for (const peer of [...this.#peers.values()]) this.#end(peer, { kind: 'closed' });
     this.clock.clearTimeout(this.#stallTimer);
     this.#stallTimer = undefined;
+    this.clock.clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
     this.removeAllListeners();
   }
 
@@ -352,6 +369,27 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     }
     if (how.kind === 'failed') this.emit('failed', peer.id, how.reason, how.detail);
     else if (how.kind === 'disconnected') this.emit('disconnected', peer.id, how.reason);
+  }
+
+  /** Marks a refusal; `writable` follows the drain event, or the poll where the link has none. */
+  #block(peer: PeerEntry<L>, channel: Channel): void {
+    peer.blocked[channel] = true;
+    if (this.#drainTimer !== undefined || this.#destroyed || this.linkDrainEvents(peer, channel)) return;
+    const tick = (): void => {
+      this.#drainTimer = undefined;
+      let waiting = false;
+      for (const p of [...this.#peers.values()]) {
+        for (const ch of CHANNELS) {
+          if (p.ended || !p.blocked[ch] || this.linkDrainEvents(p, ch)) continue;
+          const low = ch === 'media' ? this.config.mediaLowWaterBytes : this.config.controlLowWaterBytes;
+          if (this.linkBuffered(p, ch) <= low) this.linkDrained(p, ch);
+          else waiting = true;
+        }
+      }
+      // A `writable` listener that was refused again has re-armed the poll already.
+      if (waiting && !this.#destroyed && this.#drainTimer === undefined) this.#drainTimer = this.clock.setTimeout(tick, DRAIN_POLL_MS);
+    };
+    this.#drainTimer = this.clock.setTimeout(tick, DRAIN_POLL_MS);
   }
 
   #fits(peer: PeerEntry<L>, channel: Channel, size: number): boolean {

@@ -55,6 +55,29 @@ interface RtcLink {
   sp: SimplePeerInstance;
   media: RTCDataChannel;
   controlHooked: boolean;
+  /** Whether each channel's implementation fires `bufferedamountlow` (Node's @roamhq/wrtc does not). */
+  drainEvents: Record<Channel, boolean>;
+  /** Channels without the event: the last `bufferedAmount` read, when, and bytes sent since. */
+  buffered: Record<Channel, { atMs: number; value: number }>;
+}
+
+/**
+ * Channels without `bufferedamountlow` (@roamhq/wrtc): `bufferedAmount` is read from the channel at
+ * most this often, ms; between reads it is the last value plus the bytes sent since, never less
+ * than the truth unless bytes left. Each read there is a blocking call into WebRTC's signalling
+ * thread (about 24 µs on a loaded machine), and the transport and session asked for it several
+ * times per message sent.
+ */
+export const BUFFERED_READ_MS = 10;
+
+/**
+ * True when a datachannel implements `bufferedAmountLowThreshold` and the `bufferedamountlow`
+ * event (browsers do). @roamhq/wrtc 0.10 has neither: setting them only adds plain properties,
+ * and the event never fires.
+ */
+export function hasDrainEvent(dc: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(dc);
+  return typeof proto === 'object' && proto !== null && 'bufferedAmountLowThreshold' in proto && 'onbufferedamountlow' in proto;
 }
 
 /** simple-peer error codes → the transport's failure reasons. */
@@ -162,7 +185,13 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
     const media = sp._pc.createDataChannel('media', MEDIA_CHANNEL_INIT);
     media.binaryType = 'arraybuffer';
     media.bufferedAmountLowThreshold = this.config.mediaLowWaterBytes;
-    const link: RtcLink = { sp, media, controlHooked: false };
+    const link: RtcLink = {
+      sp,
+      media,
+      controlHooked: false,
+      drainEvents: { media: hasDrainEvent(media), control: true },
+      buffered: { media: { atMs: -Infinity, value: 0 }, control: { atMs: -Infinity, value: 0 } },
+    };
     this.#links.add(link);
 
     media.onopen = () => this.#maybeConnected(peer);
@@ -198,6 +227,7 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
     const dc = channel === 'media' ? link.media : link.sp._channel;
     if (!dc || dc.readyState !== 'open') return false;
     dc.send(bytes as Uint8Array<ArrayBuffer>);
+    if (!link.drainEvents[channel]) link.buffered[channel].value += bytes.byteLength;
     return true;
   }
 
@@ -205,7 +235,19 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
     const link = peer.link;
     if (!link) return 0;
     const dc = channel === 'media' ? link.media : link.sp._channel;
-    return dc?.bufferedAmount ?? 0;
+    if (!dc) return 0;
+    if (link.drainEvents[channel]) return dc.bufferedAmount ?? 0;
+    const b = link.buffered[channel];
+    const now = this.clock.now();
+    if (!(now - b.atMs < BUFFERED_READ_MS && now >= b.atMs)) {
+      b.value = dc.bufferedAmount ?? 0;
+      b.atMs = now;
+    }
+    return b.value;
+  }
+
+  protected override linkDrainEvents(peer: PeerEntry<RtcLink>, channel: Channel): boolean {
+    return peer.link?.drainEvents[channel] ?? true;
   }
 
   protected linkReady(peer: PeerEntry<RtcLink>): boolean {
@@ -267,6 +309,7 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
     const dc = link?.sp._channel;
     if (!link || !dc || link.controlHooked) return;
     link.controlHooked = true;
+    link.drainEvents.control = hasDrainEvent(dc);
     dc.bufferedAmountLowThreshold = this.config.controlLowWaterBytes;
     dc.addEventListener('bufferedamountlow', () => this.linkDrained(peer, 'control'));
   }

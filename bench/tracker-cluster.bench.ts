@@ -1,0 +1,147 @@
+// `npm run bench:tracker -- --nodes 3 --redis`: tracker nodes as separate processes sharing one
+// real redis-server, load generators as in the single-node bench. For each placement of peers
+// ('hash': a stream's peers on one node, as behind a proxy hashing the stream id; 'any': each
+// peer on a node drawn at random) it prints relay latency p50/p99 (sender to receiver), the share
+// of relays that stayed on one node, memory per connection of each node, Redis operations per
+// join, and the seconds from SIGKILL of a stream's owner to a new owner. Not a test.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { startRedisServer } from '../src/tracker/redis-test-server.ts';
+
+export interface ClusterBenchOptions {
+  nodes: number;
+  peers: number;
+  streams: number;
+  generators: number;
+  seconds: number;
+  rate: number;
+  churn: number;
+  placement: 'hash' | 'any' | 'both';
+}
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const q = (a: number[], p: number) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : NaN);
+
+function get(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+function metric(text: string, name: string): number {
+  const m = new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+function ask<T>(c: ChildProcess, msg: object, ev: string): Promise<T> {
+  return new Promise((resolve) => {
+    const on = (m: { ev: string } & T) => {
+      if (m.ev !== ev) return;
+      c.off('message', on);
+      resolve(m);
+    };
+    c.on('message', on);
+    c.send(msg);
+  });
+}
+
+type Mem = { rss: number; heap: number; peers: number; collected: boolean };
+
+async function phase(o: ClusterBenchOptions, redisUrl: string, placement: 'hash' | 'any', run: number): Promise<void> {
+  const nodes = await Promise.all(Array.from({ length: o.nodes }, async (_, i) => {
+    const child = fork(here('./tracker-server.ts'), [String(o.peers + o.streams)], {
+      execArgv: ['--expose-gc', '--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, P2P_BENCH_REDIS: redisUrl, P2P_BENCH_NODE: `r${run}n${i}` },
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m: { port: number }) => resolve(m.port));
+      child.once('exit', (code) => reject(new Error(`tracker node ${i} exited with ${code}`)));
+    });
+    return { child, port, base: `http://127.0.0.1:${port}`, url: `ws://127.0.0.1:${port}` };
+  }));
+  const metricsAll = () => Promise.all(nodes.map((n) => get(`${n.base}/metrics`)));
+  const sum = (ms: string[], name: string) => ms.reduce((s, m) => s + metric(m, name), 0);
+  const mem0 = await Promise.all(nodes.map((n) => ask<Mem>(n.child, { cmd: 'memory' }, 'memory')));
+  const m0 = await metricsAll();
+
+  const gens = Array.from({ length: o.generators }, () => fork(here('./tracker-load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const askAll = <T>(msg: object, ev: string) => Promise.all(gens.map((g) => ask<T>(g, msg, ev)));
+  const urls = nodes.map((n) => n.url);
+  const tc = performance.now();
+  const connected = await askAll<{ joined: number; wanted: number }>({ cmd: 'connect', url: urls[0], urls, placement, peers: Math.ceil(o.peers / o.generators), streams: Math.ceil(o.streams / o.generators), concurrency: 64 }, 'connected');
+  const connectS = (performance.now() - tc) / 1000;
+  const joined = connected.reduce((s, c) => s + c.joined, 0);
+  const m1 = await metricsAll();
+  const mem1 = await Promise.all(nodes.map((n) => ask<Mem>(n.child, { cmd: 'memory' }, 'memory')));
+  const opsJoin = sum(m1, 'p2p_tracker_cluster_roundtrip_seconds_count') - sum(m0, 'p2p_tracker_cluster_roundtrip_seconds_count');
+
+  const tr = performance.now();
+  const relayed = await askAll<{ sent: number; received: number; latencies: number[]; churned: number }>({ cmd: 'relay', ratePerSec: o.rate / o.generators, seconds: o.seconds, churnPerSec: Math.ceil(o.churn / o.generators) }, 'relayed');
+  const wall = (performance.now() - tr) / 1000;
+  const m2 = await metricsAll();
+  const lat = relayed.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const relays = sum(m2, 'p2p_tracker_relayed_total') - sum(m1, 'p2p_tracker_relayed_total');
+  const crossSig = sum(m2, 'p2p_tracker_cluster_messages_total{direction="out",kind="sig"}') - sum(m1, 'p2p_tracker_cluster_messages_total{direction="out",kind="sig"}');
+  const rttP99 = (ms: string[]) => {
+    // Merged round-trip histogram of all nodes over the whole run.
+    const buckets = new Map<number, number>();
+    for (const m of ms) for (const [, le, v] of m.matchAll(/^p2p_tracker_cluster_roundtrip_seconds_bucket\{le="([^"+]+)"\} (\d+)$/gm)) buckets.set(Number(le), (buckets.get(Number(le)) ?? 0) + Number(v));
+    const total = sum(ms, 'p2p_tracker_cluster_roundtrip_seconds_count');
+    const hit = [...buckets].sort((a, b) => a[0] - b[0]).find(([, v]) => v >= 0.99 * total);
+    return hit ? hit[0] * 1000 : NaN;
+  };
+
+  const label = placement === 'hash' ? 'peers placed by a hash of the stream id (hashing proxy)' : 'peers spread over the nodes (no proxy)';
+  console.log(`--- ${o.nodes} nodes, ${label}`);
+  console.log(`peers joined: ${joined} of ${connected.reduce((s, c) => s + c.wanted, 0)} in ${connectS.toFixed(1)} s; per node ${mem1.map((m) => m.peers).join(' / ')}`);
+  console.log(`relay latency, sender to receiver: p50 ${q(lat, 0.5).toFixed(2)} ms, p99 ${q(lat, 0.99).toFixed(2)} ms, max ${q(lat, 1).toFixed(2)} ms (${relays} relays in ${wall.toFixed(1)} s, churn ${relayed.reduce((s, r) => s + r.churned, 0)})`);
+  console.log(`relays staying on one node: ${relays ? (((relays - crossSig) / relays) * 100).toFixed(1) : 'n/a'} % (${crossSig} crossed nodes)`);
+  console.log(`memory per connection, per node (resident, ${mem1[0]?.collected ? 'after a full GC' : 'no forced GC'}): ${mem1.map((m, i) => (m.peers ? `${((m.rss - mem0[i].rss) / m.peers / 1024).toFixed(1)} KB` : 'n/a')).join(' / ')}`);
+  console.log(`Redis operations per join (join phase, all nodes, renewals included): ${(opsJoin / Math.max(1, joined)).toFixed(2)}; Redis round trip p99 ≤ ${rttP99(m2)} ms`);
+  console.log(`cross-node messages during relay: ${['join', 'leave', 'hb', 'ev', 'sig', 'lost'].map((k) => `${k} ${sum(m2, `p2p_tracker_cluster_messages_total{direction="out",kind="${k}"}`) - sum(m1, `p2p_tracker_cluster_messages_total{direction="out",kind="${k}"}`)}`).join(', ')}`);
+
+  // Failover: SIGKILL the owner of a stream, time until a surviving node owns it.
+  const owned = JSON.parse(await get(`${nodes[0].base}/health`)).cluster?.owned as Array<{ streamId: string; epoch: number }> | undefined;
+  const victim = owned?.[0];
+  if (victim) {
+    const t0 = performance.now();
+    nodes[0].child.kill('SIGKILL');
+    let after: { epoch: number } | undefined;
+    const limit = t0 + 60_000;
+    while (!after && performance.now() < limit) {
+      for (const n of nodes.slice(1)) {
+        const h = JSON.parse(await get(`${n.base}/health`).catch(() => '{}'));
+        after ??= (h.cluster?.owned as Array<{ streamId: string; epoch: number }> | undefined)?.find((x) => x.streamId === victim.streamId);
+      }
+      if (!after) await new Promise((r) => setTimeout(r, 50));
+    }
+    console.log(after
+      ? `SIGKILL of an owner to a new owner: ${((performance.now() - t0) / 1000).toFixed(2)} s (epoch ${victim.epoch} → ${after.epoch}; lease 10 s, checks every 2 s)`
+      : 'SIGKILL of an owner to a new owner: no new owner within 60 s');
+    console.log('frames lost by viewers meanwhile: not measured here (these peers carry no media)');
+  } else console.log('SIGKILL of an owner: node 0 owned no stream, not measured');
+
+  for (const g of gens) g.send({ cmd: 'exit' });
+  await Promise.all(gens.map((g) => new Promise((r) => g.once('exit', r))));
+  for (const n of nodes.slice(1)) n.child.send({ cmd: 'exit' });
+  await Promise.all(nodes.slice(1).map((n) => new Promise((r) => n.child.once('exit', r))));
+}
+
+export async function runClusterBench(o: ClusterBenchOptions): Promise<void> {
+  const redis = await startRedisServer();
+  console.log(`bench:tracker cluster: ${o.nodes} node processes on one redis-server (${redis.url}), ${o.peers} peers, ${o.streams} streams, ${o.generators} generators, ${o.rate} signals/s for ${o.seconds} s; machine ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`);
+  try {
+    const list = o.placement === 'both' ? (['hash', 'any'] as const) : [o.placement];
+    let run = 0;
+    for (const p of list) await phase(o, redis.url, p, run++);
+  } finally {
+    await redis.stop();
+  }
+}
