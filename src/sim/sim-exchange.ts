@@ -18,8 +18,12 @@ export interface Crossing {
   msg: WireMessage | Uint8Array;
 }
 
-/** `to` of a crossing that is a capacity-meter figure for the heartbeats (`from`: the peer, `size`: bits per second, `at`: its limited share). */
+/**
+ * `to` of a crossing that is a heartbeat (`from`: the peer, `size`: its capacity-meter figure in
+ * bits per second, or NO_FIGURE before it has one; `at`: its limited share).
+ */
 export const REPORT_TO = 0xffffffff;
+export const NO_FIGURE = 0xffffffff;
 
 const WIRE = 0;
 const FEED = 1;
@@ -82,7 +86,7 @@ export class CrossingWriter {
     this.count++;
   }
 
-  /** A peer's capacity-meter figure, bits per second (clamped to 32 bits), and its limited share. */
+  /** A peer's heartbeat: its capacity-meter figure, bits per second (clamped to 32 bits; NaN: none yet), and its limited share. */
   addReport(num: number, bps: number, limitedShare: number): void {
     this.room(26);
     const v = this.v;
@@ -90,7 +94,7 @@ export class CrossingWriter {
     v.setFloat64(o, limitedShare, true);
     v.setUint32(o + 8, num, true);
     v.setUint32(o + 12, REPORT_TO, true);
-    v.setUint32(o + 16, Math.min(0xfffffffe, Math.max(0, Math.round(bps))), true);
+    v.setUint32(o + 16, Number.isNaN(bps) ? NO_FIGURE : Math.min(0xfffffffe, Math.max(0, Math.round(bps))), true);
     v.setUint8(o + 20, 0);
     v.setUint8(o + 21, WIRE);
     v.setUint32(o + 22, 0, true);

@@ -36,6 +36,11 @@ export interface SimPeer {
   cpuFree: number;
   /** Measures what it sends; its report goes to the tracker. */
   meter: CapacityMeter;
+  /**
+   * Its heartbeats, as a session's tracker client sends them: the period the room asked for, when
+   * the next is due, when the last went, and the figure it carried (null: none yet).
+   */
+  beat: { periodMs: number; dueMs: number; lastMs: number; sent: { measuredUploadBps: number; uploadLimitedShare: number } | null };
   /** It will leave without a goodbye. */
   crashes: boolean;
   alive: boolean;

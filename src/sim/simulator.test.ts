@@ -74,6 +74,34 @@ describe('Simulator in the harsh world (REAL_WORLD)', () => {
     expect(Number.isFinite(report.glassToGlassP50Ms)).toBe(true);
   }, 60_000);
 
+  it('viewers heartbeat as sessions do: a measured figure and no claim, at once when new, else at the period the room asked for', async () => {
+    const sim = new Simulator(harsh);
+    const room = sim.room as unknown as { heartbeat(id: string, stats: Record<string, unknown>, t: number): void };
+    const inner = room.heartbeat.bind(room);
+    const beats = new Map<string, Array<{ t: number; stats: Record<string, unknown> }>>();
+    room.heartbeat = (id, stats, t) => {
+      if (!beats.has(id)) beats.set(id, []);
+      beats.get(id)!.push({ t, stats });
+      inner(id, stats, t);
+    };
+    await sim.run();
+    let total = 0;
+    let withFigure = 0;
+    for (const list of beats.values()) {
+      total += list.length;
+      for (let i = 0; i < list.length; i++) {
+        expect(list[i].stats.uploadBps).toBeUndefined();
+        if (list[i].stats.measuredUploadBps !== undefined) withFigure++;
+        if (i > 0) expect(list[i].t - list[i - 1].t).toBeGreaterThanOrEqual(1000);
+      }
+    }
+    expect(withFigure).toBeGreaterThan(0);
+    // Not every viewer every second: those without a role wait out 15 s unless their figure moved.
+    let viewerSeconds = 0;
+    for (const p of [...sim.peers.values()].filter((q) => !q.isBroadcaster)) viewerSeconds += (harsh.seconds * 1000 - p.rec.joinMs) / 1000;
+    expect(total).toBeLessThan(viewerSeconds * 0.8);
+  }, 60_000);
+
   it('two worker threads give the report of one thread here too', async () => {
     const strip = ({ wallSeconds: _w, ...r }: Awaited<ReturnType<Simulator['run']>>) => r;
     const one = strip(await new Simulator(harsh).run());

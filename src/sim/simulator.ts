@@ -36,16 +36,13 @@ import {
 import { pairHash, resolveSimOptions, type SimOptions } from './sim-options.ts';
 import type { SimPeer, SimRoom } from './sim-peer.ts';
 import { buildReport, type PublishedFrame, type SimReport, type ViewerRecord } from './sim-report.ts';
-import { CrossingWriter, readCrossings, REPORT_TO } from './sim-exchange.ts';
+import { CrossingWriter, NO_FIGURE, readCrossings, REPORT_TO } from './sim-exchange.ts';
 import { Wire } from './sim-wire.ts';
 import { SimpleRoom } from './simple-room.ts';
 import { burstLoss, drawProfile, pairKind, queueLoss, type WorldModel } from './sim-world.ts';
 
-/** What a viewer's heartbeat carries, from its capacity meter (the fields a session sends). */
-interface SimUploadReport {
-  measuredUploadBps: number;
-  uploadLimitedShare: number;
-}
+/** What a viewer's heartbeat carries, from its capacity meter (the fields a session sends; none before its first figure). */
+type SimUploadReport = { measuredUploadBps: number; uploadLimitedShare: number } | Record<string, never>;
 
 export type { SimPeer, SimRoom } from './sim-peer.ts';
 
@@ -103,6 +100,8 @@ export class Simulator {
   readonly modes: Array<{ atMs: number; mode: string }> = [];
   /** Meter figures (peer number → bits per second) the next heartbeats carry. */
   private reports = new Map<number, SimUploadReport>();
+  /** The heartbeat period a joining peer is given (the room's welcome), ms. */
+  private readonly welcomeHeartbeatMs: number;
   private readonly world: WorldModel | undefined;
   /** Pairs (`num>id`) whose failure report is on its way to the tracker. */
   private readonly failing = new Set<string>();
@@ -159,6 +158,7 @@ export class Simulator {
     this.room = this.o.tracker === 'room'
       ? new Room('simulated-stream', { seed: this.o.seed, ...this.o.room })
       : new SimpleRoom({ seed: this.o.seed, ...this.o.room });
+    this.welcomeHeartbeatMs = this.room instanceof Room ? this.room.config.heartbeatMs : 1000;
   }
 
   /** Runs the whole stream; returns the report. */
@@ -279,7 +279,7 @@ export class Simulator {
       if (j === part.index) continue;
       for (const c of readCrossings(got[j])) {
         if (c.to === REPORT_TO) {
-          this.reports.set(c.from, { measuredUploadBps: c.size, uploadLimitedShare: c.at });
+          this.reports.set(c.from, c.size === NO_FIGURE ? {} : { measuredUploadBps: c.size, uploadLimitedShare: c.at });
           continue;
         }
         const to = this.byNum[c.to];
@@ -346,6 +346,7 @@ export class Simulator {
     const p: SimPeer = {
       id, num, core, own: this.owns(num), rng: new SeededRng(pairHash(num, num, this.o.seed) * 4294967296), isBroadcaster, upBps, downBps: profile?.downBps ?? this.o.downBps, upFree: 0, downFree: 0, alive: true, polluter: false,
       queueBytes: profile?.queueBytes ?? 0, cpuFactor: profile?.cpuFactor ?? 0, cpuFree: 0, meter: new CapacityMeter(), crashes: profile?.crashes ?? false,
+      beat: { periodMs: this.welcomeHeartbeatMs, dueMs: this.now + this.welcomeHeartbeatMs, lastMs: -Infinity, sent: null },
       timerAt: Infinity, connected: new Set(), pending: new Set(), listed: new Set(), wires: new Map(),
       rec: { id, joinMs: this.now, leftMs: Infinity, bytesUp: 0, bytesDown: 0, controlDown: 0, delivered: new Map(), startupMs: -1, role: '', upBps, reportedBps: NaN, crashed: false },
       initDelivered: false, events: new TimedHeap<SimEvent>(),
@@ -426,18 +427,19 @@ export class Simulator {
   }
 
   /**
-   * Each viewer's heartbeat carries what its capacity meter reported at the previous tick (a second
-   * old, as a heartbeat in flight would be), as a session's does: the measured upload and the share
-   * of its samples it was limited (by its uplink or its event loop), no claim. Only the part that runs a peer feeds its meter, and the figure
-   * reaches the other parts' copies of the room with the next window's hand-over, so every part
-   * applies the same figures at the same moment.
+   * Viewers' heartbeats, checked every second: each carries what its capacity meter reported (the
+   * measured upload and how limited it was, as a session's does, never a claim), and goes when its
+   * tracker client would send it (beats()). The room hears it at the next check, a second later,
+   * as a heartbeat in flight: only the part that runs a peer feeds its meter and decides, and the
+   * heartbeat reaches the other parts' copies of the room with the next window's hand-over, so
+   * every part applies the same heartbeats at the same moment.
    */
   private heartbeats(): void {
     const room = this.room;
     if (room.heartbeat) {
       for (const v of this.peers.values()) {
-        if (v.isBroadcaster) continue;
-        room.heartbeat(v.id, this.reports.get(v.num) ?? {}, this.now);
+        const r = this.reports.get(v.num);
+        if (r && !v.isBroadcaster) room.heartbeat(v.id, r, this.now);
       }
     }
     this.reports = new Map();
@@ -447,13 +449,30 @@ export class Simulator {
       const r = v.meter.report(this.now);
       // An attacker claiming roles reports a made-up figure: the tracker hears only what peers say.
       const bps = v.adv?.claimBps ?? r.uploadBps;
-      if (bps === undefined) continue;
       // Rounded as the session rounds it, so a figure crossing to another part is the same there.
-      const report = { measuredUploadBps: Math.min(0xfffffffe, Math.round(bps)), uploadLimitedShare: v.adv?.claimBps !== undefined ? 0 : Math.round(r.limitedShare * 1000) / 1000 };
-      v.rec.reportedBps = report.measuredUploadBps;
+      const figure = bps === undefined ? null : { measuredUploadBps: Math.min(0xfffffffe, Math.round(bps)), uploadLimitedShare: v.adv?.claimBps !== undefined ? 0 : Math.round(r.limitedShare * 1000) / 1000 };
+      if (figure) v.rec.reportedBps = figure.measuredUploadBps;
+      if (!this.beats(v, figure)) continue;
+      const report = figure ?? {};
       this.reports.set(v.num, report);
-      for (let j = 0; j < this.outbox.length; j++) if (this.part && j !== this.part.index) this.outbox[j].addReport(v.num, report.measuredUploadBps, report.uploadLimitedShare);
+      for (let j = 0; j < this.outbox.length; j++) if (this.part && j !== this.part.index) this.outbox[j].addReport(v.num, figure?.measuredUploadBps ?? NaN, figure?.uploadLimitedShare ?? 0);
     }
+  }
+
+  /**
+   * Whether its tracker client sends a heartbeat now (TrackerClient.setStats and its timer): when
+   * the period the room asked for is up, or at once when the figure is its first or moved by 1.5 ×
+   * or across the limited line (0.25), at most once a second. Updates its heartbeat state.
+   */
+  private beats(v: SimPeer, figure: { measuredUploadBps: number; uploadLimitedShare: number } | null): boolean {
+    const b = v.beat;
+    const was = b.sent;
+    const moved = figure !== null && this.now - b.lastMs >= 1000 && (!was || figure.measuredUploadBps > was.measuredUploadBps * 1.5 || figure.measuredUploadBps < was.measuredUploadBps / 1.5 || (was.uploadLimitedShare > 0.25) !== (figure.uploadLimitedShare > 0.25));
+    if (!moved && this.now < b.dueMs) return false;
+    b.lastMs = this.now;
+    b.dueMs = this.now + b.periodMs;
+    if (figure) b.sent = figure;
+    return true;
   }
 
   /** Bytes its uplink has not serialized yet: what its channels' bufferedAmount add up to. */
@@ -566,6 +585,11 @@ export class Simulator {
         if (p.core instanceof PeerCore) p.core.handleNeighbours(ev.neighbours, this.now);
       } else if (ev.type === 'roles') {
         if (p.core instanceof PeerCore) p.core.handleRoles(ev, this.now);
+        // Its tracker client heartbeats at the period the room asks for, from now.
+        if (ev.heartbeatMs && ev.heartbeatMs !== p.beat.periodMs) {
+          p.beat.periodMs = ev.heartbeatMs;
+          p.beat.dueMs = this.now + ev.heartbeatMs;
+        }
         p.rec.role = ev.holderKeys.length ? 'holder' : ev.producerGroups.length ? 'producer' : '';
       } else if (ev.type === 'swarm' && p.core instanceof BroadcasterCore) {
         p.core.handleSwarm({ mode: ev.mode, holders: ev.holders }, this.now);
