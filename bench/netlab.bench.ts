@@ -6,7 +6,7 @@
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { prepareLab, type NatKind } from '../scripts/netlab/lab.ts';
-import { framesBetween, LabSwarm, mixedPeers, type LabProcess, type Stats } from '../scripts/netlab/lab-swarm.ts';
+import { framesBetween, LAB_STATS_INTERVAL_MS, LabSwarm, mixedPeers, type LabProcess, type Stats } from '../scripts/netlab/lab-swarm.ts';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' }, 'spare-keys': { type: 'string' }, fps: { type: 'string' } },
@@ -27,6 +27,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 /** CPU share of one core a process used between two stats lines, and the worst event-loop delay (p99 of each line) between them. */
 function cpuOf(p: LabProcess, a: Stats | undefined, b: Stats | undefined): string {
+  if (typeof a?.cpuMs !== 'number' || typeof b?.cpuMs !== 'number') return 'CPU ? (no stats line at the start or end of the window)';
   const cpu = Number(b?.cpuMs ?? 0) - Number(a?.cpuMs ?? 0);
   const wall = ((b?.at as number) ?? 0) - ((a?.at as number) ?? 0);
   let lag = 0;
@@ -86,7 +87,7 @@ try {
     }
   }));
   const bc = await swarm.broadcaster!.waitFor((x) => (x.at as number) > restartedAt && x.trackerConnected === true && Number(x.viewers) >= count, 'viewers back', 20_000).catch(() => null);
-  console.log(`scenario 3: tracker SIGKILLed, restarted 3 s later: peers rejoined after ${Math.min(...times).toFixed(1)}–${Math.max(...times).toFixed(1)} s (stats lines once a second), broadcaster saw all ${count} viewers after ${bc ? (((bc.at as number) - restartedAt) / 1000).toFixed(1) + ' s' : 'more than 20 s'}`);
+  console.log(`scenario 3: tracker SIGKILLed, restarted 3 s later: peers rejoined after ${Math.min(...times).toFixed(1)}–${Math.max(...times).toFixed(1)} s (stats lines every ${LAB_STATS_INTERVAL_MS} ms), broadcaster saw all ${count} viewers after ${bc ? (((bc.at as number) - restartedAt) / 1000).toFixed(1) + ' s' : 'more than 20 s'}`);
 } finally {
   await swarm.destroy();
 }

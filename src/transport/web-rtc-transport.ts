@@ -225,9 +225,21 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
   protected linkSend(peer: PeerEntry<RtcLink>, channel: Channel, bytes: Uint8Array): boolean {
     const link = peer.link!;
     const dc = channel === 'media' ? link.media : link.sp._channel;
-    if (!dc || dc.readyState !== 'open') return false;
-    dc.send(bytes as Uint8Array<ArrayBuffer>);
-    if (!link.drainEvents[channel]) link.buffered[channel].value += bytes.byteLength;
+    if (!dc) return false;
+    if (link.drainEvents[channel]) {
+      if (dc.readyState !== 'open') return false;
+      dc.send(bytes as Uint8Array<ArrayBuffer>);
+      return true;
+    }
+    // @roamhq/wrtc: reading readyState costs a blocking call as much as send does, and send
+    // throws on a channel that is not open; ask readyState only then, and answer as above.
+    try {
+      dc.send(bytes as Uint8Array<ArrayBuffer>);
+    } catch (e) {
+      if (dc.readyState !== 'open') return false;
+      throw e;
+    }
+    link.buffered[channel].value += bytes.byteLength;
     return true;
   }
 
