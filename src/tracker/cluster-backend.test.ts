@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterBackend } from './cluster-backend.ts';
 import { MemorySpace, memoryBackend } from './memory-backend.ts';
 import { redisBackend } from './redis-backend.ts';
-import { startRedisServer, type RedisTestServer } from './redis-test-server.ts';
+import { startRedisServer, useRedisServer } from './redis-test-server.ts';
 import { expectRejectCode } from '../expect-code.ts';
 import { until } from './test-kit.ts';
 
@@ -138,27 +138,16 @@ contract('memory', () => {
   };
 });
 
-let redis: RedisTestServer | null = null;
-let redisError: Error | null = null;
-beforeAll(async () => {
-  try {
-    redis = await startRedisServer();
-  } catch (e) {
-    redisError = e as Error;
-  }
-}, 20_000);
-afterAll(async () => {
-  await redis?.stop();
-});
+const redisServer = useRedisServer();
 
 contract('redis', () => ({
   async make() {
-    if (!redis) throw redisError ?? new Error('redis-server did not start');
-    return [await redisBackend({ url: redis.url }), await redisBackend({ url: redis.url })];
+    const { url } = redisServer();
+    return [await redisBackend({ url }), await redisBackend({ url })];
   },
   pass: (ms) => new Promise((r) => setTimeout(r, ms)),
-  down: async () => redis?.kill(),
-  up: async () => redis?.start(),
+  down: async () => redisServer().kill(),
+  up: async () => redisServer().start(),
 }));
 
 describe('redis backend configuration', () => {
@@ -168,7 +157,7 @@ describe('redis backend configuration', () => {
   });
 
   it('rejects with CLUSTER_UNAVAILABLE when nothing answers at the address', async () => {
-    if (!redis) throw redisError ?? new Error('redis-server did not start');
+    redisServer();
     // A port that was free a moment ago: nothing listens there.
     const closed = (await startRedisServer());
     await closed.stop();

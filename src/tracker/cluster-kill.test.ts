@@ -7,12 +7,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { generateStreamKey } from '../crypto/stream-key.ts';
 import { TrackerClient, type WebSocketConstructor } from '../tracker-client/tracker-client.ts';
 import { nextEvent, until } from './test-kit.ts';
-import { startRedisServer, type RedisTestServer } from './redis-test-server.ts';
+import { useRedisServer } from './redis-test-server.ts';
 
 const bin = fileURLToPath(new URL('../../bin/p2p-player-tracker.js', import.meta.url));
 const WS = WebSocket as unknown as WebSocketConstructor;
@@ -21,18 +21,7 @@ afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f();
 });
 
-let redis: RedisTestServer | null = null;
-let redisError: Error | null = null;
-beforeAll(async () => {
-  try {
-    redis = await startRedisServer();
-  } catch (e) {
-    redisError = e as Error;
-  }
-}, 20_000);
-afterAll(async () => {
-  await redis?.stop();
-});
+const redisServer = useRedisServer();
 
 interface Node {
   child: ChildProcess;
@@ -80,8 +69,8 @@ async function health(n: Node): Promise<{ cluster: { owned: Array<{ streamId: st
 
 describe('tracker nodes in separate processes', () => {
   it('a SIGKILLed owner is replaced by a survivor at a higher epoch and its peers carry on there', async () => {
-    if (!redis) throw redisError ?? new Error('redis-server did not start');
-    const ns = [await node('k0', redis.url), await node('k1', redis.url), await node('k2', redis.url)];
+    const { url } = redisServer();
+    const ns = [await node('k0', url), await node('k1', url), await node('k2', url)];
     const urls = ns.map((n) => n.url);
     const others = (i: number) => urls.filter((_, j) => j !== i);
     const key = await generateStreamKey();

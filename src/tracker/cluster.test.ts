@@ -5,13 +5,13 @@
 // redis-server cannot start.
 
 import http from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { generateStreamKey } from '../crypto/stream-key.ts';
 import { TrackerClient, type WebSocketConstructor } from '../tracker-client/tracker-client.ts';
 import { startTracker, type Tracker, type TrackerOptions } from './server.ts';
 import { manualClock, nextEvent, until } from './test-kit.ts';
-import { startRedisServer, type RedisTestServer } from './redis-test-server.ts';
+import { startRedisServer, useRedisServer } from './redis-test-server.ts';
 import { expectRejectCode } from '../expect-code.ts';
 import { MemorySpace, memoryBackend } from './memory-backend.ts';
 import type { ClusterBackend } from './cluster-backend.ts';
@@ -22,22 +22,10 @@ afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f();
 });
 
-let redis: RedisTestServer | null = null;
-let redisError: Error | null = null;
-beforeAll(async () => {
-  try {
-    redis = await startRedisServer();
-  } catch (e) {
-    redisError = e as Error;
-  }
-}, 20_000);
-afterAll(async () => {
-  await redis?.stop();
-});
+const redisServer = useRedisServer();
 
 function redisUrl(): string {
-  if (!redis) throw redisError ?? new Error('redis-server did not start');
-  return redis.url;
+  return redisServer().url;
 }
 
 let clusterNo = 0;
@@ -216,14 +204,14 @@ describe('tracker cluster on Redis', () => {
     const va = client(a.url!, key.streamId);
     const vaId = (await nextEvent(va, 'joined')).peerId;
     await until(() => va.neighbours.some((n) => n.peerId === casterId), 5000, 'local link');
-    await redis!.kill();
+    await redisServer().kill();
     await until(() => a.cluster!.backendState === 'down', 5000, 'node sees Redis down');
     expect(JSON.parse(await get(`http://127.0.0.1:${a.port}/health`))).toMatchObject({ ok: true, cluster: { redis: 'down', ownedStreams: 1 } });
     // Local service goes on: signals between peers of node a.
     const got = nextEvent(caster, 'signal');
     va.signal(casterId, { while: 'down' });
     expect((await got).from).toBe(vaId);
-    await redis!.start();
+    await redisServer().start();
     await until(() => a.cluster!.backendState === 'up' && b.cluster!.backendState === 'up', 10_000, 'nodes see Redis up');
     // The owner took its lease again (Redis came back empty) and a new peer on node b joins it.
     await until(() => (a.cluster!.metrics.ownershipChanges.get('reacquired') ?? 0) >= 1, 10_000, 'lease reacquired');

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 
@@ -69,6 +70,30 @@ export async function startRedisServer(): Promise<RedisTestServer> {
 
   await start();
   return { url: `redis://127.0.0.1:${port}`, port, kill, start, stop: kill };
+}
+
+/**
+ * One redis-server for the calling test file: started before its tests, stopped after them.
+ * Returns a getter that gives the server, or throws the reason it did not start (so each test
+ * that needs it fails with that message instead of being skipped).
+ */
+export function useRedisServer(): () => RedisTestServer {
+  let redis: RedisTestServer | null = null;
+  let failure: Error | null = null;
+  beforeAll(async () => {
+    try {
+      redis = await startRedisServer();
+    } catch (e) {
+      failure = e as Error;
+    }
+  }, 20_000);
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  return () => {
+    if (!redis) throw failure ?? new Error('redis-server did not start');
+    return redis;
+  };
 }
 
 function ping(port: number): Promise<boolean> {
