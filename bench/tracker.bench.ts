@@ -119,13 +119,19 @@ const rssPer = (mem1.rss - mem0.rss) / held;
 const heapPer = (mem1.heap - mem0.heap) / held;
 
 const cpu1 = metric(m1, 'process_cpu_seconds_total');
-await trackerAsk('gc-reset', 'gc-reset');
+await trackerAsk('relay-start', 'relay-start');
 const tr = performance.now();
 const relayed = await ask<{ sent: number; received: number; churned: number; errors: number; latencies: number[]; firstNeighbourMs: number[]; loopP99Ms: number; loopMaxMs: number }>(
   { cmd: 'relay', ratePerSec: rate / gens, seconds, churnPerSec: Math.ceil(churn / gens) }, 'relayed');
 const wall = (performance.now() - tr) / 1000;
 const m2 = await get(`${base}/metrics`);
-const gcs = await trackerAsk<{ count: number; totalMs: number; maxMs: number; p99Ms: number }>('gc-stats', 'gc-stats');
+type GcKind = { count: number; totalMs: number; maxMs: number };
+const st = await trackerAsk<{
+  gc: GcKind & { p99Ms: number; minor: GcKind; major: GcKind };
+  loop: { split: boolean; lateP50: number; lateP99: number; lateMax: number; ownP99: number; ownMax: number; runP99: number; runMax: number; waitShare: number; runMs: number; wallMs: number };
+  cpuMs: number;
+}>('relay-stats', 'relay-stats');
+const gcs = st.gc;
 const cpu = (metric(m2, 'process_cpu_seconds_total') - cpu1) / wall;
 const lat = relayed.flatMap((r) => r.latencies).sort((a, b) => a - b);
 const received = relayed.reduce((s, r) => s + r.received, 0);
@@ -146,8 +152,13 @@ const gcNote = mem1.collected ? 'after a full GC' : 'without a forced GC';
 console.log(`memory per connected peer, marginal (${heldHalf} → ${held} peers, ${gcNote}): ${(slope('rss') / 1024).toFixed(1)} KB resident, ${(slope('heap') / 1024).toFixed(1)} KB V8 heap`);
 console.log(`memory per connected peer, average from the idle tracker (${gcNote}): ${(rssPer / 1024).toFixed(1)} KB resident, ${(heapPer / 1024).toFixed(1)} KB V8 heap`);
 console.log(`event loop delay p99 / max: tracker ${(metric(m2, 'p2p_tracker_event_loop_delay_p99_seconds') * 1000).toFixed(1)} / ${(metric(m2, 'p2p_tracker_event_loop_delay_max_seconds') * 1000).toFixed(1)} ms; generators ${relayed.map((r) => `${r.loopP99Ms.toFixed(1)} / ${r.loopMaxMs.toFixed(1)} ms`).join(', ')}`);
-console.log(`tracker GC pauses during relay: ${gcs.count}, ${gcs.totalMs.toFixed(0)} ms in all, p99 ${gcs.p99Ms.toFixed(1)} ms, max ${gcs.maxMs.toFixed(1)} ms; longest slice of room ticks ${(metric(m2, 'p2p_tracker_tick_slice_max_seconds') * 1000).toFixed(1)} ms`);
-console.log(`tracker CPU during relay: ${(cpu * 100).toFixed(0)} % of one core`);
+const lp = st.loop;
+console.log(`tracker event loop, 10 ms sampler during relay: late p50 ${lp.lateP50.toFixed(1)} ms, p99 ${lp.lateP99.toFixed(1)} ms, max ${lp.lateMax.toFixed(1)} ms; ${lp.split ? `lateness minus the main thread's wait for a core: p99 ${lp.ownP99.toFixed(1)} ms, max ${lp.ownMax.toFixed(1)} ms; main thread CPU per 10 ms turn p99 ${lp.runP99.toFixed(1)} ms, max ${lp.runMax.toFixed(1)} ms; main thread waited for a core ${((lp.waitShare) * 100).toFixed(1)} % of the time` : 'no schedstat here: own work and waiting for a core not split'}`);
+const gk = (k: GcKind) => `${k.count} (${k.totalMs.toFixed(0)} ms, max ${k.maxMs.toFixed(1)} ms)`;
+console.log(`tracker GC pauses during relay: ${gcs.count}, ${gcs.totalMs.toFixed(0)} ms in all, p99 ${gcs.p99Ms.toFixed(1)} ms, max ${gcs.maxMs.toFixed(1)} ms; scavenges ${gk(gcs.minor)}, mark-compacts ${gk(gcs.major)}; longest slice of room ticks ${(metric(m2, 'p2p_tracker_tick_slice_max_seconds') * 1000).toFixed(1)} ms`);
+console.log(`tracker CPU during relay: ${(cpu * 100).toFixed(0)} % of one core; per relayed signal (all the tracker's work over the phase: heartbeats, churn, ticks, pings included) ${((st.cpuMs * 1000) / Math.max(1, relayedByTracker)).toFixed(0)} µs process, ${lp.split ? `${((lp.runMs * 1000) / Math.max(1, relayedByTracker)).toFixed(0)} µs main thread` : 'main thread n/a'}`);
+const sentByType = [...m2.matchAll(/^p2p_tracker_sent_messages_total\{type="(\w+)"\} (\d+)$/gm)].map(([, t, v]) => `${t} ${Number(v) - (metric(m1, `p2p_tracker_sent_messages_total{type="${t}"}`) || 0)}`).join(', ');
+console.log(`tracker messages sent during relay: ${sentByType || 'n/a'}`);
 let pressure = 'n/a';
 try {
   pressure = `${/^some .*avg60=([\d.]+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1]} %`;

@@ -20,6 +20,8 @@ export interface Gauges {
 export class TrackerMetrics {
   readonly messages = new Map<string, number>();
   readonly rejected = new Map<string, number>();
+  /** Messages sent, by type. */
+  readonly sent = new Map<string, number>();
   relayed = 0;
   bytesIn = 0;
   bytesOut = 0;
@@ -31,6 +33,10 @@ export class TrackerMetrics {
 
   countMessage(type: string): void {
     this.messages.set(type, (this.messages.get(type) ?? 0) + 1);
+  }
+
+  countSent(type: string): void {
+    this.sent.set(type, (this.sent.get(type) ?? 0) + 1);
   }
 
   /** Counts a rejected message or connection under its stable error code. */
@@ -83,6 +89,8 @@ export class TrackerMetrics {
     for (const [t, v] of [...this.messages].sort()) lines.push(`p2p_tracker_messages_total{type="${t}"} ${v}`);
     lines.push('# HELP p2p_tracker_rejected_total Rejected messages and connections, by error code.', '# TYPE p2p_tracker_rejected_total counter');
     for (const [c, v] of [...this.rejected].sort()) lines.push(`p2p_tracker_rejected_total{code="${c}"} ${v}`);
+    lines.push('# HELP p2p_tracker_sent_messages_total Messages sent to peers, by type.', '# TYPE p2p_tracker_sent_messages_total counter');
+    for (const [t, v] of [...this.sent].sort()) lines.push(`p2p_tracker_sent_messages_total{type="${t}"} ${v}`);
     counter('p2p_tracker_relayed_total', 'Signals relayed between introduced peers.', this.relayed);
     counter('p2p_tracker_received_bytes_total', 'Bytes of text frames received.', this.bytesIn);
     counter('p2p_tracker_sent_bytes_total', 'Bytes of text frames sent.', this.bytesOut);

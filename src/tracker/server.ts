@@ -122,6 +122,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     }
     const text = JSON.stringify(msg);
     metrics.bytesOut += text.length;
+    metrics.countSent((msg as { type: string }).type);
     c.ws.send(text);
   };
 
