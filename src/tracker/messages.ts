@@ -207,6 +207,30 @@ export function utf8Length(text: string): number {
 /** Deepest nesting of arrays and objects a message may have (signals are SDP objects, 3–4 deep). */
 export const MAX_JSON_DEPTH = 32;
 
+/**
+ * True when `text` takes more than `max` bytes in UTF-8. A UTF-16 unit is at most 3 bytes (a
+ * surrogate pair, 2 units, is 4), so a text of at most max/3 units is never counted byte by byte.
+ */
+export function overUtf8Bytes(text: string, max: number): boolean {
+  if (text.length > max) return true;
+  return text.length * 3 > max && utf8Length(text) > max;
+}
+
+/**
+ * True when the JSON text nests deeper than `limit`. Depth never exceeds the number of `{` and `[`
+ * in the text, counted natively (indexOf); only a text with more of them is scanned character by
+ * character (strings skipped).
+ */
+function nestedDeeper(text: string, limit: number): boolean {
+  let opens = 0;
+  for (const ch of ['{', '[']) {
+    for (let i = text.indexOf(ch); i !== -1; i = text.indexOf(ch, i + 1)) {
+      if (++opens > limit) return jsonDepth(text, limit) > limit;
+    }
+  }
+  return false;
+}
+
 /** Nesting depth of the JSON text, counted outside strings, stopping once it passes `limit`. */
 function jsonDepth(text: string, limit: number): number {
   let depth = 0;
@@ -226,9 +250,9 @@ function jsonDepth(text: string, limit: number): number {
 
 function parseJson(text: string, maxBytes: number): unknown {
   if (typeof text !== 'string') throw new P2PError('BAD_MESSAGE', 'message is not text');
-  if (text.length > maxBytes || utf8Length(text) > maxBytes) throw new P2PError('MESSAGE_TOO_LARGE', `message over ${maxBytes} bytes`);
+  if (overUtf8Bytes(text, maxBytes)) throw new P2PError('MESSAGE_TOO_LARGE', `message over ${maxBytes} bytes`);
   // Deep nesting would make JSON.stringify (signal size) and the validators recurse past the stack.
-  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new P2PError('BAD_MESSAGE', `message nested deeper than ${MAX_JSON_DEPTH}`);
+  if (nestedDeeper(text, MAX_JSON_DEPTH)) throw new P2PError('BAD_MESSAGE', `message nested deeper than ${MAX_JSON_DEPTH}`);
   try {
     return JSON.parse(text);
   } catch {
@@ -245,9 +269,9 @@ function firstIssue(error: { issues: ReadonlyArray<{ path: PropertyKey[]; messag
  * Parses and validates one client message. Throws P2PError with code BAD_JSON, MESSAGE_TOO_LARGE,
  * UNKNOWN_TYPE, BAD_MESSAGE or SIGNAL_TOO_LARGE; never anything else.
  */
-export function parseClientMessage(text: string, maxBytes: number = LIMITS.maxMessageBytes, maxSignalBytes: number = LIMITS.maxSignalBytes): ClientMessage {
+export function parseClientMessage(text: string, maxBytes: number = LIMITS.maxMessageBytes, maxSignalBytes: number = LIMITS.maxSignalBytes, out?: ParseOut): ClientMessage {
   try {
-    return parseClient(text, maxBytes, maxSignalBytes);
+    return parseClient(text, maxBytes, maxSignalBytes, out);
   } catch (e) {
     // The contract is P2PError only: anything else (a RangeError deep inside, say) is a bad message.
     if (e instanceof P2PError) throw e;
@@ -255,7 +279,12 @@ export function parseClientMessage(text: string, maxBytes: number = LIMITS.maxMe
   }
 }
 
-function parseClient(text: string, maxBytes: number, maxSignalBytes: number): ClientMessage {
+/** What parsing a client message leaves for its relay: a signal's `data` as JSON text (serialised once for its size check). */
+export interface ParseOut {
+  dataText?: string;
+}
+
+function parseClient(text: string, maxBytes: number, maxSignalBytes: number, out?: ParseOut): ClientMessage {
   const value = parseJson(text, maxBytes);
   const r = clientMessageSchema.safeParse(value);
   if (!r.success) {
@@ -269,7 +298,9 @@ function parseClient(text: string, maxBytes: number, maxSignalBytes: number): Cl
   const m = r.data;
   if (m.type === 'signal') {
     if (m.data === undefined) throw new P2PError('BAD_MESSAGE', 'signal: data missing');
-    if (utf8Length(JSON.stringify(m.data)) > maxSignalBytes) throw new P2PError('SIGNAL_TOO_LARGE', `signal data over ${maxSignalBytes} bytes`);
+    const dataText = JSON.stringify(m.data);
+    if (overUtf8Bytes(dataText, maxSignalBytes)) throw new P2PError('SIGNAL_TOO_LARGE', `signal data over ${maxSignalBytes} bytes`);
+    if (out) out.dataText = dataText;
   }
   return m;
 }

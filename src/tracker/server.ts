@@ -9,7 +9,7 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { P2PError, isP2PError } from '../errors.ts';
 import { base64url } from '../crypto/stream-key.ts';
 import { trackerIdentities, verifyPublishProof } from './publish-proof.ts';
-import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ServerMessage } from './messages.ts';
+import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ParseOut, type ServerMessage } from './messages.ts';
 import { DEFAULT_ROOM_CONFIG, Room, type JoinInfo } from './room.ts';
 import type { SwarmMode } from './messages.ts';
 import { ClusterNode, type LocalMember, type NodeEvent } from './cluster-node.ts';
@@ -23,8 +23,16 @@ import { addressKeys, type AddressKeys } from './address-keys.ts';
 import { DEFAULT_TRACKER_LIMITS, SYSTEM_CLOCK, peerIdFor, take, type Bucket, type Tracker, type TrackerLimits, type TrackerOptions } from './server-config.ts';
 import { memoryBackend } from './memory-backend.ts';
 import { IceIssuer } from './turn-credentials.ts';
+import { Outbox, type OutFrame } from './outbox.ts';
 
 export * from './server-config.ts';
+
+/** Slots of the ping period; each checks and pings its own sockets. */
+const PING_SLICES = 16;
+/** Frames of room fan-out and pings written per event-loop turn. */
+const OUTBOX_BATCH = 64;
+/** The outbox entry of a ping (a control frame, not a message). */
+const PING: OutFrame = { text: '', type: 'ping', relayed: false };
 
 interface Conn {
   ws: WebSocket;
@@ -52,6 +60,8 @@ interface Conn {
   signals: SignalBudget | null;
   /** Ping slot (0…15): which slice of the ping period checks this socket. */
   slot: number;
+  /** Frames waiting in the outbox for this socket (null when none). */
+  queue: OutFrame[] | null;
 }
 
 /** What a cluster node keeps of each of its peers: enough to relay locally and to join it again at a new owner. */
@@ -79,6 +89,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const rooms = new Map<string, Room>();
   const peers = new Map<string, Conn>();
   const conns = new Set<Conn>();
+  /** The sockets of each ping slot. */
+  const pingSlots = Array.from({ length: PING_SLICES }, () => new Set<Conn>());
   const addresses = new AddressBook(limits);
   let cluster: ClusterNode | null = null;
   let ownBackend: ClusterBackend | null = null;
@@ -113,17 +125,40 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
    * messages unread is dropped (SLOW_CONSUMER); relayed signals never count against their receiver
    * here (their backlog is bounded before they are sent, and charged to the sender).
    */
-  const send = (c: Conn, msg: object, relayedSignal = false): void => {
+  const write = (c: Conn, f: OutFrame): void => {
     if (c.ws.readyState !== WebSocket.OPEN) return;
-    if (!relayedSignal && c.ws.bufferedAmount > limits.maxSendBufferBytes) {
+    if (f === PING) return c.ws.ping();
+    if (!f.relayed && c.ws.bufferedAmount > limits.maxSendBufferBytes) {
       metrics.reject('SLOW_CONSUMER');
       c.ws.terminate();
       return;
     }
-    const text = JSON.stringify(msg);
-    metrics.bytesOut += text.length;
-    metrics.countSent((msg as { type: string }).type);
-    c.ws.send(text);
+    metrics.bytesOut += f.text.length;
+    metrics.countSent(f.type);
+    c.ws.send(f.text);
+  };
+  // Answers and relays go out at once; room fan-out and pings go through the outbox, a batch per
+  // turn, so relays are never held up behind them. A socket's frames keep their order either way.
+  const outbox = new Outbox<Conn>(write, OUTBOX_BATCH);
+  const frame = (msg: object, relayed: boolean): OutFrame => ({ text: JSON.stringify(msg), type: (msg as { type: string }).type, relayed });
+  const send = (c: Conn, msg: object, relayedSignal = false): void => {
+    if (c.ws.readyState === WebSocket.OPEN) outbox.now(c, frame(msg, relayedSignal));
+  };
+  /**
+   * Relays a signal whose data the parser already serialised: the frame is the text
+   * JSON.stringify({ type: 'signal', from, data }) would give, without serialising data again.
+   */
+  const relaySignal = (c: Conn, from: string, dataText: string): void => {
+    if (c.ws.readyState === WebSocket.OPEN) outbox.now(c, { text: `{"type":"signal","from":${JSON.stringify(from)},"data":${dataText}}`, type: 'signal', relayed: true });
+  };
+  /** Room fan-out: written in a later batch. */
+  const sendLater = (c: Conn, msg: object): void => {
+    if (c.ws.readyState === WebSocket.OPEN) outbox.later(c, frame(msg, false));
+  };
+  /** Closes a socket after what waits for it in the outbox. */
+  const closeConn = (c: Conn, code: number, reason: string): void => {
+    outbox.flush(c);
+    c.ws.close(code, reason);
   };
 
   /**
@@ -142,7 +177,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       c.lastErrorMs = t;
       send(c, { type: 'error', code, message: message.slice(0, LIMITS.maxErrorText) });
     }
-    if (c.violations > limits.maxViolations) c.ws.close(1008, 'too many bad messages');
+    if (c.violations > limits.maxViolations) closeConn(c, 1008, 'too many bad messages');
   };
 
   /** Hands one room event (or a cluster owner's answer to a join) to its local peer; false when it is not here. */
@@ -172,7 +207,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       c.stream = null;
       c.cl = null;
       send(c, { type: 'error', code: ev.reason === 'replaced' ? 'REPLACED' : 'TIMEOUT', message: `removed from the stream: ${ev.reason}` });
-      c.ws.close(1000, ev.reason);
+      closeConn(c, 1000, ev.reason);
       return true;
     }
     // The message budget grows with the fan-out the tracker itself gave the peer (a holder
@@ -189,7 +224,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       c.cl.producerGroups = ev.producerGroups;
     } else if (c.cl && ev.type === 'stream') c.cl.mode = ev.mode;
     const { to: _to, ...msg } = ev;
-    send(c, msg);
+    sendLater(c, msg);
     return true;
   };
 
@@ -244,7 +279,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       // The same peer reconnected (its old socket may be half-open): the new socket wins.
       leaveRoom(old, false);
       send(old, { type: 'error', code: 'REPLACED', message: 'the same peer connected again' });
-      old.ws.close(1000, 'replaced');
+      closeConn(old, 1000, 'replaced');
     }
     if (cluster) {
       // The stream's owner (maybe another node) admits the peer; 'joined' follows its answer.
@@ -305,12 +340,14 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     if (c.ws.readyState !== WebSocket.OPEN) return;
     if (!ok) {
       fail(c, 'AUTH_FAILED', `the stream key proof does not verify (nonce ‖ streamId ‖ broadcastId ‖ tracker identity; this tracker is ${identitiesNow().slice(0, 3).join(', ')})`);
-      c.ws.close(1008, 'auth failed');
+      closeConn(c, 1008, 'auth failed');
       return;
     }
     enter(c, m.streamId, m.peerSecret, { broadcaster: true, broadcastId: m.broadcastId, bitrateBps: m.bitrateBps, uploadBps: m.uploadBps, measuredUploadBps: m.measuredUploadBps, uploadLimitedShare: m.uploadLimitedShare, announce: m.announce });
   };
 
+  /** Filled by each parse (one object for all messages: parsing is synchronous). */
+  const parsed: ParseOut = {};
   const onMessage = (c: Conn, data: RawData, isBinary: boolean): void => {
     const received = performance.now();
     const t0 = now();
@@ -322,8 +359,9 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
     metrics.bytesIn += text.length;
     let m: ClientMessage;
+    parsed.dataText = undefined;
     try {
-      m = parseClientMessage(text, limits.maxPayloadBytes, limits.maxSignalBytes);
+      m = parseClientMessage(text, limits.maxPayloadBytes, limits.maxSignalBytes, parsed);
     } catch (e) {
       return fail(c, isP2PError(e) ? e.code : 'BAD_MESSAGE', String((e as Error).message));
     }
@@ -342,7 +380,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
         return;
       case 'leave':
         leaveRoom(c, c.broadcaster);
-        c.ws.close(1000, 'leave');
+        closeConn(c, 1000, 'leave');
         return;
     }
     const s = c.stream;
@@ -400,7 +438,10 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
         return fail(c, 'SIGNAL_DROPPED', 'the receiver is not reading; signal dropped', true);
       }
       if (!budget.spend(m.to, cost, t0)) return fail(c, 'SIGNAL_BUDGET', 'too many signals to this peer');
-      if (node === null) send(target as Conn, { type: 'signal', from: c.id, data: m.data }, true);
+      if (node === null) {
+        if (parsed.dataText !== undefined) relaySignal(target as Conn, c.id, parsed.dataText);
+        else send(target as Conn, { type: 'signal', from: c.id, data: m.data }, true);
+      }
       else (cluster as ClusterNode).relay(node, s, c.id, m.to, m.data);
       metrics.observeRelay((performance.now() - received) / 1000);
     }
@@ -438,9 +479,11 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       lastComplaintMs: -Infinity,
       openedMs: now(),
       signals: null,
-      slot: metrics.connectionsTotal % 16,
+      slot: metrics.connectionsTotal % PING_SLICES,
+      queue: null,
     };
     conns.add(c);
+    pingSlots[c.slot].add(c);
     metrics.connectionsTotal++;
     ws.on('message', (data, isBinary) => {
       try {
@@ -459,6 +502,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     });
     ws.on('close', () => {
       conns.delete(c);
+      pingSlots[c.slot].delete(c);
       addresses.close(keys.host);
       leaveRoom(c, false);
     });
@@ -570,22 +614,22 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     tickQueue = [...rooms.values()];
     runTicks();
   }, options.tickMs ?? 250);
-  // Pings are spread over PING_SLICES slots of the period, so 10 000 sockets never ping at once.
-  const PING_SLICES = 16;
+  // Pings are spread over PING_SLICES slots of the period, so 10 000 sockets never ping at once;
+  // a slot's checks run at its time and its pings go out through the outbox, a batch per turn
+  // (each is a socket write), so a slot's 600 pings at 10 000 sockets do not hold up relays either.
   let pingSlot = 0;
   const pingTimer = clock.setInterval(() => {
     const t = now();
     pingSlot = (pingSlot + 1) % PING_SLICES;
     if (pingSlot === 0) addresses.prune(t);
-    for (const c of conns) {
-      if (c.slot !== pingSlot) continue;
+    for (const c of pingSlots[pingSlot]) {
       if (!c.alive || (!c.stream && t - c.openedMs > limits.joinTimeoutMs)) {
         metrics.reject(c.alive ? 'JOIN_TIMEOUT' : 'HALF_OPEN');
         c.ws.terminate();
         continue;
       }
       c.alive = false;
-      c.ws.ping();
+      outbox.later(c, PING);
     }
   }, Math.max(1, Math.round(limits.pingIntervalMs / PING_SLICES)));
 
