@@ -230,7 +230,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
 
   const dispatch = (room: Room): void => {
     if (cluster) return cluster.dispatch(room);
-    for (const ev of room.pollEvents()) deliver(room.streamId, ev);
+    for (let ev = room.pollEvent(); ev; ev = room.pollEvent()) deliver(room.streamId, ev);
     if (room.size === 0) rooms.delete(room.streamId);
   };
 
