@@ -159,6 +159,11 @@ console.log(`tracker GC pauses during relay: ${gcs.count}, ${gcs.totalMs.toFixed
 console.log(`tracker CPU during relay: ${(cpu * 100).toFixed(0)} % of one core; per relayed signal (all the tracker's work over the phase: heartbeats, churn, ticks, pings included) ${((st.cpuMs * 1000) / Math.max(1, relayedByTracker)).toFixed(0)} µs process, ${lp.split ? `${((lp.runMs * 1000) / Math.max(1, relayedByTracker)).toFixed(0)} µs main thread` : 'main thread n/a'}`);
 const sentByType = [...m2.matchAll(/^p2p_tracker_sent_messages_total\{type="(\w+)"\} (\d+)$/gm)].map(([, t, v]) => `${t} ${Number(v) - (metric(m1, `p2p_tracker_sent_messages_total{type="${t}"}`) || 0)}`).join(', ');
 console.log(`tracker messages sent during relay: ${sentByType || 'n/a'}`);
+// Heartbeats and fan-out vary from run to run (role holders heartbeat every second), so the
+// tracker's cost is also given per message it handled, in or out.
+const total = (text: string, name: string) => [...text.matchAll(new RegExp(`^${name}\\{type="\\w+"\\} (\\d+)$`, 'gm'))].reduce((a, [, v]) => a + Number(v), 0);
+const handled = total(m2, 'p2p_tracker_messages_total') - total(m1, 'p2p_tracker_messages_total') + total(m2, 'p2p_tracker_sent_messages_total') - total(m1, 'p2p_tracker_sent_messages_total');
+console.log(`tracker CPU per message handled (received + sent, ${handled} during relay): ${((st.cpuMs * 1000) / Math.max(1, handled)).toFixed(1)} µs process${lp.split ? `, ${((lp.runMs * 1000) / Math.max(1, handled)).toFixed(1)} µs main thread` : ''}`);
 let pressure = 'n/a';
 try {
   pressure = `${/^some .*avg60=([\d.]+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1]} %`;
