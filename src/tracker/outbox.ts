@@ -1,8 +1,10 @@
 // The tracker's outgoing queue: room fan-out (neighbour lists, roles, stream and swarm messages)
-// is written to the sockets a bounded batch per event-loop turn, so a burst of joins and leaves
-// never holds up relayed signals behind hundreds of socket writes. Frames to one socket keep their
-// order: a frame sent "now" to a socket that still has queued frames waits behind them. I/O layer
-// of the tracker server; the actual write is the caller's.
+// and pings are written to the sockets a batch per event-loop turn, so a burst of joins and leaves
+// never holds up relayed signals behind hundreds of socket writes. A turn writes `batch` frames, or
+// a quarter of the backlog when that is more: a fixed count per turn would fall behind for good
+// when turns come slowly (a process short of CPU), so the backlog always drains in a few turns.
+// Frames to one socket keep their order: a frame sent "now" to a socket that still has queued
+// frames waits behind them. I/O layer of the tracker server; the actual write is the caller's.
 
 /** A socket as the outbox sees it: its queued frames (null when none wait). */
 export interface OutboxSocket {
@@ -22,6 +24,8 @@ export class Outbox<S extends OutboxSocket> {
   private pending: S[] = [];
   private head = 0;
   private armed = false;
+  /** Frames waiting, over all sockets. */
+  private queued = 0;
 
   /**
    * @param write sends one frame to its socket now.
@@ -36,9 +40,7 @@ export class Outbox<S extends OutboxSocket> {
 
   /** Frames waiting, over all sockets. */
   get size(): number {
-    let n = 0;
-    for (let i = this.head; i < this.pending.length; i++) n += this.pending[i].queue?.length ?? 0;
-    return n;
+    return this.queued;
   }
 
   /** Queues a frame behind what waits for its socket; written in a later batch. */
@@ -48,6 +50,7 @@ export class Outbox<S extends OutboxSocket> {
       this.pending.push(s);
     }
     s.queue.push(f);
+    this.queued++;
     if (!this.armed) {
       this.armed = true;
       this.schedule(() => this.drain());
@@ -65,14 +68,16 @@ export class Outbox<S extends OutboxSocket> {
     const q = s.queue;
     if (!q) return;
     s.queue = null;
+    this.queued -= q.length;
     for (const f of q) this.write(s, f);
   }
 
-  /** Writes up to `batch` frames, oldest socket first; schedules the rest for the next turn. */
+  /** Writes `batch` frames or a quarter of the backlog, oldest socket first; schedules the rest for the next turn. */
   drain(): void {
     this.armed = false;
+    const limit = Math.max(this.batch, Math.ceil(this.queued / 4));
     let n = 0;
-    while (this.head < this.pending.length && n < this.batch) {
+    while (this.head < this.pending.length && n < limit) {
       const s = this.pending[this.head];
       const q = s.queue;
       if (!q) {
@@ -80,7 +85,8 @@ export class Outbox<S extends OutboxSocket> {
         continue;
       }
       let i = 0;
-      while (i < q.length && n < this.batch) {
+      while (i < q.length && n < limit) {
+        this.queued--;
         this.write(s, q[i++]);
         n++;
       }
