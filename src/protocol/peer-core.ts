@@ -132,6 +132,7 @@ export class PeerCore {
       isConnected: (p) => this.neighbours.has(p) && !this.banned.has(p),
       isBroadcaster: (p) => p === self.broadcasterId,
       frames: () => this.framesBySeq.values(),
+      complain: (peerId, reason, evidence) => this.emit({ type: 'complaint', peerId, reason, evidence }),
     };
     this.push = new PushSubscriptions({
       cfg: this.cfg,
