@@ -91,7 +91,8 @@ export interface PeerCoreConfig extends PolicyConfig {
   produceGraceMs: number;
   /**
    * A subscribed holder whose seeds are missing in this many frames in a row, while other holders'
-   * came, is taken as withholding: the producer stops using it, subscribes elsewhere and complains.
+   * came, is taken as withholding (each frame with its seeds takes half a miss back): the producer
+   * stops using it, subscribes elsewhere and complains.
    */
   withholdFrames: number;
   /** A frame's seeds are judged this long after its first seed arrived (after both seed requests). */

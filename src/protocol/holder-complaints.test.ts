@@ -116,3 +116,17 @@ describe('producer complaints against holders', () => {
     expect(producedRight(frames).length).toBe(12);
   });
 });
+
+describe('producer complaints: a holder that sends seeds now and then', () => {
+  it('a holder that sends one frame of seeds in two is still found (a miss counts more than a delivery takes back)', async () => {
+    const { h, run } = await setup();
+    // h02 withholds the seeds of every other frame (never missing two frames in a row).
+    h.dropMedia = (from, to) => {
+      if (from !== 'h02' || to !== 'p') return false;
+      const m = h.sent.at(-1)?.message; // the message being sent (recorded before this check)
+      return m?.type === 'seed' && m.seq % 2 === 1;
+    };
+    await run(24);
+    expect(h.complaints.map((c) => [c.peerId, c.reason])).toEqual([['h02', 'withholding']]);
+  });
+});

@@ -25,8 +25,11 @@ export class ProducerRole {
   readonly shunned = new Map<string, number>();
   /** When each subscribed holder was first subscribed to (frames begun after it are judged). */
   private readonly subSince = new Map<string, number>();
-  /** Frames in a row each subscribed holder's seeds were missing from. */
-  private readonly misses = new Map<string, number>();
+  /**
+   * Each subscribed holder's withholding score: +1 per judged frame its seeds missed, −½ per frame
+   * they came (never below 0), and the frames it missed since the score was last 0.
+   */
+  private readonly misses = new Map<string, { score: number; missed: number }>();
   /** Complaints sent (diagnostics). */
   complaints = 0;
 
@@ -176,9 +179,10 @@ export class ProducerRole {
   /**
    * Judges each frame once, withholdJudgeMs after its first seed (both seed requests have gone out
    * by then): a frame where some group got 8 seeds (the other holders delivered) but a holder
-   * subscribed to before the frame began sent none counts a miss against it; a seed from it clears
-   * its count. withholdFrames misses in a row: it withholds. Loss alone seldom costs a holder every
-   * seed of several frames in a row, and seed requests have asked it again meanwhile.
+   * subscribed to before the frame began sent none counts a miss against it (+1), a frame with a
+   * seed from it half a miss for it (−½). A score of withholdFrames: it withholds (4 frames in a
+   * row; a holder that sends one frame's seeds in two is found too, after about 8). Loss alone
+   * seldom costs a holder every seed of a frame, and seed requests have asked it again meanwhile.
    */
   private judgeHolders(nowMs: number): void {
     for (const f of this.ctx.frames()) {
@@ -194,13 +198,18 @@ export class ProducerRole {
       if (!delivered) continue;
       for (const [h, since] of this.subSince) {
         if (since > f.firstSeenMs || !this.ctx.isConnected(h) || this.isShunned(h, nowMs)) continue;
+        const m = this.misses.get(h);
         if (f.seedFrom?.has(h)) {
-          this.misses.delete(h);
+          if (m && (m.score -= 0.5) <= 0) this.misses.delete(h);
           continue;
         }
-        const n = (this.misses.get(h) ?? 0) + 1;
-        this.misses.set(h, n);
-        if (n >= this.ctx.cfg.withholdFrames) this.dropHolder(h, 'withholding', this.holders.get(h)?.[0] ?? 0, f.seq, n, nowMs);
+        if (!m) this.misses.set(h, { score: 1, missed: 1 });
+        else {
+          m.score++;
+          m.missed++;
+        }
+        const n = this.misses.get(h) as { score: number; missed: number };
+        if (n.score >= this.ctx.cfg.withholdFrames) this.dropHolder(h, 'withholding', this.holders.get(h)?.[0] ?? 0, f.seq, n.missed, nowMs);
       }
     }
   }
