@@ -121,6 +121,9 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
         this.emit('delivered', { manifest: m, frame });
       },
       onBanned: (peerId) => this.#links.banned(peerId),
+      // A holder this producer dropped (seeds withheld or bad): the tracker moves its keys once
+      // producers of enough networks say so (docs/tracker.md, Complaints).
+      onComplaint: (peerId, reason, evidence) => this.tracker.complain(peerId, reason, evidence),
       onConnected: (peerId) => {
         if (this.#publicKey) this.#driver.sendRaw(peerId, 'control', encodeStreamKey(this.#publicKey));
         this.#updateStatus();
