@@ -95,7 +95,11 @@ export interface PeerCoreConfig extends PolicyConfig {
    * stops using it, subscribes elsewhere and complains.
    */
   withholdFrames: number;
-  /** A frame's seeds are judged this long after its first seed arrived (after both seed requests). */
+  /**
+   * A frame's seeds are judged this long after its first seed arrived: after both seed requests,
+   * and about when a holder drops seeds it could not send (frameLifetimeMs / 2), so a holder whose
+   * seeds come late but come is not taken for one that withholds.
+   */
   withholdJudgeMs: number;
   /** A holder found withholding or corrupt is not subscribed to again for this long. */
   shunHolderMs: number;
@@ -167,7 +171,7 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   seedSources: 10,
   produceGraceMs: 15,
   withholdFrames: 4,
-  withholdJudgeMs: 600,
+  withholdJudgeMs: 1200,
   shunHolderMs: 30000,
   backfillFrames: 8,
   joinBacklogFrames: 16,

@@ -658,7 +658,9 @@ export class PeerCore {
   private sendMedia(peerId: string, message: WireMessage, expiresMs: number): void {
     const n = this.neighbours.get(peerId);
     if (!n) return;
-    n.queue.push(message, expiresMs);
+    // A seed packet feeds a producer's whole group: it goes ahead of the feed packets waiting here.
+    if (message.type === 'seed') n.queue.pushFirst(message, expiresMs);
+    else n.queue.push(message, expiresMs);
     this.pump(n, -Infinity);
   }
 

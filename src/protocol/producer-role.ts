@@ -178,7 +178,7 @@ export class ProducerRole {
 
   /**
    * Judges each frame once, withholdJudgeMs after its first seed (both seed requests have gone out
-   * by then): a frame where some group got 8 seeds (the other holders delivered) but a holder
+   * by then): a frame where some group got 8 seeds or two holders sent seeds, but a holder
    * subscribed to before the frame began sent none counts a miss against it (+1), a frame with a
    * seed from it half a miss for it (−½). A score of withholdFrames: it withholds (4 frames in a
    * row; a holder that sends one frame's seeds in two is found too, after about 8). Loss alone
@@ -195,7 +195,10 @@ export class ProducerRole {
       }
       if (nowMs - first < this.ctx.cfg.withholdJudgeMs) continue;
       f.seedsJudged = true;
-      if (!delivered) continue;
+      // The frame's segments went out (some group got 8 seeds, or two holders sent theirs): a
+      // holder that sent nothing for it missed it. When withholders hold most keys no group gets
+      // 8, and the two that delivered still show the frame was there to make seeds from.
+      if (!delivered && (f.seedFrom?.size ?? 0) < 2) continue;
       for (const [h, since] of this.subSince) {
         if (since > f.firstSeenMs || !this.ctx.isConnected(h) || this.isShunned(h, nowMs)) continue;
         const m = this.misses.get(h);
@@ -226,6 +229,20 @@ export class ProducerRole {
     this.subSince.delete(h);
     for (const [g, subs] of this.subs) {
       if (subs.delete(h) && this.ctx.isConnected(h)) this.ctx.sendControl(h, { type: 'subscribe', g, on: false, fromSeq: 0 });
+    }
+    // Its seeds of the frames under way are not used either (a corrupt holder's may all be bad,
+    // and with one bad seed among nine a group is never made); the others still make the groups.
+    for (const f of this.ctx.frames()) {
+      if (!f.seeds || f.state === 'done' || f.state === 'missed') continue;
+      for (const a of f.seeds.values()) {
+        if (a.done) continue;
+        for (const [c, from] of a.from) {
+          if (from !== h) continue;
+          a.seeds.delete(c);
+          a.from.delete(c);
+        }
+        if (a.seeds.size < 8) a.fullMs = -1;
+      }
     }
     this.complaints++;
     this.ctx.complain(h, reason, { key, seq, frames });
