@@ -4,7 +4,7 @@
 
 import { generateStreamKey, type StreamKeyPair } from '../crypto/stream-key.ts';
 import { BroadcasterCore } from './broadcaster-core.ts';
-import type { CoreOutput } from './core-types.ts';
+import type { ComplaintEvidence, CoreOutput } from './core-types.ts';
 import { createCryptoRunner, type CryptoJob, type CryptoResult } from './crypto-jobs.ts';
 import type { PeerCore } from './peer-core.ts';
 import { encodeMessage, type Manifest, type WireMessage } from './wire.ts';
@@ -22,6 +22,7 @@ export class CoreHarness {
   readonly cores = new Map<string, Core>();
   readonly delivered = new Map<string, Array<{ manifest: Manifest; frame: Uint8Array; t: number }>>();
   readonly badPeers: Array<{ by: string; peerId: string; banned: boolean; reason: string; t: number }> = [];
+  readonly complaints: Array<{ by: string; peerId: string; reason: string; evidence: ComplaintEvidence; t: number }> = [];
   readonly sent: Array<{ from: string; to: string; type: string; size: number; message: WireMessage }> = [];
   now = 0;
   delayMs = 5;
@@ -134,6 +135,8 @@ export class CoreHarness {
         this.badPeers.push({ by: id, peerId: o.peerId, banned: o.banned, reason: o.reason, t: this.now });
       } else if (o.type === 'want-writable') {
         c.handleBufferedAmount(o.peerId, 0, this.now);
+      } else if (o.type === 'complaint') {
+        this.complaints.push({ by: id, peerId: o.peerId, reason: o.reason, evidence: o.evidence, t: this.now });
       }
     }
   }

@@ -23,7 +23,22 @@ export type CoreOutput =
   /** A neighbour sent bad data; when `banned`, disconnect it and tell the tracker. */
   | { type: 'bad-peer'; peerId: string; reason: string; strikes: number; banned: boolean }
   /** Media for this neighbour is waiting: report its channel's bufferedAmount when it drains. */
-  | { type: 'want-writable'; peerId: string };
+  | { type: 'want-writable'; peerId: string }
+  /**
+   * This producer stopped using a holder whose seeds did not come (`withholding`) or disagreed with
+   * the other holders' (`corrupt`): tell the tracker (`complaint`), with the evidence.
+   */
+  | { type: 'complaint'; peerId: string; reason: 'withholding' | 'corrupt'; evidence: ComplaintEvidence };
+
+/**
+ * What a producer saw of a holder: the code-segment key concerned, the newest frame concerned,
+ * and in how many frames in a row its seeds were missing (withholding) or found bad (corrupt: 1).
+ */
+export interface ComplaintEvidence {
+  key: number;
+  seq: number;
+  frames: number;
+}
 
 /** What the tracker says about one neighbour (a subset of the tracker's NeighbourInfo). */
 export interface NeighbourInput {
@@ -74,6 +89,20 @@ export interface PeerCoreConfig extends PolicyConfig {
   seedSources: number;
   /** A producer with 8 seeds waits this long for spares before producing. */
   produceGraceMs: number;
+  /**
+   * A subscribed holder whose seeds are missing in this many frames in a row, while other holders'
+   * came, is taken as withholding (each frame with its seeds takes half a miss back): the producer
+   * stops using it, subscribes elsewhere and complains.
+   */
+  withholdFrames: number;
+  /**
+   * A frame's seeds are judged this long after its first seed arrived: after both seed requests,
+   * and about when a holder drops seeds it could not send (frameLifetimeMs / 2), so a holder whose
+   * seeds come late but come is not taken for one that withholds.
+   */
+  withholdJudgeMs: number;
+  /** A holder found withholding or corrupt is not subscribed to again for this long. */
+  shunHolderMs: number;
   /** A new subscription gets the seeds of at most this many frames already under way. */
   backfillFrames: number;
   /**
@@ -141,6 +170,9 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   mediaQueueMax: 192,
   seedSources: 10,
   produceGraceMs: 15,
+  withholdFrames: 4,
+  withholdJudgeMs: 1200,
+  shunHolderMs: 30000,
   backfillFrames: 8,
   joinBacklogFrames: 16,
   csRepairDelayMs: 40,

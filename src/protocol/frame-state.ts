@@ -2,7 +2,7 @@
 // the narrow context the role helpers (holder, producer) use to reach the peer core. Data and
 // small pure helpers only; the peer core owns the life cycle. Used by peer-core.ts and the roles.
 
-import type { PeerCoreConfig, FrameCodec } from './core-types.ts';
+import type { ComplaintEvidence, PeerCoreConfig, FrameCodec } from './core-types.ts';
 import { KeySet } from './key-set.ts';
 import type { CleanSet } from './locate-bad-keys.ts';
 import type { Manifest, WireMessage } from './wire.ts';
@@ -77,6 +77,9 @@ export interface FrameState {
   /** Seed packets this peer's holder role re-sent on request (bounded per frame). */
   seedResends?: number;
   seeds?: Map<number, SeedAssembly>;
+  /** Holders a seed of this frame came from (any group), and whether that was judged yet. */
+  seedFrom?: Set<string>;
+  seedsJudged?: boolean;
   /** Keys some neighbour (or this peer) offered already (push parents learn from first offers). */
   offered?: KeySet;
   /** When keys were first offered, for the push wait (see push-subscriptions.ts). */
@@ -231,4 +234,6 @@ export interface CoreContext {
   isConnected(peerId: string): boolean;
   isBroadcaster(peerId: string): boolean;
   frames(): Iterable<FrameState>;
+  /** Tells the tracker about a holder this producer stopped using (see CoreOutput `complaint`). */
+  complain(peerId: string, reason: 'withholding' | 'corrupt', evidence: ComplaintEvidence): void;
 }

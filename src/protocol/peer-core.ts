@@ -132,6 +132,7 @@ export class PeerCore {
       isConnected: (p) => this.neighbours.has(p) && !this.banned.has(p),
       isBroadcaster: (p) => p === self.broadcasterId,
       frames: () => this.framesBySeq.values(),
+      complain: (peerId, reason, evidence) => this.emit({ type: 'complaint', peerId, reason, evidence }),
     };
     this.push = new PushSubscriptions({
       cfg: this.cfg,
@@ -657,7 +658,9 @@ export class PeerCore {
   private sendMedia(peerId: string, message: WireMessage, expiresMs: number): void {
     const n = this.neighbours.get(peerId);
     if (!n) return;
-    n.queue.push(message, expiresMs);
+    // A seed packet feeds a producer's whole group: it goes ahead of the feed packets waiting here.
+    if (message.type === 'seed') n.queue.pushFirst(message, expiresMs);
+    else n.queue.push(message, expiresMs);
     this.pump(n, -Infinity);
   }
 

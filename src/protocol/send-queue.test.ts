@@ -28,6 +28,21 @@ describe('SendQueue', () => {
     expect(pumpAll(q, 0)).toEqual([102, 3, 104, 5]);
   });
 
+  it('pushFirst: those messages leave before the backlog, in their own order, and expire like the others', () => {
+    const q = new SendQueue(3);
+    for (let x = 0; x < 3; x++) q.push(feed(x), 1000);
+    q.pushFirst(feed(100), 1000);
+    q.pushFirst(feed(101), 50);
+    q.pushFirst(feed(102), 1000);
+    expect(q.length).toBe(6);
+    expect(pumpAll(q, 0, 250)).toEqual([100, 101, 102]);
+    q.buffered = 0;
+    q.pushFirst(feed(103), 50);
+    q.pushFirst(feed(104), 1000);
+    expect(pumpAll(q, 100)).toEqual([104, 0, 1, 2]);
+    expect(q.stale).toBe(1);
+  });
+
   it('drops the oldest message when full and stale messages when pumped', () => {
     const q = new SendQueue(3);
     for (let x = 0; x < 5; x++) q.push(feed(x), x < 3 ? 50 : 1000);

@@ -18,11 +18,30 @@ export class SendQueue {
   waiting = false;
   dropped = 0;
   stale = 0;
+  /**
+   * Messages that leave before every message of the ring (a holder's seed packets: each is the
+   * source of a producer's feed keys, so one that waits behind a backlog of feed packets it relays
+   * delays a whole group for everyone). FIFO, at most maxItems.
+   */
+  private first: Array<{ m: WireMessage; size: number; expires: number }> = [];
 
   constructor(private readonly maxItems: number) {}
 
   get length(): number {
-    return this.count;
+    return this.count + this.first.length;
+  }
+
+  /** Queues a message ahead of the ring (after the other such messages). */
+  pushFirst(message: WireMessage, expiresMs: number): void {
+    if (this.maxItems === 0) {
+      this.dropped++;
+      return;
+    }
+    if (this.first.length >= this.maxItems) {
+      this.dropped++;
+      this.first.shift();
+    }
+    this.first.push({ m: message, size: encodedLength(message), expires: expiresMs });
   }
 
   push(message: WireMessage, expiresMs: number): void {
@@ -41,6 +60,15 @@ export class SendQueue {
 
   /** Hands out messages while the channel buffer stays under `budget` bytes. */
   pump(nowMs: number, budget: number, emit: (m: WireMessage) => void): void {
+    while (this.first.length > 0 && this.buffered < budget) {
+      const e = this.first.shift() as { m: WireMessage; size: number; expires: number };
+      if (e.expires <= nowMs) {
+        this.stale++;
+        continue;
+      }
+      this.buffered += e.size;
+      emit(e.m);
+    }
     while (this.count > 0 && this.buffered < budget) {
       const i = this.head;
       const message = this.shift();
@@ -64,6 +92,7 @@ export class SendQueue {
   }
 
   clear(): void {
+    this.first = [];
     this.messages = [];
     this.sizes = [];
     this.expires = [];

@@ -4,7 +4,7 @@
 // Knows nothing of the tracker; used by ViewerSession and BroadcastSession only.
 
 import { isP2PError } from '../errors.ts';
-import type { CoreOutput } from '../protocol/core-types.ts';
+import type { ComplaintEvidence, CoreOutput } from '../protocol/core-types.ts';
 import type { CryptoJob, CryptoResult } from '../protocol/crypto-jobs.ts';
 import { encodeMessage, type Manifest } from '../protocol/wire.ts';
 import type { Channel, FailReason, Transport } from '../transport/transport.ts';
@@ -41,6 +41,8 @@ export interface CoreDriverHooks {
   onFrame?(manifest: Manifest, frame: Uint8Array): void;
   /** A neighbour was banned by the core; the driver already closed it. */
   onBanned?(peerId: string, reason: string): void;
+  /** The core stopped using a holder that withheld or corrupted its seeds: tell the tracker. */
+  onComplaint?(peerId: string, reason: 'withholding' | 'corrupt', evidence: ComplaintEvidence): void;
   onConnected?(peerId: string): void;
   /** A peer ended; `failed` names the reason when the connection failed rather than closed. */
   onPeerEnded?(peerId: string, failed: FailReason | undefined): void;
@@ -161,6 +163,9 @@ export class CoreDriver {
         this.transport.close(o.peerId);
         this.core.handlePeerDisconnected(o.peerId, monotonicNow());
         this.hooks.onBanned?.(o.peerId, o.reason);
+        return;
+      case 'complaint':
+        this.hooks.onComplaint?.(o.peerId, o.reason, o.evidence);
         return;
       case 'want-writable':
         this.#waitingWritable.add(o.peerId);

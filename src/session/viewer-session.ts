@@ -20,6 +20,13 @@ import { acceptStreamKey, encodeStreamKey, isStreamKeyMessage } from './stream-k
 import { SwarmLinks } from './swarm-links.ts';
 import { meterUpload, type UploadMeter } from './upload-meter.ts';
 
+/** A core seed (31 bits, as the config takes) from WebCrypto's generator (browsers and Node 20 alike). */
+export function randomCoreSeed(): number {
+  const word = new Uint32Array(1);
+  globalThis.crypto.getRandomValues(word);
+  return word[0] >>> 1;
+}
+
 /** What the session says about the stream (the player's session statuses). */
 export type ViewerStatus = 'waiting-for-broadcaster' | 'ended' | 'tracker-unreachable' | 'no-peers' | 'playing';
 
@@ -102,7 +109,10 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
       url: c.trackerUrl, streamId: this.streamId, WebSocket: c.WebSocket, peerSecret: c.peerSecret, uploadBps: c.uploadBps,
       reconnectMinMs: c.reconnectMinMs, reconnectMaxMs: c.reconnectMaxMs,
     });
-    this.core = new PeerCore({ peerId: 'self', codec: options.codec, config: { seed: (Math.random() * 2 ** 31) | 0, ...c.peer } });
+    // The core's seed is also the secret of its pollution fingerprints (frame-verifier.ts): a
+    // polluter that could guess it could shape a corruption the fingerprints miss, so it comes
+    // from the platform's cryptographic generator, never from Math.random.
+    this.core = new PeerCore({ peerId: 'self', codec: options.codec, config: { seed: randomCoreSeed(), ...c.peer } });
     this.#driver = new CoreDriver(this.core, c.transport, {
       runCrypto: (job) => this.#runCrypto(job),
       onFrame: (m, frame) => {
@@ -111,6 +121,9 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
         this.emit('delivered', { manifest: m, frame });
       },
       onBanned: (peerId) => this.#links.banned(peerId),
+      // A holder this producer dropped (seeds withheld or bad): the tracker moves its keys once
+      // producers of enough networks say so (docs/tracker.md, Complaints).
+      onComplaint: (peerId, reason, evidence) => this.tracker.complain(peerId, reason, evidence),
       onConnected: (peerId) => {
         if (this.#publicKey) this.#driver.sendRaw(peerId, 'control', encodeStreamKey(this.#publicKey));
         this.#updateStatus();

@@ -269,6 +269,21 @@ export interface AttackReport {
   /** Attackers that came back under a new id, and links made again between one of those and a peer that had banned an earlier id of its address. */
   rejoins: number;
   reintroduced: number;
+  /**
+   * Producers' complaints to the tracker by honest peers, against attackers and against honest
+   * holders, and holders whose keys the tracker moved on complaints (attackers, honest peers), with
+   * the time from an attacker holder's first complaint to its move (p50, worst).
+   */
+  complaints: { againstAttackers: number; againstHonest: number; movedAttackers: number; movedHonest: number; moveP50Ms: number; moveMaxMs: number };
+}
+
+/** One complaint the simulated tracker heard: from, against, when, and whether it moved the holder's keys. */
+export interface ComplaintRecord {
+  by: string;
+  peerId: string;
+  reason: string;
+  atMs: number;
+  moved: boolean;
 }
 
 export function summarizeAttack(input: {
@@ -281,8 +296,29 @@ export function summarizeAttack(input: {
   banWithinMs: number;
   rejoins: number;
   reintroduced: number;
+  complaints?: readonly ComplaintRecord[];
 }): AttackReport {
   const bad = new Set(input.attackers.map((a) => a.id));
+  const complaints = { againstAttackers: 0, againstHonest: 0, movedAttackers: 0, movedHonest: 0, moveP50Ms: NaN, moveMaxMs: NaN };
+  const firstComplaint = new Map<string, number>();
+  const moveTimes: number[] = [];
+  for (const c of input.complaints ?? []) {
+    if (bad.has(c.by)) continue;
+    if (bad.has(c.peerId)) complaints.againstAttackers++;
+    else complaints.againstHonest++;
+    if (!firstComplaint.has(c.peerId)) firstComplaint.set(c.peerId, c.atMs);
+    if (!c.moved) continue;
+    if (bad.has(c.peerId)) {
+      complaints.movedAttackers++;
+      moveTimes.push(c.atMs - (firstComplaint.get(c.peerId) as number));
+    } else complaints.movedHonest++;
+    firstComplaint.delete(c.peerId);
+  }
+  if (moveTimes.length) {
+    moveTimes.sort((a, b) => a - b);
+    complaints.moveP50Ms = moveTimes[Math.ceil(moveTimes.length / 2) - 1];
+    complaints.moveMaxMs = moveTimes[moveTimes.length - 1];
+  }
   // First ban of each attacker by each peer.
   const firstBan = new Map<string, number>();
   let honestBanEvents = 0;
@@ -375,5 +411,6 @@ export function summarizeAttack(input: {
     broadcasterPaidRatio: total > 0 ? paidByB / total : NaN,
     rejoins: input.rejoins,
     reintroduced: input.reintroduced,
+    complaints,
   };
 }

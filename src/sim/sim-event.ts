@@ -32,6 +32,8 @@ export const TRACKER = 9;
 export const LINK_DOWN = 10;
 /** `p` tells the tracker that its link to peer `other` never came up (the transport's connect timeout). */
 export const FAIL_PAIR = 11;
+/** `p` (a producer) complains to the tracker about holder `other` (key `count`). */
+export const COMPLAIN = 12;
 
 /**
  * Whether events of kind `k` belong to their peer `p` alone. They run in the peer's own queue,
@@ -59,7 +61,7 @@ export class SimEvent {
   job: CryptoJob | undefined = undefined;
   count = 0;
   role: string | undefined = undefined;
-  /** FAIL_PAIR: the other peer's id. */
+  /** FAIL_PAIR, COMPLAIN: the other peer's id. */
   other: string | undefined = undefined;
   /** A peer event held back by a busy event loop: when it was first due (NaN: not held). */
   due = NaN;

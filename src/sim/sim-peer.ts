@@ -69,6 +69,8 @@ export interface SimRoom {
   tick(nowMs: number): void;
   heartbeat?(peerId: string, stats: PeerStats, nowMs: number): void;
   reportFailedPair?(a: string, b: string, nowMs: number): void;
+  complain?(from: string, against: string, nowMs: number, evidence?: { key?: number }): boolean;
+  rolesOf?(peerId: string): { holderKeys: number[] };
   pollEvent(): RoomEvent | undefined;
   readonly swarmMode: string;
 }

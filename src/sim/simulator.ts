@@ -26,12 +26,13 @@ import type { RoomEvent } from '../tracker/room-config.ts';
 import { Room } from '../tracker/room.ts';
 import { SeededRng } from '../rng.ts';
 import { EventQueue, TimedHeap } from './event-queue.ts';
-import { Adversary, attackOf, isAttackerSlot, summarizeAttack, type AttackerRecord, type AttackKind, type AttackReport } from './adversary.ts';
+import { COMPLAINT_SPACING_MS } from '../tracker-client/tracker-client.ts';
+import { Adversary, attackOf, isAttackerSlot, summarizeAttack, type AttackerRecord, type AttackKind, type AttackReport, type ComplaintRecord } from './adversary.ts';
 import { createIdentityCodec, zeroView } from './identity-codec.ts';
 import { withTaint } from './tainted-codec.ts';
 import { CryptoOracle, FrameSource, type SourceFrame } from './sim-source.ts';
 import {
-  CONNECT, CRYPTO, DELIVER, EventPool, FAIL_PAIR, isPeerEvent, JOIN, LEAVE, LEAVE_MANY, LINK_DOWN, PUBLISH, TIMER, TRACKER, WRITABLE, type SimEvent,
+  COMPLAIN, CONNECT, CRYPTO, DELIVER, EventPool, FAIL_PAIR, isPeerEvent, JOIN, LEAVE, LEAVE_MANY, LINK_DOWN, PUBLISH, TIMER, TRACKER, WRITABLE, type SimEvent,
 } from './sim-event.ts';
 import { pairHash, resolveSimOptions, type SimOptions } from './sim-options.ts';
 import type { SimPeer, SimRoom } from './sim-peer.ts';
@@ -97,6 +98,9 @@ export class Simulator {
   readonly frames: PublishedFrame[] = [];
   readonly sourceFrames = new Map<number, Uint8Array>();
   readonly bans: Array<{ by: string; peerId: string; atMs: number; reason?: string }> = [];
+  /** Producers' complaints the room heard (one-thread runs). */
+  readonly complaints: ComplaintRecord[] = [];
+  private readonly lastComplaintAt = new Map<string, number>();
   readonly modes: Array<{ atMs: number; mode: string }> = [];
   /** Meter figures (peer number → bits per second) the next heartbeats carry. */
   private reports = new Map<number, SimUploadReport>();
@@ -191,6 +195,7 @@ export class Simulator {
       banWithinMs: 2000,
       rejoins: this.rejoins,
       reintroduced: this.reintroduced,
+      complaints: this.complaints,
     });
   }
 
@@ -409,6 +414,18 @@ export class Simulator {
         }
         if (p.alive) this.room.reportFailedPair?.(p.id, other, this.now);
         this.pumpRoom();
+        return;
+      }
+      case COMPLAIN: {
+        // The producer's complaint reaches the room (as the session's tracker client sends it).
+        const other = e.other as string;
+        if (p.alive && this.room.complain) {
+          const had = this.room.rolesOf?.(other).holderKeys.length ?? 0;
+          if (this.room.complain(p.id, other, this.now, { key: e.count })) {
+            this.complaints.push({ by: p.id, peerId: other, reason: e.role ?? '', atMs: this.now, moved: had > 0 && (this.room.rolesOf?.(other).holderKeys.length ?? 0) === 0 });
+          }
+          this.pumpRoom();
+        }
         return;
       }
       case LEAVE_MANY: {
@@ -736,6 +753,19 @@ export class Simulator {
             this.unlinkSide(p, other);
             this.push(this.pool.get(this.now + this.lookaheadMs, LINK_DOWN, other, p));
           }
+          break;
+        }
+        case 'complaint': {
+          // One thread only: in a parallel run each part keeps its own room, which must agree.
+          if (this.part) break;
+          // The tracker client sends at most one complaint per COMPLAINT_SPACING_MS.
+          const at = Math.max(this.now + Math.max(50, this.lookaheadMs), (this.lastComplaintAt.get(p.id) ?? -Infinity) + COMPLAINT_SPACING_MS);
+          this.lastComplaintAt.set(p.id, at);
+          const e = this.pool.get(at, COMPLAIN, p);
+          e.other = o.peerId;
+          e.count = o.evidence.key;
+          e.role = o.reason;
+          this.push(e);
           break;
         }
         case 'want-writable': {

@@ -19,6 +19,11 @@ import {
   utf8Length,
 } from '../tracker/messages.ts';
 
+/** Complaints leave at most this often (the tracker takes one a second per socket, with a margin for jitter). */
+export const COMPLAINT_SPACING_MS = 1100;
+/** Complaints waiting for their turn at most (one per holder). */
+const MAX_QUEUED_COMPLAINTS = 16;
+
 /** The part of the WebSocket API the client uses; the browser global and `ws` both fit. */
 export interface WebSocketLike {
   readonly readyState: number;
@@ -111,6 +116,10 @@ export class TrackerClient {
   private sentUpload: { bps: number; limited: number | undefined } | null = null;
   private lastBeatMs = -Infinity;
   private relayed: boolean | undefined;
+  /** Complaints waiting for their turn (holder id → message), and when the last one went. */
+  private readonly complaints = new Map<string, string>();
+  private complaintTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastComplaintMs = -Infinity;
 
   constructor(config: TrackerClientConfig) {
     for (const u of [config.url, ...(config.urls ?? [])]) if (!/^wss?:\/\//.test(u)) throw new P2PError('BAD_CONFIG', `tracker url must be ws:// or wss://, got ${u}`);
@@ -186,11 +195,35 @@ export class TrackerClient {
 
   /**
    * A producer's complaint about a holder whose seeds it uses: they do not come (`withholding`) or
-   * do not verify (`corrupt`). The tracker moves a holder's keys when producers of several
-   * networks complain. At most one a second is accepted.
+   * do not verify (`corrupt`), with the evidence (key, newest frame, frames). The tracker moves a
+   * holder's keys when producers of enough networks complain. It takes one a second per socket (a
+   * faster one is refused and counted as a violation), so complaints wait their turn here: one per
+   * COMPLAINT_SPACING_MS, at most MAX_QUEUED_COMPLAINTS waiting (one per holder; the oldest dropped).
    */
-  complain(peerId: string, reason: ComplaintReason): void {
-    if (this.connected) this.sendRaw(JSON.stringify({ type: 'complaint', peerId, reason }));
+  complain(peerId: string, reason: ComplaintReason, evidence: { key?: number; seq?: number; frames?: number } = {}): void {
+    if (!this.connected) return;
+    this.complaints.delete(peerId);
+    this.complaints.set(peerId, JSON.stringify({ type: 'complaint', peerId, reason, ...evidence }));
+    while (this.complaints.size > MAX_QUEUED_COMPLAINTS) this.complaints.delete(this.complaints.keys().next().value as string);
+    this.sendComplaints();
+  }
+
+  private sendComplaints(): void {
+    if (this.complaintTimer || this.complaints.size === 0) return;
+    const wait = this.lastComplaintMs + COMPLAINT_SPACING_MS - Date.now();
+    if (wait > 0) {
+      this.complaintTimer = setTimeout(() => {
+        this.complaintTimer = null;
+        this.sendComplaints();
+      }, wait);
+      return;
+    }
+    const [peerId, text] = this.complaints.entries().next().value as [string, string];
+    this.complaints.delete(peerId);
+    if (!this.connected) return;
+    this.lastComplaintMs = Date.now();
+    this.sendRaw(text);
+    this.sendComplaints();
   }
 
   /**
@@ -352,6 +385,7 @@ export class TrackerClient {
     this.ws = null;
     this.peerId = null;
     this.clearTimers();
+    this.complaints.clear(); // about links of this connection's roles: stale after a reconnect
     // Closed for good: told to leave, replaced by a newer socket of the same peer, or by the owner.
     const final = this.destroyed || this.left || reason === 'replaced' || reason === 'auth failed';
     let delay: number | null = null;
@@ -367,6 +401,8 @@ export class TrackerClient {
   }
 
   private clearTimers(): void {
+    if (this.complaintTimer) clearTimeout(this.complaintTimer);
+    this.complaintTimer = null;
     if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.heartbeatTimer = null;

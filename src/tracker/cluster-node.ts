@@ -92,7 +92,7 @@ type Msg =
   | { t: 'leave'; s: string; id: string; n: string; end?: 1; h?: number }
   | { t: 'hb'; s: string; id: string; n: string; st: PeerStats; h?: number }
   | { t: 'failed'; s: string; id: string; n: string; p: string; h?: number }
-  | { t: 'complaint'; s: string; id: string; n: string; p: string; h?: number }
+  | { t: 'complaint'; s: string; id: string; n: string; p: string; h?: number; k?: number }
   | { t: 'ev'; s: string; o: string; e: number; v: Array<[NodeEvent, string[]?]> }
   | { t: 'sig'; s: string; f: string; to: string; d: unknown };
 type Control = Extract<Msg, { t: 'join' | 'leave' | 'hb' | 'failed' | 'complaint' }>;
@@ -214,8 +214,8 @@ export class ClusterNode {
   failed(s: string, id: string, p: string): void {
     this.control({ t: 'failed', s, id, n: this.nodeId, p });
   }
-  complaint(s: string, id: string, p: string): void {
-    this.control({ t: 'complaint', s, id, n: this.nodeId, p });
+  complaint(s: string, id: string, p: string, key?: number): void {
+    this.control({ t: 'complaint', s, id, n: this.nodeId, p, ...(key !== undefined ? { k: key } : {}) });
   }
 
   /** A signal from a local peer to a peer on `node`. */
@@ -311,7 +311,7 @@ export class ClusterNode {
       } else if (m.t === 'hb') room.heartbeat(m.id, m.st, now);
       else if (m.t === 'failed') {
         if (room.areNeighbours(m.id, m.p)) room.reportFailedPair(m.id, m.p, now);
-      } else room.complain(m.id, m.p, now);
+      } else room.complain(m.id, m.p, now, { key: typeof m.k === 'number' ? m.k : undefined });
     }
     for (const ev of room.pollEvents()) this.route(m.s, o, ev, batches);
     this.sendEvents(m.s, o, batches);

@@ -103,8 +103,19 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('signal'), to: peerId, data: z.unknown() }),
   z.object({ type: z.literal('failed'), peerId }),
   z.object({ type: z.literal('leave') }),
-  /** A producer's complaint against a holder whose seeds it uses (withheld or corrupt). */
-  z.object({ type: z.literal('complaint'), peerId, reason: z.enum(COMPLAINT_REASONS) }),
+  /**
+   * A producer's complaint against a holder whose seeds it uses (withheld or corrupt), with its
+   * evidence: the key concerned (the tracker ignores a complaint about a key the holder no longer
+   * holds), the newest frame concerned and in how many frames the seeds were missing or bad.
+   */
+  z.object({
+    type: z.literal('complaint'),
+    peerId,
+    reason: z.enum(COMPLAINT_REASONS),
+    key: z.optional(z.int().check(z.minimum(0), z.maximum(MAX_SEGMENT_KEY))),
+    seq: z.optional(z.int().check(z.minimum(0), z.maximum(0xffffffff))),
+    frames: z.optional(z.int().check(z.minimum(1), z.maximum(1_000_000))),
+  }),
 ]);
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;

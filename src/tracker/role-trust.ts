@@ -97,16 +97,22 @@ export function pickHolder(fresh: readonly RoomPeer[], from: number, used: Reado
 }
 
 /**
- * Records a producer's complaint against a holder; returns true when distinct networks complained
- * complaintsToMove times within complaintWindowMs (the holder's keys should move). One network
- * counts once, so one address with many producers cannot move a good holder alone.
+ * Records a producer's complaint against a holder; returns true when its keys should move: the
+ * networks that complained within complaintWindowMs and still produce from it are at least
+ * complaintsToMove and at least complaintShare of the networks that produce from it now
+ * (`producerNetworks`). One network counts once, so one address with many producers cannot move a
+ * good holder alone, and attackers must be that share of a holder's producers (which the tracker
+ * picks, not they) to strip an honest holder; a holder that withholds from all its producers is
+ * named by every honest one. At most MAX_COMPLAINTS networks are remembered per holder.
  */
-export function recordComplaint(holder: RoomPeer, producer: RoomPeer, c: RoomConfig, nowMs: number): boolean {
+export function recordComplaint(holder: RoomPeer, producer: RoomPeer, c: RoomConfig, nowMs: number, producerNetworks: ReadonlySet<string>): boolean {
   const m = (holder.complaints ??= new Map());
   for (const [k, t] of m) if (nowMs - t > c.complaintWindowMs) m.delete(k);
   const k = networkOf(producer);
   m.delete(k);
   m.set(k, nowMs);
   while (m.size > MAX_COMPLAINTS) m.delete(m.keys().next().value as string);
-  return m.size >= c.complaintsToMove;
+  let n = 0;
+  for (const net of m.keys()) if (producerNetworks.has(net)) n++;
+  return n >= Math.max(c.complaintsToMove, Math.ceil(c.complaintShare * producerNetworks.size));
 }

@@ -68,8 +68,10 @@ export interface RoomConfig {
    * it holds the key until one is, and gives it up).
    */
   holderProbationMs: number;
-  /** Complaints from this many distinct producer networks move a holder's keys away. */
+  /** Complaints from this many distinct producer networks (at least) move a holder's keys away… */
   complaintsToMove: number;
+  /** …and from at least this share of the networks that produce from its seeds now. */
+  complaintShare: number;
   /** …within this window. */
   complaintWindowMs: number;
   /** A holder whose keys were moved by complaints gets no role for this long. */
@@ -117,6 +119,7 @@ export const DEFAULT_ROOM_CONFIG: Readonly<RoomConfig> = Object.freeze({
   maxCountedUploadBps: 20e6,
   holderProbationMs: 10000,
   complaintsToMove: 3,
+  complaintShare: 0.5,
   complaintWindowMs: 30000,
   distrustMs: 600000,
   leaseMs: 3000,
@@ -154,6 +157,7 @@ export function resolveRoomConfig(partial: Partial<RoomConfig> = {}): RoomConfig
   }
   if (c.leaseMs <= c.roleHeartbeatMs) throw new P2PError('BAD_CONFIG', 'leaseMs must be longer than roleHeartbeatMs');
   if (c.peerTimeoutMs <= c.heartbeatMs) throw new P2PError('BAD_CONFIG', 'peerTimeoutMs must be longer than heartbeatMs');
+  if (!(c.complaintShare > 0 && c.complaintShare <= 1)) throw new P2PError('BAD_CONFIG', 'complaintShare must be in (0, 1]');
   if (!(c.trialMaxLimitedShare >= 0 && c.trialMaxLimitedShare <= 1)) throw new P2PError('BAD_CONFIG', 'trialMaxLimitedShare must be in 0…1');
   if (!(c.minRoleUploadRatio >= 0) || !(c.minRoleUploadBps >= 0)) throw new P2PError('BAD_CONFIG', 'minRoleUpload* must be ≥ 0');
   return c;

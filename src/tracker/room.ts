@@ -8,7 +8,7 @@ import { FEED, SEED_A, SEED_B, SEGMENT, SWARM, SwarmGraph } from './swarm-graph.
 import { RoleBook, type RoleContext, type RoomPeer } from './role-book.ts';
 import { type JoinInfo, type PeerId, type PeerStats, type RoomConfig, type RoomEvent, resolveRoomConfig } from './room-config.ts';
 import { SeededRng } from '../rng.ts';
-import { recordComplaint } from './role-trust.ts';
+import { networkOf, recordComplaint } from './role-trust.ts';
 
 export * from './room-config.ts';
 
@@ -229,17 +229,21 @@ export class Room {
 
   /**
    * A producer complains that a holder it is linked to withholds or corrupts its seeds. Ignored
-   * (false) unless `from` produces from `against`'s seeds now. When producers of enough distinct
-   * networks complained within the window, the holder loses its keys, which go to other peers at
-   * once, and it gets no role for distrustMs.
+   * (false) unless `from` produces from `against`'s seeds now and, when the complaint names the
+   * key it is about (its evidence), `against` holds that key now (a complaint about a key that
+   * moved meanwhile is stale). When producers of enough distinct networks complained within the
+   * window (role-trust.ts recordComplaint: at least complaintsToMove, and complaintShare of the
+   * networks producing from it now), the holder loses its keys and groups, which go to other peers
+   * at once, and it gets no role for distrustMs.
    */
-  complain(from: PeerId, against: PeerId, nowMs: number): boolean {
+  complain(from: PeerId, against: PeerId, nowMs: number, evidence?: { key?: number }): boolean {
     this.nowMs = nowMs;
     const f = this.peers.get(from);
     const h = this.peers.get(against);
     if (!f || !h || f === h || !f.producerGroups.length || !h.holderKeys.length) return false;
     if (!(this.graph.bits(f, h) & (f.id < h.id ? SEED_A : SEED_B))) return false;
-    if (recordComplaint(h, f, this.config, nowMs)) {
+    if (evidence?.key !== undefined && !h.holderKeys.includes(evidence.key)) return false;
+    if (recordComplaint(h, f, this.config, nowMs, this.producerNetworksOf(h))) {
       h.distrustedUntilMs = nowMs + this.config.distrustMs;
       h.complaints = null;
       this.roles.revoke(h);
@@ -247,6 +251,16 @@ export class Room {
     }
     this.flush(nowMs);
     return true;
+  }
+
+  /** Networks of the producers that produce from holder h's seeds now. */
+  private producerNetworksOf(h: Peer): Set<string> {
+    const nets = new Set<string>();
+    for (const e of h.edges.values()) {
+      const q = this.peers.get(e.a === h.id ? e.b : e.a);
+      if (q && q.producerGroups.length && e.bits & (e.a === q.id ? SEED_A : SEED_B)) nets.add(networkOf(q));
+    }
+    return nets;
   }
 
   /** Periodic work: lease expiry, quiet peers, neighbour top-up, mode hysteresis, role refill. */

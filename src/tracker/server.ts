@@ -411,9 +411,9 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       if (cluster) {
         // The owner checks the rest (producer about a holder it uses) and ignores what does not count.
         if (!c.cl?.routes.has(m.peerId)) return fail(c, 'NOT_NEIGHBOURS', 'complaints go from a producer about a holder it uses', true);
-        cluster.complaint(s, c.id, m.peerId);
+        cluster.complaint(s, c.id, m.peerId, m.key);
       } else if (room) {
-        if (!room.complain(c.id, m.peerId, nowMs)) return fail(c, 'NOT_NEIGHBOURS', 'complaints go from a producer about a holder it uses', true);
+        if (!room.complain(c.id, m.peerId, nowMs, { key: m.key })) return fail(c, 'NOT_NEIGHBOURS', 'complaints go from a producer about a holder it uses', true);
         dispatch(room);
       }
     } else if (m.type === 'signal') {
