@@ -23,6 +23,8 @@ describe('simulatePlayout (the player modelled on delivery times)', () => {
     expect(p.stallMs).toBe(0);
     expect(p.skipped).toBe(0);
     expect(p.firstPictureMs).toBe(700);
+    // The first fragment whole: fragment 0 lands at 700 ms.
+    expect(p.firstWholeMs).toBe(700);
     expect([...p.onTime.slice(2, 35)].every((x) => x === 1)).toBe(true);
     // The edge is 200 ms behind capture when a fragment lands; the player holds its peak distance
     // behind the edge within 0.7 ± 0.1 s.
@@ -64,6 +66,7 @@ describe('simulatePlayout (the player modelled on delivery times)', () => {
     expect(p.glassToGlassMs.length).toBeGreaterThan(100);
     expect(p.glassToGlassMs.every((x) => x === Infinity)).toBe(true);
     expect(p.watchMs).toBe(0);
+    expect(p.firstWholeMs).toBe(Infinity);
     expect([...p.onTime].every((x) => x === 0)).toBe(true);
   });
 
@@ -71,5 +74,7 @@ describe('simulatePlayout (the player modelled on delivery times)', () => {
     const late = input((g) => (g + 1) * 500 + 200);
     (late.delivered as Map<number, number>).set(100_000, 4000);
     expect(simulatePlayout(late).firstPictureMs).toBe(4000);
+    // Fragments were whole long before: the wait was the init segment's.
+    expect(simulatePlayout(late).firstWholeMs).toBe(700);
   });
 });
