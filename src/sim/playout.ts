@@ -203,13 +203,11 @@ export function simulatePlayout(input: PlayoutInput): Playout {
       ct = d.seekTo;
       lag = [];
       inStall = false;
-      if (!started) {
-        started = true;
-        out.firstPictureMs = now - input.joinMs;
-      }
-    } else if (!started && rangeOf(ct)) {
+    }
+    if (!started && (d.seekTo !== null || rangeOf(ct))) {
       started = true;
       out.firstPictureMs = now - input.joinMs;
+      adapter.start(now);
     }
     rate = d.playbackRate;
   };
