@@ -86,14 +86,16 @@ export class RoleBook {
       if (e.bits & SEGMENT && q.holderKeys.length === 0) this.graph.setBits(b, q, SEGMENT, false, b.id);
     }
     if (direct) {
-      // Feed slots go to eligible viewers (measured at the stream rate, or on trial); others are
-      // fed only while fewer than directMinFeeds viewers would be, unmeasured ones first.
+      // Feed slots go to eligible viewers (measured at the stream rate, or on trial), then to
+      // joiners that have not reported yet (join trial); others are fed only while fewer than
+      // directMinFeeds viewers would be, unmeasured ones first.
       const c = this.config;
       const fed = (v: RoomPeer) => ((b.edges.get(v.id)?.bits ?? 0) & FEED) !== 0;
       const eligible = this.graph.viewers.filter((v) => this.eligible(v));
+      for (const v of this.graph.viewers) if (!this.eligible(v) && this.joinTrial(v)) eligible.push(v);
       const floor = Math.min(c.directMinFeeds, this.graph.viewers.length);
       if (eligible.length >= floor) {
-        for (const v of this.graph.viewers) if (fed(v) && !this.eligible(v)) this.graph.setBits(b, v, FEED, false, b.id);
+        for (const v of this.graph.viewers) if (fed(v) && !this.feedable(v)) this.graph.setBits(b, v, FEED, false, b.id);
       }
       let n = this.feedCount();
       for (const v of eligible) {
@@ -116,6 +118,32 @@ export class RoleBook {
     } else {
       for (const h of this.holderOf.values()) this.graph.setBits(b, h, SEGMENT, true, b.id);
     }
+  }
+
+  /**
+   * A joiner on its direct-feed trial: it has reported nothing yet and joined less than
+   * joinFeedTrialMs ago (and is not barred from roles otherwise).
+   */
+  joinTrial(p: RoomPeer): boolean {
+    if (p.broadcaster || p.relayed || p.lapsed || distrusted(p, this.ctx.nowMs)) return false;
+    return this.ctx.nowMs - p.joinedMs < this.config.joinFeedTrialMs && uploadStanding(p, this.config, this.ctx.bitrateBps) === 'unknown';
+  }
+
+  /** May hold a direct-feed slot: eligible, or a joiner on its trial. */
+  feedable(p: RoomPeer): boolean {
+    return this.eligible(p) || this.joinTrial(p);
+  }
+
+  /** A fed viewer no longer feedable (its join trial ran out without a report): relinkBroadcaster is due. O(fed viewers). */
+  feedsStale(): boolean {
+    const b = this.ctx.broadcaster;
+    if (!b || this.ctx.mode !== 'direct') return false;
+    for (const e of b.edges.values()) {
+      if (!(e.bits & FEED)) continue;
+      const q = this.peers.get(e.a === b.id ? e.b : e.a);
+      if (q && !this.feedable(q)) return true;
+    }
+    return false;
   }
 
   eligible(p: RoomPeer): boolean {
@@ -148,12 +176,13 @@ export class RoleBook {
   }
 
   /**
-   * True when a joining viewer gets a direct-feed link at once: it is eligible, or fewer than
+   * True when a joining viewer gets a direct-feed link at once: it is feedable (eligible, or on its
+   * join trial), or fewer than
    * directMinFeeds viewers are fed (O(1); relinkBroadcaster sorts the rest out).
    */
   feedsJoiner(p: RoomPeer): boolean {
     const n = this.feedCount();
-    return n < this.config.directMaxViewers && (n < this.config.directMinFeeds || this.eligible(p));
+    return n < this.config.directMaxViewers && (n < this.config.directMinFeeds || this.feedable(p));
   }
 
   /**

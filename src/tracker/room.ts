@@ -195,14 +195,16 @@ export class Room {
     if (!p) return;
     p.lastSeenMs = nowMs;
     const wasEligible = this.roles.eligible(p);
+    const wasFeedable = this.roles.feedable(p);
     p.lapsed = false;
     if (stats.uploadBps !== undefined) p.uploadBps = stats.uploadBps;
     if (stats.measuredUploadBps !== undefined) p.measuredUploadBps = stats.measuredUploadBps;
     if (stats.uploadLimitedShare !== undefined) p.uploadLimitedShare = stats.uploadLimitedShare;
     if (stats.relayed !== undefined) p.relayed = stats.relayed;
     this.roles.noteReport(p, nowMs);
-    // In direct feed a viewer that became eligible takes a feed slot, one that fell short gives its up.
-    if (this.mode === 'direct' && !p.broadcaster && wasEligible !== this.roles.eligible(p)) this.roles.relinkBroadcaster();
+    // In direct feed a viewer that became eligible takes a feed slot, one that fell short gives its
+    // up (a joiner on trial too: its first report decides).
+    if (this.mode === 'direct' && !p.broadcaster && (wasEligible !== this.roles.eligible(p) || wasFeedable !== this.roles.feedable(p))) this.roles.relinkBroadcaster();
     const hasRoles = p.holderKeys.length > 0 || p.producerGroups.length > 0;
     if (hasRoles) {
       p.leaseExpiresMs = nowMs + this.config.leaseMs;
@@ -278,7 +280,7 @@ export class Room {
     if (this.overlapUntilMs > 0 && nowMs >= this.overlapUntilMs) {
       this.overlapUntilMs = 0;
       this.roles.relinkBroadcaster();
-    }
+    } else if (this.roles.feedsStale()) this.roles.relinkBroadcaster();
     this.evaluateMode(nowMs);
     const sinceFill = nowMs - this.roles.lastFullFillMs;
     if ((this.roles.incomplete && (revoked || sinceFill >= 500)) || (this.mode === 'holder' && sinceFill >= 2000 && (this.roles.producerTotal() < this.roles.producersWanted() || this.roles.needsUpgrade(nowMs)))) this.roles.fill(nowMs);
