@@ -61,6 +61,12 @@ export class RoleBook {
   /** Some key or group has no owner (holder mode only). */
   incomplete = false;
   lastFullFillMs = -Infinity;
+  /**
+   * Addresses (host keys) of peers some peer reported as a failed pair (a ban, or a link that never
+   * came up), the oldest forgotten beyond 4 096: a joiner from one gets no join trial (a banned
+   * polluter coming back under a new id is not fed before it has shown anything).
+   */
+  private readonly reportedHosts = new Set<string>();
 
   constructor(
     private readonly ctx: RoleContext,
@@ -91,8 +97,11 @@ export class RoleBook {
       // directMinFeeds viewers would be, unmeasured ones first.
       const c = this.config;
       const fed = (v: RoomPeer) => ((b.edges.get(v.id)?.bits ?? 0) & FEED) !== 0;
-      const eligible = this.graph.viewers.filter((v) => this.eligible(v));
-      for (const v of this.graph.viewers) if (!this.eligible(v) && this.joinTrial(v)) eligible.push(v);
+      // A viewer the broadcaster reported (banned), or one of its address, is never fed again.
+      const barred = (v: RoomPeer) => this.graph.avoids(b, v);
+      for (const v of this.graph.viewers) if (fed(v) && barred(v)) this.graph.setBits(b, v, FEED, false, b.id);
+      const eligible = this.graph.viewers.filter((v) => this.eligible(v) && !barred(v));
+      for (const v of this.graph.viewers) if (!this.eligible(v) && this.joinTrial(v) && !barred(v)) eligible.push(v);
       const floor = Math.min(c.directMinFeeds, this.graph.viewers.length);
       if (eligible.length >= floor) {
         for (const v of this.graph.viewers) if (fed(v) && !this.feedable(v)) this.graph.setBits(b, v, FEED, false, b.id);
@@ -106,7 +115,7 @@ export class RoleBook {
         }
       }
       if (n < floor) {
-        const rest = this.graph.viewers.filter((v) => !fed(v));
+        const rest = this.graph.viewers.filter((v) => !fed(v) && !barred(v));
         const rank = (v: RoomPeer) => reportedUploadBps(v) ?? 1e15;
         rest.sort((x, y) => rank(y) - rank(x) || x.joinedMs - y.joinedMs);
         for (const v of rest) {
@@ -126,7 +135,16 @@ export class RoleBook {
    */
   joinTrial(p: RoomPeer): boolean {
     if (p.broadcaster || p.relayed || p.lapsed || distrusted(p, this.ctx.nowMs)) return false;
+    if (p.hostKey !== null && this.reportedHosts.has(p.hostKey)) return false;
     return this.ctx.nowMs - p.joinedMs < this.config.joinFeedTrialMs && uploadStanding(p, this.config, this.ctx.bitrateBps) === 'unknown';
+  }
+
+  /** A peer of this address was reported by another peer as a failed pair: the address gets no join trial. */
+  noteReported(hostKey: string | null): void {
+    if (hostKey === null) return;
+    this.reportedHosts.delete(hostKey);
+    this.reportedHosts.add(hostKey);
+    if (this.reportedHosts.size > 4096) this.reportedHosts.delete(this.reportedHosts.values().next().value as string);
   }
 
   /** May hold a direct-feed slot: eligible, or a joiner on its trial. */
@@ -182,6 +200,8 @@ export class RoleBook {
    */
   feedsJoiner(p: RoomPeer): boolean {
     const n = this.feedCount();
+    const b = this.ctx.broadcaster;
+    if (b && this.graph.avoids(b, p)) return false;
     return n < this.config.directMaxViewers && (n < this.config.directMinFeeds || this.feedable(p));
   }
 
