@@ -11,6 +11,12 @@ export interface LatencyAdapterConfig {
   latencyRelaxAfterMs: number;
   /** Fall per calm period, seconds. Default 0.1. */
   latencyRelaxStepS: number;
+  /**
+   * Troubles this soon after playback started (`start()`) do not raise the target, ms: a joining
+   * viewer's first seconds run dry while its links and push parents form, which says nothing about
+   * the jitter of its path; raised for them, the target would stay up for minutes. Default 5000.
+   */
+  startGraceMs: number;
 }
 
 export const DEFAULT_LATENCY_ADAPTER_CONFIG: LatencyAdapterConfig = {
@@ -18,6 +24,7 @@ export const DEFAULT_LATENCY_ADAPTER_CONFIG: LatencyAdapterConfig = {
   latencyStepUpS: 0.2,
   latencyRelaxAfterMs: 15_000,
   latencyRelaxStepS: 0.1,
+  startGraceMs: 5000,
 };
 
 /** Troubles closer together than this are one episode (a skip and the stall it causes). */
@@ -30,11 +37,20 @@ export class LatencyAdapter {
   raises = 0;
   #lastTroubleMs = -Infinity;
   #calmSinceMs = -Infinity;
+  /** When playback started (start()); troubles within startGraceMs of it raise nothing. */
+  #startedMs = -Infinity;
 
   constructor(private readonly config: LatencyAdapterConfig = DEFAULT_LATENCY_ADAPTER_CONFIG) {}
 
+  /** Playback started (the first picture) at `nowMs`: the start grace counts from here. */
+  start(nowMs: number): void {
+    this.#startedMs = nowMs;
+  }
+
   /** Playback ran dry (stalled, or a fragment was skipped) at `nowMs`. */
   trouble(nowMs: number): void {
+    // Start-up troubles neither raise the target nor restart the calm clock.
+    if (nowMs - this.#startedMs < this.config.startGraceMs) return;
     if (nowMs - this.#lastTroubleMs >= EPISODE_MS && this.config.maxExtraLatencyS > 0) {
       const before = this.extraS;
       this.extraS = Math.min(this.config.maxExtraLatencyS, this.extraS + this.config.latencyStepUpS);
@@ -59,5 +75,6 @@ export class LatencyAdapter {
     this.extraS = 0;
     this.#lastTroubleMs = -Infinity;
     this.#calmSinceMs = -Infinity;
+    this.#startedMs = -Infinity;
   }
 }

@@ -28,7 +28,7 @@ describe('decideLatency', () => {
     // Binary-exact numbers so that the edge is the edge: 0.75 + 1.5 = 2.25 s behind 12.
     const c = { ...cfg, targetLatencyS: 0.75, seekBeyondS: 1.5 };
     const at = (currentTime: number) => decideLatency({ currentTime, ranges: [[9, 12]] }, c);
-    expect(at(9.75)).toMatchObject({ seekTo: null, reason: null, playbackRate: 1.06, latencyS: 2.25 });
+    expect(at(9.75)).toMatchObject({ seekTo: null, reason: null, playbackRate: c.fastCatchUpRate, latencyS: 2.25 });
     expect(at(9.75 - 1 / 1024)).toMatchObject({ seekTo: 11.25, reason: 'far-behind', latencyS: 0.75, playbackRate: 1 });
     // The threshold moves with each of its two terms.
     expect(at(9.75 - 1 / 1024 + 0.25).seekTo).toBeNull();
@@ -44,6 +44,18 @@ describe('decideLatency', () => {
     expect(rate(12 - 1.25 - 1 / 1024)).toBe(c.catchUpRate);
     expect(rate(12 - 0.75)).toBe(1);
     expect(rate(12 - 0.75 + 1 / 1024)).toBe(c.slowDownRate);
+  });
+
+  it('catches up at fastCatchUpRate only beyond fastCatchUpBeyondS past the target, at catchUpRate nearer', () => {
+    // Binary-exact: target 0.75, tolerance 0.125, fast beyond 0.5 (1.25 s behind the edge at 12).
+    const c = { ...cfg, targetLatencyS: 0.75, toleranceS: 0.125, fastCatchUpBeyondS: 0.5, fastCatchUpRate: 1.25, catchUpRate: 1.0625 };
+    const rate = (currentTime: number) => decideLatency({ currentTime, ranges: [[9, 12]] }, c).playbackRate;
+    expect(rate(12 - 1.25)).toBe(1.0625);
+    expect(rate(12 - 1.25 - 1 / 1024)).toBe(1.25);
+    expect(rate(12 - 0.875 - 1 / 1024)).toBe(1.0625);
+    // The fast band never reaches into the dead band: a threshold under the tolerance is the tolerance.
+    expect(decideLatency({ currentTime: 12 - 0.875 - 1 / 1024, ranges: [[9, 12]] }, { ...c, fastCatchUpBeyondS: 0 }).playbackRate).toBe(1.25);
+    expect(decideLatency({ currentTime: 12 - 0.875, ranges: [[9, 12]] }, { ...c, fastCatchUpBeyondS: 0 }).playbackRate).toBe(1);
   });
 
   it('treats the playhead as inside a range from 0.05 s before its start, not earlier', () => {

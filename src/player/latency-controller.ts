@@ -9,6 +9,14 @@ export interface LatencyConfig {
   seekBeyondS: number;
   /** Playback rate while catching up (small, inaudible). Default 1.06. */
   catchUpRate: number;
+  /**
+   * Playback rate while more than fastCatchUpBeyondS beyond the target (after a bad start or a long
+   * stall): with it the player is back at its target within 10 s of being up to seekBeyondS behind,
+   * where catchUpRate alone takes 25 s. Default 1.25.
+   */
+  fastCatchUpRate: number;
+  /** Beyond the target by more than this, seconds, the fast rate applies. Default 0.4. */
+  fastCatchUpBeyondS: number;
   /** Playback rate while too close to the edge. Default 0.96. */
   slowDownRate: number;
   /** Dead band around the target where the rate is 1, seconds. Default 0.1. */
@@ -21,6 +29,8 @@ export const DEFAULT_LATENCY_CONFIG: LatencyConfig = {
   targetLatencyS: 0.7,
   seekBeyondS: 1.5,
   catchUpRate: 1.06,
+  fastCatchUpRate: 1.25,
+  fastCatchUpBeyondS: 0.4,
   slowDownRate: 0.96,
   toleranceS: 0.1,
   backBufferS: 3,
@@ -79,7 +89,8 @@ export function decideLatency(input: LatencyInput, config: LatencyConfig = DEFAU
   const current = Math.max(0, edge - at);
   const latencyS = seekTo === null && input.peakLatencyS !== undefined ? Math.max(current, input.peakLatencyS) : current;
   let playbackRate = 1;
-  if (latencyS > config.targetLatencyS + config.toleranceS) playbackRate = config.catchUpRate;
+  if (latencyS > config.targetLatencyS + Math.max(config.toleranceS, config.fastCatchUpBeyondS)) playbackRate = config.fastCatchUpRate;
+  else if (latencyS > config.targetLatencyS + config.toleranceS) playbackRate = config.catchUpRate;
   else if (latencyS < config.targetLatencyS - config.toleranceS) playbackRate = config.slowDownRate;
   const trimEnd = at - config.backBufferS;
   const removeBefore = trimEnd > ranges[0][0] + 1 ? trimEnd : null;

@@ -363,6 +363,8 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     const d = decideLatency({ currentTime: m.currentTime, ranges, peakLatencyS }, target === this.config.targetLatencyS ? this.config : { ...this.config, targetLatencyS: target });
     this.#latencyS = d.latencyS;
     if (d.seekTo !== null) this.#lagSamples = [];
+    // Playback starts (or starts over): its first seconds' troubles do not raise the target.
+    if (d.reason === 'start') this.#adapter.start(now);
     // Paused by the viewer: keep the position (a live stream resumes behind live, then catches up).
     const held = m.paused && this.#userPaused && d.reason !== 'start';
     // A seek still pending towards media that is not (or no longer) buffered never completes: the

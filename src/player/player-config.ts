@@ -39,6 +39,8 @@ export function resolvePlayerConfig(partial: Partial<PlayerConfig> = {}): Player
   if (!(c.targetLatencyS >= 0.1 && c.targetLatencyS <= 30)) bad(`targetLatencyS ${c.targetLatencyS} is outside 0.1 … 30`);
   if (!(c.seekBeyondS > 0)) bad(`seekBeyondS ${c.seekBeyondS} must be positive`);
   if (!(c.catchUpRate >= 1 && c.catchUpRate <= 1.5)) bad(`catchUpRate ${c.catchUpRate} is outside 1 … 1.5`);
+  if (!(c.fastCatchUpRate >= c.catchUpRate && c.fastCatchUpRate <= 1.5)) bad(`fastCatchUpRate ${c.fastCatchUpRate} is outside catchUpRate … 1.5`);
+  if (!(c.fastCatchUpBeyondS >= 0)) bad(`fastCatchUpBeyondS ${c.fastCatchUpBeyondS} is negative`);
   if (!(c.slowDownRate >= 0.5 && c.slowDownRate <= 1)) bad(`slowDownRate ${c.slowDownRate} is outside 0.5 … 1`);
   if (!(c.toleranceS >= 0)) bad(`toleranceS ${c.toleranceS} is negative`);
   if (!(c.backBufferS >= 0.5)) bad(`backBufferS ${c.backBufferS} is below 0.5`);
@@ -50,6 +52,7 @@ export function resolvePlayerConfig(partial: Partial<PlayerConfig> = {}): Player
   if (!(c.latencyStepUpS > 0 && c.latencyStepUpS <= 2)) bad(`latencyStepUpS ${c.latencyStepUpS} is outside (0, 2]`);
   if (!(c.latencyRelaxAfterMs >= 1000)) bad(`latencyRelaxAfterMs ${c.latencyRelaxAfterMs} is below 1000`);
   if (!(c.latencyRelaxStepS > 0 && c.latencyRelaxStepS <= 2)) bad(`latencyRelaxStepS ${c.latencyRelaxStepS} is outside (0, 2]`);
+  if (!(c.startGraceMs >= 0 && c.startGraceMs <= 60_000)) bad(`startGraceMs ${c.startGraceMs} is outside 0 … 60000`);
   return c;
 }
 

@@ -23,6 +23,8 @@ describe('simulatePlayout (the player modelled on delivery times)', () => {
     expect(p.stallMs).toBe(0);
     expect(p.skipped).toBe(0);
     expect(p.firstPictureMs).toBe(700);
+    // The first fragment whole: fragment 0 lands at 700 ms.
+    expect(p.firstWholeMs).toBe(700);
     expect([...p.onTime.slice(2, 35)].every((x) => x === 1)).toBe(true);
     // The edge is 200 ms behind capture when a fragment lands; the player holds its peak distance
     // behind the edge within 0.7 ± 0.1 s.
@@ -50,6 +52,17 @@ describe('simulatePlayout (the player modelled on delivery times)', () => {
     expect(p.stalls).toBeGreaterThanOrEqual(1);
   });
 
+  it('a bad start (1.2 s stalled in the first 2.4 s): back at the target latency within 10 s, not raised for minutes', () => {
+    const good = simulatePlayout(input((g) => (g + 1) * 500 + 200, {}, 30));
+    const bad = simulatePlayout(input((g) => (g >= 1 && g <= 3 ? 2400 : (g + 1) * 500 + 200), {}, 30));
+    expect(bad.stallMs).toBeGreaterThan(1000);
+    // Ticks every 100 ms from 3 s: 12.4–15 s after join, 10 s after the stalled fragments came in.
+    const span = (p: { glassToGlassMs: number[] }) => median(p.glassToGlassMs.slice(94, 120));
+    // Both within the target's dead band (± 0.1 s): the start's stall neither raised the target
+    // (start grace) nor is still being caught up at 1.06 (1.25 beyond 0.4 s).
+    expect(span(bad) - span(good)).toBeLessThan(200);
+  });
+
   it('a fragment 1.5 s late: the playhead stalls, that fragment is not on time, the stall is counted', () => {
     const p = simulatePlayout(input((g) => (g + 1) * 500 + (g === 20 ? 1700 : 200)));
     expect(p.stalls).toBeGreaterThanOrEqual(1);
@@ -64,6 +77,7 @@ describe('simulatePlayout (the player modelled on delivery times)', () => {
     expect(p.glassToGlassMs.length).toBeGreaterThan(100);
     expect(p.glassToGlassMs.every((x) => x === Infinity)).toBe(true);
     expect(p.watchMs).toBe(0);
+    expect(p.firstWholeMs).toBe(Infinity);
     expect([...p.onTime].every((x) => x === 0)).toBe(true);
   });
 
@@ -71,5 +85,7 @@ describe('simulatePlayout (the player modelled on delivery times)', () => {
     const late = input((g) => (g + 1) * 500 + 200);
     (late.delivered as Map<number, number>).set(100_000, 4000);
     expect(simulatePlayout(late).firstPictureMs).toBe(4000);
+    // Fragments were whole long before: the wait was the init segment's.
+    expect(simulatePlayout(late).firstWholeMs).toBe(700);
   });
 });

@@ -32,6 +32,8 @@ export interface PlayoutInput {
 export interface Playout {
   /** Join to the first picture, ms; Infinity when the viewer never started. */
   firstPictureMs: number;
+  /** Join to the first fragment it holds whole (every frame of it delivered), ms; Infinity: none. */
+  firstWholeMs: number;
   /** Wall time minus the playhead at every player tick in the measured span, ms (Infinity before the first picture). */
   glassToGlassMs: number[];
   /** Time the playhead stood still after the first picture, waiting for media, ms. */
@@ -85,7 +87,8 @@ export function simulatePlayout(input: PlayoutInput): Playout {
   arrivals.sort((a, b) => a - b);
   const adapter = new LatencyAdapter(cfg);
   const ranges: Array<[number, number]> = [];
-  const out: Playout = { firstPictureMs: Infinity, glassToGlassMs: [], stallMs: 0, stalls: 0, watchMs: 0, onTime: new Uint8Array(n), skipped: 0 };
+  const out: Playout = { firstPictureMs: Infinity, firstWholeMs: Infinity, glassToGlassMs: [], stallMs: 0, stalls: 0, watchMs: 0, onTime: new Uint8Array(n), skipped: 0 };
+  for (const t of done) if (t >= input.joinMs) out.firstWholeMs = Math.min(out.firstWholeMs, t - input.joinMs);
   let next = -1;
   let blockedSince: number | null = null;
   let ct = 0;
@@ -200,13 +203,11 @@ export function simulatePlayout(input: PlayoutInput): Playout {
       ct = d.seekTo;
       lag = [];
       inStall = false;
-      if (!started) {
-        started = true;
-        out.firstPictureMs = now - input.joinMs;
-      }
-    } else if (!started && rangeOf(ct)) {
+    }
+    if (!started && (d.seekTo !== null || rangeOf(ct))) {
       started = true;
       out.firstPictureMs = now - input.joinMs;
+      adapter.start(now);
     }
     rate = d.playbackRate;
   };

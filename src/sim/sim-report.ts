@@ -26,6 +26,14 @@ export interface ViewerRecord {
   crashed: boolean;
   /** Its attack kind (adversary kit), or '' for an honest viewer. Attackers are left out of every viewer figure. */
   adversary?: string;
+  /**
+   * Where its start went, absolute times (NaN: never): its first link up, its first media message from
+   * the broadcaster, its first frame and its init segment delivered.
+   */
+  firstLinkMs?: number;
+  firstFromBroadcasterMs?: number;
+  firstFrameMs?: number;
+  initMs?: number;
 }
 
 export interface PublishedFrame {
@@ -65,6 +73,12 @@ export interface SimReport {
   firstPictureP50Ms: number;
   firstPictureP95Ms: number;
   neverStarted: number;
+  /**
+   * Where the first picture's time goes, join to each step, p50 and p95 over the measured viewers
+   * (a step never reached counts as Infinity): first link up, first media message from the broadcaster,
+   * init segment, first frame and first whole fragment delivered.
+   */
+  startSteps: Array<{ step: string; p50Ms: number; p95Ms: number }>;
   /** Frames decoded within deadlineMs of being closed (the former "on time"). */
   framesDecodedInDeadlinePct: number;
   /** Frame close (publish) to decode, over decoded frames (the former "latency"). */
@@ -168,6 +182,8 @@ export function buildReport(input: {
   const g2g: number[] = [];
   const firstPictures: number[] = [];
   const firstKeys: number[] = [];
+  const STEPS = ['first link', 'first media from broadcaster', 'init segment', 'first frame', 'first whole fragment'] as const;
+  const steps: number[][] = STEPS.map(() => []);
   const reported: number[] = [];
   let control = 0;
   let controlBase = 0;
@@ -197,6 +213,8 @@ export function buildReport(input: {
     }
     const play = simulatePlayout({ fragments: frag.fragments, initSeqs: frag.initSeqs, delivered: v.delivered, joinMs: v.joinMs, endMs: end, measureFromMs: from });
     firstPictures.push(play.firstPictureMs);
+    const since = (t: number | undefined) => (t !== undefined && Number.isFinite(t) ? t - v.joinMs : Infinity);
+    [since(v.firstLinkMs), since(v.firstFromBroadcasterMs), since(v.initMs), since(v.firstFrameMs), play.firstWholeMs].forEach((x, i) => steps[i].push(x));
     if (!Number.isFinite(play.firstPictureMs)) neverStarted++;
     for (const x of play.glassToGlassMs) g2g.push(x);
     if (Number.isFinite(play.firstPictureMs)) {
@@ -249,6 +267,10 @@ export function buildReport(input: {
     firstPictureP50Ms: percentile(fp, 50),
     firstPictureP95Ms: percentile(fp, 95),
     neverStarted,
+    startSteps: STEPS.map((step, i) => {
+      const x = sort(steps[i]);
+      return { step, p50Ms: percentile(x, 50), p95Ms: percentile(x, 95) };
+    }),
     framesDecodedInDeadlinePct: due > 0 ? (100 * decodedInTime) / due : NaN,
     closeToDecodeP50Ms: percentile(l, 50),
     closeToDecodeP95Ms: percentile(l, 95),
@@ -273,6 +295,7 @@ export function buildReport(input: {
 
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : x === Infinity ? '∞' : 'n/a');
 const ms = (x: number) => (Number.isFinite(x) ? `${Math.round(x)} ms` : x === Infinity ? '∞ (never started)' : 'n/a');
+const ms0 = (x: number) => (Number.isFinite(x) ? `${Math.round(x)} ms` : x === Infinity ? '∞' : 'n/a');
 const pct = (x: number, digits = 2) => (Number.isFinite(x) ? `${x.toFixed(digits)} %` : 'n/a');
 
 export function formatReport(r: SimReport): string {
@@ -286,6 +309,7 @@ export function formatReport(r: SimReport): string {
     `frames played on time (at the playout point, no stall): ${pct(r.framesOnTimePct)}`,
     `rebuffering: ${pct(r.rebufferingPct, 3)} of watch time, ${Number.isFinite(r.stallsPerViewerMinute) ? r.stallsPerViewerMinute.toFixed(2) : 'n/a'} stalls per viewer-minute`,
     `first picture after join: p50 ${ms(r.firstPictureP50Ms)}, p95 ${ms(r.firstPictureP95Ms)} (${r.neverStarted} of ${r.viewersMeasured} never started)`,
+    `first picture, join to each step (p50 / p95): ${r.startSteps.map((x) => `${x.step} ${ms0(x.p50Ms)} / ${ms0(x.p95Ms)}`).join(', ')}`,
     `frames decoded within 2 s of their close: ${pct(r.framesDecodedInDeadlinePct)}; close to decode: p50 ${ms(r.closeToDecodeP50Ms)}, p95 ${ms(r.closeToDecodeP95Ms)}, p99 ${ms(r.closeToDecodeP99Ms)}`,
     `join to first key frame decoded: p50 ${ms(r.firstKeyFrameP50Ms)}, p95 ${ms(r.firstKeyFrameP95Ms)}`,
     `control overhead: ${pct(r.controlOverheadPct)} of stream`,

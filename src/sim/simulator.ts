@@ -353,7 +353,7 @@ export class Simulator {
       queueBytes: profile?.queueBytes ?? 0, cpuFactor: profile?.cpuFactor ?? 0, cpuFree: 0, meter: new CapacityMeter(), crashes: profile?.crashes ?? false,
       beat: { periodMs: this.welcomeHeartbeatMs, dueMs: this.now + this.welcomeHeartbeatMs, lastMs: -Infinity, sent: null },
       timerAt: Infinity, connected: new Set(), pending: new Set(), listed: new Set(), wires: new Map(),
-      rec: { id, joinMs: this.now, leftMs: Infinity, bytesUp: 0, bytesDown: 0, controlDown: 0, delivered: new Map(), startupMs: -1, role: '', upBps, reportedBps: NaN, crashed: false },
+      rec: { id, joinMs: this.now, leftMs: Infinity, bytesUp: 0, bytesDown: 0, controlDown: 0, delivered: new Map(), startupMs: -1, role: '', upBps, reportedBps: NaN, crashed: false, firstLinkMs: NaN, firstFromBroadcasterMs: NaN, firstFrameMs: NaN, initMs: NaN },
       initDelivered: false, events: new TimedHeap<SimEvent>(),
     };
     this.peers.set(id, p);
@@ -627,6 +627,7 @@ export class Simulator {
     if (!a.listed.has(b.id) && !b.listed.has(a.id)) return;
     a.connected.add(b);
     this.wire(a, b).up = true;
+    if (Number.isNaN(a.rec.firstLinkMs)) a.rec.firstLinkMs = this.now;
     // A new id of an address a banned (the banned id itself linking again is no reintroduction).
     if (b.adv && !a.adv && this.bannedHosts.get(a.id)?.has(this.hostOf.get(b.id) as string) && !this.bannedPairs.has(`${a.id}>${b.id}`)) this.reintroduced++;
     if (!b.own) {
@@ -814,8 +815,13 @@ export class Simulator {
     // Decoding, checking and appending it costs its event loop (verified frames are appended at once).
     if (p.cpuFactor) this.cpu(p, (this.world as WorldModel).frameMs + (this.world as WorldModel).perKiBMs * (frame.length / 1024));
     p.rec.delivered.set(m.seq, this.now);
-    if (m.flags & FLAG_INIT_SEGMENT) p.initDelivered = true;
-    else if (p.rec.startupMs < 0 && p.initDelivered && m.flags & FLAG_KEY_FRAME) p.rec.startupMs = this.now - p.rec.joinMs;
+    if (m.flags & FLAG_INIT_SEGMENT) {
+      p.initDelivered = true;
+      if (Number.isNaN(p.rec.initMs)) p.rec.initMs = this.now;
+    } else {
+      if (Number.isNaN(p.rec.firstFrameMs)) p.rec.firstFrameMs = this.now;
+      if (p.rec.startupMs < 0 && p.initDelivered && m.flags & FLAG_KEY_FRAME) p.rec.startupMs = this.now - p.rec.joinMs;
+    }
     this.onFrame?.(p.id, m, frame, this.now);
   }
 
@@ -939,6 +945,7 @@ export class Simulator {
       }
     }
     to.rec.bytesDown += e.size;
+    if (from.isBroadcaster && !e.control && Number.isNaN(to.rec.firstFromBroadcasterMs)) to.rec.firstFromBroadcasterMs = this.now;
     if (e.control) to.rec.controlDown += e.size;
     if (to.cpuFactor) this.cpu(to, (this.world as WorldModel).receiveMs + (this.world as WorldModel).perKiBMs * (e.size / 1024));
     const core = to.core as PeerCore | BroadcasterCore;

@@ -61,6 +61,12 @@ export class RoleBook {
   /** Some key or group has no owner (holder mode only). */
   incomplete = false;
   lastFullFillMs = -Infinity;
+  /**
+   * Addresses (host keys) of peers some peer reported as a failed pair (a ban, or a link that never
+   * came up), the oldest forgotten beyond 4 096: a joiner from one gets no join trial (a banned
+   * polluter coming back under a new id is not fed before it has shown anything).
+   */
+  private readonly reportedHosts = new Set<string>();
 
   constructor(
     private readonly ctx: RoleContext,
@@ -86,14 +92,19 @@ export class RoleBook {
       if (e.bits & SEGMENT && q.holderKeys.length === 0) this.graph.setBits(b, q, SEGMENT, false, b.id);
     }
     if (direct) {
-      // Feed slots go to eligible viewers (measured at the stream rate, or on trial); others are
-      // fed only while fewer than directMinFeeds viewers would be, unmeasured ones first.
+      // Feed slots go to eligible viewers (measured at the stream rate, or on trial), then to
+      // joiners that have not reported yet (join trial); others are fed only while fewer than
+      // directMinFeeds viewers would be, unmeasured ones first.
       const c = this.config;
       const fed = (v: RoomPeer) => ((b.edges.get(v.id)?.bits ?? 0) & FEED) !== 0;
-      const eligible = this.graph.viewers.filter((v) => this.eligible(v));
+      // A viewer the broadcaster reported (banned), or one of its address, is never fed again.
+      const barred = (v: RoomPeer) => this.graph.avoids(b, v);
+      for (const v of this.graph.viewers) if (fed(v) && barred(v)) this.graph.setBits(b, v, FEED, false, b.id);
+      const eligible = this.graph.viewers.filter((v) => this.eligible(v) && !barred(v));
+      for (const v of this.graph.viewers) if (!this.eligible(v) && this.joinTrial(v) && !barred(v)) eligible.push(v);
       const floor = Math.min(c.directMinFeeds, this.graph.viewers.length);
       if (eligible.length >= floor) {
-        for (const v of this.graph.viewers) if (fed(v) && !this.eligible(v)) this.graph.setBits(b, v, FEED, false, b.id);
+        for (const v of this.graph.viewers) if (fed(v) && !this.feedable(v)) this.graph.setBits(b, v, FEED, false, b.id);
       }
       let n = this.feedCount();
       for (const v of eligible) {
@@ -104,7 +115,7 @@ export class RoleBook {
         }
       }
       if (n < floor) {
-        const rest = this.graph.viewers.filter((v) => !fed(v));
+        const rest = this.graph.viewers.filter((v) => !fed(v) && !barred(v));
         const rank = (v: RoomPeer) => reportedUploadBps(v) ?? 1e15;
         rest.sort((x, y) => rank(y) - rank(x) || x.joinedMs - y.joinedMs);
         for (const v of rest) {
@@ -116,6 +127,41 @@ export class RoleBook {
     } else {
       for (const h of this.holderOf.values()) this.graph.setBits(b, h, SEGMENT, true, b.id);
     }
+  }
+
+  /**
+   * A joiner on its direct-feed trial: it has reported nothing yet and joined less than
+   * joinFeedTrialMs ago (and is not barred from roles otherwise).
+   */
+  joinTrial(p: RoomPeer): boolean {
+    if (p.broadcaster || p.relayed || p.lapsed || distrusted(p, this.ctx.nowMs)) return false;
+    if (p.hostKey !== null && this.reportedHosts.has(p.hostKey)) return false;
+    return this.ctx.nowMs - p.joinedMs < this.config.joinFeedTrialMs && uploadStanding(p, this.config, this.ctx.bitrateBps) === 'unknown';
+  }
+
+  /** A peer of this address was reported by another peer as a failed pair: the address gets no join trial. */
+  noteReported(hostKey: string | null): void {
+    if (hostKey === null) return;
+    this.reportedHosts.delete(hostKey);
+    this.reportedHosts.add(hostKey);
+    if (this.reportedHosts.size > 4096) this.reportedHosts.delete(this.reportedHosts.values().next().value as string);
+  }
+
+  /** May hold a direct-feed slot: eligible, or a joiner on its trial. */
+  feedable(p: RoomPeer): boolean {
+    return this.eligible(p) || this.joinTrial(p);
+  }
+
+  /** A fed viewer no longer feedable (its join trial ran out without a report): relinkBroadcaster is due. O(fed viewers). */
+  feedsStale(): boolean {
+    const b = this.ctx.broadcaster;
+    if (!b || this.ctx.mode !== 'direct') return false;
+    for (const e of b.edges.values()) {
+      if (!(e.bits & FEED)) continue;
+      const q = this.peers.get(e.a === b.id ? e.b : e.a);
+      if (q && !this.feedable(q)) return true;
+    }
+    return false;
   }
 
   eligible(p: RoomPeer): boolean {
@@ -148,12 +194,15 @@ export class RoleBook {
   }
 
   /**
-   * True when a joining viewer gets a direct-feed link at once: it is eligible, or fewer than
+   * True when a joining viewer gets a direct-feed link at once: it is feedable (eligible, or on its
+   * join trial), or fewer than
    * directMinFeeds viewers are fed (O(1); relinkBroadcaster sorts the rest out).
    */
   feedsJoiner(p: RoomPeer): boolean {
     const n = this.feedCount();
-    return n < this.config.directMaxViewers && (n < this.config.directMinFeeds || this.eligible(p));
+    const b = this.ctx.broadcaster;
+    if (b && this.graph.avoids(b, p)) return false;
+    return n < this.config.directMaxViewers && (n < this.config.directMinFeeds || this.feedable(p));
   }
 
   /**

@@ -57,6 +57,13 @@ export interface RoomConfig {
    */
   directMinFeeds: number;
   /**
+   * In direct feed a joining viewer that has reported nothing yet is fed at once, on trial, for
+   * this long, ms: its slot keys cost the broadcaster nothing extra (it sends each key once
+   * whoever is fed), and a swarm whose viewers all join at once otherwise hangs on the
+   * directMinFeeds first ones for seconds. A heartbeat showing it short ends the trial at once.
+   */
+  joinFeedTrialMs: number;
+  /**
    * Claimed upload counts for ranking up to this × the stream bitrate (a claim of 10^12 b/s ranks
    * no higher than an honest strong peer); ties go to the older peer.
    */
@@ -115,6 +122,7 @@ export const DEFAULT_ROOM_CONFIG: Readonly<RoomConfig> = Object.freeze({
   minRoleUploadBps: 0,
   trialMaxLimitedShare: 0.25,
   directMinFeeds: 4,
+  joinFeedTrialMs: 10000,
   maxCountedUploadRatio: 3,
   maxCountedUploadBps: 20e6,
   holderProbationMs: 10000,
@@ -142,7 +150,7 @@ const positiveInt = (c: RoomConfig, k: keyof RoomConfig, min = 1) => {
 export function resolveRoomConfig(partial: Partial<RoomConfig> = {}): RoomConfig {
   const c: RoomConfig = { ...DEFAULT_ROOM_CONFIG, ...partial, segmentKeys: [...(partial.segmentKeys ?? DEFAULT_ROOM_CONFIG.segmentKeys)] };
   for (const k of ['neighbourTarget', 'neighbourMax', 'producerHolderLinks', 'maxKeysPerHolder', 'maxGroupsPerProducer', 'holderModeAtViewers', 'directMaxViewers', 'leaseMs', 'roleHeartbeatMs', 'heartbeatMs', 'peerTimeoutMs', 'swarmReportMs', 'maxPeers', 'maxFailedPairsPerPeer', 'tickMs'] as const) positiveInt(c, k);
-  for (const k of ['directModeAtViewers', 'directMinFeeds', 'producerGroups', 'modeHoldMs', 'modeOverlapMs', 'seed', 'maxProducers', 'holderProbationMs', 'complaintWindowMs', 'distrustMs'] as const) positiveInt(c, k, 0);
+  for (const k of ['directModeAtViewers', 'directMinFeeds', 'joinFeedTrialMs', 'producerGroups', 'modeHoldMs', 'modeOverlapMs', 'seed', 'maxProducers', 'holderProbationMs', 'complaintWindowMs', 'distrustMs'] as const) positiveInt(c, k, 0);
   positiveInt(c, 'complaintsToMove');
   if (!(c.maxCountedUploadRatio > 0) || !(c.maxCountedUploadBps > 0)) throw new P2PError('BAD_CONFIG', 'maxCountedUpload* must be > 0');
   if (c.maxProducers < c.producerGroups) throw new P2PError('BAD_CONFIG', 'maxProducers must be ≥ producerGroups');

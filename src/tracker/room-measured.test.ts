@@ -63,7 +63,8 @@ describe('roles from measured upload', () => {
   });
 
   it('feeds directly only viewers that measured the stream rate; others only while too few are fed', () => {
-    const r = room({ directMinFeeds: 3 });
+    // Without the join trial (next test): the rule for viewers that report nothing.
+    const r = room({ directMinFeeds: 3, joinFeedTrialMs: 0 });
     // Nobody measured anything yet: the first viewers are fed so the stream starts.
     for (let i = 0; i < 5; i++) r.join(id(i), {}, 0);
     expect(fed(r).size).toBe(3);
@@ -82,6 +83,35 @@ describe('roles from measured upload', () => {
     stats.set('latecomer1', STRONG);
     run(r, stats, 5000, 5000);
     expect(fed(r).has('latecomer1')).toBe(true);
+  });
+
+  it('feeds a joiner at once on trial: its first report decides, and a joiner that never reports loses its slot after joinFeedTrialMs', () => {
+    const r = room({ directMinFeeds: 2, joinFeedTrialMs: 5000 });
+    const stats = new Map<string, PeerStats | null>();
+    for (let i = 0; i < 6; i++) stats.set(id(i), STRONG);
+    for (const pid of stats.keys()) r.join(pid, {}, 0);
+    // All six joined with nothing measured: all fed at once, not only directMinFeeds of them.
+    expect(fed(r).size).toBe(6);
+    run(r, stats, 1000, 3000);
+    r.join('newcomer01', {}, 3100);
+    r.join('newcomer02', {}, 3100);
+    r.join('silent0001', {}, 3100);
+    expect(fed(r)).toEqual(new Set([...stats.keys(), 'newcomer01', 'newcomer02', 'silent0001']));
+    // newcomer01 shows the rate and keeps its slot; newcomer02 backs up below it and loses it at once.
+    stats.set('newcomer01', STRONG);
+    stats.set('newcomer02', SLOW);
+    stats.set('silent0001', null);
+    run(r, stats, 4000, 4000);
+    expect(fed(r).has('newcomer01')).toBe(true);
+    expect(fed(r).has('newcomer02')).toBe(false);
+    expect(fed(r).has('silent0001')).toBe(true);
+    // The silent one's trial runs out 5 s after its join: the next tick takes its slot.
+    run(r, stats, 5000, 8000);
+    expect(fed(r).has('silent0001')).toBe(true);
+    run(r, stats, 8250, 8250);
+    expect(fed(r).has('silent0001')).toBe(false);
+    expect(fed(r).has('newcomer01')).toBe(true);
+    expect(r.rolesOf('silent0001').holderKeys).toEqual([]);
   });
 
   it('moves a direct-feed slot off a viewer that falls behind', () => {
@@ -186,5 +216,7 @@ describe('uploadStanding', () => {
   it('rejects a limited-share bound outside 0…1 and a negative feed floor', () => {
     expectCode(() => resolveRoomConfig({ trialMaxLimitedShare: 1.5 }), 'BAD_CONFIG');
     expectCode(() => resolveRoomConfig({ directMinFeeds: -1 }), 'BAD_CONFIG');
+    expectCode(() => resolveRoomConfig({ joinFeedTrialMs: -1 }), 'BAD_CONFIG');
+    expectCode(() => resolveRoomConfig({ joinFeedTrialMs: 1.5 }), 'BAD_CONFIG');
   });
 });

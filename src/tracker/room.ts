@@ -56,6 +56,8 @@ export class Room {
   /** Viewers eligible for roles when last counted (countEligible), and when. */
   private eligibleViewers = 0;
   private eligibleCountedMs = -Infinity;
+  /** Address (host key) of each of the last 1 024 peers that left: a failed-pair report about one still bars its address. */
+  private readonly departedHosts = new Map<PeerId, string>();
 
   constructor(streamId: string, config: Partial<RoomConfig> = {}) {
     this.streamId = streamId;
@@ -195,14 +197,16 @@ export class Room {
     if (!p) return;
     p.lastSeenMs = nowMs;
     const wasEligible = this.roles.eligible(p);
+    const wasFeedable = this.roles.feedable(p);
     p.lapsed = false;
     if (stats.uploadBps !== undefined) p.uploadBps = stats.uploadBps;
     if (stats.measuredUploadBps !== undefined) p.measuredUploadBps = stats.measuredUploadBps;
     if (stats.uploadLimitedShare !== undefined) p.uploadLimitedShare = stats.uploadLimitedShare;
     if (stats.relayed !== undefined) p.relayed = stats.relayed;
     this.roles.noteReport(p, nowMs);
-    // In direct feed a viewer that became eligible takes a feed slot, one that fell short gives its up.
-    if (this.mode === 'direct' && !p.broadcaster && wasEligible !== this.roles.eligible(p)) this.roles.relinkBroadcaster();
+    // In direct feed a viewer that became eligible takes a feed slot, one that fell short gives its
+    // up (a joiner on trial too: its first report decides).
+    if (this.mode === 'direct' && !p.broadcaster && (wasEligible !== this.roles.eligible(p) || wasFeedable !== this.roles.feedable(p))) this.roles.relinkBroadcaster();
     const hasRoles = p.holderKeys.length > 0 || p.producerGroups.length > 0;
     if (hasRoles) {
       p.leaseExpiresMs = nowMs + this.config.leaseMs;
@@ -221,8 +225,28 @@ export class Room {
     this.nowMs = nowMs;
     const pa = this.peers.get(a);
     const pb = this.peers.get(b);
-    if (!pa || !pb || a === b) return;
-    if (this.graph.markFailed(pa, pb) & (SEED_A | SEED_B)) this.roles.relinkProducers();
+    // A report about a peer that left already (a banned peer leaving to come back under a new id)
+    // still bars its address, known from its leave.
+    const host = pb ? pb.hostKey : (this.departedHosts.get(b) ?? null);
+    if (!pa || a === b || (!pb && host === null)) return;
+    this.roles.noteReported(host);
+    let bits = 0;
+    if (pb) bits = this.graph.markFailed(pa, pb);
+    else if (host !== pa.hostKey) {
+      const f = (pa.failed ??= new Set());
+      f.add(`@${host}`);
+      while (f.size > this.config.maxFailedPairsPerPeer) f.delete(f.values().next().value as string);
+    }
+    // Another id of the reported peer's address that came back before this report and was linked
+    // to the reporter meanwhile: unlinked as well (the address rule, applied to it too).
+    if (host !== null && host !== pa.hostKey) {
+      for (const qid of [...pa.edges.keys()]) {
+        const q = this.peers.get(qid);
+        if (q && q !== pb && q.hostKey === host) bits |= this.graph.markFailed(pa, q);
+      }
+    }
+    if (pa.broadcaster || pb?.broadcaster) this.roles.relinkBroadcaster();
+    if (bits & (SEED_A | SEED_B)) this.roles.relinkProducers();
     this.graph.topUpNeedy(64);
     this.flush(nowMs);
   }
@@ -292,7 +316,7 @@ export class Room {
     if (this.overlapUntilMs > 0 && nowMs >= this.overlapUntilMs) {
       this.overlapUntilMs = 0;
       this.roles.relinkBroadcaster();
-    }
+    } else if (this.roles.feedsStale()) this.roles.relinkBroadcaster();
     this.evaluateMode(nowMs);
     const sinceFill = nowMs - this.roles.lastFullFillMs;
     if ((this.roles.incomplete && (revoked || sinceFill >= 500)) || (this.mode === 'holder' && sinceFill >= 2000 && (this.roles.producerTotal() < this.roles.producersWanted() || this.roles.needsUpgrade(nowMs)))) this.roles.fill(nowMs);
@@ -365,6 +389,10 @@ export class Room {
   // ---- graph -------------------------------------------------------------------------------
 
   private removePeer(p: Peer): void {
+    if (p.hostKey !== null) {
+      this.departedHosts.set(p.id, p.hostKey);
+      if (this.departedHosts.size > 1024) this.departedHosts.delete(this.departedHosts.keys().next().value as string);
+    }
     let roleLinks = false;
     for (const e of p.edges.values()) if (e.bits & (SEED_A | SEED_B)) roleLinks = true;
     const neighbours = this.graph.detach(p);
