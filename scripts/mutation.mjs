@@ -18,19 +18,61 @@ export const FOLDERS = {
   transport: ['src/transport/transport-core.ts', 'src/transport/peer-entry.ts', 'src/transport/transport-config.ts', 'src/transport/signal-schema.ts'],
 };
 
+/**
+ * Subsets of a folder, `folder:name`: only the code of its safety rules, for a first run in minutes
+ * where the whole folder takes hours. Same tests as the folder; reports and incremental file of
+ * their own (reports/mutation/<folder>-<name>.*). `file#name` is the function, method or class
+ * `name` of that file (found by its declaration, so the subset follows the code as it moves).
+ */
+export const SUBSETS = {
+  'protocol:rules': [
+    'src/protocol/manifest.ts#ReplayWindow', // replay window
+    'src/protocol/peer-core.ts#frameFor', // the core's replay and floor check on every new sequence
+    'src/protocol/peer-core.ts#admit',
+    'src/protocol/frame-verifier.ts', // frame verifier: digest check, pollution search, strikes
+    'src/protocol/locate-bad-keys.ts',
+    'src/protocol/neighbour-policy.ts', // ban policy and serving (amplification) budgets
+    'src/protocol/peer-core.ts#countBad',
+    'src/protocol/peer-core.ts#strike',
+    'src/protocol/peer-core.ts#ban',
+    'src/protocol/broadcaster-core.ts#countBad',
+    'src/protocol/frame-state.ts#directSlotKeys', // direct-feed slot rule, both sides
+    'src/protocol/broadcaster-core.ts#sendDirect',
+    'src/protocol/broadcaster-core.ts#handleParsed', // repair requests within budget
+    'src/protocol/peer-exchange.ts#servePullRequest', // pull requests within budget
+    'src/protocol/choose-requests.ts', // outstanding-request budget per neighbour
+  ],
+};
+
+/** `file#name` → `file:first-last` (Stryker's line range): from the declaration to its closing brace. */
+function resolveRange(entry) {
+  const [file, name] = entry.split('#');
+  if (!name) return file;
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const decl = new RegExp(`^\\s*(export )?((private|public|async|static|get) )*((function |class )${name}\\b|${name}\\s*\\().*\\{\\s*$`);
+  const start = lines.findIndex((l) => decl.test(l));
+  if (start < 0) throw new Error(`${entry}: declaration not found`);
+  const indent = lines[start].match(/^\s*/)[0];
+  const end = lines.findIndex((l, i) => i > start && l === `${indent}}`);
+  if (end < 0) throw new Error(`${entry}: end not found`);
+  return `${file}:${start + 1}-${end + 1}`;
+}
+
 const args = process.argv.slice(2).map((a) => a.replace(/^src\//, '').replace(/\/$/, ''));
-const unknown = args.filter((a) => !(a in FOLDERS));
+const unknown = args.filter((a) => !(a in FOLDERS) && !(a in SUBSETS));
 if (unknown.length > 0) {
-  console.error(`unknown folder(s): ${unknown.join(', ')}; known: ${Object.keys(FOLDERS).join(', ')}`);
+  console.error(`unknown folder(s): ${unknown.join(', ')}; known: ${[...Object.keys(FOLDERS), ...Object.keys(SUBSETS)].join(', ')}`);
   process.exit(2);
 }
 const folders = args.length > 0 ? args : Object.keys(FOLDERS);
 
 const scores = [];
 let failed = false;
-for (const folder of folders) {
-  const mutate = [...FOLDERS[folder], ...notTests].join(',');
-  const report = `reports/mutation/${folder}.json`;
+for (const run of folders) {
+  const [folder] = run.split(':');
+  const name = run.replace(':', '-');
+  const mutate = run in SUBSETS ? SUBSETS[run].map(resolveRange).join(',') : [...FOLDERS[folder], ...notTests].join(',');
+  const report = `reports/mutation/${name}.json`;
   const status = spawnSync('npx', [
     'stryker', 'run', 'stryker.config.mjs',
     '--mutate', mutate,
@@ -40,10 +82,11 @@ for (const folder of folders) {
       ...process.env,
       // Read by stryker.config.mjs: which tests run (the folder's own) and where the reports go.
       MUTATION_FOLDER: folder,
+      MUTATION_REPORT: name,
     },
   }).status;
   if (status !== 0) failed = true;
-  scores.push([folder, existsSync(report) ? summarise(JSON.parse(readFileSync(report, 'utf8'))) : null]);
+  scores.push([run, existsSync(report) ? summarise(JSON.parse(readFileSync(report, 'utf8'))) : null]);
 }
 
 /** Score as Stryker defines it: killed + timeout over all valid mutants (no-coverage counts as survived). */
@@ -56,7 +99,7 @@ function summarise(r) {
 
 console.log('\nmutation score per folder');
 for (const [folder, s] of scores) {
-  if (!s) console.log(`  ${folder.padEnd(10)} no report (run failed)`);
-  else console.log(`  ${folder.padEnd(10)} ${s.score === null ? '-' : s.score.toFixed(1) + ' %'}  killed ${s.Killed}, timeout ${s.Timeout}, survived ${s.Survived}, no coverage ${s.NoCoverage}`);
+  if (!s) console.log(`  ${folder.padEnd(15)} no report (run failed)`);
+  else console.log(`  ${folder.padEnd(15)} ${s.score === null ? '-' : s.score.toFixed(1) + ' %'}  killed ${s.Killed}, timeout ${s.Timeout}, survived ${s.Survived}, no coverage ${s.NoCoverage}`);
 }
 process.exit(failed ? 1 : 0);
