@@ -101,3 +101,71 @@ describe('broadcaster repairs', () => {
     expect(b.stats.badMessages).toBe(bad);
   });
 });
+
+/** A neighbour that sends only what the test injects in its name (its own requests would use up its budget). */
+const silent = () =>
+  ({
+    handleNeighbours() {},
+    handlePeerConnected() {},
+    handlePeerDisconnected() {},
+    handleMessage() {},
+    handleCryptoResult() {},
+    handleBufferedAmount() {},
+    handleTimeout() {},
+    nextTimeout: () => undefined,
+    pollOutput: () => undefined,
+  }) as unknown as PeerCore;
+
+describe('a viewer serving pull requests', () => {
+  /** v has verified frame 0 (20000 bytes); evil is linked to v and asks only what the test sends. */
+  async function served() {
+    const h = await CoreHarness.create();
+    const b = new BroadcasterCore({ codec });
+    h.add('b', b);
+    h.add('v', new PeerCore({ peerId: 'v', codec }));
+    h.add('evil', silent());
+    h.link('b', 'v');
+    h.link('evil', 'v');
+    b.publishFrame(frameBytes(20000, 1), 0, 0, 0);
+    h.flush('b');
+    await h.drive(300);
+    expect(h.delivered.get('v')).toHaveLength(1);
+    const v = h.core('v') as PeerCore;
+    const ask = async (keys: number[], count = 255): Promise<number[]> => {
+      const from = h.sent.length;
+      h.inject('evil', 'v', encodeMessage({ type: 'request', seq: 0, count, allowed: KeySet.of(keys).toBytes() }));
+      await h.drive(h.now + 20);
+      return h.sent.slice(from).flatMap((s) => (s.from === 'v' && s.to === 'evil' && s.message.type === 'feed' ? [s.message.x] : []));
+    };
+    return { h, v, ask };
+  }
+  const range = (a: number, n: number) => Array.from({ length: n }, (_, i) => a + i);
+
+  it('count keys, lowest first; each key twice; the excess refused and counted once per request', async () => {
+    const { v, ask } = await served();
+    expect(await ask(range(0, 10), 5)).toEqual(range(0, 5));
+    expect(await ask(range(0, 10), 5)).toEqual(range(0, 5));
+    const bad = v.stats.badMessages;
+    expect(await ask(range(0, 10), 7)).toEqual(range(5, 5));
+    expect(v.stats.badMessages).toBe(bad + 1);
+  });
+
+  it('96 keys of a frame in all: after 90, a request for 10 new keys gets 6', async () => {
+    const { v, ask } = await served();
+    expect(await ask(range(100, 90))).toEqual(range(100, 90));
+    const bad = v.stats.badMessages;
+    expect(await ask(range(0, 10))).toEqual(range(0, 6));
+    expect(v.stats.badMessages).toBe(bad + 1);
+    expect(await ask([50])).toEqual([]);
+  });
+
+  it('a frame it does not have: nothing, and no count against the asker', async () => {
+    const { h, v } = await served();
+    const bad = v.stats.badMessages;
+    const from = h.sent.length;
+    h.inject('evil', 'v', encodeMessage({ type: 'request', seq: 5, count: 10, allowed: KeySet.of(range(0, 10)).toBytes() }));
+    await h.drive(h.now + 20);
+    expect(h.sent.slice(from).filter((s) => s.from === 'v' && s.to === 'evil' && s.message.type === 'feed')).toEqual([]);
+    expect(v.stats.badMessages).toBe(bad);
+  });
+});
