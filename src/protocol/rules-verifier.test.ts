@@ -90,3 +90,41 @@ describe('frame verifier: a relay is struck only beyond RELAY_BAD_KEYS_MAX bad k
     expect(r.reported).toBe(true);
   });
 });
+
+describe('frame verifier: when a frame decodes', () => {
+  /** Time from publishing to delivery of one frame, broadcaster and a lone viewer. */
+  async function deliveredAfter(directSpareKeys: number, forgedFirst = false) {
+    const h = await CoreHarness.create();
+    const b = new BroadcasterCore({ codec, config: { directSpareKeys } });
+    h.add('b', b);
+    for (const id of ['v', 'evil']) h.add(id, new PeerCore({ peerId: id, codec }));
+    h.link('b', 'v');
+    h.link('evil', 'v');
+    const frame = frameBytes(8000, 9);
+    if (forgedFirst) {
+      const m = { seq: 0, length: frame.length, captureTimeMs: 0, flags: 0, broadcastId: b.broadcastId, digest: new Uint8Array(32), signature: new Uint8Array(64).fill(3) };
+      h.inject('evil', 'v', encodeMessage({ type: 'manifest', manifest: m }));
+      await h.drive(h.now + 20);
+    }
+    const t0 = h.now;
+    b.publishFrame(frame, 0, 0, h.now);
+    h.flush('b');
+    await h.drive(h.now + 1000);
+    const got = h.delivered.get('v') ?? [];
+    expect(got.map((d) => d.frame)).toEqual([frame]);
+    return { after: got[0].t - t0, struck: h.badPeers.filter((x) => x.peerId === 'evil').length };
+  }
+
+  it('with exactly 64 keys as soon as with 65', async () => {
+    const exact = await deliveredAfter(0);
+    const spare = await deliveredAfter(1);
+    expect(exact.after).toBe(spare.after);
+  });
+
+  it('a forged manifest first: a strike, and the real one still delivers the frame as fast', async () => {
+    const plain = await deliveredAfter(1);
+    const forged = await deliveredAfter(1, true);
+    expect(forged.struck).toBe(1);
+    expect(forged.after).toBe(plain.after);
+  });
+});
