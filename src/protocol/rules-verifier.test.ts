@@ -128,3 +128,43 @@ describe('frame verifier: when a frame decodes', () => {
     expect(forged.after).toBe(plain.after);
   });
 });
+
+describe('frame verifier: suspects', () => {
+  /**
+   * evil has one strike (a forged manifest). For frame 0 it sends bad copies of keys 0…9 before the
+   * broadcaster's 84 keys arrive (the first copy of a key is kept).
+   */
+  async function suspectRun(evilKeysGood: boolean) {
+    const h = await CoreHarness.create();
+    const b = new BroadcasterCore({ codec, config: { directSpareKeys: 20 } });
+    h.add('b', b);
+    for (const id of ['v', 'evil']) h.add(id, new PeerCore({ peerId: id, codec }));
+    h.link('b', 'v');
+    h.link('evil', 'v');
+    const v = h.core('v') as PeerCore;
+    const m = { seq: 5, length: 100, captureTimeMs: 0, flags: 0, broadcastId: b.broadcastId, digest: new Uint8Array(32), signature: new Uint8Array(64).fill(3) };
+    h.inject('evil', 'v', encodeMessage({ type: 'manifest', manifest: m }));
+    await h.drive(h.now + 20);
+    expect(v.policy.strikesOf('evil')).toBe(1);
+    const frame = frameBytes(8000, 11);
+    for (let x = 0; x < 10; x++) {
+      const p = codec.feedPacket(frame, x).slice();
+      if (!evilKeysGood) p[1] ^= 0x33;
+      h.inject('evil', 'v', encodeMessage({ type: 'feed', seq: 0, x, payload: p }));
+    }
+    await h.drive(h.now + 10);
+    b.publishFrame(frame, 0, 0, h.now);
+    h.flush('b');
+    await h.drive(h.now + 1000);
+    expect((h.delivered.get('v') ?? []).map((d) => d.frame)).toEqual([frame]);
+    return { polluted: v.stats.framesPolluted, banned: v.isBanned('evil') };
+  }
+
+  it("a suspect's keys are left out of the decode while 64 others are there: no polluted decode", async () => {
+    expect(await suspectRun(false)).toEqual({ polluted: 0, banned: true });
+  });
+
+  it("a suspect's keys are checked even when the decode did without them: good ones earn no second strike", async () => {
+    expect(await suspectRun(true)).toEqual({ polluted: 0, banned: false });
+  });
+});
