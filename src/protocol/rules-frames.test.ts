@@ -106,3 +106,58 @@ describe('direct-slot messages', () => {
     expect(slots()).toEqual(['a:0/2', 'c:1/2', 'a:0/3', 'c:1/3', 'd:2/3', 'a:0/2', 'd:1/2']);
   });
 });
+
+describe('direct slots: the wire bounds and the work', () => {
+  it('at most 255 slots: the 256th viewer is not fed directly; slots go on the control channel', () => {
+    const b = new BroadcasterCore({ codec });
+    const viewers = Array.from({ length: 256 }, (_, i) => `p${String(i).padStart(3, '0')}`);
+    for (const p of viewers) b.handlePeerConnected(p, 0);
+    while (b.pollOutput());
+    b.publishFrame(frameBytes(3000, 1), 0, 0, 0);
+    const slots = new Map<string, number>();
+    const fed = new Set<string>();
+    for (let o = b.pollOutput(); o; o = b.pollOutput()) {
+      if (o.type !== 'send') continue;
+      if (o.message.type === 'direct-slot') {
+        expect(o.channel).toBe('control');
+        expect(o.message.slots).toBe(255);
+        slots.set(o.peerId, o.message.slot);
+      }
+      if (o.message.type === 'feed') fed.add(o.peerId);
+    }
+    expect(slots.size).toBe(255);
+    expect(slots.has('p255')).toBe(false);
+    expect(slots.get('p254')).toBe(254);
+    expect(fed.has('p255')).toBe(false);
+    expect(fed.size).toBe(65);
+  });
+
+  it('no viewers: no feed packet is encoded', () => {
+    let encoded = 0;
+    const counting = { ...codec, feedPacket: (f: Uint8Array, x: number) => (encoded++, codec.feedPacket(f, x)) } as Codec;
+    const b = new BroadcasterCore({ codec: counting });
+    b.publishFrame(frameBytes(3000, 1), 0, 0, 0);
+    expect(encoded).toBe(0);
+    b.handlePeerConnected('a', 0);
+    b.publishFrame(frameBytes(3000, 2), 0, 0, 0);
+    expect(encoded).toBe(65);
+  });
+});
+
+describe('the first verified manifest sets the window', () => {
+  it('frames opened before it below its floor or above its ceiling are dropped', async () => {
+    const h = await CoreHarness.create();
+    const b = new BroadcasterCore({ codec, firstSeq: 100 });
+    h.add('b', b);
+    for (const id of ['v', 'e1']) h.add(id, new PeerCore({ peerId: id, codec }));
+    h.link('e1', 'v');
+    const v = h.core('v') as PeerCore;
+    for (const s of [50, 83, 84, 99, 228, 229, 300]) h.inject('e1', 'v', feed(s));
+    await h.drive(h.now + 20);
+    expect([...v.framesBySeq.keys()].sort((x, y) => x - y)).toEqual([50, 83, 84, 99, 228, 229, 300]);
+    h.link('b', 'v');
+    await publish(h, b, 1);
+    // Floor 100 − joinBacklogFrames = 84, ceiling 100 + maxAheadFrames = 228.
+    expect([...v.framesBySeq.keys()].sort((x, y) => x - y)).toEqual([84, 99, 100, 228]);
+  });
+});
