@@ -2,6 +2,8 @@
 // Stryker run per folder and sets `mutate`, `vitest.dir`, `incrementalFile` and the report paths
 // for it; what is here is shared by every folder. See docs/mutation.md.
 const folder = process.env.MUTATION_FOLDER ?? 'all';
+// A subset of a folder (scripts/mutation.mjs, `folder:name`) keeps reports of its own.
+const report = process.env.MUTATION_REPORT ?? folder;
 // As in vite.config.ts: Node 20 runs the relaxed SIMD kernel build only behind this V8 flag.
 const wasmFlags = Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd'] : [];
 
@@ -16,7 +18,7 @@ export default {
   // Module-level constants would need the whole folder's suite per mutant; they are left to review.
   ignoreStatic: true,
   incremental: true,
-  incrementalFile: `reports/mutation/${folder}.incremental.json`,
+  incrementalFile: `reports/mutation/${report}.incremental.json`,
   // A mutant that hangs is cut after its tests' normal time × 2 + 10 s and counted as killed (timeout).
   timeoutMS: 10_000,
   timeoutFactor: 2,
@@ -27,8 +29,8 @@ export default {
   // Stryker's test runner runs Vitest in worker threads: V8 flags must be on its whole process.
   testRunnerNodeArgs: wasmFlags,
   reporters: ['clear-text', 'progress', 'json', 'html'],
-  jsonReporter: { fileName: `reports/mutation/${folder}.json` },
-  htmlReporter: { fileName: `reports/mutation/${folder}.html` },
+  jsonReporter: { fileName: `reports/mutation/${report}.json` },
+  htmlReporter: { fileName: `reports/mutation/${report}.html` },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
   ignorePatterns: ['bench', 'demo', 'e2e', 'reports', 'test-results', 'playwright-report', 'dist', 'wasm/build'],
   tempDirName: '.stryker-tmp',
