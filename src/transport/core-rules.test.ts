@@ -113,6 +113,9 @@ class ScriptedTransport extends TransportCore<Link> {
   drained(id: string, channel: Channel): void {
     this.linkDrained(this.link(id).peer, channel);
   }
+  signalOut(id: string, blob: SignalBlob): void {
+    this.linkSignal(this.link(id).peer, blob);
+  }
   remoteClosed(id: string): void {
     this.linkClosed(this.link(id).peer, 'remote-closed');
   }
@@ -475,6 +478,62 @@ describe('drain poll', () => {
     clock.advance(10);
     expect(writable).toEqual(['a media', 'b media']);
     expect(clock.pending(10)).toBe(0);
+  });
+});
+
+describe('link events after the end', () => {
+  it('relays the signals of the link until the peer ends, counting them', () => {
+    const { t } = setup();
+    const out: string[] = [];
+    t.on('signal', (p, blob) => out.push(`${p} ${blob.type}`));
+    t.connect('a', { initiator: true });
+    t.signalOut('a', OFFER as SignalBlob);
+    expect(t.stats('a')!.signalsOut).toBe(1);
+    const peer = t.link('a').peer;
+    t.close('a');
+    t.signalOut('a', OFFER as SignalBlob);
+    expect(out).toEqual(['a offer']);
+    expect(peer.signalsOut).toBe(1);
+  });
+
+  it('says connected once, and never after the peer ended', () => {
+    const { t, events } = setup();
+    t.connect('a', { initiator: true });
+    t.up('a');
+    t.up('a');
+    t.connect('b', { initiator: true });
+    const b = t.link('b');
+    t.close('b');
+    b.ready = true;
+    (t as unknown as { linkMaybeConnected: (p: unknown) => void }).linkMaybeConnected(b.peer);
+    expect(events).toEqual(['connected a']);
+  });
+
+  it('reports no failure for a send that threw once the peer was closed meanwhile', async () => {
+    const { t, events } = setup();
+    t.connect('a', { initiator: true });
+    t.up('a');
+    t.link('a').send = 'throw';
+    expect(t.send('a', 'media', bytes(1))).toBe(false);
+    t.close('a');
+    await Promise.resolve();
+    expect(events).toEqual(['connected a']);
+  });
+
+  it('answers bufferedAmount 0 for a peer not connected, whatever its link holds', () => {
+    const { t } = setup();
+    t.connect('a', { initiator: true });
+    t.link('a').buffered.media = 5;
+    expect(t.bufferedAmount('a', 'media')).toBe(0);
+    expect(t.bufferedAmount('zz', 'media')).toBe(0);
+    t.up('a');
+    expect(t.bufferedAmount('a', 'media')).toBe(5);
+  });
+
+  it('still takes the description once the candidates are at their bound', () => {
+    const { t } = setup({ maxCandidatesPerPeer: 1 });
+    t.connect('a', { initiator: true });
+    expect([t.signal('a', CANDIDATE), t.signal('a', CANDIDATE), t.signal('a', ANSWER)]).toEqual([true, false, true]);
   });
 });
 

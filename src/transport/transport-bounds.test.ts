@@ -79,4 +79,16 @@ describe('transport options at their bounds', () => {
     expect(resolveTransportConfig({ acceptInbound: false }).acceptInbound).toBe(false);
     expect(resolveTransportConfig()).toEqual(DEFAULT_TRANSPORT_CONFIG);
   });
+  it('hands a TURN server on with its credentials, and refuses malformed servers', () => {
+    const turn = { urls: ['turn:t.example.org:3478', 'stun:s.example.org'], username: 'u', credential: 'p' };
+    expect(resolveTransportConfig({ iceServers: [turn] }).iceServers).toEqual([turn]);
+    expect(resolveTransportConfig({ iceServers: [{ urls: 'stun:s.example.org', username: 'u' }] }).iceServers).toEqual([{ urls: ['stun:s.example.org'], username: 'u' }]);
+    expect(resolveTransportConfig({ iceServers: [{ urls: 'stun:s.example.org', credential: 'p' }] }).iceServers).toEqual([{ urls: ['stun:s.example.org'], credential: 'p' }]);
+    expect(() => resolveTransportConfig({ iceServers: [null as never] })).toThrow('iceServers[0] must be an object');
+    expect(() => resolveTransportConfig({ iceServers: ['stun:x' as never] })).toThrow('iceServers[0] must be an object');
+    expect(() => resolveTransportConfig({ iceServers: [{ urls: 'stun:s.example.org', username: 5 as never }] })).toThrow('iceServers[0].username must be a string');
+    for (const url of ['xstun:s.example.org', 'stun:s.example.org x', 'stun:', 7]) {
+      expectCode(() => resolveTransportConfig({ iceServers: [{ urls: [url as string] }] }), 'TRANSPORT_BAD_CONFIG');
+    }
+  });
 });
