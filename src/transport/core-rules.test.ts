@@ -481,6 +481,50 @@ describe('drain poll', () => {
   });
 });
 
+describe('drain poll scope', () => {
+  class Polled extends ScriptedTransport {
+    protected override linkDrainEvents(): boolean {
+      return false;
+    }
+  }
+
+  it('waits only for blocked channels: a full channel nobody was refused on keeps no timer', () => {
+    const clock = new ManualClock();
+    const t = new Polled(clock, { mediaHighWaterBytes: 2000, mediaLowWaterBytes: 100, controlHighWaterBytes: 100_000, controlLowWaterBytes: 1000 });
+    t.connect('a', { initiator: true });
+    t.up('a');
+    t.link('a').buffered.media = 1900;
+    t.link('a').buffered.control = 50_000; // over its low-water mark, but never refused
+    expect(t.canSend('a', 'media', 200)).toBe(false);
+    t.link('a').buffered.media = 0;
+    clock.advance(10);
+    expect(clock.pending(10)).toBe(0);
+  });
+
+  it('keeps one timer when a writable listener is refused again', () => {
+    const clock = new ManualClock();
+    const t = new Polled(clock, { mediaHighWaterBytes: 2000, mediaLowWaterBytes: 100 });
+    const writable: string[] = [];
+    t.on('writable', (p) => {
+      writable.push(p);
+      t.link('a').buffered.media = 1900; // refilled at once by the listener
+      expect(t.canSend('a', 'media', 200)).toBe(false);
+    });
+    t.connect('a', { initiator: true });
+    t.up('a');
+    t.connect('b', { initiator: true });
+    t.up('b');
+    t.link('a').buffered.media = 1900;
+    t.link('b').buffered.media = 1900;
+    expect(t.canSend('a', 'media', 200)).toBe(false);
+    expect(t.canSend('b', 'media', 200)).toBe(false);
+    t.link('a').buffered.media = 0; // a drains, b still waits
+    clock.advance(10);
+    expect(writable).toEqual(['a']);
+    expect(clock.pending(10)).toBe(1);
+  });
+});
+
 describe('link events after the end', () => {
   it('relays the signals of the link until the peer ends, counting them', () => {
     const { t } = setup();
