@@ -320,9 +320,9 @@ describe('tracker limits on a manual clock', () => {
     slow.ws.pause(); // reads nothing from now on
     for (let i = 0; i < 800 && !t.metrics.rejected.get('SIGNAL_DROPPED'); i++) {
       sender.sendJson({ type: 'signal', to: slowId, data: big });
-      if (i % 20 === 19) await until(() => t.metrics.messages.get('signal') === i + 1, 5000, 'signals processed');
+      if (i % 20 === 19) await until(() => t.metrics.messages.get('signal') === i + 1, 30_000, 'signals processed');
     }
-    await until(() => (t.metrics.rejected.get('SIGNAL_DROPPED') ?? 0) > 0, 5000, 'a dropped signal');
+    await until(() => (t.metrics.rejected.get('SIGNAL_DROPPED') ?? 0) > 0, 30_000, 'a dropped signal');
     await expectErrorMessageCode(sender, 'SIGNAL_DROPPED');
     expectCountedCode(t.metrics, 'SLOW_CONSUMER', 0);
     expect(t.stats().peers).toBe(2);
@@ -345,7 +345,7 @@ describe('tracker limits on a manual clock', () => {
     slow.ws.pause();
     for (let i = 0; i < 800 && !t.metrics.rejected.get('SIGNAL_DROPPED'); i++) {
       sender.sendJson({ type: 'signal', to: slowId, data: big });
-      if (i % 20 === 19) await until(() => t.metrics.messages.get('signal') === i + 1, 5000, 'signals processed');
+      if (i % 20 === 19) await until(() => t.metrics.messages.get('signal') === i + 1, 30_000, 'signals processed');
     }
     // Signals alone never dropped it, though its backlog is over maxSendBufferBytes.
     expectCountedCode(t.metrics, 'SLOW_CONSUMER', 0);
