@@ -40,6 +40,9 @@ for (const folder of folders) {
       ...process.env,
       // Read by stryker.config.mjs: which tests run (the folder's own) and where the reports go.
       MUTATION_FOLDER: folder,
+      // The codec's tests in mutation mode: fewer property runs, two kernel-build suites instead of
+      // four (src/codec/codec-contract.ts, docs/mutation.md). Never set by `npm test`.
+      ...(folder === 'codec' ? { CODEC_TEST_MODE: 'mutation' } : {}),
     },
   }).status;
   if (status !== 0) failed = true;

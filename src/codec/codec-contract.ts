@@ -11,8 +11,19 @@ import { packetSize } from './codec-input.ts';
 import { createReferenceCodec } from './reference-codec.ts';
 
 const ref = createReferenceCodec();
+/**
+ * Mutation mode (docs/mutation.md): `CODEC_TEST_MODE=mutation`, set only by scripts/mutation.mjs
+ * for the codec folder. The codec's tests then run their properties at fewer runs (the explicit
+ * examples all still run) and the kernel-build suites on the builds that TypeScript mutants can
+ * reach differently (one build with the decode cache, one without): every build runs the same
+ * TypeScript, and each surviving mutant costs a run of every test that covers it. `npm test` never
+ * sets it.
+ */
+export const MUTATION_MODE = process.env.CODEC_TEST_MODE === 'mutation';
+/** Property runs per case: `full` normally, `quick` in mutation mode. */
+export const propertyRuns = (full: number, quick: number): number => (MUTATION_MODE ? quick : full);
 /** Property runs per case. Random frames are mostly short (one packet size, 128 bytes); the frame-length edges run every time as examples. */
-const RUNS = 100;
+const RUNS = propertyRuns(100, 6);
 /** Frame lengths at the packet-size steps and the ends of the range. */
 const EDGE_L = [1, 8191, 8192, 8193, 65535, 65536] as const;
 const range = (from: number, n: number, step = 1) => Array.from({ length: n }, (_, i) => from + step * i);
