@@ -177,20 +177,22 @@ describe('decode plan', () => {
     expect(Array.from(seen)).toEqual([...new Array(64).fill(1), ...new Array(192).fill(0)]);
     expect(byKey[63]).toBe(packets.get(63));
     // Into memory: parts at sys + x·P, coded packets at coded + (x − 64)·P; nothing else written.
-    const mem = bytes(4 + 66 * 128 + 8);
-    const few = keyMap([...range(0, 63), 65], 128);
-    const coded = 4 + 64 * 128;
+    const coded = 4 + 64 * 128 + 16; // a gap between the regions
+    const mem = bytes(coded + 3 * 128 + 8);
+    const few = keyMap([...range(0, 62), 64, 66], 128);
     expect(checkPackets(few, 1, seen, { mem, sys: 4, coded })).toBe(128);
     expect(mem.subarray(0, 4)).toEqual(bytes(4));
     expect(mem.subarray(4, 4 + 128)).toEqual(few.get(0));
-    expect(mem.subarray(4 + 62 * 128, 4 + 63 * 128)).toEqual(few.get(62));
-    expect(mem.subarray(4 + 63 * 128, coded + 128)).toEqual(bytes(256)); // parts 63 and 64 did not arrive
-    expect(mem.subarray(coded + 128, coded + 256)).toEqual(few.get(65));
-    expect(mem.subarray(coded + 256)).toEqual(bytes(8));
+    expect(mem.subarray(4 + 61 * 128, 4 + 62 * 128)).toEqual(few.get(61));
+    expect(mem.subarray(4 + 62 * 128, coded)).toEqual(bytes(2 * 128 + 16)); // parts 62 and 63 did not arrive
+    expect(mem.subarray(coded, coded + 128)).toEqual(few.get(64));
+    expect(mem.subarray(coded + 128, coded + 256)).toEqual(bytes(128)); // nor did 65
+    expect(mem.subarray(coded + 256, coded + 384)).toEqual(few.get(66));
+    expect(mem.subarray(coded + 384)).toEqual(bytes(8));
     // After a memory sink, a byKey sink gets its packets again (the memory is let go).
     const byKey2: (Uint8Array | undefined)[] = [];
     checkPackets(few, 1, seen, { byKey: byKey2 });
-    expect(byKey2[65]).toBe(few.get(65));
+    expect(byKey2[66]).toBe(few.get(66));
     expect(refusal(() => checkPackets(keyMap(range(0, 63), 128), 1, seen, { byKey: [] }))).toEqual({ code: 'CODEC_TOO_FEW_KEYS', message: 'CODEC_TOO_FEW_KEYS: 63 feed packets, 64 needed', details: { count: 63 } });
     const wrong = keyMap(range(0, 10), 128);
     wrong.set(3, bytes(256));
