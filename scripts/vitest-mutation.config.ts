@@ -10,7 +10,7 @@ import base from '../vite.config.ts';
  * test; the exact unit tests kill most mutants in well under a second, while the contract suites
  * take minutes under Stryker's instrumentation (docs/mutation.md). Files not listed run last.
  */
-const CODEC_ORDER = ['gf', 'codec-input', 'producer-step', 'stage', 'create-codec', 'generators', 'known-answer', 'independent-code', 'wasm-codec', 'reference-codec'];
+const CODEC_ORDER = ['gf', 'codec-input', 'producer-step', 'stage', 'create-codec', 'wasm-glue', 'generators', 'known-answer', 'independent-code', 'wasm-codec', 'reference-codec'];
 
 class QuickFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
