@@ -3,7 +3,7 @@
 // and byte equality with the reference codec. Test-only helper; imported by *.test.ts files.
 
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { isP2PError } from '../errors.ts';
 import { expectCode } from '../expect-code.ts';
 import type { Codec } from './codec.ts';
@@ -58,8 +58,12 @@ export { expectCode } from '../expect-code.ts';
 export function describeCodecContract(name: string, make: () => Codec | Promise<Codec>): void {
   describe(`codec contract: ${name}`, () => {
     let codec: Codec;
-    it('is created', async () => {
+    // Made in a hook, not in a test: every test below must run on its own (mutation testing runs
+    // only the tests that cover a mutant, and a test that leaned on an earlier one would fail).
+    beforeAll(async () => {
       codec = await make();
+    });
+    it('is created', () => {
       expect(codec.build).toBe(name);
     });
 
