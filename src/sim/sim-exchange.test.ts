@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { encodeMessage, type WireMessage } from '../protocol/wire.ts';
 import { zeroView } from './identity-codec.ts';
-import { CrossingWriter, readCrossings } from './sim-exchange.ts';
+import { CrossingWriter, readCrossings, ROOM_CALL_TO, roomCallOf } from './sim-exchange.ts';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const u8 = fc.integer({ min: 0, max: 255 });
@@ -35,6 +35,19 @@ describe('crossings between parts of a parallel simulation', () => {
         });
       }),
     );
+  });
+
+  it('room calls (complaints, failed pairs) cross among messages and come out as they went in', () => {
+    const w = new CrossingWriter();
+    w.add(5, 1, 2, 10, true, { type: 'manifest-request', seq: 7 });
+    w.addRoomCall({ at: 12.5, from: 3, kind: 12, other: 'p-9', key: 41, reason: 'withheld' });
+    w.addRoomCall({ at: 13, from: 4, kind: 11, other: 'p-1' });
+    w.addReport(6, 1e6, 0.25);
+    const out = [...readCrossings(w.take())];
+    expect(out.map((c) => c.to)).toEqual([2, ROOM_CALL_TO, ROOM_CALL_TO, 0xffffffff]);
+    expect(roomCallOf(out[1])).toEqual({ at: 12.5, from: 3, kind: 12, other: 'p-9', key: 41, reason: 'withheld' });
+    expect(roomCallOf(out[2])).toEqual({ at: 13, from: 4, kind: 11, other: 'p-1' });
+    expect([out[3].from, out[3].size, out[3].at]).toEqual([6, 1e6, 0.25]);
   });
 
   it('an empty window hands over an empty buffer', () => {

@@ -24,6 +24,33 @@ export interface Crossing {
  */
 export const REPORT_TO = 0xffffffff;
 export const NO_FIGURE = 0xffffffff;
+/**
+ * `to` of a crossing that is a call a peer makes on the tracker from inside its own events (a
+ * producer's complaint, a failed pair after a ban): `from` the peer, `at` when the room hears it,
+ * the call itself as JSON text in the wire-bytes slot. Every part applies it at that time, so the
+ * parts' copies of the room agree.
+ */
+export const ROOM_CALL_TO = 0xfffffffe;
+
+/** A call on the room that one part decides and every part applies (see ROOM_CALL_TO). */
+export interface RoomCall {
+  at: number;
+  from: number;
+  /** The simulator's event kind (COMPLAIN or FAIL_PAIR). */
+  kind: number;
+  other: string;
+  key?: number;
+  reason?: string;
+}
+
+const text = new TextEncoder();
+const untext = new TextDecoder();
+
+/** The room call a ROOM_CALL_TO crossing carries. */
+export function roomCallOf(c: Crossing): RoomCall {
+  const body = JSON.parse(untext.decode(c.msg as Uint8Array)) as Omit<RoomCall, 'at' | 'from'>;
+  return { at: c.at, from: c.from, ...body };
+}
 
 const WIRE = 0;
 const FEED = 1;
@@ -99,6 +126,25 @@ export class CrossingWriter {
     v.setUint8(o + 21, WIRE);
     v.setUint32(o + 22, 0, true);
     this.o = o + 26;
+    this.count++;
+  }
+
+  /** A call on the room (see ROOM_CALL_TO). */
+  addRoomCall(call: RoomCall): void {
+    const { at, from, ...body } = call;
+    const b = text.encode(JSON.stringify(body));
+    this.room(26 + b.length);
+    const v = this.v;
+    const o = this.o;
+    v.setFloat64(o, at, true);
+    v.setUint32(o + 8, from, true);
+    v.setUint32(o + 12, ROOM_CALL_TO, true);
+    v.setUint32(o + 16, 0, true);
+    v.setUint8(o + 20, 1);
+    v.setUint8(o + 21, WIRE);
+    v.setUint32(o + 22, b.length, true);
+    this.u8.set(b, o + 26);
+    this.o = o + 26 + b.length;
     this.count++;
   }
 

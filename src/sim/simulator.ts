@@ -37,7 +37,7 @@ import {
 import { pairHash, resolveSimOptions, type SimOptions } from './sim-options.ts';
 import type { SimPeer, SimRoom } from './sim-peer.ts';
 import { buildReport, type PublishedFrame, type SimReport, type ViewerRecord } from './sim-report.ts';
-import { CrossingWriter, NO_FIGURE, readCrossings, REPORT_TO } from './sim-exchange.ts';
+import { CrossingWriter, NO_FIGURE, readCrossings, REPORT_TO, ROOM_CALL_TO, roomCallOf, type RoomCall } from './sim-exchange.ts';
 import { Wire } from './sim-wire.ts';
 import { SimpleRoom } from './simple-room.ts';
 import { burstLoss, drawProfile, pairKind, queueLoss, type WorldModel } from './sim-world.ts';
@@ -98,8 +98,13 @@ export class Simulator {
   readonly frames: PublishedFrame[] = [];
   readonly sourceFrames = new Map<number, Uint8Array>();
   readonly bans: Array<{ by: string; peerId: string; atMs: number; reason?: string }> = [];
-  /** Producers' complaints the room heard (one-thread runs). */
+  /** Producers' complaints the room heard. */
   readonly complaints: ComplaintRecord[] = [];
+  /**
+   * Calls on the room this window's peer events made (and, in a parallel run, the other parts'
+   * peers): they become room events at the window's end, in one order every part agrees on.
+   */
+  private roomCalls: RoomCall[] = [];
   private readonly lastComplaintAt = new Map<string, number>();
   readonly modes: Array<{ atMs: number; mode: string }> = [];
   /** Meter figures (peer number → bits per second) the next heartbeats carry. */
@@ -253,6 +258,7 @@ export class Simulator {
         }
       }
       if (this.part) await this.swap(this.part);
+      this.queueRoomCalls();
       // Then the events at `end` that touch several peers (and whatever they start at that time).
       for (let e = this.q.peek(); e !== undefined && e.t <= end && e.t <= endMs; e = this.q.peek()) {
         this.q.pop();
@@ -287,6 +293,10 @@ export class Simulator {
           this.reports.set(c.from, c.size === NO_FIGURE ? {} : { measuredUploadBps: c.size, uploadLimitedShare: c.at });
           continue;
         }
+        if (c.to === ROOM_CALL_TO) {
+          this.roomCalls.push(roomCallOf(c));
+          continue;
+        }
         const to = this.byNum[c.to];
         const from = this.byNum[c.from];
         // Its sender's side of the link is in the other part; this side says the same (up or not).
@@ -299,6 +309,34 @@ export class Simulator {
         e.control = c.control;
         this.push(e);
       }
+    }
+  }
+
+  /**
+   * A call p makes on the room, heard at `call.at` (at least one lookahead window ahead, so after
+   * this window): kept for the window's end and handed to the other parts, whose rooms must hear
+   * it too.
+   */
+  private callRoom(call: RoomCall): void {
+    this.roomCalls.push(call);
+    if (this.part) for (let j = 0; j < this.outbox.length; j++) if (j !== this.part.index) this.outbox[j].addRoomCall(call);
+  }
+
+  /** The window's room calls become room events, ordered by time, caller, kind and callee alike in every part. */
+  private queueRoomCalls(): void {
+    if (this.roomCalls.length === 0) return;
+    const calls = this.roomCalls.sort((a, b) => a.at - b.at || a.from - b.from || a.kind - b.kind || (a.other < b.other ? -1 : a.other > b.other ? 1 : 0));
+    this.roomCalls = [];
+    for (const c of calls) {
+      const p = this.byNum[c.from];
+      if (!p) continue;
+      const e = this.pool.get(c.at, c.kind, p);
+      e.other = c.other;
+      if (c.kind === COMPLAIN) {
+        e.count = c.key as number;
+        e.role = c.reason;
+      }
+      this.push(e);
     }
   }
 
@@ -757,16 +795,10 @@ export class Simulator {
           break;
         }
         case 'complaint': {
-          // One thread only: in a parallel run each part keeps its own room, which must agree.
-          if (this.part) break;
           // The tracker client sends at most one complaint per COMPLAINT_SPACING_MS.
           const at = Math.max(this.now + Math.max(50, this.lookaheadMs), (this.lastComplaintAt.get(p.id) ?? -Infinity) + COMPLAINT_SPACING_MS);
           this.lastComplaintAt.set(p.id, at);
-          const e = this.pool.get(at, COMPLAIN, p);
-          e.other = o.peerId;
-          e.count = o.evidence.key;
-          e.role = o.reason;
-          this.push(e);
+          this.callRoom({ at, from: p.num, kind: COMPLAIN, other: o.peerId, key: o.evidence.key, reason: o.reason });
           break;
         }
         case 'want-writable': {
@@ -788,16 +820,11 @@ export class Simulator {
 
   /**
    * p banned `other`: as a session does, p tells the tracker (a failed pair, so the room does not
-   * introduce the two again, nor other ids of the same address), in a one-thread run (in a parallel
-   * run only one part sees the ban, and the parts' rooms must agree). A banned `rejoin` attacker
+   * introduce the two again, nor other ids of the same address; every part's room hears it). A banned `rejoin` attacker
    * leaves and comes back under a new id.
    */
   private onBan(p: SimPeer, other: SimPeer): void {
-    if (!this.part) {
-      const e = this.pool.get(this.now + Math.max(50, this.lookaheadMs), FAIL_PAIR, p);
-      e.other = other.id;
-      this.push(e);
-    }
+    this.callRoom({ at: this.now + Math.max(50, this.lookaheadMs), from: p.num, kind: FAIL_PAIR, other: other.id });
     if (!other.adv || p.adv) return;
     const host = this.hostOf.get(other.id) as string;
     let hosts = this.bannedHosts.get(p.id);
