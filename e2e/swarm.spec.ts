@@ -138,6 +138,7 @@ test('5 viewers play from each other: upload near one copy, most bytes from peer
 });
 
 test('holders: with the tracker in holder mode, a holder leaving does not stall the rest', async ({ browser }) => {
+  test.setTimeout(300_000);
   // Five viewers hold every key, two or three each, so one leaving takes up to three keys with it:
   // the design's 12 keys leave 9 for producers that need 8 (the default 11 assumes one key per
   // holder, as in the default holder mode from 40 viewers, and would leave exactly 8).
@@ -149,7 +150,10 @@ test('holders: with the tracker in holder mode, a holder leaving does not stall 
     expect(b.watchLink).toContain('tracker=');
     const list = await viewers(browser, b.watchLink, 5);
     await allPlay(list);
-    await expect.poll(async () => (await broadcasterSnapshot(b.page)).holders, { timeout: 20_000 }).toBeGreaterThan(0);
+    // Holders are chosen from measured upload, and a viewer whose event loop is starved measures as
+    // limited and waits for a role: on a loaded 2-core machine the first holder can take well over
+    // 20 s (the wait is a margin, not a figure).
+    await expect.poll(async () => (await broadcasterSnapshot(b.page)).holders, { timeout: 60_000 }).toBeGreaterThan(0);
     expect((await broadcasterSnapshot(b.page)).mode).toBe('holder');
     // Holder mode at this size is a test setting (the tracker uses direct feed below 40 viewers); the
     // first viewers joined in direct feed and must have let go of it.
