@@ -2,32 +2,15 @@
 // error-reply throttle, peers per stream, replaced sockets and broadcasters, quiet peers, the
 // socket caps, and a broadcaster whose socket drops. Real sockets on 127.0.0.1.
 import http from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { generateStreamKey, type StreamKeyPair } from '../crypto/stream-key.ts';
 import { TrackerClient, type WebSocketConstructor } from '../tracker-client/tracker-client.ts';
-import { startTracker, type Tracker, type TrackerOptions } from './server.ts';
-import { expectClientErrorCode, expectCountedCode, expectErrorMessageCode, manualClock, nextEvent, rawPeer, until, type ManualClock, type RawPeer } from './test-kit.ts';
+import type { Tracker } from './server.ts';
+import { expectClientErrorCode, expectCountedCode, expectErrorMessageCode, manualClock, nextEvent, rawPeer, serverHarness, until, type RawPeer } from './test-kit.ts';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const f of cleanups.splice(0).reverse()) await f();
-});
-
-async function tracker(opts: TrackerOptions = {}): Promise<{ t: Tracker; clock: ManualClock }> {
-  const clock = manualClock();
-  const t = await startTracker({ port: 0, host: '127.0.0.1', clock, ...opts });
-  cleanups.push(() => t.close());
-  return { t, clock };
-}
-
-async function raw(t: Tracker, headers?: Record<string, string>): Promise<RawPeer> {
-  const p = await rawPeer(t.url!, headers);
-  cleanups.push(() => p.ws.terminate());
-  await p.next((m) => m.type === 'welcome');
-  return p;
-}
+const { cleanups, tracker, raw } = serverHarness();
 
 function client(t: Tracker, key: StreamKeyPair, extra: Partial<ConstructorParameters<typeof TrackerClient>[0]> = {}): TrackerClient {
   const c = new TrackerClient({ url: t.url!, streamId: key.streamId, WebSocket: WS, reconnectMinMs: 50, reconnectMaxMs: 200, ...extra });

@@ -2,31 +2,14 @@
 // broadcaster's socket gets broadcasterRateScale times the message rate and burst (a viewer does
 // not), and live streams are capped by maxStreams apart from the waiting ones. Real sockets on
 // 127.0.0.1; the broadcaster publishes with a real proof.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { base64url, generateStreamKey, signBytes, type StreamKeyPair } from '../crypto/stream-key.ts';
 import { publishProofBytes } from './messages.ts';
-import { startTracker, type Tracker, type TrackerOptions } from './server.ts';
-import { expectCountedCode, expectErrorMessageCode, manualClock, rawPeer, until, type ManualClock, type RawPeer } from './test-kit.ts';
+import type { Tracker } from './server.ts';
+import { expectCountedCode, expectErrorMessageCode, serverHarness, until, type RawPeer } from './test-kit.ts';
 
 const BID = 'AAAAAAAAAAA';
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const f of cleanups.splice(0).reverse()) await f();
-});
-
-async function tracker(opts: TrackerOptions = {}): Promise<{ t: Tracker; clock: ManualClock }> {
-  const clock = manualClock();
-  const t = await startTracker({ port: 0, host: '127.0.0.1', clock, ...opts });
-  cleanups.push(() => t.close());
-  return { t, clock };
-}
-
-async function raw(t: Tracker): Promise<RawPeer> {
-  const p = await rawPeer(t.url!);
-  cleanups.push(() => p.ws.terminate());
-  await p.next((m) => m.type === 'welcome');
-  return p;
-}
+const { cleanups, tracker, raw } = serverHarness();
 
 /** Publishes `key`'s stream on `p` with a valid proof; resolves once joined as its broadcaster. */
 async function publish(t: Tracker, p: RawPeer, key: StreamKeyPair): Promise<void> {

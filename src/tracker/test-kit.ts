@@ -1,10 +1,12 @@
 // Test helpers for the tracker's server tests: raw `ws` sockets that record what they receive, and
 // waiting for a client event. Test-only; imported by *.test.ts files, never by library code.
 
+import { afterEach } from 'vitest';
 import { WebSocket } from 'ws';
 import { isP2PError, type P2PError } from '../errors.ts';
 import type { TrackerClient, TrackerClientEvents } from '../tracker-client/tracker-client.ts';
 import type { TrackerMetrics } from './metrics.ts';
+import { startTracker, type Tracker, type TrackerOptions } from './server.ts';
 
 export interface RawPeer {
   ws: WebSocket;
@@ -152,6 +154,37 @@ export function manualClock(startMs = 1_000_000): ManualClock {
         await new Promise((r) => setTimeout(r, settleMs));
       }
       t = end;
+    },
+  };
+}
+
+/**
+ * Trackers on 127.0.0.1 with a manual clock, and raw sockets to them that have had their welcome;
+ * they and whatever the test adds to `cleanups` are closed after each test, the last made first.
+ * Call once at the top of a test file.
+ */
+export function serverHarness(): {
+  cleanups: Array<() => unknown>;
+  tracker(opts?: TrackerOptions): Promise<{ t: Tracker; clock: ManualClock }>;
+  raw(t: Tracker, headers?: Record<string, string>): Promise<RawPeer>;
+} {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const f of cleanups.splice(0).reverse()) await f();
+  });
+  return {
+    cleanups,
+    async tracker(opts = {}) {
+      const clock = manualClock();
+      const t = await startTracker({ port: 0, host: '127.0.0.1', clock, ...opts });
+      cleanups.push(() => t.close());
+      return { t, clock };
+    },
+    async raw(t, headers) {
+      const p = await rawPeer(t.url as string, headers);
+      cleanups.push(() => p.ws.terminate());
+      await p.next((m) => m.type === 'welcome');
+      return p;
     },
   };
 }

@@ -3,31 +3,14 @@
 // one per second of the clock; soft refusals (a signal to a peer that is not a neighbour) never
 // count; one complaint per complaintIntervalMs; error texts are cut to LIMITS.maxErrorText; a join
 // refused with ROOM_FULL leaves the stream's room as it was. Real sockets on 127.0.0.1.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { base64url, generateStreamKey, signBytes } from '../crypto/stream-key.ts';
 import { LIMITS, publishProofBytes } from './messages.ts';
-import { startTracker, type Tracker, type TrackerOptions } from './server.ts';
-import { expectCountedCode, expectErrorMessageCode, manualClock, rawPeer, until, type ManualClock, type RawPeer } from './test-kit.ts';
+import type { Tracker } from './server.ts';
+import { expectCountedCode, expectErrorMessageCode, serverHarness, until, type RawPeer } from './test-kit.ts';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const f of cleanups.splice(0).reverse()) await f();
-});
-
-async function tracker(opts: TrackerOptions = {}): Promise<{ t: Tracker; clock: ManualClock }> {
-  const clock = manualClock();
-  const t = await startTracker({ port: 0, host: '127.0.0.1', clock, ...opts });
-  cleanups.push(() => t.close());
-  return { t, clock };
-}
-
-async function raw(t: Tracker): Promise<RawPeer> {
-  const p = await rawPeer(t.url!);
-  cleanups.push(() => p.ws.terminate());
-  await p.next((m) => m.type === 'welcome');
-  return p;
-}
+const { cleanups, tracker, raw } = serverHarness();
 
 /** Sends `n` binary frames (BAD_MESSAGE, a violation each) and waits until the tracker counted them. */
 async function badFrames(t: Tracker, p: RawPeer, n: number): Promise<void> {
