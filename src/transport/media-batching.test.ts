@@ -33,6 +33,7 @@ describe('media batches out', () => {
     expect(batch.byteLength).toBe(1098);
     expect(parseBatch(batch)).toEqual({ ok: true, messages: Array.from({ length: 8 }, (_, i) => feedSized(i)) });
     expect(t.stats('a')!.media).toMatchObject({ messagesOut: 8, bytesOut: 8 * 135, linkMessagesOut: 1, droppedOut: 0 });
+    expect(t.transportStats()).toMatchObject({ mediaMessagesOut: 8, mediaLinkMessagesOut: 1 });
     expect(t.bufferedAmount('a', 'media')).toBe(1098); // now in the link's buffer
   });
 

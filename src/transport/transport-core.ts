@@ -51,6 +51,8 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   #destroyed = false;
   #signalsDropped = 0;
   #inboundRefused = 0;
+  #mediaMessagesOut = 0;
+  #mediaLinkMessagesOut = 0;
   #stallTimer: unknown = undefined;
   #drainTimer: unknown = undefined;
   /** Peers whose media batch waits for the end of the turn. */
@@ -300,6 +302,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     }
     stats.messagesOut++;
     stats.bytesOut += size;
+    if (channel === 'media') this.#mediaMessagesOut++;
     return true;
   }
 
@@ -315,7 +318,10 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       ok = false;
       queueMicrotask(() => this.linkFailed(peer, 'channel-error', `send failed: ${describeError(e)}`));
     }
-    if (ok) peer.channels[channel].linkMessagesOut++;
+    if (ok) {
+      peer.channels[channel].linkMessagesOut++;
+      if (channel === 'media') this.#mediaLinkMessagesOut++;
+    }
     return ok;
   }
 
@@ -343,6 +349,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     if (this.#linkSendCounted(peer, 'media', out)) {
       stats.messagesOut += count;
       stats.bytesOut += payload;
+      this.#mediaMessagesOut += count;
       return true;
     }
     stats.droppedOut += count;
@@ -404,6 +411,8 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       connecting: this.#connectingCount(),
       signalsDropped: this.#signalsDropped,
       inboundRefused: this.#inboundRefused,
+      mediaMessagesOut: this.#mediaMessagesOut,
+      mediaLinkMessagesOut: this.#mediaLinkMessagesOut,
     };
   }
 

@@ -92,6 +92,10 @@ export interface TransportStats {
   signalsDropped: number;
   /** Inbound offers refused because of `acceptInbound`, `maxPeers` or `maxPendingConnections`. */
   inboundRefused: number;
+  /** Media messages handed to channels since the transport was made, every peer's (ended ones too). */
+  mediaMessagesOut: number;
+  /** Datachannel messages those took (a batch once): what the WebRTC implementation was asked to send. */
+  mediaLinkMessagesOut: number;
 }
 
 /** What the path to a connected peer looks like (for stats and the tracker's `relayed` flag). */
