@@ -2,9 +2,12 @@
 // as one datachannel message, and the receiver splits them again. Pure bytes; knows nothing of the
 // protocol inside. Used by TransportCore on both its send and its receive path.
 
+import { MEDIA_MESSAGE_LIMIT_BYTES } from './transport.ts';
+
 /**
  * First byte of a batch on the media channel. A media message of the application that starts
- * with this byte is always sent inside a batch (of one), so the receiver never mistakes it.
+ * with this byte is always sent inside a batch (of one, if need be), so the receiver never
+ * mistakes it.
  */
 export const BATCH_MARKER = 0xba;
 /** Marker u8, count u8. */
@@ -13,6 +16,11 @@ export const BATCH_HEADER_BYTES = 2;
 export const BATCH_ENTRY_HEADER_BYTES = 2;
 /** Most inner messages in one batch, sent or accepted. */
 export const MAX_BATCH_MESSAGES = 64;
+/**
+ * Largest batch accepted: one SCTP packet's worth (MEDIA_MESSAGE_LIMIT_BYTES), or a largest media
+ * message framed alone because it starts with the marker (4 bytes more; never a protocol message).
+ */
+export const MAX_BATCH_BYTES = MEDIA_MESSAGE_LIMIT_BYTES + BATCH_HEADER_BYTES + BATCH_ENTRY_HEADER_BYTES;
 
 /** Why an inbound batch was refused. */
 export type BatchError =

@@ -4,7 +4,6 @@
 // a peer are counted drops that deliver nothing and end nothing. Scripted link on virtual time; the
 // memory and @roamhq/wrtc transports' own tests show the same messages in fewer sends end to end.
 import { describe, expect, it } from 'vitest';
-import { expectCode } from '../expect-code.ts';
 import { BATCH_MARKER, encodeBatch, isBatch, parseBatch } from './media-batch.ts';
 import { bytes, setup } from './scripted-transport.ts';
 
@@ -62,19 +61,34 @@ describe('media batches out', () => {
     expect(link.sent.map(([, b]) => [b.byteLength, b[0]])).toEqual([[26, BATCH_MARKER], [1160, 3]]);
   });
 
-  it('frame a message that starts with the marker, and refuse one too large to frame', async () => {
+  it('frame a message that starts with the marker, alone when it cannot share a batch, even at 1 163 bytes', async () => {
     const { t, link, messages } = connectedPeer({ batchMedia: false });
     const marked = new Uint8Array([BATCH_MARKER, 1, 2]);
     expect(t.send('a', 'media', marked)).toBe(true);
     expect(link.sent.map(([, b]) => [...b])).toEqual([[BATCH_MARKER, 1, 3, 0, BATCH_MARKER, 1, 2]]);
-    expectCode(() => t.send('a', 'media', new Uint8Array(1160).fill(BATCH_MARKER)), 'TRANSPORT_MESSAGE_TOO_LARGE');
-    expect(t.send('a', 'media', new Uint8Array(1159).fill(BATCH_MARKER))).toBe(true);
+    const largest = new Uint8Array(1163).fill(BATCH_MARKER);
+    expect(t.send('a', 'media', largest)).toBe(true);
+    expect(link.sent[1][1].byteLength).toBe(1167); // the one case a batch passes 1 163 bytes
+    expect(parseBatch(link.sent[1][1])).toEqual({ ok: true, messages: [largest] });
+    t.inbound('a', 'media', link.sent[1][1]);
+    expect(messages.map((m) => m[2].length)).toEqual([1163]);
     // Control is not framed: the marker there is just a byte.
     expect(t.send('a', 'control', new Uint8Array([BATCH_MARKER]))).toBe(true);
     expect(link.sent.at(-1)).toEqual(['control', new Uint8Array([BATCH_MARKER])]);
     t.inbound('a', 'control', new Uint8Array([BATCH_MARKER, 0]));
-    expect(messages).toEqual([['a', 'control', [BATCH_MARKER, 0]]]);
+    expect(messages.at(-1)).toEqual(['a', 'control', [BATCH_MARKER, 0]]);
     await endOfTurn();
+  });
+
+  it('batch a small message that starts with the marker with the others, framed', async () => {
+    const { t, link } = connectedPeer();
+    t.send('a', 'media', new Uint8Array([BATCH_MARKER]));
+    await endOfTurn();
+    expect(link.sent.map(([, b]) => [...b])).toEqual([[BATCH_MARKER, 1, 1, 0, BATCH_MARKER]]);
+    t.send('a', 'media', new Uint8Array([1]));
+    t.send('a', 'media', new Uint8Array([BATCH_MARKER]));
+    await endOfTurn();
+    expect(parseBatch(link.sent[1][1])).toEqual({ ok: true, messages: [new Uint8Array([1]), new Uint8Array([BATCH_MARKER])] });
   });
 
   it('count the waiting batch in bufferedAmount and canSend, and refuse media past the high-water mark', async () => {
@@ -132,9 +146,9 @@ describe('media batches in', () => {
     expect(t.stats('a')!.media).toMatchObject({ messagesIn: 2, bytesIn: 105, droppedIn: 1, linkMessagesIn: 1, badBatchesIn: 0 });
   });
 
-  it('drop a batch over 1 163 bytes whole, whatever it holds', () => {
+  it('drop a batch over 1 167 bytes whole, whatever it holds', () => {
     const { t, messages } = connectedPeer();
-    t.inbound('a', 'media', encodeBatch([bytes(580), bytes(580)])); // 1 166 bytes
+    t.inbound('a', 'media', encodeBatch([bytes(582), bytes(582)])); // 1 170 bytes
     expect(messages).toEqual([]);
     expect(t.stats('a')!.media).toMatchObject({ droppedIn: 1, badBatchesIn: 0, linkMessagesIn: 0 });
   });

@@ -16,7 +16,6 @@ import {
 } from './peer-entry.ts';
 import {
   CHANNELS,
-  MEDIA_MESSAGE_LIMIT_BYTES,
   type Channel,
   type ConnectOptions,
   type DisconnectReason,
@@ -32,7 +31,7 @@ import {
 import { resolveTransportConfig, type TransportConfig } from './transport-config.ts';
 import { realClock, type TransportClock } from './transport-clock.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
-import { BATCH_ENTRY_HEADER_BYTES, BATCH_HEADER_BYTES, BATCH_MARKER, BatchWriter, isBatch, parseBatch } from './media-batch.ts';
+import { BATCH_ENTRY_HEADER_BYTES, BATCH_HEADER_BYTES, BATCH_MARKER, BatchWriter, encodeBatch, isBatch, MAX_BATCH_BYTES, parseBatch } from './media-batch.ts';
 
 /** Inbound messages kept while a peer's link is open but `connected` has not been emitted yet. */
 const MAX_EARLY_MESSAGES = 256;
@@ -127,8 +126,9 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
         : data instanceof ArrayBuffer
           ? new Uint8Array(data)
           : undefined;
-    // A batch is bounded by what one SCTP packet carries; each message in it by this side's limit.
-    if (bytes && channel === 'media' && isBatch(bytes) && bytes.byteLength <= MEDIA_MESSAGE_LIMIT_BYTES) {
+    // A batch is bounded by what one SCTP packet carries (plus the framing of a largest message
+    // framed alone); each message in it by this side's limit.
+    if (bytes && channel === 'media' && isBatch(bytes) && bytes.byteLength <= MAX_BATCH_BYTES) {
       // Checked whole before any part is delivered: a bad batch delivers nothing and costs nothing else.
       const parsed = parseBatch(bytes);
       if (!parsed.ok) {
@@ -271,11 +271,12 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     }
     const stats = peer.channels[channel];
     const size = bytes.byteLength;
-    // A media message joins this turn's batch when another could still join it; one that
-    // starts with the batch marker always travels framed, so the receiver reads it right.
-    const batched = channel === 'media' && (bytes[0] === BATCH_MARKER || (this.config.batchMedia && this.#batchable(size)));
-    const batch = batched ? (peer.batch ??= new BatchWriter(this.config.maxMediaMessageBytes)) : undefined;
-    if (!this.#fits(peer, channel, this.#cost(peer, batched, size))) {
+    // A media message joins this turn's batch when another could still join it. One that starts
+    // with the batch marker and does not join travels framed alone, so the receiver reads it right.
+    const batched = channel === 'media' && this.config.batchMedia && this.#batchable(size);
+    const framedAlone = channel === 'media' && !batched && bytes[0] === BATCH_MARKER;
+    const cost = batched ? this.#cost(peer, true, size) : framedAlone ? BATCH_HEADER_BYTES + BATCH_ENTRY_HEADER_BYTES + size : size;
+    if (!this.#fits(peer, channel, cost)) {
       this.#block(peer, channel);
       if (channel === 'control') {
         throw new P2PError('TRANSPORT_CONTROL_FULL', `control buffer of peer ${peerId} is over controlHighWaterBytes; wait for 'writable'`);
@@ -283,10 +284,10 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       stats.droppedOut++;
       return false;
     }
-    if (batch) {
+    if (batched) {
+      const batch = (peer.batch ??= new BatchWriter(this.config.maxMediaMessageBytes));
       if (!batch.fits(size)) this.#flushBatch(peer);
       batch.append(bytes);
-      if (!this.config.batchMedia) return this.#flushBatch(peer);
       this.#batched.add(peer);
       if (!this.#flushQueued) {
         this.#flushQueued = true;
@@ -296,7 +297,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     }
     // Media already waiting for this peer leaves first.
     if (channel === 'media') this.#flushBatch(peer);
-    if (!this.#linkSendCounted(peer, channel, bytes)) {
+    if (!this.#linkSendCounted(peer, channel, framedAlone ? encodeBatch([bytes]) : bytes)) {
       stats.droppedOut++;
       return false;
     }
@@ -516,12 +517,6 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     if (bytes.byteLength === 0) throw new P2PError('TRANSPORT_BAD_MESSAGE', 'a message must not be empty');
     if (bytes.byteLength > limit) {
       throw new P2PError('TRANSPORT_MESSAGE_TOO_LARGE', `${channel} message of ${bytes.byteLength} bytes is over the limit of ${limit}`);
-    }
-    if (channel === 'media' && bytes[0] === BATCH_MARKER && BATCH_HEADER_BYTES + BATCH_ENTRY_HEADER_BYTES + bytes.byteLength > limit) {
-      throw new P2PError(
-        'TRANSPORT_MESSAGE_TOO_LARGE',
-        `a media message that starts with byte ${BATCH_MARKER} travels framed and may have at most ${limit - BATCH_HEADER_BYTES - BATCH_ENTRY_HEADER_BYTES} bytes (got ${bytes.byteLength})`,
-      );
     }
   }
 
