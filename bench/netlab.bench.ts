@@ -32,7 +32,11 @@ function cpuOf(p: LabProcess, a: Stats | undefined, b: Stats | undefined): strin
   const wall = ((b?.at as number) ?? 0) - ((a?.at as number) ?? 0);
   let lag = 0;
   for (const l of p.lines) if ((l.at as number) > ((a?.at as number) ?? 0) && (l.at as number) <= ((b?.at as number) ?? 0)) lag = Math.max(lag, Number(l.loopDelayP99Ms ?? 0));
-  return `CPU ${wall > 0 ? ((cpu / wall) * 100).toFixed(0) : '?'} % of a core, event-loop delay p99 up to ${lag.toFixed(0)} ms`;
+  const sends = Number(b?.mediaLinkMessagesOut) - Number(a?.mediaLinkMessagesOut);
+  const messages = Number(b?.mediaMessagesOut) - Number(a?.mediaMessagesOut);
+  const perSec = (n: number) => ((n / wall) * 1000).toFixed(0);
+  const rates = Number.isFinite(sends) && Number.isFinite(messages) && wall > 0 ? `, media ${perSec(messages)} messages/s in ${perSec(sends)} datachannel sends/s` : '';
+  return `CPU ${wall > 0 ? ((cpu / wall) * 100).toFixed(0) : '?'} % of a core, event-loop delay p99 up to ${lag.toFixed(0)} ms${rates}`;
 }
 const swarm = new LabSwarm();
 try {

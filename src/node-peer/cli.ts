@@ -20,7 +20,9 @@ Usage: p2p-player-peer <watch link> [options]
   --stats-interval MS    print stats every MS milliseconds, 100 … 60000 (default 1000)
   --json                 one JSON object of stats per line instead of text; it adds the
                          process's CPU time (cpuMs) and how late its event loop ran since the
-                         last line (loopDelayP99Ms, loopDelayMaxMs), to see a starved machine
+                         last line (loopDelayP99Ms, loopDelayMaxMs), to see a starved machine,
+                         and the media messages sent and the datachannel messages they took
+                         (mediaMessagesOut, mediaLinkMessagesOut; batching packs several in one)
   --help                 this text
 
 STUN/TURN servers come from the tracker; none are configured here.`;
@@ -101,6 +103,8 @@ export async function main(argv: string[]): Promise<void> {
       t: Number(elapsed.toFixed(2)),
       ...s,
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      mediaMessagesOut: peer.transport.transportStats().mediaMessagesOut,
+      mediaLinkMessagesOut: peer.transport.transportStats().mediaLinkMessagesOut,
       loopDelayP99Ms: ms(loop.percentile(99)),
       loopDelayMaxMs: ms(loop.max),
     }));

@@ -246,7 +246,8 @@ describe('MemoryTransport', () => {
 
   it('loses media by a seeded model, never control, and keeps control in order under jitter', async () => {
     const run = async (seed: number) => {
-      const { a, clock, rb } = await connected({ seed, mediaLossRate: 0.3, latencyMs: 10, jitterMs: 20 });
+      // One datachannel message per media message: batched, these 200 would travel as four.
+      const { a, clock, rb } = await connected({ seed, mediaLossRate: 0.3, latencyMs: 10, jitterMs: 20 }, { batchMedia: false });
       for (let i = 0; i < 200; i++) {
         a.send('B', 'media', new Uint8Array([i]));
         a.send('B', 'control', new Uint8Array([i]));
@@ -404,11 +405,40 @@ describe('MemoryTransport', () => {
     expect(b.listenerErrors).toBe(2);
   });
 
+  it('batches media: the same messages in fewer datachannel messages, to each peer apart', async () => {
+    const run = async (batchMedia: boolean) => {
+      const clock = new ManualClock();
+      const linkMessages: Record<string, number> = {};
+      const net = new MemoryNetwork({ clock, latencyMs: 5, hook: (m) => void (m.channel === 'media' && (linkMessages[m.to] = (linkMessages[m.to] ?? 0) + 1)) });
+      const ids = ['A', 'B', 'C'];
+      const ts = Object.fromEntries(ids.map((id) => [id, net.createTransport(id, { batchMedia })]));
+      const got: Record<string, Array<[string, Channel, number]>> = { B: [], C: [] };
+      for (const id of ['B', 'C']) ts[id].on('message', (from, channel, b) => got[id].push([from, channel, b[0]]));
+      relaySignals(ts);
+      ts.A.connect('B', { initiator: true });
+      ts.A.connect('C', { initiator: true });
+      await clock.advance(10);
+      // A frame's direct feed: 24 feed packets spread over two viewers, sent in one turn.
+      for (let i = 0; i < 24; i++) ts.A.send(i % 2 ? 'C' : 'B', 'media', new Uint8Array(135).fill(i + 1));
+      await clock.advance(10);
+      return { linkMessages, got, statsB: ts.A.stats('B')!.media };
+    };
+    const batched = await run(true);
+    const single = await run(false);
+    expect(single.linkMessages).toEqual({ B: 12, C: 12 });
+    expect(batched.linkMessages).toEqual({ B: 2, C: 2 });
+    expect(batched.got).toEqual(single.got);
+    expect(batched.got.B.map((m) => m[2])).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23]);
+    expect(batched.statsB).toMatchObject({ messagesOut: 12, bytesOut: 12 * 135, linkMessagesOut: 2 });
+    expect(single.statsB).toMatchObject({ messagesOut: 12, bytesOut: 12 * 135, linkMessagesOut: 12 });
+  });
+
   it('builds a mesh of four through relaySignals and fans messages out under loss', async () => {
     const clock = new ManualClock();
     const net = new MemoryNetwork({ clock, seed: 3, latencyMs: 15, jitterMs: 10, mediaLossRate: 0.1 });
     const ids = ['p1', 'p2', 'p3', 'p4'];
-    const ts = Object.fromEntries(ids.map((id) => [id, net.createTransport(id)]));
+    // Loss per media message, as the counts below assume (batched, each peer's 50 would travel as one).
+    const ts = Object.fromEntries(ids.map((id) => [id, net.createTransport(id, { batchMedia: false })]));
     const recs = Object.fromEntries(ids.map((id) => [id, record(ts[id])]));
     const unwire = relaySignals(ts);
     ids.forEach((a, i) => ids.slice(i + 1).forEach((b) => ts[a].connect(b, { initiator: true })));

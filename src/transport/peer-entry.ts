@@ -3,6 +3,7 @@
 // Used by TransportCore; the link type L belongs to the concrete transport.
 
 import { P2PError } from '../errors.ts';
+import type { BatchWriter } from './media-batch.ts';
 import { CHANNELS, type Channel, type ChannelStats, type PeerState, type PeerStats } from './transport.ts';
 
 export const MAX_PEER_ID_LENGTH = 128;
@@ -28,6 +29,8 @@ export interface PeerEntry<L> {
   progress: Record<Channel, { sent: number; atMs: number }>;
   /** Since when the link reports a lost path, if it does. */
   interruptedSinceMs: number | undefined;
+  /** Media messages accepted in this turn and not yet handed to the channel (see media-batch.ts). */
+  batch: BatchWriter | undefined;
 }
 
 const emptyChannelStats = (): ChannelStats => ({
@@ -37,6 +40,9 @@ const emptyChannelStats = (): ChannelStats => ({
   bytesIn: 0,
   droppedOut: 0,
   droppedIn: 0,
+  linkMessagesOut: 0,
+  linkMessagesIn: 0,
+  badBatchesIn: 0,
 });
 
 export function newPeerEntry<L>(id: string, initiator: boolean): PeerEntry<L> {
@@ -57,6 +63,7 @@ export function newPeerEntry<L>(id: string, initiator: boolean): PeerEntry<L> {
     early: [],
     progress: { control: { sent: 0, atMs: 0 }, media: { sent: 0, atMs: 0 } },
     interruptedSinceMs: undefined,
+    batch: undefined,
   };
 }
 

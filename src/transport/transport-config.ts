@@ -36,6 +36,12 @@ export interface TransportConfig {
   maxMediaMessageBytes: number;
   /** Largest control message, sent or received. Default 65 536; upper bound 262 144. */
   maxControlMessageBytes: number;
+  /**
+   * Packs the small media messages sent to one peer within one turn of the event loop into one
+   * datachannel message (at most `maxMediaMessageBytes`), handed over at the end of the turn.
+   * Inbound batches are split whatever this says. Default true.
+   */
+  batchMedia: boolean;
   /** Media sends are dropped while `bufferedAmount + size` would exceed this. Default 8 × 1163 = 9 304. */
   mediaHighWaterBytes: number;
   /** `writable` fires for media when `bufferedAmount` falls to this. Default 2 × 1163 = 2 326. */
@@ -65,6 +71,7 @@ export const DEFAULT_TRANSPORT_CONFIG: Readonly<TransportConfig> = Object.freeze
   acceptInbound: true,
   maxMediaMessageBytes: MEDIA_MESSAGE_LIMIT_BYTES,
   maxControlMessageBytes: 64 * 1024,
+  batchMedia: true,
   mediaHighWaterBytes: 8 * MEDIA_MESSAGE_LIMIT_BYTES,
   mediaLowWaterBytes: 2 * MEDIA_MESSAGE_LIMIT_BYTES,
   controlHighWaterBytes: 1024 * 1024,
@@ -145,6 +152,7 @@ export function resolveTransportConfig(partial: Partial<TransportConfig> = {}): 
     throw bad(`iceTransportPolicy must be "all" or "relay" (got ${String(c.iceTransportPolicy)})`);
   }
   if (typeof c.acceptInbound !== 'boolean') throw bad(`acceptInbound must be a boolean (got ${String(c.acceptInbound)})`);
+  if (typeof c.batchMedia !== 'boolean') throw bad(`batchMedia must be a boolean (got ${String(c.batchMedia)})`);
   if (c.onListenerError !== undefined && typeof c.onListenerError !== 'function') throw bad('onListenerError must be a function');
   if (c.maxPendingConnections > c.maxPeers) {
     throw bad(`maxPendingConnections (${c.maxPendingConnections}) must not exceed maxPeers (${c.maxPeers})`);

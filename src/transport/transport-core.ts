@@ -31,6 +31,7 @@ import {
 import { resolveTransportConfig, type TransportConfig } from './transport-config.ts';
 import { realClock, type TransportClock } from './transport-clock.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
+import { BATCH_ENTRY_HEADER_BYTES, BATCH_HEADER_BYTES, BATCH_MARKER, BatchWriter, encodeBatch, isBatch, MAX_BATCH_BYTES, parseBatch } from './media-batch.ts';
 
 /** Inbound messages kept while a peer's link is open but `connected` has not been emitted yet. */
 const MAX_EARLY_MESSAGES = 256;
@@ -49,8 +50,13 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   #destroyed = false;
   #signalsDropped = 0;
   #inboundRefused = 0;
+  #mediaMessagesOut = 0;
+  #mediaLinkMessagesOut = 0;
   #stallTimer: unknown = undefined;
   #drainTimer: unknown = undefined;
+  /** Peers whose media batch waits for the end of the turn. */
+  readonly #batched = new Set<PeerEntry<L>>();
+  #flushQueued = false;
 
   constructor(config: Partial<TransportConfig> = {}, clock: TransportClock = realClock) {
     const resolved = resolveTransportConfig(config);
@@ -114,13 +120,38 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   protected linkMessage(peer: PeerEntry<L>, channel: Channel, data: unknown): void {
     if (peer.ended) return;
     const stats = peer.channels[channel];
-    const limit = channel === 'media' ? this.config.maxMediaMessageBytes : this.config.maxControlMessageBytes;
     const bytes =
       data instanceof Uint8Array
         ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
         : data instanceof ArrayBuffer
           ? new Uint8Array(data)
           : undefined;
+    // A batch is bounded by what one SCTP packet carries (plus the framing of a largest message
+    // framed alone); each message in it by this side's limit.
+    if (bytes && channel === 'media' && isBatch(bytes) && bytes.byteLength <= MAX_BATCH_BYTES) {
+      // Checked whole before any part is delivered: a bad batch delivers nothing and costs nothing else.
+      const parsed = parseBatch(bytes);
+      if (!parsed.ok) {
+        stats.droppedIn++;
+        stats.badBatchesIn++;
+        return;
+      }
+      stats.linkMessagesIn++;
+      for (const inner of parsed.messages) {
+        if (peer.ended) return;
+        this.#accept(peer, channel, inner);
+      }
+      return;
+    }
+    const limit = channel === 'media' ? this.config.maxMediaMessageBytes : this.config.maxControlMessageBytes;
+    if (bytes && bytes.byteLength > 0 && bytes.byteLength <= limit) stats.linkMessagesIn++;
+    this.#accept(peer, channel, bytes);
+  }
+
+  /** One inbound message (alone, or split from a batch): size-checked, then held until `connected` or emitted. */
+  #accept(peer: PeerEntry<L>, channel: Channel, bytes: Uint8Array | undefined): void {
+    const stats = peer.channels[channel];
+    const limit = channel === 'media' ? this.config.maxMediaMessageBytes : this.config.maxControlMessageBytes;
     if (!bytes || bytes.byteLength === 0 || bytes.byteLength > limit) {
       stats.droppedIn++;
       return;
@@ -239,7 +270,13 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       return false;
     }
     const stats = peer.channels[channel];
-    if (!this.#fits(peer, channel, bytes.byteLength)) {
+    const size = bytes.byteLength;
+    // A media message joins this turn's batch when another could still join it. One that starts
+    // with the batch marker and does not join travels framed alone, so the receiver reads it right.
+    const batched = channel === 'media' && this.config.batchMedia && this.#batchable(size);
+    const framedAlone = channel === 'media' && !batched && bytes[0] === BATCH_MARKER;
+    const cost = batched ? this.#cost(peer, true, size) : framedAlone ? BATCH_HEADER_BYTES + BATCH_ENTRY_HEADER_BYTES + size : size;
+    if (!this.#fits(peer, channel, cost)) {
       this.#block(peer, channel);
       if (channel === 'control') {
         throw new P2PError('TRANSPORT_CONTROL_FULL', `control buffer of peer ${peerId} is over controlHighWaterBytes; wait for 'writable'`);
@@ -247,6 +284,34 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       stats.droppedOut++;
       return false;
     }
+    if (batched) {
+      const batch = (peer.batch ??= new BatchWriter(this.config.maxMediaMessageBytes));
+      if (!batch.fits(size)) this.#flushBatch(peer);
+      batch.append(bytes);
+      this.#batched.add(peer);
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        queueMicrotask(this.#flushAll);
+      }
+      return true;
+    }
+    // Media already waiting for this peer leaves first.
+    if (channel === 'media') this.#flushBatch(peer);
+    if (!this.#linkSendCounted(peer, channel, framedAlone ? encodeBatch([bytes]) : bytes)) {
+      stats.droppedOut++;
+      return false;
+    }
+    stats.messagesOut++;
+    stats.bytesOut += size;
+    if (channel === 'media') this.#mediaMessagesOut++;
+    return true;
+  }
+
+  /**
+   * Hands one datachannel message to the link and counts it; false when the link refused it. A
+   * link that throws fails the peer (`channel-error`) after the current call.
+   */
+  #linkSendCounted(peer: PeerEntry<L>, channel: Channel, bytes: Uint8Array): boolean {
     let ok = false;
     try {
       ok = this.linkSend(peer, channel, bytes);
@@ -254,19 +319,56 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       ok = false;
       queueMicrotask(() => this.linkFailed(peer, 'channel-error', `send failed: ${describeError(e)}`));
     }
-    if (!ok) {
-      stats.droppedOut++;
-      return false;
+    if (ok) {
+      peer.channels[channel].linkMessagesOut++;
+      if (channel === 'media') this.#mediaLinkMessagesOut++;
     }
-    stats.messagesOut++;
-    stats.bytesOut += bytes.byteLength;
-    return true;
+    return ok;
   }
+
+  /** Bytes a message of `size` adds to the peer's buffer: with its framing when it joins a batch. */
+  #cost(peer: PeerEntry<L>, batched: boolean, size: number): number {
+    if (!batched) return size;
+    const batch = peer.batch;
+    return batch?.fits(size) ? batch.costOf(size) : BATCH_HEADER_BYTES + BATCH_ENTRY_HEADER_BYTES + size;
+  }
+
+  /** True when a media message of `size` bytes leaves room in a batch for at least one more. */
+  #batchable(size: number): boolean {
+    return BATCH_HEADER_BYTES + 2 * BATCH_ENTRY_HEADER_BYTES + size + 1 <= this.config.maxMediaMessageBytes;
+  }
+
+  /** Hands a peer's waiting media batch to its channel; a refused batch counts each message dropped. */
+  #flushBatch(peer: PeerEntry<L>): boolean {
+    const batch = peer.batch;
+    if (!batch || batch.count === 0) return true;
+    const stats = peer.channels.media;
+    const count = batch.count;
+    const payload = batch.payloadBytes;
+    const out = batch.take()!;
+    if (peer.ended) return false;
+    if (this.#linkSendCounted(peer, 'media', out)) {
+      stats.messagesOut += count;
+      stats.bytesOut += payload;
+      this.#mediaMessagesOut += count;
+      return true;
+    }
+    stats.droppedOut += count;
+    return false;
+  }
+
+  /** End of the turn: every waiting media batch leaves. */
+  #flushAll = (): void => {
+    this.#flushQueued = false;
+    const peers = [...this.#batched];
+    this.#batched.clear();
+    for (const peer of peers) this.#flushBatch(peer);
+  };
 
   bufferedAmount(peerId: string, channel: Channel): number {
     checkChannel(channel);
     const peer = this.#peers.get(peerId);
-    return peer && peer.state === 'connected' ? this.linkBuffered(peer, channel) : 0;
+    return peer && peer.state === 'connected' ? this.linkBuffered(peer, channel) + this.#pending(peer, channel) : 0;
   }
 
   canSend(peerId: string, channel: Channel, bytes: number): boolean {
@@ -275,7 +377,8 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     if (!peer || peer.state !== 'connected' || this.#destroyed) return false;
     const limit = channel === 'media' ? this.config.maxMediaMessageBytes : this.config.maxControlMessageBytes;
     if (!(bytes >= 1 && bytes <= limit)) return false;
-    if (this.#fits(peer, channel, bytes)) return true;
+    const batched = channel === 'media' && this.config.batchMedia && this.#batchable(bytes);
+    if (this.#fits(peer, channel, this.#cost(peer, batched, bytes))) return true;
     this.#block(peer, channel);
     return false;
   }
@@ -309,6 +412,8 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       connecting: this.#connectingCount(),
       signalsDropped: this.#signalsDropped,
       inboundRefused: this.#inboundRefused,
+      mediaMessagesOut: this.#mediaMessagesOut,
+      mediaLinkMessagesOut: this.#mediaLinkMessagesOut,
     };
   }
 
@@ -362,6 +467,8 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     this.clock.clearTimeout(peer.connectTimer);
     peer.connectTimer = undefined;
     peer.early = [];
+    peer.batch = undefined;
+    this.#batched.delete(peer);
     try {
       if (peer.link !== undefined) this.closeLink(peer);
     } catch {
@@ -392,9 +499,15 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     this.#drainTimer = this.clock.setTimeout(tick, DRAIN_POLL_MS);
   }
 
+  /** True when `size` more bytes keep the channel's buffer, this turn's batch included, within its high-water mark. */
   #fits(peer: PeerEntry<L>, channel: Channel, size: number): boolean {
     const high = channel === 'media' ? this.config.mediaHighWaterBytes : this.config.controlHighWaterBytes;
-    return this.linkBuffered(peer, channel) + size <= high;
+    return this.linkBuffered(peer, channel) + this.#pending(peer, channel) + size <= high;
+  }
+
+  /** Bytes of this turn's media batch for the peer, not yet handed to the channel. */
+  #pending(peer: PeerEntry<L>, channel: Channel): number {
+    return channel === 'media' ? (peer.batch?.pendingBytes ?? 0) : 0;
   }
 
   #checkMessage(channel: Channel, bytes: Uint8Array): void {

@@ -54,14 +54,24 @@ export interface TransportEvents {
 }
 
 export interface ChannelStats {
+  /** Messages handed to the channel (a batched media message counts when its batch leaves). */
   messagesOut: number;
   bytesOut: number;
   messagesIn: number;
   bytesIn: number;
   /** Sends refused: media over its high-water mark, or the channel not open. */
   droppedOut: number;
-  /** Inbound messages dropped: over the size limit, empty, or not binary. */
+  /**
+   * Inbound messages dropped: over the size limit, empty, or not binary; and media batches that
+   * fail to split (each counted once, and in `badBatchesIn` too).
+   */
   droppedIn: number;
+  /** Datachannel messages handed to the channel: `messagesOut` less what batching saved. */
+  linkMessagesOut: number;
+  /** Datachannel messages received within their size bound (a media batch that splits counts once). */
+  linkMessagesIn: number;
+  /** Media batches refused whole: bad count, an empty or truncated message, trailing bytes. */
+  badBatchesIn: number;
 }
 
 export interface PeerStats {
@@ -82,6 +92,10 @@ export interface TransportStats {
   signalsDropped: number;
   /** Inbound offers refused because of `acceptInbound`, `maxPeers` or `maxPendingConnections`. */
   inboundRefused: number;
+  /** Media messages handed to channels since the transport was made, every peer's (ended ones too). */
+  mediaMessagesOut: number;
+  /** Datachannel messages those took (a batch once): what the WebRTC implementation was asked to send. */
+  mediaLinkMessagesOut: number;
 }
 
 /** What the path to a connected peer looks like (for stats and the tracker's `relayed` flag). */
