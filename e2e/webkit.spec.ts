@@ -2,8 +2,12 @@
 // selenium-webdriver) beside Chromium on the real server and tracker. Debian builds WebKitGTK without
 // WebRTC (no RTCPeerConnection), so a WebKit viewer cannot join a swarm and a WebKit broadcaster
 // cannot reach one: these tests hold the product to saying so, and check what WebKit's MSE and
-// WebCodecs do with the stream's media (carried by the test between the browsers). Should a WebKitGTK
-// with WebRTC come, the viewer test expects playback instead. Behaviour only; margins are generous.
+// WebCodecs do with the stream's media (carried by the test between the browsers), and that WebKit
+// plays from the LL-HLS edge instead. Should a WebKitGTK with WebRTC come, the viewer test expects
+// playback instead. One WebKit for the file; the edge server starts first, in the background (it
+// takes a while). Behaviour only; margins are generous.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { expect, test } from '@playwright/test';
 import { goLive } from './swarm-kit.ts';
 import { evaluate, launchWebKit, probeWebKit, waitFor, webkitMissing, type WebKit } from './webkit.ts';
@@ -12,12 +16,33 @@ test.setTimeout(180_000);
 // scripts/system-deps.mjs installs xvfb and webkit2gtk-driver with `npm test`; skipped only where they are missing.
 test.skip(webkitMissing() !== null, webkitMissing() ?? '');
 
+let wk: WebKit;
+let edgeServer: ChildProcess | null = null;
+let edge: Promise<{ baseUrl: string; streamId: string }>;
+
+test.beforeAll(async () => {
+  test.setTimeout(120_000);
+  // A stream published in Node (ffmpeg-made fMP4) to the LL-HLS edge, as in e2e/hls-fallback.spec.ts.
+  const server = spawn(process.execPath, ['--import', 'tsx', 'e2e/hls-edge-server.ts', '150'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  edgeServer = server;
+  edge = (async () => {
+    for await (const line of createInterface({ input: server.stdout! })) if (line.startsWith('{')) return JSON.parse(line) as { baseUrl: string; streamId: string };
+    throw new Error('the edge server ended before it was ready');
+  })();
+  edge.catch(() => undefined);
+  wk = await launchWebKit();
+});
+
+test.afterAll(async () => {
+  await wk?.close();
+  edgeServer?.kill('SIGTERM');
+  edgeServer = null;
+});
+
 test('a Chromium broadcaster and a WebKit viewer: without WebRTC the viewer says so and does not crash', async ({ browser, baseURL }) => {
   const b = await goLive(browser);
-  let wk: WebKit | null = null;
+  const d = wk.driver;
   try {
-    wk = await launchWebKit();
-    const d = wk.driver;
     await d.get(`${baseURL}/demo/watch.html?stream=${b.streamId}`);
     console.log(JSON.stringify({ webkit: await probeWebKit(d) }));
     await waitFor(d, 60_000, () => document.querySelector('p2p-player') !== null);
@@ -56,13 +81,12 @@ test('a Chromium broadcaster and a WebKit viewer: without WebRTC the viewer says
     }
     expect((await view()).uncaught).toEqual([]);
   } finally {
-    await wk?.close();
+    await d.get('about:blank');
     await b.context.close();
   }
 });
 
 test("the stream's media in WebKit: H.264 and AV1 from Chromium play in WebKit's MSE, VP9 appends; WebKit's H.264 plays in Chromium", async ({ page, baseURL }) => {
-  const wk = await launchWebKit();
   const d = wk.driver;
   const ready = async () => {
     await d.get(`${baseURL}/e2e/pages/capture-frames.html`);
@@ -97,12 +121,11 @@ test("the stream's media in WebKit: H.264 and AV1 from Chromium play in WebKit's
     expect(chromium.appended).toBe(enc.fragments.length);
     expect(chromium.decoded).toBeGreaterThan(0);
   } finally {
-    await wk.close();
+    await d.get('about:blank');
   }
 });
 
 test('a WebKit broadcaster without WebRTC is told so before going live', async ({ baseURL }) => {
-  const wk = await launchWebKit();
   const d = wk.driver;
   try {
     await d.get(`${baseURL}/demo/broadcast.html`);
@@ -116,6 +139,29 @@ test('a WebKit broadcaster without WebRTC is told so before going live', async (
     expect(error).toMatch(/no WebRTC .*Broadcast from a browser with WebRTC/);
     expect(state).not.toBe('live');
   } finally {
-    await wk.close();
+    await d.get('about:blank');
+  }
+});
+
+test('without WebRTC, WebKit plays the stream from the LL-HLS edge through hls.js', async ({ baseURL }) => {
+  const d = wk.driver;
+  const { baseUrl, streamId } = await edge;
+  const tracker = `${baseUrl.replace('http', 'ws')}/tracker`;
+  const url = `${baseUrl}/hls/${streamId}/index.m3u8`;
+  try {
+    await d.get(`${baseURL}/e2e/pages/hls-fallback.html?stream=${streamId}&tracker=${encodeURIComponent(tracker)}&fallback-url=${encodeURIComponent(url)}`);
+    await waitFor(d, 60_000, () => document.title === 'hls page ready');
+    const state = () => evaluate(d, () => window.hlsTest.state());
+    await expect.poll(async () => (await state()).currentTime, { timeout: 60_000, intervals: [1000] }).toBeGreaterThan(2);
+    const a = await state();
+    // Live, not a one-off buffer (WebKit's decoded-frame count restarts now and then: media time is the measure).
+    await expect.poll(async () => (await state()).currentTime, { timeout: 60_000, intervals: [1000] }).toBeGreaterThan(a.currentTime + 3);
+    const b = await state();
+    console.log(JSON.stringify({ webkitOverHls: { currentTime: b.currentTime, source: b.source } }));
+    expect(b.path).toBe('http');
+    expect(b.changes).toEqual([{ path: 'http', reason: 'no-webrtc' }]);
+    expect((b.source as { httpBytes: number }).httpBytes).toBeGreaterThan((a.source as { httpBytes: number }).httpBytes);
+  } finally {
+    await d.get('about:blank');
   }
 });
