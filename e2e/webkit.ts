@@ -155,3 +155,35 @@ export async function waitFor<T, A extends unknown[]>(driver: WebDriver, timeout
     await new Promise((r) => setTimeout(r, 500));
   }
 }
+
+/** What this page's browser offers the broadcaster and the viewer (run in a page of the project). */
+export function probeWebKit(driver: WebDriver) {
+  return evaluate(driver, async () => {
+    const enc = async (codec: string) =>
+      typeof VideoEncoder === 'undefined' ? false : (await VideoEncoder.isConfigSupported({ codec, width: 640, height: 360, bitrate: 1_000_000 }).catch(() => ({ supported: false }))).supported === true;
+    const dec = async (codec: string) =>
+      typeof VideoDecoder === 'undefined' ? false : (await VideoDecoder.isConfigSupported({ codec }).catch(() => ({ supported: false }))).supported === true;
+    const mse = (t: string) => typeof MediaSource !== 'undefined' && MediaSource.isTypeSupported(t);
+    let camera: string;
+    try {
+      const s = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
+      camera = s.getTracks().map((t) => `${t.kind}: ${t.label}`).join(', ');
+      for (const t of s.getTracks()) t.stop();
+    } catch (e) {
+      camera = `failed: ${String(e)}`;
+    }
+    return {
+      userAgent: navigator.userAgent,
+      secureContext: isSecureContext,
+      webrtc: typeof RTCPeerConnection !== 'undefined',
+      getUserMedia: camera,
+      videoEncoder: typeof VideoEncoder !== 'undefined',
+      audioEncoder: typeof AudioEncoder !== 'undefined',
+      trackProcessor: typeof (globalThis as { MediaStreamTrackProcessor?: unknown }).MediaStreamTrackProcessor !== 'undefined',
+      encode: { avc: await enc('avc1.42e01e'), vp9: await enc('vp09.00.31.08'), av1: await enc('av01.0.04M.08') },
+      decode: { avc: await dec('avc1.42e01e'), vp9: await dec('vp09.00.31.08'), av1: await dec('av01.0.04M.08') },
+      opusEncode: typeof AudioEncoder === 'undefined' ? false : (await AudioEncoder.isConfigSupported({ codec: 'opus', sampleRate: 48000, numberOfChannels: 2, bitrate: 64000 }).catch(() => ({ supported: false }))).supported === true,
+      mse: { avcOpus: mse('video/mp4; codecs="avc1.42e01e,opus"'), vp9Opus: mse('video/mp4; codecs="vp09.00.31.08,opus"'), av1: mse('video/mp4; codecs="av01.0.04M.08"') },
+    };
+  });
+}
