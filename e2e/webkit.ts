@@ -3,13 +3,19 @@
 // headless mode: each launch starts its own Xvfb display, the driver on a free port, and the
 // browser with mock camera and microphone, WebRTC and autoplay on. No assertions here.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { Builder, type WebDriver } from 'selenium-webdriver';
 
 export const WEBKIT_DRIVER_PATH = process.env.WEBKIT_DRIVER_PATH ?? '/usr/bin/WebKitWebDriver';
 export const XVFB_PATH = process.env.XVFB_PATH ?? '/usr/bin/Xvfb';
-export const MINIBROWSER_PATH = process.env.MINIBROWSER_PATH ?? '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
+/** Debian puts the MiniBrowser under the architecture's library folder (x86_64-linux-gnu, aarch64-linux-gnu…). */
+export const MINIBROWSER_PATH =
+  process.env.MINIBROWSER_PATH ??
+  (() => {
+    const dirs = existsSync('/usr/lib') ? readdirSync('/usr/lib').filter((d) => d.endsWith('-linux-gnu')) : [];
+    return dirs.map((d) => `/usr/lib/${d}/webkit2gtk-4.1/MiniBrowser`).find((p) => existsSync(p)) ?? '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
+  })();
 
 /** MiniBrowser switches: WebKitGTK settings (`--help-websettings`) and run-time features (`-F help`). */
 export const MINIBROWSER_ARGS = [
