@@ -8,7 +8,7 @@ import { loadOrCreateStreamKey } from '../src/broadcaster/stream-key-store.ts';
 import { generateStreamKey, type StreamKeyPair } from '../src/crypto/stream-key.ts';
 import { embedSnippet, trackerUrlFor, watchUrlFor } from '../src/player/watch-link.ts';
 import { formatBytes } from '../src/player/stats-overlay.ts';
-import { UploadMeter, bitrateNote, broadcasterErrorText, formatBitrate, type UploadFigures } from '../src/broadcaster/broadcast-figures.ts';
+import { UploadMeter, bitrateNote, broadcasterErrorText, formatBitrate, noWebRtcError, type UploadFigures } from '../src/broadcaster/broadcast-figures.ts';
 import { listenForBroadcasts } from '../src/session/connect-broadcaster.ts';
 
 // The swarm session publishes what the broadcaster emits; `window.p2p` is a debugging handle.
@@ -99,6 +99,9 @@ async function refreshSource(): Promise<void> {
 async function goLive(): Promise<void> {
   if (!capture || broadcaster) return;
   showError(null);
+  // Without WebRTC the page would encode and say "live" while no viewer can ever connect.
+  const noWebRtc = noWebRtcError();
+  if (noWebRtc) return showError(noWebRtc);
   startButton.disabled = true;
   const r = chosenResolution();
   const hasAudio = capture.getAudioTracks().length > 0;

@@ -10,6 +10,8 @@ export const SYSTEM_DEPS = [
   { program: '/usr/bin/chromium', pkg: 'chromium', why: 'browser tests (Playwright)' },
   { program: '/usr/bin/ffprobe', pkg: 'ffmpeg', why: 'LL-HLS tests: fMP4 made by ffmpeg, segments read back by ffprobe' },
   { program: '/usr/bin/firefox-esr', pkg: 'firefox-esr', why: 'cross-browser test: a Firefox viewer' },
+  { program: '/usr/bin/WebKitWebDriver', pkg: 'webkit2gtk-driver', why: 'WebKit test: WebKitGTK driven over WebDriver' },
+  { program: '/usr/bin/Xvfb', pkg: 'xvfb', why: 'WebKit test: WebKitGTK has no headless mode and runs on an Xvfb display' },
   { program: '/usr/bin/turnserver', pkg: 'coturn', why: 'TURN tests: peers relayed through a real coturn' },
   { program: '/usr/bin/redis-server', pkg: 'redis-server', why: 'tracker scale-out tests: nodes sharing a real Redis 7' },
 ];

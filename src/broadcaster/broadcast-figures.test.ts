@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BROADCASTER_NEXT_STEP, UploadMeter, bitrateNote, broadcasterErrorText } from './broadcast-figures.ts';
+import { BROADCASTER_NEXT_STEP, UploadMeter, bitrateNote, broadcasterErrorText, noWebRtcError } from './broadcast-figures.ts';
 import { P2PError } from '../errors.ts';
 
 describe('UploadMeter', () => {
@@ -49,5 +49,14 @@ describe('broadcaster error text', () => {
       expect(broadcasterErrorText(new P2PError(code, 'x'))).toContain(BROADCASTER_NEXT_STEP[code]);
     }
     expect(broadcasterErrorText(new Error('boom'))).toMatch(/^boom\. Reload the page/);
+  });
+});
+
+describe('noWebRtcError', () => {
+  it('stops a broadcaster without RTCPeerConnection with TRANSPORT_NO_WEBRTC and says what to use instead', () => {
+    expect(noWebRtcError({ RTCPeerConnection: class {} })).toBeNull();
+    const e = noWebRtcError({});
+    expect(e?.code).toBe('TRANSPORT_NO_WEBRTC');
+    expect(broadcasterErrorText(e)).toMatch(/no WebRTC .*no viewer could receive the stream\. Broadcast from a browser with WebRTC/);
   });
 });

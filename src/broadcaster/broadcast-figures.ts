@@ -3,6 +3,8 @@
 // share of the stream that viewers carry for each other, why the stream runs below the chosen
 // bitrate, and what to do next for every error the page can show. No DOM, no clock (times are given).
 
+import { P2PError } from '../errors.ts';
+
 /** One sample of the broadcast session's counters (bytes since the session started). */
 export interface UploadSample {
   atMs: number;
@@ -76,7 +78,17 @@ export const BROADCASTER_NEXT_STEP: Record<string, string> = {
   STORAGE_UNAVAILABLE: 'Allow site storage (not in private mode) to keep the same stream id across reloads.',
   BAD_INIT_SEGMENT: 'Press Stop and Go live again; if it keeps failing, try another camera or browser.',
   BAD_FRAGMENT: 'Press Stop and Go live again.',
+  TRANSPORT_NO_WEBRTC: 'Broadcast from a browser with WebRTC: a current Chrome, Edge, Firefox or Safari.',
 };
+
+/**
+ * Before going live: the error to show when this browser has no WebRTC (no RTCPeerConnection, as in
+ * WebKitGTK builds without it), since no viewer could receive the stream; null when it has WebRTC.
+ */
+export function noWebRtcError(scope: { RTCPeerConnection?: unknown } = globalThis): P2PError | null {
+  if (typeof scope.RTCPeerConnection === 'function') return null;
+  return new P2PError('TRANSPORT_NO_WEBRTC', 'This browser has no WebRTC (RTCPeerConnection), so no viewer could receive the stream');
+}
 
 /** The error text the broadcast page shows: the message, then what to do next. */
 export function broadcasterErrorText(e: unknown): string {
