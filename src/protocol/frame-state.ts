@@ -70,8 +70,6 @@ export interface FrameState {
   extraWant: number;
   /** Extra keys beyond the direct set were asked of the broadcaster. */
   extraAsked?: boolean;
-  /** Keys asked of a neighbour for this frame that timed out: not asked of it again, nor taken as offered by it. */
-  timedOut?: Map<string, KeySet>;
   /** Direct feed: when to next check this viewer's slot keys, repairs asked. */
   directRepairAtMs: number;
   directRepairs: number;

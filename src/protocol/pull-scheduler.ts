@@ -64,7 +64,7 @@ export class PullScheduler {
       const stuckAfter = lostRecently ? this.h.cfg.directRepairDelayMs + (spread % 150) : this.h.cfg.stuckMs + (spread % 400);
       const since = lostRecently ? nowMs - Math.max(f.firstSeenMs, this.neighbourLostMs) : nowMs - f.firstSeenMs;
       if (short > 0 && !f.extraAsked && since > stuckAfter && this.nothingOffered(f, nowMs)) {
-        this.reportMissing(f);
+        this.reportMissing(f, nowMs);
         this.askExtraKeys(f, nowMs, short + 1);
       }
       if (!all && !this.dirty.has(f.seq) && !this.awaiting.has(f.seq)) continue;
@@ -85,15 +85,6 @@ export class PullScheduler {
         if (n.isBroadcaster || f.avoid.has(n.peerId) || this.h.unlisted.has(n.peerId) || n.isMuted(nowMs)) continue;
         const h = n.frames.get(f.seq);
         if (!h || (!h.complete && h.keys.size === 0)) continue;
-        // Keys it let time out for this frame are not asked of it again (a withholder announces
-        // what it never sends; others offer the key soon if it was only lost).
-        const failed = f.timedOut?.get(n.peerId);
-        if (failed) {
-          const keys = new KeySet();
-          for (let w = 0; w < 8; w++) keys.setWord(w, (h.complete ? 0xffffffff : h.keys.word(w)) & ~failed.word(w));
-          if (keys.size > 0) avail.push({ peerId: n.peerId, complete: false, keys, weight: n.weight, budget: this.h.cfg.maxInflightPerNeighbour - n.inflight });
-          continue;
-        }
         avail.push({ peerId: n.peerId, complete: h.complete, keys: h.keys, weight: n.weight, budget: this.h.cfg.maxInflightPerNeighbour - n.inflight });
       }
       if (avail.length === 0) continue;
@@ -139,12 +130,6 @@ export class PullScheduler {
       if (f.inflight.expiresMs(x) > nowMs) continue;
       const peerId = f.inflight.peerOf(x) as string;
       f.inflight.delete(x);
-      if (peerId !== this.h.broadcaster()) {
-        f.timedOut ??= new Map();
-        let t = f.timedOut.get(peerId);
-        if (!t) f.timedOut.set(peerId, (t = new KeySet()));
-        t.add(x);
-      }
       this.dirty.add(f.seq);
       this.h.stats.keysTimedOut++;
       this.h.stats.lossEstimate = this.h.stats.lossEstimate * 0.99 + 0.01;
@@ -215,13 +200,13 @@ export class PullScheduler {
     }
   }
 
-  /** True when no neighbour (muted ones apart) offers a key of `f` we neither hold nor asked for (nor let time out when asked of it). */
+  /** True when no neighbour (muted ones apart) offers a key of `f` we neither hold nor asked for. */
   private nothingOffered(f: FrameState, nowMs: number): boolean {
     for (const n of this.h.neighbours.values()) {
       const h = n.frames.get(f.seq);
       if (!h || n.isBroadcaster || this.h.unlisted.has(n.peerId) || n.isMuted(nowMs)) continue;
-      const failed = f.timedOut?.get(n.peerId);
-      for (let w = 0; w < 8; w++) if ((h.complete ? 0xffffffff : h.keys.word(w)) & ~(f.have.word(w) | f.inflightSet.word(w) | (failed ? failed.word(w) : 0))) return false;
+      if (h.complete) return false;
+      for (let w = 0; w < 8; w++) if (h.keys.word(w) & ~(f.have.word(w) | f.inflightSet.word(w))) return false;
     }
     return true;
   }
@@ -232,7 +217,7 @@ export class PullScheduler {
    * when they lie in at most 3 slots (a frame merely slow to arrive lacks keys of every slot). The
    * broadcaster moves a slot only when enough viewers say so over several frames (slot-judge.ts).
    */
-  private reportMissing(f: FrameState): void {
+  private reportMissing(f: FrameState, nowMs: number): void {
     const b = this.h.broadcaster();
     const d = this.h.direct();
     if (!d || !b || !this.h.neighbours.has(b) || d.slots <= 1 || f.extraAsked) return;
@@ -241,6 +226,8 @@ export class PullScheduler {
     for (let k = 0; k < d.keys; k++) {
       const slot = (k + f.seq) % d.slots;
       if (f.have.has(k) || slot === d.slot) continue;
+      // A key on its way from a neighbour that delivers is not missing (one from a muted one is).
+      if (f.inflightSet.has(k) && !this.h.neighbours.get(f.inflight.peerOf(k) as string)?.isMuted(nowMs)) continue;
       keys.add(k);
       slots.add(slot);
     }

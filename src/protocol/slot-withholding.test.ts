@@ -80,23 +80,23 @@ describe('direct-feed withholders', () => {
 
   it('the judge: accusers must be distinct, repeat over frames, reach 3 and half the direct viewers; reports expire', () => {
     const j = new SlotJudge();
-    // Three reporters, three frames each, among 6 direct viewers: moved.
+    // Three reporters, framesToAccuse frames each, among 6 direct viewers: moved.
+    const n = j.cfg.framesToAccuse;
     let moved: string[] = [];
-    for (let f = 0; f < 3; f++) for (const r of ['r1', 'r2', 'r3']) moved = moved.concat(j.report(r, ['x'], 6, f * 100));
+    for (let f = 0; f < n; f++) for (const r of ['r1', 'r2', 'r3']) moved = moved.concat(j.report(r, ['x'], 6, f * 100));
     expect(moved).toEqual(['x']);
-    expect(j.isShunned('x', 400)).toBe(true);
-    expect(j.isShunned('x', 400 + j.cfg.shunSlotMs)).toBe(false);
+    expect(j.isShunned('x', n * 100)).toBe(true);
+    expect(j.isShunned('x', n * 100 + j.cfg.shunSlotMs)).toBe(false);
     // Among 20 direct viewers three are not half.
     const k = new SlotJudge();
-    for (let f = 0; f < 5; f++) for (const r of ['r1', 'r2', 'r3']) expect(k.report(r, ['y'], 20, f * 100)).toEqual([]);
+    for (let f = 0; f < n + 2; f++) for (const r of ['r1', 'r2', 'r3']) expect(k.report(r, ['y'], 20, f * 100)).toEqual([]);
     // Reports older than witnessTtlMs do not add up.
     const t = new SlotJudge();
-    for (const r of ['r1', 'r2', 'r3']) t.report(r, ['z'], 4, 0);
-    for (const r of ['r1', 'r2', 'r3']) t.report(r, ['z'], 4, 1);
-    for (const r of ['r1', 'r2', 'r3']) expect(t.report(r, ['z'], 4, 1 + t.cfg.witnessTtlMs + 1)).toEqual([]);
+    for (let f = 0; f < n - 1; f++) for (const r of ['r1', 'r2', 'r3']) t.report(r, ['z'], 4, f);
+    for (const r of ['r1', 'r2', 'r3']) expect(t.report(r, ['z'], 4, n + t.cfg.witnessTtlMs + 1)).toEqual([]);
     // A report naming more holders than maxHoldersPerReport, or only the reporter, counts for nothing.
     const u = new SlotJudge();
-    for (let f = 0; f < 3; f++) for (const r of ['r1', 'r2', 'r3']) expect(u.report(r, ['a', 'b', 'c', 'd'], 4, f)).toEqual([]);
+    for (let f = 0; f < n; f++) for (const r of ['r1', 'r2', 'r3']) expect(u.report(r, ['a', 'b', 'c', 'd'], 4, f)).toEqual([]);
     expect(u.report('r1', ['r1'], 4, 5)).toEqual([]);
   });
 });
