@@ -11,6 +11,7 @@ import { directSlotKeys } from './frame-state.ts';
 import { KeySet } from './key-set.ts';
 import { DEFAULT_POLICY, NeighbourPolicy } from './neighbour-policy.ts';
 import { SendQueue } from './send-queue.ts';
+import { DEFAULT_SLOT_JUDGE, SlotJudge, type SlotJudgeConfig } from './slot-judge.ts';
 import {
   BROADCAST_ID_BYTES, CS_CHUNK_BYTES, FLAG_INIT_SEGMENT, FLAGS_DEFINED, MAX_FRAME_BYTES, packetSizeOf, parseMessage, type Manifest, type WireMessage,
 } from './wire.ts';
@@ -85,8 +86,9 @@ interface Sent {
   captureTimeMs: number;
   publishedMs: number;
   manifest?: Manifest;
-  /** Direct slots used for this frame (viewer → slot) and their count. */
+  /** Direct slots used for this frame (viewer → slot), the viewer of each slot, and their count. */
   slots: Map<string, number>;
+  order: string[];
   slotCount: number;
   keys: number;
   repairs: Map<string, number>;
@@ -126,7 +128,9 @@ export class BroadcasterCore {
   private readonly banned = new Set<string>();
   /** Bad-message scores and serving budgets per neighbour (the one place that keeps them). */
   readonly policy: NeighbourPolicy;
-  readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, badMessages: 0, segmentsBackfilled: 0 };
+  /** Judges direct-feed slot holders on their viewers' MISSING reports (withholding a slot's keys). */
+  readonly slotJudge: SlotJudge;
+  readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, badMessages: 0, segmentsBackfilled: 0, slotsMoved: 0 };
 
   /** The current broadcast (BROADCAST_ID_BYTES): signed into every manifest; the tracker announces it to viewers. */
   readonly broadcastId: Uint8Array;
@@ -135,13 +139,14 @@ export class BroadcasterCore {
    * `broadcastId`: 8 random bytes picked at go-live and sent to the tracker in the publish (all
    * zero when not given, for tools and tests that run one broadcast only).
    */
-  constructor(opts: { codec: FrameCodec; config?: Partial<BroadcasterConfig>; firstSeq?: number; broadcastId?: Uint8Array }) {
+  constructor(opts: { codec: FrameCodec; config?: Partial<BroadcasterConfig>; firstSeq?: number; broadcastId?: Uint8Array; slotJudge?: Partial<SlotJudgeConfig> }) {
     this.cfg = { ...DEFAULT_BROADCASTER_CONFIG, ...opts.config };
     this.codec = opts.codec;
     this.nextSeq = opts.firstSeq ?? 0;
     if (opts.broadcastId !== undefined && opts.broadcastId.length !== BROADCAST_ID_BYTES) throw new P2PError('BAD_CONFIG', `broadcastId must be ${BROADCAST_ID_BYTES} bytes`);
     this.broadcastId = opts.broadcastId ? opts.broadcastId.slice() : new Uint8Array(BROADCAST_ID_BYTES);
     this.policy = new NeighbourPolicy({ ...DEFAULT_POLICY, badMessagesToBan: this.cfg.badMessagesToBan });
+    this.slotJudge = new SlotJudge({ ...DEFAULT_SLOT_JUDGE, ...opts.slotJudge });
     if (!(this.cfg.repairShare >= 0 && this.cfg.repairShare <= 1)) throw new P2PError('BAD_CONFIG', 'repairShare must be in 0…1');
     if (this.cfg.directSpareKeys < 0 || this.cfg.directSpareKeys > 192) throw new P2PError('BAD_CONFIG', 'directSpareKeys must be in 0…192');
   }
@@ -161,6 +166,7 @@ export class BroadcasterCore {
     this.neighbours.delete(peerId);
     this.reports.delete(peerId);
     this.policy.forgetPeer(peerId);
+    this.slotJudge.forgetPeer(peerId);
   }
 
   /** The tracker's swarm summary: mode and the holders with their keys c. */
@@ -184,7 +190,7 @@ export class BroadcasterCore {
     if (!Number.isInteger(flags) || flags < 0 || flags & ~FLAGS_DEFINED) throw new P2PError('BAD_FRAME', `frame flags ${flags} use reserved bits`);
     if (!Number.isFinite(captureTimeMs) || captureTimeMs < 0) throw new P2PError('BAD_FRAME', 'capture time must be a finite number ≥ 0');
     const seq = this.nextSeq++;
-    const s: Sent = { seq, frame, flags, captureTimeMs, publishedMs: nowMs, slots: new Map(), slotCount: 0, keys: 0, repairs: new Map() };
+    const s: Sent = { seq, frame, flags, captureTimeMs, publishedMs: nowMs, slots: new Map(), order: [], slotCount: 0, keys: 0, repairs: new Map() };
     this.frames.set(seq, s);
     this.stats.framesPublished++;
     this.stats.bytesPublished += frame.length;
@@ -290,6 +296,26 @@ export class BroadcasterCore {
         this.send(from, 'control', { type: 'manifest', manifest: s.manifest });
         return;
       }
+      case 'missing': {
+        // A viewer's word that keys of these slots never reached it: evidence against their
+        // holders once enough distinct viewers say so over several frames (slot-judge.ts). One
+        // report per viewer and frame; a frame it does not know or sent by holders only is ignored.
+        const s = this.frames.get(m.seq);
+        if (!s || s.slotCount === 0) return;
+        if (!this.policy.serveTimes(from, 'missing', s.seq, 0, 1, nowMs)) return this.countBad(from, 'missing keys reported twice');
+        const holders = new Set<string>();
+        for (const x of KeySet.fromBytes(m.keys).toArray()) {
+          if (x >= s.keys) break;
+          holders.add(s.order[(x + s.seq) % s.slotCount]);
+        }
+        holders.delete(from);
+        const live = [...holders].filter((p) => this.neighbours.has(p));
+        for (const p of this.slotJudge.report(from, live, this.directViewers(nowMs).length, nowMs)) {
+          this.stats.slotsMoved++;
+          this.emit({ type: 'bad-peer', peerId: p, reason: 'direct-feed slot withheld (its keys never reached other viewers)', strikes: 0, banned: false });
+        }
+        return;
+      }
       case 'report': {
         // Bans stay local. A report is a neighbour's word, not the broadcaster's evidence: it only
         // demotes the viewer (no manifests first-hand) while it lasts; the feed keeps serving it.
@@ -352,7 +378,7 @@ export class BroadcasterCore {
    */
   private directViewers(nowMs: number): string[] {
     const all = [...this.neighbours.keys()].filter((p) => !this.holders.has(p) || this.mode === 'direct').sort();
-    const trusted = all.filter((p) => !this.isDemoted(p, nowMs));
+    const trusted = all.filter((p) => !this.isDemoted(p, nowMs) && !this.slotJudge.isShunned(p, nowMs));
     return trusted.length > 0 ? trusted : all;
   }
 
@@ -373,6 +399,7 @@ export class BroadcasterCore {
       }
     });
     const order = viewers.slice(0, slots);
+    s.order = order;
     for (let k = 0; k < s.keys; k++) {
       // Slot i gets the keys k with (k + seq) % slots === i (see directSlotKeys).
       const owner = order[(k + s.seq) % slots];

@@ -20,6 +20,13 @@ export interface NeighbourFrame {
   toldFlags: number;
 }
 
+/** A neighbour is muted after this many requested keys in a row time out with none delivered for MUTE_QUIET_MS, for MUTE_MS. */
+export const MUTE_AFTER_KEYS = 32;
+/** The same for a neighbour that never delivered a key asked of it (an honest one delivers its first within a few). */
+export const MUTE_NEVER_DELIVERED_KEYS = 8;
+export const MUTE_QUIET_MS = 5000;
+export const MUTE_MS = 10_000;
+
 export class NeighbourState {
   isBroadcaster = false;
   /** Newest init segment the neighbour announced (NO_SEQ: none). */
@@ -39,6 +46,11 @@ export class NeighbourState {
   pushAsked: KeySet | undefined;
   /** Keys pushed to it. */
   pushed = 0;
+  /** Keys asked of it that timed out since it last delivered one, and when it last delivered one. */
+  silentKeys = 0;
+  lastDeliveredMs = -Infinity;
+  /** When it was muted (-Infinity: it is not; see isMuted). */
+  private mutedSinceMs = -Infinity;
   readonly queue: SendQueue;
 
   constructor(readonly peerId: string, queueMax: number) {
@@ -46,9 +58,12 @@ export class NeighbourState {
   }
 
   /** A key asked of this neighbour arrived (from it when `fromIt`, else from someone else). */
-  delivered(fromIt: boolean, rttSampleMs: number): void {
+  delivered(fromIt: boolean, rttSampleMs: number, nowMs = 0): void {
     if (this.inflight > 0) this.inflight--;
     if (!fromIt) return;
+    this.silentKeys = 0;
+    this.lastDeliveredMs = nowMs;
+    this.mutedSinceMs = -Infinity;
     this.weight = Math.min(1, this.weight * 0.95 + 0.05);
     this.rttVarMs = this.rttVarMs * 0.75 + Math.abs(this.srttMs - rttSampleMs) * 0.25;
     this.srttMs = this.srttMs * 0.875 + rttSampleMs * 0.125;
@@ -57,6 +72,26 @@ export class NeighbourState {
   timedOut(): void {
     if (this.inflight > 0) this.inflight--;
     this.weight = Math.max(0.05, this.weight * 0.95);
+    this.silentKeys++;
+  }
+
+  /**
+   * True while it is muted: MUTE_AFTER_KEYS keys asked of it timed out in a row (MUTE_NEVER_DELIVERED_KEYS
+   * if it never delivered one) and it delivered none for MUTE_QUIET_MS (a withholder announces keys
+   * and never sends one; an honest neighbour, even a congested one, delivers some). Its offers then
+   * draw no request. After MUTE_MS it is asked again, and a quarter as many timeouts mute it again.
+   */
+  isMuted(nowMs: number): boolean {
+    const after = this.lastDeliveredMs === -Infinity ? MUTE_NEVER_DELIVERED_KEYS : MUTE_AFTER_KEYS;
+    if (this.mutedSinceMs > -Infinity) {
+      if (nowMs - this.mutedSinceMs <= MUTE_MS) return true;
+      this.mutedSinceMs = -Infinity;
+      this.silentKeys = Math.floor((after * 3) / 4);
+      return false;
+    }
+    if (this.silentKeys < after || nowMs - this.lastDeliveredMs < MUTE_QUIET_MS) return false;
+    this.mutedSinceMs = nowMs;
+    return true;
   }
 
   requestTimeout(cfg: PeerCoreConfig): number {

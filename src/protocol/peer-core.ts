@@ -384,6 +384,8 @@ export class PeerCore {
         return;
       case 'cs-repair':
         return this.countBad(from, 'code-segment repair sent to a viewer');
+      case 'missing':
+        return this.countBad(from, 'missing keys reported to a viewer');
       case 'push-keys':
         this.push.onPushKeys(n, m.keys);
         return;
@@ -576,7 +578,7 @@ export class PeerCore {
       const n = this.neighbours.get(asked);
       if (n) {
         if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.pull.budgetFreed = true;
-        n.delivered(asked === from, nowMs - sentMs);
+        n.delivered(asked === from, nowMs - sentMs, nowMs);
       }
     }
     if (f.have.has(x)) {

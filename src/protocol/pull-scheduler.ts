@@ -63,7 +63,10 @@ export class PullScheduler {
       const lostRecently = nowMs - this.neighbourLostMs < this.h.cfg.stuckMs && f.firstSeenMs < this.neighbourLostMs + this.h.cfg.lostSlotMs && short > 0 && lacksFewSlots(f, this.h.direct());
       const stuckAfter = lostRecently ? this.h.cfg.directRepairDelayMs + (spread % 150) : this.h.cfg.stuckMs + (spread % 400);
       const since = lostRecently ? nowMs - Math.max(f.firstSeenMs, this.neighbourLostMs) : nowMs - f.firstSeenMs;
-      if (short > 0 && !f.extraAsked && since > stuckAfter && this.nothingOffered(f)) this.askExtraKeys(f, nowMs, short + 1);
+      if (short > 0 && !f.extraAsked && since > stuckAfter && this.nothingOffered(f, nowMs)) {
+        this.reportMissing(f, nowMs);
+        this.askExtraKeys(f, nowMs, short + 1);
+      }
       if (!all && !this.dirty.has(f.seq) && !this.awaiting.has(f.seq)) continue;
       // Keys on their way by push are neither asked for nor counted as missing; the spare for
       // loss is asked only once nothing is awaited (a lost push shows in the parent's HAVE).
@@ -79,7 +82,7 @@ export class PullScheduler {
       if (want <= 0) continue;
       const avail: NeighbourAvailability[] = [];
       for (const n of this.h.neighbours.values()) {
-        if (n.isBroadcaster || f.avoid.has(n.peerId) || this.h.unlisted.has(n.peerId)) continue;
+        if (n.isBroadcaster || f.avoid.has(n.peerId) || this.h.unlisted.has(n.peerId) || n.isMuted(nowMs)) continue;
         const h = n.frames.get(f.seq);
         if (!h || (!h.complete && h.keys.size === 0)) continue;
         avail.push({ peerId: n.peerId, complete: h.complete, keys: h.keys, weight: n.weight, budget: this.h.cfg.maxInflightPerNeighbour - n.inflight });
@@ -197,15 +200,39 @@ export class PullScheduler {
     }
   }
 
-  /** True when no neighbour offers a key of `f` we neither hold nor asked for. */
-  private nothingOffered(f: FrameState): boolean {
+  /** True when no neighbour (muted ones apart) offers a key of `f` we neither hold nor asked for. */
+  private nothingOffered(f: FrameState, nowMs: number): boolean {
     for (const n of this.h.neighbours.values()) {
       const h = n.frames.get(f.seq);
-      if (!h || n.isBroadcaster || this.h.unlisted.has(n.peerId)) continue;
+      if (!h || n.isBroadcaster || this.h.unlisted.has(n.peerId) || n.isMuted(nowMs)) continue;
       if (h.complete) return false;
       for (let w = 0; w < 8; w++) if (h.keys.word(w) & ~(f.have.word(w) | f.inflightSet.word(w))) return false;
     }
     return true;
+  }
+
+  /**
+   * A directly fed frame is stuck with nothing offered: tell the broadcaster which keys of the
+   * direct set never came (MISSING), leaving out this viewer's own slot (its repairs cover those),
+   * when they lie in at most 3 slots (a frame merely slow to arrive lacks keys of every slot). The
+   * broadcaster moves a slot only when enough viewers say so over several frames (slot-judge.ts).
+   */
+  private reportMissing(f: FrameState, nowMs: number): void {
+    const b = this.h.broadcaster();
+    const d = this.h.direct();
+    if (!d || !b || !this.h.neighbours.has(b) || d.slots <= 1 || f.extraAsked) return;
+    const keys = new KeySet();
+    const slots = new Set<number>();
+    for (let k = 0; k < d.keys; k++) {
+      const slot = (k + f.seq) % d.slots;
+      if (f.have.has(k) || slot === d.slot) continue;
+      // A key on its way from a neighbour that delivers is not missing (one from a muted one is).
+      if (f.inflightSet.has(k) && !this.h.neighbours.get(f.inflight.peerOf(k) as string)?.isMuted(nowMs)) continue;
+      keys.add(k);
+      slots.add(slot);
+    }
+    if (keys.size === 0 || slots.size > 3) return;
+    this.h.sendControl(b, { type: 'missing', seq: f.seq, keys: keys.toBytes() });
   }
 
   /** A directly fed viewer short of clean keys asks the broadcaster for keys beyond the direct set (once). */

@@ -46,6 +46,7 @@ const message: fc.Arbitrary<WireMessage> = fc.oneof(
   fc.record({ type: fc.constant('init-request' as const), seq: u32 }),
   fc.record({ type: fc.constant('report' as const), peerId: fc.string({ minLength: 1, maxLength: 16 }) }),
   fc.record({ type: fc.constant('push-keys' as const), keys: bytes(32) }),
+  fc.record({ type: fc.constant('missing' as const), seq: u32, keys: fc.uniqueArray(u8, { minLength: 1, maxLength: 256 }).map((k) => KeySet.of(k).toBytes()) }),
   manifest.chain((m) =>
     fc.record({ type: fc.constant('init-segment' as const), manifest: fc.constant({ ...m, length: Math.min(m.length, 3000) }), frame: bytes(Math.min(m.length, 3000)) }),
   ),

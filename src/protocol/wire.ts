@@ -54,6 +54,7 @@ export const T = {
   report: 0x0b,
   pushKeys: 0x0c,
   seedRequest: 0x0d,
+  missing: 0x0e,
   csChunk: 0x10,
   seed: 0x11,
   feed: 0x12,
@@ -91,6 +92,11 @@ export type WireMessage =
   | { type: 'init-request'; seq: number }
   | { type: 'init-segment'; manifest: Manifest; frame: Uint8Array }
   | { type: 'report'; peerId: string }
+  /**
+   * Direct feed, viewer → broadcaster: keys of the direct set of frame `seq` that never reached this
+   * viewer while the frame was stuck (no neighbour offered them), as a key set (KEY_SET_BYTES).
+   */
+  | { type: 'missing'; seq: number; keys: Uint8Array }
   /** Push me these keys of every frame as soon as you get them (a 32-byte key map; all zero stops). */
   | { type: 'push-keys'; keys: Uint8Array }
   | { type: 'seed-request'; seq: number; g: number }
@@ -146,6 +152,7 @@ export function encodedLength(m: WireMessage): number {
     case 'init-segment': return 2 + MANIFEST_BODY_BYTES + m.frame.length;
     case 'report': return 3 + utf8.encode(m.peerId).length;
     case 'push-keys': return 2 + KEY_SET_BYTES;
+    case 'missing': return 6 + KEY_SET_BYTES;
     case 'seed-request': return 2 + 5;
     case 'cs-chunk': return 9 + m.payload.length;
     case 'seed': return 8 + m.payload.length;
@@ -256,6 +263,11 @@ export function encodeMessage(m: WireMessage): Uint8Array {
     case 'push-keys':
       out[1] = T.pushKeys;
       out.set(m.keys.subarray(0, KEY_SET_BYTES), 2);
+      break;
+    case 'missing':
+      out[1] = T.missing;
+      v.setUint32(2, m.seq, true);
+      out.set(m.keys.subarray(0, KEY_SET_BYTES), 6);
       break;
     case 'cs-chunk':
       out[1] = T.csChunk;
@@ -426,6 +438,12 @@ function parseFields(bytes: Uint8Array): ParseResult {
     case T.pushKeys:
       if (!exact(2 + KEY_SET_BYTES)) return fail('push-keys: bad size');
       return { ok: true, message: { type: 'push-keys', keys: bytes.slice(2) } };
+    case T.missing: {
+      if (!exact(6 + KEY_SET_BYTES)) return fail('missing: bad size');
+      const keys = bytes.slice(6);
+      if (popcount(keys) === 0) return fail('missing: no key');
+      return { ok: true, message: { type: 'missing', seq: v.getUint32(2, true), keys } };
+    }
     case T.csChunk: {
       if (n !== 9 + CS_CHUNK_BYTES) return fail('cs-chunk: bad size');
       const chunks = bytes[8];

@@ -275,6 +275,8 @@ export interface AttackReport {
    * the time from an attacker holder's first complaint to its move (p50, worst).
    */
   complaints: { againstAttackers: number; againstHonest: number; movedAttackers: number; movedHonest: number; moveP50Ms: number; moveMaxMs: number };
+  /** Direct-feed slots the broadcaster moved on MISSING reports: attackers' and honest viewers', and the attackers' first move after they joined (worst). */
+  slotMoves: { attackers: number; honest: number; attackerMoveMaxMs: number };
 }
 
 /** One complaint the simulated tracker heard: from, against, when, and whether it moved the holder's keys. */
@@ -297,8 +299,21 @@ export function summarizeAttack(input: {
   rejoins: number;
   reintroduced: number;
   complaints?: readonly ComplaintRecord[];
+  slotMoves?: ReadonlyArray<{ peerId: string; atMs: number }>;
 }): AttackReport {
   const bad = new Set(input.attackers.map((a) => a.id));
+  const slotMoves = { attackers: 0, honest: 0, attackerMoveMaxMs: NaN };
+  const joined = new Map(input.attackers.map((a) => [a.id, a.joinMs]));
+  const firstMove = new Map<string, number>();
+  for (const m of input.slotMoves ?? []) {
+    if (!bad.has(m.peerId)) {
+      slotMoves.honest++;
+      continue;
+    }
+    slotMoves.attackers++;
+    if (!firstMove.has(m.peerId)) firstMove.set(m.peerId, m.atMs - (joined.get(m.peerId) as number));
+  }
+  if (firstMove.size > 0) slotMoves.attackerMoveMaxMs = Math.max(...firstMove.values());
   const complaints = { againstAttackers: 0, againstHonest: 0, movedAttackers: 0, movedHonest: 0, moveP50Ms: NaN, moveMaxMs: NaN };
   const firstComplaint = new Map<string, number>();
   const moveTimes: number[] = [];
@@ -412,5 +427,6 @@ export function summarizeAttack(input: {
     rejoins: input.rejoins,
     reintroduced: input.reintroduced,
     complaints,
+    slotMoves,
   };
 }

@@ -330,6 +330,7 @@ export function formatAttack(a: AttackReport): string[] {
     `honest peers wrongly banned (by honest peers): ${a.honestBanned} (${a.honestBanEvents} bans)${a.honestBanReasons.length ? `; why: ${a.honestBanReasons.slice(0, 4).map((r) => `${r.reason} (${r.bans})`).join('; ')}` : ''}`,
     `upload paid to attackers (bytes from honest peers / stream over its stay): mean ${f2(a.paidCopiesMean)}, worst ${f2(a.paidCopiesMax)} copies; broadcaster to attackers ${f2(a.broadcasterPaidRatio)} of the stream`,
     `links made again to a rejoined attacker by a peer that banned its address: ${a.reintroduced}`,
+    `direct-feed slots moved on viewers' MISSING reports: ${a.slotMoves.attackers} of attackers (latest first move ${s(a.slotMoves.attackerMoveMaxMs)} after its join), ${a.slotMoves.honest} of honest viewers`,
     `producers' complaints to the tracker (by honest peers): ${a.complaints.againstAttackers} against attackers, ${a.complaints.againstHonest} against honest holders; holders moved: ${a.complaints.movedAttackers} attackers (first complaint to move p50 ${s(a.complaints.moveP50Ms)}, worst ${s(a.complaints.moveMaxMs)}), ${a.complaints.movedHonest} honest`,
   ];
 }

@@ -100,6 +100,8 @@ export class Simulator {
   readonly bans: Array<{ by: string; peerId: string; atMs: number; reason?: string }> = [];
   /** Producers' complaints the room heard. */
   readonly complaints: ComplaintRecord[] = [];
+  /** Direct-feed slots the broadcaster moved on its viewers' MISSING reports: whose, when. */
+  readonly slotMoves: Array<{ peerId: string; atMs: number }> = [];
   /**
    * Calls on the room this window's peer events made (and, in a parallel run, the other parts'
    * peers): they become room events at the window's end, in one order every part agrees on.
@@ -201,6 +203,7 @@ export class Simulator {
       rejoins: this.rejoins,
       reintroduced: this.reintroduced,
       complaints: this.complaints,
+      slotMoves: this.slotMoves,
     });
   }
 
@@ -783,7 +786,10 @@ export class Simulator {
         }
         case 'frame': this.onDelivered(p, o.manifest, o.frame); break;
         case 'bad-peer': {
-          if (!o.banned) break;
+          if (!o.banned) {
+            if (p.isBroadcaster && o.reason.startsWith('direct-feed slot')) this.slotMoves.push({ peerId: o.peerId, atMs: this.now });
+            break;
+          }
           this.bans.push({ by: p.id, peerId: o.peerId, atMs: this.now, reason: o.reason });
           // p closes the link now; the banned peer notices one one-way delay later.
           const other = this.peers.get(o.peerId);

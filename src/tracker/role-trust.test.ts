@@ -148,6 +148,29 @@ describe('holder keys against role capture', () => {
     expect(fresh.rolesOf('claimer01').holderKeys).toEqual([3, 4, 5]);
   });
 
+  it('moves a holder’s keys when the broadcaster drops it (a failed pair), never on a viewer’s failed pair', () => {
+    const r = room({ holderProbationMs: 0 });
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      r.join(honestId(i), { uploadBps: 8e6, networkKey: `198.51.${i}.0/24`, hostKey: `198.51.${i}.1` }, 1);
+      ids.push(honestId(i));
+    }
+    run(r, ids, 250, 3000);
+    expect(r.swarmMode).toBe('holder');
+    const [target, keys] = [...holdersOf(r)][0];
+    const [other] = [...holdersOf(r)][1];
+    // A viewer's failed pair leaves the holder its keys.
+    const viewer = ids.find((p) => p !== target && r.areNeighbours(p, target));
+    if (viewer) r.reportFailedPair(viewer, target, 3100);
+    expect(holdersOf(r).get(target)).toEqual(keys);
+    // The broadcaster's moves them, to other peers, at once.
+    expect(r.areNeighbours('broadcast0', target)).toBe(true);
+    r.reportFailedPair('broadcast0', target, 3200);
+    expect(r.rolesOf(target)).toEqual({ holderKeys: [], producerGroups: [] });
+    expect(r.snapshot().holders.flatMap((h) => h.keys).sort((a, b) => a - b)).toEqual(Array.from({ length: 11 }, (_, k) => k));
+    expect(holdersOf(r).has(other)).toBe(true);
+  });
+
   it('moves a holder’s keys when producers of half its producer networks (at least three) complain, not fewer, not one network many times', () => {
     const r = room({ holderProbationMs: 0, maxKeysPerHolder: 1 });
     const ids: string[] = [];

@@ -245,6 +245,15 @@ export class Room {
         if (q && q !== pb && q.hostKey === host) bits |= this.graph.markFailed(pa, q);
       }
     }
+    // The broadcaster dropped a holder (bad messages to it, or a link that failed): no code
+    // segment reaches that holder any more, so its keys and groups go to other peers at once, and
+    // it gets no role for distrustMs. Only the broadcaster's word does this (a viewer's failed pair
+    // never strips a holder).
+    if (pa.broadcaster && pb && (pb.holderKeys.length > 0 || pb.producerGroups.length > 0)) {
+      pb.distrustedUntilMs = nowMs + this.config.distrustMs;
+      this.roles.revoke(pb);
+      this.roles.fill(nowMs);
+    }
     if (pa.broadcaster || pb?.broadcaster) this.roles.relinkBroadcaster();
     if (bits & (SEED_A | SEED_B)) this.roles.relinkProducers();
     this.graph.topUpNeedy(64);
