@@ -1,0 +1,105 @@
+// A P2P viewer in Chromium whose links to the broadcaster and to every neighbour are cut goes on
+// playing from the LL-HLS edge over HTTP, and comes back to the swarm when the links return.
+// The stream (tracker, broadcast session, edge) runs in a Node process of its own over WebRTC; the
+// page's RTCPeerConnection is wrapped so that the test can cut its links: every open connection is
+// closed, and connections made while the cut lasts cannot find a path (no usable ICE candidate),
+// as when the viewer's network drops UDP. HTTP to the edge stays up. Switch time and the longest
+// still playhead are printed, not asserted (shared CI machine).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { expect, test, type Page } from '@playwright/test';
+
+let server: ChildProcess | null = null;
+test.afterEach(() => {
+  server?.kill('SIGTERM');
+  server = null;
+});
+
+async function startEdge(seconds: number): Promise<{ baseUrl: string; streamId: string }> {
+  server = spawn(process.execPath, ['--import', 'tsx', 'e2e/hls-edge-server.ts', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: server.stdout! });
+  for await (const line of lines) if (line.startsWith('{')) return JSON.parse(line);
+  throw new Error('the edge server ended before it was ready');
+}
+
+type State = Awaited<ReturnType<Window['switchTest']['state']>>;
+const state = (page: Page): Promise<State> => page.evaluate(() => window.switchTest.state());
+
+/** Waits until the playhead has moved `byS` seconds past where it is now (playback goes on). */
+async function playsOn(page: Page, byS: number, timeout: number): Promise<void> {
+  const from = (await state(page)).currentTime;
+  await expect.poll(async () => (await state(page)).currentTime, { timeout, message: `the playhead did not move ${byS} s past ${from}` }).toBeGreaterThan(from + byS);
+}
+
+test('a P2P viewer whose links are cut plays on over HTTP and returns to P2P when they come back', async ({ page }) => {
+  test.setTimeout(240_000);
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.log('[page]', m.text());
+  });
+  const edge = await startEdge(200);
+  await page.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    const open = new Set<RTCPeerConnection>();
+    let cut = false;
+    class CuttablePeerConnection extends Native {
+      constructor(config?: RTCConfiguration) {
+        // While cut, a new connection gathers no candidate it could use: ICE never connects.
+        super(cut ? { ...config, iceServers: [], iceTransportPolicy: 'relay' } : config);
+        if (!cut) open.add(this);
+      }
+    }
+    Object.defineProperty(window, 'RTCPeerConnection', { value: CuttablePeerConnection, configurable: true, writable: true });
+    (window as unknown as { links: { cut(): void; restore(): void } }).links = {
+      cut() {
+        cut = true;
+        for (const pc of open) pc.close();
+        open.clear();
+      },
+      restore() {
+        cut = false;
+      },
+    };
+  });
+  const tracker = `${edge.baseUrl.replace('http', 'ws')}/tracker`;
+  const url = `${edge.baseUrl}/hls/${edge.streamId}/index.m3u8`;
+  await page.goto(`/e2e/pages/hls-switch.html?stream=${edge.streamId}&tracker=${encodeURIComponent(tracker)}&fallback-url=${encodeURIComponent(url)}`);
+  await expect(page).toHaveTitle('switch page ready');
+
+  // 1. P2P plays.
+  await expect.poll(async () => (await state(page)).currentTime, { timeout: 40_000 }).toBeGreaterThan(0.5);
+  await playsOn(page, 2, 20_000);
+  let s = await state(page);
+  expect(s.path).toBe('p2p');
+  expect(s.changes).toEqual([]);
+  expect(s.peers).toBeGreaterThan(0);
+
+  // 2. Cut every link: the player goes to HTTP and playback goes on.
+  await page.evaluate(() => window.switchTest.resetStill());
+  const cutAtMs = (await state(page)).nowMs;
+  await page.evaluate(() => (window as unknown as { links: { cut(): void } }).links.cut());
+  await expect.poll(async () => (await state(page)).path, { timeout: 30_000 }).toBe('http');
+  s = await state(page);
+  const toHttp = s.changes.at(-1)!;
+  expect(toHttp.path).toBe('http');
+  expect(['p2p-dry', 'no-peers']).toContain(toHttp.reason);
+  await playsOn(page, 3, 30_000);
+  s = await state(page);
+  expect(s.path).toBe('http');
+  expect((s.source as { httpBytes: number }).httpBytes).toBeGreaterThan(0);
+  console.log(`P2P → HTTP: switched ${Math.round(toHttp.atMs - cutAtMs)} ms after the cut; longest still playhead ${Math.round(s.longestStillMs)} ms`);
+
+  // 3. Links back: the swarm delivers again and the player returns to P2P, still playing.
+  await page.evaluate(() => window.switchTest.resetStill());
+  const restoredAtMs = (await state(page)).nowMs;
+  await page.evaluate(() => (window as unknown as { links: { restore(): void } }).links.restore());
+  await expect.poll(async () => (await state(page)).path, { timeout: 90_000 }).toBe('p2p');
+  s = await state(page);
+  const back = s.changes.at(-1)!;
+  expect(back).toMatchObject({ path: 'p2p', reason: 'p2p-healthy' });
+  expect(s.peers).toBeGreaterThan(0);
+  await playsOn(page, 3, 30_000);
+  s = await state(page);
+  expect(s.path).toBe('p2p');
+  console.log(`HTTP → P2P: switched ${Math.round(back.atMs - restoredAtMs)} ms after the links came back; longest still playhead ${Math.round(s.longestStillMs)} ms`);
+  expect(s.changes.map((c) => c.path)).toEqual(['http', 'p2p']);
+});
