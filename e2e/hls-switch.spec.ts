@@ -1,13 +1,14 @@
 // A P2P viewer in Chromium whose links to the broadcaster and to every neighbour are cut goes on
 // playing from the LL-HLS edge over HTTP, and comes back to the swarm when the links return.
 // The stream (tracker, broadcast session, edge) runs in a Node process of its own over WebRTC; the
-// page's RTCPeerConnection is wrapped so that the test can cut its links: every open connection is
-// closed, and connections made while the cut lasts cannot find a path (no usable ICE candidate),
-// as when the viewer's network drops UDP. HTTP to the edge stays up. Switch time and the longest
+// page's RTCPeerConnection is wrapped so that the test can cut its links (link-cut.ts): every open
+// connection is closed, and connections made while the cut lasts find no path, as when the viewer's
+// network drops UDP. HTTP to the edge stays up. Switch time and the longest
 // still playhead are printed, not asserted (shared CI machine).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { expect, test, type Page } from '@playwright/test';
+import { LINK_CUT_SCRIPT } from './link-cut.ts';
 
 let server: ChildProcess | null = null;
 test.afterEach(() => {
@@ -37,29 +38,7 @@ test('a P2P viewer whose links are cut plays on over HTTP and returns to P2P whe
     if (m.type() === 'error') console.log('[page]', m.text());
   });
   const edge = await startEdge(200);
-  await page.addInitScript(() => {
-    const Native = window.RTCPeerConnection;
-    const open = new Set<RTCPeerConnection>();
-    let cut = false;
-    class CuttablePeerConnection extends Native {
-      constructor(config?: RTCConfiguration) {
-        // While cut, a new connection gathers no candidate it could use: ICE never connects.
-        super(cut ? { ...config, iceServers: [], iceTransportPolicy: 'relay' } : config);
-        if (!cut) open.add(this);
-      }
-    }
-    Object.defineProperty(window, 'RTCPeerConnection', { value: CuttablePeerConnection, configurable: true, writable: true });
-    (window as unknown as { links: { cut(): void; restore(): void } }).links = {
-      cut() {
-        cut = true;
-        for (const pc of open) pc.close();
-        open.clear();
-      },
-      restore() {
-        cut = false;
-      },
-    };
-  });
+  await page.addInitScript(LINK_CUT_SCRIPT);
   const tracker = `${edge.baseUrl.replace('http', 'ws')}/tracker`;
   const url = `${edge.baseUrl}/hls/${edge.streamId}/index.m3u8`;
   await page.goto(`/e2e/pages/hls-switch.html?stream=${edge.streamId}&tracker=${encodeURIComponent(tracker)}&fallback-url=${encodeURIComponent(url)}`);
@@ -78,7 +57,7 @@ test('a P2P viewer whose links are cut plays on over HTTP and returns to P2P whe
   // 2. Cut every link: the player goes to HTTP and playback goes on.
   await page.evaluate(() => window.switchTest.resetStill());
   const cutAtMs = (await state(page)).nowMs;
-  await page.evaluate(() => (window as unknown as { links: { cut(): void } }).links.cut());
+  await page.evaluate(() => window.links.cut());
   await expect.poll(async () => (await state(page)).path, { timeout: 30_000 }).toBe('http');
   s = await state(page);
   const toHttp = s.changes.at(-1)!;
@@ -94,7 +73,7 @@ test('a P2P viewer whose links are cut plays on over HTTP and returns to P2P whe
   // 3. Links back: the swarm delivers again and the player returns to P2P, still playing.
   await page.evaluate(() => window.switchTest.resetStill());
   const restoredAtMs = (await state(page)).nowMs;
-  await page.evaluate(() => (window as unknown as { links: { restore(): void } }).links.restore());
+  await page.evaluate(() => window.links.restore());
   await expect.poll(async () => (await state(page)).path, { timeout: 90_000 }).toBe('p2p');
   s = await state(page);
   const back = s.changes.at(-1)!;
