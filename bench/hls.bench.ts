@@ -118,9 +118,6 @@ console.log(`capture end of a part -> in an HTTP client: p50 ${fmt(q(0.5))} ms, 
 console.log(`process CPU: ${idle.cpuPct.toFixed(1)} % of a core for the stream alone (broadcaster + edge session + writer), ${loaded.cpuPct.toFixed(1)} % with ${viewers} HTTP viewers (the clients run in this process too: an upper bound for the edge)`);
 console.log(`edge process RSS: ${idle.rssMiB.toFixed(0)} MiB alone, ${loaded.rssMiB.toFixed(0)} MiB with ${viewers} HTTP viewers`);
 console.log(`edge upload per HTTP viewer: ${((sent / viewers / seconds) * 8 / 1000).toFixed(0)} kbit/s, ${(sent / viewers / Math.max(1, streamBytes)).toFixed(2)} x the frame bytes the edge received meanwhile (playlists included); client errors ${errors}`);
-if (browserSeconds > 0) await browserPart();
-process.exit(0);
-
 // ---- in Chromium ------------------------------------------------------------------------------
 
 async function freePort(): Promise<number> {
@@ -186,7 +183,7 @@ async function browserPart(): Promise<void> {
     const stillP2p: number[] = [];
     for (let i = 0; i < switches; i++) {
       if (!(await until(async () => { const x = await state(); return x.path === 'p2p' && x.peers > 0 && x.currentTime > 1; }, 90_000))) {
-        console.log(`switch ${i + 1}: the viewer was not playing from the swarm within 90 s; stopped`);
+        console.log(`switch ${i + 1}: the viewer was not playing from the swarm within 90 s; stopped (page: ${JSON.stringify(await state())})`);
         break;
       }
       await sleep(5000);
@@ -195,7 +192,7 @@ async function browserPart(): Promise<void> {
       const n = (await state()).changes.length;
       await page.evaluate('window.links.cut()');
       if (!(await until(async () => (await state()).changes.length > n, 30_000))) {
-        console.log(`switch ${i + 1}: no switch to HTTP within 30 s of the cut; stopped`);
+        console.log(`switch ${i + 1}: no switch to HTTP within 30 s of the cut; stopped (page: ${JSON.stringify(await state())})`);
         break;
       }
       await sleep(5000);
@@ -206,12 +203,16 @@ async function browserPart(): Promise<void> {
       const restoredAt = x.nowMs;
       await page.evaluate('window.links.restore()');
       if (!(await until(async () => (await state()).path === 'p2p', 90_000))) {
-        console.log(`switch ${i + 1}: no return to P2P within 90 s of the links coming back; stopped`);
+        console.log(`switch ${i + 1}: no return to P2P within 90 s of the links coming back; stopped (page: ${JSON.stringify(await state())})`);
         break;
       }
+      const returns = (await state()).changes.length;
       await sleep(5000);
       x = await state();
-      toP2p.push(x.changes.at(-1)!.atMs - restoredAt);
+      if (x.changes.length > returns) {
+        console.log(`switch ${i + 1}: left P2P again ${Math.round(x.changes[returns].atMs - x.changes[returns - 1].atMs)} ms after the return (${x.changes[returns].reason}); policy inputs [ms, path, buffer ahead s, P2P frames, currentTime]: ${JSON.stringify(await page.evaluate('window.switchTest.trace()'))}`);
+      }
+      toP2p.push(x.changes[returns - 1].atMs - restoredAt);
       stillP2p.push(x.longestStillMs);
     }
     const f = (xs: number[]) => (xs.length === 0 ? '–' : `p50 ${pctOf(xs, 0.5).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms`);
@@ -224,3 +225,6 @@ async function browserPart(): Promise<void> {
     await rig2.stop();
   }
 }
+
+if (browserSeconds > 0) await browserPart();
+process.exit(0);

@@ -33,6 +33,13 @@ setInterval(() => {
   } else longestStillMs = Math.max(longestStillMs, now - stillSinceMs);
 }, 50);
 
+// The last 20 s of what the safety net's policy sees, every 200 ms (for reports when a switch misbehaves).
+const trace: Array<[number, string, number, number, number]> = [];
+setInterval(() => {
+  trace.push([Math.round(performance.now()), el.sourcePath, Number((el.stats?.bufferAheadS ?? 0).toFixed(2)), el.stats?.framesIn ?? 0, Number(el.currentTime.toFixed(2))]);
+  if (trace.length > 100) trace.shift();
+}, 200);
+
 declare global {
   interface Window {
     switchTest: {
@@ -45,8 +52,14 @@ declare global {
         framesIn: number;
         nowMs: number;
         longestStillMs: number;
+        /** The session's connections by state, the player's status, the HTTP path's state. */
+        links: string[];
+        status: string;
+        http: string;
       };
       resetStill(): void;
+      /** [ms, path, buffer ahead s, P2P frames in, currentTime] every 200 ms, the last 20 s. */
+      trace(): Array<[number, string, number, number, number]>;
     };
   }
 }
@@ -60,7 +73,11 @@ window.switchTest = {
     framesIn: el.stats?.framesIn ?? 0,
     nowMs: performance.now(),
     longestStillMs,
+    links: session ? session.config.transport.peers().map((p) => session!.config.transport.peerState(p) ?? 'gone') : [],
+    status: el.stats?.status ?? '',
+    http: (el.stats?.source as { http?: string } | undefined)?.http ?? '',
   }),
+  trace: () => trace.slice(),
   resetStill: () => {
     longestStillMs = 0;
     stillSinceMs = performance.now();
