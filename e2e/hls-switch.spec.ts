@@ -81,6 +81,9 @@ test('a P2P viewer whose links are cut plays on over HTTP and returns to P2P whe
   expect(s.peers).toBeGreaterThan(0);
   await playsOn(page, 3, 30_000);
   s = await state(page);
+  if (s.path !== 'p2p') {
+    console.log(`left P2P again after the return: ${JSON.stringify(s.changes.slice(before))}; policy inputs [ms, path, buffer ahead s, P2P frames, currentTime]: ${JSON.stringify(await page.evaluate(() => window.switchTest.trace()))}`);
+  }
   expect(s.path).toBe('p2p');
   expect(s.source).toMatchObject({ path: 'p2p', reason: 'p2p-healthy' });
   console.log(`HTTP → P2P: switched ${Math.round(back.atMs - restoredAtMs)} ms after the links came back; longest still playhead ${Math.round(s.longestStillMs)} ms`);
