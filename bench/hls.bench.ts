@@ -182,11 +182,17 @@ async function browserPart(): Promise<void> {
     const stillHttp: number[] = [];
     const stillP2p: number[] = [];
     for (let i = 0; i < switches; i++) {
-      if (!(await until(async () => { const x = await state(); return x.path === 'p2p' && x.peers > 0 && x.currentTime > 1; }, 90_000))) {
-        console.log(`switch ${i + 1}: the viewer was not playing from the swarm within 90 s; stopped (page: ${JSON.stringify(await state())})`);
+      // Playing from the swarm for 5 s in a row (a start or a return may still flip to HTTP first).
+      let since: number | null = null;
+      const steady = await until(async () => {
+        const x = await state();
+        since = x.path === 'p2p' && x.peers > 0 && x.currentTime > 1 ? (since ?? Date.now()) : null;
+        return since !== null && Date.now() - since >= 5000;
+      }, 120_000);
+      if (!steady) {
+        console.log(`switch ${i + 1}: the viewer was not playing from the swarm for 5 s in a row within 120 s; stopped (page: ${JSON.stringify(await state())})`);
         break;
       }
-      await sleep(5000);
       await page.evaluate('window.switchTest.resetStill()');
       const cutAt = (await state()).nowMs;
       const n = (await state()).changes.length;
@@ -202,8 +208,8 @@ async function browserPart(): Promise<void> {
       await page.evaluate('window.switchTest.resetStill()');
       const restoredAt = x.nowMs;
       await page.evaluate('window.links.restore()');
-      if (!(await until(async () => (await state()).path === 'p2p', 90_000))) {
-        console.log(`switch ${i + 1}: no return to P2P within 90 s of the links coming back; stopped (page: ${JSON.stringify(await state())})`);
+      if (!(await until(async () => (await state()).path === 'p2p', 120_000))) {
+        console.log(`switch ${i + 1}: no return to P2P within 120 s of the links coming back; stopped (page: ${JSON.stringify(await state())})`);
         break;
       }
       const returns = (await state()).changes.length;

@@ -33,7 +33,7 @@ async function playsOn(page: Page, byS: number, timeout: number): Promise<void> 
 }
 
 test('a P2P viewer whose links are cut plays on over HTTP and returns to P2P when they come back', async ({ page }) => {
-  test.setTimeout(240_000);
+  test.setTimeout(300_000);
   page.on('console', (m) => {
     if (m.type() === 'error') console.log('[page]', m.text());
   });
@@ -74,7 +74,7 @@ test('a P2P viewer whose links are cut plays on over HTTP and returns to P2P whe
   await page.evaluate(() => window.switchTest.resetStill());
   const restoredAtMs = (await state(page)).nowMs;
   await page.evaluate(() => window.links.restore());
-  await expect.poll(async () => (await state(page)).path, { timeout: 90_000 }).toBe('p2p');
+  await expect.poll(async () => (await state(page)).path, { timeout: 120_000 }).toBe('p2p');
   s = await state(page);
   const back = s.changes.at(-1)!;
   expect(back).toMatchObject({ path: 'p2p', reason: 'p2p-healthy' });
