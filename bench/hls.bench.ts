@@ -4,8 +4,20 @@
 // blocking playlist reloads and fetch every part. Prints: capture-to-client delay of parts (the
 // HTTP path's delivery share of glass-to-glass; the player's hold-back comes on top), the edge's
 // CPU and memory with and without the clients, and the edge's upload per HTTP viewer.
-// Options: --viewers N (default 100), --seconds S (default 30).
+// Then in Chromium (a second stream, over WebRTC in Node, `npm start -- --dev` for the pages):
+// glass to glass through hls.js with LL-HLS parts (a `<p2p-player>` without WebRTC: capture time of
+// the picture at the playhead from `#EXT-X-PROGRAM-DATE-TIME` against the page's clock, sampled
+// every 250 ms), and P2P → HTTP → P2P switches of a viewer whose WebRTC links are cut and restored
+// (e2e/link-cut.ts): time from the cut to `sourcechange`, and the longest still playhead around each
+// switch. Printed, never asserted.
+// Options: --viewers N (default 100), --seconds S (default 30), --browser-seconds S (default 30,
+// 0 skips the browser part), --switches N (default 3).
 
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { chromium, type Page } from '@playwright/test';
+import { chromiumArgs } from '../playwright.config.ts';
+import { LINK_CUT_SCRIPT } from '../e2e/link-cut.ts';
 import { startEdgeRig } from '../src/hls/test-edge-rig.ts';
 import { makeTestFmp4, splitFmp4 } from '../src/hls/test-media.ts';
 
@@ -15,6 +27,11 @@ const arg = (name: string, dflt: number): number => {
 };
 const viewers = arg('viewers', 100);
 const seconds = arg('seconds', 30);
+const browserSeconds = arg('browser-seconds', 30);
+const switches = arg('switches', 3);
+for (const [name, v] of [['viewers', viewers], ['seconds', seconds], ['browser-seconds', browserSeconds], ['switches', switches]] as const) {
+  if (!(Number.isInteger(v) && v >= 0 && v <= 100_000)) throw new Error(`--${name} ${v}: expected a whole number from 0 to 100000`);
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const media = splitFmp4(makeTestFmp4({ seconds: seconds + 10 }));
@@ -101,4 +118,119 @@ console.log(`capture end of a part -> in an HTTP client: p50 ${fmt(q(0.5))} ms, 
 console.log(`process CPU: ${idle.cpuPct.toFixed(1)} % of a core for the stream alone (broadcaster + edge session + writer), ${loaded.cpuPct.toFixed(1)} % with ${viewers} HTTP viewers (the clients run in this process too: an upper bound for the edge)`);
 console.log(`edge process RSS: ${idle.rssMiB.toFixed(0)} MiB alone, ${loaded.rssMiB.toFixed(0)} MiB with ${viewers} HTTP viewers`);
 console.log(`edge upload per HTTP viewer: ${((sent / viewers / seconds) * 8 / 1000).toFixed(0)} kbit/s, ${(sent / viewers / Math.max(1, streamBytes)).toFixed(2)} x the frame bytes the edge received meanwhile (playlists included); client errors ${errors}`);
+// ---- in Chromium ------------------------------------------------------------------------------
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const pctOf = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
+
+/** Polls `f` every 200 ms until it is true; false after `ms`. */
+async function until(f: () => Promise<boolean>, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(200)) if (await f()) return true;
+  return false;
+}
+
+async function browserPart(): Promise<void> {
+  const cycleS = 45;
+  const media2 = splitFmp4(makeTestFmp4({ seconds: browserSeconds + switches * cycleS + 60 }));
+  const rig2 = await startEdgeRig(media2, { via: 'webrtc' });
+  const port = await freePort();
+  const pages = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--dev'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    pages.once('exit', (code) => reject(new Error(`the page server exited with ${code}`)));
+    pages.stdout!.on('data', (d: Buffer) => d.toString().includes('p2p-player on') && resolve());
+  });
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: chromiumArgs });
+  const tracker = `${rig2.baseUrl.replace('http', 'ws')}/tracker`;
+  const playlist = `${rig2.baseUrl}/hls/${rig2.streamId}/index.m3u8`;
+  const query = `stream=${rig2.streamId}&tracker=${encodeURIComponent(tracker)}&fallback-url=${encodeURIComponent(playlist)}`;
+  try {
+    // Glass to glass through hls.js: the viewer has no WebRTC, so <p2p-player> plays the edge's LL-HLS.
+    const http = await (await browser.newContext()).newPage();
+    await http.addInitScript(`Object.defineProperty(window, 'RTCPeerConnection', { value: undefined, configurable: true, writable: true });`);
+    await http.goto(`http://127.0.0.1:${port}/e2e/pages/hls-fallback.html?${query}`);
+    const glass = async (): Promise<number | null> => http.evaluate(`(() => { const s = window.hlsTest.state(); return s.currentTime > 0 && s.source ? s.source.glassToGlassMs : null; })()`);
+    const samples: number[] = [];
+    if (!(await until(async () => (await glass()) !== null, 60_000))) console.log('hls.js in Chromium: no picture within 60 s');
+    else {
+      await sleep(5000); // hls.js settles on its live position
+      for (const end = Date.now() + browserSeconds * 1000; Date.now() < end; await sleep(250)) {
+        const g = await glass();
+        if (g !== null) samples.push(g);
+      }
+      console.log(`glass to glass through hls.js (Chromium, LL-HLS 0.5 s parts, lowLatencyMode): p50 ${pctOf(samples, 0.5).toFixed(0)} ms, p95 ${pctOf(samples, 0.95).toFixed(0)} ms (n=${samples.length}, ${browserSeconds} s; capture-to-playhead from PROGRAM-DATE-TIME, the display pipeline not included)`);
+    }
+    await http.context().close();
+
+    // Switches: a P2P viewer whose links are cut and restored.
+    const page = await (await browser.newContext()).newPage();
+    await page.addInitScript(LINK_CUT_SCRIPT);
+    await page.goto(`http://127.0.0.1:${port}/e2e/pages/hls-switch.html?${query}`);
+    type S = { path: string; currentTime: number; peers: number; nowMs: number; longestStillMs: number; changes: Array<{ path: string; reason: string; atMs: number }> };
+    const state = (): Promise<S> => page.evaluate('window.switchTest.state()') as Promise<S>;
+    const toHttp: number[] = [];
+    const toP2p: number[] = [];
+    const stillHttp: number[] = [];
+    const stillP2p: number[] = [];
+    for (let i = 0; i < switches; i++) {
+      // Playing from the swarm for 5 s in a row (a start or a return may still flip to HTTP first).
+      let since: number | null = null;
+      const steady = await until(async () => {
+        const x = await state();
+        since = x.path === 'p2p' && x.peers > 0 && x.currentTime > 1 ? (since ?? Date.now()) : null;
+        return since !== null && Date.now() - since >= 5000;
+      }, 120_000);
+      if (!steady) {
+        console.log(`switch ${i + 1}: the viewer was not playing from the swarm for 5 s in a row within 120 s; stopped (page: ${JSON.stringify(await state())})`);
+        break;
+      }
+      await page.evaluate('window.switchTest.resetStill()');
+      const cutAt = (await state()).nowMs;
+      const n = (await state()).changes.length;
+      await page.evaluate('window.links.cut()');
+      if (!(await until(async () => (await state()).changes.length > n, 30_000))) {
+        console.log(`switch ${i + 1}: no switch to HTTP within 30 s of the cut; stopped (page: ${JSON.stringify(await state())})`);
+        break;
+      }
+      await sleep(5000);
+      let x = await state();
+      toHttp.push(x.changes[n].atMs - cutAt);
+      stillHttp.push(x.longestStillMs);
+      await page.evaluate('window.switchTest.resetStill()');
+      const restoredAt = x.nowMs;
+      await page.evaluate('window.links.restore()');
+      if (!(await until(async () => (await state()).path === 'p2p', 120_000))) {
+        console.log(`switch ${i + 1}: no return to P2P within 120 s of the links coming back; stopped (page: ${JSON.stringify(await state())})`);
+        break;
+      }
+      const returns = (await state()).changes.length;
+      await sleep(5000);
+      x = await state();
+      if (x.changes.length > returns) {
+        console.log(`switch ${i + 1}: left P2P again ${Math.round(x.changes[returns].atMs - x.changes[returns - 1].atMs)} ms after the return (${x.changes[returns].reason}); policy inputs [ms, path, buffer ahead s, P2P frames, currentTime]: ${JSON.stringify(await page.evaluate('window.switchTest.trace()'))}`);
+      }
+      toP2p.push(x.changes[returns - 1].atMs - restoredAt);
+      stillP2p.push(x.longestStillMs);
+    }
+    const f = (xs: number[]) => (xs.length === 0 ? '–' : `p50 ${pctOf(xs, 0.5).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms`);
+    console.log(`P2P -> HTTP, links cut (Chromium, ${toHttp.length} switches): cut to sourcechange ${f(toHttp)}; longest still playhead from the cut to 5 s after the switch ${f(stillHttp)}`);
+    console.log(`HTTP -> P2P, links back (${toP2p.length} switches): links back to sourcechange ${f(toP2p)} (reconnect + 5 s of healthy P2P by policy); longest still playhead from the restore to 5 s after the switch ${f(stillP2p)}`);
+    await page.context().close();
+  } finally {
+    await browser.close();
+    pages.kill('SIGTERM');
+    await rig2.stop();
+  }
+}
+
+if (browserSeconds > 0) await browserPart();
 process.exit(0);

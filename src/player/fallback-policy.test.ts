@@ -48,6 +48,21 @@ describe('FallbackPolicy', () => {
     expect(s).toEqual([[5800, 'p2p-dry'], [8800, 'p2p-healthy'], [12_800, 'p2p-dry'], [18_800, 'p2p-healthy'], [22_800, 'p2p-dry'], [34_800, 'p2p-healthy'], [38_800, 'p2p-dry']]);
   });
 
+  it('after a return to P2P, a short buffer waits settleMs (the player restarting), a stopped swarm does not', () => {
+    const p = new FallbackPolicy({ starveMs: 1000, healthyForMs: 5000, minDwellMs: 3000, dryMs: 800, lowBufferS: 0.15, settleMs: 5000 });
+    // Frames until 10 s, nothing until 20 s, frames again: back to P2P at 25 s. Then the buffer is
+    // short from 25.5 s to 28 s (the restart) and again from 33 s on (a real drought).
+    const low = (t: number) => (t >= 25_500 && t < 28_000) || t >= 33_000;
+    const s = run(p, 38_000, (t) => ({ ...delivering(t < 10_000 || t >= 20_000), bufferAheadS: low(t) ? 0.05 : 0.6 }));
+    expect(s).toEqual([[10_900, 'p2p-dry'], [25_000, 'p2p-healthy'], [33_800, 'p2p-dry']]);
+    // Without the settle time the restart's short buffer sends it back to HTTP.
+    const q = new FallbackPolicy({ starveMs: 1000, healthyForMs: 5000, minDwellMs: 3000, dryMs: 800, lowBufferS: 0.15, settleMs: 0 });
+    expect(run(q, 30_000, (t) => ({ ...delivering(t < 10_000 || t >= 20_000), bufferAheadS: low(t) ? 0.05 : 0.6 }))).toEqual([[10_900, 'p2p-dry'], [25_000, 'p2p-healthy'], [26_300, 'p2p-dry']]);
+    // The swarm stopping right after the return is left at once.
+    const r = new FallbackPolicy({ starveMs: 1000, healthyForMs: 5000, minDwellMs: 3000, settleMs: 5000 });
+    expect(run(r, 30_000, (t) => delivering(t < 10_000 || (t >= 20_000 && t < 25_500)))).toEqual([[10_900, 'p2p-dry'], [25_000, 'p2p-healthy'], [26_400, 'p2p-dry']]);
+  });
+
   it('a low buffer while paused is not running dry', () => {
     const p = new FallbackPolicy();
     expect(run(p, 10_000, (t) => ({ ...delivering(true), bufferAheadS: 0, playing: t < 1000 }))).toEqual([]);

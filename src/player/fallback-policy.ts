@@ -22,6 +22,13 @@ export interface FallbackPolicyConfig {
   minDwellMs: number;
   /** After the HTTP path failed (edge unreachable), it is not tried again for this long, ms. Default 15000. */
   httpRetryMs: number;
+  /**
+   * After a return to P2P, the low-buffer rule waits this long, ms. Default 5000. The P2P player
+   * restarts on the element at the newest key-frame fragment, so its buffer is short at first: that
+   * is its start, not the swarm failing (which the swarm just proved for healthyForMs), and leaving
+   * again would cost one more reload. The starve rule applies at once.
+   */
+  settleMs: number;
 }
 
 export const DEFAULT_FALLBACK_POLICY: FallbackPolicyConfig = {
@@ -32,11 +39,12 @@ export const DEFAULT_FALLBACK_POLICY: FallbackPolicyConfig = {
   healthyForMs: 5000,
   minDwellMs: 3000,
   httpRetryMs: 15_000,
+  settleMs: 5000,
 };
 
 export function resolveFallbackPolicy(partial: Partial<FallbackPolicyConfig> = {}): FallbackPolicyConfig {
   const c = { ...DEFAULT_FALLBACK_POLICY, ...partial };
-  for (const k of ['noPeerTimeoutMs', 'starveMs', 'dryMs', 'healthyForMs', 'minDwellMs', 'httpRetryMs'] as const) {
+  for (const k of ['noPeerTimeoutMs', 'starveMs', 'dryMs', 'healthyForMs', 'minDwellMs', 'httpRetryMs', 'settleMs'] as const) {
     if (!(Number.isFinite(c[k]) && c[k] >= 0 && c[k] <= 600_000)) throw new P2PError('BAD_CONFIG', `${k} ${c[k]} is outside 0 … 600000 ms`);
   }
   if (!(c.lowBufferS >= 0 && c.lowBufferS <= 10)) throw new P2PError('BAD_CONFIG', `lowBufferS ${c.lowBufferS} is outside 0 … 10`);
@@ -117,7 +125,8 @@ export class FallbackPolicy {
         return now - this.#startMs >= c.noPeerTimeoutMs ? this.#go('http', 'no-peers', now) : this.#stay();
       }
       if (o.bufferAheadS >= c.lowBufferS) this.#primed = true;
-      if (o.playing && this.#primed && o.bufferAheadS < c.lowBufferS) this.#lowSinceMs ??= now;
+      const settling = this.#returnedMs !== null && now - this.#returnedMs < c.settleMs;
+      if (o.playing && this.#primed && !settling && o.bufferAheadS < c.lowBufferS) this.#lowSinceMs ??= now;
       else this.#lowSinceMs = null;
       const starved = now - this.#lastFrameAtMs >= c.starveMs;
       // Frames arrive but never make a buffer (the path delivers too little): as bad as none.

@@ -30,6 +30,12 @@ export interface SourceStats {
   p2pBytes: number;
   /** httpBytes / (httpBytes + p2pBytes), 0 before any. */
   shareFromHttp: number;
+  /**
+   * On the HTTP path: now minus the capture time of the picture at the playhead, ms (hls.js's
+   * `playingDate`, from the edge's `#EXT-X-PROGRAM-DATE-TIME`, the broadcaster's clock against this
+   * viewer's); null on the P2P path or before hls.js knows the date.
+   */
+  glassToGlassMs: number | null;
 }
 
 export interface SourceChangeDetail {
@@ -93,7 +99,7 @@ export class HlsFallback {
   #timer: ReturnType<typeof setInterval> | null = null;
   #hls: Hls | null = null;
   #loading = false;
-  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, http: 'idle', httpBytes: 0, p2pBytes: 0, shareFromHttp: 0 };
+  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, http: 'idle', httpBytes: 0, p2pBytes: 0, shareFromHttp: 0, glassToGlassMs: null };
   #destroyed = false;
   #lastStatsMs = 0;
 
@@ -116,7 +122,14 @@ export class HlsFallback {
   get stats(): SourceStats {
     const p2pBytes = this.#o.player.stats.session?.bytesDown ?? 0;
     const total = this.#stats.httpBytes + p2pBytes;
-    return { ...this.#stats, p2pBytes, shareFromHttp: total === 0 ? 0 : this.#stats.httpBytes / total };
+    let date: Date | null = null;
+    try {
+      date = this.#hls?.playingDate ?? null;
+    } catch {
+      // hls.js torn down between the check and the read
+    }
+    const glassToGlassMs = date && Number.isFinite(date.getTime()) ? Date.now() - date.getTime() : null;
+    return { ...this.#stats, p2pBytes, shareFromHttp: total === 0 ? 0 : this.#stats.httpBytes / total, glassToGlassMs };
   }
 
   /** Whether the browser has WebRTC (the swarm is a path at all). */

@@ -97,7 +97,7 @@ export interface PlayerStats {
   droppedFrames: number;
   session: SessionStats | null;
   /** Which path plays and the share of media over HTTP, when the HLS safety net runs (<p2p-player>). */
-  source?: { path: string; shareFromHttp: number; httpBytes: number; switches: number };
+  source?: { path: string; shareFromHttp: number; httpBytes: number; switches: number; glassToGlassMs?: number | null };
 }
 
 export interface PlayerEvents {

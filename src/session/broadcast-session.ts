@@ -96,7 +96,7 @@ export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
     this.#links = new SwarmLinks(this.tracker, c.transport, c.removedNeighbourGraceMs, (peerId) => {
       this.core.handlePeerDisconnected(peerId, monotonicNow());
       this.#driver.drain();
-    });
+    }, { relinkGraceMs: c.relinkGraceMs, nowMs: monotonicNow });
     this.#upload = meterUpload(this.#driver, this.tracker, c.uploadReportMs);
     this.tracker.on('swarm', (s) => {
       this.#swarm = { viewers: s.viewers, holders: s.holders.length, producers: s.producers.length };

@@ -29,6 +29,12 @@ export interface SessionConfig {
   uploadReportMs: number;
   /** A neighbour the tracker dropped is closed after this long unless it comes back, ms. */
   removedNeighbourGraceMs: number;
+  /**
+   * A neighbour whose link was up less than this long ago is not reported to the tracker when
+   * connecting to it fails (the tracker would never pair the two again): it is tried again, as after
+   * a network outage on either side, ms. A ban is always reported.
+   */
+  relinkGraceMs: number;
   /** Connected but without any neighbour for this long: status `no-peers`, ms. */
   noPeersAfterMs: number;
   /** How often `stats` is emitted, ms. */
@@ -45,6 +51,7 @@ export interface SessionConfig {
 export const DEFAULT_SESSION_CONFIG = Object.freeze({
   uploadReportMs: 1000,
   removedNeighbourGraceMs: 4000,
+  relinkGraceMs: 60_000,
   noPeersAfterMs: 6000,
   statsIntervalMs: 1000,
   reconnectMinMs: 500,
@@ -58,7 +65,7 @@ export function resolveSessionConfig(options: SessionOptions): SessionConfig {
   if (typeof c.trackerUrl !== 'string' || !/^wss?:\/\/\S+$/.test(c.trackerUrl)) throw new P2PError('BAD_CONFIG', `trackerUrl must be a ws:// or wss:// URL, got ${String(c.trackerUrl)}`);
   if (!c.transport || typeof c.transport.connect !== 'function') throw new P2PError('BAD_CONFIG', 'transport is required (WebRtcTransport or MemoryTransport)');
   if (c.uploadBps !== undefined && (typeof c.uploadBps !== 'number' || !Number.isFinite(c.uploadBps) || c.uploadBps < 0)) throw new P2PError('BAD_CONFIG', `session config uploadBps must be a number ≥ 0, got ${String(c.uploadBps)}`);
-  for (const k of ['uploadReportMs', 'removedNeighbourGraceMs', 'noPeersAfterMs', 'statsIntervalMs', 'reconnectMinMs', 'reconnectMaxMs'] as const) {
+  for (const k of ['uploadReportMs', 'removedNeighbourGraceMs', 'relinkGraceMs', 'noPeersAfterMs', 'statsIntervalMs', 'reconnectMinMs', 'reconnectMaxMs'] as const) {
     const v = c[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new P2PError('BAD_CONFIG', `session config ${k} must be a number ≥ 0, got ${String(v)}`);
   }

@@ -126,6 +126,56 @@ describe('SwarmLinks', () => {
     links.destroy();
   });
 
+  /** 'me' with its SwarmLinks, linked to endpoint 'a'; signals relayed by hand (the tracker's job), ends reported as the session does. */
+  async function linkedPair(relinkGraceMs: number) {
+    const net = new MemoryNetwork();
+    const mine = net.createTransport('me');
+    const theirs = net.createTransport('a');
+    let reachable = true;
+    mine.on('signal', (_p, blob) => void (reachable && theirs.signal('me', blob)));
+    theirs.on('signal', (_p, blob) => void mine.signal('a', blob));
+    const tracker = new ScriptedTracker();
+    const links = new SwarmLinks(tracker as unknown as TrackerClient, mine, 500, () => {}, { relinkGraceMs, nowMs: () => Date.now() });
+    mine.on('failed', (p, reason) => links.ended(p, reason));
+    mine.on('disconnected', (p) => links.ended(p, undefined));
+    tracker.give([nb('a', true)]);
+    theirs.connect('me', { initiator: false });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(mine.peerState('a')).toBe('connected');
+    /** The network between the two goes down: the link fails, new connections cannot be made. */
+    const cut = () => {
+      reachable = false;
+      net.failLink('me', 'a');
+    };
+    return { tracker, links, cut };
+  }
+
+  it('retries a neighbour whose link was up instead of reporting it, until relinkGraceMs has passed', async () => {
+    const { tracker, links, cut } = await linkedPair(30_000);
+    cut();
+    // The link broke (ice-failed) and reconnecting times out (10 s each): retried, not reported.
+    await vi.advanceTimersByTimeAsync(25_000);
+    expect(tracker.failed).toEqual([]);
+    expect(links.forgiven).toBeGreaterThanOrEqual(2);
+    expect(links.failures.get('connect-timeout')).toBeGreaterThanOrEqual(1);
+    // Past the grace without the link up again: reported, so the tracker can pick another neighbour.
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(tracker.failed).toEqual(['a']);
+    // A neighbour never linked is reported at its first failure; a ban is always reported.
+    links.ended('b', 'connect-timeout');
+    links.banned('c');
+    expect(tracker.failed).toEqual(['a', 'b', 'c']);
+    links.destroy();
+  });
+
+  it('relinkGraceMs 0 reports the failure of a link that was up at once', async () => {
+    const { tracker, links, cut } = await linkedPair(0);
+    cut();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(tracker.failed).toEqual(['a']);
+    links.destroy();
+  });
+
   it('after destroy nothing is connected or closed any more', () => {
     const { transport, tracker, closed, links } = setup(500);
     tracker.give([nb('a')]);

@@ -1,11 +1,30 @@
 // Keeps the transport's connections in line with the tracker's neighbour list: relays signals both
 // ways, connects new neighbours on the side the tracker names initiator, closes dropped ones after a
-// grace period, reports failed connections so the tracker picks another. No protocol knowledge.
+// grace period, reports failed connections so the tracker picks another (but not, for a while, the
+// failures of a link that was up: that is an outage to ride out, not a pair that cannot connect).
+// No protocol knowledge.
 // Used by ViewerSession and BroadcastSession.
 
 import type { NeighbourInfo } from '../tracker/messages.ts';
 import type { TrackerClient } from '../tracker-client/tracker-client.ts';
 import type { FailReason, Transport } from '../transport/transport.ts';
+
+/** Default of `relinkGraceMs`: one minute, a few connect timeouts (10 s each by default). */
+export const DEFAULT_RELINK_GRACE_MS = 60_000;
+
+export interface SwarmLinksOptions {
+  /**
+   * Failures of a connection to a neighbour this peer was linked to less than this long ago are not
+   * reported to the tracker, ms. The tracker never introduces a reported pair again, and a link that
+   * worked and then broke is most often an outage on one side (a network that dropped for some
+   * seconds), after which the same pair works again: it is retried instead (the tracker keeps it in
+   * the neighbour list). Past this long without the link coming back, the failure is reported. A ban
+   * is always reported. Default DEFAULT_RELINK_GRACE_MS; 0 reports every failure.
+   */
+  relinkGraceMs?: number;
+  /** Monotonic clock, ms. Default performance.now(). */
+  nowMs?: () => number;
+}
 
 export class SwarmLinks {
   readonly #closeTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -17,6 +36,14 @@ export class SwarmLinks {
   connectedPeers = 0;
   /** ICE candidate types of each connected neighbour's selected pair, `local/remote` (e.g. `relay/srflx`). */
   paths: Record<string, string> = {};
+  /** Failures not reported because the link had been up within `relinkGraceMs` (retried instead). */
+  forgiven = 0;
+  /** Neighbours whose link is up now. */
+  readonly #up = new Set<string>();
+  /** When each neighbour's link was last up (went down at, or is up since), ms. */
+  readonly #lastUpMs = new Map<string, number>();
+  readonly #relinkGraceMs: number;
+  readonly #now: () => number;
 
   constructor(
     private readonly tracker: TrackerClient,
@@ -24,7 +51,16 @@ export class SwarmLinks {
     private readonly graceMs: number,
     /** Called after the links closed a peer itself (the transport emits no event for that). */
     private readonly onClosed: (peerId: string) => void,
+    options: SwarmLinksOptions = {},
   ) {
+    this.#relinkGraceMs = options.relinkGraceMs ?? DEFAULT_RELINK_GRACE_MS;
+    this.#now = options.nowMs ?? (() => performance.now());
+    const onConnected = (peerId: string) => {
+      this.#up.add(peerId);
+      this.#lastUpMs.set(peerId, this.#now());
+    };
+    transport.on('connected', onConnected);
+    this.#off.push(() => transport.off('connected', onConnected));
     const onSignal = (peerId: string, blob: unknown) => void tracker.signal(peerId, blob);
     transport.on('signal', onSignal);
     this.#off.push(() => transport.off('signal', onSignal));
@@ -40,6 +76,7 @@ export class SwarmLinks {
     }));
     // Neighbours refused earlier (a bound was reached) are tried again; relayed links are counted.
     const retry = setInterval(() => {
+      this.#forget();
       this.#update(tracker.neighbours);
       void this.#checkRelayed();
     }, 1000);
@@ -49,14 +86,24 @@ export class SwarmLinks {
   /** A connection ended; a failure is reported to the tracker (it will not pair the two again). */
   ended(peerId: string, failed: FailReason | undefined): void {
     this.#cancelClose(peerId);
+    const now = this.#now();
+    if (this.#up.delete(peerId)) this.#lastUpMs.set(peerId, now);
     if (!failed) return;
     this.failures.set(failed, (this.failures.get(failed) ?? 0) + 1);
+    const lastUp = this.#lastUpMs.get(peerId);
+    if (lastUp !== undefined && now - lastUp < this.#relinkGraceMs) {
+      this.forgiven++;
+      return;
+    }
+    this.#lastUpMs.delete(peerId);
     this.tracker.reportFailed(peerId);
   }
 
   /** A neighbour misbehaved and was closed: the tracker should not pair us again. */
   banned(peerId: string): void {
     this.#cancelClose(peerId);
+    this.#up.delete(peerId);
+    this.#lastUpMs.delete(peerId);
     this.tracker.reportFailed(peerId);
   }
 
@@ -98,6 +145,14 @@ export class SwarmLinks {
     this.paths = Object.fromEntries(connected.map((p, i) => [p, `${infos[i]?.localCandidateType ?? '?'}/${infos[i]?.remoteCandidateType ?? '?'}`]));
     this.connectedPeers = connected.length;
     this.tracker.setStats({ relayed: connected.length > 0 && this.relayedPeers === connected.length });
+  }
+
+  /** Drops the up-times of links down for longer than the grace (the map stays as small as the swarm). */
+  #forget(): void {
+    const now = this.#now();
+    for (const [peerId, at] of this.#lastUpMs) {
+      if (!this.#up.has(peerId) && now - at >= this.#relinkGraceMs) this.#lastUpMs.delete(peerId);
+    }
   }
 
   #cancelClose(peerId: string): void {

@@ -141,7 +141,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
     this.#links = new SwarmLinks(this.tracker, c.transport, c.removedNeighbourGraceMs, (peerId) => {
       this.core.handlePeerDisconnected(peerId, monotonicNow());
       this.#driver.drain();
-    });
+    }, { relinkGraceMs: c.relinkGraceMs, nowMs: monotonicNow });
     this.#upload = meterUpload(this.#driver, this.tracker, c.uploadReportMs);
     this.tracker.on('neighbours', ({ neighbours }) => {
       const b = neighbours.find((n) => n.reasons.includes('broadcaster'));

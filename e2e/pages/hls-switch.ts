@@ -1,0 +1,86 @@
+// <p2p-player> with its swarm session and the HLS safety net: the query names the stream, the
+// tracker and the edge's playlist. Records sourcechange events and the session's numbers for the
+// P2P ↔ HTTP switch test.
+import '../../src/session/p2p-player-entry.ts';
+import type { P2PPlayerElement } from '../../src/player/p2p-player-element.ts';
+import type { ViewerSession } from '../../src/session/viewer-session.ts';
+
+const q = new URLSearchParams(location.search);
+const el = document.createElement('p2p-player') as P2PPlayerElement;
+const changes: Array<{ path: string; reason: string; atMs: number }> = [];
+let session: ViewerSession | null = null;
+el.addEventListener('sourcechange', (e) => changes.push({ ...(e as CustomEvent).detail, atMs: performance.now() }));
+el.addEventListener('sessionready', (e) => void (session = (e as CustomEvent<ViewerSession>).detail));
+el.setAttribute('tracker', q.get('tracker') ?? 'ws://127.0.0.1:9/tracker');
+el.setAttribute('stream', q.get('stream') ?? '');
+if (q.get('fallback-url')) el.setAttribute('fallback-url', q.get('fallback-url')!);
+el.setAttribute('muted', '');
+el.setAttribute('autoplay', '');
+el.setAttribute('stats-overlay', '');
+document.body.append(el);
+
+// The longest time the playhead stood still while the page should have been playing, sampled
+// every 50 ms (a figure for the test to print, not a pass mark).
+let lastTime = -1;
+let stillSinceMs = performance.now();
+let longestStillMs = 0;
+setInterval(() => {
+  const now = performance.now();
+  const t = el.currentTime;
+  if (t !== lastTime) {
+    lastTime = t;
+    stillSinceMs = now;
+  } else longestStillMs = Math.max(longestStillMs, now - stillSinceMs);
+}, 50);
+
+// The last 20 s of what the safety net's policy sees, every 200 ms (for reports when a switch misbehaves).
+const trace: Array<[number, string, number, number, number]> = [];
+setInterval(() => {
+  trace.push([Math.round(performance.now()), el.sourcePath, Number((el.stats?.bufferAheadS ?? 0).toFixed(2)), el.stats?.framesIn ?? 0, Number(el.currentTime.toFixed(2))]);
+  if (trace.length > 100) trace.shift();
+}, 200);
+
+declare global {
+  interface Window {
+    switchTest: {
+      state(): {
+        path: string;
+        currentTime: number;
+        changes: Array<{ path: string; reason: string; atMs: number }>;
+        source: unknown;
+        peers: number;
+        framesIn: number;
+        nowMs: number;
+        longestStillMs: number;
+        /** The session's connections by state, the player's status, the HTTP path's state. */
+        links: string[];
+        status: string;
+        http: string;
+      };
+      resetStill(): void;
+      /** [ms, path, buffer ahead s, P2P frames in, currentTime] every 200 ms, the last 20 s. */
+      trace(): Array<[number, string, number, number, number]>;
+    };
+  }
+}
+window.switchTest = {
+  state: () => ({
+    path: el.sourcePath,
+    currentTime: el.currentTime,
+    changes,
+    source: el.stats?.source ?? null,
+    peers: session?.stats.peers ?? 0,
+    framesIn: el.stats?.framesIn ?? 0,
+    nowMs: performance.now(),
+    longestStillMs,
+    links: session ? session.config.transport.peers().map((p) => session!.config.transport.peerState(p) ?? 'gone') : [],
+    status: el.stats?.status ?? '',
+    http: (el.stats?.source as { http?: string } | undefined)?.http ?? '',
+  }),
+  trace: () => trace.slice(),
+  resetStill: () => {
+    longestStillMs = 0;
+    stillSinceMs = performance.now();
+  },
+};
+document.title = 'switch page ready';
