@@ -15,11 +15,10 @@
 
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser, type CDPSession, type Page } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config.ts';
-import { broadcasterSnapshot, viewerSnapshot, type ViewerSnapshot } from '../e2e/swarm-kit.ts';
+import { broadcasterSnapshot, freePort, viewerSnapshot, type ViewerSnapshot } from '../e2e/swarm-kit.ts';
 import { writeCameraClip, type CameraClip } from './e2e-camera.ts';
 import { launchFirefox } from '../e2e/firefox.ts';
 import type { Browser as FirefoxBrowser } from 'puppeteer-core';
@@ -37,13 +36,6 @@ if (CAMERA !== 'file' && CAMERA !== 'fake') throw new Error(`--camera ${CAMERA}:
 if (!(BITRATE >= 50_000 && BITRATE <= 50_000_000)) throw new Error(`--bitrate ${values.bitrate}: expected 50000 … 50000000 bits per second`);
 const clip: CameraClip | null = CAMERA === 'file' ? await writeCameraClip() : null;
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const port = values.port ? Number(values.port) : await freePort();
 const base = `http://127.0.0.1:${port}`;

@@ -14,9 +14,9 @@
 // 0 skips the browser part), --switches N (default 3).
 
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { chromium, type Page } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config.ts';
+import { freePort } from '../e2e/swarm-kit.ts';
 import { LINK_CUT_SCRIPT } from '../e2e/link-cut.ts';
 import { startEdgeRig } from '../src/hls/test-edge-rig.ts';
 import { makeTestFmp4, splitFmp4 } from '../src/hls/test-media.ts';
@@ -120,13 +120,6 @@ console.log(`edge process RSS: ${idle.rssMiB.toFixed(0)} MiB alone, ${loaded.rss
 console.log(`edge upload per HTTP viewer: ${((sent / viewers / seconds) * 8 / 1000).toFixed(0)} kbit/s, ${(sent / viewers / Math.max(1, streamBytes)).toFixed(2)} x the frame bytes the edge received meanwhile (playlists included); client errors ${errors}`);
 // ---- in Chromium ------------------------------------------------------------------------------
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const pctOf = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);

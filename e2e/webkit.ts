@@ -4,8 +4,8 @@
 // browser with mock camera and microphone, WebRTC and autoplay on. No assertions here.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import net from 'node:net';
 import { Builder, type WebDriver } from 'selenium-webdriver';
+import { freePort } from './swarm-kit.ts';
 
 export const WEBKIT_DRIVER_PATH = process.env.WEBKIT_DRIVER_PATH ?? '/usr/bin/WebKitWebDriver';
 export const XVFB_PATH = process.env.XVFB_PATH ?? '/usr/bin/Xvfb';
@@ -42,13 +42,6 @@ export function webkitMissing(): string | null {
   return `WebKitGTK is not installed (${missing.map(([p]) => p).join(', ')} missing): install it with \`apt-get install ${[...new Set(missing.map(([, pkg]) => pkg))].join(' ')}\``;
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Starts Xvfb on the first free display (`-displayfd` tells which). */
 async function startXvfb(): Promise<{ child: ChildProcess; display: string }> {

@@ -58,7 +58,7 @@ export class NeighbourState {
   }
 
   /** A key asked of this neighbour arrived (from it when `fromIt`, else from someone else). */
-  delivered(fromIt: boolean, rttSampleMs: number, nowMs = 0): void {
+  delivered(fromIt: boolean, rttSampleMs: number, nowMs: number): void {
     if (this.inflight > 0) this.inflight--;
     if (!fromIt) return;
     this.silentKeys = 0;

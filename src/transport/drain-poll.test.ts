@@ -6,42 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { expectCode } from '../expect-code.ts';
 import type { PeerEntry } from './peer-entry.ts';
 import type { Channel, LinkInfo } from './transport.ts';
-import type { TransportClock } from './transport-clock.ts';
 import { DEFAULT_TRANSPORT_CONFIG } from './transport-config.ts';
 import { DRAIN_POLL_MS, TransportCore } from './transport-core.ts';
+import { ManualClock } from './scripted-transport.ts';
 import { hasDrainEvent } from './web-rtc-transport.ts';
-
-/** Virtual time: timers run only when the test advances the clock. */
-class ManualClock implements TransportClock {
-  t = 0;
-  #seq = 0;
-  readonly timers = new Map<number, { at: number; ms: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    this.timers.set(++this.#seq, { at: this.t + ms, ms, fn });
-    return this.#seq;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const due = [...this.timers].filter(([, e]) => e.at <= end).sort((x, y) => x[1].at - y[1].at || x[0] - y[0])[0];
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.t = due[1].at;
-      due[1].fn();
-    }
-    this.t = end;
-  }
-  /** Pending timers of `ms` (the drain poll's are DRAIN_POLL_MS). */
-  pending(ms: number): number {
-    return [...this.timers.values()].filter((e) => e.ms === ms).length;
-  }
-}
 
 /** The two datachannels of one peer as the transport sees them: bytes buffered, drained by the test. */
 interface FakeLink {
