@@ -26,12 +26,12 @@ function client(url: string, streamId: string, extra: Partial<ConstructorParamet
   return c;
 }
 
-async function get(url: string): Promise<{ status: number; body: string }> {
+async function get(url: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     http.get(url, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     }).on('error', reject);
   });
 }
@@ -72,6 +72,11 @@ describe('tracker server', () => {
     expect(metrics.body).toMatch(/p2p_tracker_relayed_total 2/);
     expect(metrics.body).toMatch(/p2p_tracker_messages_total\{type="publish"\} 1/);
     expect(metrics.body).toMatch(/p2p_tracker_relay_latency_seconds_count 2/);
+    // No edge runs here: a page's HLS request gets a 404 it can read from any origin.
+    const hls = await get(`http://127.0.0.1:${t.port}/hls/${key.streamId}/index.m3u8`);
+    expect(hls.status).toBe(404);
+    expect(hls.headers['access-control-allow-origin']).toBe('*');
+    expect(hls.body).toMatch(/no HLS edge/);
   });
 
   it('hands out holder keys and producer groups and tells the broadcaster', async () => {

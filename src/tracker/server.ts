@@ -583,6 +583,13 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   if (ownServer) {
     server.on('request', (req, res) => {
       if (!handleHttp(req, res)) {
+        if (req.url?.startsWith('/hls/')) {
+          // A page asks the tracker for the HTTP path while no edge runs here: say so readably from
+          // any origin (without the CORS header the page only sees a network error).
+          res.writeHead(404, { 'content-type': 'text/plain', 'access-control-allow-origin': '*', 'cache-control': 'no-store' });
+          res.end('p2p-player tracker: no HLS edge runs with this tracker\n');
+          return;
+        }
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end('p2p-player tracker: WebSocket endpoint; see /health and /metrics\n');
       }
