@@ -1,6 +1,7 @@
 // Test page: a fake camera plus an audio track made by Web Audio at a chosen sample rate and channel
 // count (an oscillator into createMediaStreamDestination), through the real broadcaster pipeline,
 // handed in-page to a real player. Tests drive it through window.audioRates.
+import type { BroadcastAudioCodec } from '../../src/broadcaster/broadcaster-config.ts';
 import { MediaBroadcaster } from '../../src/broadcaster/media-broadcaster.ts';
 import { openCapture } from '../../src/broadcaster/media-devices.ts';
 import { MediaPlayer } from '../../src/player/media-player.ts';
@@ -15,7 +16,7 @@ let trackRate: number | null = null;
 const errors: string[] = [];
 
 const api = {
-  async start(sampleRate: number, channels: number) {
+  async start(sampleRate: number, channels: number, codec: BroadcastAudioCodec = 'opus') {
     const ctx = new AudioContext({ sampleRate });
     const osc = ctx.createOscillator();
     osc.frequency.value = 440;
@@ -38,7 +39,7 @@ const api = {
     player.attachMedia(video);
     broadcaster = new MediaBroadcaster({
       video: { width: 160, height: 120, frameRate: 15, bitrateBps: 200_000, keyFrameIntervalS: 0.5, codecs: ['avc', 'vp9', 'av1', 'vp8'] },
-      audio: { bitrateBps: 32_000 },
+      audio: { bitrateBps: 32_000, codecs: [codec] },
     });
     broadcaster.on('error', (e) => errors.push(`broadcaster ${e.code}: ${e.message}`));
     broadcaster.on('frame', (f) => {
@@ -59,6 +60,7 @@ const api = {
       mediaError: v?.error?.message ?? null,
       errors: errors.slice(),
       audio: info?.audio ?? null,
+      audioCodec: broadcaster?.stats.audioCodec ?? null,
       trackRate,
     };
   },

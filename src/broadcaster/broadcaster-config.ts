@@ -2,7 +2,7 @@
 // resolve step that rejects bad combinations with a precise P2PError('BAD_CONFIG'). Pure.
 // Used by MediaBroadcaster and the broadcast page.
 
-import type { VideoCodec } from 'mediabunny';
+import type { AudioCodec, VideoCodec } from 'mediabunny';
 import { P2PError } from '../errors.ts';
 
 export interface VideoConfig {
@@ -17,8 +17,17 @@ export interface VideoConfig {
   codecs: VideoCodec[];
 }
 
+/** Audio codecs the broadcaster writes: Opus (every browser's WebCodecs) and AAC-LC (natively where the browser has it, else a WASM encoder loaded on demand). */
+export type BroadcastAudioCodec = Extract<AudioCodec, 'opus' | 'aac'>;
+
 export interface AudioConfig {
   bitrateBps: number;
+  /**
+   * Codecs in order of preference; the first one this browser encodes and plays back from MP4 is
+   * used. Default ['opus', 'aac']: Opus where it works, AAC where Opus cannot be encoded or played
+   * (players and HLS clients that take only AAC: put 'aac' first).
+   */
+  codecs: BroadcastAudioCodec[];
 }
 
 export interface BroadcasterConfig {
@@ -48,6 +57,12 @@ export interface BroadcasterConfig {
   startTimeoutMs: number;
 }
 
+/** What callers pass: any field left out takes its default, within `video` and `audio` too. */
+export type BroadcasterOptions = Partial<Omit<BroadcasterConfig, 'video' | 'audio'>> & {
+  video?: Partial<VideoConfig> | null;
+  audio?: Partial<AudioConfig> | null;
+};
+
 export const DEFAULT_VIDEO_CONFIG: VideoConfig = {
   frameRate: 30,
   bitrateBps: 1_500_000,
@@ -57,7 +72,7 @@ export const DEFAULT_VIDEO_CONFIG: VideoConfig = {
 
 export const DEFAULT_BROADCASTER_CONFIG: BroadcasterConfig = {
   video: DEFAULT_VIDEO_CONFIG,
-  audio: { bitrateBps: 64_000 },
+  audio: { bitrateBps: 64_000, codecs: ['opus', 'aac'] },
   fragmentDurationS: 0.5,
   frameIntervalMs: 100,
   maxCarryTicks: 0,
@@ -67,11 +82,12 @@ export const DEFAULT_BROADCASTER_CONFIG: BroadcasterConfig = {
 };
 
 const KNOWN_CODECS: readonly string[] = ['avc', 'vp9', 'av1', 'vp8', 'hevc'];
+const KNOWN_AUDIO_CODECS: readonly string[] = ['opus', 'aac'];
 
-export function resolveBroadcasterConfig(partial: Partial<BroadcasterConfig> = {}): BroadcasterConfig {
+export function resolveBroadcasterConfig(partial: BroadcasterOptions = {}): BroadcasterConfig {
   const video = partial.video === null ? null : { ...DEFAULT_VIDEO_CONFIG, ...(partial.video ?? {}) };
   const audio = partial.audio === null ? null : { ...DEFAULT_BROADCASTER_CONFIG.audio!, ...(partial.audio ?? {}) };
-  const c: BroadcasterConfig = { ...DEFAULT_BROADCASTER_CONFIG, ...partial, video, audio };
+  const c: BroadcasterConfig = { ...DEFAULT_BROADCASTER_CONFIG, ...partial, video, audio } as BroadcasterConfig;
   const bad = (msg: string): never => {
     throw new P2PError('BAD_CONFIG', msg);
   };
@@ -85,6 +101,9 @@ export function resolveBroadcasterConfig(partial: Partial<BroadcasterConfig> = {
     if (v.codecs.length === 0 || v.codecs.some((k) => !KNOWN_CODECS.includes(k))) bad(`video.codecs ${JSON.stringify(v.codecs)} must name known codecs`);
   }
   if (c.audio && !(c.audio.bitrateBps >= 6_000 && c.audio.bitrateBps <= 510_000)) bad(`audio.bitrateBps ${c.audio.bitrateBps} is outside 6 000 … 510 000`);
+  if (c.audio && (!Array.isArray(c.audio.codecs) || c.audio.codecs.length === 0 || c.audio.codecs.some((k) => !KNOWN_AUDIO_CODECS.includes(k)))) {
+    bad(`audio.codecs ${JSON.stringify(c.audio.codecs)} must name opus or aac`);
+  }
   if (!(c.fragmentDurationS >= 0.1 && c.fragmentDurationS <= 10)) bad(`fragmentDurationS ${c.fragmentDurationS} is outside 0.1 … 10`);
   if (!(c.frameIntervalMs >= 10 && c.frameIntervalMs <= 5000)) bad(`frameIntervalMs ${c.frameIntervalMs} is outside 10 … 5000`);
   if (!(Number.isInteger(c.maxCarryTicks) && c.maxCarryTicks >= 0 && c.maxCarryTicks <= 10)) bad(`maxCarryTicks ${c.maxCarryTicks} is not an integer in 0 … 10`);

@@ -10,6 +10,7 @@ import {
   NullTarget,
   Output,
   Quality,
+  canEncodeAudio,
   canEncodeVideo,
   type VideoCodec,
 } from 'mediabunny';
@@ -18,12 +19,14 @@ import { TypedEmitter } from '../typed-emitter.ts';
 import { FrameCutter } from '../media/frame-cutter.ts';
 import { paddedFrameBytes, type MediaFrame } from '../media/frame-format.ts';
 import { repairAvcParameterSets } from '../media/avcc-repair.ts';
-import { resolveBroadcasterConfig, type BroadcasterConfig } from './broadcaster-config.ts';
+import { resolveBroadcasterConfig, type BroadcastAudioCodec, type BroadcasterConfig, type BroadcasterOptions } from './broadcaster-config.ts';
 
 export interface BroadcasterStats {
   state: BroadcasterState;
   /** mediabunny's codec family and the MSE MIME type of the output. */
   videoCodec: VideoCodec | null;
+  /** The audio codec chosen ('opus' or 'aac'); null without audio. */
+  audioCodec: BroadcastAudioCodec | null;
   mimeType: string | null;
   frames: number;
   bytes: number;
@@ -60,6 +63,49 @@ const MSE_PROBE: Record<string, string> = {
  */
 export const OPUS_SAMPLE_RATE = 48_000;
 
+/**
+ * AAC-LC is written at the microphone's own rate when it is 44.1 or 48 kHz (every AAC player takes
+ * those), else resampled to 48 kHz: the MP4 sample entry holds rates up to 65 535 Hz only, and rates
+ * such as 16 kHz are not worth a player's odd path.
+ */
+export function aacSampleRate(trackRate: number | undefined): number {
+  return trackRate === 44_100 || trackRate === 48_000 ? trackRate : OPUS_SAMPLE_RATE;
+}
+
+/** The rate each audio codec is encoded at, for a microphone at `trackRate` (undefined: not reported). */
+export function audioEncodeRate(codec: BroadcastAudioCodec, trackRate: number | undefined): number {
+  return codec === 'aac' ? aacSampleRate(trackRate) : OPUS_SAMPLE_RATE;
+}
+
+const AUDIO_MSE_PROBE: Record<BroadcastAudioCodec, string> = { opus: 'opus', aac: 'mp4a.40.2' };
+
+let wasmAac: Promise<boolean> | null = null;
+/**
+ * Registers mediabunny's WASM AAC-LC encoder (FFmpeg's, `@mediabunny/aac-encoder`), loaded on first
+ * need so that pages that stay on Opus never download it. False when it cannot load.
+ */
+function loadWasmAac(): Promise<boolean> {
+  return (wasmAac ??= import('@mediabunny/aac-encoder').then(
+    (m) => (m.registerAacEncoder(), true),
+    () => false,
+  ));
+}
+
+/**
+ * First audio codec of `preference` that this browser encodes and plays back from fragmented MP4.
+ * AAC counts as encodable where the browser's WebCodecs lacks it but the WASM encoder loads.
+ */
+export async function chooseAudioCodec(preference: readonly BroadcastAudioCodec[], numberOfChannels: number, trackRate: number | undefined, bitrateBps: number): Promise<BroadcastAudioCodec> {
+  const mse = globalThis.MediaSource;
+  for (const codec of preference) {
+    if (mse && !mse.isTypeSupported(`audio/mp4; codecs="${AUDIO_MSE_PROBE[codec]}"`)) continue;
+    const options = { numberOfChannels, sampleRate: audioEncodeRate(codec, trackRate), quality: new Quality({ bitrate: bitrateBps }) };
+    if (await canEncodeAudio(codec, options)) return codec;
+    if (codec === 'aac' && (await loadWasmAac()) && (await canEncodeAudio(codec, options))) return codec;
+  }
+  throw new P2PError('NO_AUDIO_CODEC', `none of ${preference.join(', ')} can be encoded and played back here (broadcast without the microphone, or from another browser)`);
+}
+
 /** H.264 constrained baseline at the lowest level that fits the picture. */
 export function avcCodecString(width: number, height: number): string {
   const macroblocks = Math.ceil(width / 16) * Math.ceil(height / 16);
@@ -89,10 +135,10 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
   #hasVideo = false;
   #recent: Array<{ atMs: number; bytes: number }> = [];
   #stats: BroadcasterStats = {
-    state: 'idle', videoCodec: null, mimeType: null, frames: 0, bytes: 0, paddedBytes: 0, fragments: 0, initFrames: 0, bitrateBps: 0,
+    state: 'idle', videoCodec: null, audioCodec: null, mimeType: null, frames: 0, bytes: 0, paddedBytes: 0, fragments: 0, initFrames: 0, bitrateBps: 0,
   };
 
-  constructor(config: Partial<BroadcasterConfig> = {}) {
+  constructor(config: BroadcasterOptions = {}) {
     super();
     this.config = resolveBroadcasterConfig(config);
     this.#cutter = new FrameCutter({
@@ -211,12 +257,16 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
       this.#hasVideo = true;
     }
     if (audioTrack && c.audio) {
-      const rate = audioTrack.getSettings().sampleRate;
+      const settings = audioTrack.getSettings();
+      const rate = settings.sampleRate;
+      const codec = await chooseAudioCodec(c.audio.codecs, settings.channelCount ?? 2, rate, c.audio.bitrateBps);
+      this.#stats.audioCodec = codec;
+      const encodeRate = audioEncodeRate(codec, rate);
       const source = new MediaStreamAudioTrackSource(audioTrack as MediaStreamAudioTrack, {
-        codec: 'opus',
+        codec,
         quality: new Quality({ bitrate: c.audio.bitrateBps }),
-        // A browser that does not report the rate is resampled too (a no-op at 48 kHz).
-        ...(rate === OPUS_SAMPLE_RATE ? {} : { transform: { sampleRate: OPUS_SAMPLE_RATE } }),
+        // A browser that does not report the rate is resampled too (a no-op at the encode rate).
+        ...(rate === encodeRate ? {} : { transform: { sampleRate: encodeRate } }),
         onEncodedSample: (sample) => noteEpoch(sample.timestamp),
       });
       output.addAudioTrack(source);
