@@ -33,7 +33,8 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'],
     environment: 'node',
-    testTimeout: 60_000,
+    // Generous: the simulator suites take 20–60 s alone on two cores, and a loaded machine doubles that.
+    testTimeout: 180_000,
     hookTimeout: 60_000,
     execArgv: wasmFlags,
   },
