@@ -139,7 +139,7 @@ test('5 viewers play from each other: upload near one copy, most bytes from peer
     await expect.poll(async () => {
       const s = await viewerSnapshot(v.page);
       return s.fragmentsAppended > times[i].fragmentsAppended + 4 && s.currentTime > 0.5;
-    }, { timeout: 45_000 }).toBe(true);
+    }, { timeout: 90_000 }).toBe(true);
   }
 });
 
@@ -148,7 +148,11 @@ test('holders: with the tracker in holder mode, a holder leaving does not stall 
   // Five viewers hold every key, two or three each, so one leaving takes up to three keys with it:
   // the design's 12 keys leave 9 for producers that need 8 (the default 11 assumes one key per
   // holder, as in the default holder mode from 40 viewers, and would leave exactly 8).
-  const tracker = await startTrackerProcess(['--holder-at', '3', '--direct-at', '2', '--holder-keys', '12']);
+  // Roles go to viewers that measured an upload of at least the stream's; a viewer page starved of
+  // CPU on a loaded machine measures less and may never get one (the first holder did not come in 60 s
+  // in a loaded run). What this test is about is a holder leaving, so any viewer that reported an
+  // upload may hold keys here (--min-role-upload 0); the measured rule has its own tests in the room.
+  const tracker = await startTrackerProcess(['--holder-at', '3', '--direct-at', '2', '--holder-keys', '12', '--min-role-upload', '0']);
   try {
     const b = await goLive(browser, `?tracker=${encodeURIComponent(tracker.url)}`);
     contexts.push(b);

@@ -81,7 +81,8 @@ test('a Chromium broadcaster and a WebKit viewer: without WebRTC the viewer says
     }
     expect((await view()).uncaught).toEqual([]);
   } finally {
-    await d.get('about:blank');
+    // Cleanup only: a WebKit slow to leave the page (seen on a loaded machine) does not fail a test whose checks passed.
+    await d.get('about:blank').catch((e: unknown) => console.log(`WebKit did not load about:blank: ${String(e)}`));
     await b.context.close();
   }
 });
@@ -122,7 +123,8 @@ test("the stream's media in WebKit: H.264 and AV1 from Chromium play in WebKit's
     expect(chromium.appended).toBe(enc.fragments.length);
     expect(chromium.decoded).toBeGreaterThan(0);
   } finally {
-    await d.get('about:blank');
+    // Cleanup only: a WebKit slow to leave the page (seen on a loaded machine) does not fail a test whose checks passed.
+    await d.get('about:blank').catch((e: unknown) => console.log(`WebKit did not load about:blank: ${String(e)}`));
   }
 });
 
@@ -140,7 +142,8 @@ test('a WebKit broadcaster without WebRTC is told so before going live', async (
     expect(error).toMatch(/no WebRTC .*Broadcast from a browser with WebRTC/);
     expect(state).not.toBe('live');
   } finally {
-    await d.get('about:blank');
+    // Cleanup only: a WebKit slow to leave the page (seen on a loaded machine) does not fail a test whose checks passed.
+    await d.get('about:blank').catch((e: unknown) => console.log(`WebKit did not load about:blank: ${String(e)}`));
   }
 });
 
@@ -163,6 +166,7 @@ test('without WebRTC, WebKit plays the stream from the LL-HLS edge through hls.j
     expect(b.changes).toEqual([{ path: 'http', reason: 'no-webrtc' }]);
     expect((b.source as { httpBytes: number }).httpBytes).toBeGreaterThan((a.source as { httpBytes: number }).httpBytes);
   } finally {
-    await d.get('about:blank');
+    // Cleanup only: a WebKit slow to leave the page (seen on a loaded machine) does not fail a test whose checks passed.
+    await d.get('about:blank').catch((e: unknown) => console.log(`WebKit did not load about:blank: ${String(e)}`));
   }
 });

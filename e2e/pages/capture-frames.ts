@@ -45,7 +45,7 @@ const api = {
         sb.addEventListener('updateend', () => resolve(), { once: true });
         sb.addEventListener('error', () => reject(new Error('append error')), { once: true });
         sb.appendBuffer(bytes);
-        setTimeout(() => reject(new Error(`append not finished after 5 s (updating ${sb.updating})`)), 5000);
+        setTimeout(() => reject(new Error(`append not finished after 20 s (updating ${sb.updating})`)), 20_000);
       });
     let error: string | null = null;
     try {
@@ -58,12 +58,22 @@ const api = {
     } catch (e) {
       error = `${String(e)} ${video.error?.message ?? ''}`;
     }
-    video.currentTime = sb.buffered.length ? sb.buffered.start(0) : 0;
+    // After a decode error the MediaSource closes and its SourceBuffer is removed: reading `buffered`
+    // then throws InvalidStateError, so the range is read guarded and the error reported instead.
+    const range = (): [number, number] | null => {
+      try {
+        return sb.buffered.length ? [sb.buffered.start(0), sb.buffered.end(sb.buffered.length - 1)] : null;
+      } catch (e) {
+        error ??= `${String(e)} ${video.error?.message ?? ''}`;
+        return null;
+      }
+    };
+    video.currentTime = range()?.[0] ?? 0;
     await Promise.race([video.play().catch((e) => (error ??= String(e))), new Promise((r) => setTimeout(r, 5000))]);
     await new Promise((r) => setTimeout(r, 3000));
     return {
       error: error ?? video.error?.message ?? null,
-      buffered: sb.buffered.length ? [sb.buffered.start(0), sb.buffered.end(sb.buffered.length - 1)] : null,
+      buffered: range(),
       currentTime: video.currentTime,
       decoded: video.getVideoPlaybackQuality().totalVideoFrames,
       appended,

@@ -38,6 +38,23 @@ describe('p2p-player-tracker command', () => {
     expect(await exited).toBe(0);
   });
 
+  it('passes --min-role-upload to the rooms (the logged room settings say so)', async () => {
+    const child = spawn(process.execPath, [bin, '--port', '0', '--host', '127.0.0.1', '--min-role-upload', '0.5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const settings = await new Promise<string>((resolve, reject) => {
+      let err = '';
+      child.stderr.on('data', (d) => {
+        err += d;
+        const m = /room: (\{.*\})/.exec(err);
+        if (m) resolve(m[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`exited early with ${code}: ${err}`)));
+    });
+    expect(JSON.parse(settings)).toEqual({ minRoleUploadRatio: 0.5 });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
   it('refuses unknown flags and bad numbers with exit code 2', () => {
     const bad = spawnSync(process.execPath, [bin, '--bogus'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
@@ -48,6 +65,11 @@ describe('p2p-player-tracker command', () => {
     const keys = spawnSync(process.execPath, [bin, '--holder-keys', '7'], { encoding: 'utf8' });
     expect(keys.status).toBe(2);
     expect(keys.stderr).toMatch(/--holder-keys must be 8…256/);
+    for (const v of ['-1', 'x', '', '101']) {
+      const ratio = spawnSync(process.execPath, [bin, `--min-role-upload=${v}`], { encoding: 'utf8' });
+      expect(ratio.status).toBe(2);
+      expect(ratio.stderr).toMatch(/--min-role-upload must be a number 0…100/);
+    }
     const node = spawnSync(process.execPath, [bin, '--node-id', 'n1'], { encoding: 'utf8' });
     expect(node.status).toBe(2);
     expect(node.stderr).toMatch(/--node-id and --cluster-lease need --redis/);

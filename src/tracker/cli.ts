@@ -31,6 +31,8 @@ Usage: p2p-player-tracker [options]
   --holder-at N                switch to holder mode at N viewers (default 40)
   --direct-at N                switch back to direct feed at N viewers (default 24)
   --holder-keys N              code-segment keys 0…N-1 handed to holders, 8…256 (default 11)
+  --min-role-upload R          holders and producers must have measured an upload of at least R ×
+                               the stream bitrate (default 1; 0 lets any peer that reported one in)
   --stun-url URL               STUN server handed to peers (repeatable), e.g. stun:stun.example.org:3478
   --turn-url URL               TURN server handed to peers (repeatable), e.g. turn:turn.example.org:3478
   --turn-secret S              the TURN server's shared secret (coturn use-auth-secret); default
@@ -88,6 +90,7 @@ export async function main(argv: string[]): Promise<void> {
         'holder-at': { type: 'string' },
         'direct-at': { type: 'string' },
         'holder-keys': { type: 'string' },
+        'min-role-upload': { type: 'string' },
         'stun-url': { type: 'string', multiple: true },
         'turn-url': { type: 'string', multiple: true },
         'turn-secret': { type: 'string' },
@@ -144,6 +147,15 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(2);
     }
     room.segmentKeys = Array.from({ length: holderKeys }, (_, c) => c);
+  }
+
+  if (o['min-role-upload'] !== undefined) {
+    const r = Number(o['min-role-upload']);
+    if (o['min-role-upload'].trim() === '' || !Number.isFinite(r) || r < 0 || r > 100) {
+      console.error(`p2p-player-tracker: --min-role-upload must be a number 0…100, got ${o['min-role-upload']}`);
+      process.exit(2);
+    }
+    room.minRoleUploadRatio = r;
   }
 
   const turnSecret = o['turn-secret'] ?? process.env.P2P_TURN_SECRET;
