@@ -25,7 +25,10 @@ codes |= run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `
 if (existsSync(vitestJson)) {
   const r = JSON.parse(readFileSync(vitestJson, 'utf8'));
   passed += r.numPassedTests ?? 0;
-  failed += (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
+  // Each failed test once, plus each test file that failed outside its tests (it did not load, or a
+  // hook threw). numFailedTestSuites is no measure: it counts the describe blocks around a failed test.
+  const brokenFiles = (r.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'));
+  failed += (r.numFailedTests ?? 0) + brokenFiles.length;
 } else {
   failed += 1;
 }
