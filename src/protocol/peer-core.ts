@@ -356,9 +356,11 @@ export class PeerCore {
         // (maxInflightPerNeighbour, 128; a pollution search included): a larger request is no
         // request of this protocol. Nothing of it is served, and it counts by its excess, one bad
         // message per 8 keys (as bad keys passed on do): an "every key" flood is banned at once.
-        const over = Math.max(m.count, allowed.size) - this.cfg.maxInflightPerNeighbour;
+        // (What it asks for is the smaller of its count and its key set: a count above the set is harmless.)
+        const asked = Math.min(m.count, allowed.size);
+        const over = asked - this.cfg.maxInflightPerNeighbour;
         if (over > 0) {
-          for (let i = 0; i < over; i += 8) this.countBad(from, `request for ${Math.max(m.count, allowed.size)} keys at once`);
+          for (let i = 0; i < over; i += 8) this.countBad(from, `request for ${asked} keys at once`);
           return;
         }
         const r = servePullRequest(this.view, n, m.seq, m.count, allowed, nowMs);
