@@ -51,6 +51,28 @@ describe('amplification budgets', () => {
     expect(v.stats.badMessages).toBeGreaterThan(bad);
   });
 
+  it('a REQUEST naming more keys than any core asks of one neighbour at once (maxInflightPerNeighbour) gets nothing and is banned within 4 such requests; one at the bound is served', async () => {
+    const { h, v } = await pair();
+    const max = v.cfg.maxInflightPerNeighbour;
+    const atBound = KeySet.of(Array.from({ length: max }, (_, x) => x)).toBytes();
+    // What is left of its budget for frame 0 (its own core pulled some already) is served.
+    const left = v.policy.keysLeft('evil', 0);
+    expect(left).toBeGreaterThan(0);
+    let before = h.sent.length;
+    h.inject('evil', 'v', encodeMessage({ type: 'request', seq: 0, count: max, allowed: atBound }));
+    await h.drive(h.now + 100);
+    const served = h.sent.slice(before).filter((s) => s.from === 'v' && s.to === 'evil' && s.message.type === 'feed').length;
+    expect(served).toBe(left);
+    before = h.sent.length;
+    for (let i = 0; i < 3; i++) h.inject('evil', 'v', encodeMessage({ type: 'request', seq: 0, count: 255, allowed: ALL }));
+    await h.drive(h.now + 100);
+    expect(v.isBanned('evil')).toBe(false);
+    h.inject('evil', 'v', encodeMessage({ type: 'request', seq: 0, count: 255, allowed: ALL }));
+    await h.drive(h.now + 100);
+    expect(v.isBanned('evil')).toBe(true);
+    expect(h.sent.slice(before).filter((s) => s.from === 'v' && s.to === 'evil' && s.message.type === 'feed')).toEqual([]);
+  });
+
   it('manifest requests: two answers per frame and neighbour', async () => {
     const { h, v } = await pair();
     for (let i = 0; i < 30; i++) h.inject('evil', 'v', encodeMessage({ type: 'manifest-request', seq: 0 }));

@@ -49,6 +49,15 @@ export interface BroadcasterConfig {
   reportsToDemote: number;
   /** A report counts this long after it came. */
   reportTtlMs: number;
+  /**
+   * Peers one reporter's live reports name at most: a newer report replaces its oldest. An honest
+   * viewer reports the few neighbours it banned or found passing on bad packets (3 colluding
+   * polluters among its 8 neighbours: 3; with 2 here the first-banned one was forgotten and kept its
+   * slot, collusion.test.ts); a liar that names every neighbour it has (false REPORTs) weighs no
+   * more than that, so colluding liars demote at most (liars × maxReportedPerReporter /
+   * reportsToDemote) viewers at a time, not the swarm.
+   */
+  maxReportedPerReporter: number;
   /** Unparseable or out-of-protocol messages from a neighbour before the broadcaster drops it (its own evidence). */
   badMessagesToBan: number;
   /**
@@ -74,6 +83,7 @@ export const DEFAULT_BROADCASTER_CONFIG: Readonly<BroadcasterConfig> = Object.fr
   mediaLifetimeMs: 1000,
   reportsToDemote: 2,
   reportTtlMs: 10_000,
+  maxReportedPerReporter: 4,
   badMessagesToBan: 50,
   segmentBackfillMs: 300,
   segmentBackfillBelow: 10,
@@ -124,6 +134,8 @@ export class BroadcasterCore {
   private nowMs = 0;
   /** reported peer → reporter → when it reported (reports expire after reportTtlMs) */
   private readonly reports = new Map<string, Map<string, number>>();
+  /** reporter → the peers its reports name, oldest first (at most maxReportedPerReporter) */
+  private readonly reportedBy = new Map<string, string[]>();
   /** Neighbours dropped on the broadcaster's own evidence (bad messages to it). */
   private readonly banned = new Set<string>();
   /** Bad-message scores and serving budgets per neighbour (the one place that keeps them). */
@@ -149,6 +161,7 @@ export class BroadcasterCore {
     this.slotJudge = new SlotJudge({ ...DEFAULT_SLOT_JUDGE, ...opts.slotJudge });
     if (!(this.cfg.repairShare >= 0 && this.cfg.repairShare <= 1)) throw new P2PError('BAD_CONFIG', 'repairShare must be in 0…1');
     if (this.cfg.directSpareKeys < 0 || this.cfg.directSpareKeys > 192) throw new P2PError('BAD_CONFIG', 'directSpareKeys must be in 0…192');
+    if (!Number.isInteger(this.cfg.maxReportedPerReporter) || this.cfg.maxReportedPerReporter < 1) throw new P2PError('BAD_CONFIG', 'maxReportedPerReporter must be an integer ≥ 1');
   }
 
   get swarmMode(): SwarmMode {
@@ -165,6 +178,7 @@ export class BroadcasterCore {
   handlePeerDisconnected(peerId: string, _nowMs: number): void {
     this.neighbours.delete(peerId);
     this.reports.delete(peerId);
+    this.reportedBy.delete(peerId);
     this.policy.forgetPeer(peerId);
     this.slotJudge.forgetPeer(peerId);
   }
@@ -322,7 +336,20 @@ export class BroadcasterCore {
         if (m.peerId === from || !this.neighbours.has(m.peerId)) return;
         let r = this.reports.get(m.peerId);
         if (!r) this.reports.set(m.peerId, (r = new Map()));
-        if (r.size < 64 || r.has(from)) r.set(from, nowMs);
+        if (r.size >= 64 && !r.has(from)) return;
+        r.set(from, nowMs);
+        // Each reporter weighs as much as an honest one can: its newest few reports count.
+        let named = this.reportedBy.get(from);
+        if (!named) this.reportedBy.set(from, (named = []));
+        const i = named.indexOf(m.peerId);
+        if (i >= 0) named.splice(i, 1);
+        named.push(m.peerId);
+        while (named.length > this.cfg.maxReportedPerReporter) {
+          const old = named.shift() as string;
+          const o = this.reports.get(old);
+          o?.delete(from);
+          if (o?.size === 0) this.reports.delete(old);
+        }
         return;
       }
       case 'init-request':

@@ -37,6 +37,14 @@ const VOUCH_AFTER_MS = 20;
 
 /** A neighbour is reported to the broadcaster at most this often (its reports live 10 s there). */
 const REPORT_INTERVAL_MS = 2000;
+/**
+ * A ban here is for good, so its report is renewed this often while it lasts (the broadcaster
+ * forgets a report after 10 s): a peer banned by its neighbours stays demoted there, and gets no
+ * direct-feed slot whose keys could reach none of them. Only the newest RENEWED_BANS bans are
+ * renewed (the broadcaster weighs each reporter's four newest reports only).
+ */
+const RENEW_BAN_REPORT_MS = 4000;
+const RENEWED_BANS = 4;
 
 export interface PeerCoreStats {
   framesDelivered: number;
@@ -79,6 +87,9 @@ export class PeerCore {
   /** The latest time an input came with (scores decay with it). */
   private nowMs = 0;
   private readonly banned = new Set<string>();
+  /** The newest bans (at most RENEWED_BANS, newest last), whose reports are renewed. */
+  private readonly recentBans: string[] = [];
+  private lastRenewMs = -Infinity;
   /** When each neighbour was last reported to the broadcaster. */
   private readonly reported = new Map<string, number>();
   private readonly replay: ReplayWindow;
@@ -340,7 +351,19 @@ export class PeerCore {
         handleHave(this.view, n, this.haveInWindow(n, m.entries), nowMs);
         return;
       case 'request': {
-        const r = servePullRequest(this.view, n, m.seq, m.count, KeySet.fromBytes(m.allowed), nowMs);
+        const allowed = KeySet.fromBytes(m.allowed);
+        // No core asks one neighbour for more keys at once than its in-flight bound
+        // (maxInflightPerNeighbour, 128; a pollution search included): a larger request is no
+        // request of this protocol. Nothing of it is served, and it counts by its excess, one bad
+        // message per 8 keys (as bad keys passed on do): an "every key" flood is banned at once.
+        // (What it asks for is the smaller of its count and its key set: a count above the set is harmless.)
+        const asked = Math.min(m.count, allowed.size);
+        const over = asked - this.cfg.maxInflightPerNeighbour;
+        if (over > 0) {
+          for (let i = 0; i < over; i += 8) this.countBad(from, `request for ${asked} keys at once`);
+          return;
+        }
+        const r = servePullRequest(this.view, n, m.seq, m.count, allowed, nowMs);
         this.stats.keysServed += r.served;
         if (r.refused > 0) this.countBad(from, `request beyond its budget (${r.refused} keys)`);
         return;
@@ -390,7 +413,10 @@ export class PeerCore {
         this.push.onPushKeys(n, m.keys);
         return;
       case 'report':
-        return;
+        // Reports go to the broadcaster alone (the tracker names it): one sent to a viewer is out
+        // of protocol, and a peer that sends them about its neighbours to its neighbours is banned
+        // for it like any other flood of out-of-role messages.
+        return this.countBad(from, 'report sent to a viewer');
     }
   }
 
@@ -441,6 +467,10 @@ export class PeerCore {
     this.fresh.clear();
     this.init.maybeAsk(nowMs);
     this.probeAhead(nowMs);
+    if (this.recentBans.length > 0 && nowMs - this.lastRenewMs >= RENEW_BAN_REPORT_MS) {
+      this.lastRenewMs = nowMs;
+      for (const p of this.recentBans) this.report(p);
+    }
   }
 
   pollOutput(): CoreOutput | undefined {
@@ -723,9 +753,11 @@ export class PeerCore {
     this.stats.bans++;
     this.emit({ type: 'bad-peer', peerId, reason, strikes, banned: true });
     this.handlePeerDisconnected(peerId, 0);
-    const b = this.broadcasterId;
     this.reported.delete(peerId);
     this.report(peerId);
+    this.recentBans.push(peerId);
+    if (this.recentBans.length > RENEWED_BANS) this.recentBans.shift();
+    if (this.recentBans.length === 1) this.lastRenewMs = this.nowMs;
   }
 }
 
