@@ -258,6 +258,16 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
     return b.value;
   }
 
+  /**
+   * Channels without the drain event: the last read plus the bytes sent since, which bytes leaving
+   * only lower, so no read is needed for a send that fits under it.
+   */
+  protected override linkBufferedBound(peer: PeerEntry<RtcLink>, channel: Channel): number {
+    const link = peer.link;
+    if (!link || link.drainEvents[channel]) return this.linkBuffered(peer, channel);
+    return link.buffered[channel].value;
+  }
+
   protected override linkDrainEvents(peer: PeerEntry<RtcLink>, channel: Channel): boolean {
     return peer.link?.drainEvents[channel] ?? true;
   }
