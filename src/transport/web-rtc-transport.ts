@@ -250,6 +250,8 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
     if (!dc) return 0;
     if (link.drainEvents[channel]) return dc.bufferedAmount ?? 0;
     const b = link.buffered[channel];
+    // Nothing was buffered at the last read and nothing sent since: nothing is (bytes only leave).
+    if (b.value === 0 && b.atMs !== -Infinity) return 0;
     const now = this.clock.now();
     if (!(now - b.atMs < BUFFERED_READ_MS && now >= b.atMs)) {
       b.value = dc.bufferedAmount ?? 0;
