@@ -35,8 +35,11 @@ function cpuOf(p: LabProcess, a: Stats | undefined, b: Stats | undefined): strin
   const sends = Number(b?.mediaLinkMessagesOut) - Number(a?.mediaLinkMessagesOut);
   const messages = Number(b?.mediaMessagesOut) - Number(a?.mediaMessagesOut);
   const perSec = (n: number) => ((n / wall) * 1000).toFixed(0);
+  const controlSends = Number(b?.controlLinkMessagesOut) - Number(a?.controlLinkMessagesOut);
+  const control = Number(b?.controlMessagesOut) - Number(a?.controlMessagesOut);
   const rates = Number.isFinite(sends) && Number.isFinite(messages) && wall > 0 ? `, media ${perSec(messages)} messages/s in ${perSec(sends)} datachannel sends/s` : '';
-  return `CPU ${wall > 0 ? ((cpu / wall) * 100).toFixed(0) : '?'} % of a core, event-loop delay p99 up to ${lag.toFixed(0)} ms${rates}`;
+  const controlRates = Number.isFinite(controlSends) && Number.isFinite(control) && wall > 0 ? `, control ${perSec(control)} in ${perSec(controlSends)}` : '';
+  return `CPU ${wall > 0 ? ((cpu / wall) * 100).toFixed(0) : '?'} % of a core, event-loop delay p99 up to ${lag.toFixed(0)} ms${rates}${controlRates}`;
 }
 const swarm = new LabSwarm();
 try {

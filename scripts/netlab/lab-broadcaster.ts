@@ -49,6 +49,8 @@ setInterval(() => {
     t: (performance.now() - started) / 1000,
     published: b.published.size,
     ...b.session.stats,
+    // The core's counters: repairs served, direct-feed slots moved away from withholders, …
+    core: b.session.core.stats,
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     loopDelayP99Ms: ms(loop.percentile(99)),
     loopDelayMaxMs: ms(loop.max),

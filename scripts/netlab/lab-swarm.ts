@@ -94,7 +94,7 @@ export class LabSwarm {
     ], { env: { ...process.env, P2P_TURN_SECRET: this.secret }, cwd: ROOT });
     const p = new LabProcess('tracker', child);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`tracker did not start: ${p.stderr}`)), 15_000);
+      const timer = setTimeout(() => reject(new Error(`tracker did not start: ${p.stderr}`)), 60_000);
       child.stdout?.on('data', (d) => {
         if (/listening on/.test(String(d))) {
           clearTimeout(timer);

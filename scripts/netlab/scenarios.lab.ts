@@ -9,7 +9,6 @@ const check = prepareLab();
 if (!check.ok) console.warn(`network lab scenarios skipped: ${check.reason}`);
 else {
   if (!process.env.NETLAB_SCENARIO_1) console.warn('network lab scenario 1 skipped: it fails here so far (docs/netlab.md); NETLAB_SCENARIO_1=1 runs it');
-  if (!process.env.NETLAB_SCENARIO_5) console.warn('network lab scenario 5 skipped: it fails here so far (docs/netlab.md); NETLAB_SCENARIO_5=1 runs it');
 }
 
 let swarm: LabSwarm | null = null;
@@ -112,8 +111,10 @@ describe.skipIf(!check.ok)('network lab', () => {
     }
   });
 
-  // Fails so far whatever the load (docs/netlab.md, known problems); runs with NETLAB_SCENARIO_5=1.
-  it.skipIf(!process.env.NETLAB_SCENARIO_5)('scenario 5: a third of the peers have uplinks capped at half the stream: the others keep decoding every frame, no storm', async () => {
+  // Passes since the broadcaster moves direct-feed slots whose keys do not reach the other viewers
+  // (src/protocol/slot-judge.ts): a capped peer's slot is moved like a withholder's. Its window ends
+  // before a moved slot returns (60 s); past that, uncapped peers miss 13-17 % (docs/netlab.md).
+  it('scenario 5: a third of the peers have uplinks capped at half the stream: the others keep decoding every frame, no storm', async () => {
     swarm = new LabSwarm();
     await swarm.startServices();
     const bitrate = 300_000;

@@ -5,6 +5,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { isP2PError } from '../errors.ts';
+import type { TransportStats } from '../transport/transport.ts';
 import { formatStatsLine, NodePeer } from './node-peer.ts';
 
 const HELP = `p2p-player-peer: watch a p2p-player stream headless (decode, verify, relay) and print stats
@@ -21,11 +22,17 @@ Usage: p2p-player-peer <watch link> [options]
   --json                 one JSON object of stats per line instead of text; it adds the
                          process's CPU time (cpuMs) and how late its event loop ran since the
                          last line (loopDelayP99Ms, loopDelayMaxMs), to see a starved machine,
-                         and the media messages sent and the datachannel messages they took
-                         (mediaMessagesOut, mediaLinkMessagesOut; batching packs several in one)
+                         and the media and control messages sent and the datachannel messages
+                         they took (mediaMessagesOut, mediaLinkMessagesOut, controlMessagesOut,
+                         controlLinkMessagesOut; batching packs several in one)
   --help                 this text
 
 STUN/TURN servers come from the tracker; none are configured here.`;
+
+/** The message counters of the JSON stats line. */
+function messageCounts(t: TransportStats): Pick<TransportStats, 'mediaMessagesOut' | 'mediaLinkMessagesOut' | 'controlMessagesOut' | 'controlLinkMessagesOut'> {
+  return { mediaMessagesOut: t.mediaMessagesOut, mediaLinkMessagesOut: t.mediaLinkMessagesOut, controlMessagesOut: t.controlMessagesOut, controlLinkMessagesOut: t.controlLinkMessagesOut };
+}
 
 export async function main(argv: string[]): Promise<void> {
   let parsed;
@@ -103,8 +110,7 @@ export async function main(argv: string[]): Promise<void> {
       t: Number(elapsed.toFixed(2)),
       ...s,
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-      mediaMessagesOut: peer.transport.transportStats().mediaMessagesOut,
-      mediaLinkMessagesOut: peer.transport.transportStats().mediaLinkMessagesOut,
+      ...messageCounts(peer.transport.transportStats()),
       loopDelayP99Ms: ms(loop.percentile(99)),
       loopDelayMaxMs: ms(loop.max),
     }));

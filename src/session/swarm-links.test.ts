@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { NeighbourInfo } from '../tracker/messages.ts';
 import type { TrackerClient } from '../tracker-client/tracker-client.ts';
 import { MemoryNetwork } from '../transport/memory-transport.ts';
-import { SwarmLinks } from './swarm-links.ts';
+import { PATH_RECHECK_MS, SwarmLinks } from './swarm-links.ts';
 
 class ScriptedTracker {
   connected = true;
@@ -147,8 +147,22 @@ describe('SwarmLinks', () => {
       reachable = false;
       net.failLink('me', 'a');
     };
-    return { tracker, links, cut };
+    return { tracker, links, cut, mine };
   }
+
+  it('reads a connected neighbour\'s path each second until known, then every PATH_RECHECK_MS', async () => {
+    const { links, mine } = await linkedPair(30_000);
+    const reads = vi.spyOn(mine, 'linkInfo');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect(links.paths).toEqual({ a: 'host/host' });
+    await vi.advanceTimersByTimeAsync(PATH_RECHECK_MS - 1000);
+    expect(reads).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(reads).toHaveBeenCalledTimes(2);
+    expect(links.connectedPeers).toBe(1);
+    links.destroy();
+  });
 
   it('retries a neighbour whose link was up instead of reporting it, until relinkGraceMs has passed', async () => {
     const { tracker, links, cut } = await linkedPair(30_000);

@@ -1,7 +1,7 @@
 // Node's datachannels (@roamhq/wrtc) answer every property read with a blocking call into WebRTC's
-// signalling thread. A WebRtcTransport over them reads `bufferedAmount` at most once per
-// BUFFERED_READ_MS of its clock and counts the bytes it sent in between, so a burst of sends costs
-// one read, not one per send (and per canSend); it reads `readyState` only when a send throws, and
+// signalling thread. A WebRtcTransport over them reads `bufferedAmount` only when the bytes sent
+// since its last read may pass the mark, at most once per BUFFERED_READ_MS of its clock, and not at
+// all while nothing was buffered and nothing sent, so a burst of sends costs one read or none; it reads `readyState` only when a send throws, and
 // then answers false as before for a channel that is not open. Media messages of one turn leave in
 // batches, one native send each. Real WebRTC over loopback; the counts do not depend on the
 // machine's speed (the transport's clock is frozen, or the sends all happen in one turn).
@@ -62,7 +62,38 @@ function frozenClock(): TransportClock & { t: number } {
 }
 
 describe('WebRtcTransport over @roamhq/wrtc', () => {
-  it('reads bufferedAmount once per BUFFERED_READ_MS, counting the bytes it sent in between', async () => {
+  it('does not ask a channel that held nothing at its last read and was sent nothing since', async () => {
+    const { impl, reads } = countingWrtc();
+    const clock = frozenClock();
+    const a = new WebRtcTransport({}, clock, impl);
+    const b = new WebRtcTransport({}, clock, impl);
+    const unwire = relaySignals({ A: a, B: b });
+    try {
+      const up = Promise.all([a, b].map((t) => new Promise<void>((resolve, reject) => {
+        t.on('connected', () => resolve());
+        t.on('failed', (_p, reason, detail) => reject(new Error(`${reason}: ${detail}`)));
+      })));
+      a.connect('B', { initiator: true });
+      await up;
+      const before = reads();
+      expect(a.bufferedAmount('B', 'media')).toBe(0);
+      expect(reads() - before).toBe(1);
+      clock.t += 10 * BUFFERED_READ_MS;
+      expect(a.bufferedAmount('B', 'media')).toBe(0);
+      expect(reads() - before).toBe(1);
+      expect(a.send('B', 'media', new Uint8Array(100))).toBe(true);
+      await Promise.resolve(); // the turn's batch leaves
+      clock.t += BUFFERED_READ_MS;
+      a.bufferedAmount('B', 'media');
+      expect(reads() - before).toBe(2);
+    } finally {
+      unwire();
+      a.destroy();
+      b.destroy();
+    }
+  }, 30_000);
+
+  it('reads bufferedAmount only when the bytes sent since the last read may pass the mark, at most once per BUFFERED_READ_MS', async () => {
     const { impl, reads, stateReads, channels } = countingWrtc();
     const clock = frozenClock();
     const a = new WebRtcTransport({}, clock, impl);
@@ -86,10 +117,12 @@ describe('WebRtcTransport over @roamhq/wrtc', () => {
         if (a.canSend('B', 'media', msg.length) && a.send('B', 'media', msg)) sent++;
       }
       expect(sent).toBe(50);
-      expect(reads() - before).toBe(1);
+      // 50 × 100 bytes (and their framing) stay under the high-water mark even if none left: no read.
+      expect(reads() - before).toBe(0);
       expect(stateReads() - statesBefore).toBe(0);
-      // Between reads it counts what went out since the last one: never below the truth.
-      expect(a.bufferedAmount('B', 'media')).toBeGreaterThanOrEqual(50 * msg.length);
+      // Past the mark by that count, the channel is asked, once in a BUFFERED_READ_MS however many sends.
+      for (let i = 0; i < 50; i++) if (a.canSend('B', 'media', msg.length)) a.send('B', 'media', msg);
+      expect(reads() - before).toBe(1);
       clock.t += BUFFERED_READ_MS;
       a.bufferedAmount('B', 'media');
       expect(reads() - before).toBe(2);

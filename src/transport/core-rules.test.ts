@@ -112,7 +112,7 @@ describe('sending', () => {
   });
 
   it('counts a send the link refuses as dropped; a send that throws fails the peer (channel-error) after the call', async () => {
-    const { t, events } = setup();
+    const { t, events } = setup({ batchControl: false });
     t.connect('a', { initiator: true });
     t.up('a');
     expect(t.send('a', 'control', bytes(5))).toBe(true);
@@ -142,7 +142,7 @@ describe('sending', () => {
   });
 
   it('canSend: false for unknown, connecting and destroyed; bounds 1…limit per channel; blocks when it does not fit', () => {
-    const { t, events } = setup({ maxControlMessageBytes: 100, controlHighWaterBytes: 150, controlLowWaterBytes: 10 });
+    const { t, events } = setup({ batchControl: false, maxControlMessageBytes: 100, controlHighWaterBytes: 150, controlLowWaterBytes: 10 });
     expect(t.canSend('zz', 'media', 1)).toBe(false);
     t.connect('a', { initiator: true });
     expect(t.canSend('a', 'media', 1)).toBe(false);

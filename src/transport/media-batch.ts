@@ -1,19 +1,26 @@
-// The media channel's batch framing: several small media messages bound to one neighbour travel
-// as one datachannel message, and the receiver splits them again. Pure bytes; knows nothing of the
-// protocol inside. Used by TransportCore on both its send and its receive path.
+// The channels' batch framing: several small messages bound to one neighbour on one channel travel
+// as one datachannel message, and the receiver splits them again (media batches fit one SCTP
+// packet; control batches, on the reliable ordered channel, up to CONTROL_BATCH_BYTES). Pure bytes;
+// knows nothing of the protocol inside. Used by TransportCore on both its send and its receive path.
 
 import { MEDIA_MESSAGE_LIMIT_BYTES } from './transport.ts';
 
 /**
- * First byte of a batch on the media channel. A media message of the application that starts
- * with this byte is always sent inside a batch (of one, if need be), so the receiver never
- * mistakes it.
+ * First byte of a batch on either channel. A message of the application that starts with this
+ * byte is always sent inside a batch (of one, if need be), so the receiver never mistakes it.
  */
 export const BATCH_MARKER = 0xba;
 /** Marker u8, count u8. */
 export const BATCH_HEADER_BYTES = 2;
 /** Length u16 (little-endian) before each inner message. */
 export const BATCH_ENTRY_HEADER_BYTES = 2;
+/**
+ * Largest control batch sent. Several SCTP packets, which the reliable channel delivers whole;
+ * small enough for every WebRTC stack's message size (16 KiB is the interoperable bound).
+ */
+export const CONTROL_BATCH_BYTES = 16 * 1024;
+/** Largest message a batch can carry (its length is a u16). */
+export const MAX_BATCH_ENTRY_BYTES = 0xffff;
 /** Most inner messages in one batch, sent or accepted. */
 export const MAX_BATCH_MESSAGES = 64;
 /**

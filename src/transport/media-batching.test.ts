@@ -1,4 +1,4 @@
-// TransportCore's media batches, sending and receiving: small media messages to one peer within a
+// TransportCore's batches (media, and control at the end), sending and receiving: small media messages to one peer within a
 // turn leave as one datachannel message at its end (fewer sends, same messages), back-pressure
 // counts the waiting batch, refusals and failures are counted per message, and hostile batches from
 // a peer are counted drops that deliver nothing and end nothing. Scripted link on virtual time; the
@@ -72,12 +72,12 @@ describe('media batches out', () => {
     expect(parseBatch(link.sent[1][1])).toEqual({ ok: true, messages: [largest] });
     t.inbound('a', 'media', link.sent[1][1]);
     expect(messages.map((m) => m[2].length)).toEqual([1163]);
-    // Control is not framed: the marker there is just a byte.
+    // Control frames it the same way (here in this turn's control batch), and splits it again.
     expect(t.send('a', 'control', new Uint8Array([BATCH_MARKER]))).toBe(true);
-    expect(link.sent.at(-1)).toEqual(['control', new Uint8Array([BATCH_MARKER])]);
-    t.inbound('a', 'control', new Uint8Array([BATCH_MARKER, 0]));
-    expect(messages.at(-1)).toEqual(['a', 'control', [BATCH_MARKER, 0]]);
     await endOfTurn();
+    expect(link.sent.at(-1)).toEqual(['control', new Uint8Array([BATCH_MARKER, 1, 1, 0, BATCH_MARKER])]);
+    t.inbound('a', 'control', link.sent.at(-1)![1]);
+    expect(messages.at(-1)).toEqual(['a', 'control', [BATCH_MARKER]]);
   });
 
   it('batch a small message that starts with the marker with the others, framed', async () => {
@@ -199,5 +199,46 @@ describe('media batches in', () => {
     got[0].fill(9);
     expect([...got[1]]).toEqual([2, 2]);
     expect(got[0].buffer).not.toBe(got[1].buffer);
+  });
+});
+
+describe('control batches', () => {
+  it('send the control messages of one turn to a peer as one datachannel message, in order, counted then', async () => {
+    const { t, link, messages } = connectedPeer();
+    for (let i = 0; i < 5; i++) expect(t.send('a', 'control', bytes(40 + i, i))).toBe(true);
+    expect(link.sent).toEqual([]);
+    expect(t.bufferedAmount('a', 'control')).toBe(2 + 5 * 2 + 40 + 41 + 42 + 43 + 44);
+    await endOfTurn();
+    expect(link.sent).toHaveLength(1);
+    expect(link.sent[0][0]).toBe('control');
+    expect(parseBatch(link.sent[0][1])).toEqual({ ok: true, messages: Array.from({ length: 5 }, (_, i) => bytes(40 + i, i)) });
+    expect(t.stats('a')!.control).toMatchObject({ messagesOut: 5, linkMessagesOut: 1 });
+    expect(t.transportStats()).toMatchObject({ controlMessagesOut: 5, controlLinkMessagesOut: 1 });
+    t.inbound('a', 'control', link.sent[0][1]);
+    expect(messages.map((m) => m[2].length)).toEqual([40, 41, 42, 43, 44]);
+    expect(t.stats('a')!.control).toMatchObject({ messagesIn: 5, linkMessagesIn: 1 });
+  });
+
+  it('send a control message too large to share a batch after the waiting ones, as itself', async () => {
+    const { t, link } = connectedPeer();
+    t.send('a', 'control', bytes(10, 1));
+    t.send('a', 'control', bytes(20_000, 2));
+    expect(link.sent.map(([c, b]) => [c, b.byteLength])).toEqual([['control', 10], ['control', 20_000]]);
+    t.send('a', 'control', bytes(10, 3));
+    await endOfTurn();
+    expect(link.sent.map(([, b]) => b.byteLength)).toEqual([10, 20_000, 10]);
+  });
+
+  it('refuse a marked control message a batch cannot carry (over 65 535 bytes)', () => {
+    const { t } = connectedPeer();
+    const marked = new Uint8Array(65_536).fill(BATCH_MARKER);
+    expect(() => t.send('a', 'control', marked)).toThrow(expect.objectContaining({ code: 'TRANSPORT_BAD_MESSAGE' }));
+  });
+
+  it('with batchControl off, hand each control message over at once', () => {
+    const { t, link } = connectedPeer({ batchControl: false });
+    t.send('a', 'control', bytes(10, 1));
+    t.send('a', 'control', bytes(10, 2));
+    expect(link.sent.map(([c, b]) => [c, b.byteLength])).toEqual([['control', 10], ['control', 10]]);
   });
 });

@@ -29,8 +29,8 @@ export interface PeerEntry<L> {
   progress: Record<Channel, { sent: number; atMs: number }>;
   /** Since when the link reports a lost path, if it does. */
   interruptedSinceMs: number | undefined;
-  /** Media messages accepted in this turn and not yet handed to the channel (see media-batch.ts). */
-  batch: BatchWriter | undefined;
+  /** Messages accepted in this turn and not yet handed to each channel (see media-batch.ts). */
+  batches: Record<Channel, BatchWriter | undefined>;
 }
 
 const emptyChannelStats = (): ChannelStats => ({
@@ -63,7 +63,7 @@ export function newPeerEntry<L>(id: string, initiator: boolean): PeerEntry<L> {
     early: [],
     progress: { control: { sent: 0, atMs: 0 }, media: { sent: 0, atMs: 0 } },
     interruptedSinceMs: undefined,
-    batch: undefined,
+    batches: { control: undefined, media: undefined },
   };
 }
 

@@ -42,6 +42,12 @@ export interface TransportConfig {
    * Inbound batches are split whatever this says. Default true.
    */
   batchMedia: boolean;
+  /**
+   * Packs the control messages up to 16 KiB sent to one peer within one turn into one datachannel
+   * message of at most CONTROL_BATCH_BYTES (the channel is reliable and ordered, so order holds),
+   * handed over at the end of the turn. Inbound batches are split whatever this says. Default true.
+   */
+  batchControl: boolean;
   /** Media sends are dropped while `bufferedAmount + size` would exceed this. Default 8 × 1163 = 9 304. */
   mediaHighWaterBytes: number;
   /** `writable` fires for media when `bufferedAmount` falls to this. Default 2 × 1163 = 2 326. */
@@ -72,6 +78,7 @@ export const DEFAULT_TRANSPORT_CONFIG: Readonly<TransportConfig> = Object.freeze
   maxMediaMessageBytes: MEDIA_MESSAGE_LIMIT_BYTES,
   maxControlMessageBytes: 64 * 1024,
   batchMedia: true,
+  batchControl: true,
   mediaHighWaterBytes: 8 * MEDIA_MESSAGE_LIMIT_BYTES,
   mediaLowWaterBytes: 2 * MEDIA_MESSAGE_LIMIT_BYTES,
   controlHighWaterBytes: 1024 * 1024,
@@ -153,6 +160,7 @@ export function resolveTransportConfig(partial: Partial<TransportConfig> = {}): 
   }
   if (typeof c.acceptInbound !== 'boolean') throw bad(`acceptInbound must be a boolean (got ${String(c.acceptInbound)})`);
   if (typeof c.batchMedia !== 'boolean') throw bad(`batchMedia must be a boolean (got ${String(c.batchMedia)})`);
+  if (typeof c.batchControl !== 'boolean') throw bad(`batchControl must be a boolean (got ${String(c.batchControl)})`);
   if (c.onListenerError !== undefined && typeof c.onListenerError !== 'function') throw bad('onListenerError must be a function');
   if (c.maxPendingConnections > c.maxPeers) {
     throw bad(`maxPendingConnections (${c.maxPendingConnections}) must not exceed maxPeers (${c.maxPeers})`);

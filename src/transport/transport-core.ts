@@ -31,7 +31,7 @@ import {
 import { resolveTransportConfig, type TransportConfig } from './transport-config.ts';
 import { realClock, type TransportClock } from './transport-clock.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
-import { BATCH_ENTRY_HEADER_BYTES, BATCH_HEADER_BYTES, BATCH_MARKER, BatchWriter, encodeBatch, isBatch, MAX_BATCH_BYTES, parseBatch } from './media-batch.ts';
+import { BATCH_ENTRY_HEADER_BYTES, BATCH_HEADER_BYTES, BATCH_MARKER, BatchWriter, CONTROL_BATCH_BYTES, encodeBatch, isBatch, MAX_BATCH_BYTES, MAX_BATCH_ENTRY_BYTES, parseBatch } from './media-batch.ts';
 
 /** Inbound messages kept while a peer's link is open but `connected` has not been emitted yet. */
 const MAX_EARLY_MESSAGES = 256;
@@ -50,11 +50,11 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   #destroyed = false;
   #signalsDropped = 0;
   #inboundRefused = 0;
-  #mediaMessagesOut = 0;
-  #mediaLinkMessagesOut = 0;
+  readonly #messagesOut: Record<Channel, number> = { control: 0, media: 0 };
+  readonly #linkMessagesOut: Record<Channel, number> = { control: 0, media: 0 };
   #stallTimer: unknown = undefined;
   #drainTimer: unknown = undefined;
-  /** Peers whose media batch waits for the end of the turn. */
+  /** Peers with a batch waiting for the end of the turn. */
   readonly #batched = new Set<PeerEntry<L>>();
   #flushQueued = false;
 
@@ -75,6 +75,13 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   /** Hands bytes to the channel; false when the channel is not open. */
   protected abstract linkSend(peer: PeerEntry<L>, channel: Channel, bytes: Uint8Array): boolean;
   protected abstract linkBuffered(peer: PeerEntry<L>, channel: Channel): number;
+  /**
+   * A bound `linkBuffered` never exceeds, known without asking the channel (where asking costs a
+   * call into another thread: @roamhq/wrtc). Sends that fit under it need no read. Default: linkBuffered.
+   */
+  protected linkBufferedBound(peer: PeerEntry<L>, channel: Channel): number {
+    return this.linkBuffered(peer, channel);
+  }
   /** True when both channels are open. */
   protected abstract linkReady(peer: PeerEntry<L>): boolean;
   /** True while the link reports a lost path (ICE disconnected) that may still recover. */
@@ -126,9 +133,10 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
         : data instanceof ArrayBuffer
           ? new Uint8Array(data)
           : undefined;
-    // A batch is bounded by what one SCTP packet carries (plus the framing of a largest message
-    // framed alone); each message in it by this side's limit.
-    if (bytes && channel === 'media' && isBatch(bytes) && bytes.byteLength <= MAX_BATCH_BYTES) {
+    // A media batch is bounded by what one SCTP packet carries (plus the framing of a largest
+    // message framed alone), a control batch by CONTROL_BATCH_BYTES or this side's limit; each
+    // message in it by this side's limit.
+    if (bytes && isBatch(bytes) && bytes.byteLength <= this.#inboundBatchLimit(channel)) {
       // Checked whole before any part is delivered: a bad batch delivers nothing and costs nothing else.
       const parsed = parseBatch(bytes);
       if (!parsed.ok) {
@@ -271,11 +279,14 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     }
     const stats = peer.channels[channel];
     const size = bytes.byteLength;
-    // A media message joins this turn's batch when another could still join it. One that starts
-    // with the batch marker and does not join travels framed alone, so the receiver reads it right.
-    const batched = channel === 'media' && this.config.batchMedia && this.#batchable(size);
-    const framedAlone = channel === 'media' && !batched && bytes[0] === BATCH_MARKER;
-    const cost = batched ? this.#cost(peer, true, size) : framedAlone ? BATCH_HEADER_BYTES + BATCH_ENTRY_HEADER_BYTES + size : size;
+    // A message joins this turn's batch when another could still join it. One that starts with
+    // the batch marker and does not join travels framed alone, so the receiver reads it right.
+    const batched = this.#batchable(channel, size);
+    const framedAlone = !batched && bytes[0] === BATCH_MARKER;
+    if (framedAlone && size > MAX_BATCH_ENTRY_BYTES) {
+      throw new P2PError('TRANSPORT_BAD_MESSAGE', `a ${channel} message that starts with byte 0x${BATCH_MARKER.toString(16)} must be at most ${MAX_BATCH_ENTRY_BYTES} bytes (it travels framed as a batch)`);
+    }
+    const cost = batched ? this.#cost(peer, channel, true, size) : framedAlone ? BATCH_HEADER_BYTES + BATCH_ENTRY_HEADER_BYTES + size : size;
     if (!this.#fits(peer, channel, cost)) {
       this.#block(peer, channel);
       if (channel === 'control') {
@@ -285,8 +296,8 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       return false;
     }
     if (batched) {
-      const batch = (peer.batch ??= new BatchWriter(this.config.maxMediaMessageBytes));
-      if (!batch.fits(size)) this.#flushBatch(peer);
+      const batch = (peer.batches[channel] ??= new BatchWriter(this.#batchBytes(channel)));
+      if (!batch.fits(size)) this.#flushBatch(peer, channel);
       batch.append(bytes);
       this.#batched.add(peer);
       if (!this.#flushQueued) {
@@ -295,15 +306,15 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       }
       return true;
     }
-    // Media already waiting for this peer leaves first.
-    if (channel === 'media') this.#flushBatch(peer);
+    // Messages already waiting for this peer on this channel leave first.
+    this.#flushBatch(peer, channel);
     if (!this.#linkSendCounted(peer, channel, framedAlone ? encodeBatch([bytes]) : bytes)) {
       stats.droppedOut++;
       return false;
     }
     stats.messagesOut++;
     stats.bytesOut += size;
-    if (channel === 'media') this.#mediaMessagesOut++;
+    this.#messagesOut[channel]++;
     return true;
   }
 
@@ -321,48 +332,63 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     }
     if (ok) {
       peer.channels[channel].linkMessagesOut++;
-      if (channel === 'media') this.#mediaLinkMessagesOut++;
+      this.#linkMessagesOut[channel]++;
     }
     return ok;
   }
 
   /** Bytes a message of `size` adds to the peer's buffer: with its framing when it joins a batch. */
-  #cost(peer: PeerEntry<L>, batched: boolean, size: number): number {
+  #cost(peer: PeerEntry<L>, channel: Channel, batched: boolean, size: number): number {
     if (!batched) return size;
-    const batch = peer.batch;
+    const batch = peer.batches[channel];
     return batch?.fits(size) ? batch.costOf(size) : BATCH_HEADER_BYTES + BATCH_ENTRY_HEADER_BYTES + size;
   }
 
-  /** True when a media message of `size` bytes leaves room in a batch for at least one more. */
-  #batchable(size: number): boolean {
-    return BATCH_HEADER_BYTES + 2 * BATCH_ENTRY_HEADER_BYTES + size + 1 <= this.config.maxMediaMessageBytes;
+  /** Largest batch this side sends on a channel. */
+  #batchBytes(channel: Channel): number {
+    return channel === 'media' ? this.config.maxMediaMessageBytes : Math.min(CONTROL_BATCH_BYTES, this.config.maxControlMessageBytes);
   }
 
-  /** Hands a peer's waiting media batch to its channel; a refused batch counts each message dropped. */
-  #flushBatch(peer: PeerEntry<L>): boolean {
-    const batch = peer.batch;
+  /** Largest batch accepted on a channel: what a peer with the default limits may send, or a largest message framed alone. */
+  #inboundBatchLimit(channel: Channel): number {
+    if (channel === 'media') return MAX_BATCH_BYTES;
+    return Math.max(CONTROL_BATCH_BYTES, this.config.maxControlMessageBytes) + BATCH_HEADER_BYTES + BATCH_ENTRY_HEADER_BYTES;
+  }
+
+  /** True when batching is on for the channel and a message of `size` bytes leaves room in a batch for one more. */
+  #batchable(channel: Channel, size: number): boolean {
+    if (!(channel === 'media' ? this.config.batchMedia : this.config.batchControl)) return false;
+    return BATCH_HEADER_BYTES + 2 * BATCH_ENTRY_HEADER_BYTES + size + 1 <= this.#batchBytes(channel);
+  }
+
+  /** Hands a peer's waiting batch on a channel to it; a refused batch counts each message dropped. */
+  #flushBatch(peer: PeerEntry<L>, channel: Channel): boolean {
+    const batch = peer.batches[channel];
     if (!batch || batch.count === 0) return true;
-    const stats = peer.channels.media;
+    const stats = peer.channels[channel];
     const count = batch.count;
     const payload = batch.payloadBytes;
     const out = batch.take()!;
     if (peer.ended) return false;
-    if (this.#linkSendCounted(peer, 'media', out)) {
+    if (this.#linkSendCounted(peer, channel, out)) {
       stats.messagesOut += count;
       stats.bytesOut += payload;
-      this.#mediaMessagesOut += count;
+      this.#messagesOut[channel] += count;
       return true;
     }
     stats.droppedOut += count;
     return false;
   }
 
-  /** End of the turn: every waiting media batch leaves. */
+  /** End of the turn: every waiting batch leaves, control first (requests before the media they may pace). */
   #flushAll = (): void => {
     this.#flushQueued = false;
     const peers = [...this.#batched];
     this.#batched.clear();
-    for (const peer of peers) this.#flushBatch(peer);
+    for (const peer of peers) {
+      this.#flushBatch(peer, 'control');
+      this.#flushBatch(peer, 'media');
+    }
   };
 
   bufferedAmount(peerId: string, channel: Channel): number {
@@ -377,8 +403,8 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     if (!peer || peer.state !== 'connected' || this.#destroyed) return false;
     const limit = channel === 'media' ? this.config.maxMediaMessageBytes : this.config.maxControlMessageBytes;
     if (!(bytes >= 1 && bytes <= limit)) return false;
-    const batched = channel === 'media' && this.config.batchMedia && this.#batchable(bytes);
-    if (this.#fits(peer, channel, this.#cost(peer, batched, bytes))) return true;
+    const batched = this.#batchable(channel, bytes);
+    if (this.#fits(peer, channel, this.#cost(peer, channel, batched, bytes))) return true;
     this.#block(peer, channel);
     return false;
   }
@@ -412,8 +438,10 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       connecting: this.#connectingCount(),
       signalsDropped: this.#signalsDropped,
       inboundRefused: this.#inboundRefused,
-      mediaMessagesOut: this.#mediaMessagesOut,
-      mediaLinkMessagesOut: this.#mediaLinkMessagesOut,
+      mediaMessagesOut: this.#messagesOut.media,
+      mediaLinkMessagesOut: this.#linkMessagesOut.media,
+      controlMessagesOut: this.#messagesOut.control,
+      controlLinkMessagesOut: this.#linkMessagesOut.control,
     };
   }
 
@@ -467,7 +495,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     this.clock.clearTimeout(peer.connectTimer);
     peer.connectTimer = undefined;
     peer.early = [];
-    peer.batch = undefined;
+    peer.batches = { control: undefined, media: undefined };
     this.#batched.delete(peer);
     try {
       if (peer.link !== undefined) this.closeLink(peer);
@@ -499,15 +527,19 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     this.#drainTimer = this.clock.setTimeout(tick, DRAIN_POLL_MS);
   }
 
-  /** True when `size` more bytes keep the channel's buffer, this turn's batch included, within its high-water mark. */
+  /**
+   * True when `size` more bytes keep the channel's buffer, this turn's batch included, within its
+   * high-water mark. The channel is asked only when its bound says it may not.
+   */
   #fits(peer: PeerEntry<L>, channel: Channel, size: number): boolean {
     const high = channel === 'media' ? this.config.mediaHighWaterBytes : this.config.controlHighWaterBytes;
-    return this.linkBuffered(peer, channel) + this.#pending(peer, channel) + size <= high;
+    const more = this.#pending(peer, channel) + size;
+    return this.linkBufferedBound(peer, channel) + more <= high || this.linkBuffered(peer, channel) + more <= high;
   }
 
-  /** Bytes of this turn's media batch for the peer, not yet handed to the channel. */
+  /** Bytes of this turn's batch on the channel for the peer, not yet handed to the channel. */
   #pending(peer: PeerEntry<L>, channel: Channel): number {
-    return channel === 'media' ? (peer.batch?.pendingBytes ?? 0) : 0;
+    return peer.batches[channel]?.pendingBytes ?? 0;
   }
 
   #checkMessage(channel: Channel, bytes: Uint8Array): void {

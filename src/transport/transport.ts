@@ -63,14 +63,14 @@ export interface ChannelStats {
   droppedOut: number;
   /**
    * Inbound messages dropped: over the size limit, empty, or not binary; and media batches that
-   * fail to split (each counted once, and in `badBatchesIn` too).
+   * fail to split (each counted once, and in `badBatchesIn` too); control batches likewise.
    */
   droppedIn: number;
   /** Datachannel messages handed to the channel: `messagesOut` less what batching saved. */
   linkMessagesOut: number;
-  /** Datachannel messages received within their size bound (a media batch that splits counts once). */
+  /** Datachannel messages received within their size bound (a batch that splits counts once). */
   linkMessagesIn: number;
-  /** Media batches refused whole: bad count, an empty or truncated message, trailing bytes. */
+  /** Batches refused whole: bad count, an empty or truncated message, trailing bytes. */
   badBatchesIn: number;
 }
 
@@ -96,6 +96,10 @@ export interface TransportStats {
   mediaMessagesOut: number;
   /** Datachannel messages those took (a batch once): what the WebRTC implementation was asked to send. */
   mediaLinkMessagesOut: number;
+  /** Control messages handed to channels, every peer's (ended ones too). */
+  controlMessagesOut: number;
+  /** Datachannel messages those took (a batch once). */
+  controlLinkMessagesOut: number;
 }
 
 /** What the path to a connected peer looks like (for stats and the tracker's `relayed` flag). */

@@ -250,12 +250,24 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
     if (!dc) return 0;
     if (link.drainEvents[channel]) return dc.bufferedAmount ?? 0;
     const b = link.buffered[channel];
+    // Nothing was buffered at the last read and nothing sent since: nothing is (bytes only leave).
+    if (b.value === 0 && b.atMs !== -Infinity) return 0;
     const now = this.clock.now();
     if (!(now - b.atMs < BUFFERED_READ_MS && now >= b.atMs)) {
       b.value = dc.bufferedAmount ?? 0;
       b.atMs = now;
     }
     return b.value;
+  }
+
+  /**
+   * Channels without the drain event: the last read plus the bytes sent since, which bytes leaving
+   * only lower, so no read is needed for a send that fits under it.
+   */
+  protected override linkBufferedBound(peer: PeerEntry<RtcLink>, channel: Channel): number {
+    const link = peer.link;
+    if (!link || link.drainEvents[channel]) return this.linkBuffered(peer, channel);
+    return link.buffered[channel].value;
   }
 
   protected override linkDrainEvents(peer: PeerEntry<RtcLink>, channel: Channel): boolean {
