@@ -138,6 +138,13 @@ describe('rankCandidates', () => {
     const order = rankCandidates([fresh, oldB, weak, strong, oldA, capped], c, 1e6, now).map((p) => p.id);
     expect(order).toEqual(['capped', 'strong', 'weak', 'a', 'b', 'fresh']);
   });
+
+  it('breaks a full tie by id whichever order the candidates come in', () => {
+    const a = () => peer('a', { joinedMs: 0, uploadBps: 1e6 });
+    const b = () => peer('b', { joinedMs: 0, uploadBps: 1e6 });
+    expect(rankCandidates([a(), b()], c, 1e6, 0).map((p) => p.id)).toEqual(['a', 'b']);
+    expect(rankCandidates([b(), a()], c, 1e6, 0).map((p) => p.id)).toEqual(['a', 'b']);
+  });
 });
 
 describe('pickHolder', () => {
@@ -161,6 +168,8 @@ describe('pickHolder', () => {
   it('falls back to the best candidate when every network holds a key, and -1 when nobody is free', () => {
     const fresh = [peer('x', { networkKey: 'n1', holderKeys: [0] }), peer('a', { networkKey: 'n1' }), peer('b', { networkKey: 'n2' })];
     expect(pickHolder(fresh, 0, new Set(['n1', 'n2']), 0)).toBe(1);
+    // The best one is the first: kept over later ones of used networks.
+    expect(pickHolder(fresh.slice(1), 0, new Set(['n1', 'n2']), 0)).toBe(0);
     expect(pickHolder(fresh, 0, new Set(['n1']), 0)).toBe(2);
     expect(pickHolder([peer('x', { holderKeys: [0] })], 0, new Set(), 0)).toBe(-1);
     expect(pickHolder([], 0, new Set(), 0)).toBe(-1);
