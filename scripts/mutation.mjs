@@ -41,6 +41,8 @@ const TRACKER_SKIPS = ['src/tracker/cluster.test.ts', 'src/tracker/cluster-kill.
 export const SUBSET_SKIPS = {
   'tracker:budgets': TRACKER_SKIPS,
   'tracker:limits': TRACKER_SKIPS,
+  'tracker:messages': TRACKER_SKIPS,
+  'tracker:rooms': TRACKER_SKIPS,
   'protocol:replay-slot-ban': PROTOCOL_SKIPS,
   'protocol:budgets': PROTOCOL_SKIPS,
   'protocol:verifier': PROTOCOL_SKIPS,
@@ -53,7 +55,9 @@ export const SUBSET_SKIPS = {
  */
 export const SUBSET_TESTS = {
   'tracker:budgets': ['limit-rules', 'role-trust-rules', 'role-trust', 'server-budgets', 'limits'].map((f) => `src/tracker/${f}.test.ts`),
-  'tracker:limits': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server', 'message-bounds'].map((f) => `src/tracker/${f}.test.ts`),
+  'tracker:limits': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server'].map((f) => `src/tracker/${f}.test.ts`),
+  'tracker:messages': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server', 'message-bounds'].map((f) => `src/tracker/${f}.test.ts`),
+  'tracker:rooms': ['limit-rules', 'limits', 'server', 'room', 'role-trust'].map((f) => `src/tracker/${f}.test.ts`),
 };
 export const SUBSETS = {
   'protocol:replay-slot-ban': [
@@ -84,9 +88,13 @@ export const SUBSETS = {
     'src/tracker/server.ts#write', // send-buffer limit (SLOW_CONSUMER)
     'src/tracker/server.ts#fail', // violations, error-reply throttle
     'src/tracker/server.ts#makeRoom', // stream limits (TOO_MANY_STREAMS)
+    'src/tracker/server.ts#enter', // room joins (join budget, ROOM_FULL, PEER_EXISTS, REPLACED)
+  ],
+  'tracker:messages': [
+    'src/tracker/server.ts#onMessage', // rate limits, signal budget and backlog, neighbours only, sizes
+  ],
+  'tracker:rooms': [
     'src/tracker/server.ts#leaveRoom', // room leaves
-    'src/tracker/server.ts#enter', // room joins (ROOM_FULL, PEER_EXISTS, REPLACED)
-    'src/tracker/server.ts#onMessage', // rate limits, join budget, signal budget, sizes
     'src/tracker/room.ts#join',
     'src/tracker/room.ts#leave',
   ],
@@ -94,7 +102,7 @@ export const SUBSETS = {
 /** Names that stand for several subsets, run one after the other. */
 export const GROUPS = {
   'protocol:rules': ['protocol:replay-slot-ban', 'protocol:budgets', 'protocol:verifier', 'protocol:locate'],
-  'tracker:rules': ['tracker:budgets', 'tracker:limits'],
+  'tracker:rules': ['tracker:budgets', 'tracker:limits', 'tracker:messages', 'tracker:rooms'],
 };
 
 /** `file#name` → `file:first-last` (Stryker's line range): from the declaration to its closing brace. */
