@@ -187,6 +187,16 @@ describe('tracker limits on a manual clock', () => {
     expect((await ended).state).toBe('ended');
   });
 
+  it('counts the characters of every text frame it sends (p2p_tracker_sent_bytes_total)', async () => {
+    const { t } = await tracker();
+    const p = await raw(t);
+    await p.next((m) => m.type === 'welcome');
+    p.sendJson({ type: 'no-such-type' });
+    await p.next((m) => m.type === 'error');
+    expect(p.messages).toHaveLength(2);
+    expect(t.metrics.bytesOut).toBe(p.messages.reduce((n, m) => n + JSON.stringify(m).length, 0));
+  });
+
   it('a broadcaster replaced by its own new socket (same secret) never ends the stream for its viewers', async () => {
     const { t } = await tracker();
     const key = await generateStreamKey();
