@@ -35,11 +35,29 @@ export const FOLDERS = {
  * mutant that hangs is cut after its tests' normal time + 5 s (the folder run: × 2 + 10 s).
  */
 const PROTOCOL_SKIPS = ['src/protocol/collusion.test.ts', 'src/protocol/core-fuzz.test.ts'];
+// The tracker's subsets leave out the cluster and CLI tests, as the folder run does (a redis-server or
+// a child process per run; they prove the cluster and the CLI, not these rules).
+const TRACKER_SKIPS = ['src/tracker/cluster.test.ts', 'src/tracker/cluster-kill.test.ts', 'src/tracker/cluster-backend.test.ts', 'src/tracker/cli.test.ts'];
 export const SUBSET_SKIPS = {
+  'tracker:budgets': TRACKER_SKIPS,
+  'tracker:limits': TRACKER_SKIPS,
+  'tracker:messages': TRACKER_SKIPS,
+  'tracker:rooms': TRACKER_SKIPS,
   'protocol:replay-slot-ban': PROTOCOL_SKIPS,
   'protocol:budgets': PROTOCOL_SKIPS,
   'protocol:verifier': PROTOCOL_SKIPS,
   'protocol:locate': PROTOCOL_SKIPS,
+};
+/**
+ * Test files of a subset, where not the folder's (less SUBSET_SKIPS): the tracker's rules are proven
+ * by their unit tests and the server's limit tests; its whole-room property and 10 000-peer tests
+ * (seconds per mutant) would make a first run take hours on two shared cores.
+ */
+export const SUBSET_TESTS = {
+  'tracker:budgets': ['limit-rules', 'role-trust-rules', 'role-trust', 'server-budgets', 'limits'].map((f) => `src/tracker/${f}.test.ts`),
+  'tracker:limits': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server'].map((f) => `src/tracker/${f}.test.ts`),
+  'tracker:messages': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server', 'message-bounds'].map((f) => `src/tracker/${f}.test.ts`),
+  'tracker:rooms': ['limit-rules', 'limits', 'server', 'room', 'role-trust'].map((f) => `src/tracker/${f}.test.ts`),
 };
 export const SUBSETS = {
   'protocol:replay-slot-ban': [
@@ -61,10 +79,30 @@ export const SUBSETS = {
   ],
   'protocol:verifier': ['src/protocol/frame-verifier.ts'], // digest check, pollution search, strikes
   'protocol:locate': ['src/protocol/locate-bad-keys.ts'], // locating bad keys with the code
+  'tracker:budgets': [
+    'src/tracker/signal-budget.ts', // signal budget per (sender, receiver) pair
+    'src/tracker/address-book.ts', // sockets, message and join budgets per address
+    'src/tracker/role-trust.ts', // who may hold keys and produce: upload caps, probation, complaints
+  ],
+  'tracker:limits': [
+    'src/tracker/server.ts#write', // send-buffer limit (SLOW_CONSUMER)
+    'src/tracker/server.ts#fail', // violations, error-reply throttle
+    'src/tracker/server.ts#makeRoom', // stream limits (TOO_MANY_STREAMS)
+    'src/tracker/server.ts#enter', // room joins (join budget, ROOM_FULL, PEER_EXISTS, REPLACED)
+  ],
+  'tracker:messages': [
+    'src/tracker/server.ts#onMessage', // rate limits, signal budget and backlog, neighbours only, sizes
+  ],
+  'tracker:rooms': [
+    'src/tracker/server.ts#leaveRoom', // room leaves
+    'src/tracker/room.ts#join',
+    'src/tracker/room.ts#leave',
+  ],
 };
 /** Names that stand for several subsets, run one after the other. */
 export const GROUPS = {
   'protocol:rules': ['protocol:replay-slot-ban', 'protocol:budgets', 'protocol:verifier', 'protocol:locate'],
+  'tracker:rules': ['tracker:budgets', 'tracker:limits', 'tracker:messages', 'tracker:rooms'],
 };
 
 /** `file#name` → `file:first-last` (Stryker's line range): from the declaration to its closing brace. */
@@ -72,11 +110,12 @@ function resolveRange(entry) {
   const [file, name] = entry.split('#');
   if (!name) return file;
   const lines = readFileSync(file, 'utf8').split('\n');
-  const decl = new RegExp(`^\\s*(export )?((private|public|async|static|get) )*((function |class )${name}\\b|${name}\\s*\\().*\\{\\s*$`);
+  // A function, class or method declaration, or a `const name = (…) => {` inside a function.
+  const decl = new RegExp(`^\\s*(export )?((private|public|async|static|get) )*((function |class )${name}\\b|${name}\\s*\\(|const ${name}\\s*=.*=>).*\\{\\s*$`);
   const start = lines.findIndex((l) => decl.test(l));
   if (start < 0) throw new Error(`${entry}: declaration not found`);
   const indent = lines[start].match(/^\s*/)[0];
-  const end = lines.findIndex((l, i) => i > start && l === `${indent}}`);
+  const end = lines.findIndex((l, i) => i > start && (l === `${indent}}` || l === `${indent}};`));
   if (end < 0) throw new Error(`${entry}: end not found`);
   return `${file}:${start + 1}-${end + 1}`;
 }
@@ -104,7 +143,7 @@ for (const run of folders) {
   const name = run.replace(':', '-');
   const mutate = run in SUBSETS ? SUBSETS[run].map(resolveRange).join(',') : [...FOLDERS[folder], ...notTests].join(',');
   const report = `reports/mutation/${name}.json`;
-  const subset = run in SUBSETS ? ['--timeoutFactor', '1', '--timeoutMS', '5000', '--testFiles', testFilesOf(folder, SUBSET_SKIPS[run] ?? []).join(',')] : [];
+  const subset = run in SUBSETS ? ['--timeoutFactor', '1', '--timeoutMS', '5000', '--testFiles', (process.env.MUTATION_TESTS?.split(',') ?? SUBSET_TESTS[run] ?? testFilesOf(folder, SUBSET_SKIPS[run] ?? [])).join(',')] : [];
   const status = spawnSync('npx', [
     'stryker', 'run', 'stryker.config.mjs',
     '--mutate', mutate,

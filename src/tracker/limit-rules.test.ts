@@ -132,6 +132,25 @@ describe('AddressBook', () => {
     expect([book.takeJoin(again, 2000), book.takeJoin(again, 2000), book.takeJoin(again, 2000)]).toEqual([true, true, false]);
   });
 
+  it('refills from the time of the last take at the configured rate, not from time zero', () => {
+    const book = new AddressBook(limits({ addressBurst: 4, addressRatePerSec: 4, addressJoinBurst: 2, addressJoinRatePerSec: 2 }));
+    const a = book.open('a', 10_000);
+    for (let i = 0; i < 4; i++) book.takeMessage(a, 10_000); // empty: 4/s, full again at 11 000
+    book.close('a');
+    book.prune(10_999);
+    expect(book.size).toBe(1);
+    book.prune(11_000);
+    expect(book.size).toBe(0);
+    const b = book.open('b', 10_000);
+    book.takeJoin(b, 10_000);
+    book.takeJoin(b, 10_000); // empty: 2/s, full again at 11 000
+    book.close('b');
+    book.prune(10_999);
+    expect(book.size).toBe(1);
+    book.prune(11_000);
+    expect(book.size).toBe(0);
+  });
+
   it('waits for the message budget too before forgetting', () => {
     const book = new AddressBook(limits({ addressBurst: 4, addressRatePerSec: 2, addressJoinBurst: 2, addressJoinRatePerSec: 1 }));
     const a = book.open('a', 0);

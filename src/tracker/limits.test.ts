@@ -187,6 +187,35 @@ describe('tracker limits on a manual clock', () => {
     expect((await ended).state).toBe('ended');
   });
 
+  it('counts the characters of every text frame it sends (p2p_tracker_sent_bytes_total)', async () => {
+    const { t } = await tracker();
+    const p = await raw(t);
+    await p.next((m) => m.type === 'welcome');
+    p.sendJson({ type: 'no-such-type' });
+    await p.next((m) => m.type === 'error');
+    expect(p.messages).toHaveLength(2);
+    expect(t.metrics.bytesOut).toBe(p.messages.reduce((n, m) => n + JSON.stringify(m).length, 0));
+  });
+
+  it('a broadcaster replaced by its own new socket (same secret) never ends the stream for its viewers', async () => {
+    const { t } = await tracker();
+    const key = await generateStreamKey();
+    const b = client(t, key, { broadcasterKey: key, peerSecret: 'b'.repeat(22) });
+    await nextEvent(b, 'joined');
+    const v = client(t, key);
+    await nextEvent(v, 'joined');
+    await until(() => v.state === 'live', 5000, 'live');
+    const states: string[] = [];
+    v.on('stream', (e) => states.push(e.state));
+    const replaced = expectClientErrorCode(b, 'REPLACED');
+    const b2 = client(t, key, { broadcasterKey: key, peerSecret: 'b'.repeat(22) });
+    await replaced;
+    await nextEvent(b2, 'joined');
+    await until(() => v.state === 'live' && states.length > 0, 5000, 'live again');
+    expect(states).not.toContain('ended');
+    expect(states.at(-1)).toBe('live');
+  });
+
   it('refuses sockets beyond maxSockets and maxSocketsPerAddress with HTTP 429, counted TOO_MANY_SOCKETS', async () => {
     const { t } = await tracker({ trustProxy: true, limits: { maxSockets: 4, maxSocketsPerAddress: 2 } });
     await raw(t, { 'x-forwarded-for': '198.51.100.1' });

@@ -58,6 +58,8 @@ export class RoleBook {
   readonly dirty = new Set<RoomPeer>();
   /** Bumped on every role change. */
   epoch = 0;
+  /** Bumped on every relinkProducers (the room relinks once after a leave, see Room.leave). */
+  relinks = 0;
   /** Some key or group has no owner (holder mode only). */
   incomplete = false;
   lastFullFillMs = -Infinity;
@@ -450,6 +452,7 @@ export class RoleBook {
 
   /** Links every producer to holders of up to producerHolderLinks distinct keys, least-loaded first. */
   relinkProducers(): void {
+    this.relinks++;
     const holders = [...new Set(this.holderOf.values())];
     const load = new Map<RoomPeer, number>();
     for (const h of holders) load.set(h, 0);

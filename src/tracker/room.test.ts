@@ -242,6 +242,27 @@ describe('Room modes and roles', () => {
     checkInvariants(r, Array.from({ length: 6 }, (_, i) => id(i)));
   });
 
+  it('relinks every producer to holders of producerHolderLinks distinct keys after each holder leaves', () => {
+    const r = room();
+    fill(r, 120);
+    r.pollEvents();
+    const c = r.config;
+    for (let round = 0; round < 6; round++) {
+      const holder = r.snapshot().holders[0].peerId;
+      r.leave(holder, 10 + round);
+      r.pollEvents();
+      const s = r.snapshot();
+      expect(s.holders.flatMap((h) => h.keys).sort((a, b) => a - b)).toEqual([...c.segmentKeys].sort((a, b) => a - b));
+      for (const p of s.producers) {
+        const covered = new Set(r.rolesOf(p.peerId).holderKeys);
+        const links = r.neighboursOf(p.peerId).filter((n) => n.reasons.includes('holder'));
+        for (const n of links) for (const k of n.holderKeys ?? []) covered.add(k);
+        expect(links.some((n) => n.peerId === holder)).toBe(false);
+        expect(covered.size).toBeGreaterThanOrEqual(Math.min(c.producerHolderLinks, c.segmentKeys.length));
+      }
+    }
+  });
+
   it('adds producers in a large swarm, spread over the groups, and keeps every group covered', () => {
     const r = room();
     fill(r, 240);

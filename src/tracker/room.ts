@@ -183,10 +183,15 @@ export class Room {
     const p = this.peers.get(peerId);
     if (!p) return;
     const wasBroadcaster = p.broadcaster;
-    this.removePeer(p);
+    // Producers that lost seed links are relinked once, after the refill (which relinks anyway
+    // when it runs in full), not before it as well: a holder's leave in a churning swarm was
+    // the costliest room operation, and half of it was the first relink.
+    const relinks = this.roles.relinks;
+    const relink = this.removePeer(p, false);
     if (wasBroadcaster) this.setState(ended ? 'ended' : 'waiting');
     else this.evaluateMode(nowMs);
     if (this.roles.incomplete) this.roles.fill(nowMs);
+    if (relink && this.roles.relinks === relinks) this.roles.relinkProducers();
     this.flush(nowMs);
   }
 
@@ -397,7 +402,8 @@ export class Room {
 
   // ---- graph -------------------------------------------------------------------------------
 
-  private removePeer(p: Peer): void {
+  /** Removes a peer from the graph and its roles; relinks the producers when it held role links, or returns whether that is due (`relink` false). */
+  private removePeer(p: Peer, relink = true): boolean {
     if (p.hostKey !== null) {
       this.departedHosts.set(p.id, p.hostKey);
       if (this.departedHosts.size > 1024) this.departedHosts.delete(this.departedHosts.keys().next().value as string);
@@ -413,7 +419,8 @@ export class Room {
       roleLinks = true;
     }
     this.graph.heal(neighbours);
-    if (roleLinks) this.roles.relinkProducers();
+    if (roleLinks && relink) this.roles.relinkProducers();
+    return roleLinks;
   }
 
   // ---- state, mode and roles --------------------------------------------------------------
