@@ -87,7 +87,10 @@ let wasmAac: Promise<boolean> | null = null;
 function loadWasmAac(): Promise<boolean> {
   return (wasmAac ??= import('@mediabunny/aac-encoder').then(
     (m) => (m.registerAacEncoder(), true),
-    () => false,
+    () => {
+      wasmAac = null; // a chunk that failed to load (a network blip) is tried again next time
+      return false;
+    },
   ));
 }
 

@@ -4,6 +4,7 @@
 // DVR window and writes the media playlist. Pure: no I/O, no clock (nowMs comes in), no timers.
 // Used by the HLS edge (hls-edge.ts), which serves it through hls-handler.ts.
 
+import { concatBytes } from '../bytes.ts';
 import { P2PError } from '../errors.ts';
 import { FragmentAssembler } from '../media/fragment-assembler.ts';
 import type { CoreOutput } from '../protocol/core-types.ts';
@@ -246,7 +247,7 @@ export class LlHlsWriter {
     m = /^seg-(\d{1,12})\.m4s$/.exec(rest);
     if (m) {
       const s = this.#segment(Number(m[1]));
-      return s && s.closed ? { kind: 'segment', bytes: concat(s.parts.map((x) => x.bytes)), contentType: 'video/iso.segment' } : null;
+      return s && s.closed ? { kind: 'segment', bytes: concatBytes(s.parts.map((x) => x.bytes)), contentType: 'video/iso.segment' } : null;
     }
     m = /^part-(\d{1,12})-(\d{1,4})\.m4s$/.exec(rest);
     if (m) {
@@ -393,15 +394,6 @@ function fmt(s: number): string {
   return s.toFixed(3);
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -5,6 +5,7 @@
 // no Chromium viewer showed a picture of a Firefox broadcast. Pure: rewrites the boxes of an init
 // segment (or a moov) with corrected sizes; anything else is copied byte for byte.
 
+import { concatBytes } from '../bytes.ts';
 import { P2PError } from '../errors.ts';
 
 const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl']);
@@ -16,15 +17,6 @@ function u32(n: number): Uint8Array {
   return b;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** A parameter set whose first two bytes are the same SPS (7) or PPS (8) NAL header. */
 const doubled = (nal: Uint8Array, type: number): boolean => nal.length >= 2 && nal[0] === nal[1] && (nal[0] & 0x9f) === type;
@@ -60,7 +52,7 @@ export function repairAvcCPayload(p: Uint8Array): Uint8Array | null {
   at += 1;
   if (!sets(ppsCount, 0x08)) return null;
   out.push(p.subarray(at));
-  return fixed ? concat(out) : null;
+  return fixed ? concatBytes(out) : null;
 }
 
 function rewrite(b: Uint8Array, start: number, end: number, depth: number): { bytes: Uint8Array; changed: boolean } {
@@ -82,17 +74,17 @@ function rewrite(b: Uint8Array, start: number, end: number, depth: number): { by
     let next: Uint8Array | null = null;
     if (fixedBytes >= 0 && size >= 8 + fixedBytes) {
       const inner = rewrite(b, at + 8 + fixedBytes, at + size, depth + 1);
-      if (inner.changed) next = concat([u32(8 + fixedBytes + inner.bytes.length), box.subarray(4, 8 + fixedBytes), inner.bytes]);
+      if (inner.changed) next = concatBytes([u32(8 + fixedBytes + inner.bytes.length), box.subarray(4, 8 + fixedBytes), inner.bytes]);
     } else if (type === 'avcC') {
       const payload = repairAvcCPayload(box.subarray(8));
-      if (payload) next = concat([u32(8 + payload.length), box.subarray(4, 8), payload]);
+      if (payload) next = concatBytes([u32(8 + payload.length), box.subarray(4, 8), payload]);
     }
     parts.push(next ?? box);
     changed ||= next !== null;
     at += size;
   }
   if (at < end && parts.length === 0) parts.push(b.subarray(at, end));
-  return { bytes: changed ? concat(parts) : b.subarray(start, end), changed };
+  return { bytes: changed ? concatBytes(parts) : b.subarray(start, end), changed };
 }
 
 /** `init` (ftyp+moov, or a moov) with every avcC's doubled NAL headers removed; the input when none. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { concatBytes } from '../bytes.ts';
 import { expectCode } from '../expect-code.ts';
 import { parseInitSegment } from './init-segment.ts';
 
@@ -8,15 +9,7 @@ import { parseInitSegment } from './init-segment.ts';
 // vp09.PP.LL.DD (decimal, two digits), av01.P.LLT.DD (level two digits, tier M/H, depth from the
 // profile and the high-bitdepth/twelve-bit flags), avc1/avc3.PPCCLL (hex), mp4a.40.2, opus, flac.
 
-const bytes = (...parts: (Uint8Array | number[])[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const bytes = (...parts: (Uint8Array | number[])[]): Uint8Array => concatBytes(parts.map((p) => (p instanceof Uint8Array ? p : Uint8Array.from(p))));
 const u16 = (n: number): number[] => [(n >> 8) & 255, n & 255];
 const u32 = (n: number): number[] => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
 const fourcc = (t: string): number[] => [...t].map((c) => c.charCodeAt(0));

@@ -3,6 +3,7 @@
 // client share it. The peer-to-peer wire format is elsewhere (docs/wire-format.md).
 
 import * as z from 'zod/mini';
+import { concatBytes } from '../bytes.ts';
 import { P2PError } from '../errors.ts';
 
 export const TRACKER_PROTOCOL_VERSION = 1;
@@ -341,12 +342,5 @@ const encoder = new TextEncoder();
  * identity (UTF-8 `host[:port]`, last because it alone varies in length).
  */
 export function publishProofBytes(nonce: Uint8Array, streamIdText: string, broadcastIdText: string, origin: string): Uint8Array {
-  const parts = [nonce, encoder.encode(streamIdText), encoder.encode(broadcastIdText), encoder.encode(origin)];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes([nonce, encoder.encode(streamIdText), encoder.encode(broadcastIdText), encoder.encode(origin)]);
 }
