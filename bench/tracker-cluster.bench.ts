@@ -10,6 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startRedisServer } from '../src/tracker/redis-test-server.ts';
+import { trackerNodeFlags } from './tracker-node-flags.ts';
 
 export interface ClusterBenchOptions {
   nodes: number;
@@ -56,7 +57,7 @@ type Mem = { rss: number; heap: number; peers: number; collected: boolean };
 async function phase(o: ClusterBenchOptions, redisUrl: string, placement: 'hash' | 'any', run: number): Promise<void> {
   const nodes = await Promise.all(Array.from({ length: o.nodes }, async (_, i) => {
     const child = fork(here('./tracker-server.ts'), [String(o.peers + o.streams)], {
-      execArgv: ['--expose-gc', '--import', 'tsx'],
+      execArgv: ['--expose-gc', ...trackerNodeFlags(), '--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, P2P_BENCH_REDIS: redisUrl, P2P_BENCH_NODE: `r${run}n${i}` },
     });

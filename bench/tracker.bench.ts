@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { trackerNodeFlags } from './tracker-node-flags.ts';
 
 const { values: o } = parseArgs({
   options: {
@@ -21,7 +22,7 @@ const { values: o } = parseArgs({
     seconds: { type: 'string', default: '20' },
     rate: { type: 'string', default: '2000' },
     churn: { type: 'string', default: '20' },
-    /** V8 young-generation semi-space of the tracker, MB (default: V8's). */
+    /** V8 young-generation semi-space of the tracker, MB (default: the installed command's; 0: V8's). */
     'semi-space': { type: 'string' },
     /** Writes a V8 CPU profile of the tracker into this folder. */
     profile: { type: 'string' },
@@ -72,10 +73,12 @@ function metric(text: string, name: string): number {
 }
 const q = (a: number[], p: number) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : NaN);
 
-// The tracker runs in its own process (the CLI's startTracker with bench limits), with --expose-gc
-// so memory is read after a full collection.
+// The tracker runs in its own process (the CLI's startTracker with bench limits), with the V8 flags
+// of the installed command and --expose-gc so memory is read after a full collection.
+const trackerFlags = trackerNodeFlags(o['semi-space']);
+console.log(`tracker V8 flags: ${trackerFlags.join(' ') || "(V8's defaults)"}`);
 const tracker = fork(here('./tracker-server.ts'), [String(peers + streams)], {
-  execArgv: ['--expose-gc', ...(o['semi-space'] ? [`--max-semi-space-size=${Number(o['semi-space'])}`] : []), ...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : []), '--import', 'tsx'],
+  execArgv: ['--expose-gc', ...trackerFlags, ...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : []), '--import', 'tsx'],
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
 spawned.push(tracker);

@@ -1,6 +1,7 @@
 // The installed command: `node bin/p2p-player-tracker.js` starts, answers /health and /metrics,
 // refuses bad flags, and stops cleanly on SIGTERM.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +19,17 @@ function get(url: string): Promise<{ status: number; body: string }> {
 }
 
 describe('p2p-player-tracker command', () => {
+  it('runs as an executable through its shebang, with the V8 flags npm start uses too', () => {
+    const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0];
+    const flags = shebang.split(/\s+/).filter((a) => a.startsWith('--'));
+    expect(flags).toContain('--max-semi-space-size=64');
+    const start: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).scripts.start;
+    for (const f of flags) expect(start.split(/\s+/)).toContain(f);
+    const run = spawnSync(bin, ['--help'], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^p2p-player-tracker: WebSocket tracker/);
+  });
+
   it('listens on --port 0, serves health and metrics, exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [bin, '--port', '0', '--host', '127.0.0.1', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const port = await new Promise<number>((resolve, reject) => {

@@ -179,9 +179,8 @@ export async function main(argv: string[]): Promise<void> {
     console.error(`p2p-player-tracker: cannot start: ${(e as Error).message}`);
     process.exit(1);
   }
-  console.log(`p2p-player tracker listening on ${tracker.url}${o.path ?? ''} (health: http://${host.includes(':') ? `[${host}]` : host}:${tracker.port}/health, metrics: /metrics)${cluster ? ` as cluster node ${cluster.nodeId}` : ''}`);
-  if (ice) log?.(`ICE: stun ${ice.stunUrls?.join(' ') ?? 'none'}, turn ${ice.turnUrls?.join(' ') ?? 'none'}${ice.turnUrls ? `, credentials for ${ice.ttlSec ?? 3600} s` : ''}`);
-  if (Object.keys(limits).length + Object.keys(room).length > 0) log?.(`limits: ${JSON.stringify(limits)} room: ${JSON.stringify(room)}`);
+  // Stop cleanly from here on: a supervisor (or a test) that reads the lines below may stop the
+  // tracker at once, and a signal before the handlers would end the process uncleanly.
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -191,6 +190,9 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  console.log(`p2p-player tracker listening on ${tracker.url}${o.path ?? ''} (health: http://${host.includes(':') ? `[${host}]` : host}:${tracker.port}/health, metrics: /metrics)${cluster ? ` as cluster node ${cluster.nodeId}` : ''}`);
+  if (ice) log?.(`ICE: stun ${ice.stunUrls?.join(' ') ?? 'none'}, turn ${ice.turnUrls?.join(' ') ?? 'none'}${ice.turnUrls ? `, credentials for ${ice.ttlSec ?? 3600} s` : ''}`);
+  if (Object.keys(limits).length + Object.keys(room).length > 0) log?.(`limits: ${JSON.stringify(limits)} room: ${JSON.stringify(room)}`);
 }
 
 await main(process.argv.slice(2));
