@@ -11,10 +11,13 @@ export interface SourceBufferLike {
   remove(start: number, end: number): void;
   addEventListener(type: 'updateend' | 'error', listener: () => void): void;
   removeEventListener(type: 'updateend' | 'error', listener: () => void): void;
+  timestampOffset?: number;
+  changeType?(type: string): void;
 }
 
 type Operation =
   | { kind: 'append'; data: Uint8Array; resolve: () => void; reject: (e: P2PError) => void }
+  | { kind: 'reconfigure'; run: (sb: SourceBufferLike) => void; resolve: () => void; reject: (e: P2PError) => void }
   | { kind: 'remove'; start: number; end: number; resolve: () => void; reject: (e: P2PError) => void };
 
 export class AppendQueue {
@@ -47,6 +50,14 @@ export class AppendQueue {
     return this.#push((resolve, reject) => ({ kind: 'remove', start, end, resolve, reject }));
   }
 
+  /**
+   * Queues a change of the SourceBuffer itself (timestampOffset, changeType) that must run between
+   * appends, when it is not updating; rejects with APPEND_FAILED when `run` throws.
+   */
+  reconfigure(run: (sb: SourceBufferLike) => void): Promise<void> {
+    return this.#push((resolve, reject) => ({ kind: 'reconfigure', run, resolve, reject }));
+  }
+
   /** Rejects every waiting operation with ABORTED (the running one finishes on its own). */
   clear(): void {
     const waiting = this.#queue;
@@ -75,6 +86,16 @@ export class AppendQueue {
     if (this.#current || this.#destroyed || this.#sb.updating) return;
     const op = this.#queue.shift();
     if (!op) return;
+    if (op.kind === 'reconfigure') {
+      try {
+        op.run(this.#sb);
+        op.resolve();
+      } catch (e) {
+        op.reject(new P2PError('APPEND_FAILED', `cannot reconfigure the media buffer: ${String((e as Error)?.message ?? e)}`));
+      }
+      this.#next();
+      return;
+    }
     this.#current = op;
     try {
       if (op.kind === 'append') this.#sb.appendBuffer(op.data as BufferSource);
@@ -102,7 +123,7 @@ export class AppendQueue {
 
   #onError = (): void => {
     const op = this.#current;
-    if (!op) return;
+    if (!op || op.kind === 'reconfigure') return;
     this.failures[op.kind]++;
     // 'updateend' follows 'error'; settle now and let updateend start the next operation.
     op.reject(new P2PError(op.kind === 'append' ? 'APPEND_FAILED' : 'REMOVE_FAILED', `the browser rejected the ${op.kind}`));
