@@ -9,6 +9,16 @@
 // more than 15 % of frames dropped; up only after `upAfterMs` without any trouble and when the next
 // rendition fits with room to spare (download ≥ 1.5 × its bitrate, decode load ≤ 0.5).
 
+import { P2PError } from '../errors.ts';
+
+/** 'auto' or a rendition-name-shaped text (1 … 16 of a-z 0-9 _ -); else P2PError('UNKNOWN_QUALITY'). */
+export function checkQualityText(q: unknown): string {
+  if (typeof q !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,15}$/.test(q)) {
+    throw new P2PError('UNKNOWN_QUALITY', `quality must be 'auto' or a rendition name (1 … 16 of a-z 0-9 _ -), got ${JSON.stringify(String(q).slice(0, 40))}`);
+  }
+  return q;
+}
+
 /** What the chooser needs of a rendition. */
 export interface QualityLevel {
   height: number;
