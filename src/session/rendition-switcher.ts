@@ -58,7 +58,11 @@ export class RenditionSwitcher {
       if (!s) return;
       this.#active = s;
       options.onActive(s);
-    }, (e: unknown) => options.onError?.(e));
+    }, (e: unknown) => {
+      // Nothing can play: leave nothing running.
+      this.destroy();
+      options.onError?.(e);
+    });
   }
 
   get qualities(): RenditionInfo[] {
