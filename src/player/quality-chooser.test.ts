@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DEFAULT_QUALITY_CHOOSER, QualityChooser, scaledLoad, startQuality, type QualityLevel, type QualityMeasures } from './quality-chooser.ts';
+import { expectCode } from '../expect-code.ts';
+import { DEFAULT_QUALITY_CHOOSER, QualityChooser, checkQualityText, scaledLoad, startQuality, type QualityLevel, type QualityMeasures } from './quality-chooser.ts';
 
 const LEVELS: QualityLevel[] = [
   { height: 720, bitrateBps: 1_500_000 },
@@ -94,5 +95,13 @@ describe('QualityChooser', () => {
       }
       expect(dirs.size).toBeLessThanOrEqual(1);
     }));
+  });
+});
+
+describe('checkQualityText', () => {
+  it("takes 'auto' or a rendition-shaped name, refuses the rest with UNKNOWN_QUALITY", () => {
+    expect(checkQualityText('auto')).toBe('auto');
+    expect(checkQualityText('360p')).toBe('360p');
+    for (const bad of ['', 'HD', 'x'.repeat(17), 3, null, '-a']) expectCode(() => checkQualityText(bad), 'UNKNOWN_QUALITY');
   });
 });
