@@ -25,6 +25,9 @@ export class AppendQueue {
   #queue: Operation[] = [];
   #current: Operation | null = null;
   #destroyed = false;
+  /** How long the last append took in the browser (appendBuffer to 'updateend'), ms; queue wait excluded. */
+  lastAppendMs: number | null = null;
+  #startedMs = 0;
   /** Operations that failed, by reason. */
   readonly failures = { quota: 0, append: 0, remove: 0 };
 
@@ -97,6 +100,7 @@ export class AppendQueue {
       return;
     }
     this.#current = op;
+    this.#startedMs = performance.now();
     try {
       if (op.kind === 'append') this.#sb.appendBuffer(op.data as BufferSource);
       else this.#sb.remove(op.start, op.end);
@@ -117,6 +121,7 @@ export class AppendQueue {
   #onUpdateEnd = (): void => {
     const op = this.#current;
     this.#current = null;
+    if (op?.kind === 'append') this.lastAppendMs = performance.now() - this.#startedMs;
     op?.resolve();
     this.#next();
   };

@@ -411,10 +411,9 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
 
   async #append(p: Pipeline, bytes: Uint8Array, index: number, mediaTimeMs: number): Promise<void> {
     if (p !== this.#pipeline) return;
-    const startedMs = performance.now();
     try {
       await p.queue.append(bytes);
-      this.#noteAppend(performance.now() - startedMs);
+      if (p.queue.lastAppendMs !== null) this.#noteAppend(p.queue.lastAppendMs);
     } catch (e) {
       if (p !== this.#pipeline) return;
       if ((e as P2PError).code === 'BUFFER_FULL' && this.#media) {
