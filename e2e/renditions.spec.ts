@@ -17,6 +17,7 @@ interface Probe {
   switches: number;
   downlinkMbps: number | null;
   appendLoad: number | null;
+  measuredDownloadBps: number | null;
 }
 
 const probe = (page: Page): Promise<Probe> => page.evaluate(() => (window as unknown as { probe: () => Probe }).probe());
@@ -43,6 +44,7 @@ function installProbe(): void {
       playing: el.playingQuality, quality: el.quality, qualities: el.qualities.map((q) => q.name), switches: el.stats?.rendition?.switches ?? 0,
       downlinkMbps: (navigator as unknown as { connection?: { downlink?: number } }).connection?.downlink ?? null,
       appendLoad: (el as unknown as { player: { appendLoad: number | null } }).player.appendLoad,
+      measuredDownloadBps: (el as unknown as { player: { downloadBps: number | null } }).player.downloadBps,
     }),
     resetProbe: () => {
       maxFrozenMs = 0;
@@ -109,7 +111,7 @@ test('two renditions: the viewer learns both, plays, switches on quality set wit
   await expect.poll(async () => (await health(bpage)).sockets, { timeout: 30_000 }).toBe(before.sockets + 1);
   const stats = await page.evaluate(() => (document.querySelector('p2p-player') as unknown as { stats: { status: string; fragmentsSkipped: number; rendition?: unknown } }).stats);
   console.log(JSON.stringify({
-    firstPictureS, startedOn: playingBefore.playing, downlinkMbps: playingBefore.downlinkMbps, appendLoadAtStart: playingBefore.appendLoad, switchedTo: target, qualitychangeAfterS: switchS, newHeightShownAfterS: heightAtS,
+    firstPictureS, startedOn: playingBefore.playing, downlinkMbps: playingBefore.downlinkMbps, appendLoadAtStart: playingBefore.appendLoad, measuredDownloadBpsBefore: playingBefore.measuredDownloadBps, measuredDownloadBpsAfter: after.measuredDownloadBps, switchedTo: target, qualitychangeAfterS: switchS, newHeightShownAfterS: heightAtS,
     longestFreezeAroundSwitchMs: after.maxFrozenMs, waitingEvents: after.waiting, playedSinceSetS: +(after.currentTime - timeAtSet).toFixed(2),
     status: stats.status, fragmentsSkipped: stats.fragmentsSkipped, rendition: stats.rendition,
   }));

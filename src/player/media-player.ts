@@ -6,7 +6,8 @@
 import { P2PError } from '../errors.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
 import { FragmentAssembler, type AssembledFragment, type AssemblerOutput } from '../media/fragment-assembler.ts';
-import type { MediaFrame } from '../media/frame-format.ts';
+import { FRAME_END_OF_STREAM, FRAME_INIT, readRecords, type MediaFrame } from '../media/frame-format.ts';
+import { DownloadMeter } from './download-meter.ts';
 import { parseInitSegment, type InitSegmentInfo } from '../media/init-segment.ts';
 import { AppendQueue } from './append-queue.ts';
 import { LatencyAdapter } from './latency-adapter.ts';
@@ -70,6 +71,7 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   #rendition: RenditionState | null = null;
   /** Wall time spent appending per second of media appended, smoothed (the decode / append load). */
   #appendLoad: number | null = null;
+  #download = new DownloadMeter();
 
   constructor(config: Partial<PlayerConfig> = {}) {
     super();
@@ -113,8 +115,21 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   /** Takes one verified frame from the session. Never throws; bad frames are counted. */
   pushFrame(frame: MediaFrame): void {
     if (this.#destroyed) return;
-    this.#assembler.pushFrame(frame, performance.now());
+    const now = performance.now();
+    this.#assembler.pushFrame(frame, now);
+    if (!(frame.flags & (FRAME_INIT | FRAME_END_OF_STREAM))) {
+      try {
+        for (const r of readRecords(frame.bytes)) this.#download.frame(r.fragmentIndex, r.payload.length, now);
+      } catch {
+        // a bad frame: the assembler counts it
+      }
+    }
     this.#schedulePump();
+  }
+
+  /** Download rate measured from the spread of each fragment's frame arrivals, bits per second; null before any. */
+  get downloadBps(): number | null {
+    return this.#download.rateBps(performance.now());
   }
 
   /**
@@ -310,6 +325,7 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     this.#pending = null;
     this.#assembler = assembler;
     this.#init = init;
+    this.#download = new DownloadMeter(); // the new swarm's fragments are numbered apart
     const epoch = this.#epochMs;
     const offsetS = epoch === null || first.captureTimeMs === null ? 0 : (first.captureTimeMs - epoch - first.mediaTimeMs) / 1000;
     const before = this.#ready;
@@ -364,6 +380,7 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
       this.#ready = this.#setup(info, out.bytes);
     } else if (out.kind === 'fragment') {
       const { index, bytes, mediaTimeMs, captureTimeMs } = out.fragment;
+      this.#download.done(index, performance.now());
       if (captureTimeMs !== null) this.#epochMs = captureTimeMs - mediaTimeMs - this.#offsetS * 1000;
       void this.#ready.then((p) => p && this.#append(p, bytes, index, mediaTimeMs));
     } else if (out.kind === 'skip') {

@@ -144,7 +144,8 @@ export class RenditionSwitcher {
     this.#troubles = 0;
     return {
       nowMs,
-      downloadBps: this.#o.downlinkBps?.() ?? null,
+      // Measured from the swarm's deliveries; the browser's estimate where nothing was measured yet.
+      downloadBps: p.downloadBps ?? this.#o.downlinkBps?.() ?? null,
       decodeLoad: p.appendLoad,
       droppedShare: decoded > 10 ? dropped / decoded : null,
       troubles,
