@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { expectCode } from '../expect-code.ts';
-import { DEFAULT_QUALITY_CHOOSER, QualityChooser, checkQualityText, scaledLoad, startQuality, type QualityLevel, type QualityMeasures } from './quality-chooser.ts';
+import { DEFAULT_QUALITY_CHOOSER, QualityChooser, checkQualityText, effectiveLevels, scaledLoad, startQuality, type QualityLevel, type QualityMeasures } from './quality-chooser.ts';
 
 const LEVELS: QualityLevel[] = [
   { height: 720, bitrateBps: 1_500_000 },
@@ -103,5 +103,18 @@ describe('checkQualityText', () => {
     expect(checkQualityText('auto')).toBe('auto');
     expect(checkQualityText('360p')).toBe('360p');
     for (const bad of ['', 'HD', 'x'.repeat(17), 3, null, '-a']) expectCode(() => checkQualityText(bad), 'UNKNOWN_QUALITY');
+  });
+});
+
+describe('effectiveLevels', () => {
+  it('scales every configured bitrate by the share the playing rendition really uses', () => {
+    // The 360p runs at 100 kbit/s of its 400: the 720p is reckoned at 375 kbit/s, not 1.5 Mbit/s.
+    expect(effectiveLevels(LEVELS, 1, 100_000).map((l) => l.bitrateBps)).toEqual([375_000, 100_000, 30_000]);
+    expect(effectiveLevels(LEVELS, 1, 10e6).map((l) => l.bitrateBps)).toEqual(LEVELS.map((l) => l.bitrateBps)); // never above
+    expect(effectiveLevels(LEVELS, 0, null)).toEqual(LEVELS);
+    expect(effectiveLevels(LEVELS, 0, 1).map((l) => l.bitrateBps)).toEqual(LEVELS.map((l) => l.bitrateBps * 0.05));
+    // On those figures a 1.3 Mbit/s link starts on the top rendition.
+    expect(startQuality(effectiveLevels(LEVELS, 1, 100_000), 1, calm(0, { downloadBps: 1.3e6 }))).toBe(0);
+    expect(startQuality(LEVELS, 1, calm(0, { downloadBps: 1.3e6 }))).toBe(1);
   });
 });

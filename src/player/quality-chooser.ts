@@ -63,6 +63,19 @@ export const DEFAULT_QUALITY_CHOOSER: QualityChooserConfig = {
   downSettleMs: 3000,
 };
 
+/**
+ * The renditions' bitrates as they run: an encoder's bitrate is a ceiling, and a still or plain
+ * picture uses far less. With the playing rendition measured at `measuredBps`, each rendition's
+ * figure is its configured one scaled by the same share (never above the configured one, and the
+ * share at least 0.05); unchanged while nothing is measured.
+ */
+export function effectiveLevels<T extends QualityLevel>(levels: readonly T[], playing: number, measuredBps: number | null): T[] {
+  const cur = levels[playing];
+  if (!cur || measuredBps === null || !(measuredBps > 0) || !(cur.bitrateBps > 0)) return levels.slice();
+  const share = Math.min(1, Math.max(0.05, measuredBps / cur.bitrateBps));
+  return levels.map((l) => ({ ...l, bitrateBps: l.bitrateBps * share }));
+}
+
 /** Estimated decode load of `to` from the load measured while playing `from`, by picture area. */
 export function scaledLoad(load: number, from: QualityLevel, to: QualityLevel): number {
   if (from.height <= 0 || to.height <= 0) return load;

@@ -8,7 +8,7 @@
 import { P2PError } from '../errors.ts';
 import { renditionSwarmId, type RenditionInfo } from '../media/renditions.ts';
 import type { MediaPlayer } from '../player/media-player.ts';
-import { QualityChooser, checkQualityText, startQuality, type QualityMeasures } from '../player/quality-chooser.ts';
+import { QualityChooser, checkQualityText, effectiveLevels, startQuality, type QualityMeasures } from '../player/quality-chooser.ts';
 import type { ViewerSession } from './viewer-session.ts';
 
 export interface RenditionSwitcherOptions {
@@ -42,6 +42,10 @@ export class RenditionSwitcher {
   #switches = 0;
   #troubles = 0;
   #lastQuality = { decoded: 0, dropped: 0 };
+  /** The playing session's verified frame bytes at the last tick, and the smoothed stream rate (bits/s). */
+  #lastBytes: { session: ViewerSession | null; bytes: number; atMs: number } = { session: null, bytes: 0, atMs: 0 };
+  #streamBps: number | null = null;
+  #listAtMs = 0;
   #timer: ReturnType<typeof setInterval>;
   #started = false;
   #destroyed = false;
@@ -132,6 +136,7 @@ export class RenditionSwitcher {
       else return this.#switchTo(this.#quality);
     }
     this.#started = false;
+    this.#listAtMs = performance.now();
   }
 
   #measures(nowMs: number): QualityMeasures {
@@ -156,17 +161,36 @@ export class RenditionSwitcher {
     if (this.#destroyed || !this.#list || this.#list.length < 2 || this.#playing === null) return;
     const now = performance.now();
     const m = this.#measures(now);
+    this.#measureStream(now);
     if (this.#quality !== 'auto' || this.#pending) return;
-    const levels = this.#list;
+    const levels = effectiveLevels(this.#list, Math.max(0, this.#list.findIndex((r) => r.name === this.#playing)), this.#streamBps);
     const cur = levels.findIndex((r) => r.name === this.#playing);
     let next: number;
     if (!this.#started) {
-      // The start: what the download rate and the decode time measured so far allow.
+      // The start: what the download rate and the decode time measured so far allow, once the
+      // playing rendition's real rate is known (a few seconds at most).
+      if (this.#streamBps === null && now - this.#listAtMs < 5000) return;
       this.#started = true;
       next = startQuality(levels, cur, m);
       this.#chooser.switched(now);
     } else next = this.#chooser.choose(levels, cur, m);
     if (next !== cur) this.#switchTo(levels[next].name);
+  }
+
+  /** The rate the playing rendition really runs at, from its session's verified frame bytes. */
+  #measureStream(now: number): void {
+    const s = this.#active;
+    if (!s) return;
+    const bytes = s.stats.frameBytes;
+    const last = this.#lastBytes;
+    this.#lastBytes = { session: s, bytes, atMs: now };
+    if (last.session !== s) {
+      this.#streamBps = null; // another rendition: measure it afresh
+      return;
+    }
+    if (now - last.atMs < 200 || bytes < last.bytes) return;
+    const bps = ((bytes - last.bytes) * 8 * 1000) / (now - last.atMs);
+    this.#streamBps = this.#streamBps === null ? bps : 0.8 * this.#streamBps + 0.2 * bps;
   }
 
   #switchTo(name: string): void {
