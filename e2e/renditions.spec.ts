@@ -15,6 +15,7 @@ interface Probe {
   quality: string;
   qualities: string[];
   switches: number;
+  switchingTo: string | null;
   downlinkMbps: number | null;
   appendLoad: number | null;
   measuredDownloadBps: number | null;
@@ -42,6 +43,7 @@ function installProbe(): void {
     probe: () => ({
       maxFrozenMs: Math.round(maxFrozenMs), waiting, currentTime: el.video.currentTime, videoHeight: el.video.videoHeight,
       playing: el.playingQuality, quality: el.quality, qualities: el.qualities.map((q) => q.name), switches: el.stats?.rendition?.switches ?? 0,
+      switchingTo: (el.stats?.rendition as { switchingTo?: string | null } | undefined)?.switchingTo ?? null,
       downlinkMbps: (navigator as unknown as { connection?: { downlink?: number } }).connection?.downlink ?? null,
       appendLoad: (el as unknown as { player: { appendLoad: number | null } }).player.appendLoad,
       measuredDownloadBps: (el as unknown as { player: { downloadBps: number | null } }).player.downloadBps,
@@ -83,8 +85,10 @@ test('two renditions: the viewer learns both, plays, switches on quality set wit
   await expect.poll(async () => (await probe(page)).qualities, { timeout: 60_000 }).toEqual(['240p', '120p']);
   await expect.poll(async () => (await probe(page)).currentTime, { timeout: 60_000 }).toBeGreaterThan(2);
   const firstPictureS = (Date.now() - joinedAt) / 1000;
-  // Let a start decision ('auto') settle, then force the rendition that is not playing.
-  await page.waitForTimeout(3000);
+  // Let the start decision ('auto', within 5 s of the list) and any switch it made settle, then
+  // force the rendition that is not playing.
+  await page.waitForTimeout(8000);
+  await expect.poll(async () => (await probe(page)).switchingTo, { timeout: 60_000 }).toBeNull();
   const playingBefore = await probe(page);
   expect(playingBefore.playing).not.toBeNull();
   const target = playingBefore.playing === '240p' ? '120p' : '240p';
