@@ -64,6 +64,16 @@ describe('rendition list message', () => {
     expect(await verifyBytes(key.publicKeyBytes, d.signature, renditionSignedBytes(other.streamId, d.body))).toBe(false);
   });
 
+  it('a list of four renditions with the longest names fits the bound exactly', async () => {
+    const key = await generateStreamKey();
+    const list = [0, 1, 2, 3].map((i) => ({ name: `${i}`.repeat(16), height: 1000 - i * 200, bitrateBps: 50_000_000 }));
+    const body = encodeRenditionBody(new Uint8Array(8), list);
+    const msg = encodeRenditionMessage(body, await signBytes(key, renditionSignedBytes(key.streamId, body)));
+    expect(MAX_RENDITION_LIST_BYTES).toBe(168);
+    expect(msg.length).toBe(MAX_RENDITION_LIST_BYTES);
+    expect(decodeRenditionMessage(msg)?.list).toEqual(list);
+  });
+
   it('never throws on arbitrary bytes and stays within its bound', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
       const d = decodeRenditionMessage(bytes);

@@ -69,7 +69,7 @@ export function checkRenditionList(list: readonly RenditionInfo[]): void {
 //   u8 marker 0xF6 ‖ u8 version 1 ‖ broadcastId (8) ‖ u8 count ‖ count × (u8 nameLength ‖ name ‖
 //   u16 height ‖ u32 bitrateBps) ‖ u8 signatureLength ‖ signature, little-endian.
 // The signature covers 'p2p-player renditions v1\0' ‖ the stream id's 32 bytes ‖ everything from the
-// version byte to the last rendition. At most 4 renditions: the message is at most 160 bytes.
+// version byte to the last rendition. At most 4 renditions: the message is at most 168 bytes.
 export const RENDITION_LIST_MARKER = 0xf6;
 export const MAX_RENDITION_LIST_BYTES = 2 + 8 + 1 + MAX_RENDITIONS * (1 + MAX_RENDITION_NAME + 6) + 1 + 64;
 const LIST_DOMAIN = new TextEncoder().encode('p2p-player renditions v1\0');

@@ -91,7 +91,9 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
   #renditionMessage: Uint8Array | null = null;
   #renditions: RenditionInfo[] | null = null;
   /** A rendition list that came before the key: checked once the key is known (one kept). */
-  #heldRenditionMessage: Uint8Array | null = null;
+  #heldRenditionMessage: { bytes: Uint8Array; from: string } | null = null;
+  /** Rendition lists per neighbour that failed their check (bounded by the neighbours kept). */
+  #badLists = new Map<string, number>();
   readonly core: PeerCore;
   readonly #driver: CoreDriver;
   readonly #links: SwarmLinks;
@@ -160,7 +162,8 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
       },
       interceptControl: (from, bytes) => {
         if (isRenditionMessage(bytes)) {
-          if (!this.#renditionMessage) void this.#onRenditionMessage(bytes);
+          // Each neighbour gets two tries at a list that fails its check: a signature check costs.
+          if (!this.#renditionMessage && (this.#badLists.get(from) ?? 0) < 2) void this.#onRenditionMessage(bytes, from);
           return true;
         }
         if (!isStreamKeyMessage(bytes)) return false;
@@ -296,25 +299,29 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
     this.#driver.retryCrypto();
     const held = this.#heldRenditionMessage;
     this.#heldRenditionMessage = null;
-    if (held) void this.#onRenditionMessage(held);
+    if (held) void this.#onRenditionMessage(held.bytes, held.from);
   }
 
   /**
    * A rendition list from a neighbour: kept when the stream key signed it (over the key's stream id)
    * and, once the tracker named the current go-live, when it is that go-live's; then passed on.
    */
-  async #onRenditionMessage(bytes: Uint8Array): Promise<void> {
+  async #onRenditionMessage(bytes: Uint8Array, from: string | null): Promise<void> {
     const d = decodeRenditionMessage(bytes);
-    if (!d || this.#destroyed) return;
+    const bad = () => {
+      if (from !== null && this.#badLists.size < 256) this.#badLists.set(from, (this.#badLists.get(from) ?? 0) + 1);
+    };
+    if (!d) return bad();
+    if (this.#destroyed) return;
     const key = this.#publicKey;
     if (!key) {
-      this.#heldRenditionMessage = bytes.slice();
+      this.#heldRenditionMessage = { bytes: bytes.slice(), from: from ?? '' };
       return;
     }
     // In the top swarm the tracker names the current go-live: a list of an earlier one is a replay.
     const current = this.streamId === this.keyStreamId ? this.tracker.broadcastId : null;
-    if (current && current !== base64url(d.broadcastId)) return;
-    if (!(await verifyBytes(key, d.signature, renditionSignedBytes(this.keyStreamId, d.body)))) return;
+    if (current && current !== base64url(d.broadcastId)) return bad();
+    if (!(await verifyBytes(key, d.signature, renditionSignedBytes(this.keyStreamId, d.body)))) return bad();
     if (this.#renditionMessage || this.#destroyed) return;
     this.#renditionMessage = bytes.slice();
     this.#renditions = d.list;
