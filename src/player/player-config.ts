@@ -127,4 +127,6 @@ export interface RenditionState {
   /** The rendition being switched to, if any. */
   switchingTo: string | null;
   switches: number;
+  /** What the last automatic decision saw: where from, where to, and the measures (rates in bits/s). */
+  lastAuto?: { from: string; to: string; downloadBps: number | null; streamBps: number | null; decodeLoad: number | null; droppedShare: number | null; troubles: number };
 }

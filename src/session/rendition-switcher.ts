@@ -8,6 +8,7 @@
 import { P2PError } from '../errors.ts';
 import { renditionSwarmId, type RenditionInfo } from '../media/renditions.ts';
 import type { MediaPlayer } from '../player/media-player.ts';
+import type { RenditionState } from '../player/player-config.ts';
 import { QualityChooser, checkQualityText, effectiveLevels, startQuality, type QualityMeasures } from '../player/quality-chooser.ts';
 import type { ViewerSession } from './viewer-session.ts';
 
@@ -46,6 +47,7 @@ export class RenditionSwitcher {
   #lastBytes: { session: ViewerSession | null; bytes: number; atMs: number } = { session: null, bytes: 0, atMs: 0 };
   #streamBps: number | null = null;
   #listAtMs = 0;
+  #lastAuto: RenditionState['lastAuto'];
   #timer: ReturnType<typeof setInterval>;
   #started = false;
   #destroyed = false;
@@ -174,7 +176,10 @@ export class RenditionSwitcher {
       next = startQuality(levels, cur, m);
       this.#chooser.switched(now);
     } else next = this.#chooser.choose(levels, cur, m);
-    if (next !== cur) this.#switchTo(levels[next].name);
+    if (next !== cur) {
+      this.#lastAuto = { from: levels[cur].name, to: levels[next].name, downloadBps: m.downloadBps, streamBps: this.#streamBps, decodeLoad: m.decodeLoad, droppedShare: m.droppedShare, troubles: m.troubles };
+      this.#switchTo(levels[next].name);
+    }
   }
 
   /** The rate the playing rendition really runs at, from its session's verified frame bytes. */
@@ -247,6 +252,7 @@ export class RenditionSwitcher {
       quality: this.#quality,
       switchingTo: this.#pending?.name ?? null,
       switches: this.#switches,
+      ...(this.#lastAuto ? { lastAuto: this.#lastAuto } : {}),
     });
   }
 }
