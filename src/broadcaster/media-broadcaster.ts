@@ -153,13 +153,18 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
       initRepeatMs: this.config.initRepeatMs,
       firstSeq: this.config.firstSeq,
     });
-    const [top, ...rest] = this.config.renditions;
-    for (const r of rest) {
-      const { renditions: _all, video, ...others } = this.config;
-      void _all;
-      this.lower.push(new MediaBroadcaster({ ...others, video: { ...video!, codecs: [...video!.codecs] }, audio: this.config.audio && { ...this.config.audio, codecs: [...this.config.audio.codecs] }, renditions: [{ height: r.height, bitrateBps: r.bitrateBps, name: r.name }] }));
+    // Each lower rendition: a broadcaster of its own (encoder, cutter, init segment, frames) with this
+    // one's settings but the rendition's height and bitrate.
+    for (const r of this.config.renditions.slice(1)) {
+      const c = this.config;
+      this.lower.push(new MediaBroadcaster({
+        fragmentDurationS: c.fragmentDurationS, frameIntervalMs: c.frameIntervalMs, maxCarryTicks: c.maxCarryTicks, initRepeatMs: c.initRepeatMs,
+        firstSeq: c.firstSeq, startTimeoutMs: c.startTimeoutMs,
+        video: { ...c.video!, codecs: [...c.video!.codecs] },
+        audio: c.audio && { ...c.audio, codecs: [...c.audio.codecs] },
+        renditions: [{ height: r.height, bitrateBps: r.bitrateBps, name: r.name }],
+      }));
     }
-    void top;
   }
 
   /** This broadcaster's rendition (the top one when there are several); null with the default single rendition. */
