@@ -21,6 +21,7 @@ const micSelect = $<HTMLSelectElement>('microphone');
 const resolutionSelect = $<HTMLSelectElement>('resolution');
 const bitrateSelect = $<HTMLSelectElement>('bitrate');
 const audioCodecSelect = $<HTMLSelectElement>('audio-codec');
+const renditionsSelect = $<HTMLSelectElement>('renditions');
 const startButton = $<HTMLButtonElement>('start');
 const stopButton = $<HTMLButtonElement>('stop');
 const stateBadge = $<HTMLSpanElement>('state');
@@ -110,13 +111,15 @@ async function goLive(): Promise<void> {
     video: { width: r.width, height: r.height, frameRate: 30, bitrateBps: Number(bitrateSelect.value), keyFrameIntervalS: 0.5, codecs: ['avc', 'vp9', 'av1', 'vp8'] },
     // The chosen codec first, the other as the fallback where the chosen one cannot be encoded or played.
     audio: hasAudio ? { bitrateBps: 64_000, codecs: audioCodecSelect.value === 'aac' ? ['aac', 'opus'] : ['opus', 'aac'] } : null,
+    // Two renditions: the chosen height and half of it (even), each its own encoder and swarm.
+    ...(renditionsSelect.value === '2' ? { renditions: [{ height: r.height }, { height: Math.max(32, Math.round(r.height / 4) * 2) }] } : {}),
   });
   b.on('state', (s) => setState(s === 'live' ? 'live' : s, s === 'live'));
   b.on('error', (e) => showError(e));
   broadcaster = b;
   uploadMeter = new UploadMeter();
   upload = null;
-  for (const el of [cameraSelect, micSelect, audioCodecSelect, resolutionSelect, bitrateSelect]) el.disabled = true;
+  for (const el of [cameraSelect, micSelect, audioCodecSelect, resolutionSelect, bitrateSelect, renditionsSelect]) el.disabled = true;
   try {
     window.dispatchEvent(new CustomEvent('p2p-broadcaster', { detail: { broadcaster: b, key, tracker: trackerUrlFor(location.href) } }));
     await b.start(capture);
@@ -137,7 +140,7 @@ async function stopLive(): Promise<void> {
   }
   broadcaster = null;
   setState('stopped');
-  for (const el of [cameraSelect, micSelect, audioCodecSelect, resolutionSelect, bitrateSelect]) el.disabled = false;
+  for (const el of [cameraSelect, micSelect, audioCodecSelect, resolutionSelect, bitrateSelect, renditionsSelect]) el.disabled = false;
   startButton.disabled = !capture;
 }
 

@@ -19,6 +19,20 @@ function showPlayer(streamId: string): void {
   for (const a of ['autoplay', 'muted', 'controls', 'stats-overlay']) el.setAttribute(a, '');
   el.addEventListener('sessionready', (e) => Object.assign(window, { p2p: { session: (e as CustomEvent).detail, element: el } }));
   el.addEventListener('statuschange', (e) => ($('status').textContent = (e as CustomEvent<string>).detail));
+  // Renditions: the picker lists them once the broadcast's list came; Auto lets the player choose.
+  const picker = $<HTMLSelectElement>('quality');
+  el.addEventListener('qualitychange', (e) => {
+    const d = (e as CustomEvent<{ playing: string; quality: string; qualities: Array<{ name: string; bitrateBps: number }> }>).detail;
+    $('playing').textContent = `${d.playing} playing${d.quality === 'auto' ? ' (auto)' : ''}`;
+    if (picker.options.length !== d.qualities.length + 1) {
+      picker.replaceChildren(new Option('Auto', 'auto'), ...d.qualities.map((q) => new Option(`${q.name} (${Math.round(q.bitrateBps / 1000)} kbit/s)`, q.name)));
+    }
+    picker.value = d.quality;
+    picker.hidden = false;
+  });
+  picker.addEventListener('change', () => {
+    el.quality = picker.value;
+  });
   $('player-slot').replaceChildren(el);
   $('status').textContent = el.status;
   $('stream-id').textContent = streamId;

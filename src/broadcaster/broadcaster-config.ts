@@ -4,6 +4,7 @@
 
 import type { AudioCodec, VideoCodec } from 'mediabunny';
 import { P2PError } from '../errors.ts';
+import { MAX_RENDITIONS, RENDITION_NAME_RE, renditionName } from '../media/renditions.ts';
 
 export interface VideoConfig {
   /** Encoded size; undefined takes the camera's. */
@@ -55,12 +56,35 @@ export interface BroadcasterConfig {
    * AudioContext, which a machine without audio output never gets) would otherwise hang for good.
    */
   startTimeoutMs: number;
+  /**
+   * Renditions, top first: each its own encoder (the picture scaled to its height) and its own swarm
+   * under the same stream key (`docs/media.md`, Renditions). Empty (the default): one rendition at
+   * `video`'s size and bitrate, as without this option.
+   */
+  renditions: RenditionConfig[];
+}
+
+/** One rendition as resolved: name (default `<height>p`), encoded height, video bitrate. */
+export interface RenditionConfig {
+  name: string;
+  height: number;
+  bitrateBps: number;
+}
+
+/** What callers pass per rendition: the height; bitrate and name default. */
+export interface RenditionOptions {
+  height: number;
+  /** Default: the top rendition's bitrate scaled by the picture area, at least 100 000. */
+  bitrateBps?: number;
+  name?: string;
 }
 
 /** What callers pass: any field left out takes its default, within `video` and `audio` too. */
-export type BroadcasterOptions = Partial<Omit<BroadcasterConfig, 'video' | 'audio'>> & {
+export type BroadcasterOptions = Partial<Omit<BroadcasterConfig, 'video' | 'audio' | 'renditions'>> & {
   video?: Partial<VideoConfig> | null;
   audio?: Partial<AudioConfig> | null;
+  /** e.g. `[{ height: 720 }, { height: 360, bitrateBps: 400_000 }]`; top first, 1 … 4. */
+  renditions?: RenditionOptions[];
 };
 
 export const DEFAULT_VIDEO_CONFIG: VideoConfig = {
@@ -79,6 +103,7 @@ export const DEFAULT_BROADCASTER_CONFIG: BroadcasterConfig = {
   initRepeatMs: 2000,
   firstSeq: 0,
   startTimeoutMs: 15_000,
+  renditions: [],
 };
 
 const KNOWN_CODECS: readonly string[] = ['avc', 'vp9', 'av1', 'vp8', 'hevc'];
@@ -87,10 +112,16 @@ const KNOWN_AUDIO_CODECS: readonly string[] = ['opus', 'aac'];
 export function resolveBroadcasterConfig(partial: BroadcasterOptions = {}): BroadcasterConfig {
   const video = partial.video === null ? null : { ...DEFAULT_VIDEO_CONFIG, ...(partial.video ?? {}) };
   const audio = partial.audio === null ? null : { ...DEFAULT_BROADCASTER_CONFIG.audio!, ...(partial.audio ?? {}) };
-  const c: BroadcasterConfig = { ...DEFAULT_BROADCASTER_CONFIG, ...partial, video, audio } as BroadcasterConfig;
   const bad = (msg: string): never => {
     throw new P2PError('BAD_CONFIG', msg);
   };
+  const renditions = resolveRenditions(partial.renditions, video);
+  if (renditions.length > 0 && video) {
+    video.height = renditions[0].height;
+    video.width = undefined;
+    video.bitrateBps = renditions[0].bitrateBps;
+  }
+  const c: BroadcasterConfig = { ...DEFAULT_BROADCASTER_CONFIG, ...partial, video, audio, renditions } as BroadcasterConfig;
   if (!c.video && !c.audio) bad('video and audio are both off');
   if (c.video) {
     const v = c.video;
@@ -111,4 +142,37 @@ export function resolveBroadcasterConfig(partial: BroadcasterOptions = {}): Broa
   if (!(c.startTimeoutMs >= 1000 && c.startTimeoutMs <= 120_000)) bad(`startTimeoutMs ${c.startTimeoutMs} is outside 1 000 … 120 000`);
   if (!(Number.isSafeInteger(c.firstSeq) && c.firstSeq >= 0)) bad(`firstSeq ${c.firstSeq} is not a non-negative integer`);
   return c;
+}
+
+/**
+ * Resolves the `renditions` option; throws P2PError('BAD_RENDITIONS') naming the first fault: not an
+ * array, more than MAX_RENDITIONS, renditions without video, a height that is not an even integer in
+ * 32 … 4096 or not below the one before, a bitrate outside 50 000 … 50 000 000, a name that is not
+ * 1 … 16 of a-z 0-9 _ - or is used twice.
+ */
+export function resolveRenditions(options: readonly RenditionOptions[] | undefined, video: VideoConfig | null): RenditionConfig[] {
+  if (options === undefined) return [];
+  const bad = (msg: string): never => {
+    throw new P2PError('BAD_RENDITIONS', msg);
+  };
+  if (!Array.isArray(options)) return bad(`renditions must be an array, got ${typeof options}`);
+  if (options.length === 0) return [];
+  if (options.length > MAX_RENDITIONS) bad(`at most ${MAX_RENDITIONS} renditions, got ${options.length}`);
+  if (!video) bad('renditions need video (video is off)');
+  const topBitrate = options[0]?.bitrateBps ?? video!.bitrateBps;
+  const out: RenditionConfig[] = [];
+  const names = new Set<string>();
+  options.forEach((o, i) => {
+    const h = o?.height;
+    if (!(Number.isInteger(h) && h >= 32 && h <= 4096 && h % 2 === 0)) bad(`renditions[${i}].height ${String(h)} is not an even integer in 32 … 4096`);
+    if (i > 0 && !(h < out[i - 1].height)) bad(`renditions[${i}].height ${h} is not below renditions[${i - 1}].height ${out[i - 1].height} (top first)`);
+    const name = o.name ?? renditionName(h);
+    if (typeof name !== 'string' || !RENDITION_NAME_RE.test(name)) bad(`renditions[${i}].name ${JSON.stringify(String(name).slice(0, 40))} is not 1 … 16 of a-z 0-9 _ -`);
+    if (names.has(name)) bad(`renditions[${i}].name ${name} is used twice`);
+    names.add(name);
+    const bitrateBps = o.bitrateBps ?? (i === 0 ? topBitrate : Math.max(100_000, Math.round((topBitrate * (h / options[0].height) ** 2) / 1000) * 1000));
+    if (!(Number.isInteger(bitrateBps) && bitrateBps >= 50_000 && bitrateBps <= 50_000_000)) bad(`renditions[${i}].bitrateBps ${String(bitrateBps)} is not an integer in 50 000 … 50 000 000`);
+    out.push({ name, height: h, bitrateBps });
+  });
+  return out;
 }

@@ -19,7 +19,7 @@ import { TypedEmitter } from '../typed-emitter.ts';
 import { FrameCutter } from '../media/frame-cutter.ts';
 import { paddedFrameBytes, type MediaFrame } from '../media/frame-format.ts';
 import { repairAvcParameterSets } from '../media/avcc-repair.ts';
-import { resolveBroadcasterConfig, type BroadcastAudioCodec, type BroadcasterConfig, type BroadcasterOptions } from './broadcaster-config.ts';
+import { resolveBroadcasterConfig, type BroadcastAudioCodec, type BroadcasterConfig, type BroadcasterOptions, type RenditionConfig } from './broadcaster-config.ts';
 
 export interface BroadcasterStats {
   state: BroadcasterState;
@@ -137,6 +137,9 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
   #epochMs: number | null = null;
   #hasVideo = false;
   #recent: Array<{ atMs: number; bytes: number }> = [];
+  /** The lower renditions' broadcasters (their own encoders), top excluded; empty with one rendition. */
+  readonly lower: MediaBroadcaster[] = [];
+  #clones: MediaStreamTrack[] = [];
   #stats: BroadcasterStats = {
     state: 'idle', videoCodec: null, audioCodec: null, mimeType: null, frames: 0, bytes: 0, paddedBytes: 0, fragments: 0, initFrames: 0, bitrateBps: 0,
   };
@@ -150,6 +153,23 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
       initRepeatMs: this.config.initRepeatMs,
       firstSeq: this.config.firstSeq,
     });
+    // Each lower rendition: a broadcaster of its own (encoder, cutter, init segment, frames) with this
+    // one's settings but the rendition's height and bitrate.
+    for (const r of this.config.renditions.slice(1)) {
+      const c = this.config;
+      this.lower.push(new MediaBroadcaster({
+        fragmentDurationS: c.fragmentDurationS, frameIntervalMs: c.frameIntervalMs, maxCarryTicks: c.maxCarryTicks, initRepeatMs: c.initRepeatMs,
+        firstSeq: c.firstSeq, startTimeoutMs: c.startTimeoutMs,
+        video: { ...c.video!, codecs: [...c.video!.codecs] },
+        audio: c.audio && { ...c.audio, codecs: [...c.audio.codecs] },
+        renditions: [{ height: r.height, bitrateBps: r.bitrateBps, name: r.name }],
+      }));
+    }
+  }
+
+  /** This broadcaster's rendition (the top one when there are several); null with the default single rendition. */
+  get rendition(): RenditionConfig | null {
+    return this.config.renditions[0] ?? null;
   }
 
   get state(): BroadcasterState {
@@ -175,7 +195,13 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
       }, this.config.startTimeoutMs);
     });
     try {
-      await Promise.race([this.#start(stream), timeout]);
+      // Each lower rendition encodes its own copy of the tracks (scaled to its height by its encoder's transform).
+      const lowerStarts = this.lower.map((b) => {
+        const clones = stream.getTracks().map((t) => t.clone());
+        this.#clones.push(...clones);
+        return b.start(new MediaStream(clones));
+      });
+      await Promise.race([Promise.all([this.#start(stream), ...lowerStarts]), timeout]);
       clearTimeout(timer);
       this.#timer = setInterval(() => this.#tick(), this.config.frameIntervalMs);
       this.#setState('live');
@@ -183,6 +209,8 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
       clearTimeout(timer);
       const err = e instanceof P2PError ? e : new P2PError('ENCODER_FAILED', `cannot start encoding: ${String(e)}`);
       if (this.#output && this.#output.state !== 'finalized' && this.#output.state !== 'canceled') void this.#output.cancel().catch(() => {});
+      for (const b of this.lower) b.destroy();
+      this.#stopClones();
       this.#fail(err);
       throw err;
     }
@@ -200,7 +228,13 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
       // an encoder that already failed has nothing left to flush
     }
     for (const f of this.#cutter.end(Date.now())) this.#emitFrame(f);
+    await Promise.all(this.lower.map((b) => b.stop()));
+    this.#stopClones();
     this.#setState('stopped');
+  }
+
+  #stopClones(): void {
+    for (const t of this.#clones.splice(0)) t.stop();
   }
 
   /** Stops without flushing and drops all listeners. */
@@ -208,6 +242,8 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     if (this.#output && this.#output.state !== 'finalized' && this.#output.state !== 'canceled') void this.#output.cancel().catch(() => {});
+    for (const b of this.lower) b.destroy();
+    this.#stopClones();
     if (this.#state !== 'stopped' && this.#state !== 'failed') this.#setState('stopped');
     this.removeAllListeners();
   }
@@ -250,6 +286,8 @@ export class MediaBroadcaster extends TypedEmitter<BroadcasterEvents> {
           keyFrameInterval: c.video.keyFrameIntervalS,
           latencyMode: 'realtime',
           sizeChangeBehavior: 'contain',
+          // With renditions, each encoder scales the picture to its rendition's height (width by aspect).
+          ...(c.renditions.length > 0 ? { transform: { height: c.renditions[0].height } } : {}),
           ...(codec === 'avc' ? { fullCodecString: avcCodecString(width, height) } : {}),
           onEncodedSample: (sample) => noteEpoch(sample.timestamp),
         },

@@ -4,3 +4,4 @@ export * from './frame-format.ts';
 export * from './frame-cutter.ts';
 export * from './fragment-assembler.ts';
 export * from './init-segment.ts';
+export * from './renditions.ts';

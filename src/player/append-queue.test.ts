@@ -75,6 +75,29 @@ describe('AppendQueue', () => {
     expect(q.length).toBe(0);
   });
 
+  it('reconfigure runs between appends, never while one updates, and a throw is APPEND_FAILED', async () => {
+    const sb = new ScriptedSourceBuffer() as ScriptedSourceBuffer & { timestampOffset: number };
+    sb.timestampOffset = 0;
+    const q = new AppendQueue(sb);
+    const seen: Array<[boolean, number]> = [];
+    const a = q.append(new Uint8Array(1));
+    const r = q.reconfigure((b) => {
+      seen.push([b.updating, sb.log.length]);
+      b.timestampOffset = 2.5;
+    });
+    const c = q.append(new Uint8Array(2));
+    await Promise.all([a, r, c]);
+    expect(seen).toEqual([[false, 1]]);
+    expect(sb.timestampOffset).toBe(2.5);
+    expect(sb.log).toEqual(['append 1', 'append 2']);
+    expect(q.lastAppendMs).not.toBeNull();
+    await expectRejectCode(q.reconfigure(() => {
+      throw new Error('no changeType');
+    }), 'APPEND_FAILED');
+    await q.append(new Uint8Array(3));
+    expect(sb.log).toEqual(['append 1', 'append 2', 'append 3']);
+  });
+
   it('turns QuotaExceededError into BUFFER_FULL and carries on', async () => {
     const sb = new ScriptedSourceBuffer();
     const q = new AppendQueue(sb);

@@ -11,10 +11,13 @@ export interface SourceBufferLike {
   remove(start: number, end: number): void;
   addEventListener(type: 'updateend' | 'error', listener: () => void): void;
   removeEventListener(type: 'updateend' | 'error', listener: () => void): void;
+  timestampOffset?: number;
+  changeType?(type: string): void;
 }
 
 type Operation =
   | { kind: 'append'; data: Uint8Array; resolve: () => void; reject: (e: P2PError) => void }
+  | { kind: 'reconfigure'; run: (sb: SourceBufferLike) => void; resolve: () => void; reject: (e: P2PError) => void }
   | { kind: 'remove'; start: number; end: number; resolve: () => void; reject: (e: P2PError) => void };
 
 export class AppendQueue {
@@ -22,6 +25,9 @@ export class AppendQueue {
   #queue: Operation[] = [];
   #current: Operation | null = null;
   #destroyed = false;
+  /** How long the last append took in the browser (appendBuffer to 'updateend'), ms; queue wait excluded. */
+  lastAppendMs: number | null = null;
+  #startedMs = 0;
   /** Operations that failed, by reason. */
   readonly failures = { quota: 0, append: 0, remove: 0 };
 
@@ -45,6 +51,14 @@ export class AppendQueue {
   remove(start: number, end: number): Promise<void> {
     if (!(end > start)) return Promise.resolve();
     return this.#push((resolve, reject) => ({ kind: 'remove', start, end, resolve, reject }));
+  }
+
+  /**
+   * Queues a change of the SourceBuffer itself (timestampOffset, changeType) that must run between
+   * appends, when it is not updating; rejects with APPEND_FAILED when `run` throws.
+   */
+  reconfigure(run: (sb: SourceBufferLike) => void): Promise<void> {
+    return this.#push((resolve, reject) => ({ kind: 'reconfigure', run, resolve, reject }));
   }
 
   /** Rejects every waiting operation with ABORTED (the running one finishes on its own). */
@@ -75,7 +89,18 @@ export class AppendQueue {
     if (this.#current || this.#destroyed || this.#sb.updating) return;
     const op = this.#queue.shift();
     if (!op) return;
+    if (op.kind === 'reconfigure') {
+      try {
+        op.run(this.#sb);
+        op.resolve();
+      } catch (e) {
+        op.reject(new P2PError('APPEND_FAILED', `cannot reconfigure the media buffer: ${String((e as Error)?.message ?? e)}`));
+      }
+      this.#next();
+      return;
+    }
     this.#current = op;
+    this.#startedMs = performance.now();
     try {
       if (op.kind === 'append') this.#sb.appendBuffer(op.data as BufferSource);
       else this.#sb.remove(op.start, op.end);
@@ -96,13 +121,14 @@ export class AppendQueue {
   #onUpdateEnd = (): void => {
     const op = this.#current;
     this.#current = null;
+    if (op?.kind === 'append') this.lastAppendMs = performance.now() - this.#startedMs;
     op?.resolve();
     this.#next();
   };
 
   #onError = (): void => {
     const op = this.#current;
-    if (!op) return;
+    if (!op || op.kind === 'reconfigure') return;
     this.failures[op.kind]++;
     // 'updateend' follows 'error'; settle now and let updateend start the next operation.
     op.reject(new P2PError(op.kind === 'append' ? 'APPEND_FAILED' : 'REMOVE_FAILED', `the browser rejected the ${op.kind}`));

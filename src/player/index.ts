@@ -8,3 +8,5 @@ export * from './p2p-player-element.ts';
 export * from './define-p2p-player.ts';
 export * from './watch-link.ts';
 export { StatsOverlay, statsLines, formatBytes } from './stats-overlay.ts';
+export * from './quality-chooser.ts';
+export * from './download-meter.ts';

@@ -5,8 +5,9 @@
 
 import { P2PError } from '../errors.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
-import { FragmentAssembler, type AssemblerOutput } from '../media/fragment-assembler.ts';
-import type { MediaFrame } from '../media/frame-format.ts';
+import { FragmentAssembler, type AssembledFragment, type AssemblerOutput } from '../media/fragment-assembler.ts';
+import { FRAME_END_OF_STREAM, FRAME_INIT, readRecords, type MediaFrame } from '../media/frame-format.ts';
+import { DownloadMeter } from './download-meter.ts';
 import { parseInitSegment, type InitSegmentInfo } from '../media/init-segment.ts';
 import { AppendQueue } from './append-queue.ts';
 import { LatencyAdapter } from './latency-adapter.ts';
@@ -23,6 +24,7 @@ import {
   type PlayerStatus,
   type SessionStats,
   type SessionStatus,
+  type RenditionState,
 } from './player-config.ts';
 
 interface Pipeline {
@@ -62,6 +64,14 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   #lagSamples: Array<[number, number]> = [];
   #appendIntervalMs = 500;
   #destroyed = false;
+  /** timestampOffset of the SourceBuffer: 0 until a rendition switch maps another encoder's media time onto this timeline. */
+  #offsetS = 0;
+  /** A rendition switch under way: the new swarm's frames, until its init segment and first key fragment. */
+  #pending: { assembler: FragmentAssembler; init: Uint8Array | null; info: InitSegmentInfo | null; since: number } | null = null;
+  #rendition: RenditionState | null = null;
+  /** Wall time spent appending per second of media appended, smoothed (the decode / append load). */
+  #appendLoad: number | null = null;
+  #download = new DownloadMeter();
 
   constructor(config: Partial<PlayerConfig> = {}) {
     super();
@@ -105,8 +115,59 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   /** Takes one verified frame from the session. Never throws; bad frames are counted. */
   pushFrame(frame: MediaFrame): void {
     if (this.#destroyed) return;
-    this.#assembler.pushFrame(frame, performance.now());
+    const now = performance.now();
+    this.#assembler.pushFrame(frame, now);
+    if (!(frame.flags & (FRAME_INIT | FRAME_END_OF_STREAM))) {
+      try {
+        for (const r of readRecords(frame.bytes)) this.#download.frame(r.fragmentIndex, r.payload.length, now);
+      } catch {
+        // a bad frame: the assembler counts it
+      }
+    }
     this.#schedulePump();
+  }
+
+  /** Download rate measured from the spread of each fragment's frame arrivals, bits per second; null before any. */
+  get downloadBps(): number | null {
+    return this.#download.rateBps(performance.now());
+  }
+
+  /**
+   * Starts a switch to another rendition of the same broadcast: frames of its swarm go to
+   * pushSwitchFrame() until its init segment and first key-frame fragment are complete; then that
+   * init segment goes into the same SourceBuffer (changeType where the codec string differs), the
+   * fragment's media time is mapped onto this timeline by capture time, and from then on pushFrame()
+   * takes the new swarm's frames ('switched' event). The old swarm's frames are ignored after it.
+   */
+  beginSwitch(): void {
+    this.#pending = { assembler: new FragmentAssembler(), init: null, info: null, since: performance.now() };
+  }
+
+  /** A verified frame of the rendition being switched to. */
+  pushSwitchFrame(frame: MediaFrame): void {
+    if (this.#destroyed || !this.#pending) return;
+    this.#pending.assembler.pushFrame(frame, performance.now());
+    this.#schedulePump();
+  }
+
+  /** Gives a switch up (the old rendition plays on). */
+  cancelSwitch(): void {
+    this.#pending = null;
+  }
+
+  get switching(): boolean {
+    return this.#pending !== null;
+  }
+
+  /** What the session says about renditions: shown in stats and the overlay, and the 'rendition' event. */
+  setRendition(r: RenditionState | null): void {
+    this.#rendition = r;
+    this.emit('rendition', r);
+  }
+
+  /** Measured append load: wall time spent appending per second of media (null before two fragments). */
+  get appendLoad(): number | null {
+    return this.#appendLoad;
   }
 
   /** The session's view of the swarm; shown on screen while no media flows. */
@@ -210,6 +271,7 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
       decodedFrames: q?.totalVideoFrames ?? 0,
       droppedFrames: q?.droppedVideoFrames ?? 0,
       session: this.#session,
+      ...(this.#rendition ? { rendition: this.#rendition } : {}),
     };
   }
 
@@ -234,6 +296,66 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     if (!this.#media || this.#destroyed) return;
     const budget = waitBudgetMs(this.#bufferAheadS(), this.config.minWaitMs, this.config.maxWaitMs);
     for (const out of this.#assembler.poll(performance.now(), budget)) this.#handle(out);
+    const pend = this.#pending;
+    if (!pend) return;
+    for (const out of pend.assembler.poll(performance.now(), budget)) {
+      if (out.kind === 'init') {
+        try {
+          pend.info = parseInitSegment(out.bytes);
+          pend.init = out.bytes;
+        } catch {
+          // an init segment we cannot read: wait for the next one
+        }
+      } else if (out.kind === 'fragment' && pend.init && pend.info && this.#pending === pend) {
+        this.#swap(pend.assembler, pend.init, pend.info, out.fragment);
+        // The rest of this poll belongs to the new timeline.
+        for (const rest of pend.assembler.poll(performance.now(), budget)) this.#handle(rest);
+        return;
+      }
+    }
+  }
+
+  /**
+   * The switch itself: the new rendition's assembler becomes the player's, its init segment goes to
+   * the same SourceBuffer behind what is queued (changeType first when the codec string differs;
+   * a fresh MediaSource only where the browser has no changeType), and timestampOffset places its
+   * media where the same capture time plays on this timeline, so playback runs on without a seek.
+   */
+  #swap(assembler: FragmentAssembler, init: Uint8Array, info: InitSegmentInfo, first: AssembledFragment): void {
+    this.#pending = null;
+    this.#assembler = assembler;
+    this.#init = init;
+    this.#download = new DownloadMeter(); // the new swarm's fragments are numbered apart
+    const epoch = this.#epochMs;
+    const offsetS = epoch === null || first.captureTimeMs === null ? 0 : (first.captureTimeMs - epoch - first.mediaTimeMs) / 1000;
+    const before = this.#ready;
+    this.#ready = before.then(async (p) => {
+      if (p && p === this.#pipeline && epoch !== null) {
+        try {
+          await p.queue.reconfigure((sb) => {
+            if (p.info.mimeType !== info.mimeType) {
+              if (typeof sb.changeType !== 'function') throw new Error('no SourceBuffer.changeType');
+              sb.changeType(info.mimeType);
+            }
+            sb.timestampOffset = offsetS;
+          });
+          await p.queue.append(init);
+          p.info = info;
+          this.#offsetS = offsetS;
+          return p;
+        } catch {
+          // fall through: a new MediaSource with the new init segment (a short stall)
+        }
+      }
+      this.#teardown();
+      this.#offsetS = 0;
+      this.#epochMs = null;
+      return this.#setup(info, init);
+    });
+    this.#offsetS = offsetS;
+    this.#lagSamples = [];
+    this.#handle({ kind: 'fragment', fragment: first });
+    this.emit('switched', { codecs: info.codecs.join(','), offsetS });
   }
 
   #handle(out: AssemblerOutput): void {
@@ -258,7 +380,8 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
       this.#ready = this.#setup(info, out.bytes);
     } else if (out.kind === 'fragment') {
       const { index, bytes, mediaTimeMs, captureTimeMs } = out.fragment;
-      if (captureTimeMs !== null) this.#epochMs = captureTimeMs - mediaTimeMs;
+      this.#download.done(index, performance.now());
+      if (captureTimeMs !== null) this.#epochMs = captureTimeMs - mediaTimeMs - this.#offsetS * 1000;
       void this.#ready.then((p) => p && this.#append(p, bytes, index, mediaTimeMs));
     } else if (out.kind === 'skip') {
       this.#counts.skipped++;
@@ -290,6 +413,7 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     if (this.#media !== media || media.src !== url) return null;
     const sb = mediaSource.addSourceBuffer(info.mimeType);
     sb.mode = 'segments';
+    this.#offsetS = 0;
     const pipeline: Pipeline = { mediaSource, queue: new AppendQueue(sb), info };
     this.#pipeline = pipeline;
     try {
@@ -306,6 +430,7 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     if (p !== this.#pipeline) return;
     try {
       await p.queue.append(bytes);
+      if (p.queue.lastAppendMs !== null) this.#noteAppend(p.queue.lastAppendMs);
     } catch (e) {
       if (p !== this.#pipeline) return;
       if ((e as P2PError).code === 'BUFFER_FULL' && this.#media) {
@@ -330,6 +455,12 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     this.emit('fragment', { index, mediaTimeMs, bytes: bytes.length });
     this.#updateStatus();
     this.#tick();
+  }
+
+  /** Append time per second of media: the fragments' spacing in media time stands for their duration. */
+  #noteAppend(ms: number): void {
+    const perS = ms / Math.max(100, this.#appendIntervalMs);
+    this.#appendLoad = this.#appendLoad === null ? perS : 0.8 * this.#appendLoad + 0.2 * perS;
   }
 
   /** A broken SourceBuffer: start again from the init segment and the newest key-frame fragment. */

@@ -5,13 +5,14 @@
 
 import { P2PError } from '../errors.ts';
 import { MediaPlayer } from './media-player.ts';
-import { DEFAULT_PLAYER_CONFIG, type PlayerConfig, type PlayerStats, type PlayerStatus } from './player-config.ts';
+import { DEFAULT_PLAYER_CONFIG, type PlayerConfig, type PlayerStats, type PlayerStatus, type RenditionState } from './player-config.ts';
+import { checkQualityText } from './quality-chooser.ts';
 import { StatsOverlay } from './stats-overlay.ts';
 import { HlsFallback, defaultFallbackUrl, sourceStateText } from './hls-fallback.ts';
 import { liveSeekable, mediaErrorFor } from './live-ranges.ts';
 import { rangesOf } from './latency-controller.ts';
 
-export const OBSERVED_ATTRIBUTES = ['tracker', 'stream', 'autoplay', 'muted', 'controls', 'target-latency', 'stats-overlay', 'poster', 'disablepictureinpicture', 'ice-policy', 'fallback', 'fallback-url'] as const;
+export const OBSERVED_ATTRIBUTES = ['tracker', 'stream', 'autoplay', 'muted', 'controls', 'target-latency', 'stats-overlay', 'poster', 'disablepictureinpicture', 'ice-policy', 'fallback', 'fallback-url', 'quality'] as const;
 export type P2PPlayerAttribute = (typeof OBSERVED_ATTRIBUTES)[number];
 
 /** Media events of the inner <video> re-dispatched on the element. */
@@ -33,10 +34,18 @@ export interface SessionRequest {
   stream: string;
   /** `relay`: connect to peers only through TURN (they never see this viewer's addresses). */
   icePolicy: 'all' | 'relay';
+  /** 'auto' or a rendition's name (the `quality` attribute). */
+  quality: string;
 }
 
-/** Attaches a session to a player; the returned handle is destroyed when tracker or stream change. */
-export type SessionConnector = (request: SessionRequest) => { destroy(): void };
+/** What a connector returns: destroyed when tracker or stream change; setQuality where renditions are handled. */
+export interface SessionHandle {
+  destroy(): void;
+  setQuality?(quality: string): void;
+}
+
+/** Attaches a session to a player. */
+export type SessionConnector = (request: SessionRequest) => SessionHandle;
 
 let sessionConnector: SessionConnector | null = null;
 
@@ -102,7 +111,8 @@ export class P2PPlayerElement extends Base {
   #overlay: StatsOverlay;
   #player: MediaPlayer | null = null;
   #config: Partial<PlayerConfig> = {};
-  #session: { destroy(): void } | null = null;
+  #session: SessionHandle | null = null;
+  #rendition: RenditionState | null = null;
   #sessionKey = '';
   #destroyed = false;
   #lastErrorCode: string | null = null;
@@ -192,6 +202,13 @@ export class P2PPlayerElement extends Base {
         if (this.#player) this.#showStatus(this.#player.status);
         this.#restartFallback();
         break;
+      case 'quality':
+        try {
+          this.#session?.setQuality?.(value ?? 'auto');
+        } catch (e) {
+          this.#emitError(e instanceof P2PError ? e : new P2PError('UNKNOWN_QUALITY', String(e)));
+        }
+        break;
       case 'fallback':
       case 'fallback-url':
         this.#restartFallback();
@@ -213,6 +230,30 @@ export class P2PPlayerElement extends Base {
   set muted(v: boolean) { this.#video.muted = Boolean(v); }
   get controls(): boolean { return this.hasAttribute('controls'); }
   set controls(v: boolean) { this.toggleAttribute('controls', Boolean(v)); }
+  /** The broadcast's renditions, top first (empty with one rendition or before the list came). */
+  get qualities(): Array<{ name: string; height: number; bitrateBps: number }> {
+    return this.#rendition?.qualities.map((q) => ({ ...q })) ?? [];
+  }
+
+  /** 'auto' (the player chooses from what it measures) or a rendition's name, kept until changed. */
+  get quality(): string {
+    return this.getAttribute('quality') ?? 'auto';
+  }
+
+  set quality(v: string) {
+    const q = checkQualityText(v);
+    const known = this.qualities;
+    if (q !== 'auto' && known.length > 0 && !known.some((k) => k.name === q)) {
+      throw new P2PError('UNKNOWN_QUALITY', `no rendition named ${q}; this broadcast has ${known.map((k) => k.name).join(', ')}`);
+    }
+    this.setAttribute('quality', q);
+  }
+
+  /** The rendition playing now; null with one rendition. */
+  get playingQuality(): string | null {
+    return this.#rendition?.playing ?? null;
+  }
+
   get statsOverlay(): boolean { return this.hasAttribute('stats-overlay'); }
   set statsOverlay(v: boolean) { this.toggleAttribute('stats-overlay', Boolean(v)); }
   get targetLatency(): number { return this.#player?.config.targetLatencyS ?? this.#config.targetLatencyS ?? DEFAULT_PLAYER_CONFIG.targetLatencyS; }
@@ -406,7 +447,7 @@ export class P2PPlayerElement extends Base {
     this.#sessionKey = key;
     if (!sessionConnector || !this.stream) return;
     try {
-      this.#session = sessionConnector({ element: this, player: this.#player, tracker: this.tracker, stream: this.stream, icePolicy: this.icePolicy });
+      this.#session = sessionConnector({ element: this, player: this.#player, tracker: this.tracker, stream: this.stream, icePolicy: this.icePolicy, quality: this.quality });
     } catch (e) {
       this.#emitError(e instanceof P2PError ? e : new P2PError('SESSION_FAILED', String(e)));
     }
@@ -448,6 +489,13 @@ export class P2PPlayerElement extends Base {
       this.dispatchEvent(new CustomEvent('statuschange', { detail: s }));
     });
     player.on('stats', () => this.#emitStats());
+    player.on('rendition', (r) => {
+      const before = this.#rendition;
+      this.#rendition = r;
+      if (r && (!before || before.playing !== r.playing || before.quality !== r.quality || before.qualities.length !== r.qualities.length)) {
+        this.dispatchEvent(new CustomEvent('qualitychange', { detail: { playing: r.playing, quality: r.quality, qualities: r.qualities } }));
+      }
+    });
     player.on('error', (e) => this.#emitError(e));
     this.#showStatus(player.status);
   }

@@ -96,6 +96,8 @@ export interface PlayerStats {
   decodedFrames: number;
   droppedFrames: number;
   session: SessionStats | null;
+  /** With several renditions: which plays, what was asked for. */
+  rendition?: RenditionState;
   /** Which path plays and the share of media over HTTP, when the HLS safety net runs (<p2p-player>). */
   source?: { path: string; shareFromHttp: number; httpBytes: number; switches: number; glassToGlassMs?: number | null };
 }
@@ -108,4 +110,23 @@ export interface PlayerEvents {
   fragment: (info: { index: number; mediaTimeMs: number; bytes: number }) => void;
   /** A fragment was given up (missing pieces at its deadline, or no key frame after a skip). */
   skip: (info: { index: number; reason: string }) => void;
+  /** A rendition switch landed: the new init segment is queued on the same SourceBuffer. */
+  switched: (info: { codecs: string; offsetS: number }) => void;
+  /** The session's rendition state changed (setRendition). */
+  rendition: (state: RenditionState | null) => void;
+}
+
+/** Renditions as the session reports them (`docs/media.md`, Renditions). */
+export interface RenditionState {
+  /** Every rendition, top first. */
+  qualities: Array<{ name: string; height: number; bitrateBps: number }>;
+  /** The rendition playing now. */
+  playing: string;
+  /** 'auto' or the rendition the viewer fixed. */
+  quality: string;
+  /** The rendition being switched to, if any. */
+  switchingTo: string | null;
+  switches: number;
+  /** What the last automatic decision saw: where from, where to, and the measures (rates in bits/s). */
+  lastAuto?: { from: string; to: string; downloadBps: number | null; streamBps: number | null; decodeLoad: number | null; droppedShare: number | null; troubles: number };
 }

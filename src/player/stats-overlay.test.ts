@@ -24,6 +24,13 @@ describe('stats overlay text', () => {
     expect(lines).toContain('bytes       ↓ 3.0 MiB  ↑ 2.0 KiB');
   });
 
+  it('says which rendition plays, whether chosen automatically, and a switch under way', () => {
+    const qualities = [{ name: '720p', height: 720, bitrateBps: 1_500_000 }, { name: '360p', height: 360, bitrateBps: 400_000 }];
+    expect(statsLines(base).some((l) => l.startsWith('quality'))).toBe(false);
+    expect(statsLines({ ...base, rendition: { qualities, playing: '720p', quality: 'auto', switchingTo: null, switches: 0 } })).toContain('quality     720p  (auto, 720p / 360p)');
+    expect(statsLines({ ...base, rendition: { qualities, playing: '720p', quality: '360p', switchingTo: '360p', switches: 0 } })).toContain('quality     720p → 360p  (fixed, 720p / 360p)');
+  });
+
   it('formats byte counts', () => {
     expect([formatBytes(5), formatBytes(1536), formatBytes(5 * 1024 * 1024)]).toEqual(['5 B', '1.5 KiB', '5.0 MiB']);
   });

@@ -31,6 +31,7 @@ export function statsLines(s: PlayerStats): string[] {
     `on time     ${pct(session ? session.framesOnTime : s.fragmentsOnTime)}  (skipped ${s.fragmentsSkipped})`,
     `bytes       ↓ ${formatBytes(session?.bytesDown ?? 0)}  ↑ ${formatBytes(session?.bytesUp ?? 0)}`,
     `video       ${s.codecs ?? '–'}  ${s.decodedFrames} frames`,
+    ...(s.rendition ? [`quality     ${s.rendition.playing}${s.rendition.switchingTo ? ` → ${s.rendition.switchingTo}` : ''}  (${s.rendition.quality === 'auto' ? 'auto' : 'fixed'}, ${s.rendition.qualities.map((q) => q.name).join(' / ')})`] : []),
     ...(s.source ? [`path        ${s.source.path}  (over HTTP ${pct(s.source.shareFromHttp)}, ${formatBytes(s.source.httpBytes)}${s.source.glassToGlassMs == null ? '' : `, glass ${(s.source.glassToGlassMs / 1000).toFixed(2)} s`})`] : []),
   ];
 }

@@ -15,6 +15,7 @@ import { TypedEmitter } from '../typed-emitter.ts';
 import { CoreDriver, monotonicNow } from './core-driver.ts';
 import { firstSeqFor, resolveSessionConfig, type SessionConfig, type SessionOptions } from './session-config.ts';
 import { encodeStreamKey, isStreamKeyMessage } from './stream-key-exchange.ts';
+import { isRenditionMessage } from '../media/renditions.ts';
 import { SwarmLinks } from './swarm-links.ts';
 import { meterUpload, type UploadMeter } from './upload-meter.ts';
 
@@ -53,6 +54,11 @@ export type BroadcastSessionOptions = SessionOptions & {
   bitrateBps?: number;
   /** First frame sequence number. Default: from the wall clock, so a reload never reuses numbers. */
   firstSeq?: number;
+  /**
+   * A lower rendition: its name and swarm id (`renditionSwarmId(key.streamId, name)`); the session
+   * publishes that swarm with the stream key. Default: the top rendition, the key's own stream id.
+   */
+  rendition?: { name: string; swarmId: string };
 };
 
 export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
@@ -60,6 +66,10 @@ export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
   readonly key: StreamKeyPair;
   readonly tracker: TrackerClient;
   readonly core: BroadcasterCore;
+  /** The swarm this session publishes: the stream id, or a lower rendition's swarm id. */
+  readonly swarmId: string;
+  /** The signed rendition list sent to each neighbour after the key (setRenditionMessage). */
+  #renditionMessage: Uint8Array | null = null;
   readonly #driver: CoreDriver;
   readonly #links: SwarmLinks;
   readonly #upload: UploadMeter;
@@ -77,21 +87,26 @@ export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
     this.config = resolveSessionConfig(options);
     this.key = options.key;
     const c = this.config;
+    this.swarmId = options.rendition?.swarmId ?? this.key.streamId;
     this.tracker = new TrackerClient({
-      url: c.trackerUrl, streamId: this.key.streamId, WebSocket: c.WebSocket, peerSecret: c.peerSecret, uploadBps: c.uploadBps,
+      url: c.trackerUrl, streamId: this.swarmId, rendition: options.rendition?.name, WebSocket: c.WebSocket, peerSecret: c.peerSecret, uploadBps: c.uploadBps,
       broadcasterKey: this.key, bitrateBps: options.bitrateBps, reconnectMinMs: c.reconnectMinMs, reconnectMaxMs: c.reconnectMaxMs,
     });
     // One go-live, one broadcast id: the tracker client picked it for the publish proof, and every
     // manifest carries it, so viewers refuse a replay of an earlier broadcast signed with this key.
     const broadcastId = fromBase64url(this.tracker.broadcastId as string);
     this.core = new BroadcasterCore({ codec: options.codec, config: c.broadcaster, firstSeq: options.firstSeq ?? firstSeqFor(Date.now()), broadcastId });
-    const sign = createCryptoRunner({ publicKeyBytes: this.key.publicKeyBytes, streamId: this.key.streamId, key: this.key });
+    // Manifests bind the swarm's id: a frame of one rendition cannot be replayed into another.
+    const sign = createCryptoRunner({ publicKeyBytes: this.key.publicKeyBytes, streamId: this.swarmId, key: this.key });
     this.#driver = new CoreDriver(this.core, c.transport, {
       runCrypto: (job) => sign(job),
-      onConnected: (peerId) => this.#driver.sendRaw(peerId, 'control', encodeStreamKey(this.key.publicKeyBytes)),
+      onConnected: (peerId) => {
+        this.#driver.sendRaw(peerId, 'control', encodeStreamKey(this.key.publicKeyBytes));
+        if (this.#renditionMessage) this.#driver.sendRaw(peerId, 'control', this.#renditionMessage);
+      },
       onPeerEnded: (peerId, failed) => this.#links.ended(peerId, failed),
       onBanned: (peerId) => this.#links.banned(peerId),
-      interceptControl: (_from, bytes) => isStreamKeyMessage(bytes),
+      interceptControl: (_from, bytes) => isStreamKeyMessage(bytes) || isRenditionMessage(bytes),
     }, this.core.cfg.mediaBudgetBytes);
     this.#links = new SwarmLinks(this.tracker, c.transport, c.removedNeighbourGraceMs, (peerId) => {
       this.core.handlePeerDisconnected(peerId, monotonicNow());
@@ -110,6 +125,18 @@ export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
     this.tracker.on('error', (e) => this.emit('error', e));
     this.#statsTimer = setInterval(() => this.emit('stats', this.stats), c.statsIntervalMs);
     this.tracker.connect();
+  }
+
+  /** The broadcast id of this go-live (the publish proof's and every manifest's), 8 bytes. */
+  get broadcastId(): Uint8Array {
+    return fromBase64url(this.tracker.broadcastId as string);
+  }
+
+  /** Sets the signed rendition list (renditions.ts) sent to every neighbour, now and on each new link. */
+  setRenditionMessage(message: Uint8Array): void {
+    this.#renditionMessage = message;
+    const t = this.config.transport;
+    for (const p of t.peers()) if (t.peerState(p) === 'connected') this.#driver.sendRaw(p, 'control', message);
   }
 
   /** Publishes one frame of the media byte stream (from MediaBroadcaster's 'frame' event). */

@@ -9,6 +9,8 @@ import type { MediaFrame } from '../media/frame-format.ts';
 import type { TransportConfig } from '../transport/transport-config.ts';
 import { WebRtcTransport } from '../transport/web-rtc-transport.ts';
 import { BroadcastSession } from './broadcast-session.ts';
+import { signBytes } from '../crypto/stream-key.ts';
+import { encodeRenditionBody, encodeRenditionMessage, renditionSignedBytes, renditionSwarmId, type RenditionInfo } from '../media/renditions.ts';
 
 export interface BroadcastRequest {
   broadcaster: MediaBroadcaster;
@@ -39,6 +41,7 @@ export async function attachBroadcastSession(req: BroadcastRequest, transport: P
   req.broadcaster.on('state', (s) => {
     if (s === 'stopped' || s === 'failed') void session.end();
   });
+  if (req.broadcaster.lower.length > 0) await attachRenditions(req, session, transport);
   session.on('stats', (s) => {
     window.dispatchEvent(new CustomEvent('p2p-broadcaster-stats', {
       detail: {
@@ -52,6 +55,42 @@ export async function attachBroadcastSession(req: BroadcastRequest, transport: P
     }));
   });
   return session;
+}
+
+/**
+ * A broadcaster with renditions: one more session per lower rendition, each publishing its own swarm
+ * (renditionSwarmId(streamId, name)) with the same key, and the rendition list, signed with the key,
+ * handed to every session to send to each neighbour.
+ */
+async function attachRenditions(req: BroadcastRequest, top: BroadcastSession, transport: Partial<TransportConfig>): Promise<BroadcastSession[]> {
+  const all = [req.broadcaster, ...req.broadcaster.lower];
+  const list: RenditionInfo[] = all.map((b) => ({ name: b.rendition!.name, height: b.rendition!.height, bitrateBps: b.rendition!.bitrateBps }));
+  const body = encodeRenditionBody(top.broadcastId, list);
+  const message = encodeRenditionMessage(body, await signBytes(req.key, renditionSignedBytes(req.key.streamId, body)));
+  top.setRenditionMessage(message);
+  const sessions: BroadcastSession[] = [];
+  for (const b of req.broadcaster.lower) {
+    const r = b.rendition!;
+    const held: MediaFrame[] = [];
+    const hold = (f: MediaFrame) => void held.push(f);
+    b.on('frame', hold);
+    const s = await BroadcastSession.create({
+      trackerUrl: req.tracker,
+      key: req.key,
+      transport: new WebRtcTransport({ ...BROADCASTER_TRANSPORT, ...transport }),
+      bitrateBps: r.bitrateBps + (b.config.audio?.bitrateBps ?? 0),
+      rendition: { name: r.name, swarmId: await renditionSwarmId(req.key.streamId, r.name) },
+    });
+    b.off('frame', hold);
+    for (const f of held.splice(0)) s.publishFrame(f);
+    b.on('frame', (f) => s.publishFrame(f));
+    b.on('state', (st) => {
+      if (st === 'stopped' || st === 'failed') void s.end();
+    });
+    s.setRenditionMessage(message);
+    sessions.push(s);
+  }
+  return sessions;
 }
 
 /** Attaches a session to every broadcast the page starts (its 'p2p-broadcaster' window event). */

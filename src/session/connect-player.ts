@@ -8,6 +8,7 @@ import type { TransportConfig } from '../transport/transport-config.ts';
 import { WebRtcTransport } from '../transport/web-rtc-transport.ts';
 import type { SessionOptions } from './session-config.ts';
 import { ViewerSession } from './viewer-session.ts';
+import { RenditionSwitcher } from './rendition-switcher.ts';
 
 /** Options for every player session on the page (ICE servers, core tuning). */
 export interface PlayerSessionOptions {
@@ -21,34 +22,53 @@ export const SESSION_READY_EVENT = 'sessionready';
 /** Makes the connector that gives each <p2p-player> its own ViewerSession. */
 export function playerSessionConnector(options: PlayerSessionOptions = {}): SessionConnector {
   return (req: SessionRequest) => {
-    let session: ViewerSession | null = null;
-    let destroyed = false;
+    let switcher: RenditionSwitcher | null = null;
     req.player.setStatus('waiting-for-broadcaster');
-    void ViewerSession.create({
-      ...options.session,
-      trackerUrl: req.tracker,
-      streamId: req.stream,
-      transport: new WebRtcTransport({ ...options.transport, ...(req.icePolicy === 'relay' ? { iceTransportPolicy: 'relay' as const } : {}) }),
-    }).then((s) => {
-      if (destroyed) return s.destroy();
-      session = s;
-      s.on('frame', (f) => req.player.pushFrame(f));
-      s.on('status', (st) => req.player.setStatus(st));
-      s.on('stats', (st) => req.player.setStats({ peers: st.peers, shareFromPeers: st.shareFromPeers, bytesUp: st.bytesUp, bytesDown: st.bytesDown, framesOnTime: st.framesOnTime }));
-      req.player.setStatus(s.status);
-      req.element.dispatchEvent(new CustomEvent(SESSION_READY_EVENT, { detail: s }));
-    }, (e: unknown) => {
+    const transport = () => new WebRtcTransport({ ...options.transport, ...(req.icePolicy === 'relay' ? { iceTransportPolicy: 'relay' as const } : {}) });
+    let first = true;
+    try {
+      switcher = new RenditionSwitcher({
+        player: req.player,
+        streamId: req.stream,
+        quality: req.quality,
+        downlinkBps: browserDownlinkBps,
+        makeSession: (swarmId, extra) => ViewerSession.create({ ...options.session, trackerUrl: req.tracker, streamId: swarmId, ...extra, transport: transport() }),
+        onActive: (s) => {
+          // Status and swarm numbers come from the session that plays (one rendition's swarm).
+          s.on('status', (st) => s === switcher?.active && req.player.setStatus(st));
+          s.on('stats', (st) => s === switcher?.active && req.player.setStats({ peers: st.peers, shareFromPeers: st.shareFromPeers, bytesUp: st.bytesUp, bytesDown: st.bytesDown, framesOnTime: st.framesOnTime }));
+          req.player.setStatus(s.status);
+          if (first) req.element.dispatchEvent(new CustomEvent(SESSION_READY_EVENT, { detail: s }));
+          first = false;
+        },
+        onError: (e: unknown) => {
+          const err = e instanceof P2PError ? e : new P2PError('SESSION_FAILED', String(e));
+          req.element.dispatchEvent(new CustomEvent('playererror', { detail: { code: err.code, message: err.message } }));
+        },
+      });
+    } catch (e) {
       const err = e instanceof P2PError ? e : new P2PError('SESSION_FAILED', String(e));
       req.element.dispatchEvent(new CustomEvent('playererror', { detail: { code: err.code, message: err.message } }));
-    });
+    }
     return {
       destroy() {
-        destroyed = true;
-        session?.destroy();
-        session = null;
+        switcher?.destroy();
+        switcher = null;
+      },
+      setQuality(q: string) {
+        switcher?.setQuality(q);
+      },
+      get qualities() {
+        return switcher?.qualities ?? [];
       },
     };
   };
+}
+
+/** The browser's download estimate (Network Information API), bits per second; null where there is none. */
+function browserDownlinkBps(): number | null {
+  const c = (globalThis.navigator as { connection?: { downlink?: number } } | undefined)?.connection;
+  return c && typeof c.downlink === 'number' && c.downlink > 0 ? c.downlink * 1e6 : null;
 }
 
 /** Installs the swarm session for every <p2p-player> on the page. */

@@ -5,3 +5,4 @@ export * from './core-driver.ts';
 export * from './viewer-session.ts';
 export * from './broadcast-session.ts';
 export * from './stream-key-exchange.ts';
+export * from './rendition-switcher.ts';

@@ -15,7 +15,8 @@ import { TrackerClient } from '../tracker-client/tracker-client.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
 import { CoreDriver, monotonicNow } from './core-driver.ts';
 import { resolveSessionConfig, type SessionConfig, type SessionOptions } from './session-config.ts';
-import { fromBase64url, isStreamId } from '../crypto/stream-key.ts';
+import { base64url, fromBase64url, isStreamId, verifyBytes } from '../crypto/stream-key.ts';
+import { decodeRenditionMessage, isRenditionMessage, renditionSignedBytes, type RenditionInfo } from '../media/renditions.ts';
 import { acceptStreamKey, encodeStreamKey, isStreamKeyMessage } from './stream-key-exchange.ts';
 import { SwarmLinks } from './swarm-links.ts';
 import { meterUpload, type UploadMeter } from './upload-meter.ts';
@@ -68,14 +69,31 @@ export interface ViewerSessionEvents {
   status: (status: ViewerStatus) => void;
   stats: (stats: ViewerStats) => void;
   error: (error: P2PError) => void;
+  /** The broadcaster's signed rendition list, once verified (docs/media.md, Renditions). */
+  renditions: (list: RenditionInfo[]) => void;
 }
 
-export type ViewerSessionOptions = SessionOptions & { streamId: string };
+export type ViewerSessionOptions = SessionOptions & {
+  /** The swarm to join: the stream id (top rendition) or a lower rendition's swarm id. */
+  streamId: string;
+  /** The stream id the stream key hashes to, when `streamId` is a rendition's swarm id. Default: streamId. */
+  keyStreamId?: string;
+  /** A rendition-list message already verified elsewhere (the swarm this viewer comes from), passed on to neighbours. */
+  renditionMessage?: Uint8Array;
+};
 
 export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
   readonly config: SessionConfig;
   readonly streamId: string;
+  /** The stream id the key hashes to (the watch link's). */
+  readonly keyStreamId: string;
   readonly tracker: TrackerClient;
+  #renditionMessage: Uint8Array | null = null;
+  #renditions: RenditionInfo[] | null = null;
+  /** A rendition list that came before the key: checked once the key is known (one kept). */
+  #heldRenditionMessage: { bytes: Uint8Array; from: string } | null = null;
+  /** Rendition lists per neighbour that failed their check (bounded by the neighbours kept). */
+  #badLists = new Map<string, number>();
   readonly core: PeerCore;
   readonly #driver: CoreDriver;
   readonly #links: SwarmLinks;
@@ -103,6 +121,15 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
     this.config = resolveSessionConfig(options);
     if (!isStreamId(options.streamId)) throw new P2PError('BAD_CONFIG', `streamId must be 43 base64url characters, got ${String(options.streamId)}`);
     this.streamId = options.streamId;
+    if (options.keyStreamId !== undefined && !isStreamId(options.keyStreamId)) throw new P2PError('BAD_CONFIG', `keyStreamId must be 43 base64url characters, got ${String(options.keyStreamId).slice(0, 60)}`);
+    this.keyStreamId = options.keyStreamId ?? options.streamId;
+    if (options.renditionMessage) {
+      const d = decodeRenditionMessage(options.renditionMessage);
+      if (d) {
+        this.#renditionMessage = options.renditionMessage;
+        this.#renditions = d.list;
+      }
+    }
     this.#digests = createCryptoRunner({ publicKeyBytes: new Uint8Array(0), streamId: this.streamId });
     const c = this.config;
     this.tracker = new TrackerClient({
@@ -126,6 +153,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
       onComplaint: (peerId, reason, evidence) => this.tracker.complain(peerId, reason, evidence),
       onConnected: (peerId) => {
         if (this.#publicKey) this.#driver.sendRaw(peerId, 'control', encodeStreamKey(this.#publicKey));
+        if (this.#renditionMessage) this.#driver.sendRaw(peerId, 'control', this.#renditionMessage);
         this.#updateStatus();
       },
       onPeerEnded: (peerId, failed) => {
@@ -133,6 +161,11 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
         this.#updateStatus();
       },
       interceptControl: (from, bytes) => {
+        if (isRenditionMessage(bytes)) {
+          // Each neighbour gets two tries at a list that fails its check: a signature check costs.
+          if (!this.#renditionMessage && (this.#badLists.get(from) ?? 0) < 2) void this.#onRenditionMessage(bytes, from);
+          return true;
+        }
         if (!isStreamKeyMessage(bytes)) return false;
         if (!this.#publicKey) void this.#onStreamKey(bytes);
         return true;
@@ -184,6 +217,16 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
 
   get status(): ViewerStatus {
     return this.#status;
+  }
+
+  /** The verified rendition list (top first), null until one came. */
+  get renditions(): RenditionInfo[] | null {
+    return this.#renditions;
+  }
+
+  /** The verified rendition-list message, to seed a session of another rendition with. */
+  get renditionMessage(): Uint8Array | null {
+    return this.#renditionMessage;
   }
 
   /** The stream's public key once a neighbour proved it (its SHA-256 is the streamId). */
@@ -245,7 +288,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
   }
 
   async #onStreamKey(bytes: Uint8Array): Promise<void> {
-    const key = await acceptStreamKey(bytes, this.streamId);
+    const key = await acceptStreamKey(bytes, this.keyStreamId);
     if (!key || this.#publicKey || this.#destroyed) return;
     this.#publicKey = key;
     this.#runner = createCryptoRunner({ publicKeyBytes: key, streamId: this.streamId });
@@ -254,6 +297,38 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
       if (this.config.transport.peerState(p) === 'connected') this.#driver.sendRaw(p, 'control', encodeStreamKey(key));
     }
     this.#driver.retryCrypto();
+    const held = this.#heldRenditionMessage;
+    this.#heldRenditionMessage = null;
+    if (held) void this.#onRenditionMessage(held.bytes, held.from);
+  }
+
+  /**
+   * A rendition list from a neighbour: kept when the stream key signed it (over the key's stream id)
+   * and, once the tracker named the current go-live, when it is that go-live's; then passed on.
+   */
+  async #onRenditionMessage(bytes: Uint8Array, from: string | null): Promise<void> {
+    const d = decodeRenditionMessage(bytes);
+    const bad = () => {
+      if (from !== null && this.#badLists.size < 256) this.#badLists.set(from, (this.#badLists.get(from) ?? 0) + 1);
+    };
+    if (!d) return bad();
+    if (this.#destroyed) return;
+    const key = this.#publicKey;
+    if (!key) {
+      this.#heldRenditionMessage = { bytes: bytes.slice(), from: from ?? '' };
+      return;
+    }
+    // In the top swarm the tracker names the current go-live: a list of an earlier one is a replay.
+    const current = this.streamId === this.keyStreamId ? this.tracker.broadcastId : null;
+    if (current && current !== base64url(d.broadcastId)) return bad();
+    if (!(await verifyBytes(key, d.signature, renditionSignedBytes(this.keyStreamId, d.body)))) return bad();
+    if (this.#renditionMessage || this.#destroyed) return;
+    this.#renditionMessage = bytes.slice();
+    this.#renditions = d.list;
+    for (const p of this.config.transport.peers()) {
+      if (this.config.transport.peerState(p) === 'connected') this.#driver.sendRaw(p, 'control', this.#renditionMessage);
+    }
+    this.emit('renditions', d.list);
   }
 
   #updateStatus(): void {

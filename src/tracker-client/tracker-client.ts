@@ -51,6 +51,8 @@ export interface TrackerClientConfig {
   broadcasterKey?: StreamKeyPair;
   /** Broadcaster: stream bitrate, bits per second. */
   bitrateBps?: number;
+  /** Broadcaster of a lower rendition: its name; `streamId` is then the rendition's swarm id. */
+  rendition?: string;
   /**
    * Broadcaster: this go-live's id, base64url of 8 bytes (11 characters). Default: drawn at random
    * when the client is made, so one client is one go-live; it is re-published after reconnects.
@@ -321,7 +323,7 @@ export class TrackerClient {
           const origin = new URL(this.url).host;
           const broadcastId = this.broadcastId as string;
           const sig = await signBytes(c.broadcasterKey, publishProofBytes(fromBase64url(m.nonce), c.streamId, broadcastId, origin));
-          this.sendRaw(JSON.stringify({ type: 'publish', ...base, publicKey: base64url(c.broadcasterKey.publicKeyBytes), broadcastId, signature: base64url(sig), ...(c.bitrateBps ? { bitrateBps: c.bitrateBps } : {}) }));
+          this.sendRaw(JSON.stringify({ type: 'publish', ...base, publicKey: base64url(c.broadcasterKey.publicKeyBytes), broadcastId, signature: base64url(sig), ...(c.bitrateBps ? { bitrateBps: c.bitrateBps } : {}), ...(c.rendition !== undefined ? { rendition: c.rendition } : {}) }));
         } else {
           this.sendRaw(JSON.stringify({ type: 'join', ...base }));
         }

@@ -5,6 +5,7 @@
 import * as z from 'zod/mini';
 import { concatBytes } from '../bytes.ts';
 import { P2PError } from '../errors.ts';
+import { RENDITION_NAME_RE } from '../media/renditions.ts';
 
 export const TRACKER_PROTOCOL_VERSION = 1;
 
@@ -97,6 +98,11 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     broadcastId,
     /** Stream bitrate, bits per second (helps choose holders strong enough). */
     bitrateBps: z.optional(bps),
+    /**
+     * A lower rendition's name (1 … 16 of a-z 0-9 _ -): streamId is then that rendition's swarm id,
+     * derived from the key's stream id and this name (docs/media.md, Renditions).
+     */
+    rendition: z.optional(z.string().check(z.regex(RENDITION_NAME_RE))),
     ...peerStats,
     announce: z.optional(announce),
   }),

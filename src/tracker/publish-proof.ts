@@ -6,6 +6,7 @@
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { fromBase64url, streamIdOf, verifyBytes } from '../crypto/stream-key.ts';
+import { renditionSwarmId } from '../media/renditions.ts';
 import { publishProofBytes } from './messages.ts';
 
 /** `host[:port]` as `new URL(url).host` writes it (IPv6 in brackets, default ports dropped). */
@@ -49,14 +50,18 @@ export interface PublishClaim {
   publicKey: string;
   signature: string;
   broadcastId: string;
+  /** A lower rendition's name: streamId must then be renditionSwarmId(key's stream id, rendition). */
+  rendition?: string;
 }
 
-/** True when the claim's key hashes to its streamId and signs nonce ‖ streamId ‖ broadcastId ‖ one identity. */
+/** True when the claim's key hashes to its streamId (or its rendition's swarm id derives from that hash) and signs nonce ‖ streamId ‖ broadcastId ‖ one identity. */
 export async function verifyPublishProof(nonce: Uint8Array, claim: PublishClaim, identities: readonly string[]): Promise<boolean> {
   try {
     const pub = fromBase64url(claim.publicKey);
     const sig = fromBase64url(claim.signature);
-    if ((await streamIdOf(pub)) !== claim.streamId) return false;
+    const keyStreamId = await streamIdOf(pub);
+    const expected = claim.rendition === undefined ? keyStreamId : await renditionSwarmId(keyStreamId, claim.rendition);
+    if (expected !== claim.streamId) return false;
     for (const identity of identities) {
       if (await verifyBytes(pub, sig, publishProofBytes(nonce, claim.streamId, claim.broadcastId, identity))) return true;
     }
