@@ -117,5 +117,11 @@ describe('frames verified outside the swarm (handleOutsideFrame)', () => {
     for (let i = 0; i < MAX_OUTSIDE_PENDING; i++) expect(p.handleOutsideFrame({ ...m, seq: m.seq + i }, fromEdge[1].frame, 0)).toBe(true);
     expect(p.handleOutsideFrame({ ...m, seq: m.seq + MAX_OUTSIDE_PENDING }, fromEdge[1].frame, 0)).toBe(false);
     expect(p.stats.outsideRefused).toBe(1);
+    // Checks never answered (no stream key yet) are given up after a frame's lifetime, and counted.
+    const later = p.cfg.frameLifetimeMs + 2 * p.cfg.tickMs;
+    expect(p.nextTimeout()).toBeDefined();
+    p.handleTimeout(later);
+    expect(p.stats.outsideRefused).toBe(1 + MAX_OUTSIDE_PENDING);
+    expect(p.handleOutsideFrame({ ...m, seq: m.seq + 100 }, fromEdge[1].frame, later)).toBe(true);
   });
 });

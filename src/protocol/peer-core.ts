@@ -88,8 +88,8 @@ export class PeerCore {
     keysRequested: 0, keysTimedOut: 0, keysServed: 0, staleDropped: 0, lossEstimate: 0.03,
     outsideFrames: 0, outsideRefused: 0,
   };
-  /** Outside frames whose crypto jobs are pending. */
-  private outsidePending = 0;
+  /** Outside frames whose checks are under way: job id → when it was asked (stale ones expire). */
+  private readonly outsideJobs = new Map<number, number>();
   /** Scores, bans and serving budgets of the neighbours (the one place that keeps them). */
   readonly policy: NeighbourPolicy;
   private readonly out: CoreOutput[] = [];
@@ -447,13 +447,12 @@ export class PeerCore {
     const seq = manifest.seq;
     if (!Number.isInteger(seq) || seq < 0 || seq > MAX_STREAM_SEQ) return refuse();
     if (!(frame instanceof Uint8Array) || frame.length !== manifest.length || frame.length < 1 || frame.length > 65536) return refuse();
-    if (!this.ofThisBroadcast(manifest) || this.outsidePending >= MAX_OUTSIDE_PENDING) return refuse();
+    if (!this.ofThisBroadcast(manifest) || this.outsideJobs.size >= MAX_OUTSIDE_PENDING) return refuse();
     const existed = this.framesBySeq.has(seq);
     const f = this.frameFor(seq, nowMs);
     if (!f || f.state === 'done' || f.state === 'missed') return refuse();
-    this.outsidePending++;
     const owned = { manifest, frame: frame.slice(), opened: !existed };
-    this.job({ kind: 'verify-manifest', id: 0, manifest }, { kind: 'outside-manifest', ...owned });
+    this.outsideJobs.set(this.job({ kind: 'verify-manifest', id: 0, manifest }, { kind: 'outside-manifest', ...owned }), nowMs);
     return true;
   }
 
@@ -461,7 +460,10 @@ export class PeerCore {
     const p = this.pending.get(r.id);
     if (!p) return;
     this.pending.delete(r.id);
-    if (p.kind === 'outside-manifest' || p.kind === 'outside-digest') return this.onOutsideResult(p, r, nowMs);
+    if (p.kind === 'outside-manifest' || p.kind === 'outside-digest') {
+      this.outsideJobs.delete(r.id);
+      return this.onOutsideResult(p, r, nowMs);
+    }
     if (p.kind === 'manifest' && r.kind === 'verify-manifest') this.verifier.onManifestVerified(p, r.valid, nowMs);
     else if (p.kind === 'frame-digest' && r.kind === 'digest') this.verifier.onFrameDigest(p, r.digest, nowMs);
     else if ((p.kind === 'init-manifest' || p.kind === 'init-digest') && r.kind !== 'sign-manifest') this.init.onJobResult(p, r, nowMs);
@@ -477,7 +479,7 @@ export class PeerCore {
   }
 
   nextTimeout(): number | undefined {
-    if (this.framesBySeq.size === 0 && !this.init.asking) return undefined;
+    if (this.framesBySeq.size === 0 && !this.init.asking && this.outsideJobs.size === 0) return undefined;
     return this.lastTickMs + this.cfg.tickMs;
   }
 
@@ -486,6 +488,7 @@ export class PeerCore {
     if (nowMs < this.lastTickMs + this.cfg.tickMs) return;
     this.lastTickMs = nowMs;
     this.expireAndCollect(nowMs);
+    if (this.outsideJobs.size > 0) this.expireOutside(nowMs);
     this.holder.tick(nowMs, this.broadcasterId && this.neighbours.has(this.broadcasterId) ? this.broadcasterId : undefined);
     this.producer.tick(nowMs);
     this.push.tick(nowMs);
@@ -540,7 +543,6 @@ export class PeerCore {
   private onOutsideResult(p: Extract<Pending, { kind: 'outside-manifest' | 'outside-digest' }>, r: CryptoResult, nowMs: number): void {
     const f = this.framesBySeq.get(p.manifest.seq);
     const refuse = (): void => {
-      this.outsidePending--;
       this.stats.outsideRefused++;
       // A frame this call opened and nothing else verified goes again (made-up sequences hold nothing).
       if (f && p.opened && f.manifestOkMs < 0 && f.have.size === 0) this.dropFrame(f);
@@ -556,13 +558,22 @@ export class PeerCore {
           this.verifier.onManifestVerified({ kind: 'manifest', seq: f.seq, from: '', manifest: p.manifest }, true, nowMs);
         } else this.admit(f.seq);
       }
-      this.job({ kind: 'digest', id: 0, data: p.frame }, { kind: 'outside-digest', manifest: p.manifest, frame: p.frame, opened: p.opened });
+      this.outsideJobs.set(this.job({ kind: 'digest', id: 0, data: p.frame }, { kind: 'outside-digest', manifest: p.manifest, frame: p.frame, opened: p.opened }), nowMs);
       return;
     }
     if (r.kind !== 'digest' || !sameBytes(r.digest, p.manifest.digest) || !f) return refuse();
     if (!this.verifier.acceptOutside(f, p.manifest, p.frame, nowMs)) return refuse();
-    this.outsidePending--;
     this.stats.outsideFrames++;
+  }
+
+  /** Checks of outside frames not answered within a frame's lifetime (no stream key yet) are given up. */
+  private expireOutside(nowMs: number): void {
+    for (const [id, atMs] of this.outsideJobs) {
+      if (nowMs - atMs <= this.cfg.frameLifetimeMs) continue;
+      this.outsideJobs.delete(id);
+      this.pending.delete(id);
+      this.stats.outsideRefused++;
+    }
   }
 
   private ofThisBroadcast(m: Manifest): boolean {
@@ -743,10 +754,11 @@ export class PeerCore {
     this.out.push(o);
   }
 
-  private job(job: CryptoJob, p: Pending): void {
+  private job(job: CryptoJob, p: Pending): number {
     const id = this.jobId++;
     this.pending.set(id, p);
     this.emit({ type: 'crypto', job: { ...job, id } });
+    return id;
   }
 
   private sendControl(peerId: string, message: WireMessage): void {
