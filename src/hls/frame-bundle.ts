@@ -11,8 +11,8 @@ import type { DeliveredFrame } from './ll-hls-writer.ts';
 export const FRAME_BUNDLE_TYPE = 'application/vnd.p2p-player.frames';
 /** Bundle format version (first byte). */
 export const FRAME_BUNDLE_VERSION = 1;
-/** Header: version u8, count u16 LE. */
-export const FRAME_BUNDLE_HEADER = 3;
+/** Header: version u8, count u16 LE, next position u32 LE (where the reader asks from next). */
+export const FRAME_BUNDLE_HEADER = 7;
 /** At most this many frames in one bundle. */
 export const MAX_BUNDLE_FRAMES = 64;
 /** At most this many frame bytes in one bundle (one frame is always allowed). */
@@ -21,13 +21,14 @@ export const MAX_BUNDLE_FRAME_BYTES = 1 << 20;
 export const MAX_BUNDLE_BYTES = FRAME_BUNDLE_HEADER + MAX_BUNDLE_FRAMES * MANIFEST_BODY_BYTES + MAX_BUNDLE_FRAME_BYTES + MAX_FRAME_BYTES;
 
 /** header ‖ (manifest body (122) ‖ frame (L bytes, L from the manifest))*, in the order given. */
-export function encodeFrameBundle(frames: readonly DeliveredFrame[]): Uint8Array {
+export function encodeFrameBundle(frames: readonly DeliveredFrame[], next: number): Uint8Array {
   let n = FRAME_BUNDLE_HEADER;
   for (const d of frames) n += MANIFEST_BODY_BYTES + d.frame.length;
   const out = new Uint8Array(n);
   out[0] = FRAME_BUNDLE_VERSION;
   out[1] = frames.length & 0xff;
   out[2] = frames.length >> 8;
+  new DataView(out.buffer).setUint32(3, next >>> 0, true);
   let o = FRAME_BUNDLE_HEADER;
   for (const d of frames) {
     out.set(encodeManifestBody(d.manifest), o);
@@ -37,7 +38,7 @@ export function encodeFrameBundle(frames: readonly DeliveredFrame[]): Uint8Array
   return out;
 }
 
-export type BundleParse = { ok: true; frames: Array<{ manifest: Manifest; frame: Uint8Array }> } | { ok: false; reason: string };
+export type BundleParse = { ok: true; next: number; frames: Array<{ manifest: Manifest; frame: Uint8Array }> } | { ok: false; reason: string };
 
 /**
  * Reads a bundle from the edge (hostile input: every length is bounded, nothing throws). The frames
@@ -59,7 +60,7 @@ export function parseFrameBundle(bytes: Uint8Array): BundleParse {
     o += m.length;
   }
   if (o !== bytes.length) return { ok: false, reason: 'bytes after the last frame' };
-  return { ok: true, frames };
+  return { ok: true, next: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(3, true), frames };
 }
 
 export interface FrameRingConfig {
@@ -69,76 +70,69 @@ export interface FrameRingConfig {
   maxBytes: number;
 }
 
-/** The newest verified frames of one stream by sequence, and the newest init segment. */
+/**
+ * The newest verified frames of one stream in the order the edge's core delivered them (which is
+ * not always sequence order: a small frame may decode before a larger one before it), each with its
+ * position in that order (0, 1, 2, …: the feed's cursor), and the newest init segment.
+ */
 export class FrameRing {
-  readonly #frames = new Map<number, DeliveredFrame>();
-  /** Sequences kept, ascending. */
-  #order: number[] = [];
+  #entries: DeliveredFrame[] = [];
+  /** Position of #entries[0]. */
+  #first = 0;
+  readonly #seqs = new Set<number>();
   #bytes = 0;
   #init: DeliveredFrame | undefined;
-  #version = 0;
   readonly config: FrameRingConfig;
 
   constructor(config: Partial<FrameRingConfig> = {}) {
     this.config = { maxFrames: 256, maxBytes: 8 << 20, ...config };
   }
 
-  /** Grows with every frame kept (held requests wake on it). */
-  get version(): number {
-    return this.#version;
-  }
-
-  get newestSeq(): number {
-    return this.#order.length === 0 ? -1 : this.#order[this.#order.length - 1];
+  /** Position the next frame will have (grows with every frame kept; held requests wake on it). */
+  get next(): number {
+    return this.#first + this.#entries.length;
   }
 
   get size(): number {
-    return this.#order.length;
+    return this.#entries.length;
   }
 
-  /** Keeps a frame as the core delivered it (verified); a sequence seen already is ignored. */
+  /** Keeps a frame as the core delivered it (verified); a sequence kept already is ignored. */
   push(d: DeliveredFrame, isInit: boolean): void {
     const seq = d.manifest.seq;
-    if (this.#frames.has(seq)) return;
-    this.#frames.set(seq, d);
-    let i = this.#order.length;
-    while (i > 0 && this.#order[i - 1] > seq) i--;
-    this.#order.splice(i, 0, seq);
+    if (this.#seqs.has(seq)) return;
+    this.#seqs.add(seq);
+    this.#entries.push(d);
     this.#bytes += d.frame.length;
     if (isInit && (!this.#init || seq > this.#init.manifest.seq)) this.#init = d;
-    while (this.#order.length > this.config.maxFrames || (this.#bytes > this.config.maxBytes && this.#order.length > 1)) {
-      const old = this.#order.shift() as number;
-      this.#bytes -= (this.#frames.get(old) as DeliveredFrame).frame.length;
-      this.#frames.delete(old);
+    while (this.#entries.length > this.config.maxFrames || (this.#bytes > this.config.maxBytes && this.#entries.length > 1)) {
+      const old = this.#entries.shift() as DeliveredFrame;
+      this.#first++;
+      this.#bytes -= old.frame.length;
+      this.#seqs.delete(old.manifest.seq);
     }
-    this.#version++;
   }
 
   /**
-   * Frames with sequence ≥ seq, ascending, at most MAX_BUNDLE_FRAMES and about MAX_BUNDLE_FRAME_BYTES
-   * (from the oldest kept when seq is older). 'live': the newest init segment and the newest frame.
+   * Frames from position `at` on (from the oldest kept when `at` is older), at most
+   * MAX_BUNDLE_FRAMES and about MAX_BUNDLE_FRAME_BYTES, and the position after the last one.
+   * 'live': the newest init segment and the newest frame.
    */
-  from(seq: number | 'live'): DeliveredFrame[] {
-    if (seq === 'live') {
-      const newest = this.#frames.get(this.newestSeq);
-      if (!newest) return [];
-      return this.#init && this.#init !== newest ? [this.#init, newest] : [newest];
+  from(at: number | 'live'): { frames: DeliveredFrame[]; next: number } {
+    if (at === 'live') {
+      const newest = this.#entries[this.#entries.length - 1];
+      if (!newest) return { frames: [], next: this.next };
+      return { frames: this.#init && this.#init !== newest ? [this.#init, newest] : [newest], next: this.next };
     }
-    const out: DeliveredFrame[] = [];
+    const frames: DeliveredFrame[] = [];
     let bytes = 0;
-    let lo = 0;
-    let hi = this.#order.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.#order[mid] < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < this.#order.length && out.length < MAX_BUNDLE_FRAMES; i++) {
-      const d = this.#frames.get(this.#order[i]) as DeliveredFrame;
-      if (out.length > 0 && bytes + d.frame.length > MAX_BUNDLE_FRAME_BYTES) break;
-      out.push(d);
+    let i = Math.max(0, at - this.#first);
+    for (; i < this.#entries.length && frames.length < MAX_BUNDLE_FRAMES; i++) {
+      const d = this.#entries[i];
+      if (frames.length > 0 && bytes + d.frame.length > MAX_BUNDLE_FRAME_BYTES) break;
+      frames.push(d);
       bytes += d.frame.length;
     }
-    return out;
+    return { frames, next: this.#first + i };
   }
 }

@@ -177,9 +177,9 @@ export class HlsEdge {
     }
     s.writer.push(d, performance.now());
     // The frame feed takes what the core delivered (verified) as it is; its readers check it again.
-    const ringBefore = s.ring.version;
+    const ringBefore = s.ring.next;
     if (d?.manifest && d.frame instanceof Uint8Array && d.frame.length === d.manifest.length) s.ring.push(d, (d.manifest.flags & 2) !== 0);
-    if (s.ring.version !== ringBefore && s.writer.version === s.seenVersion) this.handler.notify(s.streamId);
+    if (s.ring.next !== ringBefore && s.writer.version === s.seenVersion) this.handler.notify(s.streamId);
     this.#maybeNotify(s);
   }
 

@@ -193,15 +193,15 @@ export class HlsHandler {
   }
 
   /**
-   * Verified frames with their signed manifests, from sequence `seq` on (or the newest init segment
-   * and frame: 'live'); held until one exists like a blocking playlist request. 400 for a sequence
-   * more than MAX_BUNDLE_FRAMES past the newest or beyond u32.
+   * Verified frames with their signed manifests from position `at` of the edge's feed on (or the
+   * newest init segment and frame: 'live'); held until one exists like a blocking playlist request.
+   * 400 for a position more than MAX_BUNDLE_FRAMES past the next one, or beyond u32.
    */
-  #frames(req: http.IncomingMessage, res: http.ServerResponse, streamId: string, seq: number | 'live'): void {
+  #frames(req: http.IncomingMessage, res: http.ServerResponse, streamId: string, at: number | 'live'): void {
     if (!this.#rings.has(streamId)) return this.#notFound(res);
-    if (seq !== 'live' && seq > 0xffffffff) {
+    if (at !== 'live' && at > 0xffffffff) {
       this.counters.badRequests++;
-      return this.#status(res, 400, 'sequence out of range');
+      return this.#status(res, 400, 'position out of range');
     }
     const attempt = (final: boolean): boolean => {
       const ring = this.#rings.get(streamId);
@@ -209,17 +209,17 @@ export class HlsHandler {
         this.#notFound(res);
         return true;
       }
-      if (seq !== 'live' && ring.newestSeq >= 0 && seq > ring.newestSeq + MAX_BUNDLE_FRAMES) {
+      if (at !== 'live' && at > ring.next + MAX_BUNDLE_FRAMES) {
         this.counters.badRequests++;
-        this.#status(res, 400, 'the requested sequence is too far ahead');
+        this.#status(res, 400, 'the requested position is too far ahead');
         return true;
       }
-      const list = ring.from(seq);
-      if (list.length === 0) {
+      const r = ring.from(at);
+      if (r.frames.length === 0) {
         if (final) this.#timeout(res);
         return final;
       }
-      const body = encodeFrameBundle(list);
+      const body = encodeFrameBundle(r.frames, r.next);
       this.counters.frameBundles++;
       if (req.method !== 'HEAD') this.counters.frameBytesOut += body.length;
       this.#send(req, res, FRAME_BUNDLE_TYPE, body, 'no-cache');

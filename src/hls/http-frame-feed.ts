@@ -121,14 +121,13 @@ export class HttpFrameFeed {
       return false;
     }
     this.stats.bundles++;
-    let top = this.#next === null ? -1 : this.#next - 1;
     for (const d of r.frames) {
       this.stats.frames++;
       if (!this.#opts.onFrame(d.manifest, d.frame)) this.stats.refused++;
-      if (d.manifest.seq > top) top = d.manifest.seq;
     }
-    // The next ask starts after the newest sequence seen (the edge bounds how far ahead it may be).
-    this.#next = top + 1;
+    // The next ask starts where the edge says its feed goes on (a made-up position only gets a 400,
+    // after which the feed starts over live).
+    this.#next = r.next;
     return true;
   }
 }
