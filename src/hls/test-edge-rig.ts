@@ -34,6 +34,8 @@ export interface EdgeRig {
   published: MediaFrame[];
   /** Resolves when every frame of the media has been published. */
   done: Promise<void>;
+  /** A further viewer session in the same swarm (same tracker, MemoryTransport links; memory rigs only). */
+  addViewer(): ViewerSession;
   /** Stops publishing (the stream stalls, as when the broadcaster's links are cut). */
   pause(): void;
   resume(): void;
@@ -87,6 +89,7 @@ export async function startEdgeRig(
   const startMs = Date.now();
   const frames = cutFrames(media, startMs);
   const published: MediaFrame[] = [];
+  const viewers: ViewerSession[] = [];
   let paused = false;
   let stopped = false;
   const done = (async () => {
@@ -109,10 +112,17 @@ export async function startEdgeRig(
     edgeSession,
     published,
     done,
+    addViewer: () => {
+      if (webrtc) throw new Error('addViewer: memory rigs only');
+      const v = new ViewerSession({ ...common, streamId: key.streamId, transport: net.createTransport() });
+      viewers.push(v);
+      return v;
+    },
     pause: () => void (paused = true),
     resume: () => void (paused = false),
     async stop() {
       stopped = true;
+      for (const v of viewers) v.destroy();
       edge!.destroy();
       broadcaster.destroy();
       await tracker.close();
