@@ -1,13 +1,15 @@
 // The edge's frame feed (`frames-<seq>.bin`): the bundle format against hostile bytes, the ring's
 // bounds, and the route end to end: an HTTP viewer's feed hands the edge's frames to a protocol core
 // that checks each against the broadcaster's key and delivers exactly the frames the edge verified.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createReferenceCodec } from '../codec/index.ts';
 import { createCryptoRunner } from '../protocol/crypto-jobs.ts';
 import { PeerCore } from '../protocol/peer-core.ts';
 import { MANIFEST_BODY_BYTES, type Manifest } from '../protocol/wire.ts';
 import {
-  encodeFrameBundle, FRAME_BUNDLE_TYPE, FrameRing, MAX_BUNDLE_FRAME_BYTES, MAX_BUNDLE_FRAMES, parseFrameBundle,
+  encodeFrameBundle, FRAME_BUNDLE_TYPE, FrameRing, MAX_BUNDLE_BYTES, MAX_BUNDLE_FRAME_BYTES, MAX_BUNDLE_FRAMES, parseFrameBundle,
 } from './frame-bundle.ts';
 import { HttpFrameFeed } from './http-frame-feed.ts';
 import { startEdgeRig, type EdgeRig } from './test-edge-rig.ts';
@@ -73,6 +75,54 @@ describe('frame bundles (hostile bytes)', () => {
     const tiny = new FrameRing();
     for (let s = 0; s < 200; s++) tiny.push(frame(s, 10), false);
     expect(tiny.from(0).frames.length).toBe(MAX_BUNDLE_FRAMES);
+  });
+});
+
+describe('HttpFrameFeed against a hostile edge', () => {
+  it('reads no answer past the bundle bound, hands on nothing of a bad bundle, and follows the position it is given', async () => {
+    const asked: string[] = [];
+    let turn = 0;
+    const server = http.createServer((req, res) => {
+      asked.push(req.url ?? '');
+      const t = turn++;
+      if (t === 0) {
+        // Larger than any bundle, without a content-length: streamed until the reader gives up.
+        res.writeHead(200);
+        const chunk = new Uint8Array(1 << 16);
+        let sent = 0;
+        const more = (): void => {
+          while (sent <= MAX_BUNDLE_BYTES + (1 << 17)) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', more);
+          }
+          res.end();
+        };
+        res.on('error', () => {});
+        more();
+      } else if (t === 1) {
+        res.writeHead(200);
+        res.end(Buffer.from('not a bundle'));
+      } else {
+        res.writeHead(200);
+        res.end(encodeFrameBundle([frame(5, 100)], 4242));
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    const got: number[] = [];
+    const feed = new HttpFrameFeed({ playlistUrl: `http://127.0.0.1:${port}/hls/s/index.m3u8`, retryMs: 20, onFrame: (m) => (got.push(m.seq), true) });
+    try {
+      feed.start();
+      for (let i = 0; i < 400 && asked.length < 4; i++) await new Promise((r) => setTimeout(r, 25));
+    } finally {
+      feed.stop();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+    expect(feed.stats.badBundles).toBe(2);
+    expect(feed.stats.bytes).toBeLessThan(MAX_BUNDLE_BYTES + 1 + 16); // the oversized one is not counted as read
+    expect(asked.slice(0, 4)).toEqual(['/hls/s/frames-live.bin', '/hls/s/frames-live.bin', '/hls/s/frames-live.bin', '/hls/s/frames-4242.bin']);
+    expect(got[0]).toBe(5); // well formed, so handed on: the core's checks decide (never the feed)
   });
 });
 
