@@ -220,6 +220,7 @@ async function browserPart(): Promise<void> {
     const state = (): Promise<S> => page.evaluate('window.switchTest.state()') as Promise<S>;
     const toHttp: number[] = [];
     const toP2p: number[] = [];
+    const toPeer: number[] = [];
     const stillHttp: number[] = [];
     const stillP2p: number[] = [];
     for (let i = 0; i < switches; i++) {
@@ -249,7 +250,12 @@ async function browserPart(): Promise<void> {
       await page.evaluate('window.switchTest.resetStill()');
       const restoredAt = x.nowMs;
       await page.evaluate('window.links.restore()');
-      if (!(await until(async () => (await state()).path === 'p2p', 120_000))) {
+      let linked: number | null = null;
+      if (!(await until(async () => {
+        const y = await state();
+        if (linked === null && y.peers > 0) linked = y.nowMs - restoredAt;
+        return y.path === 'p2p';
+      }, 120_000))) {
         console.log(`switch ${i + 1}: no return to P2P within 120 s of the links coming back; stopped (page: ${JSON.stringify(await state())})`);
         break;
       }
@@ -260,11 +266,12 @@ async function browserPart(): Promise<void> {
         console.log(`switch ${i + 1}: left P2P again ${Math.round(x.changes[returns].atMs - x.changes[returns - 1].atMs)} ms after the return (${x.changes[returns].reason}); policy inputs [ms, path, buffer ahead s, P2P frames, currentTime]: ${JSON.stringify(await page.evaluate('window.switchTest.trace()'))}`);
       }
       toP2p.push(x.changes[returns - 1].atMs - restoredAt);
+      if (linked !== null) toPeer.push(linked);
       stillP2p.push(x.longestStillMs);
     }
-    const f = (xs: number[]) => (xs.length === 0 ? '–' : `p50 ${pctOf(xs, 0.5).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms`);
+    const f = (xs: number[]) => (xs.length === 0 ? '–' : `p50 ${pctOf(xs, 0.5).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms [${xs.map((x) => x.toFixed(0)).join(', ')}]`);
     console.log(`P2P -> HTTP, links cut (Chromium, ${toHttp.length} switches): cut to sourcechange ${f(toHttp)}; longest still playhead from the cut to 5 s after the switch ${f(stillHttp)}`);
-    console.log(`HTTP -> P2P, links back (${toP2p.length} switches): links back to sourcechange ${f(toP2p)} (reconnect + 5 s of healthy P2P by policy); longest still playhead from the restore to 5 s after the switch ${f(stillP2p)}`);
+    console.log(`HTTP -> P2P, links back (${toP2p.length} switches): links back to a connected neighbour ${f(toPeer)}; links back to sourcechange ${f(toP2p)} (reconnect + 5 s of healthy P2P by policy); longest still playhead from the restore to 5 s after the switch ${f(stillP2p)}`);
     await page.context().close();
   } finally {
     await browser.close();
