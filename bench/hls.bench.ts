@@ -138,6 +138,7 @@ async function mixedPart(): Promise<void> {
   const snap = () => ({
     out: rig3.edge.handler.counters.bytesOut,
     in: rig3.edge.streams[0]?.frameBytesIn ?? 0,
+    frames: rig3.edge.streams[0]?.framesIn ?? 0,
     up: sessions.map((v) => v.stats.bytesUp),
     delivered: sessions.map((v) => v.stats.framesDelivered),
     missed: sessions.map((v) => v.stats.framesMissed),
@@ -158,7 +159,7 @@ async function mixedPart(): Promise<void> {
   const taken = sum(onHttp.map((v) => v.core.stats.outsideFrames));
   const refused = sum(onHttp.map((v) => v.core.stats.outsideRefused));
   const bad = sum(feeds.map((f) => f.stats.badBundles + f.stats.errors));
-  console.log(`mixed swarm, ${mixed} Node viewers (${onHttp.length} also on the edge's frame feed over HTTP, ${inSwarm.length} swarm only), ${mixedSeconds} s, MemoryTransport links`);
+  console.log(`mixed swarm, ${mixed} Node viewers (${onHttp.length} also on the edge's frame feed over HTTP, ${inSwarm.length} swarm only), ${mixedSeconds} s, MemoryTransport links; the edge verified ${b.frames - a.frames} frames meanwhile (${(b.frames - a.frames) * onHttp.length} per half)`);
   console.log(`edge upload per viewer: ${kbps(sent / mixed).toFixed(0)} kbit/s, ${(sent / mixed / streamBytes).toFixed(2)} x the stream (${kbps(sent / Math.max(1, onHttp.length)).toFixed(0)} kbit/s, ${(sent / Math.max(1, onHttp.length) / streamBytes).toFixed(2)} x per HTTP viewer); feed errors ${bad}`);
   console.log(`HTTP half: ${taken} frames taken from HTTP after their own checks, ${refused} refused (held already from the swarm, or late); frames delivered ${got(onHttp)}, missed ${lost(onHttp)}; upload to neighbours ${kbps(up(onHttp)).toFixed(0)} kbit/s per viewer`);
   console.log(`swarm half: frames delivered ${got(inSwarm)}, missed ${lost(inSwarm)}; upload to neighbours ${kbps(up(inSwarm)).toFixed(0)} kbit/s per viewer`);
