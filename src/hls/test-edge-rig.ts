@@ -50,7 +50,8 @@ export async function startEdgeRig(
   const WS = WebSocket as unknown as WebSocketConstructor;
   const codec = await createCodec();
   const server = http.createServer();
-  const tracker = await startTracker({ server, path: '/tracker', tickMs: 50 });
+  // Every peer of the rig comes from 127.0.0.1: the per-address socket bound (16) would leave viewers out.
+  const tracker = await startTracker({ server, path: '/tracker', tickMs: 50, limits: { maxSocketsPerAddress: 256 } });
   let edge: HlsEdge | null = null;
   server.on('request', (req, res) => {
     if (tracker.handleHttp(req, res) || edge?.handler.handle(req, res)) return;
