@@ -10,14 +10,20 @@
 // every 250 ms), and P2P → HTTP → P2P switches of a viewer whose WebRTC links are cut and restored
 // (e2e/link-cut.ts): time from the cut to `sourcechange`, and the longest still playhead around each
 // switch. Printed, never asserted.
-// Options: --viewers N (default 100), --seconds S (default 30), --browser-seconds S (default 30,
-// 0 skips the browser part), --switches N (default 3).
+// Mixed swarm (`--mixed N`, Node viewer sessions over MemoryTransport): half the viewers also follow
+// the edge's frame feed (`frames-<n>.bin`) into their protocol cores, as a viewer on the HTTP path
+// does that keeps its WebRTC links, the other half only the swarm; prints the edge's upload per
+// viewer, how many frames the HTTP half took from HTTP first, and what each half uploaded.
+// Options: --viewers N (default 100), --seconds S (default 30), --mixed N (default 20, 0 skips),
+// --mixed-seconds S (default 30), --browser-seconds S (default 30, 0 skips the browser part),
+// --switches N (default 3).
 
 import { spawn } from 'node:child_process';
 import { chromium, type Page } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config.ts';
 import { freePort } from '../e2e/swarm-kit.ts';
 import { LINK_CUT_SCRIPT } from '../e2e/link-cut.ts';
+import { HttpFrameFeed } from '../src/hls/http-frame-feed.ts';
 import { startEdgeRig } from '../src/hls/test-edge-rig.ts';
 import { makeTestFmp4, splitFmp4 } from '../src/hls/test-media.ts';
 
@@ -29,7 +35,9 @@ const viewers = arg('viewers', 100);
 const seconds = arg('seconds', 30);
 const browserSeconds = arg('browser-seconds', 30);
 const switches = arg('switches', 3);
-for (const [name, v] of [['viewers', viewers], ['seconds', seconds], ['browser-seconds', browserSeconds], ['switches', switches]] as const) {
+const mixed = arg('mixed', 20);
+const mixedSeconds = arg('mixed-seconds', 30);
+for (const [name, v] of [['viewers', viewers], ['seconds', seconds], ['browser-seconds', browserSeconds], ['switches', switches], ['mixed', mixed], ['mixed-seconds', mixedSeconds]] as const) {
   if (!(Number.isInteger(v) && v >= 0 && v <= 100_000)) throw new Error(`--${name} ${v}: expected a whole number from 0 to 100000`);
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -118,6 +126,47 @@ console.log(`capture end of a part -> in an HTTP client: p50 ${fmt(q(0.5))} ms, 
 console.log(`process CPU: ${idle.cpuPct.toFixed(1)} % of a core for the stream alone (broadcaster + edge session + writer), ${loaded.cpuPct.toFixed(1)} % with ${viewers} HTTP viewers (the clients run in this process too: an upper bound for the edge)`);
 console.log(`edge process RSS: ${idle.rssMiB.toFixed(0)} MiB alone, ${loaded.rssMiB.toFixed(0)} MiB with ${viewers} HTTP viewers`);
 console.log(`edge upload per HTTP viewer: ${((sent / viewers / seconds) * 8 / 1000).toFixed(0)} kbit/s, ${(sent / viewers / Math.max(1, streamBytes)).toFixed(2)} x the frame bytes the edge received meanwhile (playlists included); client errors ${errors}`);
+// ---- mixed swarm: half the viewers on HTTP, half in the swarm -----------------------------------
+
+async function mixedPart(): Promise<void> {
+  const rig3 = await startEdgeRig(splitFmp4(makeTestFmp4({ seconds: mixedSeconds + 20 })));
+  const sessions = Array.from({ length: mixed }, () => rig3.addViewer());
+  await sleep(4000); // everyone joins and plays from the swarm
+  const onHttp = sessions.slice(0, Math.floor(mixed / 2));
+  const inSwarm = sessions.slice(onHttp.length);
+  const feeds = onHttp.map((v) => new HttpFrameFeed({ playlistUrl: `${rig3.baseUrl}/hls/${rig3.streamId}/index.m3u8`, onFrame: (m, f) => v.addOutsideFrame(m, f) }));
+  const snap = () => ({
+    out: rig3.edge.handler.counters.bytesOut,
+    in: rig3.edge.streams[0]?.frameBytesIn ?? 0,
+    frames: rig3.edge.streams[0]?.framesIn ?? 0,
+    up: sessions.map((v) => v.stats.bytesUp),
+    delivered: sessions.map((v) => v.stats.framesDelivered),
+    missed: sessions.map((v) => v.stats.framesMissed),
+  });
+  const a = snap();
+  for (const f of feeds) f.start();
+  await sleep(mixedSeconds * 1000);
+  for (const f of feeds) f.stop();
+  const b = snap();
+  const sent = b.out - a.out;
+  const streamBytes = Math.max(1, b.in - a.in);
+  const kbps = (bytes: number) => ((bytes / mixedSeconds) * 8) / 1000;
+  const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+  const idx = (vs: typeof sessions) => vs.map((v) => sessions.indexOf(v));
+  const up = (vs: typeof sessions) => sum(idx(vs).map((i) => b.up[i] - a.up[i])) / Math.max(1, vs.length);
+  const got = (vs: typeof sessions) => sum(idx(vs).map((i) => b.delivered[i] - a.delivered[i]));
+  const lost = (vs: typeof sessions) => sum(idx(vs).map((i) => b.missed[i] - a.missed[i]));
+  const taken = sum(onHttp.map((v) => v.core.stats.outsideFrames));
+  const refused = sum(onHttp.map((v) => v.core.stats.outsideRefused));
+  const bad = sum(feeds.map((f) => f.stats.badBundles + f.stats.errors));
+  console.log(`mixed swarm, ${mixed} Node viewers (${onHttp.length} also on the edge's frame feed over HTTP, ${inSwarm.length} swarm only), ${mixedSeconds} s, MemoryTransport links; the edge verified ${b.frames - a.frames} frames meanwhile (${(b.frames - a.frames) * onHttp.length} per half)`);
+  console.log(`edge upload per viewer: ${kbps(sent / mixed).toFixed(0)} kbit/s, ${(sent / mixed / streamBytes).toFixed(2)} x the stream (${kbps(sent / Math.max(1, onHttp.length)).toFixed(0)} kbit/s, ${(sent / Math.max(1, onHttp.length) / streamBytes).toFixed(2)} x per HTTP viewer); feed errors ${bad}`);
+  console.log(`HTTP half: ${taken} frames taken from HTTP after their own checks, ${refused} refused (held already from the swarm, or late); frames delivered ${got(onHttp)}, missed ${lost(onHttp)}; upload to neighbours ${kbps(up(onHttp)).toFixed(0)} kbit/s per viewer`);
+  console.log(`swarm half: frames delivered ${got(inSwarm)}, missed ${lost(inSwarm)}; upload to neighbours ${kbps(up(inSwarm)).toFixed(0)} kbit/s per viewer`);
+  await rig3.stop();
+}
+if (mixed > 0) await mixedPart();
+
 // ---- in Chromium ------------------------------------------------------------------------------
 
 
@@ -172,6 +221,7 @@ async function browserPart(): Promise<void> {
     const state = (): Promise<S> => page.evaluate('window.switchTest.state()') as Promise<S>;
     const toHttp: number[] = [];
     const toP2p: number[] = [];
+    const toPeer: number[] = [];
     const stillHttp: number[] = [];
     const stillP2p: number[] = [];
     for (let i = 0; i < switches; i++) {
@@ -201,7 +251,12 @@ async function browserPart(): Promise<void> {
       await page.evaluate('window.switchTest.resetStill()');
       const restoredAt = x.nowMs;
       await page.evaluate('window.links.restore()');
-      if (!(await until(async () => (await state()).path === 'p2p', 120_000))) {
+      let linked: number | null = null;
+      if (!(await until(async () => {
+        const y = await state();
+        if (linked === null && y.peers > 0) linked = y.nowMs - restoredAt;
+        return y.path === 'p2p';
+      }, 120_000))) {
         console.log(`switch ${i + 1}: no return to P2P within 120 s of the links coming back; stopped (page: ${JSON.stringify(await state())})`);
         break;
       }
@@ -212,11 +267,12 @@ async function browserPart(): Promise<void> {
         console.log(`switch ${i + 1}: left P2P again ${Math.round(x.changes[returns].atMs - x.changes[returns - 1].atMs)} ms after the return (${x.changes[returns].reason}); policy inputs [ms, path, buffer ahead s, P2P frames, currentTime]: ${JSON.stringify(await page.evaluate('window.switchTest.trace()'))}`);
       }
       toP2p.push(x.changes[returns - 1].atMs - restoredAt);
+      if (linked !== null) toPeer.push(linked);
       stillP2p.push(x.longestStillMs);
     }
-    const f = (xs: number[]) => (xs.length === 0 ? '–' : `p50 ${pctOf(xs, 0.5).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms`);
+    const f = (xs: number[]) => (xs.length === 0 ? '–' : `p50 ${pctOf(xs, 0.5).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms [${xs.map((x) => x.toFixed(0)).join(', ')}]`);
     console.log(`P2P -> HTTP, links cut (Chromium, ${toHttp.length} switches): cut to sourcechange ${f(toHttp)}; longest still playhead from the cut to 5 s after the switch ${f(stillHttp)}`);
-    console.log(`HTTP -> P2P, links back (${toP2p.length} switches): links back to sourcechange ${f(toP2p)} (reconnect + 5 s of healthy P2P by policy); longest still playhead from the restore to 5 s after the switch ${f(stillP2p)}`);
+    console.log(`HTTP -> P2P, links back (${toP2p.length} switches): links back to a connected neighbour ${f(toPeer)}; links back to sourcechange ${f(toP2p)} (reconnect + 5 s of healthy P2P by policy); longest still playhead from the restore to 5 s after the switch ${f(stillP2p)}`);
     await page.context().close();
   } finally {
     await browser.close();

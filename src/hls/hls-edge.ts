@@ -9,6 +9,7 @@ import type { Manifest } from '../protocol/wire.ts';
 import { ViewerSession } from '../session/viewer-session.ts';
 import type { WebSocketConstructor } from '../tracker-client/tracker-client.ts';
 import type { Transport } from '../transport/transport.ts';
+import { FrameRing, type FrameRingConfig } from './frame-bundle.ts';
 import { HlsHandler, type HlsHandlerConfig } from './hls-handler.ts';
 import { LlHlsWriter, resolveLlHlsWriterConfig, type DeliveredFrame, type LlHlsWriterConfig } from './ll-hls-writer.ts';
 
@@ -75,6 +76,8 @@ export interface HlsEdgeConfig {
   openSource?: (streamId: string) => DeliveredFrameSource | null;
   /** Most streams served at once. Default 64. */
   maxStreams?: number;
+  /** The frame feed kept per stream (`frames-<seq>.bin`, for HTTP viewers to hand on). */
+  frameRing?: Partial<FrameRingConfig>;
 }
 
 export interface EdgeStreamStats {
@@ -90,6 +93,7 @@ interface EdgeStream {
   source: DeliveredFrameSource;
   unsubscribe: () => void;
   writer: LlHlsWriter;
+  ring: FrameRing;
   writers: number;
   seenVersion: number;
   framesIn: number;
@@ -103,6 +107,7 @@ export class HlsEdge {
   #timer: ReturnType<typeof setInterval>;
   #openSource: HlsEdgeConfig['openSource'];
   #maxStreams: number;
+  #ringConfig: Partial<FrameRingConfig>;
   #prefixBase = Date.now().toString(36);
   #destroyed = false;
 
@@ -111,6 +116,7 @@ export class HlsEdge {
     resolveLlHlsWriterConfig(this.#writerConfig);
     this.#openSource = config.openSource;
     this.#maxStreams = config.maxStreams ?? 64;
+    this.#ringConfig = config.frameRing ?? {};
     this.handler = new HlsHandler({ ...config.handler, onUnknownStream: (id) => this.#onUnknown(id) });
     this.#timer = setInterval(() => this.#tickAll(), config.tickMs ?? 100);
     this.#timer.unref?.();
@@ -122,11 +128,12 @@ export class HlsEdge {
     if (this.#streams.has(streamId)) throw new P2PError('BAD_STATE', `stream ${streamId} is already served`);
     if (this.#streams.size >= this.#maxStreams) throw new P2PError('EDGE_FULL', `the edge serves ${this.#maxStreams} streams already`);
     const s: EdgeStream = {
-      streamId, source, unsubscribe: () => {}, writer: this.#newWriter(0), writers: 1, seenVersion: 0, framesIn: 0, frameBytesIn: 0,
+      streamId, source, unsubscribe: () => {}, writer: this.#newWriter(0), ring: new FrameRing(this.#ringConfig), writers: 1, seenVersion: 0, framesIn: 0, frameBytesIn: 0,
     };
     s.unsubscribe = source.subscribe((d) => this.#onFrame(s, d));
     this.#streams.set(streamId, s);
     this.handler.setWriter(streamId, s.writer);
+    this.handler.setFrameRing(streamId, s.ring);
   }
 
   removeStream(streamId: string): void {
@@ -164,9 +171,15 @@ export class HlsEdge {
     if (s.writer.ended && d?.manifest && d.manifest.flags & 2) {
       s.writer = this.#newWriter(s.writers++);
       s.seenVersion = 0;
+      s.ring = new FrameRing(this.#ringConfig);
       this.handler.setWriter(s.streamId, s.writer);
+      this.handler.setFrameRing(s.streamId, s.ring);
     }
     s.writer.push(d, performance.now());
+    // The frame feed takes what the core delivered (verified) as it is; its readers check it again.
+    const ringBefore = s.ring.next;
+    if (d?.manifest && d.frame instanceof Uint8Array && d.frame.length === d.manifest.length) s.ring.push(d, (d.manifest.flags & 2) !== 0);
+    if (s.ring.next !== ringBefore && s.writer.version === s.seenVersion) this.handler.notify(s.streamId);
     this.#maybeNotify(s);
   }
 

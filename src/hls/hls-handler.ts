@@ -4,7 +4,10 @@
 // cache headers. The only I/O here is node:http; the writers stay pure. Mounted by `npm start --edge`.
 
 import type http from 'node:http';
+import { encodeFrameBundle, FRAME_BUNDLE_TYPE, MAX_BUNDLE_FRAMES, type FrameRing } from './frame-bundle.ts';
 import type { LlHlsWriter } from './ll-hls-writer.ts';
+
+const FRAMES_ROUTE = /^frames-(live|\d{1,10})\.bin$/;
 
 export const HLS_PATH_PREFIX = '/hls/';
 const ROUTE = /^\/hls\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,80})$/;
@@ -30,6 +33,9 @@ export interface HlsHandlerCounters {
   notFound: number;
   timeouts: number;
   bytesOut: number;
+  /** Frame bundles answered (`frames-<seq>.bin`), and their bytes (counted in bytesOut too). */
+  frameBundles: number;
+  frameBytesOut: number;
 }
 
 interface Waiter {
@@ -39,8 +45,9 @@ interface Waiter {
 }
 
 export class HlsHandler {
-  readonly counters: HlsHandlerCounters = { requests: 0, playlists: 0, blockingPlaylists: 0, media: 0, badRequests: 0, notFound: 0, timeouts: 0, bytesOut: 0 };
+  readonly counters: HlsHandlerCounters = { requests: 0, playlists: 0, blockingPlaylists: 0, media: 0, badRequests: 0, notFound: 0, timeouts: 0, bytesOut: 0, frameBundles: 0, frameBytesOut: 0 };
   #writers = new Map<string, LlHlsWriter>();
+  #rings = new Map<string, FrameRing>();
   #waiters = new Map<string, Set<Waiter>>();
   #waiterCount = 0;
   #closed = false;
@@ -53,8 +60,15 @@ export class HlsHandler {
     this.notify(streamId);
   }
 
+  /** Publishes (or replaces) the frame feed of a stream (`frames-<seq>.bin`); call notify when it grows. */
+  setFrameRing(streamId: string, ring: FrameRing): void {
+    this.#rings.set(streamId, ring);
+    this.notify(streamId);
+  }
+
   removeWriter(streamId: string): void {
     this.#writers.delete(streamId);
+    this.#rings.delete(streamId);
     this.notify(streamId);
   }
 
@@ -86,7 +100,9 @@ export class HlsHandler {
     if (!route) return this.#notFound(res), true;
     const [, streamId, name] = route;
     const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const frames = FRAMES_ROUTE.exec(name);
     if (name === 'index.m3u8') this.#playlist(req, res, streamId, params);
+    else if (frames) this.#frames(req, res, streamId, frames[1] === 'live' ? 'live' : Number(frames[1]));
     else this.#media(req, res, streamId, name);
     return true;
   }
@@ -173,6 +189,43 @@ export class HlsHandler {
     };
     if (attempt(false)) return;
     // The hinted next part (or one just after it): held until the writer has it (RFC 8216bis 6.2.5.3).
+    this.#hold(req, res, streamId, () => attempt(false), () => attempt(true));
+  }
+
+  /**
+   * Verified frames with their signed manifests from position `at` of the edge's feed on (or the
+   * newest init segment and frame: 'live'); held until one exists like a blocking playlist request.
+   * 400 for a position more than MAX_BUNDLE_FRAMES past the next one, or beyond u32.
+   */
+  #frames(req: http.IncomingMessage, res: http.ServerResponse, streamId: string, at: number | 'live'): void {
+    if (!this.#rings.has(streamId)) return this.#notFound(res);
+    if (at !== 'live' && at > 0xffffffff) {
+      this.counters.badRequests++;
+      return this.#status(res, 400, 'position out of range');
+    }
+    const attempt = (final: boolean): boolean => {
+      const ring = this.#rings.get(streamId);
+      if (!ring) {
+        this.#notFound(res);
+        return true;
+      }
+      if (at !== 'live' && at > ring.next + MAX_BUNDLE_FRAMES) {
+        this.counters.badRequests++;
+        this.#status(res, 400, 'the requested position is too far ahead');
+        return true;
+      }
+      const r = ring.from(at);
+      if (r.frames.length === 0) {
+        if (final) this.#timeout(res);
+        return final;
+      }
+      const body = encodeFrameBundle(r.frames, r.next);
+      this.counters.frameBundles++;
+      if (req.method !== 'HEAD') this.counters.frameBytesOut += body.length;
+      this.#send(req, res, FRAME_BUNDLE_TYPE, body, 'no-cache');
+      return true;
+    };
+    if (attempt(false)) return;
     this.#hold(req, res, streamId, () => attempt(false), () => attempt(true));
   }
 

@@ -34,6 +34,8 @@ export interface EdgeRig {
   published: MediaFrame[];
   /** Resolves when every frame of the media has been published. */
   done: Promise<void>;
+  /** A further viewer session in the same swarm (same tracker, MemoryTransport links; memory rigs only). */
+  addViewer(): ViewerSession;
   /** Stops publishing (the stream stalls, as when the broadcaster's links are cut). */
   pause(): void;
   resume(): void;
@@ -48,7 +50,8 @@ export async function startEdgeRig(
   const WS = WebSocket as unknown as WebSocketConstructor;
   const codec = await createCodec();
   const server = http.createServer();
-  const tracker = await startTracker({ server, path: '/tracker', tickMs: 50 });
+  // Every peer of the rig comes from 127.0.0.1: the per-address socket bound (16) would leave viewers out.
+  const tracker = await startTracker({ server, path: '/tracker', tickMs: 50, limits: { maxSocketsPerAddress: 256 } });
   let edge: HlsEdge | null = null;
   server.on('request', (req, res) => {
     if (tracker.handleHttp(req, res) || edge?.handler.handle(req, res)) return;
@@ -87,6 +90,7 @@ export async function startEdgeRig(
   const startMs = Date.now();
   const frames = cutFrames(media, startMs);
   const published: MediaFrame[] = [];
+  const viewers: ViewerSession[] = [];
   let paused = false;
   let stopped = false;
   const done = (async () => {
@@ -109,10 +113,17 @@ export async function startEdgeRig(
     edgeSession,
     published,
     done,
+    addViewer: () => {
+      if (webrtc) throw new Error('addViewer: memory rigs only');
+      const v = new ViewerSession({ ...common, streamId: key.streamId, transport: net.createTransport() });
+      viewers.push(v);
+      return v;
+    },
     pause: () => void (paused = true),
     resume: () => void (paused = false),
     async stop() {
       stopped = true;
+      for (const v of viewers) v.destroy();
       edge!.destroy();
       broadcaster.destroy();
       await tracker.close();

@@ -18,7 +18,9 @@ export type PendingJob =
   | { kind: 'manifest'; seq: number; from: string; manifest: Manifest }
   | { kind: 'frame-digest'; seq: number }
   | { kind: 'init-manifest'; from: string; manifest: Manifest; frame: Uint8Array }
-  | { kind: 'init-digest'; from: string; manifest: Manifest; frame: Uint8Array };
+  | { kind: 'init-digest'; from: string; manifest: Manifest; frame: Uint8Array }
+  | { kind: 'outside-manifest'; manifest: Manifest; frame: Uint8Array; opened: boolean }
+  | { kind: 'outside-digest'; manifest: Manifest; frame: Uint8Array; opened: boolean };
 
 /**
  * Bounds of one pollution search. Sources left out together (erasures, before locating among the
@@ -166,6 +168,25 @@ export class FrameVerifier {
     }
     f.search.rejected.add(setKey(f.usedKeys ?? []));
     this.tryDecode(f, nowMs);
+  }
+
+  /**
+   * A frame obtained outside the swarm whose manifest signature and SHA-256 this peer checked itself
+   * (see PeerCore.handleOutsideFrame): it ends the frame as a decode that verified would, so the
+   * frame is delivered, announced complete and served to neighbours (any key, re-encoded from it).
+   * False when the frame ended already or its verified manifest differs from this one.
+   */
+  acceptOutside(f: FrameState, m: Manifest, frame: Uint8Array, nowMs: number): boolean {
+    if (f.state === 'done' || f.state === 'missed') return false;
+    if (f.manifest && !f.manifestPending && !sameBytes(f.manifest.digest, m.digest)) return false;
+    f.manifest = m;
+    f.manifestPending = false;
+    if (f.manifestOkMs < 0) f.manifestOkMs = nowMs;
+    f.P = packetSizeOf(m.length);
+    f.frame = frame;
+    f.usedKeys = undefined;
+    this.onVerified(f, nowMs);
+    return true;
   }
 
   private onVerified(f: FrameState, nowMs: number): void {

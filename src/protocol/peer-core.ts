@@ -61,7 +61,14 @@ export interface PeerCoreStats {
   keysServed: number;
   staleDropped: number;
   lossEstimate: number;
+  /** Frames obtained outside the swarm (handleOutsideFrame) that this peer checked and took. */
+  outsideFrames: number;
+  /** Frames obtained outside the swarm that were refused: bad shape, bad signature, digest mismatch, late or another broadcast's. */
+  outsideRefused: number;
 }
+
+/** Frames from outside the swarm whose checks are under way at once; more are refused (memory bound). */
+export const MAX_OUTSIDE_PENDING = 32;
 
 export class PeerCore {
   readonly cfg: PeerCoreConfig;
@@ -79,7 +86,10 @@ export class PeerCore {
   readonly stats: PeerCoreStats = {
     framesDelivered: 0, framesMissed: 0, framesPolluted: 0, duplicates: 0, badMessages: 0, strikes: 0, bans: 0, requestsSent: 0,
     keysRequested: 0, keysTimedOut: 0, keysServed: 0, staleDropped: 0, lossEstimate: 0.03,
+    outsideFrames: 0, outsideRefused: 0,
   };
+  /** Outside frames whose checks are under way: job id → when it was asked (stale ones expire). */
+  private readonly outsideJobs = new Map<number, number>();
   /** Scores, bans and serving budgets of the neighbours (the one place that keeps them). */
   readonly policy: NeighbourPolicy;
   private readonly out: CoreOutput[] = [];
@@ -420,10 +430,40 @@ export class PeerCore {
     }
   }
 
+  /**
+   * A frame and its manifest obtained outside the swarm (the HLS edge over HTTP). Nothing of it is
+   * trusted: the manifest's broadcaster signature and the frame's SHA-256 are checked by crypto jobs
+   * here, exactly as for a frame decoded from neighbours' packets; only then does the frame end as
+   * verified: delivered (`frame` output), announced complete, and served to neighbours (any key is
+   * re-encoded from it). A frame that fails a check is refused and counted (`outsideRefused`);
+   * no neighbour is blamed. Returns false when refused at once (the checks are not started).
+   */
+  handleOutsideFrame(manifest: Manifest, frame: Uint8Array, nowMs: number): boolean {
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
+    const refuse = (): false => {
+      this.stats.outsideRefused++;
+      return false;
+    };
+    const seq = manifest.seq;
+    if (!Number.isInteger(seq) || seq < 0 || seq > MAX_STREAM_SEQ) return refuse();
+    if (!(frame instanceof Uint8Array) || frame.length !== manifest.length || frame.length < 1 || frame.length > 65536) return refuse();
+    if (!this.ofThisBroadcast(manifest) || this.outsideJobs.size >= MAX_OUTSIDE_PENDING) return refuse();
+    const existed = this.framesBySeq.has(seq);
+    const f = this.frameFor(seq, nowMs);
+    if (!f || f.state === 'done' || f.state === 'missed') return refuse();
+    const owned = { manifest, frame: frame.slice(), opened: !existed };
+    this.outsideJobs.set(this.job({ kind: 'verify-manifest', id: 0, manifest }, { kind: 'outside-manifest', ...owned }), nowMs);
+    return true;
+  }
+
   handleCryptoResult(r: CryptoResult, nowMs: number): void {
     const p = this.pending.get(r.id);
     if (!p) return;
     this.pending.delete(r.id);
+    if (p.kind === 'outside-manifest' || p.kind === 'outside-digest') {
+      this.outsideJobs.delete(r.id);
+      return this.onOutsideResult(p, r, nowMs);
+    }
     if (p.kind === 'manifest' && r.kind === 'verify-manifest') this.verifier.onManifestVerified(p, r.valid, nowMs);
     else if (p.kind === 'frame-digest' && r.kind === 'digest') this.verifier.onFrameDigest(p, r.digest, nowMs);
     else if ((p.kind === 'init-manifest' || p.kind === 'init-digest') && r.kind !== 'sign-manifest') this.init.onJobResult(p, r, nowMs);
@@ -439,7 +479,7 @@ export class PeerCore {
   }
 
   nextTimeout(): number | undefined {
-    if (this.framesBySeq.size === 0 && !this.init.asking) return undefined;
+    if (this.framesBySeq.size === 0 && !this.init.asking && this.outsideJobs.size === 0) return undefined;
     return this.lastTickMs + this.cfg.tickMs;
   }
 
@@ -448,6 +488,7 @@ export class PeerCore {
     if (nowMs < this.lastTickMs + this.cfg.tickMs) return;
     this.lastTickMs = nowMs;
     this.expireAndCollect(nowMs);
+    if (this.outsideJobs.size > 0) this.expireOutside(nowMs);
     this.holder.tick(nowMs, this.broadcasterId && this.neighbours.has(this.broadcasterId) ? this.broadcasterId : undefined);
     this.producer.tick(nowMs);
     this.push.tick(nowMs);
@@ -497,6 +538,43 @@ export class PeerCore {
   }
 
   // ---- frames -------------------------------------------------------------------------------
+
+  /** An outside frame's signature check, then its digest; it is taken only when both hold. */
+  private onOutsideResult(p: Extract<Pending, { kind: 'outside-manifest' | 'outside-digest' }>, r: CryptoResult, nowMs: number): void {
+    const f = this.framesBySeq.get(p.manifest.seq);
+    const refuse = (): void => {
+      this.stats.outsideRefused++;
+      // A frame this call opened and nothing else verified goes again (made-up sequences hold nothing).
+      if (f && p.opened && f.manifestOkMs < 0 && f.have.size === 0) this.dropFrame(f);
+    };
+    if (p.kind === 'outside-manifest') {
+      if (r.kind !== 'verify-manifest' || !r.valid) return refuse();
+      // The signed manifest is the broadcaster's whatever the frame bytes turn out to be: a frame
+      // without one takes it (its packets from neighbours may decode against it).
+      if (f && f.state === 'collecting' && f.manifestOkMs < 0) {
+        if (!f.manifest) {
+          f.manifest = p.manifest;
+          f.manifestMs = nowMs;
+          this.verifier.onManifestVerified({ kind: 'manifest', seq: f.seq, from: '', manifest: p.manifest }, true, nowMs);
+        } else this.admit(f.seq);
+      }
+      this.outsideJobs.set(this.job({ kind: 'digest', id: 0, data: p.frame }, { kind: 'outside-digest', manifest: p.manifest, frame: p.frame, opened: p.opened }), nowMs);
+      return;
+    }
+    if (r.kind !== 'digest' || !sameBytes(r.digest, p.manifest.digest) || !f) return refuse();
+    if (!this.verifier.acceptOutside(f, p.manifest, p.frame, nowMs)) return refuse();
+    this.stats.outsideFrames++;
+  }
+
+  /** Checks of outside frames not answered within a frame's lifetime (no stream key yet) are given up. */
+  private expireOutside(nowMs: number): void {
+    for (const [id, atMs] of this.outsideJobs) {
+      if (nowMs - atMs <= this.cfg.frameLifetimeMs) continue;
+      this.outsideJobs.delete(id);
+      this.pending.delete(id);
+      this.stats.outsideRefused++;
+    }
+  }
 
   private ofThisBroadcast(m: Manifest): boolean {
     return this.broadcastId === undefined || sameBytes(m.broadcastId, this.broadcastId);
@@ -676,10 +754,11 @@ export class PeerCore {
     this.out.push(o);
   }
 
-  private job(job: CryptoJob, p: Pending): void {
+  private job(job: CryptoJob, p: Pending): number {
     const id = this.jobId++;
     this.pending.set(id, p);
     this.emit({ type: 'crypto', job: { ...job, id } });
+    return id;
   }
 
   private sendControl(peerId: string, message: WireMessage): void {

@@ -465,3 +465,16 @@ function parseFields(bytes: Uint8Array): ParseResult {
       return fail(`unknown type ${type}`);
   }
 }
+
+/** The 122-byte manifest body on its own (the edge's frame bundles carry it beside each frame). */
+export function encodeManifestBody(m: Manifest): Uint8Array {
+  const out = new Uint8Array(MANIFEST_BODY_BYTES);
+  writeManifest(new DataView(out.buffer), out, 0, m);
+  return out;
+}
+
+/** Reads a manifest body at `offset`; a reason string when it is short or out of range. Never throws. */
+export function parseManifestBody(bytes: Uint8Array, offset = 0): Manifest | string {
+  if (!(offset >= 0) || bytes.length - offset < MANIFEST_BODY_BYTES) return 'manifest body truncated';
+  return readManifest(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, offset);
+}

@@ -262,6 +262,19 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
     };
   }
 
+  /**
+   * A frame and its signed manifest got outside the swarm (the HLS edge's frame feed). The core
+   * checks signature and digest itself before it delivers the frame or serves it to neighbours
+   * (PeerCore.handleOutsideFrame); false when refused at once. Checks wait for the stream key,
+   * which comes from a neighbour.
+   */
+  addOutsideFrame(manifest: Manifest, frame: Uint8Array): boolean {
+    if (this.#destroyed) return false;
+    const ok = this.core.handleOutsideFrame(manifest, frame, monotonicNow());
+    this.#driver.drain();
+    return ok;
+  }
+
   /** Leaves the swarm: closes the tracker socket and every peer connection. */
   destroy(): void {
     if (this.#destroyed) return;

@@ -192,6 +192,25 @@ describe('signals', () => {
     expect(t.signal('b', OFFER)).toBe(false);
   });
 
+  it('a new offer from a connected peer replaces its stale link (the remote started over)', () => {
+    const { t, events } = setup();
+    t.connect('a', { initiator: true });
+    expect(t.signal('a', ANSWER)).toBe(true);
+    t.up('a');
+    const old = t.link('a');
+    expect(t.signal('a', OFFER)).toBe(true);
+    expect(events).toEqual(['connected a', 'disconnected a remote-closed']);
+    expect(t.closedLinks).toEqual(['a']);
+    // A new answering peer took the offer.
+    expect(t.peerState('a')).toBe('connecting');
+    expect(t.link('a')).not.toBe(old);
+    expect(t.link('a').applied.map((x) => x.type)).toEqual(['offer']);
+    // A peer still connecting keeps refusing an offer out of role.
+    t.connect('b', { initiator: true });
+    expect(t.signal('b', OFFER)).toBe(false);
+    expect(t.peerState('b')).toBe('connecting');
+  });
+
   it('fails the peer with negotiation-error when the link refuses a signal', () => {
     const { t, events } = setup();
     t.connect('a', { initiator: true });

@@ -228,6 +228,13 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       else this.#signalsDropped++;
       return false;
     }
+    if (peer && peer.state === 'connected' && s.type === 'offer') {
+      // The remote started a new connection to us, so its side of this one is gone (its network
+      // dropped and came back, or it reloaded) though ours has not noticed yet: close ours now
+      // rather than after the stall timeout, and take the offer. Only its own link is affected.
+      this.linkClosed(peer, 'remote-closed');
+      peer = this.#peers.get(peerId);
+    }
     if (!peer) {
       if (s.type !== 'offer') {
         this.#signalsDropped++;

@@ -28,6 +28,8 @@ interface SimplePeerInstance {
   destroy(err?: Error): void;
   on(event: 'signal', fn: (data: unknown) => void): void;
   on(event: 'connect' | 'close', fn: () => void): void;
+  /** simple-peer's own event: local ICE gathering ended (the null candidate). */
+  on(event: '_iceComplete', fn: () => void): void;
   on(event: 'data', fn: (data: unknown) => void): void;
   on(event: 'error', fn: (err: Error & { code?: string }) => void): void;
 }
@@ -200,9 +202,22 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
     // We never close a channel alone, so a closed media channel means the remote went away.
     media.onclose = () => this.linkClosed(peer, 'remote-closed');
 
+    // Local candidates gathered: a connection whose gathering ends with none can never find a path
+    // (the network blocks UDP and no relay is reachable), so it fails at once instead of waiting out
+    // the connect timeout, and the session may try again (or play from HTTP) sooner.
+    let localCandidates = 0;
     sp.on('signal', (data) => {
       const blob = outboundSignal(data);
+      if (blob?.type === 'candidate' && blob.candidate.candidate !== '') localCandidates++;
       if (blob) this.linkSignal(peer, blob);
+    });
+    sp.on('_iceComplete', () => {
+      // Candidates gathered before the description was made are in its SDP (an answerer's are
+      // there, and @roamhq/wrtc reports the end of gathering before it trickles them).
+      if (localCandidates > 0 || /\ra=candidate:|\na=candidate:/.test(sp._pc?.localDescription?.sdp ?? '')) return;
+      if (peer.state === 'connecting' && peer.link === link) {
+        this.linkFailed(peer, 'ice-failed', 'ICE gathering ended with no usable local candidate');
+      }
     });
     sp.on('connect', () => this.#maybeConnected(peer));
     sp.on('data', (data) => {
