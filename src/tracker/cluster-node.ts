@@ -290,6 +290,12 @@ export class ClusterNode {
     this.outbox.clear();
   }
 
+  /** Live nodes as last read from the registry (cells on). */
+  knownNodes(): string[] {
+    return [...this.liveNodes];
+  }
+
+  /** Owned units: stream ids, and `<streamId>#k` for cells k ≥ 1. */
   ownedStreams(): string[] {
     return [...this.owned.keys()];
   }
@@ -457,17 +463,22 @@ export class ClusterNode {
   /** Opens the next cell: its block and preferred node go into the cell map (fenced by the stream's lease). */
   private openCell(o: Owned, cm: CellMap): number {
     const k = cm.cells.length;
-    // The live node holding the fewest cells of this stream (this node holds cell 0).
-    const held = new Map<string, number>();
-    for (const c of cm.cells) held.set(c.node, (held.get(c.node) ?? 0) + 1);
-    let node = this.nodeId;
-    for (const n of this.liveNodes) if ((held.get(n) ?? 0) < (held.get(node) ?? 0)) node = n;
-    const block = this.blockOf(k, node);
+    const block = this.blockOf(k, this.nodeId);
     cm.cells.push(block);
     cm.load.push(0);
-    o.cellWrite = (o.cellWrite ?? Promise.resolve()).then(() => this.backend.store.writeHash(this.cellsKey(o.stream), { [`c:${k}`]: JSON.stringify(block) }, [], { key: this.ownerKey(o.unit), value: o.token })).then(() => {}, () => {});
     this.metrics.cellsOpened++;
-    this.host.log(`tracker: cluster: ${o.stream.slice(0, 12)}… splits: cell ${k} (keys ${block.keys[0]}…${block.keys[block.keys.length - 1]}, groups ${block.groups[0]}…${block.groups[block.groups.length - 1]}) goes to ${node}`);
+    const st = this.backend.store;
+    o.cellWrite = (o.cellWrite ?? Promise.resolve())
+      .then(async () => {
+        // The live node holding the fewest cells of this stream (this node holds cell 0).
+        await this.refreshNodes().catch(() => {});
+        const held = new Map<string, number>();
+        for (const c of cm.cells) if (c !== block) held.set(c.node, (held.get(c.node) ?? 0) + 1);
+        for (const n of this.liveNodes) if ((held.get(n) ?? 0) < (held.get(block.node) ?? 0)) block.node = n;
+        await st.writeHash(this.cellsKey(o.stream), { [`c:${k}`]: JSON.stringify(block) }, [], { key: this.ownerKey(o.unit), value: o.token });
+        this.host.log(`tracker: cluster: ${o.stream.slice(0, 12)}… splits: cell ${k} (keys ${block.keys[0]}…${block.keys[block.keys.length - 1]}, groups ${block.groups[0]}…${block.groups[block.groups.length - 1]}) goes to ${block.node}`);
+      })
+      .catch(() => {});
     // The broadcaster joins every cell.
     if (o.bc) this.tellCell(o, o.bc, o.members.get(o.bc) ?? this.nodeId, k);
     return k;
@@ -475,9 +486,9 @@ export class ClusterNode {
 
   /** Tells the node of `id` that its peer goes to (or, a broadcaster, also joins) cell k, once the cell map is written. */
   private tellCell(o: Owned, id: string, node: string, k: number): void {
-    const ev: CellEvent = { type: 'cell', to: id, cell: k, node: o.cells?.cells[k]?.node ?? this.nodeId };
     void (o.cellWrite ?? Promise.resolve()).then(() => {
       if (this.owned.get(o.unit) !== o) return;
+      const ev: CellEvent = { type: 'cell', to: id, cell: k, node: o.cells?.cells[k]?.node ?? this.nodeId };
       const batches = new Map<string, Array<[WireEvent, string[]?]>>();
       this.route(o.unit, o, ev, batches, node);
       this.sendEvents(o.unit, o, batches);
@@ -1155,7 +1166,11 @@ export class ClusterNode {
     await st.writeHash(this.nodesKey(), { [this.nodeId]: this.token }, []); // again after an engine restart
     let owner = false;
     for (const o of this.owned.values()) if (o.cell === 0) owner = true;
-    if (!owner) return;
+    if (owner) await this.refreshNodes();
+  }
+
+  private async refreshNodes(): Promise<void> {
+    const st = this.backend.store;
     const live: string[] = [];
     for (const [n, token] of Object.entries(await st.readHash(this.nodesKey())).slice(0, MAX_NODES)) {
       if (n === this.nodeId) live.push(n);
