@@ -47,6 +47,7 @@ async function twoNodes(clusterOf: ClusterOf): Promise<[Tracker, Tracker]> {
 }
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+const sorted = (xs: number[]) => [...xs].sort((x, y) => x - y);
 /** The cell a viewer's roles belong to (keys 0…10 and groups 0…7 are cell 0's, 11…21 and 8…15 cell 1's), null without roles. */
 const cellOfRoles = (v: TrackerClient): number | null => {
   const cells = new Set([...v.holderKeys.map((k) => Math.floor(k / 11)), ...v.producerGroups.map((g) => Math.floor(g / 8))]);
@@ -70,6 +71,8 @@ async function splitAndFailOver(clusterOf: ClusterOf): Promise<void> {
   const key = await generateStreamKey();
   const s = key.streamId;
   const caster = client(a.url!, s, { broadcasterKey: key, bitrateBps: 1e6, urls: [b.url!] });
+  let swarm: { viewers: number; holders: Array<{ keys: number[] }> } | null = null;
+  caster.on('swarm', (x) => (swarm = x));
   const casterId = (await nextEvent(caster, 'joined')).peerId;
   // The owner knows both nodes before the split (it reads the node registry when it opens a cell too).
   await until(() => a.cluster!.ownedStreams().includes(s), 5000, 'node a owns the stream');
@@ -95,7 +98,9 @@ async function splitAndFailOver(clusterOf: ClusterOf): Promise<void> {
     if (c !== null) cellOf.set(v.peerId!, c);
   }
   expect(new Set(cellOf.values())).toEqual(new Set([0, 1]));
-  // The broadcaster is in both cells: it feeds the holders of both blocks through one neighbour list.
+  // The broadcaster is in both cells: one swarm summary names the holders of both blocks (it sends
+  // their code segments from it), and one neighbour list links it to them.
+  await until(() => JSON.stringify(sorted(swarm?.holders.flatMap((h) => h.keys) ?? [])) === JSON.stringify(range(0, 22)) && swarm?.viewers === 11, 10_000, 'one swarm summary over both cells');
   await until(() => {
     const held = caster.neighbours.flatMap((n) => n.holderKeys ?? []);
     return held.some((k) => k < 11) && held.some((k) => k >= 11);

@@ -126,7 +126,10 @@ interface CellMap {
 interface LocalCaster {
   units: Set<string>;
   lists: Map<string, { n: NeighbourInfo[]; r: string[] }>;
+  /** Each unit's last swarm summary: the broadcaster learns the holders of every cell from their union. */
+  swarms: Map<string, SwarmEvent>;
 }
+type SwarmEvent = Extract<RoomEvent, { type: 'swarm' }>;
 
 interface Owner {
   token: string;
@@ -324,7 +327,7 @@ export class ClusterNode {
   join(s: string, id: string, info: JoinInfo): void {
     this.peerUnit.delete(id);
     this.casters.delete(id);
-    if (info.broadcaster && this.cellSize > 0) this.casters.set(id, { units: new Set([s]), lists: new Map() });
+    if (info.broadcaster && this.cellSize > 0) this.casters.set(id, { units: new Set([s]), lists: new Map(), swarms: new Map() });
     this.joinUnit(s, id, info, false);
   }
   private joinUnit(u: string, id: string, info: JoinInfo, rejoin: boolean): void {
@@ -866,12 +869,22 @@ export class ClusterNode {
           }
           return this.host.deliver(s, { ...ev, neighbours: n }, r);
         }
+      } else if (ev.type === 'swarm') {
+        // One summary over the cells: cell 0's mode, every cell's viewers, holders and producers.
+        c.swarms.set(u, ev);
+        const first = c.swarms.get(s);
+        if (c.swarms.size > 1 && first) {
+          const all = [...c.swarms.values()];
+          return this.host.deliver(s, { ...first, viewers: all.reduce((n, x) => n + x.viewers, 0), holders: all.flatMap((x) => x.holders), producers: all.flatMap((x) => x.producers) }, undefined);
+        }
+        if (u !== s) return true;
       } else if (u !== s) {
-        // Cell 0 speaks for the stream (its state, mode, swarm and the admission); a cell that
-        // closes the broadcaster only loses it.
+        // Cell 0 speaks for the stream (its state, mode and the admission); a cell that closes
+        // the broadcaster only loses it.
         if (ev.type === 'close') {
           c.units.delete(u);
           c.lists.delete(u);
+          c.swarms.delete(u);
         }
         return true;
       }
@@ -889,7 +902,7 @@ export class ClusterNode {
     if (c) {
       if (c.units.has(u)) return true;
       c.units.add(u);
-    } else if (lm.info.broadcaster) this.casters.set(ev.to, { units: new Set([s, u]), lists: new Map() });
+    } else if (lm.info.broadcaster) this.casters.set(ev.to, { units: new Set([s, u]), lists: new Map(), swarms: new Map() });
     else this.peerUnit.set(ev.to, u);
     if (!this.owned.has(u) && !this.owners.has(u) && ev.node) this.owners.set(u, { token: '', node: ev.node, epoch: 0 });
     // What a viewer announced counts only where it fits the cell's block.
