@@ -122,6 +122,7 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, kind: 'hash' | 'a
     console.log(`cells owned per node (cell 0 is the stream's own room): ${owned.map((os) => os.map((x) => (x.streamId.includes('#') ? `#${x.streamId.split('#')[1]}` : '#0')).sort().join(',') || '-').join(' / ')}; cells opened ${sum(m2, 'p2p_tracker_cluster_cells_opened_total')}`);
     console.log(`cross-cell link messages (xl) sent, whole run: ${sum(m2, 'p2p_tracker_cluster_messages_total{direction="out",kind="xl"}')}`);
   }
+  console.log(`ownership changes, whole run, all nodes: ${['acquired', 'lost', 'reacquired', 'moved'].map((k) => `${k} ${sum(m2, `p2p_tracker_cluster_ownership_changes_total{kind="${k}"}`)}`).join(', ')}`);
   console.log(`cross-node messages during relay: ${['join', 'leave', 'hb', 'ev', 'sig', 'lost'].map((k) => `${k} ${sum(m2, `p2p_tracker_cluster_messages_total{direction="out",kind="${k}"}`) - sum(m1, `p2p_tracker_cluster_messages_total{direction="out",kind="${k}"}`)}`).join(', ')}`);
 
   // Failover: SIGKILL the owner of a stream (cells: of a cell other than cell 0), time until a surviving node owns it.

@@ -983,6 +983,8 @@ export class ClusterNode {
 
   private onOne(m: Msg): void {
     if (!m || typeof m !== 'object' || typeof m.s !== 'string') throw new Error('no stream');
+    // A unit is a stream id, or `<streamId>#k` for a cell 1 ≤ k < maxCells.
+    if (m.s.includes('#') && (!/^[^#]{1,64}#[1-9][0-9]?$/.test(m.s) || cellOf(m.s) >= this.maxCells)) throw new Error('bad unit');
     if (m.t === 'sig') {
       this.metrics.crossNode('in', 'sig');
       if (typeof m.f === 'string' && typeof m.to === 'string') this.host.relayIn(m.s, m.f, m.to, m.d);
@@ -1068,13 +1070,6 @@ export class ClusterNode {
     } catch {
       return; // the engine is down: keep serving local peers, reconcile when it is back
     }
-    if (this.cellSize > 0) {
-      try {
-        await this.readNodes();
-      } catch {
-        return;
-      }
-    }
     // Nodes hosting members of owned streams: a node that died takes its peers with it at once
     // (they reconnect elsewhere), instead of after the peer timeout. Cross-cell partners too.
     const nodes = new Set<string>();
@@ -1083,12 +1078,13 @@ export class ClusterNode {
       for (const x of o.xl.values()) for (const l of x.values()) if (l.node !== this.nodeId) nodes.add(l.node);
     }
     const dead = new Set<string>();
-    for (const n of nodes) {
-      try {
+    try {
+      // In parallel: the owned leases are renewed after this, and must not wait for one check after another.
+      await Promise.all([...nodes].map(async (n) => {
         if ((await st.get(this.aliveKey(n))) === null) dead.add(n);
-      } catch {
-        return;
-      }
+      }));
+    } catch {
+      return;
     }
     if (dead.size) {
       const now = this.clock.now();
@@ -1139,6 +1135,13 @@ export class ClusterNode {
         // Engine down: keep the room, try again next time.
       }
     }));
+    if (this.cellSize > 0) {
+      try {
+        await this.readNodes();
+      } catch {
+        return;
+      }
+    }
     // Units (streams, cells) this node serves but does not own: is their owner still there?
     const hosted = this.hostedUnits();
     for (const s of hosted) {
