@@ -1070,6 +1070,10 @@ export class ClusterNode {
     } catch {
       return; // the engine is down: keep serving local peers, reconcile when it is back
     }
+    // The owned leases first: an owner reasserts them before anything else (after an engine
+    // restart it must win over nodes that find the lease free).
+    const leases = new Map<Owned, Promise<boolean | null>>();
+    for (const [s, o] of this.owned) leases.set(o, this.holdLease(s, o).catch(() => null));
     // Nodes hosting members of owned streams: a node that died takes its peers with it at once
     // (they reconnect elsewhere), instead of after the peer timeout. Cross-cell partners too.
     const nodes = new Set<string>();
@@ -1079,11 +1083,11 @@ export class ClusterNode {
     }
     const dead = new Set<string>();
     try {
-      // In parallel: the owned leases are renewed after this, and must not wait for one check after another.
       await Promise.all([...nodes].map(async (n) => {
         if ((await st.get(this.aliveKey(n))) === null) dead.add(n);
       }));
     } catch {
+      await Promise.all(leases.values());
       return;
     }
     if (dead.size) {
@@ -1105,22 +1109,11 @@ export class ClusterNode {
         if (gone) this.dispatch(o.room);
       }
     }
-    await Promise.all([...this.owned.entries()].map(async ([s, o]) => {
+    await Promise.all([...leases].map(async ([o, lease]) => {
+      const s = o.unit;
       try {
-        let held = await st.renewLease(this.ownerKey(s), o.token, this.leaseMs);
-        if (!held) {
-          // Lost (expired while cut off, or the engine restarted empty): take it again if free.
-          held = await st.acquireLease(this.ownerKey(s), o.token, this.leaseMs);
-          if (held) {
-            const cur = await st.get(this.epochKey(s));
-            const next = Math.max(Number(cur ?? 0) || 0, o.epoch) + 1;
-            if (await st.compareAndSet(this.epochKey(s), cur, String(next))) o.epoch = next;
-            for (const id of o.members.keys()) o.dirty.add(id);
-            o.metaWritten = '';
-            this.owners.set(s, { token: o.token, node: this.nodeId, epoch: o.epoch });
-            this.metrics.ownership('reacquired');
-          }
-        }
+        const held = await lease;
+        if (held === null || this.owned.get(s) !== o) return; // engine down, or given up meanwhile
         if (!held) {
           this.metrics.ownership('lost');
           const token = await st.get(this.ownerKey(s));
@@ -1158,6 +1151,21 @@ export class ClusterNode {
       if (this.pending.has(s)) void this.resolve(s);
     }
     for (const s of this.owners.keys()) if (!this.owned.has(s) && !this.pending.has(s) && !hosted.has(s)) this.owners.delete(s);
+  }
+
+  /** Renews an owned lease; one lost (expired while cut off, or the engine restarted empty) is taken again if free, at a higher epoch. */
+  private async holdLease(s: string, o: Owned): Promise<boolean> {
+    const st = this.backend.store;
+    if (await st.renewLease(this.ownerKey(s), o.token, this.leaseMs)) return true;
+    if (!(await st.acquireLease(this.ownerKey(s), o.token, this.leaseMs))) return false;
+    const cur = await st.get(this.epochKey(s));
+    const next = Math.max(Number(cur ?? 0) || 0, o.epoch) + 1;
+    if (await st.compareAndSet(this.epochKey(s), cur, String(next))) o.epoch = next;
+    for (const id of o.members.keys()) o.dirty.add(id);
+    o.metaWritten = '';
+    if (this.owned.get(s) === o) this.owners.set(s, { token: o.token, node: this.nodeId, epoch: o.epoch });
+    this.metrics.ownership('reacquired');
+    return true;
   }
 
   /** Units with local peers: streams (cell 0) and cells. */
