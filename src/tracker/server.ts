@@ -551,7 +551,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     const co = options.cluster;
     const backend = co.backend ?? (co.redisUrl ? (ownBackend = await redisBackend({ url: co.redisUrl, log })) : (ownBackend = memoryBackend()));
     const localMember = (c: Conn, cl: ClusterConn): LocalMember => ({ id: c.id, info: cl.info, admitted: cl.admitted, holderKeys: cl.holderKeys, producerGroups: cl.producerGroups, neighbours: cl.routes.size ? [...cl.routes.keys()] : cl.announced, mode: cl.mode });
-    const node = new ClusterNode({ backend, nodeId: co.nodeId, leaseMs: co.leaseMs, renewMs: co.renewMs, prefix: co.prefix, cellSize: co.cellSize, maxCells: co.maxCells, cellGroups: co.cellGroups, crossLinks: co.crossLinks }, {
+    const node = new ClusterNode({ backend, nodeId: co.nodeId, leaseMs: co.leaseMs, renewMs: co.renewMs, prefix: co.prefix, cellSize: co.cellSize, maxCells: co.maxCells, cellGroups: co.cellGroups, cellKeys: options.room?.segmentKeys?.length, crossLinks: co.crossLinks }, {
       rooms,
       makeRoom,
       deliver,
