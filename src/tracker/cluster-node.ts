@@ -194,6 +194,7 @@ export class ClusterNode {
   private timer: unknown = null;
   private keepTimer: unknown = null;
   private renewing = false;
+  private leasing = false;
   private closed = false;
   private readonly cellSize: number;
   private readonly maxCells: number;
@@ -1058,7 +1059,19 @@ export class ClusterNode {
 
   /** Renews leases, notices lost or expired owners, writes snapshots. Runs every renewMs. */
   private renew(): void {
-    if (this.renewing || this.closed) return;
+    if (this.closed) return;
+    if (this.renewing) {
+      // The previous round is still under way (a loaded machine, a slow engine): the leases are
+      // renewed anyway, so a slow round never lets them expire.
+      if (this.leasing || this.backend.state !== 'up') return;
+      this.leasing = true;
+      const st = this.backend.store;
+      void Promise.allSettled([
+        st.renewLease(this.aliveKey(this.nodeId), this.token, this.leaseMs),
+        ...[...this.owned].map(([u, o]) => st.renewLease(this.ownerKey(u), o.token, this.leaseMs)),
+      ]).finally(() => (this.leasing = false));
+      return;
+    }
     this.renewing = true;
     void this.renewNow().finally(() => (this.renewing = false));
   }
@@ -1137,10 +1150,18 @@ export class ClusterNode {
     }
     // Units (streams, cells) this node serves but does not own: is their owner still there?
     const hosted = this.hostedUnits();
-    for (const s of hosted) {
+    const check = [...hosted].filter((s) => !this.owned.has(s) && !this.resolving.has(s));
+    let tokens: Array<string | null>;
+    try {
+      tokens = await Promise.all(check.map((s) => st.get(this.ownerKey(s))));
+    } catch {
+      return;
+    }
+    for (let i = 0; i < check.length; i++) {
+      const s = check[i];
+      const token = tokens[i];
       if (this.owned.has(s) || this.resolving.has(s)) continue;
       try {
-        const token = await st.get(this.ownerKey(s));
         const known = this.owners.get(s);
         if (token === null) {
           if (await this.tryOwn(s)) continue;
@@ -1196,14 +1217,14 @@ export class ClusterNode {
   private async refreshNodes(): Promise<void> {
     const st = this.backend.store;
     const live: string[] = [];
-    for (const [n, token] of Object.entries(await st.readHash(this.nodesKey())).slice(0, MAX_NODES)) {
-      if (n === this.nodeId) live.push(n);
-      else {
-        const v = await st.get(this.aliveKey(n));
-        if (v === token) live.push(n);
-        else if (v === null) await st.writeHash(this.nodesKey(), {}, [n]);
-      }
-    }
+    const entries = Object.entries(await st.readHash(this.nodesKey())).slice(0, MAX_NODES);
+    const alive = await Promise.all(entries.map(([n]) => (n === this.nodeId ? Promise.resolve(this.token) : st.get(this.aliveKey(n)))));
+    const gone: string[] = [];
+    entries.forEach(([n, token], i) => {
+      if (n === this.nodeId || alive[i] === token) live.push(n);
+      else if (alive[i] === null) gone.push(n);
+    });
+    if (gone.length) await st.writeHash(this.nodesKey(), {}, gone);
     this.liveNodes = live;
   }
 
