@@ -478,7 +478,11 @@ export class ClusterNode {
         await this.refreshNodes().catch(() => {});
         const held = new Map<string, number>();
         for (const c of cm.cells) if (c !== block) held.set(c.node, (held.get(c.node) ?? 0) + 1);
-        for (const n of this.liveNodes) if ((held.get(n) ?? 0) < (held.get(block.node) ?? 0)) block.node = n;
+        // Ties go to the node owning the fewest units this node knows of (streams and cells of any stream).
+        const known = new Map<string, number>([[this.nodeId, this.owned.size]]);
+        for (const w of this.owners.values()) if (w.token) known.set(w.node, (known.get(w.node) ?? 0) + 1);
+        const cost = (n: string) => (held.get(n) ?? 0) * 1e6 + (known.get(n) ?? 0);
+        for (const n of this.liveNodes) if (cost(n) < cost(block.node)) block.node = n;
         await st.writeHash(this.cellsKey(o.stream), { [`c:${k}`]: JSON.stringify(block) }, [], { key: this.ownerKey(o.unit), value: o.token });
         this.host.log(`tracker: cluster: ${o.stream.slice(0, 12)}… splits: cell ${k} (keys ${block.keys[0]}…${block.keys[block.keys.length - 1]}, groups ${block.groups[0]}…${block.groups[block.groups.length - 1]}) goes to ${block.node}`);
       })
