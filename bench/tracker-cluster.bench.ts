@@ -3,7 +3,10 @@
 // ('hash': a stream's peers on one node, as behind a proxy hashing the stream id; 'any': each
 // peer on a node drawn at random) it prints relay latency p50/p99 (sender to receiver), the share
 // of relays that stayed on one node, memory per connection of each node, Redis operations per
-// join, and the seconds from SIGKILL of a stream's owner to a new owner. Not a test.
+// join, and the seconds from SIGKILL of a stream's owner to a new owner. 'cells': each generator's
+// peers join one stream, the nodes split streams into cells of peers / generators / nodes members
+// (docs/tracker.md, Cells), peers go to any node; it prints the cells each node owns, the cross-cell
+// link messages, and the seconds from SIGKILL of a cell's owner to a new owner. Not a test.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -20,7 +23,8 @@ export interface ClusterBenchOptions {
   seconds: number;
   rate: number;
   churn: number;
-  placement: 'hash' | 'any' | 'both';
+  /** both: hash and any; all: hash, any and cells. */
+  placement: 'hash' | 'any' | 'cells' | 'both' | 'all';
 }
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -54,12 +58,17 @@ function ask<T>(c: ChildProcess, msg: object, ev: string): Promise<T> {
 
 type Mem = { rss: number; heap: number; peers: number; collected: boolean };
 
-async function phase(o: ClusterBenchOptions, redisUrl: string, placement: 'hash' | 'any', run: number): Promise<void> {
+async function phase(o: ClusterBenchOptions, redisUrl: string, kind: 'hash' | 'any' | 'cells', run: number): Promise<void> {
+  const cells = kind === 'cells';
+  const placement = cells ? 'any' : kind;
+  // Cells: one stream per generator, split into one cell per node.
+  const streams = cells ? o.generators : o.streams;
+  const cellSize = Math.ceil(o.peers / o.generators / o.nodes);
   const nodes = await Promise.all(Array.from({ length: o.nodes }, async (_, i) => {
-    const child = fork(here('./tracker-server.ts'), [String(o.peers + o.streams)], {
+    const child = fork(here('./tracker-server.ts'), [String(o.peers + streams)], {
       execArgv: ['--expose-gc', ...trackerNodeFlags(), '--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, P2P_BENCH_REDIS: redisUrl, P2P_BENCH_NODE: `r${run}n${i}` },
+      env: { ...process.env, P2P_BENCH_REDIS: redisUrl, P2P_BENCH_NODE: `r${run}n${i}`, ...(cells ? { P2P_BENCH_CELL_SIZE: String(cellSize) } : {}) },
     });
     const port = await new Promise<number>((resolve, reject) => {
       child.once('message', (m: { port: number }) => resolve(m.port));
@@ -76,7 +85,7 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, placement: 'hash'
   const askAll = <T>(msg: object, ev: string) => Promise.all(gens.map((g) => ask<T>(g, msg, ev)));
   const urls = nodes.map((n) => n.url);
   const tc = performance.now();
-  const connected = await askAll<{ joined: number; wanted: number }>({ cmd: 'connect', url: urls[0], urls, placement, peers: Math.ceil(o.peers / o.generators), streams: Math.ceil(o.streams / o.generators), concurrency: 64 }, 'connected');
+  const connected = await askAll<{ joined: number; wanted: number }>({ cmd: 'connect', url: urls[0], urls, placement, peers: Math.ceil(o.peers / o.generators), streams: Math.ceil(streams / o.generators), concurrency: 64 }, 'connected');
   const connectS = (performance.now() - tc) / 1000;
   const joined = connected.reduce((s, c) => s + c.joined, 0);
   const m1 = await metricsAll();
@@ -99,47 +108,61 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, placement: 'hash'
     return hit ? hit[0] * 1000 : NaN;
   };
 
-  const label = placement === 'hash' ? 'peers placed by a hash of the stream id (hashing proxy)' : 'peers spread over the nodes (no proxy)';
+  const label = cells
+    ? `${streams} stream(s) of ${Math.ceil(o.peers / o.generators)} peers split into cells of ${cellSize}, peers spread over the nodes (no proxy)`
+    : placement === 'hash' ? 'peers placed by a hash of the stream id (hashing proxy)' : 'peers spread over the nodes (no proxy)';
   console.log(`--- ${o.nodes} nodes, ${label}`);
   console.log(`peers joined: ${joined} of ${connected.reduce((s, c) => s + c.wanted, 0)} in ${connectS.toFixed(1)} s; per node ${mem1.map((m) => m.peers).join(' / ')}`);
   console.log(`relay latency, sender to receiver: p50 ${q(lat, 0.5).toFixed(2)} ms, p99 ${q(lat, 0.99).toFixed(2)} ms, max ${q(lat, 1).toFixed(2)} ms (${relays} relays in ${wall.toFixed(1)} s, churn ${relayed.reduce((s, r) => s + r.churned, 0)})`);
   console.log(`relays staying on one node: ${relays ? (((relays - crossSig) / relays) * 100).toFixed(1) : 'n/a'} % (${crossSig} crossed nodes)`);
   console.log(`memory per connection, per node (resident, ${mem1[0]?.collected ? 'after a full GC' : 'no forced GC'}): ${mem1.map((m, i) => (m.peers ? `${((m.rss - mem0[i].rss) / m.peers / 1024).toFixed(1)} KB` : 'n/a')).join(' / ')}`);
   console.log(`Redis operations per join (join phase, all nodes, renewals included): ${(opsJoin / Math.max(1, joined)).toFixed(2)}; Redis round trip p99 ≤ ${rttP99(m2)} ms`);
+  const ownedOf = async (n: { base: string }) => ((JSON.parse(await get(`${n.base}/health`).catch(() => '{}')).cluster?.owned ?? []) as Array<{ streamId: string; epoch: number }>);
+  if (cells) {
+    const owned = await Promise.all(nodes.map(ownedOf));
+    console.log(`cells owned per node (cell 0 is the stream's own room): ${owned.map((os) => os.map((x) => (x.streamId.includes('#') ? `#${x.streamId.split('#')[1]}` : '#0')).sort().join(',') || '-').join(' / ')}; cells opened ${sum(m2, 'p2p_tracker_cluster_cells_opened_total')}`);
+    console.log(`cross-cell link messages (xl) sent, whole run: ${sum(m2, 'p2p_tracker_cluster_messages_total{direction="out",kind="xl"}')}`);
+  }
+  console.log(`ownership changes, whole run, all nodes: ${['acquired', 'lost', 'reacquired', 'moved'].map((k) => `${k} ${sum(m2, `p2p_tracker_cluster_ownership_changes_total{kind="${k}"}`)}`).join(', ')}`);
   console.log(`cross-node messages during relay: ${['join', 'leave', 'hb', 'ev', 'sig', 'lost'].map((k) => `${k} ${sum(m2, `p2p_tracker_cluster_messages_total{direction="out",kind="${k}"}`) - sum(m1, `p2p_tracker_cluster_messages_total{direction="out",kind="${k}"}`)}`).join(', ')}`);
 
-  // Failover: SIGKILL the owner of a stream, time until a surviving node owns it.
-  const owned = JSON.parse(await get(`${nodes[0].base}/health`)).cluster?.owned as Array<{ streamId: string; epoch: number }> | undefined;
-  const victim = owned?.[0];
+  // Failover: SIGKILL the owner of a stream (cells: of a cell other than cell 0), time until a surviving node owns it.
+  let vi = 0;
+  let victim: { streamId: string; epoch: number } | undefined;
+  for (let i = 0; i < nodes.length && !victim; i++) {
+    victim = (await ownedOf(nodes[i])).find((x) => !cells || x.streamId.includes('#'));
+    if (victim) vi = i;
+  }
+  const survivors = nodes.filter((_, i) => i !== vi);
   if (victim) {
     const t0 = performance.now();
-    nodes[0].child.kill('SIGKILL');
+    nodes[vi].child.kill('SIGKILL');
     let after: { epoch: number } | undefined;
     const limit = t0 + 60_000;
     while (!after && performance.now() < limit) {
-      for (const n of nodes.slice(1)) {
+      for (const n of survivors) {
         const h = JSON.parse(await get(`${n.base}/health`).catch(() => '{}'));
         after ??= (h.cluster?.owned as Array<{ streamId: string; epoch: number }> | undefined)?.find((x) => x.streamId === victim.streamId);
       }
       if (!after) await new Promise((r) => setTimeout(r, 50));
     }
     console.log(after
-      ? `SIGKILL of an owner to a new owner: ${((performance.now() - t0) / 1000).toFixed(2)} s (epoch ${victim.epoch} → ${after.epoch}; lease 6 s, checks every 1.2 s)`
+      ? `SIGKILL of ${cells ? 'a cell owner' : 'an owner'} to a new owner: ${((performance.now() - t0) / 1000).toFixed(2)} s (epoch ${victim.epoch} → ${after.epoch}; lease 6 s, checks every 1.2 s)`
       : 'SIGKILL of an owner to a new owner: no new owner within 60 s');
     console.log('frames lost by viewers meanwhile: not measured here (these peers carry no media)');
-  } else console.log('SIGKILL of an owner: node 0 owned no stream, not measured');
+  } else console.log(`SIGKILL of an owner: no node owned ${cells ? 'a cell' : 'a stream'}, not measured`);
 
   for (const g of gens) g.send({ cmd: 'exit' });
   await Promise.all(gens.map((g) => new Promise((r) => g.once('exit', r))));
-  for (const n of nodes.slice(1)) n.child.send({ cmd: 'exit' });
-  await Promise.all(nodes.slice(1).map((n) => new Promise((r) => n.child.once('exit', r))));
+  for (const n of survivors) n.child.send({ cmd: 'exit' });
+  await Promise.all(survivors.map((n) => new Promise((r) => n.child.once('exit', r))));
 }
 
 export async function runClusterBench(o: ClusterBenchOptions): Promise<void> {
   const redis = await startRedisServer();
   console.log(`bench:tracker cluster: ${o.nodes} node processes on one redis-server (${redis.url}), ${o.peers} peers, ${o.streams} streams, ${o.generators} generators, ${o.rate} signals/s for ${o.seconds} s; machine ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`);
   try {
-    const list = o.placement === 'both' ? (['hash', 'any'] as const) : [o.placement];
+    const list = o.placement === 'all' ? (['hash', 'any', 'cells'] as const) : o.placement === 'both' ? (['hash', 'any'] as const) : [o.placement];
     let run = 0;
     for (const p of list) await phase(o, redis.url, p, run++);
   } finally {

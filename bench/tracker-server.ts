@@ -72,7 +72,7 @@ const tracker = await startTracker({
     socketRatePerSec: 1000,
     socketBurst: 4000,
   },
-  ...(process.env.P2P_BENCH_REDIS ? { cluster: { redisUrl: process.env.P2P_BENCH_REDIS, nodeId: process.env.P2P_BENCH_NODE ?? `bench-${process.pid}` } } : {}),
+  ...(process.env.P2P_BENCH_REDIS ? { cluster: { redisUrl: process.env.P2P_BENCH_REDIS, nodeId: process.env.P2P_BENCH_NODE ?? `bench-${process.pid}`, cellSize: Number(process.env.P2P_BENCH_CELL_SIZE) || undefined } } : {}),
 });
 process.send?.({ ev: 'listening', port: tracker.port });
 process.on('message', (m: { cmd: string }) => {

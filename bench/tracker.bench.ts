@@ -4,7 +4,7 @@
 // memory per connected peer and tracker CPU. Bounded in count and time. Not a test.
 //
 // Flags: --peers 10000 --streams 100 --generators 2 --seconds 20 --rate 2000 --churn 20 [--semi-space MB] [--profile DIR]
-// Cluster: --nodes 3 --redis [--placement hash|any|both] runs tracker-cluster.bench.ts instead.
+// Cluster: --nodes 3 --redis [--placement hash|any|cells|both|all] runs tracker-cluster.bench.ts instead.
 
 import { fork } from 'node:child_process';
 import http from 'node:http';
@@ -29,12 +29,12 @@ const { values: o } = parseArgs({
     /** Tracker nodes sharing a redis-server (tracker-cluster.bench.ts). */
     nodes: { type: 'string' },
     redis: { type: 'boolean' },
-    placement: { type: 'string', default: 'both' },
+    placement: { type: 'string', default: 'all' },
   },
 });
 if (o.redis || Number(o.nodes ?? 1) > 1) {
   const { runClusterBench } = await import('./tracker-cluster.bench.ts');
-  const placement = o.placement === 'hash' || o.placement === 'any' ? o.placement : 'both';
+  const placement = o.placement === 'hash' || o.placement === 'any' || o.placement === 'cells' || o.placement === 'both' ? o.placement : 'all';
   await runClusterBench({ nodes: Math.max(1, Number(o.nodes ?? 3)), peers: Number(o.peers), streams: Number(o.streams), generators: Math.max(1, Number(o.generators)), seconds: Math.min(60, Number(o.seconds)), rate: Number(o.rate), churn: Number(o.churn), placement });
   process.exit(0);
 }

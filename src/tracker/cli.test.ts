@@ -85,6 +85,9 @@ describe('p2p-player-tracker command', () => {
     const node = spawnSync(process.execPath, [bin, '--node-id', 'n1'], { encoding: 'utf8' });
     expect(node.status).toBe(2);
     expect(node.stderr).toMatch(/--node-id and --cluster-lease need --redis/);
+    const cells = spawnSync(process.execPath, [bin, '--cell-size', '5000'], { encoding: 'utf8', env: { ...process.env, P2P_TRACKER_REDIS: '' } });
+    expect(cells.status).toBe(2);
+    expect(cells.stderr).toMatch(/as do --cell-size and --max-cells/);
     // A Redis nobody answers at: the node does not start (CLUSTER_UNAVAILABLE), exit 1.
     const noRedis = spawnSync(process.execPath, [bin, '--port', '0', '--redis', 'redis://127.0.0.1:1', '--node-id', 'n1'], { encoding: 'utf8', env: { ...process.env, P2P_TRACKER_REDIS: '' } });
     expect(noRedis.status).toBe(1);
@@ -93,5 +96,6 @@ describe('p2p-player-tracker command', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/--max-sockets-per-address/);
     expect(help.stdout).toMatch(/--redis URL/);
+    expect(help.stdout).toMatch(/--cell-size N/);
   });
 });

@@ -51,6 +51,9 @@ Usage: p2p-player-tracker [options]
                                default: host name and port)
   --cluster-lease N            stream ownership lease, ms (default 6000): a dead node's streams
                                get a new owner within about this long
+  --cell-size N                split a stream into cells of N peers, each owned by one node
+                               (default 0: never; docs/tracker.md, Cells)
+  --max-cells N                cells per stream at most (default 4, also the ceiling)
   --quiet                      print only the listening line
   --help                       this text
 
@@ -99,6 +102,8 @@ export async function main(argv: string[]): Promise<void> {
         redis: { type: 'string' },
         'node-id': { type: 'string' },
         'cluster-lease': { type: 'string' },
+        'cell-size': { type: 'string' },
+        'max-cells': { type: 'string' },
         'trust-proxy': { type: 'boolean' },
         'allow-origin': { type: 'string', multiple: true },
         'public-metrics': { type: 'boolean' },
@@ -167,11 +172,13 @@ export async function main(argv: string[]): Promise<void> {
   const redisUrl = o.redis ?? process.env.P2P_TRACKER_REDIS;
   const lease = int(o['cluster-lease'], 'cluster-lease');
   const nodeId = o['node-id'] ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48)}-${port}`;
-  if (!redisUrl && (o['node-id'] !== undefined || lease !== undefined)) {
-    console.error('p2p-player-tracker: --node-id and --cluster-lease need --redis');
+  const cellSize = int(o['cell-size'], 'cell-size');
+  const maxCells = int(o['max-cells'], 'max-cells');
+  if (!redisUrl && (o['node-id'] !== undefined || lease !== undefined || cellSize !== undefined || maxCells !== undefined)) {
+    console.error('p2p-player-tracker: --node-id and --cluster-lease need --redis, as do --cell-size and --max-cells');
     process.exit(2);
   }
-  const cluster = redisUrl ? { redisUrl, nodeId, ...(lease !== undefined ? { leaseMs: lease } : {}) } : undefined;
+  const cluster = redisUrl ? { redisUrl, nodeId, ...(lease !== undefined ? { leaseMs: lease } : {}), ...(cellSize !== undefined ? { cellSize } : {}), ...(maxCells !== undefined ? { maxCells } : {}) } : undefined;
   let tracker;
   try {
     tracker = await startTracker({ port, host, path: o.path, publicUrl: o['public-url'], origins: o.origin, trustProxy: o['trust-proxy'], allowedOrigins: o['allow-origin'], metricsAccess: o['public-metrics'] ? 'public' : 'loopback', metricsToken: o['metrics-token'] ?? process.env.P2P_TRACKER_METRICS_TOKEN, limits, room, ice, cluster, log });

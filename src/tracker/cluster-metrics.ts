@@ -14,6 +14,8 @@ export class ClusterMetrics {
   crossNodeBytes = 0;
   /** Events of an owner whose epoch is behind the one this node knows, dropped. */
   staleDropped = 0;
+  /** Cells opened by this node as a stream's owner (a stream split). */
+  cellsOpened = 0;
   backendUp = false;
   private readonly rttCounts = new Array<number>(RTT_BUCKETS_S.length + 1).fill(0);
   private rttSum = 0;
@@ -63,6 +65,7 @@ export class ClusterMetrics {
     lines.push('# HELP p2p_tracker_cluster_ownership_changes_total Stream ownership changes of this node, by kind.', '# TYPE p2p_tracker_cluster_ownership_changes_total counter');
     for (const [k, v] of [...this.ownershipChanges].sort()) lines.push(`p2p_tracker_cluster_ownership_changes_total{kind="${k}"} ${v}`);
     lines.push('# HELP p2p_tracker_cluster_stale_events_total Events of a deposed owner (older epoch) dropped.', '# TYPE p2p_tracker_cluster_stale_events_total counter', `p2p_tracker_cluster_stale_events_total ${this.staleDropped}`);
+    lines.push('# HELP p2p_tracker_cluster_cells_opened_total Cells opened by this node for streams it owns (a stream split over nodes).', '# TYPE p2p_tracker_cluster_cells_opened_total counter', `p2p_tracker_cluster_cells_opened_total ${this.cellsOpened}`);
     lines.push('# HELP p2p_tracker_cluster_roundtrip_seconds Duration of operations on the shared engine.', '# TYPE p2p_tracker_cluster_roundtrip_seconds histogram');
     let acc = 0;
     RTT_BUCKETS_S.forEach((b, i) => {

@@ -301,7 +301,7 @@ export class RoleBook {
     const epoch0 = this.epoch;
     const c = this.config;
     const keys = c.segmentKeys;
-    const groups = Array.from({ length: c.producerGroups }, (_, g) => g);
+    const groups = Array.from({ length: c.producerGroups }, (_, g) => c.firstProducerGroup + g);
     let cands: RoomPeer[];
     if (hint) cands = [hint];
     else cands = rankCandidates(this.graph.viewers.filter((p) => this.eligible(p)), c, this.ctx.bitrateBps, nowMs);
@@ -381,8 +381,8 @@ export class RoleBook {
       const p = nextProducer();
       if (!p) break;
       const count: number[] = groups.map((g) => (this.producerOf.has(g) ? 1 : 0));
-      for (const x of this.extraProducers) count[x.producerGroups[0]]++;
-      this.grantExtra(p, count.indexOf(Math.min(...count)), nowMs);
+      for (const x of this.extraProducers) count[x.producerGroups[0] - c.firstProducerGroup]++;
+      this.grantExtra(p, groups[count.indexOf(Math.min(...count))], nowMs);
     }
     if (!hint) this.lastFullFillMs = nowMs;
     this.incomplete = keys.some((k) => !this.holderOf.has(k)) || groups.some((g) => !this.producerOf.has(g));

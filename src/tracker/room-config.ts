@@ -23,6 +23,8 @@ export interface RoomConfig {
   segmentKeys: number[];
   /** Seed groups leased to producers: groups 0 … producerGroups-1, 0–7 first. */
   producerGroups: number;
+  /** First seed group leased here: groups firstProducerGroup … +producerGroups-1 (a cell of a split stream has its own block; default 0). */
+  firstProducerGroup: number;
   /** Producers wanted per viewer beyond one per group (large swarms spread feed-packet sources). */
   producerShare: number;
   /** Producers in all, at most. */
@@ -109,6 +111,7 @@ export const DEFAULT_ROOM_CONFIG: Readonly<RoomConfig> = Object.freeze({
   neighbourMax: 12,
   segmentKeys: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
   producerGroups: 12,
+  firstProducerGroup: 0,
   producerShare: 1 / 12,
   maxProducers: 96,
   modeOverlapMs: 2000,
@@ -158,7 +161,7 @@ export function resolveRoomConfig(partial: Partial<RoomConfig> = {}): RoomConfig
   if (c.neighbourMax < c.neighbourTarget) throw new P2PError('BAD_CONFIG', 'neighbourMax must be ≥ neighbourTarget');
   if (c.directModeAtViewers >= c.holderModeAtViewers) throw new P2PError('BAD_CONFIG', 'directModeAtViewers must be below holderModeAtViewers (hysteresis)');
   if (c.holderModeAtViewers > c.directMaxViewers) throw new P2PError('BAD_CONFIG', 'holderModeAtViewers must be ≤ directMaxViewers, or direct feed would leave viewers out');
-  if (c.producerGroups > 32) throw new P2PError('BAD_CONFIG', 'producerGroups must be ≤ 32 (seed groups are 0…31)');
+  if (!Number.isInteger(c.firstProducerGroup) || c.firstProducerGroup < 0 || c.firstProducerGroup + c.producerGroups > 32) throw new P2PError('BAD_CONFIG', 'firstProducerGroup + producerGroups must be ≤ 32 (seed groups are 0…31)');
   const keys = new Set(c.segmentKeys);
   if (c.segmentKeys.length < 8 || keys.size !== c.segmentKeys.length || c.segmentKeys.some((k) => !Number.isInteger(k) || k < 0 || k > 255)) {
     throw new P2PError('BAD_CONFIG', 'segmentKeys must be at least 8 distinct integers in 0…255');

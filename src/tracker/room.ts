@@ -141,7 +141,7 @@ export class Room {
       announceUntilMs: 0,
       claimedKeys: (a?.holderKeys ?? []).filter((k) => this.config.segmentKeys.includes(k)).slice(0, this.config.maxKeysPerHolder),
       lapsed: false,
-      claimedGroups: (a?.producerGroups ?? []).filter((g) => g < this.config.producerGroups).slice(0, this.config.maxGroupsPerProducer),
+      claimedGroups: (a?.producerGroups ?? []).filter((g) => g >= this.config.firstProducerGroup && g < this.config.firstProducerGroup + this.config.producerGroups).slice(0, this.config.maxGroupsPerProducer),
     };
     this.peers.set(peerId, p);
     this.roles.noteReport(p, nowMs);

@@ -145,6 +145,14 @@ export interface TrackerClusterOptions {
   renewMs?: number;
   /** Prefix of keys and channels (default 'p2p:'), so several clusters can share one Redis. */
   prefix?: string;
+  /** Members per cell of a stream split over several nodes (docs/tracker.md, Cells); 0 (default): never split. */
+  cellSize?: number;
+  /** Cells per stream at most (default and ceiling: min(⌊256 / keys⌋, ⌊32 / cellGroups⌋), 4). */
+  maxCells?: number;
+  /** Producer groups per cell (default 8). */
+  cellGroups?: number;
+  /** Cross-cell neighbours a peer asks for (default 2; it accepts up to twice as many). */
+  crossLinks?: number;
 }
 
 /**

@@ -10,7 +10,7 @@ import { P2PError, isP2PError } from '../errors.ts';
 import { base64url } from '../crypto/stream-key.ts';
 import { trackerIdentities, verifyPublishProof } from './publish-proof.ts';
 import { LIMITS, TRACKER_PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ParseOut, type ServerMessage } from './messages.ts';
-import { DEFAULT_ROOM_CONFIG, Room, type JoinInfo } from './room.ts';
+import { DEFAULT_ROOM_CONFIG, Room, type JoinInfo, type RoomConfig } from './room.ts';
 import type { SwarmMode } from './messages.ts';
 import { ClusterNode, type LocalMember, type NodeEvent } from './cluster-node.ts';
 import type { ClusterBackend } from './cluster-backend.ts';
@@ -235,7 +235,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   };
 
   /** A new room; throws TOO_MANY_STREAMS when the tracker holds its maximum. */
-  const makeRoom = (streamId: string, broadcaster: boolean): Room => {
+  const makeRoom = (streamId: string, broadcaster: boolean, cell?: { key: string; room: Partial<RoomConfig> }): Room => {
     // Waiting rooms (viewers, no broadcaster yet) have their own cap, so viewers asking for made-up
     // streams can never keep a real broadcaster from publishing.
     let waiting = 0;
@@ -243,8 +243,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     if (rooms.size - waiting >= limits.maxStreams || (!broadcaster && waiting >= limits.maxWaitingStreams)) {
       throw new P2PError('TOO_MANY_STREAMS', 'the tracker holds its maximum of streams');
     }
-    const room = new Room(streamId, { maxPeers: limits.maxPeersPerStream, seed: rooms.size + 1, ...options.room });
-    rooms.set(streamId, room);
+    const room = new Room(streamId, { maxPeers: limits.maxPeersPerStream, seed: rooms.size + 1, ...options.room, ...cell?.room });
+    rooms.set(cell?.key ?? streamId, room);
     return room;
   };
 
@@ -550,18 +550,20 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   if (options.cluster) {
     const co = options.cluster;
     const backend = co.backend ?? (co.redisUrl ? (ownBackend = await redisBackend({ url: co.redisUrl, log })) : (ownBackend = memoryBackend()));
-    const node = new ClusterNode({ backend, nodeId: co.nodeId, leaseMs: co.leaseMs, renewMs: co.renewMs, prefix: co.prefix }, {
+    const localMember = (c: Conn, cl: ClusterConn): LocalMember => ({ id: c.id, info: cl.info, admitted: cl.admitted, holderKeys: cl.holderKeys, producerGroups: cl.producerGroups, neighbours: cl.routes.size ? [...cl.routes.keys()] : cl.announced, mode: cl.mode });
+    const node = new ClusterNode({ backend, nodeId: co.nodeId, leaseMs: co.leaseMs, renewMs: co.renewMs, prefix: co.prefix, cellSize: co.cellSize, maxCells: co.maxCells, cellGroups: co.cellGroups, cellKeys: options.room?.segmentKeys?.length, crossLinks: co.crossLinks }, {
       rooms,
       makeRoom,
       deliver,
       relayIn,
       localMembers: (streamId) => {
         const out: LocalMember[] = [];
-        for (const c of peers.values()) {
-          if (c.stream !== streamId || !c.cl) continue;
-          out.push({ id: c.id, info: c.cl.info, admitted: c.cl.admitted, holderKeys: c.cl.holderKeys, producerGroups: c.cl.producerGroups, neighbours: c.cl.routes.size ? [...c.cl.routes.keys()] : c.cl.announced, mode: c.cl.mode });
-        }
+        for (const c of peers.values()) if (c.stream === streamId && c.cl) out.push(localMember(c, c.cl));
         return out;
+      },
+      localMember: (streamId, id) => {
+        const c = peers.get(id);
+        return c && c.stream === streamId && c.cl ? localMember(c, c.cl) : null;
       },
       hostedStreams: () => {
         const out = new Set<string>();
@@ -600,12 +602,12 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   // Room ticks run in slices of at most TICK_SLICE_MS, yielding between slices, so a tick over
   // many rooms (lease expiry, refills after a burst of lapsed heartbeats) never holds up relays.
   const TICK_SLICE_MS = 4;
-  let tickQueue: Room[] = [];
+  let tickQueue: Array<[string, Room]> = [];
   const runTicks = (): void => {
     const start = performance.now();
     while (tickQueue.length) {
-      const room = tickQueue.pop() as Room;
-      if (rooms.get(room.streamId) !== room) continue;
+      const [key, room] = tickQueue.pop() as [string, Room];
+      if (rooms.get(key) !== room) continue;
       room.tick(now());
       dispatch(room);
       if (tickQueue.length && performance.now() - start > TICK_SLICE_MS) {
@@ -618,7 +620,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   };
   const tickTimer = clock.setInterval(() => {
     if (tickQueue.length) return; // the previous round is still being sliced
-    tickQueue = [...rooms.values()];
+    tickQueue = [...rooms.entries()];
     runTicks();
   }, options.tickMs ?? 250);
   // Pings are spread over PING_SLICES slots of the period, so 10 000 sockets never ping at once;
