@@ -226,3 +226,28 @@ describe('renewed ban reports', () => {
     expect(reports().slice(9)).toEqual(['e1', 'e2', 'e3', 'e4']);
   });
 });
+
+describe('a manifest verified at time 0', () => {
+  it('counts as verified: the neighbour that opened it still opens unverifiedFramesPerNeighbour more', async () => {
+    const h = await CoreHarness.create();
+    const b = new BroadcasterCore({ codec });
+    h.add('b', b);
+    for (const id of ['v', 'r']) h.add(id, new PeerCore({ peerId: id, codec }));
+    h.link('b', 'v');
+    h.link('r', 'v');
+    const v = h.core('v') as PeerCore;
+    expect(h.now).toBe(0);
+    // r relays the signed manifest of frame 0; its check ends at time 0 (manual clock).
+    const m = await signManifest(h.key, streamHashOf(h.key.streamId), { seq: 0, frame: frameBytes(3000, 0), captureTimeMs: 0, flags: 0, broadcastId: b.broadcastId });
+    v.handleMessage('r', encodeMessage({ type: 'manifest', manifest: m }), 0);
+    h.flush('v');
+    await (h as unknown as { settleCrypto(): Promise<void> }).settleCrypto();
+    expect(h.now).toBe(0);
+    expect(framesOf(v).has(0)).toBe(true);
+    const quota = v.cfg.unverifiedFramesPerNeighbour;
+    expect(quota).toBe(12);
+    for (let seq = 1; seq <= quota + 1; seq++) v.handleMessage('r', encodeMessage({ type: 'feed', seq, x: 0, payload: new Uint8Array(128) }), 0);
+    const open = [...framesOf(v).keys()].sort((a, b) => a - b);
+    expect(open).toEqual(Array.from({ length: quota + 1 }, (_, i) => i));
+  });
+});
