@@ -5,7 +5,8 @@
 // itself opens, one above does not; an older verified frame never moves it back; only the first
 // verified manifest sets the floor, also when that one is sequence 0); strikes and bad messages
 // never recorded against a neighbour that already left; the renewed ban reports (the newest
-// RENEWED_BANS = 4 bans, every 4 s counted from the first ban).
+// RENEWED_BANS = 4 bans, every 4 s counted from the first ban); a probe beyond the window that
+// outlives an in-window frame verified meanwhile; a manifest verified at time 0 counts as verified.
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createReferenceCodec, type Codec } from '../codec/index.ts';
@@ -14,7 +15,7 @@ import { CoreHarness } from './core-harness.ts';
 import { streamHashOf } from './crypto-jobs.ts';
 import { ReplayWindow, signManifest } from './manifest.ts';
 import { PeerCore } from './peer-core.ts';
-import { encodeMessage } from './wire.ts';
+import { encodeMessage, HAVE_MANIFEST } from './wire.ts';
 
 let codec: Codec;
 beforeAll(() => {
@@ -115,7 +116,30 @@ describe("the viewer's frame window", () => {
     await manifest(40);
     expect(framesOf(v).has(20)).toBe(true);
   });
+  it('a probe beyond the window outlives an in-window frame verified meanwhile: its answer moves the window', async () => {
+    const { h, v, manifest } = await windowRig();
+    await manifest(10);
+    // r announces the manifest of frame 510, far beyond the window (10 + 128): v asks r for it.
+    h.inject('r', 'v', encodeMessage({ type: 'have', entries: [{ seq: 510, flags: HAVE_MANIFEST, keys: [] }] }));
+    await h.drive(h.now + 50);
+    expect(h.sent.filter((s) => s.from === 'v' && s.to === 'r' && s.message.type === 'manifest-request').map((s) => (s.message.type === 'manifest-request' ? s.message.seq : -1))).toEqual([510]);
+    // Meanwhile frame 11 verifies (inside the window: the probe is still beyond it).
+    await manifest(11);
+    const m = await signManifest(h.key, streamHashOf(h.key.streamId), { seq: 510, frame: frameBytes(3000, 510), captureTimeMs: 0, flags: 0, broadcastId: (h.core('b') as BroadcasterCore).broadcastId });
+    h.inject('r', 'v', encodeMessage({ type: 'manifest', manifest: m }));
+    await h.drive(h.now + 30);
+    expect(framesOf(v).has(510)).toBe(true);
+    expect(await opensAbove(h, v, 510 + 128)).toBe(true);
+    expect(v.stats.badMessages).toBe(0);
+  });
 });
+
+/** r offers one feed packet of seq (after the window moved): does v open frame state for it? */
+async function opensAbove(h: CoreHarness, v: PeerCore, seq: number) {
+  h.inject('r', 'v', encodeMessage({ type: 'feed', seq, x: 0, payload: new Uint8Array(128) }));
+  await h.drive(h.now + 20);
+  return framesOf(v).has(seq);
+}
 
 describe('a neighbour that left is not judged', () => {
   async function viewer() {
