@@ -3,11 +3,13 @@
 // in `bad` corrupted, so that v's first decode uses bad keys and its digest fails. v must locate
 // the bad keys with the code (few bad among many: located), or leave r out and ask for more keys
 // (too many bad to locate), deliver the frame intact, and judge r by what the verified frame shows.
+// After a clean decode, a spare the decode did not use is served re-encoded, never as received.
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createReferenceCodec, type Codec } from '../codec/index.ts';
 import { BroadcasterCore } from './broadcaster-core.ts';
 import { CoreHarness } from './core-harness.ts';
+import { KeySet } from './key-set.ts';
 import { PeerCore } from './peer-core.ts';
 import { encodeMessage } from './wire.ts';
 
@@ -73,5 +75,35 @@ describe('pollution search', () => {
     const r = await polluted(64, (x) => x < 40, 150);
     expect(r.polluted).toBe(1);
     expect(r).toMatchObject({ struck: 0, counted: 5, reported: true });
+  });
+});
+
+describe('after a clean decode', () => {
+  it('a spare the decode did not use is never passed on: a neighbour asking for it gets a re-encoded copy', async () => {
+    const h = await CoreHarness.create();
+    const b = new BroadcasterCore({ codec, config: { directSpareKeys: 20 } });
+    h.add('b', b);
+    for (const id of ['v', 'r', 'w']) h.add(id, new PeerCore({ peerId: id, codec }));
+    h.link('b', 'v');
+    h.link('r', 'v');
+    h.link('w', 'v');
+    const v = h.core('v') as PeerCore;
+    const frame = frameBytes(8000, 3);
+    // r (no strike: not checked) sends a bad copy of spare key 83 before the broadcaster's.
+    const p = codec.feedPacket(frame, 83).slice();
+    p[7] ^= 0x40;
+    h.inject('r', 'v', encodeMessage({ type: 'feed', seq: 0, x: 83, payload: p }));
+    await h.drive(h.now + 10);
+    b.publishFrame(frame, 0, 0, h.now);
+    h.flush('b');
+    await h.drive(h.now + 500);
+    expect((h.delivered.get('v') ?? []).map((d) => d.frame)).toEqual([frame]);
+    expect(v.stats.framesPolluted).toBe(0);
+    const from = h.sent.length;
+    h.inject('w', 'v', encodeMessage({ type: 'request', seq: 0, count: 1, allowed: KeySet.of([83]).toBytes() }));
+    await h.drive(h.now + 20);
+    const served = h.sent.slice(from).flatMap((s) => (s.from === 'v' && s.to === 'w' && s.message.type === 'feed' ? [s.message] : []));
+    expect(served.map((m) => m.x)).toEqual([83]);
+    expect(served[0].payload).toEqual(codec.feedPacket(frame, 83));
   });
 });
