@@ -116,6 +116,14 @@ describe("the viewer's frame window", () => {
     await manifest(40);
     expect(framesOf(v).has(20)).toBe(true);
   });
+  it('below the floor (first verified sequence − joinBacklogFrames) nothing opens, at it a frame does', async () => {
+    const { manifest, opens } = await windowRig();
+    await manifest(40);
+    // Inside the replay window (512) but below the floor 40 − 16 = 24.
+    expect(await opens(23)).toBe(false);
+    expect(await opens(24)).toBe(true);
+  });
+
   it('a probe beyond the window outlives an in-window frame verified meanwhile: its answer moves the window', async () => {
     const { h, v, manifest } = await windowRig();
     await manifest(10);
