@@ -4,73 +4,20 @@
 // /health), the dead node's peers reconnect to it, and keys and groups stay unique across the
 // cells. Fails with a clear message when redis-server cannot start.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import { describe, expect, it } from 'vitest';
 import { generateStreamKey } from '../crypto/stream-key.ts';
-import { TrackerClient, type WebSocketConstructor } from '../tracker-client/tracker-client.ts';
+import type { TrackerClient } from '../tracker-client/tracker-client.ts';
+import { useClusterProcesses, type NodeProcess, type Owned } from './cluster-process-kit.ts';
 import { nextEvent, until } from './test-kit.ts';
 import { useRedisServer } from './redis-test-server.ts';
 
-const bin = fileURLToPath(new URL('../../bin/p2p-player-tracker.js', import.meta.url));
-const WS = WebSocket as unknown as WebSocketConstructor;
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const f of cleanups.splice(0).reverse()) await f();
-});
-
 const redisServer = useRedisServer();
-
-interface Node {
-  child: ChildProcess;
-  port: number;
-  url: string;
-}
-
-async function node(nodeId: string, redisUrl: string): Promise<Node> {
-  const args = [bin, '--port', '0', '--host', '127.0.0.1', '--quiet', '--redis', redisUrl, '--node-id', nodeId, '--cluster-lease', '1500', '--holder-at', '4', '--direct-at', '2', '--cell-size', '6', '--max-cells', '2'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let err = '';
-  child.stderr?.on('data', (d) => (err = (err + String(d)).slice(-2000)));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d) => {
-      out += d;
-      const m = /ws:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`tracker node ${nodeId} exited early with ${code}: ${err}`)));
-  });
-  return { child, port, url: `ws://127.0.0.1:${port}` };
-}
-
-function client(url: string, streamId: string, extra: Partial<ConstructorParameters<typeof TrackerClient>[0]> = {}): TrackerClient {
-  const c = new TrackerClient({ url, streamId, WebSocket: WS, reconnectMinMs: 50, reconnectMaxMs: 200, ...extra });
-  cleanups.push(() => c.destroy());
-  c.connect();
-  return c;
-}
-
-type Owned = Array<{ streamId: string; epoch: number }>;
-async function owned(n: Node): Promise<Owned | null> {
-  return new Promise((resolve) => {
-    http
-      .get(`http://127.0.0.1:${n.port}/health`, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve((JSON.parse(body) as { cluster: { owned: Owned } }).cluster.owned));
-      })
-      .on('error', () => resolve(null));
-  });
-}
+const { node: startNode, client, owned } = useClusterProcesses();
+const CELL_FLAGS = ['--cell-size', '6', '--max-cells', '2'];
+const node = (nodeId: string, redisUrl: string) => startNode(nodeId, redisUrl, CELL_FLAGS);
 
 /** Polls a node's /health until `check` holds (bounded). */
-async function untilOwned(n: Node, check: (o: Owned) => boolean, what: string): Promise<Owned> {
+async function untilOwned(n: NodeProcess, check: (o: Owned) => boolean, what: string): Promise<Owned> {
   for (let i = 0; i < 400; i++) {
     const o = await owned(n);
     if (o && check(o)) return o;
