@@ -23,7 +23,7 @@ import { PushSubscriptions } from './push-subscriptions.ts';
 import { InitExchange } from './init-exchange.ts';
 import { servePullRequest, handleHave, flushHave, type ExchangeView } from './peer-exchange.ts';
 import {
-  BROADCAST_ID_BYTES, NO_SEQ, parseMessage, type HaveEntry, type Manifest, type WireMessage,
+  BROADCAST_ID_BYTES, MAX_FRAME_BYTES, NO_SEQ, parseMessage, type HaveEntry, type Manifest, type WireMessage,
 } from './wire.ts';
 
 type Pending = PendingJob;
@@ -446,7 +446,7 @@ export class PeerCore {
     };
     const seq = manifest.seq;
     if (!Number.isInteger(seq) || seq < 0 || seq > MAX_STREAM_SEQ) return refuse();
-    if (!(frame instanceof Uint8Array) || frame.length !== manifest.length || frame.length < 1 || frame.length > 65536) return refuse();
+    if (!(frame instanceof Uint8Array) || frame.length !== manifest.length || frame.length < 1 || frame.length > MAX_FRAME_BYTES) return refuse();
     if (!this.ofThisBroadcast(manifest) || this.outsideJobs.size >= MAX_OUTSIDE_PENDING) return refuse();
     const existed = this.framesBySeq.has(seq);
     const f = this.frameFor(seq, nowMs);
