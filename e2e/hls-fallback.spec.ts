@@ -1,24 +1,22 @@
 // The HTTP safety net in Chromium: WebRTC removed by an init script, <p2p-player> plays the stream
 // through hls.js from the LL-HLS edge, which is fed by a real stream (a broadcast session through
 // the protocol to the edge's viewer session, in a Node process of its own).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { expect, test } from '@playwright/test';
+import { startEdgeServer, type EdgeServer } from './edge-kit.ts';
 
-let server: ChildProcess | null = null;
+let server: EdgeServer | null = null;
 test.afterEach(() => {
-  server?.kill('SIGTERM');
+  server?.stop();
   server = null;
 });
 
-async function startEdge(): Promise<{ baseUrl: string; streamId: string }> {
-  server = spawn(process.execPath, ['--import', 'tsx', 'e2e/hls-edge-server.ts', '90'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: server.stdout! });
-  for await (const line of lines) if (line.startsWith('{')) return JSON.parse(line);
-  throw new Error('the edge server ended before it was ready');
+async function startEdge(): Promise<EdgeServer> {
+  server = await startEdgeServer(90);
+  return server;
 }
 
 test('without WebRTC, <p2p-player> plays from the HLS edge through hls.js', async ({ page }) => {
+  test.setTimeout(300_000); // the edge server may take a second start (edge-kit.ts)
   page.on('console', (m) => {
     if (m.type() === 'error') console.log('[page]', m.text());
   });

@@ -4,11 +4,10 @@
 // cannot reach one: these tests hold the product to saying so, and check what WebKit's MSE and
 // WebCodecs do with the stream's media (carried by the test between the browsers), and that WebKit
 // plays from the LL-HLS edge instead. Should a WebKitGTK with WebRTC come, the viewer test expects
-// playback instead. One WebKit for the file; the edge server starts first, in the background (it
-// takes a while). Behaviour only; margins are generous.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+// playback instead. One WebKit for the file; the edge server starts with the test that uses it (its
+// stream is live from its start; e2e/edge-kit.ts). Behaviour only; margins are generous.
 import { expect, test } from '@playwright/test';
+import { startEdgeServer } from './edge-kit.ts';
 import { goLive } from './swarm-kit.ts';
 import { evaluate, launchWebKit, probeWebKit, waitFor, webkitMissing, type WebKit } from './webkit.ts';
 
@@ -17,26 +16,14 @@ test.setTimeout(180_000);
 test.skip(webkitMissing() !== null, webkitMissing() ?? '');
 
 let wk: WebKit;
-let edgeServer: ChildProcess | null = null;
-let edge: Promise<{ baseUrl: string; streamId: string }>;
 
 test.beforeAll(async () => {
   test.setTimeout(120_000);
-  // A stream published in Node (ffmpeg-made fMP4) to the LL-HLS edge, as in e2e/hls-fallback.spec.ts.
-  const server = spawn(process.execPath, ['--import', 'tsx', 'e2e/hls-edge-server.ts', '150'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  edgeServer = server;
-  edge = (async () => {
-    for await (const line of createInterface({ input: server.stdout! })) if (line.startsWith('{')) return JSON.parse(line) as { baseUrl: string; streamId: string };
-    throw new Error('the edge server ended before it was ready');
-  })();
-  edge.catch(() => undefined);
   wk = await launchWebKit();
 });
 
 test.afterAll(async () => {
   await wk?.close();
-  edgeServer?.kill('SIGTERM');
-  edgeServer = null;
 });
 
 test('a Chromium broadcaster and a WebKit viewer: without WebRTC the viewer says so and does not crash', async ({ browser, baseURL }) => {
@@ -150,8 +137,11 @@ test('a WebKit broadcaster without WebRTC is told so before going live', async (
 });
 
 test('without WebRTC, WebKit plays the stream from the LL-HLS edge through hls.js', async ({ baseURL }) => {
+  test.setTimeout(300_000); // the edge server may take a second start (edge-kit.ts)
   const d = wk.driver;
-  const { baseUrl, streamId } = await edge;
+  // A stream published in Node (ffmpeg-made fMP4) to the LL-HLS edge, as in e2e/hls-fallback.spec.ts.
+  const edge = await startEdgeServer(180);
+  const { baseUrl, streamId } = edge;
   const tracker = `${baseUrl.replace('http', 'ws')}/tracker`;
   const url = `${baseUrl}/hls/${streamId}/index.m3u8`;
   try {
@@ -170,5 +160,6 @@ test('without WebRTC, WebKit plays the stream from the LL-HLS edge through hls.j
   } finally {
     // Cleanup only: a WebKit slow to leave the page (seen on a loaded machine) does not fail a test whose checks passed.
     await d.get('about:blank').catch((e: unknown) => console.log(`WebKit did not load about:blank: ${String(e)}`));
+    edge.stop();
   }
 });

@@ -1,0 +1,51 @@
+// The LL-HLS edge server of the browser tests (e2e/hls-edge-server.ts: tracker, a broadcast
+// session publishing ffmpeg-made media over WebRTC in Node, the edge) as a child process, with a
+// bounded start. The server is the tests' fixture, not what they test: on a loaded machine it has
+// been seen to print nothing for minutes (ffmpeg, the WebRTC link between the two sessions in one
+// process), so a start that is not ready within `readyMs` is stopped and tried once more, and
+// says so; a second failure fails the test with the server's last error lines. No assertions here.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface EdgeServer {
+  baseUrl: string;
+  streamId: string;
+  stop(): void;
+}
+
+function startOnce(seconds: number, readyMs: number): Promise<EdgeServer> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'e2e/hls-edge-server.ts', String(seconds)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const errors: string[] = [];
+  child.stderr!.on('data', (d: Buffer) => {
+    process.stderr.write(d);
+    errors.push(...d.toString().split('\n').filter(Boolean));
+    errors.splice(0, Math.max(0, errors.length - 20));
+  });
+  const stop = () => void child.kill('SIGKILL');
+  return new Promise<EdgeServer>((resolve, reject) => {
+    const timer = setTimeout(() => (stop(), reject(new Error(`the edge server was not ready within ${readyMs} ms`))), readyMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the edge server ended before it was ready (${signal ?? `exit ${code}`}): ${errors.slice(-5).join(' | ') || 'no error output'}`));
+    });
+    void (async () => {
+      for await (const line of createInterface({ input: child.stdout! })) {
+        if (!line.startsWith('{')) continue;
+        clearTimeout(timer);
+        const { baseUrl, streamId } = JSON.parse(line) as { baseUrl: string; streamId: string };
+        resolve({ baseUrl, streamId, stop });
+        return;
+      }
+    })();
+  });
+}
+
+/** Starts the edge server with `seconds` of media; one more try when the first is not ready in time. */
+export async function startEdgeServer(seconds: number, readyMs = 90_000): Promise<EdgeServer> {
+  try {
+    return await startOnce(seconds, readyMs);
+  } catch (e) {
+    console.log(`edge server, first start failed (${String(e)}); starting it again`);
+    return startOnce(seconds, readyMs);
+  }
+}
