@@ -25,6 +25,9 @@ export interface ClusterBenchOptions {
   churn: number;
   /** both: hash and any; all: hash, any and cells. */
   placement: 'hash' | 'any' | 'cells' | 'both' | 'all';
+  /** One more stream of this many peers (0: none), joined by a generator of its own beside the
+   * others (hash and any placements; the cells placement has its own large streams). */
+  big?: number;
 }
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -64,8 +67,9 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, kind: 'hash' | 'a
   // Cells: one stream per generator, split into one cell per node.
   const streams = cells ? o.generators : o.streams;
   const cellSize = Math.ceil(o.peers / o.generators / o.nodes);
+  const big = cells ? 0 : (o.big ?? 0);
   const nodes = await Promise.all(Array.from({ length: o.nodes }, async (_, i) => {
-    const child = fork(here('./tracker-server.ts'), [String(o.peers + streams)], {
+    const child = fork(here('./tracker-server.ts'), [String(o.peers + big + streams + 1)], {
       execArgv: ['--expose-gc', ...trackerNodeFlags(), '--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, P2P_BENCH_REDIS: redisUrl, P2P_BENCH_NODE: `r${run}n${i}`, ...(cells ? { P2P_BENCH_CELL_SIZE: String(cellSize) } : {}) },
@@ -81,11 +85,13 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, kind: 'hash' | 'a
   const mem0 = await Promise.all(nodes.map((n) => ask<Mem>(n.child, { cmd: 'memory' }, 'memory')));
   const m0 = await metricsAll();
 
-  const gens = Array.from({ length: o.generators }, () => fork(here('./tracker-load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  const askAll = <T>(msg: object, ev: string) => Promise.all(gens.map((g) => ask<T>(g, msg, ev)));
+  const gens = Array.from({ length: o.generators + (big > 0 ? 1 : 0) }, () => fork(here('./tracker-load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const askAll = <T>(msg: object | ((i: number) => object), ev: string) => Promise.all(gens.map((g, i) => ask<T>(g, typeof msg === 'function' ? msg(i) : msg, ev)));
   const urls = nodes.map((n) => n.url);
   const tc = performance.now();
-  const connected = await askAll<{ joined: number; wanted: number }>({ cmd: 'connect', url: urls[0], urls, placement, peers: Math.ceil(o.peers / o.generators), streams: Math.ceil(streams / o.generators), concurrency: 64 }, 'connected');
+  // The big stream's generator is the last one: one stream, `big` peers.
+  const share = (i: number) => (i === o.generators ? { peers: big, streams: 1 } : { peers: Math.ceil(o.peers / o.generators), streams: Math.ceil(streams / o.generators) });
+  const connected = await askAll<{ joined: number; wanted: number }>((i) => ({ cmd: 'connect', url: urls[0], urls, placement, ...share(i), concurrency: 64 }), 'connected');
   const connectS = (performance.now() - tc) / 1000;
   const joined = connected.reduce((s, c) => s + c.joined, 0);
   const m1 = await metricsAll();
@@ -93,7 +99,9 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, kind: 'hash' | 'a
   const opsJoin = sum(m1, 'p2p_tracker_cluster_roundtrip_seconds_count') - sum(m0, 'p2p_tracker_cluster_roundtrip_seconds_count');
 
   const tr = performance.now();
-  const relayed = await askAll<{ sent: number; received: number; latencies: number[]; churned: number }>({ cmd: 'relay', ratePerSec: o.rate / o.generators, seconds: o.seconds, churnPerSec: Math.ceil(o.churn / o.generators) }, 'relayed');
+  // The signal rate and churn are shared by the generators in proportion to their peers.
+  const total = o.peers + big;
+  const relayed = await askAll<{ sent: number; received: number; latencies: number[]; churned: number }>((i) => ({ cmd: 'relay', ratePerSec: (o.rate * share(i).peers) / total, seconds: o.seconds, churnPerSec: Math.ceil((o.churn * share(i).peers) / total) }), 'relayed');
   const wall = (performance.now() - tr) / 1000;
   const m2 = await metricsAll();
   const lat = relayed.flatMap((r) => r.latencies).sort((a, b) => a - b);
@@ -113,7 +121,7 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, kind: 'hash' | 'a
 
   const label = cells
     ? `${streams} stream(s) of ${Math.ceil(o.peers / o.generators)} peers split into cells of ${cellSize}, peers spread over the nodes (no proxy)`
-    : placement === 'hash' ? 'peers placed by a hash of the stream id (hashing proxy)' : 'peers spread over the nodes (no proxy)';
+    : (placement === 'hash' ? 'peers placed by a hash of the stream id (hashing proxy)' : 'peers spread over the nodes (no proxy)') + (big > 0 ? `, plus one stream of ${big} peers` : '');
   console.log(`--- ${o.nodes} nodes, ${label}`);
   console.log(`peers joined: ${joined} of ${connected.reduce((s, c) => s + c.wanted, 0)} in ${connectS.toFixed(1)} s; per node ${mem1.map((m) => m.peers).join(' / ')}`);
   console.log(`relay latency, sender to receiver: p50 ${q(lat, 0.5).toFixed(2)} ms, p99 ${q(lat, 0.99).toFixed(2)} ms, max ${q(lat, 1).toFixed(2)} ms (${relays} relays in ${wall.toFixed(1)} s, churn ${relayed.reduce((s, r) => s + r.churned, 0)})`);
@@ -163,7 +171,7 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, kind: 'hash' | 'a
 
 export async function runClusterBench(o: ClusterBenchOptions): Promise<void> {
   const redis = await startRedisServer();
-  console.log(`bench:tracker cluster: ${o.nodes} node processes on one redis-server (${redis.url}), ${o.peers} peers, ${o.streams} streams, ${o.generators} generators, ${o.rate} signals/s for ${o.seconds} s; machine ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`);
+  console.log(`bench:tracker cluster: ${o.nodes} node processes on one redis-server (${redis.url}), ${o.peers} peers, ${o.streams} streams${o.big ? ` plus one stream of ${o.big} peers` : ''}, ${o.generators} generators, ${o.rate} signals/s for ${o.seconds} s; machine ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`);
   try {
     const list = o.placement === 'all' ? (['hash', 'any', 'cells'] as const) : o.placement === 'both' ? (['hash', 'any'] as const) : [o.placement];
     let run = 0;

@@ -4,7 +4,7 @@
 // memory per connected peer and tracker CPU. Bounded in count and time. Not a test.
 //
 // Flags: --peers 10000 --streams 100 --generators 2 --seconds 20 --rate 2000 --churn 20 [--semi-space MB] [--profile DIR]
-// Cluster: --nodes 3 --redis [--placement hash|any|cells|both|all] runs tracker-cluster.bench.ts instead.
+// Cluster: --nodes 3 --redis [--placement hash|any|cells|both|all] [--big N] runs tracker-cluster.bench.ts instead.
 
 import { fork } from 'node:child_process';
 import http from 'node:http';
@@ -30,12 +30,14 @@ const { values: o } = parseArgs({
     nodes: { type: 'string' },
     redis: { type: 'boolean' },
     placement: { type: 'string', default: 'all' },
+    /** Cluster: one more stream of this many peers, from a generator of its own (hash and any placements). */
+    big: { type: 'string', default: '0' },
   },
 });
 if (o.redis || Number(o.nodes ?? 1) > 1) {
   const { runClusterBench } = await import('./tracker-cluster.bench.ts');
   const placement = o.placement === 'hash' || o.placement === 'any' || o.placement === 'cells' || o.placement === 'both' ? o.placement : 'all';
-  await runClusterBench({ nodes: Math.max(1, Number(o.nodes ?? 3)), peers: Number(o.peers), streams: Number(o.streams), generators: Math.max(1, Number(o.generators)), seconds: Math.min(60, Number(o.seconds)), rate: Number(o.rate), churn: Number(o.churn), placement });
+  await runClusterBench({ nodes: Math.max(1, Number(o.nodes ?? 3)), peers: Number(o.peers), streams: Number(o.streams), generators: Math.max(1, Number(o.generators)), seconds: Math.min(60, Number(o.seconds)), rate: Number(o.rate), churn: Number(o.churn), placement, big: Math.max(0, Number(o.big)) });
   process.exit(0);
 }
 const peers = Number(o.peers);
