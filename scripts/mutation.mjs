@@ -56,7 +56,7 @@ export const SUBSET_SKIPS = {
 export const SUBSET_TESTS = {
   'tracker:budgets': ['limit-rules', 'role-trust-rules', 'role-trust', 'server-budgets', 'limits'].map((f) => `src/tracker/${f}.test.ts`),
   'tracker:limits': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server'].map((f) => `src/tracker/${f}.test.ts`),
-  'tracker:messages': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server', 'message-bounds'].map((f) => `src/tracker/${f}.test.ts`),
+  'tracker:messages': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server', 'message-bounds', 'server-messages'].map((f) => `src/tracker/${f}.test.ts`),
   'tracker:rooms': ['limit-rules', 'limits', 'server', 'room', 'role-trust'].map((f) => `src/tracker/${f}.test.ts`),
 };
 export const SUBSETS = {

@@ -318,9 +318,9 @@ describe('tracker limits on a manual clock', () => {
     expect(t.metrics.rejected.get('SIGNAL_BUDGET')).toBeGreaterThanOrEqual(6);
   });
 
-  it('drops signals to a receiver that does not read and charges its sender; the receiver is not disconnected', async () => {
+  it('drops signals to a receiver that does not read and charges its sender; the receiver is not disconnected, nor the sender (a drop is no offence)', async () => {
     const big = 'x'.repeat(30_000);
-    const { t } = await tracker({ limits: { pairSignalBurst: 1e6, socketBurst: 1e6, socketRatePerSec: 1e6, maxSignalBacklogBytes: 64 * 1024, maxSendBufferBytes: 128 * 1024 } });
+    const { t } = await tracker({ limits: { pairSignalBurst: 1e6, socketBurst: 1e6, socketRatePerSec: 1e6, maxSignalBacklogBytes: 64 * 1024, maxSendBufferBytes: 128 * 1024, maxViolations: 2 } });
     const key = await generateStreamKey();
     const sender = await raw(t);
     sender.sendJson({ type: 'join', streamId: key.streamId });
@@ -336,6 +336,11 @@ describe('tracker limits on a manual clock', () => {
     }
     await until(() => (t.metrics.rejected.get('SIGNAL_DROPPED') ?? 0) > 0, 30_000, 'a dropped signal');
     await expectErrorMessageCode(sender, 'SIGNAL_DROPPED');
+    // More drops than maxViolations: soft refusals, the sender stays.
+    const dropped = t.metrics.rejected.get('SIGNAL_DROPPED') ?? 0;
+    for (let i = 0; i < 4; i++) sender.sendJson({ type: 'signal', to: slowId, data: 'y' });
+    await until(() => t.metrics.rejected.get('SIGNAL_DROPPED') === dropped + 4, 30_000, 'four more dropped');
+    expect(sender.ws.readyState).toBe(WebSocket.OPEN);
     expectCountedCode(t.metrics, 'SLOW_CONSUMER', 0);
     expect(t.stats().peers).toBe(2);
     slow.ws.resume();
