@@ -30,6 +30,12 @@ export interface BroadcasterConfig {
    * bounds what viewers asking for repairs they do not need can cost, (64 + this) / 64 × the stream.
    */
   directSpareKeysMax: number;
+  /**
+   * Which trusted direct viewer's measured loss decides the spare: its quantile among them (1: the
+   * worst, 0.5: the median). Loss on the broadcaster's own uplink shows at every viewer; one
+   * viewer's own lossy downlink is met by its repairs.
+   */
+  spareLossQuantile: number;
   /** The spare is worked out again at most this often (each change sends every direct viewer a DIRECT_SLOT). */
   spareRefreshMs: number;
   /** Neighbours each manifest is sent to; everyone else gets it from peers. */
@@ -85,6 +91,7 @@ export const DEFAULT_BROADCASTER_CONFIG: Readonly<BroadcasterConfig> = Object.fr
   directSpareKeys: 1,
   directSpareKeysMax: 16,
   spareRefreshMs: 1000,
+  spareLossQuantile: 0.5,
   manifestFanout: 2,
   overlapFrames: 6,
   keepFrameMs: 3000,
@@ -179,6 +186,7 @@ export class BroadcasterCore {
     if (!(this.cfg.repairShare >= 0 && this.cfg.repairShare <= 1)) throw new P2PError('BAD_CONFIG', 'repairShare must be in 0…1');
     if (this.cfg.directSpareKeys < 0 || this.cfg.directSpareKeys > 192) throw new P2PError('BAD_CONFIG', 'directSpareKeys must be in 0…192');
     if (!(this.cfg.directSpareKeysMax >= 0 && this.cfg.directSpareKeysMax <= 192)) throw new P2PError('BAD_CONFIG', 'directSpareKeysMax must be in 0…192');
+    if (!(this.cfg.spareLossQuantile >= 0 && this.cfg.spareLossQuantile <= 1)) throw new P2PError('BAD_CONFIG', 'spareLossQuantile must be in 0…1');
     this.spare = this.cfg.directSpareKeys;
     if (!Number.isInteger(this.cfg.maxReportedPerReporter) || this.cfg.maxReportedPerReporter < 1) throw new P2PError('BAD_CONFIG', 'maxReportedPerReporter must be an integer ≥ 1');
   }
@@ -445,7 +453,7 @@ export class BroadcasterCore {
       // The worst trusted viewer's path decides (every viewer needs every slot's keys); demoted or
       // shunned viewers' word does not count, and the ceiling bounds what any one can raise it to.
       const trusted = viewers.filter((p) => !this.isDemoted(p, nowMs) && !this.slotJudge.isShunned(p, nowMs));
-      this.spare = spareKeysFor(this.slotLoss.worst(trusted, nowMs), this.cfg.directSpareKeys, Math.max(this.cfg.directSpareKeys, this.cfg.directSpareKeysMax));
+      this.spare = spareKeysFor(this.slotLoss.quantile(trusted, this.cfg.spareLossQuantile, nowMs), this.cfg.directSpareKeys, Math.max(this.cfg.directSpareKeys, this.cfg.directSpareKeysMax));
     }
     s.keys = Math.min(256, 64 + this.spare);
     const sig = `${slots}:${s.keys}`;

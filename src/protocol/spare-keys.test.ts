@@ -1,8 +1,9 @@
 // Spare direct-feed keys fitted to loss: the rule (expected loss plus two binomial standard
 // deviations, within floor and ceiling), the measure (slot keys asked again ÷ slot keys sent, per
 // viewer, over the frames whose repair window has passed) and the broadcaster using them: a lossy
-// trusted viewer raises the keys sent, a liar asking for everything raises them to the ceiling and no
-// further, a demoted viewer's asks do not count, a lossless swarm stays at the floor.
+// trusted viewer raises the keys sent (the worst viewer deciding), a liar asking for everything raises
+// them to the ceiling and no further, and with the default (the median viewer deciding) not at all;
+// a demoted viewer's asks do not count, a lossless swarm stays at the floor.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createReferenceCodec, type Codec } from '../codec/index.ts';
@@ -65,6 +66,20 @@ describe('SlotLossMeter', () => {
     expect(m.loss('v', 5000)).toBeCloseTo(5 / 40, 12);
     expect(m.worst(['v', 'w', 'nobody'], 5000)).toBeCloseTo(5 / 40, 12);
     expect(m.worst(['nobody'], 5000)).toBeNaN();
+  });
+
+  it('the q-quantile of the known losses: 1 the largest, 0.5 the median (nearest rank from below)', () => {
+    const m = new SlotLossMeter({ windowFrames: 20, repairWindowMs: 0, minFrames: 1 });
+    const shares: Record<string, number> = { a: 0, b: 1, c: 2, d: 4 }; // of 4 keys each
+    for (const [v, n] of Object.entries(shares)) {
+      m.sent(0, v, 4, 0);
+      m.asked(0, v, [0, 1, 2, 3].slice(0, n));
+    }
+    expect(m.quantile(['a', 'b', 'c', 'd', 'unknown'], 1, 1)).toBe(1);
+    expect(m.quantile(['a', 'b', 'c', 'd'], 0.5, 1)).toBe(0.25);
+    expect(m.quantile(['a', 'b', 'c'], 0.5, 1)).toBe(0.25);
+    expect(m.quantile(['a', 'b', 'c', 'd'], 0, 1)).toBe(0);
+    expect(m.quantile(['unknown'], 0.5, 1)).toBeNaN();
   });
 
   it('a key asked twice counts once; a viewer counts at most the keys it was sent; asks of unknown frames or of another viewer\'s frame count nothing', () => {
@@ -163,7 +178,7 @@ describe('the broadcaster\'s spare keys', () => {
 
   it('a viewer asking again for a quarter of its slot\'s keys raises the keys sent by the rule', () => {
     lastSlot.clear();
-    const { b, keys } = run({ v2: 0.25 }, 60);
+    const { b, keys } = run({ v2: 0.25 }, 60, { spareLossQuantile: 1 });
     const p = b.slotLoss.loss('v2', 150 * 59);
     console.log(`v2's measured loss ${p.toFixed(3)}; keys per frame over time: ${[...new Set(keys)].join(' → ')}`);
     expect(p).toBeGreaterThan(0.15);
@@ -173,15 +188,24 @@ describe('the broadcaster\'s spare keys', () => {
 
   it('a viewer asking for every key of its slot raises the spare to directSpareKeysMax and no further', () => {
     lastSlot.clear();
-    const { b, keys } = run({ v1: 1 }, 60, { directSpareKeysMax: 12 });
+    const { b, keys } = run({ v1: 1 }, 60, { directSpareKeysMax: 12, spareLossQuantile: 1 });
     expect(b.directSpare).toBe(12);
     expect(Math.max(...keys)).toBe(64 + 12);
+  });
+
+  it('by default the median viewer decides: one viewer asking for everything moves nothing, three of four lossy viewers do', () => {
+    lastSlot.clear();
+    expect(run({ v1: 1 }, 60).b.directSpare).toBe(1);
+    lastSlot.clear();
+    const { b } = run({ v0: 0.25, v1: 0.25, v3: 0.25 }, 60);
+    expect(b.directSpare).toBe(spareKeysFor(b.slotLoss.quantile(['v0', 'v1', 'v2', 'v3'], 0.5, 150 * 59), 1, 16));
+    expect(b.directSpare).toBeGreaterThan(1);
   });
 
   it('a demoted viewer\'s asks do not count', () => {
     lastSlot.clear();
     // v0 and v2 report v1: it is demoted (no direct slot of its own while the reports last).
-    const { b } = run({ v1: 1 }, 30, {}, (b) => {
+    const { b } = run({ v1: 1 }, 30, { spareLossQuantile: 1 }, (b) => {
       b.handleParsed('v0', { type: 'report', peerId: 'v1' }, 0);
       b.handleParsed('v2', { type: 'report', peerId: 'v1' }, 0);
     });

@@ -104,12 +104,22 @@ export class SlotLossMeter {
 
   /** The largest known loss among `viewers` (NaN when none is known). */
   worst(viewers: Iterable<string>, nowMs: number): number {
-    let w = NaN;
+    return this.quantile(viewers, 1, nowMs);
+  }
+
+  /**
+   * The q-quantile (0…1, nearest rank from below) of the known losses among `viewers`: 1 the
+   * largest, 0.5 the median (NaN when none is known).
+   */
+  quantile(viewers: Iterable<string>, q: number, nowMs: number): number {
+    const known: number[] = [];
     for (const v of viewers) {
       const p = this.loss(v, nowMs);
-      if (p === p && !(p <= w)) w = p;
+      if (p === p) known.push(p);
     }
-    return w;
+    if (known.length === 0) return NaN;
+    known.sort((a, b) => a - b);
+    return known[Math.min(known.length - 1, Math.max(0, Math.ceil(q * known.length) - 1))];
   }
 
   forget(viewer: string): void {
