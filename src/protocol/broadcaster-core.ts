@@ -11,6 +11,7 @@ import { directSlotKeys } from './frame-state.ts';
 import { KeySet } from './key-set.ts';
 import { DEFAULT_POLICY, NeighbourPolicy } from './neighbour-policy.ts';
 import { SendQueue } from './send-queue.ts';
+import { SlotLossMeter, spareKeysFor } from './spare-keys.ts';
 import { DEFAULT_SLOT_JUDGE, SlotJudge, type SlotJudgeConfig } from './slot-judge.ts';
 import {
   BROADCAST_ID_BYTES, CS_CHUNK_BYTES, FLAG_INIT_SEGMENT, FLAGS_DEFINED, MAX_FRAME_BYTES, packetSizeOf, parseMessage, type Manifest, type WireMessage,
@@ -19,8 +20,24 @@ import {
 export type SwarmMode = 'direct' | 'holder';
 
 export interface BroadcasterConfig {
-  /** Feed keys sent per frame in direct feed beyond 64 (absorbs loss before any repair). */
+  /**
+   * Feed keys sent per frame in direct feed beyond 64 (absorbs loss before any repair): at least
+   * this many; more when the trusted direct viewers' measured loss calls for it (spare-keys.ts).
+   */
   directSpareKeys: number;
+  /**
+   * The most spare keys the measured loss may raise it to (the larger of this and directSpareKeys):
+   * bounds what viewers asking for repairs they do not need can cost, (64 + this) / 64 × the stream.
+   */
+  directSpareKeysMax: number;
+  /**
+   * Which trusted direct viewer's measured loss decides the spare: its quantile among them (1: the
+   * worst, 0.5: the median). Loss on the broadcaster's own uplink shows at every viewer; one
+   * viewer's own lossy downlink is met by its repairs.
+   */
+  spareLossQuantile: number;
+  /** The spare is worked out again at most this often (each change sends every direct viewer a DIRECT_SLOT). */
+  spareRefreshMs: number;
   /** Neighbours each manifest is sent to; everyone else gets it from peers. */
   manifestFanout: number;
   /** After a mode switch, frames sent both ways so playback has no gap. */
@@ -72,6 +89,9 @@ export interface BroadcasterConfig {
 
 export const DEFAULT_BROADCASTER_CONFIG: Readonly<BroadcasterConfig> = Object.freeze({
   directSpareKeys: 1,
+  directSpareKeysMax: 16,
+  spareRefreshMs: 1000,
+  spareLossQuantile: 0.5,
   manifestFanout: 2,
   overlapFrames: 6,
   keepFrameMs: 3000,
@@ -142,6 +162,10 @@ export class BroadcasterCore {
   readonly policy: NeighbourPolicy;
   /** Judges direct-feed slot holders on their viewers' MISSING reports (withholding a slot's keys). */
   readonly slotJudge: SlotJudge;
+  /** Per direct viewer, the share of its slot's keys it asked for again (the spare keys' measure). */
+  readonly slotLoss = new SlotLossMeter();
+  private spare: number;
+  private spareAtMs = -Infinity;
   readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, badMessages: 0, segmentsBackfilled: 0, slotsMoved: 0 };
 
   /** The current broadcast (BROADCAST_ID_BYTES): signed into every manifest; the tracker announces it to viewers. */
@@ -161,7 +185,15 @@ export class BroadcasterCore {
     this.slotJudge = new SlotJudge({ ...DEFAULT_SLOT_JUDGE, ...opts.slotJudge });
     if (!(this.cfg.repairShare >= 0 && this.cfg.repairShare <= 1)) throw new P2PError('BAD_CONFIG', 'repairShare must be in 0…1');
     if (this.cfg.directSpareKeys < 0 || this.cfg.directSpareKeys > 192) throw new P2PError('BAD_CONFIG', 'directSpareKeys must be in 0…192');
+    if (!(this.cfg.directSpareKeysMax >= 0 && this.cfg.directSpareKeysMax <= 192)) throw new P2PError('BAD_CONFIG', 'directSpareKeysMax must be in 0…192');
+    if (!(this.cfg.spareLossQuantile >= 0 && this.cfg.spareLossQuantile <= 1)) throw new P2PError('BAD_CONFIG', 'spareLossQuantile must be in 0…1');
+    this.spare = this.cfg.directSpareKeys;
     if (!Number.isInteger(this.cfg.maxReportedPerReporter) || this.cfg.maxReportedPerReporter < 1) throw new P2PError('BAD_CONFIG', 'maxReportedPerReporter must be an integer ≥ 1');
+  }
+
+  /** Spare keys sent per direct-feed frame beyond 64 now (directSpareKeys…directSpareKeysMax). */
+  get directSpare(): number {
+    return this.spare;
   }
 
   get swarmMode(): SwarmMode {
@@ -181,6 +213,7 @@ export class BroadcasterCore {
     this.reportedBy.delete(peerId);
     this.policy.forgetPeer(peerId);
     this.slotJudge.forgetPeer(peerId);
+    this.slotLoss.forget(peerId);
   }
 
   /** The tracker's swarm summary: mode and the holders with their keys c. */
@@ -267,6 +300,7 @@ export class BroadcasterCore {
         // clean keys after pollution); nothing else, each within the policy's key budget and the
         // neighbour's repair allowance, so upload stays bounded.
         const slotKeys = directSlotKeys(s.seq, slot, s.slotCount, s.keys);
+        this.slotLoss.asked(s.seq, from, slotKeys.filter((k) => allowed.has(k)));
         // (Any key beyond the direct set: each viewer asks its own range, so together they get
         // more distinct clean keys than polluting neighbours withhold; the allowance bounds it.)
         const extra = allowed.toArray().filter((x) => x >= s.keys);
@@ -414,7 +448,14 @@ export class BroadcasterCore {
     if (viewers.length === 0) return;
     const slots = Math.min(viewers.length, 255);
     s.slotCount = slots;
-    s.keys = Math.min(256, 64 + this.cfg.directSpareKeys);
+    if (nowMs - this.spareAtMs >= this.cfg.spareRefreshMs) {
+      this.spareAtMs = nowMs;
+      // The worst trusted viewer's path decides (every viewer needs every slot's keys); demoted or
+      // shunned viewers' word does not count, and the ceiling bounds what any one can raise it to.
+      const trusted = viewers.filter((p) => !this.isDemoted(p, nowMs) && !this.slotJudge.isShunned(p, nowMs));
+      this.spare = spareKeysFor(this.slotLoss.quantile(trusted, this.cfg.spareLossQuantile, nowMs), this.cfg.directSpareKeys, Math.max(this.cfg.directSpareKeys, this.cfg.directSpareKeysMax));
+    }
+    s.keys = Math.min(256, 64 + this.spare);
     const sig = `${slots}:${s.keys}`;
     viewers.slice(0, slots).forEach((p, i) => {
       s.slots.set(p, i);
@@ -427,6 +468,7 @@ export class BroadcasterCore {
     });
     const order = viewers.slice(0, slots);
     s.order = order;
+    order.forEach((p, i) => this.slotLoss.sent(s.seq, p, directSlotKeys(s.seq, i, slots, s.keys).length, nowMs));
     for (let k = 0; k < s.keys; k++) {
       // Slot i gets the keys k with (k + seq) % slots === i (see directSlotKeys).
       const owner = order[(k + s.seq) % slots];

@@ -14,6 +14,9 @@ export interface ViewerRecord {
   bytesUp: number;
   bytesDown: number;
   controlDown: number;
+  /** Control messages it sent, and how many of them were have-maps (one core output each; the transport's batching is not modelled). */
+  controlMsgsUp?: number;
+  haveMsgsUp?: number;
   /** seq → time the frame was delivered */
   delivered: Map<number, number>;
   startupMs: number;
@@ -89,6 +92,9 @@ export interface SimReport {
   firstKeyFrameP50Ms: number;
   firstKeyFrameP95Ms: number;
   controlOverheadPct: number;
+  /** Control messages sent per viewer and second of its stay (mean over measured viewers), and the have-maps among them. */
+  controlMsgsPerSec: number;
+  haveMsgsPerSec: number;
   uploadRatioP10: number;
   uploadRatioP50: number;
   uploadRatioP90: number;
@@ -187,6 +193,9 @@ export function buildReport(input: {
   const reported: number[] = [];
   let control = 0;
   let controlBase = 0;
+  let ctlMsgs = 0;
+  let haveMsgs = 0;
+  let stayMs = 0;
   let due = 0;
   let decodedInTime = 0;
   let onTime = 0;
@@ -200,6 +209,9 @@ export function buildReport(input: {
     const from = v.joinMs + input.warmupMs;
     if (end - from < 5000) continue;
     measured++;
+    ctlMsgs += v.controlMsgsUp ?? 0;
+    haveMsgs += v.haveMsgsUp ?? 0;
+    stayMs += end - v.joinMs;
     if (v.startupMs >= 0) firstKeys.push(v.startupMs);
     if (Number.isFinite(v.reportedBps)) reported.push(v.reportedBps / v.upBps);
     const a = upTo(v.joinMs);
@@ -278,6 +290,8 @@ export function buildReport(input: {
     firstKeyFrameP50Ms: percentile(fk, 50),
     firstKeyFrameP95Ms: percentile(fk, 95),
     controlOverheadPct: controlBase > 0 ? (100 * control) / controlBase : NaN,
+    controlMsgsPerSec: stayMs > 0 ? ctlMsgs / (stayMs / 1000) : NaN,
+    haveMsgsPerSec: stayMs > 0 ? haveMsgs / (stayMs / 1000) : NaN,
     uploadRatioP10: percentile(u, 10),
     uploadRatioP50: percentile(u, 50),
     uploadRatioP90: percentile(u, 90),
@@ -294,6 +308,7 @@ export function buildReport(input: {
 }
 
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : x === Infinity ? '∞' : 'n/a');
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const ms = (x: number) => (Number.isFinite(x) ? `${Math.round(x)} ms` : x === Infinity ? '∞ (never started)' : 'n/a');
 const ms0 = (x: number) => (Number.isFinite(x) ? `${Math.round(x)} ms` : x === Infinity ? '∞' : 'n/a');
 const pct = (x: number, digits = 2) => (Number.isFinite(x) ? `${x.toFixed(digits)} %` : 'n/a');
@@ -312,7 +327,7 @@ export function formatReport(r: SimReport): string {
     `first picture, join to each step (p50 / p95): ${r.startSteps.map((x) => `${x.step} ${ms0(x.p50Ms)} / ${ms0(x.p95Ms)}`).join(', ')}`,
     `frames decoded within 2 s of their close: ${pct(r.framesDecodedInDeadlinePct)}; close to decode: p50 ${ms(r.closeToDecodeP50Ms)}, p95 ${ms(r.closeToDecodeP95Ms)}, p99 ${ms(r.closeToDecodeP99Ms)}`,
     `join to first key frame decoded: p50 ${ms(r.firstKeyFrameP50Ms)}, p95 ${ms(r.firstKeyFrameP95Ms)}`,
-    `control overhead: ${pct(r.controlOverheadPct)} of stream`,
+    `control overhead: ${pct(r.controlOverheadPct)} of stream; control messages sent per viewer: ${f1(r.controlMsgsPerSec)} a second, have-maps ${f1(r.haveMsgsPerSec)} of them`,
     `reported upload / true capacity (capacity meter): p10 ${f2(r.reportedUploadP10)}, p50 ${f2(r.reportedUploadP50)}, p90 ${f2(r.reportedUploadP90)}`,
     ...(r.attack ? formatAttack(r.attack) : []),
     `simulated in ${r.wallSeconds.toFixed(1)} s wall time (${r.events} events)`,

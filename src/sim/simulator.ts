@@ -394,7 +394,7 @@ export class Simulator {
       queueBytes: profile?.queueBytes ?? 0, cpuFactor: profile?.cpuFactor ?? 0, cpuFree: 0, meter: new CapacityMeter(), crashes: profile?.crashes ?? false,
       beat: { periodMs: this.welcomeHeartbeatMs, dueMs: this.now + this.welcomeHeartbeatMs, lastMs: -Infinity, sent: null },
       timerAt: Infinity, connected: new Set(), pending: new Set(), listed: new Set(), wires: new Map(),
-      rec: { id, joinMs: this.now, leftMs: Infinity, bytesUp: 0, bytesDown: 0, controlDown: 0, delivered: new Map(), startupMs: -1, role: '', upBps, reportedBps: NaN, crashed: false, firstLinkMs: NaN, firstFromBroadcasterMs: NaN, firstFrameMs: NaN, initMs: NaN },
+      rec: { id, joinMs: this.now, leftMs: Infinity, bytesUp: 0, bytesDown: 0, controlDown: 0, controlMsgsUp: 0, haveMsgsUp: 0, delivered: new Map(), startupMs: -1, role: '', upBps, reportedBps: NaN, crashed: false, firstLinkMs: NaN, firstFromBroadcasterMs: NaN, firstFrameMs: NaN, initMs: NaN },
       initDelivered: false, events: new TimedHeap<SimEvent>(),
     };
     this.peers.set(id, p);
@@ -870,6 +870,10 @@ export class Simulator {
     const w = p.wires.get(to);
     if (!w?.up) return;
     const dst = w.to as SimPeer;
+    if (control) {
+      p.rec.controlMsgsUp = (p.rec.controlMsgsUp ?? 0) + 1;
+      if (message.type === 'have') p.rec.haveMsgsUp = (p.rec.haveMsgsUp ?? 0) + 1;
+    }
     let msg: WireMessage | Uint8Array = message;
     const size = encodedLength(message);
     if (this.o.bytes) msg = encodeMessage(msg as WireMessage);
