@@ -15,6 +15,12 @@ export interface HttpFrameFeedOptions {
   fetch?: typeof fetch;
   /** Pause after a failed or bad answer, ms. Default 1000. */
   retryMs?: number;
+  /**
+   * Each frame is handed to the sink this long after it arrived, ms. Default 0. A viewer whose swarm
+   * may still deliver waits, so that a frame the swarm brings in time reaches its core from the swarm
+   * (the sink then refuses the HTTP copy at once) and the feed fills only what the swarm missed.
+   */
+  delayMs?: number;
 }
 
 export interface HttpFrameFeedStats {
@@ -35,6 +41,8 @@ export class HttpFrameFeed {
   #abort: AbortController | null = null;
   #running = false;
   #next: number | null = null;
+  /** Frames waiting out `delayMs` (dropped by stop()). */
+  readonly #held = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(options: HttpFrameFeedOptions) {
     this.#opts = options;
@@ -59,6 +67,8 @@ export class HttpFrameFeed {
     this.#running = false;
     this.#abort?.abort();
     this.#abort = null;
+    for (const t of this.#held) clearTimeout(t);
+    this.#held.clear();
   }
 
   async #loop(): Promise<void> {
@@ -121,13 +131,31 @@ export class HttpFrameFeed {
       return false;
     }
     this.stats.bundles++;
+    const delay = this.#opts.delayMs ?? 0;
     for (const d of r.frames) {
       this.stats.frames++;
-      if (!this.#opts.onFrame(d.manifest, d.frame)) this.stats.refused++;
+      if (delay <= 0) this.#hand(d.manifest, d.frame);
+      else {
+        const t = setTimeout(() => {
+          this.#held.delete(t);
+          if (this.#running) this.#hand(d.manifest, d.frame);
+        }, delay);
+        this.#held.add(t);
+      }
     }
     // The next ask starts where the edge says its feed goes on (a made-up position only gets a 400,
     // after which the feed starts over live).
     this.#next = r.next;
     return true;
+  }
+
+  #hand(manifest: Manifest, frame: Uint8Array): void {
+    let taken = false;
+    try {
+      taken = this.#opts.onFrame(manifest, frame);
+    } catch {
+      // a throwing sink refuses the frame; the feed goes on
+    }
+    if (!taken) this.stats.refused++;
   }
 }
