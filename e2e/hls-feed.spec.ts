@@ -1,0 +1,117 @@
+// A viewer on the HTTP path still serves the swarm (issue 13): two Chromium viewers A and B in one
+// swarm with a Node broadcaster and the LL-HLS edge (e2e/hls-edge-server.ts, WebRTC in Node). A's
+// page drops every inbound media message while its links stay up (e2e/pages/hls-feed.ts), so its
+// P2P buffer runs dry and it plays from the edge with hls.js. With the frame feed on, A's session
+// takes the edge's frames (after its own signature and digest checks) and B gets media from A; with
+// the feed off, A has nothing to give. Then the drop ends and A returns to P2P. The test prints both
+// windows' bytes and both return times; it asserts what must hold whatever the machine's load
+// (B got media from A while the feed ran, A's core took frames from HTTP, the feed stopped on P2P).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import type { FeedPageState } from './pages/hls-feed.ts';
+
+let server: ChildProcess | null = null;
+test.afterEach(() => {
+  server?.kill('SIGTERM');
+  server = null;
+});
+
+async function startEdge(seconds: number): Promise<{ baseUrl: string; streamId: string }> {
+  server = spawn(process.execPath, ['--import', 'tsx', 'e2e/hls-edge-server.ts', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: server.stdout! });
+  for await (const line of lines) if (line.startsWith('{')) return JSON.parse(line);
+  throw new Error('the edge server ended before it was ready');
+}
+
+const state = (page: Page): Promise<FeedPageState> => page.evaluate(() => window.feedTest.state());
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function viewer(browser: Browser, name: string, query: string): Promise<Page> {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.log(`[${name}]`, m.text());
+  });
+  await page.goto(`/e2e/pages/hls-feed.html?${query}`);
+  await expect(page).toHaveTitle('feed page ready');
+  return page;
+}
+
+/** A's stay on HTTP with its inbound media dropped: B's media bytes from A over `windowMs` once the switch happened. */
+async function httpStay(a: Page, b: Page, aId: string, feed: boolean, windowMs: number) {
+  const before = (await state(a)).changes.length;
+  const dropAtMs = (await state(a)).nowMs;
+  await a.evaluate(() => window.feedTest.dropMedia(true));
+  await expect.poll(async () => (await state(a)).path, { timeout: 30_000 }).toBe('http');
+  let s = await state(a);
+  const toHttp = s.changes.at(-1)!;
+  expect(s.changes.length).toBeGreaterThan(before);
+  expect(['p2p-dry', 'no-peers']).toContain(toHttp.reason);
+  // hls.js plays; with the feed on, the feed runs once the session is linked (it is: links are up).
+  if (feed) await expect.poll(async () => (await state(a)).source?.feed.state, { timeout: 30_000 }).toBe('running');
+  else await sleep(3000);
+  const a0 = await state(a);
+  const b0 = await b.evaluate((id) => window.feedTest.mediaFrom(id), aId);
+  await sleep(windowMs);
+  const a1 = await state(a);
+  const b1 = await b.evaluate((id) => window.feedTest.mediaFrom(id), aId);
+  expect(a1.path).toBe('http');
+  return { switchMs: toHttp.atMs - dropAtMs, reason: toHttp.reason, bFromA: b1 - b0, a0, a1 };
+}
+
+/** Ends the drop; resolves with the time to A's return to P2P and the longest still playhead from then to 5 s after it. */
+async function returnToP2p(a: Page) {
+  await a.evaluate(() => window.feedTest.resetStill());
+  const atMs = (await state(a)).nowMs;
+  await a.evaluate(() => window.feedTest.dropMedia(false));
+  await expect.poll(async () => (await state(a)).path, { timeout: 120_000 }).toBe('p2p');
+  const back = (await state(a)).changes.at(-1)!;
+  expect(back).toMatchObject({ path: 'p2p', reason: 'p2p-healthy' });
+  await sleep(5000);
+  const s = await state(a);
+  return { returnMs: back.atMs - atMs, stillMs: s.longestStillMs, after: s };
+}
+
+test('a viewer playing over HTTP hands the edge\'s frames to its neighbours; the feed stops back on P2P', async ({ browser }) => {
+  test.setTimeout(420_000);
+  const edge = await startEdge(400);
+  const tracker = `${edge.baseUrl.replace('http', 'ws')}/tracker`;
+  const url = `${edge.baseUrl}/hls/${edge.streamId}/index.m3u8`;
+  const query = `stream=${edge.streamId}&tracker=${encodeURIComponent(tracker)}&fallback-url=${encodeURIComponent(url)}`;
+  const a = await viewer(browser, 'A', query);
+  const b = await viewer(browser, 'B', query);
+
+  // Both play from the swarm, and B is linked to A.
+  for (const p of [a, b]) {
+    await expect.poll(async () => (await state(p)).currentTime, { timeout: 60_000 }).toBeGreaterThan(0.5);
+    await expect.poll(async () => { const x = await state(p); return x.path === 'p2p' && x.peers > 0; }, { timeout: 60_000 }).toBe(true);
+  }
+  const aId = (await state(a)).peerId!;
+  expect(aId).toBeTruthy();
+  await expect.poll(async () => (await state(b)).linked.includes(aId), { timeout: 60_000, message: 'B never linked to A' }).toBe(true);
+
+  // 1. Feed on (the default): A on HTTP, B gets media from A.
+  const on = await httpStay(a, b, aId, true, 12_000);
+  const takenOn = on.a1.outsideFrames - on.a0.outsideFrames;
+  console.log(`feed on: A went to HTTP ${Math.round(on.switchMs)} ms after its media was cut (${on.reason}); over ${12} s on HTTP A's core took ${takenOn} frames from the feed (refused ${on.a1.outsideRefused - on.a0.outsideRefused}), the feed fetched ${on.a1.source!.feed.bytes - on.a0.source!.feed.bytes} bytes vs hls.js ${on.a1.source!.httpBytes - on.a0.source!.httpBytes} bytes, A uploaded ${on.a1.bytesUp - on.a0.bytesUp} bytes, B received ${on.bFromA} media bytes from A`);
+  expect(takenOn).toBeGreaterThan(0);
+  expect(on.bFromA).toBeGreaterThan(0);
+  const r1 = await returnToP2p(a);
+  console.log(`feed on: HTTP → P2P ${Math.round(r1.returnMs)} ms after the drop ended; longest still playhead from then to 5 s after the switch ${Math.round(r1.stillMs)} ms`);
+  // Back on P2P the feed is stopped and fetches nothing more.
+  expect(r1.after.source!.feed.state).toBe('off');
+  const feedBytesBack = r1.after.source!.feed.bytes;
+  await sleep(3000);
+  expect((await state(a)).source!.feed.bytes).toBe(feedBytesBack);
+
+  // 2. The same with the feed off: A has nothing to hand on.
+  await a.evaluate(() => window.feedTest.setFeed(false));
+  await sleep(10_000); // more than the policy's dwell
+  const off = await httpStay(a, b, aId, false, 12_000);
+  console.log(`feed off: A went to HTTP ${Math.round(off.switchMs)} ms after its media was cut (${off.reason}); over 12 s on HTTP A's core took ${off.a1.outsideFrames - off.a0.outsideFrames} frames from the feed, the feed fetched ${off.a1.source!.feed.bytes - off.a0.source!.feed.bytes} bytes, A uploaded ${off.a1.bytesUp - off.a0.bytesUp} bytes, B received ${off.bFromA} media bytes from A`);
+  expect(off.a1.outsideFrames - off.a0.outsideFrames).toBe(0);
+  const r2 = await returnToP2p(a);
+  console.log(`feed off: HTTP → P2P ${Math.round(r2.returnMs)} ms after the drop ended; longest still playhead from then to 5 s after the switch ${Math.round(r2.stillMs)} ms`);
+  console.log(`A's switches: ${JSON.stringify(r2.after.changes.map((c) => [c.path, c.reason]))}`);
+});
