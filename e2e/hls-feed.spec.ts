@@ -1,7 +1,8 @@
 // A viewer on the HTTP path still serves the swarm (issue 13): two Chromium viewers A and B in one
 // swarm with a Node broadcaster and the LL-HLS edge (e2e/hls-edge-server.ts, WebRTC in Node). A's
 // page drops every inbound media message while its links stay up (e2e/pages/hls-feed.ts), so its
-// P2P buffer runs dry and it plays from the edge with hls.js. With the frame feed on, A's session
+// P2P buffer runs dry and it plays from the edge with hls.js; meanwhile B's page drops the media of
+// every neighbour but A (A is B's only source in the swarm; B runs no feed of its own). With the frame feed on, A's session
 // takes the edge's frames (after its own signature and digest checks) and B gets media from A; with
 // the feed off, A has nothing to give. Then the drop ends and A returns to P2P. The test prints both
 // windows' bytes and both return times; it asserts what must hold whatever the machine's load
@@ -43,6 +44,7 @@ async function httpStay(a: Page, b: Page, aId: string, feed: boolean, windowMs: 
   const before = (await state(a)).changes.length;
   const dropAtMs = (await state(a)).nowMs;
   await a.evaluate(() => window.feedTest.dropMedia(true));
+  await b.evaluate((id) => window.feedTest.onlyFrom(id), aId);
   await expect.poll(async () => (await state(a)).path, { timeout: 30_000 }).toBe('http');
   let s = await state(a);
   const toHttp = s.changes.at(-1)!;
@@ -53,11 +55,17 @@ async function httpStay(a: Page, b: Page, aId: string, feed: boolean, windowMs: 
   else await sleep(3000);
   const a0 = await state(a);
   const b0 = await b.evaluate((id) => window.feedTest.mediaFrom(id), aId);
-  await sleep(windowMs);
+  const t0 = Date.now();
+  // With the feed, B's media from A must rise while A is on HTTP (waited for, however loaded the
+  // machine is); the window then runs to windowMs. Without it, the window is only printed.
+  if (feed) await expect.poll(() => b.evaluate((id) => window.feedTest.mediaFrom(id), aId), { timeout: 90_000, message: 'B got no media from A while A was on HTTP' }).toBeGreaterThan(b0);
+  await sleep(Math.max(0, windowMs - (Date.now() - t0)));
   const a1 = await state(a);
   const b1 = await b.evaluate((id) => window.feedTest.mediaFrom(id), aId);
+  await b.evaluate(() => window.feedTest.onlyFrom(null));
   expect(a1.path).toBe('http');
-  return { switchMs: toHttp.atMs - dropAtMs, reason: toHttp.reason, bFromA: b1 - b0, a0, a1 };
+  const bs = await state(b);
+  return { windowS: Math.round((a1.nowMs - a0.nowMs) / 1000), switchMs: toHttp.atMs - dropAtMs, reason: toHttp.reason, bFromA: b1 - b0, a0, a1, bPath: bs.path, bChanges: bs.changes.map((c) => [c.path, c.reason]), bTaken: bs.outsideFrames };
 }
 
 /** Ends the drop; resolves with the time to A's return to P2P and the longest still playhead from then to 5 s after it. */
@@ -80,7 +88,8 @@ test('a viewer playing over HTTP hands the edge\'s frames to its neighbours; the
   const url = `${edge.baseUrl}/hls/${edge.streamId}/index.m3u8`;
   const query = `stream=${edge.streamId}&tracker=${encodeURIComponent(tracker)}&fallback-url=${encodeURIComponent(url)}`;
   const a = await viewer(browser, 'A', query);
-  const b = await viewer(browser, 'B', query);
+  // B runs no feed of its own: what it gets while A is its only source comes through A.
+  const b = await viewer(browser, 'B', `${query}&feed=off`);
 
   // Both play from the swarm, and B is linked to A.
   for (const p of [a, b]) {
@@ -94,7 +103,7 @@ test('a viewer playing over HTTP hands the edge\'s frames to its neighbours; the
   // 1. Feed on (the default): A on HTTP, B gets media from A.
   const on = await httpStay(a, b, aId, true, 12_000);
   const takenOn = on.a1.outsideFrames - on.a0.outsideFrames;
-  console.log(`feed on: A went to HTTP ${Math.round(on.switchMs)} ms after its media was cut (${on.reason}); over ${12} s on HTTP A's core took ${takenOn} frames from the feed (refused ${on.a1.outsideRefused - on.a0.outsideRefused}), the feed fetched ${on.a1.source!.feed.bytes - on.a0.source!.feed.bytes} bytes vs hls.js ${on.a1.source!.httpBytes - on.a0.source!.httpBytes} bytes, A uploaded ${on.a1.bytesUp - on.a0.bytesUp} bytes, B received ${on.bFromA} media bytes from A`);
+  console.log(`feed on: A went to HTTP ${Math.round(on.switchMs)} ms after its media was cut (${on.reason}); over ${on.windowS} s on HTTP A's core took ${takenOn} frames from the feed (refused ${on.a1.outsideRefused - on.a0.outsideRefused}), the feed fetched ${on.a1.source!.feed.bytes - on.a0.source!.feed.bytes} bytes vs hls.js ${on.a1.source!.httpBytes - on.a0.source!.httpBytes} bytes, A uploaded ${on.a1.bytesUp - on.a0.bytesUp} bytes, B received ${on.bFromA} media bytes from A (B's path ${on.bPath}, its switches ${JSON.stringify(on.bChanges)}, frames B took from its own feed ${on.bTaken}); feed ${JSON.stringify(on.a1.source!.feed)}`);
   expect(takenOn).toBeGreaterThan(0);
   expect(on.bFromA).toBeGreaterThan(0);
   const r1 = await returnToP2p(a);
@@ -109,7 +118,7 @@ test('a viewer playing over HTTP hands the edge\'s frames to its neighbours; the
   await a.evaluate(() => window.feedTest.setFeed(false));
   await sleep(10_000); // more than the policy's dwell
   const off = await httpStay(a, b, aId, false, 12_000);
-  console.log(`feed off: A went to HTTP ${Math.round(off.switchMs)} ms after its media was cut (${off.reason}); over 12 s on HTTP A's core took ${off.a1.outsideFrames - off.a0.outsideFrames} frames from the feed, the feed fetched ${off.a1.source!.feed.bytes - off.a0.source!.feed.bytes} bytes, A uploaded ${off.a1.bytesUp - off.a0.bytesUp} bytes, B received ${off.bFromA} media bytes from A`);
+  console.log(`feed off: A went to HTTP ${Math.round(off.switchMs)} ms after its media was cut (${off.reason}); over ${off.windowS} s on HTTP A's core took ${off.a1.outsideFrames - off.a0.outsideFrames} frames from the feed, the feed fetched ${off.a1.source!.feed.bytes - off.a0.source!.feed.bytes} bytes, A uploaded ${off.a1.bytesUp - off.a0.bytesUp} bytes, B received ${off.bFromA} media bytes from A (B's path ${off.bPath}, its switches ${JSON.stringify(off.bChanges)})`);
   expect(off.a1.outsideFrames - off.a0.outsideFrames).toBe(0);
   const r2 = await returnToP2p(a);
   console.log(`feed off: HTTP → P2P ${Math.round(r2.returnMs)} ms after the drop ended; longest still playhead from then to 5 s after the switch ${Math.round(r2.stillMs)} ms`);

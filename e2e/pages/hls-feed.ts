@@ -3,7 +3,7 @@
 // taps its session's transport: it counts the media bytes that arrive from each neighbour, and can
 // drop every inbound media message (`feedTest.dropMedia(true)`: the links stay up and control
 // messages pass, but no packet of the swarm arrives, as when the viewer's neighbours cannot upload
-// to it). Records sourcechange events and the longest still playhead.
+// to it); `feedTest.onlyFrom(id)` drops the media of every neighbour but one. Records sourcechange events and the longest still playhead.
 import '../../src/session/p2p-player-entry.ts';
 import type { P2PPlayerElement } from '../../src/player/p2p-player-element.ts';
 import type { ViewerSession } from '../../src/session/viewer-session.ts';
@@ -13,6 +13,8 @@ const el = document.createElement('p2p-player') as P2PPlayerElement;
 const changes: Array<{ path: string; reason: string; atMs: number }> = [];
 let session: ViewerSession | null = null;
 let dropping = false;
+/** When set, inbound media from every other neighbour is dropped. */
+let onlyFrom: string | null = null;
 let dropped = 0;
 const mediaInByPeer = new Map<string, number>();
 
@@ -29,7 +31,7 @@ el.addEventListener('sessionready', (e) => {
       const peerId = args[0] as string;
       const bytes = args[2] as Uint8Array;
       mediaInByPeer.set(peerId, (mediaInByPeer.get(peerId) ?? 0) + bytes.length);
-      if (dropping) {
+      if (dropping || (onlyFrom !== null && peerId !== onlyFrom)) {
         dropped++;
         return;
       }
@@ -40,6 +42,7 @@ el.addEventListener('sessionready', (e) => {
 el.setAttribute('tracker', q.get('tracker') ?? 'ws://127.0.0.1:9/tracker');
 el.setAttribute('stream', q.get('stream') ?? '');
 if (q.get('fallback-url')) el.setAttribute('fallback-url', q.get('fallback-url')!);
+if (q.get('feed')) el.setAttribute('fallback-feed', q.get('feed')!);
 el.setAttribute('muted', '');
 el.setAttribute('autoplay', '');
 el.setAttribute('stats-overlay', '');
@@ -82,6 +85,8 @@ declare global {
       /** Media bytes received from a neighbour since the page started (counted before any drop). */
       mediaFrom(peerId: string): number;
       dropMedia(on: boolean): void;
+      /** Drops inbound media from every neighbour but `peerId` (null: none dropped). */
+      onlyFrom(peerId: string | null): void;
       setFeed(on: boolean): void;
       resetStill(): void;
     };
@@ -109,6 +114,7 @@ window.feedTest = {
   },
   mediaFrom: (peerId) => mediaInByPeer.get(peerId) ?? 0,
   dropMedia: (on) => void (dropping = on),
+  onlyFrom: (peerId) => void (onlyFrom = peerId),
   setFeed: (on) => void (el.fallbackFeed = on),
   resetStill: () => {
     longestStillMs = 0;

@@ -19,8 +19,9 @@ export interface HttpFrameFeedOptions {
    * Each frame is handed to the sink this long after it arrived, ms. Default 0. A viewer whose swarm
    * may still deliver waits, so that a frame the swarm brings in time reaches its core from the swarm
    * (the sink then refuses the HTTP copy at once) and the feed fills only what the swarm missed.
+   * A function is asked for each bundle (the wait can depend on whether the swarm delivers now).
    */
-  delayMs?: number;
+  delayMs?: number | (() => number);
 }
 
 export interface HttpFrameFeedStats {
@@ -131,7 +132,8 @@ export class HttpFrameFeed {
       return false;
     }
     this.stats.bundles++;
-    const delay = this.#opts.delayMs ?? 0;
+    const d = this.#opts.delayMs ?? 0;
+    const delay = typeof d === 'function' ? d() : d;
     for (const d of r.frames) {
       this.stats.frames++;
       if (delay <= 0) this.#hand(d.manifest, d.frame);

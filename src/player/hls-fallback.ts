@@ -60,7 +60,11 @@ export interface OutsideFrameSink {
 export interface FrameFeedConfig {
   /** Run the feed at all. Default true (`<p2p-player fallback-feed="off">` turns it off). */
   enabled: boolean;
-  /** Each frame waits this long before it goes to the session, so the swarm's own copy wins when the swarm delivers, ms. Default 1000. */
+  /**
+   * While the swarm still delivers frames to this viewer (one in the last 2 s), each frame from the
+   * feed waits this long before it goes to the session, so that the swarm's own copy wins and the
+   * policy sees the swarm recover; while it delivers none, frames go at once. ms, default 1000.
+   */
   delayMs: number;
   /** The feed runs at most this long in one stay on HTTP (it doubles what this viewer fetches from the edge), ms. Default 60 000. */
   maxMsPerStay: number;
@@ -157,6 +161,9 @@ export class HlsFallback {
   #outsideTotal = 0;
   #takenSeen = 0;
   #lastTickMs: number | null = null;
+  /** When the policy's count of swarm frames last grew. */
+  #lastSwarmFrameMs = -Infinity;
+  #swarmFrames = 0;
 
   constructor(options: HlsFallbackOptions) {
     this.#o = options;
@@ -233,10 +240,13 @@ export class HlsFallback {
     const taken = this.#o.outside?.()?.taken() ?? 0;
     this.#outsideTotal += taken >= this.#takenSeen ? taken - this.#takenSeen : taken;
     this.#takenSeen = taken;
+    const swarmFrames = s.framesIn - this.#outsideTotal;
+    if (swarmFrames > this.#swarmFrames) this.#lastSwarmFrameMs = nowMs;
+    this.#swarmFrames = Math.max(this.#swarmFrames, swarmFrames);
     const d = { nowMs, ...this.#policy.observe({
       nowMs,
       webrtc: this.#webrtc(),
-      p2pFrames: s.framesIn - this.#outsideTotal,
+      p2pFrames: swarmFrames,
       bufferAheadS: s.bufferAheadS,
       playing: !video.paused && !video.ended,
     }) };
@@ -273,7 +283,7 @@ export class HlsFallback {
     if (this.#feed?.running) return;
     this.#feed ??= new HttpFrameFeed({
       playlistUrl: this.#o.url,
-      delayMs: this.#feedCfg.delayMs,
+      delayMs: () => (performance.now() - this.#lastSwarmFrameMs < 2000 ? this.#feedCfg.delayMs : 0),
       onFrame: (m, f) => this.#o.outside?.()?.add(m, f) ?? false,
     });
     this.#feed.start();
