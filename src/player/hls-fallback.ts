@@ -161,9 +161,10 @@ export class HlsFallback {
   #outsideTotal = 0;
   #takenSeen = 0;
   #lastTickMs: number | null = null;
-  /** When the policy's count of swarm frames last grew. */
+  /** When the policy's count of swarm frames last grew; that count (only ever grows); the difference it came from. */
   #lastSwarmFrameMs = -Infinity;
   #swarmFrames = 0;
+  #lastDiff = 0;
 
   constructor(options: HlsFallbackOptions) {
     this.#o = options;
@@ -240,13 +241,16 @@ export class HlsFallback {
     const taken = this.#o.outside?.()?.taken() ?? 0;
     this.#outsideTotal += taken >= this.#takenSeen ? taken - this.#takenSeen : taken;
     this.#takenSeen = taken;
-    const swarmFrames = s.framesIn - this.#outsideTotal;
-    if (swarmFrames > this.#swarmFrames) this.#lastSwarmFrameMs = nowMs;
-    this.#swarmFrames = Math.max(this.#swarmFrames, swarmFrames);
+    const diff = s.framesIn - this.#outsideTotal;
+    if (diff > this.#lastDiff) {
+      this.#swarmFrames += diff - this.#lastDiff;
+      this.#lastSwarmFrameMs = nowMs;
+    }
+    this.#lastDiff = diff;
     const d = { nowMs, ...this.#policy.observe({
       nowMs,
       webrtc: this.#webrtc(),
-      p2pFrames: swarmFrames,
+      p2pFrames: this.#swarmFrames,
       bufferAheadS: s.bufferAheadS,
       playing: !video.paused && !video.ended,
     }) };
