@@ -59,7 +59,12 @@ async function httpStay(a: Page, b: Page, aId: string, feed: boolean, windowMs: 
   const t0 = Date.now();
   // With the feed, B's media from A must rise while A is on HTTP (waited for, however loaded the
   // machine is); the window then runs to windowMs. Without it, the window is only printed.
-  if (feed) await expect.poll(() => b.evaluate((id) => window.feedTest.mediaFrom(id), aId), { timeout: 90_000, message: 'B got no media from A while A was on HTTP' }).toBeGreaterThan(b0);
+  if (feed) {
+    // Soft: on failure the test goes on to the return figures, then fails.
+    await expect.soft.poll(() => b.evaluate((id) => window.feedTest.mediaFrom(id), aId), { timeout: 90_000, message: 'B got no media from A while A was on HTTP' }).toBeGreaterThan(b0);
+    const [x, y] = [await state(a), await state(b)];
+    console.log(`A: path ${x.path}, feed ${JSON.stringify(x.source?.feed)}, session core took ${x.outsideFrames - a0.outsideFrames} refused ${x.outsideRefused - a0.outsideRefused}, linked ${JSON.stringify(x.linked)}; B: path ${y.path}, linked ${JSON.stringify(y.linked)}, media messages dropped ${y.droppedMessages}`);
+  }
   await sleep(Math.max(0, windowMs - (Date.now() - t0)));
   const a1 = await state(a);
   const b1 = await b.evaluate((id) => window.feedTest.mediaFrom(id), aId);
@@ -106,8 +111,8 @@ test('a viewer playing over HTTP hands the edge\'s frames to its neighbours; the
   const on = await httpStay(a, b, aId, true, 12_000);
   const takenOn = on.a1.outsideFrames - on.a0.outsideFrames;
   console.log(`feed on: A went to HTTP ${Math.round(on.switchMs)} ms after its media was cut (${on.reason}); over ${on.windowS} s on HTTP A's core took ${takenOn} frames from the feed (refused ${on.a1.outsideRefused - on.a0.outsideRefused}), the feed fetched ${on.a1.source!.feed.bytes - on.a0.source!.feed.bytes} bytes vs hls.js ${on.a1.source!.httpBytes - on.a0.source!.httpBytes} bytes, A uploaded ${on.a1.bytesUp - on.a0.bytesUp} bytes, B received ${on.bFromA} media bytes from A (B's path ${on.bPath}, its switches ${JSON.stringify(on.bChanges)}, frames B took from its own feed ${on.bTaken}); feed ${JSON.stringify(on.a1.source!.feed)}`);
-  expect(takenOn).toBeGreaterThan(0);
-  expect(on.bFromA).toBeGreaterThan(0);
+  expect.soft(takenOn).toBeGreaterThan(0);
+  expect.soft(on.bFromA).toBeGreaterThan(0);
   const r1 = await returnToP2p(a);
   console.log(`feed on: HTTP → P2P ${Math.round(r1.returnMs)} ms after the drop ended; longest still playhead from then to 5 s after the switch ${Math.round(r1.stillMs)} ms`);
   // Back on P2P the feed is stopped and fetches nothing more.

@@ -9,6 +9,9 @@ import type { P2PPlayerElement } from '../../src/player/p2p-player-element.ts';
 import type { ViewerSession } from '../../src/session/viewer-session.ts';
 
 const q = new URLSearchParams(location.search);
+// Uncaught errors reach the test's log (it prints the pages' console errors).
+addEventListener('error', (e) => console.error('uncaught', e.message));
+addEventListener('unhandledrejection', (e) => console.error('unhandled rejection', String((e as PromiseRejectionEvent).reason)));
 const el = document.createElement('p2p-player') as P2PPlayerElement;
 const changes: Array<{ path: string; reason: string; atMs: number }> = [];
 let session: ViewerSession | null = null;

@@ -27,8 +27,9 @@ export interface HttpFrameFeedOptions {
 export interface HttpFrameFeedStats {
   bundles: number;
   frames: number;
-  /** Frames the sink refused at once (duplicates, out of window). */
+  /** Frames the sink refused at once (duplicates, out of window), or threw on (counted in sinkErrors too). */
   refused: number;
+  sinkErrors: number;
   bytes: number;
   /** Answers that were not a well-formed bundle, or too large. */
   badBundles: number;
@@ -36,7 +37,7 @@ export interface HttpFrameFeedStats {
 }
 
 export class HttpFrameFeed {
-  readonly stats: HttpFrameFeedStats = { bundles: 0, frames: 0, refused: 0, bytes: 0, badBundles: 0, errors: 0 };
+  readonly stats: HttpFrameFeedStats = { bundles: 0, frames: 0, refused: 0, sinkErrors: 0, bytes: 0, badBundles: 0, errors: 0 };
   readonly #base: string;
   readonly #opts: HttpFrameFeedOptions;
   #abort: AbortController | null = null;
@@ -157,6 +158,7 @@ export class HttpFrameFeed {
       taken = this.#opts.onFrame(manifest, frame);
     } catch {
       // a throwing sink refuses the frame; the feed goes on
+      this.stats.sinkErrors++;
     }
     if (!taken) this.stats.refused++;
   }

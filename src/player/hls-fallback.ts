@@ -81,6 +81,8 @@ export interface FrameFeedStats {
   frames: number;
   /** Frames the session took after its own checks (the others it held already from the swarm, or refused). */
   taken: number;
+  /** Frames the session refused at once (held already, too late, too many checks under way, no session). */
+  refused: number;
   /** Time the feed ran in the current stay on HTTP, ms (0 on P2P). */
   runMs: number;
 }
@@ -152,7 +154,7 @@ export class HlsFallback {
   #timer: ReturnType<typeof setInterval> | null = null;
   #hls: Hls | null = null;
   #loading = false;
-  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, http: 'idle', httpBytes: 0, p2pBytes: 0, shareFromHttp: 0, glassToGlassMs: null, feed: { state: 'off', bytes: 0, frames: 0, taken: 0, runMs: 0 } };
+  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, http: 'idle', httpBytes: 0, p2pBytes: 0, shareFromHttp: 0, glassToGlassMs: null, feed: { state: 'off', bytes: 0, frames: 0, taken: 0, refused: 0, runMs: 0 } };
   #destroyed = false;
   #lastStatsMs = 0;
   readonly #feedCfg: FrameFeedConfig;
@@ -196,7 +198,7 @@ export class HlsFallback {
     }
     const glassToGlassMs = date && Number.isFinite(date.getTime()) ? Date.now() - date.getTime() : null;
     const f = this.#feed?.stats;
-    const feed = { ...this.#stats.feed, bytes: f?.bytes ?? 0, frames: f?.frames ?? 0, taken: this.#outsideTotal };
+    const feed = { ...this.#stats.feed, bytes: f?.bytes ?? 0, frames: f?.frames ?? 0, taken: this.#outsideTotal, refused: f?.refused ?? 0 };
     return { ...this.#stats, p2pBytes, shareFromHttp: total === 0 ? 0 : this.#stats.httpBytes / total, glassToGlassMs, feed };
   }
 
