@@ -2,7 +2,9 @@
 // swarm with a Node broadcaster and the LL-HLS edge (e2e/hls-edge-server.ts, WebRTC in Node). A's
 // page drops every inbound media message while its links stay up (e2e/pages/hls-feed.ts), so its
 // P2P buffer runs dry and it plays from the edge with hls.js; meanwhile B's page drops the media of
-// every neighbour but A (A is B's only source in the swarm; B runs no feed of its own). With the frame feed on, A's session
+// every neighbour but A and the broadcaster (A is the only viewer B can swap with; B runs no feed of
+// its own). B still passes its share of the broadcaster's packets on, so the edge keeps decoding (with
+// B cut from the broadcaster too, the edge itself lost two of its three swap partners and stalled). With the frame feed on, A's session
 // takes the edge's frames (after its own signature and digest checks) and B gets media from A; with
 // the feed off, A has nothing to give. Then the drop ends and A returns to P2P. The test prints both
 // windows' bytes and both return times; it asserts what must hold whatever the machine's load

@@ -3,7 +3,7 @@
 // taps its session's transport: it counts the media bytes that arrive from each neighbour, and can
 // drop every inbound media message (`feedTest.dropMedia(true)`: the links stay up and control
 // messages pass, but no packet of the swarm arrives, as when the viewer's neighbours cannot upload
-// to it); `feedTest.onlyFrom(id)` drops the media of every neighbour but one. Records sourcechange events and the longest still playhead.
+// to it); `feedTest.onlyFrom(id)` drops the media of every neighbour but one (and the broadcaster). Records sourcechange events and the longest still playhead.
 import '../../src/session/p2p-player-entry.ts';
 import type { P2PPlayerElement } from '../../src/player/p2p-player-element.ts';
 import type { ViewerSession } from '../../src/session/viewer-session.ts';
@@ -16,8 +16,9 @@ const el = document.createElement('p2p-player') as P2PPlayerElement;
 const changes: Array<{ path: string; reason: string; atMs: number }> = [];
 let session: ViewerSession | null = null;
 let dropping = false;
-/** When set, inbound media from every other neighbour is dropped. */
+/** When set, inbound media from every neighbour but this one and the broadcaster is dropped. */
 let onlyFrom: string | null = null;
+let broadcasterId: string | null = null;
 let dropped = 0;
 const mediaInByPeer = new Map<string, number>();
 
@@ -25,6 +26,10 @@ el.addEventListener('sourcechange', (e) => changes.push({ ...(e as CustomEvent).
 el.addEventListener('sessionready', (e) => {
   const s = (e as CustomEvent<ViewerSession>).detail;
   session = s;
+  s.tracker.on('neighbours', ({ neighbours }) => {
+    const b = neighbours.find((n) => n.reasons.includes('broadcaster'));
+    if (b) broadcasterId = b.peerId;
+  });
   // A tap on the transport's inbound messages (emit is the emitter's own method; the session's
   // listeners are called through it).
   const t = s.config.transport as unknown as { emit: (event: string, ...args: unknown[]) => void };
@@ -34,7 +39,7 @@ el.addEventListener('sessionready', (e) => {
       const peerId = args[0] as string;
       const bytes = args[2] as Uint8Array;
       mediaInByPeer.set(peerId, (mediaInByPeer.get(peerId) ?? 0) + bytes.length);
-      if (dropping || (onlyFrom !== null && peerId !== onlyFrom)) {
+      if (dropping || (onlyFrom !== null && peerId !== onlyFrom && peerId !== broadcasterId)) {
         dropped++;
         return;
       }
@@ -88,7 +93,7 @@ declare global {
       /** Media bytes received from a neighbour since the page started (counted before any drop). */
       mediaFrom(peerId: string): number;
       dropMedia(on: boolean): void;
-      /** Drops inbound media from every neighbour but `peerId` (null: none dropped). */
+      /** Drops inbound media from every neighbour but `peerId` and the broadcaster (null: none dropped). */
       onlyFrom(peerId: string | null): void;
       setFeed(on: boolean): void;
       resetStill(): void;
