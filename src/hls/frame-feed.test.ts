@@ -126,6 +126,43 @@ describe('HttpFrameFeed against a hostile edge', () => {
   });
 });
 
+describe('HttpFrameFeed with a delay (a viewer whose swarm may still deliver)', () => {
+  it('hands each frame on only after delayMs, and stop() drops the frames still held', async () => {
+    let seq = 0;
+    const server = http.createServer((req, res) => {
+      res.writeHead(200);
+      res.end(encodeFrameBundle([frame(seq++, 100)], seq));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    const playlistUrl = `http://127.0.0.1:${port}/hls/s/index.m3u8`;
+    try {
+      // A long delay: fetched, not handed on; stopped, never handed on.
+      const held: number[] = [];
+      const slow = new HttpFrameFeed({ playlistUrl, delayMs: 60_000, onFrame: (m) => (held.push(m.seq), true) });
+      slow.start();
+      for (let i = 0; i < 400 && slow.stats.frames < 2; i++) await new Promise((r) => setTimeout(r, 5));
+      slow.stop();
+      expect(slow.stats.frames).toBeGreaterThanOrEqual(2);
+      expect(held).toEqual([]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(held).toEqual([]);
+      // A short one: handed on, in the order fetched; a refusal is counted.
+      const got: number[] = [];
+      const fast = new HttpFrameFeed({ playlistUrl, delayMs: 20, onFrame: (m) => (got.push(m.seq), got.length > 1) });
+      fast.start();
+      for (let i = 0; i < 400 && got.length < 3; i++) await new Promise((r) => setTimeout(r, 5));
+      fast.stop();
+      expect(got.length).toBeGreaterThanOrEqual(3);
+      expect(got).toEqual([...got].sort((x, y) => x - y));
+      expect(fast.stats.refused).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 let media: SplitFmp4;
 beforeAll(() => {
   media = splitFmp4(makeTestFmp4({ seconds: 6 }));

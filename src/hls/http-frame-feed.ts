@@ -15,13 +15,21 @@ export interface HttpFrameFeedOptions {
   fetch?: typeof fetch;
   /** Pause after a failed or bad answer, ms. Default 1000. */
   retryMs?: number;
+  /**
+   * Each frame is handed to the sink this long after it arrived, ms. Default 0. A viewer whose swarm
+   * may still deliver waits, so that a frame the swarm brings in time reaches its core from the swarm
+   * (the sink then refuses the HTTP copy at once) and the feed fills only what the swarm missed.
+   * A function is asked for each bundle (the wait can depend on whether the swarm delivers now).
+   */
+  delayMs?: number | (() => number);
 }
 
 export interface HttpFrameFeedStats {
   bundles: number;
   frames: number;
-  /** Frames the sink refused at once (duplicates, out of window). */
+  /** Frames the sink refused at once (duplicates, out of window), or threw on (counted in sinkErrors too). */
   refused: number;
+  sinkErrors: number;
   bytes: number;
   /** Answers that were not a well-formed bundle, or too large. */
   badBundles: number;
@@ -29,12 +37,14 @@ export interface HttpFrameFeedStats {
 }
 
 export class HttpFrameFeed {
-  readonly stats: HttpFrameFeedStats = { bundles: 0, frames: 0, refused: 0, bytes: 0, badBundles: 0, errors: 0 };
+  readonly stats: HttpFrameFeedStats = { bundles: 0, frames: 0, refused: 0, sinkErrors: 0, bytes: 0, badBundles: 0, errors: 0 };
   readonly #base: string;
   readonly #opts: HttpFrameFeedOptions;
   #abort: AbortController | null = null;
   #running = false;
   #next: number | null = null;
+  /** Frames waiting out `delayMs` (dropped by stop()). */
+  readonly #held = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(options: HttpFrameFeedOptions) {
     this.#opts = options;
@@ -59,6 +69,8 @@ export class HttpFrameFeed {
     this.#running = false;
     this.#abort?.abort();
     this.#abort = null;
+    for (const t of this.#held) clearTimeout(t);
+    this.#held.clear();
   }
 
   async #loop(): Promise<void> {
@@ -121,13 +133,33 @@ export class HttpFrameFeed {
       return false;
     }
     this.stats.bundles++;
+    const d = this.#opts.delayMs ?? 0;
+    const delay = typeof d === 'function' ? d() : d;
     for (const d of r.frames) {
       this.stats.frames++;
-      if (!this.#opts.onFrame(d.manifest, d.frame)) this.stats.refused++;
+      if (delay <= 0) this.#hand(d.manifest, d.frame);
+      else {
+        const t = setTimeout(() => {
+          this.#held.delete(t);
+          if (this.#running) this.#hand(d.manifest, d.frame);
+        }, delay);
+        this.#held.add(t);
+      }
     }
     // The next ask starts where the edge says its feed goes on (a made-up position only gets a 400,
     // after which the feed starts over live).
     this.#next = r.next;
     return true;
+  }
+
+  #hand(manifest: Manifest, frame: Uint8Array): void {
+    let taken = false;
+    try {
+      taken = this.#opts.onFrame(manifest, frame);
+    } catch {
+      // a throwing sink refuses the frame; the feed goes on
+      this.stats.sinkErrors++;
+    }
+    if (!taken) this.stats.refused++;
   }
 }

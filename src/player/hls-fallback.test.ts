@@ -94,6 +94,52 @@ describe('HlsFallback without an edge', () => {
   });
 });
 
+describe('HlsFallback and frames the session took from the edge\'s feed', () => {
+  /** Frames pushed into the player every 10 ms; `outside` says how many of them the session took from HTTP. */
+  async function run(allOutside: boolean): Promise<{ http: HttpState[]; feed: HlsFallback['stats']['feed'] }> {
+    const server = await serverWithoutEdge();
+    const player = new MediaPlayer();
+    let taken = 0;
+    const ev = events();
+    const fb = new HlsFallback({
+      video: video(),
+      player,
+      url: server.url,
+      tickMs: 10,
+      hasWebRtc: () => true,
+      policy: { noPeerTimeoutMs: 100, httpRetryMs: 60_000, starveMs: 10_000, healthyForMs: 10_000 },
+      onSourceChange: (d) => ev.paths.push(d.path),
+      onHttpState: (st) => ev.http.push(st),
+      outside: () => ({ add: () => false, linked: () => true, taken: () => taken }),
+    });
+    cleanups.push(() => {
+      fb.destroy();
+      player.destroy();
+    });
+    for (let i = 0; i < 60; i++) {
+      player.pushFrame({ seq: i, bytes: new Uint8Array(0), flags: 0, captureTimeMs: 0 });
+      if (allOutside) taken++;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return { http: ev.http, feed: fb.stats.feed };
+  }
+
+  it('frames the session took from outside are no P2P frames: with only those, the player looks for the edge', async () => {
+    const r = await run(true);
+    // No frame came from the swarm: after noPeerTimeoutMs the policy leaves P2P (the edge is absent here).
+    expect(r.http[0]).toBe('probing');
+    expect(r.feed.taken).toBe(60);
+    // No hls.js plays, so no feed runs.
+    expect(r.feed).toMatchObject({ state: 'off', bytes: 0, frames: 0 });
+  });
+
+  it('the same frames from the swarm keep the player on P2P', async () => {
+    const r = await run(false);
+    expect(r.http).toEqual([]);
+    expect(r.feed.taken).toBe(0);
+  });
+});
+
 describe('sourceStateText', () => {
   const base = { path: 'p2p' as const, http: 'idle' as HttpState };
   it('keeps the P2P status text while P2P plays, and hides it while HTTP plays', () => {

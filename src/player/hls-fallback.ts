@@ -6,6 +6,8 @@
 
 import type Hls from 'hls.js';
 import { P2PError } from '../errors.ts';
+import { HttpFrameFeed } from '../hls/http-frame-feed.ts';
+import type { Manifest } from '../protocol/wire.ts';
 import { FallbackPolicy, type FallbackPolicyConfig, type SwitchReason } from './fallback-policy.ts';
 import type { MediaPlayer } from './media-player.ts';
 
@@ -36,6 +38,53 @@ export interface SourceStats {
    * viewer's); null on the P2P path or before hls.js knows the date.
    */
   glassToGlassMs: number | null;
+  /** The frame feed this viewer runs for its swarm while HTTP plays. */
+  feed: FrameFeedStats;
+}
+
+/**
+ * The swarm session's door for frames got over HTTP (the session handle's `outside`): the edge's
+ * frame feed hands each frame to `add`, and the session's protocol core checks signature and digest
+ * itself before it plays the frame or serves it to neighbours (ViewerSession.addOutsideFrame).
+ */
+export interface OutsideFrameSink {
+  /** One unverified frame from the edge; false when refused at once (held already, too late, too many checks). */
+  add(manifest: Manifest, frame: Uint8Array): boolean;
+  /** The session can check and hand on frames: it knows the stream key and has a connected neighbour. */
+  linked(): boolean;
+  /** Frames the session took from outside after its checks (a counter; a new session starts again at 0). */
+  taken(): number;
+}
+
+/** The frame feed a viewer on the HTTP path runs for its swarm (docs/hls.md, The frame feed). */
+export interface FrameFeedConfig {
+  /** Run the feed at all. Default true (`<p2p-player fallback-feed="off">` turns it off). */
+  enabled: boolean;
+  /**
+   * While the swarm still delivers frames to this viewer (one in the last 2 s), each frame from the
+   * feed waits this long before it goes to the session, so that the swarm's own copy wins and the
+   * policy sees the swarm recover; while it delivers none, frames go at once. ms, default 1000.
+   */
+  delayMs: number;
+  /** The feed runs at most this long in one stay on HTTP (it doubles what this viewer fetches from the edge), ms. Default 60 000. */
+  maxMsPerStay: number;
+}
+
+export const DEFAULT_FRAME_FEED: FrameFeedConfig = { enabled: true, delayMs: 1000, maxMsPerStay: 60_000 };
+
+export interface FrameFeedStats {
+  /** `off` (not on HTTP, no linked session, or turned off), `running`, `spent` (ran maxMsPerStay in this stay). */
+  state: 'off' | 'running' | 'spent';
+  /** Bytes of frame bundles fetched from the edge (all stays). */
+  bytes: number;
+  /** Frames the feed fetched. */
+  frames: number;
+  /** Frames the session took after its own checks (the others it held already from the swarm, or refused). */
+  taken: number;
+  /** Frames the session refused at once (held already, too late, too many checks under way, no session). */
+  refused: number;
+  /** Time the feed ran in the current stay on HTTP, ms (0 on P2P). */
+  runMs: number;
 }
 
 export interface SourceChangeDetail {
@@ -64,6 +113,12 @@ export interface HlsFallbackOptions {
   hasWebRtc?: () => boolean;
   /** Called about once a second while the P2P player is detached (HTTP plays). */
   onHttpStats?: () => void;
+  /**
+   * The swarm session's door for frames got over HTTP, asked at each use (the session may change).
+   * Without it no frame feed runs. Frames it took are not P2P frames for the policy.
+   */
+  outside?: () => OutsideFrameSink | null | undefined;
+  feed?: Partial<FrameFeedConfig>;
 }
 
 /** Shown when the browser has no WebRTC and no edge serves the stream over HTTP. */
@@ -99,13 +154,26 @@ export class HlsFallback {
   #timer: ReturnType<typeof setInterval> | null = null;
   #hls: Hls | null = null;
   #loading = false;
-  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, http: 'idle', httpBytes: 0, p2pBytes: 0, shareFromHttp: 0, glassToGlassMs: null };
+  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, http: 'idle', httpBytes: 0, p2pBytes: 0, shareFromHttp: 0, glassToGlassMs: null, feed: { state: 'off', bytes: 0, frames: 0, taken: 0, refused: 0, runMs: 0 } };
   #destroyed = false;
   #lastStatsMs = 0;
+  readonly #feedCfg: FrameFeedConfig;
+  #feed: HttpFrameFeed | null = null;
+  /** Frames taken from outside, over every session the sink has had; the last counter value seen. */
+  #outsideTotal = 0;
+  #takenSeen = 0;
+  #lastTickMs: number | null = null;
+  /** When the policy's count of swarm frames last grew; that count (only ever grows); the difference it came from. */
+  #lastSwarmFrameMs = -Infinity;
+  #swarmFrames = 0;
+  #lastDiff = 0;
 
   constructor(options: HlsFallbackOptions) {
     this.#o = options;
     this.#policy = new FallbackPolicy(options.policy);
+    this.#feedCfg = { ...DEFAULT_FRAME_FEED, ...options.feed };
+    if (!(this.#feedCfg.delayMs >= 0 && this.#feedCfg.delayMs <= 2000)) throw new P2PError('BAD_CONFIG', `feed.delayMs ${this.#feedCfg.delayMs} is outside 0 … 2000 (a frame later than that is past its deadline in the swarm)`);
+    if (!(this.#feedCfg.maxMsPerStay >= 0 && this.#feedCfg.maxMsPerStay <= 3_600_000)) throw new P2PError('BAD_CONFIG', `feed.maxMsPerStay ${this.#feedCfg.maxMsPerStay} is outside 0 … 3600000`);
     const hasMse = typeof MediaSource !== 'undefined' || typeof (globalThis as { ManagedMediaSource?: unknown }).ManagedMediaSource !== 'undefined';
     if (!hasMse && options.video.canPlayType('application/vnd.apple.mpegurl')) {
       // Safari on iPhone: no MSE for the P2P player, but native HLS. The element plays the playlist.
@@ -129,7 +197,15 @@ export class HlsFallback {
       // hls.js torn down between the check and the read
     }
     const glassToGlassMs = date && Number.isFinite(date.getTime()) ? Date.now() - date.getTime() : null;
-    return { ...this.#stats, p2pBytes, shareFromHttp: total === 0 ? 0 : this.#stats.httpBytes / total, glassToGlassMs };
+    const f = this.#feed?.stats;
+    const feed = { ...this.#stats.feed, bytes: f?.bytes ?? 0, frames: f?.frames ?? 0, taken: this.#outsideTotal, refused: f?.refused ?? 0 };
+    return { ...this.#stats, p2pBytes, shareFromHttp: total === 0 ? 0 : this.#stats.httpBytes / total, glassToGlassMs, feed };
+  }
+
+  /** Turns the frame feed on or off (`fallback-feed`); off stops a running feed at once. */
+  setFeedEnabled(on: boolean): void {
+    this.#feedCfg.enabled = on;
+    if (!on) this.#stopFeed('off');
   }
 
   /** Whether the browser has WebRTC (the swarm is a path at all). */
@@ -147,6 +223,7 @@ export class HlsFallback {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     const wasHttp = this.#stats.path !== 'p2p';
+    this.#stopFeed('off');
     this.#stopHls();
     if (this.#stats.path === 'native-hls') {
       this.#o.video.removeAttribute('src');
@@ -161,10 +238,21 @@ export class HlsFallback {
     const { player, video } = this.#o;
     const s = player.stats;
     const nowMs = performance.now();
+    // Frames the session took from the edge's feed reach the player like swarm frames: they are no
+    // sign of a healthy swarm, so the policy counts only the others.
+    const taken = this.#o.outside?.()?.taken() ?? 0;
+    this.#outsideTotal += taken >= this.#takenSeen ? taken - this.#takenSeen : taken;
+    this.#takenSeen = taken;
+    const diff = s.framesIn - this.#outsideTotal;
+    if (diff > this.#lastDiff) {
+      this.#swarmFrames += diff - this.#lastDiff;
+      this.#lastSwarmFrameMs = nowMs;
+    }
+    this.#lastDiff = diff;
     const d = { nowMs, ...this.#policy.observe({
       nowMs,
       webrtc: this.#webrtc(),
-      p2pFrames: s.framesIn,
+      p2pFrames: this.#swarmFrames,
       bufferAheadS: s.bufferAheadS,
       playing: !video.paused && !video.ended,
     }) };
@@ -172,9 +260,45 @@ export class HlsFallback {
       this.#lastStatsMs = d.nowMs;
       this.#o.onHttpStats?.();
     }
-    if (!d.switched) return;
-    if (d.path === 'http') void this.#toHttp(d.switched);
-    else this.#toP2p(d.switched);
+    if (d.switched) {
+      if (d.path === 'http') void this.#toHttp(d.switched);
+      else this.#toP2p(d.switched);
+    }
+    this.#steerFeed(nowMs);
+  }
+
+  /**
+   * While hls.js plays and the swarm session is linked (the switch was for a dry swarm or silent
+   * peers, not for a browser without WebRTC), the edge's frame feed goes into the session, so its
+   * neighbours can still get frames from it and its own P2P player stays fed for the return; at most
+   * maxMsPerStay in one stay on HTTP. Stopped on the way back to P2P.
+   */
+  #steerFeed(nowMs: number): void {
+    const last = this.#lastTickMs;
+    this.#lastTickMs = nowMs;
+    const st = this.#stats.feed;
+    if (this.#stats.path !== 'http' || !this.#hls || this.#stats.reason === 'no-webrtc') {
+      this.#stopFeed('off');
+      if (this.#stats.path !== 'http') st.runMs = 0;
+      return;
+    }
+    if (this.#feed?.running && last !== null) st.runMs += nowMs - last;
+    if (st.runMs >= this.#feedCfg.maxMsPerStay) return this.#stopFeed('spent');
+    const sink = this.#o.outside?.();
+    if (!this.#feedCfg.enabled || !sink || !sink.linked()) return this.#stopFeed('off');
+    if (this.#feed?.running) return;
+    this.#feed ??= new HttpFrameFeed({
+      playlistUrl: this.#o.url,
+      delayMs: () => (performance.now() - this.#lastSwarmFrameMs < 2000 ? this.#feedCfg.delayMs : 0),
+      onFrame: (m, f) => this.#o.outside?.()?.add(m, f) ?? false,
+    });
+    this.#feed.start();
+    st.state = 'running';
+  }
+
+  #stopFeed(state: 'off' | 'spent'): void {
+    if (this.#feed?.running) this.#feed.stop();
+    this.#stats.feed.state = state;
   }
 
   #webrtc(): boolean {

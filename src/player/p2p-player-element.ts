@@ -8,11 +8,11 @@ import { MediaPlayer } from './media-player.ts';
 import { DEFAULT_PLAYER_CONFIG, type PlayerConfig, type PlayerStats, type PlayerStatus, type RenditionState } from './player-config.ts';
 import { checkQualityText } from './quality-chooser.ts';
 import { StatsOverlay } from './stats-overlay.ts';
-import { HlsFallback, defaultFallbackUrl, sourceStateText } from './hls-fallback.ts';
+import { HlsFallback, defaultFallbackUrl, sourceStateText, type OutsideFrameSink } from './hls-fallback.ts';
 import { liveSeekable, mediaErrorFor } from './live-ranges.ts';
 import { rangesOf } from './latency-controller.ts';
 
-export const OBSERVED_ATTRIBUTES = ['tracker', 'stream', 'autoplay', 'muted', 'controls', 'target-latency', 'stats-overlay', 'poster', 'disablepictureinpicture', 'ice-policy', 'fallback', 'fallback-url', 'quality'] as const;
+export const OBSERVED_ATTRIBUTES = ['tracker', 'stream', 'autoplay', 'muted', 'controls', 'target-latency', 'stats-overlay', 'poster', 'disablepictureinpicture', 'ice-policy', 'fallback', 'fallback-url', 'fallback-feed', 'quality'] as const;
 export type P2PPlayerAttribute = (typeof OBSERVED_ATTRIBUTES)[number];
 
 /** Media events of the inner <video> re-dispatched on the element. */
@@ -42,6 +42,8 @@ export interface SessionRequest {
 export interface SessionHandle {
   destroy(): void;
   setQuality?(quality: string): void;
+  /** Where the safety net hands frames from the edge's frame feed while HTTP plays (docs/hls.md). */
+  outside?: OutsideFrameSink;
 }
 
 /** Attaches a session to a player. */
@@ -212,6 +214,9 @@ export class P2PPlayerElement extends Base {
       case 'fallback':
       case 'fallback-url':
         this.#restartFallback();
+        break;
+      case 'fallback-feed':
+        this.#fallback?.setFeedEnabled(this.fallbackFeed);
         break;
     }
   }
@@ -391,6 +396,12 @@ export class P2PPlayerElement extends Base {
   /** The playlist the safety net plays; default: /hls/<stream>/index.m3u8 on the tracker's server. */
   get fallbackUrl(): string { return this.getAttribute('fallback-url') ?? defaultFallbackUrl(this.tracker, this.stream) ?? ''; }
   set fallbackUrl(v: string) { this.setAttribute('fallback-url', String(v)); }
+  /**
+   * `on` (default): while HTTP plays and the swarm session is linked, the edge's frame feed goes into
+   * the session so neighbours still get frames from this viewer; `off`: hls.js only.
+   */
+  get fallbackFeed(): boolean { return this.getAttribute('fallback-feed') !== 'off'; }
+  set fallbackFeed(v: boolean) { this.setAttribute('fallback-feed', v ? 'on' : 'off'); }
   /** Which path plays now: 'p2p', 'http' (hls.js) or 'native-hls'. */
   get sourcePath(): string { return this.#fallback?.path ?? 'p2p'; }
 
@@ -401,6 +412,8 @@ export class P2PPlayerElement extends Base {
       video: this.#video,
       player: this.#player,
       url: this.fallbackUrl,
+      outside: () => this.#session?.outside,
+      feed: { enabled: this.fallbackFeed },
       onSourceChange: (detail) => {
         if (this.#player) this.#showStatus(this.#player.status);
         this.dispatchEvent(new CustomEvent('sourcechange', { detail }));

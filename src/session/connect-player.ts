@@ -61,6 +61,15 @@ export function playerSessionConnector(options: PlayerSessionOptions = {}): Sess
       get qualities() {
         return switcher?.qualities ?? [];
       },
+      // Frames from the edge's frame feed while HTTP plays go to the playing rendition's session.
+      outside: {
+        add: (manifest, frame) => switcher?.active?.addOutsideFrame(manifest, frame) ?? false,
+        linked: () => {
+          const s = switcher?.active;
+          return !!s && s.publicKey !== null && s.connectedPeers > 0;
+        },
+        taken: () => switcher?.active?.core.stats.outsideFrames ?? 0,
+      },
     };
   };
 }

@@ -275,6 +275,11 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
     return ok;
   }
 
+  /** Connected neighbours now (cheap; `stats.peers` says the same). */
+  get connectedPeers(): number {
+    return this.#destroyed ? 0 : this.#connectedPeers();
+  }
+
   /** Leaves the swarm: closes the tracker socket and every peer connection. */
   destroy(): void {
     if (this.#destroyed) return;
