@@ -9,22 +9,19 @@
 // the feed off, A has nothing to give. Then the drop ends and A returns to P2P. The test prints both
 // windows' bytes and both return times; it asserts what must hold whatever the machine's load
 // (B got media from A while the feed ran, A's core took frames from HTTP, the feed stopped on P2P).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { expect, test, type Browser, type Page } from '@playwright/test';
+import { startEdgeServer, type EdgeServer } from './edge-kit.ts';
 import type { FeedPageState } from './pages/hls-feed.ts';
 
-let server: ChildProcess | null = null;
+let server: EdgeServer | null = null;
 test.afterEach(() => {
-  server?.kill('SIGTERM');
+  server?.stop();
   server = null;
 });
 
-async function startEdge(seconds: number): Promise<{ baseUrl: string; streamId: string }> {
-  server = spawn(process.execPath, ['--import', 'tsx', 'e2e/hls-edge-server.ts', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: server.stdout! });
-  for await (const line of lines) if (line.startsWith('{')) return JSON.parse(line);
-  throw new Error('the edge server ended before it was ready');
+async function startEdge(seconds: number): Promise<EdgeServer> {
+  server = await startEdgeServer(seconds);
+  return server;
 }
 
 const state = (page: Page): Promise<FeedPageState> => page.evaluate(() => window.feedTest.state());
