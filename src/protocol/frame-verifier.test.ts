@@ -195,6 +195,18 @@ describe('when a decode starts', () => {
     expect(h.delivered).toEqual([frame]);
   });
 
+  it('never with an excluded key: 64 held with one excluded start no decode (the codec is not called), the 65th does', () => {
+    const h = host();
+    const frame = frameOf(26);
+    const f = h.manifest(manifestOf(0, frame));
+    f.exclude.add(0);
+    h.send(0, frame, range(0, 64), 'r');
+    expect(h.decodeCalls).toBe(0);
+    h.send(0, frame, [64], 'r');
+    expect(h.decodes).toEqual([range(1, 65)]);
+    expect(h.delivered).toEqual([frame]);
+  });
+
   it('not without a manifest nor while its check runs; once it passes, at once', () => {
     const h = host();
     const frame = frameOf(2);
@@ -275,6 +287,8 @@ describe('a digest', () => {
     expect(h.eventsOf('changed', 'release', 'finished')).toEqual(['changed 3', 'changed 3', 'release 3', 'finished 3 done']);
     expect(h.emitted).toEqual([{ type: 'frame', manifest: f.manifest, frame, nowMs: 1234 }]);
     expect(h.stats).toEqual({ framesDelivered: 1, framesMissed: 0, framesPolluted: 0 });
+    // Not an init segment: not handed to the init exchange.
+    expect(h.eventsOf('init')).toEqual([]);
   });
 
   it('for a frame no longer there, or no longer hashing, is dropped', () => {
@@ -340,6 +354,8 @@ describe('the pollution search', () => {
     expect(h.delivered).toEqual([frame]);
     expect(h.decodes).toEqual([range(0, 64), range(0, 66).filter((x) => !bad(x))]);
     expect(h.stats.framesPolluted).toBe(1);
+    // The search stopped at the decode it started: no more keys asked for after it (the last ask was at 71 keys).
+    expect(h.eventsOf('ask').at(-1)).toBe('ask 0 23');
   });
 
   it('asks for 16 keys beyond those held once every clean set failed, at every key while none is found; marks the frame dirty only when that grows', () => {
@@ -438,6 +454,21 @@ describe('the pollution search', () => {
     expect(h.eventsOf('strike', 'bad', 'report')).toEqual([]);
   });
 
+  it("the broadcaster's keys and those made here are never left out, however few", () => {
+    // Wrong digest: every clean set is tried. b's 10 keys and 5 made here lead every set; r's 76
+    // are the only source that can be left out (which leaves too few). Were b's or the keys made
+    // here a source, leaving them out would give a set of r's keys alone.
+    for (const trusted of ['b', '']) {
+      const h = host();
+      const frame = frameOf(27);
+      h.send(0, frame, range(0, 10), trusted);
+      h.send(0, frame, range(64, 140), 'r');
+      const f = h.manifest(manifestOf(0, frame, 0, new Uint8Array(32)));
+      expect(h.decodes, `trusted '${trusted}'`).toEqual([[...range(0, 10), ...range(64, 118)]]);
+      expect(f.search?.locates, `trusted '${trusted}'`).toBe(1);
+    }
+  });
+
   it('asks for at most 192 keys beyond 64', () => {
     const h = host();
     const frame = frameOf(11);
@@ -464,6 +495,34 @@ describe('the pollution search', () => {
     expect(h.delivered).toEqual([frame]);
     expect(h.eventsOf('strike', 'bad', 'report')).toEqual([]);
     expect(f.packets.size).toBe(0);
+  });
+});
+
+describe("after a search, a relay's keys (it had not announced the frame complete)", () => {
+  /** r sends keys 0…n−1 (those in `bad` corrupted), b sends 100…199; the manifest last. */
+  function judged(n: number, bad: (x: number) => boolean) {
+    const h = host();
+    const frame = frameOf(28);
+    h.send(0, frame, range(0, n), 'r', bad);
+    h.send(0, frame, range(100, 200), 'b');
+    h.manifest(manifestOf(0, frame));
+    expect(h.delivered).toEqual([frame]);
+    expect(h.stats.framesPolluted).toBe(1);
+    return h.eventsOf('strike', 'bad', 'report');
+  }
+  const counted = (k: number) => Array.from({ length: k }, () => 'bad r: passed on bad feed packets for frame 0');
+
+  it('half bad (8 of 16) is not mostly bad: nothing', () => {
+    expect(judged(16, (x) => x % 2 === 0)).toEqual([]);
+  });
+
+  it('9 of 17 bad: counted once per 8 bad keys (twice) and reported', () => {
+    expect(judged(17, (x) => x % 2 === 0)).toEqual([...counted(2), 'report r']);
+  });
+
+  it('96 bad (RELAY_BAD_KEYS_MAX): counted 12 times and reported, not struck; 97: struck and reported', () => {
+    expect(judged(96, () => true)).toEqual([...counted(12), 'report r']);
+    expect(judged(97, () => true)).toEqual(['strike r: sent bad feed packets for frame 0', 'report r']);
   });
 });
 
@@ -563,13 +622,14 @@ describe('a frame obtained outside the swarm', () => {
     const frame = frameOf(18);
     const other = frameOf(19);
     const h = host();
-    h.now = 10;
+    // Verified at time 0 (a time like any other).
     const f = h.manifest(manifestOf(0, frame));
+    expect(f.manifestOkMs).toBe(0);
     h.now = 20;
     expect(h.v.acceptOutside(f, manifestOf(0, other), other, h.now)).toBe(false);
     expect(h.delivered).toEqual([]);
     expect(h.v.acceptOutside(f, manifestOf(0, frame), frame, h.now)).toBe(true);
-    expect(f.manifestOkMs).toBe(10);
+    expect(f.manifestOkMs).toBe(0);
     const h2 = host();
     h2.v.onManifest('r', manifestOf(0, other), h2.now);
     const f2 = h2.frames.get(0) as FrameState;
