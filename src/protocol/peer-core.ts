@@ -676,7 +676,10 @@ export class PeerCore {
     }
     if (f.P === 0) f.P = payload.length;
     if (payload.length !== f.P) {
-      if (from) this.countBad(from, 'feed packet of the wrong size');
+      // Only a verified manifest proves the size: before it, the first packet's may be a neighbour's
+      // lie, and a sender of the right size is not at fault (the manifest's check drops and counts
+      // the packets it disproves, frame-verifier.ts).
+      if (from && f.manifestOkMs >= 0) this.countBad(from, 'feed packet of the wrong size');
       return;
     }
     const asked = f.inflight.peerOf(x);
