@@ -6,7 +6,7 @@
 import { P2PError } from '../errors.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
 import { FragmentAssembler, type AssembledFragment, type AssemblerOutput } from '../media/fragment-assembler.ts';
-import { FRAME_END_OF_STREAM, FRAME_INIT, readRecords, type MediaFrame } from '../media/frame-format.ts';
+import type { MediaFrame } from '../media/frame-format.ts';
 import { DownloadMeter } from './download-meter.ts';
 import { parseInitSegment, type InitSegmentInfo } from '../media/init-segment.ts';
 import { AppendQueue } from './append-queue.ts';
@@ -35,6 +35,12 @@ interface Pipeline {
 
 export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   readonly config: PlayerConfig;
+  /**
+   * This viewer's download meter (packet arrivals while frames are pending; download-meter.ts). The
+   * player has no packets: the session glue feeds it (the rendition switcher, from every swarm the
+   * viewer is in), and it lives as long as the player, across rendition switches.
+   */
+  readonly download = new DownloadMeter();
   #assembler = new FragmentAssembler();
   #media: HTMLMediaElement | null = null;
   #ready: Promise<Pipeline | null> = Promise.resolve(null);
@@ -58,6 +64,8 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   #adapter: LatencyAdapter;
   #lastPlayhead = -1;
   #playheadMovedMs = 0;
+  /** The current stall was reported ('stall' once per stall). */
+  #stalled = false;
   #session: SessionStats | null = null;
   #counts = { appended: 0, skipped: 0, seeks: 0, resets: 0 };
   /** Distance behind the buffered edge over the last fragment period: [atMs, seconds]. */
@@ -71,7 +79,6 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   #rendition: RenditionState | null = null;
   /** Wall time spent appending per second of media appended, smoothed (the decode / append load). */
   #appendLoad: number | null = null;
-  #download = new DownloadMeter();
 
   constructor(config: Partial<PlayerConfig> = {}) {
     super();
@@ -115,21 +122,13 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   /** Takes one verified frame from the session. Never throws; bad frames are counted. */
   pushFrame(frame: MediaFrame): void {
     if (this.#destroyed) return;
-    const now = performance.now();
-    this.#assembler.pushFrame(frame, now);
-    if (!(frame.flags & (FRAME_INIT | FRAME_END_OF_STREAM))) {
-      try {
-        for (const r of readRecords(frame.bytes)) this.#download.frame(r.fragmentIndex, r.payload.length, now);
-      } catch {
-        // a bad frame: the assembler counts it
-      }
-    }
+    this.#assembler.pushFrame(frame, performance.now());
     this.#schedulePump();
   }
 
-  /** Download rate measured from the spread of each fragment's frame arrivals, bits per second; null before any. */
+  /** The download meter's figure, bits per second; null while it has too little to say. */
   get downloadBps(): number | null {
-    return this.#download.rateBps(performance.now());
+    return this.download.rateBps(performance.now());
   }
 
   /**
@@ -325,7 +324,6 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     this.#pending = null;
     this.#assembler = assembler;
     this.#init = init;
-    this.#download = new DownloadMeter(); // the new swarm's fragments are numbered apart
     const epoch = this.#epochMs;
     const offsetS = epoch === null || first.captureTimeMs === null ? 0 : (first.captureTimeMs - epoch - first.mediaTimeMs) / 1000;
     const before = this.#ready;
@@ -380,7 +378,6 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
       this.#ready = this.#setup(info, out.bytes);
     } else if (out.kind === 'fragment') {
       const { index, bytes, mediaTimeMs, captureTimeMs } = out.fragment;
-      this.#download.done(index, performance.now());
       if (captureTimeMs !== null) this.#epochMs = captureTimeMs - mediaTimeMs - this.#offsetS * 1000;
       void this.#ready.then((p) => p && this.#append(p, bytes, index, mediaTimeMs));
     } else if (out.kind === 'skip') {
@@ -488,7 +485,12 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     if (m.paused || m.seeking || m.currentTime !== this.#lastPlayhead) {
       this.#lastPlayhead = m.currentTime;
       this.#playheadMovedMs = now;
-    } else if (!this.#ended && now - this.#playheadMovedMs > STALL_MS && this.#bufferAheadS() < 0.1) this.#adapter.trouble(now);
+      this.#stalled = false;
+    } else if (!this.#ended && now - this.#playheadMovedMs > STALL_MS && this.#bufferAheadS() < 0.1) {
+      this.#adapter.trouble(now);
+      if (!this.#stalled) this.emit('stall', { atMs: now });
+      this.#stalled = true;
+    }
     const target = this.config.targetLatencyS + this.#adapter.update(now);
     if (!this.#followLive && this.#behindLive(m, ranges)) return this.#updateStatus();
     const d = decideLatency({ currentTime: m.currentTime, ranges, peakLatencyS }, target === this.config.targetLatencyS ? this.config : { ...this.config, targetLatencyS: target });

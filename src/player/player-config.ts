@@ -110,6 +110,8 @@ export interface PlayerEvents {
   fragment: (info: { index: number; mediaTimeMs: number; bytes: number }) => void;
   /** A fragment was given up (missing pieces at its deadline, or no key frame after a skip). */
   skip: (info: { index: number; reason: string }) => void;
+  /** Playback stalled: the playhead stood still while playing with nothing buffered ahead (once per stall). */
+  stall: (info: { atMs: number }) => void;
   /** A rendition switch landed: the new init segment is queued on the same SourceBuffer. */
   switched: (info: { codecs: string; offsetS: number }) => void;
   /** The session's rendition state changed (setRendition). */

@@ -17,7 +17,7 @@ export interface RenditionSwitcherOptions {
   /** The watch link's stream id (the top rendition's swarm, and what the key hashes to). */
   streamId: string;
   /** Makes a session for a swarm (the connector's transport and options). */
-  makeSession: (swarmId: string, extra: { keyStreamId: string; renditionMessage?: Uint8Array }) => Promise<ViewerSession>;
+  makeSession: (swarmId: string, extra: { keyStreamId: string; renditionMessage?: Uint8Array; onMediaPacket: (seq: number, bytes: number, nowMs: number) => void }) => Promise<ViewerSession>;
   /** Called for each session that becomes the playing one (status and stats wiring). */
   onActive: (session: ViewerSession) => void;
   /** The first session could not start (e.g. the page refused the tracker socket). */
@@ -42,8 +42,10 @@ export class RenditionSwitcher {
   #quality: string;
   #switches = 0;
   #troubles = 0;
+  /** Sessions opened so far: each one's frame keys in the download meter are numbered apart. */
+  #opened = 0;
   #lastQuality = { decoded: 0, dropped: 0 };
-  /** The playing session's verified frame bytes at the last tick, and the smoothed stream rate (bits/s). */
+  /** The playing session's media bytes received at the last tick, and the smoothed stream rate (bits/s). */
   #lastBytes: { session: ViewerSession | null; bytes: number; atMs: number } = { session: null, bytes: 0, atMs: 0 };
   #streamBps: number | null = null;
   #listAtMs = 0;
@@ -51,13 +53,15 @@ export class RenditionSwitcher {
   #timer: ReturnType<typeof setInterval>;
   #started = false;
   #destroyed = false;
-  readonly #onSkip = () => void this.#troubles++;
+  /** A fragment given up or a stall: the viewer fell behind. */
+  readonly #onTrouble = () => void this.#troubles++;
   readonly #onSwitched = () => this.#landed();
 
   constructor(options: RenditionSwitcherOptions) {
     this.#o = options;
     this.#quality = checkQualityText(options.quality ?? 'auto');
-    options.player.on('skip', this.#onSkip);
+    options.player.on('skip', this.#onTrouble);
+    options.player.on('stall', this.#onTrouble);
     options.player.on('switched', this.#onSwitched);
     this.#timer = setInterval(() => this.#tick(), options.chooseEveryMs ?? 1000);
     void this.#open(options.streamId, null).then((s) => {
@@ -98,7 +102,8 @@ export class RenditionSwitcher {
     if (this.#destroyed) return;
     this.#destroyed = true;
     clearInterval(this.#timer);
-    this.#o.player.off('skip', this.#onSkip);
+    this.#o.player.off('skip', this.#onTrouble);
+    this.#o.player.off('stall', this.#onTrouble);
     this.#o.player.off('switched', this.#onSwitched);
     this.#cancelPending();
     this.#active?.destroy();
@@ -109,8 +114,13 @@ export class RenditionSwitcher {
 
   async #open(swarmId: string, message: Uint8Array | null): Promise<ViewerSession | null> {
     let s: ViewerSession;
+    // The download meter sees every swarm the viewer is in (one link carries them all): a frame is
+    // pending from its first packet until its session delivers it. Keys: session number · 2³² + seq.
+    const meter = this.#o.player.download;
+    const base = (this.#opened++ % 2 ** 20) * 2 ** 32;
+    const onMediaPacket = (seq: number, bytes: number, nowMs: number) => meter.packet(base + seq, bytes, nowMs);
     try {
-      s = await this.#o.makeSession(swarmId, { keyStreamId: this.#o.streamId, ...(message ? { renditionMessage: message } : {}) });
+      s = await this.#o.makeSession(swarmId, { keyStreamId: this.#o.streamId, onMediaPacket, ...(message ? { renditionMessage: message } : {}) });
     } catch (e) {
       if (this.#active === null && this.#pending === null) throw e;
       return null; // a second swarm that cannot be joined: the one playing stays
@@ -120,6 +130,7 @@ export class RenditionSwitcher {
       return null;
     }
     s.on('frame', (f) => {
+      meter.frameDone(base + f.seq, performance.now());
       if (s === this.#active) this.#o.player.pushFrame(f);
       else if (s === this.#pending?.session) this.#o.player.pushSwitchFrame(f);
     });
@@ -182,11 +193,14 @@ export class RenditionSwitcher {
     }
   }
 
-  /** The rate the playing rendition really runs at, from its session's verified frame bytes. */
+  /**
+   * The rate the playing rendition really costs this viewer: its session's media bytes as they came
+   * (pieces with their headers and the code's redundancy), the same bytes the download meter counts.
+   */
   #measureStream(now: number): void {
     const s = this.#active;
     if (!s) return;
-    const bytes = s.stats.frameBytes;
+    const bytes = s.stats.mediaBytesDown;
     const last = this.#lastBytes;
     this.#lastBytes = { session: s, bytes, atMs: now };
     if (last.session !== s) {
