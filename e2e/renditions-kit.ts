@@ -41,6 +41,8 @@ export interface Probe {
   qualityEvents: Array<{ atMs: number; playing: string; quality: string }>;
   /** Switches begun (page clock, ms, where to, and the automatic decision's measures if it was one): before each lands. */
   switchesBegun: Array<{ atMs: number; to: string; auto: LastAuto | null }>;
+  /** Picture heights shown, as the video's `resize` events said (page clock, ms). */
+  heights: Array<{ atMs: number; height: number }>;
   nowMs: number;
 }
 
@@ -74,6 +76,8 @@ export function installProbe(): void {
     switching = r?.switchingTo ?? null;
   });
   el.video.addEventListener('waiting', () => waiting++);
+  const heights: Array<{ atMs: number; height: number }> = [];
+  el.video.addEventListener('resize', () => heights.push({ atMs: Math.round(performance.now()), height: el.video.videoHeight }));
   setInterval(() => {
     const v = el.video;
     const now = performance.now();
@@ -96,7 +100,7 @@ export function installProbe(): void {
         measuredDownloadBps: el.player.downloadBps,
         download: { bytes: r.bytes, busyMs: Math.round(r.busyMs), periods: r.periods, busyShare: +r.busyShare.toFixed(3) },
         decodedFrames: s?.decodedFrames ?? 0, droppedFrames: s?.droppedFrames ?? 0, fragmentsSkipped: s?.fragmentsSkipped ?? 0, status: s?.status ?? 'none',
-        qualityEvents: qualityEvents.slice(), switchesBegun: switchesBegun.slice(), nowMs: Math.round(performance.now()),
+        qualityEvents: qualityEvents.slice(), switchesBegun: switchesBegun.slice(), heights: heights.slice(), nowMs: Math.round(performance.now()),
       };
     },
     resetProbe: () => {

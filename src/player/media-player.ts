@@ -15,6 +15,8 @@ import { decideLatency, rangesOf, waitBudgetMs } from './latency-controller.ts';
 
 /** The playhead standing still this long while playing, with nothing buffered ahead, is a stall. */
 const STALL_MS = 300;
+/** The playhead standing still this long while playing, media ahead or not, is a 'stall' event (a hiccup of a busy machine is shorter). */
+const STALL_EVENT_MS = 1000;
 import {
   SESSION_STATUSES,
   resolvePlayerConfig,
@@ -486,10 +488,16 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
       this.#lastPlayhead = m.currentTime;
       this.#playheadMovedMs = now;
       this.#stalled = false;
-    } else if (!this.#ended && now - this.#playheadMovedMs > STALL_MS && this.#bufferAheadS() < 0.1) {
-      this.#adapter.trouble(now);
-      if (!this.#stalled) this.emit('stall', { atMs: now });
-      this.#stalled = true;
+    } else if (!this.#ended && now - this.#playheadMovedMs > STALL_MS) {
+      // With nothing ahead, the stream came late: the latency allowance grows. With media ahead the
+      // browser could not decode or paint in time. Either way, held for a second, the viewer fell
+      // behind ('stall', which the quality choice counts).
+      const starved = this.#bufferAheadS() < 0.1;
+      if (starved) this.#adapter.trouble(now);
+      if (!this.#stalled && now - this.#playheadMovedMs >= STALL_EVENT_MS) {
+        this.#stalled = true;
+        this.emit('stall', { atMs: now, starved });
+      }
     }
     const target = this.config.targetLatencyS + this.#adapter.update(now);
     if (!this.#followLive && this.#behindLive(m, ranges)) return this.#updateStatus();

@@ -110,8 +110,11 @@ export interface PlayerEvents {
   fragment: (info: { index: number; mediaTimeMs: number; bytes: number }) => void;
   /** A fragment was given up (missing pieces at its deadline, or no key frame after a skip). */
   skip: (info: { index: number; reason: string }) => void;
-  /** Playback stalled: the playhead stood still while playing with nothing buffered ahead (once per stall). */
-  stall: (info: { atMs: number }) => void;
+  /**
+   * Playback stalled: the playhead stood still for 1 s while playing (once per stall); `starved` when
+   * nothing was buffered ahead (the media came late), else the browser fell behind decoding.
+   */
+  stall: (info: { atMs: number; starved: boolean }) => void;
   /** A rendition switch landed: the new init segment is queued on the same SourceBuffer. */
   switched: (info: { codecs: string; offsetS: number }) => void;
   /** The session's rendition state changed (setRendition). */

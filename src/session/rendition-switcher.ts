@@ -12,6 +12,11 @@ import type { RenditionState } from '../player/player-config.ts';
 import { QualityChooser, checkQualityText, effectiveLevels, startQuality, type QualityMeasures } from '../player/quality-chooser.ts';
 import type { ViewerSession } from './viewer-session.ts';
 
+/** Dropped frames count over this long (the chooser's dropped share), ms. */
+const DROPPED_WINDOW_MS = 4000;
+/** Fewer decoded frames than this in the window give no dropped share. */
+const DROPPED_MIN_FRAMES = 30;
+
 export interface RenditionSwitcherOptions {
   player: MediaPlayer;
   /** The watch link's stream id (the top rendition's swarm, and what the key hashes to). */
@@ -45,6 +50,8 @@ export class RenditionSwitcher {
   /** Sessions opened so far: each one's frame keys in the download meter are numbered apart. */
   #opened = 0;
   #lastQuality = { decoded: 0, dropped: 0 };
+  /** Frames decoded and dropped per tick over the last DROPPED_WINDOW_MS (since the last switch landed). */
+  #dropWindow: Array<{ atMs: number; decoded: number; dropped: number }> = [];
   /** The playing session's media bytes received at the last tick, and the smoothed stream rate (bits/s). */
   #lastBytes: { session: ViewerSession | null; bytes: number; atMs: number } = { session: null, bytes: 0, atMs: 0 };
   #streamBps: number | null = null;
@@ -158,6 +165,17 @@ export class RenditionSwitcher {
     const decoded = s.decodedFrames - this.#lastQuality.decoded;
     const dropped = s.droppedFrames - this.#lastQuality.dropped;
     this.#lastQuality = { decoded: s.decodedFrames, dropped: s.droppedFrames };
+    // Dropped frames over a few seconds, not one: a second of 30 frames with 5 dropped is a hiccup
+    // of a busy machine, not a viewer that cannot keep up (counters that went back: a new element).
+    if (decoded < 0 || dropped < 0) this.#dropWindow = [];
+    else this.#dropWindow.push({ atMs: nowMs, decoded, dropped });
+    while (this.#dropWindow.length > 0 && nowMs - this.#dropWindow[0].atMs > DROPPED_WINDOW_MS) this.#dropWindow.shift();
+    let windowDecoded = 0;
+    let windowDropped = 0;
+    for (const w of this.#dropWindow) {
+      windowDecoded += w.decoded;
+      windowDropped += w.dropped;
+    }
     const troubles = this.#troubles;
     this.#troubles = 0;
     return {
@@ -165,7 +183,7 @@ export class RenditionSwitcher {
       // Measured from the swarm's deliveries; the browser's estimate where nothing was measured yet.
       downloadBps: p.downloadBps ?? this.#o.downlinkBps?.() ?? null,
       decodeLoad: p.appendLoad,
-      droppedShare: decoded > 10 ? dropped / decoded : null,
+      droppedShare: windowDecoded >= DROPPED_MIN_FRAMES ? windowDropped / windowDecoded : null,
       troubles,
     };
   }
@@ -241,6 +259,7 @@ export class RenditionSwitcher {
     this.#active = p.session;
     this.#playing = p.name;
     this.#switches++;
+    this.#dropWindow = []; // the other rendition's drops say nothing of this one
     this.#chooser.switched(performance.now());
     this.#o.onActive(p.session);
     // The new swarm plays: leave the old one.
