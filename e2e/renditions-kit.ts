@@ -11,6 +11,7 @@ export interface LastAuto {
   streamBps: number | null;
   decodeLoad: number | null;
   droppedShare: number | null;
+  frozenShare?: number | null;
   troubles: number;
 }
 

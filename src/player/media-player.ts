@@ -15,8 +15,8 @@ import { decideLatency, rangesOf, waitBudgetMs } from './latency-controller.ts';
 
 /** The playhead standing still this long while playing, with nothing buffered ahead, is a stall. */
 const STALL_MS = 300;
-/** The playhead standing still this long while playing, media ahead or not, is a 'stall' event (a hiccup of a busy machine is shorter). */
-const STALL_EVENT_MS = 1000;
+/** Frozen time added per tick at most (ticks wait on a busy page; a long gap between them is no measure), ms. */
+const MAX_FROZEN_STEP_MS = 5000;
 import {
   SESSION_STATUSES,
   resolvePlayerConfig,
@@ -66,8 +66,9 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   #adapter: LatencyAdapter;
   #lastPlayhead = -1;
   #playheadMovedMs = 0;
-  /** The current stall was reported ('stall' once per stall). */
-  #stalled = false;
+  /** Time the playhead stood still while playing, past the first STALL_MS of each stop, ms. */
+  #frozenMs = 0;
+  #lastTickMs: number | null = null;
   #session: SessionStats | null = null;
   #counts = { appended: 0, skipped: 0, seeks: 0, resets: 0 };
   /** Distance behind the buffered edge over the last fragment period: [atMs, seconds]. */
@@ -164,6 +165,15 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   setRendition(r: RenditionState | null): void {
     this.#rendition = r;
     this.emit('rendition', r);
+  }
+
+  /**
+   * Time the picture stood still while playing (not paused, seeking or ended), counted past the
+   * first 300 ms of each stop, ms in total: media ahead or not (the browser fell behind decoding, or
+   * the stream came late). The quality choice reads its growth over a few seconds.
+   */
+  get frozenMs(): number {
+    return this.#frozenMs;
   }
 
   /** Measured append load: wall time spent appending per second of media (null before two fragments). */
@@ -484,20 +494,15 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     const peakLatencyS = this.#lagSamples.length > 0 ? Math.max(...this.#lagSamples.map(([, lag]) => lag)) : undefined;
     // Playing, but the playhead has stood still for a while with nothing ahead of it (a stall): the
     // jitter allowance grows a step. A moment of no data right after play() or a seek is not one.
+    // Still with media ahead, the browser fell behind decoding: frozen time all the same.
+    const sinceTick = this.#lastTickMs === null ? 0 : now - this.#lastTickMs;
+    this.#lastTickMs = now;
     if (m.paused || m.seeking || m.currentTime !== this.#lastPlayhead) {
       this.#lastPlayhead = m.currentTime;
       this.#playheadMovedMs = now;
-      this.#stalled = false;
     } else if (!this.#ended && now - this.#playheadMovedMs > STALL_MS) {
-      // With nothing ahead, the stream came late: the latency allowance grows. With media ahead the
-      // browser could not decode or paint in time. Either way, held for a second, the viewer fell
-      // behind ('stall', which the quality choice counts).
-      const starved = this.#bufferAheadS() < 0.1;
-      if (starved) this.#adapter.trouble(now);
-      if (!this.#stalled && now - this.#playheadMovedMs >= STALL_EVENT_MS) {
-        this.#stalled = true;
-        this.emit('stall', { atMs: now, starved });
-      }
+      this.#frozenMs += Math.min(sinceTick, now - this.#playheadMovedMs - STALL_MS, MAX_FROZEN_STEP_MS);
+      if (this.#bufferAheadS() < 0.1) this.#adapter.trouble(now);
     }
     const target = this.config.targetLatencyS + this.#adapter.update(now);
     if (!this.#followLive && this.#behindLive(m, ranges)) return this.#updateStatus();

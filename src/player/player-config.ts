@@ -110,11 +110,6 @@ export interface PlayerEvents {
   fragment: (info: { index: number; mediaTimeMs: number; bytes: number }) => void;
   /** A fragment was given up (missing pieces at its deadline, or no key frame after a skip). */
   skip: (info: { index: number; reason: string }) => void;
-  /**
-   * Playback stalled: the playhead stood still for 1 s while playing (once per stall); `starved` when
-   * nothing was buffered ahead (the media came late), else the browser fell behind decoding.
-   */
-  stall: (info: { atMs: number; starved: boolean }) => void;
   /** A rendition switch landed: the new init segment is queued on the same SourceBuffer. */
   switched: (info: { codecs: string; offsetS: number }) => void;
   /** The session's rendition state changed (setRendition). */
@@ -133,5 +128,5 @@ export interface RenditionState {
   switchingTo: string | null;
   switches: number;
   /** What the last automatic decision saw: where from, where to, and the measures (rates in bits/s). */
-  lastAuto?: { from: string; to: string; downloadBps: number | null; streamBps: number | null; decodeLoad: number | null; droppedShare: number | null; troubles: number };
+  lastAuto?: { from: string; to: string; downloadBps: number | null; streamBps: number | null; decodeLoad: number | null; droppedShare: number | null; frozenShare?: number | null; troubles: number };
 }

@@ -12,10 +12,12 @@ import type { RenditionState } from '../player/player-config.ts';
 import { QualityChooser, checkQualityText, effectiveLevels, startQuality, type QualityMeasures } from '../player/quality-chooser.ts';
 import type { ViewerSession } from './viewer-session.ts';
 
-/** Dropped frames count over this long (the chooser's dropped share), ms. */
-const DROPPED_WINDOW_MS = 4000;
+/** Dropped frames and frozen time count over this long (the chooser's dropped and frozen shares), ms. */
+const QUALITY_WINDOW_MS = 4000;
 /** Fewer decoded frames than this in the window give no dropped share. */
 const DROPPED_MIN_FRAMES = 30;
+/** A window shorter than this gives no frozen share, ms. */
+const FROZEN_MIN_MS = 2000;
 
 export interface RenditionSwitcherOptions {
   player: MediaPlayer;
@@ -49,9 +51,9 @@ export class RenditionSwitcher {
   #troubles = 0;
   /** Sessions opened so far: each one's frame keys in the download meter are numbered apart. */
   #opened = 0;
-  #lastQuality = { decoded: 0, dropped: 0 };
-  /** Frames decoded and dropped per tick over the last DROPPED_WINDOW_MS (since the last switch landed). */
-  #dropWindow: Array<{ atMs: number; decoded: number; dropped: number }> = [];
+  #lastQuality: { decoded: number; dropped: number; frozenMs: number; atMs: number } | null = null;
+  /** Per tick over the last QUALITY_WINDOW_MS (since the last switch landed): frames decoded and dropped, time frozen and elapsed. */
+  #window: Array<{ atMs: number; decoded: number; dropped: number; frozenMs: number; wallMs: number }> = [];
   /** The playing session's media bytes received at the last tick, and the smoothed stream rate (bits/s). */
   #lastBytes: { session: ViewerSession | null; bytes: number; atMs: number } = { session: null, bytes: 0, atMs: 0 };
   #streamBps: number | null = null;
@@ -60,7 +62,7 @@ export class RenditionSwitcher {
   #timer: ReturnType<typeof setInterval>;
   #started = false;
   #destroyed = false;
-  /** A fragment given up or a stall: the viewer fell behind. */
+  /** A fragment given up: the viewer fell behind. */
   readonly #onTrouble = () => void this.#troubles++;
   readonly #onSwitched = () => this.#landed();
 
@@ -68,7 +70,6 @@ export class RenditionSwitcher {
     this.#o = options;
     this.#quality = checkQualityText(options.quality ?? 'auto');
     options.player.on('skip', this.#onTrouble);
-    options.player.on('stall', this.#onTrouble);
     options.player.on('switched', this.#onSwitched);
     this.#timer = setInterval(() => this.#tick(), options.chooseEveryMs ?? 1000);
     void this.#open(options.streamId, null).then((s) => {
@@ -110,7 +111,6 @@ export class RenditionSwitcher {
     this.#destroyed = true;
     clearInterval(this.#timer);
     this.#o.player.off('skip', this.#onTrouble);
-    this.#o.player.off('stall', this.#onTrouble);
     this.#o.player.off('switched', this.#onSwitched);
     this.#cancelPending();
     this.#active?.destroy();
@@ -162,19 +162,26 @@ export class RenditionSwitcher {
   #measures(nowMs: number): QualityMeasures {
     const p = this.#o.player;
     const s = p.stats;
-    const decoded = s.decodedFrames - this.#lastQuality.decoded;
-    const dropped = s.droppedFrames - this.#lastQuality.dropped;
-    this.#lastQuality = { decoded: s.decodedFrames, dropped: s.droppedFrames };
-    // Dropped frames over a few seconds, not one: a second of 30 frames with 5 dropped is a hiccup
-    // of a busy machine, not a viewer that cannot keep up (counters that went back: a new element).
-    if (decoded < 0 || dropped < 0) this.#dropWindow = [];
-    else this.#dropWindow.push({ atMs: nowMs, decoded, dropped });
-    while (this.#dropWindow.length > 0 && nowMs - this.#dropWindow[0].atMs > DROPPED_WINDOW_MS) this.#dropWindow.shift();
-    let windowDecoded = 0;
-    let windowDropped = 0;
-    for (const w of this.#dropWindow) {
-      windowDecoded += w.decoded;
-      windowDropped += w.dropped;
+    const last = this.#lastQuality;
+    this.#lastQuality = { decoded: s.decodedFrames, dropped: s.droppedFrames, frozenMs: p.frozenMs, atMs: nowMs };
+    // Dropped frames and frozen time over a few seconds, not one: a second of 30 frames with 5
+    // dropped is a hiccup of a busy machine, not a viewer that cannot keep up (counters that went
+    // back: a new element).
+    if (last) {
+      const d = { atMs: nowMs, decoded: s.decodedFrames - last.decoded, dropped: s.droppedFrames - last.dropped, frozenMs: p.frozenMs - last.frozenMs, wallMs: nowMs - last.atMs };
+      if (d.decoded < 0 || d.dropped < 0) this.#window = [];
+      else this.#window.push(d);
+    }
+    while (this.#window.length > 0 && nowMs - this.#window[0].atMs > QUALITY_WINDOW_MS) this.#window.shift();
+    let decoded = 0;
+    let dropped = 0;
+    let frozenMs = 0;
+    let wallMs = 0;
+    for (const w of this.#window) {
+      decoded += w.decoded;
+      dropped += w.dropped;
+      frozenMs += w.frozenMs;
+      wallMs += w.wallMs;
     }
     const troubles = this.#troubles;
     this.#troubles = 0;
@@ -183,7 +190,8 @@ export class RenditionSwitcher {
       // Measured from the swarm's deliveries; the browser's estimate where nothing was measured yet.
       downloadBps: p.downloadBps ?? this.#o.downlinkBps?.() ?? null,
       decodeLoad: p.appendLoad,
-      droppedShare: windowDecoded >= DROPPED_MIN_FRAMES ? windowDropped / windowDecoded : null,
+      droppedShare: decoded >= DROPPED_MIN_FRAMES ? dropped / decoded : null,
+      frozenShare: wallMs >= FROZEN_MIN_MS ? Math.min(1, frozenMs / wallMs) : null,
       troubles,
     };
   }
@@ -206,7 +214,7 @@ export class RenditionSwitcher {
       this.#chooser.switched(now);
     } else next = this.#chooser.choose(levels, cur, m);
     if (next !== cur) {
-      this.#lastAuto = { from: levels[cur].name, to: levels[next].name, downloadBps: m.downloadBps, streamBps: this.#streamBps, decodeLoad: m.decodeLoad, droppedShare: m.droppedShare, troubles: m.troubles };
+      this.#lastAuto = { from: levels[cur].name, to: levels[next].name, downloadBps: m.downloadBps, streamBps: this.#streamBps, decodeLoad: m.decodeLoad, droppedShare: m.droppedShare, frozenShare: m.frozenShare ?? null, troubles: m.troubles };
       this.#switchTo(levels[next].name);
     }
   }
@@ -259,7 +267,9 @@ export class RenditionSwitcher {
     this.#active = p.session;
     this.#playing = p.name;
     this.#switches++;
-    this.#dropWindow = []; // the other rendition's drops say nothing of this one
+    // The other rendition's drops and freezes (and the switch's own moment) say nothing of this one.
+    this.#window = [];
+    this.#lastQuality = null;
     this.#chooser.switched(performance.now());
     this.#o.onActive(p.session);
     // The new swarm plays: leave the old one.
