@@ -42,6 +42,8 @@ export interface Probe {
   qualityEvents: Array<{ atMs: number; playing: string; quality: string }>;
   /** Switches begun (page clock, ms, where to, and the automatic decision's measures if it was one): before each lands. */
   switchesBegun: Array<{ atMs: number; to: string; auto: LastAuto | null }>;
+  /** Spans of 200 ms or more the playhead stood still while playing (page clock, ms; the last 200). */
+  freezes: Array<{ atMs: number; ms: number }>;
   /** Picture heights shown, as the video's `resize` events said (page clock, ms). */
   heights: Array<{ atMs: number; height: number }>;
   nowMs: number;
@@ -62,6 +64,7 @@ export function installProbe(): void {
   let maxFrozenMs = 0;
   let frozenMs = 0;
   let waiting = 0;
+  const freezes: Array<{ atMs: number; ms: number }> = [];
   const qualityEvents: Array<{ atMs: number; playing: string; quality: string }> = [];
   el.addEventListener('qualitychange', (e) => {
     const d = (e as CustomEvent<{ playing: string; quality: string }>).detail;
@@ -83,7 +86,11 @@ export function installProbe(): void {
     const v = el.video;
     const now = performance.now();
     if (v.paused || v.readyState < 2 || v.currentTime !== last) {
-      if (now - stillSince >= 200 && last >= 0) frozenMs += now - stillSince;
+      if (now - stillSince >= 200 && last >= 0) {
+        frozenMs += now - stillSince;
+        freezes.push({ atMs: Math.round(stillSince), ms: Math.round(now - stillSince) });
+        if (freezes.length > 200) freezes.shift();
+      }
       last = v.currentTime;
       stillSince = now;
     } else maxFrozenMs = Math.max(maxFrozenMs, now - stillSince);
@@ -101,7 +108,7 @@ export function installProbe(): void {
         measuredDownloadBps: el.player.downloadBps,
         download: { bytes: r.bytes, busyMs: Math.round(r.busyMs), periods: r.periods, busyShare: +r.busyShare.toFixed(3) },
         decodedFrames: s?.decodedFrames ?? 0, droppedFrames: s?.droppedFrames ?? 0, fragmentsSkipped: s?.fragmentsSkipped ?? 0, status: s?.status ?? 'none',
-        qualityEvents: qualityEvents.slice(), switchesBegun: switchesBegun.slice(), heights: heights.slice(), nowMs: Math.round(performance.now()),
+        qualityEvents: qualityEvents.slice(), switchesBegun: switchesBegun.slice(), heights: heights.slice(), freezes: freezes.slice(), nowMs: Math.round(performance.now()),
       };
     },
     resetProbe: () => {
