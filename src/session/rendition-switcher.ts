@@ -2,7 +2,8 @@
 // one while switching. Learns the rendition list from the swarm (the signed list), chooses with the
 // QualityChooser when the quality is 'auto' (a fixed quality is kept), joins the other rendition's
 // swarm, lets the player land the switch at that swarm's first key-frame fragment, then leaves the
-// old swarm. Clock and sockets live in the sessions; the choice is the pure chooser's.
+// old swarm. Feeds the player's download meter from every session's media packets and delivered
+// frames. Clock and sockets live in the sessions; the choice is the pure chooser's.
 // Used by connect-player.ts (the <p2p-player> session connector).
 
 import { P2PError } from '../errors.ts';
