@@ -3,84 +3,16 @@
 // plays, then is switched to the other rendition by setting `quality`; it must play on at the new
 // picture size, leave the old swarm, and not stall longer than a generous bound (2 shared cores:
 // wide timeouts, figures printed, no tight timing asserted).
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { expectReportedCode } from '../src/expect-code.ts';
-
-interface Probe {
-  maxFrozenMs: number;
-  waiting: number;
-  currentTime: number;
-  videoHeight: number;
-  playing: string | null;
-  quality: string;
-  qualities: string[];
-  switches: number;
-  switchingTo: string | null;
-  downlinkMbps: number | null;
-  appendLoad: number | null;
-  measuredDownloadBps: number | null;
-}
-
-const probe = (page: Page): Promise<Probe> => page.evaluate(() => (window as unknown as { probe: () => Probe }).probe());
-
-/** In the page: samples the inner <video> every 50 ms; the longest span the playhead stood still while playing since reset(). */
-function installProbe(): void {
-  const el = document.querySelector('p2p-player') as HTMLElement & { video: HTMLVideoElement; qualities: Array<{ name: string }>; quality: string; playingQuality: string | null; stats: { rendition?: { switches: number } } | null };
-  let last = -1;
-  let stillSince = performance.now();
-  let maxFrozenMs = 0;
-  let waiting = 0;
-  el.video.addEventListener('waiting', () => waiting++);
-  setInterval(() => {
-    const v = el.video;
-    const now = performance.now();
-    if (v.paused || v.readyState < 2 || v.currentTime !== last) {
-      last = v.currentTime;
-      stillSince = now;
-    } else maxFrozenMs = Math.max(maxFrozenMs, now - stillSince);
-  }, 50);
-  Object.assign(window, {
-    probe: () => ({
-      maxFrozenMs: Math.round(maxFrozenMs), waiting, currentTime: el.video.currentTime, videoHeight: el.video.videoHeight,
-      playing: el.playingQuality, quality: el.quality, qualities: el.qualities.map((q) => q.name), switches: el.stats?.rendition?.switches ?? 0,
-      switchingTo: (el.stats?.rendition as { switchingTo?: string | null } | undefined)?.switchingTo ?? null,
-      downlinkMbps: (navigator as unknown as { connection?: { downlink?: number } }).connection?.downlink ?? null,
-      appendLoad: (el as unknown as { player: { appendLoad: number | null } }).player.appendLoad,
-      measuredDownloadBps: (el as unknown as { player: { downloadBps: number | null } }).player.downloadBps,
-    }),
-    resetProbe: () => {
-      maxFrozenMs = 0;
-      waiting = 0;
-    },
-  });
-}
-
-const health = async (page: Page): Promise<{ sockets: number; peers: number; streams: number }> => (await page.request.get('/health')).json();
+import { goLiveWithRenditions, health, openRenditionViewer, probe, resetProbe } from './renditions-kit.ts';
 
 test('two renditions: the viewer learns both, plays, switches on quality set without a long stall and leaves the old swarm', async ({ browser }) => {
   test.setTimeout(240_000);
-  const bctx = await browser.newContext();
-  const bpage = await bctx.newPage();
-  bpage.on('console', (m) => m.type() === 'error' && !m.text().includes('404') && console.log('[broadcaster]', m.text()));
-  await bpage.goto('/demo/broadcast.html');
-  const startEnabled = () => bpage.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled, null, { timeout: 30_000 });
-  await startEnabled();
-  await bpage.locator('#resolution').selectOption({ label: '320×240' });
-  await startEnabled();
-  await bpage.locator('#renditions').selectOption('2');
-  await bpage.locator('#start').click();
-  await bpage.waitForFunction(() => document.getElementById('state')?.textContent === 'live', null, { timeout: 60_000 });
-  const watchLink = await bpage.locator('#watch-link').inputValue();
-  // Both renditions publish: two broadcaster sockets at the tracker.
-  await expect.poll(async () => (await health(bpage)).sockets, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+  const { bctx, bpage, watchLink } = await goLiveWithRenditions(browser);
   const before = await health(bpage);
 
-  const vctx = await browser.newContext();
-  const page = await vctx.newPage();
-  page.on('console', (m) => m.type() === 'error' && !m.text().includes('404') && !m.text().includes('WebSocket connection') && console.log('[viewer]', m.text()));
-  await page.goto(watchLink);
-  await page.waitForFunction(() => (window as unknown as { p2p?: unknown }).p2p !== undefined, null, { timeout: 60_000 });
-  await page.evaluate(installProbe);
+  const { vctx, page } = await openRenditionViewer(browser, watchLink);
   const joinedAt = Date.now();
   await expect.poll(async () => (await probe(page)).qualities, { timeout: 60_000 }).toEqual(['240p', '120p']);
   await expect.poll(async () => (await probe(page)).currentTime, { timeout: 60_000 }).toBeGreaterThan(2);
@@ -94,7 +26,7 @@ test('two renditions: the viewer learns both, plays, switches on quality set wit
   const target = playingBefore.playing === '240p' ? '120p' : '240p';
   const targetHeight = target === '240p' ? 240 : 120;
   await expect.poll(async () => (await probe(page)).videoHeight, { timeout: 30_000 }).toBe(playingBefore.playing === '240p' ? 240 : 120);
-  await page.evaluate(() => (window as unknown as { resetProbe: () => void }).resetProbe());
+  await resetProbe(page);
   const qualityEvent = page.evaluate((t) => new Promise<string>((resolve) => {
     document.querySelector('p2p-player')!.addEventListener('qualitychange', (e) => {
       const d = (e as CustomEvent<{ playing: string }>).detail;

@@ -6,7 +6,7 @@
 import { P2PError } from '../errors.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
 import { FragmentAssembler, type AssembledFragment, type AssemblerOutput } from '../media/fragment-assembler.ts';
-import { FRAME_END_OF_STREAM, FRAME_INIT, readRecords, type MediaFrame } from '../media/frame-format.ts';
+import type { MediaFrame } from '../media/frame-format.ts';
 import { DownloadMeter } from './download-meter.ts';
 import { parseInitSegment, type InitSegmentInfo } from '../media/init-segment.ts';
 import { AppendQueue } from './append-queue.ts';
@@ -15,6 +15,8 @@ import { decideLatency, rangesOf, waitBudgetMs } from './latency-controller.ts';
 
 /** The playhead standing still this long while playing, with nothing buffered ahead, is a stall. */
 const STALL_MS = 300;
+/** Frozen time added per tick at most (ticks wait on a busy page; a long gap between them is no measure), ms. */
+const MAX_FROZEN_STEP_MS = 5000;
 import {
   SESSION_STATUSES,
   resolvePlayerConfig,
@@ -35,6 +37,12 @@ interface Pipeline {
 
 export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   readonly config: PlayerConfig;
+  /**
+   * This viewer's download meter (packet arrivals while frames are pending; download-meter.ts). The
+   * player has no packets: the session glue feeds it (the rendition switcher, from every swarm the
+   * viewer is in), and it lives as long as the player, across rendition switches.
+   */
+  readonly download = new DownloadMeter();
   #assembler = new FragmentAssembler();
   #media: HTMLMediaElement | null = null;
   #ready: Promise<Pipeline | null> = Promise.resolve(null);
@@ -58,6 +66,9 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   #adapter: LatencyAdapter;
   #lastPlayhead = -1;
   #playheadMovedMs = 0;
+  /** Time the playhead stood still while playing, past the first STALL_MS of each stop, ms. */
+  #frozenMs = 0;
+  #lastTickMs: number | null = null;
   #session: SessionStats | null = null;
   #counts = { appended: 0, skipped: 0, seeks: 0, resets: 0 };
   /** Distance behind the buffered edge over the last fragment period: [atMs, seconds]. */
@@ -71,7 +82,6 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   #rendition: RenditionState | null = null;
   /** Wall time spent appending per second of media appended, smoothed (the decode / append load). */
   #appendLoad: number | null = null;
-  #download = new DownloadMeter();
 
   constructor(config: Partial<PlayerConfig> = {}) {
     super();
@@ -115,21 +125,13 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   /** Takes one verified frame from the session. Never throws; bad frames are counted. */
   pushFrame(frame: MediaFrame): void {
     if (this.#destroyed) return;
-    const now = performance.now();
-    this.#assembler.pushFrame(frame, now);
-    if (!(frame.flags & (FRAME_INIT | FRAME_END_OF_STREAM))) {
-      try {
-        for (const r of readRecords(frame.bytes)) this.#download.frame(r.fragmentIndex, r.payload.length, now);
-      } catch {
-        // a bad frame: the assembler counts it
-      }
-    }
+    this.#assembler.pushFrame(frame, performance.now());
     this.#schedulePump();
   }
 
-  /** Download rate measured from the spread of each fragment's frame arrivals, bits per second; null before any. */
+  /** The download meter's figure, bits per second; null while it has too little to say. */
   get downloadBps(): number | null {
-    return this.#download.rateBps(performance.now());
+    return this.download.rateBps(performance.now());
   }
 
   /**
@@ -163,6 +165,15 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
   setRendition(r: RenditionState | null): void {
     this.#rendition = r;
     this.emit('rendition', r);
+  }
+
+  /**
+   * Time the picture stood still while playing (not paused, seeking or ended), counted past the
+   * first 300 ms of each stop, ms in total: media ahead or not (the browser fell behind decoding, or
+   * the stream came late). The quality choice reads its growth over a few seconds.
+   */
+  get frozenMs(): number {
+    return this.#frozenMs;
   }
 
   /** Measured append load: wall time spent appending per second of media (null before two fragments). */
@@ -325,7 +336,6 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     this.#pending = null;
     this.#assembler = assembler;
     this.#init = init;
-    this.#download = new DownloadMeter(); // the new swarm's fragments are numbered apart
     const epoch = this.#epochMs;
     const offsetS = epoch === null || first.captureTimeMs === null ? 0 : (first.captureTimeMs - epoch - first.mediaTimeMs) / 1000;
     const before = this.#ready;
@@ -380,7 +390,6 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
       this.#ready = this.#setup(info, out.bytes);
     } else if (out.kind === 'fragment') {
       const { index, bytes, mediaTimeMs, captureTimeMs } = out.fragment;
-      this.#download.done(index, performance.now());
       if (captureTimeMs !== null) this.#epochMs = captureTimeMs - mediaTimeMs - this.#offsetS * 1000;
       void this.#ready.then((p) => p && this.#append(p, bytes, index, mediaTimeMs));
     } else if (out.kind === 'skip') {
@@ -485,10 +494,16 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     const peakLatencyS = this.#lagSamples.length > 0 ? Math.max(...this.#lagSamples.map(([, lag]) => lag)) : undefined;
     // Playing, but the playhead has stood still for a while with nothing ahead of it (a stall): the
     // jitter allowance grows a step. A moment of no data right after play() or a seek is not one.
+    // Still with media ahead, the browser fell behind decoding: frozen time all the same.
+    const sinceTick = this.#lastTickMs === null ? 0 : now - this.#lastTickMs;
+    this.#lastTickMs = now;
     if (m.paused || m.seeking || m.currentTime !== this.#lastPlayhead) {
       this.#lastPlayhead = m.currentTime;
       this.#playheadMovedMs = now;
-    } else if (!this.#ended && now - this.#playheadMovedMs > STALL_MS && this.#bufferAheadS() < 0.1) this.#adapter.trouble(now);
+    } else if (!this.#ended && now - this.#playheadMovedMs > STALL_MS) {
+      this.#frozenMs += Math.min(sinceTick, now - this.#playheadMovedMs - STALL_MS, MAX_FROZEN_STEP_MS);
+      if (this.#bufferAheadS() < 0.1) this.#adapter.trouble(now);
+    }
     const target = this.config.targetLatencyS + this.#adapter.update(now);
     if (!this.#followLive && this.#behindLive(m, ranges)) return this.#updateStatus();
     const d = decideLatency({ currentTime: m.currentTime, ranges, peakLatencyS }, target === this.config.targetLatencyS ? this.config : { ...this.config, targetLatencyS: target });

@@ -128,5 +128,5 @@ export interface RenditionState {
   switchingTo: string | null;
   switches: number;
   /** What the last automatic decision saw: where from, where to, and the measures (rates in bits/s). */
-  lastAuto?: { from: string; to: string; downloadBps: number | null; streamBps: number | null; decodeLoad: number | null; droppedShare: number | null; troubles: number };
+  lastAuto?: { from: string; to: string; downloadBps: number | null; streamBps: number | null; decodeLoad: number | null; droppedShare: number | null; frozenShare?: number | null; troubles: number };
 }

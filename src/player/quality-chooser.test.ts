@@ -40,13 +40,15 @@ describe('QualityChooser', () => {
     expect(q.choose(LEVELS, 1, calm(24_300, { downloadBps: 5e6 }))).toBe(0);
   });
 
-  it('does not move up without headroom, and moves down on a slow download, decode load or dropped frames', () => {
+  it('does not move up without headroom, and moves down on a slow download, decode load, dropped frames or a frozen picture', () => {
     const q = new QualityChooser();
     q.switched(0);
     expect(q.choose(LEVELS, 1, calm(60_000, { downloadBps: 2e6 }))).toBe(1); // 2 < 1.5 × 1.5
     expect(new QualityChooser().choose(LEVELS, 0, calm(0, { downloadBps: 1.4e6 }))).toBe(1);
     expect(new QualityChooser().choose(LEVELS, 0, calm(0, { decodeLoad: 0.9 }))).toBe(1);
     expect(new QualityChooser().choose(LEVELS, 0, calm(0, { droppedShare: 0.3 }))).toBe(1);
+    expect(new QualityChooser().choose(LEVELS, 0, calm(0, { frozenShare: 0.25 }))).toBe(1);
+    expect(new QualityChooser().choose(LEVELS, 0, calm(0, { frozenShare: 0.05 }))).toBe(0);
     expect(new QualityChooser().choose(LEVELS, 2, calm(0, { troubles: 5 }))).toBe(2); // the lowest stays
     expect(new QualityChooser().choose([LEVELS[0]], 0, calm(0, { troubles: 5 }))).toBe(0);
   });
@@ -55,6 +57,7 @@ describe('QualityChooser', () => {
     downloadBps: fc.option(fc.double({ min: 0, max: 2e7, noNaN: true }), { nil: null }),
     decodeLoad: fc.option(fc.double({ min: 0, max: 3, noNaN: true }), { nil: null }),
     droppedShare: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
+    frozenShare: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
     troubles: fc.nat(3),
   });
 

@@ -5,8 +5,9 @@
 // Start: the highest rendition whose bitrate fits the download rate with a margin and whose decode
 // load (scaled from what was measured by picture area) stays light. Then one step at a time, with
 // hysteresis: down at once (after a short settle) when the viewer falls behind — a stall or a
-// skipped fragment, a download rate below 1.1 × the rendition's bitrate, a decode load above 0.8 or
-// more than 15 % of frames dropped; up only after `upAfterMs` without any trouble and when the next
+// skipped fragment, a download rate below 1.1 × the rendition's bitrate, a decode load above 0.8,
+// more than 15 % of frames dropped or the picture frozen more than 10 % of the time; up only after
+// `upAfterMs` without any trouble and when the next
 // rendition fits with room to spare (download ≥ 1.5 × its bitrate, decode load ≤ 0.5).
 
 import { P2PError } from '../errors.ts';
@@ -33,6 +34,11 @@ export interface QualityMeasures {
   decodeLoad: number | null;
   /** Share of video frames dropped lately (0 … 1); null when unknown. */
   droppedShare: number | null;
+  /**
+   * Share of the recent playing time the picture stood still (0 … 1): the browser fell behind
+   * decoding or the stream came late; null (or absent) when unknown.
+   */
+  frozenShare?: number | null;
   /** Stalls and skipped fragments since the last call. */
   troubles: number;
 }
@@ -47,6 +53,8 @@ export interface QualityChooserConfig {
   downLoad: number;
   /** Dropped-frame share that moves down. Default 0.15. */
   downDropped: number;
+  /** Frozen-picture share that moves down. Default 0.1. */
+  downFrozen: number;
   /** Calm time (no trouble, no switch) before moving up, ms. Default 10 000. */
   upAfterMs: number;
   /** Least time between two switches down, ms (a switch takes a key frame to land). Default 3000. */
@@ -59,6 +67,7 @@ export const DEFAULT_QUALITY_CHOOSER: QualityChooserConfig = {
   upLoad: 0.5,
   downLoad: 0.8,
   downDropped: 0.15,
+  downFrozen: 0.1,
   upAfterMs: 10_000,
   downSettleMs: 3000,
 };
@@ -123,7 +132,8 @@ export class QualityChooser {
     const behind = m.troubles > 0
       || (m.downloadBps !== null && m.downloadBps < c.downMargin * level.bitrateBps)
       || (m.decodeLoad !== null && m.decodeLoad > c.downLoad)
-      || (m.droppedShare !== null && m.droppedShare > c.downDropped);
+      || (m.droppedShare !== null && m.droppedShare > c.downDropped)
+      || (m.frozenShare != null && m.frozenShare > c.downFrozen);
     if (behind) {
       this.#calmSinceMs = m.nowMs;
       if (cur < levels.length - 1 && m.nowMs - this.#lastSwitchMs >= c.downSettleMs) {

@@ -6,7 +6,7 @@
 import { isP2PError } from '../errors.ts';
 import type { ComplaintEvidence, CoreOutput } from '../protocol/core-types.ts';
 import type { CryptoJob, CryptoResult } from '../protocol/crypto-jobs.ts';
-import { encodeMessage, type Manifest } from '../protocol/wire.ts';
+import { T, WIRE_VERSION, encodeMessage, type Manifest } from '../protocol/wire.ts';
 import type { Channel, FailReason, Transport } from '../transport/transport.ts';
 
 /** What both cores (PeerCore, BroadcasterCore) offer; the driver needs nothing more. */
@@ -39,6 +39,8 @@ export interface CoreDriverHooks {
   /** Runs a crypto job; undefined means "not now" (the driver keeps it and asks again on retryCrypto()). */
   runCrypto(job: CryptoJob): Promise<CryptoResult> | undefined;
   onFrame?(manifest: Manifest, frame: Uint8Array): void;
+  /** A message arrived on the media channel (before the core reads it), at `nowMs`: the download meter's feed. */
+  onMediaMessage?(bytes: Uint8Array, nowMs: number): void;
   /** A neighbour was banned by the core; the driver already closed it. */
   onBanned?(peerId: string, reason: string): void;
   /** The core stopped using a holder that withheld or corrupted its seeds: tell the tracker. */
@@ -52,6 +54,15 @@ export interface CoreDriverHooks {
 
 /** Crypto jobs kept while they cannot run (a viewer without the stream key yet). */
 const MAX_HELD_JOBS = 256;
+
+/**
+ * The frame a media message (CS_CHUNK, SEED or FEED: version, type, then seq u32 LE) carries a
+ * piece of; null for anything else. Reads the header only: the core checks the rest.
+ */
+export function mediaMessageSeq(bytes: Uint8Array): number | null {
+  if (bytes.length < 6 || bytes[0] !== WIRE_VERSION || (bytes[1] !== T.csChunk && bytes[1] !== T.seed && bytes[1] !== T.feed)) return null;
+  return (bytes[2] | (bytes[3] << 8) | (bytes[4] << 16) | (bytes[5] << 24)) >>> 0;
+}
 
 /** performance.now() where it exists, Date.now() otherwise. */
 export const monotonicNow = (): number => (globalThis.performance ? globalThis.performance.now() : Date.now());
@@ -201,14 +212,16 @@ export class CoreDriver {
   }
 
   #onMessage(peerId: string, channel: Channel, bytes: Uint8Array): void {
+    const now = monotonicNow();
     this.traffic.bytesDown += bytes.length;
     if (channel === 'media') {
       this.traffic.mediaBytesDown += bytes.length;
       this.traffic.mediaDownByPeer.set(peerId, (this.traffic.mediaDownByPeer.get(peerId) ?? 0) + bytes.length);
+      this.hooks.onMediaMessage?.(bytes, now);
     } else if (this.hooks.interceptControl?.(peerId, bytes)) {
       return;
     }
-    this.core.handleMessage(peerId, bytes, monotonicNow());
+    this.core.handleMessage(peerId, bytes, now);
     this.drain();
   }
 

@@ -2,7 +2,8 @@
 // one while switching. Learns the rendition list from the swarm (the signed list), chooses with the
 // QualityChooser when the quality is 'auto' (a fixed quality is kept), joins the other rendition's
 // swarm, lets the player land the switch at that swarm's first key-frame fragment, then leaves the
-// old swarm. Clock and sockets live in the sessions; the choice is the pure chooser's.
+// old swarm. Feeds the player's download meter from every session's media packets and delivered
+// frames. Clock and sockets live in the sessions; the choice is the pure chooser's.
 // Used by connect-player.ts (the <p2p-player> session connector).
 
 import { P2PError } from '../errors.ts';
@@ -12,12 +13,19 @@ import type { RenditionState } from '../player/player-config.ts';
 import { QualityChooser, checkQualityText, effectiveLevels, startQuality, type QualityMeasures } from '../player/quality-chooser.ts';
 import type { ViewerSession } from './viewer-session.ts';
 
+/** Dropped frames and frozen time count over this long (the chooser's dropped and frozen shares), ms. */
+const QUALITY_WINDOW_MS = 4000;
+/** Fewer decoded frames than this in the window give no dropped share. */
+const DROPPED_MIN_FRAMES = 30;
+/** A window shorter than this gives no frozen share, ms. */
+const FROZEN_MIN_MS = 2000;
+
 export interface RenditionSwitcherOptions {
   player: MediaPlayer;
   /** The watch link's stream id (the top rendition's swarm, and what the key hashes to). */
   streamId: string;
   /** Makes a session for a swarm (the connector's transport and options). */
-  makeSession: (swarmId: string, extra: { keyStreamId: string; renditionMessage?: Uint8Array }) => Promise<ViewerSession>;
+  makeSession: (swarmId: string, extra: { keyStreamId: string; renditionMessage?: Uint8Array; onMediaPacket: (seq: number, bytes: number, nowMs: number) => void }) => Promise<ViewerSession>;
   /** Called for each session that becomes the playing one (status and stats wiring). */
   onActive: (session: ViewerSession) => void;
   /** The first session could not start (e.g. the page refused the tracker socket). */
@@ -42,8 +50,12 @@ export class RenditionSwitcher {
   #quality: string;
   #switches = 0;
   #troubles = 0;
-  #lastQuality = { decoded: 0, dropped: 0 };
-  /** The playing session's verified frame bytes at the last tick, and the smoothed stream rate (bits/s). */
+  /** Sessions opened so far: each one's frame keys in the download meter are numbered apart. */
+  #opened = 0;
+  #lastQuality: { decoded: number; dropped: number; frozenMs: number; atMs: number } | null = null;
+  /** Per tick over the last QUALITY_WINDOW_MS (since the last switch landed): frames decoded and dropped, time frozen and elapsed. */
+  #window: Array<{ atMs: number; decoded: number; dropped: number; frozenMs: number; wallMs: number }> = [];
+  /** The playing session's media bytes received at the last tick, and the smoothed stream rate (bits/s). */
   #lastBytes: { session: ViewerSession | null; bytes: number; atMs: number } = { session: null, bytes: 0, atMs: 0 };
   #streamBps: number | null = null;
   #listAtMs = 0;
@@ -51,13 +63,14 @@ export class RenditionSwitcher {
   #timer: ReturnType<typeof setInterval>;
   #started = false;
   #destroyed = false;
-  readonly #onSkip = () => void this.#troubles++;
+  /** A fragment given up: the viewer fell behind. */
+  readonly #onTrouble = () => void this.#troubles++;
   readonly #onSwitched = () => this.#landed();
 
   constructor(options: RenditionSwitcherOptions) {
     this.#o = options;
     this.#quality = checkQualityText(options.quality ?? 'auto');
-    options.player.on('skip', this.#onSkip);
+    options.player.on('skip', this.#onTrouble);
     options.player.on('switched', this.#onSwitched);
     this.#timer = setInterval(() => this.#tick(), options.chooseEveryMs ?? 1000);
     void this.#open(options.streamId, null).then((s) => {
@@ -98,7 +111,7 @@ export class RenditionSwitcher {
     if (this.#destroyed) return;
     this.#destroyed = true;
     clearInterval(this.#timer);
-    this.#o.player.off('skip', this.#onSkip);
+    this.#o.player.off('skip', this.#onTrouble);
     this.#o.player.off('switched', this.#onSwitched);
     this.#cancelPending();
     this.#active?.destroy();
@@ -109,8 +122,13 @@ export class RenditionSwitcher {
 
   async #open(swarmId: string, message: Uint8Array | null): Promise<ViewerSession | null> {
     let s: ViewerSession;
+    // The download meter sees every swarm the viewer is in (one link carries them all): a frame is
+    // pending from its first packet until its session delivers it. Keys: session number · 2³² + seq.
+    const meter = this.#o.player.download;
+    const base = (this.#opened++ % 2 ** 20) * 2 ** 32;
+    const onMediaPacket = (seq: number, bytes: number, nowMs: number) => meter.packet(base + seq, bytes, nowMs);
     try {
-      s = await this.#o.makeSession(swarmId, { keyStreamId: this.#o.streamId, ...(message ? { renditionMessage: message } : {}) });
+      s = await this.#o.makeSession(swarmId, { keyStreamId: this.#o.streamId, onMediaPacket, ...(message ? { renditionMessage: message } : {}) });
     } catch (e) {
       if (this.#active === null && this.#pending === null) throw e;
       return null; // a second swarm that cannot be joined: the one playing stays
@@ -120,6 +138,7 @@ export class RenditionSwitcher {
       return null;
     }
     s.on('frame', (f) => {
+      meter.frameDone(base + f.seq, performance.now());
       if (s === this.#active) this.#o.player.pushFrame(f);
       else if (s === this.#pending?.session) this.#o.player.pushSwitchFrame(f);
     });
@@ -144,9 +163,27 @@ export class RenditionSwitcher {
   #measures(nowMs: number): QualityMeasures {
     const p = this.#o.player;
     const s = p.stats;
-    const decoded = s.decodedFrames - this.#lastQuality.decoded;
-    const dropped = s.droppedFrames - this.#lastQuality.dropped;
-    this.#lastQuality = { decoded: s.decodedFrames, dropped: s.droppedFrames };
+    const last = this.#lastQuality;
+    this.#lastQuality = { decoded: s.decodedFrames, dropped: s.droppedFrames, frozenMs: p.frozenMs, atMs: nowMs };
+    // Dropped frames and frozen time over a few seconds, not one: a second of 30 frames with 5
+    // dropped is a hiccup of a busy machine, not a viewer that cannot keep up (counters that went
+    // back: a new element).
+    if (last) {
+      const d = { atMs: nowMs, decoded: s.decodedFrames - last.decoded, dropped: s.droppedFrames - last.dropped, frozenMs: p.frozenMs - last.frozenMs, wallMs: nowMs - last.atMs };
+      if (d.decoded < 0 || d.dropped < 0) this.#window = [];
+      else this.#window.push(d);
+    }
+    while (this.#window.length > 0 && nowMs - this.#window[0].atMs > QUALITY_WINDOW_MS) this.#window.shift();
+    let decoded = 0;
+    let dropped = 0;
+    let frozenMs = 0;
+    let wallMs = 0;
+    for (const w of this.#window) {
+      decoded += w.decoded;
+      dropped += w.dropped;
+      frozenMs += w.frozenMs;
+      wallMs += w.wallMs;
+    }
     const troubles = this.#troubles;
     this.#troubles = 0;
     return {
@@ -154,7 +191,8 @@ export class RenditionSwitcher {
       // Measured from the swarm's deliveries; the browser's estimate where nothing was measured yet.
       downloadBps: p.downloadBps ?? this.#o.downlinkBps?.() ?? null,
       decodeLoad: p.appendLoad,
-      droppedShare: decoded > 10 ? dropped / decoded : null,
+      droppedShare: decoded >= DROPPED_MIN_FRAMES ? dropped / decoded : null,
+      frozenShare: wallMs >= FROZEN_MIN_MS ? Math.min(1, frozenMs / wallMs) : null,
       troubles,
     };
   }
@@ -177,16 +215,19 @@ export class RenditionSwitcher {
       this.#chooser.switched(now);
     } else next = this.#chooser.choose(levels, cur, m);
     if (next !== cur) {
-      this.#lastAuto = { from: levels[cur].name, to: levels[next].name, downloadBps: m.downloadBps, streamBps: this.#streamBps, decodeLoad: m.decodeLoad, droppedShare: m.droppedShare, troubles: m.troubles };
+      this.#lastAuto = { from: levels[cur].name, to: levels[next].name, downloadBps: m.downloadBps, streamBps: this.#streamBps, decodeLoad: m.decodeLoad, droppedShare: m.droppedShare, frozenShare: m.frozenShare ?? null, troubles: m.troubles };
       this.#switchTo(levels[next].name);
     }
   }
 
-  /** The rate the playing rendition really runs at, from its session's verified frame bytes. */
+  /**
+   * The rate the playing rendition really costs this viewer: its session's media bytes as they came
+   * (pieces with their headers and the code's redundancy), the same bytes the download meter counts.
+   */
   #measureStream(now: number): void {
     const s = this.#active;
     if (!s) return;
-    const bytes = s.stats.frameBytes;
+    const bytes = s.stats.mediaBytesDown;
     const last = this.#lastBytes;
     this.#lastBytes = { session: s, bytes, atMs: now };
     if (last.session !== s) {
@@ -227,6 +268,9 @@ export class RenditionSwitcher {
     this.#active = p.session;
     this.#playing = p.name;
     this.#switches++;
+    // The other rendition's drops and freezes (and the switch's own moment) say nothing of this one.
+    this.#window = [];
+    this.#lastQuality = null;
     this.#chooser.switched(performance.now());
     this.#o.onActive(p.session);
     // The new swarm plays: leave the old one.

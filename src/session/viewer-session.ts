@@ -13,7 +13,7 @@ import { PeerCore } from '../protocol/peer-core.ts';
 import type { StreamState } from '../tracker/messages.ts';
 import { TrackerClient } from '../tracker-client/tracker-client.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
-import { CoreDriver, monotonicNow } from './core-driver.ts';
+import { CoreDriver, mediaMessageSeq, monotonicNow } from './core-driver.ts';
 import { resolveSessionConfig, type SessionConfig, type SessionOptions } from './session-config.ts';
 import { base64url, fromBase64url, isStreamId, verifyBytes } from '../crypto/stream-key.ts';
 import { decodeRenditionMessage, isRenditionMessage, renditionSignedBytes, type RenditionInfo } from '../media/renditions.ts';
@@ -26,6 +26,14 @@ export function randomCoreSeed(): number {
   const word = new Uint32Array(1);
   globalThis.crypto.getRandomValues(word);
   return word[0] >>> 1;
+}
+
+/** The driver's media-message hook for an onMediaPacket callback: pieces of frames only. */
+function mediaFeed(onPacket: (seq: number, bytes: number, nowMs: number) => void): (bytes: Uint8Array, nowMs: number) => void {
+  return (bytes, nowMs) => {
+    const seq = mediaMessageSeq(bytes);
+    if (seq !== null) onPacket(seq, bytes.length, nowMs);
+  };
 }
 
 /** What the session says about the stream (the player's session statuses). */
@@ -80,6 +88,12 @@ export type ViewerSessionOptions = SessionOptions & {
   keyStreamId?: string;
   /** A rendition-list message already verified elsewhere (the swarm this viewer comes from), passed on to neighbours. */
   renditionMessage?: Uint8Array;
+  /**
+   * Each media packet as it arrives (before the core checks it): its frame's seq, its size in
+   * bytes and the arrival time (performance.now()). The download meter's feed; a frame's delivery is
+   * the `frame` event.
+   */
+  onMediaPacket?: (seq: number, bytes: number, nowMs: number) => void;
 };
 
 export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
@@ -147,6 +161,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
         this.emit('frame', { seq: m.seq, bytes: frame, flags: m.flags, captureTimeMs: m.captureTimeMs });
         this.emit('delivered', { manifest: m, frame });
       },
+      ...(options.onMediaPacket ? { onMediaMessage: mediaFeed(options.onMediaPacket) } : {}),
       onBanned: (peerId) => this.#links.banned(peerId),
       // A holder this producer dropped (seeds withheld or bad): the tracker moves its keys once
       // producers of enough networks say so (docs/tracker.md, Complaints).
