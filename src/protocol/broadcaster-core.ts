@@ -450,8 +450,9 @@ export class BroadcasterCore {
     s.slotCount = slots;
     if (nowMs - this.spareAtMs >= this.cfg.spareRefreshMs) {
       this.spareAtMs = nowMs;
-      // The worst trusted viewer's path decides (every viewer needs every slot's keys); demoted or
-      // shunned viewers' word does not count, and the ceiling bounds what any one can raise it to.
+      // The trusted direct viewers' measured slot loss at spareLossQuantile decides (the median by
+      // default, so a minority cannot move it); demoted or shunned viewers' word does not count, and
+      // the ceiling bounds what any of them can raise it to.
       const trusted = viewers.filter((p) => !this.isDemoted(p, nowMs) && !this.slotJudge.isShunned(p, nowMs));
       this.spare = spareKeysFor(this.slotLoss.quantile(trusted, this.cfg.spareLossQuantile, nowMs), this.cfg.directSpareKeys, Math.max(this.cfg.directSpareKeys, this.cfg.directSpareKeysMax));
     }
@@ -468,12 +469,14 @@ export class BroadcasterCore {
     });
     const order = viewers.slice(0, slots);
     s.order = order;
-    order.forEach((p, i) => this.slotLoss.sent(s.seq, p, directSlotKeys(s.seq, i, slots, s.keys).length, nowMs));
+    const perSlot = new Array<number>(slots).fill(0);
     for (let k = 0; k < s.keys; k++) {
       // Slot i gets the keys k with (k + seq) % slots === i (see directSlotKeys).
-      const owner = order[(k + s.seq) % slots];
-      this.media(owner, { type: 'feed', seq: s.seq, x: k, payload: this.codec.feedPacket(s.frame, k) }, nowMs);
+      const slot = (k + s.seq) % slots;
+      perSlot[slot]++;
+      this.media(order[slot], { type: 'feed', seq: s.seq, x: k, payload: this.codec.feedPacket(s.frame, k) }, nowMs);
     }
+    order.forEach((p, i) => this.slotLoss.sent(s.seq, p, perSlot[i], nowMs));
   }
 
   /** Code segments of recent holder-mode frames that a holder's keys now call for but it never got. */

@@ -114,6 +114,15 @@ export function isMediaMessage(m: WireMessage): boolean {
   return MEDIA_TYPES.has(m.type);
 }
 
+/**
+ * The frame a media message (CS_CHUNK, SEED or FEED: version, type, then seq u32 LE) carries a
+ * piece of, read from its header only; null for anything else. The rest is parseMessage's to check.
+ */
+export function peekMediaSeq(bytes: Uint8Array): number | null {
+  if (bytes.length < 6 || bytes[0] !== WIRE_VERSION || (bytes[1] !== T.csChunk && bytes[1] !== T.seed && bytes[1] !== T.feed)) return null;
+  return (bytes[2] | (bytes[3] << 8) | (bytes[4] << 16) | (bytes[5] << 24)) >>> 0;
+}
+
 /** Packet size P of a frame of `length` bytes: 128·ceil(L/8192). */
 export function packetSizeOf(length: number): number {
   return 128 * Math.ceil(length / 8192);

@@ -6,7 +6,7 @@
 import { isP2PError } from '../errors.ts';
 import type { ComplaintEvidence, CoreOutput } from '../protocol/core-types.ts';
 import type { CryptoJob, CryptoResult } from '../protocol/crypto-jobs.ts';
-import { T, WIRE_VERSION, encodeMessage, type Manifest } from '../protocol/wire.ts';
+import { encodeMessage, type Manifest } from '../protocol/wire.ts';
 import type { Channel, FailReason, Transport } from '../transport/transport.ts';
 
 /** What both cores (PeerCore, BroadcasterCore) offer; the driver needs nothing more. */
@@ -54,15 +54,6 @@ export interface CoreDriverHooks {
 
 /** Crypto jobs kept while they cannot run (a viewer without the stream key yet). */
 const MAX_HELD_JOBS = 256;
-
-/**
- * The frame a media message (CS_CHUNK, SEED or FEED: version, type, then seq u32 LE) carries a
- * piece of; null for anything else. Reads the header only: the core checks the rest.
- */
-export function mediaMessageSeq(bytes: Uint8Array): number | null {
-  if (bytes.length < 6 || bytes[0] !== WIRE_VERSION || (bytes[1] !== T.csChunk && bytes[1] !== T.seed && bytes[1] !== T.feed)) return null;
-  return (bytes[2] | (bytes[3] << 8) | (bytes[4] << 16) | (bytes[5] << 24)) >>> 0;
-}
 
 /** performance.now() where it exists, Date.now() otherwise. */
 export const monotonicNow = (): number => (globalThis.performance ? globalThis.performance.now() : Date.now());

@@ -7,12 +7,11 @@ import { createCodec } from '../codec/index.ts';
 import { generateStreamKey } from '../crypto/stream-key.ts';
 import { FRAME_FRAGMENT_END, FRAME_FRAGMENT_START, FRAME_INIT, FRAME_KEY, type MediaFrame } from '../media/frame-format.ts';
 import { DownloadMeter } from '../player/download-meter.ts';
-import { encodeMessage } from '../protocol/wire.ts';
+import { encodeMessage, peekMediaSeq } from '../protocol/wire.ts';
 import { startTracker } from '../tracker/server.ts';
 import type { WebSocketConstructor } from '../tracker-client/tracker-client.ts';
 import { MemoryNetwork } from '../transport/memory-transport.ts';
 import { BroadcastSession } from './broadcast-session.ts';
-import { mediaMessageSeq } from './core-driver.ts';
 import { useVirtualTime, type VirtualTime } from './session-test-kit.ts';
 import { ViewerSession } from './viewer-session.ts';
 
@@ -33,17 +32,17 @@ function frameOf(i: number, flags: number, length = 9000 + ((i * 7919) % 20000))
   return { seq: i, bytes, flags, captureTimeMs: Date.now() };
 }
 
-describe('mediaMessageSeq', () => {
+describe('peekMediaSeq (wire.ts)', () => {
   it('reads the frame seq of the three media messages and nothing of any other', () => {
     const seq = 0xfedc_ba98;
-    expect(mediaMessageSeq(encodeMessage({ type: 'feed', seq, x: 3, payload: new Uint8Array(128) }))).toBe(seq);
-    expect(mediaMessageSeq(encodeMessage({ type: 'seed', seq: 7, c: 1, g: 2, payload: new Uint8Array(256) }))).toBe(7);
-    expect(mediaMessageSeq(encodeMessage({ type: 'cs-chunk', seq: 1 << 31, c: 0, chunk: 0, chunks: 1, payload: new Uint8Array(1024) }))).toBe(2 ** 31);
-    expect(mediaMessageSeq(encodeMessage({ type: 'manifest-request', seq: 9 }))).toBeNull();
-    expect(mediaMessageSeq(encodeMessage({ type: 'hello', initSeq: 4, roles: 1 }))).toBeNull();
+    expect(peekMediaSeq(encodeMessage({ type: 'feed', seq, x: 3, payload: new Uint8Array(128) }))).toBe(seq);
+    expect(peekMediaSeq(encodeMessage({ type: 'seed', seq: 7, c: 1, g: 2, payload: new Uint8Array(256) }))).toBe(7);
+    expect(peekMediaSeq(encodeMessage({ type: 'cs-chunk', seq: 1 << 31, c: 0, chunk: 0, chunks: 1, payload: new Uint8Array(1024) }))).toBe(2 ** 31);
+    expect(peekMediaSeq(encodeMessage({ type: 'manifest-request', seq: 9 }))).toBeNull();
+    expect(peekMediaSeq(encodeMessage({ type: 'hello', initSeq: 4, roles: 1 }))).toBeNull();
     const feed = encodeMessage({ type: 'feed', seq: 5, x: 0, payload: new Uint8Array(128) });
-    expect(mediaMessageSeq(feed.subarray(0, 5))).toBeNull(); // too short for a seq
-    expect(mediaMessageSeq(Uint8Array.of(2, ...feed.subarray(1)))).toBeNull(); // another wire version
+    expect(peekMediaSeq(feed.subarray(0, 5))).toBeNull(); // too short for a seq
+    expect(peekMediaSeq(Uint8Array.of(2, ...feed.subarray(1)))).toBeNull(); // another wire version
   });
 });
 

@@ -7,13 +7,13 @@ import { createCodec } from '../codec/index.ts';
 import { P2PError } from '../errors.ts';
 import type { MediaFrame } from '../media/frame-format.ts';
 import type { FrameCodec } from '../protocol/core-types.ts';
-import type { Manifest } from '../protocol/wire.ts';
+import { peekMediaSeq, type Manifest } from '../protocol/wire.ts';
 import { createCryptoRunner, type CryptoJob, type CryptoResult } from '../protocol/crypto-jobs.ts';
 import { PeerCore } from '../protocol/peer-core.ts';
 import type { StreamState } from '../tracker/messages.ts';
 import { TrackerClient } from '../tracker-client/tracker-client.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
-import { CoreDriver, mediaMessageSeq, monotonicNow } from './core-driver.ts';
+import { CoreDriver, monotonicNow } from './core-driver.ts';
 import { resolveSessionConfig, type SessionConfig, type SessionOptions } from './session-config.ts';
 import { base64url, fromBase64url, isStreamId, verifyBytes } from '../crypto/stream-key.ts';
 import { decodeRenditionMessage, isRenditionMessage, renditionSignedBytes, type RenditionInfo } from '../media/renditions.ts';
@@ -31,7 +31,7 @@ export function randomCoreSeed(): number {
 /** The driver's media-message hook for an onMediaPacket callback: pieces of frames only. */
 function mediaFeed(onPacket: (seq: number, bytes: number, nowMs: number) => void): (bytes: Uint8Array, nowMs: number) => void {
   return (bytes, nowMs) => {
-    const seq = mediaMessageSeq(bytes);
+    const seq = peekMediaSeq(bytes);
     if (seq !== null) onPacket(seq, bytes.length, nowMs);
   };
 }
