@@ -10,6 +10,7 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startRedisServer } from '../src/tracker/redis-test-server.ts';
@@ -39,8 +40,29 @@ function get(url: string): Promise<string> {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve(body));
-    }).on('error', reject);
+    }).on('error', (e) => reject(new Error(`GET ${url}: ${e.message} (a node out of file descriptors resets new connections; see the open-file check above)`)));
   });
+}
+
+/** The soft limit on open files of this process (inherited by the nodes and generators), or null off Linux. */
+function openFileLimit(): number | null {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? (m[1] === 'unlimited' ? Infinity : Number(m[1])) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Sockets the busiest process may hold: with a hashing proxy the big stream sits whole on one node
+ * beside its share of the others (hashing is uneven: 1.5 x the mean), and a generator holds its
+ * own peers. Each socket is one file descriptor; 1000 more for the process itself.
+ */
+export function socketsNeeded(o: Pick<ClusterBenchOptions, 'nodes' | 'peers' | 'generators' | 'big'>): number {
+  const node = (o.big ?? 0) + Math.ceil((1.5 * o.peers) / o.nodes);
+  const generator = Math.max(o.big ?? 0, Math.ceil(o.peers / o.generators));
+  return Math.max(node, generator) + 1000;
 }
 function metric(text: string, name: string): number {
   const m = new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
@@ -59,6 +81,9 @@ function ask<T>(c: ChildProcess, msg: object, ev: string): Promise<T> {
   });
 }
 
+/** Every process the bench forked: killed on the way out, whatever failed. */
+const spawned: ChildProcess[] = [];
+
 type Mem = { rss: number; heap: number; peers: number; collected: boolean };
 
 async function phase(o: ClusterBenchOptions, redisUrl: string, kind: 'hash' | 'any' | 'cells', run: number): Promise<void> {
@@ -74,6 +99,7 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, kind: 'hash' | 'a
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, P2P_BENCH_REDIS: redisUrl, P2P_BENCH_NODE: `r${run}n${i}`, ...(cells ? { P2P_BENCH_CELL_SIZE: String(cellSize) } : {}) },
     });
+    spawned.push(child);
     const port = await new Promise<number>((resolve, reject) => {
       child.once('message', (m: { port: number }) => resolve(m.port));
       child.once('exit', (code) => reject(new Error(`tracker node ${i} exited with ${code}`)));
@@ -86,6 +112,7 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, kind: 'hash' | 'a
   const m0 = await metricsAll();
 
   const gens = Array.from({ length: o.generators + (big > 0 ? 1 : 0) }, () => fork(here('./tracker-load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  spawned.push(...gens);
   const askAll = <T>(msg: object | ((i: number) => object), ev: string) => Promise.all(gens.map((g, i) => ask<T>(g, typeof msg === 'function' ? msg(i) : msg, ev)));
   const urls = nodes.map((n) => n.url);
   const tc = performance.now();
@@ -170,6 +197,14 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, kind: 'hash' | 'a
 }
 
 export async function runClusterBench(o: ClusterBenchOptions): Promise<void> {
+  // Past the open-file limit a node cannot accept: the bench would measure resets, not the tracker.
+  const limit = openFileLimit();
+  const need = socketsNeeded(o);
+  if (limit !== null && limit < need) {
+    console.error(`bench:tracker cluster: the open-file limit is ${limit}, and one process may hold ${need} sockets; raise it first (as root: ulimit -n ${Math.ceil(need / 1024) * 1024 * 2}) or run fewer peers`);
+    process.exitCode = 2;
+    return;
+  }
   const redis = await startRedisServer();
   console.log(`bench:tracker cluster: ${o.nodes} node processes on one redis-server (${redis.url}), ${o.peers} peers, ${o.streams} streams${o.big ? ` plus one stream of ${o.big} peers` : ''}, ${o.generators} generators, ${o.rate} signals/s for ${o.seconds} s; machine ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`);
   try {
@@ -177,6 +212,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<void> {
     let run = 0;
     for (const p of list) await phase(o, redis.url, p, run++);
   } finally {
+    for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await redis.stop();
   }
 }

@@ -151,3 +151,5 @@ process.on('message', (m: Cmd) => {
     setTimeout(() => process.exit(0), 200);
   }
 });
+// The bench that forked this process is gone (it failed or was killed): do not linger.
+process.on('disconnect', () => process.exit(0));

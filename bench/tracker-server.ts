@@ -103,3 +103,5 @@ process.on('message', (m: { cmd: string }) => {
     void tracker.close().then(() => process.exit(0));
   }
 });
+// The bench that forked this process is gone (it failed or was killed): do not linger.
+process.on('disconnect', () => process.exit(0));

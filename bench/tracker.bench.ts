@@ -38,7 +38,7 @@ if (o.redis || Number(o.nodes ?? 1) > 1) {
   const { runClusterBench } = await import('./tracker-cluster.bench.ts');
   const placement = o.placement === 'hash' || o.placement === 'any' || o.placement === 'cells' || o.placement === 'both' ? o.placement : 'all';
   await runClusterBench({ nodes: Math.max(1, Number(o.nodes ?? 3)), peers: Number(o.peers), streams: Number(o.streams), generators: Math.max(1, Number(o.generators)), seconds: Math.min(60, Number(o.seconds)), rate: Number(o.rate), churn: Number(o.churn), placement, big: Math.max(0, Number(o.big)) });
-  process.exit(0);
+  process.exit(process.exitCode ?? 0);
 }
 const peers = Number(o.peers);
 const streams = Number(o.streams);
