@@ -187,7 +187,7 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, kind: 'hash' | 'a
     console.log(after
       ? `SIGKILL of ${cells ? 'a cell owner' : 'an owner'} to a new owner: ${((performance.now() - t0) / 1000).toFixed(2)} s (epoch ${victim.epoch} → ${after.epoch}; lease 6 s, checks every 1.2 s)`
       : 'SIGKILL of an owner to a new owner: no new owner within 60 s');
-    console.log('frames lost by viewers meanwhile: not measured here (these peers carry no media)');
+    console.log('frames lost by viewers meanwhile: not measured here (these peers carry no media); src/node-peer/cluster-failover.test.ts prints it with media');
   } else console.log(`SIGKILL of an owner: no node owned ${cells ? 'a cell' : 'a stream'}, not measured`);
 
   for (const g of gens) g.send({ cmd: 'exit' });

@@ -13,7 +13,8 @@ const HELP = `p2p-player-peer: watch a p2p-player stream headless (decode, verif
 Usage: p2p-player-peer <watch link> [options]
 
   --tracker URL          tracker ws:// or wss:// URL (default: the watch link's host /tracker,
-                         or its ?tracker=)
+                         or its ?tracker=); given again, more nodes of the same tracker
+                         deployment, tried in turn when the connection is lost
   --relay-only           connect to neighbours only through the tracker's TURN server, so they
                          never learn this machine's addresses
   --upload-limit BPS     cap media upload at BPS bits per second (also told to the tracker)
@@ -41,7 +42,7 @@ export async function main(argv: string[]): Promise<void> {
       args: argv,
       allowPositionals: true,
       options: {
-        tracker: { type: 'string' },
+        tracker: { type: 'string', multiple: true },
         'relay-only': { type: 'boolean' },
         'upload-limit': { type: 'string' },
         seconds: { type: 'string' },
@@ -83,7 +84,8 @@ export async function main(argv: string[]): Promise<void> {
   try {
     peer = await NodePeer.start({
       watchLink: parsed.positionals[0],
-      trackerUrl: o.tracker,
+      trackerUrl: o.tracker?.[0],
+      ...(o.tracker && o.tracker.length > 1 ? { trackerUrls: o.tracker.slice(1) } : {}),
       relayOnly: o['relay-only'],
       uploadLimitBps: num(o['upload-limit'], 'upload-limit'),
     });

@@ -27,6 +27,8 @@ import { createNodeTransport } from './node-webrtc.ts';
 
 export interface NodeBroadcasterOptions {
   trackerUrl: string;
+  /** More nodes of the same tracker deployment, tried in turn when the connection is lost. */
+  trackerUrls?: readonly string[];
   key?: StreamKeyPair;
   /** Stream bitrate, bits per second. Default 1 000 000. */
   bitrateBps?: number;
@@ -104,6 +106,7 @@ export class NodeBroadcaster {
       ...options.session,
       ...(spare !== undefined ? { broadcaster: { ...options.session?.broadcaster, directSpareKeys: spare } } : {}),
       trackerUrl: options.trackerUrl,
+      ...(options.trackerUrls ? { trackerUrls: options.trackerUrls } : {}),
       key,
       bitrateBps,
       transport: createNodeTransport({ ...BROADCASTER_TRANSPORT, ...options.transport }),

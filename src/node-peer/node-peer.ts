@@ -19,6 +19,8 @@ export interface NodePeerOptions {
   watchLink: string;
   /** Tracker URL; default from the watch link (its host's /tracker, or its ?tracker=). */
   trackerUrl?: string;
+  /** More nodes of the same tracker deployment, tried in turn when the connection is lost. */
+  trackerUrls?: readonly string[];
   /** Only TURN-relayed connections: neighbours see the relay's address, never this peer's. */
   relayOnly?: boolean;
   /** Cap on media upload, bits per second (also told to the tracker). Default: none. */
@@ -67,6 +69,7 @@ export class NodePeer {
       ...(limit !== undefined ? { uploadBps: limit } : {}),
       ...options.session,
       trackerUrl,
+      ...(options.trackerUrls ? { trackerUrls: options.trackerUrls } : {}),
       streamId,
       transport,
     });

@@ -89,7 +89,7 @@ export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
     const c = this.config;
     this.swarmId = options.rendition?.swarmId ?? this.key.streamId;
     this.tracker = new TrackerClient({
-      url: c.trackerUrl, streamId: this.swarmId, rendition: options.rendition?.name, WebSocket: c.WebSocket, peerSecret: c.peerSecret, uploadBps: c.uploadBps,
+      url: c.trackerUrl, urls: c.trackerUrls && [...c.trackerUrls], streamId: this.swarmId, rendition: options.rendition?.name, WebSocket: c.WebSocket, peerSecret: c.peerSecret, uploadBps: c.uploadBps,
       broadcasterKey: this.key, bitrateBps: options.bitrateBps, reconnectMinMs: c.reconnectMinMs, reconnectMaxMs: c.reconnectMaxMs,
     });
     // One go-live, one broadcast id: the tracker client picked it for the publish proof, and every

@@ -9,6 +9,7 @@ import type { MediaFrame } from '../media/frame-format.ts';
 import type { TransportConfig } from '../transport/transport-config.ts';
 import { WebRtcTransport } from '../transport/web-rtc-transport.ts';
 import { BroadcastSession } from './broadcast-session.ts';
+import { splitTrackerList } from './session-config.ts';
 import { signBytes } from '../crypto/stream-key.ts';
 import { encodeRenditionBody, encodeRenditionMessage, renditionSignedBytes, renditionSwarmId, type RenditionInfo } from '../media/renditions.ts';
 
@@ -30,7 +31,7 @@ export async function attachBroadcastSession(req: BroadcastRequest, transport: P
   const hold = (f: MediaFrame) => void held.push(f);
   req.broadcaster.on('frame', hold);
   const session = await BroadcastSession.create({
-    trackerUrl: req.tracker,
+    ...splitTrackerList(req.tracker),
     key: req.key,
     transport: new WebRtcTransport({ ...BROADCASTER_TRANSPORT, ...transport }),
     bitrateBps: (req.broadcaster.config.video?.bitrateBps ?? 0) + (req.broadcaster.config.audio?.bitrateBps ?? 0) || undefined,
@@ -75,7 +76,7 @@ async function attachRenditions(req: BroadcastRequest, top: BroadcastSession, tr
     const hold = (f: MediaFrame) => void held.push(f);
     b.on('frame', hold);
     const s = await BroadcastSession.create({
-      trackerUrl: req.tracker,
+      ...splitTrackerList(req.tracker),
       key: req.key,
       transport: new WebRtcTransport({ ...BROADCASTER_TRANSPORT, ...transport }),
       bitrateBps: r.bitrateBps + (b.config.audio?.bitrateBps ?? 0),

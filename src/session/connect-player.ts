@@ -6,7 +6,7 @@ import { P2PError } from '../errors.ts';
 import { setSessionConnector, type SessionConnector, type SessionRequest } from '../player/p2p-player-element.ts';
 import type { TransportConfig } from '../transport/transport-config.ts';
 import { WebRtcTransport } from '../transport/web-rtc-transport.ts';
-import type { SessionOptions } from './session-config.ts';
+import { splitTrackerList, type SessionOptions } from './session-config.ts';
 import { ViewerSession } from './viewer-session.ts';
 import { RenditionSwitcher } from './rendition-switcher.ts';
 
@@ -32,7 +32,7 @@ export function playerSessionConnector(options: PlayerSessionOptions = {}): Sess
         streamId: req.stream,
         quality: req.quality,
         downlinkBps: browserDownlinkBps,
-        makeSession: (swarmId, extra) => ViewerSession.create({ ...options.session, trackerUrl: req.tracker, streamId: swarmId, ...extra, transport: transport() }),
+        makeSession: (swarmId, extra) => ViewerSession.create({ ...options.session, ...splitTrackerList(req.tracker), streamId: swarmId, ...extra, transport: transport() }),
         onActive: (s) => {
           // Status and swarm numbers come from the session that plays (one rendition's swarm).
           s.on('status', (st) => s === switcher?.active && req.player.setStatus(st));

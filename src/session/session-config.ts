@@ -11,6 +11,12 @@ import type { WebSocketConstructor } from '../tracker-client/tracker-client.ts';
 export interface SessionConfig {
   /** ws:// or wss:// URL of the tracker (for example ws://host/tracker). */
   trackerUrl: string;
+  /**
+   * More tracker nodes of the same deployment (ws:// or wss://, at most 16): when the connection is
+   * lost the client tries trackerUrl and these in turn, so a peer whose node died joins a surviving
+   * one while its links to neighbours carry on. Default: none.
+   */
+  trackerUrls?: readonly string[];
   /** The peer connections; WebRtcTransport in browsers, MemoryTransport in tests. Owned by the session. */
   transport: Transport;
   /** WebSocket constructor for the tracker client. Default: globalThis.WebSocket (Node: pass `ws`). */
@@ -58,11 +64,28 @@ export const DEFAULT_SESSION_CONFIG = Object.freeze({
   reconnectMaxMs: 5000,
 });
 
+const TRACKER_URL = /^wss?:\/\/\S+$/;
+/** Tracker nodes a session may be given beside its first (trackerUrls). */
+export const MAX_TRACKER_URLS = 16;
+
+/**
+ * A `tracker` attribute or flag naming one tracker or several nodes of one deployment, separated by
+ * white space: the first is trackerUrl, the others trackerUrls. Checked by resolveSessionConfig.
+ */
+export function splitTrackerList(list: string): { trackerUrl: string; trackerUrls?: string[] } {
+  const [trackerUrl = '', ...rest] = list.trim().split(/\s+/);
+  return rest.length ? { trackerUrl, trackerUrls: rest } : { trackerUrl };
+}
+
 export type SessionOptions = Pick<SessionConfig, 'trackerUrl' | 'transport'> & Partial<Omit<SessionConfig, 'trackerUrl' | 'transport'>>;
 
 export function resolveSessionConfig(options: SessionOptions): SessionConfig {
   const c: SessionConfig = { ...DEFAULT_SESSION_CONFIG, ...options };
-  if (typeof c.trackerUrl !== 'string' || !/^wss?:\/\/\S+$/.test(c.trackerUrl)) throw new P2PError('BAD_CONFIG', `trackerUrl must be a ws:// or wss:// URL, got ${String(c.trackerUrl)}`);
+  if (typeof c.trackerUrl !== 'string' || !TRACKER_URL.test(c.trackerUrl)) throw new P2PError('BAD_CONFIG', `trackerUrl must be a ws:// or wss:// URL, got ${String(c.trackerUrl)}`);
+  if (c.trackerUrls !== undefined) {
+    if (!Array.isArray(c.trackerUrls) || c.trackerUrls.length > MAX_TRACKER_URLS) throw new P2PError('BAD_CONFIG', `trackerUrls must be a list of at most ${MAX_TRACKER_URLS} URLs`);
+    for (const u of c.trackerUrls) if (typeof u !== 'string' || !TRACKER_URL.test(u)) throw new P2PError('BAD_CONFIG', `trackerUrls must hold ws:// or wss:// URLs, got ${String(u)}`);
+  }
   if (!c.transport || typeof c.transport.connect !== 'function') throw new P2PError('BAD_CONFIG', 'transport is required (WebRtcTransport or MemoryTransport)');
   if (c.uploadBps !== undefined && (typeof c.uploadBps !== 'number' || !Number.isFinite(c.uploadBps) || c.uploadBps < 0)) throw new P2PError('BAD_CONFIG', `session config uploadBps must be a number ≥ 0, got ${String(c.uploadBps)}`);
   for (const k of ['uploadReportMs', 'removedNeighbourGraceMs', 'relinkGraceMs', 'noPeersAfterMs', 'statsIntervalMs', 'reconnectMinMs', 'reconnectMaxMs'] as const) {

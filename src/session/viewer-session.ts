@@ -147,7 +147,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
     this.#digests = createCryptoRunner({ publicKeyBytes: new Uint8Array(0), streamId: this.streamId });
     const c = this.config;
     this.tracker = new TrackerClient({
-      url: c.trackerUrl, streamId: this.streamId, WebSocket: c.WebSocket, peerSecret: c.peerSecret, uploadBps: c.uploadBps,
+      url: c.trackerUrl, urls: c.trackerUrls && [...c.trackerUrls], streamId: this.streamId, WebSocket: c.WebSocket, peerSecret: c.peerSecret, uploadBps: c.uploadBps,
       reconnectMinMs: c.reconnectMinMs, reconnectMaxMs: c.reconnectMaxMs,
     });
     // The core's seed is also the secret of its pollution fingerprints (frame-verifier.ts): a
