@@ -25,6 +25,14 @@ describe('p2p-player-peer command', () => {
     const badInterval = spawnSync(process.execPath, [bin, '--stats-interval', '5', `http://127.0.0.1:1/watch/${'A'.repeat(43)}`], { encoding: 'utf8' });
     expect(badInterval.status).toBe(2);
     expect(badInterval.stderr).toMatch(/--stats-interval must be 100/);
+    // --tracker given twice: both are kept (the first is the tracker, the second a further node), and each is checked.
+    const link = `http://127.0.0.1:1/watch/${'A'.repeat(43)}`;
+    const badFirst = spawnSync(process.execPath, [bin, '--tracker', 'http://127.0.0.1:1/t', '--tracker', 'ws://127.0.0.1:1/t', '--seconds', '1', link], { encoding: 'utf8' });
+    expect(badFirst.status).toBe(2);
+    expect(badFirst.stderr).toMatch(/trackerUrl must be a ws:\/\/ or wss:\/\/ URL/);
+    const badSecond = spawnSync(process.execPath, [bin, '--tracker', 'ws://127.0.0.1:1/t', '--tracker', 'http://127.0.0.1:1/t', '--seconds', '1', link], { encoding: 'utf8' });
+    expect(badSecond.status).toBe(2);
+    expect(badSecond.stderr).toMatch(/trackerUrls must hold ws:\/\/ or wss:\/\/ URLs/);
     const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/--relay-only/);
