@@ -30,10 +30,12 @@ function setup(ids: string[], config?: Partial<BroadcasterConfig>) {
   const b = new BroadcasterCore({ codec, config });
   let now = 0;
   /** Everything b output since the last call; media pumped until its queues are empty. */
+  const bans: string[] = [];
   const outputs = (): CoreOutput[] => {
     const all: CoreOutput[] = [];
     for (let o: CoreOutput | undefined; (o = b.pollOutput()); ) {
       all.push(o);
+      if (o.type === 'bad-peer' && o.banned) bans.push(`${o.peerId}: ${o.reason}`);
       if (o.type === 'want-writable') b.handleBufferedAmount(o.peerId, 0, now);
       if (o.type === 'send' && o.channel === 'media') b.handleBufferedAmount(o.peerId, 0, now);
     }
@@ -62,7 +64,7 @@ function setup(ids: string[], config?: Partial<BroadcasterConfig>) {
     b.handleParsed(from, m, now);
     return { sent: sends(), bad: b.stats.badMessages - bad };
   };
-  return { b, publish, ask, sends, at: (t: number) => (now = t) };
+  return { b, publish, ask, sends, bans, at: (t: number) => (now = t) };
 }
 
 const types = (s: Sent[]) => s.map((x) => `${x.to}:${x.message.type}`);
@@ -104,6 +106,29 @@ describe('manifest requests at the broadcaster', () => {
     for (let i = 0; i < 6; i++) ask('a', { type: 'request', seq, count: 1, allowed: KeySet.of([250]).toBytes() });
     for (let i = 0; i < 2; i++) expect(types(ask('a', { type: 'manifest-request', seq }).sent)).toEqual(['a:manifest']);
     expect(ask('a', { type: 'manifest-request', seq })).toEqual({ sent: [], bad: 1 });
+  });
+});
+
+describe('repair requests at the broadcaster', () => {
+  it('a repair allowance of exactly 8 packets serves 8 (a packet fits when the allowance equals its size)', async () => {
+    const { b, publish, ask } = setup(['a', 'c'], { repairBurstBytes: 4096, repairShare: 0 });
+    const { seq } = await publish(8000);
+    // 4096 / 4 = 1024 bytes = 8 packets of 128 (a frame of 8000 bytes).
+    const served = b.stats.repairsServed;
+    const r = ask('a', { type: 'request', seq, count: 255, allowed: KeySet.of(Array.from({ length: 20 }, (_, i) => 100 + i)).toBytes() });
+    expect(r.sent.map((s) => (s.message.type === 'feed' ? s.message.x : -1))).toEqual(Array.from({ length: 8 }, (_, i) => 100 + i));
+    expect(r.sent.every((s) => s.message.type === 'feed' && s.message.payload.length === 128)).toBe(true);
+    expect(b.stats.repairsServed).toBe(served + 8);
+    expect(r.bad).toBe(0);
+  });
+
+  it('the viewer\'s own slot keys it asks for again are what its slot loss counts', async () => {
+    const { b, publish, ask } = setup(['a', 'c']);
+    const { seq } = await publish(8000);
+    const asked = vi.spyOn(b.slotLoss, 'asked');
+    // a holds slot 0 of 2: even keys below 65. 1 is c's, 70 an extra.
+    ask('a', { type: 'request', seq, count: 255, allowed: KeySet.of([1, 2, 4, 70]).toBytes() });
+    expect(asked).toHaveBeenCalledWith(seq, 'a', [2, 4]);
   });
 });
 
@@ -306,5 +331,22 @@ describe('messages no role sends to the broadcaster', () => {
     expect(ask('a', feed).bad).toBe(0);
     expect(ask('c', feed).bad).toBe(1);
     expect(b.stats.badMessages).toBe(51);
+  });
+});
+
+describe('what a ban names as the last bad message', () => {
+  const ban = async (m: (seq: number) => WireMessage, times: number, opts: { init?: boolean } = {}) => {
+    const { publish, ask, bans } = setup(['a', 'c'], { badMessagesToBan: 1 });
+    const { seq } = await publish(8000, opts.init ? FLAG_INIT_SEGMENT : 0);
+    for (let i = 0; i < times; i++) ask('a', m(seq));
+    return bans;
+  };
+  it('each kind of bad message gives its own reason', async () => {
+    expect(await ban((seq) => ({ type: 'manifest-request', seq }), 3)).toEqual(['a: too many bad messages (last: manifest asked too often)']);
+    expect(await ban((seq) => ({ type: 'init-request', seq }), 2, { init: true })).toEqual(['a: too many bad messages (last: init segment asked again)']);
+    expect(await ban((seq) => ({ type: 'missing', seq, keys: KeySet.of([1]).toBytes() }), 2)).toEqual(['a: too many bad messages (last: missing keys reported twice)']);
+    expect(await ban(() => ({ type: 'direct-slot', slot: 0, slots: 1, keys: 65 }), 1)).toEqual(['a: too many bad messages (last: direct-slot sent to the broadcaster)']);
+    // a holds slot 0 of 2: key 0 is its own; served twice, the third ask is refused.
+    expect(await ban((seq) => ({ type: 'request', seq, count: 1, allowed: KeySet.of([0]).toBytes() }), 3)).toEqual(['a: too many bad messages (last: repair beyond its budget (1 keys))']);
   });
 });
