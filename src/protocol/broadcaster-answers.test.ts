@@ -23,7 +23,7 @@ beforeAll(async () => {
 });
 
 const frameBytes = (n: number, salt: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + salt * 7) & 0xff);
-type Sent = { to: string; message: WireMessage };
+type Sent = { to: string; message: WireMessage; channel: string };
 
 /** A broadcaster with the named neighbours connected at time 0 (direct mode: each gets a slot). */
 function setup(ids: string[], config?: Partial<BroadcasterConfig>) {
@@ -31,24 +31,26 @@ function setup(ids: string[], config?: Partial<BroadcasterConfig>) {
   let now = 0;
   /** Everything b output since the last call; media pumped until its queues are empty. */
   const bans: string[] = [];
+  const badPeers: CoreOutput[] = [];
   const outputs = (): CoreOutput[] => {
     const all: CoreOutput[] = [];
     for (let o: CoreOutput | undefined; (o = b.pollOutput()); ) {
       all.push(o);
+      if (o.type === 'bad-peer') badPeers.push(o);
       if (o.type === 'bad-peer' && o.banned) bans.push(`${o.peerId}: ${o.reason}`);
       if (o.type === 'want-writable') b.handleBufferedAmount(o.peerId, 0, now);
       if (o.type === 'send' && o.channel === 'media') b.handleBufferedAmount(o.peerId, 0, now);
     }
     return all;
   };
-  const sends = (): Sent[] => outputs().flatMap((o) => (o.type === 'send' ? [{ to: o.peerId, message: o.message }] : []));
+  const sends = (): Sent[] => outputs().flatMap((o) => (o.type === 'send' ? [{ to: o.peerId, message: o.message, channel: o.channel }] : []));
   for (const id of ids) b.handlePeerConnected(id, now);
   outputs();
   /** Publishes a frame and signs its manifest; returns its sequence and what b sent. */
   const publish = async (n: number, flags = 0): Promise<{ seq: number; sent: Sent[] }> => {
     const seq = b.publishFrame(frameBytes(n, seq0++), flags, now, now);
     const first = outputs();
-    const sent: Sent[] = first.flatMap((o) => (o.type === 'send' ? [{ to: o.peerId, message: o.message }] : []));
+    const sent: Sent[] = first.flatMap((o) => (o.type === 'send' ? [{ to: o.peerId, message: o.message, channel: o.channel }] : []));
     for (const o of first) {
       if (o.type !== 'crypto') continue;
       b.handleCryptoResult(await run(o.job), now);
@@ -64,7 +66,7 @@ function setup(ids: string[], config?: Partial<BroadcasterConfig>) {
     b.handleParsed(from, m, now);
     return { sent: sends(), bad: b.stats.badMessages - bad };
   };
-  return { b, publish, ask, sends, bans, at: (t: number) => (now = t) };
+  return { b, publish, ask, sends, bans, badPeers, at: (t: number) => (now = t) };
 }
 
 const types = (s: Sent[]) => s.map((x) => `${x.to}:${x.message.type}`);
@@ -74,7 +76,7 @@ describe('manifest requests at the broadcaster', () => {
     const { b, publish, ask } = setup(['a', 'c', 'd']);
     const { seq } = await publish(3000);
     expect(b.policy.cfg.serveManifestTimes).toBe(2);
-    for (let i = 0; i < 2; i++) expect(ask('a', { type: 'manifest-request', seq })).toEqual({ sent: [expect.objectContaining({ to: 'a', message: expect.objectContaining({ type: 'manifest' }) })], bad: 0 });
+    for (let i = 0; i < 2; i++) expect(ask('a', { type: 'manifest-request', seq })).toEqual({ sent: [expect.objectContaining({ to: 'a', channel: 'control', message: expect.objectContaining({ type: 'manifest' }) })], bad: 0 });
     expect(ask('a', { type: 'manifest-request', seq })).toEqual({ sent: [], bad: 1 });
     // c's count is its own.
     expect(types(ask('c', { type: 'manifest-request', seq }).sent)).toEqual(['c:manifest']);
@@ -142,6 +144,7 @@ describe('init-segment requests at the broadcaster', () => {
     expect(seq).toBe(1);
     const r = ask('a', { type: 'init-request', seq });
     expect(types(r.sent)).toEqual(['a:init-segment']);
+    expect(r.sent[0].channel).toBe('control');
     const m = r.sent[0].message;
     expect(m.type === 'init-segment' && m.manifest.seq).toBe(1);
     expect(ask('a', { type: 'init-request', seq })).toEqual({ sent: [], bad: 1 });
@@ -220,13 +223,14 @@ describe('MISSING reports at the broadcaster', () => {
   });
 
   it('a holder the judge moves out of its slot is reported as a bad peer (not banned)', async () => {
-    const { b, publish, ask } = setup(['a', 'c', 'd']);
+    const { b, publish, ask, badPeers } = setup(['a', 'c', 'd']);
     const { seq } = await publish(8000);
     vi.spyOn(b.slotJudge, 'report').mockReturnValue(['c']);
     const moved = b.stats.slotsMoved;
     const r = ask('a', { type: 'missing', seq, keys: KeySet.of([1]).toBytes() });
     expect(r.sent).toEqual([]);
     expect(b.stats.slotsMoved).toBe(moved + 1);
+    expect(badPeers).toEqual([{ type: 'bad-peer', peerId: 'c', reason: 'direct-feed slot withheld (its keys never reached other viewers)', strikes: 0, banned: false }]);
   });
 });
 
@@ -291,6 +295,25 @@ describe('REPORTs at the broadcaster', () => {
     expect(after('r0')).toBe(true);
   });
 
+  it('a report a reporter drops leaves the other reporters\' reports of that peer', () => {
+    const { b, ask } = setup(['a', 'c', 'd', 'e'], { reportsToDemote: 1, maxReportedPerReporter: 1 });
+    ask('c', { type: 'report', peerId: 'a' });
+    ask('d', { type: 'report', peerId: 'a' });
+    // c's one report moves to e: d's report of a stands.
+    ask('c', { type: 'report', peerId: 'e' });
+    expect(b.isDemoted('a', 0)).toBe(true);
+    expect(b.isDemoted('e', 0)).toBe(true);
+  });
+
+  it('a reporter\'s oldest report about a peer that has left is dropped without harm', () => {
+    const { b, ask } = setup(['r1', 'r2', 'p1', 'p2', 'p3', 'p4', 'p5']);
+    for (const p of ['p1', 'p2', 'p3', 'p4']) ask('r1', { type: 'report', peerId: p });
+    b.handlePeerDisconnected('p1', 0);
+    ask('r1', { type: 'report', peerId: 'p5' });
+    ask('r2', { type: 'report', peerId: 'p5' });
+    expect(b.isDemoted('p5', 0)).toBe(true);
+  });
+
   it('a reported peer whose reporters all dropped their reports is forgotten (not demoted by later single reports)', () => {
     const { b, ask } = setup(['a', 'c', 'd', 'p1', 'p2', 'p3', 'p4'], { maxReportedPerReporter: 1 });
     ask('c', { type: 'report', peerId: 'a' });
@@ -308,6 +331,8 @@ describe('messages no role sends to the broadcaster', () => {
     { type: 'feed', seq: 0, x: 0, payload: new Uint8Array(4) },
     { type: 'cs-chunk', seq: 0, c: 0, chunk: 0, chunks: 1, payload: new Uint8Array(4) },
     { type: 'direct-slot', slot: 0, slots: 1, keys: 65 },
+    { type: 'seed', seq: 0, c: 0, g: 0, payload: new Uint8Array(4) },
+    { type: 'init-segment', manifest: {} as never, frame: new Uint8Array(4) },
   ] as WireMessage[]) {
     it(`${m.type}: one bad message each, nothing sent`, () => {
       const { ask } = setup(['a']);
@@ -331,6 +356,15 @@ describe('messages no role sends to the broadcaster', () => {
     expect(ask('a', feed).bad).toBe(0);
     expect(ask('c', feed).bad).toBe(1);
     expect(b.stats.badMessages).toBe(51);
+  });
+
+  it('bad messages decay with the time handleParsed is given: 49 at 0 and one 100 s later do not drop the sender', () => {
+    const { b, ask } = setup(['a']);
+    const feed = { type: 'feed', seq: 0, x: 0, payload: new Uint8Array(4) } as WireMessage;
+    for (let i = 0; i < 49; i++) ask('a', feed, 0);
+    // 49 × 0.99^100 + 1 is about 19.
+    ask('a', feed, 100_000);
+    expect(ask('a', feed, 100_000).bad).toBe(1);
   });
 });
 

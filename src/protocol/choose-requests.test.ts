@@ -102,6 +102,11 @@ describe('chooseRequests', () => {
     expect(chooseRequests(need(3), [full('a', 1), part('b', [2, 5], 0)])).toEqual([{ peerId: 'a', keys: [0] }]);
   });
 
+  it('wanting more than there are keys: each of the 256 keys once, no more', () => {
+    const out = chooseRequests(need(300), [full('a', 300)]);
+    expect(out).toEqual([{ peerId: 'a', keys: range(0, 256) }]);
+  });
+
   it('keys of every word: 31, 32, 63, 64, 224, 255', () => {
     const keys = [31, 32, 63, 64, 224, 255];
     expect(chooseRequests(need(6), [part('a', keys)])).toEqual([{ peerId: 'a', keys }]);
