@@ -96,3 +96,44 @@ describe('CS_REPAIR at the broadcaster', () => {
     expect(over.bad).toBe(1);
   });
 });
+
+describe("a holder's repair allowance follows the segments it is sent", () => {
+  it('a holder that loses one chunk in eight of every frame gets every segment whole, among ten other holders', async () => {
+    // 11 holders of one key each, as a holder-mode swarm has them; h0's link loses the first send
+    // of chunk 0 of every frame (12.5 % of its chunks). The broadcaster's allowance used to be one
+    // share of the stream split over all its neighbours: h0's 1/11 of 8 % was below what it lost,
+    // so after its starting allowance the lost chunks were no longer repaired and its segments
+    // stayed incomplete (producers then lacked the seed: frames lost for the whole swarm).
+    const h = await CoreHarness.create();
+    const b = new BroadcasterCore({ codec });
+    h.add('b', b);
+    const holders = Array.from({ length: 11 }, (_, c) => ({ peerId: `h${c}`, keys: [c] }));
+    for (const { peerId, keys } of holders) {
+      h.add(peerId, new PeerCore({ peerId, codec }));
+      h.link('b', peerId);
+      (h.core(peerId) as PeerCore).handleRoles({ holderKeys: keys, producerGroups: [] }, 0);
+    }
+    b.handleSwarm({ mode: 'holder', holders }, 0);
+    await h.drive(50);
+    const dropped = new Set<number>();
+    h.dropMedia = (from, to) => {
+      const m = h.sent[h.sent.length - 1].message;
+      if (from !== 'b' || to !== 'h0' || m.type !== 'cs-chunk' || m.chunk !== 0 || dropped.has(m.seq)) return false;
+      dropped.add(m.seq);
+      return true;
+    };
+    const frames = 60;
+    for (let f = 0; f < frames; f++) {
+      b.publishFrame(frameBytes(65536, f), 0, h.now, h.now);
+      h.flush('b');
+      await h.drive(h.now + 170);
+    }
+    await h.drive(h.now + 500);
+    expect(dropped.size).toBe(frames);
+    // Chunk 0 of every frame went to h0 a second time, by repair.
+    const sends = new Map<number, number>();
+    for (const s of h.sent) if (s.from === 'b' && s.to === 'h0' && s.message.type === 'cs-chunk' && s.message.chunk === 0) sends.set(s.message.seq, (sends.get(s.message.seq) ?? 0) + 1);
+    expect([...dropped].filter((seq) => (sends.get(seq) ?? 0) < 2)).toEqual([]);
+    expect(b.stats.badMessages).toBe(0);
+  });
+});
