@@ -137,3 +137,33 @@ describe("a holder's repair allowance follows the segments it is sent", () => {
     expect(b.stats.badMessages).toBe(0);
   });
 });
+
+describe('repairs to a holder stay within segmentRepairShare of the segments it is sent', () => {
+  it('a holder asking every chunk of every frame again gets at most that share (plus its starting allowance)', async () => {
+    const { h, b, seq } = await setup();
+    let sentBytes = 0;
+    let repairBytes = 0;
+    const count = (since: number) => {
+      for (const s of h.sent.slice(since)) {
+        if (s.from !== 'b' || s.to !== 'h0' || s.message.type !== 'cs-chunk') continue;
+        if (s.message.seq === seq) continue; // the setup's frame, sent before this count
+        sentBytes += s.message.payload.length;
+      }
+    };
+    for (let f = 0; f < 40; f++) {
+      const since = h.sent.length;
+      const s = b.publishFrame(frameBytes(65536, f), 0, h.now, h.now);
+      h.flush('b');
+      await h.drive(h.now + 10);
+      count(since);
+      const before = b.stats.repairsServed;
+      h.inject('h0', 'b', encodeMessage({ type: 'cs-repair', seq: s, c: 0, mask: 0xff }));
+      await h.drive(h.now + 90);
+      repairBytes += (b.stats.repairsServed - before) * CS_CHUNK_BYTES;
+    }
+    // Each chunk was sent once and asked once more: without a bound it would get 100 % again.
+    expect(sentBytes).toBe(40 * 8 * CS_CHUNK_BYTES);
+    expect(repairBytes).toBeGreaterThan(0);
+    expect(repairBytes).toBeLessThanOrEqual(sentBytes * b.cfg.segmentRepairShare + b.cfg.repairBurstBytes / 4 + 5 * CS_CHUNK_BYTES * b.cfg.segmentRepairShare);
+  });
+});
