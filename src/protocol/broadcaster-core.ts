@@ -331,11 +331,12 @@ export class BroadcasterCore {
         const chunks = cs.length / CS_CHUNK_BYTES;
         for (let i = 0; i < chunks; i++) {
           if (!(m.mask & (1 << i)) || nb.repairBytes < CS_CHUNK_BYTES) continue;
-          // Each chunk once by repair (after its first send).
-          if (!this.policy.serveTimes(from, 'cs', s.seq, m.c * 8 + i, 1, nowMs)) {
-            this.countBad(from, 'code-segment chunk asked again');
-            continue;
-          }
+          // Each chunk once by repair (after its first send). A chunk asked again is not served but
+          // not held against the holder either: an honest holder asks a second time when the
+          // repair was lost or is still on its way (a broadcaster's uplink busy with a frame's
+          // segments holds it past the holder's second ask), and counting those banned honest
+          // holders. Requests per frame stay bounded (repairAllowed), the excess counted as bad.
+          if (!this.policy.serveTimes(from, 'cs', s.seq, m.c * 8 + i, 1, nowMs)) continue;
           nb.repairBytes -= CS_CHUNK_BYTES;
           this.media(from, { type: 'cs-chunk', seq: s.seq, c: m.c, chunk: i, chunks, payload: cs.subarray(i * CS_CHUNK_BYTES, (i + 1) * CS_CHUNK_BYTES) }, nowMs);
           this.stats.repairsServed++;
