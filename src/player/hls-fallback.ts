@@ -135,10 +135,16 @@ export function sourceStateText(p2pText: string, source: Pick<SourceStats, 'path
   return p2pText;
 }
 
-/** The edge's playlist URL for a stream, from the tracker URL (same server): ws://h/tracker → http://h/hls/<id>/index.m3u8. */
+/**
+ * The edge's playlist URL for a stream, from the tracker URL (same server): ws://h/tracker →
+ * http://h/hls/<id>/index.m3u8. `tracker` may be a white-space separated list of tracker nodes (the
+ * element's `tracker` attribute, split as the session's splitTrackerList does): the first one names
+ * the server.
+ */
 export function defaultFallbackUrl(tracker: string, stream: string): string | null {
+  const first = tracker.trim().split(/\s+/)[0] ?? '';
   try {
-    const u = new URL(tracker);
+    const u = new URL(first);
     u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
     u.pathname = `/hls/${encodeURIComponent(stream)}/index.m3u8`;
     u.search = '';
