@@ -425,7 +425,20 @@ export class P2PPlayerElement extends Base {
       onHttpStats: () => this.#emitStats(),
       // Only when the viewer cannot watch: hls.js gave up, or no WebRTC and no edge (hls-fallback.ts).
       onError: (e) => this.#emitError(e),
+      // The swarm stayed silent while HTTP plays (its links were cut, its neighbours gone): join again.
+      onRejoin: () => this.#rejoinSession(),
     });
+  }
+
+  /**
+   * A fresh swarm session for the same element, player and <video> (the safety net's rejoin rule):
+   * the old one is dropped, the player's session numbers start again at 0 with the new one.
+   */
+  #rejoinSession(): void {
+    if (!this.#player || !this.isConnected || this.#destroyed) return;
+    this.#dropSession();
+    this.#player.setStats({ peers: 0, shareFromPeers: 0, bytesUp: 0, bytesDown: 0, mediaBytesDown: 0, framesOnTime: 1 });
+    this.reconnectSession();
   }
 
   #emitStats(): void {
