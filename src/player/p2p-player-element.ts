@@ -9,6 +9,7 @@ import { DEFAULT_PLAYER_CONFIG, type PlayerConfig, type PlayerStats, type Player
 import { checkQualityText } from './quality-chooser.ts';
 import { StatsOverlay } from './stats-overlay.ts';
 import { HlsFallback, defaultFallbackUrl, sourceStateText, type OutsideFrameSink } from './hls-fallback.ts';
+import { resolveFallbackPolicy, type FallbackPolicyConfig } from './fallback-policy.ts';
 import { liveSeekable, mediaErrorFor } from './live-ranges.ts';
 import { rangesOf } from './latency-controller.ts';
 
@@ -121,6 +122,7 @@ export class P2PPlayerElement extends Base {
   #error: { code: number; message: string } | null = null;
   #defaultPlaybackRate = 1;
   #fallback: HlsFallback | null = null;
+  #fallbackPolicy: Partial<FallbackPolicyConfig> = {};
 
   constructor() {
     super();
@@ -402,6 +404,17 @@ export class P2PPlayerElement extends Base {
    */
   get fallbackFeed(): boolean { return this.getAttribute('fallback-feed') !== 'off'; }
   set fallbackFeed(v: boolean) { this.setAttribute('fallback-feed', v ? 'on' : 'off'); }
+  /**
+   * The safety net's policy, partial (fallback-policy.ts: switch times, `rejoinAfterMs`, …); the
+   * defaults where unset. Setting it starts the safety net again; a bad value throws BAD_CONFIG.
+   */
+  get fallbackPolicy(): Partial<FallbackPolicyConfig> { return { ...this.#fallbackPolicy }; }
+  set fallbackPolicy(v: Partial<FallbackPolicyConfig>) {
+    const policy = { ...(v ?? {}) };
+    resolveFallbackPolicy(policy);
+    this.#fallbackPolicy = policy;
+    this.#restartFallback();
+  }
   /** Which path plays now: 'p2p', 'http' (hls.js) or 'native-hls'. */
   get sourcePath(): string { return this.#fallback?.path ?? 'p2p'; }
 
@@ -412,6 +425,7 @@ export class P2PPlayerElement extends Base {
       video: this.#video,
       player: this.#player,
       url: this.fallbackUrl,
+      policy: this.#fallbackPolicy,
       outside: () => this.#session?.outside,
       feed: { enabled: this.fallbackFeed },
       onSourceChange: (detail) => {
