@@ -97,7 +97,7 @@ test('a P2P viewer whose links are cut plays on over HTTP and returns to P2P whe
   s = await state(page);
   if (s.path !== 'p2p') {
     const at = (ms: number) => Math.round(ms - restoredAtMs);
-    console.log(`no return to P2P within 90 s of the links coming back (times in ms from then): path changes ${JSON.stringify(s.changes.map((c) => [at(c.atMs), c.path, c.reason]))}; rejoins ${JSON.stringify(s.rejoinsAt.map(at))}; links ${JSON.stringify(s.links)}, status ${s.status}, peers ${s.peers}; policy inputs [ms, path, buffer ahead s, P2P frames, currentTime]: ${JSON.stringify(await page.evaluate(() => window.switchTest.trace()))}`);
+    console.log(`no return to P2P within 90 s of the links coming back (times in ms from then): path changes ${JSON.stringify(s.changes.map((c) => [at(c.atMs), c.path, c.reason]))}; rejoins ${JSON.stringify(s.rejoinsAt.map(at))}; links ${JSON.stringify(s.links)}, status ${s.status}, peers ${s.peers}; policy inputs, last 10 s [ms, path, buffer ahead s, P2P frames, currentTime]: ${JSON.stringify((await page.evaluate(() => window.switchTest.trace())).slice(-50))}`);
   }
   expect(s.path, 'back on P2P within 90 s of the links coming back').toBe('p2p');
   const back = s.changes.at(-1)!;
