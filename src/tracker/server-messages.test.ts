@@ -8,7 +8,7 @@ import { WebSocket } from 'ws';
 import { base64url, generateStreamKey, signBytes, type StreamKeyPair } from '../crypto/stream-key.ts';
 import { publishProofBytes } from './messages.ts';
 import type { Tracker } from './server.ts';
-import { expectCountedCode, expectErrorMessageCode, serverHarness, until, type RawPeer } from './test-kit.ts';
+import { expectCountedCode, expectErrorMessageCode, serverHarness, until, type ManualClock, type RawPeer } from './test-kit.ts';
 
 const { tracker, raw } = serverHarness();
 const BID = 'AAAAAAAAAAA';
@@ -18,11 +18,30 @@ afterEach(() => {
 });
 
 /** A publish with a valid proof for this socket's nonce. */
-async function sendPublish(t: Tracker, p: RawPeer, key: StreamKeyPair): Promise<void> {
+async function sendPublish(t: Tracker, p: RawPeer, key: StreamKeyPair, extra: Record<string, unknown> = {}): Promise<void> {
   const nonce = Buffer.from(String(p.messages[0].nonce), 'base64url');
   const sig = await signBytes(key, publishProofBytes(nonce, key.streamId, BID, `127.0.0.1:${t.port}`));
-  p.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), broadcastId: BID, signature: base64url(sig) });
+  p.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), broadcastId: BID, signature: base64url(sig), ...extra });
 }
+
+/**
+ * Waits until the tracker has handled everything `p` sent so far and sent what that caused: a
+ * message of an unknown type is sent and its error answer awaited (frames to one socket keep
+ * their order, room fan-out included). The clock moves past the 200 ms error-reply throttle first.
+ */
+async function settle(p: RawPeer, clock: ManualClock): Promise<void> {
+  await clock.advance(201);
+  const since = p.messages.length;
+  p.sendJson({ type: 'settle-probe' });
+  await expectErrorMessageCode(p, 'UNKNOWN_TYPE', since);
+}
+
+const idOf = (p: RawPeer) => p.messages.find((m) => m.type === 'joined')!.peerId as string;
+/** The ids `p` was last told are its neighbours with `reason`. */
+const neighboursWith = (p: RawPeer, reason: string): string[] => {
+  const lists = p.messages.filter((m) => m.type === 'neighbours') as Array<{ neighbours: Array<{ peerId: string; reasons: string[] }> }>;
+  return (lists.at(-1)?.neighbours ?? []).filter((n) => n.reasons.includes(reason)).map((n) => n.peerId);
+};
 
 describe('one stream per socket', () => {
   it('answers a second join and a publish after a join with ALREADY_JOINED, and the socket keeps its stream', async () => {
@@ -88,5 +107,91 @@ describe('TURN credentials on heartbeat', () => {
     // New credentials: their expiry is counted from the renewal.
     const expiry = (m: { iceServers: Array<{ username?: string }> }) => Number(m.iceServers.find((s) => s.username)!.username!.split(':')[0]);
     expect(expiry(renewed) - expiry(ices()[0])).toBe(61);
+  });
+});
+
+describe('a peer’s upload figures reach its room', () => {
+  // Direct feed with no join trial and no minimum of fed viewers: a viewer is fed by the
+  // broadcaster only once it reported an upload of at least the stream's bitrate.
+  const room = { directMinFeeds: 0, joinFeedTrialMs: 0 };
+  // Room ticks never run (the tick period is never reached): what a viewer gets comes from its own message.
+  const tickMs = 1e9;
+
+  it('a join’s reported upload decides at once whether the broadcaster feeds the joiner', async () => {
+    const { t, clock } = await tracker({ room, tickMs });
+    const key = await generateStreamKey();
+    const b = await raw(t);
+    await sendPublish(t, b, key, { bitrateBps: 1e6 });
+    await b.next((m) => m.type === 'joined');
+    const strong = await raw(t);
+    strong.sendJson({ type: 'join', streamId: key.streamId, uploadBps: 1e6 });
+    const weak = await raw(t);
+    weak.sendJson({ type: 'join', streamId: key.streamId, uploadBps: 1e6 - 1 });
+    await settle(strong, clock);
+    await settle(weak, clock);
+    expect(neighboursWith(strong, 'broadcaster')).toEqual([idOf(b)]);
+    expect(neighboursWith(weak, 'broadcaster')).toEqual([]);
+  });
+
+  it('a heartbeat’s reported upload is applied, and its room events sent, before the next room tick', async () => {
+    const { t, clock } = await tracker({ room, tickMs });
+    const key = await generateStreamKey();
+    const b = await raw(t);
+    await sendPublish(t, b, key, { bitrateBps: 1e6 });
+    await b.next((m) => m.type === 'joined');
+    const v = await raw(t);
+    v.sendJson({ type: 'join', streamId: key.streamId });
+    await settle(v, clock);
+    expect(neighboursWith(v, 'broadcaster')).toEqual([]); // nothing reported: not fed
+    v.sendJson({ type: 'heartbeat', uploadBps: 1e6 - 1 });
+    await settle(v, clock);
+    expect(neighboursWith(v, 'broadcaster')).toEqual([]);
+    v.sendJson({ type: 'heartbeat', uploadBps: 1e6 });
+    await settle(v, clock);
+    expect(neighboursWith(v, 'broadcaster')).toEqual([idOf(b)]);
+  });
+});
+
+describe('bytes counted and signals relayed', () => {
+  it('counts the characters of every text frame received (p2p_tracker_received_bytes_total) and each relayed signal once', async () => {
+    const { t } = await tracker();
+    const key = await generateStreamKey();
+    const a = await raw(t);
+    const b = await raw(t);
+    const sent: string[] = [];
+    const send = (p: RawPeer, v: unknown) => {
+      const text = JSON.stringify(v);
+      sent.push(text);
+      p.ws.send(text);
+    };
+    send(a, { type: 'join', streamId: key.streamId });
+    send(b, { type: 'join', streamId: key.streamId });
+    await b.next((m) => m.type === 'joined');
+    await a.next((m) => m.type === 'neighbours' && (m.neighbours as unknown[]).length === 1);
+    send(a, { type: 'signal', to: idOf(b), data: { sdp: 'é'.repeat(10) } });
+    await b.next((m) => m.type === 'signal');
+    send(b, { type: 'nope' });
+    await expectErrorMessageCode(b, 'UNKNOWN_TYPE');
+    expect(t.metrics.bytesIn).toBe(sent.reduce((n, s) => n + s.length, 0));
+    expect(t.metrics.relayed).toBe(1);
+  });
+});
+
+describe('the receiver’s signal backlog bound', () => {
+  it('relays a signal to a receiver with exactly maxSignalBacklogBytes unsent (0 here: nothing unsent)', async () => {
+    // More than the bound is dropped (limits.test.ts); at the bound the signal goes through.
+    const { t } = await tracker({ limits: { maxSignalBacklogBytes: 0 } });
+    const key = await generateStreamKey();
+    const a = await raw(t);
+    a.sendJson({ type: 'join', streamId: key.streamId });
+    await a.next((m) => m.type === 'joined');
+    const b = await raw(t);
+    b.sendJson({ type: 'join', streamId: key.streamId });
+    await b.next((m) => m.type === 'joined');
+    await a.next((m) => m.type === 'neighbours' && (m.neighbours as unknown[]).length === 1);
+    expect(b.ws.readyState).toBe(WebSocket.OPEN);
+    a.sendJson({ type: 'signal', to: idOf(b), data: { n: 1 } });
+    expect((await b.next((m) => m.type === 'signal')).data).toEqual({ n: 1 });
+    expectCountedCode(t.metrics, 'SIGNAL_DROPPED', 0);
   });
 });
