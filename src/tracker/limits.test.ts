@@ -76,7 +76,7 @@ describe('tracker limits on a manual clock', () => {
     p.sendJson({ type: 'heartbeat' });
     p.sendJson({ type: 'heartbeat' }); // the third message: the burst is spent, all taken
     p.sendJson({ type: 'heartbeat' });
-    await expectErrorMessageCode(p, 'RATE_LIMITED');
+    expect((await expectErrorMessageCode(p, 'RATE_LIMITED')).message).toBe('too many messages');
     expect(t.metrics.messages.get('heartbeat')).toBe(2);
     await clock.advance(999);
     p.sendJson({ type: 'heartbeat' });
@@ -335,7 +335,7 @@ describe('tracker limits on a manual clock', () => {
       if (i % 20 === 19) await until(() => t.metrics.messages.get('signal') === i + 1, 30_000, 'signals processed');
     }
     await until(() => (t.metrics.rejected.get('SIGNAL_DROPPED') ?? 0) > 0, 30_000, 'a dropped signal');
-    await expectErrorMessageCode(sender, 'SIGNAL_DROPPED');
+    expect((await expectErrorMessageCode(sender, 'SIGNAL_DROPPED')).message).toMatch(/receiver is not reading/);
     // More drops than maxViolations: soft refusals, the sender stays.
     const dropped = t.metrics.rejected.get('SIGNAL_DROPPED') ?? 0;
     for (let i = 0; i < 4; i++) sender.sendJson({ type: 'signal', to: slowId, data: 'y' });
@@ -404,7 +404,7 @@ describe('tracker limits on a manual clock', () => {
     // Both frames arrive together; the proof (a wrong one) is still being checked for the second.
     p.ws.send(JSON.stringify({ type: 'publish', streamId: key.streamId, publicKey: 'AQ', broadcastId: 'AAAAAAAAAAA', signature: 'x'.repeat(86) }));
     p.sendJson({ type: 'heartbeat' });
-    await expectErrorMessageCode(p, 'BUSY');
+    expect((await expectErrorMessageCode(p, 'BUSY')).message).toMatch(/publish is still being verified/);
     expect((await p.closed).code).toBe(1008); // the wrong proof is refused once verified
     expectCountedCode(t.metrics, 'AUTH_FAILED', 1);
     expectCountedCode(t.metrics, 'BUSY', 1);

@@ -27,13 +27,14 @@ async function sendPublish(t: Tracker, p: RawPeer, key: StreamKeyPair, extra: Re
 /**
  * Waits until the tracker has handled everything `p` sent so far and sent what that caused: a
  * message of an unknown type is sent and its error answer awaited (frames to one socket keep
- * their order, room fan-out included). The clock moves past the 200 ms error-reply throttle first.
+ * their order, room fan-out included). The clock moves past the 200 ms error-reply throttle first;
+ * a message answered with an error must have been handled before (else the probe's answer is throttled).
  */
 async function settle(p: RawPeer, clock: ManualClock): Promise<void> {
   await clock.advance(201);
   const since = p.messages.length;
   p.sendJson({ type: 'settle-probe' });
-  await expectErrorMessageCode(p, 'UNKNOWN_TYPE', since);
+  await p.next((m) => m.type === 'error' && m.code === 'UNKNOWN_TYPE' && p.messages.indexOf(m) >= since);
 }
 
 const idOf = (p: RawPeer) => p.messages.find((m) => m.type === 'joined')!.peerId as string;
@@ -65,7 +66,7 @@ describe('one stream per socket', () => {
 describe('one publish attempt per connection', () => {
   it('refuses a second publish on a connection whose first, with a valid proof, was refused; the socket stays open', async () => {
     // The first publish verifies but the tracker is full (TOO_MANY_STREAMS): its nonce is spent.
-    const { t } = await tracker({ limits: { maxStreams: 1, maxWaitingStreams: 0 } });
+    const { t, clock } = await tracker({ limits: { maxStreams: 1, maxWaitingStreams: 0 } });
     const [taken, mine] = [await generateStreamKey(), await generateStreamKey()];
     const owner = await raw(t);
     await sendPublish(t, owner, taken);
@@ -75,9 +76,11 @@ describe('one publish attempt per connection', () => {
     await expectErrorMessageCode(p, 'TOO_MANY_STREAMS');
     // The same valid proof again: one attempt per connection, refused without a check and without
     // closing (a failed proof check closes the socket with 1008).
-    // (Counted, not read from the socket: error replies to one socket are throttled.)
+    await clock.advance(201); // past the error-reply throttle
+    const since = p.messages.length;
     await sendPublish(t, p, mine);
-    await until(() => t.metrics.rejected.get('AUTH_FAILED') === 1, 5000, 'second publish refused');
+    expect((await expectErrorMessageCode(p, 'AUTH_FAILED', since)).message).toBe('one publish attempt per connection');
+    expectCountedCode(t.metrics, 'AUTH_FAILED', 1);
     // Still open and usable: a join to the live stream is answered.
     p.sendJson({ type: 'join', streamId: taken.streamId });
     await p.next((m) => m.type === 'joined');
@@ -193,5 +196,96 @@ describe('the receiver’s signal backlog bound', () => {
     a.sendJson({ type: 'signal', to: idOf(b), data: { n: 1 } });
     expect((await b.next((m) => m.type === 'signal')).data).toEqual({ n: 1 });
     expectCountedCode(t.metrics, 'SIGNAL_DROPPED', 0);
+  });
+});
+
+describe('complaints through the server', () => {
+  it('hears a producer about a holder it produces from (and a key that holder holds); NOT_NEIGHBOURS (soft) for a key it does not hold or from a peer that does not produce from it', async () => {
+    // Holder mode from 3 viewers; one holder takes all 11 keys; no probation.
+    const room = { holderModeAtViewers: 3, directModeAtViewers: 1, holderProbationMs: 0, maxKeysPerHolder: 11 };
+    const { t, clock } = await tracker({ room, tickMs: 1e9 });
+    const key = await generateStreamKey();
+    const b = await raw(t);
+    await sendPublish(t, b, key, { bitrateBps: 1e6 });
+    await b.next((m) => m.type === 'joined');
+    const vs: RawPeer[] = [];
+    for (let i = 0; i < 4; i++) {
+      const v = await raw(t);
+      v.sendJson({ type: 'join', streamId: key.streamId, uploadBps: 8e6 });
+      await v.next((m) => m.type === 'joined');
+      vs.push(v);
+    }
+    for (const v of vs) await settle(v, clock);
+    type Entry = { peerId: string; reasons: string[]; holderKeys?: number[] };
+    const lastList = (p: RawPeer) => (p.messages.filter((m) => m.type === 'neighbours').at(-1)?.neighbours ?? []) as Entry[];
+    const producer = vs.find((v) => lastList(v).some((n) => n.reasons.includes('holder')))!;
+    expect(producer).toBeDefined();
+    const holder = lastList(producer).find((n) => n.reasons.includes('holder'))!;
+    const held = holder.holderKeys!;
+    expect(held.length).toBeGreaterThan(0);
+    const stranger = vs.find((v) => v !== producer && idOf(v) !== holder.peerId && !lastList(v).some((n) => n.peerId === holder.peerId && n.reasons.includes('holder')))!;
+    expect(stranger).toBeDefined();
+    const notHeld = [...Array(256).keys()].find((k) => !held.includes(k))!;
+    const complain = async (p: RawPeer, k: number) => {
+      await clock.advance(1000); // one complaint per complaintIntervalMs
+      const since = p.messages.length;
+      const n = t.metrics.messages.get('complaint') ?? 0;
+      p.sendJson({ type: 'complaint', peerId: holder.peerId, reason: 'withholding', key: k });
+      await until(() => t.metrics.messages.get('complaint') === n + 1, 5000, 'complaint handled');
+      await settle(p, clock); // its room events and error answer, if any, went out before the probe's
+      return p.messages.slice(since).filter((m) => m.type === 'error').map((m) => m.code);
+    };
+    expect(await complain(producer, held[0])).toEqual(['UNKNOWN_TYPE']); // heard: only the probe's answer
+    expect(await complain(producer, notHeld)).toEqual(['NOT_NEIGHBOURS', 'UNKNOWN_TYPE']);
+    expect(await complain(stranger, held[0])).toEqual(['NOT_NEIGHBOURS', 'UNKNOWN_TYPE']);
+    expect(producer.ws.readyState).toBe(WebSocket.OPEN);
+    expectCountedCode(t.metrics, 'NOT_NEIGHBOURS', 2);
+  });
+});
+
+describe('signals to peers that are not there', () => {
+  it('answers a signal to an id no socket holds with NOT_NEIGHBOURS (soft), and the sender stays', async () => {
+    const { t, clock } = await tracker();
+    const key = await generateStreamKey();
+    const a = await raw(t);
+    a.sendJson({ type: 'join', streamId: key.streamId });
+    await a.next((m) => m.type === 'joined');
+    a.sendJson({ type: 'signal', to: 'peerZZZZZZZZZZZZ', data: {} });
+    await expectErrorMessageCode(a, 'NOT_NEIGHBOURS');
+    await settle(a, clock);
+    expect(a.ws.readyState).toBe(WebSocket.OPEN);
+    expectCountedCode(t.metrics, 'INTERNAL', 0);
+  });
+});
+
+describe('error answers say which rule refused the message', () => {
+  it('names the rule in its refusals (not joined, joined already, not neighbours, signal budget, complaint rate) and closes a leaving socket with the reason "leave"', async () => {
+    const { t, clock } = await tracker({ limits: { pairSignalBurst: 1, pairSignalRatePerSec: 0.001 } });
+    const key = await generateStreamKey();
+    const q = await raw(t);
+    q.sendJson({ type: 'join', streamId: key.streamId });
+    await q.next((m) => m.type === 'joined');
+    const p = await raw(t);
+    /** Sends `msg` and returns the text of its error answer, which must carry `code`. */
+    const refusal = async (msg: unknown, code: string): Promise<string> => {
+      await clock.advance(201); // past the error-reply throttle
+      const since = p.messages.length;
+      p.sendJson(msg);
+      return String((await expectErrorMessageCode(p, code, since)).message);
+    };
+    expect(await refusal({ type: 'heartbeat' }, 'NOT_JOINED')).toBe('heartbeat before join');
+    p.sendJson({ type: 'join', streamId: key.streamId });
+    await p.next((m) => m.type === 'joined');
+    await p.next((m) => m.type === 'neighbours' && (m.neighbours as unknown[]).length === 1);
+    expect(await refusal({ type: 'join', streamId: key.streamId }, 'ALREADY_JOINED')).toBe('this socket already joined a stream');
+    expect(await refusal({ type: 'publish', streamId: key.streamId, publicKey: 'AQ', broadcastId: BID, signature: 'x'.repeat(86) }, 'ALREADY_JOINED')).toBe('this socket already joined a stream');
+    expect(await refusal({ type: 'signal', to: 'peerZZZZZZZZZZZZ', data: {} }, 'NOT_NEIGHBOURS')).toBe('signals go only to peers the tracker introduced');
+    p.sendJson({ type: 'signal', to: idOf(q), data: {} }); // the pair's one signal
+    await q.next((m) => m.type === 'signal');
+    expect(await refusal({ type: 'signal', to: idOf(q), data: {} }, 'SIGNAL_BUDGET')).toBe('too many signals to this peer');
+    expect(await refusal({ type: 'complaint', peerId: idOf(q), reason: 'corrupt' }, 'NOT_NEIGHBOURS')).toBe('complaints go from a producer about a holder it uses');
+    expect(await refusal({ type: 'complaint', peerId: idOf(q), reason: 'corrupt' }, 'RATE_LIMITED')).toBe('one complaint per second');
+    p.sendJson({ type: 'leave' });
+    expect(await p.closed).toEqual({ code: 1000, reason: 'leave' });
   });
 });
