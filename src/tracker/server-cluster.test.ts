@@ -143,4 +143,20 @@ describe('tracker cluster: the server’s side (in-memory backend)', () => {
     caster2.sendJson({ type: 'leave' });
     await va.next((m) => m.type === 'stream' && m.state === 'ended');
   });
+
+  it('replaces a peer that connects again with its secret to a node that does not own the stream; that node keeps serving it', async () => {
+    const { a, b, clock } = await twoNodes();
+    const key = await generateStreamKey();
+    const va = await joined(a, key.streamId); // node a owns the stream
+    const old = await joined(b, key.streamId, { peerSecret: 's'.repeat(22) });
+    const again = await joined(b, key.streamId, { peerSecret: 's'.repeat(22) });
+    expect(again.id).toBe(old.id);
+    await expectErrorMessageCode(old, 'REPLACED');
+    expect((await old.closed).reason).toBe('replaced');
+    await clock.advance(1000, 5); // node b's room ticks and lease checks run
+    await knows(va, again.id);
+    va.sendJson({ type: 'signal', to: again.id, data: { hi: 1 } });
+    expect(await again.next((m) => m.type === 'signal')).toEqual({ type: 'signal', from: va.id, data: { hi: 1 } });
+    expect(b.stats()).toMatchObject({ peers: 1, streams: 0 });
+  });
 });
