@@ -74,7 +74,7 @@ describe('tracker cluster: the server’s side (in-memory backend)', () => {
     expect(await va2.next((m) => m.type === 'signal')).toEqual({ type: 'signal', from: va.id, data: { to: 'a' } });
     const stranger = await raw(a); // on the same node, in no stream
     va.sendJson({ type: 'signal', to: String(stranger.messages[0].peerId), data: {} });
-    await expectErrorMessageCode(va, 'NOT_NEIGHBOURS');
+    expect((await expectErrorMessageCode(va, 'NOT_NEIGHBOURS')).message).toBe('signals go only to peers the tracker introduced');
     await settle(va, clock);
     expect(va.ws.readyState).toBe(WebSocket.OPEN);
     expect(a.metrics.relayed).toBe(2);
@@ -104,7 +104,7 @@ describe('tracker cluster: the server’s side (in-memory backend)', () => {
     await clock.advance(1000); // one complaint per complaintIntervalMs
     const since = vb.messages.length;
     vb.sendJson({ type: 'complaint', peerId: 'peerZZZZZZZZZZZZ', reason: 'withholding' });
-    await expectErrorMessageCode(vb, 'NOT_NEIGHBOURS', since);
+    expect((await expectErrorMessageCode(vb, 'NOT_NEIGHBOURS', since)).message).toBe('complaints go from a producer about a holder it uses');
     expectCountedCode(b.metrics, 'NOT_NEIGHBOURS', 1);
     expect(vb.ws.readyState).toBe(WebSocket.OPEN);
   });
