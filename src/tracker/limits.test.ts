@@ -459,4 +459,36 @@ describe('tracker limits on a manual clock', () => {
     expectCountedCode(t.metrics, 'INTERNAL', 0);
     expect(again.ws.readyState).toBe(WebSocket.OPEN);
   });
+
+  it('drops a socket that does not read at the first of two queued messages, and does not try the second', async () => {
+    // Both bounds at 0: a signal to a socket with any byte unsent is dropped, which shows the test
+    // that the socket stopped reading; the tracker's next own message to it then drops it.
+    const big = 'x'.repeat(30_000);
+    const { t } = await tracker({ limits: { pairSignalBurst: 1e6, socketBurst: 1e6, socketRatePerSec: 1e6, maxSignalBacklogBytes: 0, maxSendBufferBytes: 0 } });
+    const key = await generateStreamKey();
+    const sender = await raw(t);
+    sender.sendJson({ type: 'join', streamId: key.streamId });
+    await sender.next((m) => m.type === 'joined');
+    const slow = await raw(t);
+    slow.sendJson({ type: 'join', streamId: key.streamId });
+    const slowId = (await slow.next((m) => m.type === 'joined')).peerId as string;
+    await sender.next((m) => m.type === 'neighbours' && (m.neighbours as Array<{ peerId: string }>).some((n) => n.peerId === slowId));
+    slow.ws.pause();
+    for (let i = 0; i < 2000 && !t.metrics.rejected.get('SIGNAL_DROPPED'); i++) {
+      sender.sendJson({ type: 'signal', to: slowId, data: big });
+      if (i % 20 === 19) await until(() => t.metrics.messages.get('signal') === i + 1, 30_000, 'signals processed');
+    }
+    await until(() => (t.metrics.rejected.get('SIGNAL_DROPPED') ?? 0) > 0, 30_000, 'a dropped signal');
+    const sent = new Map(t.metrics.sent);
+    // The broadcaster goes live: the slow socket is sent the stream's state and its new neighbour
+    // together; the first finds it not reading and drops it, the second is not written.
+    const b = client(t, key, { broadcasterKey: key });
+    await nextEvent(b, 'joined');
+    await until(() => t.stats().peers === 2, 5000, 'slow peer gone');
+    await sender.next((m) => m.type === 'stream' && m.state === 'live');
+    // One drop: the second message was not tried (each try at a socket not reading counts one).
+    expectCountedCode(t.metrics, 'SLOW_CONSUMER', 1);
+    // The stream's state went to the sender and the broadcaster only.
+    expect((t.metrics.sent.get('stream') ?? 0) - (sent.get('stream') ?? 0)).toBe(2);
+  });
 });
