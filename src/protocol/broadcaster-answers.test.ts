@@ -358,6 +358,19 @@ describe('messages no role sends to the broadcaster', () => {
     expect(b.stats.badMessages).toBe(51);
   });
 
+  it('a message given an older time than one before counts at the newer time (the core\'s clock never goes back)', () => {
+    const { b } = setup(['a', 'c']);
+    const feed = { type: 'feed', seq: 0, x: 0, payload: new Uint8Array(4) } as WireMessage;
+    b.handleParsed('c', { type: 'have', entries: [] }, 100_000);
+    // 49 bad messages stamped 0 arrive after time 100 000, the 50th at 100 000: all count at
+    // 100 000, none decayed, and the 50th drops a.
+    for (let i = 0; i < 49; i++) b.handleParsed('a', feed, 0);
+    b.handleParsed('a', feed, 100_000);
+    const before = b.stats.badMessages;
+    b.handleParsed('a', feed, 100_000);
+    expect(b.stats.badMessages).toBe(before);
+  });
+
   it('bad messages decay with the time handleParsed is given: 49 at 0 and one 100 s later do not drop the sender', () => {
     const { b, ask } = setup(['a']);
     const feed = { type: 'feed', seq: 0, x: 0, payload: new Uint8Array(4) } as WireMessage;
