@@ -3,7 +3,7 @@
 // keys and group block, at both ends), and a broadcaster's join that changes the stream (bitrate,
 // announced mode, go-live id).
 import { describe, expect, it } from 'vitest';
-import { Room, type JoinInfo, type RoomConfig } from './room.ts';
+import { Room, type JoinInfo, type RoomConfig, type RoomEvent } from './room.ts';
 
 const STREAM = 'S'.repeat(43);
 const BITRATE = 1e6;
@@ -36,6 +36,7 @@ describe('a room rebuilt after a tracker restart', () => {
     expect(claimedAt({ ...STRONG, announce: { producerGroups: [1] } }, 1)).toEqual([7, 9, 10]);
     expect(claimedAt({ ...STRONG, announce: { neighbours: ['someone001'] } }, 1)).toEqual([7, 9, 10]);
     expect(claimedAt({ ...STRONG, announce: { holderKeys: [], producerGroups: [], neighbours: [] } }, 1)).toEqual([]);
+    expect(claimedAt({ ...STRONG, announce: { holderKeys: [] } }, 1)).toEqual([]);
     expect(claimedAt({ ...STRONG }, 1)).toEqual([]);
   });
 
@@ -88,5 +89,69 @@ describe('a broadcaster’s join that changes the stream', () => {
     r.leave('broadcast0', 3);
     r.join('broadcast0', { broadcaster: true, bitrateBps: 1e6 }, 4);
     expect([fed(r, 'viewer0001'), fed(r, 'viewer0002')]).toEqual([true, true]);
+  });
+});
+
+describe('a broadcaster replacing the live one', () => {
+  const streamTo = (evs: RoomEvent[]) => evs.filter((e) => e.type === 'stream').map((e) => e.to).sort();
+
+  it('tells every peer a new go-live id; with the same id or none only itself, and the id is kept; it gets the swarm summary', () => {
+    const r = room();
+    r.join('viewer0001', {}, 0);
+    r.join('broadcast0', { broadcaster: true, broadcastId: 'AAAAAAAAAAA' }, 0);
+    r.pollEvents();
+    r.join('broadcast1', { broadcaster: true, broadcastId: 'AAAAAAAAAAA' }, 1); // same go-live, new socket
+    let evs = r.pollEvents();
+    expect(streamTo(evs)).toEqual(['broadcast1']);
+    expect(evs.filter((e) => e.type === 'swarm').map((e) => e.to)).toEqual(['broadcast1']);
+    r.join('broadcast2', { broadcaster: true }, 2); // no id given: the current one stays
+    evs = r.pollEvents();
+    expect(streamTo(evs)).toEqual(['broadcast2']);
+    expect(evs.find((e) => e.type === 'stream')).toMatchObject({ broadcastId: 'AAAAAAAAAAA', state: 'live' });
+    expect(r.currentBroadcastId).toBe('AAAAAAAAAAA');
+    r.join('broadcast3', { broadcaster: true, broadcastId: 'BBBBBBBBBBA' }, 3);
+    expect(streamTo(r.pollEvents())).toEqual(['broadcast3', 'viewer0001']);
+  });
+});
+
+describe('a viewer’s join', () => {
+  const fed = (r: Room, id: string) => r.neighboursOf(id).some((n) => n.reasons.includes('broadcaster'));
+
+  it('is fed by the broadcaster at once only in direct feed and only when feedable', () => {
+    // No join trial, no minimum of fed viewers: feedable means an upload of at least the bitrate.
+    const direct = room({ directMinFeeds: 0, joinFeedTrialMs: 0 });
+    direct.join('broadcast0', { broadcaster: true, bitrateBps: BITRATE }, 0);
+    direct.join('strong0001', { uploadBps: BITRATE }, 0);
+    direct.join('weak000001', { uploadBps: BITRATE - 1 }, 0);
+    expect([fed(direct, 'strong0001'), fed(direct, 'weak000001')]).toEqual([true, false]);
+    // Holder mode (announced by the broadcaster): viewers get their segments from holders.
+    const holder = room({ directMinFeeds: 0, joinFeedTrialMs: 0 });
+    holder.join('broadcast0', { broadcaster: true, bitrateBps: BITRATE, announce: { mode: 'holder' } }, 0);
+    holder.join('strong0001', { uploadBps: BITRATE }, 0);
+    expect(holder.swarmMode).toBe('holder');
+    expect(fed(holder, 'strong0001')).toBe(false);
+  });
+
+  it('keeps places for the neighbours it announced for modeHoldMs, then takes others', () => {
+    const r = room();
+    const hold = r.config.modeHoldMs;
+    for (let i = 0; i < 4; i++) r.join(`viewer000${i}`, {}, 0);
+    // It announces as many neighbours as it wants, none of which comes back.
+    const gone = Array.from({ length: r.config.neighbourTarget }, (_, i) => `gone00000${i}`);
+    r.join('returner01', { announce: { neighbours: gone } }, 1000);
+    expect(r.neighboursOf('returner01')).toEqual([]);
+    r.tick(1000 + hold - 1);
+    expect(r.neighboursOf('returner01')).toEqual([]);
+    r.tick(1000 + hold);
+    expect(r.neighboursOf('returner01').length).toBeGreaterThan(0);
+  });
+});
+
+describe('refusals', () => {
+  it('names the peer already in the room, and the room’s peer limit', () => {
+    const r = room({ maxPeers: 1 });
+    r.join('viewer0001', {}, 0);
+    expect(() => r.join('viewer0001', {}, 1)).toThrow('peer viewer0001 is already in the room');
+    expect(() => r.join('viewer0002', {}, 1)).toThrow('stream has 1 peers');
   });
 });

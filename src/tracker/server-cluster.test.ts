@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { base64url, generateStreamKey, signBytes, type StreamKeyPair } from '../crypto/stream-key.ts';
 import { MemorySpace, memoryBackend } from './memory-backend.ts';
+import type { ClusterBackend } from './cluster-backend.ts';
 import { publishProofBytes } from './messages.ts';
 import type { Tracker } from './server.ts';
 import { expectCountedCode, expectErrorMessageCode, manualClock, serverHarness, until, type ManualClock, type RawPeer } from './test-kit.ts';
@@ -158,5 +159,43 @@ describe('tracker cluster: the server’s side (in-memory backend)', () => {
     va.sendJson({ type: 'signal', to: again.id, data: { hi: 1 } });
     expect(await again.next((m) => m.type === 'signal')).toEqual({ type: 'signal', from: va.id, data: { hi: 1 } });
     expect(b.stats()).toMatchObject({ peers: 1, streams: 0 });
+  });
+
+  it('refuses (soft) a signal to a neighbour listed on this node whose socket is gone before the owner’s new list came', async () => {
+    const clock = manualClock();
+    const space = new MemorySpace(() => clock.now());
+    const a = (await tracker({ clock, cluster: { nodeId: 'n0', backend: memoryBackend(space), leaseMs: 10_000, renewMs: 2000 } })).t;
+    // Node b's channel holds back the owner's event batches while `hold` is set.
+    const inner = memoryBackend(space);
+    let hold = false;
+    const backend: ClusterBackend = {
+      kind: inner.kind,
+      store: inner.store,
+      get state() {
+        return inner.state;
+      },
+      onState: (l) => inner.onState(l),
+      onRoundTrip: (l) => inner.onRoundTrip(l),
+      close: () => inner.close(),
+      broker: {
+        publish: (ch, m) => inner.broker.publish(ch, m),
+        unsubscribe: (ch) => inner.broker.unsubscribe(ch),
+        subscribe: (ch, h) => inner.broker.subscribe(ch, (m) => (hold && m.includes('"t":"ev"') ? undefined : h(m))),
+      },
+    };
+    const b = (await tracker({ clock, cluster: { nodeId: 'n1', backend } })).t;
+    const key = await generateStreamKey();
+    await joined(a, key.streamId); // node a owns the stream
+    const vb = await joined(b, key.streamId);
+    const vb2 = await joined(b, key.streamId);
+    await knows(vb, vb2.id);
+    hold = true;
+    vb2.ws.terminate();
+    await until(() => b.stats().peers === 1, 5000, 'vb2 gone from node b');
+    const since = vb.messages.length;
+    vb.sendJson({ type: 'signal', to: vb2.id, data: {} });
+    expect((await expectErrorMessageCode(vb, 'NOT_NEIGHBOURS', since)).message).toBe('signals go only to peers the tracker introduced');
+    expect(neighbourIds(vb)).toContain(vb2.id); // its list still named vb2
+    expect(vb.ws.readyState).toBe(WebSocket.OPEN);
   });
 });
