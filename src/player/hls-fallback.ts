@@ -26,7 +26,7 @@ export interface SourceStats {
   reason: SwitchReason | 'no-mse';
   switches: number;
   http: HttpState;
-  /** Media bytes hls.js fetched over HTTP (parts, segments, init). */
+  /** Media bytes hls.js loaded over HTTP (parts, segments, init); answers from the browser's HTTP cache count too (hls.js's load stats do not tell them apart). */
   httpBytes: number;
   /**
    * Media bytes received from the swarm (the sessions' `mediaBytesDown`, or their `bytesDown` where a
