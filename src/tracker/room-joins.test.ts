@@ -100,7 +100,8 @@ describe('a broadcaster replacing the live one', () => {
     r.join('viewer0001', {}, 0);
     r.join('broadcast0', { broadcaster: true, broadcastId: 'AAAAAAAAAAA' }, 0);
     r.pollEvents();
-    r.join('broadcast1', { broadcaster: true, broadcastId: 'AAAAAAAAAAA' }, 1); // same go-live, new socket
+    // The same go-live from a new socket, announcing the mode in force: nothing changes for the viewers.
+    r.join('broadcast1', { broadcaster: true, broadcastId: 'AAAAAAAAAAA', announce: { mode: 'direct' } }, 1);
     let evs = r.pollEvents();
     expect(streamTo(evs)).toEqual(['broadcast1']);
     expect(evs.filter((e) => e.type === 'swarm').map((e) => e.to)).toEqual(['broadcast1']);

@@ -73,6 +73,8 @@ describe('tracker cluster: the server’s side (in-memory backend)', () => {
     expect(await vb.next((m) => m.type === 'signal')).toEqual({ type: 'signal', from: va.id, data: { to: 'b' } });
     va.sendJson({ type: 'signal', to: va2.id, data: { to: 'a' } });
     expect(await va2.next((m) => m.type === 'signal')).toEqual({ type: 'signal', from: va.id, data: { to: 'a' } });
+    // Only the signal to the other node's peer left node a; the one between its own peers did not.
+    expect(a.cluster!.metrics.out.get('sig')).toBe(1);
     const stranger = await raw(a); // on the same node, in no stream
     va.sendJson({ type: 'signal', to: String(stranger.messages[0].peerId), data: {} });
     expect((await expectErrorMessageCode(va, 'NOT_NEIGHBOURS')).message).toBe('signals go only to peers the tracker introduced');
@@ -197,5 +199,22 @@ describe('tracker cluster: the server’s side (in-memory backend)', () => {
     expect((await expectErrorMessageCode(vb, 'NOT_NEIGHBOURS', since)).message).toBe('signals go only to peers the tracker introduced');
     expect(neighbourIds(vb)).toContain(vb2.id); // its list still named vb2
     expect(vb.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('refusing a complaint or a signal about a peer that is no neighbour is no offence (soft): with maxViolations 0 the socket stays', async () => {
+    const clock = manualClock();
+    const space = new MemorySpace(() => clock.now());
+    const node = async (nodeId: string) => (await tracker({ clock, limits: { maxViolations: 0 }, cluster: { nodeId, backend: memoryBackend(space), leaseMs: 10_000, renewMs: 2000 } })).t;
+    const [a, b] = [await node('n0'), await node('n1')];
+    const key = await generateStreamKey();
+    const va = await joined(a, key.streamId);
+    const vb = await joined(b, key.streamId);
+    await knows(vb, va.id);
+    vb.sendJson({ type: 'complaint', peerId: 'peerZZZZZZZZZZZZ', reason: 'corrupt' });
+    vb.sendJson({ type: 'signal', to: 'peerZZZZZZZZZZZZ', data: {} });
+    await until(() => b.metrics.rejected.get('NOT_NEIGHBOURS') === 2, 5000, 'both refused');
+    // Still open at the tracker: a signal to it is relayed (a closing socket is sent nothing).
+    va.sendJson({ type: 'signal', to: vb.id, data: { still: 'open' } });
+    expect(await vb.next((m) => m.type === 'signal')).toEqual({ type: 'signal', from: va.id, data: { still: 'open' } });
   });
 });

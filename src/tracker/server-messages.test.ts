@@ -289,3 +289,42 @@ describe('error answers say which rule refused the message', () => {
     expect(await p.closed).toEqual({ code: 1000, reason: 'leave' });
   });
 });
+
+describe('soft refusals', () => {
+  it('refusing a complaint about a peer it does not produce from is no offence: with maxViolations 0 the socket stays', async () => {
+    const { t } = await tracker({ limits: { maxViolations: 0 } });
+    const key = await generateStreamKey();
+    const a = await raw(t);
+    a.sendJson({ type: 'join', streamId: key.streamId });
+    await a.next((m) => m.type === 'joined');
+    const b = await raw(t);
+    b.sendJson({ type: 'join', streamId: key.streamId });
+    await b.next((m) => m.type === 'joined');
+    await a.next((m) => m.type === 'neighbours' && (m.neighbours as unknown[]).length === 1);
+    a.sendJson({ type: 'complaint', peerId: idOf(b), reason: 'corrupt' });
+    await until(() => t.metrics.rejected.get('NOT_NEIGHBOURS') === 1, 5000, 'complaint refused');
+    // Still open at the tracker: a signal to it is relayed (a closing socket is sent nothing).
+    b.sendJson({ type: 'signal', to: idOf(a), data: { still: 'open' } });
+    expect(await a.next((m) => m.type === 'signal')).toEqual({ type: 'signal', from: idOf(b), data: { still: 'open' } });
+  });
+});
+
+describe('failed-pair reports', () => {
+  it('ignores a report about a peer that is no neighbour of the reporter: the two are linked later as any pair', async () => {
+    // One neighbour each: a and b link; c, joining last, finds both full and has none.
+    const { t, clock } = await tracker({ room: { neighbourTarget: 1, neighbourMax: 1 } });
+    const key = await generateStreamKey();
+    const [a, b, c] = [await raw(t), await raw(t), await raw(t)];
+    for (const p of [a, b, c]) {
+      p.sendJson({ type: 'join', streamId: key.streamId });
+      await p.next((m) => m.type === 'joined');
+    }
+    await a.next((m) => m.type === 'neighbours' && (m.neighbours as Array<{ peerId: string }>).some((n) => n.peerId === idOf(b)));
+    a.sendJson({ type: 'failed', peerId: idOf(c) });
+    await until(() => t.metrics.messages.get('failed') === 1, 5000, 'report handled');
+    b.ws.terminate();
+    await until(() => t.stats().peers === 2, 5000, 'b gone');
+    await clock.advance(1000, 1); // room ticks: the two left without neighbours are linked
+    await a.next((m) => m.type === 'neighbours' && (m.neighbours as Array<{ peerId: string }>).some((n) => n.peerId === idOf(c)));
+  });
+});
