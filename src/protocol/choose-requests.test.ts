@@ -84,6 +84,8 @@ describe('chooseRequests', () => {
     expect(chooseRequests(need(1), [part('a', [3]), part('b', [3])])).toEqual([{ peerId: 'a', keys: [3] }]);
     expect(chooseRequests(need(1), [part('b', [3]), part('a', [3])])).toEqual([{ peerId: 'b', keys: [3] }]);
     expect(chooseRequests(need(1), [full('b'), full('a')])).toEqual([{ peerId: 'b', keys: [0] }]);
+    // Partial goes first only on a tie: a complete neighbour with half the load wins.
+    expect(chooseRequests(need(1), [full('a', 100, 1), part('b', [0], 100, 0.5)])).toEqual([{ peerId: 'a', keys: [0] }]);
     // A lower load wins over the list order by more than a rounding error.
     expect(chooseRequests(need(1), [part('a', [3], 100, 0.5), part('b', [3], 100, 0.5000001)])).toEqual([{ peerId: 'b', keys: [3] }]);
   });

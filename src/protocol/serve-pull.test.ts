@@ -98,6 +98,15 @@ describe('servePullRequest', () => {
     expect(r.keys()).toEqual([1]);
   });
 
+  it('a frame decoded but not yet verified (its digest being checked) is still served like a collecting one', () => {
+    const r = rig({ state: 'hashing', held: [1, 2, 3], from: (x) => (x === 2 ? 'struck' : 'n1'), strikes: { struck: 1 } });
+    r.f.frame = new Uint8Array(1000);
+    r.f.exclude.add(3);
+    expect(r.serve([0, 1, 2, 3])).toEqual({ served: 1, refused: 0 });
+    expect(r.keys()).toEqual([1]);
+    expect(r.encoded).toEqual([]);
+  });
+
   it('a verified frame: any key, held packets as they are, others encoded from the frame once and cached', () => {
     const r = rig({ state: 'done', held: [1], from: () => 'struck', strikes: { struck: 5 } });
     r.f.exclude.add(1);
