@@ -61,6 +61,60 @@ describe('chooseRequests', () => {
     );
   });
 
+  it('a neighbour of weight 0 is still asked when it is the only one with the key (its weight counts as 0.001)', () => {
+    expect(chooseRequests(need(2), [full('a', 100, 0)])).toEqual([{ peerId: 'a', keys: [0, 1] }]);
+    // Against b of weight 0.1: a's first key has load (0 + 1) / 0.001 = 1000, as b's 100th: b gets
+    // keys 0…98, a (earlier in the list) key 99; a's second (load 2000) comes about b's 200th.
+    const out = chooseRequests(need(256), [full('a', 300, 0), full('b', 300, 0.1)]);
+    expect(out.map((r) => [r.peerId, r.keys.length])).toEqual([['a', 2], ['b', 254]]);
+    expect(out[0].keys[0]).toBe(99);
+  });
+
+  it('loads that differ by a rounding error are a tie: the partial holder goes first, whichever comes first in the list', () => {
+    // 1 / (0.1 + 0.2) and 1 / 0.3 differ in the last bit.
+    const w = 0.1 + 0.2;
+    expect(w).not.toBe(0.3);
+    expect(chooseRequests(need(1), [full('a', 100, w), part('b', [0], 100, 0.3)])).toEqual([{ peerId: 'b', keys: [0] }]);
+    expect(chooseRequests(need(1), [part('b', [0], 100, 0.3), full('a', 100, w)])).toEqual([{ peerId: 'b', keys: [0] }]);
+    expect(chooseRequests(need(1), [full('a', 100, 0.3), part('b', [0], 100, w)])).toEqual([{ peerId: 'b', keys: [0] }]);
+    expect(chooseRequests(need(1), [part('b', [0], 100, w), full('a', 100, 0.3)])).toEqual([{ peerId: 'b', keys: [0] }]);
+  });
+
+  it('on a tie between two partial holders, or two complete ones, the earlier in the list', () => {
+    expect(chooseRequests(need(1), [part('a', [3]), part('b', [3])])).toEqual([{ peerId: 'a', keys: [3] }]);
+    expect(chooseRequests(need(1), [part('b', [3]), part('a', [3])])).toEqual([{ peerId: 'b', keys: [3] }]);
+    expect(chooseRequests(need(1), [full('b'), full('a')])).toEqual([{ peerId: 'b', keys: [0] }]);
+    // Partial goes first only on a tie: a complete neighbour with half the load wins.
+    expect(chooseRequests(need(1), [full('a', 100, 1), part('b', [0], 100, 0.5)])).toEqual([{ peerId: 'a', keys: [0] }]);
+    // A lower load wins over the list order by more than a rounding error.
+    expect(chooseRequests(need(1), [part('a', [3], 100, 0.5), part('b', [3], 100, 0.5000001)])).toEqual([{ peerId: 'b', keys: [3] }]);
+  });
+
+  it('a partial neighbour that announced no key set is never asked, and does not hide the others', () => {
+    const bare: NeighbourAvailability = { peerId: 'x', complete: false, weight: 1, budget: 100 };
+    expect(chooseRequests(need(2), [bare, full('a')])).toEqual([{ peerId: 'a', keys: [0, 1] }]);
+    expect(chooseRequests(need(2), [bare, part('b', [9])])).toEqual([{ peerId: 'b', keys: [9] }]);
+    expect(chooseRequests(need(2), [bare])).toEqual([]);
+  });
+
+  it('a neighbour with no budget left gets no keys; budget 1 gets exactly one', () => {
+    expect(chooseRequests(need(3), [part('a', [1, 2], 0), part('b', [2, 5])])).toEqual([{ peerId: 'b', keys: [2, 5] }]);
+    expect(chooseRequests(need(3), [full('a', 0), part('b', [2, 5])])).toEqual([{ peerId: 'b', keys: [2, 5] }]);
+    // Budget 1: exactly one key.
+    expect(chooseRequests(need(3), [full('a', 1), part('b', [2, 5], 0)])).toEqual([{ peerId: 'a', keys: [0] }]);
+  });
+
+  it('wanting more than there are keys: each of the 256 keys once, no more', () => {
+    const out = chooseRequests(need(300), [full('a', 300)]);
+    expect(out).toEqual([{ peerId: 'a', keys: range(0, 256) }]);
+  });
+
+  it('keys of every word: 31, 32, 63, 64, 224, 255', () => {
+    const keys = [31, 32, 63, 64, 224, 255];
+    expect(chooseRequests(need(6), [part('a', keys)])).toEqual([{ peerId: 'a', keys }]);
+    expect(chooseRequests(need(6, [31], [255], [64]), [part('a', keys)])).toEqual([{ peerId: 'a', keys: [32, 63, 224] }]);
+  });
+
   it('covers 68 keys from 8 complete neighbours evenly', () => {
     const out = chooseRequests(need(68), range(0, 8).map((i) => full(`n${i}`)));
     expect(out.map((r) => r.keys.length)).toEqual([9, 9, 9, 9, 8, 8, 8, 8]);

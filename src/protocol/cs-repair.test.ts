@@ -17,17 +17,17 @@ beforeAll(() => {
 const frameBytes = (n: number, salt: number) => Uint8Array.from({ length: n }, (_, i) => (i * 13 + salt * 29) & 0xff);
 
 /** A broadcaster in holder mode with holders h0 (key 0) and h1 (key 1) and a plain viewer v; one frame sent. */
-async function setup() {
+async function setup(config: ConstructorParameters<typeof BroadcasterCore>[0]['config'] = {}, h0Keys = [0]) {
   const h = await CoreHarness.create();
-  const b = new BroadcasterCore({ codec });
+  const b = new BroadcasterCore({ codec, config });
   h.add('b', b);
   for (const id of ['h0', 'h1', 'v']) {
     h.add(id, new PeerCore({ peerId: id, codec }));
     h.link('b', id);
   }
-  (h.core('h0') as PeerCore).handleRoles({ holderKeys: [0], producerGroups: [] }, 0);
+  (h.core('h0') as PeerCore).handleRoles({ holderKeys: h0Keys, producerGroups: [] }, 0);
   (h.core('h1') as PeerCore).handleRoles({ holderKeys: [1], producerGroups: [] }, 0);
-  b.handleSwarm({ mode: 'holder', holders: [{ peerId: 'h0', keys: [0] }, { peerId: 'h1', keys: [1] }] }, 0);
+  b.handleSwarm({ mode: 'holder', holders: [{ peerId: 'h0', keys: h0Keys }, { peerId: 'h1', keys: [1] }] }, 0);
   await h.drive(50);
   const frame = frameBytes(40000, 7); // code segments of 5 chunks
   const seq = b.publishFrame(frame, 0, h.now, h.now);
@@ -61,7 +61,8 @@ describe('CS_REPAIR at the broadcaster', () => {
     }
     expect(b.stats.repairsServed - served).toBe(2);
     expect(r.bad).toBe(0);
-    // A mask bit past the segment's last chunk names nothing.
+    // A mask bit past the segment's last chunk names nothing: bit 5 (the 6th of 5 chunks) and bit 7.
+    expect((await ask('h0', { seq, c: 0, mask: 1 << 5 })).chunks).toEqual([]);
     expect((await ask('h0', { seq, c: 0, mask: 0x80 })).chunks).toEqual([]);
   });
 
@@ -184,5 +185,28 @@ describe('repairs to a holder stay within segmentRepairShare of the segments it 
     expect(sentBytes).toBe(40 * 8 * CS_CHUNK_BYTES);
     expect(repairBytes).toBeGreaterThan(0);
     expect(repairBytes).toBeLessThanOrEqual(sentBytes * b.cfg.segmentRepairShare + b.cfg.repairBurstBytes / 4 + 5 * CS_CHUNK_BYTES * b.cfg.segmentRepairShare);
+  });
+});
+
+describe('CS_REPAIR within the repair bytes', () => {
+  it('an allowance of exactly 2 chunks serves 2 of the 5 asked, then nothing', async () => {
+    // repairBurstBytes / 4 = 2048 = 2 chunks; nothing earned by the segments sent (segmentRepairShare 0).
+    const { seq, ask } = await setup({ repairBurstBytes: 8 * CS_CHUNK_BYTES, repairShare: 0, segmentRepairShare: 0 });
+    expect((await ask('h0', { seq, c: 0, mask: 0b11111 })).chunks.map((c) => c.chunk)).toEqual([0, 1]);
+    expect((await ask('h0', { seq, c: 0, mask: 0b11100 })).chunks).toEqual([]);
+  });
+
+  it('each (segment, chunk) is its own: chunk 1 of segment 0 and chunk 0 of segment 8 are both served', async () => {
+    const { seq, ask } = await setup({}, [0, 8]);
+    expect((await ask('h0', { seq, c: 0, mask: 0b10 })).chunks.map((c) => [c.c, c.chunk])).toEqual([[0, 1]]);
+    expect((await ask('h0', { seq, c: 8, mask: 0b1 })).chunks.map((c) => [c.c, c.chunk])).toEqual([[8, 0]]);
+    expect((await ask('h0', { seq, c: 8, mask: 0b10 })).chunks.map((c) => [c.c, c.chunk])).toEqual([[8, 1]]);
+  });
+
+  it('a chunk asked again bans nobody, even when one bad message would', async () => {
+    const { h, seq, ask } = await setup({ badMessagesToBan: 1 });
+    await ask('h0', { seq, c: 0, mask: 0b1 });
+    await ask('h0', { seq, c: 0, mask: 0b1 });
+    expect(h.badPeers.filter((p) => p.by === 'b')).toEqual([]);
   });
 });
