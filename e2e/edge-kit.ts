@@ -6,10 +6,13 @@
 // says so; a second failure fails the test with the server's last error lines. No assertions here.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { HlsHandlerCounters } from '../src/hls/hls-handler.ts';
 
 export interface EdgeServer {
   baseUrl: string;
   streamId: string;
+  /** The edge's HTTP handler counters as the server last printed them (every 250 ms), or null before the first. */
+  counters(): HlsHandlerCounters | null;
   stop(): void;
 }
 
@@ -28,13 +31,22 @@ function startOnce(seconds: number, readyMs: number): Promise<EdgeServer> {
       clearTimeout(timer);
       reject(new Error(`the edge server ended before it was ready (${signal ?? `exit ${code}`}): ${errors.slice(-5).join(' | ') || 'no error output'}`));
     });
+    let counters: HlsHandlerCounters | null = null;
+    let ready = false;
     void (async () => {
       for await (const line of createInterface({ input: child.stdout! })) {
         if (!line.startsWith('{')) continue;
+        let msg: { baseUrl?: string; streamId?: string; counters?: HlsHandlerCounters };
+        try {
+          msg = JSON.parse(line) as typeof msg;
+        } catch {
+          continue;
+        }
+        if (msg.counters) counters = msg.counters;
+        if (ready || msg.baseUrl === undefined || msg.streamId === undefined) continue;
+        ready = true;
         clearTimeout(timer);
-        const { baseUrl, streamId } = JSON.parse(line) as { baseUrl: string; streamId: string };
-        resolve({ baseUrl, streamId, stop });
-        return;
+        resolve({ baseUrl: msg.baseUrl, streamId: msg.streamId, counters: () => counters, stop });
       }
     })();
   });

@@ -55,9 +55,9 @@ export const SUBSET_SKIPS = {
  */
 export const SUBSET_TESTS = {
   'tracker:budgets': ['limit-rules', 'role-trust-rules', 'role-trust', 'server-budgets', 'limits'].map((f) => `src/tracker/${f}.test.ts`),
-  'tracker:limits': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server'].map((f) => `src/tracker/${f}.test.ts`),
-  'tracker:messages': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server', 'message-bounds', 'server-messages'].map((f) => `src/tracker/${f}.test.ts`),
-  'tracker:rooms': ['limit-rules', 'limits', 'server', 'room', 'role-trust'].map((f) => `src/tracker/${f}.test.ts`),
+  'tracker:limits': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server', 'server-cluster', 'turn-credentials'].map((f) => `src/tracker/${f}.test.ts`),
+  'tracker:messages': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server', 'message-bounds', 'server-messages', 'server-cluster'].map((f) => `src/tracker/${f}.test.ts`),
+  'tracker:rooms': ['limit-rules', 'limits', 'server', 'room', 'role-trust', 'server-cluster', 'room-joins'].map((f) => `src/tracker/${f}.test.ts`),
 };
 export const SUBSETS = {
   'protocol:replay-slot-ban': [

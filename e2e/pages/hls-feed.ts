@@ -51,6 +51,10 @@ el.setAttribute('tracker', q.get('tracker') ?? 'ws://127.0.0.1:9/tracker');
 el.setAttribute('stream', q.get('stream') ?? '');
 if (q.get('fallback-url')) el.setAttribute('fallback-url', q.get('fallback-url')!);
 if (q.get('feed')) el.setAttribute('fallback-feed', q.get('feed')!);
+// This test drops the swarm's media while the links stay up, for longer than the safety net's
+// rejoin wait: a rejoin would give the viewer a new peer id (the test names A by its id) and a new
+// session (whose counters start at 0). The rejoin is e2e/hls-switch.spec.ts's subject, not this one's.
+el.fallbackPolicy = { rejoinAfterMs: 600_000, rejoinMaxMs: 600_000 };
 el.setAttribute('muted', '');
 el.setAttribute('autoplay', '');
 el.setAttribute('stats-overlay', '');

@@ -1,6 +1,6 @@
 // <p2p-player> with its swarm session and the HLS safety net: the query names the stream, the
-// tracker and the edge's playlist. Records sourcechange events and the session's numbers for the
-// P2P ↔ HTTP switch test.
+// tracker and the edge's playlist. Records sourcechange events, the safety net's rejoins (a new swarm
+// session while HTTP plays) and the session's numbers for the P2P ↔ HTTP switch test.
 import '../../src/session/p2p-player-entry.ts';
 import type { P2PPlayerElement } from '../../src/player/p2p-player-element.ts';
 import type { ViewerSession } from '../../src/session/viewer-session.ts';
@@ -9,6 +9,8 @@ const q = new URLSearchParams(location.search);
 const el = document.createElement('p2p-player') as P2PPlayerElement;
 const changes: Array<{ path: string; reason: string; atMs: number }> = [];
 let session: ViewerSession | null = null;
+/** When each rejoin was seen (stats.source.rejoins grew), sampled every 200 ms. */
+const rejoinsAt: number[] = [];
 el.addEventListener('sourcechange', (e) => changes.push({ ...(e as CustomEvent).detail, atMs: performance.now() }));
 el.addEventListener('sessionready', (e) => void (session = (e as CustomEvent<ViewerSession>).detail));
 el.setAttribute('tracker', q.get('tracker') ?? 'ws://127.0.0.1:9/tracker');
@@ -36,6 +38,8 @@ setInterval(() => {
 // The last 20 s of what the safety net's policy sees, every 200 ms (for reports when a switch misbehaves).
 const trace: Array<[number, string, number, number, number]> = [];
 setInterval(() => {
+  const rejoins = (el.stats?.source as { rejoins?: number } | undefined)?.rejoins ?? 0;
+  while (rejoinsAt.length < rejoins) rejoinsAt.push(Math.round(performance.now()));
   trace.push([Math.round(performance.now()), el.sourcePath, Number((el.stats?.bufferAheadS ?? 0).toFixed(2)), el.stats?.framesIn ?? 0, Number(el.currentTime.toFixed(2))]);
   if (trace.length > 100) trace.shift();
 }, 200);
@@ -47,6 +51,8 @@ declare global {
         path: string;
         currentTime: number;
         changes: Array<{ path: string; reason: string; atMs: number }>;
+        /** performance.now() when each rejoin was seen. */
+        rejoinsAt: number[];
         source: unknown;
         peers: number;
         framesIn: number;
@@ -68,6 +74,7 @@ window.switchTest = {
     path: el.sourcePath,
     currentTime: el.currentTime,
     changes,
+    rejoinsAt: rejoinsAt.slice(),
     source: el.stats?.source ?? null,
     peers: session?.stats.peers ?? 0,
     framesIn: el.stats?.framesIn ?? 0,

@@ -59,7 +59,7 @@ function writerUpTo(upTo: number) {
 describe('HlsHandler', () => {
   it('serves the playlist, init, segments and parts with MIME types, CORS and cache headers', async () => {
     const h = new HlsHandler();
-    const { w } = writerUpTo(9); // segments 0, 1 closed; segment 2 has parts 0, 1
+    const { w } = writerUpTo(9); // segments 1, 2 closed; segment 3 has parts 0, 1
     h.setWriter(STREAM, w);
     const base = `${await serve(h)}/hls/${STREAM}`;
     const pl = await fetch(`${base}/index.m3u8`);
@@ -80,9 +80,9 @@ describe('HlsHandler', () => {
       const body = new Uint8Array(await r.arrayBuffer());
       expect(Buffer.from(body).equals(Buffer.from(w.resource(url.split('/').pop()!)!.bytes))).toBe(true);
     }
-    const head = await fetch(`${base}/seg-0.m4s`, { method: 'HEAD' });
+    const head = await fetch(`${base}/seg-1.m4s`, { method: 'HEAD' });
     expect(head.status).toBe(200);
-    expect(Number(head.headers.get('content-length'))).toBe(w.resource('seg-0.m4s')!.bytes.length);
+    expect(Number(head.headers.get('content-length'))).toBe(w.resource('seg-1.m4s')!.bytes.length);
     const pre = await fetch(`${base}/index.m3u8`, { method: 'OPTIONS' });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-methods')).toContain('GET');
@@ -94,21 +94,21 @@ describe('HlsHandler', () => {
 
   it('holds a blocking playlist request until the asked part exists, then answers with it', async () => {
     const h = new HlsHandler({ blockTimeoutMs: 60_000 });
-    const { w, feedTo } = writerUpTo(5); // segment 1 has parts 0, 1
+    const { w, feedTo } = writerUpTo(5); // segment 2 has parts 0, 1
     h.setWriter(STREAM, w);
     const base = `${await serve(h)}/hls/${STREAM}`;
-    const ready = await fetch(`${base}/index.m3u8?_HLS_msn=1&_HLS_part=1`);
+    const ready = await fetch(`${base}/index.m3u8?_HLS_msn=2&_HLS_part=1`);
     expect(ready.status).toBe(200);
     expect(ready.headers.get('cache-control')).toBe('public, max-age=6');
     let answered = false;
-    const waiting = fetch(`${base}/index.m3u8?_HLS_msn=1&_HLS_part=3`).then(async (r) => {
+    const waiting = fetch(`${base}/index.m3u8?_HLS_msn=2&_HLS_part=3`).then(async (r) => {
       answered = true;
       return { status: r.status, text: await r.text() };
     });
-    const hinted = fetch(`${base}/part-1-2.m4s`).then(async (r) => ({ status: r.status, bytes: new Uint8Array(await r.arrayBuffer()) }));
+    const hinted = fetch(`${base}/part-2-2.m4s`).then(async (r) => ({ status: r.status, bytes: new Uint8Array(await r.arrayBuffer()) }));
     await new Promise((r) => setTimeout(r, 100));
     expect(answered).toBe(false);
-    feedTo(6, h); // part 1-2 appears: the hinted part request is answered, the playlist one still waits
+    feedTo(6, h); // part 2-2 appears: the hinted part request is answered, the playlist one still waits
     const part = await hinted;
     expect(part.status).toBe(200);
     expect(Buffer.from(part.bytes).equals(Buffer.from(media.fragments[6].bytes))).toBe(true);
@@ -117,7 +117,7 @@ describe('HlsHandler', () => {
     feedTo(7, h);
     const r = await waiting;
     expect(r.status).toBe(200);
-    expect(r.text).toContain('URI="part-1-3.m4s"');
+    expect(r.text).toContain('URI="part-2-3.m4s"');
     expect(checkLlHlsPlaylist(r.text).violations).toEqual([]);
     expect(h.counters.blockingPlaylists).toBe(2);
   });
@@ -127,15 +127,15 @@ describe('HlsHandler', () => {
     const { w } = writerUpTo(5);
     h.setWriter(STREAM, w);
     const base = `${await serve(h)}/hls/${STREAM}`;
-    for (const q of ['_HLS_part=1', '_HLS_msn=-1', '_HLS_msn=1.5', '_HLS_msn=x', '_HLS_msn=1&_HLS_part=a', '_HLS_msn=4', '_HLS_msn=1&_HLS_part=9']) {
+    for (const q of ['_HLS_part=1', '_HLS_msn=-1', '_HLS_msn=1.5', '_HLS_msn=x', '_HLS_msn=1&_HLS_part=a', '_HLS_msn=5', '_HLS_msn=2&_HLS_part=9']) {
       const r = await fetch(`${base}/index.m3u8?${q}`);
       expect(r.status, q).toBe(400);
     }
-    const late = await fetch(`${base}/index.m3u8?_HLS_msn=2`);
+    const late = await fetch(`${base}/index.m3u8?_HLS_msn=3`);
     expect(late.status).toBe(503);
     expect(late.headers.get('retry-after')).toBe('1');
-    expect((await fetch(`${base}/part-1-2.m4s`)).status).toBe(503); // hinted, never came
-    expect((await fetch(`${base}/part-1-1.m4s`)).status).toBe(200);
+    expect((await fetch(`${base}/part-2-2.m4s`)).status).toBe(503); // hinted, never came
+    expect((await fetch(`${base}/part-2-1.m4s`)).status).toBe(200);
     expect(h.counters.badRequests).toBe(7);
     expect(h.counters.timeouts).toBe(2);
   });
@@ -157,6 +157,6 @@ describe('HlsHandler', () => {
     empty.feedTo(0, h);
     const r = await first;
     expect(r.status).toBe(200);
-    expect(await r.text()).toContain('part-0-0.m4s');
+    expect(await r.text()).toContain('part-1-0.m4s');
   });
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { M3U8Parser } from 'hls.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FRAME_END_OF_STREAM, FRAME_INIT, encodeEndOfStream, type MediaFrame } from '../media/frame-format.ts';
-import { LlHlsWriter, resolveLlHlsWriterConfig } from './ll-hls-writer.ts';
+import { FIRST_MEDIA_SEQUENCE, LlHlsWriter, resolveLlHlsWriterConfig } from './ll-hls-writer.ts';
 import { checkLlHlsPlaylist } from './playlist-rules.ts';
 import { asDelivered, cutFrames, fragmentsIn, makeTestFmp4, markInit, splitFmp4, type SplitFmp4 } from './test-media.ts';
 
@@ -66,16 +66,36 @@ describe('LlHlsWriter', () => {
     expect(d.fragments[0].initSegment?.relurl).toBe('init-0.mp4');
     expect(d.fragments[0].programDateTime).toBe(T0);
     expect(d.fragments[1].programDateTime).toBe(T0 + media.fragments[4].mediaTimeMs);
-    expect(d.preloadHint?.URI).toBe('part-4-0.m4s');
+    expect(d.startSN).toBe(1);
+    expect(d.preloadHint?.URI).toBe('part-5-0.m4s');
     for (const f of d.fragments) expect(f.duration).toBeGreaterThan(1.9);
     expect(w.counters.badFrames + w.counters.badFragments + w.counters.fragmentsSkipped).toBe(0);
+  });
+
+  it('never numbers a segment 0: hls.js 1.7.4 reloads a part of segment 0 in a loop (docs/hls.md)', () => {
+    expect(FIRST_MEDIA_SEQUENCE).toBeGreaterThan(0);
+    const w = new LlHlsWriter();
+    const frames = cutFrames(media, T0);
+    // From the first part on, as a player that joins a fresh stream sees it.
+    for (const [i, f] of frames.entries()) {
+      w.push(asDelivered(f), 100 * (i + 1));
+      const text = w.playlist();
+      if (text === null) continue;
+      const d = parse(text);
+      expect(d.startSN).toBeGreaterThan(0);
+      expect(d.fragments.every((x) => x.sn !== 0)).toBe(true);
+      expect(d.partList?.every((p) => p.fragment.sn !== 0) ?? true).toBe(true);
+      expect(text).not.toMatch(/(part-0-\d+|seg-0)\.m4s/);
+    }
+    expect(w.resource('part-0-0.m4s')).toBeNull();
+    expect(w.resource('part-1-0.m4s')).not.toBeNull();
   });
 
   it('keeps the broadcaster bytes: a segment is its parts, ffprobe reads init + segment and init + part as fMP4', () => {
     const w = new LlHlsWriter();
     feed(w, cutFrames(media, T0));
-    const seg = w.resource('seg-1.m4s')!;
-    const parts = [0, 1, 2, 3].map((i) => w.resource(`part-1-${i}.m4s`)!);
+    const seg = w.resource('seg-2.m4s')!;
+    const parts = [0, 1, 2, 3].map((i) => w.resource(`part-2-${i}.m4s`)!);
     expect(seg.contentType).toBe('video/iso.segment');
     expect(Buffer.from(seg.bytes).equals(Buffer.concat(parts.map((p) => p.bytes)))).toBe(true);
     expect(Buffer.from(parts[0].bytes).equals(Buffer.from(media.fragments[4].bytes))).toBe(true);
@@ -97,7 +117,8 @@ describe('LlHlsWriter', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     expect(w.resource('seg-9.m4s')).toBeNull();
-    expect(w.resource('part-1-9.m4s')).toBeNull();
+    expect(w.resource('seg-0.m4s')).toBeNull();
+    expect(w.resource('part-2-9.m4s')).toBeNull();
     expect(w.resource('../etc/passwd')).toBeNull();
   });
 
@@ -110,7 +131,7 @@ describe('LlHlsWriter', () => {
     const total = d.fragments.reduce((n, f) => n + f.duration, 0);
     expect(total).toBeGreaterThanOrEqual(20);
     expect(total).toBeLessThan(22.1);
-    expect(d.startSN).toBe(30 - d.fragments.length);
+    expect(d.startSN).toBe(31 - d.fragments.length);
     expect(w.resource(`seg-${d.startSN - 1}.m4s`)).toBeNull();
     expect(w.resource(`seg-${d.startSN}.m4s`)).not.toBeNull();
     // Parts are listed only near the live edge (three target durations).
@@ -171,25 +192,25 @@ describe('LlHlsWriter', () => {
 
   it('answers blocking reloads: ready, wait, or bad request beyond two segments / the advance part limit', () => {
     const w = new LlHlsWriter();
-    // Fragments 0 … 5: segment 0 closed, segment 1 has 2 parts.
+    // Fragments 0 … 5: segment 1 closed, segment 2 has 2 parts.
     const frames = cutFrames(media, T0).filter((f) => fragmentsIn(f).every((i) => i <= 5));
     feed(w, frames);
-    expect(w.playlist()).toContain('#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part-1-2.m4s"');
-    expect(w.blockingState(0, null)).toBe('ready');
-    expect(w.blockingState(1, null)).toBe('wait');
-    expect(w.blockingState(1, 1)).toBe('ready');
-    expect(w.blockingState(1, 2)).toBe('wait');
-    expect(w.blockingState(0, 7)).toBe('ready'); // a closed segment with fewer parts: later parts answer
-    expect(w.blockingState(3, 0)).toBe('wait');
-    expect(w.blockingState(4, 0)).toBe('bad-request');
+    expect(w.playlist()).toContain('#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part-2-2.m4s"');
+    expect(w.blockingState(1, null)).toBe('ready');
+    expect(w.blockingState(2, null)).toBe('wait');
+    expect(w.blockingState(2, 1)).toBe('ready');
+    expect(w.blockingState(2, 2)).toBe('wait');
+    expect(w.blockingState(1, 7)).toBe('ready'); // a closed segment with fewer parts: later parts answer
+    expect(w.blockingState(4, 0)).toBe('wait');
+    expect(w.blockingState(5, 0)).toBe('bad-request');
     // PART-TARGET 0.572 s: the advance part limit is floor(3 / 0.572) = 5 parts past the last one.
-    expect(w.blockingState(1, 6)).toBe('wait');
-    expect(w.blockingState(1, 7)).toBe('bad-request');
-    expect(w.partMayCome('part-1-2.m4s')).toBe(true);
-    expect(w.partMayCome('part-2-0.m4s')).toBe(true);
-    expect(w.partMayCome('part-1-1.m4s')).toBe(false); // there already
-    expect(w.partMayCome('part-5-0.m4s')).toBe(false);
-    expect(w.partMayCome('seg-1.m4s')).toBe(false);
+    expect(w.blockingState(2, 6)).toBe('wait');
+    expect(w.blockingState(2, 7)).toBe('bad-request');
+    expect(w.partMayCome('part-2-2.m4s')).toBe(true);
+    expect(w.partMayCome('part-3-0.m4s')).toBe(true);
+    expect(w.partMayCome('part-2-1.m4s')).toBe(false); // there already
+    expect(w.partMayCome('part-6-0.m4s')).toBe(false);
+    expect(w.partMayCome('seg-2.m4s')).toBe(false);
   });
 
   it('drops what is not a delivered frame and never throws', () => {

@@ -92,6 +92,15 @@ export interface LlHlsWriterCounters {
 
 export type HlsResource = { kind: 'init' | 'segment' | 'part'; bytes: Uint8Array; contentType: string };
 
+/**
+ * Media sequence number of the first segment a writer makes. Not 0: hls.js 1.7.4 takes
+ * a part of segment 0 for "no part" in its fragment tracker (`appendedPart?.fragment.sn || -1`), so
+ * after each part of segment 0 it forgets the parts of segment 0 it has buffered and asks for the
+ * same part again at once, hundreds of times a second until the playhead leaves segment 0
+ * (docs/hls.md, Media sequence numbers). RFC 8216bis lets a playlist start at any number.
+ */
+export const FIRST_MEDIA_SEQUENCE = 1;
+
 /** Where a blocking request stands against the playlist: serve now, wait, or refuse (RFC 8216bis 6.2.5.2). */
 export type BlockingAnswer = 'ready' | 'wait' | 'bad-request';
 
@@ -104,7 +113,7 @@ export class LlHlsWriter {
   #assembler = new FragmentAssembler();
   #inits: Array<{ id: number; bytes: Uint8Array; tracks: Map<number, TrackTiming> }> = [];
   #segments: Segment[] = [];
-  #nextMsn = 0;
+  #nextMsn = FIRST_MEDIA_SEQUENCE;
   #discontinuitySeq = 0;
   #pendingDiscontinuity = false;
   #partTargetS: number | null = null;

@@ -1,6 +1,6 @@
 // The P2P / HTTP switching policy on virtual time: each scenario is a script of observations.
 import { describe, expect, it } from 'vitest';
-import { FallbackPolicy, resolveFallbackPolicy, type FallbackObservation, type SwitchReason } from './fallback-policy.ts';
+import { FallbackPolicy, RejoinRule, resolveFallbackPolicy, type FallbackObservation, type RejoinObservation, type SwitchReason } from './fallback-policy.ts';
 
 /** Runs the policy every 100 ms from 0 to `untilMs`; `world(t)` says what the player sees at t. */
 function run(policy: FallbackPolicy, untilMs: number, world: (t: number) => Partial<FallbackObservation>) {
@@ -103,8 +103,57 @@ describe('FallbackPolicy', () => {
   });
 
   it('rejects nonsense config', () => {
+    expect(() => resolveFallbackPolicy({ rejoinAfterMs: 0 })).toThrow(/BAD_CONFIG/);
+    expect(() => resolveFallbackPolicy({ rejoinAfterMs: 20_000, rejoinMaxMs: 10_000 })).toThrow(/BAD_CONFIG/);
     expect(() => resolveFallbackPolicy({ starveMs: -1 })).toThrow(/BAD_CONFIG/);
     expect(() => resolveFallbackPolicy({ healthyForMs: 100, starveMs: 1000 })).toThrow(/BAD_CONFIG/);
     expect(() => resolveFallbackPolicy({ lowBufferS: Number.NaN })).toThrow(/BAD_CONFIG/);
+  });
+});
+
+/** Runs the rejoin rule every 100 ms from 0 to `untilMs`; `world(t)` says what the player sees; returns the rejoin times. */
+function rejoins(rule: RejoinRule, untilMs: number, world: (t: number) => Partial<RejoinObservation> & { delivering?: boolean }) {
+  const at: number[] = [];
+  let frames = 0;
+  for (let t = 0; t <= untilMs; t += 100) {
+    const w = world(t);
+    if (w.delivering) frames++;
+    if (rule.observe({ nowMs: t, onHttp: true, webrtc: true, swarmFrames: frames, ...w })) at.push(t);
+  }
+  return at;
+}
+
+describe('RejoinRule', () => {
+  const cfg = { rejoinAfterMs: 15_000, rejoinMaxMs: 60_000 };
+
+  it('on HTTP with a silent swarm, rejoins after rejoinAfterMs, then waits twice as long after each rejoin that brought nothing, up to rejoinMaxMs', () => {
+    const r = new RejoinRule(cfg);
+    // Frames until 5 s, then HTTP from 6 s with no swarm frame at all.
+    const at = rejoins(r, 300_000, (t) => ({ delivering: t < 5000, onHttp: t >= 6000 }));
+    expect(at).toEqual([21_000, 51_000, 111_000, 171_000, 231_000, 291_000]);
+    expect(r.rejoins).toBe(6);
+  });
+
+  it('a rejoin that brings frames sets the wait back: the next silence waits rejoinAfterMs again', () => {
+    const r = new RejoinRule(cfg);
+    // Silent on HTTP from 0: rejoins at 15 s (nothing) and 45 s (frames from 50 s to 60 s, the last
+    // at 59.9 s); silent again: 15 s after the last frame, then 30 s after that rejoin.
+    const at = rejoins(r, 120_000, (t) => ({ delivering: t >= 50_000 && t < 60_000 }));
+    expect(at).toEqual([15_000, 45_000, 74_900, 104_900]);
+  });
+
+  it('never rejoins while the swarm delivers, on P2P, or without WebRTC', () => {
+    expect(rejoins(new RejoinRule(cfg), 120_000, () => ({ delivering: true }))).toEqual([]);
+    // A frame every 10 s is a trickle, not silence: the session is alive.
+    expect(rejoins(new RejoinRule(cfg), 120_000, (t) => ({ delivering: t % 10_000 === 0 }))).toEqual([]);
+    expect(rejoins(new RejoinRule(cfg), 120_000, () => ({ onHttp: false }))).toEqual([]);
+    expect(rejoins(new RejoinRule(cfg), 120_000, () => ({ webrtc: false }))).toEqual([]);
+  });
+
+  it('counts the silence of one stay on HTTP only: back on P2P and on HTTP again, the count starts over', () => {
+    const r = new RejoinRule(cfg);
+    // HTTP 0 … 10 s, P2P 10 … 20 s (the swarm silent all along: the count would have run out at 15 s), HTTP from 20 s.
+    const at = rejoins(r, 40_000, (t) => ({ onHttp: t < 10_000 || t >= 20_000 }));
+    expect(at).toEqual([35_000]);
   });
 });

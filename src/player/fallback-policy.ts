@@ -29,6 +29,14 @@ export interface FallbackPolicyConfig {
    * again would cost one more reload. The starve rule applies at once.
    */
   settleMs: number;
+  /**
+   * On HTTP with WebRTC, no frame from the swarm this long: the player replaces its swarm session
+   * (a fresh join through the tracker), ms. Default 15 000. A viewer whose links were all cut has
+   * no neighbour left to hear from, and nothing else makes it join again (RejoinRule).
+   */
+  rejoinAfterMs: number;
+  /** The wait before a rejoin doubles after each rejoin that brought no swarm frame, up to this, ms. Default 120 000. */
+  rejoinMaxMs: number;
 }
 
 export const DEFAULT_FALLBACK_POLICY: FallbackPolicyConfig = {
@@ -40,15 +48,19 @@ export const DEFAULT_FALLBACK_POLICY: FallbackPolicyConfig = {
   minDwellMs: 3000,
   httpRetryMs: 15_000,
   settleMs: 5000,
+  rejoinAfterMs: 15_000,
+  rejoinMaxMs: 120_000,
 };
 
 export function resolveFallbackPolicy(partial: Partial<FallbackPolicyConfig> = {}): FallbackPolicyConfig {
   const c = { ...DEFAULT_FALLBACK_POLICY, ...partial };
-  for (const k of ['noPeerTimeoutMs', 'starveMs', 'dryMs', 'healthyForMs', 'minDwellMs', 'httpRetryMs', 'settleMs'] as const) {
+  for (const k of ['noPeerTimeoutMs', 'starveMs', 'dryMs', 'healthyForMs', 'minDwellMs', 'httpRetryMs', 'settleMs', 'rejoinMaxMs'] as const) {
     if (!(Number.isFinite(c[k]) && c[k] >= 0 && c[k] <= 600_000)) throw new P2PError('BAD_CONFIG', `${k} ${c[k]} is outside 0 … 600000 ms`);
   }
   if (!(c.lowBufferS >= 0 && c.lowBufferS <= 10)) throw new P2PError('BAD_CONFIG', `lowBufferS ${c.lowBufferS} is outside 0 … 10`);
   if (c.healthyForMs < c.starveMs) throw new P2PError('BAD_CONFIG', 'healthyForMs must be at least starveMs');
+  // A rejoin drops the session's neighbours: sooner than a second would churn the tracker for nothing.
+  if (!(Number.isFinite(c.rejoinAfterMs) && c.rejoinAfterMs >= 1000 && c.rejoinAfterMs <= c.rejoinMaxMs)) throw new P2PError('BAD_CONFIG', `rejoinAfterMs ${c.rejoinAfterMs} is outside 1000 … rejoinMaxMs (${c.rejoinMaxMs})`);
   return c;
 }
 
@@ -157,5 +169,70 @@ export class FallbackPolicy {
     this.#sinceMs = now;
     this.#lowSinceMs = null;
     return { path, switched: reason };
+  }
+}
+
+/** What the rejoin rule sees at one moment. */
+export interface RejoinObservation {
+  nowMs: number;
+  /** The path that plays now (HTTP playing, not just wanted). */
+  onHttp: boolean;
+  /** The browser has RTCPeerConnection (without it there is no swarm to join). */
+  webrtc: boolean;
+  /** Frames the swarm delivered so far (a counter that only grows; frames from the edge's feed excluded). */
+  swarmFrames: number;
+}
+
+/**
+ * When the player should replace its swarm session while HTTP plays. The session keeps running on
+ * HTTP so that the policy sees the swarm recover, but a session whose links were all cut has no
+ * neighbour left and nothing makes it join again: it would stay silent for good and the viewer on
+ * HTTP for good. So: on HTTP (with WebRTC), no swarm frame for `rejoinAfterMs` since the last frame,
+ * the last rejoin or the start of the stay, whichever is latest: rejoin. Each rejoin that brought no
+ * frame doubles the wait (up to `rejoinMaxMs`, so a viewer whose UDP stays blocked asks the tracker
+ * rarely); any swarm frame sets it back. Pure: the caller passes the time; table-tested.
+ */
+export class RejoinRule {
+  readonly config: FallbackPolicyConfig;
+  #lastFrames = 0;
+  /** Silence is counted from here: the last swarm frame, the last rejoin, or the start of the stay on HTTP. */
+  #quietSinceMs: number | null = null;
+  #waitMs: number;
+  #rejoins = 0;
+
+  constructor(config: Partial<FallbackPolicyConfig> = {}) {
+    this.config = resolveFallbackPolicy(config);
+    this.#waitMs = this.config.rejoinAfterMs;
+  }
+
+  /** Rejoins decided so far. */
+  get rejoins(): number {
+    return this.#rejoins;
+  }
+
+  /** The silence that the next rejoin waits for, ms. */
+  get waitMs(): number {
+    return this.#waitMs;
+  }
+
+  /** True when the swarm session should be replaced now. */
+  observe(o: RejoinObservation): boolean {
+    const now = o.nowMs;
+    if (o.swarmFrames > this.#lastFrames) {
+      this.#lastFrames = o.swarmFrames;
+      this.#waitMs = this.config.rejoinAfterMs;
+      this.#quietSinceMs = now;
+    }
+    if (!o.onHttp || !o.webrtc) {
+      // Off HTTP nothing is counted: a stay on HTTP starts its count at its first observation.
+      this.#quietSinceMs = null;
+      return false;
+    }
+    this.#quietSinceMs ??= now;
+    if (now - this.#quietSinceMs < this.#waitMs) return false;
+    this.#rejoins++;
+    this.#quietSinceMs = now;
+    this.#waitMs = Math.min(this.config.rejoinMaxMs, this.#waitMs * 2);
+    return true;
   }
 }

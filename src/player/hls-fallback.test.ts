@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { P2PError } from '../errors.ts';
 import { expectRejectCode } from '../expect-code.ts';
-import { HlsFallback, sourceStateText, type HttpState } from './hls-fallback.ts';
+import { HlsFallback, defaultFallbackUrl, sourceStateText, type HttpState } from './hls-fallback.ts';
 import { MediaPlayer } from './media-player.ts';
 
 const cleanups: Array<() => unknown> = [];
@@ -152,5 +152,20 @@ describe('sourceStateText', () => {
     const t = sourceStateText('Waiting for the broadcaster…', { ...base, http: 'unavailable' }, false);
     expect(t).toMatch(/WebRTC/);
     expect(t).toMatch(/retr/);
+  });
+});
+
+describe('defaultFallbackUrl', () => {
+  it('puts the playlist on the tracker\'s server', () => {
+    expect(defaultFallbackUrl('ws://h:8080/tracker', 's 1')).toBe('http://h:8080/hls/s%201/index.m3u8');
+    expect(defaultFallbackUrl('wss://h/tracker?x=1', 's1')).toBe('https://h/hls/s1/index.m3u8');
+    expect(defaultFallbackUrl('', 's1')).toBeNull();
+  });
+  it('takes the first node of a tracker list (the tracker attribute may name several)', () => {
+    expect(defaultFallbackUrl('wss://a.example/tracker wss://b.example/tracker', 's1')).toBe('https://a.example/hls/s1/index.m3u8');
+    expect(defaultFallbackUrl('  ws://a:1/t\n\tws://b:2/t ', 's1')).toBe('http://a:1/hls/s1/index.m3u8');
+    // Nodes named without a path: the whole list is no URL at all.
+    expect(defaultFallbackUrl('ws://a:8080 ws://b:8080', 's1')).toBe('http://a:8080/hls/s1/index.m3u8');
+    expect(defaultFallbackUrl('wss://a wss://b', 's1')).toBe('https://a/hls/s1/index.m3u8');
   });
 });

@@ -8,7 +8,7 @@ import type Hls from 'hls.js';
 import { P2PError } from '../errors.ts';
 import { HttpFrameFeed } from '../hls/http-frame-feed.ts';
 import type { Manifest } from '../protocol/wire.ts';
-import { FallbackPolicy, type FallbackPolicyConfig, type SwitchReason } from './fallback-policy.ts';
+import { FallbackPolicy, RejoinRule, type FallbackPolicyConfig, type SwitchReason } from './fallback-policy.ts';
 import type { MediaPlayer } from './media-player.ts';
 
 export type FallbackMode = 'hls' | 'none';
@@ -26,12 +26,18 @@ export interface SourceStats {
   reason: SwitchReason | 'no-mse';
   switches: number;
   http: HttpState;
-  /** Media bytes fetched over HTTP (parts, segments, init). */
+  /** Media bytes hls.js loaded over HTTP (parts, segments, init); answers from the browser's HTTP cache count too (hls.js's load stats do not tell them apart). */
   httpBytes: number;
-  /** Bytes received from the swarm (the session's count). */
+  /**
+   * Media bytes received from the swarm (the sessions' `mediaBytesDown`, or their `bytesDown` where a
+   * session reports no media count), summed over every session this safety net saw: a rejoin starts
+   * a session whose count starts again at 0.
+   */
   p2pBytes: number;
   /** httpBytes / (httpBytes + p2pBytes), 0 before any. */
   shareFromHttp: number;
+  /** Swarm sessions replaced while HTTP played because the swarm stayed silent (RejoinRule). */
+  rejoins: number;
   /**
    * On the HTTP path: now minus the capture time of the picture at the playhead, ms (hls.js's
    * `playingDate`, from the edge's `#EXT-X-PROGRAM-DATE-TIME`, the broadcaster's clock against this
@@ -119,6 +125,12 @@ export interface HlsFallbackOptions {
    */
   outside?: () => OutsideFrameSink | null | undefined;
   feed?: Partial<FrameFeedConfig>;
+  /**
+   * Replace the swarm session now (a fresh join through the tracker; same player, same <video>):
+   * called while HTTP plays and the swarm stayed silent for the policy's `rejoinAfterMs` (RejoinRule).
+   * The caller should set the player's session numbers back to 0 with the new session. Without it, no rejoin.
+   */
+  onRejoin?: () => void;
 }
 
 /** Shown when the browser has no WebRTC and no edge serves the stream over HTTP. */
@@ -135,10 +147,16 @@ export function sourceStateText(p2pText: string, source: Pick<SourceStats, 'path
   return p2pText;
 }
 
-/** The edge's playlist URL for a stream, from the tracker URL (same server): ws://h/tracker → http://h/hls/<id>/index.m3u8. */
+/**
+ * The edge's playlist URL for a stream, from the tracker URL (same server): ws://h/tracker →
+ * http://h/hls/<id>/index.m3u8. `tracker` may be a white-space separated list of tracker nodes (the
+ * element's `tracker` attribute, split as the session's splitTrackerList does): the first one names
+ * the server.
+ */
 export function defaultFallbackUrl(tracker: string, stream: string): string | null {
+  const first = tracker.trim().split(/\s+/)[0] ?? '';
   try {
-    const u = new URL(tracker);
+    const u = new URL(first);
     u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
     u.pathname = `/hls/${encodeURIComponent(stream)}/index.m3u8`;
     u.search = '';
@@ -154,7 +172,7 @@ export class HlsFallback {
   #timer: ReturnType<typeof setInterval> | null = null;
   #hls: Hls | null = null;
   #loading = false;
-  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, http: 'idle', httpBytes: 0, p2pBytes: 0, shareFromHttp: 0, glassToGlassMs: null, feed: { state: 'off', bytes: 0, frames: 0, taken: 0, refused: 0, runMs: 0 } };
+  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, http: 'idle', httpBytes: 0, p2pBytes: 0, shareFromHttp: 0, rejoins: 0, glassToGlassMs: null, feed: { state: 'off', bytes: 0, frames: 0, taken: 0, refused: 0, runMs: 0 } };
   #destroyed = false;
   #lastStatsMs = 0;
   readonly #feedCfg: FrameFeedConfig;
@@ -167,10 +185,15 @@ export class HlsFallback {
   #lastSwarmFrameMs = -Infinity;
   #swarmFrames = 0;
   #lastDiff = 0;
+  readonly #rejoin: RejoinRule;
+  /** Swarm media bytes over every session seen; the current session's count when last read. */
+  #p2pTotal = 0;
+  #p2pSeen = 0;
 
   constructor(options: HlsFallbackOptions) {
     this.#o = options;
     this.#policy = new FallbackPolicy(options.policy);
+    this.#rejoin = new RejoinRule(options.policy);
     this.#feedCfg = { ...DEFAULT_FRAME_FEED, ...options.feed };
     if (!(this.#feedCfg.delayMs >= 0 && this.#feedCfg.delayMs <= 2000)) throw new P2PError('BAD_CONFIG', `feed.delayMs ${this.#feedCfg.delayMs} is outside 0 … 2000 (a frame later than that is past its deadline in the swarm)`);
     if (!(this.#feedCfg.maxMsPerStay >= 0 && this.#feedCfg.maxMsPerStay <= 3_600_000)) throw new P2PError('BAD_CONFIG', `feed.maxMsPerStay ${this.#feedCfg.maxMsPerStay} is outside 0 … 3600000`);
@@ -188,7 +211,7 @@ export class HlsFallback {
   }
 
   get stats(): SourceStats {
-    const p2pBytes = this.#o.player.stats.session?.bytesDown ?? 0;
+    const p2pBytes = this.#p2pBytes();
     const total = this.#stats.httpBytes + p2pBytes;
     let date: Date | null = null;
     try {
@@ -200,6 +223,18 @@ export class HlsFallback {
     const f = this.#feed?.stats;
     const feed = { ...this.#stats.feed, bytes: f?.bytes ?? 0, frames: f?.frames ?? 0, taken: this.#outsideTotal, refused: f?.refused ?? 0 };
     return { ...this.#stats, p2pBytes, shareFromHttp: total === 0 ? 0 : this.#stats.httpBytes / total, glassToGlassMs, feed };
+  }
+
+  /**
+   * The swarm's media bytes over all sessions: a count lower than the last one read belongs to a new
+   * session (after a rejoin the player's session numbers start again at 0), so it adds from 0.
+   */
+  #p2pBytes(): number {
+    const s = this.#o.player.stats.session;
+    const cur = s ? (s.mediaBytesDown ?? s.bytesDown) : 0;
+    this.#p2pTotal += cur >= this.#p2pSeen ? cur - this.#p2pSeen : cur;
+    this.#p2pSeen = cur;
+    return this.#p2pTotal;
   }
 
   /** Turns the frame feed on or off (`fallback-feed`); off stops a running feed at once. */
@@ -249,9 +284,12 @@ export class HlsFallback {
       this.#lastSwarmFrameMs = nowMs;
     }
     this.#lastDiff = diff;
+    this.#p2pBytes();
+    const webrtc = this.#webrtc();
+    if (this.#o.onRejoin && this.#rejoin.observe({ nowMs, onHttp: this.#stats.path === 'http', webrtc, swarmFrames: this.#swarmFrames })) this.#rejoinSwarm();
     const d = { nowMs, ...this.#policy.observe({
       nowMs,
-      webrtc: this.#webrtc(),
+      webrtc,
       p2pFrames: this.#swarmFrames,
       bufferAheadS: s.bufferAheadS,
       playing: !video.paused && !video.ended,
@@ -265,6 +303,17 @@ export class HlsFallback {
       else this.#toP2p(d.switched);
     }
     this.#steerFeed(nowMs);
+  }
+
+  /** The swarm stayed silent on HTTP: the element replaces the session; its counters start at 0. */
+  #rejoinSwarm(): void {
+    this.#stats.rejoins++;
+    try {
+      this.#o.onRejoin?.();
+    } catch {
+      // a failing rejoin is tried again after the next (longer) wait
+    }
+    this.#takenSeen = 0;
   }
 
   /**

@@ -9,6 +9,7 @@ import { DEFAULT_PLAYER_CONFIG, type PlayerConfig, type PlayerStats, type Player
 import { checkQualityText } from './quality-chooser.ts';
 import { StatsOverlay } from './stats-overlay.ts';
 import { HlsFallback, defaultFallbackUrl, sourceStateText, type OutsideFrameSink } from './hls-fallback.ts';
+import { resolveFallbackPolicy, type FallbackPolicyConfig } from './fallback-policy.ts';
 import { liveSeekable, mediaErrorFor } from './live-ranges.ts';
 import { rangesOf } from './latency-controller.ts';
 
@@ -121,6 +122,7 @@ export class P2PPlayerElement extends Base {
   #error: { code: number; message: string } | null = null;
   #defaultPlaybackRate = 1;
   #fallback: HlsFallback | null = null;
+  #fallbackPolicy: Partial<FallbackPolicyConfig> = {};
 
   constructor() {
     super();
@@ -402,6 +404,17 @@ export class P2PPlayerElement extends Base {
    */
   get fallbackFeed(): boolean { return this.getAttribute('fallback-feed') !== 'off'; }
   set fallbackFeed(v: boolean) { this.setAttribute('fallback-feed', v ? 'on' : 'off'); }
+  /**
+   * The safety net's policy, partial (fallback-policy.ts: switch times, `rejoinAfterMs`, …); the
+   * defaults where unset. Setting it starts the safety net again; a bad value throws BAD_CONFIG.
+   */
+  get fallbackPolicy(): Partial<FallbackPolicyConfig> { return { ...this.#fallbackPolicy }; }
+  set fallbackPolicy(v: Partial<FallbackPolicyConfig>) {
+    const policy = { ...(v ?? {}) };
+    resolveFallbackPolicy(policy);
+    this.#fallbackPolicy = policy;
+    this.#restartFallback();
+  }
   /** Which path plays now: 'p2p', 'http' (hls.js) or 'native-hls'. */
   get sourcePath(): string { return this.#fallback?.path ?? 'p2p'; }
 
@@ -412,6 +425,7 @@ export class P2PPlayerElement extends Base {
       video: this.#video,
       player: this.#player,
       url: this.fallbackUrl,
+      policy: this.#fallbackPolicy,
       outside: () => this.#session?.outside,
       feed: { enabled: this.fallbackFeed },
       onSourceChange: (detail) => {
@@ -425,7 +439,20 @@ export class P2PPlayerElement extends Base {
       onHttpStats: () => this.#emitStats(),
       // Only when the viewer cannot watch: hls.js gave up, or no WebRTC and no edge (hls-fallback.ts).
       onError: (e) => this.#emitError(e),
+      // The swarm stayed silent while HTTP plays (its links were cut, its neighbours gone): join again.
+      onRejoin: () => this.#rejoinSession(),
     });
+  }
+
+  /**
+   * A fresh swarm session for the same element, player and <video> (the safety net's rejoin rule):
+   * the old one is dropped, the player's session numbers start again at 0 with the new one.
+   */
+  #rejoinSession(): void {
+    if (!this.#player || !this.isConnected || this.#destroyed) return;
+    this.#dropSession();
+    this.#player.setStats({ peers: 0, shareFromPeers: 0, bytesUp: 0, bytesDown: 0, mediaBytesDown: 0, framesOnTime: 1 });
+    this.reconnectSession();
   }
 
   #emitStats(): void {

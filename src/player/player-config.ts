@@ -70,6 +70,8 @@ export interface SessionStats {
   shareFromPeers: number;
   bytesUp: number;
   bytesDown: number;
+  /** Bytes of media messages received (part of bytesDown), where the session counts them. */
+  mediaBytesDown?: number;
   /** Fraction 0 … 1 of frames decoded before their deadline. */
   framesOnTime: number;
 }
@@ -99,7 +101,8 @@ export interface PlayerStats {
   /** With several renditions: which plays, what was asked for. */
   rendition?: RenditionState;
   /** Which path plays and the share of media over HTTP, when the HLS safety net runs (<p2p-player>). */
-  source?: { path: string; shareFromHttp: number; httpBytes: number; switches: number; glassToGlassMs?: number | null };
+  /** The HTTP safety net's numbers (hls-fallback.ts SourceStats) when the element runs it. */
+  source?: { path: string; shareFromHttp: number; httpBytes: number; p2pBytes: number; switches: number; rejoins?: number; glassToGlassMs?: number | null; feed?: { bytes: number } };
 }
 
 export interface PlayerEvents {

@@ -31,6 +31,17 @@ describe('stats overlay text', () => {
     expect(statsLines({ ...base, rendition: { qualities, playing: '720p', quality: '360p', switchingTo: '360p', switches: 0 } })).toContain('quality     720p → 360p  (fixed, 720p / 360p)');
   });
 
+  it('with the safety net, a feed line says which path plays and the share of media bytes from the swarm and over HTTP', () => {
+    const source = { path: 'p2p', shareFromHttp: 0, httpBytes: 0, p2pBytes: 0, switches: 0 };
+    expect(statsLines(base).some((l) => l.startsWith('feed'))).toBe(false);
+    expect(statsLines({ ...base, source })).toContain('feed        P2P now  (media swarm –, HTTP – of 0 B)');
+    // HTTP counts hls.js's fragments and the frame feed's bundles: 1 KiB + 2 KiB against 1 KiB from the swarm.
+    const http = { ...source, path: 'http', httpBytes: 1024, p2pBytes: 1024, feed: { bytes: 2048 }, glassToGlassMs: 2100, rejoins: 2 };
+    expect(statsLines({ ...base, source: http })).toContain('feed        HTTP now  (media swarm 25.0 %, HTTP 75.0 % of 4.0 KiB, glass 2.10 s, 2 rejoins)');
+    expect(statsLines({ ...base, source: { ...source, path: 'p2p', httpBytes: 3072, p2pBytes: 1024, rejoins: 1 } })).toContain('feed        P2P now  (media swarm 25.0 %, HTTP 75.0 % of 4.0 KiB, 1 rejoin)');
+    expect(statsLines({ ...base, source: { ...source, path: 'native-hls', httpBytes: 10 } })).toContain('feed        HTTP (native HLS) now  (media swarm 0.0 %, HTTP 100.0 % of 10 B)');
+  });
+
   it('formats byte counts', () => {
     expect([formatBytes(5), formatBytes(1536), formatBytes(5 * 1024 * 1024)]).toEqual(['5 B', '1.5 KiB', '5.0 MiB']);
   });

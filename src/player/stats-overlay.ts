@@ -1,5 +1,6 @@
 // The optional statistics overlay of <p2p-player>: a few lines of numbers (peers, share from
-// peers, latency, frames on time, bytes up/down) and a small graph of latency and share from peers
+// peers, latency, frames on time, bytes up/down, with the HTTP safety net the path playing and the
+// share of media from the swarm and over HTTP) and a small graph of latency and share from peers
 // over the last minute. DOM only, no player logic. Used by P2PPlayerElement.
 
 import type { PlayerStats } from './player-config.ts';
@@ -14,6 +15,22 @@ export function formatBytes(n: number): string {
 
 const pct = (x: number | undefined | null): string => (x === undefined || x === null ? '–' : `${(x * 100).toFixed(1)} %`);
 const secs = (x: number | null): string => (x === null ? '–' : `${x.toFixed(2)} s`);
+
+const PATH_NAME: Record<string, string> = { p2p: 'P2P', http: 'HTTP', 'native-hls': 'HTTP (native HLS)' };
+
+/**
+ * The overlay's feed line: the path that plays now, and where the media bytes came from, as shares
+ * of all media bytes received: the swarm (peers and the broadcaster over WebRTC) against HTTP
+ * (hls.js's fragments and the frame feed's bundles from the edge). Dashes before any byte.
+ */
+export function feedLine(source: NonNullable<PlayerStats['source']>): string {
+  const http = source.httpBytes + (source.feed?.bytes ?? 0);
+  const total = http + source.p2pBytes;
+  const share = total === 0 ? 'swarm –, HTTP –' : `swarm ${pct(source.p2pBytes / total)}, HTTP ${pct(http / total)}`;
+  const glass = source.glassToGlassMs == null ? '' : `, glass ${(source.glassToGlassMs / 1000).toFixed(2)} s`;
+  const rejoins = source.rejoins ? `, ${source.rejoins} rejoin${source.rejoins === 1 ? '' : 's'}` : '';
+  return `feed        ${PATH_NAME[source.path] ?? source.path} now  (media ${share} of ${formatBytes(total)}${glass}${rejoins})`;
+}
 
 /** Text lines of the overlay (exported for tests and for pages that show stats themselves). */
 export function statsLines(s: PlayerStats): string[] {
@@ -32,7 +49,7 @@ export function statsLines(s: PlayerStats): string[] {
     `bytes       ↓ ${formatBytes(session?.bytesDown ?? 0)}  ↑ ${formatBytes(session?.bytesUp ?? 0)}`,
     `video       ${s.codecs ?? '–'}  ${s.decodedFrames} frames`,
     ...(s.rendition ? [`quality     ${s.rendition.playing}${s.rendition.switchingTo ? ` → ${s.rendition.switchingTo}` : ''}  (${s.rendition.quality === 'auto' ? 'auto' : 'fixed'}, ${s.rendition.qualities.map((q) => q.name).join(' / ')})`] : []),
-    ...(s.source ? [`path        ${s.source.path}  (over HTTP ${pct(s.source.shareFromHttp)}, ${formatBytes(s.source.httpBytes)}${s.source.glassToGlassMs == null ? '' : `, glass ${(s.source.glassToGlassMs / 1000).toFixed(2)} s`})`] : []),
+    ...(s.source ? [feedLine(s.source)] : []),
   ];
 }
 

@@ -47,12 +47,17 @@ export interface BroadcasterConfig {
   /** Repair requests (of any kind) answered per frame and neighbour: maxRepairsPerFrame × 4; beyond, counted as bad. */
   maxRepairsPerFrame: number;
   /**
-   * Repairs (feed keys, code-segment chunks) stay within this share of the stream's bytes: each
-   * published frame adds length × repairShare / neighbours to each neighbour's repair allowance
-   * (capped at repairBurstBytes), and a repair spends its bytes. Keeps the upload bound whatever
-   * the neighbours ask.
+   * Repairs stay within a share of what each neighbour is sent: the feed keys of a direct viewer's
+   * slot add repairShare × their bytes to its repair allowance, the code segments of a holder add
+   * segmentRepairShare × theirs (capped at repairBurstBytes), and a repair spends its bytes. The
+   * allowance goes where the loss is: only a slotted viewer or a holder can ask for repairs, so one
+   * share of the stream split over every neighbour gave each holder (sent 1/8 of each frame per key,
+   * 11 keys: 1.375 × the stream in all) less than a 5 % loss took from it. Keeps the upload bound
+   * whatever the neighbours ask: direct feed ≤ (1 + repairShare) × what it sends, holder mode
+   * ≤ (1 + segmentRepairShare) × 1.375 with 11 keys.
    */
   repairShare: number;
+  segmentRepairShare: number;
   repairBurstBytes: number;
   mediaBudgetBytes: number;
   mediaQueueMax: number;
@@ -97,6 +102,7 @@ export const DEFAULT_BROADCASTER_CONFIG: Readonly<BroadcasterConfig> = Object.fr
   keepFrameMs: 3000,
   maxRepairsPerFrame: 2,
   repairShare: 0.08,
+  segmentRepairShare: 0.15,
   repairBurstBytes: 64 * 1024,
   mediaBudgetBytes: 16 * 1033,
   mediaQueueMax: 512,
@@ -128,7 +134,7 @@ interface Sent {
 
 interface Neighbour {
   peerId: string;
-  /** Repair bytes it may still be sent (see repairShare). */
+  /** Repair bytes it may still be sent (see repairShare, segmentRepairShare). */
   repairBytes: number;
   queue: SendQueue;
   slot: number;
@@ -184,6 +190,7 @@ export class BroadcasterCore {
     this.policy = new NeighbourPolicy({ ...DEFAULT_POLICY, badMessagesToBan: this.cfg.badMessagesToBan });
     this.slotJudge = new SlotJudge({ ...DEFAULT_SLOT_JUDGE, ...opts.slotJudge });
     if (!(this.cfg.repairShare >= 0 && this.cfg.repairShare <= 1)) throw new P2PError('BAD_CONFIG', 'repairShare must be in 0…1');
+    if (!(this.cfg.segmentRepairShare >= 0 && this.cfg.segmentRepairShare <= 1)) throw new P2PError('BAD_CONFIG', 'segmentRepairShare must be in 0…1');
     if (this.cfg.directSpareKeys < 0 || this.cfg.directSpareKeys > 192) throw new P2PError('BAD_CONFIG', 'directSpareKeys must be in 0…192');
     if (!(this.cfg.directSpareKeysMax >= 0 && this.cfg.directSpareKeysMax <= 192)) throw new P2PError('BAD_CONFIG', 'directSpareKeysMax must be in 0…192');
     if (!(this.cfg.spareLossQuantile >= 0 && this.cfg.spareLossQuantile <= 1)) throw new P2PError('BAD_CONFIG', 'spareLossQuantile must be in 0…1');
@@ -241,8 +248,6 @@ export class BroadcasterCore {
     this.frames.set(seq, s);
     this.stats.framesPublished++;
     this.stats.bytesPublished += frame.length;
-    const share = (frame.length * this.cfg.repairShare) / Math.max(1, this.neighbours.size);
-    for (const n of this.neighbours.values()) n.repairBytes = Math.min(this.cfg.repairBurstBytes, n.repairBytes + share);
     const id = this.jobId++;
     this.signing.set(id, seq);
     this.emit({ type: 'crypto', job: { kind: 'sign-manifest', id, seq, frame, captureTimeMs, flags, broadcastId: this.broadcastId } });
@@ -326,11 +331,12 @@ export class BroadcasterCore {
         const chunks = cs.length / CS_CHUNK_BYTES;
         for (let i = 0; i < chunks; i++) {
           if (!(m.mask & (1 << i)) || nb.repairBytes < CS_CHUNK_BYTES) continue;
-          // Each chunk once by repair (after its first send).
-          if (!this.policy.serveTimes(from, 'cs', s.seq, m.c * 8 + i, 1, nowMs)) {
-            this.countBad(from, 'code-segment chunk asked again');
-            continue;
-          }
+          // Each chunk once by repair (after its first send). A chunk asked again is not served but
+          // not held against the holder either: an honest holder asks a second time when the
+          // repair was lost or is still on its way (a broadcaster's uplink busy with a frame's
+          // segments holds it past the holder's second ask), and counting those banned honest
+          // holders. Requests per frame stay bounded (repairAllowed), the excess counted as bad.
+          if (!this.policy.serveTimes(from, 'cs', s.seq, m.c * 8 + i, 1, nowMs)) continue;
           nb.repairBytes -= CS_CHUNK_BYTES;
           this.media(from, { type: 'cs-chunk', seq: s.seq, c: m.c, chunk: i, chunks, payload: cs.subarray(i * CS_CHUNK_BYTES, (i + 1) * CS_CHUNK_BYTES) }, nowMs);
           this.stats.repairsServed++;
@@ -476,7 +482,11 @@ export class BroadcasterCore {
       perSlot[slot]++;
       this.media(order[slot], { type: 'feed', seq: s.seq, x: k, payload: this.codec.feedPacket(s.frame, k) }, nowMs);
     }
-    order.forEach((p, i) => this.slotLoss.sent(s.seq, p, perSlot[i], nowMs));
+    const P = packetSizeOf(s.frame.length);
+    order.forEach((p, i) => {
+      this.slotLoss.sent(s.seq, p, perSlot[i], nowMs);
+      this.earnRepairs(p, perSlot[i] * P * this.cfg.repairShare);
+    });
   }
 
   /** Code segments of recent holder-mode frames that a holder's keys now call for but it never got. */
@@ -507,9 +517,16 @@ export class BroadcasterCore {
         for (let i = 0; i < chunks; i++) {
           this.media(peerId, { type: 'cs-chunk', seq: s.seq, c, chunk: i, chunks, payload: cs.subarray(i * CS_CHUNK_BYTES, (i + 1) * CS_CHUNK_BYTES) }, nowMs);
         }
+        this.earnRepairs(peerId, cs.length * this.cfg.segmentRepairShare);
       }
     }
     return n;
+  }
+
+  /** Adds to a neighbour's repair allowance for media just sent to it (capped at repairBurstBytes). */
+  private earnRepairs(peerId: string, bytes: number): void {
+    const n = this.neighbours.get(peerId);
+    if (n) n.repairBytes = Math.min(this.cfg.repairBurstBytes, n.repairBytes + bytes);
   }
 
   /** True while reportsToDemote distinct neighbours have live reports against `peerId`. */

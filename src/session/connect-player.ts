@@ -36,7 +36,7 @@ export function playerSessionConnector(options: PlayerSessionOptions = {}): Sess
         onActive: (s) => {
           // Status and swarm numbers come from the session that plays (one rendition's swarm).
           s.on('status', (st) => s === switcher?.active && req.player.setStatus(st));
-          s.on('stats', (st) => s === switcher?.active && req.player.setStats({ peers: st.peers, shareFromPeers: st.shareFromPeers, bytesUp: st.bytesUp, bytesDown: st.bytesDown, framesOnTime: st.framesOnTime }));
+          s.on('stats', (st) => s === switcher?.active && req.player.setStats({ peers: st.peers, shareFromPeers: st.shareFromPeers, bytesUp: st.bytesUp, bytesDown: st.bytesDown, mediaBytesDown: st.mediaBytesDown, framesOnTime: st.framesOnTime }));
           req.player.setStatus(s.status);
           if (first) req.element.dispatchEvent(new CustomEvent(SESSION_READY_EVENT, { detail: s }));
           first = false;

@@ -28,6 +28,7 @@ function get(url: string, headers: Record<string, string> = {}): Promise<number>
   });
 }
 
+const idOf = (p: RawPeer) => p.messages.find((m) => m.type === 'joined')!.peerId as string;
 const errorsOf = (p: RawPeer) => p.messages.filter((m) => m.type === 'error').map((m) => m.code);
 
 describe('tracker limits on a manual clock', () => {
@@ -76,7 +77,7 @@ describe('tracker limits on a manual clock', () => {
     p.sendJson({ type: 'heartbeat' });
     p.sendJson({ type: 'heartbeat' }); // the third message: the burst is spent, all taken
     p.sendJson({ type: 'heartbeat' });
-    await expectErrorMessageCode(p, 'RATE_LIMITED');
+    expect((await expectErrorMessageCode(p, 'RATE_LIMITED')).message).toBe('too many messages');
     expect(t.metrics.messages.get('heartbeat')).toBe(2);
     await clock.advance(999);
     p.sendJson({ type: 'heartbeat' });
@@ -242,7 +243,7 @@ describe('tracker limits on a manual clock', () => {
     const joins = async (xff: string) => expect((await join(xff)).messages[1].type).toBe('joined');
     await joins('2001:db8:1:2::1');
     await joins('2001:db8:1:2::99');
-    await expectErrorMessageCode(await join('2001:db8:1:2:ffff::7'), 'JOIN_RATE_LIMITED');
+    expect((await expectErrorMessageCode(await join('2001:db8:1:2:ffff::7'), 'JOIN_RATE_LIMITED')).message).toBe('too many joins from this address');
     await joins('2001:db8:1:3::1'); // another /64
     await joins('198.51.100.7');
     await clock.advance(1999);
@@ -297,7 +298,6 @@ describe('tracker limits on a manual clock', () => {
       ps.push(p);
     }
     const [flooder, victim, other] = ps;
-    const idOf = (p: RawPeer) => p.messages.find((m) => m.type === 'joined')!.peerId as string;
     await flooder.next((m) => m.type === 'neighbours' && (m.neighbours as unknown[]).length === 2);
     for (let i = 0; i < 10; i++) flooder.sendJson({ type: 'signal', to: idOf(victim), data: { i } });
     flooder.sendJson({ type: 'signal', to: idOf(victim), data: { i: 10 } });
@@ -335,7 +335,7 @@ describe('tracker limits on a manual clock', () => {
       if (i % 20 === 19) await until(() => t.metrics.messages.get('signal') === i + 1, 30_000, 'signals processed');
     }
     await until(() => (t.metrics.rejected.get('SIGNAL_DROPPED') ?? 0) > 0, 30_000, 'a dropped signal');
-    await expectErrorMessageCode(sender, 'SIGNAL_DROPPED');
+    expect((await expectErrorMessageCode(sender, 'SIGNAL_DROPPED')).message).toMatch(/receiver is not reading/);
     // More drops than maxViolations: soft refusals, the sender stays.
     const dropped = t.metrics.rejected.get('SIGNAL_DROPPED') ?? 0;
     for (let i = 0; i < 4; i++) sender.sendJson({ type: 'signal', to: slowId, data: 'y' });
@@ -404,9 +404,91 @@ describe('tracker limits on a manual clock', () => {
     // Both frames arrive together; the proof (a wrong one) is still being checked for the second.
     p.ws.send(JSON.stringify({ type: 'publish', streamId: key.streamId, publicKey: 'AQ', broadcastId: 'AAAAAAAAAAA', signature: 'x'.repeat(86) }));
     p.sendJson({ type: 'heartbeat' });
-    await expectErrorMessageCode(p, 'BUSY');
+    expect((await expectErrorMessageCode(p, 'BUSY')).message).toMatch(/publish is still being verified/);
     expect((await p.closed).code).toBe(1008); // the wrong proof is refused once verified
     expectCountedCode(t.metrics, 'AUTH_FAILED', 1);
     expectCountedCode(t.metrics, 'BUSY', 1);
+  });
+
+  it('sends the tracker’s own messages to a socket with exactly maxSendBufferBytes unsent (0 here: nothing unsent)', async () => {
+    // More than the bound drops the socket (SLOW_CONSUMER, above); at the bound it is served.
+    const { t } = await tracker({ limits: { maxSendBufferBytes: 0 } });
+    const key = await generateStreamKey();
+    const p = await raw(t); // its welcome came
+    p.sendJson({ type: 'join', streamId: key.streamId });
+    await p.next((m) => m.type === 'joined');
+    await p.next((m) => m.type === 'stream');
+    expect(p.ws.readyState).toBe(WebSocket.OPEN);
+    expectCountedCode(t.metrics, 'SLOW_CONSUMER', 0);
+  });
+
+  it('answers the socket a peer connected from before with REPLACED and closes it with the reason "replaced"', async () => {
+    const { t } = await tracker();
+    const key = await generateStreamKey();
+    const old = await raw(t);
+    old.sendJson({ type: 'join', streamId: key.streamId, peerSecret: 's'.repeat(22) });
+    const id = (await old.next((m) => m.type === 'joined')).peerId;
+    const again = await raw(t);
+    again.sendJson({ type: 'join', streamId: key.streamId, peerSecret: 's'.repeat(22) });
+    expect((await again.next((m) => m.type === 'joined')).peerId).toBe(id);
+    expect((await expectErrorMessageCode(old, 'REPLACED')).message).toBe('the same peer connected again');
+    expect(await old.closed).toEqual({ code: 1000, reason: 'replaced' });
+  });
+
+  it('keeps the room of a peer that replaced its own socket when that socket was the room’s only peer', async () => {
+    // The old socket's leave empties the room; the new socket joins that same room, which must
+    // stay the stream's room: its next message is handled there.
+    const { t } = await tracker();
+    const key = await generateStreamKey();
+    const old = await raw(t);
+    old.sendJson({ type: 'join', streamId: key.streamId, peerSecret: 's'.repeat(22) });
+    await old.next((m) => m.type === 'joined');
+    const again = await raw(t);
+    again.sendJson({ type: 'join', streamId: key.streamId, peerSecret: 's'.repeat(22) });
+    await again.next((m) => m.type === 'joined');
+    await old.closed;
+    await until(() => t.stats().sockets === 1, 5000, 'old socket gone');
+    expect(t.stats()).toEqual({ sockets: 1, peers: 1, streams: 1 });
+    again.sendJson({ type: 'heartbeat', uploadBps: 1e6 });
+    await until(() => t.metrics.messages.get('heartbeat') === 1, 5000, 'heartbeat handled');
+    // A viewer joining now is the replaced peer's neighbour: they share the room.
+    const v = await raw(t);
+    v.sendJson({ type: 'join', streamId: key.streamId });
+    await v.next((m) => m.type === 'joined');
+    await v.next((m) => m.type === 'neighbours' && (m.neighbours as Array<{ peerId: string }>).some((n) => n.peerId === idOf(again)));
+    expectCountedCode(t.metrics, 'INTERNAL', 0);
+    expect(again.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('drops a socket that does not read at the first of two queued messages, and does not try the second', async () => {
+    // Both bounds at 0: a signal to a socket with any byte unsent is dropped, which shows the test
+    // that the socket stopped reading; the tracker's next own message to it then drops it.
+    const big = 'x'.repeat(30_000);
+    const { t } = await tracker({ limits: { pairSignalBurst: 1e6, socketBurst: 1e6, socketRatePerSec: 1e6, maxSignalBacklogBytes: 0, maxSendBufferBytes: 0 } });
+    const key = await generateStreamKey();
+    const sender = await raw(t);
+    sender.sendJson({ type: 'join', streamId: key.streamId });
+    await sender.next((m) => m.type === 'joined');
+    const slow = await raw(t);
+    slow.sendJson({ type: 'join', streamId: key.streamId });
+    const slowId = (await slow.next((m) => m.type === 'joined')).peerId as string;
+    await sender.next((m) => m.type === 'neighbours' && (m.neighbours as Array<{ peerId: string }>).some((n) => n.peerId === slowId));
+    slow.ws.pause();
+    for (let i = 0; i < 2000 && !t.metrics.rejected.get('SIGNAL_DROPPED'); i++) {
+      sender.sendJson({ type: 'signal', to: slowId, data: big });
+      if (i % 20 === 19) await until(() => t.metrics.messages.get('signal') === i + 1, 30_000, 'signals processed');
+    }
+    await until(() => (t.metrics.rejected.get('SIGNAL_DROPPED') ?? 0) > 0, 30_000, 'a dropped signal');
+    const sent = new Map(t.metrics.sent);
+    // The broadcaster goes live: the slow socket is sent the stream's state and its new neighbour
+    // together; the first finds it not reading and drops it, the second is not written.
+    const b = client(t, key, { broadcasterKey: key });
+    await nextEvent(b, 'joined');
+    await until(() => t.stats().peers === 2, 5000, 'slow peer gone');
+    await sender.next((m) => m.type === 'stream' && m.state === 'live');
+    // One drop: the second message was not tried (each try at a socket not reading counts one).
+    expectCountedCode(t.metrics, 'SLOW_CONSUMER', 1);
+    // The stream's state went to the sender and the broadcaster only.
+    expect((t.metrics.sent.get('stream') ?? 0) - (sent.get('stream') ?? 0)).toBe(2);
   });
 });

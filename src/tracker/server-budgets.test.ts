@@ -64,7 +64,7 @@ describe('stream caps', () => {
     const nonce = Buffer.from(String(third.messages[0].nonce), 'base64url');
     const sig = await signBytes(keys[2], publishProofBytes(nonce, keys[2].streamId, BID, `127.0.0.1:${t.port}`));
     third.sendJson({ type: 'publish', streamId: keys[2].streamId, publicKey: base64url(keys[2].publicKeyBytes), broadcastId: BID, signature: base64url(sig) });
-    await expectErrorMessageCode(third, 'TOO_MANY_STREAMS');
+    expect((await expectErrorMessageCode(third, 'TOO_MANY_STREAMS')).message).toBe('TOO_MANY_STREAMS: the tracker holds its maximum of streams');
     expectCountedCode(t.metrics, 'TOO_MANY_STREAMS', 1);
     expect(t.stats().streams).toBe(3);
     // The broadcaster of the waiting stream is still let in: its room exists already.

@@ -280,6 +280,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       leaveRoom(old, false);
       send(old, { type: 'error', code: 'REPLACED', message: 'the same peer connected again' });
       closeConn(old, 1000, 'replaced');
+      // The old socket may have been the room's last peer: its leave dropped the room, which this join keeps.
+      if (room && !rooms.has(streamId)) rooms.set(streamId, room);
     }
     if (cluster) {
       // The stream's owner (maybe another node) admits the peer; 'joined' follows its answer.
