@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
+import v8 from 'node:v8';
 import { startTracker } from '../src/tracker/server.ts';
 
 // GC pauses by kind (scavenges of the young generation, full mark-compacts), to tell collector
@@ -80,7 +81,14 @@ process.on('message', (m: { cmd: string }) => {
     gc?.();
     gc?.();
     const mem = process.memoryUsage();
-    process.send?.({ ev: 'memory', rss: mem.rss, heap: mem.heapUsed, peers: tracker.stats().peers, collected: !!gc });
+    const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((sp) => [sp.space_name, sp.space_size]));
+    process.send?.({
+      ev: 'memory', rss: mem.rss, heap: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, arrayBuffers: mem.arrayBuffers,
+      newSpace: spaces.new_space ?? 0, peers: tracker.stats().peers, collected: !!gc,
+    });
+  } else if (m.cmd === 'heap-snapshot') {
+    v8.writeHeapSnapshot((m as { cmd: string; file: string }).file);
+    process.send?.({ ev: 'heap-snapshot' });
   } else if (m.cmd === 'relay-start') {
     gcPauses = [];
     loop = { late: [], own: [], run: [], waitMs: 0, runMs: 0, wallMs: 0 };

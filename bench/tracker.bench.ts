@@ -3,7 +3,7 @@
 // signals between neighbours, and prints peers held, relayed messages/s, relay latency p50/p99,
 // memory per connected peer and tracker CPU. Bounded in count and time. Not a test.
 //
-// Flags: --peers 10000 --streams 100 --generators 2 --seconds 20 --rate 2000 --churn 20 [--semi-space MB] [--profile DIR]
+// Flags: --peers 10000 --streams 100 --generators 2 --seconds 20 --rate 2000 --churn 20 [--semi-space MB] [--profile DIR] [--heap-snapshot FILE]
 // Cluster: --nodes 3 --redis [--placement hash|any|cells|both|all] [--big N] runs tracker-cluster.bench.ts instead.
 
 import { fork } from 'node:child_process';
@@ -26,6 +26,8 @@ const { values: o } = parseArgs({
     'semi-space': { type: 'string' },
     /** Writes a V8 CPU profile of the tracker into this folder. */
     profile: { type: 'string' },
+    /** Writes a heap snapshot of the tracker to this file once every peer is connected (before the load). */
+    'heap-snapshot': { type: 'string' },
     /** Tracker nodes sharing a redis-server (tracker-cluster.bench.ts). */
     nodes: { type: 'string' },
     redis: { type: 'boolean' },
@@ -84,7 +86,7 @@ const tracker = fork(here('./tracker-server.ts'), [String(peers + streams)], {
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
 spawned.push(tracker);
-const trackerAsk = <T>(cmd: string, ev: string): Promise<T> =>
+const trackerAsk = <T>(cmd: string | { cmd: string; [k: string]: unknown }, ev: string): Promise<T> =>
   new Promise((resolve) => {
     const on = (m: { ev: string } & T) => {
       if (m.ev !== ev) return;
@@ -92,14 +94,14 @@ const trackerAsk = <T>(cmd: string, ev: string): Promise<T> =>
       resolve(m);
     };
     tracker.on('message', on);
-    tracker.send({ cmd });
+    tracker.send(typeof cmd === 'string' ? { cmd } : cmd);
   });
 const port = await new Promise<number>((resolve, reject) => {
   tracker.once('message', (m: { port: number }) => resolve(m.port));
   tracker.once('exit', (code) => reject(new Error(`tracker exited with ${code}`)));
 });
 const base = `http://127.0.0.1:${port}`;
-type Mem = { rss: number; heap: number; peers: number; collected: boolean };
+type Mem = { rss: number; heap: number; heapTotal: number; external: number; arrayBuffers: number; newSpace: number; peers: number; collected: boolean };
 const mem0 = await trackerAsk<Mem>('memory', 'memory');
 
 const children = Array.from({ length: gens }, () => fork(here('./tracker-load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
@@ -126,10 +128,11 @@ const memHalf = await trackerAsk<Mem>('memory', 'memory');
 const connected2 = await ask<{ joined: number; wanted: number; ms: number }>({ cmd: 'connect', url, peers: Math.ceil(peers / gens) - half, streams: 0, concurrency: 64 }, 'connected');
 const connectS = (performance.now() - tc) / 1000;
 const mem1 = await trackerAsk<Mem>('memory', 'memory');
+if (o['heap-snapshot']) await trackerAsk({ cmd: 'heap-snapshot', file: o['heap-snapshot'] }, 'heap-snapshot');
 const m1 = await get(`${base}/metrics`);
 const held = mem1.peers;
 const heldHalf = memHalf.peers;
-const slope = (k: 'rss' | 'heap') => (mem1[k] - memHalf[k]) / (held - heldHalf);
+const slope = (k: 'rss' | 'heap' | 'heapTotal' | 'external' | 'newSpace') => (mem1[k] - memHalf[k]) / (held - heldHalf);
 const rssPer = (mem1.rss - mem0.rss) / held;
 const heapPer = (mem1.heap - mem0.heap) / held;
 
@@ -167,6 +170,9 @@ const firstN = relayed.flatMap((r) => r.firstNeighbourMs).sort((a, b) => a - b);
 console.log(`late joiner, socket open to first neighbour list: p50 ${q(firstN, 0.5).toFixed(1)} ms, p99 ${q(firstN, 0.99).toFixed(1)} ms (${firstN.length} joins during load)`);
 const gcNote = mem1.collected ? 'after a full GC' : 'without a forced GC';
 console.log(`memory per connected peer, marginal (${heldHalf} → ${held} peers, ${gcNote}): ${(slope('rss') / 1024).toFixed(1)} KB resident, ${(slope('heap') / 1024).toFixed(1)} KB V8 heap`);
+const kb = (b: number) => `${(b / 1024).toFixed(1)} KB`;
+console.log(`tracker memory at ${held} peers: resident ${(mem1.rss / 2 ** 20).toFixed(0)} MB = V8 heap committed ${(mem1.heapTotal / 2 ** 20).toFixed(0)} MB (young generation ${(mem1.newSpace / 2 ** 20).toFixed(0)} MB, used ${(mem1.heap / 2 ** 20).toFixed(0)} MB) + buffers outside the heap ${(mem1.external / 2 ** 20).toFixed(0)} MB + the rest (code, native sockets, malloc) ${((mem1.rss - mem1.heapTotal - mem1.external) / 2 ** 20).toFixed(0)} MB; idle: resident ${(mem0.rss / 2 ** 20).toFixed(0)} MB, young generation ${(mem0.newSpace / 2 ** 20).toFixed(0)} MB`);
+console.log(`memory per connected peer, marginal, by part: heap committed ${kb(slope('heapTotal'))} (of it young generation ${kb(slope('newSpace'))}), buffers outside the heap ${kb(slope('external'))}, the rest ${kb(slope('rss') - slope('heapTotal') - slope('external'))}`);
 console.log(`memory per connected peer, average from the idle tracker (${gcNote}): ${(rssPer / 1024).toFixed(1)} KB resident, ${(heapPer / 1024).toFixed(1)} KB V8 heap`);
 console.log(`event loop delay p99 / max: tracker ${(metric(m2, 'p2p_tracker_event_loop_delay_p99_seconds') * 1000).toFixed(1)} / ${(metric(m2, 'p2p_tracker_event_loop_delay_max_seconds') * 1000).toFixed(1)} ms; generators ${relayed.map((r) => `${r.loopP99Ms.toFixed(1)} / ${r.loopMaxMs.toFixed(1)} ms`).join(', ')}`);
 const lp = st.loop;

@@ -3,6 +3,10 @@
 // length and nesting), relayed frames built from the parser's serialised data, and the sent
 // counter. Outbox tests drive turns by hand; server tests use a manual clock and real sockets.
 import fc from 'fast-check';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateStreamKey } from '../crypto/stream-key.ts';
 import { MAX_JSON_DEPTH, overUtf8Bytes, parseClientMessage } from './messages.ts';
@@ -184,5 +188,36 @@ describe('tracker I/O path', () => {
     expect(types.indexOf('joined')).toBeLessThan(types.indexOf('stream'));
     expect(types.indexOf('stream')).toBeLessThan(types.indexOf('neighbours'));
     expect(a.id).not.toBe(b.id);
+  });
+});
+
+describe('tracker memory per connection', () => {
+  it('does not keep the upgrade request (its headers) for the life of the connection', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const server = http.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const t = await startTracker({ server, clock: manualClock() });
+    let req: WeakRef<http.IncomingMessage> | null = null;
+    server.on('upgrade', (r: http.IncomingMessage) => (req = new WeakRef(r)));
+    const { port } = server.address() as AddressInfo;
+    const p = await rawPeer(`ws://127.0.0.1:${port}/tracker`, { 'x-padding': 'x'.repeat(1000) });
+    try {
+      await p.next((m) => m.type === 'welcome');
+      p.sendJson({ type: 'join', streamId: (await generateStreamKey()).streamId });
+      await p.next((m) => m.type === 'joined');
+      expect(req).not.toBeNull();
+      for (let i = 0; i < 6 && (req as WeakRef<object> | null)?.deref(); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        gc();
+      }
+      // The socket is open and joined: the tracker holds it, but nothing of the request it came with.
+      expect(p.ws.readyState).toBe(p.ws.OPEN);
+      expect((req as WeakRef<object> | null)?.deref()).toBeUndefined();
+    } finally {
+      p.ws.terminate();
+      await t.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

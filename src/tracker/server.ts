@@ -511,13 +511,17 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     send(c, welcomeFor(c));
   };
 
+  // Not an arrow inside onUpgrade: a closure made there shares its scope with the one that hands
+  // `req` to onConnection, so the socket's error listener would hold the upgrade request (its
+  // headers, about 1.5 KB) for the life of the connection.
+  const ignoreError = (): void => {};
   const onUpgrade = (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void => {
     const url = req.url ?? '/';
     if (path !== undefined && url.split('?')[0] !== path) {
       if (ownServer) socket.destroy();
       return;
     }
-    socket.on('error', () => {});
+    socket.on('error', ignoreError);
     const origin = req.headers.origin;
     if (options.allowedOrigins && origin !== undefined && !options.allowedOrigins.includes(origin)) {
       metrics.reject('ORIGIN_REFUSED');
