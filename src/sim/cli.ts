@@ -35,6 +35,7 @@ const HELP = `npm run sim -- [flags]
                        core from 200 peers, else 1)
   --timeline           trace where each decoded frame's time went and print it for late and
                        on-time frames (one thread)
+  --peer-config JSON   overrides of the viewers' protocol config, e.g. '{"pushKeys":64}'
   --tracker NAME       room (the tracker's own Room, default) or simple (the simulator's stand-in)
   --seed N             seed (default 1)
   --json               print the report as JSON`;
@@ -88,6 +89,7 @@ export function parseArgs(argv: string[]): { options: Partial<SimOptions>; json:
       case '--tracker': o.tracker = v() as SimOptions['tracker']; break;
       case '--workers': o.workers = Number(v()); break;
       case '--timeline': o.timeline = true; break;
+      case '--peer-config': o.peerConfig = JSON.parse(v()) as SimOptions['peerConfig']; break;
       case '--json': json = true; break;
       case '--help': case '-h': help = true; break;
       default: throw new Error(`unknown flag ${a}`);

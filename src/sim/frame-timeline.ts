@@ -17,11 +17,12 @@ export const TIMELINE_STAGES = [
   'broadcaster uplink queue',
   'chunk on the wire (serialize + one way)',
   'holder download queue + CPU wait',
-  'holder: segment whole to seed sent',
+  'holder: segment whole to seed sent (seeds asked again after a loss)',
   'holder uplink queue',
   'seed on the wire',
   'producer download queue + CPU wait',
   'producer: 8th seed to key made',
+  'producer: key made to first sent',
   'relays: push held in core (send queue)',
   'relays: pull, key held to asked',
   'relays: pull, asked to sent',
@@ -35,8 +36,8 @@ export const TIMELINE_STAGES = [
 
 const S = {
   bcastHold: 0, chunkRepair: 1, bcastQueue: 2, chunkWire: 3, holderIn: 4, holderHold: 5, holderQueue: 6, seedWire: 7,
-  producerIn: 8, produce: 9, pushHold: 10, pullUntilAsked: 11, pullServe: 12, relayQueue: 13, relayWire: 14, relayDown: 15, relayCpu: 16,
-  decode: 17, untraced: 18,
+  producerIn: 8, produce: 9, producerSend: 10, pushHold: 11, pullUntilAsked: 12, pullServe: 13, relayQueue: 14, relayWire: 15, relayDown: 16,
+  relayCpu: 17, decode: 18, untraced: 19,
 } as const;
 
 /** Extra columns after the stages: relay hops on the path, and how many of them were pulls. */
@@ -68,6 +69,8 @@ class PeerFrame {
   readonly keyAt = new Float64Array(256).fill(NaN);
   readonly hop: Array<Hop | undefined> = [];
   readonly made = new Uint8Array(256);
+  /** Keys made here: when (NaN: not known). */
+  madeMs?: Float64Array;
   held = 0;
   /** Latest REQUEST for this frame to each neighbour (by number). */
   readonly askedOf = new Map<number, number>();
@@ -75,8 +78,7 @@ class PeerFrame {
   chunks?: Map<number, Set<number>>;
   segDone?: Map<number, { hop: Hop; chunk: number }>;
   /** Seeds (producer) per group: keys got, and the eighth seed's hop and key. */
-  seeds?: Map<number, Set<number>>;
-  seed8?: Map<number, { hop: Hop; c: number }>;
+  seeds?: Map<number, Map<number, Hop>>;
 }
 
 export class FrameTimeline {
@@ -111,7 +113,7 @@ export class FrameTimeline {
   }
 
   /** `from` hands `msg` to its link to `to`; returns what the delivery will carry (undefined: not followed). */
-  sent(from: number, to: number, msg: WireMessage, nowMs: number, depart: number, ser: number, at: number): SentInfo | undefined {
+  sent(from: number, to: number, msg: WireMessage, nowMs: number, depart: number, ser: number, at: number, madeAt: (seq: number, g: number) => number): SentInfo | undefined {
     switch (msg.type) {
       case 'request': {
         const r = this.rec(from, msg.seq, true);
@@ -133,6 +135,7 @@ export class FrameTimeline {
         if (s && Number.isNaN(s.keyAt[msg.x])) {
           s.keyAt[msg.x] = nowMs;
           s.made[msg.x] = 1;
+          (s.madeMs ??= new Float64Array(256).fill(NaN))[msg.x] = madeAt(msg.seq, msg.x >> 3);
           s.held++;
         }
         const asked = this.rec(to, msg.seq, false)?.askedOf.get(from);
@@ -171,12 +174,9 @@ export class FrameTimeline {
         const r = this.rec(to, msg.seq, true);
         if (!r) return;
         r.seeds ??= new Map();
-        r.seed8 ??= new Map();
         let got = r.seeds.get(msg.g);
-        if (!got) r.seeds.set(msg.g, (got = new Set()));
-        if (got.has(msg.c)) return;
-        got.add(msg.c);
-        if (got.size === 8) r.seed8.set(msg.g, { hop, c: msg.c });
+        if (!got) r.seeds.set(msg.g, (got = new Map()));
+        if (!got.has(msg.c)) got.set(msg.c, hop);
         return;
       }
     }
@@ -236,18 +236,33 @@ export class FrameTimeline {
       } else out[S.pushHold] += h.send - had;
       cur = s;
     }
-    // The producer: its group's eighth seed, the holder's segment, the broadcaster's chunk.
-    const s8 = cur.seed8?.get(x >> 3);
-    if (!s8) return finish();
-    out[S.produce] += cur.keyAt[x] - s8.hop.handled;
-    out[S.producerIn] += s8.hop.handled - s8.hop.at;
-    out[S.seedWire] += s8.hop.at - s8.hop.depart + s8.hop.ser;
-    out[S.holderQueue] += s8.hop.depart - s8.hop.send - s8.hop.ser;
-    const holder = this.rec(s8.hop.from, seq, false);
-    const done = holder?.segDone?.get(s8.c);
+    // The producer: its group's eighth seed (a segment of its own counts as one, made here), the
+    // holder's segment, the broadcaster's chunk.
+    const got: Array<{ t: number; c: number; seed?: Hop }> = [];
+    for (const [c, h] of cur.seeds?.get(x >> 3) ?? []) got.push({ t: h.handled, c, seed: h });
+    for (const [c, d] of cur.segDone ?? []) if (!got.some((g) => g.c === c)) got.push({ t: d.hop.handled, c });
+    if (got.length < 8) return finish();
+    got.sort((a, b) => a.t - b.t);
+    const s8 = got[7];
+    const made = cur.madeMs?.[x] ?? NaN;
+    if (Number.isNaN(made)) out[S.produce] += cur.keyAt[x] - s8.t;
+    else {
+      out[S.produce] += made - s8.t;
+      out[S.producerSend] += cur.keyAt[x] - made;
+    }
+    let holder = cur;
+    if (s8.seed) {
+      out[S.producerIn] += s8.seed.handled - s8.seed.at;
+      out[S.seedWire] += s8.seed.at - s8.seed.depart + s8.seed.ser;
+      out[S.holderQueue] += s8.seed.depart - s8.seed.send - s8.seed.ser;
+      const h = this.rec(s8.seed.from, seq, false);
+      if (!h) return finish();
+      holder = h;
+    }
+    const done = holder.segDone?.get(s8.c);
     if (!done) return finish();
     const seg = done.hop;
-    out[S.holderHold] += s8.hop.send - seg.handled;
+    if (s8.seed) out[S.holderHold] += s8.seed.send - seg.handled;
     out[S.holderIn] += seg.handled - seg.at;
     out[S.chunkWire] += seg.at - seg.depart + seg.ser;
     out[S.bcastQueue] += seg.depart - seg.send - seg.ser;

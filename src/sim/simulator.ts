@@ -922,7 +922,7 @@ export class Simulator {
     e.msg = msg;
     e.size = size;
     e.control = control;
-    if (this.timeline) e.sent = this.timeline.sent(p.num, dst.num, message, this.now, this.lastDepart, this.lastSer, at);
+    if (this.timeline) e.sent = this.timeline.sent(p.num, dst.num, message, this.now, this.lastDepart, this.lastSer, at, (seq, g) => this.madeAt(p, seq, g));
     this.push(e);
   }
 
@@ -970,6 +970,12 @@ export class Simulator {
       w.ctlLastMs = at;
     }
     return at;
+  }
+
+  /** When producer p made group g's feed packets of frame seq (NaN: not known). */
+  private madeAt(p: SimPeer, seq: number, g: number): number {
+    const made = p.core instanceof PeerCore ? p.core.framesBySeq.get(seq)?.seeds?.get(g)?.madeMs : undefined;
+    return made === undefined || made < 0 ? NaN : made;
   }
 
   /** An honest peer sent an attacker `size` bytes (upload paid to attackers). */
