@@ -22,22 +22,23 @@ export const TIMELINE_STAGES = [
   'seed on the wire',
   'producer download queue + CPU wait',
   'producer: 8th seed to key made',
-  'producer: key made to first sent',
   'relays: push held in core (send queue)',
-  'relays: pull, key held to asked',
+  'relays: pull, key held to first asked',
+  'relays: pull, asked again (an earlier request timed out)',
   'relays: pull, asked to sent',
   'relays uplink queue',
   'relays: on the wire',
   'relays and viewer: download queue',
   'relays and viewer: CPU wait',
-  'viewer: 64th key to decode',
+  'relays: decoded the frame, key re-encoded and sent',
+  'decode (64th key to frame), viewer and relays that re-encode',
   'not traced',
 ] as const;
 
 const S = {
   bcastHold: 0, chunkRepair: 1, bcastQueue: 2, chunkWire: 3, holderIn: 4, holderHold: 5, holderQueue: 6, seedWire: 7,
-  producerIn: 8, produce: 9, producerSend: 10, pushHold: 11, pullUntilAsked: 12, pullServe: 13, relayQueue: 14, relayWire: 15, relayDown: 16,
-  relayCpu: 17, decode: 18, untraced: 19,
+  producerIn: 8, produce: 9, pushHold: 10, pullUntilAsked: 11, pullRetry: 12, pullServe: 13, relayQueue: 14, relayWire: 15, relayDown: 16,
+  relayCpu: 17, reencode: 18, decode: 19, untraced: 20,
 } as const;
 
 /** Extra columns after the stages: relay hops on the path, and how many of them were pulls. */
@@ -72,8 +73,12 @@ class PeerFrame {
   /** Keys made here: when (NaN: not known). */
   madeMs?: Float64Array;
   held = 0;
+  /** When this peer decoded the frame (NaN: not yet). */
+  decodedMs = NaN;
   /** Latest REQUEST for this frame to each neighbour (by number). */
   readonly askedOf = new Map<number, number>();
+  /** When each key was first asked for (of anyone; NaN: never). */
+  firstAsk?: Float64Array;
   /** Code segments (holder): chunks got per key, the chunk that made it whole and when. */
   chunks?: Map<number, Set<number>>;
   segDone?: Map<number, { hop: Hop; chunk: number }>;
@@ -117,7 +122,12 @@ export class FrameTimeline {
     switch (msg.type) {
       case 'request': {
         const r = this.rec(from, msg.seq, true);
-        r?.askedOf.set(to, nowMs);
+        if (!r) return undefined;
+        r.askedOf.set(to, nowMs);
+        const first = (r.firstAsk ??= new Float64Array(256).fill(NaN));
+        for (let i = 0; i < msg.allowed.length; i++) {
+          for (let b = 0; b < 8; b++) if (msg.allowed[i] & (1 << b) && Number.isNaN(first[i * 8 + b])) first[i * 8 + b] = nowMs;
+        }
         return undefined;
       }
       case 'cs-chunk': {
@@ -131,11 +141,13 @@ export class FrameTimeline {
         return { from, send: nowMs, depart, ser, at, askedMs: NaN };
       case 'feed': {
         const s = this.rec(from, msg.seq, true);
-        // A key its sender never received was made there (a producer, or the broadcaster's direct feed).
+        // A key its sender never received was made there: by a producer (held since it made its
+        // group), or re-encoded from a decoded frame (held from now).
         if (s && Number.isNaN(s.keyAt[msg.x])) {
-          s.keyAt[msg.x] = nowMs;
+          const made = madeAt(msg.seq, msg.x >> 3);
+          s.keyAt[msg.x] = Number.isNaN(made) ? nowMs : Math.min(made, nowMs);
           s.made[msg.x] = 1;
-          (s.madeMs ??= new Float64Array(256).fill(NaN))[msg.x] = madeAt(msg.seq, msg.x >> 3);
+          (s.madeMs ??= new Float64Array(256).fill(NaN))[msg.x] = made;
           s.held++;
         }
         const asked = this.rec(to, msg.seq, false)?.askedOf.get(from);
@@ -182,6 +194,19 @@ export class FrameTimeline {
     }
   }
 
+  /** The key that was this peer's 64th of the frame (−1: it held fewer). */
+  private key64(r: PeerFrame): number {
+    if (r.held < 64) return -1;
+    const times = Array.from(r.keyAt).filter((t) => !Number.isNaN(t)).sort((a, b) => a - b);
+    return r.keyAt.indexOf(times[63]);
+  }
+
+  /** Key x was made here by a producer from seeds (8 of its group, its own segments counting). */
+  private isProduced(r: PeerFrame, x: number): boolean {
+    if (!Number.isNaN(r.madeMs?.[x] ?? NaN)) return true;
+    return (r.seeds?.get(x >> 3)?.size ?? 0) + (r.segDone?.size ?? 0) >= 8;
+  }
+
   /**
    * Viewer `num` decoded frame `seq` now: its close-to-decode time split over the stages of the
    * path that brought its 64th key (TIMELINE_STAGES, then hops and pulls among them). Undefined
@@ -191,6 +216,7 @@ export class FrameTimeline {
     const pub = this.publishMs.get(seq);
     const v = this.rec(num, seq, false);
     if (pub === undefined || !v) return undefined;
+    v.decodedMs = nowMs;
     const out = new Float32Array(TIMELINE_COLUMNS);
     const total = nowMs - pub;
     const finish = () => {
@@ -199,12 +225,10 @@ export class FrameTimeline {
       out[S.untraced] = total - sum;
       return out;
     };
-    if (v.held < 64) return finish();
-    const times = Array.from(v.keyAt).filter((t) => !Number.isNaN(t)).sort((a, b) => a - b);
-    const t64 = times[63];
-    const x = v.keyAt.indexOf(t64);
-    out[S.decode] = nowMs - t64;
     let cur = v;
+    let x = this.key64(v);
+    if (x < 0) return finish();
+    out[S.decode] += nowMs - v.keyAt[x];
     let hops = 0;
     let pulls = 0;
     const wireOf = (h: Hop, queue: number, wire: number, down: number, cpu: number) => {
@@ -215,8 +239,17 @@ export class FrameTimeline {
     };
     // Relays, from the viewer back to the peer that made the key.
     for (let guard = 0; ; guard++) {
-      if (cur.made[x]) break;
       if (guard > 64) return finish();
+      if (cur.made[x]) {
+        // Not a producer's key: a relay that decoded the frame re-encoded it; its own 64th key goes on.
+        if (Number.isNaN(cur.decodedMs) || cur.decodedMs > cur.keyAt[x] || this.isProduced(cur, x)) break;
+        const y = this.key64(cur);
+        if (y < 0) return finish();
+        out[S.reencode] += cur.keyAt[x] - cur.decodedMs;
+        out[S.decode] += cur.decodedMs - cur.keyAt[y];
+        x = y;
+        continue;
+      }
       const h = cur.hop[x];
       if (!h) return finish();
       wireOf(h, S.relayQueue, S.relayWire, S.relayDown, S.relayCpu);
@@ -230,7 +263,11 @@ export class FrameTimeline {
       const had = s?.keyAt[x];
       if (!s || had === undefined || Number.isNaN(had)) return finish();
       if (h.askedMs >= had) {
-        out[S.pullUntilAsked] += h.askedMs - had;
+        // Asked of someone earlier, that request timed out: the wait from then is the retry's.
+        const asked1 = cur.firstAsk?.[x] ?? NaN;
+        const first = Math.max(had, Number.isNaN(asked1) ? h.askedMs : Math.min(h.askedMs, asked1));
+        out[S.pullUntilAsked] += first - had;
+        out[S.pullRetry] += h.askedMs - first;
         out[S.pullServe] += h.send - h.askedMs;
         out[TIMELINE_STAGES.length + 1] = ++pulls;
       } else out[S.pushHold] += h.send - had;
@@ -244,12 +281,7 @@ export class FrameTimeline {
     if (got.length < 8) return finish();
     got.sort((a, b) => a.t - b.t);
     const s8 = got[7];
-    const made = cur.madeMs?.[x] ?? NaN;
-    if (Number.isNaN(made)) out[S.produce] += cur.keyAt[x] - s8.t;
-    else {
-      out[S.produce] += made - s8.t;
-      out[S.producerSend] += cur.keyAt[x] - made;
-    }
+    out[S.produce] += cur.keyAt[x] - s8.t;
     let holder = cur;
     if (s8.seed) {
       out[S.producerIn] += s8.seed.handled - s8.seed.at;
