@@ -23,6 +23,8 @@ export interface SeedAssembly {
   /** When the 8th seed arrived (grace for spares starts), −1 before. */
   fullMs: number;
   done: boolean;
+  /** When the group's feed packets were made (diagnostics), −1 before. */
+  madeMs?: number;
   /** When the first seed arrived (or the frame began, if none has), and seed requests sent since. */
   firstMs: number;
   repairs: number;

@@ -207,7 +207,8 @@ export class PeerCore {
       frames: this.framesBySeq,
       frameFor: (seq, now) => this.frameFor(seq, now),
       sendControl: (p, m) => this.sendControl(p, m),
-      sendMedia: (p, m, e) => this.sendMedia(p, m, e),
+      // What this view sends are answers to a neighbour's REQUEST.
+      sendMedia: (p, m, e) => this.sendMedia(p, m, e, true),
       countBad: (p, r) => this.countBad(p, r),
       strikesOf: (p) => this.strikesOf(p),
       mayServe: (p, seq, x) => this.policy.serveKey(p, seq, x, this.nowMs),
@@ -769,11 +770,13 @@ export class PeerCore {
     this.emit({ type: 'send', peerId, channel: 'control', message });
   }
 
-  private sendMedia(peerId: string, message: WireMessage, expiresMs: number): void {
+  private sendMedia(peerId: string, message: WireMessage, expiresMs: number, asked = false): void {
     const n = this.neighbours.get(peerId);
     if (!n) return;
     // A seed packet feeds a producer's whole group: it goes ahead of the feed packets waiting here.
+    // A key the neighbour asked for goes next, ahead of the keys pushed to it (askedFirst).
     if (message.type === 'seed') n.queue.pushFirst(message, expiresMs);
+    else if (asked && this.cfg.askedFirst > 0) n.queue.pushAsked(message, expiresMs);
     else n.queue.push(message, expiresMs);
     this.pump(n, -Infinity);
   }

@@ -263,6 +263,7 @@ export class ProducerRole {
       try {
         const fps = this.ctx.codec.feedPacketsFromSeeds(a.seeds, g);
         a.done = true;
+        a.madeMs = nowMs;
         this.produced++;
         const out = new Map<number, Uint8Array>();
         fps.forEach((p, m) => out.set(8 * g + m, p));

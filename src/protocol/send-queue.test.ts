@@ -43,6 +43,27 @@ describe('SendQueue', () => {
     expect(q.stale).toBe(1);
   });
 
+  it('pushAsked: answers to a request leave after the seeds and before the pushed backlog, and expire like the others', () => {
+    const q = new SendQueue(4);
+    for (let x = 0; x < 4; x++) q.push(feed(x), 1000);
+    q.pushAsked(feed(200), 1000);
+    q.pushAsked(feed(201), 50);
+    q.pushFirst(feed(100), 1000);
+    q.pushAsked(feed(202), 1000);
+    expect(q.length).toBe(8);
+    q.rewrite((m) => (m.type === 'feed' && m.x === 202 ? { ...m, x: 203 } : undefined));
+    expect(pumpAll(q, 0, 250)).toEqual([100, 200, 201]);
+    q.buffered = 0;
+    expect(pumpAll(q, 60)).toEqual([203, 0, 1, 2, 3]);
+    expect(q.stale).toBe(0);
+    q.pushAsked(feed(204), 50);
+    expect(pumpAll(q, 60)).toEqual([]);
+    expect(q.stale).toBe(1);
+    for (let x = 0; x < 5; x++) q.pushAsked(feed(210 + x), 1000);
+    expect(q.dropped).toBe(1);
+    expect(pumpAll(q, 60)).toEqual([211, 212, 213, 214]);
+  });
+
   it('drops the oldest message when full and stale messages when pumped', () => {
     const q = new SendQueue(3);
     for (let x = 0; x < 5; x++) q.push(feed(x), x < 3 ? 50 : 1000);

@@ -24,11 +24,17 @@ export class SendQueue {
    * delays a whole group for everyone). FIFO, at most maxItems.
    */
   private first: Array<{ m: WireMessage; size: number; expires: number }> = [];
+  /**
+   * Keys the neighbour asked for (answers to its REQUEST): after the seeds, before the pushed keys.
+   * A viewer asks for the few keys it lacks once its pushes are in (its frame's last keys), so an
+   * answer that waits behind a backlog of pushes holds the whole frame back. FIFO, at most maxItems.
+   */
+  private asked: Array<{ m: WireMessage; size: number; expires: number }> = [];
 
   constructor(private readonly maxItems: number) {}
 
   get length(): number {
-    return this.count + this.first.length;
+    return this.count + this.first.length + this.asked.length;
   }
 
   /** Queues a message ahead of the ring (after the other such messages). */
@@ -42,6 +48,19 @@ export class SendQueue {
       this.first.shift();
     }
     this.first.push({ m: message, size: encodedLength(message), expires: expiresMs });
+  }
+
+  /** Queues an answer to the neighbour's request: after the seeds, ahead of the ring. */
+  pushAsked(message: WireMessage, expiresMs: number): void {
+    if (this.maxItems === 0) {
+      this.dropped++;
+      return;
+    }
+    if (this.asked.length >= this.maxItems) {
+      this.dropped++;
+      this.asked.shift();
+    }
+    this.asked.push({ m: message, size: encodedLength(message), expires: expiresMs });
   }
 
   push(message: WireMessage, expiresMs: number): void {
@@ -69,6 +88,15 @@ export class SendQueue {
       this.buffered += e.size;
       emit(e.m);
     }
+    while (this.asked.length > 0 && this.buffered < budget) {
+      const e = this.asked.shift() as { m: WireMessage; size: number; expires: number };
+      if (e.expires <= nowMs) {
+        this.stale++;
+        continue;
+      }
+      this.buffered += e.size;
+      emit(e.m);
+    }
     while (this.count > 0 && this.buffered < budget) {
       const i = this.head;
       const message = this.shift();
@@ -83,6 +111,10 @@ export class SendQueue {
 
   /** Replaces each queued message `fn` returns a new one for (same size: the byte count holds). */
   rewrite(fn: (m: WireMessage) => WireMessage | undefined): void {
+    for (const e of this.asked) {
+      const r = fn(e.m);
+      if (r) e.m = r;
+    }
     for (let k = 0; k < this.count; k++) {
       const i = (this.head + k) % this.messages.length;
       const m = this.messages[i];
@@ -93,6 +125,7 @@ export class SendQueue {
 
   clear(): void {
     this.first = [];
+    this.asked = [];
     this.messages = [];
     this.sizes = [];
     this.expires = [];

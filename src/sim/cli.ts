@@ -33,6 +33,9 @@ const HELP = `npm run sim -- [flags]
   --bytes              real bytes through the WASM codec and WebCrypto (small N only)
   --workers N          worker threads sharing the peers (identity runs only; default: one per
                        core from 200 peers, else 1)
+  --timeline           trace where each decoded frame's time went and print it for late and
+                       on-time frames (one thread)
+  --peer-config JSON   overrides of the viewers' protocol config, e.g. '{"pushKeys":64}'
   --tracker NAME       room (the tracker's own Room, default) or simple (the simulator's stand-in)
   --seed N             seed (default 1)
   --json               print the report as JSON`;
@@ -85,6 +88,8 @@ export function parseArgs(argv: string[]): { options: Partial<SimOptions>; json:
       case '--bytes': o.bytes = true; break;
       case '--tracker': o.tracker = v() as SimOptions['tracker']; break;
       case '--workers': o.workers = Number(v()); break;
+      case '--timeline': o.timeline = true; break;
+      case '--peer-config': o.peerConfig = JSON.parse(v()) as SimOptions['peerConfig']; break;
       case '--json': json = true; break;
       case '--help': case '-h': help = true; break;
       default: throw new Error(`unknown flag ${a}`);
@@ -143,7 +148,7 @@ async function main(): Promise<void> {
   if (args.options.bytes) args.options.codec = await createCodec();
   try {
     const o = args.options;
-    o.workers ??= defaultWorkers(o.peers ?? 8, o.bytes === true, (o.adversaries ?? 0) > 0 || (o.polluters ?? 0) > 0);
+    o.workers ??= o.timeline ? 1 : defaultWorkers(o.peers ?? 8, o.bytes === true, (o.adversaries ?? 0) > 0 || (o.polluters ?? 0) > 0);
     const report = o.workers > 1 ? await simulateParallel(o) : (await simulate(o)).report;
     console.log(args.json ? JSON.stringify(report, null, 2) : formatReport(report));
   } catch (e) {

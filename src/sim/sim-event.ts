@@ -4,6 +4,7 @@
 
 import type { CryptoJob } from '../protocol/crypto-jobs.ts';
 import type { WireMessage } from '../protocol/wire.ts';
+import type { SentInfo } from './frame-timeline.ts';
 import type { SimPeer } from './sim-peer.ts';
 import type { Wire } from './sim-wire.ts';
 
@@ -67,6 +68,8 @@ export class SimEvent {
   due = NaN;
   /** Pushed back into the queue while being handled: not to be reused yet. */
   held = false;
+  /** A delivery followed by the frame timeline (`timeline` option): when and how it left. */
+  sent: SentInfo | undefined = undefined;
 }
 
 export class EventPool {
@@ -96,6 +99,7 @@ export class EventPool {
     e.queued = false;
     e.held = false;
     e.count = 0;
+    e.sent = undefined;
     this.free.push(e);
   }
 }

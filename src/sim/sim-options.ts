@@ -71,6 +71,8 @@ export interface SimOptions {
   world?: WorldModel;
   /** Worker threads sharing the peers (1: all in this thread); identity runs only. */
   workers: number;
+  /** Trace where each decoded frame's time went (frame-timeline.ts) and report it; one thread only. */
+  timeline: boolean;
   /** Tracker room: `simple` (the simulator's stand-in) or `room` (the tracker's own Room). */
   tracker: 'simple' | 'room';
   peerConfig?: Partial<PeerCoreConfig>;
@@ -122,6 +124,7 @@ export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze<SimOption
   keyFrameSize: [1, 1],
   schedule: [],
   workers: 1,
+  timeline: false,
   tracker: 'simple',
 });
 
@@ -147,6 +150,8 @@ export function resolveSimOptions(partial: Partial<SimOptions>): SimOptions {
   num('frameMs', 10, 2000);
   num('workers', 1, 16);
   if (!Number.isInteger(o.workers)) throw new P2PError('BAD_CONFIG', 'sim option workers must be a whole number');
+  // A trace follows a key from peer to peer: every peer must be in this thread.
+  if (o.workers > 1 && o.timeline) throw new P2PError('BAD_CONFIG', 'a timeline run uses one thread (workers 1)');
   if (o.workers > 1 && o.bytes) throw new P2PError('BAD_CONFIG', 'a real-bytes run uses one thread (workers 1)');
   if (o.source !== 'steady' && o.source !== 'fragments') throw new P2PError('BAD_CONFIG', 'source must be steady or fragments');
   if (!(o.keyFrameSize[0] >= 0.1 && o.keyFrameSize[1] >= o.keyFrameSize[0])) throw new P2PError('BAD_CONFIG', 'keyFrameSize must be an ordered range ≥ 0.1');

@@ -5,6 +5,7 @@
 // overhead and the mode over time; and prints them as lines or JSON. Pure; used by simulator.ts and cli.ts.
 
 import type { AttackReport } from './adversary.ts';
+import { TIMELINE_COLUMNS, TIMELINE_STAGES } from './frame-timeline.ts';
 import { simulatePlayout, type PlayoutFragment } from './playout.ts';
 
 export interface ViewerRecord {
@@ -37,6 +38,23 @@ export interface ViewerRecord {
   firstFromBroadcasterMs?: number;
   firstFrameMs?: number;
   initMs?: number;
+  /** seq → where its close-to-decode time went (frame-timeline.ts; `timeline` runs only). */
+  timeline?: Map<number, Float32Array>;
+}
+
+/** Where the close-to-decode time of a set of frames went, by stage of the traced path (frame-timeline.ts). */
+export interface TimelineSummary {
+  frames: number;
+  /** Close to decode over these frames. */
+  totalP50Ms: number;
+  totalMeanMs: number;
+  /** Per stage (TIMELINE_STAGES order): mean and p50 over the frames, ms, and in how many frames it was the largest stage. */
+  meanMs: number[];
+  p50Ms: number[];
+  largest: number[];
+  /** Relay hops on the traced path, mean; share of them that were pulls. */
+  hopsMean: number;
+  pullShare: number;
 }
 
 export interface PublishedFrame {
@@ -106,6 +124,8 @@ export interface SimReport {
   viewersMeasured: number;
   /** With attackers (`--adversaries`): what they did and what it cost; the viewer figures above are the honest viewers'. */
   attack?: AttackReport;
+  /** With `timeline`: where the time of frames played late and of frames played on time went. */
+  timeline?: { late: TimelineSummary; onTime: TimelineSummary };
   framesPublished: number;
   wallSeconds: number;
   events: number;
@@ -204,6 +224,7 @@ export function buildReport(input: {
   let stallMs = 0;
   let stalls = 0;
   let watchMs = 0;
+  const traced = { late: [] as Float32Array[], onTime: [] as Float32Array[] };
   for (const v of viewers) {
     const end = Math.min(v.leftMs, input.endMs);
     const from = v.joinMs + input.warmupMs;
@@ -248,6 +269,8 @@ export function buildReport(input: {
       if (play.onTime[k]) onTime++;
       const t = v.delivered.get(f.seq);
       if (t === undefined) continue;
+      const tr = v.timeline?.get(f.seq);
+      if (tr) (play.onTime[k] ? traced.onTime : traced.late).push(tr);
       closeToDecode.push(t - f.publishMs);
       if (t - f.publishMs <= input.deadlineMs) decodedInTime++;
     }
@@ -301,10 +324,50 @@ export function buildReport(input: {
     reportedUploadP90: percentile(rp, 90),
     viewersMeasured: measured,
     ...(input.attack ? { attack: input.attack } : {}),
+    ...(traced.late.length + traced.onTime.length > 0 ? { timeline: { late: summarizeTimeline(traced.late), onTime: summarizeTimeline(traced.onTime) } } : {}),
     framesPublished: frames.length,
     wallSeconds: input.wallSeconds,
     events: input.events,
   };
+}
+
+function summarizeTimeline(rows: Float32Array[]): TimelineSummary {
+  const n = TIMELINE_STAGES.length;
+  const col = (i: number) => Float64Array.from(rows, (r) => r[i]).sort();
+  const mean = (a: Float64Array) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : NaN);
+  const totals = Float64Array.from(rows, (r) => r.subarray(0, n).reduce((x, y) => x + y, 0)).sort();
+  const largest = new Array<number>(n).fill(0);
+  for (const r of rows) {
+    let best = 0;
+    for (let i = 1; i < n; i++) if (r[i] > r[best]) best = i;
+    largest[best]++;
+  }
+  const hops = col(n);
+  const pulls = col(n + 1).reduce((x, y) => x + y, 0);
+  const hopSum = hops.reduce((x, y) => x + y, 0);
+  return {
+    frames: rows.length,
+    totalP50Ms: percentile(totals, 50),
+    totalMeanMs: mean(totals),
+    meanMs: TIMELINE_STAGES.map((_, i) => mean(col(i))),
+    p50Ms: TIMELINE_STAGES.map((_, i) => percentile(col(i), 50)),
+    largest,
+    hopsMean: rows.length ? hopSum / rows.length : NaN,
+    pullShare: hopSum > 0 ? pulls / hopSum : NaN,
+  };
+}
+
+/** The timeline lines: per stage, mean (p50) for late and on-time frames, and how often it was the largest. */
+export function formatFrameTimeline(t: { late: TimelineSummary; onTime: TimelineSummary }): string[] {
+  const m = (x: number) => (Number.isFinite(x) ? Math.round(x).toString() : 'n/a');
+  const head = (name: string, s: TimelineSummary) =>
+    `${name}: ${s.frames} frames, close to decode mean ${m(s.totalMeanMs)} ms (p50 ${m(s.totalP50Ms)}), ${s.hopsMean.toFixed(2)} relay hops on the traced path, ${(100 * s.pullShare).toFixed(1)} % of them pulls`;
+  return [
+    'where the time went (path of the key that completed each frame; mean ms (p50) per frame; late frames: largest stage in how many):',
+    head('  late frames', t.late),
+    head('  on-time frames', t.onTime),
+    ...TIMELINE_STAGES.map((name, i) => `  ${name}: late ${m(t.late.meanMs[i])} (${m(t.late.p50Ms[i])}), largest in ${t.late.largest[i]}; on time ${m(t.onTime.meanMs[i])} (${m(t.onTime.p50Ms[i])})`),
+  ];
 }
 
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : x === Infinity ? '∞' : 'n/a');
@@ -330,6 +393,7 @@ export function formatReport(r: SimReport): string {
     `control overhead: ${pct(r.controlOverheadPct)} of stream; control messages sent per viewer: ${f1(r.controlMsgsPerSec)} a second, have-maps ${f1(r.haveMsgsPerSec)} of them`,
     `reported upload / true capacity (capacity meter): p10 ${f2(r.reportedUploadP10)}, p50 ${f2(r.reportedUploadP50)}, p90 ${f2(r.reportedUploadP90)}`,
     ...(r.attack ? formatAttack(r.attack) : []),
+    ...(r.timeline ? formatFrameTimeline(r.timeline) : []),
     `simulated in ${r.wallSeconds.toFixed(1)} s wall time (${r.events} events)`,
   ].join('\n');
 }

@@ -39,6 +39,7 @@ import type { SimPeer, SimRoom } from './sim-peer.ts';
 import { buildReport, type PublishedFrame, type SimReport, type ViewerRecord } from './sim-report.ts';
 import { CrossingWriter, NO_FIGURE, readCrossings, REPORT_TO, ROOM_CALL_TO, roomCallOf, type RoomCall } from './sim-exchange.ts';
 import { Wire } from './sim-wire.ts';
+import { FrameTimeline } from './frame-timeline.ts';
 import { SimpleRoom } from './simple-room.ts';
 import { burstLoss, drawProfile, pairKind, queueLoss, type WorldModel } from './sim-world.ts';
 
@@ -148,6 +149,11 @@ export class Simulator {
   private readonly bannedPairs = new Set<string>();
   private rejoins = 0;
   private reintroduced = 0;
+  /** Where frames' time goes (`timeline` option); the broadcaster is peer 0. */
+  private readonly timeline: FrameTimeline | undefined;
+  /** The last message's departure from its sender's uplink and its serialization time (for the timeline). */
+  private lastDepart = 0;
+  private lastSer = 0;
   onFrame?: FrameSink;
 
   constructor(options: Partial<SimOptions>, part?: SimPart) {
@@ -170,6 +176,7 @@ export class Simulator {
       ? new Room('simulated-stream', { seed: this.o.seed, ...this.o.room })
       : new SimpleRoom({ seed: this.o.seed, ...this.o.room });
     this.welcomeHeartbeatMs = this.room instanceof Room ? this.room.config.heartbeatMs : 1000;
+    this.timeline = this.o.timeline ? new FrameTimeline(0) : undefined;
   }
 
   /** Runs the whole stream; returns the report. */
@@ -765,6 +772,7 @@ export class Simulator {
 
   private emitFrame(b: BroadcasterCore, f: SourceFrame, t: number): void {
     const seq = b.publishFrame(f.bytes, f.flags, f.captureMs, t);
+    this.timeline?.published(seq, t);
     this.frames.push({ seq, captureMs: f.captureMs, publishMs: t, length: f.bytes.length, fragment: f.fragment, mediaStartMs: f.mediaStartMs, mediaEndMs: f.mediaEndMs });
     if (this.o.bytes) this.sourceFrames.set(seq, f.bytes);
     this.drain(this.broadcaster);
@@ -848,6 +856,8 @@ export class Simulator {
     // Decoding, checking and appending it costs its event loop (verified frames are appended at once).
     if (p.cpuFactor) this.cpu(p, (this.world as WorldModel).frameMs + (this.world as WorldModel).perKiBMs * (frame.length / 1024));
     p.rec.delivered.set(m.seq, this.now);
+    const trace = this.timeline && !(m.flags & FLAG_INIT_SEGMENT) ? this.timeline.trace(p.num, m.seq, this.now) : undefined;
+    if (trace) (p.rec.timeline ??= new Map()).set(m.seq, trace);
     if (m.flags & FLAG_INIT_SEGMENT) {
       p.initDelivered = true;
       if (Number.isNaN(p.rec.initMs)) p.rec.initMs = this.now;
@@ -894,6 +904,8 @@ export class Simulator {
       const lost = this.o.loss > 0 && p.rng.next() < this.o.loss;
       if (lost && !control) return;
       at = depart + w.rttMs / 2 + p.rng.next() * this.o.jitterMs;
+      this.lastDepart = depart;
+      this.lastSer = (size * 8000) / p.upBps;
       if (control) {
         if (lost) at += w.rttMs + 20;
         at = Math.max(at, w.ctlLastMs);
@@ -910,6 +922,7 @@ export class Simulator {
     e.msg = msg;
     e.size = size;
     e.control = control;
+    if (this.timeline) e.sent = this.timeline.sent(p.num, dst.num, message, this.now, this.lastDepart, this.lastSer, at, (seq, g) => this.madeAt(p, seq, g));
     this.push(e);
   }
 
@@ -939,6 +952,8 @@ export class Simulator {
     }
     p.meter.buffered(this.backlog(p), now);
     if (!control) w.add(depart, size);
+    this.lastDepart = depart;
+    this.lastSer = (size * 8000) / p.upBps;
     const fill = p.queueBytes > 0 ? queued / p.queueBytes : 0;
     const lossAt = (t: number) => burstLoss(world, this.o.loss, w, t, p.rng) + queueLoss(world, fill);
     let lost = p.rng.next() < lossAt(depart);
@@ -955,6 +970,12 @@ export class Simulator {
       w.ctlLastMs = at;
     }
     return at;
+  }
+
+  /** When producer p made group g's feed packets of frame seq (NaN: not known). */
+  private madeAt(p: SimPeer, seq: number, g: number): number {
+    const made = p.core instanceof PeerCore ? p.core.framesBySeq.get(seq)?.seeds?.get(g)?.madeMs : undefined;
+    return made === undefined || made < 0 ? NaN : made;
   }
 
   /** An honest peer sent an attacker `size` bytes (upload paid to attackers). */
@@ -990,6 +1011,7 @@ export class Simulator {
       const r = e.msg instanceof Uint8Array ? parseMessage(e.msg) : { ok: true as const, message: e.msg as WireMessage };
       if (r.ok) to.adv.observe(r.message);
     }
+    if (e.sent && !(e.msg instanceof Uint8Array)) (this.timeline as FrameTimeline).received(to.num, e.msg as WireMessage, e.sent, this.now, Number.isNaN(e.due) ? 0 : this.now - e.due);
     if (e.msg instanceof Uint8Array) core.handleMessage(from.id, e.msg, this.now);
     else core.handleParsed(from.id, e.msg as WireMessage, this.now);
     this.drain(to);
