@@ -79,6 +79,14 @@ try {
   console.log(`  worst peer frames on time: ${(worst * 100).toFixed(2)} % (target ≥ 99.5 %)`);
   console.log(`  peers connected: ${connected} of ${count}; neighbour links through TURN: ${relayedLinks} of ${links} (${links ? ((relayedLinks / links) * 100).toFixed(0) : 0} %)`);
   console.log(`  broadcaster upload / stream: ${stream ? (up / stream).toFixed(2) : 'n/a'} (target ≤ 1.1)`);
+  // The spare feed keys per direct-feed frame (the core fits them to the loss its direct viewers report).
+  const spares = swarm.broadcaster!.lines.filter((l) => (l.at as number) >= ((b0?.at as number) ?? 0) && (l.at as number) <= ((b1?.at as number) ?? 0)).map((l) => Number(l.directSpareKeys));
+  if (spares.length && spares.every(Number.isFinite)) {
+    console.log(`  broadcaster spare keys per direct-feed frame: ${b0?.directSpareKeys} at the window's start, ${b1?.directSpareKeys} at its end, ${Math.min(...spares)}–${Math.max(...spares)} in it (floor ${layout.spareKeys}); mode ${String(b1?.mode)}`);
+    const series = swarm.broadcaster!.lines.filter((l) => typeof l.t === 'number' && Number.isFinite(Number(l.directSpareKeys)));
+    const every5s = series.filter((l, i) => i === series.length - 1 || Math.floor(l.t / 5) !== Math.floor((series[i + 1]?.t ?? 0) / 5));
+    console.log(`  spare keys every 5 s from the broadcaster's start: ${every5s.map((l) => `${l.t.toFixed(0)} s ${l.directSpareKeys}`).join(', ')}`);
+  }
   console.log(`  first picture (first verified frame after start): median ${firsts.length ? (firsts[firsts.length >> 1] / 1000).toFixed(2) : 'n/a'} s, worst ${firsts.length ? (firsts[firsts.length - 1] / 1000).toFixed(2) : 'n/a'} s (target ≤ 2 s)`);
 
   await swarm.killTracker();

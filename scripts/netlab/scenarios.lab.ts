@@ -1,6 +1,7 @@
 // Scenarios of issue "beyond loopback", each bounded in time, on the network lab: real NAT
 // routers (nftables), real coturn, the real tracker process, Node peers over real WebRTC.
 // Skipped with a message where the lab cannot run (not root, no `ip netns`).
+import { loadavg } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { prepareLab } from './lab.ts';
 import { framesBetween, LAB_STATS_INTERVAL_MS, LabSwarm, mixedPeers } from './lab-swarm.ts';
@@ -8,7 +9,7 @@ import { framesBetween, LAB_STATS_INTERVAL_MS, LabSwarm, mixedPeers } from './la
 const check = prepareLab();
 if (!check.ok) console.warn(`network lab scenarios skipped: ${check.reason}`);
 else {
-  if (!process.env.NETLAB_SCENARIO_1) console.warn('network lab scenario 1 skipped: it fails here so far (docs/netlab.md); NETLAB_SCENARIO_1=1 runs it');
+  if (!process.env.NETLAB_SCENARIO_1) console.warn('network lab scenario 1 skipped: it misses in some runs here (docs/netlab.md); NETLAB_SCENARIO_1=1 runs it');
 }
 
 let swarm: LabSwarm | null = null;
@@ -46,7 +47,7 @@ describe.skipIf(!check.ok)('network lab', () => {
     expect(f.missed).toBe(0);
   });
 
-  // Fails on this machine so far (docs/netlab.md, known problems); runs with NETLAB_SCENARIO_1=1.
+  // Misses in some runs on this machine (docs/netlab.md, known problems); runs with NETLAB_SCENARIO_1=1.
   it.skipIf(!process.env.NETLAB_SCENARIO_1)('scenario 1: broadcaster and 12 Node peers over mixed NATs with 5 % bursty loss: every peer decodes at least 99 % of frames', async () => {
     swarm = new LabSwarm();
     await swarm.startServices();
@@ -55,10 +56,19 @@ describe.skipIf(!check.ok)('network lab', () => {
     const peers = mixedPeers(swarm, 12, loss);
     for (const p of peers) await p.waitFor((s) => Number(s.framesDelivered) >= 20, '20 frames', 90_000);
     const from = new Map(peers.map((p) => [p, p.last]));
+    const b0 = swarm.broadcaster!.last;
     await sleep(20_000);
+    // Frames published in the window (4.58 a second in 8 KiB frames at 300 kbit/s): each peer must
+    // have decoded most of them (the last ones may still be on their way), and missed at most 1 %.
+    const published = Number(swarm.broadcaster!.last?.published) - Number(b0?.published);
+    expect(published).toBeGreaterThan(50);
+    console.log(`scenario 1: ${published} frames published in the window, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; per peer decoded / missed: ${peers.map((p) => {
+      const f = framesBetween(from.get(p), p.last);
+      return `${p.name} ${f.delivered}/${f.missed}`;
+    }).join(', ')}`);
     for (const p of peers) {
       const f = framesBetween(from.get(p), p.last);
-      expect(f.delivered, `${p.name} delivered`).toBeGreaterThan(100);
+      expect(f.delivered, `${p.name} delivered`).toBeGreaterThan(0.8 * published);
       expect(f.delivered / (f.delivered + f.missed), `${p.name} share decoded`).toBeGreaterThanOrEqual(0.99);
     }
   });

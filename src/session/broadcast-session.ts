@@ -41,6 +41,11 @@ export interface BroadcastStats {
   measuredUploadBps: number | null;
   /** Smoothed lag of the session's timers (the upload meter's), ms. */
   eventLoopLagMs: number;
+  /**
+   * Feed keys sent per direct-feed frame beyond the 64 a frame needs, now: the configured floor
+   * (`directSpareKeys`), raised by the loss the direct viewers report (up to `directSpareKeysMax`).
+   */
+  directSpareKeys: number;
 }
 
 export interface BroadcastSessionEvents {
@@ -165,6 +170,7 @@ export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
       relayedPeers: this.#links.relayedPeers,
       measuredUploadBps: this.#upload.last?.uploadBps ?? null,
       eventLoopLagMs: this.#upload.meter.report(monotonicNow()).lagMs,
+      directSpareKeys: this.core.directSpare,
     };
   }
 

@@ -242,3 +242,53 @@ describe('control batches', () => {
     expect(link.sent.map(([c, b]) => [c, b.byteLength])).toEqual([['control', 10], ['control', 10]]);
   });
 });
+
+describe('media hold window (mediaHoldMs)', () => {
+  it('packs media sent in separate turns within the window into one datachannel message, sent at its end', async () => {
+    const { t, link, clock } = connectedPeer({ mediaHoldMs: 10 });
+    t.send('a', 'media', feedSized(0));
+    await endOfTurn();
+    clock.advance(4);
+    t.send('a', 'media', feedSized(1));
+    await endOfTurn();
+    expect(link.sent).toEqual([]);
+    expect(t.bufferedAmount('a', 'media')).toBe(2 + 2 * 137); // back-pressure sees the held batch
+    clock.advance(6);
+    expect(link.sent).toHaveLength(1);
+    expect(parseBatch(link.sent[0][1])).toEqual({ ok: true, messages: [feedSized(0), feedSized(1)] });
+    expect(t.stats('a')!.media).toMatchObject({ messagesOut: 2, linkMessagesOut: 1 });
+    // The next window starts with the next message.
+    t.send('a', 'media', feedSized(2));
+    clock.advance(9);
+    expect(link.sent).toHaveLength(1);
+    clock.advance(1);
+    expect(link.sent.map(([, b]) => b.byteLength)).toEqual([276, 135]);
+  });
+
+  it('sends a full batch at once, and control still at the end of the turn', async () => {
+    const { t, link, clock } = connectedPeer({ mediaHoldMs: 10, mediaHighWaterBytes: 64 * 1024 });
+    for (let i = 0; i < 9; i++) t.send('a', 'media', feedSized(i));
+    t.send('a', 'control', bytes(10, 1));
+    expect(link.sent.map(([c, b]) => [c, b.byteLength])).toEqual([['media', 1098]]);
+    await endOfTurn();
+    expect(link.sent.map(([c, b]) => [c, b.byteLength])).toEqual([['media', 1098], ['control', 10]]);
+    clock.advance(10);
+    expect(link.sent.map(([c, b]) => [c, b.byteLength])).toEqual([['media', 1098], ['control', 10], ['media', 135]]);
+  });
+
+  it('drops a closed peer\'s held batch, and holds nothing after destroy', async () => {
+    const { t, link, clock } = connectedPeer({ mediaHoldMs: 10 });
+    t.send('a', 'media', feedSized(0));
+    t.close('a');
+    clock.advance(10);
+    expect(link.sent).toEqual([]);
+    t.destroy();
+    clock.advance(100);
+    expect(link.sent).toEqual([]);
+  });
+
+  it('keeps the end of the turn when 0, and refuses values outside 0 … 50', () => {
+    expect(() => connectedPeer({ mediaHoldMs: 51 })).toThrow(expect.objectContaining({ code: 'TRANSPORT_BAD_CONFIG' }));
+    expect(() => connectedPeer({ mediaHoldMs: -1 })).toThrow(expect.objectContaining({ code: 'TRANSPORT_BAD_CONFIG' }));
+  });
+});

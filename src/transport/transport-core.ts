@@ -57,6 +57,9 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   /** Peers with a batch waiting for the end of the turn. */
   readonly #batched = new Set<PeerEntry<L>>();
   #flushQueued = false;
+  /** Peers with a media batch held for the hold window (mediaHoldMs > 0), and its timer. */
+  readonly #held = new Set<PeerEntry<L>>();
+  #holdTimer: unknown = undefined;
 
   constructor(config: Partial<TransportConfig> = {}, clock: TransportClock = realClock) {
     const resolved = resolveTransportConfig(config);
@@ -306,6 +309,11 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       const batch = (peer.batches[channel] ??= new BatchWriter(this.#batchBytes(channel)));
       if (!batch.fits(size)) this.#flushBatch(peer, channel);
       batch.append(bytes);
+      if (channel === 'media' && this.config.mediaHoldMs > 0) {
+        this.#held.add(peer);
+        this.#holdTimer ??= this.clock.setTimeout(this.#flushHeld, this.config.mediaHoldMs);
+        return true;
+      }
       this.#batched.add(peer);
       if (!this.#flushQueued) {
         this.#flushQueued = true;
@@ -394,8 +402,17 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     this.#batched.clear();
     for (const peer of peers) {
       this.#flushBatch(peer, 'control');
-      this.#flushBatch(peer, 'media');
+      // A held media batch waits for its window's end.
+      if (this.config.mediaHoldMs === 0) this.#flushBatch(peer, 'media');
     }
+  };
+
+  /** End of the media hold window: every held media batch leaves. */
+  #flushHeld = (): void => {
+    this.#holdTimer = undefined;
+    const peers = [...this.#held];
+    this.#held.clear();
+    for (const peer of peers) this.#flushBatch(peer, 'media');
   };
 
   bufferedAmount(peerId: string, channel: Channel): number {
@@ -465,6 +482,8 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     this.#stallTimer = undefined;
     this.clock.clearTimeout(this.#drainTimer);
     this.#drainTimer = undefined;
+    this.clock.clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
     this.removeAllListeners();
   }
 
@@ -504,6 +523,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     peer.early = [];
     peer.batches = { control: undefined, media: undefined };
     this.#batched.delete(peer);
+    this.#held.delete(peer);
     try {
       if (peer.link !== undefined) this.closeLink(peer);
     } catch {
