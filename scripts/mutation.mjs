@@ -58,6 +58,14 @@ export const SUBSET_TESTS = {
   'tracker:limits': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server', 'server-cluster', 'turn-credentials'].map((f) => `src/tracker/${f}.test.ts`),
   'tracker:messages': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server', 'message-bounds', 'server-messages', 'server-cluster'].map((f) => `src/tracker/${f}.test.ts`),
   'tracker:rooms': ['limit-rules', 'limits', 'server', 'room', 'role-trust', 'server-cluster', 'room-joins'].map((f) => `src/tracker/${f}.test.ts`),
+  // The codec's TypeScript, without the WebAssembly glue's suites (the contract on the kernel builds,
+  // wasm-glue): the reference and the input checks are proven by the unit tests, the known answers,
+  // the independent implementation and the contract on the reference codec (CODEC_TEST_MODE=mutation).
+  'codec:reference': ['gf', 'generators', 'codec-input', 'producer-step', 'stage', 'known-answer', 'independent-code', 'reference-codec'].map((f) => `src/codec/${f}.test.ts`),
+  'codec:inputs': ['codec-input', 'producer-step', 'stage', 'create-codec', 'known-answer', 'reference-codec'].map((f) => `src/codec/${f}.test.ts`),
+  // The field, its matrices, the generators and the producer's check on their own unit tests only
+  // (codec:reference with the contract takes hours here: each surviving mutant reruns it).
+  'codec:field': ['gf', 'generators', 'producer-step'].map((f) => `src/codec/${f}.test.ts`),
 };
 export const SUBSETS = {
   'protocol:replay-slot-ban': [
@@ -79,6 +87,15 @@ export const SUBSETS = {
   ],
   'protocol:verifier': ['src/protocol/frame-verifier.ts'], // digest check, pollution search, strikes
   'protocol:locate': ['src/protocol/locate-bad-keys.ts'], // locating bad keys with the code
+  'codec:reference': [
+    // The pure-TypeScript reference codec: the field, its matrices, the generators, the producer's check.
+    'src/codec/gf256.ts', 'src/codec/gf-matrix.ts', 'src/codec/generators.ts', 'src/codec/reference-codec.ts', 'src/codec/producer-step.ts',
+  ],
+  'codec:field': ['src/codec/gf256.ts', 'src/codec/gf-matrix.ts', 'src/codec/generators.ts', 'src/codec/producer-step.ts'],
+  'codec:inputs': [
+    // What every build shares before the arithmetic: input checks, decode plans, stages, the build self-check.
+    'src/codec/codec-input.ts', 'src/codec/stage.ts', 'src/codec/create-codec.ts',
+  ],
   'tracker:budgets': [
     'src/tracker/signal-budget.ts', // signal budget per (sender, receiver) pair
     'src/tracker/address-book.ts', // sockets, message and join budgets per address
@@ -102,6 +119,7 @@ export const SUBSETS = {
 /** Names that stand for several subsets, run one after the other. */
 export const GROUPS = {
   'protocol:rules': ['protocol:replay-slot-ban', 'protocol:budgets', 'protocol:verifier', 'protocol:locate'],
+  'codec:ts': ['codec:field', 'codec:inputs'],
   'tracker:rules': ['tracker:budgets', 'tracker:limits', 'tracker:messages', 'tracker:rooms'],
 };
 

@@ -207,3 +207,12 @@ describe('decode plan', () => {
     expectCode(() => checkPackets(keyMap(range(0, 64), 128), 0, seen, { byKey: [] }), 'CODEC_FRAME_LENGTH');
   });
 });
+
+describe('refusals name the argument that is out of range', () => {
+  it('checkSeeds: the group g and a seed key c; checkPackets: a feed key x', () => {
+    expect(refusal(() => checkSeeds(seedMap(range(0, 8), 128), 32))).toEqual({ code: 'CODEC_KEY_RANGE', message: 'CODEC_KEY_RANGE: g 32 is outside 0..31', details: { g: 32 } });
+    expect(refusal(() => checkSeeds(seedMap([...range(0, 7), 256], 128), 0))).toEqual({ code: 'CODEC_KEY_RANGE', message: 'CODEC_KEY_RANGE: c 256 is outside 0..255', details: { c: 256 } });
+    expect(refusal(() => checkPackets(keyMap([...range(0, 63), 300], 128), 100, new Uint8Array(256), { byKey: [] }))).toEqual({ code: 'CODEC_KEY_RANGE', message: 'CODEC_KEY_RANGE: x 300 is outside 0..255', details: { x: 300 } });
+  });
+});
+

@@ -93,3 +93,19 @@ describe('createCodec self-check', () => {
     expect(bad.codeSegment(frame, 200)).not.toEqual(ref.codeSegment(frame, 200));
   });
 });
+
+describe('createCodec where WebAssembly is missing or refuses the builds', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('without WebAssembly: the reference codec', async () => {
+    vi.stubGlobal('WebAssembly', undefined);
+    expect((await createCodec()).build).toBe('reference');
+  });
+
+  it('a build the engine does not validate is not loaded: CODEC_KERNEL_UNAVAILABLE, by name or by default', async () => {
+    vi.stubGlobal('WebAssembly', { ...WebAssembly, validate: () => false });
+    await expectRejectCode(createCodec({ build: 'scalar' }), 'CODEC_KERNEL_UNAVAILABLE');
+    await expectRejectCode(createCodec(), 'CODEC_KERNEL_UNAVAILABLE');
+  });
+});
+

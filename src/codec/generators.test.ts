@@ -68,3 +68,11 @@ describe('generators', () => {
     for (const L of [0, -1, 65537, 1.5, Number.NaN]) expectCode(() => packetSize(L), 'CODEC_FRAME_LENGTH');
   });
 });
+
+describe('generators are built once', () => {
+  it('each call returns the same matrix object', () => {
+    expect(feedGenerator()).toBe(feedGenerator());
+    expect(segmentGenerator()).toBe(segmentGenerator());
+  });
+});
+

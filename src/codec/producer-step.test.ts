@@ -3,7 +3,7 @@
 // MAX_LOCATE_SEEDS (32) and not beyond; two bad seeds are detected, never blamed on one holder.
 import { describe, expect, it } from 'vitest';
 import { isP2PError } from '../errors.ts';
-import { MAX_LOCATE_SEEDS } from './producer-step.ts';
+import { MAX_LOCATE_SEEDS, producerStep, type SeedSolve } from './producer-step.ts';
 import { createReferenceCodec } from './reference-codec.ts';
 
 const ref = createReferenceCodec();
@@ -85,3 +85,19 @@ describe('producer step', () => {
     expect(r.message).toBe(`CODEC_SEEDS_DISAGREE: the 33 seed packets of group ${G} disagree`);
   });
 });
+
+describe('producer step: what it asks of the arithmetic', () => {
+  it('solves from exactly 8 basis seeds, the lowest keys, and predicts the spares in key order', () => {
+    const keys = [3, 9, 20, 21, 40, 41, 50, 77, 90, 200, 201];
+    const seedOf = (c: number) => new Uint8Array(128).fill(c);
+    const calls: Array<{ basis: number[]; seeds: number[]; others: number[] }> = [];
+    const solve: SeedSolve = (basisKeys, basisSeeds, P, others) => {
+      calls.push({ basis: [...basisKeys], seeds: basisSeeds.map((s) => s[0]), others: [...others] });
+      return { feed: Array.from({ length: 8 }, () => new Uint8Array(P)), predicted: others.map(seedOf) };
+    };
+    const feed = producerStep({ keys, seeds: keys.map(seedOf), P: 128 }, 11, solve);
+    expect(feed).toHaveLength(8);
+    expect(calls).toEqual([{ basis: keys.slice(0, 8), seeds: keys.slice(0, 8), others: keys.slice(8) }]);
+  });
+});
+

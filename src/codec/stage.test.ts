@@ -8,6 +8,7 @@ import { expectCode } from '../expect-code.ts';
 import type { Codec } from './codec.ts';
 import { createCodec } from './create-codec.ts';
 import { createReferenceCodec } from './reference-codec.ts';
+import { createStages, STAGE_BYTES, type StageBackend } from './stage.ts';
 
 const ref = createReferenceCodec();
 function refusal(fn: () => unknown): { code: string; message: string; details: unknown } {
@@ -167,3 +168,60 @@ describe.each([['reference'], ['relaxed-simd']] as const)('stages of the %s code
     expect(refusal(() => seg.seedPacketsInto(null as unknown as Uint8Array, [1])).message).toBe('CODEC_BAD_INPUT: output buffer is not a Uint8Array');
   });
 });
+
+describe('the stages ask their backend only for products', () => {
+  /** A backend that records its calls (its products write nothing). */
+  function recording(): { b: StageBackend; solves: number[]; seed: number[]; seeds: number[][] } {
+    const r = { solves: [] as number[], seed: [] as number[], seeds: [] as number[][] };
+    const b: StageBackend = {
+      mem: new Uint8Array(STAGE_BYTES),
+      base: 0,
+      solve: (plan) => void r.solves.push(plan.nMissing),
+      seed: (_P, g) => void r.seed.push(g),
+      seeds: (_P, gs, n) => void r.seeds.push(gs.slice(0, n)),
+    };
+    return { b, ...r };
+  }
+
+  it('decode: no solve when the 64 systematic parts are staged; one with the parts missing', () => {
+    const r = recording();
+    const stages = createStages(r.b);
+    const st = stages.decodeStage(100);
+    for (let x = 0; x < 64; x++) st.put(x, new Uint8Array(128).fill(x));
+    expect(st.decode()[99]).toBe(0); // byte 99 of part 0
+    st.decodeInto(new Uint8Array(100));
+    expect(r.solves).toEqual([]);
+    st.delete(3);
+    st.delete(7);
+    st.put(64, new Uint8Array(128));
+    st.put(65, new Uint8Array(128));
+    st.decode();
+    expect(r.solves).toEqual([2]);
+  });
+
+  it('segment: a seed packet of a group below 8 is a copy of the staged part (no product); 8 and up are products', () => {
+    const r = recording();
+    const seg = createStages(r.b).segmentStage(128);
+    seg.bytes.set(Uint8Array.from({ length: 8 * 128 }, (_, i) => i >> 7));
+    for (let g = 0; g < 8; g++) expect(seg.seedPacket(g)).toEqual(new Uint8Array(128).fill(g));
+    expect(seg.seedPacketInto(new Uint8Array(128), 5)).toEqual(new Uint8Array(128).fill(5));
+    expect(r.seed).toEqual([]);
+    seg.seedPacket(8);
+    seg.seedPacketInto(new Uint8Array(128), 31);
+    expect(r.seed).toEqual([8, 31]);
+    seg.seedPacketsInto(new Uint8Array(4 * 128), [2, 9, 10, 1]);
+    expect(r.seeds).toEqual([[9, 10]]);
+  });
+
+  it('refusals name the key or group: x for a decode stage, g for a segment stage', () => {
+    const st = ref.decodeStage(100);
+    for (const f of [() => st.slot(256), () => st.put(256, new Uint8Array(128)), () => st.has(256), () => st.delete(256)]) {
+      expect(refusal(f)).toEqual({ code: 'CODEC_KEY_RANGE', message: 'CODEC_KEY_RANGE: x 256 is outside 0..255', details: { x: 256 } });
+    }
+    const seg = ref.segmentStage(128);
+    for (const f of [() => seg.seedPacket(32), () => seg.seedPacketInto(new Uint8Array(128), 32), () => seg.seedPacketsInto(new Uint8Array(128), [32])]) {
+      expect(refusal(f)).toEqual({ code: 'CODEC_KEY_RANGE', message: 'CODEC_KEY_RANGE: g 32 is outside 0..31', details: { g: 32 } });
+    }
+  });
+});
+

@@ -5,10 +5,11 @@
 // locateErrors' own bounds: 64 keys or fewer give nothing to check, and the keys located by all
 // fingerprint bytes together may be at most half the checks (exactly half is an answer).
 
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { feedGenerator } from '../codec/generators.ts';
-import { berlekampMassey, fingerprint, fingerprintCoefficients, FINGERPRINT_BYTES, locateErrors } from './locate-bad-keys.ts';
+import { berlekampMassey, cleanSets, fingerprint, fingerprintCoefficients, FINGERPRINT_BYTES, locateErrors } from './locate-bad-keys.ts';
 
 /** a·b in GF(2^8) mod x^8 + x^4 + x^3 + x^2 + 1, by shift and add (not the library's tables). */
 function mul(a: number, b: number): number {
@@ -67,6 +68,56 @@ describe('fingerprintCoefficients', () => {
     const same = (a: Uint8Array, b: Uint8Array) => a.filter((v, i) => v === b[i]).length;
     expect(same(c, fingerprintCoefficients(12346, 7, 256))).toBeLessThan(30);
     expect(same(c, fingerprintCoefficients(12345, 8, 256))).toBeLessThan(30);
+  });
+});
+
+describe('fingerprintCoefficients: known answers', () => {
+  /**
+   * mulberry32 (Tommy Ettinger's published generator: state += 0x6D2B79F5; z = (z ^ z >> 15)·(z | 1);
+   * z ^= z + (z ^ z >> 7)·(z | 61); z ^ z >> 14, all mod 2^32), seeded with
+   * (secret ^ 0x9E3779B9)·0x85EBCA6B ^ (seq + 0x632BE5AB)·0xC2B2AE35 mod 2^32, each output's bytes
+   * least significant first. Written here with BigInt arithmetic, not the code's Math.imul.
+   */
+  function mulberryRows(secret: number, seq: number, P: number): Uint8Array {
+    const M = 0xffffffffn;
+    const u = (v: number) => BigInt(v >>> 0);
+    let s = (((u(secret) ^ 0x9e3779b9n) * 0x85ebca6bn) ^ (((BigInt(seq) + 0x632be5abn) & M) * 0xc2b2ae35n)) & M;
+    const out = new Uint8Array(4 * P);
+    for (let i = 0; i < out.length; i += 4) {
+      s = (s + 0x6d2b79f5n) & M;
+      let z = s;
+      z = ((z ^ (z >> 15n)) * (z | 1n)) & M;
+      z ^= (z + (z ^ (z >> 7n)) * (z | 61n)) & M;
+      z = (z ^ (z >> 14n)) & M;
+      for (let k = 0; k < 4; k++) out[i + k] = Number((z >> BigInt(8 * k)) & 0xffn);
+    }
+    return out;
+  }
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+  it('equal the vectors computed by a separate program (first 16 bytes, last 8, SHA-256 of all 4·P)', () => {
+    // Computed outside this code base, by a short program written from the definition above.
+    const vectors: Array<[number, number, number, string, string, string]> = [
+      [0, 0, 1, 'bdab2902', 'bdab2902', '6f4f259ef60e3bfc720af6b730943a0a69aa0b4717992562df4f8a484d45b43d'],
+      [12345, 7, 128, 'e5b788f7d48fee39604ca464e5aa7396', '262d0372a2c65e47', '0fc68b3965a4a01dec3e014cc991f01ac4ebe8dc4762d653ec7789d481e30011'],
+      [0xdeadbeef, 0xffffffff, 1024, 'd90ddac3add99d13e2779d7d41935d40', '48b5a53fd8add658', 'ba2f015dfb789359f1ff1d9d8dbf5628afd853e084489663c65463883405a7f2'],
+      [0x7fffffff, 65536, 3, 'a7fc43600c35d974d6058d6f', '0c35d974d6058d6f', '5330dd3a60b97f7f3f261a22079fcc7f719fea92719c5cb7fb3eec69aa0cbaf7'],
+    ];
+    for (const [secret, seq, P, first, last, sha] of vectors) {
+      const c = fingerprintCoefficients(secret, seq, P);
+      expect(hex(c.subarray(0, 16)), `${secret} ${seq} ${P}`).toBe(first);
+      expect(hex(c.subarray(c.length - 8)), `${secret} ${seq} ${P}`).toBe(last);
+      expect(createHash('sha256').update(c).digest('hex'), `${secret} ${seq} ${P}`).toBe(sha);
+    }
+  });
+
+  it('equal the BigInt implementation for any secret, sequence and size', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 1, max: 300 }), (secret, seq, P) => {
+        expect(hex(fingerprintCoefficients(secret, seq, P))).toBe(hex(mulberryRows(secret, seq, P)));
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 
@@ -166,5 +217,42 @@ describe('locateErrors at its bounds', () => {
     const xs = keys(68);
     expect(locateErrors(xs, rows(xs, [[], [xs[1], xs[2], xs[5]], []]))).toBeUndefined();
     expect(locateErrors(xs, rows(xs, [[], [xs[1], xs[2]], []]))).toEqual([1, 2]);
+  });
+});
+
+describe('all 256 keys, and a screen that passes where the full check fails', () => {
+  const G = feedGenerator();
+  const m = (salt: number) => Uint8Array.from({ length: 64 }, (_, j) => (j * 53 + salt * 11 + 5) & 0xff);
+  const value = (msg: Uint8Array, x: number) => {
+    let v = 0;
+    for (let j = 0; j < 64; j++) v ^= mul(G[x * 64 + j], msg[j]);
+    return v;
+  };
+  /** Fingerprints of keys xs; byte k changed (xor 1 + k) at the keys in bad[k]. */
+  const fps = (xs: number[], bad: number[][]) => new Map(xs.map((x) => [x, Uint8Array.from({ length: FINGERPRINT_BYTES }, (_, k) => value(m(k), x) ^ (bad[k]?.includes(x) ? 1 + k : 0))]));
+  const down = Array.from({ length: 256 }, (_, i) => 255 - i); // 255, 254, …, 0: the last key is 0
+
+  it('locateErrors given all 256 keys reads the first 255, whatever their order: the shift is the one key left out', () => {
+    // Keys 255…1 are read, 0 is not: the points are shifted by 0. Were all 256 read, no value
+    // would be free and the shift would land on key 255.
+    const bad = [[200], [17], [255]];
+    const rows = Array.from({ length: FINGERPRINT_BYTES }, (_, k) => Uint8Array.from(down, (x) => value(m(k), x) ^ (bad[k]?.includes(x) ? 1 + k : 0)));
+    expect(locateErrors(down, rows)?.map((i) => down[i])).toEqual([255, 200, 17]);
+    const clean = Array.from({ length: FINGERPRINT_BYTES }, (_, k) => Uint8Array.from(down, (x) => value(m(k), x)));
+    expect(locateErrors(down, clean)).toEqual([]);
+  });
+
+  it('cleanSets given all 256 keys offers the first 255, the bad ones located', () => {
+    const got = [...cleanSets({ keys: down, fingerprints: fps(down, [[200], [17], [255]]), sourceOf: () => 's', suspects: [], maxErased: 1, maxTries: 8 })];
+    expect(got).toEqual([{ keys: down.slice(0, 255).filter((x) => x !== 255 && x !== 200 && x !== 17), located: [255, 200, 17], erased: [] }]);
+  });
+
+  it('a set whose first fingerprint byte agrees but whose others are beyond locating is not offered; leaving the source out is', () => {
+    // 66 keys of source a, 14 of b (80 keys: 16 checks, 8 locatable); 10 of b's keys are wrong in
+    // bytes 1…3 only. The screen on byte 0 passes, the full check does not: no set of all keys.
+    const keys = Array.from({ length: 80 }, (_, i) => i);
+    const wrong = keys.slice(66, 76);
+    const got = [...cleanSets({ keys, fingerprints: fps(keys, [[], wrong, wrong, wrong]), sourceOf: (x) => (x < 66 ? 'a' : 'b'), suspects: [], maxErased: 1, maxTries: 8 })];
+    expect(got).toEqual([{ keys: keys.slice(0, 66), located: [], erased: ['b'] }]);
   });
 });

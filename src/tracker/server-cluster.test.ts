@@ -41,6 +41,35 @@ async function published(t: Tracker, key: StreamKeyPair, extra: Record<string, u
   return Object.assign(p, { id: j.peerId as string });
 }
 
+/** A node's backend over `space` whose channel drops the owner's event batches while `held()` is true. */
+function holdingBackend(space: MemorySpace, held: () => boolean): ClusterBackend {
+  const inner = memoryBackend(space);
+  return {
+    kind: inner.kind,
+    store: inner.store,
+    get state() {
+      return inner.state;
+    },
+    onState: (l) => inner.onState(l),
+    onRoundTrip: (l) => inner.onRoundTrip(l),
+    close: () => inner.close(),
+    broker: {
+      publish: (ch, m) => inner.broker.publish(ch, m),
+      unsubscribe: (ch) => inner.broker.unsubscribe(ch),
+      subscribe: (ch, h) => inner.broker.subscribe(ch, (m) => (held() && m.includes('"t":"ev"') ? undefined : h(m))),
+    },
+  };
+}
+
+/** A publish of `key`'s stream on `t` (the answer is not awaited). */
+async function publishing(t: Tracker, key: StreamKeyPair, extra: Record<string, unknown> = {}): Promise<RawPeer> {
+  const p = await raw(t);
+  const nonce = Buffer.from(String(p.messages[0].nonce), 'base64url');
+  const sig = await signBytes(key, publishProofBytes(nonce, key.streamId, BID, `127.0.0.1:${t.port}`));
+  p.sendJson({ type: 'publish', streamId: key.streamId, publicKey: base64url(key.publicKeyBytes), broadcastId: BID, signature: base64url(sig), ...extra });
+  return p;
+}
+
 /** The ids in the last neighbour list `p` received. */
 const neighbourIds = (p: RawPeer): string[] => {
   const lists = p.messages.filter((m) => m.type === 'neighbours') as Array<{ neighbours: Array<{ peerId: string }> }>;
@@ -216,5 +245,72 @@ describe('tracker cluster: the server’s side (in-memory backend)', () => {
     // Still open at the tracker: a signal to it is relayed (a closing socket is sent nothing).
     va.sendJson({ type: 'signal', to: vb.id, data: { still: 'open' } });
     expect(await vb.next((m) => m.type === 'signal')).toEqual({ type: 'signal', from: va.id, data: { still: 'open' } });
+  });
+  it('gives a broadcaster its larger message budget at its join, before the owner on another node answers; a viewer the normal one', async () => {
+    // The owner's answers never reach node b here: the budgets are those `enter` set, not the
+    // ones a neighbour list sets later. Burst 5, the broadcaster's × 4; refilled for a second.
+    const clock = manualClock();
+    const space = new MemorySpace(() => clock.now());
+    const limits = { socketRatePerSec: 1000, socketBurst: 5, broadcasterRateScale: 4, addressRatePerSec: 100_000, addressBurst: 100_000, maxViolations: 1000 };
+    const a = (await tracker({ clock, limits, cluster: { nodeId: 'n0', backend: memoryBackend(space), leaseMs: 10_000, renewMs: 2000 } })).t;
+    const b = (await tracker({ clock, limits, cluster: { nodeId: 'n1', backend: holdingBackend(space, () => true), leaseMs: 10_000, renewMs: 2000 } })).t;
+    const key = await generateStreamKey();
+    await joined(a, key.streamId); // node a owns the stream
+    const viewer = await raw(b);
+    viewer.sendJson({ type: 'join', streamId: key.streamId });
+    const caster = await publishing(b, key);
+    await until(() => b.stats().peers === 2, 5000, 'both entered on node b');
+    expect(viewer.messages.some((m) => m.type === 'joined' || m.type === 'neighbours')).toBe(false);
+    await clock.advance(1000);
+    const probes = (p: RawPeer) => {
+      for (let i = 0; i < 10; i++) p.sendJson({ type: 'probe' });
+    };
+    const handled = () => (b.metrics.rejected.get('UNKNOWN_TYPE') ?? 0) + (b.metrics.rejected.get('RATE_LIMITED') ?? 0);
+    probes(caster);
+    await until(() => handled() === 10, 5000, 'the broadcaster’s probes handled');
+    expectCountedCode(b.metrics, 'RATE_LIMITED', 0); // 10 within its burst of 20
+    probes(viewer);
+    await until(() => handled() === 20, 5000, 'the viewer’s probes handled');
+    expectCountedCode(b.metrics, 'RATE_LIMITED', 5); // 5 beyond its burst of 5
+  });
+
+  /**
+   * A peer joins on node b while node a owns the stream, and the owner's answers never reach b.
+   * Node a then stops without any cleanup; b takes the stream over and joins its peer again with
+   * what b kept of the peer's join, as the first peer of the new room. The room restores (honours
+   * claims for modeHoldMs) only when that first peer announced something: a joiner's claim of keys
+   * 7, 9, 10 in holder mode shows whether it did.
+   */
+  async function claimAfterOwnerChange(announce: Record<string, unknown> | null): Promise<number[]> {
+    const clock = manualClock();
+    const space = new MemorySpace(() => clock.now());
+    let hold = true;
+    const cluster = { leaseMs: 3000, renewMs: 1000 };
+    const a = (await tracker({ clock, cluster: { nodeId: 'n0', backend: memoryBackend(space), ...cluster } })).t;
+    const b = (await tracker({ clock, cluster: { nodeId: 'n1', backend: holdingBackend(space, () => hold), ...cluster } })).t;
+    const key = await generateStreamKey();
+    await joined(a, key.streamId); // node a owns the stream
+    const first = await raw(b);
+    first.sendJson({ type: 'join', streamId: key.streamId, uploadBps: 8e6, ...(announce ? { announce } : {}) });
+    await until(() => b.stats().peers === 1, 5000, 'the first peer entered on node b');
+    a.cluster!.halt();
+    hold = false;
+    await clock.advance(5000, 5); // a's leases expire; b's renewals find the stream without owner
+    await first.next((m) => m.type === 'joined');
+    expect(b.cluster!.ownedStreams()).toEqual([key.streamId]);
+    const caster = await publishing(b, key, { bitrateBps: 1e6, announce: { mode: 'holder' } });
+    await caster.next((m) => m.type === 'joined');
+    const claimer = await joined(b, key.streamId, { uploadBps: 8e6, announce: { holderKeys: [7, 9, 10] } });
+    await settle(claimer, clock);
+    const roles = claimer.messages.filter((m) => m.type === 'roles');
+    return [...((roles[0]?.holderKeys as number[] | undefined) ?? [])].sort((x, y) => x - y);
+  }
+
+  it('joins its peers again at a new owner with what they announced: a mode alone restores the room there', async () => {
+    expect(await claimAfterOwnerChange({ mode: 'holder' })).toEqual([7, 9, 10]);
+  });
+
+  it('joins its peers again at a new owner with what they announced: nothing announced, no restore (a joiner’s claim is not honoured)', async () => {
+    expect(await claimAfterOwnerChange(null)).toEqual([]); // a joiner in probation gets no key at its join
   });
 });
