@@ -11,11 +11,15 @@ const changes: Array<{ path: string; reason: string; atMs: number }> = [];
 let session: ViewerSession | null = null;
 /** When each rejoin was seen (stats.source.rejoins grew), sampled every 200 ms. */
 const rejoinsAt: number[] = [];
+/** Media element reloads (`emptied`: its source was dropped, as hls.js or the P2P player taking the element does). */
+let reloads = 0;
+el.addEventListener('emptied', () => void reloads++);
 el.addEventListener('sourcechange', (e) => changes.push({ ...(e as CustomEvent).detail, atMs: performance.now() }));
 el.addEventListener('sessionready', (e) => void (session = (e as CustomEvent<ViewerSession>).detail));
 el.setAttribute('tracker', q.get('tracker') ?? 'ws://127.0.0.1:9/tracker');
 el.setAttribute('stream', q.get('stream') ?? '');
 if (q.get('fallback-url')) el.setAttribute('fallback-url', q.get('fallback-url')!);
+if (q.get('feed')) el.setAttribute('fallback-feed', q.get('feed')!);
 el.setAttribute('muted', '');
 el.setAttribute('autoplay', '');
 el.setAttribute('stats-overlay', '');
@@ -58,6 +62,8 @@ declare global {
         framesIn: number;
         nowMs: number;
         longestStillMs: number;
+        /** `emptied` events of the media element so far. */
+        reloads: number;
         /** The session's connections by state, the player's status, the HTTP path's state. */
         links: string[];
         status: string;
@@ -80,6 +86,7 @@ window.switchTest = {
     framesIn: el.stats?.framesIn ?? 0,
     nowMs: performance.now(),
     longestStillMs,
+    reloads,
     links: session ? session.config.transport.peers().map((p) => session!.config.transport.peerState(p) ?? 'gone') : [],
     status: el.stats?.status ?? '',
     http: (el.stats?.source as { http?: string } | undefined)?.http ?? '',

@@ -28,6 +28,16 @@ describe('FallbackPolicy', () => {
     expect(run(p, 60_000, () => delivering(true))).toEqual([]);
   });
 
+  it('leaves a silent swarm after quickStarveMs when the switch would keep the media element (frame path), after starveMs otherwise', () => {
+    const quick = run(new FallbackPolicy({ starveMs: 1000, quickStarveMs: 500 }), 15_000, (t) => ({ ...delivering(t < 10_000), quickSwitch: true }));
+    expect(quick).toEqual([[10_400, 'p2p-dry']]);
+    const slow = run(new FallbackPolicy({ starveMs: 1000, quickStarveMs: 500 }), 15_000, (t) => ({ ...delivering(t < 10_000), quickSwitch: false }));
+    expect(slow).toEqual([[10_900, 'p2p-dry']]);
+    // Never later than starveMs.
+    const capped = run(new FallbackPolicy({ starveMs: 1000, quickStarveMs: 3000 }), 15_000, (t) => ({ ...delivering(t < 10_000), quickSwitch: true }));
+    expect(capped).toEqual([[10_900, 'p2p-dry']]);
+  });
+
   it('goes to HTTP when no peer delivers within noPeerTimeoutMs', () => {
     const p = new FallbackPolicy({ noPeerTimeoutMs: 3000 });
     expect(run(p, 10_000, () => delivering(false))).toEqual([[3000, 'no-peers']]);

@@ -6,7 +6,6 @@
 
 import type Hls from 'hls.js';
 import { P2PError } from '../errors.ts';
-import { MAX_BUNDLE_FRAMES } from '../hls/frame-bundle.ts';
 import { HttpFrameFeed } from '../hls/http-frame-feed.ts';
 import type { Manifest } from '../protocol/wire.ts';
 import { FallbackPolicy, RejoinRule, type FallbackPolicyConfig, type SwitchReason } from './fallback-policy.ts';
@@ -14,6 +13,9 @@ import type { MediaPlayer } from './media-player.ts';
 import { chooseHttpVia, framesStalled, rewindFrames, type HttpVia } from './http-play.ts';
 
 export type FallbackMode = 'hls' | 'none';
+
+/** Frames asked for behind the live one when the frame path starts: under the core's bound on outside checks under way (32). */
+const MAX_REWIND_FRAMES = 30;
 export type PlayingPath = 'p2p' | 'http' | 'native-hls';
 /**
  * The HTTP path as the safety net last saw it: `idle` (not needed yet), `probing` (asking the edge),
@@ -335,6 +337,7 @@ export class HlsFallback {
     this.#lastDiff = diff;
     this.#p2pBytes();
     const webrtc = this.#webrtc();
+    const quickSwitch = this.#stats.path === 'p2p' && this.#via(webrtc) === 'frames';
     if (this.#o.onRejoin && this.#rejoin.observe({ nowMs, onHttp: this.#stats.path === 'http', webrtc, swarmFrames: this.#swarmFrames })) this.#rejoinSwarm();
     const d = { nowMs, ...this.#policy.observe({
       nowMs,
@@ -342,6 +345,7 @@ export class HlsFallback {
       p2pFrames: this.#swarmFrames,
       bufferAheadS: s.bufferAheadS,
       playing: !video.paused && !video.ended,
+      quickSwitch,
     }) };
     if (this.#frames && this.#stats.path === 'http') {
       if (s.framesIn > this.#frames.framesIn) {
@@ -439,15 +443,7 @@ export class HlsFallback {
 
   async #toHttp(reason: SwitchReason): Promise<void> {
     if (this.#loading || this.#hls || this.#frames) return;
-    const sink = this.#o.outside?.();
-    const via = chooseHttpVia({
-      mse: !!this.#o.player.media && (this.#o.hasMse ?? hasMse)(),
-      webrtc: this.#webrtc(),
-      feedPlays: this.#feedCfg.enabled && this.#feedCfg.plays,
-      verifiable: sink?.verifiable?.() ?? false,
-      framesBlocked: performance.now() < this.#framesBlockedUntilMs,
-    });
-    if (via === 'frames') {
+    if (this.#via(this.#webrtc()) === 'frames') {
       this.#loading = true;
       this.#setHttp('probing');
       const served = await probeFrameFeed(this.#o.url);
@@ -457,6 +453,17 @@ export class HlsFallback {
       // No frame feed at this edge: hls.js (which asks for the playlist itself first).
     }
     return this.#toHls(reason);
+  }
+
+  /** How HTTP would play if the safety net went there now. */
+  #via(webrtc: boolean): HttpVia {
+    return chooseHttpVia({
+      mse: !!this.#o.player.media && (this.#o.hasMse ?? hasMse)(),
+      webrtc,
+      feedPlays: this.#feedCfg.enabled && this.#feedCfg.plays,
+      verifiable: this.#o.outside?.()?.verifiable?.() ?? false,
+      framesBlocked: performance.now() < this.#framesBlockedUntilMs,
+    });
   }
 
   /**
@@ -471,10 +478,15 @@ export class HlsFallback {
     const feed = new HttpFrameFeed({
       playlistUrl: this.#o.url,
       // While the swarm still delivers (a frame within the policy's starve time), its own copy should
-      // win so that the policy sees it recover; right after a switch for a dry swarm frames go at once.
-      delayMs: () => (performance.now() - this.#lastSwarmFrameMs < this.#policy.config.starveMs ? this.#feedCfg.delayMs : 0),
+      // win so that the policy sees it recover: a frame from the feed waits, but never past the media
+      // buffered ahead less 300 ms (the player must not run dry for it). Right after a switch for a
+      // silent swarm, frames go at once.
+      delayMs: () => {
+        if (performance.now() - this.#lastSwarmFrameMs >= this.#policy.config.starveMs) return 0;
+        return Math.min(this.#feedCfg.delayMs, Math.max(0, this.#o.player.stats.bufferAheadS * 1000 - 300));
+      },
       onFrame: (m, f) => this.#o.outside?.()?.add(m, f) ?? false,
-      rewind: (liveSeq) => rewindFrames(liveSeq, this.#o.outside?.()?.newestSeq?.() ?? null, MAX_BUNDLE_FRAMES),
+      rewind: (liveSeq) => rewindFrames(liveSeq, this.#o.outside?.()?.newestSeq?.() ?? null, MAX_REWIND_FRAMES),
     });
     this.#frames = { feed, sinceMs: nowMs, lastInMs: nowMs, framesIn: this.#o.player.stats.framesIn };
     feed.start();
