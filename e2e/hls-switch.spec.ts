@@ -83,7 +83,7 @@ for (const mode of ['play', 'relay'] as const) test(`a P2P viewer whose links ar
   expect((s.source as { httpBytes: number }).httpBytes).toBeGreaterThan(0);
   expect((s.source as { via: string }).via).toBe(via);
   const reloadsToHttp = s.reloads - reloadsBefore;
-  console.log(`[${mode}] P2P → HTTP (via ${via}): switched ${Math.round(toHttp.atMs - cutAtMs)} ms after the cut; longest still playhead from the cut to 3 s of play after the switch ${Math.round(s.longestStillMs)} ms; media element reloads ${reloadsToHttp}`);
+  console.log(`[${mode}] P2P → HTTP (via ${via}): switched ${Math.round(toHttp.atMs - cutAtMs)} ms after the cut; longest still playhead from the cut to 3 s of play after the switch ${Math.round(s.longestStillMs)} ms; media element reloads ${reloadsToHttp}; glass to glass on HTTP ${(s.source as { glassToGlassMs: number | null }).glassToGlassMs === null ? '–' : Math.round((s.source as { glassToGlassMs: number }).glassToGlassMs)} ms`);
 
   // 2b. The links stay cut for CUT_MS: the silent swarm session is replaced (a rejoin, more than one
   // as a rule), and HTTP goes on playing.
