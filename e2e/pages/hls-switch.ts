@@ -30,13 +30,23 @@ document.body.append(el);
 let lastTime = -1;
 let stillSinceMs = performance.now();
 let longestStillMs = 0;
+/** Each time the playhead stood still 300 ms or more: [start (performance.now()), duration ms]. */
+let stills: Array<[number, number]> = [];
 setInterval(() => {
   const now = performance.now();
   const t = el.currentTime;
   if (t !== lastTime) {
     lastTime = t;
     stillSinceMs = now;
-  } else longestStillMs = Math.max(longestStillMs, now - stillSinceMs);
+  } else {
+    longestStillMs = Math.max(longestStillMs, now - stillSinceMs);
+    if (now - stillSinceMs >= 300) {
+      const last = stills.at(-1);
+      if (last && last[0] === stillSinceMs) last[1] = now - stillSinceMs;
+      else stills.push([stillSinceMs, now - stillSinceMs]);
+      if (stills.length > 50) stills.shift();
+    }
+  }
 }, 50);
 
 // The last 20 s of what the safety net's policy sees, every 200 ms (for reports when a switch misbehaves).
@@ -62,6 +72,8 @@ declare global {
         framesIn: number;
         nowMs: number;
         longestStillMs: number;
+        /** Still periods of 300 ms or more since resetStill(): [start ms, duration ms]. */
+        stills: Array<[number, number]>;
         /** `emptied` events of the media element so far. */
         reloads: number;
         /** The session's connections by state, the player's status, the HTTP path's state. */
@@ -86,6 +98,7 @@ window.switchTest = {
     framesIn: el.stats?.framesIn ?? 0,
     nowMs: performance.now(),
     longestStillMs,
+    stills: stills.map(([a, d]) => [Math.round(a), Math.round(d)] as [number, number]),
     reloads,
     links: session ? session.config.transport.peers().map((p) => session!.config.transport.peerState(p) ?? 'gone') : [],
     status: el.stats?.status ?? '',
@@ -94,6 +107,7 @@ window.switchTest = {
   trace: () => trace.slice(),
   resetStill: () => {
     longestStillMs = 0;
+    stills = [];
     stillSinceMs = performance.now();
   },
 };
