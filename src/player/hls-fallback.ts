@@ -13,9 +13,6 @@ import type { MediaPlayer } from './media-player.ts';
 import { chooseHttpVia, framesStalled, rewindFrames, type HttpVia } from './http-play.ts';
 
 export type FallbackMode = 'hls' | 'none';
-
-/** Frames asked for behind the live one when the frame path starts: under the core's bound on outside checks under way (32). */
-const MAX_REWIND_FRAMES = 30;
 export type PlayingPath = 'p2p' | 'http' | 'native-hls';
 /**
  * The HTTP path as the safety net last saw it: `idle` (not needed yet), `probing` (asking the edge),
@@ -167,6 +164,9 @@ export interface HlsFallbackOptions {
    */
   onRejoin?: () => void;
 }
+
+/** Frames asked for behind the live one when the frame path starts: under the core's bound on outside checks under way (32). */
+const MAX_REWIND_FRAMES = 30;
 
 /** Shown when the browser has no WebRTC and no edge serves the stream over HTTP. */
 export const NO_PATH_TEXT = 'This browser has no WebRTC and this server offers the stream over HTTP only with an edge. The player retries; try a current Chrome, Edge, Firefox or Safari.';
