@@ -50,11 +50,11 @@ setInterval(() => {
 }, 50);
 
 // The last 20 s of what the safety net's policy sees, every 200 ms (for reports when a switch misbehaves).
-const trace: Array<[number, string, number, number, number]> = [];
+const trace: Array<[number, string, number, number, number, number, number]> = [];
 setInterval(() => {
   const rejoins = (el.stats?.source as { rejoins?: number } | undefined)?.rejoins ?? 0;
   while (rejoinsAt.length < rejoins) rejoinsAt.push(Math.round(performance.now()));
-  trace.push([Math.round(performance.now()), el.sourcePath, Number((el.stats?.bufferAheadS ?? 0).toFixed(2)), el.stats?.framesIn ?? 0, Number(el.currentTime.toFixed(2))]);
+  trace.push([Math.round(performance.now()), el.sourcePath, Number((el.stats?.bufferAheadS ?? 0).toFixed(2)), el.stats?.framesIn ?? 0, Number(el.currentTime.toFixed(2)), el.stats?.fragmentsSkipped ?? 0, el.stats?.seeks ?? 0]);
   if (trace.length > 100) trace.shift();
 }, 200);
 
@@ -82,8 +82,8 @@ declare global {
         http: string;
       };
       resetStill(): void;
-      /** [ms, path, buffer ahead s, P2P frames in, currentTime] every 200 ms, the last 20 s. */
-      trace(): Array<[number, string, number, number, number]>;
+      /** [ms, path, buffer ahead s, frames in, currentTime, fragments skipped, seeks] every 200 ms, the last 20 s. */
+      trace(): Array<[number, string, number, number, number, number, number]>;
     };
   }
 }
