@@ -59,6 +59,8 @@ describe('the frame path\'s door: a session without neighbours', () => {
     expect(carried.frames.length).toBeGreaterThan(10);
     expect(carried.session.core.stats.outsideFrames).toBe(carried.frames.length);
     expect(carried.session.newestFrameSeq).toBe(Math.max(...carried.frames));
+    // Nothing left open below the newest: the feed would go on from the frame after it.
+    expect(carried.session.resumeFrameSeq).toBeGreaterThan(Math.min(...carried.frames));
     // The same feed into a session that never learnt the key: every check waits, none is delivered.
     expect(bareFeed.stats.frames).toBeGreaterThan(10);
     expect(bare.session.publicKey).toBeNull();

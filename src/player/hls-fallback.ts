@@ -76,8 +76,11 @@ export interface OutsideFrameSink {
    * serves), neighbours or not. Without it the frame path is never chosen.
    */
   verifiable?(): boolean;
-  /** The highest sequence number the session delivered (null before any): where the frame path starts. */
-  newestSeq?(): number | null;
+  /**
+   * The first frame the session still needs (the lowest it knows of and has not delivered, else the
+   * one after its newest; null before any): where the frame path starts.
+   */
+  resumeSeq?(): number | null;
   /** The stream key the session learnt (carried to the session that replaces it at a rejoin). */
   streamKey?(): Uint8Array | null;
   /** Frames the session took from outside after its checks (a counter; a new session starts again at 0). */
@@ -90,8 +93,9 @@ export interface FrameFeedConfig {
   enabled: boolean;
   /**
    * Play the HTTP path from the feed through the P2P player where the session can check its frames
-   * (`via` `frames`: one MediaSource, no reload at a switch), hls.js elsewhere. Default true;
-   * `fallback-feed="relay"` turns it off (hls.js plays, the feed only hands frames on).
+   * (`via` `frames`: one MediaSource, no reload at a switch), hls.js elsewhere. Default false
+   * (`<p2p-player fallback-feed="play">` turns it on): on the frame path the playhead still stops
+   * for 1-2 s every few seconds in the browser test, with media buffered ahead (docs/hls.md).
    */
   plays: boolean;
   /** On the frame path, no frame reaching the player this long: play with hls.js instead for this stay, ms. Default 3000. */
@@ -106,7 +110,7 @@ export interface FrameFeedConfig {
   maxMsPerStay: number;
 }
 
-export const DEFAULT_FRAME_FEED: FrameFeedConfig = { enabled: true, plays: true, framesStallMs: 3000, delayMs: 1000, maxMsPerStay: 60_000 };
+export const DEFAULT_FRAME_FEED: FrameFeedConfig = { enabled: true, plays: false, framesStallMs: 3000, delayMs: 1000, maxMsPerStay: 60_000 };
 
 export interface FrameFeedStats {
   /** `off` (not on HTTP, no linked session, or turned off), `running`, `spent` (ran maxMsPerStay in this stay). */
@@ -486,7 +490,7 @@ export class HlsFallback {
         return Math.min(this.#feedCfg.delayMs, Math.max(0, this.#o.player.stats.bufferAheadS * 1000 - 300));
       },
       onFrame: (m, f) => this.#o.outside?.()?.add(m, f) ?? false,
-      rewind: (liveSeq) => rewindFrames(liveSeq, this.#o.outside?.()?.newestSeq?.() ?? null, MAX_REWIND_FRAMES),
+      rewind: (liveSeq) => rewindFrames(liveSeq, this.#o.outside?.()?.resumeSeq?.() ?? null, MAX_REWIND_FRAMES),
     });
     this.#frames = { feed, sinceMs: nowMs, lastInMs: nowMs, framesIn: this.#o.player.stats.framesIn };
     feed.start();

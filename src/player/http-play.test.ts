@@ -19,11 +19,11 @@ describe('chooseHttpVia', () => {
 });
 
 describe('rewindFrames', () => {
-  it('asks for the frames between the newest the session has and the edge\'s newest, plus one', () => {
-    expect(rewindFrames(120, 110, 64)).toBe(11);
-    expect(rewindFrames(120, 120, 64)).toBe(1);
+  it('asks for the frames from the first the session needs to the edge\'s newest, plus a margin of two', () => {
+    expect(rewindFrames(120, 111, 64)).toBe(12);
+    expect(rewindFrames(120, 121, 64)).toBe(2);
   });
-  it('nothing when the session has no frame yet or is ahead of the edge; at most one bundle', () => {
+  it('nothing when the session has no frame yet or is well ahead of the edge; at most max', () => {
     expect(rewindFrames(120, null, 64)).toBe(0);
     expect(rewindFrames(100, 120, 64)).toBe(0);
     expect(rewindFrames(1000, 10, 64)).toBe(64);

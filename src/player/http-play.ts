@@ -27,15 +27,18 @@ export function chooseHttpVia(i: HttpPlayInputs): HttpVia {
   return i.mse && i.webrtc && i.feedPlays && i.verifiable && !i.framesBlocked ? 'frames' : 'hls.js';
 }
 
+/** Frames asked for before the first one the session needs: the edge's feed goes in its own delivery order, not quite sequence order. */
+export const REWIND_MARGIN_FRAMES = 2;
+
 /**
- * Frames to ask for behind the edge's live answer when the frame path starts: the frames the swarm
- * did not bring between the newest one the session has (`haveSeq`) and the edge's newest (`liveSeq`),
- * plus one, so that the player's assembler finds no hole at the switch. 0 when the session has
- * nothing yet (it starts at the live frame, as a P2P start does), at most `max` (one bundle).
+ * Frames to ask for behind the edge's live answer when the frame path starts: from the first frame
+ * the session still needs (`resumeSeq`: the lowest it has not delivered) to the edge's newest
+ * (`liveSeq`), plus a margin, so that the player's assembler finds no hole at the switch. 0 when the
+ * session has nothing yet (it starts at the live frame, as a P2P start does), at most `max`.
  */
-export function rewindFrames(liveSeq: number, haveSeq: number | null, max: number): number {
-  if (haveSeq === null || !Number.isFinite(liveSeq) || !Number.isFinite(haveSeq)) return 0;
-  return Math.max(0, Math.min(max, liveSeq - haveSeq + 1));
+export function rewindFrames(liveSeq: number, resumeSeq: number | null, max: number): number {
+  if (resumeSeq === null || !Number.isFinite(liveSeq) || !Number.isFinite(resumeSeq)) return 0;
+  return Math.max(0, Math.min(max, liveSeq - resumeSeq + 1 + REWIND_MARGIN_FRAMES));
 }
 
 /**

@@ -407,21 +407,21 @@ export class P2PPlayerElement extends Base {
   set fallbackUrl(v: string) { this.setAttribute('fallback-url', String(v)); }
   /**
    * True unless `fallback-feed="off"`: the edge's frame feed runs while HTTP plays (see fallbackFeedMode).
-   * Setting true gives the default (`play`).
+   * Setting true gives the default (`relay`).
    */
   get fallbackFeed(): boolean { return this.fallbackFeedMode !== 'off'; }
-  set fallbackFeed(v: boolean) { this.setAttribute('fallback-feed', v ? 'play' : 'off'); }
+  set fallbackFeed(v: boolean) { this.setAttribute('fallback-feed', v ? 'relay' : 'off'); }
   /**
-   * `fallback-feed`: `play` (default; `on` means the same): where the session can check the edge's
-   * frames, the HTTP path plays them through the P2P player's own MediaSource (no reload at a switch)
-   * and the session hands them on to its neighbours; elsewhere hls.js plays. `relay`: hls.js always
-   * plays, the feed only hands frames on. `off`: hls.js only, no feed (docs/hls.md).
+   * `fallback-feed`: `relay` (default; `on` means the same): hls.js plays HTTP, and while the session
+   * is linked the feed hands the edge's frames on to its neighbours. `play` (not the default yet, see
+   * docs/hls.md): where the session can check the edge's frames, the HTTP path plays them through the
+   * P2P player's own MediaSource (no reload at a switch); elsewhere hls.js. `off`: hls.js only, no feed.
    */
   get fallbackFeedMode(): 'play' | 'relay' | 'off' {
     const v = this.getAttribute('fallback-feed');
-    return v === 'off' ? 'off' : v === 'relay' ? 'relay' : 'play';
+    return v === 'off' ? 'off' : v === 'play' ? 'play' : 'relay';
   }
-  set fallbackFeedMode(v: 'play' | 'relay' | 'off') { this.setAttribute('fallback-feed', v === 'off' || v === 'relay' ? v : 'play'); }
+  set fallbackFeedMode(v: 'play' | 'relay' | 'off') { this.setAttribute('fallback-feed', v === 'off' || v === 'play' ? v : 'relay'); }
   /**
    * The safety net's policy, partial (fallback-policy.ts: switch times, `rejoinAfterMs`, …); the
    * defaults where unset. Setting it starts the safety net again; a bad value throws BAD_CONFIG.

@@ -74,7 +74,7 @@ export function playerSessionConnector(options: PlayerSessionOptions = {}): Sess
           const s = switcher?.active;
           return !!s && s.publicKey !== null && s.streamId === req.stream;
         },
-        newestSeq: () => switcher?.active?.newestFrameSeq ?? null,
+        resumeSeq: () => switcher?.active?.resumeFrameSeq ?? null,
         streamKey: () => switcher?.active?.publicKey ?? null,
       },
     };

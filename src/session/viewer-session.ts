@@ -304,6 +304,20 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
     return this.#newestSeq;
   }
 
+  /**
+   * The first frame this session still needs, for a feed from outside to start at: the lowest frame
+   * it knows of (a manifest or packets from neighbours) but has neither delivered nor given up, else
+   * the one after the newest it delivered; null before any frame.
+   */
+  get resumeFrameSeq(): number | null {
+    let low: number | null = null;
+    for (const f of this.core.framesBySeq.values()) {
+      if ((f.state === 'collecting' || f.state === 'hashing') && (low === null || f.seq < low)) low = f.seq;
+    }
+    if (this.#newestSeq === null) return low;
+    return low !== null && low <= this.#newestSeq ? low : this.#newestSeq + 1;
+  }
+
   /** Connected neighbours now (cheap; `stats.peers` says the same). */
   get connectedPeers(): number {
     return this.#destroyed ? 0 : this.#connectedPeers();
