@@ -16,9 +16,12 @@
 // viewer, how many frames the HTTP half took from HTTP first, and what each half uploaded.
 // Options: --viewers N (default 100), --seconds S (default 30), --mixed N (default 20, 0 skips),
 // --mixed-seconds S (default 30), --browser-seconds S (default 30, 0 skips the browser part),
-// --switches N (default 3).
+// --switches N (default 3), --relay 0|1 (default 1: the switches are run a second time with
+// `fallback-feed="relay"`, hls.js taking the element at each switch, for comparison with the default
+// frame path, which keeps the P2P player's MediaSource).
 
 import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { chromium, type Page } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config.ts';
 import { freePort } from '../e2e/swarm-kit.ts';
@@ -37,7 +40,8 @@ const browserSeconds = arg('browser-seconds', 30);
 const switches = arg('switches', 3);
 const mixed = arg('mixed', 20);
 const mixedSeconds = arg('mixed-seconds', 30);
-for (const [name, v] of [['viewers', viewers], ['seconds', seconds], ['browser-seconds', browserSeconds], ['switches', switches], ['mixed', mixed], ['mixed-seconds', mixedSeconds]] as const) {
+const relay = arg('relay', 1);
+for (const [name, v] of [['viewers', viewers], ['seconds', seconds], ['browser-seconds', browserSeconds], ['switches', switches], ['mixed', mixed], ['mixed-seconds', mixedSeconds], ['relay', relay]] as const) {
   if (!(Number.isInteger(v) && v >= 0 && v <= 100_000)) throw new Error(`--${name} ${v}: expected a whole number from 0 to 100000`);
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -191,7 +195,8 @@ async function until(f: () => Promise<boolean>, ms: number): Promise<boolean> {
 
 async function browserPart(): Promise<void> {
   const cycleS = 45;
-  const media2 = splitFmp4(makeTestFmp4({ seconds: browserSeconds + switches * cycleS + 60 }));
+  const modes = relay > 0 ? (['play', 'relay'] as const) : (['play'] as const);
+  const media2 = splitFmp4(makeTestFmp4({ seconds: browserSeconds + modes.length * switches * cycleS + 120 }));
   const rig2 = await startEdgeRig(media2, { via: 'webrtc' });
   const port = await freePort();
   const pages = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--dev'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -221,17 +226,29 @@ async function browserPart(): Promise<void> {
     }
     await http.context().close();
 
-    // Switches: a P2P viewer whose links are cut and restored.
+    // Switches: a P2P viewer whose links are cut and restored, once per feed mode.
+    for (const mode of modes) await switchesOf(browser, `http://127.0.0.1:${port}/e2e/pages/hls-switch.html?${query}&feed=${mode}`, mode);
+  } finally {
+    await browser.close();
+    pages.kill('SIGTERM');
+    await rig2.stop();
+  }
+}
+
+async function switchesOf(browser: Awaited<ReturnType<typeof chromium.launch>>, url: string, mode: 'play' | 'relay'): Promise<void> {
+  {
     const page = await (await browser.newContext()).newPage();
     await page.addInitScript(LINK_CUT_SCRIPT);
-    await page.goto(`http://127.0.0.1:${port}/e2e/pages/hls-switch.html?${query}`);
-    type S = { path: string; currentTime: number; peers: number; nowMs: number; longestStillMs: number; changes: Array<{ path: string; reason: string; atMs: number }> };
+    await page.goto(url);
+    type S = { path: string; currentTime: number; peers: number; nowMs: number; longestStillMs: number; reloads: number; source: { via: string | null } | null; changes: Array<{ path: string; reason: string; atMs: number }> };
     const state = (): Promise<S> => page.evaluate('window.switchTest.state()') as Promise<S>;
     const toHttp: number[] = [];
     const toP2p: number[] = [];
     const toPeer: number[] = [];
     const stillHttp: number[] = [];
     const stillP2p: number[] = [];
+    const vias: string[] = [];
+    const reloads0 = (await state()).reloads;
     for (let i = 0; i < switches; i++) {
       // Playing from the swarm for 5 s in a row (a start or a return may still flip to HTTP first).
       let since: number | null = null;
@@ -255,6 +272,7 @@ async function browserPart(): Promise<void> {
       await sleep(5000);
       let x = await state();
       toHttp.push(x.changes[n].atMs - cutAt);
+      vias.push(x.source?.via ?? '?');
       stillHttp.push(x.longestStillMs);
       await page.evaluate('window.switchTest.resetStill()');
       const restoredAt = x.nowMs;
@@ -279,13 +297,11 @@ async function browserPart(): Promise<void> {
       stillP2p.push(x.longestStillMs);
     }
     const f = (xs: number[]) => (xs.length === 0 ? '–' : `p50 ${pctOf(xs, 0.5).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms [${xs.map((x) => x.toFixed(0)).join(', ')}]`);
+    const reloads = (await state()).reloads - reloads0;
+    console.log(`fallback-feed=${mode}: HTTP played via ${JSON.stringify(vias)}; media element reloads over all switches ${reloads} (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
     console.log(`P2P -> HTTP, links cut (Chromium, ${toHttp.length} switches): cut to sourcechange ${f(toHttp)}; longest still playhead from the cut to 5 s after the switch ${f(stillHttp)}`);
     console.log(`HTTP -> P2P, links back (${toP2p.length} switches): links back to a connected neighbour ${f(toPeer)}; links back to sourcechange ${f(toP2p)} (reconnect + 5 s of healthy P2P by policy); longest still playhead from the restore to 5 s after the switch ${f(stillP2p)}`);
     await page.context().close();
-  } finally {
-    await browser.close();
-    pages.kill('SIGTERM');
-    await rig2.stop();
   }
 }
 

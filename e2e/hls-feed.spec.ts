@@ -99,7 +99,10 @@ test('a viewer playing over HTTP hands the edge\'s frames to its neighbours; the
   const tracker = `${edge.baseUrl.replace('http', 'ws')}/tracker`;
   const url = `${edge.baseUrl}/hls/${edge.streamId}/index.m3u8`;
   const query = `stream=${edge.streamId}&tracker=${encodeURIComponent(tracker)}&fallback-url=${encodeURIComponent(url)}`;
-  const a = await viewer(browser, 'A', query);
+  // A plays HTTP with hls.js and relays the feed (`fallback-feed="relay"`): this test is about the
+  // relay. The default frame path hands frames on the same way (the session's core serves them),
+  // and plays them too (hls-switch.spec.ts).
+  const a = await viewer(browser, 'A', `${query}&feed=relay`);
   // B runs no feed of its own: what it gets while A is its only source comes through A.
   const b = await viewer(browser, 'B', `${query}&feed=off`);
 

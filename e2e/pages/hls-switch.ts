@@ -11,11 +11,15 @@ const changes: Array<{ path: string; reason: string; atMs: number }> = [];
 let session: ViewerSession | null = null;
 /** When each rejoin was seen (stats.source.rejoins grew), sampled every 200 ms. */
 const rejoinsAt: number[] = [];
+/** Media element reloads (`emptied`: its source was dropped, as hls.js or the P2P player taking the element does). */
+let reloads = 0;
+el.addEventListener('emptied', () => void reloads++);
 el.addEventListener('sourcechange', (e) => changes.push({ ...(e as CustomEvent).detail, atMs: performance.now() }));
 el.addEventListener('sessionready', (e) => void (session = (e as CustomEvent<ViewerSession>).detail));
 el.setAttribute('tracker', q.get('tracker') ?? 'ws://127.0.0.1:9/tracker');
 el.setAttribute('stream', q.get('stream') ?? '');
 if (q.get('fallback-url')) el.setAttribute('fallback-url', q.get('fallback-url')!);
+if (q.get('feed')) el.setAttribute('fallback-feed', q.get('feed')!);
 el.setAttribute('muted', '');
 el.setAttribute('autoplay', '');
 el.setAttribute('stats-overlay', '');
@@ -26,21 +30,31 @@ document.body.append(el);
 let lastTime = -1;
 let stillSinceMs = performance.now();
 let longestStillMs = 0;
+/** Each time the playhead stood still 300 ms or more: [start (performance.now()), duration ms]. */
+let stills: Array<[number, number]> = [];
 setInterval(() => {
   const now = performance.now();
   const t = el.currentTime;
   if (t !== lastTime) {
     lastTime = t;
     stillSinceMs = now;
-  } else longestStillMs = Math.max(longestStillMs, now - stillSinceMs);
+  } else {
+    longestStillMs = Math.max(longestStillMs, now - stillSinceMs);
+    if (now - stillSinceMs >= 300) {
+      const last = stills.at(-1);
+      if (last && last[0] === stillSinceMs) last[1] = now - stillSinceMs;
+      else stills.push([stillSinceMs, now - stillSinceMs]);
+      if (stills.length > 50) stills.shift();
+    }
+  }
 }, 50);
 
 // The last 20 s of what the safety net's policy sees, every 200 ms (for reports when a switch misbehaves).
-const trace: Array<[number, string, number, number, number]> = [];
+const trace: Array<[number, string, number, number, number, number, number]> = [];
 setInterval(() => {
   const rejoins = (el.stats?.source as { rejoins?: number } | undefined)?.rejoins ?? 0;
   while (rejoinsAt.length < rejoins) rejoinsAt.push(Math.round(performance.now()));
-  trace.push([Math.round(performance.now()), el.sourcePath, Number((el.stats?.bufferAheadS ?? 0).toFixed(2)), el.stats?.framesIn ?? 0, Number(el.currentTime.toFixed(2))]);
+  trace.push([Math.round(performance.now()), el.sourcePath, Number((el.stats?.bufferAheadS ?? 0).toFixed(2)), el.stats?.framesIn ?? 0, Number(el.currentTime.toFixed(2)), el.stats?.fragmentsSkipped ?? 0, el.stats?.seeks ?? 0]);
   if (trace.length > 100) trace.shift();
 }, 200);
 
@@ -58,14 +72,18 @@ declare global {
         framesIn: number;
         nowMs: number;
         longestStillMs: number;
+        /** Still periods of 300 ms or more since resetStill(): [start ms, duration ms]. */
+        stills: Array<[number, number]>;
+        /** `emptied` events of the media element so far. */
+        reloads: number;
         /** The session's connections by state, the player's status, the HTTP path's state. */
         links: string[];
         status: string;
         http: string;
       };
       resetStill(): void;
-      /** [ms, path, buffer ahead s, P2P frames in, currentTime] every 200 ms, the last 20 s. */
-      trace(): Array<[number, string, number, number, number]>;
+      /** [ms, path, buffer ahead s, frames in, currentTime, fragments skipped, seeks] every 200 ms, the last 20 s. */
+      trace(): Array<[number, string, number, number, number, number, number]>;
     };
   }
 }
@@ -80,6 +98,8 @@ window.switchTest = {
     framesIn: el.stats?.framesIn ?? 0,
     nowMs: performance.now(),
     longestStillMs,
+    stills: stills.map(([a, d]) => [Math.round(a), Math.round(d)] as [number, number]),
+    reloads,
     links: session ? session.config.transport.peers().map((p) => session!.config.transport.peerState(p) ?? 'gone') : [],
     status: el.stats?.status ?? '',
     http: (el.stats?.source as { http?: string } | undefined)?.http ?? '',
@@ -87,6 +107,7 @@ window.switchTest = {
   trace: () => trace.slice(),
   resetStill: () => {
     longestStillMs = 0;
+    stills = [];
     stillSinceMs = performance.now();
   },
 };

@@ -22,6 +22,12 @@ export interface HttpFrameFeedOptions {
    * A function is asked for each bundle (the wait can depend on whether the swarm delivers now).
    */
   delayMs?: number | (() => number);
+  /**
+   * Asked once, after the first (live) answer, with the newest sequence number in it: how many
+   * positions behind that answer's next position the feed goes on from. Default 0 (the live frame on).
+   * A viewer that plays from the feed asks for the frames its swarm did not bring before the switch.
+   */
+  rewind?: (liveSeq: number) => number;
 }
 
 export interface HttpFrameFeedStats {
@@ -81,7 +87,7 @@ export class HttpFrameFeed {
       let ok = false;
       try {
         const res = await f(`${this.#base}frames-${this.#next === null ? 'live' : this.#next}.bin`, { signal: ac.signal, cache: 'no-store' });
-        if (res.status === 200) ok = await this.#take(res);
+        if (res.status === 200) ok = await this.#take(res, this.#next === null);
         else {
           await res.body?.cancel();
           // 503: nothing new within the hold; 400: our sequence is too far ahead (start over live).
@@ -99,7 +105,7 @@ export class HttpFrameFeed {
     }
   }
 
-  async #take(res: Response): Promise<boolean> {
+  async #take(res: Response, live: boolean): Promise<boolean> {
     const declared = Number(res.headers.get('content-length') ?? '0');
     if (declared > MAX_BUNDLE_BYTES || !res.body) {
       await res.body?.cancel();
@@ -149,6 +155,15 @@ export class HttpFrameFeed {
     // The next ask starts where the edge says its feed goes on (a made-up position only gets a 400,
     // after which the feed starts over live).
     this.#next = r.next;
+    if (live && this.#opts.rewind) {
+      let back = 0;
+      try {
+        back = this.#opts.rewind(Math.max(...r.frames.map((f) => f.manifest.seq)));
+      } catch {
+        // no rewind
+      }
+      if (Number.isInteger(back) && back > 0) this.#next = Math.max(0, r.next - back);
+    }
     return true;
   }
 

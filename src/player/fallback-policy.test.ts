@@ -28,6 +28,26 @@ describe('FallbackPolicy', () => {
     expect(run(p, 60_000, () => delivering(true))).toEqual([]);
   });
 
+  it('leaves a silent swarm after quickStarveMs when the switch would keep the media element (frame path), after starveMs otherwise', () => {
+    const quick = run(new FallbackPolicy({ starveMs: 1000, quickStarveMs: 500 }), 15_000, (t) => ({ ...delivering(t < 10_000), quickSwitch: true, bufferAheadS: 0.3 }));
+    expect(quick).toEqual([[10_400, 'p2p-dry']]);
+    const slow = run(new FallbackPolicy({ starveMs: 1000, quickStarveMs: 500 }), 15_000, (t) => ({ ...delivering(t < 10_000), quickSwitch: false, bufferAheadS: 0.3 }));
+    expect(slow).toEqual([[10_900, 'p2p-dry']]);
+    // Never later than starveMs.
+    const capped = run(new FallbackPolicy({ starveMs: 1000, quickStarveMs: 3000 }), 15_000, (t) => ({ ...delivering(t < 10_000), quickSwitch: true, bufferAheadS: 0.3 }));
+    expect(capped).toEqual([[10_900, 'p2p-dry']]);
+    // A buffer that covers the silence (quickBelowS or more ahead): starveMs as for any switch.
+    const covered = run(new FallbackPolicy({ starveMs: 1000, quickStarveMs: 500, quickBelowS: 0.5 }), 15_000, (t) => ({ ...delivering(t < 10_000), quickSwitch: true, bufferAheadS: 1.5 }));
+    expect(covered).toEqual([[10_900, 'p2p-dry']]);
+  });
+
+  it('does not leave after quickStarveMs in the settleMs after a return to P2P', () => {
+    const p = new FallbackPolicy({ starveMs: 1000, quickStarveMs: 500, healthyForMs: 5000, minDwellMs: 3000, settleMs: 5000 });
+    // Silent 10–20 s (to HTTP), frames again from 20 s (back at 25 s), then silent again from 26 s.
+    const s = run(p, 35_000, (t) => ({ ...delivering(t < 10_000 || (t >= 20_000 && t < 26_000)), quickSwitch: true, bufferAheadS: 0.3 }));
+    expect(s).toEqual([[10_400, 'p2p-dry'], [25_000, 'p2p-healthy'], [26_900, 'p2p-dry']]);
+  });
+
   it('goes to HTTP when no peer delivers within noPeerTimeoutMs', () => {
     const p = new FallbackPolicy({ noPeerTimeoutMs: 3000 });
     expect(run(p, 10_000, () => delivering(false))).toEqual([[3000, 'no-peers']]);

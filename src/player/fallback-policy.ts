@@ -12,6 +12,16 @@ export interface FallbackPolicyConfig {
   noPeerTimeoutMs: number;
   /** On P2P, no new P2P frame for this long (the swarm stopped delivering): go to HTTP, ms. Default 1000. */
   starveMs: number;
+  /**
+   * On P2P, when the HTTP path would play through the P2P player's own MediaSource (the frame path:
+   * a switch reloads nothing, so leaving a late swarm early costs no stall, only edge traffic), no
+   * new P2P frame for this long while the buffer ahead is under `quickBelowS`: go to HTTP, ms. Default
+   * 500 (the player holds about 0.7 s ahead). Never longer than `starveMs`; not in the `settleMs`
+   * after a return to P2P (the swarm's first frames after a rejoin come unevenly).
+   */
+  quickStarveMs: number;
+  /** The buffer ahead under which `quickStarveMs` applies (more covers the silence), seconds. Default 0.5. */
+  quickBelowS: number;
   /** On P2P, the buffer ahead stays under `lowBufferS` this long while playing: go to HTTP, ms. Default 800. */
   dryMs: number;
   /** Buffer ahead that counts as running dry, seconds. Default 0.15. */
@@ -42,6 +52,8 @@ export interface FallbackPolicyConfig {
 export const DEFAULT_FALLBACK_POLICY: FallbackPolicyConfig = {
   noPeerTimeoutMs: 4000,
   starveMs: 1000,
+  quickStarveMs: 500,
+  quickBelowS: 0.5,
   dryMs: 800,
   lowBufferS: 0.15,
   healthyForMs: 5000,
@@ -54,9 +66,10 @@ export const DEFAULT_FALLBACK_POLICY: FallbackPolicyConfig = {
 
 export function resolveFallbackPolicy(partial: Partial<FallbackPolicyConfig> = {}): FallbackPolicyConfig {
   const c = { ...DEFAULT_FALLBACK_POLICY, ...partial };
-  for (const k of ['noPeerTimeoutMs', 'starveMs', 'dryMs', 'healthyForMs', 'minDwellMs', 'httpRetryMs', 'settleMs', 'rejoinMaxMs'] as const) {
+  for (const k of ['noPeerTimeoutMs', 'starveMs', 'quickStarveMs', 'dryMs', 'healthyForMs', 'minDwellMs', 'httpRetryMs', 'settleMs', 'rejoinMaxMs'] as const) {
     if (!(Number.isFinite(c[k]) && c[k] >= 0 && c[k] <= 600_000)) throw new P2PError('BAD_CONFIG', `${k} ${c[k]} is outside 0 … 600000 ms`);
   }
+  if (!(c.quickBelowS >= 0 && c.quickBelowS <= 10)) throw new P2PError('BAD_CONFIG', `quickBelowS ${c.quickBelowS} is outside 0 … 10`);
   if (!(c.lowBufferS >= 0 && c.lowBufferS <= 10)) throw new P2PError('BAD_CONFIG', `lowBufferS ${c.lowBufferS} is outside 0 … 10`);
   if (c.healthyForMs < c.starveMs) throw new P2PError('BAD_CONFIG', 'healthyForMs must be at least starveMs');
   // A rejoin drops the session's neighbours: sooner than a second would churn the tracker for nothing.
@@ -75,6 +88,8 @@ export interface FallbackObservation {
   bufferAheadS: number;
   /** The media element is playing (not paused by the viewer, not ended). */
   playing: boolean;
+  /** A switch to HTTP now would keep the media element (the frame path): leave a silent swarm after `quickStarveMs`. */
+  quickSwitch?: boolean;
 }
 
 export interface FallbackDecision {
@@ -140,7 +155,8 @@ export class FallbackPolicy {
       const settling = this.#returnedMs !== null && now - this.#returnedMs < c.settleMs;
       if (o.playing && this.#primed && !settling && o.bufferAheadS < c.lowBufferS) this.#lowSinceMs ??= now;
       else this.#lowSinceMs = null;
-      const starved = now - this.#lastFrameAtMs >= c.starveMs;
+      const quick = o.quickSwitch === true && !settling && o.bufferAheadS < c.quickBelowS;
+      const starved = now - this.#lastFrameAtMs >= (quick ? Math.min(c.starveMs, c.quickStarveMs) : c.starveMs);
       // Frames arrive but never make a buffer (the path delivers too little): as bad as none.
       const neverFills = !this.#primed && o.playing && now - this.#sinceMs >= c.noPeerTimeoutMs;
       const dry = neverFills || (this.#lowSinceMs !== null && now - this.#lowSinceMs >= c.dryMs);

@@ -10,6 +10,7 @@ import { HttpFrameFeed } from '../hls/http-frame-feed.ts';
 import type { Manifest } from '../protocol/wire.ts';
 import { FallbackPolicy, RejoinRule, type FallbackPolicyConfig, type SwitchReason } from './fallback-policy.ts';
 import type { MediaPlayer } from './media-player.ts';
+import { chooseHttpVia, framesStalled, rewindFrames, type HttpVia } from './http-play.ts';
 
 export type FallbackMode = 'hls' | 'none';
 export type PlayingPath = 'p2p' | 'http' | 'native-hls';
@@ -26,8 +27,20 @@ export interface SourceStats {
   reason: SwitchReason | 'no-mse';
   switches: number;
   http: HttpState;
-  /** Media bytes hls.js loaded over HTTP (parts, segments, init); answers from the browser's HTTP cache count too (hls.js's load stats do not tell them apart). */
+  /**
+   * Media bytes loaded over HTTP to play: hls.js's parts, segments and init segments (answers from the
+   * browser's HTTP cache count too: hls.js's load stats do not tell them apart), and the frame
+   * bundles of the frame path (`via` `frames`). The relay feed's bundles are `feed.bytes`.
+   */
   httpBytes: number;
+  /**
+   * How the HTTP path plays (null on P2P): `frames` (the edge's frame feed checked by the swarm
+   * session's core and played by the P2P player in its own MediaSource: no reload at a switch),
+   * `hls.js` (hls.js on a MediaSource of its own), `native` (the <video> plays the playlist).
+   */
+  via: HttpVia | 'native' | null;
+  /** Stays on HTTP that gave the frame path up for hls.js (no frame got through it for `framesStallMs`). */
+  framesFailures: number;
   /**
    * Media bytes received from the swarm (the sessions' `mediaBytesDown`, or their `bytesDown` where a
    * session reports no media count), summed over every session this safety net saw: a rejoin starts
@@ -58,6 +71,18 @@ export interface OutsideFrameSink {
   add(manifest: Manifest, frame: Uint8Array): boolean;
   /** The session can check and hand on frames: it knows the stream key and has a connected neighbour. */
   linked(): boolean;
+  /**
+   * The session can check the edge's frames now (it knows the stream key and is the swarm the edge
+   * serves), neighbours or not. Without it the frame path is never chosen.
+   */
+  verifiable?(): boolean;
+  /**
+   * The first frame the session still needs (the lowest it knows of and has not delivered, else the
+   * one after its newest; null before any): where the frame path starts.
+   */
+  resumeSeq?(): number | null;
+  /** The stream key the session learnt (carried to the session that replaces it at a rejoin). */
+  streamKey?(): Uint8Array | null;
   /** Frames the session took from outside after its checks (a counter; a new session starts again at 0). */
   taken(): number;
 }
@@ -66,6 +91,15 @@ export interface OutsideFrameSink {
 export interface FrameFeedConfig {
   /** Run the feed at all. Default true (`<p2p-player fallback-feed="off">` turns it off). */
   enabled: boolean;
+  /**
+   * Play the HTTP path from the feed through the P2P player where the session can check its frames
+   * (`via` `frames`: one MediaSource, no reload at a switch), hls.js elsewhere. Default false
+   * (`<p2p-player fallback-feed="play">` turns it on): on the frame path the playhead still stops
+   * for 1-2 s every few seconds in the browser test, with media buffered ahead (docs/hls.md).
+   */
+  plays: boolean;
+  /** On the frame path, no frame reaching the player this long: play with hls.js instead for this stay, ms. Default 3000. */
+  framesStallMs: number;
   /**
    * While the swarm still delivers frames to this viewer (one in the last 2 s), each frame from the
    * feed waits this long before it goes to the session, so that the swarm's own copy wins and the
@@ -76,7 +110,7 @@ export interface FrameFeedConfig {
   maxMsPerStay: number;
 }
 
-export const DEFAULT_FRAME_FEED: FrameFeedConfig = { enabled: true, delayMs: 1000, maxMsPerStay: 60_000 };
+export const DEFAULT_FRAME_FEED: FrameFeedConfig = { enabled: true, plays: false, framesStallMs: 3000, delayMs: 1000, maxMsPerStay: 60_000 };
 
 export interface FrameFeedStats {
   /** `off` (not on HTTP, no linked session, or turned off), `running`, `spent` (ran maxMsPerStay in this stay). */
@@ -117,6 +151,8 @@ export interface HlsFallbackOptions {
   onHttpState?: (state: HttpState) => void;
   /** Whether the browser has WebRTC. Default: `RTCPeerConnection` is a function. */
   hasWebRtc?: () => boolean;
+  /** Whether the browser has MSE. Default: `MediaSource` or `ManagedMediaSource` exists. */
+  hasMse?: () => boolean;
   /** Called about once a second while the P2P player is detached (HTTP plays). */
   onHttpStats?: () => void;
   /**
@@ -132,6 +168,9 @@ export interface HlsFallbackOptions {
    */
   onRejoin?: () => void;
 }
+
+/** Frames asked for behind the live one when the frame path starts: under the core's bound on outside checks under way (32). */
+const MAX_REWIND_FRAMES = 30;
 
 /** Shown when the browser has no WebRTC and no edge serves the stream over HTTP. */
 export const NO_PATH_TEXT = 'This browser has no WebRTC and this server offers the stream over HTTP only with an edge. The player retries; try a current Chrome, Edge, Firefox or Safari.';
@@ -172,7 +211,7 @@ export class HlsFallback {
   #timer: ReturnType<typeof setInterval> | null = null;
   #hls: Hls | null = null;
   #loading = false;
-  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, http: 'idle', httpBytes: 0, p2pBytes: 0, shareFromHttp: 0, rejoins: 0, glassToGlassMs: null, feed: { state: 'off', bytes: 0, frames: 0, taken: 0, refused: 0, runMs: 0 } };
+  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, http: 'idle', httpBytes: 0, via: null, framesFailures: 0, p2pBytes: 0, shareFromHttp: 0, rejoins: 0, glassToGlassMs: null, feed: { state: 'off', bytes: 0, frames: 0, taken: 0, refused: 0, runMs: 0 } };
   #destroyed = false;
   #lastStatsMs = 0;
   readonly #feedCfg: FrameFeedConfig;
@@ -189,6 +228,12 @@ export class HlsFallback {
   /** Swarm media bytes over every session seen; the current session's count when last read. */
   #p2pTotal = 0;
   #p2pSeen = 0;
+  /** The frame path while it plays: its feed, when it began, when a frame last reached the player and the player's count then. */
+  #frames: { feed: HttpFrameFeed; sinceMs: number; lastInMs: number; framesIn: number } | null = null;
+  /** Bundle bytes of frame paths that ended. */
+  #framesBytesDone = 0;
+  /** The frame path failed: not chosen again before this time. */
+  #framesBlockedUntilMs = -Infinity;
 
   constructor(options: HlsFallbackOptions) {
     this.#o = options;
@@ -196,12 +241,13 @@ export class HlsFallback {
     this.#rejoin = new RejoinRule(options.policy);
     this.#feedCfg = { ...DEFAULT_FRAME_FEED, ...options.feed };
     if (!(this.#feedCfg.delayMs >= 0 && this.#feedCfg.delayMs <= 2000)) throw new P2PError('BAD_CONFIG', `feed.delayMs ${this.#feedCfg.delayMs} is outside 0 … 2000 (a frame later than that is past its deadline in the swarm)`);
+    if (!(this.#feedCfg.framesStallMs >= 500 && this.#feedCfg.framesStallMs <= 60_000)) throw new P2PError('BAD_CONFIG', `feed.framesStallMs ${this.#feedCfg.framesStallMs} is outside 500 … 60000`);
     if (!(this.#feedCfg.maxMsPerStay >= 0 && this.#feedCfg.maxMsPerStay <= 3_600_000)) throw new P2PError('BAD_CONFIG', `feed.maxMsPerStay ${this.#feedCfg.maxMsPerStay} is outside 0 … 3600000`);
-    const hasMse = typeof MediaSource !== 'undefined' || typeof (globalThis as { ManagedMediaSource?: unknown }).ManagedMediaSource !== 'undefined';
-    if (!hasMse && options.video.canPlayType('application/vnd.apple.mpegurl')) {
+    if (!(options.hasMse ?? hasMse)() && options.video.canPlayType('application/vnd.apple.mpegurl')) {
       // Safari on iPhone: no MSE for the P2P player, but native HLS. The element plays the playlist.
       options.player.detachMedia();
       options.video.src = options.url;
+      this.#stats.via = 'native';
       this.#set('native-hls', 'no-mse');
       this.#setHttp('playing');
       return;
@@ -212,17 +258,19 @@ export class HlsFallback {
 
   get stats(): SourceStats {
     const p2pBytes = this.#p2pBytes();
-    const total = this.#stats.httpBytes + p2pBytes;
     let date: Date | null = null;
     try {
       date = this.#hls?.playingDate ?? null;
     } catch {
       // hls.js torn down between the check and the read
     }
-    const glassToGlassMs = date && Number.isFinite(date.getTime()) ? Date.now() - date.getTime() : null;
+    let glassToGlassMs = date && Number.isFinite(date.getTime()) ? Date.now() - date.getTime() : null;
+    if (this.#frames) glassToGlassMs = this.#o.player.stats.glassToGlassMs;
     const f = this.#feed?.stats;
     const feed = { ...this.#stats.feed, bytes: f?.bytes ?? 0, frames: f?.frames ?? 0, taken: this.#outsideTotal, refused: f?.refused ?? 0 };
-    return { ...this.#stats, p2pBytes, shareFromHttp: total === 0 ? 0 : this.#stats.httpBytes / total, glassToGlassMs, feed };
+    const httpBytes = this.#stats.httpBytes + this.#framesBytesDone + (this.#frames?.feed.stats.bytes ?? 0);
+    const total = httpBytes + p2pBytes;
+    return { ...this.#stats, httpBytes, p2pBytes, shareFromHttp: total === 0 ? 0 : httpBytes / total, glassToGlassMs, feed };
   }
 
   /**
@@ -237,10 +285,16 @@ export class HlsFallback {
     return this.#p2pTotal;
   }
 
-  /** Turns the frame feed on or off (`fallback-feed`); off stops a running feed at once. */
-  setFeedEnabled(on: boolean): void {
+  /**
+   * Turns the frame feed on or off (`fallback-feed`), and whether it may play the HTTP path; off
+   * stops a running feed at once. A frame path that plays now is left for hls.js at once when it may
+   * no longer play.
+   */
+  setFeedEnabled(on: boolean, plays = this.#feedCfg.plays): void {
     this.#feedCfg.enabled = on;
+    this.#feedCfg.plays = plays;
     if (!on) this.#stopFeed('off');
+    if (this.#frames && !(on && plays)) this.#framesToHls();
   }
 
   /** Whether the browser has WebRTC (the swarm is a path at all). */
@@ -259,6 +313,7 @@ export class HlsFallback {
     this.#timer = null;
     const wasHttp = this.#stats.path !== 'p2p';
     this.#stopFeed('off');
+    this.#stopFrames();
     this.#stopHls();
     if (this.#stats.path === 'native-hls') {
       this.#o.video.removeAttribute('src');
@@ -286,6 +341,7 @@ export class HlsFallback {
     this.#lastDiff = diff;
     this.#p2pBytes();
     const webrtc = this.#webrtc();
+    const quickSwitch = this.#stats.path === 'p2p' && this.#via(webrtc) === 'frames';
     if (this.#o.onRejoin && this.#rejoin.observe({ nowMs, onHttp: this.#stats.path === 'http', webrtc, swarmFrames: this.#swarmFrames })) this.#rejoinSwarm();
     const d = { nowMs, ...this.#policy.observe({
       nowMs,
@@ -293,8 +349,22 @@ export class HlsFallback {
       p2pFrames: this.#swarmFrames,
       bufferAheadS: s.bufferAheadS,
       playing: !video.paused && !video.ended,
+      quickSwitch,
     }) };
-    if (this.#stats.path !== 'p2p' && d.nowMs - this.#lastStatsMs >= 1000) {
+    if (this.#frames && this.#stats.path === 'http') {
+      if (s.framesIn > this.#frames.framesIn) {
+        this.#frames.framesIn = s.framesIn;
+        this.#frames.lastInMs = nowMs;
+      } else if (framesStalled(nowMs, this.#frames.sinceMs, this.#frames.lastInMs, this.#feedCfg.framesStallMs)) {
+        // Nothing gets through the frame path (the session refuses the edge's frames, the edge
+        // serves another stream, the feed stopped): hls.js plays the rest of this stay.
+        this.#stats.framesFailures++;
+        this.#framesBlockedUntilMs = nowMs + this.#policy.config.httpRetryMs;
+        this.#framesToHls();
+      }
+    }
+    // The P2P player's own stats timer is quiet while it is detached (hls.js or native HLS plays).
+    if (this.#stats.path !== 'p2p' && !this.#frames && d.nowMs - this.#lastStatsMs >= 1000) {
       this.#lastStatsMs = d.nowMs;
       this.#o.onHttpStats?.();
     }
@@ -326,7 +396,7 @@ export class HlsFallback {
     const last = this.#lastTickMs;
     this.#lastTickMs = nowMs;
     const st = this.#stats.feed;
-    if (this.#stats.path !== 'http' || !this.#hls || this.#stats.reason === 'no-webrtc') {
+    if (this.#stats.path !== 'http' || !this.#hls || this.#frames || this.#stats.reason === 'no-webrtc') {
       this.#stopFeed('off');
       if (this.#stats.path !== 'http') st.runMs = 0;
       return;
@@ -362,6 +432,8 @@ export class HlsFallback {
   #unavailable(message: string): void {
     this.#policy.httpFailed(performance.now());
     this.#setHttp('unavailable');
+    // The frame path gave up and hls.js cannot be had either: the P2P player takes the element again.
+    if (this.#stats.path === 'http') this.#toP2p('http-failed');
     if (!this.#webrtc()) this.#fail(message);
   }
 
@@ -374,6 +446,76 @@ export class HlsFallback {
   }
 
   async #toHttp(reason: SwitchReason): Promise<void> {
+    if (this.#loading || this.#hls || this.#frames) return;
+    if (this.#via(this.#webrtc()) === 'frames') {
+      this.#loading = true;
+      this.#setHttp('probing');
+      const served = await probeFrameFeed(this.#o.url);
+      this.#loading = false;
+      if (this.#destroyed || this.#policy.path !== 'http') return;
+      if (served) return this.#startFrames(reason);
+      // No frame feed at this edge: hls.js (which asks for the playlist itself first).
+    }
+    return this.#toHls(reason);
+  }
+
+  /** How HTTP would play if the safety net went there now. */
+  #via(webrtc: boolean): HttpVia {
+    return chooseHttpVia({
+      mse: !!this.#o.player.media && (this.#o.hasMse ?? hasMse)(),
+      webrtc,
+      feedPlays: this.#feedCfg.enabled && this.#feedCfg.plays,
+      verifiable: this.#o.outside?.()?.verifiable?.() ?? false,
+      framesBlocked: performance.now() < this.#framesBlockedUntilMs,
+    });
+  }
+
+  /**
+   * The frame path: the P2P player keeps the <video>, its MediaSource and SourceBuffer; the edge's
+   * frame feed goes into the swarm session, whose core checks each frame's signature and digest and
+   * delivers it to the same player as a swarm frame (and serves it to neighbours). The feed starts
+   * with the frames the swarm did not bring since the newest the session has.
+   */
+  #startFrames(reason: SwitchReason): void {
+    this.#stopFeed('off');
+    const nowMs = performance.now();
+    const feed = new HttpFrameFeed({
+      playlistUrl: this.#o.url,
+      // While the swarm still delivers (a frame within the policy's starve time), its own copy should
+      // win so that the policy sees it recover: a frame from the feed waits, but never past the media
+      // buffered ahead less 300 ms (the player must not run dry for it). Right after a switch for a
+      // silent swarm, frames go at once.
+      delayMs: () => {
+        if (performance.now() - this.#lastSwarmFrameMs >= this.#policy.config.starveMs) return 0;
+        return Math.min(this.#feedCfg.delayMs, Math.max(0, this.#o.player.stats.bufferAheadS * 1000 - 300));
+      },
+      onFrame: (m, f) => this.#o.outside?.()?.add(m, f) ?? false,
+      rewind: (liveSeq) => rewindFrames(liveSeq, this.#o.outside?.()?.resumeSeq?.() ?? null, MAX_REWIND_FRAMES),
+    });
+    this.#frames = { feed, sinceMs: nowMs, lastInMs: nowMs, framesIn: this.#o.player.stats.framesIn };
+    feed.start();
+    this.#stats.via = 'frames';
+    this.#setHttp('playing');
+    this.#set('http', reason);
+  }
+
+  #stopFrames(): void {
+    const f = this.#frames;
+    this.#frames = null;
+    if (!f) return;
+    f.feed.stop();
+    this.#framesBytesDone += f.feed.stats.bytes;
+  }
+
+  /** The frame path gave up within a stay on HTTP: hls.js takes over (the path stays `http`, no sourcechange). */
+  #framesToHls(): void {
+    const reason = this.#stats.reason;
+    this.#stopFrames();
+    this.#stats.via = null;
+    if (this.#stats.path === 'http') void this.#toHls(reason === 'no-mse' ? 'p2p-dry' : reason, false);
+  }
+
+  async #toHls(reason: SwitchReason, announce = true): Promise<void> {
     if (this.#loading || this.#hls) return;
     this.#loading = true;
     this.#setHttp('probing');
@@ -423,12 +565,15 @@ export class HlsFallback {
       });
     }
     this.#setHttp('playing');
-    this.#set('http', reason);
+    this.#stats.via = 'hls.js';
+    if (announce) this.#set('http', reason);
   }
 
   #toP2p(reason: SwitchReason): void {
     const { video, player } = this.#o;
+    this.#stopFrames();
     this.#stopHls();
+    this.#stats.via = null;
     if (!player.media) player.attachMedia(video);
     if (this.#stats.http === 'playing') this.#setHttp('idle');
     this.#set('p2p', reason);
@@ -464,5 +609,23 @@ export class HlsFallback {
     } catch {
       // a throwing listener does not break the switch
     }
+  }
+}
+
+function hasMse(): boolean {
+  return typeof MediaSource !== 'undefined' || typeof (globalThis as { ManagedMediaSource?: unknown }).ManagedMediaSource !== 'undefined';
+}
+
+/** Whether the edge serves a frame feed for this stream: its live bundle answers 200. */
+async function probeFrameFeed(playlistUrl: string): Promise<boolean> {
+  try {
+    const u = new URL(playlistUrl);
+    u.search = '';
+    u.hash = '';
+    const res = await fetch(u.href.replace(/[^/]*$/, 'frames-live.bin'), { cache: 'no-store' });
+    await res.body?.cancel().catch(() => {});
+    return res.status === 200;
+  } catch {
+    return false;
   }
 }

@@ -37,6 +37,11 @@ export interface SessionRequest {
   icePolicy: 'all' | 'relay';
   /** 'auto' or a rendition's name (the `quality` attribute). */
   quality: string;
+  /**
+   * The stream key the replaced session had learnt (a rejoin of the safety net); the new session
+   * takes it only when it hashes to the stream id. Lets it check the edge's frames before a neighbour answers.
+   */
+  streamKey?: Uint8Array;
 }
 
 /** What a connector returns: destroyed when tracker or stream change; setQuality where renditions are handled. */
@@ -123,6 +128,8 @@ export class P2PPlayerElement extends Base {
   #defaultPlaybackRate = 1;
   #fallback: HlsFallback | null = null;
   #fallbackPolicy: Partial<FallbackPolicyConfig> = {};
+  /** The stream key to hand the next session (set by a rejoin, used once). */
+  #carryKey: Uint8Array | null = null;
 
   constructor() {
     super();
@@ -218,7 +225,7 @@ export class P2PPlayerElement extends Base {
         this.#restartFallback();
         break;
       case 'fallback-feed':
-        this.#fallback?.setFeedEnabled(this.fallbackFeed);
+        this.#fallback?.setFeedEnabled(this.fallbackFeed, this.fallbackFeedMode === 'play');
         break;
     }
   }
@@ -399,11 +406,22 @@ export class P2PPlayerElement extends Base {
   get fallbackUrl(): string { return this.getAttribute('fallback-url') ?? defaultFallbackUrl(this.tracker, this.stream) ?? ''; }
   set fallbackUrl(v: string) { this.setAttribute('fallback-url', String(v)); }
   /**
-   * `on` (default): while HTTP plays and the swarm session is linked, the edge's frame feed goes into
-   * the session so neighbours still get frames from this viewer; `off`: hls.js only.
+   * True unless `fallback-feed="off"`: the edge's frame feed runs while HTTP plays (see fallbackFeedMode).
+   * Setting true gives the default (`relay`).
    */
-  get fallbackFeed(): boolean { return this.getAttribute('fallback-feed') !== 'off'; }
-  set fallbackFeed(v: boolean) { this.setAttribute('fallback-feed', v ? 'on' : 'off'); }
+  get fallbackFeed(): boolean { return this.fallbackFeedMode !== 'off'; }
+  set fallbackFeed(v: boolean) { this.setAttribute('fallback-feed', v ? 'relay' : 'off'); }
+  /**
+   * `fallback-feed`: `relay` (default; `on` means the same): hls.js plays HTTP, and while the session
+   * is linked the feed hands the edge's frames on to its neighbours. `play` (not the default yet, see
+   * docs/hls.md): where the session can check the edge's frames, the HTTP path plays them through the
+   * P2P player's own MediaSource (no reload at a switch); elsewhere hls.js. `off`: hls.js only, no feed.
+   */
+  get fallbackFeedMode(): 'play' | 'relay' | 'off' {
+    const v = this.getAttribute('fallback-feed');
+    return v === 'off' ? 'off' : v === 'play' ? 'play' : 'relay';
+  }
+  set fallbackFeedMode(v: 'play' | 'relay' | 'off') { this.setAttribute('fallback-feed', v === 'off' || v === 'play' ? v : 'relay'); }
   /**
    * The safety net's policy, partial (fallback-policy.ts: switch times, `rejoinAfterMs`, …); the
    * defaults where unset. Setting it starts the safety net again; a bad value throws BAD_CONFIG.
@@ -427,7 +445,7 @@ export class P2PPlayerElement extends Base {
       url: this.fallbackUrl,
       policy: this.#fallbackPolicy,
       outside: () => this.#session?.outside,
-      feed: { enabled: this.fallbackFeed },
+      feed: { enabled: this.fallbackFeed, plays: this.fallbackFeedMode === 'play' },
       onSourceChange: (detail) => {
         if (this.#player) this.#showStatus(this.#player.status);
         this.dispatchEvent(new CustomEvent('sourcechange', { detail }));
@@ -450,6 +468,7 @@ export class P2PPlayerElement extends Base {
    */
   #rejoinSession(): void {
     if (!this.#player || !this.isConnected || this.#destroyed) return;
+    this.#carryKey = this.#session?.outside?.streamKey?.() ?? null;
     this.#dropSession();
     this.#player.setStats({ peers: 0, shareFromPeers: 0, bytesUp: 0, bytesDown: 0, mediaBytesDown: 0, framesOnTime: 1 });
     this.reconnectSession();
@@ -485,9 +504,11 @@ export class P2PPlayerElement extends Base {
     if (key === this.#sessionKey && this.#session) return;
     this.#dropSession();
     this.#sessionKey = key;
+    const streamKey = this.#carryKey;
+    this.#carryKey = null;
     if (!sessionConnector || !this.stream) return;
     try {
-      this.#session = sessionConnector({ element: this, player: this.#player, tracker: this.tracker, stream: this.stream, icePolicy: this.icePolicy, quality: this.quality });
+      this.#session = sessionConnector({ element: this, player: this.#player, tracker: this.tracker, stream: this.stream, icePolicy: this.icePolicy, quality: this.quality, ...(streamKey ? { streamKey } : {}) });
     } catch (e) {
       this.#emitError(e instanceof P2PError ? e : new P2PError('SESSION_FAILED', String(e)));
     }

@@ -102,7 +102,7 @@ export interface PlayerStats {
   rendition?: RenditionState;
   /** Which path plays and the share of media over HTTP, when the HLS safety net runs (<p2p-player>). */
   /** The HTTP safety net's numbers (hls-fallback.ts SourceStats) when the element runs it. */
-  source?: { path: string; shareFromHttp: number; httpBytes: number; p2pBytes: number; switches: number; rejoins?: number; glassToGlassMs?: number | null; feed?: { bytes: number } };
+  source?: { path: string; shareFromHttp: number; httpBytes: number; p2pBytes: number; switches: number; via?: string | null; rejoins?: number; glassToGlassMs?: number | null; feed?: { bytes: number } };
 }
 
 export interface PlayerEvents {

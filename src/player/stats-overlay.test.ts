@@ -39,6 +39,8 @@ describe('stats overlay text', () => {
     const http = { ...source, path: 'http', httpBytes: 1024, p2pBytes: 1024, feed: { bytes: 2048 }, glassToGlassMs: 2100, rejoins: 2 };
     expect(statsLines({ ...base, source: http })).toContain('feed        HTTP now  (media swarm 25.0 %, HTTP 75.0 % of 4.0 KiB, glass 2.10 s, 2 rejoins)');
     expect(statsLines({ ...base, source: { ...source, path: 'p2p', httpBytes: 3072, p2pBytes: 1024, rejoins: 1 } })).toContain('feed        P2P now  (media swarm 25.0 %, HTTP 75.0 % of 4.0 KiB, 1 rejoin)');
+    expect(statsLines({ ...base, source: { ...http, via: 'frames' } })).toContain('feed        HTTP (frames) now  (media swarm 25.0 %, HTTP 75.0 % of 4.0 KiB, glass 2.10 s, 2 rejoins)');
+    expect(statsLines({ ...base, source: { ...http, via: 'hls.js' } })).toContain('feed        HTTP (hls.js) now  (media swarm 25.0 %, HTTP 75.0 % of 4.0 KiB, glass 2.10 s, 2 rejoins)');
     expect(statsLines({ ...base, source: { ...source, path: 'native-hls', httpBytes: 10 } })).toContain('feed        HTTP (native HLS) now  (media swarm 0.0 %, HTTP 100.0 % of 10 B)');
   });
 

@@ -29,7 +29,9 @@ export function feedLine(source: NonNullable<PlayerStats['source']>): string {
   const share = total === 0 ? 'swarm –, HTTP –' : `swarm ${pct(source.p2pBytes / total)}, HTTP ${pct(http / total)}`;
   const glass = source.glassToGlassMs == null ? '' : `, glass ${(source.glassToGlassMs / 1000).toFixed(2)} s`;
   const rejoins = source.rejoins ? `, ${source.rejoins} rejoin${source.rejoins === 1 ? '' : 's'}` : '';
-  return `feed        ${PATH_NAME[source.path] ?? source.path} now  (media ${share} of ${formatBytes(total)}${glass}${rejoins})`;
+  // On HTTP: how it plays (`frames`: through the P2P player's own MediaSource; `hls.js`).
+  const path = source.path === 'http' && (source.via === 'frames' || source.via === 'hls.js') ? `HTTP (${source.via})` : (PATH_NAME[source.path] ?? source.path);
+  return `feed        ${path} now  (media ${share} of ${formatBytes(total)}${glass}${rejoins})`;
 }
 
 /** Text lines of the overlay (exported for tests and for pages that show stats themselves). */

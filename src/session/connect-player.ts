@@ -32,7 +32,7 @@ export function playerSessionConnector(options: PlayerSessionOptions = {}): Sess
         streamId: req.stream,
         quality: req.quality,
         downlinkBps: browserDownlinkBps,
-        makeSession: (swarmId, extra) => ViewerSession.create({ ...options.session, ...splitTrackerList(req.tracker), streamId: swarmId, ...extra, transport: transport() }),
+        makeSession: (swarmId, extra) => ViewerSession.create({ ...options.session, ...splitTrackerList(req.tracker), streamId: swarmId, ...extra, ...(req.streamKey ? { streamKey: req.streamKey } : {}), transport: transport() }),
         onActive: (s) => {
           // Status and swarm numbers come from the session that plays (one rendition's swarm).
           s.on('status', (st) => s === switcher?.active && req.player.setStatus(st));
@@ -69,6 +69,13 @@ export function playerSessionConnector(options: PlayerSessionOptions = {}): Sess
           return !!s && s.publicKey !== null && s.connectedPeers > 0;
         },
         taken: () => switcher?.active?.core.stats.outsideFrames ?? 0,
+        // The edge serves the top rendition's swarm: only its session can check the edge's frames.
+        verifiable: () => {
+          const s = switcher?.active;
+          return !!s && s.publicKey !== null && s.streamId === req.stream;
+        },
+        resumeSeq: () => switcher?.active?.resumeFrameSeq ?? null,
+        streamKey: () => switcher?.active?.publicKey ?? null,
       },
     };
   };

@@ -94,6 +94,12 @@ export type ViewerSessionOptions = SessionOptions & {
    * the `frame` event.
    */
   onMediaPacket?: (seq: number, bytes: number, nowMs: number) => void;
+  /**
+   * The stream's public key as an earlier session of this viewer learnt it (a rejoin): taken only
+   * when its SHA-256 is `keyStreamId`, exactly as a neighbour's stream-key message, so the new
+   * session can check frames (the edge's frame feed among them) before any neighbour answers.
+   */
+  streamKey?: Uint8Array;
 };
 
 export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
@@ -120,6 +126,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
   #status: ViewerStatus = 'waiting-for-broadcaster';
   #broadcasterId: string | null = null;
   #frameBytes = 0;
+  #newestSeq: number | null = null;
   #lonelySinceMs: number | null = null;
   #statsTimer: ReturnType<typeof setInterval>;
   #destroyed = false;
@@ -158,6 +165,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
       runCrypto: (job) => this.#runCrypto(job),
       onFrame: (m, frame) => {
         this.#frameBytes += frame.length;
+        if (this.#newestSeq === null || m.seq > this.#newestSeq) this.#newestSeq = m.seq;
         this.emit('frame', { seq: m.seq, bytes: frame, flags: m.flags, captureTimeMs: m.captureTimeMs });
         this.emit('delivered', { manifest: m, frame });
       },
@@ -221,6 +229,7 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
       this.#updateStatus();
       this.emit('stats', this.stats);
     }, c.statsIntervalMs);
+    if (options.streamKey) void this.#onStreamKey(encodeStreamKey(options.streamKey));
     try {
       this.tracker.connect();
     } catch (e) {
@@ -288,6 +297,25 @@ export class ViewerSession extends TypedEmitter<ViewerSessionEvents> {
     const ok = this.core.handleOutsideFrame(manifest, frame, monotonicNow());
     this.#driver.drain();
     return ok;
+  }
+
+  /** The highest sequence number of the frames this session delivered; null before the first. */
+  get newestFrameSeq(): number | null {
+    return this.#newestSeq;
+  }
+
+  /**
+   * The first frame this session still needs, for a feed from outside to start at: the lowest frame
+   * it knows of (a manifest or packets from neighbours) but has neither delivered nor given up, else
+   * the one after the newest it delivered; null before any frame.
+   */
+  get resumeFrameSeq(): number | null {
+    let low: number | null = null;
+    for (const f of this.core.framesBySeq.values()) {
+      if ((f.state === 'collecting' || f.state === 'hashing') && (low === null || f.seq < low)) low = f.seq;
+    }
+    if (this.#newestSeq === null) return low;
+    return low !== null && low <= this.#newestSeq ? low : this.#newestSeq + 1;
   }
 
   /** Connected neighbours now (cheap; `stats.peers` says the same). */
