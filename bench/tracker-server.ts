@@ -3,7 +3,8 @@
 // (live bytes per peer, not garbage). Talks to the parent over IPC. Not a test. With
 // P2P_BENCH_REDIS and P2P_BENCH_NODE set it runs as one node of a cluster on that Redis.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { startTracker } from '../src/tracker/server.ts';
@@ -75,6 +76,7 @@ const tracker = await startTracker({
   },
   ...(process.env.P2P_BENCH_REDIS ? { cluster: { redisUrl: process.env.P2P_BENCH_REDIS, nodeId: process.env.P2P_BENCH_NODE ?? `bench-${process.pid}`, cellSize: Number(process.env.P2P_BENCH_CELL_SIZE) || undefined } } : {}),
 });
+let inspector: Session | undefined;
 process.send?.({ ev: 'listening', port: tracker.port });
 process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'memory') {
@@ -89,6 +91,15 @@ process.on('message', (m: { cmd: string }) => {
   } else if (m.cmd === 'heap-snapshot') {
     v8.writeHeapSnapshot((m as { cmd: string; file: string }).file);
     process.send?.({ ev: 'heap-snapshot' });
+  } else if (m.cmd === 'heap-sampling-start') {
+    inspector ??= new Session();
+    inspector.connect();
+    inspector.post('HeapProfiler.startSampling', { samplingInterval: 4096 }, () => process.send?.({ ev: 'heap-sampling-start' }));
+  } else if (m.cmd === 'heap-sampling-stop') {
+    inspector?.post('HeapProfiler.getSamplingProfile', (err, r) => {
+      if (!err) writeFileSync((m as { cmd: string; file: string }).file, JSON.stringify(r.profile));
+      inspector?.post('HeapProfiler.stopSampling', () => process.send?.({ ev: 'heap-sampling-stop' }));
+    });
   } else if (m.cmd === 'relay-start') {
     gcPauses = [];
     loop = { late: [], own: [], run: [], waitMs: 0, runMs: 0, wallMs: 0 };

@@ -3,7 +3,7 @@
 // signals between neighbours, and prints peers held, relayed messages/s, relay latency p50/p99,
 // memory per connected peer and tracker CPU. Bounded in count and time. Not a test.
 //
-// Flags: --peers 10000 --streams 100 --generators 2 --seconds 20 --rate 2000 --churn 20 [--semi-space MB] [--profile DIR] [--heap-snapshot FILE]
+// Flags: --peers 10000 --streams 100 --generators 2 --seconds 20 --rate 2000 --churn 20 [--semi-space MB] [--v8-flags "--flag ..."] [--profile DIR] [--heap-snapshot FILE] [--heap-sampling FILE]
 // Cluster: --nodes 3 --redis [--placement hash|any|cells|both|all] [--big N] runs tracker-cluster.bench.ts instead.
 
 import { fork } from 'node:child_process';
@@ -24,8 +24,12 @@ const { values: o } = parseArgs({
     churn: { type: 'string', default: '20' },
     /** V8 young-generation semi-space of the tracker, MB (default: the installed command's; 0: V8's). */
     'semi-space': { type: 'string' },
+    /** More V8 flags for the tracker, space-separated (e.g. "--single-threaded-gc"), to try one against the shipped set. */
+    'v8-flags': { type: 'string' },
     /** Writes a V8 CPU profile of the tracker into this folder. */
     profile: { type: 'string' },
+    /** Writes V8's sampling heap profile of the relay phase to this file: where the objects still alive at its end were allocated. */
+    'heap-sampling': { type: 'string' },
     /** Writes a heap snapshot of the tracker to this file once every peer is connected (before the load). */
     'heap-snapshot': { type: 'string' },
     /** Tracker nodes sharing a redis-server (tracker-cluster.bench.ts). */
@@ -79,7 +83,7 @@ const q = (a: number[], p: number) => (a.length ? a[Math.min(a.length - 1, Math.
 
 // The tracker runs in its own process (the CLI's startTracker with bench limits), with the V8 flags
 // of the installed command and --expose-gc so memory is read after a full collection.
-const trackerFlags = trackerNodeFlags(o['semi-space']);
+const trackerFlags = [...trackerNodeFlags(o['semi-space']), ...(o['v8-flags'] ?? '').split(/\s+/).filter((f) => f.startsWith('--'))];
 console.log(`tracker V8 flags: ${trackerFlags.join(' ') || "(V8's defaults)"}`);
 const tracker = fork(here('./tracker-server.ts'), [String(peers + streams)], {
   execArgv: ['--expose-gc', ...trackerFlags, ...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : []), '--import', 'tsx'],
@@ -139,6 +143,7 @@ const heapPer = (mem1.heap - mem0.heap) / held;
 clearTimeout(deadline);
 deadline = bound(seconds * 1000 + 90_000, 'relay');
 const cpu1 = metric(m1, 'process_cpu_seconds_total');
+if (o['heap-sampling']) await trackerAsk('heap-sampling-start', 'heap-sampling-start');
 await trackerAsk('relay-start', 'relay-start');
 const tr = performance.now();
 const relayed = await ask<{ sent: number; received: number; churned: number; errors: number; latencies: number[]; firstNeighbourMs: number[]; loopP99Ms: number; loopMaxMs: number }>(
@@ -151,6 +156,7 @@ const st = await trackerAsk<{
   loop: { split: boolean; lateP50: number; lateP99: number; lateMax: number; ownP99: number; ownMax: number; runP99: number; runMax: number; waitShare: number; runMs: number; wallMs: number };
   cpuMs: number;
 }>('relay-stats', 'relay-stats');
+if (o['heap-sampling']) await trackerAsk({ cmd: 'heap-sampling-stop', file: o['heap-sampling'] }, 'heap-sampling-stop');
 const gcs = st.gc;
 const cpu = (metric(m2, 'process_cpu_seconds_total') - cpu1) / wall;
 const lat = relayed.flatMap((r) => r.latencies).sort((a, b) => a - b);
