@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LATENCY_CONFIG, decideLatency, smallGapStep, waitBudgetMs } from './latency-controller.ts';
+import { DEFAULT_LATENCY_CONFIG, decideLatency, waitBudgetMs } from './latency-controller.ts';
 
 const cfg = { ...DEFAULT_LATENCY_CONFIG, targetLatencyS: 0.8, toleranceS: 0.15, seekBeyondS: 1.5 }; // pinned: the table does not follow default changes
 
@@ -101,17 +101,5 @@ describe('waitBudgetMs', () => {
     expect(waitBudgetMs(0)).toBe(150);
     expect(waitBudgetMs(1)).toBe(850);
     expect(waitBudgetMs(10)).toBe(3000);
-  });
-});
-
-describe('smallGapStep', () => {
-  it('steps a playhead in a hole of at most 50 ms before a range to the range start', () => {
-    expect(smallGapStep(149.41, [[140, 149.41], [149.45, 151.5]])).toBe(149.45);
-    expect(smallGapStep(149.41, [[149.44, 151.5]])).toBe(149.44);
-  });
-  it('leaves it alone inside a range with media ahead, before a wider hole, or with nothing ahead', () => {
-    expect(smallGapStep(149.41, [[140, 150], [150.02, 151.5]])).toBeNull();
-    expect(smallGapStep(149.41, [[140, 149.41], [149.6, 151.5]])).toBeNull();
-    expect(smallGapStep(149.41, [[140, 149.41]])).toBeNull();
   });
 });

@@ -97,20 +97,6 @@ export function decideLatency(input: LatencyInput, config: LatencyConfig = DEFAU
   return { seekTo, playbackRate, latencyS, removeBefore, reason };
 }
 
-/**
- * Where to step a playhead that stands still just before a buffered range (a hole of at most
- * GAP_TOLERANCE_S, which decideLatency counts as inside the range since browsers mostly play through
- * such holes; when one does not, the playhead waits there until the far-behind seek): the range's
- * start, or null when the playhead is not in such a hole.
- */
-export function smallGapStep(currentTime: number, ranges: readonly Range[]): number | null {
-  const next = ranges.find(([s, e]) => currentTime < s && s - currentTime <= GAP_TOLERANCE_S && e > s);
-  if (!next) return null;
-  // Not when the playhead is inside an earlier range with media still ahead of it.
-  if (ranges.some(([s, e]) => currentTime >= s && currentTime < e - 0.001)) return null;
-  return next[0];
-}
-
 /** Reads TimeRanges into plain pairs. */
 export function rangesOf(t: TimeRanges): Range[] {
   const out: Range[] = [];

@@ -11,7 +11,7 @@ import { DownloadMeter } from './download-meter.ts';
 import { parseInitSegment, type InitSegmentInfo } from '../media/init-segment.ts';
 import { AppendQueue } from './append-queue.ts';
 import { LatencyAdapter } from './latency-adapter.ts';
-import { decideLatency, rangesOf, smallGapStep, waitBudgetMs } from './latency-controller.ts';
+import { decideLatency, rangesOf, waitBudgetMs } from './latency-controller.ts';
 
 /** The playhead standing still this long while playing, with nothing buffered ahead, is a stall. */
 const STALL_MS = 300;
@@ -503,13 +503,6 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     } else if (!this.#ended && now - this.#playheadMovedMs > STALL_MS) {
       this.#frozenMs += Math.min(sinceTick, now - this.#playheadMovedMs - STALL_MS, MAX_FROZEN_STEP_MS);
       if (this.#bufferAheadS() < 0.1) this.#adapter.trouble(now);
-      // Stuck in a hole too small for the gap rule below (the browser did not play through it): step over it.
-      const step = m.seeking ? null : smallGapStep(m.currentTime, ranges);
-      if (step !== null) {
-        m.currentTime = step;
-        this.#counts.seeks++;
-        this.#playheadMovedMs = now;
-      }
     }
     const target = this.config.targetLatencyS + this.#adapter.update(now);
     if (!this.#followLive && this.#behindLive(m, ranges)) return this.#updateStatus();
