@@ -41,7 +41,7 @@ test('without WebRTC, <p2p-player> plays from the HLS edge through hls.js', asyn
   await expect.poll(async () => ((await page.evaluate(() => window.hlsTest.state())).source as { httpBytes: number } | null)?.httpBytes ?? 0, { timeout: 10_000 }).toBeGreaterThan(50_000);
   const later = await page.evaluate(() => window.hlsTest.state());
   expect((later.source as { shareFromHttp: number }).shareFromHttp).toBe(1);
-  expect(later.overlay).toContain('feed        HTTP now');
+  expect(later.overlay).toContain('feed        HTTP (hls.js) now');
   // Playback keeps going (live, not a one-off buffer).
   await page.waitForTimeout(2000);
   expect((await page.evaluate(() => window.hlsTest.state())).currentTime).toBeGreaterThan(later.currentTime + 1);

@@ -50,11 +50,19 @@ setInterval(() => {
 }, 50);
 
 // The last 20 s of what the safety net's policy sees, every 200 ms (for reports when a switch misbehaves).
-const trace: Array<[number, string, number, number, number, number, number]> = [];
+const trace: Array<[number, string, number, number, number, number, number, string]> = [];
+/** The buffered ranges within 3 s of the playhead, to the 10 ms. */
+function rangesNear(): string {
+  const b = el.buffered;
+  const t = el.currentTime;
+  const out: string[] = [];
+  for (let i = 0; i < b.length; i++) if (b.end(i) > t - 3 && b.start(i) < t + 3) out.push(`${b.start(i).toFixed(2)}-${b.end(i).toFixed(2)}`);
+  return out.join(' ');
+}
 setInterval(() => {
   const rejoins = (el.stats?.source as { rejoins?: number } | undefined)?.rejoins ?? 0;
   while (rejoinsAt.length < rejoins) rejoinsAt.push(Math.round(performance.now()));
-  trace.push([Math.round(performance.now()), el.sourcePath, Number((el.stats?.bufferAheadS ?? 0).toFixed(2)), el.stats?.framesIn ?? 0, Number(el.currentTime.toFixed(2)), el.stats?.fragmentsSkipped ?? 0, el.stats?.seeks ?? 0]);
+  trace.push([Math.round(performance.now()), el.sourcePath, Number((el.stats?.bufferAheadS ?? 0).toFixed(2)), el.stats?.framesIn ?? 0, Number(el.currentTime.toFixed(2)), el.stats?.fragmentsSkipped ?? 0, el.stats?.seeks ?? 0, rangesNear()]);
   if (trace.length > 100) trace.shift();
 }, 200);
 
@@ -83,7 +91,7 @@ declare global {
       };
       resetStill(): void;
       /** [ms, path, buffer ahead s, frames in, currentTime, fragments skipped, seeks] every 200 ms, the last 20 s. */
-      trace(): Array<[number, string, number, number, number, number, number]>;
+      trace(): Array<[number, string, number, number, number, number, number, string]>;
     };
   }
 }

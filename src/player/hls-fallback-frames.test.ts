@@ -118,6 +118,8 @@ describe('HlsFallback: the HTTP path through the P2P player\'s own MediaSource (
     await until(() => r.added.length >= 13, 'the feed\'s frames');
     // The live frame first, then back to the first frame the session needs (11), less a margin of two.
     expect(r.added.slice(0, 13)).toEqual([20, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    // The player holds a target 1 s longer while the frame path plays (framesExtraLatencyS).
+    expect(r.player.config.targetLatencyS).toBeCloseTo(1.7, 6);
     // The P2P player kept the element: no reload, no hls.js, no playlist asked for.
     expect(r.player.media).toBe(r.video);
     expect(r.reloads()).toBe(0);
@@ -137,6 +139,7 @@ describe('HlsFallback: the HTTP path through the P2P player\'s own MediaSource (
     await until(() => r.fb.path === 'p2p', 'the return to P2P');
     expect(r.paths).toEqual([['http', 'no-peers'], ['p2p', 'p2p-healthy']]);
     expect(r.fb.stats.via).toBeNull();
+    expect(r.player.config.targetLatencyS).toBeCloseTo(0.7, 6);
     expect(r.player.media).toBe(r.video);
     expect(r.reloads()).toBe(0);
     // The feed stopped with the stay.

@@ -101,6 +101,12 @@ export interface FrameFeedConfig {
   /** On the frame path, no frame reaching the player this long: play with hls.js instead for this stay, ms. Default 3000. */
   framesStallMs: number;
   /**
+   * Latency added to the player's target while the frame path plays (the feed's frames arrive less
+   * evenly than the swarm's; with the P2P target the buffer ran out every few seconds), seconds;
+   * the target goes back on the way back to P2P. Default 1.
+   */
+  framesExtraLatencyS: number;
+  /**
    * While the swarm still delivers frames to this viewer (one in the last 2 s), each frame from the
    * feed waits this long before it goes to the session, so that the swarm's own copy wins and the
    * policy sees the swarm recover; while it delivers none, frames go at once. ms, default 1000.
@@ -110,7 +116,7 @@ export interface FrameFeedConfig {
   maxMsPerStay: number;
 }
 
-export const DEFAULT_FRAME_FEED: FrameFeedConfig = { enabled: true, plays: false, framesStallMs: 3000, delayMs: 1000, maxMsPerStay: 60_000 };
+export const DEFAULT_FRAME_FEED: FrameFeedConfig = { enabled: true, plays: false, framesStallMs: 3000, framesExtraLatencyS: 1, delayMs: 1000, maxMsPerStay: 60_000 };
 
 export interface FrameFeedStats {
   /** `off` (not on HTTP, no linked session, or turned off), `running`, `spent` (ran maxMsPerStay in this stay). */
@@ -229,7 +235,7 @@ export class HlsFallback {
   #p2pTotal = 0;
   #p2pSeen = 0;
   /** The frame path while it plays: its feed, when it began, when a frame last reached the player and the player's count then. */
-  #frames: { feed: HttpFrameFeed; sinceMs: number; lastInMs: number; framesIn: number } | null = null;
+  #frames: { feed: HttpFrameFeed; sinceMs: number; lastInMs: number; framesIn: number; targetS: number; raisedS: number | null } | null = null;
   /** Bundle bytes of frame paths that ended. */
   #framesBytesDone = 0;
   /** The frame path failed: not chosen again before this time. */
@@ -241,6 +247,7 @@ export class HlsFallback {
     this.#rejoin = new RejoinRule(options.policy);
     this.#feedCfg = { ...DEFAULT_FRAME_FEED, ...options.feed };
     if (!(this.#feedCfg.delayMs >= 0 && this.#feedCfg.delayMs <= 2000)) throw new P2PError('BAD_CONFIG', `feed.delayMs ${this.#feedCfg.delayMs} is outside 0 … 2000 (a frame later than that is past its deadline in the swarm)`);
+    if (!(this.#feedCfg.framesExtraLatencyS >= 0 && this.#feedCfg.framesExtraLatencyS <= 5)) throw new P2PError('BAD_CONFIG', `feed.framesExtraLatencyS ${this.#feedCfg.framesExtraLatencyS} is outside 0 … 5`);
     if (!(this.#feedCfg.framesStallMs >= 500 && this.#feedCfg.framesStallMs <= 60_000)) throw new P2PError('BAD_CONFIG', `feed.framesStallMs ${this.#feedCfg.framesStallMs} is outside 500 … 60000`);
     if (!(this.#feedCfg.maxMsPerStay >= 0 && this.#feedCfg.maxMsPerStay <= 3_600_000)) throw new P2PError('BAD_CONFIG', `feed.maxMsPerStay ${this.#feedCfg.maxMsPerStay} is outside 0 … 3600000`);
     if (!(options.hasMse ?? hasMse)() && options.video.canPlayType('application/vnd.apple.mpegurl')) {
@@ -492,7 +499,18 @@ export class HlsFallback {
       onFrame: (m, f) => this.#o.outside?.()?.add(m, f) ?? false,
       rewind: (liveSeq) => rewindFrames(liveSeq, this.#o.outside?.()?.resumeSeq?.() ?? null, MAX_REWIND_FRAMES),
     });
-    this.#frames = { feed, sinceMs: nowMs, lastInMs: nowMs, framesIn: this.#o.player.stats.framesIn };
+    const player = this.#o.player;
+    const targetS = player.config.targetLatencyS;
+    let raisedS: number | null = null;
+    try {
+      if (this.#feedCfg.framesExtraLatencyS > 0) {
+        player.setTargetLatency(targetS + this.#feedCfg.framesExtraLatencyS);
+        raisedS = player.config.targetLatencyS;
+      }
+    } catch {
+      // beyond the player's bounds: the target stays
+    }
+    this.#frames = { feed, sinceMs: nowMs, lastInMs: nowMs, framesIn: player.stats.framesIn, targetS, raisedS };
     feed.start();
     this.#stats.via = 'frames';
     this.#setHttp('playing');
@@ -505,6 +523,15 @@ export class HlsFallback {
     if (!f) return;
     f.feed.stop();
     this.#framesBytesDone += f.feed.stats.bytes;
+    // The target back as it was, unless someone set another meanwhile (the target-latency attribute).
+    const player = this.#o.player;
+    if (f.raisedS !== null && player.config.targetLatencyS === f.raisedS) {
+      try {
+        player.setTargetLatency(f.targetS);
+      } catch {
+        // cannot happen: it was the target before
+      }
+    }
   }
 
   /** The frame path gave up within a stay on HTTP: hls.js takes over (the path stays `http`, no sourcechange). */
