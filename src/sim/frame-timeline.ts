@@ -2,7 +2,8 @@
 // code-segment chunk, seed and feed packet is followed from the moment its sender's core handed it
 // to the link to the moment the receiver's core took it, and each peer notes when it first held
 // each key of each frame. When a viewer decodes a frame, the key that completed its 64 is traced
-// back hop by hop to the producer that made it, then to the eighth seed of that producer's group,
+// back hop by hop (through a relay that decoded the frame and re-encoded the key, on to that
+// relay's own 64th key) to the producer that made it, then to the eighth seed of its group,
 // the holder's segment and the broadcaster's chunk, and the frame's close-to-decode time is split
 // over the stages of that path (uplink queueing, the wire, download and CPU waits, relays holding
 // a key until it was asked for, repairs, the producer's wait). Diagnostic only: it watches the
@@ -91,13 +92,11 @@ export class FrameTimeline {
   /** Broadcaster's first send of each chunk: key (seq, c, chunk). */
   private readonly chunkFirst = new Map<number, number>();
   private readonly peers = new Map<number, Map<number, PeerFrame>>();
-  private newestSeq = -1;
 
   constructor(private readonly broadcasterNum: number, private readonly keepFrames = 64) {}
 
   published(seq: number, nowMs: number): void {
     this.publishMs.set(seq, nowMs);
-    this.newestSeq = Math.max(this.newestSeq, seq);
     const old = seq - this.keepFrames;
     if (old < 0) return;
     // Forget frames too old to be traced any more.
