@@ -59,8 +59,10 @@ function openFileLimit(): number | null {
  * beside its share of the others (hashing is uneven: 1.5 x the mean), and a generator holds its
  * own peers. Each socket is one file descriptor; 1000 more for the process itself.
  */
-export function socketsNeeded(o: Pick<ClusterBenchOptions, 'nodes' | 'peers' | 'generators' | 'big'>): number {
-  const node = (o.big ?? 0) + Math.ceil((1.5 * o.peers) / o.nodes);
+export function socketsNeeded(o: Pick<ClusterBenchOptions, 'nodes' | 'peers' | 'generators' | 'big'> & { placement?: ClusterBenchOptions['placement'] }): number {
+  // Peers on any node (placement any, or cells) spread evenly: a third more than the mean is ample.
+  const spread = o.placement === 'any' || o.placement === 'cells';
+  const node = spread ? Math.ceil((1.35 * (o.peers + (o.big ?? 0))) / o.nodes) : (o.big ?? 0) + Math.ceil((1.5 * o.peers) / o.nodes);
   const generator = Math.max(o.big ?? 0, Math.ceil(o.peers / o.generators));
   return Math.max(node, generator) + 1000;
 }
