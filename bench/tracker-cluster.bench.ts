@@ -155,7 +155,7 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, kind: 'hash' | 'a
   console.log(`peers joined: ${joined} of ${connected.reduce((s, c) => s + c.wanted, 0)} in ${connectS.toFixed(1)} s; per node ${mem1.map((m) => m.peers).join(' / ')}`);
   console.log(`relay latency, sender to receiver: p50 ${q(lat, 0.5).toFixed(2)} ms, p99 ${q(lat, 0.99).toFixed(2)} ms, max ${q(lat, 1).toFixed(2)} ms (${relays} relays in ${wall.toFixed(1)} s, churn ${relayed.reduce((s, r) => s + r.churned, 0)})`);
   console.log(`relays staying on one node: ${relays ? (((relays - crossSig) / relays) * 100).toFixed(1) : 'n/a'} % (${crossSig} crossed nodes)`);
-  console.log(`memory per connection, per node (resident, ${mem1[0]?.collected ? 'after a full GC' : 'no forced GC'}): ${mem1.map((m, i) => (m.peers ? `${((m.rss - mem0[i].rss) / m.peers / 1024).toFixed(1)} KB` : 'n/a')).join(' / ')}`);
+  console.log(`memory per connection, per node (resident growth from the idle node over its peers, young generation's growth included, ${mem1[0]?.collected ? 'after a full GC' : 'no forced GC'}): ${mem1.map((m, i) => (m.peers ? `${((m.rss - mem0[i].rss) / m.peers / 1024).toFixed(1)} KB` : 'n/a')).join(' / ')}`);
   console.log(`Redis operations per join (join phase, all nodes, renewals included): ${(opsJoin / Math.max(1, joined)).toFixed(2)}; Redis round trip p99 ${rttP99(m2)} ms`);
   const ownedOf = async (n: { base: string }) => ((JSON.parse(await get(`${n.base}/health`).catch(() => '{}')).cluster?.owned ?? []) as Array<{ streamId: string; epoch: number }>);
   if (cells) {

@@ -4,6 +4,12 @@
 
 import { encodedLength, type WireMessage } from './wire.ts';
 
+interface LaneEntry {
+  m: WireMessage;
+  size: number;
+  expires: number;
+}
+
 export class SendQueue {
   // A ring of parallel slots; a slot is emptied as soon as its message leaves, so sent or
   // dropped media (and its payload) is not kept alive by the queue.
@@ -23,13 +29,13 @@ export class SendQueue {
    * source of a producer's feed keys, so one that waits behind a backlog of feed packets it relays
    * delays a whole group for everyone). FIFO, at most maxItems.
    */
-  private first: Array<{ m: WireMessage; size: number; expires: number }> = [];
+  private first: LaneEntry[] = [];
   /**
    * Keys the neighbour asked for (answers to its REQUEST): after the seeds, before the pushed keys.
    * A viewer asks for the few keys it lacks once its pushes are in (its frame's last keys), so an
    * answer that waits behind a backlog of pushes holds the whole frame back. FIFO, at most maxItems.
    */
-  private asked: Array<{ m: WireMessage; size: number; expires: number }> = [];
+  private asked: LaneEntry[] = [];
 
   constructor(private readonly maxItems: number) {}
 
@@ -39,28 +45,25 @@ export class SendQueue {
 
   /** Queues a message ahead of the ring (after the other such messages). */
   pushFirst(message: WireMessage, expiresMs: number): void {
-    if (this.maxItems === 0) {
-      this.dropped++;
-      return;
-    }
-    if (this.first.length >= this.maxItems) {
-      this.dropped++;
-      this.first.shift();
-    }
-    this.first.push({ m: message, size: encodedLength(message), expires: expiresMs });
+    this.#pushLane(this.first, message, expiresMs);
   }
 
   /** Queues an answer to the neighbour's request: after the seeds, ahead of the ring. */
   pushAsked(message: WireMessage, expiresMs: number): void {
+    this.#pushLane(this.asked, message, expiresMs);
+  }
+
+  /** A lane ahead of the ring is a FIFO of at most maxItems: the oldest goes when it is full. */
+  #pushLane(lane: LaneEntry[], message: WireMessage, expiresMs: number): void {
     if (this.maxItems === 0) {
       this.dropped++;
       return;
     }
-    if (this.asked.length >= this.maxItems) {
+    if (lane.length >= this.maxItems) {
       this.dropped++;
-      this.asked.shift();
+      lane.shift();
     }
-    this.asked.push({ m: message, size: encodedLength(message), expires: expiresMs });
+    lane.push({ m: message, size: encodedLength(message), expires: expiresMs });
   }
 
   push(message: WireMessage, expiresMs: number): void {
@@ -79,24 +82,8 @@ export class SendQueue {
 
   /** Hands out messages while the channel buffer stays under `budget` bytes. */
   pump(nowMs: number, budget: number, emit: (m: WireMessage) => void): void {
-    while (this.first.length > 0 && this.buffered < budget) {
-      const e = this.first.shift() as { m: WireMessage; size: number; expires: number };
-      if (e.expires <= nowMs) {
-        this.stale++;
-        continue;
-      }
-      this.buffered += e.size;
-      emit(e.m);
-    }
-    while (this.asked.length > 0 && this.buffered < budget) {
-      const e = this.asked.shift() as { m: WireMessage; size: number; expires: number };
-      if (e.expires <= nowMs) {
-        this.stale++;
-        continue;
-      }
-      this.buffered += e.size;
-      emit(e.m);
-    }
+    this.#drainLane(this.first, nowMs, budget, emit);
+    this.#drainLane(this.asked, nowMs, budget, emit);
     while (this.count > 0 && this.buffered < budget) {
       const i = this.head;
       const message = this.shift();
@@ -106,6 +93,18 @@ export class SendQueue {
       }
       this.buffered += this.sizes[i];
       emit(message);
+    }
+  }
+
+  #drainLane(lane: LaneEntry[], nowMs: number, budget: number, emit: (m: WireMessage) => void): void {
+    while (lane.length > 0 && this.buffered < budget) {
+      const e = lane.shift() as LaneEntry;
+      if (e.expires <= nowMs) {
+        this.stale++;
+        continue;
+      }
+      this.buffered += e.size;
+      emit(e.m);
     }
   }
 

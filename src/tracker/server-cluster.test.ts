@@ -197,23 +197,8 @@ describe('tracker cluster: the server’s side (in-memory backend)', () => {
     const space = new MemorySpace(() => clock.now());
     const a = (await tracker({ clock, cluster: { nodeId: 'n0', backend: memoryBackend(space), leaseMs: 10_000, renewMs: 2000 } })).t;
     // Node b's channel holds back the owner's event batches while `hold` is set.
-    const inner = memoryBackend(space);
     let hold = false;
-    const backend: ClusterBackend = {
-      kind: inner.kind,
-      store: inner.store,
-      get state() {
-        return inner.state;
-      },
-      onState: (l) => inner.onState(l),
-      onRoundTrip: (l) => inner.onRoundTrip(l),
-      close: () => inner.close(),
-      broker: {
-        publish: (ch, m) => inner.broker.publish(ch, m),
-        unsubscribe: (ch) => inner.broker.unsubscribe(ch),
-        subscribe: (ch, h) => inner.broker.subscribe(ch, (m) => (hold && m.includes('"t":"ev"') ? undefined : h(m))),
-      },
-    };
+    const backend = holdingBackend(space, () => hold);
     const b = (await tracker({ clock, cluster: { nodeId: 'n1', backend } })).t;
     const key = await generateStreamKey();
     await joined(a, key.streamId); // node a owns the stream
