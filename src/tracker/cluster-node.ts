@@ -145,6 +145,8 @@ interface Owned {
   room: Room;
   token: string;
   epoch: number;
+  /** Wall-clock time (Unix ms) this node became the owner: /health reports it, so a takeover's time is the owner's own, not the time a busy node took to answer. */
+  sinceUnixMs: number;
   /** Member → the node it is connected to. */
   members: Map<string, string>;
   info: Map<string, JoinInfo>;
@@ -304,9 +306,9 @@ export class ClusterNode {
     return [...this.owned.keys()];
   }
 
-  ownerOf(streamId: string): { node: string; epoch: number } | null {
+  ownerOf(streamId: string): { node: string; epoch: number; sinceUnixMs?: number } | null {
     const o = this.owned.get(streamId);
-    if (o) return { node: this.nodeId, epoch: o.epoch };
+    if (o) return { node: this.nodeId, epoch: o.epoch, sinceUnixMs: o.sinceUnixMs };
     const k = this.owners.get(streamId);
     return k ? { node: k.node, epoch: k.epoch } : null;
   }
@@ -719,7 +721,7 @@ export class ClusterNode {
       }
       return;
     }
-    const o: Owned = { unit: u, stream: s, cell: k, room, token: this.token, epoch, members: new Map(), info: new Map(), dirty: new Set(), removed: new Set(), metaWritten: '', bc: null, cells, xl: new Map(), xlAsked: new Set() };
+    const o: Owned = { unit: u, stream: s, cell: k, room, token: this.token, epoch, sinceUnixMs: Date.now(), members: new Map(), info: new Map(), dirty: new Set(), removed: new Set(), metaWritten: '', bc: null, cells, xl: new Map(), xlAsked: new Set() };
     this.unitByRoom.set(room, u);
     const now = this.clock.now();
     let mode: SwarmMode | undefined;

@@ -107,6 +107,13 @@ describe('tracker cluster on Redis', () => {
     const health = JSON.parse(await get(`http://127.0.0.1:${a.port}/health`));
     expect(health.cluster).toMatchObject({ nodeId: 'node-0', backend: 'redis', redis: 'up', ownedStreams: 1, owned: [{ streamId: key.streamId, epoch: a.cluster!.ownerOf(key.streamId)!.epoch }] });
     expect(JSON.parse(await get(`http://127.0.0.1:${b.port}/health`)).cluster).toMatchObject({ nodeId: 'node-1', redis: 'up', hostedStreams: 1, ownedStreams: 0 });
+    // One stream asked by id: its owner as each node knows it, with the owner's own time of taking it.
+    const asked = JSON.parse(await get(`http://127.0.0.1:${a.port}/health?stream=${encodeURIComponent(key.streamId)}`)).cluster.stream;
+    expect(asked).toMatchObject({ streamId: key.streamId, owner: { node: 'node-0', epoch: a.cluster!.ownerOf(key.streamId)!.epoch } });
+    expect(asked.owner.sinceUnixMs).toBeGreaterThan(Date.now() - 120_000);
+    expect(asked.owner.sinceUnixMs).toBeLessThanOrEqual(Date.now());
+    expect(JSON.parse(await get(`http://127.0.0.1:${b.port}/health?stream=${encodeURIComponent(key.streamId)}`)).cluster.stream.owner).toMatchObject({ node: 'node-0' });
+    expect(JSON.parse(await get(`http://127.0.0.1:${b.port}/health?stream=nosuchstream`)).cluster.stream).toEqual({ streamId: 'nosuchstream', owner: null });
     const metrics = await get(`http://127.0.0.1:${b.port}/metrics`);
     expect(metrics).toMatch(/p2p_tracker_cluster_messages_total\{direction="out",kind="sig"\} 1/);
     expect(metrics).toMatch(/p2p_tracker_cluster_messages_total\{direction="out",kind="join"\} 1/);
@@ -335,7 +342,7 @@ describe('tracker cluster failover on virtual time (in-memory backend)', () => {
     const vb2 = client(b.url!, key.streamId);
     const vb2Id = (await nextEvent(vb2, 'joined')).peerId;
     await until(() => vb.neighbours.some((n) => n.peerId === vb2Id), 5000, 'link on node b');
-    expect(a.cluster!.ownerOf(key.streamId)).toEqual({ node: 'v0', epoch: 1 });
+    expect(a.cluster!.ownerOf(key.streamId)).toMatchObject({ node: 'v0', epoch: 1 });
     await a.halt();
     // A damaged snapshot entry is skipped, never a reason to refuse the takeover.
     space.hashes.get(`p2p:snap:{${key.streamId}}`)?.set('m:damaged', '{not json');
@@ -346,7 +353,7 @@ describe('tracker cluster failover on virtual time (in-memory backend)', () => {
     // After it, the next check of node b takes it over from the snapshot, epoch 2.
     await clock.advance(4000, 5);
     await until(() => b.cluster!.ownedStreams().includes(key.streamId), 5000, 'takeover');
-    expect(b.cluster!.ownerOf(key.streamId)).toEqual({ node: 'v1', epoch: 2 });
+    expect(b.cluster!.ownerOf(key.streamId)).toMatchObject({ node: 'v1', epoch: 2 });
     // Node b's peers are members of the new room and still introduced to each other.
     const got = nextEvent(vb2, 'signal');
     await until(() => vb.neighbours.some((n) => n.peerId === vb2Id), 5000, 'link after takeover');
