@@ -30,7 +30,7 @@ const { values: o } = parseArgs({
     profile: { type: 'string' },
     /** Writes V8's sampling heap profile of the relay phase to this file: where the objects still alive at its end were allocated. */
     'heap-sampling': { type: 'string' },
-    /** With --heap-sampling: also the objects that outlived a scavenge (moved to the old generation) and died there since, i.e. every promotion of the phase, not only what is alive at its end. */
+    /** With --heap-sampling: also the objects a full collection freed during the phase (promoted objects that died in the old generation, and whatever dead objects the young generation held at that collection), not only what is alive at its end. A scavenge runs before the profile is read. */
     promoted: { type: 'boolean' },
     /** Writes a heap snapshot of the tracker to this file once every peer is connected (before the load). */
     'heap-snapshot': { type: 'string' },
