@@ -192,9 +192,16 @@ async function phase(o: ClusterBenchOptions, redisUrl: string, kind: 'hash' | 'a
       if (!after) await new Promise((r) => setTimeout(r, 50));
     }
     const seenS = (performance.now() - t0) / 1000;
+    // What the survivors went through meanwhile: ownership changes (a takeover lost again shows as
+    // lost + a later epoch) and their longest event-loop stall since the last scrape.
+    const before = survivors.map((n) => m2[nodes.indexOf(n)]);
+    const afterM = await Promise.all(survivors.map((n) => get(`${n.base}/metrics`).catch(() => '')));
+    const changes = ['acquired', 'lost', 'reacquired', 'moved'].map((k) => `${k} ${sum(afterM, `p2p_tracker_cluster_ownership_changes_total{kind="${k}"}`) - sum(before, `p2p_tracker_cluster_ownership_changes_total{kind="${k}"}`)}`).join(', ');
+    const stalls = afterM.map((m) => `${(metric(m, 'p2p_tracker_event_loop_delay_max_seconds') * 1000).toFixed(0)} ms`).join(' / ');
     console.log(after
       ? `SIGKILL of ${cells ? 'a cell owner' : 'an owner'} to a new owner: ${after.sinceUnixMs !== undefined ? `${((after.sinceUnixMs - killedUnixMs) / 1000).toFixed(2)} s by the new owner's clock` : 'n/a'}; its /health said so ${seenS.toFixed(2)} s after SIGKILL (epoch ${victim.epoch} → ${after.epoch}; lease 6 s, checks every 1.2 s)`
       : 'SIGKILL of an owner to a new owner: no new owner within 60 s');
+    console.log(`survivors after SIGKILL: ownership changes ${changes}; longest event-loop stall ${stalls}`);
     console.log('frames lost by viewers meanwhile: not measured here (these peers carry no media); src/node-peer/cluster-failover.test.ts prints it with media');
   } else console.log(`SIGKILL of an owner: no node owned ${cells ? 'a cell' : 'a stream'}, not measured`);
 
