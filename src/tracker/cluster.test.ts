@@ -362,6 +362,53 @@ describe('tracker cluster failover on virtual time (in-memory backend)', () => {
     expect(b.cluster!.metrics.ownershipChanges.get('acquired')).toBe(1);
   });
 
+  it('a node whose renewal round is stuck writing a snapshot still takes over a dead owner\'s stream when its lease expires', async () => {
+    const clock = manualClock();
+    const space = new MemorySpace(() => clock.now());
+    // Node b's snapshot writes of the stream it owns never finish: its renewal round stays busy.
+    let stuckStream = '';
+    const inner = memoryBackend(space);
+    const stuck: ClusterBackend = {
+      kind: inner.kind,
+      store: { ...inner.store, writeHash: (k, set, del, fence) => (stuckStream && k.includes(stuckStream) ? new Promise<boolean>(() => {}) : inner.store.writeHash(k, set, del, fence)) },
+      get state() {
+        return inner.state;
+      },
+      onState: (l) => inner.onState(l),
+      onRoundTrip: (l) => inner.onRoundTrip(l),
+      close: () => inner.close(),
+      broker: inner.broker,
+    };
+    const start = async (nodeId: string, backend: ClusterBackend) => {
+      const t = await startTracker({ port: 0, clock, cluster: { nodeId, backend, leaseMs: 10_000, renewMs: 2000 } });
+      cleanups.push(() => t.close());
+      return t;
+    };
+    const a = await start('w0', memoryBackend(space));
+    const b = await start('w1', stuck);
+    const own = await generateStreamKey();
+    const vOwn = client(b.url!, own.streamId);
+    await nextEvent(vOwn, 'joined');
+    expect(b.cluster!.ownedStreams()).toEqual([own.streamId]);
+    stuckStream = own.streamId;
+    const key = await generateStreamKey();
+    const va = client(a.url!, key.streamId);
+    await nextEvent(va, 'joined');
+    const vb = client(b.url!, key.streamId);
+    await nextEvent(vb, 'joined');
+    expect(a.cluster!.ownerOf(key.streamId)).toMatchObject({ node: 'w0', epoch: 1 });
+    // A member more on b's own stream: its next snapshot write hangs, and so does its renewal round.
+    const vOwn2 = client(b.url!, own.streamId);
+    await nextEvent(vOwn2, 'joined');
+    await clock.advance(2000, 5);
+    await a.halt();
+    await clock.advance(14_000, 20);
+    await until(() => b.cluster!.ownedStreams().includes(key.streamId), 5000, 'takeover beside the stuck round');
+    expect(b.cluster!.ownerOf(key.streamId)).toMatchObject({ node: 'w1', epoch: 2 });
+    // Its own stream's lease was renewed all along.
+    expect(b.cluster!.ownerOf(own.streamId)).toMatchObject({ node: 'w1', epoch: 1 });
+  });
+
   it('while the engine is down the owner keeps the roles of peers on other nodes; it reconciles when the engine is back', async () => {
     const clock = manualClock();
     const space = new MemorySpace(() => clock.now());
