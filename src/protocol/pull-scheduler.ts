@@ -40,6 +40,7 @@ export class PullScheduler {
   constructor(private readonly h: PullHost) {}
 
   schedule(nowMs: number): void {
+    const loss = this.lossSpare();
     const all = this.budgetFreed;
     this.budgetFreed = false;
     for (const f of this.h.frames.values()) {
@@ -65,7 +66,7 @@ export class PullScheduler {
         this.askExtraKeys(f, nowMs, short + 1);
       }
       if (!all && !this.dirty.has(f.seq) && !this.awaiting.has(f.seq)) continue;
-      this.pullFrame(f, nowMs);
+      this.pullFrame(f, nowMs, loss);
     }
     this.dirty.clear();
     const a = this.awaiting;
@@ -80,14 +81,17 @@ export class PullScheduler {
    * neighbour's in-flight budget); f stays marked for the next pass.
    */
   pullNow(f: FrameState, nowMs: number): void {
-    if (f.state === 'collecting') this.pullFrame(f, nowMs);
+    if (f.state === 'collecting') this.pullFrame(f, nowMs, this.lossSpare());
+  }
+
+  /** Ask for the keys loss is expected to eat (64·p/(1−p)); a repair round covers the rest. */
+  private lossSpare(): { p: number; spare: number } {
+    const p = Math.min(0.5, this.h.stats.lossEstimate);
+    return { p, spare: Math.max(this.h.cfg.minSpareKeys, Math.min(16, Math.ceil((64 * p) / (1 - p)))) };
   }
 
   /** Asks neighbours for the keys f wants (64 + a loss spare − held − awaited − in flight). */
-  private pullFrame(f: FrameState, nowMs: number): void {
-    // Ask for the keys loss is expected to eat (64·p/(1−p)); a repair round covers the rest.
-    const p = Math.min(0.5, this.h.stats.lossEstimate);
-    const spare = Math.max(this.h.cfg.minSpareKeys, Math.min(16, Math.ceil((64 * p) / (1 - p))));
+  private pullFrame(f: FrameState, nowMs: number, { p, spare }: { p: number; spare: number }): void {
     // Keys on their way by push are neither asked for nor counted as missing; the spare for
     // loss is asked only once nothing is awaited (a lost push shows in the parent's HAVE).
     const awaited = this.h.push.awaited(f, nowMs, this.awaitedKeys, this.lateKeys);
