@@ -498,6 +498,8 @@ export class PeerCore {
     this.expireAndCollect(nowMs);
     if (this.outsideJobs.size > 0) this.expireOutside(nowMs);
     this.holder.tick(nowMs, this.broadcasterId && this.neighbours.has(this.broadcasterId) ? this.broadcasterId : undefined);
+    // (produceDue first: it also clears a wake-up time the tick makes stale.)
+    if (this.cfg.produceOnGrace > 0) this.producer.produceDue(nowMs);
     this.producer.tick(nowMs);
     this.push.tick(nowMs);
     this.pull.schedule(nowMs);
