@@ -204,13 +204,14 @@ export class PullScheduler {
   }
 
   /**
-   * True when `n` can still bring a stuck frame's keys in time: it is not muted and its keys come
-   * within `stuckMs / 4` of being asked (smoothed). The frame is already past its stuck wait; a
-   * neighbour slower than that (a CPU-starved page: it answers every request, 0.3–0.7 s late) lands
-   * its keys after the frame's playout, so its offers and the keys in flight from it do not count.
+   * True when `n` can still bring a stuck frame's keys in time: it is not muted, and the keys asked
+   * of it arrive within `stuckMs` of their frame's start here (smoothed). The frame is past its stuck
+   * wait already; a neighbour whose keys come later than that (a CPU-starved page answers every
+   * request, but its frames' keys come 1–1.4 s after their start) lands them after the frame's
+   * playout, so its offers and the keys in flight from it do not count.
    */
   private prompt(n: NeighbourState, nowMs: number): boolean {
-    return n.isBroadcaster || (!n.isMuted(nowMs) && n.srttMs <= this.h.cfg.stuckMs / 4);
+    return n.isBroadcaster || (!n.isMuted(nowMs) && n.keyAgeMs <= this.h.cfg.stuckMs);
   }
 
   /** Keys of f in flight from the broadcaster or a prompt neighbour. */
