@@ -47,7 +47,7 @@ describe('a slow direct-feed neighbour', () => {
     // 2 ms per input: the slow viewer answers every request 0.3–0.7 s late (delivery share 1.0,
     // so it is never muted); its keys come about 1 s after their frame's start. Before: its
     // neighbours got 19–21 of 100 frames within 1 s and sent 10 MISSING each (its keys in flight
-    // counted as on their way), too few to move its slot. Now 76: the first 2–3 s pass before its
+    // counted as on their way), too few to move its slot. Now 73 and 76: the first 2–3 s pass before its
     // measured lateness passes the stuck wait.
     const { b, frames, inTime } = await starvedSwarm(2);
     expect(b.slotJudge.isShunned('v0', 10_000)).toBe(true);
