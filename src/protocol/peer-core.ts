@@ -700,7 +700,7 @@ export class PeerCore {
       const n = this.neighbours.get(asked);
       if (n) {
         if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.pull.budgetFreed = true;
-        n.delivered(asked === from, nowMs - sentMs, nowMs);
+        n.delivered(asked === from, nowMs - sentMs, nowMs, nowMs - f.firstSeenMs);
       }
     }
     if (f.have.has(x)) {

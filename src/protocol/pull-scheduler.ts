@@ -61,9 +61,12 @@ export class PullScheduler {
       const lostRecently = nowMs - this.neighbourLostMs < this.h.cfg.stuckMs && f.firstSeenMs < this.neighbourLostMs + this.h.cfg.lostSlotMs && short > 0 && lacksFewSlots(f, this.h.direct());
       const stuckAfter = lostRecently ? this.h.cfg.directRepairDelayMs + (spread % 150) : this.h.cfg.stuckMs + (spread % 400);
       const since = lostRecently ? nowMs - Math.max(f.firstSeenMs, this.neighbourLostMs) : nowMs - f.firstSeenMs;
-      if (short > 0 && !f.extraAsked && since > stuckAfter && this.nothingOffered(f, nowMs)) {
+      // Past the stuck wait, keys in flight from a late neighbour are not on their way: they come
+      // after the frame's playout (a CPU-starved viewer answers everything, late), see prompt().
+      const shortNow = !f.extraAsked && since > stuckAfter ? 64 - f.have.size - this.onItsWay(f, nowMs) : short;
+      if (shortNow > 0 && !f.extraAsked && since > stuckAfter && this.nothingOffered(f, nowMs)) {
         this.reportMissing(f, nowMs);
-        this.askExtraKeys(f, nowMs, short + 1);
+        this.askExtraKeys(f, nowMs, shortNow + 1);
       }
       if (!all && !this.dirty.has(f.seq) && !this.awaiting.has(f.seq)) continue;
       this.pullFrame(f, nowMs, loss);
@@ -218,11 +221,32 @@ export class PullScheduler {
     }
   }
 
-  /** True when no neighbour (muted ones apart) offers a key of `f` we neither hold nor asked for. */
+  /**
+   * True when `n` can still bring a stuck frame's keys in time: it is not muted, and the keys asked
+   * of it arrive within `stuckMs` of their frame's start here (smoothed). The frame is past its stuck
+   * wait already; a neighbour whose keys come later than that (a CPU-starved page answers every
+   * request, but its frames' keys come 1–1.4 s after their start) lands them after the frame's
+   * playout, so its offers and the keys in flight from it do not count.
+   */
+  private prompt(n: NeighbourState, nowMs: number): boolean {
+    return n.isBroadcaster || (!n.isMuted(nowMs) && n.keyAgeMs <= this.h.cfg.stuckMs);
+  }
+
+  /** Keys of f in flight from the broadcaster or a prompt neighbour. */
+  private onItsWay(f: FrameState, nowMs: number): number {
+    let k = 0;
+    for (const x of f.inflight.keys()) {
+      const n = this.h.neighbours.get(f.inflight.peerOf(x) as string);
+      if (n && this.prompt(n, nowMs)) k++;
+    }
+    return k;
+  }
+
+  /** True when no prompt neighbour offers a key of `f` we neither hold nor asked for of a prompt one. */
   private nothingOffered(f: FrameState, nowMs: number): boolean {
     for (const n of this.h.neighbours.values()) {
       const h = n.frames.get(f.seq);
-      if (!h || n.isBroadcaster || this.h.unlisted.has(n.peerId) || n.isMuted(nowMs)) continue;
+      if (!h || n.isBroadcaster || this.h.unlisted.has(n.peerId) || !this.prompt(n, nowMs)) continue;
       if (h.complete) return false;
       for (let w = 0; w < 8; w++) if (h.keys.word(w) & ~(f.have.word(w) | f.inflightSet.word(w))) return false;
     }
@@ -244,8 +268,9 @@ export class PullScheduler {
     for (let k = 0; k < d.keys; k++) {
       const slot = (k + f.seq) % d.slots;
       if (f.have.has(k) || slot === d.slot) continue;
-      // A key on its way from a neighbour that delivers is not missing (one from a muted one is).
-      if (f.inflightSet.has(k) && !this.h.neighbours.get(f.inflight.peerOf(k) as string)?.isMuted(nowMs)) continue;
+      // A key on its way from a prompt neighbour is not missing (one from a muted or late one is).
+      const from = f.inflightSet.has(k) ? this.h.neighbours.get(f.inflight.peerOf(k) as string) : undefined;
+      if (from && this.prompt(from, nowMs)) continue;
       keys.add(k);
       slots.add(slot);
     }
