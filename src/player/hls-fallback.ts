@@ -101,9 +101,8 @@ export interface FrameFeedConfig {
   enabled: boolean;
   /**
    * Play the HTTP path from the feed through the P2P player where the session can check its frames
-   * (`via` `frames`: one MediaSource, no reload at a switch), hls.js elsewhere. Default false
-   * (`<p2p-player fallback-feed="play">` turns it on): on the frame path the playhead still stops
-   * for 1-2 s every few seconds in the browser test, with media buffered ahead (docs/hls.md).
+   * (`via` `frames`: one MediaSource, no reload at a switch), hls.js elsewhere. Default true
+   * (`<p2p-player fallback-feed="relay">` turns it off: hls.js plays, the feed is relayed beside it).
    */
   plays: boolean;
   /** On the frame path, no frame reaching the player this long: play with hls.js instead for this stay, ms. Default 3000. */
@@ -131,7 +130,7 @@ export interface FrameFeedConfig {
   earlyMs: number;
 }
 
-export const DEFAULT_FRAME_FEED: FrameFeedConfig = { enabled: true, plays: false, framesStallMs: 3000, framesExtraLatencyS: 1, delayMs: 1000, maxMsPerStay: 60_000, earlyMs: 300 };
+export const DEFAULT_FRAME_FEED: FrameFeedConfig = { enabled: true, plays: true, framesStallMs: 3000, framesExtraLatencyS: 1, delayMs: 1000, maxMsPerStay: 60_000, earlyMs: 300 };
 
 export interface FrameFeedStats {
   /** `off` (not on HTTP, no linked session, or turned off), `running`, `spent` (ran maxMsPerStay in this stay). */
