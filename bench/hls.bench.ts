@@ -240,7 +240,7 @@ async function switchesOf(browser: Awaited<ReturnType<typeof chromium.launch>>, 
     const page = await (await browser.newContext()).newPage();
     await page.addInitScript(LINK_CUT_SCRIPT);
     await page.goto(url);
-    type S = { path: string; currentTime: number; peers: number; nowMs: number; longestStillMs: number; reloads: number; source: { via: string | null } | null; changes: Array<{ path: string; reason: string; atMs: number }> };
+    type S = { path: string; currentTime: number; peers: number; nowMs: number; longestStillMs: number; reloads: number; source: { via: string | null; earlyStarts?: number; httpBytes?: number; p2pBytes?: number } | null; changes: Array<{ path: string; reason: string; atMs: number }> };
     const state = (): Promise<S> => page.evaluate('window.switchTest.state()') as Promise<S>;
     const toHttp: number[] = [];
     const toP2p: number[] = [];
@@ -298,7 +298,8 @@ async function switchesOf(browser: Awaited<ReturnType<typeof chromium.launch>>, 
     }
     const f = (xs: number[]) => (xs.length === 0 ? '–' : `p50 ${pctOf(xs, 0.5).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms [${xs.map((x) => x.toFixed(0)).join(', ')}]`);
     const reloads = (await state()).reloads - reloads0;
-    console.log(`fallback-feed=${mode}: HTTP played via ${JSON.stringify(vias)}; media element reloads over all switches ${reloads} (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+    const src = (await state()).source;
+    console.log(`fallback-feed=${mode}: HTTP played via ${JSON.stringify(vias)}; media element reloads over all switches ${reloads}; feeds started ahead of a switch ${src?.earlyStarts ?? 0} (${toHttp.length} switches); media bytes over HTTP ${src?.httpBytes ?? 0}, from the swarm ${src?.p2pBytes ?? 0} (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
     console.log(`P2P -> HTTP, links cut (Chromium, ${toHttp.length} switches): cut to sourcechange ${f(toHttp)}; longest still playhead from the cut to 5 s after the switch ${f(stillHttp)}`);
     console.log(`HTTP -> P2P, links back (${toP2p.length} switches): links back to a connected neighbour ${f(toPeer)}; links back to sourcechange ${f(toP2p)} (reconnect + 5 s of healthy P2P by policy); longest still playhead from the restore to 5 s after the switch ${f(stillP2p)}`);
     await page.context().close();

@@ -74,6 +74,9 @@ for (const mode of ['play', 'relay'] as const) test(`a P2P viewer whose links ar
   const before = s.changes.length;
   const reloadsBefore = s.reloads;
   if (before > 0) console.log(`switches before the cut: ${JSON.stringify(s.changes.map((c) => [c.path, c.reason]))}`);
+  // What the frame path's early feed cost while P2P played (its starts and all media bytes fetched over HTTP so far).
+  const src0 = s.source as { earlyStarts: number; httpBytes: number; p2pBytes: number };
+  console.log(`[${mode}] before the cut (${Math.round(s.currentTime)} s played): early feed starts ${src0.earlyStarts}, HTTP media bytes ${src0.httpBytes}, swarm media bytes ${src0.p2pBytes}`);
 
   // 2. Cut every link: the player goes to HTTP and playback goes on.
   await page.evaluate(() => window.switchTest.resetStill());

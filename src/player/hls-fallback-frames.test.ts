@@ -182,11 +182,12 @@ describe('HlsFallback: the HTTP path through the P2P player\'s own MediaSource (
 
   it('a swarm silent for feed.earlyMs starts the frame path\'s feed before the switch, and the switch takes that feed over (no second start, no probe)', async () => {
     const edge = await edgeWithFeed();
-    const r = start(edge.url, { policy: { starveMs: 400, quickStarveMs: 400, healthyForMs: 400 }, feed: { earlyMs: 40 } });
-    // The swarm delivers, then falls silent (paused stand-in <video>: only the starve rule applies).
+    const r = start(edge.url, { policy: { starveMs: 1000, quickStarveMs: 1000, healthyForMs: 1000 }, feed: { earlyMs: 40 } });
+    // The swarm delivers (long enough for its rhythm to be known), then falls silent (paused
+    // stand-in <video>: only the starve rule applies).
     (r.video as unknown as { paused: boolean }).paused = true;
     const timer = setInterval(() => r.swarmFrame(), 20);
-    await new Promise((res) => setTimeout(res, 150));
+    await until(() => r.player.stats.framesIn >= 30, 'the swarm\'s frames');
     clearInterval(timer);
     await until(() => r.fb.path === 'http', 'the switch to HTTP');
     expect(r.paths).toEqual([['http', 'p2p-dry']]);
@@ -204,7 +205,9 @@ describe('HlsFallback: the HTTP path through the P2P player\'s own MediaSource (
     const edge = await edgeWithFeed();
     const r = start(edge.url, { policy: { starveMs: 5000, quickStarveMs: 5000, healthyForMs: 5000 }, feed: { earlyMs: 40 } });
     (r.video as unknown as { paused: boolean }).paused = true;
-    r.swarmFrame();
+    const first = setInterval(() => r.swarmFrame(), 20);
+    await until(() => r.player.stats.framesIn >= 30, 'the swarm\'s frames');
+    clearInterval(first);
     await until(() => r.fb.stats.earlyStarts === 1, 'the early start');
     await until(() => r.added.length >= 1, 'a frame from the early feed');
     // The swarm is back before the policy's starve time: the early feed stops, P2P plays on.

@@ -10,7 +10,7 @@ import { HttpFrameFeed } from '../hls/http-frame-feed.ts';
 import type { Manifest } from '../protocol/wire.ts';
 import { FallbackPolicy, RejoinRule, type FallbackPolicyConfig, type SwitchReason } from './fallback-policy.ts';
 import type { MediaPlayer } from './media-player.ts';
-import { HttpMediaBytes, chooseHttpVia, earlyFeedWanted, framesStalled, rewindFrames, type HttpVia } from './http-play.ts';
+import { HttpMediaBytes, SwarmGaps, chooseHttpVia, earlyFeedWanted, framesStalled, rewindFrames, type HttpVia } from './http-play.ts';
 
 export type FallbackMode = 'hls' | 'none';
 export type PlayingPath = 'p2p' | 'http' | 'native-hls';
@@ -122,10 +122,11 @@ export interface FrameFeedConfig {
   /** The feed runs at most this long in one stay on HTTP (it doubles what this viewer fetches from the edge), ms. Default 60 000. */
   maxMsPerStay: number;
   /**
-   * Where the HTTP path would be the frame path: the swarm silent this long on P2P starts the frame
-   * path's feed before the policy switches (its frames fill the same buffer before it runs out; the
-   * swarm's own copies still win while the buffer lasts), ms; 0 never. Stopped when the swarm delivers
-   * again. Default 300 (the swarm's frames come every 100-200 ms; the buffer holds about 700 ms).
+   * Where the HTTP path would be the frame path: the swarm silent this long on P2P, and 100 ms longer
+   * than its longest gap between frames of the last 16 (its frames come in bursts, one or a few per
+   * 0.5 s fragment), starts the frame path's feed before the policy switches: its frames fill the
+   * same buffer before it runs out, while the swarm's own copies still win as long as the buffer
+   * lasts. ms; 0 never. Stopped when the swarm delivers again. Default 300.
    */
   earlyMs: number;
 }
@@ -258,6 +259,8 @@ export class HlsFallback {
   #early: { feed: HttpFrameFeed; swarmFrames: number } | null = null;
   /** The swarm frame count at the last early start: one early start per silence. */
   #earlyAt = -1;
+  /** The swarm's recent gaps between frames on P2P (its rhythm: the early start waits past it). */
+  readonly #gaps = new SwarmGaps();
   /** The frame path failed: not chosen again before this time. */
   #framesBlockedUntilMs = -Infinity;
 
@@ -366,6 +369,8 @@ export class HlsFallback {
     const diff = s.framesIn - this.#outsideTotal;
     if (diff > this.#lastDiff) {
       this.#swarmFrames += diff - this.#lastDiff;
+      // The rhythm on P2P only, and not across an early feed (its frames hide the swarm's late ones).
+      if (this.#stats.path === 'p2p' && !this.#early) this.#gaps.add(nowMs - this.#lastSwarmFrameMs);
       this.#lastSwarmFrameMs = nowMs;
     }
     this.#lastDiff = diff;
@@ -419,7 +424,7 @@ export class HlsFallback {
       return;
     }
     if (this.#earlyAt === this.#swarmFrames) return;
-    if (!earlyFeedWanted({ onP2p: true, via: this.#via(this.#webrtc()), swarmSilentMs: nowMs - this.#lastSwarmFrameMs, earlyMs: this.#feedCfg.earlyMs, starveMs: this.#policy.config.starveMs })) return;
+    if (!earlyFeedWanted({ onP2p: true, via: this.#via(this.#webrtc()), swarmSilentMs: nowMs - this.#lastSwarmFrameMs, earlyMs: this.#feedCfg.earlyMs, usualGapMs: this.#gaps.usualMs, starveMs: this.#policy.config.starveMs })) return;
     this.#earlyAt = this.#swarmFrames;
     this.#early = { feed: this.#framesFeed(), swarmFrames: this.#swarmFrames };
     this.#early.feed.start();
@@ -437,6 +442,7 @@ export class HlsFallback {
   /** The swarm stayed silent on HTTP: the element replaces the session; its counters start at 0. */
   #rejoinSwarm(): void {
     this.#stats.rejoins++;
+    this.#gaps.clear();
     try {
       this.#o.onRejoin?.();
     } catch {
@@ -693,6 +699,7 @@ export class HlsFallback {
   }
 
   #set(path: PlayingPath, reason: SourceStats['reason']): void {
+    this.#gaps.clear();
     this.#stats.path = path;
     this.#stats.reason = reason;
     this.#stats.switches++;

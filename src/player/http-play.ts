@@ -56,8 +56,14 @@ export interface EarlyFeedInputs {
   via: HttpVia;
   /** Time since the swarm's last frame, ms (Infinity before any: a start with no peer is the policy's no-peers rule). */
   swarmSilentMs: number;
-  /** Silence after which the frame path's feed starts ahead of the switch, ms; 0 never. */
+  /** Silence after which the frame path's feed starts ahead of the switch at the least, ms; 0 never. */
   earlyMs: number;
+  /**
+   * The longest of the swarm's recent gaps between frames, ms (null while too few are known). The
+   * swarm's frames come in bursts, one or a few per 0.5 s fragment, so a silence as long as that is
+   * the swarm's usual rhythm, not a sign that it stopped: the feed waits `EARLY_MARGIN_MS` longer.
+   */
+  usualGapMs: number | null;
   /** The policy's starve time: the switch comes by then at the latest, ms. */
   starveMs: number;
 }
@@ -70,7 +76,37 @@ export interface EarlyFeedInputs {
  * switch left the playhead standing; a swarm that delivers again stops the feed.
  */
 export function earlyFeedWanted(i: EarlyFeedInputs): boolean {
-  return i.onP2p && i.via === 'frames' && i.earlyMs > 0 && Number.isFinite(i.swarmSilentMs) && i.swarmSilentMs >= i.earlyMs && i.swarmSilentMs < i.starveMs + i.earlyMs;
+  if (!(i.onP2p && i.via === 'frames' && i.earlyMs > 0 && i.usualGapMs !== null && Number.isFinite(i.swarmSilentMs))) return false;
+  return i.swarmSilentMs >= Math.max(i.earlyMs, i.usualGapMs + EARLY_MARGIN_MS) && i.swarmSilentMs < i.starveMs + i.earlyMs;
+}
+
+/** How much longer than its usual longest gap the swarm must be silent before the feed starts ahead of a switch, ms. */
+export const EARLY_MARGIN_MS = 100;
+
+/** Gaps kept to know the swarm's rhythm (about 8 s of frames at two to three frames a fragment); fewer known: no early start. */
+export const SWARM_GAPS_KEPT = 16;
+
+/**
+ * The swarm's recent gaps between frames (as the safety net sees them, once per tick): `usualMs` is
+ * the longest of the last SWARM_GAPS_KEPT, null until that many are known.
+ */
+export class SwarmGaps {
+  readonly #gaps: number[] = [];
+
+  add(gapMs: number): void {
+    if (!(gapMs >= 0 && Number.isFinite(gapMs))) return;
+    this.#gaps.push(gapMs);
+    if (this.#gaps.length > SWARM_GAPS_KEPT) this.#gaps.shift();
+  }
+
+  /** Forget the rhythm (a new session, a stay on HTTP: its frames come otherwise). */
+  clear(): void {
+    this.#gaps.length = 0;
+  }
+
+  get usualMs(): number | null {
+    return this.#gaps.length < SWARM_GAPS_KEPT ? null : Math.max(...this.#gaps);
+  }
 }
 
 /**
