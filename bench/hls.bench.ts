@@ -161,7 +161,9 @@ async function mixedPart(): Promise<void> {
   for (const f of feeds) f.stop();
   const b = snap();
   const sent = b.out - a.out;
-  const streamBytes = Math.max(1, b.in - a.in);
+  const streamBytes = b.in - a.in;
+  // A ratio to a stream the edge did not receive means nothing: printed as a miss.
+  const xStream = (bytes: number) => (streamBytes > 0 ? `${(bytes / streamBytes).toFixed(2)} x` : '– x (the edge received no stream bytes: a miss)');
   const kbps = (bytes: number) => ((bytes / mixedSeconds) * 8) / 1000;
   const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
   const idx = (vs: typeof sessions) => vs.map((v) => sessions.indexOf(v));
@@ -172,7 +174,7 @@ async function mixedPart(): Promise<void> {
   const refused = sum(onHttp.map((v) => v.core.stats.outsideRefused));
   const bad = sum(feeds.map((f) => f.stats.badBundles + f.stats.errors));
   console.log(`mixed swarm, ${mixed} Node viewers (${onHttp.length} also on the edge's frame feed over HTTP, ${inSwarm.length} swarm only), ${mixedSeconds} s, MemoryTransport links; the edge verified ${b.frames - a.frames} frames meanwhile (${(b.frames - a.frames) * onHttp.length} per half)`);
-  console.log(`edge upload per viewer: ${kbps(sent / mixed).toFixed(0)} kbit/s, ${(sent / mixed / streamBytes).toFixed(2)} x the stream (${kbps(sent / Math.max(1, onHttp.length)).toFixed(0)} kbit/s, ${(sent / Math.max(1, onHttp.length) / streamBytes).toFixed(2)} x per HTTP viewer); feed errors ${bad}`);
+  console.log(`edge upload per viewer: ${kbps(sent / mixed).toFixed(0)} kbit/s, ${xStream(sent / mixed)} the stream (${kbps(sent / Math.max(1, onHttp.length)).toFixed(0)} kbit/s, ${xStream(sent / Math.max(1, onHttp.length))} per HTTP viewer); feed errors ${bad}`);
   console.log(`HTTP half: ${taken} frames taken from HTTP after their own checks, ${refused} refused (held already from the swarm, or late); frames delivered ${got(onHttp)}, missed ${lost(onHttp)}; upload to neighbours ${kbps(up(onHttp)).toFixed(0)} kbit/s per viewer`);
   console.log(`swarm half: frames delivered ${got(inSwarm)}, missed ${lost(inSwarm)}; upload to neighbours ${kbps(up(inSwarm)).toFixed(0)} kbit/s per viewer`);
   await rig3.stop();
