@@ -4,10 +4,29 @@
 // watch page served on the public segment, so the page, the tracker and every WebRTC path go
 // through the NAT. An in-page probe records the first picture, how far the video played and its
 // stalls; sample() reads it with the player's and the session's stats (window.p2p on the watch page).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { NetLab } from './lab.ts';
+import type { LabCheck, NetLab } from './lab.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/**
+ * Whether a Chromium viewer can run in the lab: Chromium (CHROMIUM_PATH or Debian's) and ffmpeg
+ * (the broadcaster's media). Installs the missing Debian packages with apt-get as root, as the lab
+ * installs its own; call after prepareLab().
+ */
+export function prepareBrowser(): LabCheck {
+  const need = [[CHROMIUM_PATH, 'chromium'], ['/usr/bin/ffmpeg', 'ffmpeg']] as const;
+  const missing = () => need.filter(([bin]) => !existsSync(bin)).map(([, pkg]) => pkg);
+  if (missing().length && process.getuid?.() === 0) {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    spawnSync('apt-get', ['install', '-y', '-qq', ...missing()], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  }
+  const still = missing();
+  return still.length ? { ok: false, reason: `missing ${still.join(', ')} (apt-get install ${still.join(' ')})` } : { ok: true };
+}
 
 /** No sandbox (root), no background traffic, no GPU, muted autoplay; WebRTC as a browser on the internet does it (mDNS host candidates). */
 export const LAB_CHROMIUM_ARGS = [
@@ -160,4 +179,62 @@ export class LabChromium {
   async close(): Promise<void> {
     await Promise.race([this.browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
   }
+}
+
+/** What the Chromium viewer did between two samples (b after a; stall counts since watch()). */
+export interface ChromiumWindow {
+  /** Seconds of media played (currentTime advanced). */
+  playedS: number;
+  decodedFrames: number;
+  droppedFrames: number;
+  /** Frames the session decoded and verified, and missed. */
+  framesDelivered: number;
+  framesMissed: number;
+  /** Media bytes that came from viewers, not from the broadcaster. */
+  mediaBytesFromPeers: number;
+  /** Everything downloaded (media, control, overhead) over the stream's own bytes. */
+  downloadPerStream: number;
+  stalls: number;
+  stallMs: number;
+  longestStallMs: number;
+  /** Longest gap between the page probe's 100 ms ticks since watch(), ms (a starved page). */
+  maxTickGapMs: number;
+  /** Connected neighbours at b, and how many of them through TURN (relay candidate on either side). */
+  links: number;
+  relayedLinks: number;
+  paths: Record<string, string>;
+}
+
+export function chromiumWindow(a: ChromiumSample, b: ChromiumSample): ChromiumWindow {
+  const n = (s: ChromiumSample, k: string) => Number(s.session?.[k] ?? 0);
+  const d = (k: string) => n(b, k) - n(a, k);
+  const paths = (b.session?.paths ?? {}) as Record<string, string>;
+  return {
+    playedS: b.currentTime - a.currentTime,
+    decodedFrames: b.decodedFrames - a.decodedFrames,
+    droppedFrames: b.droppedFrames - a.droppedFrames,
+    framesDelivered: d('framesDelivered'),
+    framesMissed: d('framesMissed'),
+    mediaBytesFromPeers: d('mediaBytesDown') - d('mediaBytesFromBroadcaster'),
+    downloadPerStream: d('frameBytes') > 0 ? d('bytesDown') / d('frameBytes') : NaN,
+    stalls: b.stalls,
+    stallMs: b.stallMs,
+    longestStallMs: b.longestStallMs,
+    maxTickGapMs: b.maxTickGapMs,
+    links: n(b, 'peers'),
+    relayedLinks: Object.values(paths).filter((p) => p.includes('relay')).length,
+    paths,
+  };
+}
+
+/** One line of figures for a window of the Chromium viewer. */
+export function describeChromium(first: ChromiumSample, w: ChromiumWindow, windowS: number): string {
+  const firstFrame = Number(first.session?.firstFrameMs);
+  return [
+    `first picture ${first.firstPictureMs >= 0 ? (first.firstPictureMs / 1000).toFixed(2) + ' s' : 'never'} after the page began to load (video moving at ${first.firstMoveMs >= 0 ? (first.firstMoveMs / 1000).toFixed(2) + ' s' : 'never'}${Number.isFinite(firstFrame) ? `; session's first verified frame ${(firstFrame / 1000).toFixed(2)} s after it started` : ''})`,
+    `played ${w.playedS.toFixed(1)} s of media in ${windowS} s, ${w.decodedFrames} video frames decoded, ${w.droppedFrames} dropped`,
+    `stalls over 500 ms: ${w.stalls} (${(w.stallMs / 1000).toFixed(1)} s in all, longest ${(w.longestStallMs / 1000).toFixed(1)} s; the page's 100 ms timer ran up to ${(w.maxTickGapMs / 1000).toFixed(1)} s late)`,
+    `session frames ${w.framesDelivered} delivered, ${w.framesMissed} missed; media from peers ${(w.mediaBytesFromPeers / 1024).toFixed(0)} KiB; download / stream ${w.downloadPerStream.toFixed(2)}`,
+    `neighbours ${w.links}: ${w.links - w.relayedLinks} direct, ${w.relayedLinks} through TURN (${Object.values(w.paths).join(', ') || 'no paths'})`,
+  ].join('; ');
 }
