@@ -1,5 +1,7 @@
-// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --fps 10 --loss 5 --nats full-cone,none --spare-keys 4]`: scenario 1
-// of the network lab (broadcaster + Node peers over mixed NATs, 5 % bursty loss) and scenario 3
+// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --fps 10 --loss 5 --nats full-cone,none --spare-keys 4 --no-chromium]`:
+// scenario 1 of the network lab (broadcaster + a Chromium viewer behind a port-restricted NAT +
+// Node peers over mixed NATs, 5 % bursty loss; the broadcaster publishes real media so that
+// Chromium can play it; --no-chromium: Node peers only, synthetic frames) and scenario 3
 // (tracker SIGKILL and restart), printing the figures; nothing is asserted. Also prints the
 // machine's load average and each process's CPU share and event-loop delay in the window, since
 // the lab's processes share the machine's cores. Needs root and the lab's packages.
@@ -7,9 +9,10 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { prepareLab, type NatKind } from '../scripts/netlab/lab.ts';
 import { framesBetween, LAB_STATS_INTERVAL_MS, LabSwarm, mixedPeers, type LabProcess, type Stats } from '../scripts/netlab/lab-swarm.ts';
+import { chromiumWindow, describeChromium, prepareBrowser, type ChromiumSample, type LabChromium } from '../scripts/netlab/lab-chromium.ts';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' }, 'spare-keys': { type: 'string' }, fps: { type: 'string' } },
+  options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' }, 'spare-keys': { type: 'string' }, fps: { type: 'string' }, 'no-chromium': { type: 'boolean' } },
 });
 const spareKeys = values['spare-keys'] === undefined ? undefined : Number(values['spare-keys']);
 const framesPerSec = values.fps === undefined ? undefined : Number(values.fps);
@@ -23,6 +26,12 @@ if (!check.ok) {
   console.log(`bench:netlab cannot run: ${check.reason}`);
   process.exit(0);
 }
+const browserCheck = values['no-chromium'] ? null : prepareBrowser();
+if (browserCheck && !browserCheck.ok) {
+  console.log(`bench:netlab cannot run the Chromium viewer: ${browserCheck.reason} (--no-chromium runs without it)`);
+  process.exit(0);
+}
+const withChromium = browserCheck !== null;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 /** CPU share of one core a process used between two stats lines, and the worst event-loop delay (p99 of each line) between them. */
@@ -44,18 +53,41 @@ function cpuOf(p: LabProcess, a: Stats | undefined, b: Stats | undefined): strin
 const swarm = new LabSwarm();
 try {
   await swarm.startServices();
+  if (withChromium) await swarm.startPages();
   const loss = lossPercent > 0 ? ({ kind: 'bursty', percent: lossPercent, burstPackets: 4 } as const) : undefined;
-  await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, bitrate, false, { spareKeys, framesPerSec });
+  // Real media for the Chromium viewer: enough for the warm-up, the window and scenario 3.
+  const mediaSeconds = withChromium ? Math.min(3600, seconds + 150) : undefined;
+  await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, bitrate, false, { spareKeys, framesPerSec, mediaSeconds });
   const peers = mixedPeers(swarm, count, loss, nats);
   const layout = swarm.broadcaster!.lines[0];
-  console.log(`scenario 1: ${count} Node peers (NATs in turn: ${nats.join(', ')}; symmetric ones relay-only), bursty loss ${lossPercent} % (bursts of 4 packets, UDP, at each router), ${bitrate / 1000} kbit/s, ${seconds} s window after a 15 s warm-up`);
-  console.log(`  frames of ${layout.frameBytes} bytes, ${Number(layout.framesPerSec).toFixed(2)} per second (padding ratio ${Number(layout.paddingRatio).toFixed(3)}), direct spare keys ${layout.spareKeys}; ${cpus().length} cores, load average at start ${load()}`);
+  let viewer: LabChromium | null = null;
+  let firstSample: ChromiumSample | null = null;
+  if (withChromium) {
+    viewer = await swarm.startChromium('cr', { nat: 'port-restricted', loss });
+    firstSample = await viewer.waitFor((x) => x.firstMoveMs >= 0, 'its video to play', 90_000).catch((e) => {
+      console.log(`  Chromium viewer: ${String(e).slice(0, 2000)}`);
+      return null;
+    });
+  }
+  console.log(`scenario 1: ${withChromium ? 'a Chromium viewer behind a port-restricted NAT and ' : ''}${count} Node peers (NATs in turn: ${nats.join(', ')}; symmetric ones relay-only), bursty loss ${lossPercent} % (bursts of 4 packets, UDP, at each router), ${bitrate / 1000} kbit/s, ${seconds} s window after a 15 s warm-up`);
+  if (layout.media) console.log(`  real media: ffmpeg's test pattern, H.264 320×180 25 fps and Opus, ${layout.fragments} fragments of 0.48 s (${((Number(layout.mediaBytes) * 8) / Number(layout.mediaSeconds) / 1000).toFixed(0)} kbit/s), cut into frames every 100 ms; direct spare keys ${layout.spareKeys}; ${cpus().length} cores, load average at start ${load()}`);
+  else console.log(`  frames of ${layout.frameBytes} bytes, ${Number(layout.framesPerSec).toFixed(2)} per second (padding ratio ${Number(layout.paddingRatio).toFixed(3)}), direct spare keys ${layout.spareKeys}; ${cpus().length} cores, load average at start ${load()}`);
   await sleep(15_000);
   const from = new Map(peers.map((p) => [p, p.last]));
   const b0 = swarm.broadcaster!.last;
+  if (viewer) await viewer.watch();
+  const v0 = viewer ? await viewer.sample().catch(() => null) : null;
+  const cpu0 = viewer?.cpuSeconds() ?? 0;
+  const t0 = Date.now();
   await sleep(seconds * 1000);
   const b1 = swarm.broadcaster!.last;
+  const v1 = viewer ? await viewer.sample().catch(() => null) : null;
+  const chromiumCpu = viewer ? (viewer.cpuSeconds() - cpu0) / ((Date.now() - t0) / 1000) : 0;
   console.log(`  load average at the end of the window: ${load()}`);
+  if (viewer) {
+    if (v0 && v1) console.log(`  Chromium viewer: ${describeChromium(firstSample ?? v1, chromiumWindow(v0, v1), seconds)}; CPU of its processes ${(chromiumCpu * 100).toFixed(0)} % of a core`);
+    else console.log('  Chromium viewer: no sample at the start or end of the window (the browser is gone)');
+  }
   let worst = 1;
   let links = 0;
   let relayedLinks = 0;
@@ -87,7 +119,7 @@ try {
     const every5s = series.filter((l, i) => i === series.length - 1 || Math.floor(l.t / 5) !== Math.floor((series[i + 1]?.t ?? 0) / 5));
     console.log(`  spare keys every 5 s from the broadcaster's start: ${every5s.map((l) => `${l.t.toFixed(0)} s ${l.directSpareKeys}`).join(', ')}`);
   }
-  console.log(`  first picture (first verified frame after start): median ${firsts.length ? (firsts[firsts.length >> 1] / 1000).toFixed(2) : 'n/a'} s, worst ${firsts.length ? (firsts[firsts.length - 1] / 1000).toFixed(2) : 'n/a'} s (target ≤ 2 s)`);
+  console.log(`  Node peers' first picture (first verified frame after start): median ${firsts.length ? (firsts[firsts.length >> 1] / 1000).toFixed(2) : 'n/a'} s, worst ${firsts.length ? (firsts[firsts.length - 1] / 1000).toFixed(2) : 'n/a'} s (target ≤ 2 s)`);
 
   await swarm.killTracker();
   await sleep(3000);
@@ -101,8 +133,8 @@ try {
       return Infinity;
     }
   }));
-  const bc = await swarm.broadcaster!.waitFor((x) => (x.at as number) > restartedAt && x.trackerConnected === true && Number(x.viewers) >= count, 'viewers back', 20_000).catch(() => null);
-  console.log(`scenario 3: tracker SIGKILLed, restarted 3 s later: peers rejoined after ${Math.min(...times).toFixed(1)}–${Math.max(...times).toFixed(1)} s (stats lines every ${LAB_STATS_INTERVAL_MS} ms), broadcaster saw all ${count} viewers after ${bc ? (((bc.at as number) - restartedAt) / 1000).toFixed(1) + ' s' : 'more than 20 s'}`);
+  const bc = await swarm.broadcaster!.waitFor((x) => (x.at as number) > restartedAt && x.trackerConnected === true && Number(x.viewers) >= count + (viewer ? 1 : 0), 'viewers back', 20_000).catch(() => null);
+  console.log(`scenario 3: tracker SIGKILLed, restarted 3 s later: peers rejoined after ${Math.min(...times).toFixed(1)}–${Math.max(...times).toFixed(1)} s (stats lines every ${LAB_STATS_INTERVAL_MS} ms), broadcaster saw all ${count + (viewer ? 1 : 0)} viewers after ${bc ? (((bc.at as number) - restartedAt) / 1000).toFixed(1) + ' s' : 'more than 20 s'}`);
 } finally {
   await swarm.destroy();
 }

@@ -2,10 +2,13 @@
 // inside a lab namespace. Prints one JSON line {"streamId": …, "frameBytes": …} once it publishes,
 // then its stats as JSON every --stats-interval ms (default 1000). Usage: node --import tsx
 // scripts/netlab/lab-broadcaster.ts <tracker ws URL> [--bitrate BPS] [--fps N] [--spare-keys N]
-// [--stats-interval MS] [--relay-only]
+// [--stats-interval MS] [--relay-only] [--media SECONDS]
+// --media: publish real media (ffmpeg's test pattern, H.264 and Opus, see lab-media.ts) for that
+// many seconds instead of synthetic frames, so that a browser viewer in the lab can play it.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { NodeBroadcaster } from '../../src/node-peer/node-broadcaster.ts';
+import { makeLabMedia, playLabMedia } from './lab-media.ts';
 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
@@ -16,11 +19,12 @@ const { values, positionals } = parseArgs({
     'spare-keys': { type: 'string' },
     'stats-interval': { type: 'string' },
     'relay-only': { type: 'boolean' },
+    media: { type: 'string' },
   },
 });
 const trackerUrl = positionals[0];
 if (!trackerUrl) {
-  console.error('usage: lab-broadcaster.ts <tracker ws URL> [--bitrate BPS] [--fps N] [--spare-keys N] [--stats-interval MS] [--relay-only]');
+  console.error('usage: lab-broadcaster.ts <tracker ws URL> [--bitrate BPS] [--fps N] [--spare-keys N] [--stats-interval MS] [--relay-only] [--media SECONDS]');
   process.exit(2);
 }
 const statsMs = Number(values['stats-interval'] ?? 1000);
@@ -28,17 +32,35 @@ if (!(statsMs >= 100 && statsMs <= 60_000)) {
   console.error(`lab-broadcaster: --stats-interval must be 100 … 60000 ms, got ${values['stats-interval']}`);
   process.exit(2);
 }
+const mediaSeconds = values.media === undefined ? undefined : Number(values.media);
+if (mediaSeconds !== undefined && !(mediaSeconds >= 1 && mediaSeconds <= 3600)) {
+  console.error(`lab-broadcaster: --media must be 1 … 3600 seconds, got ${values.media}`);
+  process.exit(2);
+}
+const bitrateBps = Number(values.bitrate ?? 500_000);
+// Made before the session starts, so the stream begins with its first fragment.
+const media = mediaSeconds === undefined ? null : makeLabMedia(mediaSeconds, bitrateBps);
 const b = await NodeBroadcaster.start({
   trackerUrl,
-  bitrateBps: Number(values.bitrate ?? 500_000),
+  bitrateBps,
   framesPerSec: Number(values.fps ?? 10),
   ...(values['spare-keys'] !== undefined ? { spareKeys: Number(values['spare-keys']) } : {}),
   transport: values['relay-only'] ? { iceTransportPolicy: 'relay' } : {},
   session: { reconnectMinMs: 200, reconnectMaxMs: 1000 },
 });
-console.log(JSON.stringify({ streamId: b.key.streamId, ...b.layout, framesPerSec: b.framesPerSec, spareKeys: b.session.core.cfg.directSpareKeys }));
+// With media, frames come from the cutter (sizes vary; 10 ticks a second), not from the layout.
+const mediaInfo = media && { media: true, mediaSeconds, fragments: media.fragments.length, mediaBytes: media.fragments.reduce((n, f) => n + f.bytes.length, 0) };
+console.log(JSON.stringify({ streamId: b.key.streamId, ...b.layout, framesPerSec: b.framesPerSec, spareKeys: b.session.core.cfg.directSpareKeys, ...mediaInfo }));
 const started = performance.now();
-b.run();
+let published = 0;
+let mediaEnded = false;
+let stopMedia = () => {};
+if (media) {
+  stopMedia = playLabMedia(media, (f) => {
+    b.session.publishFrame(f);
+    published++;
+  }, () => (mediaEnded = true));
+} else b.run();
 // CPU time and event-loop delay since the last line, as the Node peer's --json prints them.
 const loop = monitorEventLoopDelay({ resolution: 10 });
 loop.enable();
@@ -47,7 +69,8 @@ setInterval(() => {
   const cpu = process.cpuUsage();
   console.log(JSON.stringify({
     t: (performance.now() - started) / 1000,
-    published: b.published.size,
+    published: media ? published : b.published.size,
+    ...(media ? { mediaEnded } : {}),
     ...b.session.stats,
     // The core's counters: repairs served, direct-feed slots moved away from withholders, …
     core: b.session.core.stats,
@@ -58,6 +81,7 @@ setInterval(() => {
   loop.reset();
 }, statsMs);
 const stop = () => {
+  stopMedia();
   b.destroy();
   setTimeout(() => process.exit(0), 100).unref();
 };

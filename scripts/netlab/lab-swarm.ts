@@ -1,16 +1,22 @@
 // A swarm in the network lab: coturn and the tracker on the public segment, a broadcaster and Node
-// peers as processes in their lab namespaces, their JSON stats collected line by line. Used by the
+// peers as processes in their lab namespaces, their JSON stats collected line by line, and
+// optionally the watch page on the public segment and Chromium viewers behind lab NATs. Used by the
 // lab scenarios (scenarios.lab.ts) and `npm run bench:netlab`. Stops every process it started.
 
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCoturn, type Coturn } from '../../src/node-peer/coturn.ts';
 import { NetLab, PUBLIC_ADDRESS, type HostOptions, type LossModel, type NatKind } from './lab.ts';
+import { LabChromium } from './lab-chromium.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TRACKER_PORT = 8787;
 const TURN_PORT = 3478;
+const PAGES_PORT = 8080;
 /** How often the lab's broadcaster and peers print their stats, ms (the scenarios' time resolution). */
 export const LAB_STATS_INTERVAL_MS = 500;
 
@@ -73,6 +79,9 @@ export class LabSwarm {
   broadcaster: LabProcess | null = null;
   streamId = '';
   readonly peers = new Map<string, LabProcess>();
+  readonly browsers: LabChromium[] = [];
+  pages: LabProcess | null = null;
+  #pagesDir: string | null = null;
   readonly trackerUrl = `ws://${PUBLIC_ADDRESS}:${TRACKER_PORT}`;
 
   /** coturn and the tracker on the public segment; the tracker hands out STUN and TURN. */
@@ -116,10 +125,12 @@ export class LabSwarm {
 
   /**
    * `spareKeys`: direct-feed feed keys beyond 64 per frame (default: the broadcaster core's);
-   * `framesPerSec`: frames wanted per second (default 10; frames stay 8 KiB multiples, see frameLayout).
+   * `framesPerSec`: frames wanted per second (default 10; frames stay 8 KiB multiples, see frameLayout);
+   * `mediaSeconds`: publish that many seconds of real media (H.264 and Opus, lab-media.ts) instead
+   * of synthetic frames, which a browser can play.
    */
-  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, tune: { spareKeys?: number; framesPerSec?: number } = {}): Promise<void> {
-    const { spareKeys, framesPerSec } = tune;
+  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, tune: { spareKeys?: number; framesPerSec?: number; mediaSeconds?: number } = {}): Promise<void> {
+    const { spareKeys, framesPerSec, mediaSeconds } = tune;
     const h = this.lab.addHost(host, opts);
     const child = this.lab.spawn(h.ns, process.execPath, [
       '--import', 'tsx', `${ROOT}scripts/netlab/lab-broadcaster.ts`, this.trackerUrl, '--bitrate', String(bitrateBps),
@@ -127,9 +138,11 @@ export class LabSwarm {
       ...(spareKeys !== undefined ? ['--spare-keys', String(spareKeys)] : []),
       ...(framesPerSec !== undefined ? ['--fps', String(framesPerSec)] : []),
       ...(relayOnly ? ['--relay-only'] : []),
+      ...(mediaSeconds !== undefined ? ['--media', String(mediaSeconds)] : []),
     ], { cwd: ROOT });
     this.broadcaster = new LabProcess(host, child);
-    const first = await this.broadcaster.waitFor((s) => typeof s.streamId === 'string', 'the stream id', 30_000);
+    // ffmpeg makes the media first (a few seconds for minutes of it).
+    const first = await this.broadcaster.waitFor((s) => typeof s.streamId === 'string', 'the stream id', mediaSeconds !== undefined ? 120_000 : 30_000);
     this.streamId = first.streamId as string;
   }
 
@@ -141,9 +154,43 @@ export class LabSwarm {
     return p;
   }
 
+  /** Builds the watch page (outside the lab: files only) and serves it on the public segment. */
+  async startPages(): Promise<void> {
+    this.#pagesDir = mkdtempSync(path.join(tmpdir(), `${this.lab.id}-pages-`));
+    execFileSync(process.execPath, ['--import', 'tsx', `${ROOT}scripts/netlab/lab-pages.ts`, 'build', this.#pagesDir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], timeout: 180_000 });
+    const child = this.lab.spawn(this.lab.publicNs, process.execPath, ['--import', 'tsx', `${ROOT}scripts/netlab/lab-pages.ts`, 'serve', this.#pagesDir, '--host', PUBLIC_ADDRESS, '--port', String(PAGES_PORT)], { cwd: ROOT });
+    const p = new LabProcess('pages', child);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the page server did not start: ${p.stderr}`)), 60_000);
+      child.stdout?.on('data', (d) => {
+        if (/listening on/.test(String(d))) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    this.pages = p;
+  }
+
+  /** The watch link of the stream on the lab's page server, with the lab's tracker. */
+  watchUrl(): string {
+    return `http://${PUBLIC_ADDRESS}:${PAGES_PORT}/watch/${this.streamId}?tracker=${encodeURIComponent(`${this.trackerUrl}/tracker`)}`;
+  }
+
+  /** Chromium in a new lab host (behind the NAT of `opts`) opening the watch link; startPages() first. */
+  async startChromium(host: string, opts: HostOptions): Promise<LabChromium> {
+    if (!this.pages) throw new Error('startPages() first');
+    const h = this.lab.addHost(host, opts);
+    const b = await LabChromium.open(this.lab, h.ns, host, this.watchUrl());
+    this.browsers.push(b);
+    return b;
+  }
+
   async destroy(): Promise<void> {
+    for (const b of this.browsers) await b.close();
     await this.coturn?.stop().catch(() => {});
     this.lab.destroy();
+    if (this.#pagesDir) rmSync(this.#pagesDir, { recursive: true, force: true });
   }
 }
 

@@ -7,7 +7,9 @@
 // interfaces live inside those namespaces and die with them. Needs root and iproute2/nftables.
 
 import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 /** Name prefix of everything the lab makes. */
 export const LAB_PREFIX = 'p2plab-';
@@ -119,6 +121,8 @@ export class NetLab {
   #nextPublicHost = 100;
   #nextLan = 1;
   #destroyed = false;
+  /** Directory of the launcher scripts (launcher()), removed by destroy(). */
+  #scripts: string | null = null;
   #onExit = () => this.destroy();
 
   /** Builds the public segment. Removes stale lab namespaces of dead processes first. */
@@ -207,6 +211,21 @@ export class NetLab {
     return child;
   }
 
+  /**
+   * The path of a small executable script that runs `program` with its arguments inside a lab
+   * namespace (`exec ip netns exec NS PROGRAM "$@"`), for tools that start a program themselves
+   * (Playwright's executablePath). What it starts is killed by destroy() with the namespace.
+   */
+  launcher(ns: string, program: string): string {
+    this.#mine(ns);
+    if (!/^\/[\w./-]+$/.test(program)) throw new Error(`refusing launcher for ${program}: not a plain absolute path`);
+    this.#scripts ??= mkdtempSync(path.join(tmpdir(), `${this.id}-`));
+    const file = path.join(this.#scripts, `${path.basename(ns)}-${path.basename(program)}.sh`);
+    writeFileSync(file, `#!/bin/sh\nexec ip netns exec '${ns}' '${program}' "$@"\n`);
+    chmodSync(file, 0o755);
+    return file;
+  }
+
   /** Runs a command inside a lab namespace and returns its output. */
   exec(ns: string, cmd: string, args: string[]): string {
     this.#mine(ns);
@@ -226,6 +245,7 @@ export class NetLab {
       }
     }
     for (const ns of this.#namespaces.reverse()) removeNamespace(ns);
+    if (this.#scripts) rmSync(this.#scripts, { recursive: true, force: true });
   }
 
   /** Namespaces of this lab still present on the machine (for tests of the cleanup). */

@@ -4,12 +4,15 @@
 import { loadavg } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { prepareLab } from './lab.ts';
+import { chromiumWindow, describeChromium, prepareBrowser } from './lab-chromium.ts';
 import { framesBetween, LAB_STATS_INTERVAL_MS, LabSwarm, mixedPeers } from './lab-swarm.ts';
 
 const check = prepareLab();
+const browserCheck = check.ok ? prepareBrowser() : check;
 if (!check.ok) console.warn(`network lab scenarios skipped: ${check.reason}`);
 else {
-  if (!process.env.NETLAB_SCENARIO_1) console.warn('network lab scenario 1 skipped: it misses in some runs here (docs/netlab.md); NETLAB_SCENARIO_1=1 runs it');
+  if (!process.env.NETLAB_SCENARIO_1) console.warn('network lab scenario 1 (12 Node peers) skipped: it misses in some runs here (docs/netlab.md); NETLAB_SCENARIO_1=1 runs it');
+  if (!browserCheck.ok) console.warn(`network lab scenario 1 with a Chromium viewer skipped: ${browserCheck.reason}`);
 }
 
 let swarm: LabSwarm | null = null;
@@ -47,31 +50,61 @@ describe.skipIf(!check.ok)('network lab', () => {
     expect(f.missed).toBe(0);
   });
 
-  // Misses in some runs on this machine (docs/netlab.md, known problems); runs with NETLAB_SCENARIO_1=1.
-  it.skipIf(!process.env.NETLAB_SCENARIO_1)('scenario 1: broadcaster and 12 Node peers over mixed NATs with 5 % bursty loss: every peer decodes at least 99 % of frames', async () => {
+  /**
+   * Scenario 1: the broadcaster (real media) behind a port-restricted NAT, a Chromium viewer behind
+   * another, and `count` Node peers over mixed NATs, 5 % bursty loss on every router. The Chromium
+   * viewer plays (its video advances, the session verifies frames, some of them from peers); with
+   * `nodeShare`, every Node peer decodes at least 99 % of the frames in a 20 s window.
+   */
+  async function scenario1(count: number, nodeShare: boolean): Promise<void> {
     swarm = new LabSwarm();
     await swarm.startServices();
+    await swarm.startPages();
     const loss = { kind: 'bursty', percent: 5, burstPackets: 4 } as const;
-    await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, 300_000);
-    const peers = mixedPeers(swarm, 12, loss);
+    await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, 300_000, false, { mediaSeconds: 240 });
+    const peers = mixedPeers(swarm, count, loss);
+    const viewer = await swarm.startChromium('cr', { nat: 'port-restricted', loss });
     for (const p of peers) await p.waitFor((s) => Number(s.framesDelivered) >= 20, '20 frames', 90_000);
+    const first = await viewer.waitFor((s) => s.firstMoveMs >= 0, 'its video to play', 90_000);
+    await viewer.watch();
+    const v0 = await viewer.sample();
     const from = new Map(peers.map((p) => [p, p.last]));
     const b0 = swarm.broadcaster!.last;
     await sleep(20_000);
-    // Frames published in the window (4.58 a second in 8 KiB frames at 300 kbit/s): each peer must
-    // have decoded most of them (the last ones may still be on their way), and missed at most 1 %.
+    const v1 = await viewer.sample();
+    const w = chromiumWindow(v0, v1);
     const published = Number(swarm.broadcaster!.last?.published) - Number(b0?.published);
-    expect(published).toBeGreaterThan(50);
-    console.log(`scenario 1: ${published} frames published in the window, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; per peer decoded / missed: ${peers.map((p) => {
+    console.log(`scenario 1: ${count} Node peers and a Chromium viewer, ${published} frames published in the 20 s window, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(`scenario 1: Chromium viewer (port-restricted NAT): ${describeChromium(first, w, 20)}`);
+    console.log(`scenario 1: Node peers decoded / missed: ${peers.map((p) => {
       const f = framesBetween(from.get(p), p.last);
       return `${p.name} ${f.delivered}/${f.missed}`;
     }).join(', ')}`);
+    // The Chromium viewer plays: its video advanced by more than a second of media and decoded
+    // pictures, its session verified frames, and media reached it from other viewers.
+    expect(w.playedS, 'Chromium viewer: seconds of media played').toBeGreaterThan(1);
+    expect(w.decodedFrames, 'Chromium viewer: video frames decoded').toBeGreaterThan(0);
+    expect(w.framesDelivered, 'Chromium viewer: frames verified').toBeGreaterThan(0);
+    expect(w.mediaBytesFromPeers, 'Chromium viewer: media bytes from peers').toBeGreaterThan(0);
+    if (!nodeShare) return;
+    expect(published).toBeGreaterThan(50);
     for (const p of peers) {
       const f = framesBetween(from.get(p), p.last);
       expect(f.delivered, `${p.name} delivered`).toBeGreaterThan(0.8 * published);
       expect(f.delivered / (f.delivered + f.missed), `${p.name} share decoded`).toBeGreaterThanOrEqual(0.99);
     }
-  });
+  }
+
+  // Fewer Node peers than the issue's twelve, so that it runs beside other work on two cores;
+  // `npm run bench:netlab` runs the full shape. Only the Chromium viewer's playing is asserted here.
+  it.skipIf(!browserCheck.ok)('scenario 1, Chromium viewer: broadcaster, a Chromium viewer behind a NAT and 4 Node peers over mixed NATs with 5 % bursty loss: the Chromium viewer plays, with frames from peers', async () => {
+    await scenario1(4, false);
+  }, 300_000);
+
+  // Misses in some runs on this machine (docs/netlab.md, known problems); runs with NETLAB_SCENARIO_1=1.
+  it.skipIf(!process.env.NETLAB_SCENARIO_1 || !browserCheck.ok)('scenario 1: broadcaster, a Chromium viewer and 12 Node peers over mixed NATs with 5 % bursty loss: the Chromium viewer plays and every Node peer decodes at least 99 % of frames', async () => {
+    await scenario1(12, true);
+  }, 300_000);
 
   it('scenario 3: the tracker is SIGKILLed mid-stream and restarted: frames keep coming, roles and neighbours come back (seconds printed; bench:netlab reports them)', async () => {
     swarm = new LabSwarm();

@@ -101,9 +101,9 @@ export class NeighbourState {
   }
 
   requestTimeout(cfg: PeerCoreConfig): number {
-    // Twice the smoothed time to a key plus four deviations; later keys of a request queue
-    // behind earlier ones, so the caller adds a little per key.
-    return Math.min(cfg.maxRequestTimeoutMs, Math.max(cfg.minRequestTimeoutMs, 2 * this.srttMs + 4 * this.rttVarMs + 40));
+    // requestTimeoutSrtts (2) × the smoothed time to a key plus four deviations; later keys of a
+    // request queue behind earlier ones, so the caller adds a little per key.
+    return Math.min(cfg.maxRequestTimeoutMs, Math.max(cfg.minRequestTimeoutMs, cfg.requestTimeoutSrtts * this.srttMs + 4 * this.rttVarMs + 40));
   }
 
   frame(seq: number): NeighbourFrame {

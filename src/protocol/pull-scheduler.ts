@@ -40,9 +40,7 @@ export class PullScheduler {
   constructor(private readonly h: PullHost) {}
 
   schedule(nowMs: number): void {
-    // Ask for the keys loss is expected to eat (64·p/(1−p)); a repair round covers the rest.
-    const p = Math.min(0.5, this.h.stats.lossEstimate);
-    const spare = Math.max(this.h.cfg.minSpareKeys, Math.min(16, Math.ceil((64 * p) / (1 - p))));
+    const loss = this.lossSpare();
     const all = this.budgetFreed;
     this.budgetFreed = false;
     for (const f of this.h.frames.values()) {
@@ -71,48 +69,68 @@ export class PullScheduler {
         this.askExtraKeys(f, nowMs, shortNow + 1);
       }
       if (!all && !this.dirty.has(f.seq) && !this.awaiting.has(f.seq)) continue;
-      // Keys on their way by push are neither asked for nor counted as missing; the spare for
-      // loss is asked only once nothing is awaited (a lost push shows in the parent's HAVE).
-      const awaited = this.h.push.awaited(f, nowMs, this.awaitedKeys, this.lateKeys);
-      if (awaited > 0) this.awaitingNext.add(f.seq);
-      // With push, only keys left to pull need a loss spare (≈ need·p/(1−p)), not the whole frame.
-      // During a pollution search, keys from the neighbours left out do not count as held.
-      let held = f.have.size;
-      if (f.avoid.size > 0) for (const src of f.from.values()) if (f.avoid.has(src)) held--;
-      const need = 64 - held - awaited;
-      const spareNow = this.h.push.enabled ? Math.min(spare, Math.max(this.h.cfg.minSpareKeys, Math.ceil((need * p) / (1 - p)))) : spare;
-      const want = need + (awaited > 0 ? 0 : spareNow) + f.extraWant - f.inflight.size;
-      if (want <= 0) continue;
-      const avail: NeighbourAvailability[] = [];
-      for (const n of this.h.neighbours.values()) {
-        if (n.isBroadcaster || f.avoid.has(n.peerId) || this.h.unlisted.has(n.peerId) || n.isMuted(nowMs)) continue;
-        const h = n.frames.get(f.seq);
-        if (!h || (!h.complete && h.keys.size === 0)) continue;
-        avail.push({ peerId: n.peerId, complete: h.complete, keys: h.keys, weight: n.weight, budget: this.h.cfg.maxInflightPerNeighbour - n.inflight });
-      }
-      if (avail.length === 0) continue;
-      let exclude = f.exclude;
-      const late = this.lateKeys.size > 0;
-      if (awaited > 0 || late) {
-        exclude = this.excludeKeys;
-        for (let w = 0; w < 8; w++) exclude.setWord(w, f.exclude.word(w) | this.awaitedKeys.word(w) | this.lateKeys.word(w));
-      }
-      // Keys no parent pushes first; keys whose push is late only when those do not suffice.
-      let plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want }, avail);
-      for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
-      const asked = plan.reduce((k, r) => k + r.keys.length, 0);
-      if (late && asked < want) {
-        for (let w = 0; w < 8; w++) exclude.setWord(w, f.exclude.word(w) | this.awaitedKeys.word(w));
-        for (const a of avail) a.budget = Math.max(0, a.budget - (plan.find((r) => r.peerId === a.peerId)?.keys.length ?? 0));
-        plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want: want - asked }, avail);
-        for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
-      }
+      this.pullFrame(f, nowMs, loss);
     }
     this.dirty.clear();
     const a = this.awaiting;
     a.clear();
     this.awaiting = this.awaitingNext;
     this.awaitingNext = a;
+  }
+
+  /**
+   * A neighbour's HAVE offered keys of f (askOnHave): f's pull runs now rather than at the next
+   * tick, so the REQUEST leaves on the HAVE's arrival. The same bounds hold (want, each
+   * neighbour's in-flight budget); f stays marked for the next pass.
+   */
+  pullNow(f: FrameState, nowMs: number): void {
+    if (f.state === 'collecting') this.pullFrame(f, nowMs, this.lossSpare());
+  }
+
+  /** Ask for the keys loss is expected to eat (64·p/(1−p)); a repair round covers the rest. */
+  private lossSpare(): { p: number; spare: number } {
+    const p = Math.min(0.5, this.h.stats.lossEstimate);
+    return { p, spare: Math.max(this.h.cfg.minSpareKeys, Math.min(16, Math.ceil((64 * p) / (1 - p)))) };
+  }
+
+  /** Asks neighbours for the keys f wants (64 + a loss spare − held − awaited − in flight). */
+  private pullFrame(f: FrameState, nowMs: number, { p, spare }: { p: number; spare: number }): void {
+    // Keys on their way by push are neither asked for nor counted as missing; the spare for
+    // loss is asked only once nothing is awaited (a lost push shows in the parent's HAVE).
+    const awaited = this.h.push.awaited(f, nowMs, this.awaitedKeys, this.lateKeys);
+    if (awaited > 0) this.awaitingNext.add(f.seq);
+    // With push, only keys left to pull need a loss spare (≈ need·p/(1−p)), not the whole frame.
+    // During a pollution search, keys from the neighbours left out do not count as held.
+    let held = f.have.size;
+    if (f.avoid.size > 0) for (const src of f.from.values()) if (f.avoid.has(src)) held--;
+    const need = 64 - held - awaited;
+    const spareNow = this.h.push.enabled ? Math.min(spare, Math.max(this.h.cfg.minSpareKeys, Math.ceil((need * p) / (1 - p)))) : spare;
+    const want = need + (awaited > 0 ? 0 : spareNow) + f.extraWant - f.inflight.size;
+    if (want <= 0) return;
+    const avail: NeighbourAvailability[] = [];
+    for (const n of this.h.neighbours.values()) {
+      if (n.isBroadcaster || f.avoid.has(n.peerId) || this.h.unlisted.has(n.peerId) || n.isMuted(nowMs)) continue;
+      const h = n.frames.get(f.seq);
+      if (!h || (!h.complete && h.keys.size === 0)) continue;
+      avail.push({ peerId: n.peerId, complete: h.complete, keys: h.keys, weight: n.weight, budget: this.h.cfg.maxInflightPerNeighbour - n.inflight });
+    }
+    if (avail.length === 0) return;
+    let exclude = f.exclude;
+    const late = this.lateKeys.size > 0;
+    if (awaited > 0 || late) {
+      exclude = this.excludeKeys;
+      for (let w = 0; w < 8; w++) exclude.setWord(w, f.exclude.word(w) | this.awaitedKeys.word(w) | this.lateKeys.word(w));
+    }
+    // Keys no parent pushes first; keys whose push is late only when those do not suffice.
+    let plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want }, avail);
+    for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
+    const asked = plan.reduce((k, r) => k + r.keys.length, 0);
+    if (late && asked < want) {
+      for (let w = 0; w < 8; w++) exclude.setWord(w, f.exclude.word(w) | this.awaitedKeys.word(w));
+      for (const a of avail) a.budget = Math.max(0, a.budget - (plan.find((r) => r.peerId === a.peerId)?.keys.length ?? 0));
+      plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want: want - asked }, avail);
+      for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
+    }
   }
 
   request(f: FrameState, peerId: string, keys: number[], nowMs: number): void {
