@@ -51,7 +51,7 @@ export interface ChromiumSample {
   sessionReadyMs: number;
   /** When the video first had a picture to show (readyState ≥ 2), ms after navigation; -1 before. */
   firstPictureMs: number;
-  /** When its currentTime first advanced, ms after navigation; -1 before. */
+  /** When its currentTime first advanced while it had a picture and was not seeking, ms after navigation; -1 before. */
   firstMoveMs: number;
   /** Stalls since watch(): times the video stood still over 500 ms while playing, their total and longest, ms. */
   stalls: number;
@@ -91,7 +91,8 @@ function installLabProbe(): void {
     }
     if (probe.firstPictureMs < 0 && v.readyState >= 2) probe.firstPictureMs = now;
     if (v.currentTime !== probe.lastTime) {
-      if (probe.lastTime >= 0 && probe.firstMoveMs < 0) probe.firstMoveMs = now;
+      // A seek (the player's jump to the live edge) moves currentTime too: only playing counts.
+      if (probe.lastTime >= 0 && probe.firstMoveMs < 0 && v.readyState >= 2 && !v.seeking) probe.firstMoveMs = now;
       if (probe.inStall) {
         const ms = now - probe.lastMoveMs;
         probe.stallMs += ms;
@@ -206,8 +207,10 @@ export class LabChromium {
 
 /** What the Chromium viewer did between two samples (b after a; stall counts since watch()). */
 export interface ChromiumWindow {
-  /** Seconds of media played (currentTime advanced). */
-  playedS: number;
+  /** Seconds the video's currentTime advanced: played, plus the player's seeks (`seeks`). */
+  advancedS: number;
+  /** Seeks the player made (jumps to the live edge after a stall, …). */
+  seeks: number;
   decodedFrames: number;
   droppedFrames: number;
   /** Frames the session decoded and verified, and missed. */
@@ -233,7 +236,8 @@ export function chromiumWindow(a: ChromiumSample, b: ChromiumSample): ChromiumWi
   const d = (k: string) => n(b, k) - n(a, k);
   const paths = (b.session?.paths ?? {}) as Record<string, string>;
   return {
-    playedS: b.currentTime - a.currentTime,
+    advancedS: b.currentTime - a.currentTime,
+    seeks: Number(b.player?.seeks ?? 0) - Number(a.player?.seeks ?? 0),
     decodedFrames: b.decodedFrames - a.decodedFrames,
     droppedFrames: b.droppedFrames - a.droppedFrames,
     framesDelivered: d('framesDelivered'),
@@ -250,12 +254,13 @@ export function chromiumWindow(a: ChromiumSample, b: ChromiumSample): ChromiumWi
   };
 }
 
-/** One line of figures for a window of the Chromium viewer. */
-export function describeChromium(first: ChromiumSample, w: ChromiumWindow, windowS: number): string {
+/** One line of figures; the first picture and session start come from `last` (the probe keeps them). */
+export function describeChromium(last: ChromiumSample, w: ChromiumWindow, windowS: number): string {
+  const first = last;
   const s = (ms: number) => (ms >= 0 ? `${(ms / 1000).toFixed(2)} s` : 'never');
   return [
     `first picture ${s(first.firstPictureMs)} after the page began to load (target ≤ 2 s; session ready at ${s(first.sessionReadyMs)}, so ${first.firstPictureMs >= 0 && first.sessionReadyMs >= 0 ? s(first.firstPictureMs - first.sessionReadyMs) : '?'} from the session's start; video moving at ${s(first.firstMoveMs)})`,
-    `played ${w.playedS.toFixed(1)} s of media in ${windowS} s, ${w.decodedFrames} video frames decoded, ${w.droppedFrames} dropped`,
+    `video advanced ${w.advancedS.toFixed(1)} s in ${windowS} s (${w.seeks} seeks by the player among it), ${w.decodedFrames} video frames decoded, ${w.droppedFrames} dropped`,
     `stalls over 500 ms: ${w.stalls} (${(w.stallMs / 1000).toFixed(1)} s in all, longest ${(w.longestStallMs / 1000).toFixed(1)} s; the page's 100 ms timer ran up to ${(w.maxTickGapMs / 1000).toFixed(1)} s late)`,
     `session frames ${w.framesDelivered} delivered, ${w.framesMissed} missed; media from peers ${(w.mediaBytesFromPeers / 1024).toFixed(0)} KiB; download / stream ${w.downloadPerStream.toFixed(2)}`,
     `neighbours ${w.links}: ${w.links - w.relayedLinks} direct, ${w.relayedLinks} through TURN (${Object.values(w.paths).join(', ') || 'no paths'})`,

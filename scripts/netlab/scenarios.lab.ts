@@ -65,7 +65,7 @@ describe.skipIf(!check.ok)('network lab', () => {
     const peers = mixedPeers(swarm, count, loss);
     const viewer = await swarm.startChromium('cr', { nat: 'port-restricted', loss });
     for (const p of peers) await p.waitFor((s) => Number(s.framesDelivered) >= 20, '20 frames', 90_000);
-    const first = await viewer.waitFor((s) => s.firstMoveMs >= 0, 'its video to play', 90_000);
+    await viewer.waitFor((s) => s.firstMoveMs >= 0, 'its video to play', 90_000);
     await viewer.watch();
     const v0 = await viewer.sample();
     const from = new Map(peers.map((p) => [p, p.last]));
@@ -75,15 +75,16 @@ describe.skipIf(!check.ok)('network lab', () => {
     const w = chromiumWindow(v0, v1);
     const published = Number(swarm.broadcaster!.last?.published) - Number(b0?.published);
     console.log(`scenario 1: ${count} Node peers and a Chromium viewer, ${published} frames published in the 20 s window, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-    console.log(`scenario 1: Chromium viewer (port-restricted NAT): ${describeChromium(first, w, 20)}`);
+    console.log(`scenario 1: Chromium viewer (port-restricted NAT): ${describeChromium(v1, w, 20)}`);
     console.log(`scenario 1: Node peers decoded / missed: ${peers.map((p) => {
       const f = framesBetween(from.get(p), p.last);
       return `${p.name} ${f.delivered}/${f.missed}`;
     }).join(', ')}`);
-    // The Chromium viewer plays: its video advanced by more than a second of media and decoded
-    // pictures, its session verified frames, and media reached it from other viewers.
-    expect(w.playedS, 'Chromium viewer: seconds of media played').toBeGreaterThan(1);
-    expect(w.decodedFrames, 'Chromium viewer: video frames decoded').toBeGreaterThan(0);
+    // The Chromium viewer plays: its video advanced by more than a second and decoded pictures
+    // (a seek alone decodes none), its session verified frames, and media reached it from other viewers.
+    expect(w.advancedS, 'Chromium viewer: seconds the video advanced').toBeGreaterThan(1);
+    // More than a second of the 25 fps video decoded (a seek decodes a picture or two, not 25).
+    expect(w.decodedFrames, 'Chromium viewer: video frames decoded').toBeGreaterThan(25);
     expect(w.framesDelivered, 'Chromium viewer: frames verified').toBeGreaterThan(0);
     expect(w.mediaBytesFromPeers, 'Chromium viewer: media bytes from peers').toBeGreaterThan(0);
     if (!nodeShare) return;
