@@ -226,6 +226,12 @@ export class NetLab {
     return file;
   }
 
+  /** Process ids running inside a lab namespace now. */
+  pidsIn(ns: string): number[] {
+    this.#mine(ns);
+    return run('ip', ['netns', 'pids', ns]).split(/\s+/).filter(Boolean).map(Number);
+  }
+
   /** Runs a command inside a lab namespace and returns its output. */
   exec(ns: string, cmd: string, args: string[]): string {
     this.#mine(ns);

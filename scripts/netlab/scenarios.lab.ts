@@ -1,10 +1,11 @@
 // Scenarios of issue "beyond loopback", each bounded in time, on the network lab: real NAT
 // routers (nftables), real coturn, the real tracker process, Node peers over real WebRTC.
 // Skipped with a message where the lab cannot run (not root, no `ip netns`).
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { prepareLab } from './lab.ts';
-import { chromiumWindow, describeChromium, prepareBrowser } from './lab-chromium.ts';
+import { chromiumWindow, describeChromium, LabChromium, prepareBrowser } from './lab-chromium.ts';
 import { framesBetween, LAB_STATS_INTERVAL_MS, LabSwarm, mixedPeers } from './lab-swarm.ts';
 
 const check = prepareLab();
@@ -30,6 +31,32 @@ describe.skipIf(!check.ok)('network lab', () => {
     expect(() => s.lab.exec('some-other-ns', 'true', [])).toThrow(/refusing/);
     await s.destroy();
     expect(s.lab.liveNamespaces()).toEqual([]);
+  });
+
+  it.skipIf(!browserCheck.ok)('a Chromium started in a lab namespace runs there, and its whole process tree dies with the lab even when it was not closed', async () => {
+    const s = new LabSwarm();
+    const h = s.lab.addHost('cr', { nat: 'port-restricted' });
+    const browser = await LabChromium.open(s.lab, h.ns, 'cr', 'about:blank');
+    const pids = s.lab.pidsIn(h.ns);
+    // The browser and its helpers (renderer, network service, …) run inside the namespace.
+    expect(pids.length).toBeGreaterThan(1);
+    expect(browser.cpuSeconds()).toBeGreaterThan(0);
+    // As when a test times out or the browser hangs: no close(), the lab is destroyed under it.
+    await s.destroy();
+    // SIGKILL lands asynchronously, and a killed process stays a zombie until its parent reaps it:
+    // alive means present and not a zombie, checked until none is (the test's own timeout bounds it).
+    const alive = () => pids.filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+      } catch {
+        return false;
+      }
+    });
+    while (alive().length > 0) await sleep(100);
+    expect(alive()).toEqual([]);
+    expect(s.lab.liveNamespaces()).toEqual([]);
+    await browser.close();
   });
 
   it('scenario 2: a viewer behind a symmetric NAT among symmetric-NAT neighbours gets frames through TURN, and its stats say relayed', async () => {
