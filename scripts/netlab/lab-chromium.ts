@@ -49,6 +49,11 @@ export interface ChromiumSample {
   readyState: number;
   /** When the page's swarm session was ready (window.p2p set), ms after navigation; -1 before. */
   sessionReadyMs: number;
+  /** When the session had verified its first frame, and the player appended its first fragment, ms after navigation; -1 before. */
+  firstFrameMs: number;
+  firstAppendMs: number;
+  /** The player's status as it changed (sampled every 100 ms), [ms after navigation, status]. */
+  statuses: Array<[number, string]>;
   /** When the video first had a picture to show (readyState ≥ 2), ms after navigation; -1 before. */
   firstPictureMs: number;
   /** When its currentTime first advanced while it had a picture and was not seeking, ms after navigation; -1 before. */
@@ -72,7 +77,7 @@ export interface ChromiumSample {
 function installLabProbe(): void {
   const probe = {
     firstPictureMs: -1, firstMoveMs: -1, lastTime: -1, lastMoveMs: 0, lastTickMs: 0, maxTickGapMs: 0,
-    sessionReadyMs: -1, watching: false, stalls: 0, stallMs: 0, longestStallMs: 0, inStall: false,
+    sessionReadyMs: -1, firstFrameMs: -1, firstAppendMs: -1, statuses: [] as Array<[number, string]>, watching: false, stalls: 0, stallMs: 0, longestStallMs: 0, inStall: false,
   };
   (window as unknown as { labProbe: typeof probe }).labProbe = probe;
   let hooked: HTMLVideoElement | null = null;
@@ -80,7 +85,13 @@ function installLabProbe(): void {
     const now = performance.now();
     if (probe.lastTickMs && probe.watching) probe.maxTickGapMs = Math.max(probe.maxTickGapMs, now - probe.lastTickMs);
     probe.lastTickMs = now;
-    if (probe.sessionReadyMs < 0 && (window as unknown as { p2p?: unknown }).p2p) probe.sessionReadyMs = now;
+    const p2p = (window as unknown as { p2p?: { session: { stats: { framesDelivered: number } }; element: { stats: { fragmentsAppended: number } | null } } }).p2p;
+    if (probe.sessionReadyMs < 0 && p2p) probe.sessionReadyMs = now;
+    if (probe.firstFrameMs < 0 && p2p && p2p.session.stats.framesDelivered > 0) probe.firstFrameMs = now;
+    if (probe.firstAppendMs < 0 && p2p && (p2p.element.stats?.fragmentsAppended ?? 0) > 0) probe.firstAppendMs = now;
+    const el = document.querySelector('p2p-player') as (HTMLElement & { status?: string }) | null;
+    const last = probe.statuses[probe.statuses.length - 1];
+    if (el?.status && (!last || last[1] !== el.status) && probe.statuses.length < 40) probe.statuses.push([Math.round(now), el.status]);
       const v = (document.querySelector('p2p-player') as (HTMLElement & { video?: HTMLVideoElement }) | null)?.video ?? null;
     if (!v) return;
     if (hooked !== v) {
@@ -168,7 +179,7 @@ export class LabChromium {
   sample(): Promise<ChromiumSample> {
     return this.page.evaluate(() => {
       const w = window as unknown as {
-        labProbe: { sessionReadyMs: number; firstPictureMs: number; firstMoveMs: number; stalls: number; stallMs: number; longestStallMs: number; maxTickGapMs: number };
+        labProbe: { sessionReadyMs: number; firstFrameMs: number; firstAppendMs: number; statuses: Array<[number, string]>; firstPictureMs: number; firstMoveMs: number; stalls: number; stallMs: number; longestStallMs: number; maxTickGapMs: number };
         p2p?: { element: HTMLElement & { video: HTMLVideoElement; stats: Record<string, unknown> | null }; session: { stats: Record<string, unknown> } };
       };
       const v = (document.querySelector('p2p-player') as (HTMLElement & { video?: HTMLVideoElement }) | null)?.video;
@@ -178,7 +189,7 @@ export class LabChromium {
       return {
         at: Date.now(),
         currentTime: v?.currentTime ?? 0, paused: v?.paused ?? true, readyState: v?.readyState ?? 0,
-        sessionReadyMs: p.sessionReadyMs, firstPictureMs: p.firstPictureMs, firstMoveMs: p.firstMoveMs, stalls: p.stalls, stallMs: p.stallMs, longestStallMs: p.longestStallMs, maxTickGapMs: p.maxTickGapMs,
+        sessionReadyMs: p.sessionReadyMs, firstFrameMs: p.firstFrameMs, firstAppendMs: p.firstAppendMs, statuses: [...p.statuses], firstPictureMs: p.firstPictureMs, firstMoveMs: p.firstMoveMs, stalls: p.stalls, stallMs: p.stallMs, longestStallMs: p.longestStallMs, maxTickGapMs: p.maxTickGapMs,
         decodedFrames: q?.totalVideoFrames ?? 0, droppedFrames: q?.droppedVideoFrames ?? 0,
         // The player's stats hold the session's too; keep them apart.
         player: player && { ...player, session: undefined },
@@ -259,7 +270,7 @@ export function describeChromium(last: ChromiumSample, w: ChromiumWindow, window
   const first = last;
   const s = (ms: number) => (ms >= 0 ? `${(ms / 1000).toFixed(2)} s` : 'never');
   return [
-    `first picture ${s(first.firstPictureMs)} after the page began to load (target ≤ 2 s; session ready at ${s(first.sessionReadyMs)}, so ${first.firstPictureMs >= 0 && first.sessionReadyMs >= 0 ? s(first.firstPictureMs - first.sessionReadyMs) : '?'} from the session's start; video moving at ${s(first.firstMoveMs)})`,
+    `first picture ${s(first.firstPictureMs)} after the page began to load (target ≤ 2 s; session ready at ${s(first.sessionReadyMs)}, so ${first.firstPictureMs >= 0 && first.sessionReadyMs >= 0 ? s(first.firstPictureMs - first.sessionReadyMs) : '?'} from the session's start; first frame verified at ${s(first.firstFrameMs)}, first fragment appended at ${s(first.firstAppendMs)}, video moving at ${s(first.firstMoveMs)}; player status ${first.statuses.map(([t, st]) => `${(t / 1000).toFixed(1)} s ${st}`).join(', ')})`,
     `video advanced ${w.advancedS.toFixed(1)} s in ${windowS} s (${w.seeks} seeks by the player among it), ${w.decodedFrames} video frames decoded, ${w.droppedFrames} dropped`,
     `stalls over 500 ms: ${w.stalls} (${(w.stallMs / 1000).toFixed(1)} s in all, longest ${(w.longestStallMs / 1000).toFixed(1)} s; the page's 100 ms timer ran up to ${(w.maxTickGapMs / 1000).toFixed(1)} s late)`,
     `session frames ${w.framesDelivered} delivered, ${w.framesMissed} missed; media from peers ${(w.mediaBytesFromPeers / 1024).toFixed(0)} KiB; download / stream ${w.downloadPerStream.toFixed(2)}`,
