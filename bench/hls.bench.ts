@@ -161,7 +161,9 @@ async function mixedPart(): Promise<void> {
   for (const f of feeds) f.stop();
   const b = snap();
   const sent = b.out - a.out;
-  const streamBytes = Math.max(1, b.in - a.in);
+  const streamBytes = b.in - a.in;
+  // A ratio to a stream the edge did not receive means nothing: printed as a miss.
+  const xStream = (bytes: number) => (streamBytes > 0 ? `${(bytes / streamBytes).toFixed(2)} x` : '– x (the edge received no stream bytes: a miss)');
   const kbps = (bytes: number) => ((bytes / mixedSeconds) * 8) / 1000;
   const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
   const idx = (vs: typeof sessions) => vs.map((v) => sessions.indexOf(v));
@@ -172,7 +174,7 @@ async function mixedPart(): Promise<void> {
   const refused = sum(onHttp.map((v) => v.core.stats.outsideRefused));
   const bad = sum(feeds.map((f) => f.stats.badBundles + f.stats.errors));
   console.log(`mixed swarm, ${mixed} Node viewers (${onHttp.length} also on the edge's frame feed over HTTP, ${inSwarm.length} swarm only), ${mixedSeconds} s, MemoryTransport links; the edge verified ${b.frames - a.frames} frames meanwhile (${(b.frames - a.frames) * onHttp.length} per half)`);
-  console.log(`edge upload per viewer: ${kbps(sent / mixed).toFixed(0)} kbit/s, ${(sent / mixed / streamBytes).toFixed(2)} x the stream (${kbps(sent / Math.max(1, onHttp.length)).toFixed(0)} kbit/s, ${(sent / Math.max(1, onHttp.length) / streamBytes).toFixed(2)} x per HTTP viewer); feed errors ${bad}`);
+  console.log(`edge upload per viewer: ${kbps(sent / mixed).toFixed(0)} kbit/s, ${xStream(sent / mixed)} the stream (${kbps(sent / Math.max(1, onHttp.length)).toFixed(0)} kbit/s, ${xStream(sent / Math.max(1, onHttp.length))} per HTTP viewer); feed errors ${bad}`);
   console.log(`HTTP half: ${taken} frames taken from HTTP after their own checks, ${refused} refused (held already from the swarm, or late); frames delivered ${got(onHttp)}, missed ${lost(onHttp)}; upload to neighbours ${kbps(up(onHttp)).toFixed(0)} kbit/s per viewer`);
   console.log(`swarm half: frames delivered ${got(inSwarm)}, missed ${lost(inSwarm)}; upload to neighbours ${kbps(up(inSwarm)).toFixed(0)} kbit/s per viewer`);
   await rig3.stop();
@@ -240,7 +242,7 @@ async function switchesOf(browser: Awaited<ReturnType<typeof chromium.launch>>, 
     const page = await (await browser.newContext()).newPage();
     await page.addInitScript(LINK_CUT_SCRIPT);
     await page.goto(url);
-    type S = { path: string; currentTime: number; peers: number; nowMs: number; longestStillMs: number; reloads: number; source: { via: string | null } | null; changes: Array<{ path: string; reason: string; atMs: number }> };
+    type S = { path: string; currentTime: number; peers: number; nowMs: number; longestStillMs: number; reloads: number; source: { via: string | null; earlyStarts?: number; httpBytes?: number; p2pBytes?: number } | null; changes: Array<{ path: string; reason: string; atMs: number }> };
     const state = (): Promise<S> => page.evaluate('window.switchTest.state()') as Promise<S>;
     const toHttp: number[] = [];
     const toP2p: number[] = [];
@@ -298,7 +300,8 @@ async function switchesOf(browser: Awaited<ReturnType<typeof chromium.launch>>, 
     }
     const f = (xs: number[]) => (xs.length === 0 ? '–' : `p50 ${pctOf(xs, 0.5).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms [${xs.map((x) => x.toFixed(0)).join(', ')}]`);
     const reloads = (await state()).reloads - reloads0;
-    console.log(`fallback-feed=${mode}: HTTP played via ${JSON.stringify(vias)}; media element reloads over all switches ${reloads} (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+    const src = (await state()).source;
+    console.log(`fallback-feed=${mode}: HTTP played via ${JSON.stringify(vias)}; media element reloads over all switches ${reloads}; feeds started ahead of a switch ${src?.earlyStarts ?? 0} (${toHttp.length} switches); media bytes over HTTP ${src?.httpBytes ?? 0}, from the swarm ${src?.p2pBytes ?? 0} (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
     console.log(`P2P -> HTTP, links cut (Chromium, ${toHttp.length} switches): cut to sourcechange ${f(toHttp)}; longest still playhead from the cut to 5 s after the switch ${f(stillHttp)}`);
     console.log(`HTTP -> P2P, links back (${toP2p.length} switches): links back to a connected neighbour ${f(toPeer)}; links back to sourcechange ${f(toP2p)} (reconnect + 5 s of healthy P2P by policy); longest still playhead from the restore to 5 s after the switch ${f(stillP2p)}`);
     await page.context().close();

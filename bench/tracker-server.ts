@@ -94,8 +94,10 @@ process.on('message', (m: { cmd: string }) => {
   } else if (m.cmd === 'heap-sampling-start') {
     inspector ??= new Session();
     inspector.connect();
-    inspector.post('HeapProfiler.startSampling', { samplingInterval: 4096 }, () => process.send?.({ ev: 'heap-sampling-start' }));
+    inspector.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: !!(m as { promoted?: boolean }).promoted }, () => process.send?.({ ev: 'heap-sampling-start' }));
   } else if (m.cmd === 'heap-sampling-stop') {
+    // A scavenge first: what the young generation holds dead is not counted as outliving one.
+    (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc?.({ type: 'minor' });
     inspector?.post('HeapProfiler.getSamplingProfile', (err, r) => {
       if (!err) writeFileSync((m as { cmd: string; file: string }).file, JSON.stringify(r.profile));
       inspector?.post('HeapProfiler.stopSampling', () => process.send?.({ ev: 'heap-sampling-stop' }));

@@ -84,8 +84,20 @@ async function returnToP2p(a: Page) {
   // Whether and when A returns depends on how steadily this machine's swarm delivers (and on the
   // policy's doubled dwell after a failed return): printed, not failed (e2e/hls-switch.spec.ts
   // checks the return itself).
-  for (let i = 0; i < 240 && (await state(a)).path !== 'p2p'; i++) await sleep(500);
-  if ((await state(a)).path !== 'p2p') return null;
+  // What A's swarm delivers meanwhile (frames from the swarm, not the feed), for a miss's report.
+  const samples: Array<[number, number, number, string]> = [];
+  for (let i = 0; i < 240 && (await state(a)).path !== 'p2p'; i++) {
+    if (i % 10 === 0) {
+      const x = await state(a);
+      samples.push([Math.round((x.nowMs - atMs) / 1000), x.framesIn - x.outsideFrames, x.peers, x.path]);
+    }
+    await sleep(500);
+  }
+  if ((await state(a)).path !== 'p2p') {
+    const x = await state(a);
+    console.log(`A not back on P2P 120 s after the drop ended: [s from then, frames from the swarm, neighbours, path] ${JSON.stringify(samples)}; path changes ${JSON.stringify(x.changes.map((c) => [Math.round((c.atMs - atMs) / 1000), c.path, c.reason]))}; rejoins ${x.rejoins}, linked ${JSON.stringify(x.linked)}`);
+    return null;
+  }
   const back = (await state(a)).changes.slice(before).find((c) => c.path === 'p2p')!;
   expect(back).toMatchObject({ path: 'p2p', reason: 'p2p-healthy' });
   await sleep(5000);

@@ -6,7 +6,7 @@
 // when the page starts: the page is opened as soon as the edge server is ready.
 //
 // Bounds (counts and bytes, no time limits): each media resource (init, segment, part) is asked
-// for at most 3 times; the bytes hls.js loaded (`stats.source.httpBytes`, cache hits included) and
+// for at most 3 times; the media bytes fetched over HTTP (`stats.source.httpBytes`, each URL once: a repeat is a cache hit) and
 // the bytes the edge sent are at most 3 × the bytes of everything the edge holds at the end of the
 // window (the stream from its start: hls.js may legitimately fetch all of it once, parts and the
 // segments made of them both).
@@ -82,7 +82,7 @@ test('hls.js asks the edge for each part a few times at most, and fetches about 
   const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 5);
   const httpBytes = (s.source as { httpBytes: number }).httpBytes;
   console.log(`first ${WINDOW_MS / 1000} s: ${total} requests to the edge, ${counts.size} URLs (${media.length} media); most asked: ${top.map(([u, n]) => `${u} x${n}`).join(', ')}`);
-  console.log(`hls.js loaded ${httpBytes} bytes (httpBytes); the edge sent ${sent?.bytesOut} body bytes in ${sent?.requests} requests; the edge holds ${held.bytes} bytes (${held.segments} segments + ${held.parts} parts: the stream so far); playhead ${s.currentTime.toFixed(2)} s on ${s.path}`);
+  console.log(`hls.js fetched ${httpBytes} media bytes (httpBytes; ${(s.source as { httpCacheHits?: number }).httpCacheHits ?? 0} loads of a URL loaded before, httpCacheHits); the edge sent ${sent?.bytesOut} body bytes in ${sent?.requests} requests; the edge holds ${held.bytes} bytes (${held.segments} segments + ${held.parts} parts: the stream so far); playhead ${s.currentTime.toFixed(2)} s on ${s.path}`);
   expect(s.path).toBe('http');
   expect(media.length).toBeGreaterThan(5); // hls.js played from the edge
   expect(media.filter(([, n]) => n > 3)).toEqual([]);

@@ -54,7 +54,8 @@ if (q.get('feed')) el.setAttribute('fallback-feed', q.get('feed')!);
 // This test drops the swarm's media while the links stay up, for longer than the safety net's
 // rejoin wait: a rejoin would give the viewer a new peer id (the test names A by its id) and a new
 // session (whose counters start at 0). The rejoin is e2e/hls-switch.spec.ts's subject, not this one's.
-el.fallbackPolicy = { rejoinAfterMs: 600_000, rejoinMaxMs: 600_000 };
+// `rejoin=default` keeps the element's own rejoin wait (15 s).
+if (q.get('rejoin') !== 'default') el.fallbackPolicy = { rejoinAfterMs: 600_000, rejoinMaxMs: 600_000 };
 el.setAttribute('muted', '');
 el.setAttribute('autoplay', '');
 el.setAttribute('stats-overlay', '');
@@ -88,6 +89,8 @@ export interface FeedPageState {
   nowMs: number;
   longestStillMs: number;
   droppedMessages: number;
+  /** Swarm sessions the element replaced (stats.source.rejoins). */
+  rejoins: number;
 }
 
 declare global {
@@ -122,6 +125,7 @@ window.feedTest = {
       nowMs: performance.now(),
       longestStillMs,
       droppedMessages: dropped,
+      rejoins: (el.stats?.source as { rejoins?: number } | undefined)?.rejoins ?? 0,
     };
   },
   mediaFrom: (peerId) => mediaInByPeer.get(peerId) ?? 0,

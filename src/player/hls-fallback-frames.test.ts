@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrameBundle } from '../hls/frame-bundle.ts';
 import type { Manifest } from '../protocol/wire.ts';
-import { HlsFallback, type OutsideFrameSink } from './hls-fallback.ts';
+import type { FallbackPolicyConfig } from './fallback-policy.ts';
+import { HlsFallback, type FrameFeedConfig, type OutsideFrameSink } from './hls-fallback.ts';
 import { MediaPlayer } from './media-player.ts';
 
 const cleanups: Array<() => unknown> = [];
@@ -67,7 +68,7 @@ interface Rig {
 }
 
 let swarmSeq = 1000;
-function start(url: string, o: { verifiable?: boolean; takes?: boolean; plays?: boolean; resumeSeq?: number | null } = {}): Rig {
+function start(url: string, o: { verifiable?: boolean; takes?: boolean; plays?: boolean; resumeSeq?: number | null; policy?: Partial<FallbackPolicyConfig>; feed?: Partial<FrameFeedConfig> } = {}): Rig {
   const player = new MediaPlayer();
   const { video, reloads } = recordingVideo();
   player.attachMedia(video);
@@ -90,8 +91,8 @@ function start(url: string, o: { verifiable?: boolean; takes?: boolean; plays?: 
   };
   const fb = new HlsFallback({
     video, player, url, tickMs: 10, hasWebRtc: () => true, hasMse: () => true,
-    policy: { noPeerTimeoutMs: 50, minDwellMs: 50, starveMs: 100, healthyForMs: 200, httpRetryMs: 60_000 },
-    feed: { plays: o.plays ?? true, framesStallMs: 500 },
+    policy: { noPeerTimeoutMs: 50, minDwellMs: 50, starveMs: 100, healthyForMs: 200, httpRetryMs: 60_000, ...o.policy },
+    feed: { plays: o.plays ?? true, framesStallMs: 500, earlyMs: 0, ...o.feed },
     outside: () => sink,
     onSourceChange: (d) => paths.push([d.path, d.reason]),
   });
@@ -177,5 +178,49 @@ describe('HlsFallback: the HTTP path through the P2P player\'s own MediaSource (
     expect(edge.requests.some((q) => q.startsWith('index.m3u8'))).toBe(true);
     expect(r.fb.stats.http).toBe('unavailable');
     expect(r.player.media).toBe(r.video);
+  });
+
+  it('a swarm silent for feed.earlyMs starts the frame path\'s feed before the switch, and the switch takes that feed over (no second start, no probe)', async () => {
+    const edge = await edgeWithFeed();
+    const r = start(edge.url, { policy: { starveMs: 1000, quickStarveMs: 1000, healthyForMs: 1000 }, feed: { earlyMs: 40 } });
+    // The swarm delivers (long enough for its rhythm to be known), then falls silent (paused
+    // stand-in <video>: only the starve rule applies).
+    (r.video as unknown as { paused: boolean }).paused = true;
+    const timer = setInterval(() => r.swarmFrame(), 20);
+    await until(() => r.player.stats.framesIn >= 30, 'the swarm\'s frames');
+    clearInterval(timer);
+    await until(() => r.fb.path === 'http', 'the switch to HTTP');
+    expect(r.paths).toEqual([['http', 'p2p-dry']]);
+    expect(r.fb.stats.via).toBe('frames');
+    expect(r.fb.stats.earlyStarts).toBe(1);
+    // One feed from the silence on: it asked for the live bundle once, and nothing asked again at the
+    // switch (without the early start the switch probes frames-live.bin, then the feed asks for it).
+    await until(() => r.added.length >= 13, 'the feed\'s frames');
+    expect(edge.requests.filter((q) => q === 'frames-live.bin')).toEqual(['frames-live.bin']);
+    expect(r.added.slice(0, 13)).toEqual([20, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    expect(r.fb.stats.httpBytes).toBeGreaterThan(12 * 100);
+  });
+
+  it('an early feed stops when the swarm delivers again, and its bytes count as fetched over HTTP', async () => {
+    const edge = await edgeWithFeed();
+    const r = start(edge.url, { policy: { starveMs: 5000, quickStarveMs: 5000, healthyForMs: 5000 }, feed: { earlyMs: 40 } });
+    (r.video as unknown as { paused: boolean }).paused = true;
+    const first = setInterval(() => r.swarmFrame(), 20);
+    await until(() => r.player.stats.framesIn >= 30, 'the swarm\'s frames');
+    clearInterval(first);
+    await until(() => r.fb.stats.earlyStarts === 1, 'the early start');
+    await until(() => r.added.length >= 1, 'a frame from the early feed');
+    // The swarm is back before the policy's starve time: the early feed stops, P2P plays on.
+    const timer = setInterval(() => r.swarmFrame(), 10);
+    cleanups.push(() => clearInterval(timer));
+    await until(() => edge.requests.length > 0 && r.fb.stats.earlyStarts === 1 && r.added.length > 0, 'the swarm\'s frames');
+    await new Promise((res) => setTimeout(res, 100));
+    const asked = edge.requests.length;
+    await new Promise((res) => setTimeout(res, 200));
+    expect(edge.requests.length).toBeLessThanOrEqual(asked + 1);
+    expect(r.fb.path).toBe('p2p');
+    expect(r.paths).toEqual([]);
+    expect(r.fb.stats.earlyStarts).toBe(1);
+    expect(r.fb.stats.httpBytes).toBeGreaterThan(0);
   });
 });

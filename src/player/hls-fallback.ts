@@ -10,7 +10,7 @@ import { HttpFrameFeed } from '../hls/http-frame-feed.ts';
 import type { Manifest } from '../protocol/wire.ts';
 import { FallbackPolicy, RejoinRule, type FallbackPolicyConfig, type SwitchReason } from './fallback-policy.ts';
 import type { MediaPlayer } from './media-player.ts';
-import { chooseHttpVia, framesStalled, rewindFrames, type HttpVia } from './http-play.ts';
+import { HttpMediaBytes, SwarmGaps, chooseHttpVia, earlyFeedWanted, framesStalled, rewindFrames, type HttpVia } from './http-play.ts';
 
 export type FallbackMode = 'hls' | 'none';
 export type PlayingPath = 'p2p' | 'http' | 'native-hls';
@@ -28,11 +28,19 @@ export interface SourceStats {
   switches: number;
   http: HttpState;
   /**
-   * Media bytes loaded over HTTP to play: hls.js's parts, segments and init segments (answers from the
-   * browser's HTTP cache count too: hls.js's load stats do not tell them apart), and the frame
-   * bundles of the frame path (`via` `frames`). The relay feed's bundles are `feed.bytes`.
+   * Media bytes fetched over HTTP to play: hls.js's parts, segments and init segments, each URL once
+   * (they are immutable: a second load of one is answered by the browser's cache, `httpCacheHits`),
+   * and the frame bundles of the frame path (`via` `frames`), including those of feeds started ahead
+   * of a switch (`earlyStarts`). The relay feed's bundles are `feed.bytes`.
    */
   httpBytes: number;
+  /** hls.js loads of a URL it had loaded before (answered by the browser's cache; not in httpBytes). */
+  httpCacheHits: number;
+  /**
+   * Frame-path feeds started on P2P ahead of a switch (the swarm silent for `feed.earlyMs`); each one
+   * either became the HTTP path at the switch or stopped when the swarm delivered again.
+   */
+  earlyStarts: number;
   /**
    * How the HTTP path plays (null on P2P): `frames` (the edge's frame feed checked by the swarm
    * session's core and played by the P2P player in its own MediaSource: no reload at a switch),
@@ -93,9 +101,8 @@ export interface FrameFeedConfig {
   enabled: boolean;
   /**
    * Play the HTTP path from the feed through the P2P player where the session can check its frames
-   * (`via` `frames`: one MediaSource, no reload at a switch), hls.js elsewhere. Default false
-   * (`<p2p-player fallback-feed="play">` turns it on): on the frame path the playhead still stops
-   * for 1-2 s every few seconds in the browser test, with media buffered ahead (docs/hls.md).
+   * (`via` `frames`: one MediaSource, no reload at a switch), hls.js elsewhere. Default true
+   * (`<p2p-player fallback-feed="relay">` turns it off: hls.js plays, the feed is relayed beside it).
    */
   plays: boolean;
   /** On the frame path, no frame reaching the player this long: play with hls.js instead for this stay, ms. Default 3000. */
@@ -114,9 +121,17 @@ export interface FrameFeedConfig {
   delayMs: number;
   /** The feed runs at most this long in one stay on HTTP (it doubles what this viewer fetches from the edge), ms. Default 60 000. */
   maxMsPerStay: number;
+  /**
+   * Where the HTTP path would be the frame path: the swarm silent this long on P2P, and 100 ms longer
+   * than its longest gap between frames of the last 16 (its frames come in bursts, one or a few per
+   * 0.5 s fragment), starts the frame path's feed before the policy switches: its frames fill the
+   * same buffer before it runs out, while the swarm's own copies still win as long as the buffer
+   * lasts. ms; 0 never. Stopped when the swarm delivers again. Default 300.
+   */
+  earlyMs: number;
 }
 
-export const DEFAULT_FRAME_FEED: FrameFeedConfig = { enabled: true, plays: false, framesStallMs: 3000, framesExtraLatencyS: 1, delayMs: 1000, maxMsPerStay: 60_000 };
+export const DEFAULT_FRAME_FEED: FrameFeedConfig = { enabled: true, plays: true, framesStallMs: 3000, framesExtraLatencyS: 1, delayMs: 1000, maxMsPerStay: 60_000, earlyMs: 300 };
 
 export interface FrameFeedStats {
   /** `off` (not on HTTP, no linked session, or turned off), `running`, `spent` (ran maxMsPerStay in this stay). */
@@ -217,7 +232,7 @@ export class HlsFallback {
   #timer: ReturnType<typeof setInterval> | null = null;
   #hls: Hls | null = null;
   #loading = false;
-  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, http: 'idle', httpBytes: 0, via: null, framesFailures: 0, p2pBytes: 0, shareFromHttp: 0, rejoins: 0, glassToGlassMs: null, feed: { state: 'off', bytes: 0, frames: 0, taken: 0, refused: 0, runMs: 0 } };
+  #stats: SourceStats = { path: 'p2p', reason: 'start', switches: 0, http: 'idle', httpBytes: 0, httpCacheHits: 0, earlyStarts: 0, via: null, framesFailures: 0, p2pBytes: 0, shareFromHttp: 0, rejoins: 0, glassToGlassMs: null, feed: { state: 'off', bytes: 0, frames: 0, taken: 0, refused: 0, runMs: 0 } };
   #destroyed = false;
   #lastStatsMs = 0;
   readonly #feedCfg: FrameFeedConfig;
@@ -236,8 +251,16 @@ export class HlsFallback {
   #p2pSeen = 0;
   /** The frame path while it plays: its feed, when it began, when a frame last reached the player and the player's count then. */
   #frames: { feed: HttpFrameFeed; sinceMs: number; lastInMs: number; framesIn: number; targetS: number; raisedS: number | null } | null = null;
-  /** Bundle bytes of frame paths that ended. */
+  /** Bundle bytes of frame paths (and early feeds) that ended. */
   #framesBytesDone = 0;
+  /** hls.js's media loads, each URL once. */
+  readonly #hlsBytes = new HttpMediaBytes();
+  /** The frame path's feed started on P2P ahead of a switch, and the swarm frame count it started at. */
+  #early: { feed: HttpFrameFeed; swarmFrames: number } | null = null;
+  /** The swarm frame count at the last early start: one early start per silence. */
+  #earlyAt = -1;
+  /** The swarm's recent gaps between frames on P2P (its rhythm: the early start waits past it). */
+  readonly #gaps = new SwarmGaps();
   /** The frame path failed: not chosen again before this time. */
   #framesBlockedUntilMs = -Infinity;
 
@@ -249,6 +272,7 @@ export class HlsFallback {
     if (!(this.#feedCfg.delayMs >= 0 && this.#feedCfg.delayMs <= 2000)) throw new P2PError('BAD_CONFIG', `feed.delayMs ${this.#feedCfg.delayMs} is outside 0 … 2000 (a frame later than that is past its deadline in the swarm)`);
     if (!(this.#feedCfg.framesExtraLatencyS >= 0 && this.#feedCfg.framesExtraLatencyS <= 5)) throw new P2PError('BAD_CONFIG', `feed.framesExtraLatencyS ${this.#feedCfg.framesExtraLatencyS} is outside 0 … 5`);
     if (!(this.#feedCfg.framesStallMs >= 500 && this.#feedCfg.framesStallMs <= 60_000)) throw new P2PError('BAD_CONFIG', `feed.framesStallMs ${this.#feedCfg.framesStallMs} is outside 500 … 60000`);
+    if (!(this.#feedCfg.earlyMs >= 0 && this.#feedCfg.earlyMs <= 5000)) throw new P2PError('BAD_CONFIG', `feed.earlyMs ${this.#feedCfg.earlyMs} is outside 0 … 5000`);
     if (!(this.#feedCfg.maxMsPerStay >= 0 && this.#feedCfg.maxMsPerStay <= 3_600_000)) throw new P2PError('BAD_CONFIG', `feed.maxMsPerStay ${this.#feedCfg.maxMsPerStay} is outside 0 … 3600000`);
     if (!(options.hasMse ?? hasMse)() && options.video.canPlayType('application/vnd.apple.mpegurl')) {
       // Safari on iPhone: no MSE for the P2P player, but native HLS. The element plays the playlist.
@@ -275,9 +299,9 @@ export class HlsFallback {
     if (this.#frames) glassToGlassMs = this.#o.player.stats.glassToGlassMs;
     const f = this.#feed?.stats;
     const feed = { ...this.#stats.feed, bytes: f?.bytes ?? 0, frames: f?.frames ?? 0, taken: this.#outsideTotal, refused: f?.refused ?? 0 };
-    const httpBytes = this.#stats.httpBytes + this.#framesBytesDone + (this.#frames?.feed.stats.bytes ?? 0);
+    const httpBytes = this.#hlsBytes.bytes + this.#framesBytesDone + (this.#frames?.feed.stats.bytes ?? 0) + (this.#early?.feed.stats.bytes ?? 0);
     const total = httpBytes + p2pBytes;
-    return { ...this.#stats, httpBytes, p2pBytes, shareFromHttp: total === 0 ? 0 : httpBytes / total, glassToGlassMs, feed };
+    return { ...this.#stats, httpBytes, httpCacheHits: this.#hlsBytes.cacheHits, p2pBytes, shareFromHttp: total === 0 ? 0 : httpBytes / total, glassToGlassMs, feed };
   }
 
   /**
@@ -301,6 +325,7 @@ export class HlsFallback {
     this.#feedCfg.enabled = on;
     this.#feedCfg.plays = plays;
     if (!on) this.#stopFeed('off');
+    if (!(on && plays)) this.#stopEarly();
     if (this.#frames && !(on && plays)) this.#framesToHls();
   }
 
@@ -320,6 +345,7 @@ export class HlsFallback {
     this.#timer = null;
     const wasHttp = this.#stats.path !== 'p2p';
     this.#stopFeed('off');
+    this.#stopEarly();
     this.#stopFrames();
     this.#stopHls();
     if (this.#stats.path === 'native-hls') {
@@ -343,6 +369,8 @@ export class HlsFallback {
     const diff = s.framesIn - this.#outsideTotal;
     if (diff > this.#lastDiff) {
       this.#swarmFrames += diff - this.#lastDiff;
+      // The rhythm on P2P only, and not across an early feed (its frames hide the swarm's late ones).
+      if (this.#stats.path === 'p2p' && !this.#early) this.#gaps.add(nowMs - this.#lastSwarmFrameMs);
       this.#lastSwarmFrameMs = nowMs;
     }
     this.#lastDiff = diff;
@@ -379,12 +407,42 @@ export class HlsFallback {
       if (d.path === 'http') void this.#toHttp(d.switched);
       else this.#toP2p(d.switched);
     }
+    this.#steerEarly(nowMs);
     this.#steerFeed(nowMs);
+  }
+
+  /**
+   * The frame path's feed ahead of a switch: started when the swarm has been silent for `earlyMs` on
+   * P2P (where HTTP would play through the frame path), once per silence; stopped when the swarm
+   * delivers again, or when the silence outlasts the policy's starve time without a switch (HTTP is
+   * blocked). At the switch the frame path takes it over (#toHttp).
+   */
+  #steerEarly(nowMs: number): void {
+    if (this.#stats.path !== 'p2p' || this.#loading) return;
+    if (this.#early) {
+      if (this.#swarmFrames !== this.#early.swarmFrames || nowMs - this.#lastSwarmFrameMs >= this.#policy.config.starveMs + this.#feedCfg.earlyMs) this.#stopEarly();
+      return;
+    }
+    if (this.#earlyAt === this.#swarmFrames) return;
+    if (!earlyFeedWanted({ onP2p: true, via: this.#via(this.#webrtc()), swarmSilentMs: nowMs - this.#lastSwarmFrameMs, earlyMs: this.#feedCfg.earlyMs, usualGapMs: this.#gaps.usualMs, starveMs: this.#policy.config.starveMs })) return;
+    this.#earlyAt = this.#swarmFrames;
+    this.#early = { feed: this.#framesFeed(), swarmFrames: this.#swarmFrames };
+    this.#early.feed.start();
+    this.#stats.earlyStarts++;
+  }
+
+  #stopEarly(): void {
+    const e = this.#early;
+    this.#early = null;
+    if (!e) return;
+    e.feed.stop();
+    this.#framesBytesDone += e.feed.stats.bytes;
   }
 
   /** The swarm stayed silent on HTTP: the element replaces the session; its counters start at 0. */
   #rejoinSwarm(): void {
     this.#stats.rejoins++;
+    this.#gaps.clear();
     try {
       this.#o.onRejoin?.();
     } catch {
@@ -454,7 +512,11 @@ export class HlsFallback {
 
   async #toHttp(reason: SwitchReason): Promise<void> {
     if (this.#loading || this.#hls || this.#frames) return;
+    const early = this.#early;
+    this.#early = null;
     if (this.#via(this.#webrtc()) === 'frames') {
+      // The feed started ahead of the switch already reads the edge's frames: no probe needed.
+      if (early) return this.#startFrames(reason, early.feed);
       this.#loading = true;
       this.#setHttp('probing');
       const served = await probeFrameFeed(this.#o.url);
@@ -462,6 +524,9 @@ export class HlsFallback {
       if (this.#destroyed || this.#policy.path !== 'http') return;
       if (served) return this.#startFrames(reason);
       // No frame feed at this edge: hls.js (which asks for the playlist itself first).
+    } else if (early) {
+      early.feed.stop();
+      this.#framesBytesDone += early.feed.stats.bytes;
     }
     return this.#toHls(reason);
   }
@@ -483,22 +548,10 @@ export class HlsFallback {
    * delivers it to the same player as a swarm frame (and serves it to neighbours). The feed starts
    * with the frames the swarm did not bring since the newest the session has.
    */
-  #startFrames(reason: SwitchReason): void {
+  #startFrames(reason: SwitchReason, started?: HttpFrameFeed): void {
     this.#stopFeed('off');
     const nowMs = performance.now();
-    const feed = new HttpFrameFeed({
-      playlistUrl: this.#o.url,
-      // While the swarm still delivers (a frame within the policy's starve time), its own copy should
-      // win so that the policy sees it recover: a frame from the feed waits, but never past the media
-      // buffered ahead less 300 ms (the player must not run dry for it). Right after a switch for a
-      // silent swarm, frames go at once.
-      delayMs: () => {
-        if (performance.now() - this.#lastSwarmFrameMs >= this.#policy.config.starveMs) return 0;
-        return Math.min(this.#feedCfg.delayMs, Math.max(0, this.#o.player.stats.bufferAheadS * 1000 - 300));
-      },
-      onFrame: (m, f) => this.#o.outside?.()?.add(m, f) ?? false,
-      rewind: (liveSeq) => rewindFrames(liveSeq, this.#o.outside?.()?.resumeSeq?.() ?? null, MAX_REWIND_FRAMES),
-    });
+    const feed = started ?? this.#framesFeed();
     const player = this.#o.player;
     const targetS = player.config.targetLatencyS;
     let raisedS: number | null = null;
@@ -515,6 +568,23 @@ export class HlsFallback {
     this.#stats.via = 'frames';
     this.#setHttp('playing');
     this.#set('http', reason);
+  }
+
+  /** The frame path's feed (not started): from the frames the session still needs, into the session. */
+  #framesFeed(): HttpFrameFeed {
+    return new HttpFrameFeed({
+      playlistUrl: this.#o.url,
+      // While the swarm still delivers (a frame within the policy's starve time), its own copy should
+      // win so that the policy sees it recover: a frame from the feed waits, but never past the media
+      // buffered ahead less 300 ms (the player must not run dry for it). Right after a switch for a
+      // silent swarm, frames go at once.
+      delayMs: () => {
+        if (performance.now() - this.#lastSwarmFrameMs >= this.#policy.config.starveMs) return 0;
+        return Math.min(this.#feedCfg.delayMs, Math.max(0, this.#o.player.stats.bufferAheadS * 1000 - 300));
+      },
+      onFrame: (m, f) => this.#o.outside?.()?.add(m, f) ?? false,
+      rewind: (liveSeq) => rewindFrames(liveSeq, this.#o.outside?.()?.resumeSeq?.() ?? null, MAX_REWIND_FRAMES),
+    });
   }
 
   #stopFrames(): void {
@@ -573,7 +643,8 @@ export class HlsFallback {
     const hls = new HlsClass({ lowLatencyMode: true, backBufferLength: 10, liveSyncDurationCount: 1, maxLiveSyncPlaybackRate: 1.1 });
     this.#hls = hls;
     hls.on(HlsClass.Events.FRAG_LOADED, (_e, data) => {
-      this.#stats.httpBytes += (data.part ?? data.frag).stats.loaded;
+      const f = data.part ?? data.frag;
+      this.#hlsBytes.add(f.url, f.stats.loaded);
     });
     hls.on(HlsClass.Events.ERROR, (_e, data) => {
       if (!data.fatal || this.#hls !== hls) return;
@@ -628,6 +699,7 @@ export class HlsFallback {
   }
 
   #set(path: PlayingPath, reason: SourceStats['reason']): void {
+    this.#gaps.clear();
     this.#stats.path = path;
     this.#stats.reason = reason;
     this.#stats.switches++;

@@ -24,6 +24,21 @@ describe('decideLatency', () => {
     expect(d.reason).toBe(reason);
   });
 
+  it('a playhead stalled a little short of the end of its range, with a range after it, jumps the hole', () => {
+    // As seen in Chromium at a switch to HTTP: a fragment lost, the playhead stood at 36.43 in
+    // 6.51-36.51 for 3 s with 37.01-39.51 buffered, until the far-behind seek.
+    const ranges = [[6.51, 36.51], [37.01, 38.51]] as const;
+    const d = decideLatency({ currentTime: 36.43, ranges, stalled: true }, cfg);
+    expect(d.seekTo).toBeCloseTo(37.01, 6);
+    expect(d.reason).toBe('gap');
+    // Still moving: the browser may yet play to the end of the range.
+    expect(decideLatency({ currentTime: 36.43, ranges }, cfg).seekTo).toBeNull();
+    // Stalled with more ahead in its range (decoding fell behind), or with nothing after it (the
+    // buffer ran out): no hole to jump.
+    expect(decideLatency({ currentTime: 36.1, ranges: [[6.51, 36.51], [37.01, 37.6]], stalled: true }, cfg).seekTo).toBeNull();
+    expect(decideLatency({ currentTime: 36.43, ranges: [[35.5, 36.51]], stalled: true }, cfg).seekTo).toBeNull();
+  });
+
   it('seeks to the target only beyond targetLatencyS + seekBeyondS behind the edge, not at it', () => {
     // Binary-exact numbers so that the edge is the edge: 0.75 + 1.5 = 2.25 s behind 12.
     const c = { ...cfg, targetLatencyS: 0.75, seekBeyondS: 1.5 };

@@ -49,7 +49,16 @@ export interface LatencyInput {
    * media. Without it the current distance is used.
    */
   peakLatencyS?: number;
+  /**
+   * The playhead has stood still while playing for a while (MediaPlayer: STALL_MS). Standing within
+   * STALLED_AT_END_S of the end of a range with another range after it, it is stuck at a hole: the
+   * browser stops a frame or two short of a range's end and never leaves it by itself.
+   */
+  stalled?: boolean;
 }
+
+/** How close to the end of its range a stalled playhead is taken to be stuck at the hole after it, seconds. */
+export const STALLED_AT_END_S = 0.25;
 
 export interface LatencyDecision {
   /** Where to seek now, or null. */
@@ -84,6 +93,13 @@ export function decideLatency(input: LatencyInput, config: LatencyConfig = DEFAU
   } else if (edge - currentTime > config.targetLatencyS + config.seekBeyondS) {
     seekTo = wanted;
     reason = 'far-behind';
+  } else if (input.stalled && inside[1] - currentTime < STALLED_AT_END_S) {
+    // Stuck in front of a hole (a fragment the swarm, or the switch to HTTP, lost): jump it.
+    const nextStart = ranges.find(([s]) => s >= inside[1])?.[0];
+    if (nextStart !== undefined) {
+      seekTo = nextStart;
+      reason = 'gap';
+    }
   }
   const at = seekTo ?? currentTime;
   const current = Math.max(0, edge - at);

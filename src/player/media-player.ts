@@ -506,7 +506,8 @@ export class MediaPlayer extends TypedEmitter<PlayerEvents> {
     }
     const target = this.config.targetLatencyS + this.#adapter.update(now);
     if (!this.#followLive && this.#behindLive(m, ranges)) return this.#updateStatus();
-    const d = decideLatency({ currentTime: m.currentTime, ranges, peakLatencyS }, target === this.config.targetLatencyS ? this.config : { ...this.config, targetLatencyS: target });
+    const stalled = !m.paused && !m.seeking && !this.#ended && now - this.#playheadMovedMs > STALL_MS;
+    const d = decideLatency({ currentTime: m.currentTime, ranges, peakLatencyS, stalled }, target === this.config.targetLatencyS ? this.config : { ...this.config, targetLatencyS: target });
     this.#latencyS = d.latencyS;
     if (d.seekTo !== null) this.#lagSamples = [];
     // Playback starts (or starts over): its first seconds' troubles do not raise the target.

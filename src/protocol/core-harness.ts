@@ -26,6 +26,12 @@ export class CoreHarness {
   readonly sent: Array<{ from: string; to: string; type: string; size: number; message: WireMessage }> = [];
   now = 0;
   delayMs = 5;
+  /**
+   * CPU each core spends per input it handles (a message or a timeout), ms of virtual time; a core
+   * still busy takes its next input only when free (a slow device: inputs queue, answers come late).
+   */
+  readonly cpuMs = new Map<string, number>();
+  private readonly busyUntil = new Map<string, number>();
   /** Return true to drop a media message. */
   dropMedia: (from: string, to: string) => boolean = () => false;
   /** Rewrite outgoing bytes (pollution tests); `to` is the receiving core. */
@@ -84,25 +90,41 @@ export class CoreHarness {
       this.now = Math.min(untilMs, this.now + stepMs);
       for (let guard = 0; guard < 1000; guard++) {
         await this.settleCrypto();
-        const due = this.queue.filter((m) => m.t <= this.now);
+        const due = this.queue.filter((m) => m.t <= this.now && !this.busy(m.to));
         if (due.length === 0) break;
-        this.queue = this.queue.filter((m) => m.t > this.now);
+        const taken = new Set<Msg>();
         for (const m of due) {
+          // A slow core takes one input at a time; the rest wait in the queue, in order.
+          if (this.busy(m.to)) continue;
+          taken.add(m);
           const c = this.cores.get(m.to);
           if (!c) continue;
           c.handleMessage(m.from, m.bytes, this.now);
+          this.spend(m.to, m.t);
           this.flush(m.to);
         }
+        this.queue = this.queue.filter((m) => !taken.has(m));
       }
       for (const [id, c] of this.cores) {
         const t = c.nextTimeout();
-        if (t !== undefined && t <= this.now) {
+        if (t !== undefined && t <= this.now && !this.busy(id)) {
           c.handleTimeout(this.now);
+          this.spend(id, t);
           this.flush(id);
         }
       }
       await this.settleCrypto();
     }
+  }
+
+  private busy(id: string): boolean {
+    return (this.busyUntil.get(id) ?? -Infinity) > this.now;
+  }
+
+  /** A core took an input that was due at `dueMs`: it is busy for its cost from then (or from when it was free). */
+  private spend(id: string, dueMs: number): void {
+    const ms = this.cpuMs.get(id);
+    if (ms) this.busyUntil.set(id, Math.max(this.busyUntil.get(id) ?? -Infinity, dueMs) + ms);
   }
 
   private async settleCrypto(): Promise<void> {

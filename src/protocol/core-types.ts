@@ -140,6 +140,26 @@ export interface PeerCoreConfig extends PolicyConfig {
    * 0 (default): in arrival order. Off: the simulator showed no gain beyond its noise (protocol.md).
    */
   askedFirst: number;
+  /**
+   * 1: a HAVE's list of newly held keys goes out at every tick; 0 (default): every other tick (first
+   * announcements, manifests and "complete" go out at every tick either way).
+   */
+  haveEveryTick: number;
+  /**
+   * 1: a HAVE that offers keys of a frame still short of keys runs that frame's pull at once (the
+   * REQUEST leaves on the HAVE's arrival); 0 (default): at this peer's next tick.
+   */
+  askOnHave: number;
+  /**
+   * 1: a producer whose grace for spare seeds ends between ticks produces then (the core asks to
+   * wake at that time); 0 (default): at the first tick after the grace.
+   */
+  produceOnGrace: number;
+  /**
+   * A request times out after requestTimeoutSrtts × SRTT + 4·RTTVAR + 40 ms (+ 4 ms per key), SRTT
+   * being that neighbour's smoothed request-to-key time, within the bounds above. Default 2.
+   */
+  requestTimeoutSrtts: number;
   /** Keys per frame a viewer asks neighbours to push (standing subscriptions; 0: pull only). */
   pushKeys: number;
   /** A key awaited by push is pulled anyway once another neighbour offered it this long ago. */
@@ -192,6 +212,10 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   unverifiedFramesPerNeighbour: 12,
   cacheEncodedPackets: 1,
   askedFirst: 0,
+  haveEveryTick: 0,
+  askOnHave: 0,
+  produceOnGrace: 0,
+  requestTimeoutSrtts: 2,
   pushKeys: 60,
   pushWaitMs: 300,
   pushGiveUpMs: 800,

@@ -38,6 +38,11 @@ export class NeighbourState {
   /** Delivery score in (0, 1]: share of asked keys that arrived (moving average). */
   weight = 0.7;
   srttMs = 150;
+  /**
+   * How long after a frame began here the keys asked of it arrive (smoothed): past the stuck wait a
+   * neighbour whose keys come later than that is no source (pull-scheduler.ts, prompt).
+   */
+  keyAgeMs = 0;
   rttVarMs = 50;
   /** Newest sequence with a manifest it announced beyond our window (-1: none). */
   aheadSeq = -1;
@@ -58,9 +63,10 @@ export class NeighbourState {
   }
 
   /** A key asked of this neighbour arrived (from it when `fromIt`, else from someone else). */
-  delivered(fromIt: boolean, rttSampleMs: number, nowMs: number): void {
+  delivered(fromIt: boolean, rttSampleMs: number, nowMs: number, frameAgeMs = 0): void {
     if (this.inflight > 0) this.inflight--;
     if (!fromIt) return;
+    this.keyAgeMs = this.keyAgeMs * 0.875 + frameAgeMs * 0.125;
     this.silentKeys = 0;
     this.lastDeliveredMs = nowMs;
     this.mutedSinceMs = -Infinity;
@@ -95,9 +101,9 @@ export class NeighbourState {
   }
 
   requestTimeout(cfg: PeerCoreConfig): number {
-    // Twice the smoothed time to a key plus four deviations; later keys of a request queue
-    // behind earlier ones, so the caller adds a little per key.
-    return Math.min(cfg.maxRequestTimeoutMs, Math.max(cfg.minRequestTimeoutMs, 2 * this.srttMs + 4 * this.rttVarMs + 40));
+    // requestTimeoutSrtts (2) × the smoothed time to a key plus four deviations; later keys of a
+    // request queue behind earlier ones, so the caller adds a little per key.
+    return Math.min(cfg.maxRequestTimeoutMs, Math.max(cfg.minRequestTimeoutMs, cfg.requestTimeoutSrtts * this.srttMs + 4 * this.rttVarMs + 40));
   }
 
   frame(seq: number): NeighbourFrame {

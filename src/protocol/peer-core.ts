@@ -23,7 +23,7 @@ import { PushSubscriptions } from './push-subscriptions.ts';
 import { InitExchange } from './init-exchange.ts';
 import { servePullRequest, handleHave, flushHave, type ExchangeView } from './peer-exchange.ts';
 import {
-  BROADCAST_ID_BYTES, MAX_FRAME_BYTES, NO_SEQ, parseMessage, type HaveEntry, type Manifest, type WireMessage,
+  BROADCAST_ID_BYTES, HAVE_COMPLETE, MAX_FRAME_BYTES, NO_SEQ, parseMessage, type HaveEntry, type Manifest, type WireMessage,
 } from './wire.ts';
 
 type Pending = PendingJob;
@@ -358,9 +358,12 @@ export class PeerCore {
         this.addPacket(f, m.x, m.payload, from, nowMs);
         return;
       }
-      case 'have':
-        handleHave(this.view, n, this.haveInWindow(n, m.entries), nowMs);
+      case 'have': {
+        const entries = this.haveInWindow(n, m.entries);
+        handleHave(this.view, n, entries, nowMs);
+        if (this.cfg.askOnHave > 0) this.askOnHave(entries, nowMs);
         return;
+      }
       case 'request': {
         const allowed = KeySet.fromBytes(m.allowed);
         // No core asks one neighbour for more keys at once than its in-flight bound
@@ -481,21 +484,28 @@ export class PeerCore {
 
   nextTimeout(): number | undefined {
     if (this.framesBySeq.size === 0 && !this.init.asking && this.outsideJobs.size === 0) return undefined;
-    return this.lastTickMs + this.cfg.tickMs;
+    const tick = this.lastTickMs + this.cfg.tickMs;
+    return this.cfg.produceOnGrace > 0 ? Math.min(tick, this.producer.dueMs) : tick;
   }
 
   handleTimeout(nowMs: number): void {
     if (nowMs > this.nowMs) this.nowMs = nowMs;
-    if (nowMs < this.lastTickMs + this.cfg.tickMs) return;
+    if (nowMs < this.lastTickMs + this.cfg.tickMs) {
+      if (this.cfg.produceOnGrace > 0) this.producer.produceDue(nowMs);
+      return;
+    }
     this.lastTickMs = nowMs;
     this.expireAndCollect(nowMs);
     if (this.outsideJobs.size > 0) this.expireOutside(nowMs);
     this.holder.tick(nowMs, this.broadcasterId && this.neighbours.has(this.broadcasterId) ? this.broadcasterId : undefined);
+    // (produceDue first: it also clears a wake-up time the tick makes stale.)
+    if (this.cfg.produceOnGrace > 0) this.producer.produceDue(nowMs);
     this.producer.tick(nowMs);
     this.push.tick(nowMs);
     this.pull.schedule(nowMs);
-    // Key lists go out every other tick; first announcements, manifests and "complete" every tick.
-    const full = (this.ticks++ & 1) === 0;
+    // Key lists go out every other tick (every tick with haveEveryTick); first announcements,
+    // manifests and "complete" every tick.
+    const full = (this.ticks++ & 1) === 0 || this.cfg.haveEveryTick > 0;
     const changed: FrameState[] = [];
     for (const seq of this.changed) {
       const f = this.framesBySeq.get(seq);
@@ -690,7 +700,7 @@ export class PeerCore {
       const n = this.neighbours.get(asked);
       if (n) {
         if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.pull.budgetFreed = true;
-        n.delivered(asked === from, nowMs - sentMs, nowMs);
+        n.delivered(asked === from, nowMs - sentMs, nowMs, nowMs - f.firstSeenMs);
       }
     }
     if (f.have.has(x)) {
@@ -714,6 +724,19 @@ export class PeerCore {
   }
 
   // ---- scheduling ---------------------------------------------------------------------------
+
+  /**
+   * askOnHave: the frames a HAVE offered keys of (or announced complete) are pulled now, not at
+   * the next tick. A muted sender's offers draw nothing (the pull skips it, as at a tick).
+   */
+  private askOnHave(entries: readonly HaveEntry[], nowMs: number): void {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      if (e.keys.length === 0 && !(e.flags & HAVE_COMPLETE)) continue;
+      const f = this.framesBySeq.get(e.seq);
+      if (f && f.state === 'collecting') this.pull.pullNow(f, nowMs);
+    }
+  }
 
   private expireAndCollect(nowMs: number): void {
     const gc = nowMs - this.lastGcMs >= 100;

@@ -144,6 +144,29 @@ export class ProducerRole {
     if (a.seeds.size < 8) return;
     if (a.fullMs < 0) a.fullMs = nowMs;
     if (a.seeds.size >= this.expectedSeeds(g)) this.produce(f, g, a, nowMs);
+    else this.dueMs = Math.min(this.dueMs, a.fullMs + this.ctx.cfg.produceGraceMs);
+  }
+
+  /** The earliest end of a grace for spare seeds still running (Infinity: none). */
+  dueMs = Infinity;
+
+  /**
+   * produceOnGrace: produces the groups whose grace for spare seeds has ended, between ticks (the
+   * core wakes at dueMs for it). The tick does the same for any left.
+   */
+  produceDue(nowMs: number): void {
+    if (nowMs < this.dueMs) return;
+    this.dueMs = Infinity;
+    for (const f of this.ctx.frames()) {
+      if (!f.seeds || f.state === 'done' || f.state === 'missed') continue;
+      for (const [g, a] of f.seeds) {
+        if (a.done || a.fullMs < 0) continue;
+        if (nowMs >= a.fullMs + this.ctx.cfg.produceGraceMs) this.produce(f, g, a, nowMs);
+        // Still waiting: a grace restarted (seeds that disagree); short of 8 seeds, the next seed sets it.
+        const again = a.fullMs + this.ctx.cfg.produceGraceMs;
+        if (!a.done && a.seeds.size >= 8 && again > nowMs) this.dueMs = Math.min(this.dueMs, again);
+      }
+    }
   }
 
   private assemblyOf(f: FrameState, g: number, nowMs: number): SeedAssembly {

@@ -40,9 +40,7 @@ export class PullScheduler {
   constructor(private readonly h: PullHost) {}
 
   schedule(nowMs: number): void {
-    // Ask for the keys loss is expected to eat (64·p/(1−p)); a repair round covers the rest.
-    const p = Math.min(0.5, this.h.stats.lossEstimate);
-    const spare = Math.max(this.h.cfg.minSpareKeys, Math.min(16, Math.ceil((64 * p) / (1 - p))));
+    const loss = this.lossSpare();
     const all = this.budgetFreed;
     this.budgetFreed = false;
     for (const f of this.h.frames.values()) {
@@ -63,53 +61,76 @@ export class PullScheduler {
       const lostRecently = nowMs - this.neighbourLostMs < this.h.cfg.stuckMs && f.firstSeenMs < this.neighbourLostMs + this.h.cfg.lostSlotMs && short > 0 && lacksFewSlots(f, this.h.direct());
       const stuckAfter = lostRecently ? this.h.cfg.directRepairDelayMs + (spread % 150) : this.h.cfg.stuckMs + (spread % 400);
       const since = lostRecently ? nowMs - Math.max(f.firstSeenMs, this.neighbourLostMs) : nowMs - f.firstSeenMs;
-      if (short > 0 && !f.extraAsked && since > stuckAfter && this.nothingOffered(f, nowMs)) {
+      // Past the stuck wait, keys in flight from a late neighbour are not on their way: they come
+      // after the frame's playout (a CPU-starved viewer answers everything, late), see prompt().
+      const shortNow = !f.extraAsked && since > stuckAfter ? 64 - f.have.size - this.onItsWay(f, nowMs) : short;
+      if (shortNow > 0 && !f.extraAsked && since > stuckAfter && this.nothingOffered(f, nowMs)) {
         this.reportMissing(f, nowMs);
-        this.askExtraKeys(f, nowMs, short + 1);
+        this.askExtraKeys(f, nowMs, shortNow + 1);
       }
       if (!all && !this.dirty.has(f.seq) && !this.awaiting.has(f.seq)) continue;
-      // Keys on their way by push are neither asked for nor counted as missing; the spare for
-      // loss is asked only once nothing is awaited (a lost push shows in the parent's HAVE).
-      const awaited = this.h.push.awaited(f, nowMs, this.awaitedKeys, this.lateKeys);
-      if (awaited > 0) this.awaitingNext.add(f.seq);
-      // With push, only keys left to pull need a loss spare (≈ need·p/(1−p)), not the whole frame.
-      // During a pollution search, keys from the neighbours left out do not count as held.
-      let held = f.have.size;
-      if (f.avoid.size > 0) for (const src of f.from.values()) if (f.avoid.has(src)) held--;
-      const need = 64 - held - awaited;
-      const spareNow = this.h.push.enabled ? Math.min(spare, Math.max(this.h.cfg.minSpareKeys, Math.ceil((need * p) / (1 - p)))) : spare;
-      const want = need + (awaited > 0 ? 0 : spareNow) + f.extraWant - f.inflight.size;
-      if (want <= 0) continue;
-      const avail: NeighbourAvailability[] = [];
-      for (const n of this.h.neighbours.values()) {
-        if (n.isBroadcaster || f.avoid.has(n.peerId) || this.h.unlisted.has(n.peerId) || n.isMuted(nowMs)) continue;
-        const h = n.frames.get(f.seq);
-        if (!h || (!h.complete && h.keys.size === 0)) continue;
-        avail.push({ peerId: n.peerId, complete: h.complete, keys: h.keys, weight: n.weight, budget: this.h.cfg.maxInflightPerNeighbour - n.inflight });
-      }
-      if (avail.length === 0) continue;
-      let exclude = f.exclude;
-      const late = this.lateKeys.size > 0;
-      if (awaited > 0 || late) {
-        exclude = this.excludeKeys;
-        for (let w = 0; w < 8; w++) exclude.setWord(w, f.exclude.word(w) | this.awaitedKeys.word(w) | this.lateKeys.word(w));
-      }
-      // Keys no parent pushes first; keys whose push is late only when those do not suffice.
-      let plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want }, avail);
-      for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
-      const asked = plan.reduce((k, r) => k + r.keys.length, 0);
-      if (late && asked < want) {
-        for (let w = 0; w < 8; w++) exclude.setWord(w, f.exclude.word(w) | this.awaitedKeys.word(w));
-        for (const a of avail) a.budget = Math.max(0, a.budget - (plan.find((r) => r.peerId === a.peerId)?.keys.length ?? 0));
-        plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want: want - asked }, avail);
-        for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
-      }
+      this.pullFrame(f, nowMs, loss);
     }
     this.dirty.clear();
     const a = this.awaiting;
     a.clear();
     this.awaiting = this.awaitingNext;
     this.awaitingNext = a;
+  }
+
+  /**
+   * A neighbour's HAVE offered keys of f (askOnHave): f's pull runs now rather than at the next
+   * tick, so the REQUEST leaves on the HAVE's arrival. The same bounds hold (want, each
+   * neighbour's in-flight budget); f stays marked for the next pass.
+   */
+  pullNow(f: FrameState, nowMs: number): void {
+    if (f.state === 'collecting') this.pullFrame(f, nowMs, this.lossSpare());
+  }
+
+  /** Ask for the keys loss is expected to eat (64·p/(1−p)); a repair round covers the rest. */
+  private lossSpare(): { p: number; spare: number } {
+    const p = Math.min(0.5, this.h.stats.lossEstimate);
+    return { p, spare: Math.max(this.h.cfg.minSpareKeys, Math.min(16, Math.ceil((64 * p) / (1 - p)))) };
+  }
+
+  /** Asks neighbours for the keys f wants (64 + a loss spare − held − awaited − in flight). */
+  private pullFrame(f: FrameState, nowMs: number, { p, spare }: { p: number; spare: number }): void {
+    // Keys on their way by push are neither asked for nor counted as missing; the spare for
+    // loss is asked only once nothing is awaited (a lost push shows in the parent's HAVE).
+    const awaited = this.h.push.awaited(f, nowMs, this.awaitedKeys, this.lateKeys);
+    if (awaited > 0) this.awaitingNext.add(f.seq);
+    // With push, only keys left to pull need a loss spare (≈ need·p/(1−p)), not the whole frame.
+    // During a pollution search, keys from the neighbours left out do not count as held.
+    let held = f.have.size;
+    if (f.avoid.size > 0) for (const src of f.from.values()) if (f.avoid.has(src)) held--;
+    const need = 64 - held - awaited;
+    const spareNow = this.h.push.enabled ? Math.min(spare, Math.max(this.h.cfg.minSpareKeys, Math.ceil((need * p) / (1 - p)))) : spare;
+    const want = need + (awaited > 0 ? 0 : spareNow) + f.extraWant - f.inflight.size;
+    if (want <= 0) return;
+    const avail: NeighbourAvailability[] = [];
+    for (const n of this.h.neighbours.values()) {
+      if (n.isBroadcaster || f.avoid.has(n.peerId) || this.h.unlisted.has(n.peerId) || n.isMuted(nowMs)) continue;
+      const h = n.frames.get(f.seq);
+      if (!h || (!h.complete && h.keys.size === 0)) continue;
+      avail.push({ peerId: n.peerId, complete: h.complete, keys: h.keys, weight: n.weight, budget: this.h.cfg.maxInflightPerNeighbour - n.inflight });
+    }
+    if (avail.length === 0) return;
+    let exclude = f.exclude;
+    const late = this.lateKeys.size > 0;
+    if (awaited > 0 || late) {
+      exclude = this.excludeKeys;
+      for (let w = 0; w < 8; w++) exclude.setWord(w, f.exclude.word(w) | this.awaitedKeys.word(w) | this.lateKeys.word(w));
+    }
+    // Keys no parent pushes first; keys whose push is late only when those do not suffice.
+    let plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want }, avail);
+    for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
+    const asked = plan.reduce((k, r) => k + r.keys.length, 0);
+    if (late && asked < want) {
+      for (let w = 0; w < 8; w++) exclude.setWord(w, f.exclude.word(w) | this.awaitedKeys.word(w));
+      for (const a of avail) a.budget = Math.max(0, a.budget - (plan.find((r) => r.peerId === a.peerId)?.keys.length ?? 0));
+      plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want: want - asked }, avail);
+      for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
+    }
   }
 
   request(f: FrameState, peerId: string, keys: number[], nowMs: number): void {
@@ -200,11 +221,32 @@ export class PullScheduler {
     }
   }
 
-  /** True when no neighbour (muted ones apart) offers a key of `f` we neither hold nor asked for. */
+  /**
+   * True when `n` can still bring a stuck frame's keys in time: it is not muted, and the keys asked
+   * of it arrive within `stuckMs` of their frame's start here (smoothed). The frame is past its stuck
+   * wait already; a neighbour whose keys come later than that (a CPU-starved page answers every
+   * request, but its frames' keys come 1–1.4 s after their start) lands them after the frame's
+   * playout, so its offers and the keys in flight from it do not count.
+   */
+  private prompt(n: NeighbourState, nowMs: number): boolean {
+    return n.isBroadcaster || (!n.isMuted(nowMs) && n.keyAgeMs <= this.h.cfg.stuckMs);
+  }
+
+  /** Keys of f in flight from the broadcaster or a prompt neighbour. */
+  private onItsWay(f: FrameState, nowMs: number): number {
+    let k = 0;
+    for (const x of f.inflight.keys()) {
+      const n = this.h.neighbours.get(f.inflight.peerOf(x) as string);
+      if (n && this.prompt(n, nowMs)) k++;
+    }
+    return k;
+  }
+
+  /** True when no prompt neighbour offers a key of `f` we neither hold nor asked for of a prompt one. */
   private nothingOffered(f: FrameState, nowMs: number): boolean {
     for (const n of this.h.neighbours.values()) {
       const h = n.frames.get(f.seq);
-      if (!h || n.isBroadcaster || this.h.unlisted.has(n.peerId) || n.isMuted(nowMs)) continue;
+      if (!h || n.isBroadcaster || this.h.unlisted.has(n.peerId) || !this.prompt(n, nowMs)) continue;
       if (h.complete) return false;
       for (let w = 0; w < 8; w++) if (h.keys.word(w) & ~(f.have.word(w) | f.inflightSet.word(w))) return false;
     }
@@ -226,8 +268,9 @@ export class PullScheduler {
     for (let k = 0; k < d.keys; k++) {
       const slot = (k + f.seq) % d.slots;
       if (f.have.has(k) || slot === d.slot) continue;
-      // A key on its way from a neighbour that delivers is not missing (one from a muted one is).
-      if (f.inflightSet.has(k) && !this.h.neighbours.get(f.inflight.peerOf(k) as string)?.isMuted(nowMs)) continue;
+      // A key on its way from a prompt neighbour is not missing (one from a muted or late one is).
+      const from = f.inflightSet.has(k) ? this.h.neighbours.get(f.inflight.peerOf(k) as string) : undefined;
+      if (from && this.prompt(from, nowMs)) continue;
       keys.add(k);
       slots.add(slot);
     }

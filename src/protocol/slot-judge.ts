@@ -17,8 +17,18 @@ export interface SlotJudgeConfig {
   framesToAccuse: number;
   /** A report counts this long. */
   witnessTtlMs: number;
-  /** Accusers a holder needs against it to lose its slot: at least minAccusers (two liars never suffice)… */
+  /**
+   * Accusers a holder needs against it to lose its slot: at least minAccusers (two liars never
+   * suffice)… except in a swarm too small to have minAccusers viewers besides the holder, where it
+   * takes every other direct viewer, and never fewer than minAccusersSmall.
+   */
   minAccusers: number;
+  /**
+   * The floor of that small-swarm quorum (2: one liar never moves a slot). With 3 direct viewers
+   * the two others suffice: before, such a swarm could never move a slot, and one CPU-starved
+   * viewer (answering every request too late) cost its two neighbours most of their frames.
+   */
+  minAccusersSmall: number;
   /** …and at least this share of the direct viewers (a minority of attackers never suffices). */
   accuserShare: number;
   /** A holder found withholding gets no slot for this long (it stays a viewer, fed by its neighbours). */
@@ -31,10 +41,22 @@ export const DEFAULT_SLOT_JUDGE: Readonly<SlotJudgeConfig> = Object.freeze({
   framesToAccuse: 6,
   witnessTtlMs: 3000,
   minAccusers: 3,
+  minAccusersSmall: 2,
   accuserShare: 0.5,
   shunSlotMs: 60_000,
   maxHoldersPerReport: 3,
 });
+
+/**
+ * Accusers that move a slot among `directViewers` direct viewers (the accused among them):
+ * minAccusers, or every other direct viewer when there are fewer (never under minAccusersSmall),
+ * and at least accuserShare of the direct viewers. With the defaults: 2 of 2 others at 3 viewers,
+ * 3 from 4 to 6, then half. Liars move an honest slot only when they are that many.
+ */
+export function accusersNeeded(cfg: SlotJudgeConfig, directViewers: number): number {
+  const small = Math.max(cfg.minAccusersSmall, Math.min(cfg.minAccusers, directViewers - 1));
+  return Math.max(small, Math.ceil(cfg.accuserShare * directViewers));
+}
 
 /** Reporters kept per holder at most (the broadcaster has at most 255 direct viewers). */
 const MAX_WITNESSES = 256;
@@ -46,8 +68,8 @@ export class SlotJudge {
   private readonly shunned = new Map<string, number>();
 
   constructor(readonly cfg: SlotJudgeConfig = DEFAULT_SLOT_JUDGE) {
-    if (!(cfg.minAccusers >= 1) || !(cfg.framesToAccuse >= 1) || !(cfg.accuserShare >= 0 && cfg.accuserShare <= 1)) {
-      throw new P2PError('BAD_CONFIG', 'slot judge: minAccusers and framesToAccuse must be ≥ 1, accuserShare in 0…1');
+    if (!(cfg.minAccusers >= 1) || !(cfg.minAccusersSmall >= 1) || !(cfg.framesToAccuse >= 1) || !(cfg.accuserShare >= 0 && cfg.accuserShare <= 1)) {
+      throw new P2PError('BAD_CONFIG', 'slot judge: minAccusers, minAccusersSmall and framesToAccuse must be ≥ 1, accuserShare in 0…1');
     }
   }
 
@@ -58,7 +80,7 @@ export class SlotJudge {
   report(reporter: string, holders: readonly string[], directViewers: number, nowMs: number): string[] {
     const named = [...new Set(holders)].filter((h) => h !== reporter);
     if (named.length === 0 || named.length > this.cfg.maxHoldersPerReport) return [];
-    const need = Math.max(this.cfg.minAccusers, Math.ceil(this.cfg.accuserShare * directViewers));
+    const need = accusersNeeded(this.cfg, directViewers);
     const out: string[] = [];
     for (const holder of named) {
       if (this.isShunned(holder, nowMs)) continue;

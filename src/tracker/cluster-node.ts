@@ -145,6 +145,8 @@ interface Owned {
   room: Room;
   token: string;
   epoch: number;
+  /** Wall-clock time (Unix ms) this node became the owner: /health reports it, so a takeover's time is the owner's own, not the time a busy node took to answer. */
+  sinceUnixMs: number;
   /** Member → the node it is connected to. */
   members: Map<string, string>;
   info: Map<string, JoinInfo>;
@@ -195,6 +197,8 @@ export class ClusterNode {
   private keepTimer: unknown = null;
   private renewing = false;
   private leasing = false;
+  /** A takeover check (probeOrphans) is under way. */
+  private probing = false;
   private closed = false;
   private readonly cellSize: number;
   private readonly maxCells: number;
@@ -304,9 +308,9 @@ export class ClusterNode {
     return [...this.owned.keys()];
   }
 
-  ownerOf(streamId: string): { node: string; epoch: number } | null {
+  ownerOf(streamId: string): { node: string; epoch: number; sinceUnixMs?: number } | null {
     const o = this.owned.get(streamId);
-    if (o) return { node: this.nodeId, epoch: o.epoch };
+    if (o) return { node: this.nodeId, epoch: o.epoch, sinceUnixMs: o.sinceUnixMs };
     const k = this.owners.get(streamId);
     return k ? { node: k.node, epoch: k.epoch } : null;
   }
@@ -719,7 +723,7 @@ export class ClusterNode {
       }
       return;
     }
-    const o: Owned = { unit: u, stream: s, cell: k, room, token: this.token, epoch, members: new Map(), info: new Map(), dirty: new Set(), removed: new Set(), metaWritten: '', bc: null, cells, xl: new Map(), xlAsked: new Set() };
+    const o: Owned = { unit: u, stream: s, cell: k, room, token: this.token, epoch, sinceUnixMs: Date.now(), members: new Map(), info: new Map(), dirty: new Set(), removed: new Set(), metaWritten: '', bc: null, cells, xl: new Map(), xlAsked: new Set() };
     this.unitByRoom.set(room, u);
     const now = this.clock.now();
     let mode: SwarmMode | undefined;
@@ -1074,6 +1078,7 @@ export class ClusterNode {
         st.renewLease(this.aliveKey(this.nodeId), this.token, this.leaseMs),
         ...[...this.owned].map(([u, o]) => st.renewLease(this.ownerKey(u), o.token, this.leaseMs)),
       ]).finally(() => (this.leasing = false));
+      void this.probeOrphans();
       return;
     }
     this.renewing = true;
@@ -1126,6 +1131,10 @@ export class ClusterNode {
         if (gone) this.dispatch(o.room);
       }
     }
+    // Each owned lease's outcome first (a lost one is dropped at once), then the snapshot writes,
+    // which may be slow (many members, a loaded engine) and must not hold up the takeover checks
+    // below: those run beside them.
+    const kept: Owned[] = [];
     await Promise.all([...leases].map(async ([o, lease]) => {
       const s = o.unit;
       try {
@@ -1139,43 +1148,71 @@ export class ClusterNode {
           this.rejoinLocal(s);
           return;
         }
-        await this.writeSnapshot(s, o);
-        await this.cellWork(o);
+        kept.push(o);
       } catch {
         // Engine down: keep the room, try again next time.
       }
     }));
-    if (this.cellSize > 0) {
+    const writes = Promise.all(kept.map(async (o) => {
       try {
-        await this.readNodes();
+        if (this.owned.get(o.unit) !== o) return;
+        await this.writeSnapshot(o.unit, o);
+        await this.cellWork(o);
       } catch {
-        return;
+        // Engine down: written again next time.
       }
-    }
-    // Units (streams, cells) this node serves but does not own: is their owner still there?
-    const hosted = this.hostedUnits();
-    const check = [...hosted].filter((s) => !this.owned.has(s) && !this.resolving.has(s));
-    let tokens: Array<string | null>;
+    }));
     try {
-      tokens = await Promise.all(check.map((s) => st.get(this.ownerKey(s))));
-    } catch {
-      return;
+      if (this.cellSize > 0) {
+        try {
+          await this.readNodes();
+        } catch {
+          return;
+        }
+      }
+      await this.probeOrphans();
+    } finally {
+      await writes;
     }
-    for (let i = 0; i < check.length; i++) {
-      const s = check[i];
-      const token = tokens[i];
-      if (this.owned.has(s) || this.resolving.has(s)) continue;
+  }
+
+  /**
+   * Units (streams, cells) this node serves but does not own: is their owner still there? One whose
+   * lease is free is taken over. Runs in every renewal round, and on its own when a round is still
+   * busy (a loaded node writing many snapshots), so a dead owner's streams are taken over as soon as
+   * their leases expire.
+   */
+  private async probeOrphans(): Promise<void> {
+    if (this.probing || this.closed) return;
+    this.probing = true;
+    try {
+      const st = this.backend.store;
+      const hosted = this.hostedUnits();
+      const check = [...hosted].filter((s) => !this.owned.has(s) && !this.resolving.has(s));
+      let tokens: Array<string | null>;
       try {
-        const known = this.owners.get(s);
-        if (token === null) {
-          if (await this.tryOwn(s)) continue;
-        } else if (token !== known?.token && token !== this.token) this.setOwner(s, token, known?.epoch ?? 0);
+        tokens = await Promise.all(check.map((s) => st.get(this.ownerKey(s))));
       } catch {
         return;
       }
-      if (this.pending.has(s)) void this.resolve(s);
+      for (let i = 0; i < check.length; i++) {
+        const s = check[i];
+        const token = tokens[i];
+        if (this.owned.has(s) || this.resolving.has(s)) continue;
+        try {
+          const known = this.owners.get(s);
+          if (token === null) {
+            if (await this.tryOwn(s)) continue;
+          } else if (token !== known?.token && token !== this.token) this.setOwner(s, token, known?.epoch ?? 0);
+        } catch {
+          return;
+        }
+        if (this.pending.has(s)) void this.resolve(s);
+      }
+      for (const s of this.owners.keys()) if (!this.owned.has(s) && !this.pending.has(s) && !hosted.has(s)) this.owners.delete(s);
+    } finally {
+      this.probing = false;
     }
-    for (const s of this.owners.keys()) if (!this.owned.has(s) && !this.pending.has(s) && !hosted.has(s)) this.owners.delete(s);
   }
 
   /** Renews an owned lease; one lost (expired while cut off, or the engine restarted empty) is taken again if free, at a higher epoch. */

@@ -107,6 +107,13 @@ describe('tracker cluster on Redis', () => {
     const health = JSON.parse(await get(`http://127.0.0.1:${a.port}/health`));
     expect(health.cluster).toMatchObject({ nodeId: 'node-0', backend: 'redis', redis: 'up', ownedStreams: 1, owned: [{ streamId: key.streamId, epoch: a.cluster!.ownerOf(key.streamId)!.epoch }] });
     expect(JSON.parse(await get(`http://127.0.0.1:${b.port}/health`)).cluster).toMatchObject({ nodeId: 'node-1', redis: 'up', hostedStreams: 1, ownedStreams: 0 });
+    // One stream asked by id: its owner as each node knows it, with the owner's own time of taking it.
+    const asked = JSON.parse(await get(`http://127.0.0.1:${a.port}/health?stream=${encodeURIComponent(key.streamId)}`)).cluster.stream;
+    expect(asked).toMatchObject({ streamId: key.streamId, owner: { node: 'node-0', epoch: a.cluster!.ownerOf(key.streamId)!.epoch } });
+    expect(asked.owner.sinceUnixMs).toBeGreaterThan(Date.now() - 120_000);
+    expect(asked.owner.sinceUnixMs).toBeLessThanOrEqual(Date.now());
+    expect(JSON.parse(await get(`http://127.0.0.1:${b.port}/health?stream=${encodeURIComponent(key.streamId)}`)).cluster.stream.owner).toMatchObject({ node: 'node-0' });
+    expect(JSON.parse(await get(`http://127.0.0.1:${b.port}/health?stream=nosuchstream`)).cluster.stream).toEqual({ streamId: 'nosuchstream', owner: null });
     const metrics = await get(`http://127.0.0.1:${b.port}/metrics`);
     expect(metrics).toMatch(/p2p_tracker_cluster_messages_total\{direction="out",kind="sig"\} 1/);
     expect(metrics).toMatch(/p2p_tracker_cluster_messages_total\{direction="out",kind="join"\} 1/);
@@ -335,7 +342,7 @@ describe('tracker cluster failover on virtual time (in-memory backend)', () => {
     const vb2 = client(b.url!, key.streamId);
     const vb2Id = (await nextEvent(vb2, 'joined')).peerId;
     await until(() => vb.neighbours.some((n) => n.peerId === vb2Id), 5000, 'link on node b');
-    expect(a.cluster!.ownerOf(key.streamId)).toEqual({ node: 'v0', epoch: 1 });
+    expect(a.cluster!.ownerOf(key.streamId)).toMatchObject({ node: 'v0', epoch: 1 });
     await a.halt();
     // A damaged snapshot entry is skipped, never a reason to refuse the takeover.
     space.hashes.get(`p2p:snap:{${key.streamId}}`)?.set('m:damaged', '{not json');
@@ -346,13 +353,60 @@ describe('tracker cluster failover on virtual time (in-memory backend)', () => {
     // After it, the next check of node b takes it over from the snapshot, epoch 2.
     await clock.advance(4000, 5);
     await until(() => b.cluster!.ownedStreams().includes(key.streamId), 5000, 'takeover');
-    expect(b.cluster!.ownerOf(key.streamId)).toEqual({ node: 'v1', epoch: 2 });
+    expect(b.cluster!.ownerOf(key.streamId)).toMatchObject({ node: 'v1', epoch: 2 });
     // Node b's peers are members of the new room and still introduced to each other.
     const got = nextEvent(vb2, 'signal');
     await until(() => vb.neighbours.some((n) => n.peerId === vb2Id), 5000, 'link after takeover');
     vb.signal(vb2Id, { after: 'takeover' });
     expect((await got).from).toBe(vbId);
     expect(b.cluster!.metrics.ownershipChanges.get('acquired')).toBe(1);
+  });
+
+  it('a node whose renewal round is stuck writing a snapshot still takes over a dead owner\'s stream when its lease expires', async () => {
+    const clock = manualClock();
+    const space = new MemorySpace(() => clock.now());
+    // Node b's snapshot writes of the stream it owns never finish: its renewal round stays busy.
+    let stuckStream = '';
+    const inner = memoryBackend(space);
+    const stuck: ClusterBackend = {
+      kind: inner.kind,
+      store: { ...inner.store, writeHash: (k, set, del, fence) => (stuckStream && k.includes(stuckStream) ? new Promise<boolean>(() => {}) : inner.store.writeHash(k, set, del, fence)) },
+      get state() {
+        return inner.state;
+      },
+      onState: (l) => inner.onState(l),
+      onRoundTrip: (l) => inner.onRoundTrip(l),
+      close: () => inner.close(),
+      broker: inner.broker,
+    };
+    const start = async (nodeId: string, backend: ClusterBackend) => {
+      const t = await startTracker({ port: 0, clock, cluster: { nodeId, backend, leaseMs: 10_000, renewMs: 2000 } });
+      cleanups.push(() => t.close());
+      return t;
+    };
+    const a = await start('w0', memoryBackend(space));
+    const b = await start('w1', stuck);
+    const own = await generateStreamKey();
+    const vOwn = client(b.url!, own.streamId);
+    await nextEvent(vOwn, 'joined');
+    expect(b.cluster!.ownedStreams()).toEqual([own.streamId]);
+    stuckStream = own.streamId;
+    const key = await generateStreamKey();
+    const va = client(a.url!, key.streamId);
+    await nextEvent(va, 'joined');
+    const vb = client(b.url!, key.streamId);
+    await nextEvent(vb, 'joined');
+    expect(a.cluster!.ownerOf(key.streamId)).toMatchObject({ node: 'w0', epoch: 1 });
+    // A member more on b's own stream: its next snapshot write hangs, and so does its renewal round.
+    const vOwn2 = client(b.url!, own.streamId);
+    await nextEvent(vOwn2, 'joined');
+    await clock.advance(2000, 5);
+    await a.halt();
+    await clock.advance(14_000, 20);
+    await until(() => b.cluster!.ownedStreams().includes(key.streamId), 5000, 'takeover beside the stuck round');
+    expect(b.cluster!.ownerOf(key.streamId)).toMatchObject({ node: 'w1', epoch: 2 });
+    // Its own stream's lease was renewed all along.
+    expect(b.cluster!.ownerOf(own.streamId)).toMatchObject({ node: 'w1', epoch: 1 });
   });
 
   it('while the engine is down the owner keeps the roles of peers on other nodes; it reconciles when the engine is back', async () => {

@@ -16,7 +16,8 @@ export interface TrackerCounts {
 
 /** A cluster node's part of /health and /metrics. */
 export interface ClusterReport {
-  health(): Record<string, unknown>;
+  /** `stream`: one stream (or cell unit) to report on, from `/health?stream=<id>`. */
+  health(stream?: string): Record<string, unknown>;
   metrics(): string;
 }
 
@@ -75,7 +76,10 @@ export function createHttpEndpoints(metrics: TrackerMetrics, counts: () => Track
         // A node cut off from Redis still serves its local peers: it stays ok (no restart by a
         // health check), and says so under `cluster`.
         const cl = cluster();
-        res.end(JSON.stringify({ ok: true, sockets, peers, streams, uptimeS: Math.round((Date.now() - started) / 1000), ...(cl ? { cluster: cl.health() } : {}) }));
+        // `?stream=<id>`: that stream's owner as this node knows it (the owned list is cut at 100).
+        const q = (req.url ?? '').indexOf('?');
+        const asked = q < 0 ? null : new URLSearchParams((req.url as string).slice(q + 1, q + 1 + 512)).get('stream');
+        res.end(JSON.stringify({ ok: true, sockets, peers, streams, uptimeS: Math.round((Date.now() - started) / 1000), ...(cl ? { cluster: cl.health(asked ?? undefined) } : {}) }));
         return true;
       }
       if (p === '/metrics') {

@@ -542,12 +542,13 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     for (const r of rooms.values()) if (r.streamState === 'live') liveStreams++;
     return { sockets: conns.size, peers: peers.size, streams: rooms.size, liveStreams };
   }, metricsReader(options, addressOf), () => cluster && {
-    health: () => {
+    health: (stream?: string) => {
       const cl = cluster as ClusterNode;
       const owned = cl.ownedStreams();
       const hosted = new Set<string>();
       for (const c of peers.values()) if (c.stream) hosted.add(c.stream);
-      return { nodeId: cl.nodeId, backend: cl.backendKind, redis: cl.backendState, hostedStreams: hosted.size, ownedStreams: owned.length, owned: owned.slice(0, 100).map((streamId) => ({ streamId, epoch: cl.ownerOf(streamId)?.epoch ?? 0 })) };
+      const asked = stream === undefined ? {} : { stream: { streamId: stream, owner: cl.ownerOf(stream) } };
+      return { nodeId: cl.nodeId, backend: cl.backendKind, redis: cl.backendState, hostedStreams: hosted.size, ownedStreams: owned.length, owned: owned.slice(0, 100).map((streamId) => ({ streamId, epoch: cl.ownerOf(streamId)?.epoch ?? 0 })), ...asked };
     },
     metrics: () => (cluster as ClusterNode).metrics.render((cluster as ClusterNode).ownedStreams().length),
   });
