@@ -34,7 +34,8 @@ describe.skipIf(!check.ok)('network lab', () => {
   });
 
   it.skipIf(!browserCheck.ok)('a Chromium started in a lab namespace runs there, and its whole process tree dies with the lab even when it was not closed', async () => {
-    const s = new LabSwarm();
+    // Also in `swarm`, so that afterEach cleans up when an expectation fails before destroy().
+    const s = (swarm = new LabSwarm());
     const h = s.lab.addHost('cr', { nat: 'port-restricted' });
     const browser = await LabChromium.open(s.lab, h.ns, 'cr', 'about:blank');
     const pids = s.lab.pidsIn(h.ns);
@@ -107,8 +108,8 @@ describe.skipIf(!check.ok)('network lab', () => {
       const f = framesBetween(from.get(p), p.last);
       return `${p.name} ${f.delivered}/${f.missed}`;
     }).join(', ')}`);
-    // The Chromium viewer plays: its video advanced by more than a second and decoded pictures
-    // (a seek alone decodes none), its session verified frames, and media reached it from other viewers.
+    // The Chromium viewer plays: its video advanced by more than a second and decoded pictures,
+    // its session verified frames, and media reached it from other viewers.
     expect(w.advancedS, 'Chromium viewer: seconds the video advanced').toBeGreaterThan(1);
     // More than a second of the 25 fps video decoded (a seek decodes a picture or two, not 25).
     expect(w.decodedFrames, 'Chromium viewer: video frames decoded').toBeGreaterThan(25);
