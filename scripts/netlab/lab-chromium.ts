@@ -6,7 +6,8 @@
 // stalls; sample() reads it with the player's and the session's stats (window.p2p on the watch page).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { LabCheck, NetLab } from './lab.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -120,7 +121,10 @@ function installLabProbe(): void {
 }
 
 export class LabChromium {
-  private constructor(readonly name: string, readonly ns: string, readonly browser: Browser, readonly page: Page) {}
+  #closed = false;
+  private constructor(readonly name: string, readonly ns: string, readonly context: BrowserContext, readonly page: Page) {
+    context.once('close', () => (this.#closed = true));
+  }
 
   /**
    * CPU seconds (user and system) used so far by the processes now in the browser's namespace:
@@ -148,11 +152,14 @@ export class LabChromium {
     // it is served over HTTPS; the lab has no certificates, so its page origin is marked secure.
     const origin = new URL(url).origin;
     const args = [...LAB_CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${origin}`];
-    const browser = await chromium.launch({ executablePath: lab.launcher(ns, CHROMIUM_PATH), args, timeout: 60_000 });
+    // Its profile lives in the lab's scratch directory, which destroy() removes even when the
+    // browser was killed and never closed.
+    const context = await chromium.launchPersistentContext(path.join(lab.scratchDir(), `${name}-profile`), {
+      executablePath: lab.launcher(ns, CHROMIUM_PATH), args, timeout: 60_000,
+    });
     try {
-      const context = await browser.newContext();
       await context.addInitScript(installLabProbe);
-      const page = await context.newPage();
+      const page = context.pages()[0] ?? (await context.newPage());
       page.on('console', (m) => {
         if (m.type() === 'error' && !m.text().includes('WebSocket connection') && !m.text().includes('404')) console.log(`[${name}] ${m.text()}`);
       });
@@ -161,9 +168,9 @@ export class LabChromium {
         if (r.status() >= 400 && !r.url().includes('/hls/')) console.log(`[${name}] ${r.status()} ${r.url()}`);
       });
       await page.goto(url, { timeout: 60_000 });
-      return new LabChromium(name, ns, browser, page);
+      return new LabChromium(name, ns, context, page);
     } catch (e) {
-      await browser.close().catch(() => {});
+      await context.close().catch(() => {});
       throw e;
     }
   }
@@ -205,14 +212,14 @@ export class LabChromium {
     for (;;) {
       last = await this.sample().catch(() => last);
       if (last && check(last)) return last;
-      if (Date.now() > end || !this.browser.isConnected()) throw new Error(`${this.name}: timed out waiting for ${what}; last ${JSON.stringify(last)}`);
+      if (Date.now() > end || this.#closed) throw new Error(`${this.name}: timed out waiting for ${what}; last ${JSON.stringify(last)}`);
       await new Promise((r) => setTimeout(r, 500));
     }
   }
 
   /** Closes the browser (bounded: the lab kills what is left in the namespace anyway). */
   async close(): Promise<void> {
-    await Promise.race([this.browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
+    await Promise.race([this.context.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
   }
 }
 

@@ -1,7 +1,7 @@
 // Scenarios of issue "beyond loopback", each bounded in time, on the network lab: real NAT
 // routers (nftables), real coturn, the real tracker process, Node peers over real WebRTC.
 // Skipped with a message where the lab cannot run (not root, no `ip netns`).
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { prepareLab } from './lab.ts';
@@ -39,6 +39,9 @@ describe.skipIf(!check.ok)('network lab', () => {
     const h = s.lab.addHost('cr', { nat: 'port-restricted' });
     const browser = await LabChromium.open(s.lab, h.ns, 'cr', 'about:blank');
     const pids = s.lab.pidsIn(h.ns);
+    const scratch = s.lab.scratchDir();
+    // Its profile is in the lab's scratch directory.
+    expect(readdirSync(scratch).some((f) => f.endsWith('-profile'))).toBe(true);
     // The browser and its helpers (renderer, network service, …) run inside the namespace.
     expect(pids.length).toBeGreaterThan(1);
     expect(browser.cpuSeconds()).toBeGreaterThan(0);
@@ -57,6 +60,7 @@ describe.skipIf(!check.ok)('network lab', () => {
     while (alive().length > 0) await sleep(100);
     expect(alive()).toEqual([]);
     expect(s.lab.liveNamespaces()).toEqual([]);
+    expect(existsSync(scratch), 'the lab scratch directory (launcher, browser profile)').toBe(false);
     await browser.close();
   });
 
