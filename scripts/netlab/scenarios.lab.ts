@@ -42,7 +42,7 @@ describe.skipIf(!check.ok)('network lab', () => {
     const scratch = s.lab.scratchDir();
     // Its profile is in the lab's scratch directory.
     expect(readdirSync(scratch).some((f) => f.endsWith('-profile'))).toBe(true);
-    // The browser and its helpers (renderer, network service, …) run inside the namespace.
+    // The browser and its child processes (renderer, network service, …) run inside the namespace.
     expect(pids.length).toBeGreaterThan(1);
     expect(browser.cpuSeconds()).toBeGreaterThan(0);
     // As when a test times out or the browser hangs: no close(), the lab is destroyed under it.
