@@ -94,7 +94,7 @@ process.on('message', (m: { cmd: string }) => {
   } else if (m.cmd === 'heap-sampling-start') {
     inspector ??= new Session();
     inspector.connect();
-    inspector.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: !!(m as { promoted?: boolean }).promoted }, () => process.send?.({ ev: 'heap-sampling-start' }));
+    inspector.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: !!(m as { promoted?: boolean }).promoted, includeObjectsCollectedByMinorGC: !!(m as { allocations?: boolean }).allocations }, () => process.send?.({ ev: 'heap-sampling-start' }));
   } else if (m.cmd === 'heap-sampling-stop') {
     // A scavenge first: what the young generation holds dead is not counted as outliving one.
     (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc?.({ type: 'minor' });

@@ -3,7 +3,7 @@
 // signals between neighbours, and prints peers held, relayed messages/s, relay latency p50/p99,
 // memory per connected peer and tracker CPU. Bounded in count and time. Not a test.
 //
-// Flags: --peers 10000 --streams 100 --generators 2 --seconds 20 --rate 2000 --churn 20 [--semi-space MB] [--v8-flags "--flag ..."] [--profile DIR] [--heap-snapshot FILE] [--heap-sampling FILE [--promoted]]
+// Flags: --peers 10000 --streams 100 --generators 2 --seconds 20 --rate 2000 --churn 20 [--semi-space MB] [--v8-flags "--flag ..."] [--profile DIR] [--heap-snapshot FILE] [--heap-sampling FILE [--promoted | --allocations]]
 // Cluster: --nodes 3 --redis [--placement hash|any|cells|both|all] [--big N] runs tracker-cluster.bench.ts instead.
 
 import { fork } from 'node:child_process';
@@ -32,6 +32,8 @@ const { values: o } = parseArgs({
     'heap-sampling': { type: 'string' },
     /** With --heap-sampling: also the objects a full collection freed during the phase (promoted objects that died in the old generation, and whatever dead objects the young generation held at that collection), not only what is alive at its end. A scavenge runs before the profile is read. */
     promoted: { type: 'boolean' },
+    /** With --heap-sampling: every allocation of the phase, whether it died young or not (where the allocation rate, and so the scavenges, come from). */
+    allocations: { type: 'boolean' },
     /** Writes a heap snapshot of the tracker to this file once every peer is connected (before the load). */
     'heap-snapshot': { type: 'string' },
     /** Tracker nodes sharing a redis-server (tracker-cluster.bench.ts). */
@@ -145,7 +147,7 @@ const heapPer = (mem1.heap - mem0.heap) / held;
 clearTimeout(deadline);
 deadline = bound(seconds * 1000 + 90_000, 'relay');
 const cpu1 = metric(m1, 'process_cpu_seconds_total');
-if (o['heap-sampling']) await trackerAsk({ cmd: 'heap-sampling-start', promoted: !!o.promoted }, 'heap-sampling-start');
+if (o['heap-sampling']) await trackerAsk({ cmd: 'heap-sampling-start', promoted: !!o.promoted || !!o.allocations, allocations: !!o.allocations }, 'heap-sampling-start');
 await trackerAsk('relay-start', 'relay-start');
 const tr = performance.now();
 const relayed = await ask<{ sent: number; received: number; churned: number; errors: number; latencies: number[]; firstNeighbourMs: number[]; loopP99Ms: number; loopMaxMs: number }>(

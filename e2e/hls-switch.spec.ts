@@ -10,10 +10,10 @@
 // connection is closed, and connections made while the cut lasts find no path, as when the viewer's
 // network drops UDP. HTTP to the edge stays up. Switch time and the longest
 // still playhead are printed, not asserted (shared CI machine).
-// Two ways to play HTTP (docs/hls.md): with `fallback-feed="play"` (the default) the edge's frame feed
-// goes through the viewer's session into the P2P player, which keeps its MediaSource (the test asserts
-// that the media element is never reloaded); with `fallback-feed="relay"` hls.js takes the element at
-// each switch (a reload each way). Both are run and their figures printed.
+// Two ways to play HTTP (docs/hls.md): with `fallback-feed="play"` (opt-in) the edge's frame feed goes
+// through the viewer's session into the P2P player, which keeps its MediaSource (the test asserts that
+// the media element is never reloaded); with `fallback-feed="relay"` (the default) hls.js takes the
+// element at each switch (a reload each way). Both are run and their figures printed.
 import { expect, test, type Page } from '@playwright/test';
 import { startEdgeServer, type EdgeServer } from './edge-kit.ts';
 import { LINK_CUT_SCRIPT } from './link-cut.ts';

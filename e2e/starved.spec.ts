@@ -4,9 +4,10 @@
 // three viewers runs at a twentieth of its CPU for 40 s; each viewer's download, as a multiple of the
 // stream the broadcaster published meanwhile, its playhead and frames are printed. Asserted: the
 // starved viewer stays far from a storm (under 3 × the stream, where a storm was 10 ×).
-// Printed, not asserted, because it is a known problem (docs/protocol.md, Known limits): the two
-// neighbours of the starved page lose frames (14 and 21 of about 100 in a clean CI run; nearly all on
-// a machine loaded far beyond its cores).
+// Printed, not asserted: the neighbours' missed frames (14 and 21 of about 100 in a clean CI run
+// before the slow neighbour's slot could be moved in a three-viewer swarm) swing from a few to
+// nearly all on a machine loaded far beyond its cores, with the same code (docs/protocol.md, Known
+// limits); the rule is held in the pair harness (src/protocol/slow-neighbour.test.ts).
 import { expect, test } from '@playwright/test';
 import { broadcasterSnapshot, goLive, openViewer, viewerSnapshot, type Peer } from './swarm-kit.ts';
 

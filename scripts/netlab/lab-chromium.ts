@@ -6,7 +6,8 @@
 // stalls; sample() reads it with the player's and the session's stats (window.p2p on the watch page).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { LabCheck, NetLab } from './lab.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -49,9 +50,14 @@ export interface ChromiumSample {
   readyState: number;
   /** When the page's swarm session was ready (window.p2p set), ms after navigation; -1 before. */
   sessionReadyMs: number;
+  /** When the session had verified its first frame, and the player appended its first fragment, ms after navigation; -1 before. */
+  firstFrameMs: number;
+  firstAppendMs: number;
+  /** The player's status as it changed (sampled every 100 ms), [ms after navigation, status]. */
+  statuses: Array<[number, string]>;
   /** When the video first had a picture to show (readyState ≥ 2), ms after navigation; -1 before. */
   firstPictureMs: number;
-  /** When its currentTime first advanced, ms after navigation; -1 before. */
+  /** When its currentTime first advanced while it had a picture and was not seeking, ms after navigation; -1 before. */
   firstMoveMs: number;
   /** Stalls since watch(): times the video stood still over 500 ms while playing, their total and longest, ms. */
   stalls: number;
@@ -72,7 +78,7 @@ export interface ChromiumSample {
 function installLabProbe(): void {
   const probe = {
     firstPictureMs: -1, firstMoveMs: -1, lastTime: -1, lastMoveMs: 0, lastTickMs: 0, maxTickGapMs: 0,
-    sessionReadyMs: -1, watching: false, stalls: 0, stallMs: 0, longestStallMs: 0, inStall: false,
+    sessionReadyMs: -1, firstFrameMs: -1, firstAppendMs: -1, statuses: [] as Array<[number, string]>, watching: false, stalls: 0, stallMs: 0, longestStallMs: 0, inStall: false,
   };
   (window as unknown as { labProbe: typeof probe }).labProbe = probe;
   let hooked: HTMLVideoElement | null = null;
@@ -80,7 +86,13 @@ function installLabProbe(): void {
     const now = performance.now();
     if (probe.lastTickMs && probe.watching) probe.maxTickGapMs = Math.max(probe.maxTickGapMs, now - probe.lastTickMs);
     probe.lastTickMs = now;
-    if (probe.sessionReadyMs < 0 && (window as unknown as { p2p?: unknown }).p2p) probe.sessionReadyMs = now;
+    const p2p = (window as unknown as { p2p?: { session: { stats: { framesDelivered: number } }; element: { stats: { fragmentsAppended: number } | null } } }).p2p;
+    if (probe.sessionReadyMs < 0 && p2p) probe.sessionReadyMs = now;
+    if (probe.firstFrameMs < 0 && p2p && p2p.session.stats.framesDelivered > 0) probe.firstFrameMs = now;
+    if (probe.firstAppendMs < 0 && p2p && (p2p.element.stats?.fragmentsAppended ?? 0) > 0) probe.firstAppendMs = now;
+    const el = document.querySelector('p2p-player') as (HTMLElement & { status?: string }) | null;
+    const last = probe.statuses[probe.statuses.length - 1];
+    if (el?.status && (!last || last[1] !== el.status) && probe.statuses.length < 40) probe.statuses.push([Math.round(now), el.status]);
       const v = (document.querySelector('p2p-player') as (HTMLElement & { video?: HTMLVideoElement }) | null)?.video ?? null;
     if (!v) return;
     if (hooked !== v) {
@@ -91,7 +103,8 @@ function installLabProbe(): void {
     }
     if (probe.firstPictureMs < 0 && v.readyState >= 2) probe.firstPictureMs = now;
     if (v.currentTime !== probe.lastTime) {
-      if (probe.lastTime >= 0 && probe.firstMoveMs < 0) probe.firstMoveMs = now;
+      // A seek (the player's jump to the live edge) moves currentTime too: only playing counts.
+      if (probe.lastTime >= 0 && probe.firstMoveMs < 0 && v.readyState >= 2 && !v.seeking) probe.firstMoveMs = now;
       if (probe.inStall) {
         const ms = now - probe.lastMoveMs;
         probe.stallMs += ms;
@@ -108,7 +121,10 @@ function installLabProbe(): void {
 }
 
 export class LabChromium {
-  private constructor(readonly name: string, readonly ns: string, readonly browser: Browser, readonly page: Page) {}
+  #closed = false;
+  private constructor(readonly name: string, readonly ns: string, readonly context: BrowserContext, readonly page: Page) {
+    context.once('close', () => (this.#closed = true));
+  }
 
   /**
    * CPU seconds (user and system) used so far by the processes now in the browser's namespace:
@@ -136,11 +152,14 @@ export class LabChromium {
     // it is served over HTTPS; the lab has no certificates, so its page origin is marked secure.
     const origin = new URL(url).origin;
     const args = [...LAB_CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${origin}`];
-    const browser = await chromium.launch({ executablePath: lab.launcher(ns, CHROMIUM_PATH), args, timeout: 60_000 });
+    // Its profile lives in the lab's scratch directory, which destroy() removes even when the
+    // browser was killed and never closed.
+    const context = await chromium.launchPersistentContext(path.join(lab.scratchDir(), `${name}-profile`), {
+      executablePath: lab.launcher(ns, CHROMIUM_PATH), args, timeout: 60_000,
+    });
     try {
-      const context = await browser.newContext();
       await context.addInitScript(installLabProbe);
-      const page = await context.newPage();
+      const page = context.pages()[0] ?? (await context.newPage());
       page.on('console', (m) => {
         if (m.type() === 'error' && !m.text().includes('WebSocket connection') && !m.text().includes('404')) console.log(`[${name}] ${m.text()}`);
       });
@@ -149,9 +168,9 @@ export class LabChromium {
         if (r.status() >= 400 && !r.url().includes('/hls/')) console.log(`[${name}] ${r.status()} ${r.url()}`);
       });
       await page.goto(url, { timeout: 60_000 });
-      return new LabChromium(name, ns, browser, page);
+      return new LabChromium(name, ns, context, page);
     } catch (e) {
-      await browser.close().catch(() => {});
+      await context.close().catch(() => {});
       throw e;
     }
   }
@@ -167,7 +186,7 @@ export class LabChromium {
   sample(): Promise<ChromiumSample> {
     return this.page.evaluate(() => {
       const w = window as unknown as {
-        labProbe: { sessionReadyMs: number; firstPictureMs: number; firstMoveMs: number; stalls: number; stallMs: number; longestStallMs: number; maxTickGapMs: number };
+        labProbe: { sessionReadyMs: number; firstFrameMs: number; firstAppendMs: number; statuses: Array<[number, string]>; firstPictureMs: number; firstMoveMs: number; stalls: number; stallMs: number; longestStallMs: number; maxTickGapMs: number };
         p2p?: { element: HTMLElement & { video: HTMLVideoElement; stats: Record<string, unknown> | null }; session: { stats: Record<string, unknown> } };
       };
       const v = (document.querySelector('p2p-player') as (HTMLElement & { video?: HTMLVideoElement }) | null)?.video;
@@ -177,7 +196,7 @@ export class LabChromium {
       return {
         at: Date.now(),
         currentTime: v?.currentTime ?? 0, paused: v?.paused ?? true, readyState: v?.readyState ?? 0,
-        sessionReadyMs: p.sessionReadyMs, firstPictureMs: p.firstPictureMs, firstMoveMs: p.firstMoveMs, stalls: p.stalls, stallMs: p.stallMs, longestStallMs: p.longestStallMs, maxTickGapMs: p.maxTickGapMs,
+        sessionReadyMs: p.sessionReadyMs, firstFrameMs: p.firstFrameMs, firstAppendMs: p.firstAppendMs, statuses: [...p.statuses], firstPictureMs: p.firstPictureMs, firstMoveMs: p.firstMoveMs, stalls: p.stalls, stallMs: p.stallMs, longestStallMs: p.longestStallMs, maxTickGapMs: p.maxTickGapMs,
         decodedFrames: q?.totalVideoFrames ?? 0, droppedFrames: q?.droppedVideoFrames ?? 0,
         // The player's stats hold the session's too; keep them apart.
         player: player && { ...player, session: undefined },
@@ -193,21 +212,23 @@ export class LabChromium {
     for (;;) {
       last = await this.sample().catch(() => last);
       if (last && check(last)) return last;
-      if (Date.now() > end || !this.browser.isConnected()) throw new Error(`${this.name}: timed out waiting for ${what}; last ${JSON.stringify(last)}`);
+      if (Date.now() > end || this.#closed) throw new Error(`${this.name}: timed out waiting for ${what}; last ${JSON.stringify(last)}`);
       await new Promise((r) => setTimeout(r, 500));
     }
   }
 
   /** Closes the browser (bounded: the lab kills what is left in the namespace anyway). */
   async close(): Promise<void> {
-    await Promise.race([this.browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
+    await Promise.race([this.context.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
   }
 }
 
 /** What the Chromium viewer did between two samples (b after a; stall counts since watch()). */
 export interface ChromiumWindow {
-  /** Seconds of media played (currentTime advanced). */
-  playedS: number;
+  /** Seconds the video's currentTime advanced: played, plus the player's seeks (`seeks`). */
+  advancedS: number;
+  /** Seeks the player made (jumps to the live edge after a stall, …). */
+  seeks: number;
   decodedFrames: number;
   droppedFrames: number;
   /** Frames the session decoded and verified, and missed. */
@@ -233,7 +254,8 @@ export function chromiumWindow(a: ChromiumSample, b: ChromiumSample): ChromiumWi
   const d = (k: string) => n(b, k) - n(a, k);
   const paths = (b.session?.paths ?? {}) as Record<string, string>;
   return {
-    playedS: b.currentTime - a.currentTime,
+    advancedS: b.currentTime - a.currentTime,
+    seeks: Number(b.player?.seeks ?? 0) - Number(a.player?.seeks ?? 0),
     decodedFrames: b.decodedFrames - a.decodedFrames,
     droppedFrames: b.droppedFrames - a.droppedFrames,
     framesDelivered: d('framesDelivered'),
@@ -250,12 +272,13 @@ export function chromiumWindow(a: ChromiumSample, b: ChromiumSample): ChromiumWi
   };
 }
 
-/** One line of figures for a window of the Chromium viewer. */
-export function describeChromium(first: ChromiumSample, w: ChromiumWindow, windowS: number): string {
+/** One line of figures; the first picture and session start come from `last` (the probe keeps them). */
+export function describeChromium(last: ChromiumSample, w: ChromiumWindow, windowS: number): string {
+  const first = last;
   const s = (ms: number) => (ms >= 0 ? `${(ms / 1000).toFixed(2)} s` : 'never');
   return [
-    `first picture ${s(first.firstPictureMs)} after the page began to load (target ≤ 2 s; session ready at ${s(first.sessionReadyMs)}, so ${first.firstPictureMs >= 0 && first.sessionReadyMs >= 0 ? s(first.firstPictureMs - first.sessionReadyMs) : '?'} from the session's start; video moving at ${s(first.firstMoveMs)})`,
-    `played ${w.playedS.toFixed(1)} s of media in ${windowS} s, ${w.decodedFrames} video frames decoded, ${w.droppedFrames} dropped`,
+    `first picture ${s(first.firstPictureMs)} after the page began to load (target ≤ 2 s; session ready at ${s(first.sessionReadyMs)}, so ${first.firstPictureMs >= 0 && first.sessionReadyMs >= 0 ? s(first.firstPictureMs - first.sessionReadyMs) : '?'} from the session's start; first frame verified at ${s(first.firstFrameMs)}, first fragment appended at ${s(first.firstAppendMs)}, video moving at ${s(first.firstMoveMs)}; player status ${first.statuses.map(([t, st]) => `${(t / 1000).toFixed(1)} s ${st}`).join(', ')})`,
+    `video advanced ${w.advancedS.toFixed(1)} s in ${windowS} s (${w.seeks} seeks by the player among it), ${w.decodedFrames} video frames decoded, ${w.droppedFrames} dropped`,
     `stalls over 500 ms: ${w.stalls} (${(w.stallMs / 1000).toFixed(1)} s in all, longest ${(w.longestStallMs / 1000).toFixed(1)} s; the page's 100 ms timer ran up to ${(w.maxTickGapMs / 1000).toFixed(1)} s late)`,
     `session frames ${w.framesDelivered} delivered, ${w.framesMissed} missed; media from peers ${(w.mediaBytesFromPeers / 1024).toFixed(0)} KiB; download / stream ${w.downloadPerStream.toFixed(2)}`,
     `neighbours ${w.links}: ${w.links - w.relayedLinks} direct, ${w.relayedLinks} through TURN (${Object.values(w.paths).join(', ') || 'no paths'})`,

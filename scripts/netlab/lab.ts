@@ -121,7 +121,7 @@ export class NetLab {
   #nextPublicHost = 100;
   #nextLan = 1;
   #destroyed = false;
-  /** Directory of the launcher scripts (launcher()), removed by destroy(). */
+  /** The lab's temporary directory (scratchDir()), removed by destroy(). */
   #scripts: string | null = null;
   #onExit = () => this.destroy();
 
@@ -219,11 +219,23 @@ export class NetLab {
   launcher(ns: string, program: string): string {
     this.#mine(ns);
     if (!/^\/[\w./-]+$/.test(program)) throw new Error(`refusing launcher for ${program}: not a plain absolute path`);
-    this.#scripts ??= mkdtempSync(path.join(tmpdir(), `${this.id}-`));
-    const file = path.join(this.#scripts, `${path.basename(ns)}-${path.basename(program)}.sh`);
+    const file = path.join(this.scratchDir(), `${path.basename(ns)}-${path.basename(program)}.sh`);
     writeFileSync(file, `#!/bin/sh\nexec ip netns exec '${ns}' '${program}' "$@"\n`);
     chmodSync(file, 0o755);
     return file;
+  }
+
+  /** Process ids running inside a lab namespace now. */
+  pidsIn(ns: string): number[] {
+    this.#mine(ns);
+    return run('ip', ['netns', 'pids', ns]).split(/\s+/).filter(Boolean).map(Number);
+  }
+
+  /** A temporary directory of this lab (launcher scripts, browser profiles), removed by destroy(). */
+  scratchDir(): string {
+    if (this.#destroyed) throw new Error('the lab is destroyed');
+    this.#scripts ??= mkdtempSync(path.join(tmpdir(), `${this.id}-`));
+    return this.#scripts;
   }
 
   /** Runs a command inside a lab namespace and returns its output. */

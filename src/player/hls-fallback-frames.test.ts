@@ -182,7 +182,7 @@ describe('HlsFallback: the HTTP path through the P2P player\'s own MediaSource (
 
   it('a swarm silent for feed.earlyMs starts the frame path\'s feed before the switch, and the switch takes that feed over (no second start, no probe)', async () => {
     const edge = await edgeWithFeed();
-    const r = start(edge.url, { policy: { starveMs: 1000, quickStarveMs: 1000, healthyForMs: 1000 }, feed: { earlyMs: 40 } });
+    const r = start(edge.url, { policy: { starveMs: 1000, quickStarveMs: 1000, healthyForMs: 1000, noPeerTimeoutMs: 60_000 }, feed: { earlyMs: 40 } });
     // The swarm delivers (long enough for its rhythm to be known), then falls silent (paused
     // stand-in <video>: only the starve rule applies).
     (r.video as unknown as { paused: boolean }).paused = true;
@@ -203,7 +203,7 @@ describe('HlsFallback: the HTTP path through the P2P player\'s own MediaSource (
 
   it('an early feed stops when the swarm delivers again, and its bytes count as fetched over HTTP', async () => {
     const edge = await edgeWithFeed();
-    const r = start(edge.url, { policy: { starveMs: 5000, quickStarveMs: 5000, healthyForMs: 5000 }, feed: { earlyMs: 40 } });
+    const r = start(edge.url, { policy: { starveMs: 5000, quickStarveMs: 5000, healthyForMs: 5000, noPeerTimeoutMs: 60_000 }, feed: { earlyMs: 40 } });
     (r.video as unknown as { paused: boolean }).paused = true;
     const first = setInterval(() => r.swarmFrame(), 20);
     await until(() => r.player.stats.framesIn >= 30, 'the swarm\'s frames');

@@ -101,8 +101,9 @@ export interface FrameFeedConfig {
   enabled: boolean;
   /**
    * Play the HTTP path from the feed through the P2P player where the session can check its frames
-   * (`via` `frames`: one MediaSource, no reload at a switch), hls.js elsewhere. Default true
-   * (`<p2p-player fallback-feed="relay">` turns it off: hls.js plays, the feed is relayed beside it).
+   * (`via` `frames`: one MediaSource, no reload at a switch), hls.js elsewhere. Default false
+   * (`<p2p-player fallback-feed="play">` turns it on): in the bench it was not yet as good as hls.js
+   * on every switch figure (docs/hls.md).
    */
   plays: boolean;
   /** On the frame path, no frame reaching the player this long: play with hls.js instead for this stay, ms. Default 3000. */
@@ -131,7 +132,7 @@ export interface FrameFeedConfig {
   earlyMs: number;
 }
 
-export const DEFAULT_FRAME_FEED: FrameFeedConfig = { enabled: true, plays: true, framesStallMs: 3000, framesExtraLatencyS: 1, delayMs: 1000, maxMsPerStay: 60_000, earlyMs: 300 };
+export const DEFAULT_FRAME_FEED: FrameFeedConfig = { enabled: true, plays: false, framesStallMs: 3000, framesExtraLatencyS: 1, delayMs: 1000, maxMsPerStay: 60_000, earlyMs: 300 };
 
 export interface FrameFeedStats {
   /** `off` (not on HTTP, no linked session, or turned off), `running`, `spent` (ran maxMsPerStay in this stay). */

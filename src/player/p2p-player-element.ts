@@ -407,7 +407,7 @@ export class P2PPlayerElement extends Base {
   set fallbackUrl(v: string) { this.setAttribute('fallback-url', String(v)); }
   /**
    * True unless `fallback-feed="off"`: the edge's frame feed runs while HTTP plays (see fallbackFeedMode).
-   * Setting true gives the default (`play`) where the feed was off, and leaves `play` or `relay` as set.
+   * Setting true gives the default (`relay`) where the feed was off, and leaves `play` or `relay` as set.
    */
   get fallbackFeed(): boolean { return this.fallbackFeedMode !== 'off'; }
   set fallbackFeed(v: boolean) {
@@ -415,17 +415,18 @@ export class P2PPlayerElement extends Base {
     else if (!this.fallbackFeed) this.removeAttribute('fallback-feed');
   }
   /**
-   * `fallback-feed`: `play` (default): where the session can check the edge's frames, the HTTP path
-   * plays them through the P2P player's own MediaSource (no reload at a switch; the feed starts
-   * before the switch when the swarm falls silent); elsewhere hls.js, with the feed relayed beside it.
-   * `relay` (`on` means the same): hls.js plays HTTP, and while the session is linked the feed hands
-   * the edge's frames on to its neighbours. `off`: hls.js only, no feed. docs/hls.md.
+   * `fallback-feed`: `relay` (default; `on` means the same): hls.js plays HTTP, and while the session
+   * is linked the feed hands the edge's frames on to its neighbours. `play` (not the default: in the
+   * bench it was not as good as `relay` on every switch figure, docs/hls.md): where the session can
+   * check the edge's frames, the HTTP path plays them through the P2P player's own MediaSource (no
+   * reload at a switch; the feed starts before the switch when the swarm falls silent past its
+   * rhythm); elsewhere hls.js. `off`: hls.js only, no feed.
    */
   get fallbackFeedMode(): 'play' | 'relay' | 'off' {
     const v = this.getAttribute('fallback-feed');
-    return v === 'off' ? 'off' : v === 'relay' || v === 'on' ? 'relay' : 'play';
+    return v === 'off' ? 'off' : v === 'play' ? 'play' : 'relay';
   }
-  set fallbackFeedMode(v: 'play' | 'relay' | 'off') { this.setAttribute('fallback-feed', v === 'off' || v === 'relay' ? v : 'play'); }
+  set fallbackFeedMode(v: 'play' | 'relay' | 'off') { this.setAttribute('fallback-feed', v === 'off' || v === 'play' ? v : 'relay'); }
   /**
    * The safety net's policy, partial (fallback-policy.ts: switch times, `rejoinAfterMs`, …); the
    * defaults where unset. Setting it starts the safety net again; a bad value throws BAD_CONFIG.
