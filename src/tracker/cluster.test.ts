@@ -10,7 +10,7 @@ import { WebSocket } from 'ws';
 import { generateStreamKey } from '../crypto/stream-key.ts';
 import { TrackerClient, type WebSocketConstructor } from '../tracker-client/tracker-client.ts';
 import { startTracker, type Tracker, type TrackerOptions } from './server.ts';
-import { manualClock, nextEvent, until } from './test-kit.ts';
+import { expectCountedCode, manualClock, nextEvent, until } from './test-kit.ts';
 import { startRedisServer, useRedisServer } from './redis-test-server.ts';
 import { expectRejectCode } from '../expect-code.ts';
 import { MemorySpace, memoryBackend } from './memory-backend.ts';
@@ -407,6 +407,52 @@ describe('tracker cluster failover on virtual time (in-memory backend)', () => {
     expect(b.cluster!.ownerOf(key.streamId)).toMatchObject({ node: 'w1', epoch: 2 });
     // Its own stream's lease was renewed all along.
     expect(b.cluster!.ownerOf(own.streamId)).toMatchObject({ node: 'w1', epoch: 1 });
+  });
+
+  it('a join the cluster never answers is closed after the join timeout, and the client\'s reconnect joins again', async () => {
+    const clock = manualClock();
+    const space = new MemorySpace(() => clock.now());
+    // Node b's joins to the owner are lost on the way (as when they bounce between nodes while the
+    // stream changes hands) until `lose` is cleared.
+    let lose = true;
+    const inner = memoryBackend(space);
+    const losing: ClusterBackend = {
+      kind: inner.kind,
+      store: inner.store,
+      get state() {
+        return inner.state;
+      },
+      onState: (l) => inner.onState(l),
+      onRoundTrip: (l) => inner.onRoundTrip(l),
+      close: () => inner.close(),
+      broker: { ...inner.broker, publish: (ch, m) => (lose && m.includes('"t":"join"') ? Promise.resolve(1) : inner.broker.publish(ch, m)) },
+    };
+    const start = async (nodeId: string, backend: ClusterBackend) => {
+      const t = await startTracker({ port: 0, clock, cluster: { nodeId, backend, leaseMs: 10_000, renewMs: 2000 } });
+      cleanups.push(() => t.close());
+      return t;
+    };
+    const a = await start('j0', memoryBackend(space));
+    const b = await start('j1', losing);
+    const key = await generateStreamKey();
+    const va = client(a.url!, key.streamId);
+    await nextEvent(va, 'joined');
+    const vb = client(b.url!, key.streamId);
+    let joinedB = false;
+    vb.on('joined', () => (joinedB = true));
+    let closedReason: string | null = null;
+    vb.on('disconnected', (d) => (closedReason ??= d.reason));
+    await clock.advance(10_000, 20);
+    expect(joinedB).toBe(false); // within the join timeout (15 s) it waits
+    expect(closedReason).toBeNull();
+    // Sockets are checked once per ping period (15 s): closed within two of them.
+    await clock.advance(22_000, 44);
+    await until(() => closedReason !== null, 5000, 'the close');
+    expect(closedReason).toBe('not admitted in time');
+    expectCountedCode(b.metrics, 'JOIN_TIMEOUT', 1);
+    lose = false;
+    for (let i = 0; i < 100 && !joinedB; i++) await clock.advance(200, 2);
+    expect(joinedB).toBe(true); // joined after the client's reconnect
   });
 
   it('while the engine is down the owner keeps the roles of peers on other nodes; it reconciles when the engine is back', async () => {

@@ -68,6 +68,8 @@ interface Conn {
 interface ClusterConn {
   info: JoinInfo;
   admitted: boolean;
+  /** When the join went to the stream's owner: a join never admitted is closed after joinTimeoutMs. */
+  joinSentMs: number;
   holderKeys: number[];
   producerGroups: number[];
   mode: SwarmMode | null;
@@ -290,7 +292,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       const { announce: a, ...base } = info;
       c.id = id;
       c.stream = streamId;
-      c.cl = { info: base, admitted: false, holderKeys: a?.holderKeys ?? [], producerGroups: a?.producerGroups ?? [], mode: a?.mode ?? null, routes: new Map(), announced: a?.neighbours ?? [] };
+      c.cl = { info: base, admitted: false, joinSentMs: now(), holderKeys: a?.holderKeys ?? [], producerGroups: a?.producerGroups ?? [], mode: a?.mode ?? null, routes: new Map(), announced: a?.neighbours ?? [] };
       c.nonce = null;
       c.broadcaster = !!info.broadcaster;
       if (c.broadcaster) c.rateScale = limits.broadcasterRateScale;
@@ -642,6 +644,13 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       if (!c.alive || (!c.stream && t - c.openedMs > limits.joinTimeoutMs)) {
         metrics.reject(c.alive ? 'JOIN_TIMEOUT' : 'HALF_OPEN');
         c.ws.terminate();
+        continue;
+      }
+      // A join the cluster never answered (lost among nodes while the stream changed hands): the
+      // socket is closed, not left waiting, and the client's reconnect joins again.
+      if (c.cl && !c.cl.admitted && t - c.cl.joinSentMs > limits.joinTimeoutMs) {
+        metrics.reject('JOIN_TIMEOUT');
+        c.ws.close(1013, 'not admitted in time');
         continue;
       }
       c.alive = false;
