@@ -319,6 +319,28 @@ describe('tracker cluster message races (in-memory backend)', () => {
   });
 });
 
+/** An in-memory backend with its store or broker partly replaced (a fault to inject). */
+function wrapBackend(inner: ClusterBackend, over: { store?: Partial<ClusterBackend['store']>; broker?: Partial<ClusterBackend['broker']> }): ClusterBackend {
+  return {
+    kind: inner.kind,
+    store: { ...inner.store, ...over.store },
+    get state() {
+      return inner.state;
+    },
+    onState: (l) => inner.onState(l),
+    onRoundTrip: (l) => inner.onRoundTrip(l),
+    close: () => inner.close(),
+    broker: { ...inner.broker, ...over.broker },
+  };
+}
+
+/** A cluster node on the manual clock (lease 10 s, renewal every 2 s). */
+async function virtualNode(clock: ReturnType<typeof manualClock>, nodeId: string, backend: ClusterBackend): Promise<Tracker> {
+  const t = await startTracker({ port: 0, clock, cluster: { nodeId, backend, leaseMs: 10_000, renewMs: 2000 } });
+  cleanups.push(() => t.close());
+  return t;
+}
+
 describe('tracker cluster failover on virtual time (in-memory backend)', () => {
   /** Two nodes over one MemorySpace whose leases and timers follow one manual clock. */
   async function pair() {
@@ -368,24 +390,9 @@ describe('tracker cluster failover on virtual time (in-memory backend)', () => {
     // Node b's snapshot writes of the stream it owns never finish: its renewal round stays busy.
     let stuckStream = '';
     const inner = memoryBackend(space);
-    const stuck: ClusterBackend = {
-      kind: inner.kind,
-      store: { ...inner.store, writeHash: (k, set, del, fence) => (stuckStream && k.includes(stuckStream) ? new Promise<boolean>(() => {}) : inner.store.writeHash(k, set, del, fence)) },
-      get state() {
-        return inner.state;
-      },
-      onState: (l) => inner.onState(l),
-      onRoundTrip: (l) => inner.onRoundTrip(l),
-      close: () => inner.close(),
-      broker: inner.broker,
-    };
-    const start = async (nodeId: string, backend: ClusterBackend) => {
-      const t = await startTracker({ port: 0, clock, cluster: { nodeId, backend, leaseMs: 10_000, renewMs: 2000 } });
-      cleanups.push(() => t.close());
-      return t;
-    };
-    const a = await start('w0', memoryBackend(space));
-    const b = await start('w1', stuck);
+    const stuck = wrapBackend(inner, { store: { writeHash: (k, set, del, fence) => (stuckStream && k.includes(stuckStream) ? new Promise<boolean>(() => {}) : inner.store.writeHash(k, set, del, fence)) } });
+    const a = await virtualNode(clock, 'w0', memoryBackend(space));
+    const b = await virtualNode(clock, 'w1', stuck);
     const own = await generateStreamKey();
     const vOwn = client(b.url!, own.streamId);
     await nextEvent(vOwn, 'joined');
@@ -416,24 +423,9 @@ describe('tracker cluster failover on virtual time (in-memory backend)', () => {
     // stream changes hands) until `lose` is cleared.
     let lose = true;
     const inner = memoryBackend(space);
-    const losing: ClusterBackend = {
-      kind: inner.kind,
-      store: inner.store,
-      get state() {
-        return inner.state;
-      },
-      onState: (l) => inner.onState(l),
-      onRoundTrip: (l) => inner.onRoundTrip(l),
-      close: () => inner.close(),
-      broker: { ...inner.broker, publish: (ch, m) => (lose && m.includes('"t":"join"') ? Promise.resolve(1) : inner.broker.publish(ch, m)) },
-    };
-    const start = async (nodeId: string, backend: ClusterBackend) => {
-      const t = await startTracker({ port: 0, clock, cluster: { nodeId, backend, leaseMs: 10_000, renewMs: 2000 } });
-      cleanups.push(() => t.close());
-      return t;
-    };
-    const a = await start('j0', memoryBackend(space));
-    const b = await start('j1', losing);
+    const losing = wrapBackend(inner, { broker: { publish: (ch, m) => (lose && m.includes('"t":"join"') ? Promise.resolve(1) : inner.broker.publish(ch, m)) } });
+    const a = await virtualNode(clock, 'j0', memoryBackend(space));
+    const b = await virtualNode(clock, 'j1', losing);
     const key = await generateStreamKey();
     const va = client(a.url!, key.streamId);
     await nextEvent(va, 'joined');
