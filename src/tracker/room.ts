@@ -306,12 +306,10 @@ export class Room {
     this.nowMs = nowMs;
     const c = this.config;
     let revoked = false;
-    for (const p of this.roles.rolePeers()) {
-      if (p.leaseExpiresMs < nowMs) {
-        revoked = true;
-        p.lapsed = true;
-        this.roles.revoke(p);
-      }
+    for (const p of this.roles.expiredRolePeers(nowMs)) {
+      revoked = true;
+      p.lapsed = true;
+      this.roles.revoke(p);
     }
     if (nowMs - this.lastTimeoutScanMs >= 1000) {
       this.lastTimeoutScanMs = nowMs;
@@ -435,7 +433,7 @@ export class Room {
 
 
   private countEligible(nowMs: number): void {
-    this.eligibleViewers = this.roles.eligibleCount();
+    this.eligibleViewers = this.roles.eligibleCount(nowMs);
     this.eligibleCountedMs = nowMs;
   }
 
