@@ -90,7 +90,12 @@ describe('hot-message fast path', () => {
   });
 
   it('leaves every other message, and values that are not objects, to the schema', () => {
-    for (const t of ['null', '[]', '"heartbeat"', '1', '{"type":"leave"}', '{"type":"join","streamId":"x"}', '[{"type":"heartbeat"}]', '{"type":["heartbeat"]}']) {
+    // Shaped like a signal in every way but its type, or with no type at all.
+    const signalShaped = ['leave', 'failed', 'heartbeat', 'welcome', 'error', 'Signal'].flatMap((type) => [
+      JSON.stringify({ type, to: 'peerAAAA', data: 1 }),
+      JSON.stringify({ type, from: 'peerAAAA', data: 1 }),
+    ]);
+    for (const t of ['null', '[]', '"heartbeat"', '1', '{"type":"leave"}', '{"type":"join","streamId":"x"}', '[{"type":"heartbeat"}]', '{"type":["heartbeat"]}', '{"to":"peerAAAA","data":1}', '{"from":"peerAAAA","data":1}', ...signalShaped]) {
       expect(fastClientMessage(JSON.parse(t)), t).toBeUndefined();
       expect(fastServerMessage(JSON.parse(t)), t).toBeUndefined();
     }
