@@ -18,6 +18,20 @@ export interface NeighbourFrame {
   /** How much of our arrival log it was told, and which HAVE flags. */
   toldIdx: number;
   toldFlags: number;
+  /**
+   * What we asked of it in this frame, as its serving budget counts our asks (neighbour-policy.ts
+   * serveAsked): keys asked once (words 0–7), twice (8–15), and their total (word 16). Undefined
+   * until the first ask.
+   */
+  asked?: Uint32Array;
+}
+
+/** What the serving budget of a neighbour allows us to ask of it in one frame. */
+export interface AskBudget {
+  /** Keys asked of it serveKeyTimes times in this frame already. */
+  spent: KeySet | undefined;
+  /** Keys we may still ask of it in this frame in all. */
+  left: number;
 }
 
 /** A neighbour is muted after this many requested keys in a row time out with none delivered for MUTE_QUIET_MS, for MUTE_MS. */
@@ -110,6 +124,35 @@ export class NeighbourState {
     let r = this.frames.get(seq);
     if (!r) this.frames.set(seq, (r = { keys: new KeySet(), complete: false, completeMs: -1, manifest: false, toldIdx: 0, toldFlags: 0 }));
     return r;
+  }
+
+  /**
+   * What we may still ask of it in frame seq: its serving budget (neighbour-policy.ts) counts each
+   * key it is asked beyond serveKeyTimes, and each beyond serveKeysPerFrame keys of a frame, as a
+   * bad message, and enough of them ban us for good. A viewer whose inbound media is lost asks every
+   * key again as it times out: it must stop at that budget rather than be banned by every neighbour.
+   */
+  askBudget(seq: number, cfg: PeerCoreConfig): AskBudget {
+    const a = this.frames.get(seq)?.asked;
+    if (!a) return { spent: undefined, left: cfg.serveKeysPerFrame };
+    let spent: KeySet | undefined;
+    for (let w = 0; w < 8; w++) {
+      const bits = cfg.serveKeyTimes >= 2 ? a[8 + w] : a[w];
+      if (bits !== 0) (spent ??= new KeySet()).setWord(w, bits);
+    }
+    return { spent, left: cfg.serveKeysPerFrame - a[16] };
+  }
+
+  /** Keys asked of it in frame seq (after askBudget allowed them). */
+  noteAsked(seq: number, keys: readonly number[]): void {
+    const a = (this.frame(seq).asked ??= new Uint32Array(17));
+    for (const x of keys) {
+      const w = x >> 5;
+      const bit = 1 << (x & 31);
+      if (a[w] & bit) a[8 + w] |= bit;
+      else a[w] |= bit;
+      a[16]++;
+    }
   }
 
   forget(seq: number): void {
