@@ -20,10 +20,10 @@ export interface NeighbourFrame {
   toldFlags: number;
   /**
    * What we asked of it in this frame, as its serving budget counts our asks (neighbour-policy.ts
-   * serveAsked): keys asked once (words 0–7), twice (8–15), and their total (word 16). Undefined
+   * serveAsked): keys asked at least once, twice, and the number of keys asked in all. Undefined
    * until the first ask.
    */
-  asked?: Uint32Array;
+  asked?: { once: KeySet; twice: KeySet; total: number };
 }
 
 /** What the serving budget of a neighbour allows us to ask of it in one frame. */
@@ -131,27 +131,21 @@ export class NeighbourState {
    * key it is asked beyond serveKeyTimes, and each beyond serveKeysPerFrame keys of a frame, as a
    * bad message, and enough of them ban us for good. A viewer whose inbound media is lost asks every
    * key again as it times out: it must stop at that budget rather than be banned by every neighbour.
+   * `spent`: the keys asked serveKeyTimes already (not to be asked of it again); `left`: keys we may
+   * still ask of it in this frame in all. No allocation (the pull asks for every frame it schedules).
    */
   askBudget(seq: number, cfg: PeerCoreConfig): AskBudget {
     const a = this.frames.get(seq)?.asked;
     if (!a) return { spent: undefined, left: cfg.serveKeysPerFrame };
-    let spent: KeySet | undefined;
-    for (let w = 0; w < 8; w++) {
-      const bits = cfg.serveKeyTimes >= 2 ? a[8 + w] : a[w];
-      if (bits !== 0) (spent ??= new KeySet()).setWord(w, bits);
-    }
-    return { spent, left: cfg.serveKeysPerFrame - a[16] };
+    return { spent: cfg.serveKeyTimes >= 2 ? a.twice : a.once, left: cfg.serveKeysPerFrame - a.total };
   }
 
   /** Keys asked of it in frame seq (after askBudget allowed them). */
   noteAsked(seq: number, keys: readonly number[]): void {
-    const a = (this.frame(seq).asked ??= new Uint32Array(17));
+    const a = (this.frame(seq).asked ??= { once: new KeySet(), twice: new KeySet(), total: 0 });
     for (const x of keys) {
-      const w = x >> 5;
-      const bit = 1 << (x & 31);
-      if (a[w] & bit) a[8 + w] |= bit;
-      else a[w] |= bit;
-      a[16]++;
+      if (!a.once.add(x)) a.twice.add(x);
+      a.total++;
     }
   }
 
