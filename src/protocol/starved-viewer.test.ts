@@ -91,6 +91,8 @@ describe('serving budgets, asker and server agree', () => {
     expect(b.spent?.toArray()).toEqual([1, 2]);
     expect(b.left).toBe(cfg.serveKeysPerFrame - 5);
     expect(n.askBudget(8, cfg).left).toBe(cfg.serveKeysPerFrame);
+    // With serveKeyTimes 1 a key asked once is spent.
+    expect(n.askBudget(7, { ...cfg, serveKeyTimes: 1 }).spent?.toArray()).toEqual([0, 1, 2]);
   });
 
   it('the server refuses keys pushes used up without counting them; only asks past the budget count', () => {
