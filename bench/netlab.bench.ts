@@ -1,7 +1,8 @@
-// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --fps 10 --loss 5 --nats full-cone,none --spare-keys 4 --no-chromium]`:
+// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --fps 10 --loss 5 --nats full-cone,none --spare-keys 4 --no-chromium --media]`:
 // scenario 1 of the network lab (broadcaster + a Chromium viewer behind a port-restricted NAT +
 // Node peers over mixed NATs, 5 % bursty loss; the broadcaster publishes real media so that
-// Chromium can play it; --no-chromium: Node peers only, synthetic frames) and scenario 3
+// Chromium can play it; --no-chromium: Node peers only, synthetic frames; --media with it: Node
+// peers only, real media) and scenario 3
 // (tracker SIGKILL and restart), printing the figures; nothing is asserted. Also prints the
 // machine's load average and each process's CPU share and event-loop delay in the window, since
 // the lab's processes share the machine's cores. Needs root and the lab's packages.
@@ -12,7 +13,7 @@ import { framesBetween, LAB_STATS_INTERVAL_MS, LabSwarm, mixedPeers, type LabPro
 import { chromiumWindow, describeChromium, prepareBrowser, type LabChromium } from '../scripts/netlab/lab-chromium.ts';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' }, 'spare-keys': { type: 'string' }, fps: { type: 'string' }, 'no-chromium': { type: 'boolean' } },
+  options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' }, 'spare-keys': { type: 'string' }, fps: { type: 'string' }, 'no-chromium': { type: 'boolean' }, media: { type: 'boolean' } },
 });
 const spareKeys = values['spare-keys'] === undefined ? undefined : Number(values['spare-keys']);
 const framesPerSec = values.fps === undefined ? undefined : Number(values.fps);
@@ -50,13 +51,32 @@ function cpuOf(p: LabProcess, a: Stats | undefined, b: Stats | undefined): strin
   const controlRates = Number.isFinite(controlSends) && Number.isFinite(control) && wall > 0 ? `, control ${perSec(control)} in ${perSec(controlSends)}` : '';
   return `CPU ${wall > 0 ? ((cpu / wall) * 100).toFixed(0) : '?'} % of a core, event-loop delay p99 up to ${lag.toFixed(0)} ms${rates}${controlRates}`;
 }
+/**
+ * The broadcaster's upload in the window by cause, each as a multiple of the stream's bytes (the
+ * core's counters, upload-breakdown.ts), and the bytes that left its host on the wire.
+ */
+function describeUpload(a: Stats | undefined, b: Stats | undefined, stream: number, up: number, wire: number): string[] {
+  const ua = (a?.upload ?? {}) as Record<string, number>;
+  const ub = (b?.upload ?? {}) as Record<string, number>;
+  const d = (k: string) => Number(ub[k] ?? 0) - Number(ua[k] ?? 0);
+  if (!Number.isFinite(d('total')) || d('total') === 0) return ['broadcaster upload by cause: no counters in its stats lines'];
+  const x = (n: number) => (n / stream).toFixed(3);
+  const refused = Number(b?.mediaBytesRefused ?? 0) - Number(a?.mediaBytesRefused ?? 0);
+  const session = up - (d('total') - refused);
+  const frames = Number(b?.framesPublished ?? 0) - Number(a?.framesPublished ?? 0);
+  const msgs = d('directMessages');
+  return [
+    `broadcaster upload by cause (× the stream; ${frames} frames, ${(stream / Math.max(1, frames)).toFixed(0)} bytes each on average): direct-feed frame bytes ${x(d('directData'))}, padding ${x(d('directPadding'))}, spare keys ${x(d('directSpare'))}, feed headers ${x(d('directHeaders'))} (${msgs} messages, ${(msgs / Math.max(1, frames)).toFixed(1)} a frame); repairs ${x(d('repairs'))} (${d('repairMessages')} keys); code segments ${x(d('segments'))}, their repairs ${x(d('segmentRepairs'))}; manifests ${x(d('manifests'))}, manifest answers ${x(d('manifestAnswers'))}, init answers ${x(d('initAnswers'))}; control ${x(d('control'))}; session's own ${x(session)}; refused by the transport −${x(refused)}; sum ${x(d('total') - refused + session)}`,
+    `broadcaster's host on the wire (IP packets out of its interface: DTLS, SCTP, UDP, IP and Ethernet headers, STUN, TURN and the tracker's WebSocket included): ${wire > 0 ? (wire / stream).toFixed(2) : 'n/a'} × the stream`,
+  ];
+}
 const swarm = new LabSwarm();
 try {
   await swarm.startServices();
   if (withChromium) await swarm.startPages();
   const loss = lossPercent > 0 ? ({ kind: 'bursty', percent: lossPercent, burstPackets: 4 } as const) : undefined;
   // Real media for the Chromium viewer: enough for the warm-up, the window and scenario 3.
-  const mediaSeconds = withChromium ? Math.min(3600, seconds + 150) : undefined;
+  const mediaSeconds = withChromium || values.media ? Math.min(3600, seconds + 150) : undefined;
   await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, bitrate, false, { spareKeys, framesPerSec, mediaSeconds });
   const peers = mixedPeers(swarm, count, loss, nats);
   const layout = swarm.broadcaster!.lines[0];
@@ -74,12 +94,14 @@ try {
   await sleep(15_000);
   const from = new Map(peers.map((p) => [p, p.last]));
   const b0 = swarm.broadcaster!.last;
+  const wire0 = swarm.txBytes('bc');
   if (viewer) await viewer.watch();
   const v0 = viewer ? await viewer.sample().catch(() => null) : null;
   const cpu0 = viewer?.cpuSeconds() ?? 0;
   const t0 = Date.now();
   await sleep(seconds * 1000);
   const b1 = swarm.broadcaster!.last;
+  const wire1 = swarm.txBytes('bc');
   const v1 = viewer ? await viewer.sample().catch(() => null) : null;
   const chromiumCpu = viewer ? (viewer.cpuSeconds() - cpu0) / ((Date.now() - t0) / 1000) : 0;
   console.log(`  load average at the end of the window: ${load()}`);
@@ -110,6 +132,7 @@ try {
   console.log(`  worst peer frames on time: ${(worst * 100).toFixed(2)} % (target ≥ 99.5 %)`);
   console.log(`  peers connected: ${connected} of ${count}; neighbour links through TURN: ${relayedLinks} of ${links} (${links ? ((relayedLinks / links) * 100).toFixed(0) : 0} %)`);
   console.log(`  broadcaster upload / stream: ${stream ? (up / stream).toFixed(2) : 'n/a'} (target ≤ 1.1)`);
+  if (stream) for (const line of describeUpload(b0, b1, stream, up, wire1 - wire0)) console.log(`  ${line}`);
   // The spare feed keys per direct-feed frame (the core fits them to the loss its direct viewers report).
   const spares = swarm.broadcaster!.lines.filter((l) => (l.at as number) >= ((b0?.at as number) ?? 0) && (l.at as number) <= ((b1?.at as number) ?? 0)).map((l) => Number(l.directSpareKeys));
   if (spares.length && spares.every(Number.isFinite)) {

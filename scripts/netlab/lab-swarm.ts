@@ -186,6 +186,17 @@ export class LabSwarm {
     return b;
   }
 
+  /** Bytes sent out of a host's interface so far (its eth0's tx_bytes: whole Ethernet frames); NaN when unknown. */
+  txBytes(host: string): number {
+    const h = this.lab.hosts.get(host);
+    if (!h) return NaN;
+    try {
+      return Number(this.lab.exec(h.ns, 'cat', ['/sys/class/net/eth0/statistics/tx_bytes']).trim());
+    } catch {
+      return NaN;
+    }
+  }
+
   async destroy(): Promise<void> {
     for (const b of this.browsers) await b.close();
     await this.coturn?.stop().catch(() => {});

@@ -12,6 +12,7 @@ import { KeySet } from './key-set.ts';
 import { DEFAULT_POLICY, NeighbourPolicy } from './neighbour-policy.ts';
 import { SendQueue } from './send-queue.ts';
 import { SlotLossMeter, spareKeysFor } from './spare-keys.ts';
+import { countUpload, emptyUploadBreakdown, type MediaCause, type UploadBreakdown } from './upload-breakdown.ts';
 import { DEFAULT_SLOT_JUDGE, SlotJudge, type SlotJudgeConfig } from './slot-judge.ts';
 import {
   BROADCAST_ID_BYTES, CS_CHUNK_BYTES, FLAG_INIT_SEGMENT, FLAGS_DEFINED, MAX_FRAME_BYTES, packetSizeOf, parseMessage, type Manifest, type WireMessage,
@@ -173,6 +174,10 @@ export class BroadcasterCore {
   private spare: number;
   private spareAtMs = -Infinity;
   readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, badMessages: 0, segmentsBackfilled: 0, slotsMoved: 0 };
+  /** What the core handed to the transport, by cause (upload-breakdown.ts). */
+  readonly upload: UploadBreakdown = emptyUploadBreakdown();
+  /** The cause each queued media message was sent for, and its frame's length (read when it leaves). */
+  private readonly mediaTags = new WeakMap<WireMessage, { cause: MediaCause; length: number }>();
 
   /** The current broadcast (BROADCAST_ID_BYTES): signed into every manifest; the tracker announces it to viewers. */
   readonly broadcastId: Uint8Array;
@@ -317,7 +322,7 @@ export class BroadcasterCore {
             continue;
           }
           nb.repairBytes -= P;
-          this.media(from, { type: 'feed', seq: s.seq, x, payload: this.codec.feedPacket(s.frame, x) }, nowMs);
+          this.media(from, { type: 'feed', seq: s.seq, x, payload: this.codec.feedPacket(s.frame, x) }, nowMs, 'repair', s.frame.length);
           n++;
         }
         this.stats.repairsServed += n;
@@ -338,7 +343,7 @@ export class BroadcasterCore {
           // holders. Requests per frame stay bounded (repairAllowed), the excess counted as bad.
           if (!this.policy.serveTimes(from, 'cs', s.seq, m.c * 8 + i, 1, nowMs)) continue;
           nb.repairBytes -= CS_CHUNK_BYTES;
-          this.media(from, { type: 'cs-chunk', seq: s.seq, c: m.c, chunk: i, chunks, payload: cs.subarray(i * CS_CHUNK_BYTES, (i + 1) * CS_CHUNK_BYTES) }, nowMs);
+          this.media(from, { type: 'cs-chunk', seq: s.seq, c: m.c, chunk: i, chunks, payload: cs.subarray(i * CS_CHUNK_BYTES, (i + 1) * CS_CHUNK_BYTES) }, nowMs, 'segment-repair', s.frame.length);
           this.stats.repairsServed++;
         }
         return;
@@ -347,7 +352,7 @@ export class BroadcasterCore {
         const s = this.frames.get(m.seq);
         if (!s?.manifest || !this.repairAllowed(s, from)) return;
         if (!this.policy.serveTimes(from, 'manifest', s.seq, 0, this.policy.cfg.serveManifestTimes, nowMs)) return this.countBad(from, 'manifest asked too often');
-        this.send(from, 'control', { type: 'manifest', manifest: s.manifest });
+        this.send(from, 'control', { type: 'manifest', manifest: s.manifest }, 'answer');
         return;
       }
       case 'missing': {
@@ -480,7 +485,7 @@ export class BroadcasterCore {
       // Slot i gets the keys k with (k + seq) % slots === i (see directSlotKeys).
       const slot = (k + s.seq) % slots;
       perSlot[slot]++;
-      this.media(order[slot], { type: 'feed', seq: s.seq, x: k, payload: this.codec.feedPacket(s.frame, k) }, nowMs);
+      this.media(order[slot], { type: 'feed', seq: s.seq, x: k, payload: this.codec.feedPacket(s.frame, k) }, nowMs, 'direct', s.frame.length);
     }
     const P = packetSizeOf(s.frame.length);
     order.forEach((p, i) => {
@@ -515,7 +520,7 @@ export class BroadcasterCore {
         const cs = this.codec.codeSegment(s.frame, c);
         const chunks = cs.length / CS_CHUNK_BYTES;
         for (let i = 0; i < chunks; i++) {
-          this.media(peerId, { type: 'cs-chunk', seq: s.seq, c, chunk: i, chunks, payload: cs.subarray(i * CS_CHUNK_BYTES, (i + 1) * CS_CHUNK_BYTES) }, nowMs);
+          this.media(peerId, { type: 'cs-chunk', seq: s.seq, c, chunk: i, chunks, payload: cs.subarray(i * CS_CHUNK_BYTES, (i + 1) * CS_CHUNK_BYTES) }, nowMs, 'segment', s.frame.length);
         }
         this.earnRepairs(peerId, cs.length * this.cfg.segmentRepairShare);
       }
@@ -581,13 +586,18 @@ export class BroadcasterCore {
     this.out.push(o);
   }
 
-  private send(peerId: string, channel: 'control' | 'media', message: WireMessage): void {
+  /** Hands a message to the transport and counts it by cause (`answer`: a control message asked for). */
+  private send(peerId: string, channel: 'control' | 'media', message: WireMessage, cause?: 'answer'): void {
+    const tag = channel === 'media' ? this.mediaTags.get(message) : undefined;
+    countUpload(this.upload, message, tag ? tag.cause : cause, tag?.length);
     this.emit({ type: 'send', peerId, channel, message });
   }
 
-  private media(peerId: string, message: WireMessage, nowMs: number): void {
+  /** Queues media for a neighbour, tagged with why it is sent and its frame's length (for the upload breakdown). */
+  private media(peerId: string, message: WireMessage, nowMs: number, cause: MediaCause, frameLength: number): void {
     const n = this.neighbours.get(peerId);
     if (!n) return;
+    this.mediaTags.set(message, { cause, length: frameLength });
     n.queue.push(message, nowMs + this.cfg.mediaLifetimeMs);
     this.pump(n, nowMs);
   }
