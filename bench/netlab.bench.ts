@@ -1,4 +1,4 @@
-// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --fps 10 --loss 5 --nats full-cone,none --spare-keys 4 --no-chromium --media]`:
+// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --fps 10 --loss 5 --nats full-cone,none --spare-keys 4 --spare-keys-max 16 --no-chromium --media]`:
 // scenario 1 of the network lab (broadcaster + a Chromium viewer behind a port-restricted NAT +
 // Node peers over mixed NATs, 5 % bursty loss; the broadcaster publishes real media so that
 // Chromium can play it; --no-chromium: Node peers only, synthetic frames; --media with it: Node
@@ -13,9 +13,10 @@ import { framesBetween, LAB_STATS_INTERVAL_MS, LabSwarm, mixedPeers, type LabPro
 import { chromiumWindow, describeChromium, prepareBrowser, type LabChromium } from '../scripts/netlab/lab-chromium.ts';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' }, 'spare-keys': { type: 'string' }, fps: { type: 'string' }, 'no-chromium': { type: 'boolean' }, media: { type: 'boolean' } },
+  options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' }, 'spare-keys': { type: 'string' }, 'spare-keys-max': { type: 'string' }, fps: { type: 'string' }, 'no-chromium': { type: 'boolean' }, media: { type: 'boolean' } },
 });
 const spareKeys = values['spare-keys'] === undefined ? undefined : Number(values['spare-keys']);
+const spareKeysMax = values['spare-keys-max'] === undefined ? undefined : Number(values['spare-keys-max']);
 const framesPerSec = values.fps === undefined ? undefined : Number(values.fps);
 const seconds = Number(values.seconds ?? 120);
 const count = Number(values.peers ?? 12);
@@ -66,7 +67,7 @@ function describeUpload(a: Stats | undefined, b: Stats | undefined, stream: numb
   const frames = Number(b?.framesPublished ?? 0) - Number(a?.framesPublished ?? 0);
   const msgs = d('directMessages');
   return [
-    `broadcaster upload by cause (× the stream; ${frames} frames, ${(stream / Math.max(1, frames)).toFixed(0)} bytes each on average): direct-feed frame bytes ${x(d('directData'))}, padding ${x(d('directPadding'))}, spare keys ${x(d('directSpare'))}, feed headers ${x(d('directHeaders'))} (${msgs} messages, ${(msgs / Math.max(1, frames)).toFixed(1)} a frame); repairs ${x(d('repairs'))} (${d('repairMessages')} keys); code segments ${x(d('segments'))}, their repairs ${x(d('segmentRepairs'))}; manifests ${x(d('manifests'))}, manifest answers ${x(d('manifestAnswers'))}, init answers ${x(d('initAnswers'))}; control ${x(d('control'))}; session's own ${x(session)}; refused by the transport −${x(refused)}; sum ${x(d('total') - refused + session)}`,
+    `broadcaster upload by cause (× the stream; ${frames} frames, ${(stream / Math.max(1, frames)).toFixed(0)} bytes each on average): direct-feed frame bytes ${x(d('directData'))}, padding ${x(d('directPadding'))}, spare keys ${x(d('directSpare'))}, feed headers ${x(d('directHeaders'))} (${msgs} messages, ${(msgs / Math.max(1, frames)).toFixed(1)} a frame); repairs ${x(d('repairs'))} (${d('repairMessages')} keys; ${Number((b?.core as Record<string, number> | undefined)?.repairsShort ?? NaN) - Number((a?.core as Record<string, number> | undefined)?.repairsShort ?? NaN)} more asked for beyond the repair allowance); code segments ${x(d('segments'))}, their repairs ${x(d('segmentRepairs'))}; manifests ${x(d('manifests'))}, manifest answers ${x(d('manifestAnswers'))}, init answers ${x(d('initAnswers'))}; control ${x(d('control'))}; session's own ${x(session)}; refused by the transport −${x(refused)}; sum ${x(d('total') - refused + session)}`,
     `broadcaster's host on the wire (IP packets out of its interface: DTLS, SCTP, UDP, IP and Ethernet headers, STUN, TURN and the tracker's WebSocket included): ${wire > 0 ? (wire / stream).toFixed(2) : 'n/a'} × the stream`,
   ];
 }
@@ -77,7 +78,7 @@ try {
   const loss = lossPercent > 0 ? ({ kind: 'bursty', percent: lossPercent, burstPackets: 4 } as const) : undefined;
   // Real media for the Chromium viewer: enough for the warm-up, the window and scenario 3.
   const mediaSeconds = withChromium || values.media ? Math.min(3600, seconds + 150) : undefined;
-  await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, bitrate, false, { spareKeys, framesPerSec, mediaSeconds });
+  await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, bitrate, false, { spareKeys, spareKeysMax, framesPerSec, mediaSeconds });
   const peers = mixedPeers(swarm, count, loss, nats);
   const layout = swarm.broadcaster!.lines[0];
   let viewer: LabChromium | null = null;
@@ -89,7 +90,7 @@ try {
     });
   }
   console.log(`scenario 1: ${withChromium ? 'a Chromium viewer behind a port-restricted NAT and ' : ''}${count} Node peers (NATs in turn: ${nats.join(', ')}; symmetric ones relay-only), bursty loss ${lossPercent} % (bursts of 4 packets, UDP, at each router), ${bitrate / 1000} kbit/s, ${seconds} s window after a 15 s warm-up`);
-  if (layout.media) console.log(`  real media: ffmpeg's test pattern, H.264 320×180 25 fps and Opus, ${layout.fragments} fragments of 0.48 s (${((Number(layout.mediaBytes) * 8) / Number(layout.mediaSeconds) / 1000).toFixed(0)} kbit/s), cut into frames every 100 ms; direct spare keys ${layout.spareKeys}; ${cpus().length} cores, load average at start ${load()}`);
+  if (layout.media) console.log(`  real media: ffmpeg's test pattern, H.264 320×180 25 fps and Opus, ${layout.fragments} fragments of 0.48 s (${((Number(layout.mediaBytes) * 8) / Number(layout.mediaSeconds) / 1000).toFixed(0)} kbit/s), cut into frames as the browser broadcaster does (a tick every 100 ms, each fragment one frame once complete, the init segment every 2 s); direct spare keys ${layout.spareKeys}; ${cpus().length} cores, load average at start ${load()}`);
   else console.log(`  frames of ${layout.frameBytes} bytes, ${Number(layout.framesPerSec).toFixed(2)} per second (padding ratio ${Number(layout.paddingRatio).toFixed(3)}), direct spare keys ${layout.spareKeys}; ${cpus().length} cores, load average at start ${load()}`);
   await sleep(15_000);
   const from = new Map(peers.map((p) => [p, p.last]));
@@ -136,7 +137,7 @@ try {
   // The spare feed keys per direct-feed frame (the core fits them to the loss its direct viewers report).
   const spares = swarm.broadcaster!.lines.filter((l) => (l.at as number) >= ((b0?.at as number) ?? 0) && (l.at as number) <= ((b1?.at as number) ?? 0)).map((l) => Number(l.directSpareKeys));
   if (spares.length && spares.every(Number.isFinite)) {
-    console.log(`  broadcaster spare keys per direct-feed frame: ${b0?.directSpareKeys} at the window's start, ${b1?.directSpareKeys} at its end, ${Math.min(...spares)}–${Math.max(...spares)} in it (floor ${layout.spareKeys}); mode ${String(b1?.mode)}`);
+    console.log(`  broadcaster spare keys per direct-feed frame: ${b0?.directSpareKeys} at the window's start, ${b1?.directSpareKeys} at its end, ${Math.min(...spares)}–${Math.max(...spares)} in it (floor ${layout.spareKeys}, ceiling ${layout.spareKeysMax}); mode ${String(b1?.mode)}`);
     const series = swarm.broadcaster!.lines.filter((l) => typeof l.t === 'number' && Number.isFinite(Number(l.directSpareKeys)));
     const every5s = series.filter((l, i) => i === series.length - 1 || Math.floor(l.t / 5) !== Math.floor((series[i + 1]?.t ?? 0) / 5));
     console.log(`  spare keys every 5 s from the broadcaster's start: ${every5s.map((l) => `${l.t.toFixed(0)} s ${l.directSpareKeys}`).join(', ')}`);

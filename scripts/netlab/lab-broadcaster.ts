@@ -2,7 +2,7 @@
 // inside a lab namespace. Prints one JSON line {"streamId": …, "frameBytes": …} once it publishes,
 // then its stats as JSON every --stats-interval ms (default 1000). Usage: node --import tsx
 // scripts/netlab/lab-broadcaster.ts <tracker ws URL> [--bitrate BPS] [--fps N] [--spare-keys N]
-// [--stats-interval MS] [--relay-only] [--media SECONDS]
+// [--spare-keys-max N] [--stats-interval MS] [--relay-only] [--media SECONDS]
 // --media: publish real media (ffmpeg's test pattern, H.264 and Opus, see lab-media.ts) for that
 // many seconds instead of synthetic frames, so that a browser viewer in the lab can play it.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -17,6 +17,7 @@ const { values, positionals } = parseArgs({
     bitrate: { type: 'string' },
     fps: { type: 'string' },
     'spare-keys': { type: 'string' },
+    'spare-keys-max': { type: 'string' },
     'stats-interval': { type: 'string' },
     'relay-only': { type: 'boolean' },
     media: { type: 'string' },
@@ -46,11 +47,11 @@ const b = await NodeBroadcaster.start({
   framesPerSec: Number(values.fps ?? 10),
   ...(values['spare-keys'] !== undefined ? { spareKeys: Number(values['spare-keys']) } : {}),
   transport: values['relay-only'] ? { iceTransportPolicy: 'relay' } : {},
-  session: { reconnectMinMs: 200, reconnectMaxMs: 1000 },
+  session: { reconnectMinMs: 200, reconnectMaxMs: 1000, ...(values['spare-keys-max'] !== undefined ? { broadcaster: { directSpareKeysMax: Number(values['spare-keys-max']) } } : {}) },
 });
 // With media, frames come from the cutter (sizes vary; 10 ticks a second), not from the layout.
 const mediaInfo = media && { media: true, mediaSeconds, fragments: media.fragments.length, mediaBytes: media.fragments.reduce((n, f) => n + f.bytes.length, 0) };
-console.log(JSON.stringify({ streamId: b.key.streamId, ...b.layout, framesPerSec: b.framesPerSec, spareKeys: b.session.core.cfg.directSpareKeys, ...mediaInfo }));
+console.log(JSON.stringify({ streamId: b.key.streamId, ...b.layout, framesPerSec: b.framesPerSec, spareKeys: b.session.core.cfg.directSpareKeys, spareKeysMax: b.session.core.cfg.directSpareKeysMax, ...mediaInfo }));
 const started = performance.now();
 let published = 0;
 let mediaEnded = false;

@@ -125,17 +125,19 @@ export class LabSwarm {
 
   /**
    * `spareKeys`: direct-feed feed keys beyond 64 per frame (default: the broadcaster core's);
+   * `spareKeysMax`: the most the measured loss may raise them to (default: the core's);
    * `framesPerSec`: frames wanted per second (default 10; frames stay 8 KiB multiples, see frameLayout);
    * `mediaSeconds`: publish that many seconds of real media (H.264 and Opus, lab-media.ts) instead
    * of synthetic frames, which a browser can play.
    */
-  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, tune: { spareKeys?: number; framesPerSec?: number; mediaSeconds?: number } = {}): Promise<void> {
-    const { spareKeys, framesPerSec, mediaSeconds } = tune;
+  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, tune: { spareKeys?: number; spareKeysMax?: number; framesPerSec?: number; mediaSeconds?: number } = {}): Promise<void> {
+    const { spareKeys, spareKeysMax, framesPerSec, mediaSeconds } = tune;
     const h = this.lab.addHost(host, opts);
     const child = this.lab.spawn(h.ns, process.execPath, [
       '--import', 'tsx', `${ROOT}scripts/netlab/lab-broadcaster.ts`, this.trackerUrl, '--bitrate', String(bitrateBps),
       '--stats-interval', String(LAB_STATS_INTERVAL_MS),
       ...(spareKeys !== undefined ? ['--spare-keys', String(spareKeys)] : []),
+      ...(spareKeysMax !== undefined ? ['--spare-keys-max', String(spareKeysMax)] : []),
       ...(framesPerSec !== undefined ? ['--fps', String(framesPerSec)] : []),
       ...(relayOnly ? ['--relay-only'] : []),
       ...(mediaSeconds !== undefined ? ['--media', String(mediaSeconds)] : []),

@@ -173,7 +173,8 @@ export class BroadcasterCore {
   readonly slotLoss = new SlotLossMeter();
   private spare: number;
   private spareAtMs = -Infinity;
-  readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, badMessages: 0, segmentsBackfilled: 0, slotsMoved: 0 };
+  /** repairsShort: feed keys asked for (within the request's count) left unserved because the neighbour's repair allowance ran out. */
+  readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, repairsShort: 0, badMessages: 0, segmentsBackfilled: 0, slotsMoved: 0 };
   /** What the core handed to the transport, by cause (upload-breakdown.ts). */
   readonly upload: UploadBreakdown = emptyUploadBreakdown();
   /** The cause each queued media message was sent for, and its frame's length (read when it leaves). */
@@ -315,8 +316,15 @@ export class BroadcasterCore {
         // more distinct clean keys than polluting neighbours withhold; the allowance bounds it.)
         const extra = allowed.toArray().filter((x) => x >= s.keys);
         const P = packetSizeOf(s.frame.length);
-        for (const x of [...slotKeys.filter((k) => allowed.has(k)), ...extra]) {
-          if (n >= m.count || nb.repairBytes < P) break;
+        const wanted = [...slotKeys.filter((k) => allowed.has(k)), ...extra];
+        for (let i = 0; i < wanted.length; i++) {
+          const x = wanted[i];
+          if (n >= m.count) break;
+          if (nb.repairBytes < P) {
+            // Keys it asked for that the allowance no longer covers (the upload breakdown's measure of the bound).
+            this.stats.repairsShort += Math.min(m.count - n, wanted.length - i);
+            break;
+          }
           if (!this.policy.serveKey(from, s.seq, x, nowMs)) {
             refused++;
             continue;

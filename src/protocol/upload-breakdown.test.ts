@@ -85,6 +85,19 @@ describe('broadcaster upload by cause', () => {
     expect(b.upload.total - before.total).toBe(answers.reduce((k, s) => k + encodedLength(s.message), 0));
   });
 
+  it('counts the keys asked for beyond the repair allowance', async () => {
+    // Allowance: a quarter of repairBurstBytes to start (128 bytes: one key of P = 128), nothing earned.
+    const { b, sent, drain } = setup({ directSpareKeys: 0, directSpareKeysMax: 0, repairShare: 0, repairBurstBytes: 512 });
+    await drain(0);
+    const seq = b.publishFrame(bytes(8192), 0, 0, 0);
+    await drain(0);
+    const mine = sent.filter((s) => s.to === 'a' && s.message.type === 'feed').map((s) => (s.message as { x: number }).x);
+    b.handleParsed('a', { type: 'request', seq, count: 3, allowed: KeySet.of(mine.slice(0, 4)).toBytes() }, 10);
+    await drain(10);
+    expect(b.upload.repairMessages).toBe(1);
+    expect(b.stats.repairsShort).toBe(2);
+  });
+
   it('does not count media dropped from a queue as stale', async () => {
     const { b, sent, drain, hold } = setup({ directSpareKeys: 0, directSpareKeysMax: 0, mediaBudgetBytes: 1000, mediaLifetimeMs: 100 });
     await drain(0);
