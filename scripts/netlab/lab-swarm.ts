@@ -128,10 +128,10 @@ export class LabSwarm {
    * `spareKeysMax`: the most the measured loss may raise them to (default: the core's);
    * `framesPerSec`: frames wanted per second (default 10; frames stay 8 KiB multiples, see frameLayout);
    * `mediaSeconds`: publish that many seconds of real media (H.264 and Opus, lab-media.ts) instead
-   * of synthetic frames, which a browser can play.
+   * of synthetic frames, which a browser can play; `carryTicks`: its frame cutter's maxCarryTicks (default 1).
    */
-  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, tune: { spareKeys?: number; spareKeysMax?: number; framesPerSec?: number; mediaSeconds?: number } = {}): Promise<void> {
-    const { spareKeys, spareKeysMax, framesPerSec, mediaSeconds } = tune;
+  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, tune: { spareKeys?: number; spareKeysMax?: number; framesPerSec?: number; mediaSeconds?: number; carryTicks?: number } = {}): Promise<void> {
+    const { spareKeys, spareKeysMax, framesPerSec, mediaSeconds, carryTicks } = tune;
     const h = this.lab.addHost(host, opts);
     const child = this.lab.spawn(h.ns, process.execPath, [
       '--import', 'tsx', `${ROOT}scripts/netlab/lab-broadcaster.ts`, this.trackerUrl, '--bitrate', String(bitrateBps),
@@ -141,6 +141,7 @@ export class LabSwarm {
       ...(framesPerSec !== undefined ? ['--fps', String(framesPerSec)] : []),
       ...(relayOnly ? ['--relay-only'] : []),
       ...(mediaSeconds !== undefined ? ['--media', String(mediaSeconds)] : []),
+      ...(carryTicks !== undefined ? ['--carry-ticks', String(carryTicks)] : []),
     ], { cwd: ROOT });
     this.broadcaster = new LabProcess(host, child);
     // ffmpeg makes the media first (a few seconds for minutes of it).
