@@ -178,7 +178,7 @@ export class BroadcasterCore {
   /** What the core handed to the transport, by cause (upload-breakdown.ts). */
   readonly upload: UploadBreakdown = emptyUploadBreakdown();
   /** The cause each queued media message was sent for, and its frame's length (read when it leaves). */
-  private readonly mediaTags = new WeakMap<WireMessage, { cause: MediaCause; length: number }>();
+  private readonly mediaTags = new WeakMap<WireMessage, { cause: MediaCause; length: number; init: boolean }>();
 
   /** The current broadcast (BROADCAST_ID_BYTES): signed into every manifest; the tracker announces it to viewers. */
   readonly broadcastId: Uint8Array;
@@ -493,7 +493,7 @@ export class BroadcasterCore {
       // Slot i gets the keys k with (k + seq) % slots === i (see directSlotKeys).
       const slot = (k + s.seq) % slots;
       perSlot[slot]++;
-      this.media(order[slot], { type: 'feed', seq: s.seq, x: k, payload: this.codec.feedPacket(s.frame, k) }, nowMs, 'direct', s.frame.length);
+      this.media(order[slot], { type: 'feed', seq: s.seq, x: k, payload: this.codec.feedPacket(s.frame, k) }, nowMs, 'direct', s.frame.length, (s.flags & FLAG_INIT_SEGMENT) !== 0);
     }
     const P = packetSizeOf(s.frame.length);
     order.forEach((p, i) => {
@@ -597,15 +597,15 @@ export class BroadcasterCore {
   /** Hands a message to the transport and counts it by cause (`answer`: a control message asked for). */
   private send(peerId: string, channel: 'control' | 'media', message: WireMessage, cause?: 'answer'): void {
     const tag = channel === 'media' ? this.mediaTags.get(message) : undefined;
-    countUpload(this.upload, message, tag ? tag.cause : cause, tag?.length);
+    countUpload(this.upload, message, tag ? tag.cause : cause, tag?.length, tag?.init);
     this.emit({ type: 'send', peerId, channel, message });
   }
 
   /** Queues media for a neighbour, tagged with why it is sent and its frame's length (for the upload breakdown). */
-  private media(peerId: string, message: WireMessage, nowMs: number, cause: MediaCause, frameLength: number): void {
+  private media(peerId: string, message: WireMessage, nowMs: number, cause: MediaCause, frameLength: number, initFrame = false): void {
     const n = this.neighbours.get(peerId);
     if (!n) return;
-    this.mediaTags.set(message, { cause, length: frameLength });
+    this.mediaTags.set(message, { cause, length: frameLength, init: initFrame });
     n.queue.push(message, nowMs + this.cfg.mediaLifetimeMs);
     this.pump(n, nowMs);
   }

@@ -76,6 +76,8 @@ describe('broadcaster upload by cause', () => {
     const answers = sent.slice(n);
     const size = (t: WireMessage['type']) => answers.filter((s) => s.message.type === t).reduce((k, s) => k + encodedLength(s.message), 0);
     expect(answers.filter((s) => s.message.type === 'feed')).toHaveLength(2);
+    // The init frame's 64 direct keys (900 bytes padded to 64 × 128) are counted apart as well.
+    expect(before.directInitFrames).toBe(64 * (128 + 7));
     expect(b.upload.repairs - before.repairs).toBe(size('feed'));
     expect(b.upload.repairMessages - before.repairMessages).toBe(2);
     expect(b.upload.manifestAnswers - before.manifestAnswers).toBe(size('manifest'));

@@ -20,6 +20,11 @@ export interface UploadBreakdown {
   directHeaders: number;
   /** Direct-feed messages sent (systematic and spare). */
   directMessages: number;
+  /**
+   * Of the direct feed above (frame bytes, padding, spare keys, headers), what the frames flagged as
+   * init segments took: the init segment's repeats for late joiners, padded to 64·P like any frame.
+   */
+  directInitFrames: number;
   /** Feed keys sent as answers to a viewer's REQUEST, headers included. */
   repairs: number;
   repairMessages: number;
@@ -41,7 +46,7 @@ export interface UploadBreakdown {
 
 export function emptyUploadBreakdown(): UploadBreakdown {
   return {
-    directData: 0, directPadding: 0, directSpare: 0, directHeaders: 0, directMessages: 0, repairs: 0, repairMessages: 0,
+    directData: 0, directPadding: 0, directSpare: 0, directHeaders: 0, directMessages: 0, directInitFrames: 0, repairs: 0, repairMessages: 0,
     segments: 0, segmentRepairs: 0, manifests: 0, manifestAnswers: 0, initAnswers: 0, control: 0, total: 0,
   };
 }
@@ -53,9 +58,10 @@ export function dataBytesOfPart(x: number, length: number, P: number): number {
 
 /**
  * Counts one message leaving the core. `cause` for media (the tag it was queued with); for a
- * direct-feed key, `frameLength` is its frame's L (the padding is the part past L).
+ * direct-feed key, `frameLength` is its frame's L (the padding is the part past L) and `initFrame`
+ * whether that frame is an init segment.
  */
-export function countUpload(u: UploadBreakdown, m: WireMessage, cause: MediaCause | 'answer' | undefined, frameLength = 0): void {
+export function countUpload(u: UploadBreakdown, m: WireMessage, cause: MediaCause | 'answer' | undefined, frameLength = 0, initFrame = false): void {
   const size = encodedLength(m);
   u.total += size;
   switch (m.type) {
@@ -64,6 +70,7 @@ export function countUpload(u: UploadBreakdown, m: WireMessage, cause: MediaCaus
         const P = m.payload.length;
         u.directMessages++;
         u.directHeaders += size - P;
+        if (initFrame) u.directInitFrames += size;
         if (m.x >= 64) u.directSpare += P;
         else {
           const data = dataBytesOfPart(m.x, frameLength, P);
