@@ -1,4 +1,4 @@
-// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --fps 10 --loss 5 --nats full-cone,none --spare-keys 4 --spare-keys-max 16 --no-chromium --media --carry-ticks 0]`:
+// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --fps 10 --loss 5 --nats full-cone,none --spare-keys 4 --spare-keys-max 16 --no-chromium --media --carry-ticks 0 --init-repeat-ms 2000]`:
 // scenario 1 of the network lab (broadcaster + a Chromium viewer behind a port-restricted NAT +
 // Node peers over mixed NATs, 5 % bursty loss; the broadcaster publishes real media so that
 // Chromium can play it; --no-chromium: Node peers only, synthetic frames; --media with it: Node
@@ -13,7 +13,7 @@ import { framesBetween, LAB_STATS_INTERVAL_MS, LabSwarm, mixedPeers, type LabPro
 import { chromiumWindow, describeChromium, prepareBrowser, type LabChromium } from '../scripts/netlab/lab-chromium.ts';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' }, 'spare-keys': { type: 'string' }, 'spare-keys-max': { type: 'string' }, fps: { type: 'string' }, 'no-chromium': { type: 'boolean' }, media: { type: 'boolean' }, 'carry-ticks': { type: 'string' } },
+  options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' }, 'spare-keys': { type: 'string' }, 'spare-keys-max': { type: 'string' }, fps: { type: 'string' }, 'no-chromium': { type: 'boolean' }, media: { type: 'boolean' }, 'carry-ticks': { type: 'string' }, 'init-repeat-ms': { type: 'string' } },
 });
 const spareKeys = values['spare-keys'] === undefined ? undefined : Number(values['spare-keys']);
 const spareKeysMax = values['spare-keys-max'] === undefined ? undefined : Number(values['spare-keys-max']);
@@ -78,7 +78,7 @@ try {
   const loss = lossPercent > 0 ? ({ kind: 'bursty', percent: lossPercent, burstPackets: 4 } as const) : undefined;
   // Real media for the Chromium viewer: enough for the warm-up, the window and scenario 3.
   const mediaSeconds = withChromium || values.media ? Math.min(3600, seconds + 150) : undefined;
-  await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, bitrate, false, { spareKeys, spareKeysMax, framesPerSec, mediaSeconds, carryTicks: values['carry-ticks'] === undefined ? undefined : Number(values['carry-ticks']) });
+  await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, bitrate, false, { spareKeys, spareKeysMax, framesPerSec, mediaSeconds, carryTicks: values['carry-ticks'] === undefined ? undefined : Number(values['carry-ticks']), initRepeatMs: values['init-repeat-ms'] === undefined ? undefined : Number(values['init-repeat-ms']) });
   const peers = mixedPeers(swarm, count, loss, nats);
   const layout = swarm.broadcaster!.lines[0];
   let viewer: LabChromium | null = null;
@@ -90,7 +90,7 @@ try {
     });
   }
   console.log(`scenario 1: ${withChromium ? 'a Chromium viewer behind a port-restricted NAT and ' : ''}${count} Node peers (NATs in turn: ${nats.join(', ')}; symmetric ones relay-only), bursty loss ${lossPercent} % (bursts of 4 packets, UDP, at each router), ${bitrate / 1000} kbit/s, ${seconds} s window after a 15 s warm-up`);
-  if (layout.media) console.log(`  real media: ffmpeg's test pattern, H.264 320×180 25 fps and Opus, ${layout.fragments} fragments of 0.48 s (${((Number(layout.mediaBytes) * 8) / Number(layout.mediaSeconds) / 1000).toFixed(0)} kbit/s), cut into frames every 100 ms (bytes carried ${values['carry-ticks'] ?? 1} tick(s) to reach 8 KiB multiples; the init segment every 2 s); direct spare keys ${layout.spareKeys}; ${cpus().length} cores, load average at start ${load()}`);
+  if (layout.media) console.log(`  real media: ffmpeg's test pattern, H.264 320×180 25 fps and Opus, ${layout.fragments} fragments of 0.48 s (${((Number(layout.mediaBytes) * 8) / Number(layout.mediaSeconds) / 1000).toFixed(0)} kbit/s), cut into frames every 100 ms (bytes carried ${values['carry-ticks'] ?? 1} tick(s) to reach 8 KiB multiples; the init segment every ${Number(values['init-repeat-ms'] ?? 2000) / 1000} s); direct spare keys ${layout.spareKeys}; ${cpus().length} cores, load average at start ${load()}`);
   else console.log(`  frames of ${layout.frameBytes} bytes, ${Number(layout.framesPerSec).toFixed(2)} per second (padding ratio ${Number(layout.paddingRatio).toFixed(3)}), direct spare keys ${layout.spareKeys}; ${cpus().length} cores, load average at start ${load()}`);
   await sleep(15_000);
   const from = new Map(peers.map((p) => [p, p.last]));

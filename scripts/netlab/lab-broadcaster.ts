@@ -2,10 +2,11 @@
 // inside a lab namespace. Prints one JSON line {"streamId": …, "frameBytes": …} once it publishes,
 // then its stats as JSON every --stats-interval ms (default 1000). Usage: node --import tsx
 // scripts/netlab/lab-broadcaster.ts <tracker ws URL> [--bitrate BPS] [--fps N] [--spare-keys N]
-// [--spare-keys-max N] [--stats-interval MS] [--relay-only] [--media SECONDS] [--carry-ticks N]
+// [--spare-keys-max N] [--stats-interval MS] [--relay-only] [--media SECONDS] [--carry-ticks N] [--init-repeat-ms MS]
 // --media: publish real media (ffmpeg's test pattern, H.264 and Opus, see lab-media.ts) for that
 // many seconds instead of synthetic frames, so that a browser viewer in the lab can play it;
-// --carry-ticks: the frame cutter's maxCarryTicks for it (default 1; the browser's default is 0).
+// --carry-ticks: the frame cutter's maxCarryTicks for it (default 1; the browser's default is 0);
+// --init-repeat-ms: how often it sends the init segment again (default the browser's, 2000).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { NodeBroadcaster } from '../../src/node-peer/node-broadcaster.ts';
@@ -23,6 +24,7 @@ const { values, positionals } = parseArgs({
     'relay-only': { type: 'boolean' },
     media: { type: 'string' },
     'carry-ticks': { type: 'string' },
+    'init-repeat-ms': { type: 'string' },
   },
 });
 const trackerUrl = positionals[0];
@@ -62,7 +64,7 @@ if (media) {
   stopMedia = playLabMedia(media, (f) => {
     b.session.publishFrame(f);
     published++;
-  }, () => (mediaEnded = true), Number(values['carry-ticks'] ?? 1));
+  }, () => (mediaEnded = true), Number(values['carry-ticks'] ?? 1), values['init-repeat-ms'] === undefined ? undefined : Number(values['init-repeat-ms']));
 } else b.run();
 // CPU time and event-loop delay since the last line, as the Node peer's --json prints them.
 const loop = monitorEventLoopDelay({ resolution: 10 });

@@ -43,11 +43,12 @@ export function makeLabMedia(seconds: number, bitrateBps: number): SplitFmp4 {
  * (default 1, as every lab run so far): ticks a byte may wait to fill an 8 KiB multiple; the
  * browser's default is 0 (each whole fragment one frame), while 1 cuts each fragment into an 8 KiB
  * multiple and a tail sent 100 ms later: twice the frames, manifests and feed headers, the same
- * padding (docs/netlab.md, the broadcaster's upload by cause). Returns a stop function; `onEnd`
+ * padding (docs/netlab.md, the broadcaster's upload by cause); `initRepeatMs` (default the
+ * browser's, 2 s): how often the init segment goes again. Returns a stop function; `onEnd`
  * runs when the media is used up.
  */
-export function playLabMedia(media: SplitFmp4, publish: (f: MediaFrame) => void, onEnd: () => void, carryTicks = 1): () => void {
-  const { frameIntervalMs, initRepeatMs } = DEFAULT_BROADCASTER_CONFIG;
+export function playLabMedia(media: SplitFmp4, publish: (f: MediaFrame) => void, onEnd: () => void, carryTicks = 1, initRepeatMs = DEFAULT_BROADCASTER_CONFIG.initRepeatMs): () => void {
+  const { frameIntervalMs } = DEFAULT_BROADCASTER_CONFIG;
   const cutter = new FrameCutter({ frameIntervalMs, maxCarryTicks: carryTicks, initRepeatMs });
   const start = Date.now();
   publish(cutter.setInit(media.init, start));

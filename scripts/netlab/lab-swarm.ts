@@ -128,10 +128,10 @@ export class LabSwarm {
    * `spareKeysMax`: the most the measured loss may raise them to (default: the core's);
    * `framesPerSec`: frames wanted per second (default 10; frames stay 8 KiB multiples, see frameLayout);
    * `mediaSeconds`: publish that many seconds of real media (H.264 and Opus, lab-media.ts) instead
-   * of synthetic frames, which a browser can play; `carryTicks`: its frame cutter's maxCarryTicks (default 1).
+   * of synthetic frames, which a browser can play; `carryTicks`: its frame cutter's maxCarryTicks (default 1), `initRepeatMs` its init repeat (default 2000).
    */
-  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, tune: { spareKeys?: number; spareKeysMax?: number; framesPerSec?: number; mediaSeconds?: number; carryTicks?: number } = {}): Promise<void> {
-    const { spareKeys, spareKeysMax, framesPerSec, mediaSeconds, carryTicks } = tune;
+  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, tune: { spareKeys?: number; spareKeysMax?: number; framesPerSec?: number; mediaSeconds?: number; carryTicks?: number; initRepeatMs?: number } = {}): Promise<void> {
+    const { spareKeys, spareKeysMax, framesPerSec, mediaSeconds, carryTicks, initRepeatMs } = tune;
     const h = this.lab.addHost(host, opts);
     const child = this.lab.spawn(h.ns, process.execPath, [
       '--import', 'tsx', `${ROOT}scripts/netlab/lab-broadcaster.ts`, this.trackerUrl, '--bitrate', String(bitrateBps),
@@ -142,6 +142,7 @@ export class LabSwarm {
       ...(relayOnly ? ['--relay-only'] : []),
       ...(mediaSeconds !== undefined ? ['--media', String(mediaSeconds)] : []),
       ...(carryTicks !== undefined ? ['--carry-ticks', String(carryTicks)] : []),
+      ...(initRepeatMs !== undefined ? ['--init-repeat-ms', String(initRepeatMs)] : []),
     ], { cwd: ROOT });
     this.broadcaster = new LabProcess(host, child);
     // ffmpeg makes the media first (a few seconds for minutes of it).
