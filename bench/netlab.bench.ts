@@ -141,6 +141,10 @@ try {
     const series = swarm.broadcaster!.lines.filter((l) => typeof l.t === 'number' && Number.isFinite(Number(l.directSpareKeys)));
     const every5s = series.filter((l, i) => i === series.length - 1 || Math.floor(l.t / 5) !== Math.floor((series[i + 1]?.t ?? 0) / 5));
     console.log(`  spare keys every 5 s from the broadcaster's start: ${every5s.map((l) => `${l.t.toFixed(0)} s ${l.directSpareKeys}`).join(', ')}`);
+    // What the viewers asked the broadcaster for in each 5 s: keys of their own slots (the spare's measure) and keys beyond the direct set (frames short).
+    const asks = (l: Stats | undefined, k: string) => Number((l?.core as Record<string, number> | undefined)?.[k] ?? NaN);
+    const steps = every5s.map((l, i) => `${asks(l, 'slotKeysAsked') - asks(every5s[i - 1], 'slotKeysAsked') || 0}/${asks(l, 'extraKeysAsked') - asks(every5s[i - 1], 'extraKeysAsked') || 0}`);
+    console.log(`  keys the viewers asked the broadcaster for in each 5 s, of their own slots / beyond the direct set: ${steps.join(', ')}`);
   }
   console.log(`  Node peers' first picture (first verified frame after start): median ${firsts.length ? (firsts[firsts.length >> 1] / 1000).toFixed(2) : 'n/a'} s, worst ${firsts.length ? (firsts[firsts.length - 1] / 1000).toFixed(2) : 'n/a'} s (target ≤ 2 s)`);
 

@@ -173,8 +173,13 @@ export class BroadcasterCore {
   readonly slotLoss = new SlotLossMeter();
   private spare: number;
   private spareAtMs = -Infinity;
-  /** repairsShort: feed keys asked for (within the request's count) left unserved because the neighbour's repair allowance ran out. */
-  readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, repairsShort: 0, badMessages: 0, segmentsBackfilled: 0, slotsMoved: 0 };
+  /**
+   * repairsShort: feed keys asked for (within the request's count) left unserved because the
+   * neighbour's repair allowance ran out; slotKeysAsked: keys of the asker's own slot named in
+   * REQUESTs (what the spare keys' measure counts); extraKeysAsked: keys beyond the direct set named
+   * in them (a viewer whose frame is short), up to each request's count.
+   */
+  readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, repairsShort: 0, slotKeysAsked: 0, extraKeysAsked: 0, badMessages: 0, segmentsBackfilled: 0, slotsMoved: 0 };
   /** What the core handed to the transport, by cause (upload-breakdown.ts). */
   readonly upload: UploadBreakdown = emptyUploadBreakdown();
   /** The cause each queued media message was sent for, and its frame's length (read when it leaves). */
@@ -311,10 +316,13 @@ export class BroadcasterCore {
         // clean keys after pollution); nothing else, each within the policy's key budget and the
         // neighbour's repair allowance, so upload stays bounded.
         const slotKeys = directSlotKeys(s.seq, slot, s.slotCount, s.keys);
-        this.slotLoss.asked(s.seq, from, slotKeys.filter((k) => allowed.has(k)));
+        const slotAsked = slotKeys.filter((k) => allowed.has(k));
+        this.slotLoss.asked(s.seq, from, slotAsked);
+        this.stats.slotKeysAsked += slotAsked.length;
         // (Any key beyond the direct set: each viewer asks its own range, so together they get
         // more distinct clean keys than polluting neighbours withhold; the allowance bounds it.)
         const extra = allowed.toArray().filter((x) => x >= s.keys);
+        this.stats.extraKeysAsked += Math.min(extra.length, m.count);
         const P = packetSizeOf(s.frame.length);
         const wanted = [...slotKeys.filter((k) => allowed.has(k)), ...extra];
         for (let i = 0; i < wanted.length; i++) {

@@ -98,6 +98,10 @@ describe('broadcaster upload by cause', () => {
     await drain(10);
     expect(b.upload.repairMessages).toBe(1);
     expect(b.stats.repairsShort).toBe(2);
+    expect(b.stats.slotKeysAsked).toBe(4);
+    // A viewer short of keys asks for keys beyond the direct set (64 here): counted up to the request's count.
+    b.handleParsed('b', { type: 'request', seq, count: 2, allowed: KeySet.of([64, 65, 66]).toBytes() }, 20);
+    expect(b.stats.extraKeysAsked).toBe(2);
   });
 
   it('does not count media dropped from a queue as stale', async () => {
