@@ -129,6 +129,8 @@ interface Sent {
   slotCount: number;
   keys: number;
   repairs: Map<string, number>;
+  /** Feed keys sent by repair, per neighbour (to count the ones sent it a second time). */
+  repaired?: Map<string, KeySet>;
   /** Holder mode: the code segments sent for this frame, keys c by holder. */
   segments?: Map<string, Set<number>>;
 }
@@ -177,9 +179,10 @@ export class BroadcasterCore {
    * repairsShort: feed keys asked for (within the request's count) left unserved because the
    * neighbour's repair allowance ran out; slotKeysAsked: keys of the asker's own slot named in
    * REQUESTs (what the spare keys' measure counts); extraKeysAsked: keys beyond the direct set named
-   * in them (a viewer whose frame is short), up to each request's count.
+   * in them (a viewer whose frame is short), up to each request's count; repairsRepeated: feed keys
+   * sent by repair to a neighbour that had been sent the same key of the frame by repair before.
    */
-  readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, repairsShort: 0, slotKeysAsked: 0, extraKeysAsked: 0, badMessages: 0, segmentsBackfilled: 0, slotsMoved: 0 };
+  readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, repairsShort: 0, repairsRepeated: 0, slotKeysAsked: 0, extraKeysAsked: 0, badMessages: 0, segmentsBackfilled: 0, slotsMoved: 0 };
   /** What the core handed to the transport, by cause (upload-breakdown.ts). */
   readonly upload: UploadBreakdown = emptyUploadBreakdown();
   /** The cause each queued media message was sent for, and its frame's length (read when it leaves). */
@@ -338,6 +341,11 @@ export class BroadcasterCore {
             continue;
           }
           nb.repairBytes -= P;
+          s.repaired ??= new Map();
+          let had = s.repaired.get(from);
+          if (!had) s.repaired.set(from, (had = new KeySet()));
+          if (had.has(x)) this.stats.repairsRepeated++;
+          else had.add(x);
           this.media(from, { type: 'feed', seq: s.seq, x, payload: this.codec.feedPacket(s.frame, x) }, nowMs, 'repair', s.frame.length);
           n++;
         }

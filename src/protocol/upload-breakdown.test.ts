@@ -85,6 +85,11 @@ describe('broadcaster upload by cause', () => {
     expect(size('init-segment')).toBeGreaterThan(900);
     expect(b.upload.directMessages).toBe(before.directMessages);
     expect(b.upload.total - before.total).toBe(answers.reduce((k, s) => k + encodedLength(s.message), 0));
+    expect(b.stats.repairsRepeated).toBe(0);
+    // Asked again (its first answer lost, or still on its way): sent again, counted as repeated.
+    b.handleParsed('a', { type: 'request', seq, count: 1, allowed: KeySet.of(slotKeys.slice(0, 1)).toBytes() }, 20);
+    await drain(20);
+    expect(b.stats.repairsRepeated).toBe(1);
   });
 
   it('counts the keys asked for beyond the repair allowance', async () => {
