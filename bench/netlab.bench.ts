@@ -1,4 +1,4 @@
-// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --fps 10 --loss 5 --nats full-cone,none --spare-keys 4 --spare-keys-max 16 --no-chromium --media --carry-ticks 0 --init-repeat-ms 2000]`:
+// `npm run bench:netlab [-- --seconds 120 --peers 12 --bitrate 300000 --fps 10 --loss 5 --nats full-cone,none --spare-keys 4 --spare-keys-max 16 --spare-repair-credit 0 --no-chromium --media --carry-ticks 0 --init-repeat-ms 2000]`:
 // scenario 1 of the network lab (broadcaster + a Chromium viewer behind a port-restricted NAT +
 // Node peers over mixed NATs, 5 % bursty loss; the broadcaster publishes real media so that
 // Chromium can play it; --no-chromium: Node peers only, synthetic frames; --media with it: Node
@@ -13,7 +13,7 @@ import { framesBetween, LAB_STATS_INTERVAL_MS, LabSwarm, mixedPeers, type LabPro
 import { chromiumWindow, describeChromium, prepareBrowser, type LabChromium } from '../scripts/netlab/lab-chromium.ts';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' }, 'spare-keys': { type: 'string' }, 'spare-keys-max': { type: 'string' }, fps: { type: 'string' }, 'no-chromium': { type: 'boolean' }, media: { type: 'boolean' }, 'carry-ticks': { type: 'string' }, 'init-repeat-ms': { type: 'string' } },
+  options: { seconds: { type: 'string' }, peers: { type: 'string' }, bitrate: { type: 'string' }, loss: { type: 'string' }, nats: { type: 'string' }, 'spare-keys': { type: 'string' }, 'spare-keys-max': { type: 'string' }, 'spare-repair-credit': { type: 'string' }, fps: { type: 'string' }, 'no-chromium': { type: 'boolean' }, media: { type: 'boolean' }, 'carry-ticks': { type: 'string' }, 'init-repeat-ms': { type: 'string' } },
 });
 const spareKeys = values['spare-keys'] === undefined ? undefined : Number(values['spare-keys']);
 const spareKeysMax = values['spare-keys-max'] === undefined ? undefined : Number(values['spare-keys-max']);
@@ -78,7 +78,7 @@ try {
   const loss = lossPercent > 0 ? ({ kind: 'bursty', percent: lossPercent, burstPackets: 4 } as const) : undefined;
   // Real media for the Chromium viewer: enough for the warm-up, the window and scenario 3.
   const mediaSeconds = withChromium || values.media ? Math.min(3600, seconds + 150) : undefined;
-  await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, bitrate, false, { spareKeys, spareKeysMax, framesPerSec, mediaSeconds, carryTicks: values['carry-ticks'] === undefined ? undefined : Number(values['carry-ticks']), initRepeatMs: values['init-repeat-ms'] === undefined ? undefined : Number(values['init-repeat-ms']) });
+  await swarm.startBroadcaster('bc', { nat: 'port-restricted', loss }, bitrate, false, { spareKeys, spareKeysMax, spareRepairCredit: values['spare-repair-credit'] === undefined ? undefined : Number(values['spare-repair-credit']), framesPerSec, mediaSeconds, carryTicks: values['carry-ticks'] === undefined ? undefined : Number(values['carry-ticks']), initRepeatMs: values['init-repeat-ms'] === undefined ? undefined : Number(values['init-repeat-ms']) });
   const peers = mixedPeers(swarm, count, loss, nats);
   const layout = swarm.broadcaster!.lines[0];
   let viewer: LabChromium | null = null;

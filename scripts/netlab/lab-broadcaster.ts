@@ -2,7 +2,7 @@
 // inside a lab namespace. Prints one JSON line {"streamId": …, "frameBytes": …} once it publishes,
 // then its stats as JSON every --stats-interval ms (default 1000). Usage: node --import tsx
 // scripts/netlab/lab-broadcaster.ts <tracker ws URL> [--bitrate BPS] [--fps N] [--spare-keys N]
-// [--spare-keys-max N] [--stats-interval MS] [--relay-only] [--media SECONDS] [--carry-ticks N] [--init-repeat-ms MS]
+// [--spare-keys-max N] [--spare-repair-credit 0…1] [--stats-interval MS] [--relay-only] [--media SECONDS] [--carry-ticks N] [--init-repeat-ms MS]
 // --media: publish real media (ffmpeg's test pattern, H.264 and Opus, see lab-media.ts) for that
 // many seconds instead of synthetic frames, so that a browser viewer in the lab can play it;
 // --carry-ticks: the frame cutter's maxCarryTicks for it (default 1; the browser's default is 0);
@@ -20,6 +20,7 @@ const { values, positionals } = parseArgs({
     fps: { type: 'string' },
     'spare-keys': { type: 'string' },
     'spare-keys-max': { type: 'string' },
+    'spare-repair-credit': { type: 'string' },
     'stats-interval': { type: 'string' },
     'relay-only': { type: 'boolean' },
     media: { type: 'string' },
@@ -51,7 +52,14 @@ const b = await NodeBroadcaster.start({
   framesPerSec: Number(values.fps ?? 10),
   ...(values['spare-keys'] !== undefined ? { spareKeys: Number(values['spare-keys']) } : {}),
   transport: values['relay-only'] ? { iceTransportPolicy: 'relay' } : {},
-  session: { reconnectMinMs: 200, reconnectMaxMs: 1000, ...(values['spare-keys-max'] !== undefined ? { broadcaster: { directSpareKeysMax: Number(values['spare-keys-max']) } } : {}) },
+  session: {
+    reconnectMinMs: 200,
+    reconnectMaxMs: 1000,
+    broadcaster: {
+      ...(values['spare-keys-max'] !== undefined ? { directSpareKeysMax: Number(values['spare-keys-max']) } : {}),
+      ...(values['spare-repair-credit'] !== undefined ? { spareRepairCredit: Number(values['spare-repair-credit']) } : {}),
+    },
+  },
 });
 // With media, frames come from the cutter (sizes vary; 10 ticks a second), not from the layout.
 const mediaInfo = media && { media: true, mediaSeconds, fragments: media.fragments.length, mediaBytes: media.fragments.reduce((n, f) => n + f.bytes.length, 0) };

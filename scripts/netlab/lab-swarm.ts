@@ -126,18 +126,20 @@ export class LabSwarm {
   /**
    * `spareKeys`: direct-feed feed keys beyond 64 per frame (default: the broadcaster core's);
    * `spareKeysMax`: the most the measured loss may raise them to (default: the core's);
+   * `spareRepairCredit`: the core's spareRepairCredit (default 0);
    * `framesPerSec`: frames wanted per second (default 10; frames stay 8 KiB multiples, see frameLayout);
    * `mediaSeconds`: publish that many seconds of real media (H.264 and Opus, lab-media.ts) instead
    * of synthetic frames, which a browser can play; `carryTicks`: its frame cutter's maxCarryTicks (default 1), `initRepeatMs` its init repeat (default 2000).
    */
-  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, tune: { spareKeys?: number; spareKeysMax?: number; framesPerSec?: number; mediaSeconds?: number; carryTicks?: number; initRepeatMs?: number } = {}): Promise<void> {
-    const { spareKeys, spareKeysMax, framesPerSec, mediaSeconds, carryTicks, initRepeatMs } = tune;
+  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, tune: { spareKeys?: number; spareKeysMax?: number; spareRepairCredit?: number; framesPerSec?: number; mediaSeconds?: number; carryTicks?: number; initRepeatMs?: number } = {}): Promise<void> {
+    const { spareKeys, spareKeysMax, spareRepairCredit, framesPerSec, mediaSeconds, carryTicks, initRepeatMs } = tune;
     const h = this.lab.addHost(host, opts);
     const child = this.lab.spawn(h.ns, process.execPath, [
       '--import', 'tsx', `${ROOT}scripts/netlab/lab-broadcaster.ts`, this.trackerUrl, '--bitrate', String(bitrateBps),
       '--stats-interval', String(LAB_STATS_INTERVAL_MS),
       ...(spareKeys !== undefined ? ['--spare-keys', String(spareKeys)] : []),
       ...(spareKeysMax !== undefined ? ['--spare-keys-max', String(spareKeysMax)] : []),
+      ...(spareRepairCredit !== undefined ? ['--spare-repair-credit', String(spareRepairCredit)] : []),
       ...(framesPerSec !== undefined ? ['--fps', String(framesPerSec)] : []),
       ...(relayOnly ? ['--relay-only'] : []),
       ...(mediaSeconds !== undefined ? ['--media', String(mediaSeconds)] : []),

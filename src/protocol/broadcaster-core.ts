@@ -37,6 +37,13 @@ export interface BroadcasterConfig {
    * viewer's own lossy downlink is met by its repairs.
    */
   spareLossQuantile: number;
+  /**
+   * Share (0…1) of the repair allowance a frame's slots earn (64 × repairShare keys) taken off the
+   * spare's margin above the expected loss (spare-keys.ts). 0, the default: the spare covers the
+   * margin by itself. 1 was tried in the lab and not made the default (docs/netlab.md, the
+   * broadcaster's upload by cause): fewer spare keys, but frames short.
+   */
+  spareRepairCredit: number;
   /** The spare is worked out again at most this often (each change sends every direct viewer a DIRECT_SLOT). */
   spareRefreshMs: number;
   /** Neighbours each manifest is sent to; everyone else gets it from peers. */
@@ -98,6 +105,7 @@ export const DEFAULT_BROADCASTER_CONFIG: Readonly<BroadcasterConfig> = Object.fr
   directSpareKeysMax: 16,
   spareRefreshMs: 1000,
   spareLossQuantile: 0.5,
+  spareRepairCredit: 0,
   manifestFanout: 2,
   overlapFrames: 6,
   keepFrameMs: 3000,
@@ -208,6 +216,7 @@ export class BroadcasterCore {
     if (this.cfg.directSpareKeys < 0 || this.cfg.directSpareKeys > 192) throw new P2PError('BAD_CONFIG', 'directSpareKeys must be in 0…192');
     if (!(this.cfg.directSpareKeysMax >= 0 && this.cfg.directSpareKeysMax <= 192)) throw new P2PError('BAD_CONFIG', 'directSpareKeysMax must be in 0…192');
     if (!(this.cfg.spareLossQuantile >= 0 && this.cfg.spareLossQuantile <= 1)) throw new P2PError('BAD_CONFIG', 'spareLossQuantile must be in 0…1');
+    if (!(this.cfg.spareRepairCredit >= 0 && this.cfg.spareRepairCredit <= 1)) throw new P2PError('BAD_CONFIG', 'spareRepairCredit must be in 0…1');
     this.spare = this.cfg.directSpareKeys;
     if (!Number.isInteger(this.cfg.maxReportedPerReporter) || this.cfg.maxReportedPerReporter < 1) throw new P2PError('BAD_CONFIG', 'maxReportedPerReporter must be an integer ≥ 1');
   }
@@ -489,7 +498,7 @@ export class BroadcasterCore {
       // default, so a minority cannot move it); demoted or shunned viewers' word does not count, and
       // the ceiling bounds what any of them can raise it to.
       const trusted = viewers.filter((p) => !this.isDemoted(p, nowMs) && !this.slotJudge.isShunned(p, nowMs));
-      this.spare = spareKeysFor(this.slotLoss.quantile(trusted, this.cfg.spareLossQuantile, nowMs), this.cfg.directSpareKeys, Math.max(this.cfg.directSpareKeys, this.cfg.directSpareKeysMax));
+      this.spare = spareKeysFor(this.slotLoss.quantile(trusted, this.cfg.spareLossQuantile, nowMs), this.cfg.directSpareKeys, Math.max(this.cfg.directSpareKeys, this.cfg.directSpareKeysMax), 64 * this.cfg.repairShare * this.cfg.spareRepairCredit);
     }
     s.keys = Math.min(256, 64 + this.spare);
     const sig = `${slots}:${s.keys}`;
