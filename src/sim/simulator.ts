@@ -40,6 +40,7 @@ import { buildReport, type PublishedFrame, type SimReport, type ViewerRecord } f
 import { CrossingWriter, NO_FIGURE, readCrossings, REPORT_TO, ROOM_CALL_TO, roomCallOf, type RoomCall } from './sim-exchange.ts';
 import { Wire } from './sim-wire.ts';
 import { FrameTimeline } from './frame-timeline.ts';
+import { listMisses, probesOf, snapshotFrame, summarizeMisses, type FrameSnapshot } from './miss-causes.ts';
 import { SimpleRoom } from './simple-room.ts';
 import { burstLoss, drawProfile, pairKind, queueLoss, type WorldModel } from './sim-world.ts';
 
@@ -155,6 +156,9 @@ export class Simulator {
   private lastDepart = 0;
   private lastSer = 0;
   onFrame?: FrameSink;
+  /** `whyMissed` second pass: what each late frame's viewer held at its deadline (`viewer:seq`), and how far each viewer's probes got. */
+  readonly missSnapshots = new Map<string, FrameSnapshot>();
+  private readonly probed = new Map<string, number>();
 
   constructor(options: Partial<SimOptions>, part?: SimPart) {
     this.o = resolveSimOptions(options);
@@ -250,7 +254,9 @@ export class Simulator {
       // The window: each peer's events before `end`, one peer after another.
       for (const p of this.peers.values()) {
         const h = p.events;
+        const probes = this.o.missProbes?.get(p.id);
         while (h.nextT < last) {
+          if (probes) this.lookAt(p, probes, h.nextT);
           const e = h.pop() as SimEvent;
           if (p.cpuFree > e.t && waitsForCpu(e.k)) {
             // Its event loop is busy: the event waits (a timer notes how late it ran). A link
@@ -266,6 +272,7 @@ export class Simulator {
           const w = this.run1(e);
           if (w) await w;
         }
+        if (probes) this.lookAt(p, probes, last);
       }
       if (this.part) await this.swap(this.part);
       this.queueRoomCalls();
@@ -290,6 +297,19 @@ export class Simulator {
       mode: this.room.swarmMode,
       modes: this.modes,
     };
+  }
+
+  /** Looks at p's frames whose deadline (`whyMissed` second pass) falls before `t`: nothing of p changes before its next event. */
+  private lookAt(p: SimPeer, probes: ReadonlyArray<{ atMs: number; seq: number }>, t: number): void {
+    let i = this.probed.get(p.id) ?? 0;
+    for (; i < probes.length && probes[i].atMs < t; i++) {
+      if (!(p.core instanceof PeerCore)) continue;
+      // (The broadcaster's record of the frame's direct feed: diagnostics reach into its state.)
+      const sent = (this.broadcaster.core as unknown as { frames: Map<number, { order: string[]; keys: number }> }).frames.get(probes[i].seq);
+      const slow = (id: string) => (this.peers.get(id)?.upBps ?? Infinity) < this.o.bitrateBps;
+      this.missSnapshots.set(`${p.id}:${probes[i].seq}`, snapshotFrame(p, probes[i].seq, probes[i].atMs, sent, slow));
+    }
+    this.probed.set(p.id, i);
   }
 
   /** Hands the window's messages for other parts over and takes theirs into this part's peers. */
@@ -1019,8 +1039,29 @@ export class Simulator {
 }
 
 export async function simulate(options: Partial<SimOptions>, onFrame?: FrameSink): Promise<{ report: SimReport; sim: Simulator }> {
+  if (options.whyMissed) return simulateWhyMissed(options, onFrame);
   const sim = new Simulator(options);
   sim.onFrame = onFrame;
   const report = await sim.run();
+  return { report, sim };
+}
+
+/**
+ * `whyMissed`: the run once for its delivery times (hence the playout and when the player needed
+ * each fragment it lacked), then the same seeded run again looking at each late frame's state at
+ * that moment. The second run must repeat the first exactly; the report says so.
+ */
+async function simulateWhyMissed(options: Partial<SimOptions>, onFrame?: FrameSink): Promise<{ report: SimReport; sim: Simulator }> {
+  const first = new Simulator({ ...options, whyMissed: false });
+  const r1 = await first.run();
+  const o = first.o;
+  const viewers = [...first.gone, ...[...first.peers.values()].filter((p) => !p.isBroadcaster).map((p) => p.rec)];
+  const { misses, due } = listMisses({ frames: first.frames, viewers, deadlineMs: o.deadlineMs, warmupMs: o.warmupMs, endMs: o.seconds * 1000 });
+  const sim = new Simulator({ ...options, whyMissed: false, missProbes: probesOf(misses) });
+  sim.onFrame = onFrame;
+  const report = await sim.run();
+  const same = report.framesOnTimePct === r1.framesOnTimePct && report.events === r1.events;
+  const shares = viewers.filter((v) => due.has(v.id)).map((v) => ({ id: v.id, upRatio: v.upBps / o.bitrateBps, due: due.get(v.id) ?? 0 }));
+  report.misses = { ...summarizeMisses(misses, sim.missSnapshots, shares), repeated: same };
   return { report, sim };
 }
