@@ -75,6 +75,9 @@ describe('why frames were missed (miss-causes.ts)', () => {
     const m = report.misses;
     expect(m?.repeated).toBe(true);
     if (!m) return;
+    // Control messages counted; a message held behind a retransmission waited for one.
+    expect(m.control?.sent).toBeGreaterThan(0);
+    expect(m.control?.heldBehind ?? 0).toBeLessThan(m.control?.sent ?? 0);
     // The same count as the report's on-time figure.
     expect(m.missed).toBe(Math.round(m.due * (1 - report.framesOnTimePct / 100)));
     const placed = m.byCause.reduce((s, x) => s + x, 0);

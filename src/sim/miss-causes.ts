@@ -375,3 +375,22 @@ export function formatMisses(b: MissBreakdown): string[] {
     `  the worst tenth of the viewers hold ${Number.isFinite(b.worstTenthShare) ? (100 * b.worstTenthShare).toFixed(1) : 'n/a'} % of the misses`,
   ];
 }
+
+/** Control messages of a harsh-world run (Simulator.control): sent, uplink wait, retransmissions, waits behind a retransmission. */
+export interface ControlDelays {
+  sent: number;
+  queueMs: number;
+  retransmitted: number;
+  retransmitMs: number;
+  heldBehind: number;
+  heldBehindMs: number;
+}
+
+export function formatControlDelays(c: ControlDelays): string[] {
+  if (c.sent === 0) return [];
+  const pc = (x: number) => `${((100 * x) / c.sent).toFixed(2)} %`;
+  const mean = (ms: number, n: number) => (n > 0 ? `${Math.round(ms / n)} ms` : 'n/a');
+  return [
+    `  control messages (second pass): ${c.sent}; mean wait in the sender's uplink queue ${(c.queueMs / c.sent).toFixed(1)} ms; lost and retransmitted ${c.retransmitted} (${pc(c.retransmitted)}, ${mean(c.retransmitMs, c.retransmitted)} more each); held behind an earlier one being retransmitted ${c.heldBehind} (${pc(c.heldBehind)}, ${mean(c.heldBehindMs, c.heldBehind)} each); mean extra delay over all ${((c.retransmitMs + c.heldBehindMs) / c.sent).toFixed(1)} ms`,
+  ];
+}

@@ -156,6 +156,12 @@ export class Simulator {
   private lastDepart = 0;
   private lastSer = 0;
   onFrame?: FrameSink;
+  /**
+   * Control messages of the harsh world: how many were sent, their wait in the sender's uplink
+   * queue (summed), how many were lost and retransmitted (extra time summed), how many were held
+   * behind an earlier one still being retransmitted (the reliable channel's order; time summed).
+   */
+  readonly control = { sent: 0, queueMs: 0, retransmitted: 0, retransmitMs: 0, heldBehind: 0, heldBehindMs: 0 };
   /** `whyMissed` second pass: what each late frame's viewer held at its deadline (`viewer:seq`), and how far each viewer's probes got. */
   readonly missSnapshots = new Map<string, FrameSnapshot>();
   private readonly probed = new Map<string, number>();
@@ -980,14 +986,27 @@ export class Simulator {
     if (lost && !control) return -1;
     let at = depart + w.rttMs / 2 + p.rng.next() * this.o.jitterMs;
     if (control) {
+      const first = at;
       let rto = Math.max(world.rtoMinMs, 2 * w.rttMs);
       for (let tries = 0; lost && tries < 8; tries++) {
         at += rto;
         rto *= 2;
         lost = p.rng.next() < lossAt(at - w.rttMs / 2);
       }
+      const own = at;
       at = Math.max(at, w.ctlLastMs);
       w.ctlLastMs = at;
+      const c = this.control;
+      c.sent++;
+      c.queueMs += depart - (size * 8000) / p.upBps - now;
+      if (own > first) {
+        c.retransmitted++;
+        c.retransmitMs += own - first;
+      }
+      if (at > own) {
+        c.heldBehind++;
+        c.heldBehindMs += at - own;
+      }
     }
     return at;
   }
@@ -1062,6 +1081,6 @@ async function simulateWhyMissed(options: Partial<SimOptions>, onFrame?: FrameSi
   const report = await sim.run();
   const same = report.framesOnTimePct === r1.framesOnTimePct && report.events === r1.events;
   const shares = viewers.filter((v) => due.has(v.id)).map((v) => ({ id: v.id, upRatio: v.upBps / o.bitrateBps, due: due.get(v.id) ?? 0 }));
-  report.misses = { ...summarizeMisses(misses, sim.missSnapshots, shares), repeated: same };
+  report.misses = { ...summarizeMisses(misses, sim.missSnapshots, shares), repeated: same, control: { ...sim.control } };
   return { report, sim };
 }
