@@ -78,6 +78,12 @@ export interface SimOptions {
    * twice, the second time looking at each late frame's state when the player needed it. One thread only.
    */
   whyMissed?: boolean;
+  /**
+   * REQUESTs ride a reliable channel with `ordered: false` (a third datachannel; the transport does
+   * not have it yet): lost ones are sent again as control is, but they neither wait behind a control
+   * message being retransmitted nor hold one up. Off: every control message on the ordered channel.
+   */
+  unorderedRequests?: boolean;
   /** Second pass of `whyMissed`: per viewer id, the (deadline, seq) pairs to look at, by deadline. */
   missProbes?: ReadonlyMap<string, ReadonlyArray<{ atMs: number; seq: number }>>;
   /** Tracker room: `simple` (the simulator's stand-in) or `room` (the tracker's own Room). */

@@ -912,11 +912,13 @@ export class Simulator {
     }
     let msg: WireMessage | Uint8Array = message;
     const size = encodedLength(message);
+    // unorderedRequests: REQUESTs ride a reliable channel of their own with `ordered: false`.
+    const ordered = !(this.o.unorderedRequests && message.type === 'request');
     if (this.o.bytes) msg = encodeMessage(msg as WireMessage);
     const world = this.world;
     let at: number;
     if (world) {
-      const r = this.harshSend(p, w, world, size, control);
+      const r = this.harshSend(p, w, world, size, control, ordered);
       if (r < 0) return;
       at = r;
     } else {
@@ -934,8 +936,7 @@ export class Simulator {
       this.lastSer = (size * 8000) / p.upBps;
       if (control) {
         if (lost) at += w.rttMs + 20;
-        at = Math.max(at, w.ctlLastMs);
-        w.ctlLastMs = at;
+        at = w.controlArrival(at, ordered);
       }
     }
     if (at < this.windowEnd) throw new Error(`simulator: a message would arrive inside its lookahead window (${at} < ${this.windowEnd})`);
@@ -958,7 +959,7 @@ export class Simulator {
    * and for control a retransmission after each loss (RTO doubling). Returns the arrival time, or -1
    * when the message is lost.
    */
-  private harshSend(p: SimPeer, w: Wire, world: WorldModel, size: number, control: boolean): number {
+  private harshSend(p: SimPeer, w: Wire, world: WorldModel, size: number, control: boolean, ordered: boolean): number {
     const now = this.now;
     const queued = this.backlog(p);
     if (!control && p.queueBytes > 0 && queued + size > p.queueBytes) {
@@ -994,8 +995,7 @@ export class Simulator {
         lost = p.rng.next() < lossAt(at - w.rttMs / 2);
       }
       const own = at;
-      at = Math.max(at, w.ctlLastMs);
-      w.ctlLastMs = at;
+      at = w.controlArrival(at, ordered);
       const c = this.control;
       c.sent++;
       c.queueMs += depart - (size * 8000) / p.upBps - now;
