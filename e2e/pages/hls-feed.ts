@@ -91,6 +91,8 @@ export interface FeedPageState {
   droppedMessages: number;
   /** Swarm sessions the element replaced (stats.source.rejoins). */
   rejoins: number;
+  /** Neighbours this session's core banned. */
+  bans: number;
 }
 
 declare global {
@@ -126,6 +128,7 @@ window.feedTest = {
       longestStillMs,
       droppedMessages: dropped,
       rejoins: (el.stats?.source as { rejoins?: number } | undefined)?.rejoins ?? 0,
+      bans: session?.core.stats.bans ?? 0,
     };
   },
   mediaFrom: (peerId) => mediaInByPeer.get(peerId) ?? 0,

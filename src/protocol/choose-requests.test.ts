@@ -24,6 +24,8 @@ describe('chooseRequests', () => {
     ['excluded keys are never asked', need(2, [], [], [0, 1]), [full('a')], [{ peerId: 'a', keys: [2, 3] }]],
     ['coded keys only when systematic ones are not available', need(3), [part('a', [5, 64, 65, 200])], [{ peerId: 'a', keys: [5, 64, 65] }]],
     ['zero budget everywhere asks nothing', need(3), [full('a', 0)], []],
+    ['keys whose serving budget a neighbour spent go to another', need(3), [{ ...full('a'), spent: KeySet.of([0, 1]) }, full('b', 100, 0.5)], [{ peerId: 'a', keys: [2] }, { peerId: 'b', keys: [0, 1] }]],
+    ['keys spent at every neighbour are not asked', need(2), [{ ...full('a'), spent: KeySet.of([0]) }], [{ peerId: 'a', keys: [1, 2] }]],
   ];
   for (const [name, n, neighbours, expected] of table) {
     it(name, () => {

@@ -15,6 +15,8 @@ export interface NeighbourAvailability {
   weight: number;
   /** Keys we may still ask of it now (its share of our outstanding-request budget). */
   budget: number;
+  /** Keys not to ask of this neighbour (its serving budget for them is spent). */
+  spent?: KeySet;
 }
 
 export interface RequestNeed {
@@ -73,6 +75,7 @@ export function chooseRequests(need: RequestNeed, neighbours: readonly Neighbour
         const n = neighbours[i];
         if (assigned[i] >= n.budget) continue;
         if (!n.complete && !n.keys?.has(x)) continue;
+        if (n.spent?.has(x)) continue;
         const load = (assigned[i] + 1) / Math.max(n.weight, 1e-3);
         const partial = !n.complete;
         if (load < bestLoad - 1e-12 || (Math.abs(load - bestLoad) <= 1e-12 && partial && !bestPartial)) {

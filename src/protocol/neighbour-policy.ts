@@ -46,7 +46,10 @@ interface Record {
   strikes: number;
   /** Decay interval the scores were last brought to. */
   epoch: number;
-  /** frame seq → keys served once (words 0–7) and twice (8–15), and their total (word 16) */
+  /**
+   * frame seq → keys served once (words 0–7) and twice (8–15), and their total (word 16); keys it
+   * asked for once (17–24) and twice (25–32), and their total (33)
+   */
   keys: Map<number, Uint32Array>;
   /** `${kind}:${seq}:${part}` → times served */
   once: Map<string, number>;
@@ -103,7 +106,7 @@ export class NeighbourPolicy {
   serveKey(peerId: string, seq: number, x: number, nowMs: number): boolean {
     const r = this.rec(peerId, nowMs);
     let f = r.keys.get(seq);
-    if (!f) r.keys.set(seq, (f = new Uint32Array(17)));
+    if (!f) r.keys.set(seq, (f = new Uint32Array(34)));
     if (f[16] >= this.cfg.serveKeysPerFrame) return false;
     const w = x >> 5;
     const bit = 1 << (x & 31);
@@ -112,6 +115,27 @@ export class NeighbourPolicy {
     f[times === 0 ? w : 8 + w] |= bit;
     f[16]++;
     return true;
+  }
+
+  /**
+   * peerId asks for key x of frame seq (a REQUEST), which this peer holds: 'serve' (recorded, as by
+   * serveKey), 'spent' when the budget is used up by what was pushed to it (refused, not its fault:
+   * it cannot know which pushes reached it), 'over' when its own asks went past the budget (asked
+   * for x more than serveKeyTimes, or for more than serveKeysPerFrame keys of the frame): refused,
+   * and counted against it. An honest asker keeps its own count of its asks and never goes over
+   * (NeighbourState.askBudget), however many of its answers are lost.
+   */
+  serveAsked(peerId: string, seq: number, x: number, nowMs: number): 'serve' | 'spent' | 'over' {
+    const r = this.rec(peerId, nowMs);
+    let f = r.keys.get(seq);
+    if (!f) r.keys.set(seq, (f = new Uint32Array(34)));
+    const w = x >> 5;
+    const bit = 1 << (x & 31);
+    const asked = (f[17 + w] & bit ? 1 : 0) + (f[25 + w] & bit ? 1 : 0);
+    if (asked >= this.cfg.serveKeyTimes || f[33] >= this.cfg.serveKeysPerFrame) return 'over';
+    f[asked === 0 ? 17 + w : 25 + w] |= bit;
+    f[33]++;
+    return this.serveKey(peerId, seq, x, nowMs) ? 'serve' : 'spent';
   }
 
   /** Keys of frame seq still servable to peerId (for the total budget). */

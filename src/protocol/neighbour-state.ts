@@ -18,6 +18,20 @@ export interface NeighbourFrame {
   /** How much of our arrival log it was told, and which HAVE flags. */
   toldIdx: number;
   toldFlags: number;
+  /**
+   * What we asked of it in this frame, as its serving budget counts our asks (neighbour-policy.ts
+   * serveAsked): keys asked at least once, twice, and the number of keys asked in all. Undefined
+   * until the first ask.
+   */
+  asked?: { once: KeySet; twice: KeySet; total: number };
+}
+
+/** What the serving budget of a neighbour allows us to ask of it in one frame. */
+export interface AskBudget {
+  /** Keys asked of it serveKeyTimes times in this frame already. */
+  spent: KeySet | undefined;
+  /** Keys we may still ask of it in this frame in all. */
+  left: number;
 }
 
 /** A neighbour is muted after this many requested keys in a row time out with none delivered for MUTE_QUIET_MS, for MUTE_MS. */
@@ -110,6 +124,29 @@ export class NeighbourState {
     let r = this.frames.get(seq);
     if (!r) this.frames.set(seq, (r = { keys: new KeySet(), complete: false, completeMs: -1, manifest: false, toldIdx: 0, toldFlags: 0 }));
     return r;
+  }
+
+  /**
+   * What we may still ask of it in frame seq: its serving budget (neighbour-policy.ts) counts each
+   * key it is asked beyond serveKeyTimes, and each beyond serveKeysPerFrame keys of a frame, as a
+   * bad message, and enough of them ban us for good. A viewer whose inbound media is lost asks every
+   * key again as it times out: it must stop at that budget rather than be banned by every neighbour.
+   * `spent`: the keys asked serveKeyTimes already (not to be asked of it again); `left`: keys we may
+   * still ask of it in this frame in all. No allocation (the pull asks for every frame it schedules).
+   */
+  askBudget(seq: number, cfg: PeerCoreConfig): AskBudget {
+    const a = this.frames.get(seq)?.asked;
+    if (!a) return { spent: undefined, left: cfg.serveKeysPerFrame };
+    return { spent: cfg.serveKeyTimes >= 2 ? a.twice : a.once, left: cfg.serveKeysPerFrame - a.total };
+  }
+
+  /** Keys asked of it in frame seq (after askBudget allowed them). */
+  noteAsked(seq: number, keys: readonly number[]): void {
+    const a = (this.frame(seq).asked ??= { once: new KeySet(), twice: new KeySet(), total: 0 });
+    for (const x of keys) {
+      if (!a.once.add(x)) a.twice.add(x);
+      a.total++;
+    }
   }
 
   forget(seq: number): void {

@@ -115,6 +115,8 @@ export class PeerCore {
   private sender = '';
   /** A manifest asked for beyond the window (a neighbour announced it): its frame may be opened. */
   private probe: { seq: number; peerId: string; atMs: number } | undefined;
+  /** A neighbour announced a frame beyond the window since the last probe pass (the core must wake for it). */
+  private aheadHeard = false;
   private lastTickMs = -Infinity;
   private broadcasterId: string | undefined;
   private broadcastId: Uint8Array | undefined;
@@ -211,7 +213,7 @@ export class PeerCore {
       sendMedia: (p, m, e) => this.sendMedia(p, m, e, true),
       countBad: (p, r) => this.countBad(p, r),
       strikesOf: (p) => this.strikesOf(p),
-      mayServe: (p, seq, x) => this.policy.serveKey(p, seq, x, this.nowMs),
+      mayServe: (p, seq, x) => this.policy.serveAsked(p, seq, x, this.nowMs),
       markDirty: (seq) => this.pull.dirty.add(seq),
       offered: (f, x, from, now) => this.push.noteOffer(f, x, from, now),
     };
@@ -483,7 +485,10 @@ export class PeerCore {
   }
 
   nextTimeout(): number | undefined {
-    if (this.framesBySeq.size === 0 && !this.init.asking && this.outsideJobs.size === 0) return undefined;
+    // A neighbour that announced frames beyond the window wakes the core even with no frame open:
+    // after a long silence (links cut, a long stay elsewhere) every frame here has expired, and
+    // only the probe (at a tick) moves the window to the swarm's current frames.
+    if (this.framesBySeq.size === 0 && !this.init.asking && this.outsideJobs.size === 0 && !this.probe && !this.aheadHeard) return undefined;
     const tick = this.lastTickMs + this.cfg.tickMs;
     return this.cfg.produceOnGrace > 0 ? Math.min(tick, this.producer.dueMs) : tick;
   }
@@ -609,7 +614,10 @@ export class PeerCore {
       const e = entries[i];
       if (e.seq <= top) continue;
       out ??= entries.slice(0, i);
-      if (e.flags !== 0 && e.seq > n.aheadSeq) n.aheadSeq = e.seq;
+      if (e.flags !== 0 && e.seq > n.aheadSeq) {
+        n.aheadSeq = e.seq;
+        this.aheadHeard = true;
+      }
       if (e.seq > MAX_STREAM_SEQ) far = true;
     }
     if (far) this.countBad(n.peerId, 'have-map names a sequence far ahead');
@@ -634,6 +642,7 @@ export class PeerCore {
     }
     let best: NeighbourState | undefined;
     for (const n of this.neighbours.values()) if (n.aheadSeq > this.ceiling() && (!best || n.aheadSeq > best.aheadSeq)) best = n;
+    this.aheadHeard = false;
     if (!best) return;
     this.probe = { seq: best.aheadSeq, peerId: best.peerId, atMs: nowMs };
     best.aheadSeq = -1;

@@ -24,8 +24,11 @@ export interface ExchangeView {
   sendMedia(peerId: string, m: WireMessage, expiresMs: number): void;
   countBad(peerId: string, reason: string): void;
   strikesOf(peerId: string): number;
-  /** The policy's budget: may key x of frame seq be served to this neighbour (recorded when yes)? */
-  mayServe(peerId: string, seq: number, x: number): boolean;
+  /**
+   * The policy's budget for key x of frame seq, asked for by this neighbour (NeighbourPolicy.serveAsked):
+   * 'serve' (recorded), 'spent' (refused: pushes used it up), 'over' (refused: it asked too often).
+   */
+  mayServe(peerId: string, seq: number, x: number): 'serve' | 'spent' | 'over';
   /** The frame's availability changed: schedule it at the next pass. */
   markDirty(seq: number): void;
   /** Key x of f is offered by `from` (push parents learn from first offers). */
@@ -103,7 +106,8 @@ export function flushHave(v: ExchangeView, n: NeighbourState, frames: Iterable<F
 
 /**
  * Serves up to `count` keys of `allowed`, each within the policy's budget; returns how many were
- * queued and how many held keys the budget refused (the excess, counted against the asker).
+ * queued and how many held keys were refused because the asker asked past its budget (counted
+ * against it). Keys whose budget pushes used up are refused without counting.
  */
 export function servePullRequest(v: ExchangeView, n: NeighbourState, seq: number, count: number, allowed: KeySet, nowMs: number): { served: number; refused: number } {
   const f = v.frames.get(seq);
@@ -129,8 +133,9 @@ export function servePullRequest(v: ExchangeView, n: NeighbourState, seq: number
       p = f.packets.get(x);
     }
     if (!p) continue;
-    if (!v.mayServe(n.peerId, seq, x)) {
-      refused++;
+    const verdict = v.mayServe(n.peerId, seq, x);
+    if (verdict !== 'serve') {
+      if (verdict === 'over') refused++;
       continue;
     }
     v.sendMedia(n.peerId, { type: 'feed', seq, x, payload: p }, expires);

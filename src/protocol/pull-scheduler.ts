@@ -112,7 +112,11 @@ export class PullScheduler {
       if (n.isBroadcaster || f.avoid.has(n.peerId) || this.h.unlisted.has(n.peerId) || n.isMuted(nowMs)) continue;
       const h = n.frames.get(f.seq);
       if (!h || (!h.complete && h.keys.size === 0)) continue;
-      avail.push({ peerId: n.peerId, complete: h.complete, keys: h.keys, weight: n.weight, budget: this.h.cfg.maxInflightPerNeighbour - n.inflight });
+      // Never more than its serving budget would serve us (a refused request counts against us).
+      const { spent, left } = n.askBudget(f.seq, this.h.cfg);
+      const budget = Math.min(this.h.cfg.maxInflightPerNeighbour - n.inflight, left);
+      if (budget <= 0) continue;
+      avail.push({ peerId: n.peerId, complete: h.complete, keys: h.keys, weight: n.weight, budget, spent });
     }
     if (avail.length === 0) return;
     if (this.h.cfg.weighBySrtt > 0) this.weighBySrtt(avail);
@@ -156,6 +160,7 @@ export class PullScheduler {
     const expiresMs = nowMs + n.requestTimeout(this.h.cfg) + keys.length * 4;
     for (const x of keys) f.inflight.add(x, peerId, nowMs, expiresMs);
     n.inflight += keys.length;
+    n.noteAsked(f.seq, keys);
     this.h.stats.requestsSent++;
     this.h.stats.keysRequested += keys.length;
     this.h.stats.lossEstimate *= 0.99 ** keys.length;

@@ -43,7 +43,7 @@ function rig(opts: { state: FrameState['state']; held?: number[]; from?: (x: num
     strikesOf: (p: string) => opts.strikes?.[p] ?? 0,
     mayServe: (_p: string, _seq: number, x: number) => {
       asked.push(x);
-      return opts.budget?.(x) ?? true;
+      return (opts.budget?.(x) ?? true) ? 'serve' : 'over';
     },
   } as unknown as ExchangeView;
   const n = { peerId: 'asker' } as NeighbourState;
