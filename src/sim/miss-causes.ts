@@ -61,11 +61,6 @@ export interface FrameSnapshot {
   /** Oldest request in flight: asked this long before the deadline, ms (0: none). */
   oldestAskMs: number;
   /**
-   * Direct feed: keys of the direct set it lacked at the deadline, and how many of them were in the
-   * slot of a viewer whose uplink is below the stream rate; slots of such viewers in that frame, of all.
-   */
-  directLacking: number;
-  /**
    * Keys in flight, by where they were at the deadline: the REQUEST still on its way (the reliable
    * channel's retransmissions and head-of-line wait included), the sender lacking the key, the
    * answer queued in the sender's core, the answer on the wire or in this viewer's download queue,
@@ -74,6 +69,11 @@ export interface FrameSnapshot {
   whereabouts: { request: number; senderLacks: number; queued: number; answer: number; gone: number };
   /** Keys in flight asked of a neighbour whose uplink is below the stream rate. */
   inflightFromSlow: number;
+  /**
+   * Direct feed: keys of the direct set it lacked at the deadline, and how many of them were in the
+   * slot of a viewer whose uplink is below the stream rate; slots of such viewers in that frame, of all.
+   */
+  directLacking: number;
   lackingInSlowSlots: number;
   slowSlots: number;
   slots: number;
