@@ -42,6 +42,7 @@ export const SUBSET_SKIPS = {
   'tracker:budgets': TRACKER_SKIPS,
   'tracker:limits': TRACKER_SKIPS,
   'tracker:messages': TRACKER_SKIPS,
+  'tracker:parse': TRACKER_SKIPS,
   'tracker:rooms': TRACKER_SKIPS,
   'protocol:replay-slot-ban': PROTOCOL_SKIPS,
   'protocol:budgets': PROTOCOL_SKIPS,
@@ -58,6 +59,7 @@ export const SUBSET_TESTS = {
   'tracker:limits': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server', 'server-cluster', 'turn-credentials'].map((f) => `src/tracker/${f}.test.ts`),
   'tracker:messages': ['limit-rules', 'limits', 'server-budgets', 'hostile', 'violations', 'server', 'message-bounds', 'server-messages', 'server-cluster'].map((f) => `src/tracker/${f}.test.ts`),
   'tracker:rooms': ['limit-rules', 'limits', 'server', 'room', 'role-trust', 'server-cluster', 'room-joins'].map((f) => `src/tracker/${f}.test.ts`),
+  'tracker:parse': ['fast-path', 'messages'].map((f) => `src/tracker/${f}.test.ts`),
   // The codec's TypeScript, without the WebAssembly glue's suites (the contract on the kernel builds,
   // wasm-glue): the reference and the input checks are proven by the unit tests, the known answers,
   // the independent implementation and the contract on the reference codec (CODEC_TEST_MODE=mutation).
@@ -110,6 +112,11 @@ export const SUBSETS = {
   'tracker:messages': [
     'src/tracker/server.ts#onMessage', // rate limits, signal budget and backlog, neighbours only, sizes
   ],
+  'tracker:parse': [
+    'src/tracker/messages.ts#within', // the hand-checked hot messages must answer as the schema does
+    'src/tracker/messages.ts#fastClientMessage',
+    'src/tracker/messages.ts#fastServerMessage',
+  ],
   'tracker:rooms': [
     'src/tracker/server.ts#leaveRoom', // room leaves
     'src/tracker/room.ts#join',
@@ -120,7 +127,7 @@ export const SUBSETS = {
 export const GROUPS = {
   'protocol:rules': ['protocol:replay-slot-ban', 'protocol:budgets', 'protocol:verifier', 'protocol:locate'],
   'codec:ts': ['codec:field', 'codec:inputs'],
-  'tracker:rules': ['tracker:budgets', 'tracker:limits', 'tracker:messages', 'tracker:rooms'],
+  'tracker:rules': ['tracker:budgets', 'tracker:limits', 'tracker:messages', 'tracker:parse', 'tracker:rooms'],
 };
 
 /** `file#name` → `file:first-last` (Stryker's line range): from the declaration to its closing brace. */

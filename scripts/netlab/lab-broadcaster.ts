@@ -2,9 +2,11 @@
 // inside a lab namespace. Prints one JSON line {"streamId": …, "frameBytes": …} once it publishes,
 // then its stats as JSON every --stats-interval ms (default 1000). Usage: node --import tsx
 // scripts/netlab/lab-broadcaster.ts <tracker ws URL> [--bitrate BPS] [--fps N] [--spare-keys N]
-// [--stats-interval MS] [--relay-only] [--media SECONDS]
+// [--spare-keys-max N] [--spare-repair-credit 0…1] [--stats-interval MS] [--relay-only] [--media SECONDS] [--carry-ticks N] [--init-repeat-ms MS]
 // --media: publish real media (ffmpeg's test pattern, H.264 and Opus, see lab-media.ts) for that
-// many seconds instead of synthetic frames, so that a browser viewer in the lab can play it.
+// many seconds instead of synthetic frames, so that a browser viewer in the lab can play it;
+// --carry-ticks: the frame cutter's maxCarryTicks for it (default 1; the browser's default is 0);
+// --init-repeat-ms: how often it sends the init segment again (default the browser's, 2000).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { NodeBroadcaster } from '../../src/node-peer/node-broadcaster.ts';
@@ -17,9 +19,13 @@ const { values, positionals } = parseArgs({
     bitrate: { type: 'string' },
     fps: { type: 'string' },
     'spare-keys': { type: 'string' },
+    'spare-keys-max': { type: 'string' },
+    'spare-repair-credit': { type: 'string' },
     'stats-interval': { type: 'string' },
     'relay-only': { type: 'boolean' },
     media: { type: 'string' },
+    'carry-ticks': { type: 'string' },
+    'init-repeat-ms': { type: 'string' },
   },
 });
 const trackerUrl = positionals[0];
@@ -46,11 +52,18 @@ const b = await NodeBroadcaster.start({
   framesPerSec: Number(values.fps ?? 10),
   ...(values['spare-keys'] !== undefined ? { spareKeys: Number(values['spare-keys']) } : {}),
   transport: values['relay-only'] ? { iceTransportPolicy: 'relay' } : {},
-  session: { reconnectMinMs: 200, reconnectMaxMs: 1000 },
+  session: {
+    reconnectMinMs: 200,
+    reconnectMaxMs: 1000,
+    broadcaster: {
+      ...(values['spare-keys-max'] !== undefined ? { directSpareKeysMax: Number(values['spare-keys-max']) } : {}),
+      ...(values['spare-repair-credit'] !== undefined ? { spareRepairCredit: Number(values['spare-repair-credit']) } : {}),
+    },
+  },
 });
 // With media, frames come from the cutter (sizes vary; 10 ticks a second), not from the layout.
 const mediaInfo = media && { media: true, mediaSeconds, fragments: media.fragments.length, mediaBytes: media.fragments.reduce((n, f) => n + f.bytes.length, 0) };
-console.log(JSON.stringify({ streamId: b.key.streamId, ...b.layout, framesPerSec: b.framesPerSec, spareKeys: b.session.core.cfg.directSpareKeys, ...mediaInfo }));
+console.log(JSON.stringify({ streamId: b.key.streamId, ...b.layout, framesPerSec: b.framesPerSec, spareKeys: b.session.core.cfg.directSpareKeys, spareKeysMax: b.session.core.cfg.directSpareKeysMax, ...mediaInfo }));
 const started = performance.now();
 let published = 0;
 let mediaEnded = false;
@@ -59,7 +72,7 @@ if (media) {
   stopMedia = playLabMedia(media, (f) => {
     b.session.publishFrame(f);
     published++;
-  }, () => (mediaEnded = true));
+  }, () => (mediaEnded = true), Number(values['carry-ticks'] ?? 1), values['init-repeat-ms'] === undefined ? undefined : Number(values['init-repeat-ms']));
 } else b.run();
 // CPU time and event-loop delay since the last line, as the Node peer's --json prints them.
 const loop = monitorEventLoopDelay({ resolution: 10 });

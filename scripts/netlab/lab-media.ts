@@ -1,12 +1,14 @@
 // Real media for the network lab's broadcaster, so that a browser in the lab can play the stream:
 // ffmpeg's test pattern and a tone, H.264 (baseline, a key frame every 0.48 s, one fragment per key
 // frame) and Opus in fragmented MP4, cut into frames by the media layer's FrameCutter as the
-// browser's broadcaster cuts its own (a tick every 100 ms, bytes carried one tick to reach 8 KiB
-// multiples), paced in real time from the fragments' media times. Node only; needs ffmpeg.
+// browser's broadcaster cuts its own (a tick every 100 ms, the init segment again every 2 s; bytes
+// carried one tick to reach 8 KiB multiples unless told otherwise), paced in real time from the
+// fragments' media times. Node only; needs ffmpeg.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DEFAULT_BROADCASTER_CONFIG } from '../../src/broadcaster/broadcaster-config.ts';
 import { FrameCutter } from '../../src/media/frame-cutter.ts';
 import type { MediaFrame } from '../../src/media/frame-format.ts';
 import { splitFmp4, type SplitFmp4 } from '../../src/hls/test-media.ts';
@@ -35,12 +37,19 @@ export function makeLabMedia(seconds: number, bitrateBps: number): SplitFmp4 {
 }
 
 /**
- * Publishes `media` in real time through `publish`: the init frame at once (and again every 2 s, as
- * the cutter repeats it), each fragment when its last sample would have been captured, frames
- * closed every 100 ms. Returns a stop function; `onEnd` runs when the media is used up.
+ * Publishes `media` in real time through `publish`: the init frame at once (and again every
+ * initRepeatMs, as the cutter repeats it), each fragment when its last sample would have been
+ * captured, frames closed every frameIntervalMs (the browser broadcaster's defaults). `carryTicks`
+ * (default 1, as every lab run so far): ticks a byte may wait to fill an 8 KiB multiple; the
+ * browser's default is 0 (each whole fragment one frame), while 1 cuts each fragment into an 8 KiB
+ * multiple and a tail sent 100 ms later: twice the frames, manifests and feed headers, the same
+ * padding (docs/netlab.md, the broadcaster's upload by cause); `initRepeatMs` (default the
+ * browser's, 2 s): how often the init segment goes again. Returns a stop function; `onEnd`
+ * runs when the media is used up.
  */
-export function playLabMedia(media: SplitFmp4, publish: (f: MediaFrame) => void, onEnd: () => void): () => void {
-  const cutter = new FrameCutter({ frameIntervalMs: 100, maxCarryTicks: 1, initRepeatMs: 2000 });
+export function playLabMedia(media: SplitFmp4, publish: (f: MediaFrame) => void, onEnd: () => void, carryTicks = 1, initRepeatMs = DEFAULT_BROADCASTER_CONFIG.initRepeatMs): () => void {
+  const { frameIntervalMs } = DEFAULT_BROADCASTER_CONFIG;
+  const cutter = new FrameCutter({ frameIntervalMs, maxCarryTicks: carryTicks, initRepeatMs });
   const start = Date.now();
   publish(cutter.setInit(media.init, start));
   let next = 0;
@@ -58,6 +67,6 @@ export function playLabMedia(media: SplitFmp4, publish: (f: MediaFrame) => void,
       clearInterval(timer);
       onEnd();
     }
-  }, 100);
+  }, frameIntervalMs);
   return () => clearInterval(timer);
 }

@@ -125,20 +125,26 @@ export class LabSwarm {
 
   /**
    * `spareKeys`: direct-feed feed keys beyond 64 per frame (default: the broadcaster core's);
+   * `spareKeysMax`: the most the measured loss may raise them to (default: the core's);
+   * `spareRepairCredit`: the core's spareRepairCredit (default 0);
    * `framesPerSec`: frames wanted per second (default 10; frames stay 8 KiB multiples, see frameLayout);
    * `mediaSeconds`: publish that many seconds of real media (H.264 and Opus, lab-media.ts) instead
-   * of synthetic frames, which a browser can play.
+   * of synthetic frames, which a browser can play; `carryTicks`: its frame cutter's maxCarryTicks (default 1), `initRepeatMs` its init repeat (default 2000).
    */
-  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, tune: { spareKeys?: number; framesPerSec?: number; mediaSeconds?: number } = {}): Promise<void> {
-    const { spareKeys, framesPerSec, mediaSeconds } = tune;
+  async startBroadcaster(host: string, opts: HostOptions, bitrateBps: number, relayOnly = false, tune: { spareKeys?: number; spareKeysMax?: number; spareRepairCredit?: number; framesPerSec?: number; mediaSeconds?: number; carryTicks?: number; initRepeatMs?: number } = {}): Promise<void> {
+    const { spareKeys, spareKeysMax, spareRepairCredit, framesPerSec, mediaSeconds, carryTicks, initRepeatMs } = tune;
     const h = this.lab.addHost(host, opts);
     const child = this.lab.spawn(h.ns, process.execPath, [
       '--import', 'tsx', `${ROOT}scripts/netlab/lab-broadcaster.ts`, this.trackerUrl, '--bitrate', String(bitrateBps),
       '--stats-interval', String(LAB_STATS_INTERVAL_MS),
       ...(spareKeys !== undefined ? ['--spare-keys', String(spareKeys)] : []),
+      ...(spareKeysMax !== undefined ? ['--spare-keys-max', String(spareKeysMax)] : []),
+      ...(spareRepairCredit !== undefined ? ['--spare-repair-credit', String(spareRepairCredit)] : []),
       ...(framesPerSec !== undefined ? ['--fps', String(framesPerSec)] : []),
       ...(relayOnly ? ['--relay-only'] : []),
       ...(mediaSeconds !== undefined ? ['--media', String(mediaSeconds)] : []),
+      ...(carryTicks !== undefined ? ['--carry-ticks', String(carryTicks)] : []),
+      ...(initRepeatMs !== undefined ? ['--init-repeat-ms', String(initRepeatMs)] : []),
     ], { cwd: ROOT });
     this.broadcaster = new LabProcess(host, child);
     // ffmpeg makes the media first (a few seconds for minutes of it).
@@ -184,6 +190,17 @@ export class LabSwarm {
     const b = await LabChromium.open(this.lab, h.ns, host, this.watchUrl());
     this.browsers.push(b);
     return b;
+  }
+
+  /** Bytes sent out of a host's interface so far (its eth0's tx_bytes: whole Ethernet frames); NaN when unknown. */
+  txBytes(host: string): number {
+    const h = this.lab.hosts.get(host);
+    if (!h) return NaN;
+    try {
+      return Number(this.lab.exec(h.ns, 'cat', ['/sys/class/net/eth0/statistics/tx_bytes']).trim());
+    } catch {
+      return NaN;
+    }
   }
 
   async destroy(): Promise<void> {

@@ -12,6 +12,7 @@ import { KeySet } from './key-set.ts';
 import { DEFAULT_POLICY, NeighbourPolicy } from './neighbour-policy.ts';
 import { SendQueue } from './send-queue.ts';
 import { SlotLossMeter, spareKeysFor } from './spare-keys.ts';
+import { countUpload, emptyUploadBreakdown, type MediaCause, type UploadBreakdown } from './upload-breakdown.ts';
 import { DEFAULT_SLOT_JUDGE, SlotJudge, type SlotJudgeConfig } from './slot-judge.ts';
 import {
   BROADCAST_ID_BYTES, CS_CHUNK_BYTES, FLAG_INIT_SEGMENT, FLAGS_DEFINED, MAX_FRAME_BYTES, packetSizeOf, parseMessage, type Manifest, type WireMessage,
@@ -36,6 +37,13 @@ export interface BroadcasterConfig {
    * viewer's own lossy downlink is met by its repairs.
    */
   spareLossQuantile: number;
+  /**
+   * Share (0…1) of the repair allowance a frame's slots earn (64 × repairShare keys) taken off the
+   * spare's margin above the expected loss (spare-keys.ts). 0, the default: the spare covers the
+   * margin by itself. 1 was tried in the lab and not made the default (docs/netlab.md, the
+   * broadcaster's upload by cause): fewer spare keys, but frames short.
+   */
+  spareRepairCredit: number;
   /** The spare is worked out again at most this often (each change sends every direct viewer a DIRECT_SLOT). */
   spareRefreshMs: number;
   /** Neighbours each manifest is sent to; everyone else gets it from peers. */
@@ -97,6 +105,7 @@ export const DEFAULT_BROADCASTER_CONFIG: Readonly<BroadcasterConfig> = Object.fr
   directSpareKeysMax: 16,
   spareRefreshMs: 1000,
   spareLossQuantile: 0.5,
+  spareRepairCredit: 0,
   manifestFanout: 2,
   overlapFrames: 6,
   keepFrameMs: 3000,
@@ -128,6 +137,8 @@ interface Sent {
   slotCount: number;
   keys: number;
   repairs: Map<string, number>;
+  /** Feed keys sent by repair, per neighbour (to count the ones sent it a second time). */
+  repaired?: Map<string, KeySet>;
   /** Holder mode: the code segments sent for this frame, keys c by holder. */
   segments?: Map<string, Set<number>>;
 }
@@ -172,7 +183,18 @@ export class BroadcasterCore {
   readonly slotLoss = new SlotLossMeter();
   private spare: number;
   private spareAtMs = -Infinity;
-  readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, badMessages: 0, segmentsBackfilled: 0, slotsMoved: 0 };
+  /**
+   * repairsShort: feed keys asked for (within the request's count) left unserved because the
+   * neighbour's repair allowance ran out; slotKeysAsked: keys of the asker's own slot named in
+   * REQUESTs (what the spare keys' measure counts); extraKeysAsked: keys beyond the direct set named
+   * in them (a viewer whose frame is short), up to each request's count; repairsRepeated: feed keys
+   * sent by repair to a neighbour that had been sent the same key of the frame by repair before.
+   */
+  readonly stats = { framesPublished: 0, bytesPublished: 0, repairsServed: 0, repairsShort: 0, repairsRepeated: 0, slotKeysAsked: 0, extraKeysAsked: 0, badMessages: 0, segmentsBackfilled: 0, slotsMoved: 0 };
+  /** What the core handed to the transport, by cause (upload-breakdown.ts). */
+  readonly upload: UploadBreakdown = emptyUploadBreakdown();
+  /** The cause each queued media message was sent for, and its frame's length (read when it leaves). */
+  private readonly mediaTags = new WeakMap<WireMessage, { cause: MediaCause; length: number; init: boolean }>();
 
   /** The current broadcast (BROADCAST_ID_BYTES): signed into every manifest; the tracker announces it to viewers. */
   readonly broadcastId: Uint8Array;
@@ -194,6 +216,7 @@ export class BroadcasterCore {
     if (this.cfg.directSpareKeys < 0 || this.cfg.directSpareKeys > 192) throw new P2PError('BAD_CONFIG', 'directSpareKeys must be in 0…192');
     if (!(this.cfg.directSpareKeysMax >= 0 && this.cfg.directSpareKeysMax <= 192)) throw new P2PError('BAD_CONFIG', 'directSpareKeysMax must be in 0…192');
     if (!(this.cfg.spareLossQuantile >= 0 && this.cfg.spareLossQuantile <= 1)) throw new P2PError('BAD_CONFIG', 'spareLossQuantile must be in 0…1');
+    if (!(this.cfg.spareRepairCredit >= 0 && this.cfg.spareRepairCredit <= 1)) throw new P2PError('BAD_CONFIG', 'spareRepairCredit must be in 0…1');
     this.spare = this.cfg.directSpareKeys;
     if (!Number.isInteger(this.cfg.maxReportedPerReporter) || this.cfg.maxReportedPerReporter < 1) throw new P2PError('BAD_CONFIG', 'maxReportedPerReporter must be an integer ≥ 1');
   }
@@ -305,19 +328,34 @@ export class BroadcasterCore {
         // clean keys after pollution); nothing else, each within the policy's key budget and the
         // neighbour's repair allowance, so upload stays bounded.
         const slotKeys = directSlotKeys(s.seq, slot, s.slotCount, s.keys);
-        this.slotLoss.asked(s.seq, from, slotKeys.filter((k) => allowed.has(k)));
+        const slotAsked = slotKeys.filter((k) => allowed.has(k));
+        this.slotLoss.asked(s.seq, from, slotAsked);
+        this.stats.slotKeysAsked += slotAsked.length;
         // (Any key beyond the direct set: each viewer asks its own range, so together they get
         // more distinct clean keys than polluting neighbours withhold; the allowance bounds it.)
         const extra = allowed.toArray().filter((x) => x >= s.keys);
+        this.stats.extraKeysAsked += Math.min(extra.length, m.count);
         const P = packetSizeOf(s.frame.length);
-        for (const x of [...slotKeys.filter((k) => allowed.has(k)), ...extra]) {
-          if (n >= m.count || nb.repairBytes < P) break;
+        const wanted = [...slotKeys.filter((k) => allowed.has(k)), ...extra];
+        for (let i = 0; i < wanted.length; i++) {
+          const x = wanted[i];
+          if (n >= m.count) break;
+          if (nb.repairBytes < P) {
+            // Keys it asked for that the allowance no longer covers (the upload breakdown's measure of the bound).
+            this.stats.repairsShort += Math.min(m.count - n, wanted.length - i);
+            break;
+          }
           if (!this.policy.serveKey(from, s.seq, x, nowMs)) {
             refused++;
             continue;
           }
           nb.repairBytes -= P;
-          this.media(from, { type: 'feed', seq: s.seq, x, payload: this.codec.feedPacket(s.frame, x) }, nowMs);
+          s.repaired ??= new Map();
+          let had = s.repaired.get(from);
+          if (!had) s.repaired.set(from, (had = new KeySet()));
+          if (had.has(x)) this.stats.repairsRepeated++;
+          else had.add(x);
+          this.media(from, { type: 'feed', seq: s.seq, x, payload: this.codec.feedPacket(s.frame, x) }, nowMs, 'repair', s.frame.length);
           n++;
         }
         this.stats.repairsServed += n;
@@ -338,7 +376,7 @@ export class BroadcasterCore {
           // holders. Requests per frame stay bounded (repairAllowed), the excess counted as bad.
           if (!this.policy.serveTimes(from, 'cs', s.seq, m.c * 8 + i, 1, nowMs)) continue;
           nb.repairBytes -= CS_CHUNK_BYTES;
-          this.media(from, { type: 'cs-chunk', seq: s.seq, c: m.c, chunk: i, chunks, payload: cs.subarray(i * CS_CHUNK_BYTES, (i + 1) * CS_CHUNK_BYTES) }, nowMs);
+          this.media(from, { type: 'cs-chunk', seq: s.seq, c: m.c, chunk: i, chunks, payload: cs.subarray(i * CS_CHUNK_BYTES, (i + 1) * CS_CHUNK_BYTES) }, nowMs, 'segment-repair', s.frame.length);
           this.stats.repairsServed++;
         }
         return;
@@ -347,7 +385,7 @@ export class BroadcasterCore {
         const s = this.frames.get(m.seq);
         if (!s?.manifest || !this.repairAllowed(s, from)) return;
         if (!this.policy.serveTimes(from, 'manifest', s.seq, 0, this.policy.cfg.serveManifestTimes, nowMs)) return this.countBad(from, 'manifest asked too often');
-        this.send(from, 'control', { type: 'manifest', manifest: s.manifest });
+        this.send(from, 'control', { type: 'manifest', manifest: s.manifest }, 'answer');
         return;
       }
       case 'missing': {
@@ -460,7 +498,7 @@ export class BroadcasterCore {
       // default, so a minority cannot move it); demoted or shunned viewers' word does not count, and
       // the ceiling bounds what any of them can raise it to.
       const trusted = viewers.filter((p) => !this.isDemoted(p, nowMs) && !this.slotJudge.isShunned(p, nowMs));
-      this.spare = spareKeysFor(this.slotLoss.quantile(trusted, this.cfg.spareLossQuantile, nowMs), this.cfg.directSpareKeys, Math.max(this.cfg.directSpareKeys, this.cfg.directSpareKeysMax));
+      this.spare = spareKeysFor(this.slotLoss.quantile(trusted, this.cfg.spareLossQuantile, nowMs), this.cfg.directSpareKeys, Math.max(this.cfg.directSpareKeys, this.cfg.directSpareKeysMax), 64 * this.cfg.repairShare * this.cfg.spareRepairCredit);
     }
     s.keys = Math.min(256, 64 + this.spare);
     const sig = `${slots}:${s.keys}`;
@@ -480,7 +518,7 @@ export class BroadcasterCore {
       // Slot i gets the keys k with (k + seq) % slots === i (see directSlotKeys).
       const slot = (k + s.seq) % slots;
       perSlot[slot]++;
-      this.media(order[slot], { type: 'feed', seq: s.seq, x: k, payload: this.codec.feedPacket(s.frame, k) }, nowMs);
+      this.media(order[slot], { type: 'feed', seq: s.seq, x: k, payload: this.codec.feedPacket(s.frame, k) }, nowMs, 'direct', s.frame.length, (s.flags & FLAG_INIT_SEGMENT) !== 0);
     }
     const P = packetSizeOf(s.frame.length);
     order.forEach((p, i) => {
@@ -515,7 +553,7 @@ export class BroadcasterCore {
         const cs = this.codec.codeSegment(s.frame, c);
         const chunks = cs.length / CS_CHUNK_BYTES;
         for (let i = 0; i < chunks; i++) {
-          this.media(peerId, { type: 'cs-chunk', seq: s.seq, c, chunk: i, chunks, payload: cs.subarray(i * CS_CHUNK_BYTES, (i + 1) * CS_CHUNK_BYTES) }, nowMs);
+          this.media(peerId, { type: 'cs-chunk', seq: s.seq, c, chunk: i, chunks, payload: cs.subarray(i * CS_CHUNK_BYTES, (i + 1) * CS_CHUNK_BYTES) }, nowMs, 'segment', s.frame.length);
         }
         this.earnRepairs(peerId, cs.length * this.cfg.segmentRepairShare);
       }
@@ -581,13 +619,18 @@ export class BroadcasterCore {
     this.out.push(o);
   }
 
-  private send(peerId: string, channel: 'control' | 'media', message: WireMessage): void {
+  /** Hands a message to the transport and counts it by cause (`answer`: a control message asked for). */
+  private send(peerId: string, channel: 'control' | 'media', message: WireMessage, cause?: 'answer'): void {
+    const tag = channel === 'media' ? this.mediaTags.get(message) : undefined;
+    countUpload(this.upload, message, tag ? tag.cause : cause, tag?.length, tag?.init);
     this.emit({ type: 'send', peerId, channel, message });
   }
 
-  private media(peerId: string, message: WireMessage, nowMs: number): void {
+  /** Queues media for a neighbour, tagged with why it is sent and its frame's length (for the upload breakdown). */
+  private media(peerId: string, message: WireMessage, nowMs: number, cause: MediaCause, frameLength: number, initFrame = false): void {
     const n = this.neighbours.get(peerId);
     if (!n) return;
+    this.mediaTags.set(message, { cause, length: frameLength, init: initFrame });
     n.queue.push(message, nowMs + this.cfg.mediaLifetimeMs);
     this.pump(n, nowMs);
   }

@@ -160,6 +160,20 @@ export interface PeerCoreConfig extends PolicyConfig {
    * being that neighbour's smoothed request-to-key time, within the bounds above. Default 2.
    */
   requestTimeoutSrtts: number;
+  /**
+   * 1: a neighbour's share of the keys asked for is its delivery score × (the fastest eligible
+   * neighbour's smoothed request-to-key time / its own), so a neighbour whose keys come slowly (a
+   * full uplink queue) is asked for fewer; 0 (default): the delivery score alone.
+   */
+  weighBySrtt: number;
+  /**
+   * Hedged requests for a frame's last keys: in a frame first seen more than hedgeAfterMs ago (0:
+   * never, the default), keys asked more than hedgeStaleMs ago and still in flight no longer count
+   * as on their way, so other keys (any 64 distinct keys decode) are asked in their place, once per
+   * hedgeStaleMs; the first answer of either kind counts.
+   */
+  hedgeAfterMs: number;
+  hedgeStaleMs: number;
   /** Keys per frame a viewer asks neighbours to push (standing subscriptions; 0: pull only). */
   pushKeys: number;
   /** A key awaited by push is pulled anyway once another neighbour offered it this long ago. */
@@ -216,6 +230,9 @@ export const DEFAULT_PEER_CONFIG: Readonly<PeerCoreConfig> = Object.freeze({
   askOnHave: 0,
   produceOnGrace: 0,
   requestTimeoutSrtts: 2,
+  weighBySrtt: 0,
+  hedgeAfterMs: 0,
+  hedgeStaleMs: 200,
   pushKeys: 60,
   pushWaitMs: 300,
   pushGiveUpMs: 800,

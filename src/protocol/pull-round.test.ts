@@ -1,7 +1,8 @@
 // The pull round, shortened: a HAVE's key list at every tick (haveEveryTick), a REQUEST on a HAVE's
 // arrival (askOnHave), a producer that produces when its grace for spare seeds ends
 // (produceOnGrace), and request timeouts as a multiple of the neighbour's SRTT
-// (requestTimeoutSrtts). Each test runs the behaviour on and off. Pair harness, virtual time, real
+// (requestTimeoutSrtts), hedged requests for an old frame (hedgeAfterMs) and requests weighed by the
+// neighbour's SRTT (weighBySrtt). Each test runs the behaviour on and off. Pair harness, virtual time, real
 // bytes; a 5 ms step and a 5 ms one-way delay.
 
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -170,5 +171,60 @@ describe('requestTimeoutSrtts: the SRTT multiple in a request timeout', () => {
     expect(one).toBeLessThan(394 + 45);
     expect(two).toBeGreaterThanOrEqual(544);
     expect(two).toBeLessThan(544 + 45);
+  }, 30_000);
+});
+
+describe('hedgeAfterMs: an old frame whose requests stay unanswered asks other keys in their place', () => {
+  /** x announces keys 0–69 of frame 4 and never sends one; returns when a first asked each key. */
+  async function firstAsks(config: Partial<PeerCoreConfig>): Promise<{ t0: number; asked: Map<number, number> }> {
+    const { h, sent } = await trio(config);
+    h.inject('x', 'a', encodeMessage({ type: 'have', entries: [{ seq: 4, flags: 0, keys: Array.from({ length: 70 }, (_, k) => k) }] }));
+    await h.drive(h.now + 1500);
+    const asked = new Map<number, number>();
+    for (const s of sent) {
+      if (s.from !== 'a' || s.to !== 'x' || s.m.type !== 'request' || s.m.seq !== 4) continue;
+      for (const k of KeySet.fromBytes(s.m.allowed).toArray()) if (!asked.has(k)) asked.set(k, s.t);
+    }
+    return { t0: Math.min(...asked.values()), asked };
+  }
+
+  it('with it, keys never asked before go out once the frame is 300 ms old and its requests 200 ms; without it, only the same keys again after the timeout', async () => {
+    const on = await firstAsks({ hedgeAfterMs: 300, hedgeStaleMs: 200 });
+    // 64 keys and a spare for loss at first, then the last ones offered in their place.
+    const later = [...on.asked].filter(([, t]) => t > on.t0).map(([k, t]) => [k, t - on.t0]);
+    expect(later.map(([k]) => k)).toEqual([66, 67, 68, 69]);
+    // Asked at the first tick after both waits, well before the 544 ms request timeout.
+    for (const [, dt] of later) {
+      expect(dt).toBeGreaterThan(300);
+      expect(dt).toBeLessThan(300 + 45);
+    }
+    const off = await firstAsks({});
+    expect([...off.asked.keys()].sort((p, q) => p - q)).toEqual(Array.from({ length: 66 }, (_, k) => k));
+  }, 30_000);
+});
+
+describe('weighBySrtt: a neighbour whose keys come slowly is asked for fewer', () => {
+  /** x and c both announce keys 0–69 of frame 4; x's keys have taken 400 ms, c's 100 ms. Returns keys first asked of each. */
+  async function split(weighBySrtt: number): Promise<{ x: number; c: number }> {
+    const { h, a, sent } = await trio({ weighBySrtt });
+    (a.neighbours.get('x') as { srttMs: number }).srttMs = 400;
+    (a.neighbours.get('c') as { srttMs: number }).srttMs = 100;
+    const have = encodeMessage({ type: 'have', entries: [{ seq: 4, flags: 0, keys: Array.from({ length: 70 }, (_, k) => k) }] });
+    h.inject('x', 'a', have);
+    h.inject('c', 'a', have);
+    await h.drive(h.now + 60);
+    const n = { x: 0, c: 0 };
+    for (const s of sent) if (s.from === 'a' && s.m.type === 'request' && s.m.seq === 4 && (s.to === 'x' || s.to === 'c')) n[s.to] += KeySet.fromBytes(s.m.allowed).size;
+    return n;
+  }
+
+  it('with it, the slow one gets a quarter of the fast one\'s share; without it, each gets half', async () => {
+    const on = await split(1);
+    expect(on.x + on.c).toBe(66);
+    expect(on.x).toBeLessThanOrEqual(Math.ceil(66 / 5));
+    expect(on.x).toBeGreaterThan(0);
+    const off = await split(0);
+    expect(off.x + off.c).toBe(66);
+    expect(Math.abs(off.x - off.c)).toBeLessThanOrEqual(1);
   }, 30_000);
 });

@@ -68,7 +68,7 @@ export class PullScheduler {
         this.reportMissing(f, nowMs);
         this.askExtraKeys(f, nowMs, shortNow + 1);
       }
-      if (!all && !this.dirty.has(f.seq) && !this.awaiting.has(f.seq)) continue;
+      if (!all && !this.dirty.has(f.seq) && !this.awaiting.has(f.seq) && this.staleInflight(f, nowMs) === 0) continue;
       this.pullFrame(f, nowMs, loss);
     }
     this.dirty.clear();
@@ -105,7 +105,7 @@ export class PullScheduler {
     if (f.avoid.size > 0) for (const src of f.from.values()) if (f.avoid.has(src)) held--;
     const need = 64 - held - awaited;
     const spareNow = this.h.push.enabled ? Math.min(spare, Math.max(this.h.cfg.minSpareKeys, Math.ceil((need * p) / (1 - p)))) : spare;
-    const want = need + (awaited > 0 ? 0 : spareNow) + f.extraWant - f.inflight.size;
+    const want = need + (awaited > 0 ? 0 : spareNow) + f.extraWant - f.inflight.size + this.staleInflight(f, nowMs);
     if (want <= 0) return;
     const avail: NeighbourAvailability[] = [];
     for (const n of this.h.neighbours.values()) {
@@ -119,6 +119,7 @@ export class PullScheduler {
       avail.push({ peerId: n.peerId, complete: h.complete, keys: h.keys, weight: n.weight, budget, spent });
     }
     if (avail.length === 0) return;
+    if (this.h.cfg.weighBySrtt > 0) this.weighBySrtt(avail);
     let exclude = f.exclude;
     const late = this.lateKeys.size > 0;
     if (awaited > 0 || late) {
@@ -135,6 +136,22 @@ export class PullScheduler {
       plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want: want - asked }, avail);
       for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
     }
+  }
+
+  /** hedgeAfterMs: keys of an old frame asked long ago and still in flight (asked for again, as other keys). */
+  private staleInflight(f: FrameState, nowMs: number): number {
+    const cfg = this.h.cfg;
+    if (cfg.hedgeAfterMs <= 0 || nowMs - f.firstSeenMs <= cfg.hedgeAfterMs || f.inflight.size === 0) return 0;
+    let stale = 0;
+    for (const x of f.inflight.keys()) if (nowMs - f.inflight.sentMs(x) > cfg.hedgeStaleMs) stale++;
+    return stale;
+  }
+
+  /** weighBySrtt: each neighbour's weight × (fastest smoothed request-to-key time among them / its own). */
+  private weighBySrtt(avail: NeighbourAvailability[]): void {
+    let fastest = Infinity;
+    for (const a of avail) fastest = Math.min(fastest, (this.h.neighbours.get(a.peerId) as NeighbourState).srttMs);
+    for (const a of avail) a.weight *= Math.min(1, fastest / Math.max(1, (this.h.neighbours.get(a.peerId) as NeighbourState).srttMs));
   }
 
   request(f: FrameState, peerId: string, keys: number[], nowMs: number): void {

@@ -31,6 +31,25 @@ describe('spareKeysFor', () => {
     expect(spareKeysFor(1, 1, 16)).toBe(16);
   });
 
+  it('the repairs take the margin above the expected loss, never the expected loss itself', () => {
+    // 64 × repairShare 0.08 = 5.12 keys of repairs a frame. 10 %: 7.11 + max(0, 5.06 − 5.12) → 8;
+    // 5 %: 3.37 + 0 → 4; 1 %: 0.65 → 1; with 2 keys of repairs, 10 %: 7.11 + 3.06 = 10.17 → 11.
+    expect(spareKeysFor(0.1, 1, 16, 5.12)).toBe(8);
+    expect(spareKeysFor(0.05, 1, 16, 5.12)).toBe(4);
+    expect(spareKeysFor(0.01, 1, 16, 5.12)).toBe(1);
+    expect(spareKeysFor(0.1, 1, 16, 2)).toBe(11);
+    expect(spareKeysFor(0.1, 1, 16, 1000)).toBe(8);
+    expect(spareKeysFor(0.1, 1, 16, -3)).toBe(13);
+    fc.assert(
+      fc.property(fc.double({ min: 0.0001, max: 0.5, noNaN: true }), fc.double({ min: 0, max: 64, noNaN: true }), (p, r) => {
+        const s = spareKeysFor(p, 0, 192, r);
+        expect(s).toBeLessThanOrEqual(spareKeysFor(p, 0, 192));
+        expect(s).toBeGreaterThanOrEqual(Math.ceil((64 * p) / (1 - p)));
+        expect(spareKeysFor(p, 0, 192, r + 1)).toBeLessThanOrEqual(s);
+      }),
+    );
+  });
+
   it('stays within [floor, ceiling], never falls as the loss rises, and is the formula inside the bounds', () => {
     fc.assert(
       fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 16 }), fc.integer({ min: 0, max: 64 }), (a, b, floor, extra) => {
@@ -184,6 +203,21 @@ describe('the broadcaster\'s spare keys', () => {
     expect(p).toBeGreaterThan(0.15);
     expect(b.directSpare).toBe(spareKeysFor(p, 1, 16));
     expect(b.directSpare).toBeGreaterThan(1);
+  });
+
+  it('with spareRepairCredit 1 the repair allowance takes the margin: an 11 % loss asks for about the expected loss; by default the full rule', () => {
+    lastSlot.clear();
+    // The spare is worked out at most once a second: last at the frame of 8 400 ms.
+    const { b } = run({ v2: 0.1 }, 60, { spareLossQuantile: 1, spareRepairCredit: 1 });
+    const p = b.slotLoss.loss('v2', 150 * 56);
+    // p = 0.11: 7.91 + max(0, 5.31 − 5.12) → 9 against 13 for the rule alone.
+    expect(p).toBeGreaterThan(0.05);
+    expect(b.directSpare).toBe(spareKeysFor(p, 1, 16, 64 * 0.08));
+    expect(b.directSpare).toBeLessThanOrEqual(Math.ceil((64 * p) / (1 - p)) + 1);
+    expect(b.directSpare).toBeLessThan(spareKeysFor(p, 1, 16) - 2);
+    lastSlot.clear();
+    const none = run({ v2: 0.1 }, 60, { spareLossQuantile: 1 }).b;
+    expect(none.directSpare).toBe(spareKeysFor(none.slotLoss.loss('v2', 150 * 56), 1, 16));
   });
 
   it('a viewer asking for every key of its slot raises the spare to directSpareKeysMax and no further', () => {

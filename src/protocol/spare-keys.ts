@@ -10,13 +10,18 @@ export const MAX_MEASURED_LOSS = 0.5;
 
 /**
  * Spare keys beyond 64 for a path losing a share p of packets: the expected loss among the keys sent
- * plus two standard deviations of a binomial, `ceil(64·p/(1−p) + 2·sqrt(64·p))`, within
- * [floor, ceiling]. p not a number or ≤ 0 (nothing measured, nothing lost) gives the floor.
+ * plus two standard deviations of a binomial, the margin less `repairKeys` (keys the repairs are
+ * trusted to bring per frame; the broadcaster passes 64 × repairShare × spareRepairCredit, 0 by
+ * default): `ceil(64·p/(1−p) + max(0, 2·sqrt(64·p) − repairKeys))`, within [floor, ceiling]. p not a
+ * number or ≤ 0 (nothing measured, nothing lost) gives the floor.
  */
-export function spareKeysFor(p: number, floor: number, ceiling: number): number {
+export function spareKeysFor(p: number, floor: number, ceiling: number, repairKeys = 0): number {
   if (!(p > 0)) return floor;
   const q = Math.min(p, MAX_MEASURED_LOSS);
-  const spare = Math.ceil((64 * q) / (1 - q) + 2 * Math.sqrt(64 * q));
+  // The repairs take at most the margin: the expected loss itself is always sent as spare keys (a
+  // repair round costs a frame its time, and the allowance also meets the spread around the mean).
+  const margin = Math.max(0, 2 * Math.sqrt(64 * q) - Math.max(0, repairKeys));
+  const spare = Math.ceil((64 * q) / (1 - q) + margin);
   return Math.max(floor, Math.min(ceiling, spare));
 }
 

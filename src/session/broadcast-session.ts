@@ -9,6 +9,7 @@ import type { P2PError } from '../errors.ts';
 import type { MediaFrame } from '../media/frame-format.ts';
 import { BroadcasterCore, type SwarmMode } from '../protocol/broadcaster-core.ts';
 import type { FrameCodec } from '../protocol/core-types.ts';
+import type { UploadBreakdown } from '../protocol/upload-breakdown.ts';
 import { createCryptoRunner } from '../protocol/crypto-jobs.ts';
 import { TrackerClient } from '../tracker-client/tracker-client.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
@@ -34,6 +35,14 @@ export interface BroadcastStats {
   bytesUp: number;
   /** bytesUp / streamBytes (0 before any frame). */
   uploadRatio: number;
+  /**
+   * What the core handed to the transport, by cause (direct-feed data, padding, spare keys and
+   * headers, repairs, segments, manifests, control). bytesUp = upload.total − mediaBytesRefused +
+   * the session's own messages (the stream key and rendition list to each new neighbour).
+   */
+  upload: UploadBreakdown;
+  /** Media bytes the core sent that the transport refused (its buffer was full): not in bytesUp. */
+  mediaBytesRefused: number;
   trackerConnected: boolean;
   /** Connected neighbours reached through a TURN relay (checked once a second). */
   relayedPeers: number;
@@ -166,6 +175,8 @@ export class BroadcastSession extends TypedEmitter<BroadcastSessionEvents> {
       streamBytes,
       bytesUp: t.bytesUp,
       uploadRatio: streamBytes === 0 ? 0 : t.bytesUp / streamBytes,
+      upload: { ...this.core.upload },
+      mediaBytesRefused: t.mediaBytesRefused,
       trackerConnected: this.tracker.connected,
       relayedPeers: this.#links.relayedPeers,
       measuredUploadBps: this.#upload.last?.uploadBps ?? null,

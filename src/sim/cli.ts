@@ -35,6 +35,10 @@ const HELP = `npm run sim -- [flags]
                        core from 200 peers, else 1)
   --timeline           trace where each decoded frame's time went and print it for late and
                        on-time frames (one thread)
+  --why-missed         sort the frames not played on time by cause, from each late frame's state
+                       when the player needed it (runs the simulation twice; one thread)
+  --unordered-requests REQUESTs on a reliable unordered channel of their own (the transport does
+                       not have one yet): no wait behind a lost control message
   --peer-config JSON   overrides of the viewers' protocol config, e.g. '{"pushKeys":64}'
   --tracker NAME       room (the tracker's own Room, default) or simple (the simulator's stand-in)
   --seed N             seed (default 1)
@@ -89,6 +93,8 @@ export function parseArgs(argv: string[]): { options: Partial<SimOptions>; json:
       case '--tracker': o.tracker = v() as SimOptions['tracker']; break;
       case '--workers': o.workers = Number(v()); break;
       case '--timeline': o.timeline = true; break;
+      case '--why-missed': o.whyMissed = true; break;
+      case '--unordered-requests': o.unorderedRequests = true; break;
       case '--peer-config': o.peerConfig = JSON.parse(v()) as SimOptions['peerConfig']; break;
       case '--json': json = true; break;
       case '--help': case '-h': help = true; break;
@@ -148,7 +154,7 @@ async function main(): Promise<void> {
   if (args.options.bytes) args.options.codec = await createCodec();
   try {
     const o = args.options;
-    o.workers ??= o.timeline ? 1 : defaultWorkers(o.peers ?? 8, o.bytes === true, (o.adversaries ?? 0) > 0 || (o.polluters ?? 0) > 0);
+    o.workers ??= o.timeline || o.whyMissed ? 1 : defaultWorkers(o.peers ?? 8, o.bytes === true, (o.adversaries ?? 0) > 0 || (o.polluters ?? 0) > 0);
     const report = o.workers > 1 ? await simulateParallel(o) : (await simulate(o)).report;
     console.log(args.json ? JSON.stringify(report, null, 2) : formatReport(report));
   } catch (e) {

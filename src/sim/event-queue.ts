@@ -125,6 +125,11 @@ export class TimedHeap<E extends Timed> {
     return this.count;
   }
 
+  /** The events waiting, in no particular order (diagnostics: look, do not change). */
+  *each(): Generator<E> {
+    for (let i = 0; i < this.count; i++) yield this.items[i] as E;
+  }
+
   /** The earliest event's time (Infinity when empty). */
   get nextT(): number {
     return this.count > 0 ? this.ts[0] : Infinity;

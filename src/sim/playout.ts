@@ -46,6 +46,16 @@ export interface Playout {
   onTime: Uint8Array;
   /** Fragments given up by the assembler. */
   skipped: number;
+  /**
+   * Per fragment: when the player needed it and did not have it, ms (NaN: never): the moment the
+   * playhead stalled at its start, or the assembler gave it up, whichever came first.
+   */
+  neededMs: Float64Array;
+  /** Per fragment: the playhead ran into it stalled (it was late), the assembler gave it up. */
+  late: Uint8Array;
+  skippedAt: Uint8Array;
+  /** Per fragment: the assembler appended it. */
+  appended: Uint8Array;
 }
 
 /** The playhead standing still this long with nothing ahead is a stall to the latency adapter (as in MediaPlayer). */
@@ -87,7 +97,10 @@ export function simulatePlayout(input: PlayoutInput): Playout {
   arrivals.sort((a, b) => a - b);
   const adapter = new LatencyAdapter(cfg);
   const ranges: Array<[number, number]> = [];
-  const out: Playout = { firstPictureMs: Infinity, firstWholeMs: Infinity, glassToGlassMs: [], stallMs: 0, stalls: 0, watchMs: 0, onTime: new Uint8Array(n), skipped: 0 };
+  const out: Playout = {
+    firstPictureMs: Infinity, firstWholeMs: Infinity, glassToGlassMs: [], stallMs: 0, stalls: 0, watchMs: 0, onTime: new Uint8Array(n), skipped: 0,
+    neededMs: new Float64Array(n).fill(NaN), late, skippedAt: new Uint8Array(n), appended,
+  };
   for (const t of done) if (t >= input.joinMs) out.firstWholeMs = Math.min(out.firstWholeMs, t - input.joinMs);
   let next = -1;
   let blockedSince: number | null = null;
@@ -126,7 +139,10 @@ export function simulatePlayout(input: PlayoutInput): Playout {
           out.stalls++;
           stillSince = t - dt * 1000;
           const waited = at(ct * 1000 + 1e-6);
-          if (waited >= 0) late[waited] = 1;
+          if (waited >= 0) {
+            late[waited] = 1;
+            if (Number.isNaN(out.neededMs[waited])) out.neededMs[waited] = stillSince;
+          }
         }
         out.stallMs += dt * 1000;
         return;
@@ -180,6 +196,8 @@ export function simulatePlayout(input: PlayoutInput): Playout {
       blockedSince ??= now;
       if (now - blockedSince < budget) break;
       out.skipped++;
+      out.skippedAt[next] = 1;
+      if (Number.isNaN(out.neededMs[next])) out.neededMs[next] = now;
       adapter.trouble(now);
       next++;
     }

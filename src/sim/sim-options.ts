@@ -73,6 +73,19 @@ export interface SimOptions {
   workers: number;
   /** Trace where each decoded frame's time went (frame-timeline.ts) and report it; one thread only. */
   timeline: boolean;
+  /**
+   * Sort every (honest viewer, frame) not played on time into a cause (miss-causes.ts): the run goes
+   * twice, the second time looking at each late frame's state when the player needed it. One thread only.
+   */
+  whyMissed?: boolean;
+  /**
+   * REQUESTs ride a reliable channel with `ordered: false` (a third datachannel; the transport does
+   * not have it yet): lost ones are sent again as control is, but they neither wait behind a control
+   * message being retransmitted nor hold one up. Off: every control message on the ordered channel.
+   */
+  unorderedRequests?: boolean;
+  /** Second pass of `whyMissed`: per viewer id, the (deadline, seq) pairs to look at, by deadline. */
+  missProbes?: ReadonlyMap<string, ReadonlyArray<{ atMs: number; seq: number }>>;
   /** Tracker room: `simple` (the simulator's stand-in) or `room` (the tracker's own Room). */
   tracker: 'simple' | 'room';
   peerConfig?: Partial<PeerCoreConfig>;
@@ -152,6 +165,7 @@ export function resolveSimOptions(partial: Partial<SimOptions>): SimOptions {
   if (!Number.isInteger(o.workers)) throw new P2PError('BAD_CONFIG', 'sim option workers must be a whole number');
   // A trace follows a key from peer to peer: every peer must be in this thread.
   if (o.workers > 1 && o.timeline) throw new P2PError('BAD_CONFIG', 'a timeline run uses one thread (workers 1)');
+  if (o.workers > 1 && (o.whyMissed || o.missProbes)) throw new P2PError('BAD_CONFIG', 'a why-missed run uses one thread (workers 1)');
   if (o.workers > 1 && o.bytes) throw new P2PError('BAD_CONFIG', 'a real-bytes run uses one thread (workers 1)');
   if (o.source !== 'steady' && o.source !== 'fragments') throw new P2PError('BAD_CONFIG', 'source must be steady or fragments');
   if (!(o.keyFrameSize[0] >= 0.1 && o.keyFrameSize[1] >= o.keyFrameSize[0])) throw new P2PError('BAD_CONFIG', 'keyFrameSize must be an ordered range ≥ 0.1');

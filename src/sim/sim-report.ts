@@ -6,6 +6,7 @@
 
 import type { AttackReport } from './adversary.ts';
 import { TIMELINE_COLUMNS, TIMELINE_STAGES } from './frame-timeline.ts';
+import { formatControlDelays, formatMisses, type ControlDelays, type MissBreakdown } from './miss-causes.ts';
 import { simulatePlayout, type PlayoutFragment } from './playout.ts';
 
 export interface ViewerRecord {
@@ -126,6 +127,8 @@ export interface SimReport {
   attack?: AttackReport;
   /** With `timeline`: where the time of frames played late and of frames played on time went. */
   timeline?: { late: TimelineSummary; onTime: TimelineSummary };
+  /** With `whyMissed`: the frames not on time by cause; `repeated`: the second pass repeated the first exactly. */
+  misses?: MissBreakdown & { repeated: boolean; control?: ControlDelays };
   framesPublished: number;
   wallSeconds: number;
   events: number;
@@ -394,6 +397,7 @@ export function formatReport(r: SimReport): string {
     `reported upload / true capacity (capacity meter): p10 ${f2(r.reportedUploadP10)}, p50 ${f2(r.reportedUploadP50)}, p90 ${f2(r.reportedUploadP90)}`,
     ...(r.attack ? formatAttack(r.attack) : []),
     ...(r.timeline ? formatFrameTimeline(r.timeline) : []),
+    ...(r.misses ? [...formatMisses(r.misses), ...(r.misses.control ? formatControlDelays(r.misses.control) : []), ...(r.misses.repeated ? [] : ['  (the second pass did not repeat the first: the causes above are not exact)'])] : []),
     `simulated in ${r.wallSeconds.toFixed(1)} s wall time (${r.events} events)`,
   ].join('\n');
 }

@@ -14,3 +14,17 @@ describe('Wire', () => {
     expect(w.buffered(450)).toBe(7);
   });
 });
+
+describe('Wire.controlArrival (the reliable channels: ordered control, unordered REQUESTs)', () => {
+  it('an ordered message waits for the one before it (being retransmitted); an unordered one neither waits nor holds up the next', () => {
+    const w = new Wire(undefined, 100);
+    // A control message lost once arrives at 400 ms (its retransmission); the next would arrive at 60 ms.
+    expect(w.controlArrival(400, true)).toBe(400);
+    expect(w.controlArrival(60, true)).toBe(400);
+    // A REQUEST on the unordered channel arrives when it arrives, and does not move the ordered tail.
+    expect(w.controlArrival(70, false)).toBe(70);
+    expect(w.controlArrival(900, false)).toBe(900);
+    expect(w.controlArrival(80, true)).toBe(400);
+    expect(w.controlArrival(450, true)).toBe(450);
+  });
+});

@@ -25,6 +25,18 @@ export class Wire {
 
   constructor(readonly to: SimPeer | undefined, readonly rttMs: number) {}
 
+  /**
+   * When a control message that would arrive at `atMs` is handed to the receiver: on the ordered
+   * channel not before the one sent before it (which moves the ordered tail), on an unordered
+   * reliable channel at once (it neither waits for nor holds up the ordered ones).
+   */
+  controlArrival(atMs: number, ordered: boolean): number {
+    if (!ordered) return atMs;
+    const at = Math.max(atMs, this.ctlLastMs);
+    this.ctlLastMs = at;
+    return at;
+  }
+
   /** A media message of `size` bytes leaves the sender's upload at `departMs`. */
   add(departMs: number, size: number): void {
     if (this.count === this.times.length) this.grow();

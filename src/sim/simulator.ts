@@ -40,6 +40,7 @@ import { buildReport, type PublishedFrame, type SimReport, type ViewerRecord } f
 import { CrossingWriter, NO_FIGURE, readCrossings, REPORT_TO, ROOM_CALL_TO, roomCallOf, type RoomCall } from './sim-exchange.ts';
 import { Wire } from './sim-wire.ts';
 import { FrameTimeline } from './frame-timeline.ts';
+import { listMisses, probesOf, snapshotFrame, summarizeMisses, type FrameSnapshot } from './miss-causes.ts';
 import { SimpleRoom } from './simple-room.ts';
 import { burstLoss, drawProfile, pairKind, queueLoss, type WorldModel } from './sim-world.ts';
 
@@ -155,6 +156,15 @@ export class Simulator {
   private lastDepart = 0;
   private lastSer = 0;
   onFrame?: FrameSink;
+  /**
+   * Control messages of the harsh world: how many were sent, their wait in the sender's uplink
+   * queue (summed), how many were lost and retransmitted (extra time summed), how many were held
+   * behind an earlier one still being retransmitted (the reliable channel's order; time summed).
+   */
+  readonly control = { sent: 0, queueMs: 0, retransmitted: 0, retransmitMs: 0, heldBehind: 0, heldBehindMs: 0 };
+  /** `whyMissed` second pass: what each late frame's viewer held at its deadline (`viewer:seq`), and how far each viewer's probes got. */
+  readonly missSnapshots = new Map<string, FrameSnapshot>();
+  private readonly probed = new Map<string, number>();
 
   constructor(options: Partial<SimOptions>, part?: SimPart) {
     this.o = resolveSimOptions(options);
@@ -250,7 +260,9 @@ export class Simulator {
       // The window: each peer's events before `end`, one peer after another.
       for (const p of this.peers.values()) {
         const h = p.events;
+        const probes = this.o.missProbes?.get(p.id);
         while (h.nextT < last) {
+          if (probes) this.lookAt(p, probes, h.nextT);
           const e = h.pop() as SimEvent;
           if (p.cpuFree > e.t && waitsForCpu(e.k)) {
             // Its event loop is busy: the event waits (a timer notes how late it ran). A link
@@ -266,6 +278,7 @@ export class Simulator {
           const w = this.run1(e);
           if (w) await w;
         }
+        if (probes) this.lookAt(p, probes, last);
       }
       if (this.part) await this.swap(this.part);
       this.queueRoomCalls();
@@ -290,6 +303,19 @@ export class Simulator {
       mode: this.room.swarmMode,
       modes: this.modes,
     };
+  }
+
+  /** Looks at p's frames whose deadline (`whyMissed` second pass) falls before `t`: nothing of p changes before its next event. */
+  private lookAt(p: SimPeer, probes: ReadonlyArray<{ atMs: number; seq: number }>, t: number): void {
+    let i = this.probed.get(p.id) ?? 0;
+    for (; i < probes.length && probes[i].atMs < t; i++) {
+      if (!(p.core instanceof PeerCore)) continue;
+      // (The broadcaster's record of the frame's direct feed: diagnostics reach into its state.)
+      const sent = (this.broadcaster.core as unknown as { frames: Map<number, { order: string[]; keys: number }> }).frames.get(probes[i].seq);
+      const slow = (id: string) => (this.peers.get(id)?.upBps ?? Infinity) < this.o.bitrateBps;
+      this.missSnapshots.set(`${p.id}:${probes[i].seq}`, snapshotFrame(p, probes[i].seq, probes[i].atMs, sent, slow));
+    }
+    this.probed.set(p.id, i);
   }
 
   /** Hands the window's messages for other parts over and takes theirs into this part's peers. */
@@ -886,11 +912,13 @@ export class Simulator {
     }
     let msg: WireMessage | Uint8Array = message;
     const size = encodedLength(message);
+    // unorderedRequests: REQUESTs ride a reliable channel of their own with `ordered: false`.
+    const ordered = !(this.o.unorderedRequests && message.type === 'request');
     if (this.o.bytes) msg = encodeMessage(msg as WireMessage);
     const world = this.world;
     let at: number;
     if (world) {
-      const r = this.harshSend(p, w, world, size, control);
+      const r = this.harshSend(p, w, world, size, control, ordered);
       if (r < 0) return;
       at = r;
     } else {
@@ -908,8 +936,7 @@ export class Simulator {
       this.lastSer = (size * 8000) / p.upBps;
       if (control) {
         if (lost) at += w.rttMs + 20;
-        at = Math.max(at, w.ctlLastMs);
-        w.ctlLastMs = at;
+        at = w.controlArrival(at, ordered);
       }
     }
     if (at < this.windowEnd) throw new Error(`simulator: a message would arrive inside its lookahead window (${at} < ${this.windowEnd})`);
@@ -932,7 +959,7 @@ export class Simulator {
    * and for control a retransmission after each loss (RTO doubling). Returns the arrival time, or -1
    * when the message is lost.
    */
-  private harshSend(p: SimPeer, w: Wire, world: WorldModel, size: number, control: boolean): number {
+  private harshSend(p: SimPeer, w: Wire, world: WorldModel, size: number, control: boolean, ordered: boolean): number {
     const now = this.now;
     const queued = this.backlog(p);
     if (!control && p.queueBytes > 0 && queued + size > p.queueBytes) {
@@ -960,14 +987,26 @@ export class Simulator {
     if (lost && !control) return -1;
     let at = depart + w.rttMs / 2 + p.rng.next() * this.o.jitterMs;
     if (control) {
+      const first = at;
       let rto = Math.max(world.rtoMinMs, 2 * w.rttMs);
       for (let tries = 0; lost && tries < 8; tries++) {
         at += rto;
         rto *= 2;
         lost = p.rng.next() < lossAt(at - w.rttMs / 2);
       }
-      at = Math.max(at, w.ctlLastMs);
-      w.ctlLastMs = at;
+      const own = at;
+      at = w.controlArrival(at, ordered);
+      const c = this.control;
+      c.sent++;
+      c.queueMs += depart - (size * 8000) / p.upBps - now;
+      if (own > first) {
+        c.retransmitted++;
+        c.retransmitMs += own - first;
+      }
+      if (at > own) {
+        c.heldBehind++;
+        c.heldBehindMs += at - own;
+      }
     }
     return at;
   }
@@ -1019,8 +1058,29 @@ export class Simulator {
 }
 
 export async function simulate(options: Partial<SimOptions>, onFrame?: FrameSink): Promise<{ report: SimReport; sim: Simulator }> {
+  if (options.whyMissed) return simulateWhyMissed(options, onFrame);
   const sim = new Simulator(options);
   sim.onFrame = onFrame;
   const report = await sim.run();
+  return { report, sim };
+}
+
+/**
+ * `whyMissed`: the run once for its delivery times (hence the playout and when the player needed
+ * each fragment it lacked), then the same seeded run again looking at each late frame's state at
+ * that moment. The second run must repeat the first exactly; the report says so.
+ */
+async function simulateWhyMissed(options: Partial<SimOptions>, onFrame?: FrameSink): Promise<{ report: SimReport; sim: Simulator }> {
+  const first = new Simulator({ ...options, whyMissed: false });
+  const r1 = await first.run();
+  const o = first.o;
+  const viewers = [...first.gone, ...[...first.peers.values()].filter((p) => !p.isBroadcaster).map((p) => p.rec)];
+  const { misses, due } = listMisses({ frames: first.frames, viewers, deadlineMs: o.deadlineMs, warmupMs: o.warmupMs, endMs: o.seconds * 1000 });
+  const sim = new Simulator({ ...options, whyMissed: false, missProbes: probesOf(misses) });
+  sim.onFrame = onFrame;
+  const report = await sim.run();
+  const same = report.framesOnTimePct === r1.framesOnTimePct && report.events === r1.events;
+  const shares = viewers.filter((v) => due.has(v.id)).map((v) => ({ id: v.id, upRatio: v.upBps / o.bitrateBps, due: due.get(v.id) ?? 0 }));
+  report.misses = { ...summarizeMisses(misses, sim.missSnapshots, shares), repeated: same, control: { ...sim.control } };
   return { report, sim };
 }

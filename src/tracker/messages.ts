@@ -302,9 +302,57 @@ export interface ParseOut {
   dataText?: string;
 }
 
+/** Inside [lo, hi]: a finite number (JSON gives no NaN; an overflowing literal such as 1e400 is Infinity and fails). */
+function within(v: unknown, lo: number, hi: number): boolean {
+  return typeof v === 'number' && v >= lo && v <= hi;
+}
+
+/**
+ * The hot messages (heartbeat, signal: nearly every message a busy tracker reads) checked by hand.
+ * Returns the parsed value itself when it has exactly a shape the schema accepts and would return
+ * unchanged (no key the schema does not name, every field within its bounds); otherwise undefined,
+ * and the schema decides and words the error. The schema parse copies the object and allocates
+ * about ten times the bytes of `JSON.parse` for a heartbeat: at thousands of messages a second that
+ * is a fifth of the tracker's allocation, and so of its scavenge pauses (docs/tracker.md).
+ * `fast-path.test.ts` holds it to the schema's answer on generated and mutated messages.
+ */
+export function fastClientMessage(value: unknown): ClientMessage | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (v.type === 'heartbeat') {
+    for (const k in v) {
+      if (k === 'type') continue;
+      const f = v[k];
+      if (k === 'uploadBps' ? !within(f, 0, 1e12)
+        : k === 'measuredUploadBps' ? !within(f, 0, 1e10)
+        : k === 'uploadLimitedShare' ? !within(f, 0, 1)
+        : k === 'relayed' ? typeof f !== 'boolean'
+        : true) return undefined;
+    }
+    return v as ClientMessage;
+  }
+  if (v.type === 'signal') {
+    for (const k in v) if (k !== 'type' && k !== 'to' && k !== 'data') return undefined;
+    if (typeof v.to !== 'string' || !PEER_ID_RE.test(v.to) || v.data === undefined) return undefined;
+    return v as ClientMessage;
+  }
+  return undefined;
+}
+
+/** The client's hot message, a relayed signal, checked by hand like `fastClientMessage`. */
+export function fastServerMessage(value: unknown): ServerMessage | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (v.type !== 'signal') return undefined;
+  for (const k in v) if (k !== 'type' && k !== 'from' && k !== 'data') return undefined;
+  if (typeof v.from !== 'string' || !PEER_ID_RE.test(v.from) || v.data === undefined) return undefined;
+  return v as ServerMessage;
+}
+
 function parseClient(text: string, maxBytes: number, maxSignalBytes: number, out?: ParseOut): ClientMessage {
   const value = parseJson(text, maxBytes);
-  const r = clientMessageSchema.safeParse(value);
+  const fast = fastClientMessage(value);
+  const r = fast ? { success: true as const, data: fast } : clientMessageSchema.safeParse(value);
   if (!r.success) {
     const type = (value as { type?: unknown } | null)?.type;
     const known = ['join', 'publish', 'heartbeat', 'signal', 'failed', 'leave', 'complaint'];
@@ -332,6 +380,8 @@ export function parseServerMessage(text: string, maxBytes: number = 2 * LIMITS.m
     if (e instanceof P2PError) throw e;
     throw new P2PError('BAD_MESSAGE', `tracker message could not be read: ${String((e as Error)?.name ?? e)}`);
   }
+  const fast = fastServerMessage(value);
+  if (fast) return fast;
   const r = serverMessageSchema.safeParse(value);
   if (!r.success) {
     const type = (value as { type?: unknown } | null)?.type;

@@ -166,8 +166,9 @@ export class RoleBook {
     return false;
   }
 
-  eligible(p: RoomPeer): boolean {
-    if (p.broadcaster || p.relayed || p.lapsed || distrusted(p, this.ctx.nowMs)) return false;
+  /** `nowMs`: the room's time, passed by callers that ask for many peers in a row (read once, not boxed per peer). */
+  eligible(p: RoomPeer, nowMs: number = this.ctx.nowMs): boolean {
+    if (p.broadcaster || p.relayed || p.lapsed || distrusted(p, nowMs)) return false;
     if (minRoleUpload(this.config, this.ctx.bitrateBps) === 0) return true;
     const s = uploadStanding(p, this.config, this.ctx.bitrateBps);
     return s === 'proven' || s === 'trial';
@@ -184,9 +185,9 @@ export class RoleBook {
   }
 
   /** Viewers that may take a role now (O(viewers)). */
-  eligibleCount(): number {
+  eligibleCount(nowMs: number): number {
     let n = 0;
-    for (const v of this.graph.viewers) if (this.eligible(v)) n++;
+    for (const v of this.graph.viewers) if (this.eligible(v, nowMs)) n++;
     return n;
   }
 
@@ -225,6 +226,18 @@ export class RoleBook {
       if (!p.holderKeys.length && !p.producerGroups.length && !nets.has(networkOf(p)) && seasoned(p, this.config, nowMs) && this.eligible(p)) return true;
     }
     return false;
+  }
+
+  /**
+   * Role peers whose lease ended before nowMs, each once. Runs every tick: it reads the role maps
+   * in place rather than building the set of every role peer, which is what rolePeers does.
+   */
+  expiredRolePeers(nowMs: number): RoomPeer[] {
+    let out: RoomPeer[] | null = null;
+    for (const p of this.holderOf.values()) if (p.leaseExpiresMs < nowMs && !out?.includes(p)) (out ??= []).push(p);
+    for (const p of this.producerOf.values()) if (p.leaseExpiresMs < nowMs && !out?.includes(p)) (out ??= []).push(p);
+    for (const p of this.extraProducers) if (p.leaseExpiresMs < nowMs && !out?.includes(p)) (out ??= []).push(p);
+    return out ?? NO_PEERS;
   }
 
   *rolePeers(): Generator<RoomPeer> {
@@ -496,3 +509,5 @@ export class RoleBook {
     return [...new Set(owners)].map((p) => ({ peerId: p.id, keys: [...(kind === 'holder' ? p.holderKeys : p.producerGroups)] }));
   }
 }
+
+const NO_PEERS: RoomPeer[] = [];

@@ -332,6 +332,29 @@ describe('Room modes and roles', () => {
     checkInvariants(r, ids);
   });
 
+  it('takes the groups of an extra producer whose lease ran out, like any producer’s', () => {
+    // 240 viewers want 20 producers for 12 groups: 8 of them are extra producers of a group.
+    const r = room({ seed: 5 });
+    fill(r, 240);
+    r.tick(1);
+    // The swarm list names each group's producer first, then the extra producers.
+    const seen = new Set<number>();
+    const extras = r.snapshot().producers.filter((p) => {
+      const again = p.keys.length === 1 && seen.has(p.keys[0]);
+      for (const g of p.keys) seen.add(g);
+      return again;
+    });
+    expect(extras.length).toBeGreaterThan(0);
+    const quiet = new Set(extras.map((p) => p.peerId));
+    const ids = Array.from({ length: 240 }, (_, i) => id(i));
+    for (let t = 500; t <= r.config.leaseMs + 1000; t += 500) {
+      for (const v of ids) if (!quiet.has(v)) r.heartbeat(v, {}, t);
+      r.tick(t);
+    }
+    for (const q of quiet) expect(r.rolesOf(q).producerGroups, q).toEqual([]);
+    checkInvariants(r, ids.filter((v) => !quiet.has(v)));
+  });
+
   it('honours claims announced after a restart and restores the broadcaster’s mode', () => {
     const r = room();
     r.join('broadcast0', { broadcaster: true, announce: { mode: 'holder' } }, 0);

@@ -306,12 +306,10 @@ export class Room {
     this.nowMs = nowMs;
     const c = this.config;
     let revoked = false;
-    for (const p of this.roles.rolePeers()) {
-      if (p.leaseExpiresMs < nowMs) {
-        revoked = true;
-        p.lapsed = true;
-        this.roles.revoke(p);
-      }
+    for (const p of this.roles.expiredRolePeers(nowMs)) {
+      revoked = true;
+      p.lapsed = true;
+      this.roles.revoke(p);
     }
     if (nowMs - this.lastTimeoutScanMs >= 1000) {
       this.lastTimeoutScanMs = nowMs;
@@ -435,7 +433,7 @@ export class Room {
 
 
   private countEligible(nowMs: number): void {
-    this.eligibleViewers = this.roles.eligibleCount();
+    this.eligibleViewers = this.roles.eligibleCount(nowMs);
     this.eligibleCountedMs = nowMs;
   }
 
@@ -492,20 +490,12 @@ export class Room {
     const out: NeighbourInfo[] = [];
     for (const [qid, e] of p.edges) {
       const q = this.peers.get(qid) as Peer;
-      const reasons: NeighbourReason[] = [];
-      if (e.bits & SWARM) reasons.push('swarm');
-      if (e.bits & (FEED | SEGMENT)) reasons.push(p.broadcaster ? (e.bits & SEGMENT ? 'holder' : 'viewer') : 'broadcaster');
-      if (p.broadcaster && e.bits & FEED && e.bits & SEGMENT) reasons.push('viewer');
-      const pIsA = p.id === e.a;
-      if (e.bits & (pIsA ? SEED_A : SEED_B)) reasons.push('holder');
-      if (e.bits & (pIsA ? SEED_B : SEED_A)) reasons.push('producer');
-      const info: NeighbourInfo = { peerId: qid, reasons, initiator: e.initiator === p.id };
+      const info: NeighbourInfo = { peerId: qid, reasons: reasonsOf(e.bits, p.id === e.a, p.broadcaster), initiator: e.initiator === p.id };
       if (q.holderKeys.length) info.holderKeys = [...q.holderKeys];
       out.push(info);
     }
     return out;
   }
-
 
   private flush(nowMs: number): void {
     const c = this.config;
@@ -532,4 +522,26 @@ export class Room {
       this.events.push({ type: 'swarm', to: this.broadcaster.id, mode: this.mode, viewers: this.graph.viewers.length, holders: this.roles.entries('holder'), producers: this.roles.entries('producer') });
     }
   }
+}
+
+/**
+ * Why a neighbour is one, from an edge's bits as one end sees them. The lists are built once per
+ * combination and shared (frozen): the room describes every neighbour list again after each join
+ * and leave, and a fresh array per neighbour was a tenth of a busy tracker's allocation.
+ */
+const reasonLists = new Map<number, readonly NeighbourReason[]>();
+function reasonsOf(bits: number, pIsA: boolean, broadcaster: boolean): NeighbourReason[] {
+  const key = (bits << 2) | (pIsA ? 2 : 0) | (broadcaster ? 1 : 0);
+  let reasons = reasonLists.get(key);
+  if (!reasons) {
+    const r: NeighbourReason[] = [];
+    if (bits & SWARM) r.push('swarm');
+    if (bits & (FEED | SEGMENT)) r.push(broadcaster ? (bits & SEGMENT ? 'holder' : 'viewer') : 'broadcaster');
+    if (broadcaster && bits & FEED && bits & SEGMENT) r.push('viewer');
+    if (bits & (pIsA ? SEED_A : SEED_B)) r.push('holder');
+    if (bits & (pIsA ? SEED_B : SEED_A)) r.push('producer');
+    reasons = Object.freeze(r);
+    reasonLists.set(key, reasons);
+  }
+  return reasons as NeighbourReason[];
 }
