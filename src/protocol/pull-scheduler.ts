@@ -264,13 +264,19 @@ export class PullScheduler {
     return k;
   }
 
-  /** True when no prompt neighbour offers a key of `f` we neither hold nor asked for of a prompt one. */
+  /**
+   * True when no prompt neighbour offers a key of `f` we neither hold nor asked for of a prompt one
+   * (nor asked of it as often as its serving budget allows).
+   */
   private nothingOffered(f: FrameState, nowMs: number): boolean {
     for (const n of this.h.neighbours.values()) {
       const h = n.frames.get(f.seq);
       if (!h || n.isBroadcaster || this.h.unlisted.has(n.peerId) || !this.prompt(n, nowMs)) continue;
+      // Keys its serving budget no longer covers are not on offer to us.
+      const { spent, left } = n.askBudget(f.seq, this.h.cfg);
+      if (left <= 0) continue;
       if (h.complete) return false;
-      for (let w = 0; w < 8; w++) if (h.keys.word(w) & ~(f.have.word(w) | f.inflightSet.word(w))) return false;
+      for (let w = 0; w < 8; w++) if (h.keys.word(w) & ~(f.have.word(w) | f.inflightSet.word(w) | (spent ? spent.word(w) : 0))) return false;
     }
     return true;
   }
@@ -287,9 +293,17 @@ export class PullScheduler {
     if (!d || !b || !this.h.neighbours.has(b) || d.slots <= 1 || f.extraAsked) return;
     const keys = new KeySet();
     const slots = new Set<number>();
+    // Keys a prompt neighbour holds reached the swarm: not missing, also those its serving budget no
+    // longer lets us ask of it (else a frame short of those looks short of every slot: no report).
+    const nearby = new KeySet();
+    for (const n of this.h.neighbours.values()) {
+      const h = n.frames.get(f.seq);
+      if (!h || n.isBroadcaster || this.h.unlisted.has(n.peerId) || !this.prompt(n, nowMs)) continue;
+      for (let w = 0; w < 8; w++) nearby.setWord(w, nearby.word(w) | h.keys.word(w));
+    }
     for (let k = 0; k < d.keys; k++) {
       const slot = (k + f.seq) % d.slots;
-      if (f.have.has(k) || slot === d.slot) continue;
+      if (f.have.has(k) || slot === d.slot || nearby.has(k)) continue;
       // A key on its way from a prompt neighbour is not missing (one from a muted or late one is).
       const from = f.inflightSet.has(k) ? this.h.neighbours.get(f.inflight.peerOf(k) as string) : undefined;
       if (from && this.prompt(from, nowMs)) continue;
