@@ -132,7 +132,7 @@ export class NeighbourState {
    * bad message, and enough of them ban us for good. A viewer whose inbound media is lost asks every
    * key again as it times out: it must stop at that budget rather than be banned by every neighbour.
    * `spent`: the keys asked serveKeyTimes already (not to be asked of it again); `left`: keys we may
-   * still ask of it in this frame in all. No allocation (the pull asks for every frame it schedules).
+   * still ask of it in this frame in all.
    */
   askBudget(seq: number, cfg: PeerCoreConfig): AskBudget {
     const a = this.frames.get(seq)?.asked;
