@@ -63,7 +63,7 @@ export class ScriptedTransport extends TransportCore<Link> {
   }
   protected openLink(peer: PeerEntry<Link>): Link {
     if (this.openThrows) throw this.openThrows;
-    const link: Link = { peer, ready: false, interrupted: false, buffered: { control: 0, media: 0 }, send: 'take', applied: [], sent: [], applyThrows: false, details: { rttMs: 12 } as LinkInfo, closeThrows: false };
+    const link: Link = { peer, ready: false, interrupted: false, buffered: { control: 0, media: 0, requests: 0 }, send: 'take', applied: [], sent: [], applyThrows: false, details: { rttMs: 12 } as LinkInfo, closeThrows: false };
     this.links.set(peer.id, link);
     return link;
   }
