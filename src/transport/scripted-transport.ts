@@ -105,6 +105,14 @@ export class ScriptedTransport extends TransportCore<Link> {
     this.link(id).ready = true;
     this.linkMaybeConnected(this.link(id).peer);
   }
+  /** This side's requests channel opened (the core sends its ready frame on it). */
+  requestsUp(id: string): void {
+    this.linkRequestsOpened(this.link(id).peer);
+  }
+  /** This side's requests channel closed alone. */
+  requestsDown(id: string): void {
+    this.linkRequestsClosed(this.link(id).peer);
+  }
   inbound(id: string, channel: Channel, data: unknown): void {
     this.linkMessage(this.link(id).peer, channel, data);
   }

@@ -536,6 +536,8 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       mediaLinkMessagesOut: this.#linkMessagesOut.media,
       controlMessagesOut: this.#messagesOut.control,
       controlLinkMessagesOut: this.#linkMessagesOut.control,
+      requestsMessagesOut: this.#messagesOut.requests,
+      requestsLinkMessagesOut: this.#linkMessagesOut.requests,
     };
   }
 

@@ -118,6 +118,10 @@ export interface TransportStats {
   controlMessagesOut: number;
   /** Datachannel messages those took (a batch once). */
   controlLinkMessagesOut: number;
+  /** Messages handed to requests channels, every peer's (what went on control as `requests` is in control's). */
+  requestsMessagesOut: number;
+  /** Datachannel messages those took (a batch once; the ready frames too). */
+  requestsLinkMessagesOut: number;
 }
 
 /** What the path to a connected peer looks like (for stats and the tracker's `relayed` flag). */
