@@ -157,7 +157,15 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     if (batch && batch.count > 0) {
       const out = batch.take(true)!;
       const parsed = parseBatch(out);
-      if (parsed.ok) for (const m of parsed.messages) this.#sendAsControl(peer, m);
+      if (!parsed.ok) return;
+      for (const m of parsed.messages) {
+        try {
+          this.#sendAsControl(peer, m);
+        } catch {
+          // control is full (TRANSPORT_CONTROL_FULL): lost like any send refused there
+          peer.channels.control.droppedOut++;
+        }
+      }
     }
   }
 
