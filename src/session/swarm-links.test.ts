@@ -243,7 +243,7 @@ describe('SwarmLinks', () => {
       step(10_000);
       expect(links.failures.get('connect-timeout')).toBe(failures + 1);
     };
-    return { tracker, links, attempt, transport };
+    return { tracker, links, attempt, transport, step };
   }
 
   it('retries a neighbour whose connection failed while this end offered no ICE candidate, until relinkGraceMs after the first failure', () => {
@@ -273,6 +273,34 @@ describe('SwarmLinks', () => {
     attempt(SDP, SDP_WITH_CANDIDATE);
     expect(tracker.failed).toEqual(['a']);
     expect(links.forgiven).toBe(0);
+    links.destroy();
+  });
+
+  it('counts only the signals the transport took: a second answer (dropped) does not show a candidate for the connection', () => {
+    const { tracker, links, transport, step } = scriptedNeighbour(true);
+    transport.signalOut('a', { type: 'offer', sdp: SDP_WITH_CANDIDATE });
+    tracker.signalFrom('a', { type: 'answer', sdp: SDP });
+    tracker.signalFrom('a', { type: 'answer', sdp: SDP_WITH_CANDIDATE });
+    expect(transport.link('a').applied.map((x) => x.type)).toEqual(['answer']);
+    step(10_000);
+    // The answer taken had no candidate: that end has no path, retried rather than reported.
+    expect(links.failures.get('connect-timeout')).toBe(1);
+    expect(tracker.failed).toEqual([]);
+    links.destroy();
+  });
+
+  it('replaces a connection still connecting when the neighbour sends a second offer (it started over), and hands the new offer to the new one', () => {
+    const { tracker, links, transport } = scriptedNeighbour(false);
+    const first = transport.link('a');
+    tracker.signalFrom('a', { type: 'offer', sdp: SDP });
+    expect(first.applied).toHaveLength(1);
+    tracker.signalFrom('a', { type: 'offer', sdp: SDP_WITH_CANDIDATE });
+    expect(transport.closedLinks).toEqual(['a']);
+    const second = transport.link('a');
+    expect(second).not.toBe(first);
+    expect(second.applied).toEqual([{ type: 'offer', sdp: SDP_WITH_CANDIDATE }]);
+    expect(transport.peerState('a')).toBe('connecting');
+    expect(tracker.failed).toEqual([]);
     links.destroy();
   });
 

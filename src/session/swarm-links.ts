@@ -120,11 +120,21 @@ export class SwarmLinks {
     transport.on('signal', onSignal);
     this.#off.push(() => transport.off('signal', onSignal));
     this.#off.push(tracker.on('signal', ({ from, data }) => {
-      // Noted before the transport takes it (a bad one ends the connection at once), and only for a
-      // connection the transport holds (the map stays as small as the swarm).
       const bits = signalBits(data);
-      if (bits && transport.peerState(from) !== undefined) this.#offered.set(from, (this.#offered.get(from) ?? 0) | (bits << THEIRS));
-      void transport.signal(from, data);
+      // A second offer while connecting: the neighbour gave up its connection (as an end without a
+      // path does at once) and started a new one, which ours, made for the first offer, would
+      // refuse until its connect timeout. Ours is replaced by a new one for the new offer.
+      if (bits & DESCRIBED && (data as { type?: unknown }).type === 'offer' && transport.peerState(from) === 'connecting' && ((this.#offered.get(from) ?? 0) >> THEIRS) & DESCRIBED) {
+        transport.close(from);
+        this.#offered.delete(from);
+        try {
+          transport.connect(from, { initiator: false });
+        } catch {
+          // Over a bound: the next list or tick connects again.
+        }
+      }
+      // Only what the transport took counts (a signal it drops says nothing of this connection).
+      if (transport.signal(from, data) && bits) this.#offered.set(from, (this.#offered.get(from) ?? 0) | (bits << THEIRS));
     }));
     this.#off.push(tracker.on('neighbours', ({ neighbours }) => this.#update(neighbours)));
     // STUN/TURN servers come from the tracker (TURN with short-lived credentials).
