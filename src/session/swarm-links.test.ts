@@ -276,6 +276,16 @@ describe('SwarmLinks', () => {
     links.destroy();
   });
 
+  it('retries a neighbour whose offer this end took but could not answer (no candidate: it gave up as its gathering ended)', () => {
+    const { tracker, links, transport, step } = scriptedNeighbour(false);
+    tracker.signalFrom('a', { type: 'offer', sdp: SDP_WITH_CANDIDATE });
+    tracker.signalFrom('a', CANDIDATE);
+    step(10_000);
+    expect(links.failures.get('connect-timeout')).toBe(1);
+    expect(tracker.failed).toEqual([]);
+    links.destroy();
+  });
+
   it('counts only the signals the transport took: a second answer (dropped) does not show a candidate for the connection', () => {
     const { tracker, links, transport, step } = scriptedNeighbour(true);
     transport.signalOut('a', { type: 'offer', sdp: SDP_WITH_CANDIDATE });

@@ -59,11 +59,15 @@ const CANDIDATE = 2;
 /** signalBits of this end's signals sit in the low two bits of SwarmLinks' record, the neighbour's above. */
 const THEIRS = 2;
 
-/** True when an end described its side of the connection but offered no ICE candidate for it. */
+/**
+ * True for a WebRTC connection (an end sent a description) for which an end offered no ICE
+ * candidate: that end described no path, or gave up before it could offer one (an answerer without
+ * a candidate fails as soon as its gathering ends, which may be before its answer goes out).
+ */
 function pathless(offered: number): boolean {
   const mine = offered & 3;
   const theirs = (offered >> THEIRS) & 3;
-  return mine === DESCRIBED || theirs === DESCRIBED;
+  return ((mine | theirs) & DESCRIBED) !== 0 && ((mine & CANDIDATE) === 0 || (theirs & CANDIDATE) === 0);
 }
 
 export class SwarmLinks {
