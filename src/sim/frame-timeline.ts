@@ -89,23 +89,18 @@ class PeerFrame {
 
 export class FrameTimeline {
   private readonly publishMs = new Map<number, number>();
-  /** Keys of each frame a viewer holds without receiving them (implied zero keys, implied-keys.ts). */
-  private readonly implied = new Map<number, number>();
   /** Broadcaster's first send of each chunk: key (seq, c, chunk). */
   private readonly chunkFirst = new Map<number, number>();
   private readonly peers = new Map<number, Map<number, PeerFrame>>();
 
   constructor(private readonly broadcasterNum: number, private readonly keepFrames = 64) {}
 
-  /** Frame `seq` was published now; `implied` of its 64 systematic keys are implied zeros, never sent. */
-  published(seq: number, nowMs: number, implied = 0): void {
+  published(seq: number, nowMs: number): void {
     this.publishMs.set(seq, nowMs);
-    if (implied > 0) this.implied.set(seq, implied);
     const old = seq - this.keepFrames;
     if (old < 0) return;
     // Forget frames too old to be traced any more.
     this.publishMs.delete(old);
-    this.implied.delete(old);
     for (const m of this.peers.values()) m.delete(old);
     for (const k of this.chunkFirst.keys()) if (k / 65536 < old) this.chunkFirst.delete(k);
   }
@@ -198,17 +193,11 @@ export class FrameTimeline {
     }
   }
 
-  /**
-   * The key that completed this peer's 64 of frame `seq` (−1: it held too few): the 64th key it
-   * received or made, or with implied zero keys (held once the manifest verified, never received)
-   * the (64 − implied)th. A manifest that verified after that key is not traced: its wait falls in
-   * the decode stage.
-   */
-  private key64(r: PeerFrame, seq: number): number {
-    const need = 64 - (this.implied.get(seq) ?? 0);
-    if (r.held < need) return -1;
+  /** The key that was this peer's 64th of the frame (−1: it held fewer). */
+  private key64(r: PeerFrame): number {
+    if (r.held < 64) return -1;
     const times = Array.from(r.keyAt).filter((t) => !Number.isNaN(t)).sort((a, b) => a - b);
-    return r.keyAt.indexOf(times[need - 1]);
+    return r.keyAt.indexOf(times[63]);
   }
 
   /** Key x was made here by a producer from seeds (8 of its group, its own segments counting). */
@@ -236,7 +225,7 @@ export class FrameTimeline {
       return out;
     };
     let cur = v;
-    let x = this.key64(v, seq);
+    let x = this.key64(v);
     if (x < 0) return finish();
     out[S.decode] += nowMs - v.keyAt[x];
     let hops = 0;
@@ -253,7 +242,7 @@ export class FrameTimeline {
       if (cur.made[x]) {
         // Not a producer's key: a relay that decoded the frame re-encoded it; its own 64th key goes on.
         if (Number.isNaN(cur.decodedMs) || cur.decodedMs > cur.keyAt[x] || this.isProduced(cur, x)) break;
-        const y = this.key64(cur, seq);
+        const y = this.key64(cur);
         if (y < 0) return finish();
         out[S.reencode] += cur.keyAt[x] - cur.decodedMs;
         out[S.decode] += cur.decodedMs - cur.keyAt[y];

@@ -20,7 +20,6 @@ import { BroadcasterCore } from '../protocol/broadcaster-core.ts';
 import { CapacityMeter } from '../protocol/capacity-meter.ts';
 import type { CoreOutput, FrameCodec } from '../protocol/core-types.ts';
 import { createCryptoRunner, type CryptoJob, type CryptoResult } from '../protocol/crypto-jobs.ts';
-import { impliedKeyCount } from '../protocol/implied-keys.ts';
 import { onRequestsChannel } from '../protocol/message-channels.ts';
 import { PeerCore } from '../protocol/peer-core.ts';
 import { BROADCAST_ID_BYTES, encodedLength, encodeMessage, FLAG_INIT_SEGMENT, FLAG_KEY_FRAME, parseMessage, type Manifest, type WireMessage } from '../protocol/wire.ts';
@@ -800,7 +799,7 @@ export class Simulator {
 
   private emitFrame(b: BroadcasterCore, f: SourceFrame, t: number): void {
     const seq = b.publishFrame(f.bytes, f.flags, f.captureMs, t);
-    this.timeline?.published(seq, t, impliedKeyCount(f.bytes.length));
+    this.timeline?.published(seq, t);
     this.frames.push({ seq, captureMs: f.captureMs, publishMs: t, length: f.bytes.length, fragment: f.fragment, mediaStartMs: f.mediaStartMs, mediaEndMs: f.mediaEndMs });
     if (this.o.bytes) this.sourceFrames.set(seq, f.bytes);
     this.drain(this.broadcaster);
