@@ -8,11 +8,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { HlsHandlerCounters } from '../src/hls/hls-handler.ts';
 
+export interface FailedReport {
+  by: string;
+  peer: string;
+  atMs: number;
+}
+
 export interface EdgeServer {
   baseUrl: string;
   streamId: string;
   /** The edge's HTTP handler counters as the server last printed them (every 250 ms), or null before the first. */
   counters(): HlsHandlerCounters | null;
+  /** Failed-link reports the server's own peers (broadcaster, edge) sent to the tracker so far; atMs is Date.now(). */
+  failedReports(): FailedReport[];
   stop(): void;
 }
 
@@ -24,7 +32,17 @@ function startOnce(seconds: number, readyMs: number): Promise<EdgeServer> {
     errors.push(...d.toString().split('\n').filter(Boolean));
     errors.splice(0, Math.max(0, errors.length - 20));
   });
-  const stop = () => void child.kill('SIGKILL');
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+    child.kill('SIGKILL');
+  };
+  // An end the test did not ask for is said in the test's output, with the server's last error
+  // lines: a server that dies (a native crash in the WebRTC module prints nothing) shows as
+  // "connection refused" in the page, which alone does not say why.
+  child.on('exit', (code, signal) => {
+    if (!stopping) console.log(`edge server (pid ${child.pid}) ended by itself: ${signal ? `signal ${signal}` : `exit code ${code}`}; last error lines: ${errors.slice(-10).join(' | ') || 'none'}`);
+  });
   return new Promise<EdgeServer>((resolve, reject) => {
     const timer = setTimeout(() => (stop(), reject(new Error(`the edge server was not ready within ${readyMs} ms`))), readyMs);
     child.once('exit', (code, signal) => {
@@ -32,21 +50,23 @@ function startOnce(seconds: number, readyMs: number): Promise<EdgeServer> {
       reject(new Error(`the edge server ended before it was ready (${signal ?? `exit ${code}`}): ${errors.slice(-5).join(' | ') || 'no error output'}`));
     });
     let counters: HlsHandlerCounters | null = null;
+    const failed: FailedReport[] = [];
     let ready = false;
     void (async () => {
       for await (const line of createInterface({ input: child.stdout! })) {
         if (!line.startsWith('{')) continue;
-        let msg: { baseUrl?: string; streamId?: string; counters?: HlsHandlerCounters };
+        let msg: { baseUrl?: string; streamId?: string; counters?: HlsHandlerCounters; failed?: FailedReport };
         try {
           msg = JSON.parse(line) as typeof msg;
         } catch {
           continue;
         }
         if (msg.counters) counters = msg.counters;
+        if (msg.failed) failed.push(msg.failed);
         if (ready || msg.baseUrl === undefined || msg.streamId === undefined) continue;
         ready = true;
         clearTimeout(timer);
-        resolve({ baseUrl: msg.baseUrl, streamId: msg.streamId, counters: () => counters, stop });
+        resolve({ baseUrl: msg.baseUrl, streamId: msg.streamId, counters: () => counters, failedReports: () => failed.slice(), stop });
       }
     })();
   });

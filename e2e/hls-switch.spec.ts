@@ -81,6 +81,7 @@ for (const mode of ['play', 'relay'] as const) test(`a P2P viewer whose links ar
   // 2. Cut every link: the player goes to HTTP and playback goes on.
   await page.evaluate(() => window.switchTest.resetStill());
   const cutAtMs = (await state(page)).nowMs;
+  const cutAtWallMs = Date.now();
   await page.evaluate(() => window.links.cut());
   await expect.poll(async () => (await state(page)).path, { timeout: 30_000 }).toBe('http');
   s = await state(page);
@@ -120,6 +121,11 @@ for (const mode of ['play', 'relay'] as const) test(`a P2P viewer whose links ar
   await page.evaluate(() => window.links.restore());
   for (let i = 0; i < 180 && (await state(page)).path !== 'p2p'; i++) await page.waitForTimeout(500);
   s = await state(page);
+  // Who struck which pair off at the tracker (it never pairs a reported pair again), from the cut on.
+  const short = (id: string) => id.slice(0, 6);
+  const pageReports = s.failedReports.filter(([t]) => t >= cutAtMs).map(([t, by, peer]) => [Math.round((t - cutAtMs) / 100) / 10, short(by), short(peer)]);
+  const serverReports = edge.failedReports().filter((r) => r.atMs >= cutAtWallMs).map((r) => [Math.round((r.atMs - cutAtWallMs) / 100) / 10, short(r.by), short(r.peer)]);
+  console.log(`[${mode}] failed-link reports to the tracker from the cut on [s from the cut, reporter, reported] (links back at ${Math.round((restoredAtMs - cutAtMs) / 1000)} s; page session now ${short(s.peerId)}): the page's sessions ${JSON.stringify(pageReports)}; the broadcaster and the edge ${JSON.stringify(serverReports)}`);
   if (s.path !== 'p2p') {
     const at = (ms: number) => Math.round(ms - restoredAtMs);
     console.log(`no return to P2P within 90 s of the links coming back (times in ms from then): path changes ${JSON.stringify(s.changes.map((c) => [at(c.atMs), c.path, c.reason]))}; rejoins ${JSON.stringify(s.rejoinsAt.map(at))}; links ${JSON.stringify(s.links)}, status ${s.status}, peers ${s.peers}; policy inputs, last 10 s [ms, path, buffer ahead s, P2P frames, currentTime]: ${JSON.stringify((await page.evaluate(() => window.switchTest.trace())).slice(-50))}`);

@@ -15,7 +15,17 @@ const rejoinsAt: number[] = [];
 let reloads = 0;
 el.addEventListener('emptied', () => void reloads++);
 el.addEventListener('sourcechange', (e) => changes.push({ ...(e as CustomEvent).detail, atMs: performance.now() }));
-el.addEventListener('sessionready', (e) => void (session = (e as CustomEvent<ViewerSession>).detail));
+/** Failed-link reports each swarm session of the page sent to the tracker: [performance.now(), session's peer id, reported peer id]. */
+const failedReports: Array<[number, string, string]> = [];
+el.addEventListener('sessionready', (e) => {
+  session = (e as CustomEvent<ViewerSession>).detail;
+  const tracker = session.tracker;
+  const report = tracker.reportFailed.bind(tracker);
+  tracker.reportFailed = (peerId: string) => {
+    if (tracker.connected) failedReports.push([Math.round(performance.now()), tracker.peerId ?? '', peerId]);
+    report(peerId);
+  };
+});
 el.setAttribute('tracker', q.get('tracker') ?? 'ws://127.0.0.1:9/tracker');
 el.setAttribute('stream', q.get('stream') ?? '');
 if (q.get('fallback-url')) el.setAttribute('fallback-url', q.get('fallback-url')!);
@@ -88,6 +98,10 @@ declare global {
         links: string[];
         status: string;
         http: string;
+        /** Failed-link reports of the page's sessions: [performance.now(), reporter, reported]. */
+        failedReports: Array<[number, string, string]>;
+        /** The current session's tracker peer id. */
+        peerId: string;
       };
       resetStill(): void;
       /** [ms, path, buffer ahead s, frames in, currentTime, fragments skipped, seeks] every 200 ms, the last 20 s. */
@@ -111,6 +125,8 @@ window.switchTest = {
     links: session ? session.config.transport.peers().map((p) => session!.config.transport.peerState(p) ?? 'gone') : [],
     status: el.stats?.status ?? '',
     http: (el.stats?.source as { http?: string } | undefined)?.http ?? '',
+    failedReports: failedReports.slice(),
+    peerId: session?.tracker.peerId ?? '',
   }),
   trace: () => trace.slice(),
   resetStill: () => {

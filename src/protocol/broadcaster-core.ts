@@ -313,6 +313,13 @@ export class BroadcasterCore {
     this.handleParsed(from, r.message, nowMs);
   }
 
+  /** Bytes from a neighbour refused before parsing (see PeerCore.handleBadInput): a bad message. */
+  handleBadInput(from: string, reason: string, nowMs: number): void {
+    if (!this.neighbours.has(from)) return;
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
+    this.countBad(from, reason);
+  }
+
   handleParsed(from: string, m: WireMessage, nowMs: number): void {
     const nb = this.neighbours.get(from);
     if (!nb) return;

@@ -322,6 +322,16 @@ export class PeerCore {
     this.handleParsed(from, r.message, nowMs);
   }
 
+  /**
+   * Bytes from a neighbour refused before parsing (out of protocol where they came: a message
+   * other than a REQUEST on the requests channel). Counted against it as a bad message.
+   */
+  handleBadInput(from: string, reason: string, nowMs: number): void {
+    if (!this.neighbours.has(from) || (this.banned.size > 0 && this.banned.has(from))) return;
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
+    this.countBad(from, reason);
+  }
+
   /** A message already parsed (the simulator's identity mode skips the bytes). */
   handleParsed(from: string, m: WireMessage, nowMs: number): void {
     const n = this.neighbours.get(from);

@@ -5,7 +5,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { NeighbourInfo } from '../tracker/messages.ts';
 import type { TrackerClient } from '../tracker-client/tracker-client.ts';
 import { MemoryNetwork } from '../transport/memory-transport.ts';
-import { PATH_RECHECK_MS, SwarmLinks } from './swarm-links.ts';
+import { ManualClock, ScriptedTransport } from '../transport/scripted-transport.ts';
+import type { SignalBlob } from '../transport/transport.ts';
+import { PATH_RECHECK_MS, signalBits, SwarmLinks } from './swarm-links.ts';
 
 class ScriptedTracker {
   connected = true;
@@ -29,6 +31,10 @@ class ScriptedTracker {
   setStats(s: { relayed?: boolean }): void {
     this.stats.push(s);
   }
+  /** The tracker relays a signal from a neighbour. */
+  signalFrom(from: string, data: unknown): void {
+    for (const fn of this.#handlers.get('signal') ?? []) fn({ from, data });
+  }
   /** The tracker sends a new neighbour list. */
   give(list: NeighbourInfo[]): void {
     this.neighbours = list;
@@ -37,6 +43,25 @@ class ScriptedTracker {
 }
 
 const nb = (peerId: string, initiator = true) => ({ peerId, initiator }) as NeighbourInfo;
+
+/** A WebRTC session description of a data channel without candidates (as made before ICE gathering), and one with a host candidate. */
+const SDP = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n';
+const SDP_WITH_CANDIDATE = `${SDP}a=candidate:1 1 udp 2122260223 192.0.2.1 50000 typ host\r\n`;
+const CANDIDATE = { type: 'candidate', candidate: { candidate: 'candidate:1 1 udp 2122260223 192.0.2.1 50000 typ host', sdpMLineIndex: 0, sdpMid: '0' } } as SignalBlob;
+
+describe('signalBits', () => {
+  it('tells a WebRTC description (1) and an ICE candidate (2) in any input', () => {
+    expect(signalBits({ type: 'offer', sdp: SDP })).toBe(1);
+    expect(signalBits({ type: 'answer', sdp: SDP_WITH_CANDIDATE })).toBe(3);
+    expect(signalBits(CANDIDATE)).toBe(2);
+    // The end of gathering (an empty candidate), a MemoryTransport's description, and junk.
+    expect(signalBits({ type: 'candidate', candidate: { candidate: '' } })).toBe(0);
+    expect(signalBits({ type: 'offer', sdp: 'memory:7' })).toBe(0);
+    for (const junk of [null, undefined, 5, 'offer', {}, { type: 'offer', sdp: 5 }, { type: 'candidate', candidate: null }, { type: 'candidate', candidate: { candidate: 1 } }, { type: 'bye', sdp: SDP }]) {
+      expect(signalBits(junk)).toBe(0);
+    }
+  });
+});
 
 describe('SwarmLinks', () => {
   beforeEach(() => vi.useFakeTimers());
@@ -187,6 +212,105 @@ describe('SwarmLinks', () => {
     cut();
     await vi.advanceTimersByTimeAsync(1);
     expect(tracker.failed).toEqual(['a']);
+    links.destroy();
+  });
+
+  /**
+   * 'me' on a scripted transport (connect timeout 10 s on `clock`), neighbour 'a' on the side
+   * `initiator` says; `attempt` signals one connection to 'a' as given and lets it time out.
+   */
+  function scriptedNeighbour(initiator: boolean, relinkGraceMs = 30_000) {
+    const clock = new ManualClock();
+    const transport = new ScriptedTransport(clock, { connectTimeoutMs: 10_000 });
+    const tracker = new ScriptedTracker();
+    const links = new SwarmLinks(tracker as unknown as TrackerClient, transport, 500, () => {}, { relinkGraceMs, nowMs: () => clock.t });
+    transport.on('failed', (p, reason) => links.ended(p, reason));
+    const step = (ms: number) => {
+      clock.advance(ms);
+      vi.advanceTimersByTime(ms);
+    };
+    tracker.give([nb('a', initiator)]);
+    /** One connection to 'a': our description and theirs (each with or without a candidate), then its timeout and the retry. */
+    const attempt = (mine: string, theirs: string) => {
+      expect(transport.peerState('a')).toBe('connecting');
+      const ours = { type: initiator ? 'offer' : 'answer', sdp: mine } as SignalBlob;
+      const remote = { type: initiator ? 'answer' : 'offer', sdp: theirs };
+      if (initiator) transport.signalOut('a', ours);
+      tracker.signalFrom('a', remote);
+      if (!initiator) transport.signalOut('a', ours);
+      // Its timeout (on the transport's clock), then SwarmLinks' one-second ticks: the next one tries again.
+      const failures = links.failures.get('connect-timeout') ?? 0;
+      step(10_000);
+      expect(links.failures.get('connect-timeout')).toBe(failures + 1);
+    };
+    return { tracker, links, attempt, transport, step };
+  }
+
+  it('retries a neighbour whose connection failed while this end offered no ICE candidate, until relinkGraceMs after the first failure', () => {
+    const { tracker, links, attempt } = scriptedNeighbour(true);
+    // This end's network has no path (no candidate gathered): failures at 10, 20 and 30 s are its outage, not the pair's.
+    for (let i = 0; i < 3; i++) attempt(SDP, SDP_WITH_CANDIDATE);
+    expect(tracker.failed).toEqual([]);
+    expect(links.forgiven).toBe(3);
+    // 40 s: 30 s past the first failure without a link: reported.
+    attempt(SDP, SDP_WITH_CANDIDATE);
+    expect(tracker.failed).toEqual(['a']);
+    links.destroy();
+  });
+
+  it('retries a neighbour that sent a description without an ICE candidate (its network has no path), until relinkGraceMs after the first failure', () => {
+    const { tracker, links, attempt } = scriptedNeighbour(false);
+    for (let i = 0; i < 3; i++) attempt(SDP_WITH_CANDIDATE, SDP);
+    expect(tracker.failed).toEqual([]);
+    attempt(SDP_WITH_CANDIDATE, SDP);
+    expect(tracker.failed).toEqual(['a']);
+    links.destroy();
+  });
+
+  it('reports at the first failure a neighbour never linked when both ends offered candidates (trickled or in the description)', () => {
+    const { tracker, links, attempt, transport } = scriptedNeighbour(true);
+    transport.signalOut('a', CANDIDATE);
+    attempt(SDP, SDP_WITH_CANDIDATE);
+    expect(tracker.failed).toEqual(['a']);
+    expect(links.forgiven).toBe(0);
+    links.destroy();
+  });
+
+  it('retries a neighbour whose offer this end took but could not answer (no candidate: it gave up as its gathering ended)', () => {
+    const { tracker, links, transport, step } = scriptedNeighbour(false);
+    tracker.signalFrom('a', { type: 'offer', sdp: SDP_WITH_CANDIDATE });
+    tracker.signalFrom('a', CANDIDATE);
+    step(10_000);
+    expect(links.failures.get('connect-timeout')).toBe(1);
+    expect(tracker.failed).toEqual([]);
+    links.destroy();
+  });
+
+  it('counts only the signals the transport took: a second answer (dropped) does not show a candidate for the connection', () => {
+    const { tracker, links, transport, step } = scriptedNeighbour(true);
+    transport.signalOut('a', { type: 'offer', sdp: SDP_WITH_CANDIDATE });
+    tracker.signalFrom('a', { type: 'answer', sdp: SDP });
+    tracker.signalFrom('a', { type: 'answer', sdp: SDP_WITH_CANDIDATE });
+    expect(transport.link('a').applied.map((x) => x.type)).toEqual(['answer']);
+    step(10_000);
+    // The answer taken had no candidate: that end has no path, retried rather than reported.
+    expect(links.failures.get('connect-timeout')).toBe(1);
+    expect(tracker.failed).toEqual([]);
+    links.destroy();
+  });
+
+  it('replaces a connection still connecting when the neighbour sends a second offer (it started over), and hands the new offer to the new one', () => {
+    const { tracker, links, transport } = scriptedNeighbour(false);
+    const first = transport.link('a');
+    tracker.signalFrom('a', { type: 'offer', sdp: SDP });
+    expect(first.applied).toHaveLength(1);
+    tracker.signalFrom('a', { type: 'offer', sdp: SDP_WITH_CANDIDATE });
+    expect(transport.closedLinks).toEqual(['a']);
+    const second = transport.link('a');
+    expect(second).not.toBe(first);
+    expect(second.applied).toEqual([{ type: 'offer', sdp: SDP_WITH_CANDIDATE }]);
+    expect(transport.peerState('a')).toBe('connecting');
+    expect(tracker.failed).toEqual([]);
     links.destroy();
   });
 

@@ -1,7 +1,8 @@
 // Keeps the transport's connections in line with the tracker's neighbour list: relays signals both
 // ways, connects new neighbours on the side the tracker names initiator, closes dropped ones after a
 // grace period, reports failed connections so the tracker picks another (but not, for a while, the
-// failures of a link that was up: that is an outage to ride out, not a pair that cannot connect).
+// failures of a link that was up, nor of one that an end could offer no ICE candidate for: that is
+// an outage to ride out, not a pair that cannot connect).
 // No protocol knowledge.
 // Used by ViewerSession and BroadcastSession.
 
@@ -25,12 +26,48 @@ export interface SwarmLinksOptions {
    * reported to the tracker, ms. The tracker never introduces a reported pair again, and a link that
    * worked and then broke is most often an outage on one side (a network that dropped for some
    * seconds), after which the same pair works again: it is retried instead (the tracker keeps it in
-   * the neighbour list). Past this long without the link coming back, the failure is reported. A ban
-   * is always reported. Default DEFAULT_RELINK_GRACE_MS; 0 reports every failure.
+   * the neighbour list). Past this long without the link coming back, the failure is reported.
+   * The same holds, counted from the first such failure, for a connection that an end offered no ICE
+   * candidate for (this end gathered none, or the neighbour sent none): an end without a candidate
+   * has no network path at all (its network is down or blocks UDP, and no relay is reachable), so
+   * the failure says nothing about the pair, and a report would bar the two from linking once that
+   * network is back. A ban is always reported. Default DEFAULT_RELINK_GRACE_MS; 0 reports every failure.
    */
   relinkGraceMs?: number;
   /** Monotonic clock, ms. Default performance.now(). */
   nowMs?: () => number;
+}
+
+/**
+ * What a signalling blob tells of its sender's network path: DESCRIBED for an offer or answer that
+ * is a WebRTC session description (it has a media section; a MemoryTransport's has none), CANDIDATE
+ * when it carries an ICE candidate (trickled, or in that description). Any input, never throws.
+ */
+export function signalBits(blob: unknown): number {
+  if (typeof blob !== 'object' || blob === null) return 0;
+  const b = blob as { type?: unknown; sdp?: unknown; candidate?: unknown };
+  if (b.type === 'candidate') {
+    const c = b.candidate as { candidate?: unknown } | null | undefined;
+    return typeof c === 'object' && c !== null && typeof c.candidate === 'string' && c.candidate !== '' ? CANDIDATE : 0;
+  }
+  if ((b.type !== 'offer' && b.type !== 'answer') || typeof b.sdp !== 'string') return 0;
+  return (/(^|\n)m=/.test(b.sdp) ? DESCRIBED : 0) | (/(^|\n)a=candidate:/.test(b.sdp) ? CANDIDATE : 0);
+}
+
+const DESCRIBED = 1;
+const CANDIDATE = 2;
+/** signalBits of this end's signals sit in the low two bits of SwarmLinks' record, the neighbour's above. */
+const THEIRS = 2;
+
+/**
+ * True for a WebRTC connection (an end sent a description) for which an end offered no ICE
+ * candidate: that end described no path, or gave up before it could offer one (an answerer without
+ * a candidate fails as soon as its gathering ends, which may be before its answer goes out).
+ */
+function pathless(offered: number): boolean {
+  const mine = offered & 3;
+  const theirs = (offered >> THEIRS) & 3;
+  return ((mine | theirs) & DESCRIBED) !== 0 && ((mine & CANDIDATE) === 0 || (theirs & CANDIDATE) === 0);
 }
 
 export class SwarmLinks {
@@ -43,7 +80,10 @@ export class SwarmLinks {
   connectedPeers = 0;
   /** ICE candidate types of each connected neighbour's selected pair, `local/remote` (e.g. `relay/srflx`). */
   paths: Record<string, string> = {};
-  /** Failures not reported because the link had been up within `relinkGraceMs` (retried instead). */
+  /**
+   * Failures not reported because the link had been up within `relinkGraceMs`, or because an end
+   * offered no ICE candidate for it, within `relinkGraceMs` of the first such failure (retried instead).
+   */
   forgiven = 0;
   /** Neighbours whose link is up now. */
   readonly #up = new Set<string>();
@@ -51,6 +91,10 @@ export class SwarmLinks {
   readonly #lastUpMs = new Map<string, number>();
   readonly #relinkGraceMs: number;
   readonly #now: () => number;
+  /** Per neighbour not linked yet, the signalBits of each end since its last end (the neighbour's shifted by THEIRS). */
+  readonly #offered = new Map<string, number>();
+  /** When a neighbour's connection first failed with an end that offered no candidate (none up since), ms. */
+  readonly #pathlessSinceMs = new Map<string, number>();
   /** Each connected neighbour's last known path and when it was read. */
   readonly #pathOf = new Map<string, { info: LinkInfo; atMs: number }>();
 
@@ -67,13 +111,35 @@ export class SwarmLinks {
     const onConnected = (peerId: string) => {
       this.#up.add(peerId);
       this.#lastUpMs.set(peerId, this.#now());
+      this.#offered.delete(peerId);
+      this.#pathlessSinceMs.delete(peerId);
     };
     transport.on('connected', onConnected);
     this.#off.push(() => transport.off('connected', onConnected));
-    const onSignal = (peerId: string, blob: unknown) => void tracker.signal(peerId, blob);
+    const onSignal = (peerId: string, blob: unknown) => {
+      const bits = signalBits(blob);
+      if (bits) this.#offered.set(peerId, (this.#offered.get(peerId) ?? 0) | bits);
+      void tracker.signal(peerId, blob);
+    };
     transport.on('signal', onSignal);
     this.#off.push(() => transport.off('signal', onSignal));
-    this.#off.push(tracker.on('signal', ({ from, data }) => void transport.signal(from, data)));
+    this.#off.push(tracker.on('signal', ({ from, data }) => {
+      const bits = signalBits(data);
+      // A second offer while connecting: the neighbour gave up its connection (as an end without a
+      // path does at once) and started a new one, which ours, made for the first offer, would
+      // refuse until its connect timeout. Ours is replaced by a new one for the new offer.
+      if (bits & DESCRIBED && (data as { type?: unknown }).type === 'offer' && transport.peerState(from) === 'connecting' && ((this.#offered.get(from) ?? 0) >> THEIRS) & DESCRIBED) {
+        transport.close(from);
+        this.#offered.delete(from);
+        try {
+          transport.connect(from, { initiator: false });
+        } catch {
+          // Over a bound: the next list or tick connects again.
+        }
+      }
+      // Only what the transport took counts (a signal it drops says nothing of this connection).
+      if (transport.signal(from, data) && bits) this.#offered.set(from, (this.#offered.get(from) ?? 0) | (bits << THEIRS));
+    }));
     this.#off.push(tracker.on('neighbours', ({ neighbours }) => this.#update(neighbours)));
     // STUN/TURN servers come from the tracker (TURN with short-lived credentials).
     this.#off.push(tracker.on('ice', ({ iceServers }) => {
@@ -98,6 +164,8 @@ export class SwarmLinks {
     this.#pathOf.delete(peerId);
     const now = this.#now();
     if (this.#up.delete(peerId)) this.#lastUpMs.set(peerId, now);
+    const offered = this.#offered.get(peerId) ?? 0;
+    this.#offered.delete(peerId);
     if (!failed) return;
     this.failures.set(failed, (this.failures.get(failed) ?? 0) + 1);
     const lastUp = this.#lastUpMs.get(peerId);
@@ -105,7 +173,17 @@ export class SwarmLinks {
       this.forgiven++;
       return;
     }
+    if (lastUp === undefined && pathless(offered)) {
+      // An end had no path to offer: that end's outage, not the pair's.
+      const since = this.#pathlessSinceMs.get(peerId) ?? now;
+      this.#pathlessSinceMs.set(peerId, since);
+      if (now - since < this.#relinkGraceMs) {
+        this.forgiven++;
+        return;
+      }
+    }
     this.#lastUpMs.delete(peerId);
+    this.#pathlessSinceMs.delete(peerId);
     this.tracker.reportFailed(peerId);
   }
 
@@ -114,6 +192,8 @@ export class SwarmLinks {
     this.#cancelClose(peerId);
     this.#up.delete(peerId);
     this.#lastUpMs.delete(peerId);
+    this.#offered.delete(peerId);
+    this.#pathlessSinceMs.delete(peerId);
     this.tracker.reportFailed(peerId);
   }
 
@@ -168,11 +248,20 @@ export class SwarmLinks {
     this.tracker.setStats({ relayed: connected.length > 0 && this.relayedPeers === connected.length });
   }
 
-  /** Drops the up-times of links down for longer than the grace (the map stays as small as the swarm). */
+  /**
+   * Drops the up-times of links down for longer than the grace, what is kept of connections the
+   * transport no longer holds, and the first pathless failures of peers no longer neighbours (the
+   * maps stay as small as the swarm).
+   */
   #forget(): void {
     const now = this.#now();
     for (const [peerId, at] of this.#lastUpMs) {
       if (!this.#up.has(peerId) && now - at >= this.#relinkGraceMs) this.#lastUpMs.delete(peerId);
+    }
+    for (const peerId of this.#offered.keys()) if (this.transport.peerState(peerId) === undefined) this.#offered.delete(peerId);
+    if (this.#pathlessSinceMs.size > 0) {
+      const wanted = new Set(this.tracker.neighbours.map((n) => n.peerId));
+      for (const peerId of this.#pathlessSinceMs.keys()) if (!wanted.has(peerId)) this.#pathlessSinceMs.delete(peerId);
     }
   }
 
