@@ -11,8 +11,7 @@ import { BroadcasterCore } from './broadcaster-core.ts';
 import { CoreHarness } from './core-harness.ts';
 import { streamHashOf } from './crypto-jobs.ts';
 import { directSlotKeys } from './frame-state.ts';
-import { dataParts, impliedKeyCount, isDirectKey, isImpliedKey, spareKeysForParts } from './implied-keys.ts';
-import { spareKeysFor } from './spare-keys.ts';
+import { dataParts, impliedKeyCount, isImpliedKey } from './implied-keys.ts';
 import { KeySet } from './key-set.ts';
 import { PeerCore, sameBytes } from './peer-core.ts';
 import { BROADCAST_ID_BYTES, encodeMessage, packetSizeOf, parseMessage, type WireMessage } from './wire.ts';
@@ -89,38 +88,6 @@ describe('which keys are implied', () => {
   });
 });
 
-describe('spare keys of a frame with fewer data parts', () => {
-  it('a full frame gets the whole spare; fewer data parts get ⌈spare · √(n/64)⌉, never more than the spare', () => {
-    expect(spareKeysForParts(16, 64)).toBe(16);
-    expect(spareKeysForParts(16, 16)).toBe(8);
-    expect(spareKeysForParts(16, 17)).toBe(9);
-    expect(spareKeysForParts(14, 10)).toBe(6);
-    expect(spareKeysForParts(1, 1)).toBe(1);
-    expect(spareKeysForParts(0, 40)).toBe(0);
-    expect(spareKeysForParts(8, 0)).toBe(0);
-    for (let spare = 0; spare <= 192; spare++) for (let n = 1; n <= 64; n++) {
-      const k = spareKeysForParts(spare, n);
-      expect(k).toBeLessThanOrEqual(spare);
-      expect(k).toBeGreaterThanOrEqual(spareKeysForParts(spare, n - 1));
-    }
-  });
-
-  it('covers, for n data parts, what the spare rule asks for n keys at the loss the 64-key spare was fitted to', () => {
-    for (let i = 1; i <= 50; i++) {
-      const p = i / 100;
-      const spare = spareKeysFor(p, 0, 192);
-      for (let n = 1; n <= 64; n++) expect(spareKeysForParts(spare, n), `p ${p} n ${n}`).toBeGreaterThanOrEqual(Math.ceil((n * p) / (1 - p) + 2 * Math.sqrt(n * p) - 1e-9));
-    }
-  });
-
-  it('the direct set of a frame: its data parts and its share of the spare keys', () => {
-    // 3000 bytes: 24 data parts; spare 16 → ⌈16 · √(24/64)⌉ = 10 spare keys.
-    const direct = Array.from({ length: 256 }, (_, x) => x).filter((x) => isDirectKey(x, 3000, 80));
-    expect(direct).toEqual([...Array.from({ length: 24 }, (_, x) => x), ...Array.from({ length: 10 }, (_, i) => 64 + i)]);
-    expect(Array.from({ length: 256 }, (_, x) => x).filter((x) => isDirectKey(x, 8192, 80))).toHaveLength(80);
-  });
-});
-
 async function pair(viewers: string[], config?: ConstructorParameters<typeof BroadcasterCore>[0]['config']) {
   const h = await CoreHarness.create();
   const b = new BroadcasterCore({ codec, config });
@@ -150,8 +117,7 @@ describe('nobody sends implied keys', () => {
     expect(implied.map((s) => `${s.from}→${s.to} ${feedX(s.message)}`)).toEqual([]);
     // The broadcaster sent the data parts and the spare keys of each frame, once.
     const direct = h.sent.filter((s) => s.from === 'b' && s.type === 'feed');
-    expect(direct.length).toBe(lengths.reduce((n, L) => n + dataParts(L) + spareKeysForParts(2, dataParts(L)), 0));
-    expect(direct.every((s) => s.message.type === 'feed' && isDirectKey(s.message.x, lengths[s.message.seq], 66))).toBe(true);
+    expect(direct.length).toBe(lengths.reduce((n, L) => n + dataParts(L) + 2, 0));
     expect(b.upload.directData).toBe(lengths.reduce((n, L) => n + L, 0));
   });
 
@@ -186,26 +152,6 @@ describe('nobody sends implied keys', () => {
     const f = v.framesBySeq.get(0);
     expect(f?.state).toBe('done');
     expect(f?.keysMs).toBeGreaterThanOrEqual(0);
-  });
-});
-
-describe('a viewer asks the broadcaster only for keys the frame was sent', () => {
-  it('after the manifest: the data parts and the frame\'s share of the spare, not the rest of the direct set', async () => {
-    const { h, b } = await pair(['v'], { directSpareKeys: 16, directSpareKeysMax: 16 });
-    h.link('b', 'v');
-    const empty = encodeMessage({ type: 'have', entries: [] });
-    // Every feed packet of the first 50 ms is lost; the manifest arrives.
-    h.tamper = (from, bytes, type) => (from === 'b' && type === 'feed' && h.now < 50 ? empty : bytes);
-    const F = frameBytes(3000, 6);
-    b.publishFrame(F, 0, 0, 0);
-    h.flush('b');
-    await h.drive(800);
-    expect((h.delivered.get('v') ?? []).map((d) => d.frame)).toEqual([F]);
-    const asked = h.sent.filter((s) => s.from === 'v' && s.message.type === 'request').flatMap((s) => (s.message.type === 'request' ? KeySet.fromBytes(s.message.allowed).toArray() : []));
-    expect(asked.length).toBeGreaterThan(0);
-    expect(asked.filter((x) => !isDirectKey(x, 3000, 80))).toEqual([]);
-    expect((h.core('v') as PeerCore).stats.keysTimedOut).toBe(0);
-    expect(b.stats.badMessages).toBe(0);
   });
 });
 

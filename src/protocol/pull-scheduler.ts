@@ -5,7 +5,7 @@
 import { chooseRequests, type NeighbourAvailability } from './choose-requests.ts';
 import type { PeerCoreConfig } from './core-types.ts';
 import { directSlotKeys, type FrameState } from './frame-state.ts';
-import { firstMaybeImplied, knownNotDirect, maybeNotDirect, suffixWord } from './implied-keys.ts';
+import { firstMaybeImplied, suffixWord } from './implied-keys.ts';
 import { KeySet } from './key-set.ts';
 import type { NeighbourState } from './neighbour-state.ts';
 import type { PushSubscriptions } from './push-subscriptions.ts';
@@ -241,9 +241,9 @@ export class PullScheduler {
     const d = this.h.direct();
     if (!d || !b || !this.h.neighbours.has(b) || f.directRepairs >= 3 || nowMs < f.directRepairAtMs) return;
     // Slot keys still missing, asked again even if a first repair is in flight (it may be lost too);
-    // not those left out of this frame's direct feed (implied zero keys, spare keys past the
-    // frame's share), nor, before the manifest, those that may be (maybeNotDirect).
-    const missing = directSlotKeys(f.seq, d.slot, d.slots, d.keys).filter((x) => !f.have.has(x) && !maybeNotDirect(f, x, d.keys) && (f.directRepairs === 0 || f.inflight.peerOf(x) === b || !f.inflightSet.has(x)));
+    // before the manifest, not those that may be implied zeros (never sent; see firstMaybeImplied).
+    const maybe = firstMaybeImplied(f);
+    const missing = directSlotKeys(f.seq, d.slot, d.slots, d.keys).filter((x) => !f.have.has(x) && (x < maybe || x >= 64) && (f.directRepairs === 0 || f.inflight.peerOf(x) === b || !f.inflightSet.has(x)));
     f.directRepairs++;
     f.directRepairAtMs = nowMs + Math.max(this.h.cfg.directRepairDelayMs, 2 * (this.h.neighbours.get(b)?.srttMs ?? 100));
     if (missing.length > 0) this.request(f, b, missing, nowMs);
@@ -314,8 +314,7 @@ export class PullScheduler {
     }
     for (let k = 0; k < d.keys; k++) {
       const slot = (k + f.seq) % d.slots;
-      // (Keys left out of the frame's direct feed are not missing; before the manifest every key counts.)
-      if (f.have.has(k) || slot === d.slot || nearby.has(k) || knownNotDirect(f, k, d.keys)) continue;
+      if (f.have.has(k) || slot === d.slot || nearby.has(k)) continue;
       // A key on its way from a prompt neighbour is not missing (one from a muted or late one is).
       const from = f.inflightSet.has(k) ? this.h.neighbours.get(f.inflight.peerOf(k) as string) : undefined;
       if (from && this.prompt(from, nowMs)) continue;
@@ -356,7 +355,7 @@ export function lacksFewSlots(f: FrameState, d: { slots: number; keys: number } 
   let a = -1;
   let b = -1;
   for (let k = 0; k < d.keys; k++) {
-    if (f.have.has(k) || f.inflightSet.has(k) || knownNotDirect(f, k, d.keys)) continue;
+    if (f.have.has(k) || f.inflightSet.has(k)) continue;
     const slot = (k + f.seq) % d.slots;
     if (slot === a || slot === b) continue;
     if (a < 0) a = slot;
