@@ -9,7 +9,8 @@
 // a key until it was asked for, repairs, the producer's wait). Diagnostic only: it watches the
 // simulator's messages and never touches a core. Used by simulator.ts; summed by sim-report.ts.
 
-import type { WireMessage } from '../protocol/wire.ts';
+import { dataParts } from '../protocol/implied-keys.ts';
+import { MAX_FRAME_BYTES, type WireMessage } from '../protocol/wire.ts';
 
 /** The stages of a traced path, in the order they happen (the report's columns). */
 export const TIMELINE_STAGES = [
@@ -193,11 +194,17 @@ export class FrameTimeline {
     }
   }
 
-  /** The key that was this peer's 64th of the frame (−1: it held fewer). */
+  /** Keys the frame being traced needs: its data parts (64 for a full frame). */
+  private need = 64;
+
+  /** The key that was this peer's 64th of the frame, or its last needed one (−1: it held fewer). */
   private key64(r: PeerFrame): number {
-    if (r.held < 64) return -1;
+    // A frame of fewer than 64 data parts is complete with that many keys: its implied zero keys
+    // (implied-keys.ts) are held without being sent, so its last needed key is the one traced.
+    const need = this.need;
+    if (r.held < need) return -1;
     const times = Array.from(r.keyAt).filter((t) => !Number.isNaN(t)).sort((a, b) => a - b);
-    return r.keyAt.indexOf(times[63]);
+    return r.keyAt.indexOf(times[need - 1]);
   }
 
   /** Key x was made here by a producer from seeds (8 of its group, its own segments counting). */
@@ -211,10 +218,11 @@ export class FrameTimeline {
    * path that brought its 64th key (TIMELINE_STAGES, then hops and pulls among them). Undefined
    * when the frame's records are gone.
    */
-  trace(num: number, seq: number, nowMs: number): Float32Array | undefined {
+  trace(num: number, seq: number, nowMs: number, length = MAX_FRAME_BYTES): Float32Array | undefined {
     const pub = this.publishMs.get(seq);
     const v = this.rec(num, seq, false);
     if (pub === undefined || !v) return undefined;
+    this.need = Math.max(1, dataParts(length));
     v.decodedMs = nowMs;
     const out = new Float32Array(TIMELINE_COLUMNS);
     const total = nowMs - pub;

@@ -883,7 +883,7 @@ export class Simulator {
     // Decoding, checking and appending it costs its event loop (verified frames are appended at once).
     if (p.cpuFactor) this.cpu(p, (this.world as WorldModel).frameMs + (this.world as WorldModel).perKiBMs * (frame.length / 1024));
     p.rec.delivered.set(m.seq, this.now);
-    const trace = this.timeline && !(m.flags & FLAG_INIT_SEGMENT) ? this.timeline.trace(p.num, m.seq, this.now) : undefined;
+    const trace = this.timeline && !(m.flags & FLAG_INIT_SEGMENT) ? this.timeline.trace(p.num, m.seq, this.now, m.length) : undefined;
     if (trace) (p.rec.timeline ??= new Map()).set(m.seq, trace);
     if (m.flags & FLAG_INIT_SEGMENT) {
       p.initDelivered = true;
