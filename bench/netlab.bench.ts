@@ -50,7 +50,9 @@ function cpuOf(p: LabProcess, a: Stats | undefined, b: Stats | undefined): strin
   const control = Number(b?.controlMessagesOut) - Number(a?.controlMessagesOut);
   const rates = Number.isFinite(sends) && Number.isFinite(messages) && wall > 0 ? `, media ${perSec(messages)} messages/s in ${perSec(sends)} datachannel sends/s` : '';
   const controlRates = Number.isFinite(controlSends) && Number.isFinite(control) && wall > 0 ? `, control ${perSec(control)} in ${perSec(controlSends)}` : '';
-  return `CPU ${wall > 0 ? ((cpu / wall) * 100).toFixed(0) : '?'} % of a core, event-loop delay p99 up to ${lag.toFixed(0)} ms${rates}${controlRates}`;
+  const requests = Number(b?.requestsMessagesOut) - Number(a?.requestsMessagesOut);
+  const requestsRates = Number.isFinite(requests) && wall > 0 ? `, requests channel ${perSec(requests)}` : '';
+  return `CPU ${wall > 0 ? ((cpu / wall) * 100).toFixed(0) : '?'} % of a core, event-loop delay p99 up to ${lag.toFixed(0)} ms${rates}${controlRates}${requestsRates}`;
 }
 /**
  * The broadcaster's upload in the window by cause, each as a multiple of the stream's bytes (the

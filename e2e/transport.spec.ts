@@ -85,6 +85,29 @@ test('two pages connect, carry control and media both ways, and enforce sizes on
   await closeAll(pages);
 });
 
+test('the requests channel opens on both sides and carries requests messages; a page without it gets them on control', async ({ browser }) => {
+  const pages = await openPeers(browser, { A: {}, B: {}, C: { requestsChannel: false } });
+  const { A, B, C } = pages;
+  await connect(pages, 'A', 'B');
+  await expect.poll(async () => (await stats(A, 'B'))?.requestsOpen, POLL).toBe(true);
+  await expect.poll(async () => (await stats(B, 'A'))?.requestsOpen, POLL).toBe(true);
+  expect(await A.evaluate(() => window.transportTest.send('B', 'requests', 40, 3))).toBe(true);
+  expect(await A.evaluate(() => window.transportTest.send('B', 'requests', 1164))).toBe('TRANSPORT_MESSAGE_TOO_LARGE');
+  expect(await B.evaluate(() => window.transportTest.send('A', 'requests', 41, 4))).toBe(true);
+  await expect.poll(async () => (await messages(B)).map((m) => `${m.from} ${m.channel} ${m.size} ${m.first}`), POLL).toEqual(['A requests 40 3']);
+  await expect.poll(async () => (await messages(A)).map((m) => `${m.from} ${m.channel} ${m.size} ${m.first}`), POLL).toEqual(['B requests 41 4']);
+
+  // C, without the channel (as an older version): after a round trip on control, A's requests go on control.
+  await connect(pages, 'A', 'C');
+  expect(await C.evaluate(() => window.transportTest.send('A', 'control', 5, 9))).toBe(true);
+  await expect.poll(async () => (await messages(A)).filter((m) => m.from === 'C').length, POLL).toBe(1);
+  expect(await A.evaluate(() => window.transportTest.send('C', 'requests', 42, 5))).toBe(true);
+  await expect.poll(async () => (await messages(C)).map((m) => `${m.from} ${m.channel} ${m.size} ${m.first}`), POLL).toEqual(['A control 42 5']);
+  expect(await stats(A, 'C')).toMatchObject({ requestsOpen: false, requestsOnControl: 1 });
+  expect(await events(C)).not.toContain('failed A channel-error');
+  await closeAll(pages);
+});
+
 test('a media flood is dropped rather than queued, control fills then errors, and both report writable', async ({ browser }) => {
   const pages = await openPeers(browser, { A: {}, B: {} });
   const { A, B } = pages;

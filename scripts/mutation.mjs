@@ -68,6 +68,9 @@ export const SUBSET_TESTS = {
   // The field, its matrices, the generators and the producer's check on their own unit tests only
   // (codec:reference with the contract takes hours here: each surviving mutant reruns it).
   'codec:field': ['gf', 'generators', 'producer-step'].map((f) => `src/codec/${f}.test.ts`),
+  // The reference codec's own file against what proves it: the contract suite run on it, the known
+  // answers and the independent implementation (the field below it is codec:field's).
+  'codec:decoder': ['codec-input', 'known-answer', 'independent-code', 'reference-codec'].map((f) => `src/codec/${f}.test.ts`),
 };
 export const SUBSETS = {
   'protocol:replay-slot-ban': [
@@ -94,6 +97,7 @@ export const SUBSETS = {
     'src/codec/gf256.ts', 'src/codec/gf-matrix.ts', 'src/codec/generators.ts', 'src/codec/reference-codec.ts', 'src/codec/producer-step.ts',
   ],
   'codec:field': ['src/codec/gf256.ts', 'src/codec/gf-matrix.ts', 'src/codec/generators.ts', 'src/codec/producer-step.ts'],
+  'codec:decoder': ['src/codec/reference-codec.ts'],
   'codec:inputs': [
     // What every build shares before the arithmetic: input checks, decode plans, stages, the build self-check.
     'src/codec/codec-input.ts', 'src/codec/stage.ts', 'src/codec/create-codec.ts',

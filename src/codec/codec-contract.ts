@@ -137,6 +137,22 @@ export function describeCodecContract(name: string, make: () => Codec | Promise<
       expect(codec.decodeFrame(new Map(all.map((x, i) => [x, fpa[i]])), L)).toEqual(F);
     });
 
+    it('leaves the packets it decodes from unchanged', () => {
+      // Coded keys feed the decoder's residuals: a build that worked on them in place would hand a
+      // caller (a viewer that serves those packets on) different bytes after its own decode.
+      const L = cap(9000);
+      const F = frameOf(L, 41);
+      const xs = [...range(0, 60), 100, 150, 200, 250];
+      const fps = codec.feedPackets(F, xs);
+      const packets = new Map(xs.map((x, i) => [x, fps[i]] as const));
+      const before = fps.map((p) => p.slice());
+      // Checked after each call: working in place twice would XOR the same terms back out.
+      expect(codec.decodeFrame(packets, L)).toEqual(F);
+      xs.forEach((x, i) => expect(packets.get(x)).toEqual(before[i]));
+      expect(codec.decodeFrameInto(new Uint8Array(L), packets, L)).toEqual(F);
+      xs.forEach((x, i) => expect(packets.get(x)).toEqual(before[i]));
+    });
+
     it('batch forms equal the single forms over every key', () => {
       const F = frameOf(5000, 21);
       const all = Array.from({ length: 256 }, (_, i) => 255 - i);
@@ -387,6 +403,13 @@ export function describeCodecContract(name: string, make: () => Codec | Promise<
       expectCode(() => codec.seedPacket(new Uint8Array(1024), 32), 'CODEC_KEY_RANGE');
       expectCode(() => codec.seedPackets(new Uint8Array(1024), [9, 9]), 'CODEC_DUPLICATE_KEY');
       expectCode(() => codec.feedPacket('x' as unknown as Uint8Array, 1), 'CODEC_BAD_INPUT');
+      // The message names the argument and its range, so a caller's log says which key was wrong.
+      expect(() => codec.feedPacket(F, 256)).toThrow('x 256 is outside 0..255');
+      expect(() => codec.feedPackets(F, [4, 4])).toThrow('x 4 appears twice');
+      expect(() => codec.codeSegment(F, 300)).toThrow('c 300 is outside 0..255');
+      expect(() => codec.codeSegments(F, [1, 1])).toThrow('c 1 appears twice');
+      expect(() => codec.seedPacket(new Uint8Array(1024), 32)).toThrow('g 32 is outside 0..31');
+      expect(() => codec.seedPackets(new Uint8Array(1024), [9, 9])).toThrow('g 9 appears twice');
       const seven = new Map([0, 1, 2, 3, 4, 5, 6].map((c) => [c, new Uint8Array(128)]));
       expectCode(() => codec.feedPacketsFromSeeds(seven, 9), 'CODEC_TOO_FEW_KEYS');
       const eight = new Map([0, 1, 2, 3, 4, 5, 6, 7].map((c) => [c, new Uint8Array(128)]));

@@ -23,16 +23,24 @@ Usage: p2p-player-peer <watch link> [options]
   --json                 one JSON object of stats per line instead of text; it adds the
                          process's CPU time (cpuMs) and how late its event loop ran since the
                          last line (loopDelayP99Ms, loopDelayMaxMs), to see a starved machine,
-                         and the media and control messages sent and the datachannel messages
-                         they took (mediaMessagesOut, mediaLinkMessagesOut, controlMessagesOut,
-                         controlLinkMessagesOut; batching packs several in one)
+                         and the media, control and requests messages sent and the datachannel
+                         messages they took (mediaMessagesOut, mediaLinkMessagesOut,
+                         controlMessagesOut, controlLinkMessagesOut, requestsMessagesOut,
+                         requestsLinkMessagesOut; batching packs several in one)
   --help                 this text
 
 STUN/TURN servers come from the tracker; none are configured here.`;
 
 /** The message counters of the JSON stats line. */
-function messageCounts(t: TransportStats): Pick<TransportStats, 'mediaMessagesOut' | 'mediaLinkMessagesOut' | 'controlMessagesOut' | 'controlLinkMessagesOut'> {
-  return { mediaMessagesOut: t.mediaMessagesOut, mediaLinkMessagesOut: t.mediaLinkMessagesOut, controlMessagesOut: t.controlMessagesOut, controlLinkMessagesOut: t.controlLinkMessagesOut };
+function messageCounts(t: TransportStats): Pick<TransportStats, 'mediaMessagesOut' | 'mediaLinkMessagesOut' | 'controlMessagesOut' | 'controlLinkMessagesOut' | 'requestsMessagesOut' | 'requestsLinkMessagesOut'> {
+  return {
+    mediaMessagesOut: t.mediaMessagesOut,
+    mediaLinkMessagesOut: t.mediaLinkMessagesOut,
+    controlMessagesOut: t.controlMessagesOut,
+    controlLinkMessagesOut: t.controlLinkMessagesOut,
+    requestsMessagesOut: t.requestsMessagesOut,
+    requestsLinkMessagesOut: t.requestsLinkMessagesOut,
+  };
 }
 
 export async function main(argv: string[]): Promise<void> {

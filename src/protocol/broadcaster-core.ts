@@ -8,6 +8,7 @@ import { P2PError } from '../errors.ts';
 import type { CoreOutput, FrameCodec } from './core-types.ts';
 import type { CryptoResult } from './crypto-jobs.ts';
 import { directSlotKeys } from './frame-state.ts';
+import { isImpliedKey } from './implied-keys.ts';
 import { KeySet } from './key-set.ts';
 import { DEFAULT_POLICY, NeighbourPolicy } from './neighbour-policy.ts';
 import { SendQueue } from './send-queue.ts';
@@ -312,6 +313,13 @@ export class BroadcasterCore {
     this.handleParsed(from, r.message, nowMs);
   }
 
+  /** Bytes from a neighbour refused before parsing (see PeerCore.handleBadInput): a bad message. */
+  handleBadInput(from: string, reason: string, nowMs: number): void {
+    if (!this.neighbours.has(from)) return;
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
+    this.countBad(from, reason);
+  }
+
   handleParsed(from: string, m: WireMessage, nowMs: number): void {
     const nb = this.neighbours.get(from);
     if (!nb) return;
@@ -327,7 +335,9 @@ export class BroadcasterCore {
         // Its own slot's keys (loss repair), or keys beyond the direct set (a viewer short of
         // clean keys after pollution); nothing else, each within the policy's key budget and the
         // neighbour's repair allowance, so upload stays bounded.
-        const slotKeys = directSlotKeys(s.seq, slot, s.slotCount, s.keys);
+        // Implied zero keys of the slot were never sent and are never served: a viewer asks for them
+        // only before the manifest tells it the length, and holds them once it does (not a loss).
+        const slotKeys = directSlotKeys(s.seq, slot, s.slotCount, s.keys).filter((k) => !isImpliedKey(k, s.frame.length));
         const slotAsked = slotKeys.filter((k) => allowed.has(k));
         this.slotLoss.asked(s.seq, from, slotAsked);
         this.stats.slotKeysAsked += slotAsked.length;
@@ -398,6 +408,8 @@ export class BroadcasterCore {
         const holders = new Set<string>();
         for (const x of KeySet.fromBytes(m.keys).toArray()) {
           if (x >= s.keys) break;
+          // An implied zero key was never sent: its slot's holder withheld nothing.
+          if (isImpliedKey(x, s.frame.length)) continue;
           holders.add(s.order[(x + s.seq) % s.slotCount]);
         }
         holders.delete(from);
@@ -515,6 +527,9 @@ export class BroadcasterCore {
     s.order = order;
     const perSlot = new Array<number>(slots).fill(0);
     for (let k = 0; k < s.keys; k++) {
+      // The all-zero systematic keys past the frame's length are never sent: viewers hold them once
+      // the signed manifest tells them the length (implied-keys.ts).
+      if (isImpliedKey(k, s.frame.length)) continue;
       // Slot i gets the keys k with (k + seq) % slots === i (see directSlotKeys).
       const slot = (k + s.seq) % slots;
       perSlot[slot]++;

@@ -69,6 +69,11 @@ export interface VerifyHost {
   initSeq(): number | undefined;
   setInit(m: Manifest, frame: Uint8Array): void;
   askExtraKeys(f: FrameState, nowMs: number): void;
+  /**
+   * The frame's manifest verified: its all-zero systematic keys (past the signed length, see
+   * implied-keys.ts) are held from now on as zero packets made here.
+   */
+  holdImplied(f: FrameState, nowMs: number): void;
   /** Tells the broadcaster that `peerId` sent mostly bad packets of a frame (rate-limited by the host). */
   report(peerId: string): void;
 }
@@ -280,6 +285,7 @@ export class FrameVerifier {
       f.log = f.log.filter((x) => f.have.has(x));
     }
     f.P = P;
+    this.h.holdImplied(f, nowMs);
     this.h.changed(f.seq);
     this.tryDecode(f, nowMs);
   }

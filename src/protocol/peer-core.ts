@@ -12,6 +12,7 @@ import { newFrameState, type CoreContext, type FrameState } from './frame-state.
 import { remember, summarizeFrame, type FrameSummary } from './frame-history.ts';
 import { droppedNeighbours } from './neighbour-list.ts';
 import { HolderRole } from './holder-role.ts';
+import { dataParts } from './implied-keys.ts';
 import { KeySet } from './key-set.ts';
 import { ReplayWindow } from './manifest.ts';
 import { NeighbourState } from './neighbour-state.ts';
@@ -23,7 +24,7 @@ import { PushSubscriptions } from './push-subscriptions.ts';
 import { InitExchange } from './init-exchange.ts';
 import { servePullRequest, handleHave, flushHave, type ExchangeView } from './peer-exchange.ts';
 import {
-  BROADCAST_ID_BYTES, HAVE_COMPLETE, MAX_FRAME_BYTES, NO_SEQ, parseMessage, type HaveEntry, type Manifest, type WireMessage,
+  BROADCAST_ID_BYTES, HAVE_COMPLETE, MAX_FRAME_BYTES, NO_SEQ, packetSizeOf, parseMessage, type HaveEntry, type Manifest, type WireMessage,
 } from './wire.ts';
 
 type Pending = PendingJob;
@@ -201,6 +202,7 @@ export class PeerCore {
       initSeq: () => (this.init.seq === NO_SEQ ? undefined : this.init.seq),
       setInit: (m, frame) => this.init.set(m, frame),
       askExtraKeys: (f, now) => this.pull.askExtraKeys(f, now),
+      holdImplied: (f, now) => this.holdImplied(f, now),
       report: (p) => this.report(p),
     });
     this.view = {
@@ -318,6 +320,16 @@ export class PeerCore {
       return;
     }
     this.handleParsed(from, r.message, nowMs);
+  }
+
+  /**
+   * Bytes from a neighbour refused before parsing (out of protocol where they came: a message
+   * other than a REQUEST on the requests channel). Counted against it as a bad message.
+   */
+  handleBadInput(from: string, reason: string, nowMs: number): void {
+    if (!this.neighbours.has(from) || (this.banned.size > 0 && this.banned.has(from))) return;
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
+    this.countBad(from, reason);
   }
 
   /** A message already parsed (the simulator's identity mode skips the bytes). */
@@ -730,6 +742,40 @@ export class PeerCore {
     this.push.noteOffer(f, x, src, nowMs);
     this.push.forward(f, x, payload, from, nowMs);
     this.verifier.tryDecode(f, nowMs);
+  }
+
+  /**
+   * Implied zero keys: once f's manifest has verified, its systematic keys past the signed length
+   * L are all zero (the feed code pads L to 64·P). They are held from then on as zero packets made
+   * here, so the frame is complete at 64 distinct keys, real and implied, and nobody is asked for
+   * them; one that came before (a neighbour without the manifest yet) is replaced by the zeros it
+   * must be. Requests still out for them are given up without counting as lost. They are not
+   * announced in HAVE (a neighbour with the manifest holds them itself). Only a verified manifest
+   * sets L: an unverified length from a peer never implies anything.
+   */
+  private holdImplied(f: FrameState, nowMs: number): void {
+    const m = f.manifest;
+    if (f.state !== 'collecting' || !m || f.manifestPending || f.manifestOkMs < 0 || f.P !== packetSizeOf(m.length)) return;
+    const from = dataParts(m.length);
+    if (from >= 64) return;
+    const zero = new Uint8Array(f.P);
+    for (let x = from; x < 64; x++) {
+      f.packets.set(x, zero);
+      f.from.set(x, '');
+      f.exclude.delete(x);
+      f.vouched?.delete(x);
+      f.have.add(x);
+      const asked = f.inflight.peerOf(x);
+      if (asked === undefined) continue;
+      f.inflight.delete(x);
+      const n = this.neighbours.get(asked);
+      if (n && n.inflight > 0) {
+        if (n.inflight >= this.cfg.maxInflightPerNeighbour) this.pull.budgetFreed = true;
+        n.inflight--;
+      }
+    }
+    if (f.keysMs < 0 && f.have.size >= 64) f.keysMs = nowMs;
+    this.pull.dirty.add(f.seq);
   }
 
   // ---- scheduling ---------------------------------------------------------------------------

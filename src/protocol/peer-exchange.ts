@@ -5,6 +5,7 @@
 import type { FrameCodec, PeerCoreConfig } from './core-types.ts';
 import type { FrameState } from './frame-state.ts';
 import type { NeighbourState } from './neighbour-state.ts';
+import { isImpliedKey } from './implied-keys.ts';
 import { KeySet } from './key-set.ts';
 import { HAVE_COMPLETE, HAVE_MANIFEST, MAX_HAVE_ENTRIES, type HaveEntry, type WireMessage } from './wire.ts';
 
@@ -115,9 +116,13 @@ export function servePullRequest(v: ExchangeView, n: NeighbourState, seq: number
   const expires = nowMs + v.cfg.maxRequestTimeoutMs;
   let served = 0;
   let refused = 0;
+  // Implied zero keys (past the signed length) are never sent: the asker holds them once its copy
+  // of the manifest verifies, which also gives up its requests for them (see holdImplied).
+  const L = f.manifest && !f.manifestPending && f.manifestOkMs >= 0 ? f.manifest.length : 0;
   for (const x of allowed.toArray()) {
     if (served >= count) break;
     if (f.state !== 'done' && !f.have.has(x)) continue;
+    if (isImpliedKey(x, L)) continue;
     let p: Uint8Array | undefined;
     if (f.state === 'done' && f.frame) {
       p = f.packets.get(x);

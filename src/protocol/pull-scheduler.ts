@@ -5,6 +5,7 @@
 import { chooseRequests, type NeighbourAvailability } from './choose-requests.ts';
 import type { PeerCoreConfig } from './core-types.ts';
 import { directSlotKeys, type FrameState } from './frame-state.ts';
+import { firstMaybeImplied, suffixWord } from './implied-keys.ts';
 import { KeySet } from './key-set.ts';
 import type { NeighbourState } from './neighbour-state.ts';
 import type { PushSubscriptions } from './push-subscriptions.ts';
@@ -49,7 +50,9 @@ export class PullScheduler {
       this.directRepair(f, nowMs);
       // A directly fed frame still short of 64 keys long after it started (a slot's viewer left
       // with its keys): ask the broadcaster for the few keys beyond the direct set it lacks.
-      const short = 64 - f.have.size - f.inflight.size;
+      // (Keys that may be implied zeros are not short: the manifest, when it comes, makes them held.)
+      const maybe = 64 - firstMaybeImplied(f);
+      const short = 64 - f.have.size - f.inflight.size - maybe;
       // Each viewer waits its own seeded extra delay: the first one's keys reach the others by pull.
       const spread = (Math.imul(this.h.cfg.seed + 1, 2654435761) ^ Math.imul(f.seq + 1, 40503)) >>> 0;
       // Right after a neighbour left, the keys of its direct slot are gone for the frames in flight:
@@ -63,7 +66,7 @@ export class PullScheduler {
       const since = lostRecently ? nowMs - Math.max(f.firstSeenMs, this.neighbourLostMs) : nowMs - f.firstSeenMs;
       // Past the stuck wait, keys in flight from a late neighbour are not on their way: they come
       // after the frame's playout (a CPU-starved viewer answers everything, late), see prompt().
-      const shortNow = !f.extraAsked && since > stuckAfter ? 64 - f.have.size - this.onItsWay(f, nowMs) : short;
+      const shortNow = !f.extraAsked && since > stuckAfter ? 64 - f.have.size - this.onItsWay(f, nowMs) - maybe : short;
       if (shortNow > 0 && !f.extraAsked && since > stuckAfter && this.nothingOffered(f, nowMs)) {
         this.reportMissing(f, nowMs);
         this.askExtraKeys(f, nowMs, shortNow + 1);
@@ -103,7 +106,13 @@ export class PullScheduler {
     // During a pollution search, keys from the neighbours left out do not count as held.
     let held = f.have.size;
     if (f.avoid.size > 0) for (const src of f.from.values()) if (f.avoid.has(src)) held--;
-    const need = 64 - held - awaited;
+    // Before the manifest tells L, the systematic keys past every one held or offered may be
+    // implied zeros (implied-keys.ts): they are neither asked for nor counted as missing, and a
+    // frame short only of them waits for its manifest (which makes them held) rather than asking
+    // for coded keys in their place.
+    const maybe = firstMaybeImplied(f);
+    const need = 64 - held - awaited - (64 - maybe);
+    if (maybe < 64 && need <= 0 && f.extraWant === 0) return;
     const spareNow = this.h.push.enabled ? Math.min(spare, Math.max(this.h.cfg.minSpareKeys, Math.ceil((need * p) / (1 - p)))) : spare;
     const want = need + (awaited > 0 ? 0 : spareNow) + f.extraWant - f.inflight.size + this.staleInflight(f, nowMs);
     if (want <= 0) return;
@@ -122,16 +131,16 @@ export class PullScheduler {
     if (this.h.cfg.weighBySrtt > 0) this.weighBySrtt(avail);
     let exclude = f.exclude;
     const late = this.lateKeys.size > 0;
-    if (awaited > 0 || late) {
+    if (awaited > 0 || late || maybe < 64) {
       exclude = this.excludeKeys;
-      for (let w = 0; w < 8; w++) exclude.setWord(w, f.exclude.word(w) | this.awaitedKeys.word(w) | this.lateKeys.word(w));
+      for (let w = 0; w < 8; w++) exclude.setWord(w, f.exclude.word(w) | this.awaitedKeys.word(w) | this.lateKeys.word(w) | suffixWord(w, maybe));
     }
     // Keys no parent pushes first; keys whose push is late only when those do not suffice.
     let plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want }, avail);
     for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
     const asked = plan.reduce((k, r) => k + r.keys.length, 0);
     if (late && asked < want) {
-      for (let w = 0; w < 8; w++) exclude.setWord(w, f.exclude.word(w) | this.awaitedKeys.word(w));
+      for (let w = 0; w < 8; w++) exclude.setWord(w, f.exclude.word(w) | this.awaitedKeys.word(w) | suffixWord(w, maybe));
       for (const a of avail) a.budget = Math.max(0, a.budget - (plan.find((r) => r.peerId === a.peerId)?.keys.length ?? 0));
       plan = chooseRequests({ have: f.have, inflight: f.inflightSet, exclude, want: want - asked }, avail);
       for (const r of plan) this.request(f, r.peerId, r.keys, nowMs);
@@ -231,8 +240,10 @@ export class PullScheduler {
     const b = this.h.broadcaster();
     const d = this.h.direct();
     if (!d || !b || !this.h.neighbours.has(b) || f.directRepairs >= 3 || nowMs < f.directRepairAtMs) return;
-    // Slot keys still missing, asked again even if a first repair is in flight (it may be lost too).
-    const missing = directSlotKeys(f.seq, d.slot, d.slots, d.keys).filter((x) => !f.have.has(x) && (f.directRepairs === 0 || f.inflight.peerOf(x) === b || !f.inflightSet.has(x)));
+    // Slot keys still missing, asked again even if a first repair is in flight (it may be lost too);
+    // before the manifest, not those that may be implied zeros (never sent; see firstMaybeImplied).
+    const maybe = firstMaybeImplied(f);
+    const missing = directSlotKeys(f.seq, d.slot, d.slots, d.keys).filter((x) => !f.have.has(x) && (x < maybe || x >= 64) && (f.directRepairs === 0 || f.inflight.peerOf(x) === b || !f.inflightSet.has(x)));
     f.directRepairs++;
     f.directRepairAtMs = nowMs + Math.max(this.h.cfg.directRepairDelayMs, 2 * (this.h.neighbours.get(b)?.srttMs ?? 100));
     if (missing.length > 0) this.request(f, b, missing, nowMs);

@@ -113,7 +113,8 @@ describe('direct slots: the wire bounds and the work', () => {
     const viewers = Array.from({ length: 256 }, (_, i) => `p${String(i).padStart(3, '0')}`);
     for (const p of viewers) b.handlePeerConnected(p, 0);
     while (b.pollOutput());
-    b.publishFrame(frameBytes(3000, 1), 0, 0, 0);
+    // A full frame (8192 bytes: every systematic key holds data, none is implied) and 1 spare key.
+    b.publishFrame(frameBytes(8192, 1), 0, 0, 0);
     const slots = new Map<string, number>();
     const fed = new Set<string>();
     for (let o = b.pollOutput(); o; o = b.pollOutput()) {
@@ -140,7 +141,8 @@ describe('direct slots: the wire bounds and the work', () => {
     expect(encoded).toBe(0);
     b.handlePeerConnected('a', 0);
     b.publishFrame(frameBytes(3000, 2), 0, 0, 0);
-    expect(encoded).toBe(65);
+    // Its 24 data parts and 1 spare key (the 40 implied zero keys past 3000 bytes are not encoded).
+    expect(encoded).toBe(25);
   });
 });
 

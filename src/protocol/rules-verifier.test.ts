@@ -38,7 +38,8 @@ async function relay(total: number, bad: (x: number) => boolean) {
     if (p === 'r') counted.push(r);
     count(p, r);
   };
-  const frame = frameBytes(8000, total);
+  // 8192 bytes: no implied zero key (a key past L sent before the manifest is replaced by zeros, not judged).
+  const frame = frameBytes(8192, total);
   for (let x = 0; x < total; x++) {
     const p = codec.feedPacket(frame, x).slice();
     if (bad(x)) p[(x * 7) % p.length] ^= 0x5a;

@@ -47,11 +47,13 @@ describe('broadcaster upload by cause', () => {
     b.publishFrame(bytes(3000), 0, 0, 0);
     await drain(0);
     const u = b.upload;
+    // 3000 bytes in parts of 128: 24 parts hold frame bytes (the last one 56 of them plus 72 of
+    // padding); the 40 all-zero parts past the end are implied, never sent.
     expect(u.directData).toBe(3000);
-    expect(u.directPadding).toBe(64 * 128 - 3000);
+    expect(u.directPadding).toBe(24 * 128 - 3000);
     expect(u.directSpare).toBe(2 * 128);
-    expect(u.directMessages).toBe(66);
-    expect(u.directHeaders).toBe(66 * 7);
+    expect(u.directMessages).toBe(26);
+    expect(u.directHeaders).toBe(26 * 7);
     expect(u.manifests).toBe(2 * encodedLength(sent.find((s) => s.message.type === 'manifest')!.message));
     expect(u.control).toBe(sent.filter((s) => s.message.type === 'hello' || s.message.type === 'direct-slot').reduce((n, s) => n + encodedLength(s.message), 0));
     expect(u.repairs + u.segments + u.segmentRepairs + u.manifestAnswers + u.initAnswers).toBe(0);
@@ -76,8 +78,9 @@ describe('broadcaster upload by cause', () => {
     const answers = sent.slice(n);
     const size = (t: WireMessage['type']) => answers.filter((s) => s.message.type === t).reduce((k, s) => k + encodedLength(s.message), 0);
     expect(answers.filter((s) => s.message.type === 'feed')).toHaveLength(2);
-    // The init frame's 64 direct keys (900 bytes padded to 64 × 128) are counted apart as well.
-    expect(before.directInitFrames).toBe(64 * (128 + 7));
+    // The init frame's direct keys (900 bytes: 8 parts of 128 hold them, the 56 others are
+    // implied zeros, not sent) are counted apart as well.
+    expect(before.directInitFrames).toBe(8 * (128 + 7));
     expect(b.upload.repairs - before.repairs).toBe(size('feed'));
     expect(b.upload.repairMessages - before.repairMessages).toBe(2);
     expect(b.upload.manifestAnswers - before.manifestAnswers).toBe(size('manifest'));

@@ -6,6 +6,7 @@
 import { isP2PError } from '../errors.ts';
 import type { ComplaintEvidence, CoreOutput } from '../protocol/core-types.ts';
 import type { CryptoJob, CryptoResult } from '../protocol/crypto-jobs.ts';
+import { onRequestsChannel, requestsChannelAccepts } from '../protocol/message-channels.ts';
 import { encodeMessage, type Manifest } from '../protocol/wire.ts';
 import type { Channel, FailReason, Transport } from '../transport/transport.ts';
 
@@ -14,6 +15,8 @@ export interface DrivenCore {
   handlePeerConnected(peerId: string, nowMs: number): void;
   handlePeerDisconnected(peerId: string, nowMs: number): void;
   handleMessage(from: string, bytes: Uint8Array, nowMs: number): void;
+  /** Bytes refused before parsing (out of protocol on the channel they came on): a bad message. */
+  handleBadInput(from: string, reason: string, nowMs: number): void;
   handleCryptoResult(r: CryptoResult, nowMs: number): void;
   handleBufferedAmount(peerId: string, bytes: number, nowMs: number): void;
   nextTimeout(): number | undefined;
@@ -33,6 +36,8 @@ export interface TrafficCounters {
   controlDropped: number;
   /** Media bytes the transport refused (its buffer was full): the upload meter's drops. */
   mediaBytesRefused: number;
+  /** Messages refused on the requests channel (not a REQUEST), each counted against its sender. */
+  requestsChannelRefused: number;
 }
 
 export interface CoreDriverHooks {
@@ -59,7 +64,7 @@ const MAX_HELD_JOBS = 256;
 export const monotonicNow = (): number => (globalThis.performance ? globalThis.performance.now() : Date.now());
 
 export class CoreDriver {
-  readonly traffic: TrafficCounters = { bytesUp: 0, bytesDown: 0, mediaBytesUp: 0, mediaBytesDown: 0, mediaDownByPeer: new Map(), controlDropped: 0, mediaBytesRefused: 0 };
+  readonly traffic: TrafficCounters = { bytesUp: 0, bytesDown: 0, mediaBytesUp: 0, mediaBytesDown: 0, mediaDownByPeer: new Map(), controlDropped: 0, mediaBytesRefused: 0, requestsChannelRefused: 0 };
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt = Infinity;
   #writablePoll: ReturnType<typeof setInterval> | null = null;
@@ -121,7 +126,9 @@ export class CoreDriver {
   /** Bytes queued in every channel of every peer and not yet sent (sum of bufferedAmount). */
   bufferedBytes(): number {
     let n = 0;
-    for (const p of this.transport.peers()) n += this.transport.bufferedAmount(p, 'control') + this.transport.bufferedAmount(p, 'media');
+    for (const p of this.transport.peers()) {
+      n += this.transport.bufferedAmount(p, 'control') + this.transport.bufferedAmount(p, 'media') + this.transport.bufferedAmount(p, 'requests');
+    }
     return n;
   }
 
@@ -151,7 +158,10 @@ export class CoreDriver {
   #output(o: CoreOutput): void {
     switch (o.type) {
       case 'send': {
-        this.sendRaw(o.peerId, o.channel, encodeMessage(o.message));
+        // REQUESTs take the reliable unordered channel (the transport sends them on control to a
+        // peer whose requests channel is not open).
+        const channel = o.channel === 'control' && onRequestsChannel(o.message.type) ? 'requests' : o.channel;
+        this.sendRaw(o.peerId, channel, encodeMessage(o.message));
         return;
       }
       case 'crypto':
@@ -209,6 +219,15 @@ export class CoreDriver {
       this.traffic.mediaBytesDown += bytes.length;
       this.traffic.mediaDownByPeer.set(peerId, (this.traffic.mediaDownByPeer.get(peerId) ?? 0) + bytes.length);
       this.hooks.onMediaMessage?.(bytes, now);
+    } else if (channel === 'requests') {
+      // Only REQUESTs belong there; anything else (a HAVE, the session's own messages) is refused,
+      // whatever it would mean on control, and counted against the sender.
+      if (!requestsChannelAccepts(bytes)) {
+        this.traffic.requestsChannelRefused++;
+        this.core.handleBadInput(peerId, `type 0x${(bytes[1] ?? 0).toString(16)} on the requests channel`, now);
+        this.drain();
+        return;
+      }
     } else if (this.hooks.interceptControl?.(peerId, bytes)) {
       return;
     }

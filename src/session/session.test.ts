@@ -8,7 +8,7 @@ import { FRAME_END_OF_STREAM, FRAME_FRAGMENT_END, FRAME_FRAGMENT_START, FRAME_IN
 import type { FrameCodec } from '../protocol/core-types.ts';
 import { startTracker, type TrackerOptions } from '../tracker/server.ts';
 import type { WebSocketConstructor } from '../tracker-client/tracker-client.ts';
-import { MemoryNetwork } from '../transport/memory-transport.ts';
+import { MemoryNetwork, type MemoryTransport } from '../transport/memory-transport.ts';
 import { BroadcastSession } from './broadcast-session.ts';
 import { acceptStreamKey, encodeStreamKey } from './stream-key-exchange.ts';
 import { ViewerSession, type ViewerStatus } from './viewer-session.ts';
@@ -41,10 +41,11 @@ async function setup(opts: { viewers: number; port?: number; room?: TrackerOptio
   const net = new MemoryNetwork({ seed: 3, latencyMs: 2, jitterMs: 2, mediaLossRate: 0.02 });
   const key = await generateStreamKey();
   const common = { trackerUrl: url, WebSocket: WS, codec, reconnectMinMs: 100, reconnectMaxMs: 400, statsIntervalMs: 100 };
-  const viewers: Array<{ session: ViewerSession; frames: MediaFrame[]; statuses: ViewerStatus[] }> = [];
+  const viewers: Array<{ session: ViewerSession; frames: MediaFrame[]; statuses: ViewerStatus[]; transport: MemoryTransport }> = [];
   const addViewer = () => {
-    const session = new ViewerSession({ ...common, streamId: key.streamId, transport: net.createTransport() });
-    const v = { session, frames: [] as MediaFrame[], statuses: [] as ViewerStatus[] };
+    const transport = net.createTransport();
+    const session = new ViewerSession({ ...common, streamId: key.streamId, transport });
+    const v = { session, frames: [] as MediaFrame[], statuses: [] as ViewerStatus[], transport };
     session.on('frame', (f) => v.frames.push(f));
     session.on('status', (s) => v.statuses.push(s));
     cleanups.push(() => session.destroy());
@@ -110,6 +111,8 @@ describe('ViewerSession and BroadcastSession', () => {
     expect(bs.uploadRatio).toBeGreaterThan(0.9);
     expect(bs.uploadRatio).toBeLessThan(1.6);
     expect(bs.viewers).toBe(4);
+    // Repairs were asked for on the requests channel (2 % media loss), and nothing else came there.
+    expect(s.viewers.reduce((n, v) => n + v.transport.transportStats().requestsMessagesOut, 0)).toBeGreaterThan(0);
 
     // The end of the stream reaches everyone, and the tracker says so.
     b.publishFrame(frameOf(99, FRAME_END_OF_STREAM, 4));

@@ -37,8 +37,9 @@ const HELP = `npm run sim -- [flags]
                        on-time frames (one thread)
   --why-missed         sort the frames not played on time by cause, from each late frame's state
                        when the player needed it (runs the simulation twice; one thread)
-  --unordered-requests REQUESTs on a reliable unordered channel of their own (the transport does
-                       not have one yet): no wait behind a lost control message
+  --ordered-requests   REQUESTs on the ordered control channel, as before the transport's requests
+                       channel (default: on the reliable unordered requests channel, as the
+                       product: no wait behind a lost control message; --unordered-requests says so)
   --peer-config JSON   overrides of the viewers' protocol config, e.g. '{"pushKeys":64}'
   --tracker NAME       room (the tracker's own Room, default) or simple (the simulator's stand-in)
   --seed N             seed (default 1)
@@ -94,7 +95,8 @@ export function parseArgs(argv: string[]): { options: Partial<SimOptions>; json:
       case '--workers': o.workers = Number(v()); break;
       case '--timeline': o.timeline = true; break;
       case '--why-missed': o.whyMissed = true; break;
-      case '--unordered-requests': o.unorderedRequests = true; break;
+      case '--unordered-requests': o.orderedRequests = false; break;
+      case '--ordered-requests': o.orderedRequests = true; break;
       case '--peer-config': o.peerConfig = JSON.parse(v()) as SimOptions['peerConfig']; break;
       case '--json': json = true; break;
       case '--help': case '-h': help = true; break;

@@ -79,11 +79,13 @@ export interface SimOptions {
    */
   whyMissed?: boolean;
   /**
-   * REQUESTs ride a reliable channel with `ordered: false` (a third datachannel; the transport does
-   * not have it yet): lost ones are sent again as control is, but they neither wait behind a control
-   * message being retransmitted nor hold one up. Off: every control message on the ordered channel.
+   * Every control message on the ordered channel, REQUESTs too: the transport before its requests
+   * channel (or every peer talking to one without it). Off (the default, as the product): the
+   * messages of REQUESTS_CHANNEL_TYPES (message-channels.ts, the session's routing) ride the
+   * reliable channel with `ordered: false`: lost ones are sent again as control is, but they
+   * neither wait behind a control message being retransmitted nor hold one up.
    */
-  unorderedRequests?: boolean;
+  orderedRequests?: boolean;
   /** Second pass of `whyMissed`: per viewer id, the (deadline, seq) pairs to look at, by deadline. */
   missProbes?: ReadonlyMap<string, ReadonlyArray<{ atMs: number; seq: number }>>;
   /** Tracker room: `simple` (the simulator's stand-in) or `room` (the tracker's own Room). */

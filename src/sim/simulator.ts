@@ -20,6 +20,7 @@ import { BroadcasterCore } from '../protocol/broadcaster-core.ts';
 import { CapacityMeter } from '../protocol/capacity-meter.ts';
 import type { CoreOutput, FrameCodec } from '../protocol/core-types.ts';
 import { createCryptoRunner, type CryptoJob, type CryptoResult } from '../protocol/crypto-jobs.ts';
+import { onRequestsChannel } from '../protocol/message-channels.ts';
 import { PeerCore } from '../protocol/peer-core.ts';
 import { BROADCAST_ID_BYTES, encodedLength, encodeMessage, FLAG_INIT_SEGMENT, FLAG_KEY_FRAME, parseMessage, type Manifest, type WireMessage } from '../protocol/wire.ts';
 import type { RoomEvent } from '../tracker/room-config.ts';
@@ -912,8 +913,9 @@ export class Simulator {
     }
     let msg: WireMessage | Uint8Array = message;
     const size = encodedLength(message);
-    // unorderedRequests: REQUESTs ride a reliable channel of their own with `ordered: false`.
-    const ordered = !(this.o.unorderedRequests && message.type === 'request');
+    // REQUESTs ride the reliable unordered requests channel, as the session routes them (the
+    // few milliseconds after a connection opens, when they go on control, are not modelled).
+    const ordered = !!this.o.orderedRequests || !onRequestsChannel(message.type);
     if (this.o.bytes) msg = encodeMessage(msg as WireMessage);
     const world = this.world;
     let at: number;

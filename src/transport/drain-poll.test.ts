@@ -26,7 +26,7 @@ class FakeChannelTransport extends TransportCore<FakeLink> {
     super({ stallTimeoutMs: 600_000 }, clock);
   }
   protected openLink(peer: PeerEntry<FakeLink>): FakeLink {
-    const link = { peer, buffered: { control: 0, media: 0 } };
+    const link = { peer, buffered: { control: 0, media: 0, requests: 0 } };
     this.links.set(peer.id, link);
     return link;
   }

@@ -29,6 +29,18 @@ export const MAX_BATCH_MESSAGES = 64;
  */
 export const MAX_BATCH_BYTES = MEDIA_MESSAGE_LIMIT_BYTES + BATCH_HEADER_BYTES + BATCH_ENTRY_HEADER_BYTES;
 
+/**
+ * The frame each side sends first on its requests channel once it is open: "mine is open, use it".
+ * A batch of zero messages, so never a batch nor a message of the application (those that start
+ * with the marker travel in batches of one or more).
+ */
+export const REQUESTS_READY = Uint8Array.of(BATCH_MARKER, 0);
+
+/** True when `bytes` is the requests channel's ready frame. */
+export function isRequestsReady(bytes: Uint8Array): boolean {
+  return bytes.byteLength === 2 && bytes[0] === BATCH_MARKER && bytes[1] === 0;
+}
+
 /** Why an inbound batch was refused. */
 export type BatchError =
   /** The count byte is 0 or above MAX_BATCH_MESSAGES. */

@@ -462,3 +462,76 @@ describe('MemoryTransport', () => {
     for (const id of ['p1', 'p2', 'p3']) expect(recs[id].events).toContain('disconnected p4 remote-closed');
   });
 });
+
+describe('MemoryTransport: the requests channel (reliable, unordered)', () => {
+  it('a requests message is not held back behind a control message being retransmitted; control stays in order', async () => {
+    // The first control message from A is "lost" and comes 300 ms late, as a retransmission does.
+    let delayed = false;
+    const hook = (m: { from: string; channel: Channel }) => {
+      if (m.from === 'A' && m.channel === 'control' && !delayed) {
+        delayed = true;
+        return { extraDelayMs: 300 };
+      }
+    };
+    const { a, clock, rb } = await connected({ latencyMs: 10, hook });
+    await clock.advance(10); // both ready frames have come: each side's requests channel is open to the other
+    expect(a.stats('B')!.requestsOpen).toBe(true);
+    a.send('B', 'control', new Uint8Array([0xc0]));
+    await settle();
+    a.send('B', 'control', new Uint8Array([0xc1]));
+    a.send('B', 'requests', new Uint8Array([0x03]));
+    await clock.advance(50);
+    expect(rb.messages.map((m) => [m.channel, m.bytes[0]])).toEqual([['requests', 0x03]]);
+    await clock.advance(300);
+    expect(rb.messages.map((m) => [m.channel, m.bytes[0]])).toEqual([
+      ['requests', 0x03],
+      ['control', 0xc0],
+      ['control', 0xc1],
+    ]);
+    expect(a.stats('B')!.requests).toMatchObject({ messagesOut: 1, bytesOut: 1 });
+    expect(a.stats('B')!.requestsOnControl).toBe(0);
+  });
+
+  it('sends requests messages on control until the remote says its requests channel is open, and always to a peer without one', async () => {
+    const { a, b, clock, ra, rb } = await connected({ latencyMs: 10 }, {}, { requestsChannel: false });
+    // Connected, A's ready frame still on its way (and B, without the channel, sends none).
+    a.send('B', 'requests', new Uint8Array([1]));
+    b.send('A', 'requests', new Uint8Array([2]));
+    await clock.advance(30);
+    a.send('B', 'requests', new Uint8Array([3]));
+    b.send('A', 'requests', new Uint8Array([4]));
+    await clock.advance(30);
+    expect(rb.messages.map((m) => [m.channel, m.bytes[0]])).toEqual([
+      ['control', 1],
+      ['control', 3],
+    ]);
+    expect(ra.messages.map((m) => [m.channel, m.bytes[0]])).toEqual([
+      ['control', 2],
+      ['control', 4],
+    ]);
+    expect(a.stats('B')).toMatchObject({ requestsOpen: false, requestsOnControl: 2 });
+    expect(b.stats('A')).toMatchObject({ requestsOpen: false, requestsOnControl: 2 });
+
+    // Both with the channel: on control before the ready frame comes, on requests after.
+    const p = await connected({ latencyMs: 10 });
+    p.a.send('B', 'requests', new Uint8Array([5]));
+    await p.clock.advance(30);
+    p.a.send('B', 'requests', new Uint8Array([6]));
+    await p.clock.advance(30);
+    expect(p.rb.messages.map((m) => [m.channel, m.bytes[0]])).toEqual([
+      ['control', 5],
+      ['requests', 6],
+    ]);
+    expect(p.a.stats('B')).toMatchObject({ requestsOpen: true, requestsOnControl: 1 });
+  });
+
+  it('bounds requests messages as one SCTP packet, sent and received', async () => {
+    const { a, clock, rb } = await connected();
+    await clock.advance(1);
+    expect(code(() => a.send('B', 'requests', bytes(1164)))).toBe('TRANSPORT_MESSAGE_TOO_LARGE');
+    expect(a.canSend('B', 'requests', 1164)).toBe(false);
+    expect(a.send('B', 'requests', bytes(1163))).toBe(true);
+    await clock.advance(1);
+    expect(rb.messages.map((m) => [m.channel, m.bytes.byteLength])).toEqual([['requests', 1163]]);
+  });
+});

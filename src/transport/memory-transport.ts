@@ -1,10 +1,10 @@
 // In-memory transport: a MemoryNetwork of MemoryTransports that connect through the same signal
 // blobs, limits, back-pressure and failure events as WebRtcTransport, with seeded loss, latency,
-// jitter and bandwidth. No I/O, no WebRTC. Used by session and protocol tests in place of WebRTC.
+// jitter and bandwidth; control is delivered in order, requests and media as they come. No I/O, no WebRTC. Used by session and protocol tests in place of WebRTC.
 
 import { P2PError } from '../errors.ts';
 import { SeededRng } from '../rng.ts';
-import type { Channel, LinkInfo, SignalBlob } from './transport.ts';
+import { CHANNELS, type Channel, type LinkInfo, type SignalBlob } from './transport.ts';
 import type { TransportConfig } from './transport-config.ts';
 import type { PeerEntry } from './peer-entry.ts';
 import { realClock, type TransportClock } from './transport-clock.ts';
@@ -16,7 +16,7 @@ export interface MemoryLinkModel {
   latencyMs?: number;
   /** Extra uniform random delay on media in [0, jitterMs); media may be reordered. Default 0. */
   jitterMs?: number;
-  /** Probability that a media message is lost, 0…1. Control is never lost. Default 0. */
+  /** Probability that a media message is lost, 0…1. Control and requests are never lost. Default 0. */
   mediaLossRate?: number;
   /** Send rate of each channel; bytes wait in `bufferedAmount` meanwhile. Default: unlimited. */
   bandwidthBytesPerSec?: number;
@@ -34,7 +34,11 @@ export interface MemoryNetworkOptions extends MemoryLinkModel {
   seed?: number;
   /** Timers used for latency, bandwidth and timeouts. Default: the real clock. */
   clock?: TransportClock;
-  /** Sees every message that left a send buffer; may drop it or delay it further. */
+  /**
+   * Sees every message that left a send buffer; may drop it (media only: the other channels are
+   * reliable) or delay it further (a delayed control message holds up the control messages after
+   * it, as a retransmission does on the ordered channel; a delayed requests message holds up nothing).
+   */
   hook?: (m: MemoryMessageInfo) => { drop?: boolean; extraDelayMs?: number } | void;
 }
 
@@ -191,8 +195,8 @@ export class MemoryTransport extends TransportCore<MemoryLink> {
       open: false,
       closed: false,
       interrupted: false,
-      buffered: { control: 0, media: 0 },
-      busyUntilMs: { control: 0, media: 0 },
+      buffered: { control: 0, media: 0, requests: 0 },
+      busyUntilMs: { control: 0, media: 0, requests: 0 },
       lastControlAtMs: 0,
       held: [],
     };
@@ -222,6 +226,9 @@ export class MemoryTransport extends TransportCore<MemoryLink> {
       other.peer.link!.open = true;
       other.transport.linkMaybeConnected(other.peer);
       this.linkMaybeConnected(peer);
+      // Each side's requests channel opens with the link (a side without one opens none).
+      other.transport.linkRequestsOpened(other.peer);
+      this.linkRequestsOpened(peer);
     });
   }
 
@@ -289,7 +296,7 @@ export class MemoryTransport extends TransportCore<MemoryLink> {
       link.buffered[channel] -= bytes.byteLength;
       this.#transmit(peer, channel, bytes);
     }
-    for (const ch of ['control', 'media'] as const) this.#maybeDrained(peer, ch);
+    for (const ch of CHANNELS) this.#maybeDrained(peer, ch);
   }
 
   #transmit(peer: PeerEntry<MemoryLink>, channel: Channel, bytes: Uint8Array): void {
@@ -329,6 +336,8 @@ export class MemoryTransport extends TransportCore<MemoryLink> {
     }
     net.later(delay, () => {
       if (peer.ended || remote.peer.ended || link.closed) return;
+      // A side without the requests channel has no stream for it: what comes on it is lost.
+      if (channel === 'requests' && !remote.transport.config.requestsChannel) return;
       net.delivered++;
       remote.transport.linkMessage(remote.peer, channel, bytes);
     });

@@ -31,6 +31,10 @@ export interface PeerEntry<L> {
   interruptedSinceMs: number | undefined;
   /** Messages accepted in this turn and not yet handed to each channel (see media-batch.ts). */
   batches: Record<Channel, BatchWriter | undefined>;
+  /** The remote's requests channel showed itself open (its ready frame came): `requests` sends use it. */
+  requestsOpen: boolean;
+  /** Messages sent as `requests` that went on `control` instead. */
+  requestsOnControl: number;
 }
 
 const emptyChannelStats = (): ChannelStats => ({
@@ -57,13 +61,15 @@ export function newPeerEntry<L>(id: string, initiator: boolean): PeerEntry<L> {
     signalsIn: 0,
     signalsOut: 0,
     signalsDropped: 0,
-    channels: { control: emptyChannelStats(), media: emptyChannelStats() },
-    blocked: { control: false, media: false },
+    channels: { control: emptyChannelStats(), media: emptyChannelStats(), requests: emptyChannelStats() },
+    blocked: { control: false, media: false, requests: false },
     connectTimer: undefined,
     early: [],
-    progress: { control: { sent: 0, atMs: 0 }, media: { sent: 0, atMs: 0 } },
+    progress: { control: { sent: 0, atMs: 0 }, media: { sent: 0, atMs: 0 }, requests: { sent: 0, atMs: 0 } },
     interruptedSinceMs: undefined,
-    batches: { control: undefined, media: undefined },
+    batches: { control: undefined, media: undefined, requests: undefined },
+    requestsOpen: false,
+    requestsOnControl: 0,
   };
 }
 
@@ -73,6 +79,9 @@ export function peerStatsOf<L>(p: PeerEntry<L>): PeerStats {
     initiator: p.initiator,
     control: { ...p.channels.control },
     media: { ...p.channels.media },
+    requests: { ...p.channels.requests },
+    requestsOpen: p.requestsOpen,
+    requestsOnControl: p.requestsOnControl,
     signalsIn: p.signalsIn,
     signalsOut: p.signalsOut,
     signalsDropped: p.signalsDropped,
@@ -123,8 +132,8 @@ export function checkPeerId(peerId: unknown): asserts peerId is string {
 }
 
 export function checkChannel(channel: unknown): asserts channel is Channel {
-  if (channel !== 'control' && channel !== 'media') {
-    throw new P2PError('TRANSPORT_BAD_CHANNEL', `unknown channel ${JSON.stringify(channel)}; use 'control' or 'media'`);
+  if (channel !== 'control' && channel !== 'media' && channel !== 'requests') {
+    throw new P2PError('TRANSPORT_BAD_CHANNEL', `unknown channel ${JSON.stringify(channel)}; use 'control', 'media' or 'requests'`);
   }
 }
 

@@ -63,7 +63,7 @@ export class ScriptedTransport extends TransportCore<Link> {
   }
   protected openLink(peer: PeerEntry<Link>): Link {
     if (this.openThrows) throw this.openThrows;
-    const link: Link = { peer, ready: false, interrupted: false, buffered: { control: 0, media: 0 }, send: 'take', applied: [], sent: [], applyThrows: false, details: { rttMs: 12 } as LinkInfo, closeThrows: false };
+    const link: Link = { peer, ready: false, interrupted: false, buffered: { control: 0, media: 0, requests: 0 }, send: 'take', applied: [], sent: [], applyThrows: false, details: { rttMs: 12 } as LinkInfo, closeThrows: false };
     this.links.set(peer.id, link);
     return link;
   }
@@ -104,6 +104,14 @@ export class ScriptedTransport extends TransportCore<Link> {
   up(id: string): void {
     this.link(id).ready = true;
     this.linkMaybeConnected(this.link(id).peer);
+  }
+  /** This side's requests channel opened (the core sends its ready frame on it). */
+  requestsUp(id: string): void {
+    this.linkRequestsOpened(this.link(id).peer);
+  }
+  /** This side's requests channel closed alone. */
+  requestsDown(id: string): void {
+    this.linkRequestsClosed(this.link(id).peer);
   }
   inbound(id: string, channel: Channel, data: unknown): void {
     this.linkMessage(this.link(id).peer, channel, data);

@@ -3,7 +3,7 @@
 // Called by WebRtcTransport and MemoryTransport constructors.
 
 import { P2PError } from '../errors.ts';
-import { CONTROL_MESSAGE_LIMIT_BYTES, MEDIA_MESSAGE_LIMIT_BYTES } from './transport.ts';
+import { CONTROL_MESSAGE_LIMIT_BYTES, MEDIA_MESSAGE_LIMIT_BYTES, REQUESTS_MESSAGE_LIMIT_BYTES } from './transport.ts';
 import type { ListenerErrorHandler } from '../typed-emitter.ts';
 
 /** One STUN or TURN server, as in RTCIceServer. TURN needs `username` and `credential`. */
@@ -37,6 +37,16 @@ export interface TransportConfig {
   /** Largest control message, sent or received. Default 65 536; upper bound 262 144. */
   maxControlMessageBytes: number;
   /**
+   * Largest message on the requests channel, sent or received (one falling back to control too).
+   * Default and upper bound 1163 (the smaller of it and maxControlMessageBytes applies).
+   */
+  maxRequestsMessageBytes: number;
+  /**
+   * Open the reliable unordered `requests` channel and use it once the remote's is open. False:
+   * none is opened and `requests` sends go on `control` (as to a peer without the channel). Default true.
+   */
+  requestsChannel: boolean;
+  /**
    * Packs the small media messages sent to one peer within one turn of the event loop into one
    * datachannel message (at most `maxMediaMessageBytes`), handed over at the end of the turn.
    * Inbound batches are split whatever this says. Default true.
@@ -45,7 +55,8 @@ export interface TransportConfig {
   /**
    * Packs the control messages up to 16 KiB sent to one peer within one turn into one datachannel
    * message of at most CONTROL_BATCH_BYTES (the channel is reliable and ordered, so order holds),
-   * handed over at the end of the turn. Inbound batches are split whatever this says. Default true.
+   * handed over at the end of the turn; likewise requests-channel messages, in batches of at most
+   * maxRequestsMessageBytes. Inbound batches are split whatever this says. Default true.
    */
   batchControl: boolean;
   /**
@@ -62,9 +73,9 @@ export interface TransportConfig {
   mediaHighWaterBytes: number;
   /** `writable` fires for media when `bufferedAmount` falls to this. Default 2 × 1163 = 2 326. */
   mediaLowWaterBytes: number;
-  /** Control sends throw TRANSPORT_CONTROL_FULL while `bufferedAmount + size` would exceed this. Default 1 MiB. */
+  /** Control (and requests) sends throw TRANSPORT_CONTROL_FULL while `bufferedAmount + size` would exceed this. Default 1 MiB. */
   controlHighWaterBytes: number;
-  /** `writable` fires for control when `bufferedAmount` falls to this. Default 256 KiB. */
+  /** `writable` fires for control (and requests) when `bufferedAmount` falls to this. Default 256 KiB. */
   controlLowWaterBytes: number;
   /** Largest SDP accepted in an inbound offer or answer, in UTF-16 code units. Default 65 536. */
   maxSdpBytes: number;
@@ -87,6 +98,8 @@ export const DEFAULT_TRANSPORT_CONFIG: Readonly<TransportConfig> = Object.freeze
   acceptInbound: true,
   maxMediaMessageBytes: MEDIA_MESSAGE_LIMIT_BYTES,
   maxControlMessageBytes: 64 * 1024,
+  maxRequestsMessageBytes: REQUESTS_MESSAGE_LIMIT_BYTES,
+  requestsChannel: true,
   batchMedia: true,
   batchControl: true,
   mediaHoldMs: 0,
@@ -110,6 +123,7 @@ const INT_RANGES: Record<IntKey, [number, number]> = {
   maxPendingConnections: [1, 1000],
   maxMediaMessageBytes: [1, MEDIA_MESSAGE_LIMIT_BYTES],
   maxControlMessageBytes: [1, CONTROL_MESSAGE_LIMIT_BYTES],
+  maxRequestsMessageBytes: [1, REQUESTS_MESSAGE_LIMIT_BYTES],
   mediaHoldMs: [0, 50],
   mediaHighWaterBytes: [1, 16 * 1024 * 1024],
   mediaLowWaterBytes: [0, 16 * 1024 * 1024],
@@ -172,6 +186,7 @@ export function resolveTransportConfig(partial: Partial<TransportConfig> = {}): 
   }
   if (typeof c.acceptInbound !== 'boolean') throw bad(`acceptInbound must be a boolean (got ${String(c.acceptInbound)})`);
   if (typeof c.batchMedia !== 'boolean') throw bad(`batchMedia must be a boolean (got ${String(c.batchMedia)})`);
+  if (typeof c.requestsChannel !== 'boolean') throw bad(`requestsChannel must be a boolean (got ${String(c.requestsChannel)})`);
   if (typeof c.batchControl !== 'boolean') throw bad(`batchControl must be a boolean (got ${String(c.batchControl)})`);
   if (c.onListenerError !== undefined && typeof c.onListenerError !== 'function') throw bad('onListenerError must be a function');
   if (c.maxPendingConnections > c.maxPeers) {

@@ -31,7 +31,20 @@ import {
 import { resolveTransportConfig, type TransportConfig } from './transport-config.ts';
 import { realClock, type TransportClock } from './transport-clock.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
-import { BATCH_ENTRY_HEADER_BYTES, BATCH_HEADER_BYTES, BATCH_MARKER, BatchWriter, CONTROL_BATCH_BYTES, encodeBatch, isBatch, MAX_BATCH_BYTES, MAX_BATCH_ENTRY_BYTES, parseBatch } from './media-batch.ts';
+import {
+  BATCH_ENTRY_HEADER_BYTES,
+  BATCH_HEADER_BYTES,
+  BATCH_MARKER,
+  BatchWriter,
+  CONTROL_BATCH_BYTES,
+  encodeBatch,
+  isBatch,
+  isRequestsReady,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_ENTRY_BYTES,
+  parseBatch,
+  REQUESTS_READY,
+} from './media-batch.ts';
 
 /** Inbound messages kept while a peer's link is open but `connected` has not been emitted yet. */
 const MAX_EARLY_MESSAGES = 256;
@@ -50,8 +63,8 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   #destroyed = false;
   #signalsDropped = 0;
   #inboundRefused = 0;
-  readonly #messagesOut: Record<Channel, number> = { control: 0, media: 0 };
-  readonly #linkMessagesOut: Record<Channel, number> = { control: 0, media: 0 };
+  readonly #messagesOut: Record<Channel, number> = { control: 0, media: 0, requests: 0 };
+  readonly #linkMessagesOut: Record<Channel, number> = { control: 0, media: 0, requests: 0 };
   #stallTimer: unknown = undefined;
   #drainTimer: unknown = undefined;
   /** Peers with a batch waiting for the end of the turn. */
@@ -85,7 +98,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   protected linkBufferedBound(peer: PeerEntry<L>, channel: Channel): number {
     return this.linkBuffered(peer, channel);
   }
-  /** True when both channels are open. */
+  /** True when `control` and `media` are open (`requests` is not waited for). */
   protected abstract linkReady(peer: PeerEntry<L>): boolean;
   /** True while the link reports a lost path (ICE disconnected) that may still recover. */
   protected abstract linkInterrupted(peer: PeerEntry<L>): boolean;
@@ -127,6 +140,35 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     }
   }
 
+  /**
+   * This side's requests channel opened: tell the remote (its ready frame), which then sends its
+   * `requests` messages on it. Links call it once per open channel.
+   */
+  protected linkRequestsOpened(peer: PeerEntry<L>): void {
+    if (peer.ended || !this.config.requestsChannel) return;
+    this.#linkSendCounted(peer, 'requests', REQUESTS_READY);
+  }
+
+  /** The requests channel closed (or errored) alone: `requests` sends go on control again. */
+  protected linkRequestsClosed(peer: PeerEntry<L>): void {
+    peer.requestsOpen = false;
+    // What waited for it goes on control (in the order it was sent).
+    const batch = peer.batches.requests;
+    if (batch && batch.count > 0) {
+      const out = batch.take(true)!;
+      const parsed = parseBatch(out);
+      if (!parsed.ok) return;
+      for (const m of parsed.messages) {
+        try {
+          this.#sendAsControl(peer, m);
+        } catch {
+          // control is full (TRANSPORT_CONTROL_FULL): lost like any send refused there
+          peer.channels.control.droppedOut++;
+        }
+      }
+    }
+  }
+
   protected linkMessage(peer: PeerEntry<L>, channel: Channel, data: unknown): void {
     if (peer.ended) return;
     const stats = peer.channels[channel];
@@ -136,6 +178,15 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
         : data instanceof ArrayBuffer
           ? new Uint8Array(data)
           : undefined;
+    if (channel === 'requests' && bytes && isRequestsReady(bytes)) {
+      // The remote's requests channel is open. Once is news; again is noise, counted.
+      if (peer.requestsOpen || !this.config.requestsChannel) stats.droppedIn++;
+      else {
+        peer.requestsOpen = true;
+        stats.linkMessagesIn++;
+      }
+      return;
+    }
     // A media batch is bounded by what one SCTP packet carries (plus the framing of a largest
     // message framed alone), a control batch by CONTROL_BATCH_BYTES or this side's limit; each
     // message in it by this side's limit.
@@ -154,16 +205,14 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       }
       return;
     }
-    const limit = channel === 'media' ? this.config.maxMediaMessageBytes : this.config.maxControlMessageBytes;
-    if (bytes && bytes.byteLength > 0 && bytes.byteLength <= limit) stats.linkMessagesIn++;
+    if (bytes && bytes.byteLength > 0 && bytes.byteLength <= this.#limit(channel)) stats.linkMessagesIn++;
     this.#accept(peer, channel, bytes);
   }
 
   /** One inbound message (alone, or split from a batch): size-checked, then held until `connected` or emitted. */
   #accept(peer: PeerEntry<L>, channel: Channel, bytes: Uint8Array | undefined): void {
     const stats = peer.channels[channel];
-    const limit = channel === 'media' ? this.config.maxMediaMessageBytes : this.config.maxControlMessageBytes;
-    if (!bytes || bytes.byteLength === 0 || bytes.byteLength > limit) {
+    if (!bytes || bytes.byteLength === 0 || bytes.byteLength > this.#limit(channel)) {
       stats.droppedIn++;
       return;
     }
@@ -279,14 +328,32 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     return true;
   }
 
-  send(peerId: string, channel: Channel, bytes: Uint8Array): boolean {
+  send(peerId: string, asked: Channel, bytes: Uint8Array): boolean {
     this.#assertAlive();
-    this.#checkMessage(channel, bytes);
+    this.#checkMessage(asked, bytes);
     const peer = this.#peers.get(peerId);
+    const channel = peer ? this.#route(peer, asked) : asked;
     if (!peer || peer.state !== 'connected') {
       if (peer) peer.channels[channel].droppedOut++;
       return false;
     }
+    return channel === asked ? this.#send(peer, channel, bytes) : this.#sendAsControl(peer, bytes);
+  }
+
+  /** A `requests` message to a peer whose requests channel is not open: on control, counted as such. */
+  #sendAsControl(peer: PeerEntry<L>, bytes: Uint8Array): boolean {
+    const sent = this.#send(peer, 'control', bytes);
+    if (sent) peer.requestsOnControl++;
+    return sent;
+  }
+
+  /** The channel a message asked for `asked` takes: `requests` only once the remote's is open. */
+  #route(peer: PeerEntry<L>, asked: Channel): Channel {
+    return asked === 'requests' && !(peer.requestsOpen && this.config.requestsChannel) ? 'control' : asked;
+  }
+
+  #send(peer: PeerEntry<L>, channel: Channel, bytes: Uint8Array): boolean {
+    const peerId = peer.id;
     const stats = peer.channels[channel];
     const size = bytes.byteLength;
     // A message joins this turn's batch when another could still join it. One that starts with
@@ -299,8 +366,8 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     const cost = batched ? this.#cost(peer, channel, true, size) : framedAlone ? BATCH_HEADER_BYTES + BATCH_ENTRY_HEADER_BYTES + size : size;
     if (!this.#fits(peer, channel, cost)) {
       this.#block(peer, channel);
-      if (channel === 'control') {
-        throw new P2PError('TRANSPORT_CONTROL_FULL', `control buffer of peer ${peerId} is over controlHighWaterBytes; wait for 'writable'`);
+      if (channel !== 'media') {
+        throw new P2PError('TRANSPORT_CONTROL_FULL', `${channel} buffer of peer ${peerId} is over controlHighWaterBytes; wait for 'writable'`);
       }
       stats.droppedOut++;
       return false;
@@ -359,14 +426,23 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     return batch?.fits(size) ? batch.costOf(size) : BATCH_HEADER_BYTES + BATCH_ENTRY_HEADER_BYTES + size;
   }
 
+  /** Largest message sent or accepted on a channel. */
+  #limit(channel: Channel): number {
+    if (channel === 'media') return this.config.maxMediaMessageBytes;
+    if (channel === 'requests') return Math.min(this.config.maxRequestsMessageBytes, this.config.maxControlMessageBytes);
+    return this.config.maxControlMessageBytes;
+  }
+
   /** Largest batch this side sends on a channel. */
   #batchBytes(channel: Channel): number {
-    return channel === 'media' ? this.config.maxMediaMessageBytes : Math.min(CONTROL_BATCH_BYTES, this.config.maxControlMessageBytes);
+    if (channel === 'control') return Math.min(CONTROL_BATCH_BYTES, this.config.maxControlMessageBytes);
+    return this.#limit(channel);
   }
 
   /** Largest batch accepted on a channel: what a peer with the default limits may send, or a largest message framed alone. */
   #inboundBatchLimit(channel: Channel): number {
-    if (channel === 'media') return MAX_BATCH_BYTES;
+    // (A requests batch is bounded as a media batch: one SCTP packet's worth.)
+    if (channel !== 'control') return MAX_BATCH_BYTES;
     return Math.max(CONTROL_BATCH_BYTES, this.config.maxControlMessageBytes) + BATCH_HEADER_BYTES + BATCH_ENTRY_HEADER_BYTES;
   }
 
@@ -395,12 +471,13 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     return false;
   }
 
-  /** End of the turn: every waiting batch leaves, control first (requests before the media they may pace). */
+  /** End of the turn: every waiting batch leaves, requests and control first (before the media they may pace). */
   #flushAll = (): void => {
     this.#flushQueued = false;
     const peers = [...this.#batched];
     this.#batched.clear();
     for (const peer of peers) {
+      this.#flushBatch(peer, 'requests');
       this.#flushBatch(peer, 'control');
       // A held media batch waits for its window's end.
       if (this.config.mediaHoldMs === 0) this.#flushBatch(peer, 'media');
@@ -418,15 +495,16 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   bufferedAmount(peerId: string, channel: Channel): number {
     checkChannel(channel);
     const peer = this.#peers.get(peerId);
+    // (Each channel's own: `requests` messages that went on control are in control's.)
     return peer && peer.state === 'connected' ? this.linkBuffered(peer, channel) + this.#pending(peer, channel) : 0;
   }
 
-  canSend(peerId: string, channel: Channel, bytes: number): boolean {
-    checkChannel(channel);
+  canSend(peerId: string, asked: Channel, bytes: number): boolean {
+    checkChannel(asked);
     const peer = this.#peers.get(peerId);
     if (!peer || peer.state !== 'connected' || this.#destroyed) return false;
-    const limit = channel === 'media' ? this.config.maxMediaMessageBytes : this.config.maxControlMessageBytes;
-    if (!(bytes >= 1 && bytes <= limit)) return false;
+    if (!(bytes >= 1 && bytes <= this.#limit(asked))) return false;
+    const channel = this.#route(peer, asked);
     const batched = this.#batchable(channel, bytes);
     if (this.#fits(peer, channel, this.#cost(peer, channel, batched, bytes))) return true;
     this.#block(peer, channel);
@@ -466,6 +544,8 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
       mediaLinkMessagesOut: this.#linkMessagesOut.media,
       controlMessagesOut: this.#messagesOut.control,
       controlLinkMessagesOut: this.#linkMessagesOut.control,
+      requestsMessagesOut: this.#messagesOut.requests,
+      requestsLinkMessagesOut: this.#linkMessagesOut.requests,
     };
   }
 
@@ -521,7 +601,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
     this.clock.clearTimeout(peer.connectTimer);
     peer.connectTimer = undefined;
     peer.early = [];
-    peer.batches = { control: undefined, media: undefined };
+    peer.batches = { control: undefined, media: undefined, requests: undefined };
     this.#batched.delete(peer);
     this.#held.delete(peer);
     try {
@@ -572,7 +652,7 @@ export abstract class TransportCore<L> extends TypedEmitter<TransportEvents> imp
   #checkMessage(channel: Channel, bytes: Uint8Array): void {
     checkChannel(channel);
     if (!(bytes instanceof Uint8Array)) throw new P2PError('TRANSPORT_BAD_MESSAGE', 'a message must be a Uint8Array');
-    const limit = channel === 'media' ? this.config.maxMediaMessageBytes : this.config.maxControlMessageBytes;
+    const limit = this.#limit(channel);
     if (bytes.byteLength === 0) throw new P2PError('TRANSPORT_BAD_MESSAGE', 'a message must not be empty');
     if (bytes.byteLength > limit) {
       throw new P2PError('TRANSPORT_MESSAGE_TOO_LARGE', `${channel} message of ${bytes.byteLength} bytes is over the limit of ${limit}`);

@@ -1,18 +1,27 @@
-// The Transport contract: peer connections that carry bytes on two channels (reliable ordered
-// `control`, unordered unreliable `media`), with signalling left to the caller. It must not know
-// the protocol or the tracker. Implemented by WebRtcTransport and MemoryTransport; used by the session.
+// The Transport contract: peer connections that carry bytes on three channels (reliable ordered
+// `control`, unordered unreliable `media`, reliable unordered `requests`), with signalling left to
+// the caller. It must not know the protocol or the tracker. Implemented by WebRtcTransport and MemoryTransport; used by the session.
 
 import type { TypedEmitterApi } from '../typed-emitter.ts';
 import type { IceServerConfig } from './transport-config.ts';
 
-/** `control`: reliable, ordered. `media`: unordered, `maxRetransmits: 0`, messages may be lost. */
-export type Channel = 'control' | 'media';
-export const CHANNELS: readonly Channel[] = ['control', 'media'] as const;
+/**
+ * `control`: reliable, ordered. `media`: unordered, `maxRetransmits: 0`, messages may be lost.
+ * `requests`: reliable, unordered: a message lost on the path is sent again, but it neither waits
+ * for an earlier message of any channel nor holds a later one up. For small messages that need no
+ * order. A peer whose requests channel has not shown itself open yet (a peer without one, or one
+ * still opening it) gets what is sent on `requests` on `control` instead, and `message` names the
+ * channel a message came on.
+ */
+export type Channel = 'control' | 'media' | 'requests';
+export const CHANNELS: readonly Channel[] = ['control', 'media', 'requests'] as const;
 
 /** Largest media message that fits one SCTP packet of Chromium's (our header included). */
 export const MEDIA_MESSAGE_LIMIT_BYTES = 1163;
 /** Largest control message accepted anywhere (Chromium's default SCTP max-message-size). */
 export const CONTROL_MESSAGE_LIMIT_BYTES = 256 * 1024;
+/** Largest requests-channel message (one SCTP packet, as media: a loss delays only what shared it). */
+export const REQUESTS_MESSAGE_LIMIT_BYTES = MEDIA_MESSAGE_LIMIT_BYTES;
 
 /**
  * An opaque, JSON-safe signalling blob. The caller relays it unchanged to the named peer's
@@ -41,7 +50,10 @@ export type DisconnectReason = 'remote-closed';
 export interface TransportEvents {
   /** A signalling blob to relay to `peerId` (offer, answer, trickled ICE candidate). */
   signal: (peerId: string, blob: SignalBlob) => void;
-  /** Both channels are open; `send` works for this peer from now until `disconnected`/`failed`. */
+  /**
+   * `control` and `media` are open; `send` works for this peer from now until `disconnected`/`failed`
+   * (`requests` may open later: until then its messages go on `control`).
+   */
   connected: (peerId: string) => void;
   /** One inbound message, already size-checked. `bytes` is owned by the listener. */
   message: (peerId: string, channel: Channel, bytes: Uint8Array) => void;
@@ -79,6 +91,12 @@ export interface PeerStats {
   initiator: boolean;
   control: ChannelStats;
   media: ChannelStats;
+  /** What went and came on the requests channel itself (what fell back to control is in `control`). */
+  requests: ChannelStats;
+  /** True once the remote's requests channel showed itself open: `requests` sends use it from then. */
+  requestsOpen: boolean;
+  /** Messages sent as `requests` that went on `control` (the remote's requests channel not open). */
+  requestsOnControl: number;
   signalsIn: number;
   signalsOut: number;
   /** Inbound signals dropped: malformed, over a size limit, wrong for the peer's role. */
@@ -100,6 +118,10 @@ export interface TransportStats {
   controlMessagesOut: number;
   /** Datachannel messages those took (a batch once). */
   controlLinkMessagesOut: number;
+  /** Messages handed to requests channels, every peer's (what went on control as `requests` is in control's). */
+  requestsMessagesOut: number;
+  /** Datachannel messages those took (a batch once; the ready frames too). */
+  requestsLinkMessagesOut: number;
 }
 
 /** What the path to a connected peer looks like (for stats and the tracker's `relayed` flag). */
@@ -140,7 +162,8 @@ export interface Transport extends TypedEmitterApi<TransportEvents> {
   /**
    * Sends one message. True: handed to the channel. False: not sent and counted (media over its
    * high-water mark, or the peer unknown or not connected). Throws P2PError for an empty or
-   * oversize message, an unknown channel, or control over its high-water mark (TRANSPORT_CONTROL_FULL).
+   * oversize message, an unknown channel, or control or requests over its high-water mark
+   * (TRANSPORT_CONTROL_FULL). `requests` goes on `control` while the remote's requests channel is not open.
    */
   send(peerId: string, channel: Channel, bytes: Uint8Array): boolean;
   /** Bytes queued on the channel and not yet sent (0 for unknown peers). */

@@ -1,5 +1,6 @@
 // WebRTC transport for browsers: simple-peer's reliable ordered channel is `control`; a negotiated
-// unordered `maxRetransmits: 0` channel on its RTCPeerConnection is `media`. Rules live in
+// unordered `maxRetransmits: 0` channel on its RTCPeerConnection is `media`, and a negotiated
+// reliable unordered one is `requests`. Rules live in
 // TransportCore; knows nothing of the protocol or the tracker. Created by the session.
 
 import SimplePeerBundle from 'simple-peer/simplepeer.min.js';
@@ -17,6 +18,13 @@ export const MEDIA_CHANNEL_INIT: RTCDataChannelInit = Object.freeze({
   id: MEDIA_CHANNEL_ID,
   ordered: false,
   maxRetransmits: 0,
+});
+/** Fixed stream id of the negotiated requests channel: reliable (no retransmission limit), unordered. */
+export const REQUESTS_CHANNEL_ID = 3;
+export const REQUESTS_CHANNEL_INIT: RTCDataChannelInit = Object.freeze({
+  negotiated: true,
+  id: REQUESTS_CHANNEL_ID,
+  ordered: false,
 });
 
 /** The part of a simple-peer 9.11 instance this transport uses (`_pc`, `_channel` are its internals). */
@@ -56,6 +64,8 @@ const SimplePeer = SimplePeerBundle as new (opts: SimplePeerOptions) => SimplePe
 interface RtcLink {
   sp: SimplePeerInstance;
   media: RTCDataChannel;
+  /** Undefined when `requestsChannel` is off. */
+  requests: RTCDataChannel | undefined;
   controlHooked: boolean;
   /** Whether each channel's implementation fires `bufferedamountlow` (Node's @roamhq/wrtc does not). */
   drainEvents: Record<Channel, boolean>;
@@ -80,6 +90,11 @@ export const BUFFERED_READ_MS = 10;
 export function hasDrainEvent(dc: object): boolean {
   const proto: unknown = Object.getPrototypeOf(dc);
   return typeof proto === 'object' && proto !== null && 'bufferedAmountLowThreshold' in proto && 'onbufferedamountlow' in proto;
+}
+
+/** The datachannel behind a channel of the link (simple-peer's own for control). */
+function channelOf(link: RtcLink, channel: Channel): RTCDataChannel | null | undefined {
+  return channel === 'media' ? link.media : channel === 'requests' ? link.requests : link.sp._channel;
 }
 
 /** simple-peer error codes → the transport's failure reasons. */
@@ -187,14 +202,27 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
     const media = sp._pc.createDataChannel('media', MEDIA_CHANNEL_INIT);
     media.binaryType = 'arraybuffer';
     media.bufferedAmountLowThreshold = this.config.mediaLowWaterBytes;
+    // A peer without this channel (an older version) never says it is open, so nothing is sent on
+    // it; what such a peer would get on the stream is dropped by its WebRTC stack.
+    const requests = this.config.requestsChannel ? sp._pc.createDataChannel('requests', REQUESTS_CHANNEL_INIT) : undefined;
     const link: RtcLink = {
       sp,
       media,
+      requests,
       controlHooked: false,
-      drainEvents: { media: hasDrainEvent(media), control: true },
-      buffered: { media: { atMs: -Infinity, value: 0 }, control: { atMs: -Infinity, value: 0 } },
+      drainEvents: { media: hasDrainEvent(media), control: true, requests: requests ? hasDrainEvent(requests) : true },
+      buffered: { media: { atMs: -Infinity, value: 0 }, control: { atMs: -Infinity, value: 0 }, requests: { atMs: -Infinity, value: 0 } },
     };
     this.#links.add(link);
+    if (requests) {
+      requests.binaryType = 'arraybuffer';
+      requests.bufferedAmountLowThreshold = this.config.controlLowWaterBytes;
+      requests.onopen = () => this.linkRequestsOpened(peer);
+      requests.onmessage = (ev: MessageEvent) => this.linkMessage(peer, 'requests', ev.data);
+      requests.onbufferedamountlow = () => this.linkDrained(peer, 'requests');
+      // Closed or broken alone: its messages go on control again; the media channel tells of the peer.
+      requests.onclose = requests.onerror = () => this.linkRequestsClosed(peer);
+    }
 
     media.onopen = () => this.#maybeConnected(peer);
     media.onmessage = (ev: MessageEvent) => this.linkMessage(peer, 'media', ev.data);
@@ -239,7 +267,7 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
 
   protected linkSend(peer: PeerEntry<RtcLink>, channel: Channel, bytes: Uint8Array): boolean {
     const link = peer.link!;
-    const dc = channel === 'media' ? link.media : link.sp._channel;
+    const dc = channelOf(link, channel);
     if (!dc) return false;
     if (link.drainEvents[channel]) {
       if (dc.readyState !== 'open') return false;
@@ -261,7 +289,7 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
   protected linkBuffered(peer: PeerEntry<RtcLink>, channel: Channel): number {
     const link = peer.link;
     if (!link) return 0;
-    const dc = channel === 'media' ? link.media : link.sp._channel;
+    const dc = channelOf(link, channel);
     if (!dc) return 0;
     if (link.drainEvents[channel]) return dc.bufferedAmount ?? 0;
     const b = link.buffered[channel];
@@ -327,10 +355,18 @@ export class WebRtcTransport extends TransportCore<RtcLink> {
   }
 
   protected closeLink(peer: PeerEntry<RtcLink>): void {
-    const { media, sp } = peer.link!;
+    const { media, requests, sp } = peer.link!;
     this.#links.delete(peer.link!);
     media.onopen = media.onmessage = media.onbufferedamountlow = media.onclose = null;
     try {
+      if (requests) {
+        requests.onopen = requests.onmessage = requests.onbufferedamountlow = requests.onclose = requests.onerror = null;
+        try {
+          requests.close();
+        } catch {
+          // closing with the connection anyway
+        }
+      }
       media.close();
     } finally {
       sp.destroy();
