@@ -38,8 +38,12 @@ function startOnce(seconds: number, readyMs: number): Promise<EdgeServer> {
     child.kill('SIGKILL');
   };
   // An end the test did not ask for is said in the test's output, with the server's last error
-  // lines: a server that dies (a native crash in the WebRTC module prints nothing) shows as
-  // "connection refused" in the page, which alone does not say why.
+  // lines: a server that dies shows as "connection refused" in the page, which alone does not say
+  // why. A native crash prints nothing: @roamhq/wrtc 0.10 clears a data channel's native handle on
+  // its signaling thread when the channel closes, while a send on the JavaScript thread may have
+  // checked it a moment before; a Node peer sending to a viewer that closes its connections (the
+  // link cut) then ends with SIGSEGV now and then (a core dump shows RTCDataChannel::Send reading
+  // a null handle).
   child.on('exit', (code, signal) => {
     if (!stopping) console.log(`edge server (pid ${child.pid}) ended by itself: ${signal ? `signal ${signal}` : `exit code ${code}`}; last error lines: ${errors.slice(-10).join(' | ') || 'none'}`);
   });

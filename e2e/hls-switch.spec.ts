@@ -125,6 +125,10 @@ for (const mode of ['play', 'relay'] as const) test(`a P2P viewer whose links ar
   const short = (id: string) => id.slice(0, 6);
   const pageReports = s.failedReports.filter(([t]) => t >= cutAtMs).map(([t, by, peer]) => [Math.round((t - cutAtMs) / 100) / 10, short(by), short(peer)]);
   const serverReports = edge.failedReports().filter((r) => r.atMs >= cutAtWallMs).map((r) => [Math.round((r.atMs - cutAtWallMs) / 100) / 10, short(r.by), short(r.peer)]);
+  // Each reported pair's failed connections on the page's side, from the cut on (why the report went).
+  const reported = new Set(s.failedReports.filter(([t]) => t >= cutAtMs).map(([, by, peer]) => `${by} ${peer}`));
+  const whyReported = s.failures.filter(([t, by, peer]) => t >= cutAtMs && reported.has(`${by} ${peer}`)).map(([t, by, peer, reason, detail]) => [Math.round((t - cutAtMs) / 100) / 10, short(by), short(peer), reason, detail]);
+  if (whyReported.length > 0) console.log(`[${mode}] the page's failed connections of the pairs it reported [s from the cut, session, peer, reason, detail]: ${JSON.stringify(whyReported)}`);
   console.log(`[${mode}] failed-link reports to the tracker from the cut on [s from the cut, reporter, reported] (links back at ${Math.round((restoredAtMs - cutAtMs) / 1000)} s; page session now ${short(s.peerId)}): the page's sessions ${JSON.stringify(pageReports)}; the broadcaster and the edge ${JSON.stringify(serverReports)}`);
   if (s.path !== 'p2p') {
     const at = (ms: number) => Math.round(ms - restoredAtMs);

@@ -94,8 +94,20 @@ test("the stream's media in WebKit: H.264 and AV1 from Chromium play in WebKit's
       await ready();
       const enc = await page.evaluate((c) => window.captureFrames.encode([c], 2), codec);
       expect(enc.codec).toBe(codec);
-      const webkit = await evaluate(d, (i: string, f: string[]) => window.captureFrames.play(i, f), enc.init, enc.fragments);
+      const playInWebKit = () => evaluate(d, (i: string, f: string[]) => window.captureFrames.play(i, f), enc.init, enc.fragments);
+      let webkit = await playInWebKit();
       console.log(JSON.stringify({ chromiumToWebKit: enc.mimeType, webkit }));
+      // Once in four clean-clone runs WebKitGTK took every fragment and then refused play() with
+      // NotSupportedError (its GStreamer playback found the source unplayable), though the same bytes
+      // play in the other runs; the page now plays only at canplay, as the player does, and reports
+      // the element's error and state at play(). That refusal gets one more try on a fresh page and
+      // MediaSource, said in the output; a WebKit that cannot play the codec fails both.
+      if (webkit.error?.includes('NotSupportedError') && webkit.appended === enc.fragments.length) {
+        console.log(`WebKit refused play() of ${codec} after every append (${JSON.stringify({ mediaError: webkit.mediaError, atPlay: webkit.atPlay })}): one more try`);
+        await ready();
+        webkit = await playInWebKit();
+        console.log(JSON.stringify({ chromiumToWebKit: enc.mimeType, webkit, secondTry: true }));
+      }
       expect(webkit.error).toBeNull();
       expect(webkit.appended).toBe(enc.fragments.length);
       // Media time is the measure in WebKit: its decoded-frame count reads 0 now and then after a

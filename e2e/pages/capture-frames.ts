@@ -10,6 +10,24 @@ import { parseInitSegment } from '../../src/media/init-segment.ts';
 const toB64 = (b: Uint8Array) => btoa(Array.from(b, (x) => String.fromCharCode(x)).join(''));
 const fromB64 = (s: string): Uint8Array<ArrayBuffer> => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 
+/** Resolves true once `ok()` holds (checked at each of `events` and at the element's `error`), or false after `ms`. */
+function until(video: HTMLVideoElement, ok: () => boolean, events: string[], ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (ok()) return resolve(true);
+    const all = [...events, 'error'];
+    const check = () => {
+      if (ok() || video.error) done();
+    };
+    const done = () => {
+      clearTimeout(timer);
+      for (const e of all) video.removeEventListener(e, check);
+      resolve(ok());
+    };
+    for (const e of all) video.addEventListener(e, check);
+    const timer = setTimeout(done, ms);
+  });
+}
+
 const api = {
   /** Encodes `seconds` of camera with the first codec of `codecs` this browser can; returns base64 init + fragments. */
   async encode(codecs: string[], seconds: number) {
@@ -68,11 +86,20 @@ const api = {
         return null;
       }
     };
+    // Play only once the element can, as the player does (media-player.ts plays at readyState ≥ 2):
+    // its metadata known, then the seek to the first buffered frame done and data at the playhead
+    // (canplay). Each wait is bounded (5 s); what the element said at play() is reported.
+    await until(video, () => video.readyState >= HTMLMediaElement.HAVE_METADATA, ['loadedmetadata'], 5000);
     video.currentTime = range()?.[0] ?? 0;
+    await until(video, () => !video.seeking && video.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA, ['seeked', 'canplay'], 5000);
+    const atPlay = { readyState: video.readyState, networkState: video.networkState, seeking: video.seeking };
     await Promise.race([video.play().catch((e) => (error ??= String(e))), new Promise((r) => setTimeout(r, 5000))]);
     await new Promise((r) => setTimeout(r, 3000));
     return {
       error: error ?? video.error?.message ?? null,
+      /** The media element's error (code 4: its source was found unplayable), if any. */
+      mediaError: video.error ? { code: video.error.code, message: video.error.message } : null,
+      atPlay,
       buffered: range(),
       currentTime: video.currentTime,
       decoded: video.getVideoPlaybackQuality().totalVideoFrames,

@@ -15,11 +15,18 @@ const rejoinsAt: number[] = [];
 let reloads = 0;
 el.addEventListener('emptied', () => void reloads++);
 el.addEventListener('sourcechange', (e) => changes.push({ ...(e as CustomEvent).detail, atMs: performance.now() }));
+/** Failed connections of the page's sessions: [performance.now(), session's peer id, peer id, reason, detail] (the last 100). */
+const failures: Array<[number, string, string, string, string]> = [];
 /** Failed-link reports each swarm session of the page sent to the tracker: [performance.now(), session's peer id, reported peer id]. */
 const failedReports: Array<[number, string, string]> = [];
 el.addEventListener('sessionready', (e) => {
   session = (e as CustomEvent<ViewerSession>).detail;
   const tracker = session.tracker;
+  const sid = () => tracker.peerId ?? '';
+  session.config.transport.on('failed', (peerId, reason, detail) => {
+    failures.push([Math.round(performance.now()), sid(), peerId, reason, detail]);
+    if (failures.length > 100) failures.shift();
+  });
   const report = tracker.reportFailed.bind(tracker);
   tracker.reportFailed = (peerId: string) => {
     if (tracker.connected) failedReports.push([Math.round(performance.now()), tracker.peerId ?? '', peerId]);
@@ -100,6 +107,8 @@ declare global {
         http: string;
         /** Failed-link reports of the page's sessions: [performance.now(), reporter, reported]. */
         failedReports: Array<[number, string, string]>;
+        /** Failed connections of the page's sessions: [performance.now(), session, peer, reason, detail]. */
+        failures: Array<[number, string, string, string, string]>;
         /** The current session's tracker peer id. */
         peerId: string;
       };
@@ -126,6 +135,7 @@ window.switchTest = {
     status: el.stats?.status ?? '',
     http: (el.stats?.source as { http?: string } | undefined)?.http ?? '',
     failedReports: failedReports.slice(),
+    failures: failures.slice(),
     peerId: session?.tracker.peerId ?? '',
   }),
   trace: () => trace.slice(),

@@ -50,13 +50,13 @@ const SDP_WITH_CANDIDATE = `${SDP}a=candidate:1 1 udp 2122260223 192.0.2.1 50000
 const CANDIDATE = { type: 'candidate', candidate: { candidate: 'candidate:1 1 udp 2122260223 192.0.2.1 50000 typ host', sdpMLineIndex: 0, sdpMid: '0' } } as SignalBlob;
 
 describe('signalBits', () => {
-  it('tells a WebRTC description (1) and an ICE candidate (2) in any input', () => {
-    expect(signalBits({ type: 'offer', sdp: SDP })).toBe(1);
-    expect(signalBits({ type: 'answer', sdp: SDP_WITH_CANDIDATE })).toBe(3);
+  it('tells a description (4), a WebRTC one (1) and an ICE candidate (2) in any input', () => {
+    expect(signalBits({ type: 'offer', sdp: SDP })).toBe(4 | 1);
+    expect(signalBits({ type: 'answer', sdp: SDP_WITH_CANDIDATE })).toBe(4 | 3);
     expect(signalBits(CANDIDATE)).toBe(2);
-    // The end of gathering (an empty candidate), a MemoryTransport's description, and junk.
+    // A MemoryTransport's description (signalled, no WebRTC), the end of gathering (an empty candidate), and junk.
+    expect(signalBits({ type: 'offer', sdp: 'memory:7' })).toBe(4);
     expect(signalBits({ type: 'candidate', candidate: { candidate: '' } })).toBe(0);
-    expect(signalBits({ type: 'offer', sdp: 'memory:7' })).toBe(0);
     for (const junk of [null, undefined, 5, 'offer', {}, { type: 'offer', sdp: 5 }, { type: 'candidate', candidate: null }, { type: 'candidate', candidate: { candidate: 1 } }, { type: 'bye', sdp: SDP }]) {
       expect(signalBits(junk)).toBe(0);
     }
@@ -140,13 +140,14 @@ describe('SwarmLinks', () => {
     links.destroy();
   });
 
-  it('reports failed and banned neighbours to the tracker, and counts failures by reason', () => {
+  it('counts failures by reason, retries a neighbour that never answered, and reports a ban at once', () => {
     const { tracker, links } = setup();
     links.ended('a', undefined);
     links.ended('b', 'connect-timeout');
     links.ended('c', 'connect-timeout');
     links.banned('d');
-    expect(tracker.failed).toEqual(['b', 'c', 'd']);
+    expect(tracker.failed).toEqual(['d']);
+    expect(links.forgiven).toBe(2);
     expect(links.failures.get('connect-timeout')).toBe(2);
     links.destroy();
   });
@@ -200,10 +201,9 @@ describe('SwarmLinks', () => {
     // Past the grace without the link up again: reported, so the tracker can pick another neighbour.
     await vi.advanceTimersByTimeAsync(15_000);
     expect(tracker.failed).toEqual(['a']);
-    // A neighbour never linked is reported at its first failure; a ban is always reported.
-    links.ended('b', 'connect-timeout');
+    // A ban is always reported.
     links.banned('c');
-    expect(tracker.failed).toEqual(['a', 'b', 'c']);
+    expect(tracker.failed).toEqual(['a', 'c']);
     links.destroy();
   });
 
@@ -273,6 +273,16 @@ describe('SwarmLinks', () => {
     attempt(SDP, SDP_WITH_CANDIDATE);
     expect(tracker.failed).toEqual(['a']);
     expect(links.forgiven).toBe(0);
+    links.destroy();
+  });
+
+  it('retries a neighbour that sent no offer (it never took part), until relinkGraceMs after the first failure', () => {
+    const { tracker, links, step } = scriptedNeighbour(false);
+    for (let i = 0; i < 3; i++) step(10_000);
+    expect(links.failures.get('connect-timeout')).toBe(3);
+    expect(tracker.failed).toEqual([]);
+    step(10_000);
+    expect(tracker.failed).toEqual(['a']);
     links.destroy();
   });
 

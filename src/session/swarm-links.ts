@@ -1,8 +1,8 @@
 // Keeps the transport's connections in line with the tracker's neighbour list: relays signals both
 // ways, connects new neighbours on the side the tracker names initiator, closes dropped ones after a
 // grace period, reports failed connections so the tracker picks another (but not, for a while, the
-// failures of a link that was up, nor of one that an end could offer no ICE candidate for: that is
-// an outage to ride out, not a pair that cannot connect).
+// failures of a link that was up, nor of one that the neighbour never answered or an end could offer
+// no ICE candidate for: that is an outage to ride out, not a pair that cannot connect).
 // No protocol knowledge.
 // Used by ViewerSession and BroadcastSession.
 
@@ -27,11 +27,12 @@ export interface SwarmLinksOptions {
    * worked and then broke is most often an outage on one side (a network that dropped for some
    * seconds), after which the same pair works again: it is retried instead (the tracker keeps it in
    * the neighbour list). Past this long without the link coming back, the failure is reported.
-   * The same holds, counted from the first such failure, for a connection that an end offered no ICE
-   * candidate for (this end gathered none, or the neighbour sent none): an end without a candidate
-   * has no network path at all (its network is down or blocks UDP, and no relay is reachable), so
-   * the failure says nothing about the pair, and a report would bar the two from linking once that
-   * network is back. A ban is always reported. Default DEFAULT_RELINK_GRACE_MS; 0 reports every failure.
+   * The same holds, counted from the first such failure, for a connection that the neighbour sent
+   * no description for (it never took part) or that an end offered no ICE candidate for (this end
+   * gathered none, or the neighbour sent none): an end without a candidate has no network path at
+   * all (its network is down or blocks UDP, and no relay is reachable), so the failure says nothing
+   * about the pair, and a report would bar the two from linking once that network is back. A link
+   * that was up and stays down past the grace is reported at its next failure. A ban is always reported. Default DEFAULT_RELINK_GRACE_MS; 0 reports every failure.
    */
   relinkGraceMs?: number;
   /** Monotonic clock, ms. Default performance.now(). */
@@ -39,9 +40,9 @@ export interface SwarmLinksOptions {
 }
 
 /**
- * What a signalling blob tells of its sender's network path: DESCRIBED for an offer or answer that
- * is a WebRTC session description (it has a media section; a MemoryTransport's has none), CANDIDATE
- * when it carries an ICE candidate (trickled, or in that description). Any input, never throws.
+ * What a signalling blob tells of its sender: SIGNALLED for an offer or answer, DESCRIBED as well
+ * when it is a WebRTC session description (it has a media section; a MemoryTransport's has none),
+ * CANDIDATE when it carries an ICE candidate (trickled, or in that description). Any input, never throws.
  */
 export function signalBits(blob: unknown): number {
   if (typeof blob !== 'object' || blob === null) return 0;
@@ -51,22 +52,26 @@ export function signalBits(blob: unknown): number {
     return typeof c === 'object' && c !== null && typeof c.candidate === 'string' && c.candidate !== '' ? CANDIDATE : 0;
   }
   if ((b.type !== 'offer' && b.type !== 'answer') || typeof b.sdp !== 'string') return 0;
-  return (/(^|\n)m=/.test(b.sdp) ? DESCRIBED : 0) | (/(^|\n)a=candidate:/.test(b.sdp) ? CANDIDATE : 0);
+  return SIGNALLED | (/(^|\n)m=/.test(b.sdp) ? DESCRIBED : 0) | (/(^|\n)a=candidate:/.test(b.sdp) ? CANDIDATE : 0);
 }
 
 const DESCRIBED = 1;
 const CANDIDATE = 2;
-/** signalBits of this end's signals sit in the low two bits of SwarmLinks' record, the neighbour's above. */
-const THEIRS = 2;
+const SIGNALLED = 4;
+/** signalBits of this end's signals sit in the low three bits of SwarmLinks' record, the neighbour's above. */
+const THEIRS = 3;
 
 /**
- * True for a WebRTC connection (an end sent a description) for which an end offered no ICE
- * candidate: that end described no path, or gave up before it could offer one (an answerer without
- * a candidate fails as soon as its gathering ends, which may be before its answer goes out).
+ * True when a failed connection says nothing about the pair: the neighbour sent no description
+ * (it never took part: its side was down, busy, or still on an earlier connection), or, for a
+ * WebRTC connection (an end sent a WebRTC description), an end offered no ICE candidate (it has no
+ * path, or gave up before it could offer one: an answerer without a candidate fails as soon as its
+ * gathering ends, which may be before its answer goes out).
  */
-function pathless(offered: number): boolean {
-  const mine = offered & 3;
-  const theirs = (offered >> THEIRS) & 3;
+function saysNothingOfThePair(offered: number): boolean {
+  const mine = offered & 7;
+  const theirs = (offered >> THEIRS) & 7;
+  if ((theirs & SIGNALLED) === 0) return true;
   return ((mine | theirs) & DESCRIBED) !== 0 && ((mine & CANDIDATE) === 0 || (theirs & CANDIDATE) === 0);
 }
 
@@ -81,8 +86,9 @@ export class SwarmLinks {
   /** ICE candidate types of each connected neighbour's selected pair, `local/remote` (e.g. `relay/srflx`). */
   paths: Record<string, string> = {};
   /**
-   * Failures not reported because the link had been up within `relinkGraceMs`, or because an end
-   * offered no ICE candidate for it, within `relinkGraceMs` of the first such failure (retried instead).
+   * Failures not reported because the link had been up within `relinkGraceMs`, or because the
+   * neighbour never answered or an end offered no ICE candidate, within `relinkGraceMs` of the first
+   * such failure (retried instead).
    */
   forgiven = 0;
   /** Neighbours whose link is up now. */
@@ -93,7 +99,7 @@ export class SwarmLinks {
   readonly #now: () => number;
   /** Per neighbour not linked yet, the signalBits of each end since its last end (the neighbour's shifted by THEIRS). */
   readonly #offered = new Map<string, number>();
-  /** When a neighbour's connection first failed with an end that offered no candidate (none up since), ms. */
+  /** When a neighbour's connection first failed in a way that says nothing of the pair (none up since), ms. */
   readonly #pathlessSinceMs = new Map<string, number>();
   /** Each connected neighbour's last known path and when it was read. */
   readonly #pathOf = new Map<string, { info: LinkInfo; atMs: number }>();
@@ -173,8 +179,8 @@ export class SwarmLinks {
       this.forgiven++;
       return;
     }
-    if (lastUp === undefined && pathless(offered)) {
-      // An end had no path to offer: that end's outage, not the pair's.
+    if (lastUp === undefined && saysNothingOfThePair(offered)) {
+      // An end had no path to offer, or the neighbour never answered: that end's outage, not the pair's.
       const since = this.#pathlessSinceMs.get(peerId) ?? now;
       this.#pathlessSinceMs.set(peerId, since);
       if (now - since < this.#relinkGraceMs) {
@@ -249,20 +255,19 @@ export class SwarmLinks {
   }
 
   /**
-   * Drops the up-times of links down for longer than the grace, what is kept of connections the
-   * transport no longer holds, and the first pathless failures of peers no longer neighbours (the
-   * maps stay as small as the swarm).
+   * Drops the up-times of links down for longer than the grace to peers no longer neighbours (a
+   * neighbour's is kept: its outage has had its grace, and its next failure is reported), what is
+   * kept of connections the transport no longer holds, and the first failures of peers no longer
+   * neighbours (the maps stay as small as the swarm).
    */
   #forget(): void {
     const now = this.#now();
+    const wanted = new Set(this.tracker.neighbours.map((n) => n.peerId));
     for (const [peerId, at] of this.#lastUpMs) {
-      if (!this.#up.has(peerId) && now - at >= this.#relinkGraceMs) this.#lastUpMs.delete(peerId);
+      if (!this.#up.has(peerId) && now - at >= this.#relinkGraceMs && !wanted.has(peerId)) this.#lastUpMs.delete(peerId);
     }
     for (const peerId of this.#offered.keys()) if (this.transport.peerState(peerId) === undefined) this.#offered.delete(peerId);
-    if (this.#pathlessSinceMs.size > 0) {
-      const wanted = new Set(this.tracker.neighbours.map((n) => n.peerId));
-      for (const peerId of this.#pathlessSinceMs.keys()) if (!wanted.has(peerId)) this.#pathlessSinceMs.delete(peerId);
-    }
+    for (const peerId of this.#pathlessSinceMs.keys()) if (!wanted.has(peerId)) this.#pathlessSinceMs.delete(peerId);
   }
 
   #cancelClose(peerId: string): void {
