@@ -1,10 +1,13 @@
 // A P2P viewer in Chromium whose links to the broadcaster and to every neighbour are cut goes on
 // playing from the LL-HLS edge over HTTP, and comes back to the swarm when the links return. The cut
-// lasts CUT_MS (70 s), past the session's relink grace (60 s: its neighbours' failures are then
+// lasts CUT_MS (70 s), past the session's relink grace (60 s: failures of links that were up are then
 // reported to the tracker, which never pairs those peers again) and past the safety net's rejoin wait
 // (rejoinAfterMs, 15 s): the player replaces its silent swarm session while the links are still cut
-// (those joins find no path either, so each next one waits twice as long), and a rejoin after the
-// links are back brings the swarm's frames again.
+// (those joins find no path either, so each next one waits twice as long). The last of those
+// sessions does not report its neighbours (a connection for which an end had no candidate, or that
+// the neighbour never answered, says nothing of the pair: SwarmLinks), so it links again once the
+// links are back; failing that, a rejoin after the links are back brings the swarm's frames again.
+// Who reported which pair from the cut on is printed.
 // The stream (tracker, broadcast session, edge) runs in a Node process of its own over WebRTC; the
 // page's RTCPeerConnection is wrapped so that the test can cut its links (link-cut.ts): every open
 // connection is closed, and connections made while the cut lasts find no path, as when the viewer's
@@ -112,8 +115,8 @@ for (const mode of ['play', 'relay'] as const) test(`a P2P viewer whose links ar
   expect((s.source as { via: string }).via).toBe(via);
   console.log(`rejoins while cut for ${Math.round((s.nowMs - cutAtMs) / 1000)} s: at ${JSON.stringify(s.rejoinsAt.slice(rejoinsBefore).map((t) => Math.round(t - cutAtMs)))} ms after the cut`);
 
-  // 3. Links back: a later rejoin finds the swarm, which delivers again, and the player returns to
-  // P2P, still playing. Bound: the doubled rejoin wait (60 s after two rejoins, but the count runs
+  // 3. Links back: the session links again (or a later rejoin finds the swarm), which delivers
+  // again, and the player returns to P2P, still playing. Bound: the doubled rejoin wait (60 s after two rejoins, but the count runs
   // during the cut) plus the policy's healthy run and dwell, with a wide margin for a loaded machine;
   // a miss prints the path changes and rejoins.
   await page.evaluate(() => window.switchTest.resetStill());
