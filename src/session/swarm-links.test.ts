@@ -324,6 +324,55 @@ describe('SwarmLinks', () => {
     links.destroy();
   });
 
+  describe('a neighbour alone silent or pathless while this end\'s other links work', () => {
+    // A peer that takes a place in the list and never answers (or answers with no candidate) must
+    // not hold it for the whole grace: the failure is forgiven only when this end shows an outage
+    // of its own (no candidate of its own, no link up, another neighbour's connection failing too).
+    function withWorkingLink(initiator: boolean) {
+      const s = scriptedNeighbour(initiator);
+      s.tracker.give([nb('a', initiator), nb('x', true), nb('z', true)]);
+      s.transport.up('x');
+      s.transport.up('z');
+      expect(s.transport.peerState('x')).toBe('connected');
+      return s;
+    }
+
+    it('one that never offered is reported at its first failure', () => {
+      const { tracker, links, step } = withWorkingLink(false);
+      step(10_000);
+      expect(links.failures.get('connect-timeout')).toBe(1);
+      expect(tracker.failed).toEqual(['a']);
+      expect(links.forgiven).toBe(0);
+      links.destroy();
+    });
+
+    it('one that answered without a candidate is reported at its first failure', () => {
+      const { tracker, links, attempt } = withWorkingLink(true);
+      attempt(SDP_WITH_CANDIDATE, SDP);
+      expect(tracker.failed).toEqual(['a']);
+      links.destroy();
+    });
+
+    it('is still forgiven when this end offered no candidate of its own', () => {
+      const { tracker, links, attempt } = withWorkingLink(true);
+      attempt(SDP, SDP_WITH_CANDIDATE);
+      expect(tracker.failed).toEqual([]);
+      expect(links.forgiven).toBe(1);
+      links.destroy();
+    });
+
+    it('is still forgiven while another neighbour\'s connection fails too (an outage of this end)', () => {
+      const { tracker, links, step } = withWorkingLink(false);
+      // z's link, up until now, fails (forgiven as a link that was up); x's still works.
+      links.ended('z', 'connect-timeout');
+      expect(tracker.failed).toEqual([]);
+      step(10_000);
+      expect(links.failures.get('connect-timeout')).toBe(2);
+      expect(tracker.failed).toEqual([]);
+      links.destroy();
+    });
+  });
+
   it('after destroy nothing is connected or closed any more', () => {
     const { transport, tracker, closed, links } = setup(500);
     tracker.give([nb('a')]);

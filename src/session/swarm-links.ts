@@ -31,7 +31,9 @@ export interface SwarmLinksOptions {
    * no description for (it never took part) or that an end offered no ICE candidate for (this end
    * gathered none, or the neighbour sent none): an end without a candidate has no network path at
    * all (its network is down or blocks UDP, and no relay is reachable), so the failure says nothing
-   * about the pair, and a report would bar the two from linking once that network is back. A link
+   * about the pair, and a report would bar the two from linking once that network is back. Only
+   * while this end shows an outage of its own (no candidate of its own, no link up, another
+   * neighbour's connection failing too): a neighbour alone silent or pathless is reported at once. A link
    * that was up and stays down past the grace is reported at its next failure. A ban is always reported. Default DEFAULT_RELINK_GRACE_MS; 0 reports every failure.
    */
   relinkGraceMs?: number;
@@ -69,10 +71,18 @@ const THEIRS = 3;
  * gathering ends, which may be before its answer goes out).
  */
 function saysNothingOfThePair(offered: number): boolean {
-  const mine = offered & 7;
-  const theirs = (offered >> THEIRS) & 7;
-  if ((theirs & SIGNALLED) === 0) return true;
-  return ((mine | theirs) & DESCRIBED) !== 0 && ((mine & CANDIDATE) === 0 || (theirs & CANDIDATE) === 0);
+  return neighbourSilent(offered) || pathless(offered, 0) || pathless(offered, THEIRS);
+}
+
+/** The neighbour sent no description for this connection. */
+function neighbourSilent(offered: number): boolean {
+  return ((offered >> THEIRS) & SIGNALLED) === 0;
+}
+
+/** A WebRTC connection (an end sent a WebRTC description) for which the end at `shift` (0: this one) offered no ICE candidate. */
+function pathless(offered: number, shift: number): boolean {
+  const both = (offered | (offered >> THEIRS)) & 7;
+  return (both & DESCRIBED) !== 0 && ((offered >> shift) & CANDIDATE) === 0;
 }
 
 export class SwarmLinks {
@@ -101,6 +111,8 @@ export class SwarmLinks {
   readonly #offered = new Map<string, number>();
   /** When a neighbour's connection first failed in a way that says nothing of the pair (none up since), ms. */
   readonly #pathlessSinceMs = new Map<string, number>();
+  /** When each neighbour's connection last failed (any reason), ms. */
+  readonly #failedAtMs = new Map<string, number>();
   /** Each connected neighbour's last known path and when it was read. */
   readonly #pathOf = new Map<string, { info: LinkInfo; atMs: number }>();
 
@@ -174,13 +186,19 @@ export class SwarmLinks {
     this.#offered.delete(peerId);
     if (!failed) return;
     this.failures.set(failed, (this.failures.get(failed) ?? 0) + 1);
+    const othersFailing = this.#othersFailedSince(peerId, now - this.#relinkGraceMs);
+    this.#failedAtMs.set(peerId, now);
     const lastUp = this.#lastUpMs.get(peerId);
     if (lastUp !== undefined && now - lastUp < this.#relinkGraceMs) {
       this.forgiven++;
       return;
     }
-    if (lastUp === undefined && saysNothingOfThePair(offered)) {
-      // An end had no path to offer, or the neighbour never answered: that end's outage, not the pair's.
+    if (lastUp === undefined && saysNothingOfThePair(offered) && (pathless(offered, 0) || this.#up.size === 0 || othersFailing)) {
+      // An end had no path to offer, or the neighbour never answered: that end's outage, not the
+      // pair's. Forgiven only when this end shows an outage of its own (no candidate of its own, no
+      // link up, or another neighbour's connection failing too): a neighbour that alone stays silent
+      // or pathless while this end's other links work is reported at once, so a peer that takes a
+      // place in the list and never answers holds it for one connect timeout, not for the grace.
       const since = this.#pathlessSinceMs.get(peerId) ?? now;
       this.#pathlessSinceMs.set(peerId, since);
       if (now - since < this.#relinkGraceMs) {
@@ -268,6 +286,13 @@ export class SwarmLinks {
     }
     for (const peerId of this.#offered.keys()) if (this.transport.peerState(peerId) === undefined) this.#offered.delete(peerId);
     for (const peerId of this.#pathlessSinceMs.keys()) if (!wanted.has(peerId)) this.#pathlessSinceMs.delete(peerId);
+    for (const [peerId, at] of this.#failedAtMs) if (now - at >= this.#relinkGraceMs) this.#failedAtMs.delete(peerId);
+  }
+
+  /** True when a neighbour other than `peerId` had a connection fail at or after `sinceMs`. */
+  #othersFailedSince(peerId: string, sinceMs: number): boolean {
+    for (const [p, at] of this.#failedAtMs) if (p !== peerId && at >= sinceMs) return true;
+    return false;
   }
 
   #cancelClose(peerId: string): void {
